@@ -1,0 +1,354 @@
+"""The apiserver: the only holder of the store, and the only writer.
+
+Every write is a `Request` by an `Actor`.  `APIServer.submit` takes the
+requests of one rule instance (or one manifest, one HTTP call) and applies
+them as ONE store Txn: each is authorized, admitted, defaulted and
+validated against the state the earlier requests staged; if any fails,
+nothing lands and the first failure's `APIError` is raised.  The Txn carries
+the actor's name and the cause, so the history records who did what and why.
+
+The pipeline per request, upstream's order:
+
+    resolve kind → authorize → (create) namespace lifecycle, generateName,
+    pod admission → strategy (system metadata, status separation, defaults,
+    generation) → validation → stage (graceful deletion decides delete/put)
+
+Reads (`get`, `list`, `watch`) are authorized too and use the store's
+indexes: a list by label equality reads the label index, a list of pods by
+`spec.nodeName` the node index, a list by `metadata.name` one key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from . import admission, defaulting, deletion, listing, strategy
+from . import request as rq
+from . import store as st
+from .access import MANIFESTS, SYSTEM, Actor, Permissions, authorize, forbidden
+from .apierrors import (MODIFIED, APIError, already_exists, bad_request, conflict, forbidden_error, gone,
+                        invalid_error, method_not_allowed, no_such_resource, not_found, unprocessable)
+from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, UnknownKind
+from .naming import generate_name, name_suffix
+from .objects import Key, freeze, get_path, resource_version, thaw
+from .patch import PatchError, apply_patch
+from .request import Request
+from .selectors import FieldSelector, Selector
+from .staging import Staging
+from .validation import validate
+
+__all__ = ["APIError", "APIServer", "Actor", "Permissions", "Request", "SYSTEM", "MANIFESTS"]
+
+BOOT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+SYSTEM_PRIORITY_CLASSES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
+
+
+@attrs.frozen
+class _Result:
+    key: Key
+    scale: bool = False
+
+
+class APIServer:
+    def __init__(self, store: st.Store, clock: Any, seed: str = "recon"):
+        self.store = store
+        self.clock = clock
+        self.seed = seed
+
+    @property
+    def head(self) -> st.Snapshot:
+        return self.store.head
+
+    @property
+    def registry(self) -> Registry:
+        return Registry.for_snapshot(self.store.head)
+
+    # ------------------------------------------------------------ writes
+    def submit(self, actor: Actor, requests: Sequence[Request],
+               cause: tuple = ()) -> tuple[st.Snapshot, tuple[st.Event, ...]]:
+        """Apply `requests` atomically as one Txn (nothing lands if one fails)."""
+        snap, _staging, _results, events = self._run(actor, requests, cause)
+        return snap, events
+
+    def create(self, actor: Actor, obj: Mapping, namespace: str | None = None, *,
+               dry_run: bool = False, cause: tuple = ()) -> Mapping:
+        group, kind = _group_kind(obj)
+        return self._one(actor, Request("create", group, kind, namespace, None, obj, dry_run=dry_run), cause)
+
+    def update(self, actor: Actor, obj: Mapping, *, subresource: str | None = None, rv: int | None = None,
+               dry_run: bool = False, cause: tuple = ()) -> Mapping:
+        group, kind = _group_kind(obj)
+        meta = obj.get("metadata") or {}
+        request = Request("update", group, kind, meta.get("namespace"), meta.get("name"), obj,
+                          subresource=subresource, rv=rv, dry_run=dry_run)
+        return self._one(actor, request, cause)
+
+    def patch(self, actor: Actor, group: str, kind: str, namespace: str | None, name: str, patch: Any,
+              patch_type: str = "merge", *, subresource: str | None = None, rv: int | None = None,
+              dry_run: bool = False, cause: tuple = ()) -> Mapping:
+        request = Request("patch", group, kind, namespace, name, patch, subresource=subresource,
+                          patch_type=patch_type, rv=rv, dry_run=dry_run)
+        return self._one(actor, request, cause)
+
+    def delete(self, actor: Actor, group: str, kind: str, namespace: str | None, name: str, *,
+               grace_period: int | None = None, rv: int | None = None, dry_run: bool = False,
+               cause: tuple = ()) -> Mapping | None:
+        """Delete; returns the object when it stays (being deleted), None when it is gone."""
+        request = Request("delete", group, kind, namespace, name, grace_period=grace_period, rv=rv, dry_run=dry_run)
+        return self._one(actor, request, cause)
+
+    def bind(self, actor: Actor, namespace: str, pod: str, node: str, *, cause: tuple = ()) -> Mapping:
+        """Create a Binding of `pod` to `node` (the scheduler's write)."""
+        body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod, "namespace": namespace},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
+        return self._one(actor, Request("create", "", "Binding", namespace, pod, body), cause)
+
+    def bootstrap(self) -> st.Snapshot:
+        """Create the system namespaces and priority classes that are missing (idempotent)."""
+        head = self.store.head
+        requests = [
+            Request("create", "", "Namespace", None, name, {"apiVersion": "v1", "kind": "Namespace",
+                                                            "metadata": {"name": name}})
+            for name in BOOT_NAMESPACES if head.get(("", "Namespace", "", name)) is None
+        ]
+        for name, value in SYSTEM_PRIORITY_CLASSES.items():
+            if head.get(("scheduling.k8s.io", "PriorityClass", "", name)) is None:
+                body = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name},
+                        "value": value, "description": "Used for system critical pods that must run in the cluster, "
+                                                      "but can be moved to another node if necessary."}
+                requests.append(Request("create", "scheduling.k8s.io", "PriorityClass", None, name, body))
+        if not requests:
+            return head
+        return self.submit(SYSTEM, requests, cause=("bootstrap",))[0]
+
+    # ------------------------------------------------------------- reads
+    def get(self, actor: Actor, group: str, kind: str, namespace: str | None, name: str,
+            subresource: str | None = None, snapshot: st.Snapshot | None = None) -> Mapping:
+        snap = snapshot or self.store.head
+        rt = _type(Registry.for_snapshot(snap), group, kind)
+        ns = (namespace or "default") if rt.namespaced else ""
+        authorize(actor, "get", rt, ns, name, subresource)
+        obj = snap.get((rt.group, rt.kind, ns, name))
+        if obj is None:
+            raise not_found(rt.resource, name, rt.group)
+        return strategy.scale_of(obj) if subresource == "scale" else obj
+
+    def list(self, actor: Actor, group: str, kind: str, namespace: str | None = None,
+             label_selector: str | Selector | None = None, field_selector: str | FieldSelector | None = None,
+             snapshot: st.Snapshot | None = None) -> tuple[list[Mapping], int]:
+        """Objects of a kind (in a namespace) matching the selectors, sorted by key; and the revision."""
+        snap = snapshot or self.store.head
+        rt = _type(Registry.for_snapshot(snap), group, kind)
+        ns = namespace if rt.namespaced and namespace else None
+        authorize(actor, "list", rt, ns, None)
+        labels, fields = listing.parse_selectors(rt, label_selector, field_selector)
+        items = []
+        for key in listing.candidates(snap, rt, ns, labels, fields):
+            obj = snap.get(key)
+            if obj is not None and (ns is None or key[2] == ns) and labels.matches(
+                    get_path(obj, "metadata", "labels") or {}) and fields.matches(obj):
+                items.append(obj)
+        return items, snap.revision
+
+    def watch(self, actor: Actor, group: str, kind: str, namespace: str | None = None,
+              since: int | None = None) -> st.Watch:
+        rt = _type(self.registry, group, kind)
+        ns = namespace if rt.namespaced and namespace else None
+        authorize(actor, "watch", rt, ns, None)
+        try:
+            return self.store.watch(rt.group, rt.kind, ns, since)
+        except st.TooOld as exc:
+            raise gone(f"too old resource version: {exc.revision} ({exc.oldest})") from None
+
+    # --------------------------------------------------------- the pipeline
+    def _one(self, actor: Actor, request: Request, cause: tuple) -> Mapping | None:
+        snap, staging, results, _events = self._run(actor, [request], cause)
+        result = results[0]
+        obj = staging.get(result.key) if request.dry_run else snap.get(result.key)
+        if obj is None:
+            return None
+        return strategy.scale_of(obj) if result.scale else obj
+
+    def _run(self, actor: Actor, requests: Sequence[Request], cause: tuple):
+        requests = tuple(requests)
+        head = self.store.head
+        if len({r.dry_run for r in requests}) > 1:
+            raise bad_request("a submit must be all dry-run or none")
+        staging = Staging(head, Registry.for_snapshot(head), self.clock.now(), self.seed)
+        results = [self._apply(actor, staging, request, index) for index, request in enumerate(requests)]
+        if not requests or requests[0].dry_run:
+            return head, staging, results, ()
+        txn = st.Txn(staging.ops(), actor=actor.name, cause=tuple(cause))
+        try:
+            snap, events = self.store.commit(txn, time=staging.now)
+        except st.Conflict as exc:
+            group, kind, _ns, name = exc.key
+            rt = staging.registry.get(group, kind)
+            raise conflict(rt.resource if rt else kind, name, MODIFIED, group) from None
+        return snap, staging, results, events
+
+    def _apply(self, actor: Actor, staging: Staging, req: Request, index: int) -> _Result:
+        if (req.group, req.kind) == ("", "Binding") or req.subresource == "binding":
+            return self._bind(actor, staging, req)
+        rt = _type(staging.registry, req.group, req.kind)
+        namespace = rq.request_namespace(rt, req)
+        name = req.name or (get_path(req.body, "metadata", "name") if isinstance(req.body, Mapping) else None)
+        authorize(actor, req.verb, rt, namespace, name, req.subresource)
+        if req.subresource and req.subresource not in rt.subresources:
+            raise no_such_resource(kind=rt.plural, group=rt.group, name=name)
+        handler = {"create": self._create, "update": self._update, "patch": self._patch, "delete": self._delete}
+        return handler[req.verb](staging, rt, req, namespace, index)
+
+    # -- create
+    def _create(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int,
+                body: dict | None = None) -> _Result:
+        if req.subresource:
+            raise method_not_allowed()
+        body = rq.decode_body(rt, req) if body is None else body
+        meta = body["metadata"]
+        if rt.namespaced:
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        if meta.get("resourceVersion"):
+            raise bad_request("resourceVersion should not be set on objects to be created")
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = self._generate_name(staging, rt, namespace, meta["generateName"], index)
+        name = meta.get("name") or ""
+        key = (rt.group, rt.kind, namespace, name)
+        if rt.namespaced:
+            admission.admit_namespace(staging, rt, namespace, name)
+        if (rt.group, rt.kind) == ("", "Pod"):
+            defaulting.admit_pod(body, staging.list("scheduling.k8s.io", "PriorityClass"))
+        obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
+        admission.validate_or_raise(staging, rt, obj, None)
+        if staging.get(key) is not None:
+            raise already_exists(rt.resource, name, rt.group)
+        staging.put(key, obj)
+        return _Result(key)
+
+    def _generate_name(self, staging: Staging, rt: ResourceType, namespace: str, base: str, index: int) -> str:
+        for attempt in range(64):
+            name = generate_name(base, name_suffix(f"{self.seed}/{staging.revision}/{index}", attempt))
+            if staging.get((rt.group, rt.kind, namespace, name)) is None:
+                return name
+        raise already_exists(rt.resource, base, rt.group)
+
+    # -- update and patch
+    def _update(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int,
+                body: dict | None = None) -> _Result:
+        scale = req.subresource == "scale"
+        if body is None:
+            body = rq.decode_scale(req) if scale else rq.decode_body(rt, req)
+        name = rq.checked_name(req, body, rt, namespace)
+        key = (rt.group, rt.kind, namespace, name)
+        old = staging.get(key)
+        if old is None:
+            if rt.create_on_update and not req.subresource:
+                return self._create(staging, rt, attrs.evolve(req, verb="create", rv=None), namespace, index, body)
+            raise not_found(rt.resource, name, rt.group)
+        rq.check_preconditions(rt, req, old, body)
+        if scale:
+            errors = strategy.scale_errors(body)
+            if errors:
+                raise invalid_error("Scale.autoscaling", name, errors, "autoscaling")
+            new = strategy.prepare_scale(rt, old, body)
+        elif req.subresource in ("status", "finalize"):
+            new = strategy.prepare_status(rt, old, body, req.subresource)
+        else:
+            new = strategy.prepare_update(rt, old, body)
+        admission.validate_or_raise(staging, rt, new, old, req.subresource)
+        if deletion.removed_by_update(rt, old, new):
+            self._remove(staging, rt, key)
+        else:
+            staging.put(key, new)
+        return _Result(key, scale)
+
+    def _patch(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int) -> _Result:
+        key = (rt.group, rt.kind, namespace, req.name or "")
+        old = staging.get(key)
+        if old is None:
+            raise not_found(rt.resource, req.name or "", rt.group)
+        target = strategy.scale_of(old) if req.subresource == "scale" else old
+        try:
+            patched = apply_patch(target, req.body, req.patch_type)
+        except PatchError as exc:
+            raise unprocessable(str(exc), name=req.name, group=rt.group, kind=rt.kind) from None
+        if not isinstance(patched, Mapping):
+            raise bad_request("the patch did not produce an object")
+        update = attrs.evolve(req, verb="update", body=patched)
+        body = thaw(patched) if req.subresource == "scale" else rq.decode_body(rt, update)
+        return self._update(staging, rt, update, namespace, index, body)
+
+    # -- delete
+    def _delete(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int) -> _Result:
+        if req.subresource:
+            raise method_not_allowed()
+        name = req.name or ""
+        key = (rt.group, rt.kind, namespace, name)
+        old = staging.get(key)
+        if old is None:
+            raise not_found(rt.resource, name, rt.group)
+        if req.rv is not None and rq.parse_rv(req.rv) != resource_version(old):
+            raise conflict(rt.resource, name, MODIFIED, rt.group)
+        if (rt.group, rt.kind) == ("", "Namespace") and name in deletion.IMMORTAL_NAMESPACES:
+            raise forbidden_error("namespaces", name, "this namespace may not be deleted")
+        action, new = deletion.plan_delete(rt, old, req.grace_period, staging.now)
+        if action == "delete":
+            self._remove(staging, rt, key)
+        elif action == "put":
+            staging.put(key, new)
+        return _Result(key)
+
+    def _remove(self, staging: Staging, rt: ResourceType, key: Key) -> None:
+        """Remove an object; a CRD takes the objects of its kind with it."""
+        if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
+            crd = staging.get(key)
+            group, kind = get_path(crd, "spec", "group") or "", get_path(crd, "spec", "names", "kind") or ""
+            for instance in staging.keys(group, kind):
+                staging.remove(instance)
+        staging.remove(key)
+
+    # -- binding
+    def _bind(self, actor: Actor, staging: Staging, req: Request) -> _Result:
+        pods = staging.registry.by_kind("", "Pod")
+        if req.verb != "create":
+            raise method_not_allowed()
+        binding = thaw(req.body) if isinstance(req.body, Mapping) else {}
+        meta = binding.setdefault("metadata", {})
+        namespace = req.namespace or meta.get("namespace") or "default"
+        name = meta.get("name") or req.name or ""
+        meta.update(name=name, namespace=namespace)
+        if not (actor.allows("create", "", "Binding") or actor.allows("create", "", "Pod", "binding")):
+            raise forbidden(actor, "create", pods, namespace, None, "binding")
+        errors = validate(staging.registry.by_kind("", "Binding"), freeze(binding))
+        if errors:
+            raise invalid_error("Binding", name, errors)
+        key = ("", "Pod", namespace, name)
+        pod = staging.get(key)
+        if pod is None:
+            raise not_found("pods", name)
+        if get_path(pod, "metadata", "deletionTimestamp"):
+            raise conflict("pods/binding", name, f"pod {name} is being deleted, cannot be assigned to a host")
+        node = get_path(pod, "spec", "nodeName")
+        if node:
+            raise conflict("pods/binding", name, f'pod {name} is already assigned to node "{node}"')
+        staging.put(key, strategy.prepare_binding(pod, binding, staging.now))
+        return _Result(key)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _group_kind(obj: Mapping) -> tuple[str, str]:
+    return str(obj.get("apiVersion") or "").rpartition("/")[0], obj.get("kind") or ""
+
+
+def _type(registry: Registry, group: str, kind: str) -> ResourceType:
+    try:
+        return registry.by_kind(group, kind)
+    except UnknownKind as exc:
+        raise no_such_resource(str(exc), kind=kind, group=group) from None

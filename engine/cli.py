@@ -1,0 +1,421 @@
+"""The `recon` command: parses arguments and calls the library.
+
+    recon up [DIR] [--once]      run the cluster a folder of manifests describes
+    recon get KIND [NAME...]     show objects, the way kubectl get does
+
+Usage mistakes exit 2 with a hint; every other mistake (a bad manifest or
+rule file, an unknown kind, a missing object) exits 1 with a clear message,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from . import selectors
+from .apierrors import APIError
+from .apiserver import APIServer
+from .clock import EPOCH, SimClock, WallClock
+from .errors import ReconError, SourceErrors
+from .kinds import Registry, ResourceType
+from .manifests import ApplyResult, apply_folder, load_folder, object_ref
+from .objects import get_path, key_of, thaw
+from .printers import columns, render_table
+from .store import Store
+from .timeutil import format_time, parse_duration
+from .wal import load_snapshot, open_store
+
+
+class UsageError(ReconError):
+    """A mistake in the command line itself (exit 2, with a hint)."""
+
+UP_HELP = """\
+Run the cluster that a folder of Kubernetes manifests describes.
+
+Apply DIR as the desired state (create, update, prune), run the rules until
+the cluster converges, and keep running. With --once, stop when converged,
+on a simulated clock: runs are deterministic and take no real time.
+Run it again after editing DIR: it continues from the saved state.
+
+examples:
+  recon up                        # ./manifests, ./rules, state in ./.recon
+  recon up manifests --once       # converge once and exit (for scripts and CI)
+  recon up site/ --once --until 1h --state /tmp/state
+"""
+
+GET_HELP = """\
+Show objects of one or more kinds, as a table or as JSON/YAML.
+
+KIND is a kubectl name (pods, pod, po, deploy, rs, svc, ep, ns, no, sa, cm,
+secret, lease, crd, a custom kind), a comma list (pods,svc) or `all`.
+Reads the state folder without locking it: works while `recon up` runs.
+
+examples:
+  recon get pods -n demo               # pods in namespace demo
+  recon get deploy,svc -A              # across all namespaces
+  recon get po -l app=web -o wide      # select by label, more columns
+  recon get pod/web-7c9f8 -o yaml      # one object, in full
+  recon get nodes -o name
+  recon get all -n demo --at 42        # the state at revision 42
+"""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with kubectl's way of reporting usage mistakes (exit 2 and a hint)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message}\nSee '{self.prog} -h' for help and examples.\n")
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="recon", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="recon: a Kubernetes-style control plane in one process, written as rules.",
+        epilog="examples:\n  recon up manifests --once\n  recon get pods -A\n\n"
+               "Run 'recon COMMAND -h' for the options of a command.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    _add_up(commands)
+    _add_get(commands)
+    return parser
+
+
+def _add_up(commands: argparse._SubParsersAction) -> None:
+    up = commands.add_parser("up", help="run the cluster a folder of manifests describes",
+                             description=UP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    up.add_argument("dir", nargs="?", metavar="DIR", help="folder of manifests (default: ./manifests)")
+    up.add_argument("--rules", metavar="DIR", help="folder of .rules files (default: ./rules, else the bundled rules)")
+    up.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
+    up.add_argument("--once", action="store_true", help="converge once on a simulated clock, then exit")
+    up.add_argument("--until", metavar="DURATION", default="10m",
+                    help="with --once: how much simulated time a run may take (default: 10m)")
+    up.add_argument("--dry-run", action="store_true", help="show what applying DIR would change, change nothing")
+    up.set_defaults(func=_run_up)
+
+
+def _add_get(commands: argparse._SubParsersAction) -> None:
+    get = commands.add_parser("get", help="show objects (like kubectl get)",
+                              description=GET_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    get.add_argument("kind", nargs="?", metavar="KIND", help="kind(s) to show, or TYPE/NAME")
+    get.add_argument("names", nargs="*", metavar="NAME", help="names of the objects to show")
+    get.add_argument("-n", "--namespace", metavar="NS", help="namespace (default: default)")
+    get.add_argument("-A", "--all-namespaces", action="store_true", help="list across all namespaces")
+    get.add_argument("-l", "--selector", metavar="SELECTOR", default="", help="label selector, e.g. app=web,tier!=db")
+    get.add_argument("--field-selector", metavar="SELECTOR", default="", help="field selector, e.g. spec.nodeName=node-1")
+    get.add_argument("-o", "--output", choices=("wide", "json", "yaml", "name"), help="output format")
+    get.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
+    get.add_argument("--at", metavar="REV", type=int, help="show the state at this revision")
+    get.set_defaults(func=_run_get)
+
+
+# ======================================================================= up
+
+
+def bundled(name: str) -> Path:
+    """A folder shipped inside the package (engine/defaults/NAME)."""
+    return Path(str(resources.files("engine") / "defaults" / name))
+
+
+def _local_or_bundled(name: str) -> Path:
+    """./NAME when it exists, else the copy bundled with recon."""
+    return Path(name) if Path(name).is_dir() else bundled(name)
+
+
+def _has_rules(folder: Path | None) -> bool:
+    return folder is not None and folder.exists() and any(folder.rglob("*.rules"))
+
+
+class Cluster:
+    """A state folder opened for running: store, clock, apiserver and the rule engine.
+
+    `sync(folder)` is the step a live run repeats for each batch of changes
+    to the folder: apply it, then converge.
+    """
+
+    def __init__(self, store: Any, rules_dir: Path | None, *, simulated: bool):
+        self.store = store
+        start = store.head.time if store.revision else EPOCH
+        self.clock = SimClock(start) if simulated else WallClock(floor=store.head.time)
+        store.clock = self.clock.now
+        self.api = APIServer(store, self.clock)
+        self.api.bootstrap()
+        self.engine = self._engine(rules_dir)
+
+    def _engine(self, rules_dir: Path | None) -> Any:
+        """The rule engine, or None when there are no rules (then the folder is only applied)."""
+        try:
+            from .reconcile import Engine
+            from .rules import load_rules
+        except ImportError:
+            return None
+        if not _has_rules(rules_dir):
+            return None
+        return Engine(self.api, load_rules(rules_dir), self.clock)
+
+    def sync(self, folder: Path, until: float | None) -> tuple[ApplyResult, Any]:
+        """Apply `folder` as one batch and converge (until `until`, simulated clocks)."""
+        with self.store.batch():
+            result = apply_folder(self.api, load_folder(folder))
+        run = self.engine.run(until=until) if self.engine is not None else None
+        return result, run
+
+def _run_up(args: argparse.Namespace) -> int:
+    folder = Path(args.dir) if args.dir else _local_or_bundled("manifests")
+    rules_dir = Path(args.rules) if args.rules else _local_or_bundled("rules")
+    if not folder.exists():
+        raise ReconError(f"{folder}: no such manifests folder")
+    if args.rules and not rules_dir.exists():
+        raise ReconError(f"{rules_dir}: no such rules folder")
+    try:
+        budget = parse_duration(args.until)
+    except ValueError as exc:
+        raise UsageError(f"invalid --until: {exc}") from None
+    if args.dry_run:
+        return _dry_run(args.state, folder)
+    store = open_store(args.state)
+    try:
+        cluster = Cluster(store, rules_dir, simulated=args.once)
+        until = cluster.clock.now() + budget if args.once else cluster.clock.now()
+        result, run = cluster.sync(folder, until)
+        _report(result, run, cluster)
+        if args.once:
+            return 1 if result.errors or (run is not None and not run.converged) else 0
+        return _serve(cluster)
+    finally:
+        store.close()
+
+
+def _dry_run(state: str, folder: Path) -> int:
+    """Apply `folder` to an in-memory copy of the state and show what it changed."""
+    head = _read_state(state, None) if Path(state).is_dir() else None
+    cluster = Cluster(Store(head), None, simulated=True)
+    result = attrs.evolve(apply_folder(cluster.api, load_folder(folder)), dry_run=True)
+    _report(result, None, cluster)
+    return 1 if result.errors else 0
+
+
+def _report(result: ApplyResult, run: Any, cluster: Cluster) -> None:
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for change in result.changes:
+        print(change.format(result.dry_run))
+    for error in result.errors:
+        print(error.format(), file=sys.stderr)
+    if run is None:
+        return
+    for failure in run.failures:
+        print(f"warning: {failure.format()}", file=sys.stderr)
+    head = cluster.store.head
+    if run.converged:
+        print(f"converged at revision {head.revision} after {run.rounds} rounds "
+              f"(clock {format_time(cluster.clock.now())})")
+    else:
+        print(f"error: did not converge: {run.message}", file=sys.stderr)
+
+
+def _serve(cluster: Cluster) -> int:
+    """Keep the cluster running (timers fire on the wall clock) until SIGINT or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    print("recon is running; press Ctrl-C to stop", file=sys.stderr, flush=True)
+    last = ""
+    while not stop.wait(_next_tick(cluster)):
+        if cluster.engine is not None:
+            run = cluster.engine.run(until=cluster.clock.now())
+            if not run.converged and run.message != last:
+                print(f"warning: {run.message}", file=sys.stderr, flush=True)
+            last = run.message
+    return 0
+
+
+def _next_tick(cluster: Cluster) -> float:
+    deadline = cluster.engine.next_deadline() if cluster.engine is not None else None
+    if deadline is None:
+        return 1.0
+    return min(1.0, max(0.01, deadline - cluster.clock.now()))
+
+
+# ====================================================================== get
+
+
+def _read_state(state: str, at: int | None) -> Any:
+    """The snapshot at `at` (default: the latest), read without locking the folder."""
+    if not Path(state).is_dir():
+        raise ReconError(f'no cluster state in {state}: start one with "recon up"')
+    if at is not None:
+        return load_snapshot(state, at)
+    store = open_store(state, readonly=True)
+    try:
+        return store.head
+    finally:
+        store.close()
+
+
+def _targets(registry: Registry, kind: str, names: list[str]) -> list[tuple[ResourceType, list[str]]]:
+    """What `recon get` was asked for: kinds, each with the names asked for (none: all)."""
+    if "/" in kind:
+        targets: dict[ResourceType, list[str]] = {}
+        for arg in [kind, *names]:
+            type_name, slash, name = arg.partition("/")
+            if not slash or not name:
+                raise UsageError('there is no need to specify a resource type as a separate argument '
+                                 'when passing arguments in resource/name form (e.g. "recon get pod/web")')
+            targets.setdefault(registry.resolve(type_name), []).append(name)
+        return list(targets.items())
+    return [(rt, list(names)) for part in kind.split(",") for rt in _kinds(registry, part)]
+
+
+def _kinds(registry: Registry, name: str) -> list[ResourceType]:
+    try:
+        return [registry.resolve(name)]
+    except ReconError:
+        category = registry.category(name)
+        if category:
+            return category
+        raise
+
+
+@attrs.frozen
+class Query:
+    """Which objects of each kind `recon get` shows."""
+
+    namespace: str
+    all_namespaces: bool
+    labels: selectors.Selector
+    fields: selectors.FieldSelector
+
+    def select(self, snapshot: Any, rt: ResourceType, names: list[str], missing: list[str]) -> list[Any]:
+        namespace = self.namespace if rt.namespaced else ""
+        if names:
+            found = [(name, snapshot.get((rt.group, rt.kind, namespace, name))) for name in names]
+            missing += [f'{rt.resource} "{name}" not found' for name, obj in found if obj is None]
+            return [obj for _, obj in found if obj is not None]
+        objects = snapshot.list(rt.group, rt.kind, None if self.all_namespaces and rt.namespaced else namespace)
+        return [o for o in objects
+                if self.labels.matches(get_path(o, "metadata", "labels")) and self.fields.matches(o)]
+
+
+def _query(args: argparse.Namespace) -> Query:
+    if args.all_namespaces and args.names:
+        raise ReconError("a resource cannot be retrieved by name across all namespaces")
+    if (args.selector or args.field_selector) and (args.names or "/" in args.kind):
+        raise ReconError("name cannot be provided when a selector is specified")
+    try:
+        labels = selectors.parse(args.selector)
+        fields = selectors.parse_field_selector(args.field_selector)
+    except ValueError as exc:
+        raise ReconError(str(exc)) from None
+    return Query(args.namespace or "default", args.all_namespaces, labels, fields)
+
+
+def _run_get(args: argparse.Namespace) -> int:
+    if not args.kind:
+        raise UsageError('you must specify the type of resource to get. Use "recon get pods", '
+                         '"recon get deployments -n demo" or "recon get all -A"')
+    query = _query(args)
+    snapshot = _read_state(args.state, args.at)
+    targets = _targets(Registry.for_snapshot(snapshot), args.kind, args.names)
+    missing: list[str] = []
+    found = [(rt, query.select(snapshot, rt, names, missing)) for rt, names in targets]
+    single = len(targets) == 1 and len(targets[0][1]) == 1
+    _print_objects(found, args, snapshot.time, single)
+    if not missing and not any(objs for _, objs in found) and args.output not in ("json", "yaml"):
+        print(_no_resources(query, targets), file=sys.stderr)
+    for message in missing:
+        print(f"Error from server (NotFound): {message}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def _no_resources(query: Query, targets: list) -> str:
+    if query.all_namespaces or not any(rt.namespaced for rt, _ in targets):
+        return "No resources found"
+    return f"No resources found in {query.namespace} namespace."
+
+
+def _print_objects(found: list[tuple[ResourceType, list]], args: argparse.Namespace, now: float, single: bool) -> None:
+    objects = [obj for _, objs in found for obj in objs]
+    if args.output == "name":
+        for obj in objects:
+            print(object_ref(key_of(obj)))
+    elif args.output in ("json", "yaml"):
+        print(_serialise(_document(objects, single), args.output), end="")
+    else:
+        tables = [_table(rt, objs, args, now, len(found) > 1) for rt, objs in found if objs]
+        if tables:
+            print("\n\n".join(tables))
+
+
+def _document(objects: list, single: bool) -> dict:
+    """One object, or kubectl's List of them."""
+    if single and objects:
+        return thaw(objects[0])
+    return {"apiVersion": "v1", "items": [thaw(o) for o in objects], "kind": "List",
+            "metadata": {"resourceVersion": ""}}
+
+
+class _Dumper(yaml.CSafeDumper):
+    """YAML as kubectl prints it: multi-line strings (like last-applied-configuration) as `|` blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def _serialise(doc: dict, output: str) -> str:
+    if output == "json":
+        return json.dumps(doc, indent=4, ensure_ascii=False) + "\n"
+    return yaml.dump(doc, Dumper=_Dumper, default_flow_style=False, sort_keys=True, allow_unicode=True)
+
+
+def _table(rt: ResourceType, objects: list, args: argparse.Namespace, now: float, with_kind: bool) -> str:
+    cols = columns(rt, wide=args.output == "wide")
+    headers = [c.name for c in cols]
+    rows = [[c.fn(obj, now) for c in cols] for obj in objects]
+    if with_kind and headers[0] == "NAME":
+        rows = [[object_ref(key_of(obj)), *row[1:]] for obj, row in zip(objects, rows)]
+    if args.all_namespaces and rt.namespaced:
+        headers = ["NAMESPACE", *headers]
+        rows = [[get_path(obj, "metadata", "namespace") or "", *row] for obj, row in zip(objects, rows)]
+    return render_table(headers, rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"error: {exc}\nSee 'recon {args.command} -h' for help and examples.", file=sys.stderr)
+        return 2
+    except SourceErrors as exc:
+        print(exc, file=sys.stderr)
+    except APIError as exc:
+        print(f"Error from server ({exc.reason}): {exc.message}", file=sys.stderr)
+    except ReconError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,269 @@
+"""CustomResourceDefinitions: checking the definition, and objects against its schema.
+
+`crd_errors` validates a CRD the way apiextensions-apiserver does (name is
+`<plural>.<group>`, exactly one storage version, a schema per version).
+`shape_custom_resource` prunes the fields a structural schema does not
+declare and fills its defaults; `custom_resource_errors` validates an
+object with the `jsonschema` package (OpenAPI v3.0's `nullable` and
+`x-kubernetes-int-or-string` translated first), pointing at field paths
+the way upstream does: `spec.size in body must be of type integer: "big"`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jsonschema
+
+from . import fieldcheck as fc
+from .apierrors import FieldError, duplicate, go_value, invalid, not_supported, required
+from .objects import freeze, get_path, thaw
+
+# ------------------------------------------------------------ the definition
+
+
+def _names_errors(names: Mapping) -> list[FieldError]:
+    errors = []
+    for field in ("plural", "kind"):
+        if not names.get(field):
+            errors.append(required(f"spec.names.{field}"))
+    for field in ("plural", "singular"):
+        if names.get(field):
+            errors += fc.named(names[field], f"spec.names.{field}", fc.label_errors)
+    for i, short in enumerate(names.get("shortNames") or ()):
+        errors += fc.named(short, f"spec.names.shortNames[{i}]", fc.label_errors)
+    return errors
+
+
+def _version_errors(version: Any, path: str, seen: set) -> list[FieldError]:
+    errors, version = fc.mapping(version, path)
+    name = version.get("name")
+    if not name:
+        errors.append(required(f"{path}.name"))
+    else:
+        errors += fc.named(name, f"{path}.name", fc.dns1035_errors)
+        if name in seen:
+            errors.append(duplicate(f"{path}.name", name))
+        seen.add(name)
+    schema = get_path(version, "schema", "openAPIV3Schema")
+    schema_path = f"{path}.schema.openAPIV3Schema"
+    if schema is None:
+        return errors + [required(schema_path, "schemas are required")]
+    if not isinstance(schema, Mapping):
+        return errors + fc.wrong_type(schema, schema_path, "object")
+    if schema.get("type") != "object":
+        errors.append(invalid(f"{schema_path}.type", schema.get("type") or "", "must be object at the root"))
+    try:
+        jsonschema.Draft4Validator.check_schema(to_json_schema(schema))
+    except jsonschema.SchemaError as exc:
+        where = ".".join(str(p) for p in exc.path)
+        errors.append(invalid(f"{schema_path}.{where}" if where else schema_path, exc.instance, exc.message))
+    return errors
+
+
+def crd_errors(crd: Mapping, old: Mapping | None) -> list[FieldError]:
+    errors, spec = fc.mapping(crd.get("spec"), "spec")
+    group = spec.get("group")
+    if not group:
+        errors.append(required("spec.group"))
+    elif "." not in str(group):
+        errors.append(invalid("spec.group", group, "should be a domain with at least one dot"))
+    else:
+        errors += fc.named(group, "spec.group")
+    names_errors, names = fc.mapping(spec.get("names"), "spec.names")
+    errors += names_errors + _names_errors(names)
+    name = get_path(crd, "metadata", "name")
+    if names.get("plural") and group and name != f"{names['plural']}.{group}":
+        errors.append(invalid("metadata.name", name, 'must be spec.names.plural+"."+spec.group'))
+    errors += fc.one_of(spec.get("scope"), "spec.scope", ("Cluster", "Namespaced"))
+    if not spec.get("scope"):
+        errors.append(required("spec.scope"))
+    list_errors, versions = fc.items(spec.get("versions"), "spec.versions")
+    errors += list_errors
+    seen: set = set()
+    for path, version in versions:
+        errors += _version_errors(version, path, seen)
+    storage = [v for _, v in versions if isinstance(v, Mapping) and v.get("storage")]
+    if len(storage) != 1 and not list_errors:
+        errors.append(invalid("spec.versions", [v.get("name") for _, v in versions if isinstance(v, Mapping)],
+                              "must have exactly one version marked as storage version"))
+    if old is not None and spec.get("scope") != get_path(old, "spec", "scope"):
+        errors.append(invalid("spec.scope", spec.get("scope"), "field is immutable"))
+    return errors
+
+
+def crd_status(crd: Mapping, old_status: Mapping | None) -> Mapping:
+    """What apiextensions' controllers would report at once: names accepted, established."""
+    names = get_path(crd, "spec", "names") or {}
+    kind = names.get("kind") or ""
+    accepted = {"plural": names.get("plural"), "singular": names.get("singular") or kind.lower(),
+                "kind": kind, "listKind": names.get("listKind") or kind + "List"}
+    for field in ("shortNames", "categories"):
+        if names.get(field):
+            accepted[field] = names[field]
+    stored = list((old_status or {}).get("storedVersions") or ())
+    for version in get_path(crd, "spec", "versions") or ():
+        if version.get("storage") and version.get("name") not in stored:
+            stored.append(version.get("name"))
+    conditions = [
+        {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found"},
+        {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+         "message": "the initial names have been accepted"},
+    ]
+    return freeze({"acceptedNames": accepted, "conditions": conditions, "storedVersions": stored})
+
+
+# ------------------------------------------------------- schema translation
+
+
+def to_json_schema(schema: Any) -> Any:
+    """An OpenAPI v3.0 structural schema as a JSON Schema (draft 4) document."""
+    if isinstance(schema, Sequence) and not isinstance(schema, str):
+        return [to_json_schema(s) for s in schema]
+    if not isinstance(schema, Mapping):
+        return thaw(schema)
+    out = {k: to_json_schema(v) for k, v in schema.items()
+           if not k.startswith("x-kubernetes-") and k not in ("nullable", "default", "example")}
+    if schema.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out.setdefault("anyOf", [{"type": "integer"}, {"type": "string"}])
+    if schema.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+_VALIDATORS: dict[int, tuple[Any, jsonschema.Draft4Validator]] = {}
+
+
+def _validator(schema: Mapping) -> jsonschema.Draft4Validator:
+    cached = _VALIDATORS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    if len(_VALIDATORS) > 256:
+        _VALIDATORS.clear()
+    validator = jsonschema.Draft4Validator(to_json_schema(schema))
+    _VALIDATORS[id(schema)] = (schema, validator)
+    return validator
+
+
+# ----------------------------------------------------- pruning and defaults
+
+_ROOT_FIELDS = ("apiVersion", "kind", "metadata")
+
+
+def _prune(value: Any, schema: Any) -> Any:
+    if not isinstance(schema, Mapping):
+        return value
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        keep_unknown = schema.get("x-kubernetes-preserve-unknown-fields") or extra is True
+        out = {}
+        for key, item in value.items():
+            if key in props:
+                out[key] = _prune(item, props[key])
+            elif isinstance(extra, Mapping):
+                out[key] = _prune(item, extra)
+            elif keep_unknown:
+                out[key] = item
+        return out
+    if isinstance(value, list):
+        return [_prune(item, schema.get("items")) for item in value]
+    return value
+
+
+def _default(value: Any, schema: Any) -> Any:
+    if not isinstance(schema, Mapping):
+        return value
+    if isinstance(value, dict):
+        for key, sub in (schema.get("properties") or {}).items():
+            if key not in value and isinstance(sub, Mapping) and "default" in sub:
+                value[key] = copy.deepcopy(thaw(sub["default"]))
+            if key in value:
+                value[key] = _default(value[key], sub)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            for key in value:
+                value[key] = _default(value[key], extra)
+    elif isinstance(value, list):
+        return [_default(item, schema.get("items")) for item in value]
+    return value
+
+
+def shape_custom_resource(obj: Mapping, schema: Mapping | None) -> Mapping:
+    """`obj` with undeclared fields pruned and schema defaults filled (upstream's order)."""
+    if not isinstance(schema, Mapping):
+        return obj
+    body = thaw(obj)
+    root = {k: body.pop(k) for k in _ROOT_FIELDS if k in body}
+    body = _default(_prune(body, schema), schema)
+    shaped = freeze({**root, **body})
+    return obj if shaped == obj else shaped
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _path(parts: Sequence[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _schema_error(error: jsonschema.ValidationError) -> FieldError:
+    path = _path(error.absolute_path)
+    where = path or "<root>"
+    check, limit, value = error.validator, error.validator_value, error.instance
+    if check == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        return required(f"{path}.{missing}" if path else missing)
+    if check == "type":
+        wanted = limit if isinstance(limit, str) else " or ".join(t for t in limit if t != "null")
+        return invalid(path, _json_type(value), f"{where} in body must be of type {wanted}: {go_value(value)}")
+    if check == "enum":
+        return not_supported(path, value, [str(v) for v in limit if v is not None])
+    words = {
+        "minimum": f"should be greater than or equal to {limit}",
+        "maximum": f"should be less than or equal to {limit}",
+        "minLength": f"should be at least {limit} chars long",
+        "maxLength": f"may not be longer than {limit}",
+        "pattern": f"should match '{limit}'",
+        "minItems": f"should have at least {limit} items",
+        "maxItems": f"should have at most {limit} items",
+    }
+    if check in words:
+        return invalid(path, value, f"{where} in body {words[check]}")
+    return invalid(path, value, error.message)
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    return "object" if isinstance(value, Mapping) else "array"
+
+
+def custom_resource_errors(obj: Mapping, schema: Mapping | None) -> list[FieldError]:
+    """Every way `obj` breaks its version's openAPIV3Schema."""
+    if not isinstance(schema, Mapping):
+        return []
+    body = thaw(obj)
+    body.pop("metadata", None)
+    errors = sorted(_validator(schema).iter_errors(body), key=lambda e: [str(p) for p in e.absolute_path])
+    found: dict[str, FieldError] = {}
+    for error in errors:
+        field_error = _schema_error(error)
+        found.setdefault(field_error.message(), field_error)
+    return list(found.values())

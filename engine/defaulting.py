@@ -1,0 +1,323 @@
+"""Defaulting and admission, as kube-apiserver applies them.
+
+The functions here edit a thawed (plain dict) object in place:
+
+- `apply_defaults(kind, obj)`: the scheme defaults upstream applies on every
+  write that decodes the main resource (`SetDefaults_Pod`, `_Service`,
+  `_Deployment`, ...); idempotent.
+- `prepare_create(kind, obj)`: the strategies' `PrepareForCreate` (a new
+  Pod is Pending with its QoS class, a new Namespace is Active and carries
+  the `kubernetes` finalizer).
+- `admit_pod(pod, priority_classes)`: the create-time admission plugins
+  that fill pods (ServiceAccount's name only, DefaultTolerationSeconds,
+  Priority).  Raises `APIError` (Forbidden) like upstream's plugins.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .apierrors import forbidden_error
+from .fieldcheck import quantity_value
+from .kinds import CRD_GROUP, CRD_KIND
+
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+DEFAULT_TOLERATION_SECONDS = 300
+
+# ------------------------------------------------------------ pods & templates
+
+
+def image_pull_policy(image: str) -> str:
+    """Always for `:latest` or an untagged image, else IfNotPresent (upstream's rule)."""
+    if "@" in image:
+        return "IfNotPresent"
+    last = image.rsplit("/", 1)[-1]
+    _, colon, tag = last.partition(":")
+    return "Always" if not colon or tag == "latest" else "IfNotPresent"
+
+
+def _container_defaults(container: dict) -> None:
+    if isinstance(container.get("image"), str):
+        container.setdefault("imagePullPolicy", image_pull_policy(container["image"]))
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    container.setdefault("resources", {})
+    for port in container.get("ports") or ():
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+
+
+def pod_spec_defaults(spec: dict) -> None:
+    """SetDefaults_PodSpec and the container defaults (pods and templates alike)."""
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("enableServiceLinks", True)
+    for field in ("containers", "initContainers"):
+        for container in spec.get(field) or ():
+            if isinstance(container, dict):
+                _container_defaults(container)
+
+
+def _requests_from_limits(spec: dict) -> None:
+    """Only for Pods: a container with limits but no requests requests its limits."""
+    for container in spec.get("containers") or ():
+        resources = container.get("resources") if isinstance(container, dict) else None
+        if isinstance(resources, dict) and isinstance(resources.get("limits"), dict):
+            requests = resources.setdefault("requests", {})
+            if isinstance(requests, dict):
+                for name, amount in resources["limits"].items():
+                    requests.setdefault(name, amount)
+
+
+def _pod(pod: dict) -> None:
+    spec = pod.get("spec")
+    if isinstance(spec, dict):
+        pod_spec_defaults(spec)
+        _requests_from_limits(spec)
+
+
+def _template_owner(obj: dict) -> None:
+    template = (obj.get("spec") or {}).get("template") if isinstance(obj.get("spec"), dict) else None
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        pod_spec_defaults(template["spec"])
+
+
+def _replicaset(rs: dict) -> None:
+    if isinstance(rs.get("spec"), dict):
+        rs["spec"].setdefault("replicas", 1)
+        _template_owner(rs)
+
+
+def _deployment(deploy: dict) -> None:
+    spec = deploy.get("spec")
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    strategy = spec.setdefault("strategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            if isinstance(rolling, dict):
+                rolling.setdefault("maxUnavailable", "25%")
+                rolling.setdefault("maxSurge", "25%")
+    _template_owner(deploy)
+
+
+# ------------------------------------------------------------------ others
+
+
+def _service(svc: dict) -> None:
+    spec = svc.get("spec")
+    if not isinstance(spec, dict):
+        return
+    kind = spec.setdefault("type", "ClusterIP")
+    spec.setdefault("sessionAffinity", "None")
+    if kind != "ExternalName":
+        spec.setdefault("internalTrafficPolicy", "Cluster")
+    if kind in ("NodePort", "LoadBalancer"):
+        spec.setdefault("externalTrafficPolicy", "Cluster")
+    for port in spec.get("ports") or ():
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+            if "port" in port:
+                port.setdefault("targetPort", port["port"])
+
+
+def _namespace(ns: dict) -> None:
+    name = (ns.get("metadata") or {}).get("name")
+    if name:
+        ns["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = name
+
+
+def _secret(secret: dict) -> None:
+    secret.setdefault("type", "Opaque")
+    string_data = secret.pop("stringData", None)
+    if isinstance(string_data, Mapping) and string_data:
+        data = secret.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(str(value).encode()).decode()
+
+
+def _ports_protocol(ports: Any) -> None:
+    for port in ports or ():
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+
+
+def _endpoints(ep: dict) -> None:
+    for subset in ep.get("subsets") or ():
+        if isinstance(subset, dict):
+            _ports_protocol(subset.get("ports"))
+
+
+def _endpointslice(eps: dict) -> None:
+    _ports_protocol(eps.get("ports"))
+
+
+def _node(node: dict) -> None:
+    status = node.get("status")
+    if isinstance(status, dict) and status.get("capacity") is not None and status.get("allocatable") is None:
+        status["allocatable"] = dict(status["capacity"])
+
+
+def _priorityclass(pc: dict) -> None:
+    pc.setdefault("preemptionPolicy", "PreemptLowerPriority")
+
+
+def _crd(crd: dict) -> None:
+    spec = crd.get("spec")
+    if not isinstance(spec, dict):
+        return
+    names = spec.get("names")
+    if isinstance(names, dict) and names.get("kind"):
+        names.setdefault("singular", names["kind"].lower())
+        names.setdefault("listKind", names["kind"] + "List")
+    spec.setdefault("conversion", {"strategy": "None"})
+
+
+_DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
+    ("", "Pod"): _pod,
+    ("", "Service"): _service,
+    ("", "Namespace"): _namespace,
+    ("", "Secret"): _secret,
+    ("", "Endpoints"): _endpoints,
+    ("", "Node"): _node,
+    ("discovery.k8s.io", "EndpointSlice"): _endpointslice,
+    ("scheduling.k8s.io", "PriorityClass"): _priorityclass,
+    ("apps", "Deployment"): _deployment,
+    ("apps", "ReplicaSet"): _replicaset,
+    (CRD_GROUP, CRD_KIND): _crd,
+}
+
+
+def apply_defaults(group: str, kind: str, obj: dict) -> None:
+    """Fill the scheme defaults of a main-resource write, in place."""
+    fill = _DEFAULTS.get((group, kind))
+    if fill is not None:
+        fill(obj)
+
+
+def node_defaults(obj: dict) -> None:
+    """The defaults that apply to Node status writes too (allocatable from capacity)."""
+    _node(obj)
+
+
+# ------------------------------------------------------------ create only
+
+
+def qos_class(spec: Mapping) -> str:
+    """Guaranteed, Burstable or BestEffort (upstream's GetPodQOS)."""
+    containers = [c for f in ("containers", "initContainers") for c in spec.get(f) or () if isinstance(c, Mapping)]
+    any_set, guaranteed = False, True
+    for container in containers:
+        resources = container.get("resources") or {}
+        requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+        if any(_positive(v) for v in (*requests.values(), *limits.values())):
+            any_set = True
+        for name in ("cpu", "memory"):
+            limit = limits.get(name)
+            if limit is None or not _positive(limit) or (name in requests and _amount(requests[name]) != _amount(limit)):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def _amount(value: Any) -> Any:
+    try:
+        return quantity_value(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _positive(value: Any) -> bool:
+    amount = _amount(value)
+    return amount is not None and amount > 0
+
+
+def prepare_create(group: str, kind: str, obj: dict) -> None:
+    """Status and spec fields a strategy sets on create (PrepareForCreate)."""
+    if (group, kind) == ("", "Pod"):
+        spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+        obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+    elif (group, kind) == ("", "Namespace"):
+        obj["status"] = {"phase": "Active"}
+        spec = obj.setdefault("spec", {})
+        finalizers = spec.setdefault("finalizers", [])
+        if isinstance(finalizers, list) and "kubernetes" not in finalizers:
+            finalizers.append("kubernetes")
+
+
+def _default_tolerations(spec: dict) -> None:
+    """DefaultTolerationSeconds: tolerate not-ready/unreachable NoExecute for 300s."""
+    tolerations = spec.get("tolerations")
+    tolerations = tolerations if isinstance(tolerations, list) else []
+    for taint in (NOT_READY_TAINT, UNREACHABLE_TAINT):
+        covered = any(isinstance(t, Mapping) and (t.get("key") or "") in (taint, "")
+                      and (t.get("effect") or "") in ("NoExecute", "")
+                      for t in tolerations)
+        if not covered:
+            tolerations.append({"key": taint, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
+    spec["tolerations"] = tolerations
+
+
+def _priority(pod: dict, spec: dict, classes: Iterable[Mapping]) -> None:
+    classes = list(classes)
+    name = spec.get("priorityClassName")
+    pod_name = (pod.get("metadata") or {}).get("name")
+    if name:
+        chosen = next((c for c in classes if (c.get("metadata") or {}).get("name") == name), None)
+        if chosen is None:
+            raise forbidden_error("pods", pod_name, f"no PriorityClass with name {name} was found")
+    else:
+        defaults = [c for c in classes if c.get("globalDefault")]
+        chosen = min(defaults, key=lambda c: c.get("value", 0), default=None)
+    value = chosen.get("value", 0) if chosen else 0
+    if spec.get("priority") is not None and spec["priority"] != value:
+        raise forbidden_error("pods", pod_name, f"the integer value of priority ({spec['priority']}) must not be "
+                              f"provided in pod spec; priority admission controller computed {value} from the "
+                              "given PriorityClass name")
+    spec["priority"] = value
+    if chosen:
+        spec["priorityClassName"] = chosen["metadata"]["name"]
+    spec.setdefault("preemptionPolicy", (chosen or {}).get("preemptionPolicy") or "PreemptLowerPriority")
+
+
+def admit_pod(pod: dict, priority_classes: Iterable[Mapping]) -> None:
+    """The create-time admission plugins that fill a new pod's spec."""
+    spec = pod.get("spec")
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("serviceAccountName", "default")
+    _default_tolerations(spec)
+    _priority(pod, spec, priority_classes)
+
+
+def admit_pod_update(pod: dict, old: Mapping) -> None:
+    """Pod admission on update: keep what create-time admission and binding set.
+
+    As upstream, Priority keeps the stored priority and preemption policy and
+    DefaultTolerationSeconds runs again.  recon also keeps the stored node and
+    service account when the body leaves them out (upstream would refuse the
+    update as a spec change), so a manifest re-applied in full still updates.
+    """
+    spec, old_spec = pod.get("spec"), old.get("spec") or {}
+    if not isinstance(spec, dict):
+        return
+    for field in ("priority", "preemptionPolicy"):
+        if old_spec.get(field) is not None:
+            spec[field] = old_spec[field]
+    for field in ("nodeName", "serviceAccountName", "priorityClassName"):
+        if old_spec.get(field) is not None and not spec.get(field):
+            spec[field] = old_spec[field]
+    _default_tolerations(spec)

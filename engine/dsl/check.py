@@ -1,0 +1,501 @@
+"""Static checks of a parsed rule file: names, arity, permissions, types.
+
+`check` walks one `ast.Module` and returns every mistake it finds (empty
+list = fine); `load` parses and checks a file and raises `SourceErrors` with
+all the syntax and checker errors of the file at once.
+
+Besides names and arity, the checker infers a small static type per
+expression, for two purposes only:
+
+* kind permissions: the anchor variable of a rule is an object of its kind, a
+  query is a list of its kind, a lookup one object, `for` over a list of K
+  binds an object of K, and `first`, `sort`, `[p for p in ps if ...]`
+  preserve the element kind; `set` and `delete` on a value of known kind
+  need that kind in the component's `writes` (anything else is left to the
+  apiserver at runtime);
+* type mismatches that are certain: only operands whose type shows in the
+  source itself (literals and arithmetic on them) are judged, never
+  variables, so the checker has no false positives.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from engine.dsl import ast
+from engine.dsl.parser import parse_partial
+from engine.errors import SourceError, SourceErrors, source_line_of
+
+IT, NOW = "it", "now"
+CREATE_OPTIONS = ("name", "name_prefix", "namespace", "owner", "labels", "annotations")
+POD, NODE = ast.KindRef("Pod", None), ast.KindRef("Node", None)
+
+# Builtins that return some of the objects of their argument 0 as a list,
+# and those that return one of them.
+SAME_LIST = frozenset({"sort", "sort_desc", "filter", "unique", "take"})
+ONE_OF = frozenset({"first", "last", "min_by", "max_by"})
+# Builtins whose argument 0 must be a list: these, and every builtin with an
+# item argument (its `it` ranges over the elements of argument 0).
+LIST_ARG = frozenset({"flatten", "take"})
+
+
+def load(text: str, path: str, builtins: Mapping[str, Any] | None = None) -> ast.Module:
+    """Parse and check one rule file; raise SourceErrors with all its errors."""
+    module, errors = parse_partial(text, path)
+    errors = errors + check(module, text, builtins)
+    if errors:
+        raise SourceErrors(errors)
+    return module
+
+
+def check(module: ast.Module, source: str,
+          builtins: Mapping[str, Any] | None = None) -> list[SourceError]:
+    """Every checker error of `module` (its text is `source`).
+
+    `builtins` is the builtin table (engine.dsl.builtins.BUILTINS when not
+    given).  A module whose component is None (a broken header, see
+    parser.parse_partial) is checked without permissions."""
+    if builtins is None:
+        from engine.dsl.builtins import BUILTINS as builtins
+    checker = _Checker(module, source, builtins)
+    checker.module()
+    return sorted(checker.errors, key=lambda e: (e.line, e.col))
+
+
+# ------------------------------------------------------------ types
+
+@attrs.frozen
+class ObjectOf:
+    kind: ast.KindRef
+
+
+@attrs.frozen
+class ListOf:
+    kind: ast.KindRef
+
+
+def _same_kind(a: ast.KindRef, b: ast.KindRef) -> bool:
+    return a.kind == b.kind and (a.group is None or b.group is None or a.group == b.group)
+
+
+def _element(t: Any) -> ObjectOf | None:
+    return ObjectOf(t.kind) if isinstance(t, ListOf) else None
+
+
+class _Scope:
+    """Names visible in a block: name -> (static type, where it was bound)."""
+
+    def __init__(self, parent: _Scope | None = None, **bound: Any):
+        self.parent = parent
+        self.names: dict[str, tuple[Any, ast.Pos | None, str]] = {
+            k: (v, None, "bound") for k, v in bound.items()}
+
+    def get(self, name: str):
+        scope = self
+        while scope is not None:
+            if name in scope.names:
+                return scope.names[name]
+            scope = scope.parent
+        return None
+
+    def visible(self) -> set[str]:
+        names = set(self.names)
+        return names | self.parent.visible() if self.parent else names
+
+
+# ----------------------------------------------------------- checker
+
+class _Checker:
+    def __init__(self, module: ast.Module, source: str, builtins: Mapping[str, Any]):
+        self.mod, self.source, self.builtins = module, source, builtins
+        self.errors: list[SourceError] = []
+        self.decl = "rule"
+
+    def error(self, pos: ast.Pos, message: str) -> None:
+        line = source_line_of(self.source, pos.line)
+        self.errors.append(SourceError(self.mod.path, pos.line, pos.col, message, line))
+
+    def module(self) -> None:
+        first: dict[tuple[str, str], ast.Pos] = {}
+        for decl in self.mod.decls:
+            what = type(decl).__name__.lower()
+            key = (what, decl.name)
+            if key in first:
+                self.error(decl.pos, f"duplicate {what} '{decl.name}'; the first one is on line {first[key].line}")
+            first.setdefault(key, decl.pos)
+            getattr(self, "decl_" + what)(decl)
+
+    # declarations
+    def decl_rule(self, rule: ast.Rule) -> None:
+        self.decl = "rule"
+        self.need_read(rule.kind)
+        scope = _Scope()
+        self.bind(scope, rule.var, ObjectOf(rule.kind), rule.pos, "the rule's variable")
+        if rule.where is not None:
+            self.expr(rule.where, scope)
+        self.block(rule.body, scope)
+
+    def decl_filter(self, decl: ast.Filter) -> None:
+        self.decl = "filter"
+        self.block(decl.body, self.params(decl))
+
+    def decl_score(self, decl: ast.Score) -> None:
+        self.decl = "score"
+        self.block(decl.body, self.params(decl))
+        if not _returns(decl.body):
+            self.error(decl.pos, f"score '{decl.name}' never returns a value; add 'return EXPR'")
+
+    def params(self, decl: ast.Filter | ast.Score) -> _Scope:
+        scope = _Scope()
+        if decl.pod_var == decl.node_var:
+            self.error(decl.pos, f"the pod and the node need different names, not both '{decl.pod_var}'")
+        self.bind(scope, decl.pod_var, ObjectOf(POD), decl.pos, "a parameter")
+        self.bind(scope, decl.node_var, ObjectOf(NODE), decl.pos, "a parameter")
+        return scope
+
+    def bind(self, scope: _Scope, name: str, type_: Any, pos: ast.Pos,
+             role: str = "defined in this block") -> None:
+        if name in (IT, NOW):
+            self.error(pos, f"'{name}' is a built-in name; choose another name")
+        elif name in scope.names:
+            _, where, was = scope.names[name]
+            if where != pos:
+                self.error(pos, f"'{name}' is already {was} (line {where.line}); choose another name")
+        scope.names[name] = (type_, pos, role)
+
+    def block(self, body: tuple, scope: _Scope) -> None:
+        for stmt in body:
+            getattr(self, "stmt_" + type(stmt).__name__.lower())(stmt, scope)
+
+    # permissions
+    def need_read(self, ref: ast.KindRef) -> None:
+        comp = self.mod.component
+        if comp is not None and not any(_same_kind(ref, r) for r in comp.reads):
+            self.error(ref.pos, f"{ref} is not in this component's reads; add it to the reads line")
+
+    def need_write(self, ref: ast.KindRef, status: bool, pos: ast.Pos, doing: str) -> None:
+        comp = self.mod.component
+        if comp is None or any(_same_kind(ref, w.ref) and w.status == status for w in comp.writes):
+            return
+        needed = f"{ref}.status" if status else str(ref)
+        self.error(pos, f"{doing} needs '{needed}' in this component's writes; add it to the writes line")
+
+    def only_in(self, decl: str, word: str, pos: ast.Pos) -> bool:
+        if self.decl == decl:
+            return True
+        self.error(pos, f"'{word}' can only be used in a {decl}, not in a {self.decl}")
+        return False
+
+    # statements
+    def stmt_let(self, stmt: ast.Let, scope: _Scope) -> None:
+        self.bind(scope, stmt.name, self.expr(stmt.value, scope), stmt.pos)
+
+    def stmt_when(self, stmt: ast.When, scope: _Scope) -> None:
+        self.expr(stmt.cond, scope)
+        self.block(stmt.body, _Scope(scope))
+        self.block(stmt.orelse, _Scope(scope))
+
+    def stmt_for(self, stmt: ast.For, scope: _Scope) -> None:
+        element = _element(self.expr(stmt.iter, scope))
+        inner = _Scope(scope)
+        self.bind(inner, stmt.var, element, stmt.pos, "the loop's variable")
+        self.block(stmt.body, inner)
+
+    def stmt_set(self, stmt: ast.Set, scope: _Scope) -> None:
+        self.expr(stmt.target, scope)
+        self.expr(stmt.value, scope)
+        if self.only_in("rule", "set", stmt.pos):
+            target = _set_target(stmt.target, scope)
+            if target is not None:
+                kind, status, pos = target
+                doing = f"setting {kind} status" if status else f"setting {kind} fields"
+                self.need_write(kind, status, pos, doing)
+
+    def stmt_create(self, stmt: ast.Create, scope: _Scope) -> None:
+        if stmt.count is not None:
+            self.expr(stmt.count, scope)
+        self.expr(stmt.template, scope)
+        seen: set[str] = set()
+        for option in stmt.options:
+            self.option(option, seen, scope)
+        if self.only_in("rule", "create", stmt.pos):
+            self.need_write(stmt.kind, False, stmt.kind.pos, f"creating {stmt.kind}")
+
+    def option(self, option: ast.Option, seen: set[str], scope: _Scope) -> None:
+        self.expr(option.value, scope)
+        if option.name not in CREATE_OPTIONS:
+            hint = _suggest(option.name, CREATE_OPTIONS) or "; the options are " + ", ".join(CREATE_OPTIONS)
+            self.error(option.pos, f"unknown create option '{option.name}'{hint}")
+        elif option.name in seen:
+            self.error(option.pos, f"option '{option.name}' is given twice")
+        seen.add(option.name)
+
+    def stmt_delete(self, stmt: ast.Delete, scope: _Scope) -> None:
+        target = self.expr(stmt.target, scope)
+        if self.only_in("rule", "delete", stmt.pos) and isinstance(target, (ObjectOf, ListOf)):
+            self.need_write(target.kind, False, stmt.target.pos, f"deleting {target.kind}")
+
+    def stmt_requeue(self, stmt: ast.Requeue, scope: _Scope) -> None:
+        self.expr(stmt.after, scope)
+        self.only_in("rule", "requeue", stmt.pos)
+        shown = _shown_type(stmt.after)
+        if shown not in (None, "number", "duration"):
+            self.error(stmt.after.pos, f"'requeue after' needs a duration like 30s, got {_a(shown)}")
+
+    def stmt_reject(self, stmt: ast.Reject, scope: _Scope) -> None:
+        self.expr(stmt.message, scope)
+        if stmt.cond is not None:
+            self.expr(stmt.cond, scope)
+        self.only_in("filter", "reject", stmt.pos)
+
+    def stmt_return(self, stmt: ast.Return, scope: _Scope) -> None:
+        self.expr(stmt.value, scope)
+        self.only_in("score", "return", stmt.pos)
+
+    # expressions: check, and return the static type (ObjectOf, ListOf or None)
+    def expr(self, node: Any, scope: _Scope) -> Any:
+        return getattr(self, "expr_" + type(node).__name__.lower())(node, scope)
+
+    def expr_literal(self, node: ast.Literal, scope: _Scope) -> None:
+        return None
+
+    expr_duration = expr_literal
+
+    def expr_listlit(self, node: ast.ListLit, scope: _Scope) -> None:
+        for item in node.items:
+            self.expr(item, scope)
+
+    def expr_maplit(self, node: ast.MapLit, scope: _Scope) -> None:
+        seen: set[str] = set()
+        for key, value in node.items:
+            if key in seen:
+                self.error(value.pos, f"key '{key}' appears twice in this map")
+            seen.add(key)
+            self.expr(value, scope)
+
+    def expr_name(self, node: ast.Name, scope: _Scope) -> Any:
+        bound = scope.get(node.id)
+        if bound is not None:
+            return bound[0]
+        if node.id == NOW:
+            return None
+        if node.id == IT:
+            self.error(node.pos, "'it' is only defined in a query's where clause "
+                                 "or in a per-item argument (like the key of sort)")
+        elif node.id in self.builtins:
+            self.error(node.pos, f"'{node.id}' is a function; call it like {node.id}(...)")
+        else:
+            hint = _suggest(node.id, scope.visible() | {NOW})
+            self.error(node.pos, f"unknown name '{node.id}'{hint}")
+        return None
+
+    def expr_attr(self, node: ast.Attr, scope: _Scope) -> None:
+        self.expr(node.obj, scope)
+
+    def expr_index(self, node: ast.Index, scope: _Scope) -> Any:
+        obj = self.expr(node.obj, scope)
+        self.expr(node.index, scope)
+        return _element(obj)
+
+    def expr_unary(self, node: ast.Unary, scope: _Scope) -> None:
+        self.expr(node.operand, scope)
+        shown = _shown_type(node.operand)
+        if node.op == "not" and shown in ("list", "map", "string", "number", "duration"):
+            self.error(node.pos, f"'not' needs a boolean, got {_a(shown)}")
+        elif node.op == "-" and shown not in (None, "number", "duration"):
+            self.error(node.pos, f"cannot negate {_a(shown)}")
+
+    def expr_binary(self, node: ast.Binary, scope: _Scope) -> None:
+        self.expr(node.left, scope)
+        self.expr(node.right, scope)
+        problem = _binary_problem(node.op, _shown_type(node.left), _shown_type(node.right))
+        if problem:
+            self.error(node.pos, problem)
+
+    def expr_cond(self, node: ast.Cond, scope: _Scope) -> Any:
+        self.expr(node.test, scope)
+        then, orelse = self.expr(node.then, scope), self.expr(node.orelse, scope)
+        return then if then == orelse else None
+
+    def expr_comprehension(self, node: ast.Comprehension, scope: _Scope) -> Any:
+        element = _element(self.expr(node.iter, scope))
+        inner = _Scope(scope)
+        self.bind(inner, node.var, element, node.pos)
+        self.expr(node.expr, inner)
+        if node.cond is not None:
+            self.expr(node.cond, inner)
+        keeps = isinstance(node.expr, ast.Name) and node.expr.id == node.var and element
+        return ListOf(element.kind) if keeps else None
+
+    def expr_query(self, node: ast.Query, scope: _Scope) -> ListOf:
+        self.need_read(node.kind)
+        if node.namespace is not None:
+            self.expr(node.namespace, scope)
+        if node.where is not None:
+            self.expr(node.where, _Scope(scope, it=ObjectOf(node.kind)))
+        return ListOf(node.kind)
+
+    def expr_lookup(self, node: ast.Lookup, scope: _Scope) -> ObjectOf:
+        self.need_read(node.kind)
+        for arg in node.args:
+            self.expr(arg, scope)
+        if len(node.args) > 2:
+            self.error(node.pos, f"{node.kind}[...] takes a name, or a namespace and a name; "
+                                 f"got {len(node.args)} values")
+        return ObjectOf(node.kind)
+
+    def expr_call(self, node: ast.Call, scope: _Scope) -> Any:
+        builtin = self.builtins.get(node.func)
+        item_arg = getattr(builtin, "item_arg", None)
+        types = []
+        for i, arg in enumerate(node.args):
+            # `it` is each element of argument 0 (for an unknown function,
+            # bind it anyway: one error is enough).
+            binds_it = i == item_arg if builtin is not None else i > 0
+            inner = _Scope(scope, it=_element(types[0])) if binds_it and i > 0 else scope
+            types.append(self.expr(arg, inner))
+        if builtin is None:
+            self.unknown_function(node, scope)
+            return None
+        self.arity(node, builtin)
+        self.list_arg(node, builtin)
+        if types and isinstance(types[0], ListOf):
+            if node.func in SAME_LIST:
+                return types[0]
+            if node.func in ONE_OF:
+                return ObjectOf(types[0].kind)
+        return None
+
+    def unknown_function(self, node: ast.Call, scope: _Scope) -> None:
+        if scope.get(node.func) is not None:
+            self.error(node.pos, f"'{node.func}' is a variable, not a function")
+        else:
+            self.error(node.pos, f"unknown function '{node.func}'{_suggest(node.func, self.builtins)}")
+
+    def arity(self, node: ast.Call, builtin: Any) -> None:
+        low, high, got = builtin.min_args, builtin.max_args, len(node.args)
+        if low <= got and (high is None or got <= high):
+            return
+        if high is None:
+            takes = f"at least {_plural(low, 'argument')}"
+        elif low == high:
+            takes = _plural(low, "argument")
+        else:
+            takes = f"{low} to {high} arguments"
+        self.error(node.pos, f"{node.func}() takes {takes}, got {got}")
+
+    def list_arg(self, node: ast.Call, builtin: Any) -> None:
+        takes_list = builtin.item_arg is not None or node.func in LIST_ARG
+        shown = _shown_type(node.args[0]) if node.args and takes_list else None
+        if shown in ("number", "bool", "duration"):  # null is an empty list
+            self.error(node.args[0].pos, f"{node.func}() needs a list, got {_a(shown)}")
+
+
+# ------------------------------------------------------------ helpers
+
+def _returns(body: tuple) -> bool:
+    for stmt in body:
+        if isinstance(stmt, ast.Return):
+            return True
+        nested = (stmt.body, stmt.orelse) if isinstance(stmt, ast.When) else \
+                 (stmt.body,) if isinstance(stmt, ast.For) else ()
+        if any(_returns(b) for b in nested):
+            return True
+    return False
+
+
+def _set_target(target: Any, scope: _Scope):
+    """(kind, is_status, pos) of what a `set` writes, or None when unknown."""
+    steps = []
+    while isinstance(target, (ast.Attr, ast.Index)):
+        steps.append(target)
+        target = target.obj
+    steps.reverse()
+    bound = scope.get(target.id) if isinstance(target, ast.Name) else None
+    type_ = bound[0] if bound else None
+    while steps and isinstance(type_, ListOf) and isinstance(steps[0], ast.Index):
+        type_, steps = ObjectOf(type_.kind), steps[1:]
+    if not isinstance(type_, ObjectOf):
+        return None
+    if not steps:
+        return type_.kind, False, target.pos
+    step = steps[0]
+    key = step.name if isinstance(step, ast.Attr) else getattr(step.index, "value", None)
+    return type_.kind, key == "status", step.pos
+
+
+def _shown_type(node: Any) -> str | None:
+    """The type of `node` when its own source shows it (literals and
+    arithmetic on literals), else None."""
+    if isinstance(node, ast.Literal):
+        value = node.value
+        if isinstance(value, bool):
+            return "bool"
+        if value is None:
+            return "null"
+        return "string" if isinstance(value, str) else "number"
+    if isinstance(node, ast.Duration):
+        return "duration"
+    if isinstance(node, (ast.ListLit, ast.Comprehension)):
+        return "list"
+    if isinstance(node, ast.MapLit):
+        return "map"
+    if isinstance(node, ast.Unary) and node.op == "-":
+        shown = _shown_type(node.operand)
+        return shown if shown in ("number", "duration") else None
+    if isinstance(node, ast.Binary) and node.op in _ARITHMETIC:
+        return _ARITHMETIC[node.op].get((_shown_type(node.left), _shown_type(node.right)))
+    return None
+
+
+_NUM, _DUR, _STR, _LIST = "number", "duration", "string", "list"
+_ADD = {(_NUM, _NUM): _NUM, (_DUR, _DUR): _DUR, (_DUR, _NUM): _DUR, (_NUM, _DUR): _DUR,
+        (_STR, _STR): _STR, (_LIST, _LIST): _LIST}
+_ARITHMETIC = {
+    "+": _ADD,
+    "-": {k: v for k, v in _ADD.items() if v in (_NUM, _DUR)},
+    "*": {(_NUM, _NUM): _NUM, (_DUR, _NUM): _DUR, (_NUM, _DUR): _DUR,
+          (_STR, _NUM): _STR, (_LIST, _NUM): _LIST},
+    "/": {(_NUM, _NUM): _NUM, (_DUR, _NUM): _DUR, (_DUR, _DUR): _NUM},
+    "%": {(_NUM, _NUM): _NUM, (_DUR, _DUR): _DUR, (_DUR, _NUM): _DUR},
+}
+_ORDERED = {_NUM, _DUR}
+
+
+def _binary_problem(op: str, left: str | None, right: str | None) -> str | None:
+    if op in ("in", "not in"):
+        if right in ("number", "bool", "duration", "null"):
+            return f"'{op}' needs a list, map or string on the right, got {_a(right)}"
+        return None
+    if left is None or right is None:
+        return None
+    if op in _ARITHMETIC and (left, right) not in _ARITHMETIC[op]:
+        return f"cannot use '{op}' on {_a(left)} and {_a(right)}"
+    if op in ("<", "<=", ">", ">="):
+        same = left == right and left in (_STR, _NUM, _DUR)
+        if not same and not (left in _ORDERED and right in _ORDERED):
+            return f"cannot compare {_a(left)} with {_a(right)} using '{op}'"
+    if op in ("==", "!=") and "null" not in (left, right):
+        if left != right and not (left in _ORDERED and right in _ORDERED):
+            always = "false" if op == "==" else "true"
+            return f"comparing {_a(left)} with {_a(right)} is always {always}"
+    return None
+
+
+def _a(type_name: str) -> str:
+    if type_name == "null":
+        return "null"
+    return ("an " if type_name[0] in "aeiou" else "a ") + type_name
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _suggest(name: str, candidates) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,410 @@
+"""Compile checked rule modules to Python callables.
+
+Each rule, filter and score becomes one Python function, generated as
+source and compiled once with `compile()`: nothing is parsed or walked per
+evaluation.  Expressions become calls into `dsl.runtime` (null-safe paths
+and operators); queries become `ctx.query(spec, values, where)` where `spec`
+says which of the query's conditions an index can answer (the planner below)
+so the engine can both look candidates up and know which changes can alter
+the result.
+
+A generated line remembers the rule line it came from, so a runtime error in
+a rule is reported at `file:line` of the rule, not of the generated code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from . import ast as A
+from . import runtime as R
+from .builtins import BUILTINS
+
+# ------------------------------------------------------------ compiled forms
+
+
+@attrs.frozen
+class QueryTerm:
+    """One condition of a query that an index can answer.
+
+    type: "ns" | "node" | "name" | "uid" | "label" | "owner" | "selector";
+    label: the label key for "label" terms.
+    """
+
+    type: str
+    label: str | None = None
+
+
+@attrs.frozen
+class QuerySpec:
+    kind: A.KindRef
+    terms: tuple[QueryTerm, ...]
+
+
+@attrs.frozen(eq=False)
+class CompiledDecl:
+    """A compiled rule, filter or score."""
+
+    decl_type: str  # "rule" | "filter" | "score"
+    name: str
+    component: str
+    path: str
+    line: int
+    fn: Callable
+    source_hash: str
+    kind: A.KindRef | None = None  # the anchor kind of a rule
+    weight: int = 0
+
+    @property
+    def qualname(self) -> str:
+        return f"{self.component}/{self.name}"
+
+
+@attrs.frozen(eq=False)
+class CompiledComponent:
+    name: str
+    path: str
+    reads: tuple[A.KindRef, ...]
+    writes: tuple[A.WriteRef, ...]
+    rules: tuple[CompiledDecl, ...]
+    filters: tuple[CompiledDecl, ...]
+    scores: tuple[CompiledDecl, ...]
+    python_source: str
+    linemap: dict[int, int]
+
+
+# --------------------------------------------------------------- the planner
+
+_ROOT_PATHS = {
+    ("metadata", "namespace"): "ns", ("namespace",): "ns",
+    ("spec", "nodeName"): "node",
+    ("metadata", "name"): "name", ("name",): "name",
+    ("metadata", "uid"): "uid", ("uid",): "uid",
+}
+
+
+def uses_it(expr: Any) -> bool:
+    """Does `expr` mention `it` anywhere?"""
+    if isinstance(expr, A.Name):
+        return expr.id == "it"
+    if isinstance(expr, (tuple, list)):
+        return any(uses_it(e) for e in expr)
+    if attrs.has(type(expr)):
+        return any(uses_it(getattr(expr, f.name)) for f in attrs.fields(type(expr)) if f.name != "pos")
+    return False
+
+
+def it_path(expr: Any) -> tuple[str, ...] | None:
+    """`it.metadata.labels["app"]` → ("metadata", "labels", "app"); else None."""
+    steps: list[str] = []
+    while True:
+        if isinstance(expr, A.Attr):
+            steps.append(expr.name)
+            expr = expr.obj
+        elif isinstance(expr, A.Index) and isinstance(expr.index, A.Literal) and isinstance(expr.index.value, str):
+            steps.append(expr.index.value)
+            expr = expr.obj
+        elif isinstance(expr, A.Name) and expr.id == "it":
+            return tuple(reversed(steps))
+        else:
+            return None
+
+
+def conjuncts(expr: Any) -> list[Any]:
+    if isinstance(expr, A.Binary) and expr.op == "and":
+        return conjuncts(expr.left) + conjuncts(expr.right)
+    return [expr] if expr is not None else []
+
+
+def _equality_term(expr: A.Binary) -> tuple[QueryTerm, Any] | None:
+    for side, other in ((expr.left, expr.right), (expr.right, expr.left)):
+        steps = it_path(side)
+        if steps is None or uses_it(other):
+            continue
+        if steps in _ROOT_PATHS:
+            return QueryTerm(_ROOT_PATHS[steps]), other
+        if len(steps) == 3 and steps[:2] == ("metadata", "labels"):
+            return QueryTerm("label", steps[2]), other
+        if len(steps) == 2 and steps[0] == "labels":
+            return QueryTerm("label", steps[1]), other
+    return None
+
+
+def _call_term(expr: A.Call) -> tuple[QueryTerm, Any] | None:
+    args = expr.args
+    if expr.func in ("owned_by", "controlled_by") and len(args) == 2:
+        if isinstance(args[0], A.Name) and args[0].id == "it" and not uses_it(args[1]):
+            return QueryTerm("owner"), args[1]
+    if expr.func == "matches" and len(args) == 2 and not uses_it(args[0]):
+        target = it_path(args[1])
+        if target in ((), ("metadata", "labels"), ("labels",)):
+            return QueryTerm("selector"), args[0]
+    return None
+
+
+def plan_query(query: A.Query) -> tuple[QuerySpec, list[Any]]:
+    """The index terms of a query and the expressions giving their values."""
+    terms: list[QueryTerm] = []
+    values: list[Any] = []
+    if query.namespace is not None:
+        terms.append(QueryTerm("ns"))
+        values.append(query.namespace)
+    for part in conjuncts(query.where):
+        found = None
+        if isinstance(part, A.Binary) and part.op == "==":
+            found = _equality_term(part)
+        elif isinstance(part, A.Call):
+            found = _call_term(part)
+        if found is not None:
+            terms.append(found[0])
+            values.append(found[1])
+    return QuerySpec(query.kind, tuple(terms)), values
+
+
+# ------------------------------------------------------------ code generation
+
+_BINOPS = {
+    "+": "_r.add", "-": "_r.sub", "*": "_r.mul", "/": "_r.div", "%": "_r.mod",
+    "==": "_r.eq", "!=": "_r.ne", "<": "_r.lt", "<=": "_r.le", ">": "_r.gt", ">=": "_r.ge",
+}
+
+
+def var(name: str) -> str:
+    return "v_" + name
+
+
+class _Gen:
+    """Turns one module's AST into Python source with a line map."""
+
+    def __init__(self, module: A.Module):
+        self.module = module
+        self.lines: list[str] = []
+        self.linemap: dict[int, int] = {}
+        self.consts: dict[str, Any] = {}
+        self.src_line = 0
+
+    # -- plumbing
+    def emit(self, depth: int, text: str) -> None:
+        self.lines.append("    " * depth + text)
+        self.linemap[len(self.lines)] = self.src_line
+
+    def const(self, value: Any) -> str:
+        name = f"_c{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def at(self, node: Any) -> None:
+        if node.pos.line:
+            self.src_line = node.pos.line
+
+    # -- expressions
+    def expr(self, e: Any) -> str:
+        method = getattr(self, "expr_" + type(e).__name__.lower())
+        return method(e)
+
+    def expr_literal(self, e: A.Literal) -> str:
+        return repr(e.value)
+
+    def expr_duration(self, e: A.Duration) -> str:
+        return repr(float(e.seconds))
+
+    def expr_listlit(self, e: A.ListLit) -> str:
+        return "[" + ", ".join(self.expr(i) for i in e.items) + "]"
+
+    def expr_maplit(self, e: A.MapLit) -> str:
+        return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in e.items) + "}"
+
+    def expr_name(self, e: A.Name) -> str:
+        return "_now" if e.id == "now" else var(e.id)
+
+    def expr_attr(self, e: A.Attr) -> str:
+        names: list[str] = []
+        base: Any = e
+        while isinstance(base, A.Attr):
+            names.append(base.name)
+            base = base.obj
+        names.reverse()
+        if len(names) == 1:
+            return f"_r.attr({self.expr(base)}, {names[0]!r})"
+        return f"_r.path({self.expr(base)}, {tuple(names)!r})"
+
+    def expr_index(self, e: A.Index) -> str:
+        return f"_r.index({self.expr(e.obj)}, {self.expr(e.index)})"
+
+    def expr_call(self, e: A.Call) -> str:
+        builtin = BUILTINS[e.func]
+        args = []
+        for i, arg in enumerate(e.args):
+            code = self.expr(arg)
+            args.append(f"(lambda v_it: {code})" if builtin.item_arg == i else code)
+        return f"_b_{e.func}({', '.join(args)})"
+
+    def expr_unary(self, e: A.Unary) -> str:
+        if e.op == "not":
+            return f"(not _r.truthy({self.expr(e.operand)}))"
+        return f"_r.neg({self.expr(e.operand)})"
+
+    def expr_binary(self, e: A.Binary) -> str:
+        left, right = self.expr(e.left), self.expr(e.right)
+        if e.op == "and":
+            return f"(_r.truthy({left}) and _r.truthy({right}))"
+        if e.op == "or":
+            return f"(_r.truthy({left}) or _r.truthy({right}))"
+        if e.op == "in":
+            return f"_r.contains({right}, {left})"
+        if e.op == "not in":
+            return f"(not _r.contains({right}, {left}))"
+        return f"{_BINOPS[e.op]}({left}, {right})"
+
+    def expr_cond(self, e: A.Cond) -> str:
+        return f"({self.expr(e.then)} if _r.truthy({self.expr(e.test)}) else {self.expr(e.orelse)})"
+
+    def expr_comprehension(self, e: A.Comprehension) -> str:
+        cond = f" if _r.truthy({self.expr(e.cond)})" if e.cond is not None else ""
+        return f"[{self.expr(e.expr)} for {var(e.var)} in _r.iterate({self.expr(e.iter)}){cond}]"
+
+    def expr_query(self, e: A.Query) -> str:
+        spec, values = plan_query(e)
+        where = f"(lambda v_it: _r.truthy({self.expr(e.where)}))" if e.where is not None else "None"
+        vals = "(" + "".join(self.expr(v) + ", " for v in values) + ")"
+        return f"ctx.query({self.const(spec)}, {vals}, {where})"
+
+    def expr_lookup(self, e: A.Lookup) -> str:
+        args = ", ".join(self.expr(a) for a in e.args)
+        return f"ctx.lookup({self.const(e.kind)}, {args})"
+
+    # -- statements
+    def block(self, stmts: tuple, depth: int) -> None:
+        if not stmts:
+            self.emit(depth, "pass")
+        for stmt in stmts:
+            self.at(stmt)
+            getattr(self, "stmt_" + type(stmt).__name__.lower())(stmt, depth)
+
+    def stmt_let(self, s: A.Let, depth: int) -> None:
+        self.emit(depth, f"{var(s.name)} = {self.expr(s.value)}")
+
+    def stmt_when(self, s: A.When, depth: int, keyword: str = "if") -> None:
+        self.emit(depth, f"{keyword} _r.truthy({self.expr(s.cond)}):")
+        self.block(s.body, depth + 1)
+        if len(s.orelse) == 1 and isinstance(s.orelse[0], A.When):
+            self.at(s.orelse[0])
+            self.stmt_when(s.orelse[0], depth, "elif")
+        elif s.orelse:
+            self.emit(depth, "else:")
+            self.block(s.orelse, depth + 1)
+
+    def stmt_for(self, s: A.For, depth: int) -> None:
+        self.emit(depth, f"for {var(s.var)} in _r.iterate({self.expr(s.iter)}):")
+        self.block(s.body, depth + 1)
+
+    def stmt_set(self, s: A.Set, depth: int) -> None:
+        steps: list[str] = []
+        target: Any = s.target
+        while isinstance(target, (A.Attr, A.Index)):
+            steps.append(repr(target.name) if isinstance(target, A.Attr) else self.expr(target.index))
+            target = target.obj
+        path = "(" + "".join(step + ", " for step in reversed(steps)) + ")"
+        self.emit(depth, f"ctx.set({self.expr(target)}, {path}, {self.expr(s.value)}, {s.pos.line})")
+
+    def stmt_create(self, s: A.Create, depth: int) -> None:
+        count = self.expr(s.count) if s.count is not None else "1"
+        opts = "{" + ", ".join(f"{o.name!r}: {self.expr(o.value)}" for o in s.options) + "}"
+        self.emit(depth, f"ctx.create({self.const(s.kind)}, {count}, {self.expr(s.template)}, {opts}, {s.pos.line})")
+
+    def stmt_delete(self, s: A.Delete, depth: int) -> None:
+        self.emit(depth, f"ctx.delete({self.expr(s.target)}, {s.pos.line})")
+
+    def stmt_requeue(self, s: A.Requeue, depth: int) -> None:
+        self.emit(depth, f"ctx.requeue({self.expr(s.after)})")
+
+    def stmt_reject(self, s: A.Reject, depth: int) -> None:
+        if s.cond is None:
+            self.emit(depth, f"return {self.expr(s.message)}")
+            return
+        self.emit(depth, f"if _r.truthy({self.expr(s.cond)}):")
+        self.emit(depth + 1, f"return {self.expr(s.message)}")
+
+    def stmt_return(self, s: A.Return, depth: int) -> None:
+        self.emit(depth, f"return {self.expr(s.value)}")
+
+    # -- declarations
+    def function(self, fname: str, params: list[str], decl: Any, prologue: list[str] = ()) -> None:
+        self.at(decl)
+        self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
+        self.emit(1, "_now = ctx.now")
+        for line in prologue:
+            self.emit(1, line)
+        self.block(decl.body, 1)
+        self.emit(1, "return None")
+
+
+def _decl_hash(source: str, decl: Any, header: str) -> str:
+    """Identity of a declaration's text (and its file's header) for hot reload."""
+    lines = source.splitlines()
+    start = decl.pos.line
+    end = _decl_end(lines, start)
+    text = header + "\n" + "\n".join(lines[start - 1:end])
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def _decl_end(lines: list[str], start: int) -> int:
+    end = start
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if line.strip() and not line[0].isspace() and not line.lstrip().startswith("#"):
+            break
+        end = i + 1
+    return end
+
+
+def compile_module(module: A.Module, source: str) -> CompiledComponent:
+    """Compile a checked module; the result's functions take (ctx, …)."""
+    gen = _Gen(module)
+    plan: list[tuple[str, str, Any]] = []
+    for i, decl in enumerate(module.decls):
+        if isinstance(decl, A.Rule):
+            where = [] if decl.where is None else [f"if not _r.truthy({gen.expr(decl.where)}): return None"]
+            gen.function(f"rule_{i}", [decl.var], decl, where)
+            plan.append(("rule", f"rule_{i}", decl))
+        elif isinstance(decl, A.Filter):
+            gen.function(f"filter_{i}", [decl.pod_var, decl.node_var], decl)
+            plan.append(("filter", f"filter_{i}", decl))
+        elif isinstance(decl, A.Score):
+            gen.function(f"score_{i}", [decl.pod_var, decl.node_var], decl)
+            plan.append(("score", f"score_{i}", decl))
+    python = "\n".join(gen.lines) + "\n"
+    namespace = _namespace(gen.consts)
+    exec(compile(python, f"<rules {module.path}>", "exec"), namespace)
+    header = _header_text(source, module)
+    decls = {"rule": [], "filter": [], "score": []}
+    comp = module.component
+    for decl_type, fname, decl in plan:
+        decls[decl_type].append(CompiledDecl(
+            decl_type, decl.name, comp.name, module.path, decl.pos.line, namespace[fname],
+            _decl_hash(source, decl, header),
+            kind=getattr(decl, "kind", None), weight=getattr(decl, "weight", 0) or 0,
+        ))
+    return CompiledComponent(
+        comp.name, module.path, comp.reads, comp.writes,
+        tuple(decls["rule"]), tuple(decls["filter"]), tuple(decls["score"]),
+        python, gen.linemap,
+    )
+
+
+def _header_text(source: str, module: A.Module) -> str:
+    lines = source.splitlines()
+    first = min((d.pos.line for d in module.decls), default=len(lines) + 1)
+    return "\n".join(lines[: first - 1])
+
+
+def _namespace(consts: dict[str, Any]) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"_r": R, "__builtins__": {}}
+    for name, builtin in BUILTINS.items():
+        namespace["_b_" + name] = builtin.fn
+    namespace.update(consts)
+    return namespace

@@ -1,0 +1,325 @@
+"""What compiled rules call at run time: null-safe paths and operators, and time.
+
+Rule values are JSON-like: objects and maps are Mappings, lists are
+Sequences, `null` is None.  Every operator here is null-safe the way the
+language reference says: a path through a missing field is null, arithmetic
+with null is null, an ordering comparison with null is false.
+
+Time is float seconds since the epoch.  `now` is a `TimeVal`, a float that
+remembers how it depends on the clock, so that a comparison such as
+`time(hb) + 40s < now` that is false today records the moment it turns
+true; the engine wakes the rule then instead of polling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..timeutil import parse_time
+
+# Shortcuts that read an object's metadata: `rs.name` is `rs.metadata.name`.
+META_SHORTCUTS = frozenset({"name", "namespace", "labels", "annotations", "uid"})
+
+
+class RuleRuntimeError(Exception):
+    """A rule did something impossible with the data it met (e.g. "a" * {})."""
+
+
+# ---------------------------------------------------------------- paths
+
+
+def attr(value: Any, name: str) -> Any:
+    if not isinstance(value, Mapping):
+        return None
+    found = value.get(name)
+    if found is None and name in META_SHORTCUTS and "metadata" in value and name not in value:
+        meta = value.get("metadata")
+        return meta.get(name) if isinstance(meta, Mapping) else None
+    return found
+
+
+def path(value: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = attr(value, name)
+        if value is None:
+            return None
+    return value
+
+
+def index(value: Any, i: Any) -> Any:
+    if value is None or i is None:
+        return None
+    if isinstance(value, Mapping):
+        return value.get(i) if isinstance(i, str) else None
+    if isinstance(value, (str, Sequence)) and isinstance(i, int) and not isinstance(i, bool):
+        return value[i] if -len(value) <= i < len(value) else None
+    return None
+
+
+def iterate(value: Any) -> Sequence:
+    """A for loop or comprehension over null iterates nothing."""
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        return list(value.keys())
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise RuleRuntimeError(f"cannot iterate over {type_name(value)}")
+    return value
+
+
+def truthy(value: Any) -> bool:
+    return bool(value) if value is not None else False
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "map"
+    if isinstance(value, Sequence):
+        return "list"
+    return type(value).__name__
+
+
+# ------------------------------------------------------------ arithmetic
+
+
+def _coerce_time(a: Any, b: Any) -> tuple[Any, Any]:
+    """`"2026-01-01T00:00:00Z" + 40s`: a timestamp string meets a number."""
+    if isinstance(a, str) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return parse_time(a), b
+    if isinstance(b, str) and isinstance(a, (int, float)) and not isinstance(a, bool):
+        return a, parse_time(b)
+    return a, b
+
+
+def _arith(op: str, a: Any, b: Any) -> Any:
+    if a is None or b is None:
+        return None
+    a, b = _coerce_time(a, b)
+    try:
+        if op == "+":
+            if isinstance(a, Sequence) and not isinstance(a, str) and isinstance(b, Sequence) and not isinstance(b, str):
+                return list(a) + list(b)
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if op == "/":
+            if b == 0:
+                return None
+            result = a / b
+            return int(result) if isinstance(a, int) and isinstance(b, int) and result == int(result) else result
+        if op == "%":
+            return None if b == 0 else a % b
+    except TypeError:
+        pass
+    raise RuleRuntimeError(f"cannot compute {type_name(a)} {op} {type_name(b)}")
+
+
+def add(a: Any, b: Any) -> Any:
+    return _arith("+", a, b)
+
+
+def sub(a: Any, b: Any) -> Any:
+    return _arith("-", a, b)
+
+
+def mul(a: Any, b: Any) -> Any:
+    return _arith("*", a, b)
+
+
+def div(a: Any, b: Any) -> Any:
+    return _arith("/", a, b)
+
+
+def mod(a: Any, b: Any) -> Any:
+    return _arith("%", a, b)
+
+
+def neg(a: Any) -> Any:
+    if a is None:
+        return None
+    try:
+        return -a
+    except TypeError:
+        raise RuleRuntimeError(f"cannot negate {type_name(a)}") from None
+
+
+# ------------------------------------------------------------ comparison
+
+
+def eq(a: Any, b: Any) -> bool:
+    a, b = _coerce_time(a, b) if _timeish(a, b) else (a, b)
+    return a == b
+
+
+def ne(a: Any, b: Any) -> bool:
+    return not eq(a, b)
+
+
+def _timeish(a: Any, b: Any) -> bool:
+    return isinstance(a, TimeVal) or isinstance(b, TimeVal)
+
+
+def _order(op: str, a: Any, b: Any) -> bool:
+    if a is None or b is None:
+        return False
+    a, b = _coerce_time(a, b)
+    try:
+        if op == "<":
+            return a < b
+        if op == "<=":
+            return a <= b
+        if op == ">":
+            return a > b
+        return a >= b
+    except TypeError:
+        raise RuleRuntimeError(f"cannot compare {type_name(a)} {op} {type_name(b)}") from None
+
+
+def lt(a: Any, b: Any) -> bool:
+    return _order("<", a, b)
+
+
+def le(a: Any, b: Any) -> bool:
+    return _order("<=", a, b)
+
+
+def gt(a: Any, b: Any) -> bool:
+    return _order(">", a, b)
+
+
+def ge(a: Any, b: Any) -> bool:
+    return _order(">=", a, b)
+
+
+def contains(container: Any, item: Any) -> bool:
+    """`item in container`: list membership, map key, substring; null is empty."""
+    if container is None:
+        return False
+    if isinstance(container, str):
+        return isinstance(item, str) and item in container
+    if isinstance(container, (Mapping, Sequence)):
+        return item in container
+    raise RuleRuntimeError(f"'in' needs a list, map or string, got {type_name(container)}")
+
+
+# ------------------------------------------------------------------ time
+
+
+class Clockwatch:
+    """Collects the earliest future moment at which a time comparison flips."""
+
+    def __init__(self) -> None:
+        self.wake: float | None = None
+
+    def note(self, t: float) -> None:
+        if self.wake is None or t < self.wake:
+            self.wake = t
+
+
+_watch: list[Clockwatch | None] = [None]
+
+
+def set_clockwatch(watch: Clockwatch | None) -> None:
+    _watch[0] = watch
+
+
+class TimeVal(float):
+    """A time or duration computed from `now`: value = c + k·now, k ≠ 0.
+
+    Arithmetic keeps k; comparisons against it record when their result
+    would change, so the engine can wake the rule at that moment.
+    """
+
+    __slots__ = ("k", "now")
+
+    def __new__(cls, value: float, k: int, now: float) -> Any:
+        if k == 0:
+            return float(value)
+        self = super().__new__(cls, value)
+        self.k, self.now = k, now
+        return self
+
+    # -- arithmetic keeps the dependency on now
+    def __add__(self, other: Any) -> Any:
+        return TimeVal(float(self) + float(other), self.k + _k(other), self.now)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: Any) -> Any:
+        return TimeVal(float(self) - float(other), self.k - _k(other), self.now)
+
+    def __rsub__(self, other: Any) -> Any:
+        return TimeVal(float(other) - float(self), _k(other) - self.k, self.now)
+
+    def __neg__(self) -> Any:
+        return TimeVal(-float(self), -self.k, self.now)
+
+    # -- comparisons record their flip time
+    def _cmp(self, other: Any, op: str) -> bool:
+        diff = float(self) - float(other)  # d(t) = diff + k·(t − now)
+        k = self.k - _k(other)
+        result = _apply(op, diff)
+        if k != 0 and _watch[0] is not None:
+            flip = self.now - diff / k
+            if flip > self.now:
+                at_flip = _apply(op, 0.0)
+                _watch[0].note(flip if at_flip != result else flip + 0.001)
+        return result
+
+    def __lt__(self, other: Any) -> bool:
+        return self._cmp(other, "<")
+
+    def __le__(self, other: Any) -> bool:
+        return self._cmp(other, "<=")
+
+    def __gt__(self, other: Any) -> bool:
+        return self._cmp(other, ">")
+
+    def __ge__(self, other: Any) -> bool:
+        return self._cmp(other, ">=")
+
+    def __eq__(self, other: Any) -> bool:
+        return float(self) == other
+
+    def __hash__(self) -> int:
+        return float.__hash__(self)
+
+
+def _k(value: Any) -> int:
+    return value.k if isinstance(value, TimeVal) else 0
+
+
+def _apply(op: str, diff: float) -> bool:
+    if op == "<":
+        return diff < 0
+    if op == "<=":
+        return diff <= 0
+    if op == ">":
+        return diff > 0
+    return diff >= 0
+
+
+def plain(value: Any) -> Any:
+    """A value fit to be stored: TimeVal → float, lists/dicts recursively."""
+    if isinstance(value, TimeVal):
+        return float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or (isinstance(value, Sequence) and not isinstance(value, str)):
+        return [plain(v) for v in value]
+    if hasattr(value, "__str__") and type(value).__name__ == "Quantity":
+        return str(value)
+    return value

@@ -1,0 +1,198 @@
+"""What a rule sees while it is evaluated: one snapshot, read through indexes.
+
+`EvalContext` is the `ctx` of compiled rules.  Reads (`query`, `lookup`)
+go through the snapshot's indexes and leave dependencies behind; writes
+(`set`, `create`, `delete`, `requeue`) are only collected — the engine
+submits them after the round.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+from pyrsistent import pset
+
+from .dsl import runtime as R
+from .objects import Key, key_of
+from .selectors import Selector, from_label_selector, from_map
+
+_NONE = pset()
+
+
+@attrs.frozen
+class SetWrite:
+    key: Key
+    path: tuple
+    value: Any
+    line: int
+
+
+@attrs.frozen
+class CreateWrite:
+    kind: Any  # KindRef
+    count: int
+    template: Any
+    options: Mapping
+    line: int
+
+
+@attrs.frozen
+class DeleteWrite:
+    key: Key
+    line: int
+
+
+class EvalContext:
+    """The reads and writes of one evaluation of one rule instance."""
+
+    __slots__ = ("engine", "snap", "deps", "writes", "clockwatch", "requeue_at", "now", "_t")
+
+    def __init__(self, engine: Any, snap: Any, now: float):
+        self.engine = engine
+        self.snap = snap
+        self.deps: set[tuple] = set()
+        self.writes: list[Any] = []
+        self.clockwatch = R.Clockwatch()
+        self.requeue_at: float | None = None
+        self._t = now
+        self.now = R.TimeVal(now, 1, now)
+
+    def wake(self) -> float | None:
+        times = [t for t in (self.clockwatch.wake, self.requeue_at) if t is not None]
+        return min(times) if times else None
+
+    # ---------------------------------------------------------------- reads
+    def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
+        resolved = self.engine.resolve(spec.kind)
+        if resolved is None:
+            return []
+        group, kind = resolved
+        keys, dep = self._candidates(group, kind, spec.terms, values)
+        if dep is not None:
+            self.deps.add(dep)
+        objects = self.snap.objects
+        found = []
+        for key in sorted(keys):
+            if key[0] != group or key[1] != kind:
+                continue
+            obj = objects[key]
+            if where is None or where(obj):
+                found.append(obj)
+        return found
+
+    def _candidates(self, group: str, kind: str, terms: tuple, values: tuple) -> tuple[Any, tuple | None]:
+        """The smallest index answer among the query's terms, and its dependency."""
+        ns = next((v for t, v in zip(terms, values) if t.type == "ns"), None)
+        if ns is not None:
+            best = (self.snap.index("ns", (group, kind, ns)), ("ns", group, kind, ns))
+        else:
+            best = (self.snap.index("kind", (group, kind)), ("kind", group, kind))
+        for term, value in zip(terms, values):
+            option = self._term(group, kind, ns, term, value)
+            if option is not None and len(option[0]) < len(best[0]):
+                best = option
+        return best
+
+    def _term(self, group: str, kind: str, ns: Any, term: Any, value: Any) -> tuple | None:
+        snap = self.snap
+        if value is None:
+            return _NONE, None  # `it.x == null` on an index never matches a filed entry
+        if term.type == "node" and isinstance(value, str):
+            return snap.index("node", value), ("node", group, kind, value)
+        if term.type == "name" and isinstance(value, str):
+            key = (group, kind, ns if ns is not None else "", value)
+            found = pset([key]) if key in snap.objects else _NONE
+            return found, ("key", key)
+        if term.type == "uid" and isinstance(value, str):
+            key = snap.uids.get(value)
+            return (pset([key]) if key else _NONE), ("uid", value)
+        if term.type == "owner":
+            uid = value.get("metadata", {}).get("uid") if isinstance(value, Mapping) else value
+            if isinstance(uid, str):
+                return snap.index("owner", uid), ("owner", group, kind, uid)
+        if term.type == "label" and isinstance(value, str):
+            return self._label(group, kind, ns, term.label, value)
+        if term.type == "selector":
+            return self._selector(group, kind, ns, value)
+        return None
+
+    def _label(self, group: str, kind: str, ns: Any, label: str, value: str) -> tuple:
+        keys = self.snap.index("label", (group, kind, label, value))
+        if ns is not None:
+            return keys, ("label", group, kind, ns, label, value)
+        return keys, ("label*", group, kind, label, value)
+
+    def _selector(self, group: str, kind: str, ns: Any, value: Any) -> tuple | None:
+        if not isinstance(value, Mapping):
+            return _NONE, None
+        selector = _as_selector(value)
+        if selector is None:
+            return _NONE, None  # a selector that selects nothing
+        options = [self._label(group, kind, ns, k, v) for k, v in sorted(selector.equalities().items())]
+        return min(options, key=lambda o: len(o[0])) if options else None
+
+    def lookup(self, kind_ref: Any, *args: Any) -> Any:
+        resolved = self.engine.resolve(kind_ref)
+        if resolved is None or any(not isinstance(a, str) for a in args):
+            return None
+        ns, name = (args[0], args[1]) if len(args) == 2 else ("", args[0])
+        key = (resolved[0], resolved[1], ns, name)
+        self.deps.add(("key", key))
+        return self.snap.get(key)
+
+    # --------------------------------------------------------------- writes
+    def set(self, target: Any, path: tuple, value: Any, line: int) -> None:
+        if not isinstance(target, Mapping) or "metadata" not in target:
+            raise R.RuleRuntimeError(f"set needs an object to write to, got {R.type_name(target)}")
+        if any(step is None for step in path):
+            raise R.RuleRuntimeError("set path has a null step")
+        self.writes.append(SetWrite(key_of(target), tuple(path), R.plain(value), line))
+
+    def create(self, kind_ref: Any, count: Any, template: Any, options: dict, line: int) -> None:
+        if count is None or isinstance(count, bool) or not isinstance(count, (int, float)):
+            raise R.RuleRuntimeError(f"create needs a number of objects, got {R.type_name(count)}")
+        if int(count) <= 0:
+            return
+        if template is not None and not isinstance(template, Mapping):
+            raise R.RuleRuntimeError(f"create needs a map as template, got {R.type_name(template)}")
+        self.writes.append(CreateWrite(kind_ref, int(count), R.plain(template or {}),
+                                       {k: R.plain(v) for k, v in options.items()}, line))
+
+    def delete(self, target: Any, line: int) -> None:
+        if target is None:
+            return
+        items = [target] if isinstance(target, Mapping) else target
+        if not isinstance(items, Sequence):
+            raise R.RuleRuntimeError(f"delete needs an object or a list, got {R.type_name(target)}")
+        for obj in items:
+            if isinstance(obj, Mapping) and "metadata" in obj:
+                self.writes.append(DeleteWrite(key_of(obj), line))
+
+    def requeue(self, after: Any) -> None:
+        if after is None:
+            return
+        at = self._t + max(float(after), 0.0)
+        if self.requeue_at is None or at < self.requeue_at:
+            self.requeue_at = at
+
+
+def _as_selector(value: Mapping) -> Selector | None:
+    """A LabelSelector map or a plain label map, as a Selector (None: selects nothing)."""
+    if "matchLabels" in value or "matchExpressions" in value or not value:
+        selector = from_label_selector(value)
+    else:
+        selector = from_map(value)
+    return None if selector.nothing else selector
+
+
+def rule_location(decl: Any, exc: BaseException, component: Any) -> str:
+    """`path:line` of the rule line that raised, from the generated code's line map."""
+    filename = f"<rules {decl.path}>"
+    line = decl.line
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == filename:
+            line = component.linemap.get(lineno, line) or line
+    return f"{decl.path}:{line}"

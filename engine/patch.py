@@ -1,0 +1,244 @@
+"""Patches: JSON merge patch (RFC 7386), JSON patch (RFC 6902), strategic merge.
+
+Each function takes the stored object (frozen or plain) and a patch, and
+returns the patched document frozen.  A patch that cannot apply raises
+`PatchError` (the apiserver answers 422, as upstream does).
+
+Strategic merge patch is upstream's for the fields that matter here: lists
+of maps merge by their merge key (containers by `name`, container ports by
+`containerPort`, service ports by `port`, conditions by `type`, ...), the
+`finalizers` list merges as a set, and the `$patch: delete|replace`,
+`$deleteFromPrimitiveList/<field>` and `$setElementOrder/<field>`
+directives are understood.  Other lists replace, as in a merge patch.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .errors import ReconError
+from .objects import freeze, thaw
+
+PATCH_TYPES = ("merge", "json", "strategic")
+
+
+class PatchError(ReconError):
+    """A patch that does not apply to the object (or is not a patch at all)."""
+
+
+def apply_patch(target: Any, patch: Any, patch_type: str) -> Any:
+    if patch_type == "merge":
+        return merge_patch(target, patch)
+    if patch_type == "json":
+        return json_patch(target, patch)
+    if patch_type == "strategic":
+        return strategic_merge_patch(target, patch)
+    raise PatchError(f"unsupported patch type {patch_type!r} (expected one of {', '.join(PATCH_TYPES)})")
+
+
+# ------------------------------------------------------------- RFC 7386
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge(result.get(key), value)
+    return result
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: maps merge recursively, null deletes, everything else replaces."""
+    if not isinstance(patch, Mapping):
+        raise PatchError("a merge patch must be a JSON object")
+    return freeze(_merge(thaw(target), thaw(patch)))
+
+
+# ------------------------------------------------------------- RFC 6902
+
+
+def _pointer(path: Any) -> list[str]:
+    if not isinstance(path, str) or (path and not path.startswith("/")):
+        raise PatchError(f"invalid JSON pointer {path!r}")
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+
+
+def _index(container: list, token: str, adding: bool) -> int:
+    if adding and token == "-":
+        return len(container)
+    if not token.isdigit() or (token != "0" and token.startswith("0")):
+        raise PatchError(f"invalid array index {token!r}")
+    index = int(token)
+    if index > len(container) or (not adding and index == len(container)):
+        raise PatchError(f"array index {index} out of range")
+    return index
+
+
+def _parent(doc: Any, tokens: list[str]) -> tuple[Any, str]:
+    node = doc
+    for token in tokens[:-1]:
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list):
+            node = node[_index(node, token, False)]
+        else:
+            raise PatchError(f"path /{'/'.join(tokens)} does not exist")
+    return node, tokens[-1]
+
+
+def _get(doc: Any, tokens: list[str]) -> Any:
+    if not tokens:
+        return doc
+    parent, last = _parent(doc, tokens)
+    if isinstance(parent, dict) and last in parent:
+        return parent[last]
+    if isinstance(parent, list):
+        return parent[_index(parent, last, False)]
+    raise PatchError(f"path /{'/'.join(tokens)} does not exist")
+
+
+def _add(doc: Any, tokens: list[str], value: Any) -> Any:
+    if not tokens:
+        return value
+    parent, last = _parent(doc, tokens)
+    if isinstance(parent, dict):
+        parent[last] = value
+    elif isinstance(parent, list):
+        parent.insert(_index(parent, last, True), value)
+    else:
+        raise PatchError(f"cannot add at /{'/'.join(tokens)}")
+    return doc
+
+
+def _remove(doc: Any, tokens: list[str]) -> Any:
+    if not tokens:
+        raise PatchError("cannot remove the whole document")
+    parent, last = _parent(doc, tokens)
+    if isinstance(parent, dict) and last in parent:
+        del parent[last]
+    elif isinstance(parent, list):
+        del parent[_index(parent, last, False)]
+    else:
+        raise PatchError(f"path /{'/'.join(tokens)} does not exist")
+    return doc
+
+
+def _apply_op(doc: Any, op: Mapping) -> Any:
+    kind = op.get("op")
+    tokens = _pointer(op.get("path"))
+    if kind in ("add", "replace", "test") and "value" not in op:
+        raise PatchError(f"operation {kind} needs a value")
+    if kind == "add":
+        return _add(doc, tokens, copy.deepcopy(op["value"]))
+    if kind == "remove":
+        return _remove(doc, tokens)
+    if kind == "replace":
+        _get(doc, tokens)
+        return _add(_remove(doc, tokens), tokens, copy.deepcopy(op["value"])) if tokens else op["value"]
+    if kind in ("move", "copy"):
+        source = _pointer(op.get("from"))
+        value = copy.deepcopy(_get(doc, source))
+        if kind == "move":
+            doc = _remove(doc, source)
+        return _add(doc, tokens, value)
+    if kind == "test":
+        if _get(doc, tokens) != op["value"]:
+            raise PatchError(f"testing value /{'/'.join(tokens)} failed")
+        return doc
+    raise PatchError(f"unknown JSON patch operation {kind!r}")
+
+
+def json_patch(target: Any, ops: Any) -> Any:
+    """RFC 6902: add, remove, replace, move, copy, test; all or nothing."""
+    if not isinstance(ops, Sequence) or isinstance(ops, (str, Mapping)):
+        raise PatchError("a JSON patch must be a list of operations")
+    doc = thaw(target)
+    for op in thaw(ops):
+        if not isinstance(op, dict):
+            raise PatchError("each JSON patch operation must be an object")
+        doc = _apply_op(doc, op)
+    return freeze(doc)
+
+
+# ------------------------------------------------------------ strategic merge
+
+# field name → candidate merge keys (the first one the patch element carries wins)
+MERGE_KEYS = {
+    "containers": ("name",), "initContainers": ("name",), "ephemeralContainers": ("name",),
+    "env": ("name",), "volumes": ("name",), "volumeMounts": ("mountPath",),
+    "imagePullSecrets": ("name",), "ports": ("containerPort", "port"), "conditions": ("type",),
+    "ownerReferences": ("uid",), "hostAliases": ("ip",), "addresses": ("type",),
+}
+SET_LISTS = ("finalizers",)
+_DIRECTIVE = "$patch"
+
+
+def _merge_key(field: str, items: list) -> str | None:
+    for key in MERGE_KEYS.get(field, ()):
+        if any(isinstance(i, dict) and key in i for i in items):
+            return key
+    return None
+
+
+def _merge_list(field: str, current: Any, patch: list) -> list:
+    current = current if isinstance(current, list) else []
+    if field in SET_LISTS:
+        return current + [v for v in patch if v not in current]
+    key = _merge_key(field, patch)
+    if key is None:
+        return [i for i in patch if not (isinstance(i, dict) and i.get(_DIRECTIVE))]
+    result = list(current)
+    for item in patch:
+        if not isinstance(item, dict):
+            result.append(copy.deepcopy(item))
+            continue
+        position = next((n for n, old in enumerate(result) if isinstance(old, dict) and old.get(key) == item.get(key)), None)
+        if item.get(_DIRECTIVE) == "delete":
+            if position is not None:
+                del result[position]
+        elif position is None:
+            result.append(_strategic(None, item))
+        else:
+            result[position] = _strategic(result[position], item)
+    return result
+
+
+def _strategic(target: Any, patch: Any) -> Any:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    directive = patch.get(_DIRECTIVE)
+    if directive == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != _DIRECTIVE}
+    if directive == "delete":
+        return None
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key == _DIRECTIVE or key.startswith("$setElementOrder/") or key == "$retainKeys":
+            continue
+        if key.startswith("$deleteFromPrimitiveList/"):
+            field = key.partition("/")[2]
+            result[field] = [v for v in result.get(field) or () if v not in value]
+        elif value is None:
+            result.pop(key, None)
+        elif isinstance(value, list):
+            result[key] = _merge_list(key, result.get(key), value)
+        else:
+            merged = _strategic(result.get(key), value)
+            if merged is None:
+                result.pop(key, None)
+            else:
+                result[key] = merged
+    return result
+
+
+def strategic_merge_patch(target: Any, patch: Any) -> Any:
+    """Upstream's strategic merge patch for the common merge keys (see module doc)."""
+    if not isinstance(patch, Mapping):
+        raise PatchError("a strategic merge patch must be a JSON object")
+    return freeze(_strategic(thaw(target), thaw(patch)))

@@ -1,0 +1,401 @@
+"""Table columns per kind, as kubectl prints them.
+
+`columns(resource_type, wide)` answers the columns of `kubectl get` for a
+kind: each a `Column` whose `fn(obj, now)` renders one cell.  The cell logic
+follows kubectl's printers (pkg/printers/internalversion/printers.go), so
+READY, STATUS, RESTARTS, PORT(S) and friends read the way Kubernetes users
+know them.  The HTTP API's Table output uses the same columns.
+
+`render_table(headers, rows)` lays rows out like kubectl's tabwriter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .objects import get_path
+from .selectors import format_label_selector, from_map
+from .timeutil import format_age, format_time, parse_time
+
+NONE = "<none>"
+UNKNOWN = "<unknown>"
+
+
+@attrs.frozen
+class Column:
+    """One column of `kubectl get`: priority 0 always, 1 only with -o wide."""
+
+    name: str
+    priority: int
+    fn: Callable[[Mapping, float], str]
+    type: str = "string"
+    description: str = ""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _age_of(timestamp: str | None, now: float) -> str:
+    if not timestamp:
+        return UNKNOWN
+    return format_age(max(0.0, now - parse_time(timestamp)))
+
+
+def age(obj: Mapping, now: float) -> str:
+    return _age_of(get_path(obj, "metadata", "creationTimestamp"), now)
+
+
+def name(obj: Mapping, now: float) -> str:
+    return get_path(obj, "metadata", "name") or ""
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)
+
+
+def _path(*path: str, default: str = NONE) -> Callable[[Mapping, float], str]:
+    def cell(obj: Mapping, now: float) -> str:
+        value = get_path(obj, *path)
+        return default if value in (None, "") else str(value)
+
+    return cell
+
+
+def format_labels(labels: Mapping | None) -> str:
+    """`app=web,tier=front` (sorted by key), or <none>."""
+    return str(from_map(labels)) or NONE if labels else NONE
+
+
+def _containers(obj: Mapping) -> Sequence[Mapping]:
+    return get_path(obj, "spec", "template", "spec", "containers") or ()
+
+
+def container_names(obj: Mapping, now: float) -> str:
+    return ",".join(c.get("name", "") for c in _containers(obj)) or NONE
+
+
+def container_images(obj: Mapping, now: float) -> str:
+    return ",".join(c.get("image", "") for c in _containers(obj)) or NONE
+
+
+def selector(obj: Mapping, now: float) -> str:
+    return format_label_selector(get_path(obj, "spec", "selector"))
+
+
+# -------------------------------------------------------------------- pods
+
+
+def pod_status(pod: Mapping, now: float = 0.0) -> str:
+    """The STATUS column: kubectl's printPod reason logic."""
+    status = pod.get("status") or {}
+    reason = status.get("reason") or status.get("phase") or ""
+    init_reason = _init_reason(pod)
+    if init_reason is not None:
+        reason = init_reason
+    if init_reason is None or _condition(pod, "Initialized") == "True":
+        reason = _containers_reason(pod, reason)
+    if get_path(pod, "metadata", "deletionTimestamp"):
+        return "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
+    return reason
+
+
+def _init_reason(pod: Mapping) -> str | None:
+    """The Init:… reason while init containers are still running, else None."""
+    statuses = get_path(pod, "status", "initContainerStatuses") or ()
+    total = len(get_path(pod, "spec", "initContainers") or ())
+    for i, cs in enumerate(statuses):
+        state = cs.get("state") or {}
+        term, waiting = state.get("terminated"), state.get("waiting")
+        if term and term.get("exitCode") == 0:
+            continue
+        if term:
+            if term.get("reason"):
+                return "Init:" + term["reason"]
+            if term.get("signal"):
+                return f"Init:Signal:{term['signal']}"
+            return f"Init:ExitCode:{term.get('exitCode', 0)}"
+        if waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            return "Init:" + waiting["reason"]
+        return f"Init:{i}/{total}"
+    return None
+
+
+def _containers_reason(pod: Mapping, reason: str) -> str:
+    has_running = False
+    for cs in reversed(get_path(pod, "status", "containerStatuses") or ()):
+        state = cs.get("state") or {}
+        waiting, term = state.get("waiting"), state.get("terminated")
+        if waiting and waiting.get("reason"):
+            reason = waiting["reason"]
+        elif term and term.get("reason"):
+            reason = term["reason"]
+        elif term:
+            reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode', 0)}"
+        elif cs.get("ready") and state.get("running") is not None:
+            has_running = True
+    if reason == "Completed" and has_running:
+        return "Running" if _condition(pod, "Ready") == "True" else "NotReady"
+    return reason
+
+
+def _condition(obj: Mapping, ctype: str) -> str | None:
+    for cond in get_path(obj, "status", "conditions") or ():
+        if cond.get("type") == ctype:
+            return cond.get("status")
+    return None
+
+
+def pod_ready(pod: Mapping, now: float) -> str:
+    total = len(get_path(pod, "spec", "containers") or ())
+    ready = sum(
+        1 for cs in get_path(pod, "status", "containerStatuses") or ()
+        if cs.get("ready") and get_path(cs, "state", "running") is not None
+    )
+    return f"{ready}/{total}"
+
+
+def pod_restarts(pod: Mapping, now: float) -> str:
+    """`3`, or `3 (2m ago)` with the time of the last restart."""
+    statuses = get_path(pod, "status", "containerStatuses") or ()
+    restarts = sum(_int(cs.get("restartCount")) for cs in statuses)
+    finished = [
+        parse_time(f) for cs in statuses
+        if (f := get_path(cs, "lastState", "terminated", "finishedAt"))
+    ]
+    if restarts and finished:
+        return f"{restarts} ({format_age(max(0.0, now - max(finished)))} ago)"
+    return str(restarts)
+
+
+def pod_readiness_gates(pod: Mapping, now: float) -> str:
+    gates = get_path(pod, "spec", "readinessGates") or ()
+    if not gates:
+        return NONE
+    true = sum(1 for g in gates if _condition(pod, g.get("conditionType")) == "True")
+    return f"{true}/{len(gates)}"
+
+
+# ------------------------------------------------------------ workloads
+
+
+def deployment_ready(obj: Mapping, now: float) -> str:
+    return f"{_int(get_path(obj, 'status', 'readyReplicas'))}/{_int(get_path(obj, 'spec', 'replicas'))}"
+
+
+def _count(*path: str) -> Callable[[Mapping, float], str]:
+    return lambda obj, now: str(_int(get_path(obj, *path)))
+
+
+# ------------------------------------------------------------- services
+
+
+def service_external_ip(svc: Mapping, now: float) -> str:
+    spec = svc.get("spec") or {}
+    stype = spec.get("type") or "ClusterIP"
+    external = list(spec.get("externalIPs") or ())
+    if stype in ("ClusterIP", "NodePort"):
+        return ",".join(external) or NONE
+    if stype == "LoadBalancer":
+        ingress = get_path(svc, "status", "loadBalancer", "ingress") or ()
+        external += [i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")]
+        return ",".join(external) or "<pending>"
+    if stype == "ExternalName":
+        return spec.get("externalName") or NONE
+    return UNKNOWN
+
+
+def service_ports(svc: Mapping, now: float) -> str:
+    parts = []
+    for port in get_path(svc, "spec", "ports") or ():
+        proto = port.get("protocol") or "TCP"
+        node_port = port.get("nodePort")
+        parts.append(f"{port.get('port')}:{node_port}/{proto}" if node_port else f"{port.get('port')}/{proto}")
+    return ",".join(parts) or NONE
+
+
+def endpoints_list(ep: Mapping, now: float, limit: int = 3) -> str:
+    """`10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 2 more...`"""
+    addresses = []
+    for subset in ep.get("subsets") or ():
+        ips = [a.get("ip", "") for a in subset.get("addresses") or ()]
+        ports = subset.get("ports") or ()
+        if not ports:
+            addresses += ips
+        for port in ports:
+            addresses += [_host_port(ip, port.get("port")) for ip in ips]
+    if not addresses:
+        return NONE
+    shown = ",".join(addresses[:limit])
+    return f"{shown} + {len(addresses) - limit} more..." if len(addresses) > limit else shown
+
+
+def _host_port(ip: str, port: Any) -> str:
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def endpointslice_ports(obj: Mapping, now: float) -> str:
+    ports = [str(p.get("port")) for p in obj.get("ports") or () if p.get("port") is not None]
+    return ",".join(ports) or NONE
+
+
+def endpointslice_endpoints(obj: Mapping, now: float, limit: int = 3) -> str:
+    addresses = [a for e in obj.get("endpoints") or () for a in e.get("addresses") or ()]
+    if not addresses:
+        return NONE
+    shown = ",".join(addresses[:limit])
+    return f"{shown} + {len(addresses) - limit} more..." if len(addresses) > limit else shown
+
+
+# ----------------------------------------------------------------- nodes
+
+
+def node_status(node: Mapping, now: float) -> str:
+    ready = _condition(node, "Ready")
+    states = ["Ready" if ready == "True" else "NotReady" if ready == "False" else "Unknown"]
+    if get_path(node, "spec", "unschedulable"):
+        states.append("SchedulingDisabled")
+    return ",".join(states)
+
+
+def node_roles(node: Mapping, now: float) -> str:
+    roles = set()
+    for label, value in (get_path(node, "metadata", "labels") or {}).items():
+        if label.startswith("node-role.kubernetes.io/"):
+            roles.add(label.removeprefix("node-role.kubernetes.io/"))
+        elif label == "kubernetes.io/role" and value:
+            roles.add(value)
+    return ",".join(sorted(r for r in roles if r)) or NONE
+
+
+def _node_address(kind: str) -> Callable[[Mapping, float], str]:
+    def cell(node: Mapping, now: float) -> str:
+        for address in get_path(node, "status", "addresses") or ():
+            if address.get("type") == kind:
+                return address.get("address") or NONE
+        return NONE
+
+    return cell
+
+
+# ------------------------------------------------------------ the others
+
+
+def data_count(obj: Mapping, now: float) -> str:
+    return str(len(obj.get("data") or {}) + len(obj.get("binaryData") or {}))
+
+
+def created_at(obj: Mapping, now: float) -> str:
+    ts = get_path(obj, "metadata", "creationTimestamp")
+    return format_time(parse_time(ts)) if ts else UNKNOWN
+
+
+def event_object(obj: Mapping, now: float) -> str:
+    ref = obj.get("involvedObject") or obj.get("regarding") or {}
+    return f"{(ref.get('kind') or '').lower()}/{ref.get('name', '')}"
+
+
+def event_last_seen(obj: Mapping, now: float) -> str:
+    ts = obj.get("lastTimestamp") or obj.get("eventTime") or get_path(obj, "metadata", "creationTimestamp")
+    return _age_of(ts, now)
+
+
+def job_status(job: Mapping, now: float) -> str:
+    for ctype, label in (("Complete", "Complete"), ("Failed", "Failed"), ("Suspended", "Suspended")):
+        if _condition(job, ctype) == "True":
+            return label
+    return "Running"
+
+
+def job_completions(job: Mapping, now: float) -> str:
+    succeeded = _int(get_path(job, "status", "succeeded"))
+    completions = get_path(job, "spec", "completions")
+    return f"{succeeded}/{completions}" if completions is not None else f"{succeeded}/1 of {get_path(job, 'spec', 'parallelism') or 1}"
+
+
+# ------------------------------------------------------------- the table
+
+C = Column
+_NAME = C("NAME", 0, name)
+_AGE = C("AGE", 0, age, "date")
+_WORKLOAD_WIDE = [C("CONTAINERS", 1, container_names), C("IMAGES", 1, container_images), C("SELECTOR", 1, selector)]
+
+_BY_KIND: dict[tuple[str, str], list[Column]] = {
+    ("", "Pod"): [
+        _NAME, C("READY", 0, pod_ready), C("STATUS", 0, pod_status), C("RESTARTS", 0, pod_restarts, "integer"), _AGE,
+        C("IP", 1, _path("status", "podIP")), C("NODE", 1, _path("spec", "nodeName")),
+        C("NOMINATED NODE", 1, _path("status", "nominatedNodeName")), C("READINESS GATES", 1, pod_readiness_gates),
+    ],
+    ("apps", "Deployment"): [
+        _NAME, C("READY", 0, deployment_ready), C("UP-TO-DATE", 0, _count("status", "updatedReplicas"), "integer"),
+        C("AVAILABLE", 0, _count("status", "availableReplicas"), "integer"), _AGE, *_WORKLOAD_WIDE,
+    ],
+    ("apps", "ReplicaSet"): [
+        _NAME, C("DESIRED", 0, _count("spec", "replicas"), "integer"), C("CURRENT", 0, _count("status", "replicas"), "integer"),
+        C("READY", 0, _count("status", "readyReplicas"), "integer"), _AGE, *_WORKLOAD_WIDE,
+    ],
+    ("apps", "StatefulSet"): [_NAME, C("READY", 0, deployment_ready), _AGE, *_WORKLOAD_WIDE[:2]],
+    ("apps", "DaemonSet"): [
+        _NAME, C("DESIRED", 0, _count("status", "desiredNumberScheduled"), "integer"),
+        C("CURRENT", 0, _count("status", "currentNumberScheduled"), "integer"),
+        C("READY", 0, _count("status", "numberReady"), "integer"),
+        C("UP-TO-DATE", 0, _count("status", "updatedNumberScheduled"), "integer"),
+        C("AVAILABLE", 0, _count("status", "numberAvailable"), "integer"),
+        C("NODE SELECTOR", 0, lambda o, n: format_labels(get_path(o, "spec", "template", "spec", "nodeSelector"))),
+        _AGE, *_WORKLOAD_WIDE,
+    ],
+    ("batch", "Job"): [
+        _NAME, C("STATUS", 0, job_status), C("COMPLETIONS", 0, job_completions), _AGE, *_WORKLOAD_WIDE,
+    ],
+    ("", "Service"): [
+        _NAME, C("TYPE", 0, _path("spec", "type", default="ClusterIP")), C("CLUSTER-IP", 0, _path("spec", "clusterIP")),
+        C("EXTERNAL-IP", 0, service_external_ip), C("PORT(S)", 0, service_ports), _AGE,
+        C("SELECTOR", 1, lambda o, n: format_labels(get_path(o, "spec", "selector"))),
+    ],
+    ("", "Endpoints"): [_NAME, C("ENDPOINTS", 0, endpoints_list), _AGE],
+    ("discovery.k8s.io", "EndpointSlice"): [
+        _NAME, C("ADDRESSTYPE", 0, _path("addressType")), C("PORTS", 0, endpointslice_ports),
+        C("ENDPOINTS", 0, endpointslice_endpoints), _AGE,
+    ],
+    ("", "Node"): [
+        _NAME, C("STATUS", 0, node_status), C("ROLES", 0, node_roles), _AGE,
+        C("VERSION", 0, _path("status", "nodeInfo", "kubeletVersion", default="")),
+        C("INTERNAL-IP", 1, _node_address("InternalIP")), C("EXTERNAL-IP", 1, _node_address("ExternalIP")),
+        C("OS-IMAGE", 1, _path("status", "nodeInfo", "osImage", default=UNKNOWN)),
+        C("KERNEL-VERSION", 1, _path("status", "nodeInfo", "kernelVersion", default=UNKNOWN)),
+        C("CONTAINER-RUNTIME", 1, _path("status", "nodeInfo", "containerRuntimeVersion", default=UNKNOWN)),
+    ],
+    ("", "Namespace"): [_NAME, C("STATUS", 0, _path("status", "phase", default="")), _AGE],
+    ("", "ServiceAccount"): [_NAME, C("SECRETS", 0, lambda o, n: str(len(o.get("secrets") or ())), "integer"), _AGE],
+    ("", "ConfigMap"): [_NAME, C("DATA", 0, data_count, "integer"), _AGE],
+    ("", "Secret"): [_NAME, C("TYPE", 0, _path("type", default="")), C("DATA", 0, data_count, "integer"), _AGE],
+    ("coordination.k8s.io", "Lease"): [_NAME, C("HOLDER", 0, _path("spec", "holderIdentity", default="")), _AGE],
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): [_NAME, C("CREATED AT", 0, created_at, "date")],
+    ("", "Event"): [
+        C("LAST SEEN", 0, event_last_seen), C("TYPE", 0, _path("type", default="")),
+        C("REASON", 0, _path("reason", default="")), C("OBJECT", 0, event_object),
+        C("MESSAGE", 0, _path("message", default="")),
+    ],
+}
+_BY_KIND[("events.k8s.io", "Event")] = _BY_KIND[("", "Event")]
+_DEFAULT = [_NAME, _AGE]
+
+
+def columns(resource_type: Any, wide: bool = False) -> list[Column]:
+    """The `kubectl get` columns of a kind (priority-1 columns only when wide)."""
+    cols = _BY_KIND.get((resource_type.group, resource_type.kind), _DEFAULT)
+    return [c for c in cols if wide or c.priority == 0]
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]], padding: int = 3) -> str:
+    """Left-aligned columns separated by at least `padding` spaces (kubectl's tabwriter)."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [cell.ljust(w + padding) for cell, w in zip(row[:-1], widths)] + [row[-1]]
+        lines.append("".join(cells).rstrip())
+    return "\n".join(lines)

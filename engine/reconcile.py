@@ -1,0 +1,495 @@
+"""The engine loop: from each change, re-evaluate exactly the rule instances it touches.
+
+A rule instance is (rule, anchor object).  Evaluating one reads a snapshot
+through `EvalContext` — every query and lookup leaves a *dependency*: the
+index entry it read (e.g. "Pods owned by uid X", "Pods labelled app=web in
+demo", "the Node named n1").  When a commit changes an object, the index
+entries the object had before and has after name the dependencies it can
+affect, so the engine finds the instances to re-evaluate without looking at
+unrelated objects.
+
+A *round* evaluates every invalidated instance against one snapshot,
+collects their writes and submits each instance's writes as one transaction
+through the API server, with the component as actor and the changes that
+invalidated the instance as cause.  Rounds repeat until nothing is
+invalidated and nothing was written: converged.  Then the clock jumps to the
+next deadline a rule is waiting on (simulated clocks only).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from .apiserver import Actor, APIError, Permissions, Request
+from .dsl import runtime as R
+from .dsl.compile import CompiledComponent, CompiledDecl
+from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
+from .objects import Key, format_key, freeze, set_path
+from .rules import RuleSet
+from .writes import build_created_objects
+
+MAX_CAUSES = 5
+
+
+@attrs.frozen
+class RuleFailure:
+    rule: str
+    location: str  # path:line
+    key: Key
+    message: str
+
+    def format(self) -> str:
+        return f"{self.location}: rule {self.rule} failed on {format_key(self.key)}: {self.message}"
+
+
+@attrs.frozen
+class RunResult:
+    converged: bool
+    message: str
+    rounds: int
+    evaluations: int
+    failures: tuple[RuleFailure, ...] = ()
+
+
+class Fight(Exception):
+    pass
+
+
+def change_keys(key: Key, obj: Mapping | None) -> Iterable[tuple]:
+    """The dependency keys a change to `obj` (one version of it) can affect."""
+    group, kind, ns, _name = key
+    yield ("kind", group, kind)
+    yield ("ns", group, kind, ns)
+    yield ("key", key)
+    if obj is None:
+        return
+    meta = obj.get("metadata") or {}
+    for label, value in (meta.get("labels") or {}).items():
+        yield ("label", group, kind, ns, label, value)
+        yield ("label*", group, kind, label, value)
+    for ref in meta.get("ownerReferences") or ():
+        if ref.get("uid"):
+            yield ("owner", group, kind, ref["uid"])
+    spec = obj.get("spec")
+    if isinstance(spec, Mapping) and spec.get("nodeName"):
+        yield ("node", group, kind, spec["nodeName"])
+    if meta.get("uid"):
+        yield ("uid", meta["uid"])
+
+
+class Engine:
+    """Runs a RuleSet against an API server until desired and actual state agree."""
+
+    def __init__(self, api: Any, rules: RuleSet, clock: Any, *, seed: str = "recon",
+                 full_recompute: bool = False, max_rounds: int = 200,
+                 max_creates_per_round: int = 20000):
+        self.api, self.clock, self.seed = api, clock, seed
+        self.full_recompute = full_recompute
+        self.max_rounds, self.max_creates_per_round = max_rounds, max_creates_per_round
+        self.deps: dict[tuple, set] = {}
+        self.inst_deps: dict[tuple, frozenset] = {}
+        self.dirty: dict[tuple, list] = {}
+        self.timers: list[tuple[float, int, tuple]] = []
+        self.inst_timer: dict[tuple, float] = {}
+        self.backoff: dict[tuple, float] = {}
+        self.failures: dict[tuple, RuleFailure] = {}
+        self.evaluations: dict[str, int] = {}
+        self.total_evaluations = 0
+        self._seq = 0
+        self._inbox: list[tuple] = []
+        self._kinds: dict[Any, tuple[str, str] | None] = {}
+        self.last_state: int | None = None
+        self.conflicts: list[tuple] = []
+        self.names_taken: set = set()
+        api.store.listeners.append(self._on_commit)
+        self.rules = RuleSet(())
+        self.set_rules(rules)
+
+    # ----------------------------------------------------------- rule sets
+    def set_rules(self, rules: RuleSet) -> None:
+        """Swap in a new rule set; re-evaluate every instance of changed rules."""
+        old = {(d.qualname, d.source_hash): d for d in self.rules.decls()}
+        keep = {}
+        for comp in rules.components:
+            for decl in comp.rules:
+                keep[decl] = old.get((decl.qualname, decl.source_hash))
+        rules = rules.reuse(keep)
+        current = set(rules.decls())
+        for inst in [i for i in self.inst_deps if i[0] not in current]:
+            self._drop(inst)
+        self.rules = rules
+        self.order = {d: i for i, d in enumerate(rules.decls())}
+        self.component_of = {d: c for c in rules.components for d in c.rules}
+        self.anchored: dict[str, list[CompiledDecl]] = {}
+        for comp in rules.components:
+            for decl in comp.rules:
+                self.anchored.setdefault(decl.kind.kind, []).append(decl)
+        head = self.api.store.head
+        for decl in rules.decls():
+            if decl in old.values():
+                continue
+            resolved = self.resolve(decl.kind)
+            if resolved is None:
+                continue
+            for key in head.keys(*resolved):
+                self._invalidate((decl, key), ("start", head.revision, None))
+
+    def resolve(self, kind_ref: Any) -> tuple[str, str] | None:
+        """(group, kind) of a KindRef; CRD kinds resolve once their CRD exists."""
+        cached = self._kinds.get(kind_ref)
+        if cached is not None:
+            return cached
+        if kind_ref.group is not None:
+            found = (kind_ref.group, kind_ref.kind)
+        else:
+            rt = self.api.registry.find_kind(kind_ref.kind, self.api.store.head)
+            found = None if rt is None else (rt.group, rt.kind)
+        if found is not None:
+            self._kinds[kind_ref] = found
+        return found
+
+    # --------------------------------------------------------- invalidation
+    def _on_commit(self, snap: Any, events: tuple, record: Any) -> None:
+        self._inbox.append(events)
+
+    def _invalidate(self, inst: tuple, cause: tuple) -> None:
+        causes = self.dirty.setdefault(inst, [])
+        if len(causes) < MAX_CAUSES:
+            causes.append(cause)
+
+    def _drain(self) -> None:
+        inbox, self._inbox = self._inbox, []
+        for events in inbox:
+            for event in events:
+                self._route(event)
+
+    def _route(self, event: Any) -> None:
+        key = event.key
+        cause = ("change", event.revision, key)
+        for decl in self.anchored.get(key[1], ()):
+            if self.resolve(decl.kind) != (key[0], key[1]):
+                continue
+            if event.new is None:
+                self._drop((decl, key))
+            else:
+                self._invalidate((decl, key), cause)
+        touched = set(change_keys(key, event.old))
+        touched.update(change_keys(key, event.new))
+        for dep in touched:
+            for inst in self.deps.get(dep, ()):
+                self._invalidate(inst, cause)
+
+    def _drop(self, inst: tuple) -> None:
+        for dep in self.inst_deps.pop(inst, ()):
+            users = self.deps.get(dep)
+            if users is not None:
+                users.discard(inst)
+                if not users:
+                    del self.deps[dep]
+        self.dirty.pop(inst, None)
+        self.inst_timer.pop(inst, None)
+        self.failures.pop(inst, None)
+        self.backoff.pop(inst, None)
+
+    def _record_deps(self, inst: tuple, deps: frozenset) -> None:
+        old = self.inst_deps.get(inst, frozenset())
+        if old == deps:
+            return
+        for dep in old - deps:
+            users = self.deps.get(dep)
+            if users is not None:
+                users.discard(inst)
+                if not users:
+                    del self.deps[dep]
+        for dep in deps - old:
+            self.deps.setdefault(dep, set()).add(inst)
+        self.inst_deps[inst] = deps
+
+    # --------------------------------------------------------------- timers
+    def _set_timer(self, inst: tuple, at: float | None) -> None:
+        if at is None:
+            self.inst_timer.pop(inst, None)
+            return
+        self.inst_timer[inst] = at
+        self._seq += 1
+        heapq.heappush(self.timers, (at, self._seq, inst))
+
+    def next_deadline(self) -> float | None:
+        while self.timers:
+            at, _seq, inst = self.timers[0]
+            if self.inst_timer.get(inst) == at:
+                return at
+            heapq.heappop(self.timers)
+        return None
+
+    def _fire_timers(self, now: float) -> None:
+        while self.timers and self.timers[0][0] <= now:
+            at, _seq, inst = heapq.heappop(self.timers)
+            if self.inst_timer.get(inst) == at:
+                del self.inst_timer[inst]
+                self._invalidate(inst, ("timer", self.api.store.revision, None))
+
+    # ----------------------------------------------------------------- run
+    def run(self, until: float | None = None) -> RunResult:
+        """Reconcile until converged (simulated clocks jump to deadlines ≤ until)."""
+        rounds = 0
+        evaluations_before = self.total_evaluations
+        seen: dict[int, int] = {}
+        history: list[list[tuple]] = []
+        while True:
+            self._drain()
+            self._fire_timers(self.clock.now())
+            if not self.dirty:
+                deadline = self.next_deadline()
+                if (deadline is not None and self.clock.simulated
+                        and (until is None or deadline <= until)):
+                    self.clock.advance_to(deadline)
+                    seen.clear()
+                    history.clear()
+                    continue
+                return self._result(True, "converged", rounds, evaluations_before)
+            if self.full_recompute:
+                self._invalidate_all()
+            try:
+                writes = self._round()
+            except RunawayError as exc:
+                return self._result(False, str(exc), rounds + 1, evaluations_before)
+            rounds += 1
+            history.append(writes)
+            message = self._fight(seen, history, rounds)
+            if message is not None:
+                return self._result(False, message, rounds, evaluations_before)
+
+    def _result(self, converged: bool, message: str, rounds: int, before: int) -> RunResult:
+        return RunResult(converged, message, rounds, self.total_evaluations - before,
+                         tuple(self.failures.values()))
+
+    def _invalidate_all(self) -> None:
+        head = self.api.store.head
+        for decl in self.rules.decls():
+            resolved = self.resolve(decl.kind)
+            for key in head.keys(*resolved) if resolved else ():
+                self._invalidate((decl, key), ("full", head.revision, None))
+
+    def _fight(self, seen: dict, history: list, rounds: int) -> str | None:
+        """A repeated state while writes go on is a fight; too many rounds is a runaway."""
+        state = self.api.store.head.state_hash
+        if self.conflicts and state == self.last_state:
+            return describe_conflicts(self.conflicts)
+        self.last_state = state
+        if history[-1]:
+            if state in seen:
+                return describe_fight(history[seen[state]:])
+            seen[state] = len(history)
+        if len(history) >= self.max_rounds:
+            return (f"did not converge after {self.max_rounds} rounds; still writing: "
+                    + describe_writers(history[-5:]))
+        return None
+
+    # --------------------------------------------------------------- round
+    def _round(self) -> list[tuple]:
+        """Evaluate every dirty instance on one snapshot, then submit their writes."""
+        snap = self.api.store.head
+        self.names_taken: set = set()
+        self.conflicts: list[tuple] = []
+        dirty, self.dirty = self.dirty, {}
+        order = self.order
+        batch = sorted(dirty.items(), key=lambda item: (order[item[0][0]], item[0][1]))
+        results = [(inst, causes, self._evaluate(inst, snap)) for inst, causes in batch]
+        return self._submit_all(snap, results)
+
+    def _evaluate(self, inst: tuple, snap: Any) -> EvalContext | None:
+        decl, key = inst
+        anchor = snap.get(key)
+        if anchor is None:
+            self._drop(inst)
+            return None
+        ctx = EvalContext(self, snap, self.clock.now())
+        self.total_evaluations += 1
+        self.evaluations[decl.qualname] = self.evaluations.get(decl.qualname, 0) + 1
+        R.set_clockwatch(ctx.clockwatch)
+        try:
+            decl.fn(ctx, anchor)
+        except Exception as exc:  # a rule's runtime failure: report, back off, keep going
+            self._fail(inst, ctx, exc)
+            return None
+        finally:
+            R.set_clockwatch(None)
+        self.failures.pop(inst, None)
+        self.backoff.pop(inst, None)
+        self._record_deps(inst, frozenset(ctx.deps))
+        self._set_timer(inst, ctx.wake())
+        return ctx
+
+    def _fail(self, inst: tuple, ctx: EvalContext, exc: Exception) -> None:
+        decl, key = inst
+        self._record_deps(inst, frozenset(ctx.deps))
+        delay = min(self.backoff.get(inst, 0.5) * 2, 300.0)
+        self.backoff[inst] = delay
+        location = rule_location(decl, exc, self.component_of[decl])
+        self.failures[inst] = RuleFailure(decl.qualname, location, key, _describe(exc))
+        self._set_timer(inst, self.clock.now() + delay)
+
+    def _submit_all(self, snap: Any, results: list) -> list[tuple]:
+        claimed: dict[tuple, tuple] = {}
+        created: dict[str, int] = {}
+        done: list[tuple] = []
+        with self.api.store.batch():
+            for inst, causes, ctx in results:
+                if ctx is None or not ctx.writes:
+                    continue
+                if self._claim(inst, ctx, claimed):
+                    self._submit(inst, causes, ctx, created, done)
+                else:
+                    self._invalidate(inst, ("retry", snap.revision, None))
+        return done
+
+    def _claim(self, inst: tuple, ctx: EvalContext, claimed: dict) -> bool:
+        """Two instances setting one field differently in a round: the later one waits."""
+        mine = {}
+        for w in ctx.writes:
+            if isinstance(w, SetWrite):
+                mine[(w.key, w.path)] = w.value
+        for field, value in mine.items():
+            other = claimed.get(field)
+            if other is not None and other[0] != value:
+                self.conflicts.append((field, other[1][0].qualname, other[0], inst[0].qualname, value))
+                return False
+        for field, value in mine.items():
+            claimed.setdefault(field, (value, inst))
+        return True
+
+    def _submit(self, inst: tuple, causes: list, ctx: EvalContext,
+                created: dict, done: list) -> None:
+        decl, key = inst
+        comp = self.component_of[decl]
+        requests = self._requests(inst, ctx)
+        if not requests:
+            return
+        n_created = sum(1 for r in requests if r.verb == "create")
+        created[comp.name] = created.get(comp.name, 0) + n_created
+        if created[comp.name] > self.max_creates_per_round:
+            raise RunawayError(
+                f"runaway rule: {decl.qualname} ({decl.path}:{decl.line}) made component "
+                f"{comp.name} create more than {self.max_creates_per_round} objects in one round"
+            )
+        cause = cause_record(decl, key, causes)
+        try:
+            self.api.submit(self.actor(comp), requests, cause=cause)
+        except APIError as exc:
+            if exc.code == 409:
+                self._invalidate(inst, ("retry", self.api.store.revision, None))
+                return
+            self.failures[inst] = RuleFailure(decl.qualname, f"{decl.path}:{decl.line}", key, exc.message)
+            delay = min(self.backoff.get(inst, 0.5) * 2, 300.0)
+            self.backoff[inst] = delay
+            self._set_timer(inst, self.clock.now() + delay)
+            return
+        done.extend((decl.qualname, w.key, w.path, w.value) for w in ctx.writes if isinstance(w, SetWrite))
+        done.extend((decl.qualname, r.verb, r.kind, r.name) for r in requests if r.verb != "update")
+
+    def _requests(self, inst: tuple, ctx: EvalContext) -> list[Any]:
+        head = self.api.store.head
+        requests: list[Any] = []
+        requests.extend(self._set_requests(head, ctx.writes))
+        for w in ctx.writes:
+            if isinstance(w, CreateWrite):
+                for obj in build_created_objects(self, inst, w, head, self.names_taken):
+                    requests.append(Request("create", _group(obj), obj["kind"],
+                                            obj["metadata"].get("namespace", ""), obj["metadata"]["name"], body=obj))
+            elif isinstance(w, DeleteWrite) and head.get(w.key) is not None:
+                group, kind, ns, name = w.key
+                requests.append(Request("delete", group, kind, ns, name))
+        return requests
+
+    def _set_requests(self, head: Any, writes: list) -> list[Any]:
+        merged: dict[tuple[Key, bool], Any] = {}
+        for w in writes:
+            if not isinstance(w, SetWrite):
+                continue
+            status = bool(w.path) and w.path[0] == "status"
+            base = merged.get((w.key, status)) or head.get(w.key)
+            if base is None:
+                continue
+            merged[(w.key, status)] = set_path(base, w.path, freeze(w.value))
+        requests = []
+        for (key, status), obj in merged.items():
+            if obj is head.get(key) or obj == head.get(key):
+                continue
+            group, kind, ns, name = key
+            requests.append(Request("update", group, kind, ns, name, body=obj,
+                                    subresource="status" if status else None))
+        return requests
+
+    def actor(self, comp: CompiledComponent) -> Any:
+        reads, writes, status = set(), set(), set()
+        for ref in comp.reads:
+            if (found := self.resolve(ref)) is not None:
+                reads.add(found)
+        for wref in comp.writes:
+            if (found := self.resolve(wref.ref)) is not None:
+                (status if wref.status else writes).add(found)
+        perms = Permissions(frozenset(reads), frozenset(writes), frozenset(status))
+        return Actor(comp.name, "component", perms)
+
+
+class RunawayError(Exception):
+    pass
+
+
+def _group(obj: Mapping) -> str:
+    api_version = obj.get("apiVersion") or ""
+    return api_version.rpartition("/")[0]
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, R.RuleRuntimeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def cause_record(decl: CompiledDecl, key: Key, causes: list) -> tuple:
+    """The cause a rule's transaction carries into the history."""
+    head: dict[str, Any] = {"rule": decl.qualname, "anchor": list(key)}
+    triggers = []
+    for what, revision, changed in causes:
+        entry: dict[str, Any] = {"type": what, "rev": revision}
+        if changed is not None:
+            entry["key"] = list(changed)
+        triggers.append(entry)
+    return (head, *triggers)
+
+
+def describe_conflicts(conflicts: list[tuple]) -> str:
+    """Name the rules that keep setting the same field to different values."""
+    parts = []
+    for (key, path), rule_a, value_a, rule_b, value_b in conflicts[:5]:
+        field = ".".join(map(str, path))
+        parts.append(f"{rule_a} sets {format_key(key)} {field} to {value_a!r} "
+                     f"but {rule_b} sets it to {value_b!r}")
+    rules = sorted({c[1] for c in conflicts} | {c[3] for c in conflicts})
+    return f"rules fight: {', '.join(rules)}: " + "; ".join(parts)
+
+
+def describe_writers(rounds: list[list[tuple]]) -> str:
+    rules = sorted({w[0] for writes in rounds for w in writes})
+    return ", ".join(rules) or "(nothing)"
+
+
+def describe_fight(rounds: list[list[tuple]]) -> str:
+    """Name the rules, objects and fields that went round in a cycle."""
+    fields: dict[tuple, set] = {}
+    for writes in rounds:
+        for w in writes:
+            if len(w) == 4 and isinstance(w[2], tuple):
+                rule, key, path, _value = w
+                fields.setdefault((key, path), set()).add(rule)
+    rules = sorted({w[0] for writes in rounds for w in writes})
+    parts = [f"{format_key(k)} {'.'.join(map(str, p))} (by {', '.join(sorted(r))})"
+             for (k, p), r in sorted(fields.items())]
+    detail = "; ".join(parts) if parts else "objects created and deleted"
+    return f"rules fight: {', '.join(rules)} keep undoing each other: {detail}"

@@ -1,0 +1,108 @@
+"""Loading rule files: parse, check and compile every `.rules` file of a folder.
+
+`load_rules(folder)` reports every mistake of every file at once
+(SourceErrors).  `reload_rules(folder, previous)` is the hot-reload form: a
+broken file is reported and the previous version of that file stays in force.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from .dsl.check import load as load_module
+from .dsl.compile import CompiledComponent, CompiledDecl, compile_module
+from .errors import SourceError, SourceErrors
+
+
+@attrs.frozen(eq=False)
+class RuleSet:
+    """The compiled components in force, in file order."""
+
+    components: tuple[CompiledComponent, ...]
+    sources: dict = attrs.field(factory=dict)  # path → source text
+
+    def decls(self) -> list[CompiledDecl]:
+        return [d for c in self.components for d in c.rules]
+
+    def component(self, name: str) -> CompiledComponent | None:
+        return next((c for c in self.components if c.name == name), None)
+
+    def reuse(self, keep: dict) -> "RuleSet":
+        """The same set, with unchanged declarations replaced by their previous objects."""
+        comps = []
+        for comp in self.components:
+            rules = tuple(keep.get(d) or d for d in comp.rules)
+            comps.append(attrs.evolve(comp, rules=rules))
+        return RuleSet(tuple(comps), self.sources)
+
+
+def rule_files(folder: str | Path) -> list[Path]:
+    root = Path(folder)
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*.rules") if p.is_file())
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def compile_file(path: Path) -> tuple[CompiledComponent, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceErrors([SourceError(_display(path), 1, 1, f"cannot read rule file: {exc}")]) from None
+    module = load_module(text, _display(path))
+    return compile_module(module, text), text
+
+
+def load_rules(folder: str | Path) -> RuleSet:
+    """Every rule file under `folder`, compiled; all errors of all files at once."""
+    components, sources, errors = [], {}, []
+    for path in rule_files(folder):
+        try:
+            comp, text = compile_file(path)
+        except SourceErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        components.append(comp)
+        sources[comp.path] = text
+    _check_unique(components, errors)
+    if errors:
+        raise SourceErrors(errors)
+    return RuleSet(tuple(components), sources)
+
+
+def reload_rules(folder: str | Path, previous: RuleSet) -> tuple[RuleSet, list[SourceError]]:
+    """Like load_rules, but a broken file keeps its previous version in force."""
+    old = {c.path: c for c in previous.components}
+    components, sources, errors = [], {}, []
+    for path in rule_files(folder):
+        try:
+            comp, text = compile_file(path)
+        except SourceErrors as exc:
+            errors.extend(exc.errors)
+            comp = old.get(_display(path))
+            text = previous.sources.get(_display(path), "")
+            if comp is None:
+                continue
+        components.append(comp)
+        sources[comp.path] = text
+    _check_unique(components, errors)
+    return RuleSet(tuple(components), sources), errors
+
+
+def _check_unique(components: list[CompiledComponent], errors: list[SourceError]) -> None:
+    seen: dict[str, str] = {}
+    for comp in list(components):
+        if comp.name in seen:
+            errors.append(SourceError(comp.path, 1, 1,
+                                      f"component {comp.name!r} is already defined in {seen[comp.name]}"))
+            components.remove(comp)
+        else:
+            seen[comp.name] = comp.path

@@ -1,0 +1,200 @@
+"""How each write turns a request body into the object to store.
+
+Upstream's registry strategies, for every kind at once:
+
+- `prepare_create`: system metadata (deterministic uid, creationTimestamp,
+  generation 1), status dropped where status is a subresource (a Node keeps
+  the capacity and allocatable that describe its simulated machine), the
+  scheme defaults and each kind's PrepareForCreate.
+- `prepare_update`: a main-resource write keeps the stored system metadata
+  and status (and a Namespace's `spec.finalizers`), refills the defaults,
+  and bumps `generation` when the spec changed.
+- `prepare_status`: a status (or namespace finalize) write keeps everything
+  but the status (or the finalizer list).
+- `scale_of` / `prepare_scale`: the autoscaling/v1 Scale view.
+- `prepare_binding`: a Binding sets a pod's node and its PodScheduled condition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import defaulting
+from .crd import crd_status, shape_custom_resource
+from .fieldcheck import int_range
+from .kinds import CRD_GROUP, CRD_KIND, ResourceType
+from .naming import uid_for
+from .objects import Key, freeze, get_path, set_path, thaw
+from .selectors import from_label_selector
+from .timeutil import format_time
+
+_SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                "generation", "resourceVersion", "namespace", "name")
+_NODE_STATUS_KEPT = ("capacity", "allocatable")
+
+
+def uid(seed: str, revision: int, key: Key) -> str:
+    """The uid of the object created at `key` in `revision` (deterministic)."""
+    return uid_for(f"{seed}/{'/'.join(key)}", revision)
+
+
+def _version(obj: Mapping) -> str:
+    return str(obj.get("apiVersion") or "").rpartition("/")[2]
+
+
+def _shape(rt: ResourceType, obj: dict) -> dict:
+    if rt.is_custom:
+        return thaw(shape_custom_resource(freeze(obj), rt.schemas.get(_version(obj))))
+    return obj
+
+
+# ------------------------------------------------------------------ create
+
+
+def _create_status(rt: ResourceType, obj: dict) -> None:
+    if not rt.has_status:
+        return
+    status = obj.pop("status", None)
+    if (rt.group, rt.kind) == ("", "Node") and isinstance(status, dict):
+        kept = {k: status[k] for k in _NODE_STATUS_KEPT if k in status}
+        if kept:
+            obj["status"] = kept
+
+
+def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: int, now: float) -> Mapping:
+    """The object a create stores (system metadata, defaults, PrepareForCreate)."""
+    meta = obj["metadata"]
+    for field in ("deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "resourceVersion"):
+        meta.pop(field, None)
+    meta["uid"] = uid(seed, revision, key)
+    meta["creationTimestamp"] = format_time(now)
+    meta["generation"] = 1
+    _create_status(rt, obj)
+    obj = _shape(rt, obj)
+    defaulting.apply_defaults(rt.group, rt.kind, obj)
+    defaulting.prepare_create(rt.group, rt.kind, obj)
+    if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
+        obj["status"] = thaw(crd_status(obj, None))
+    return freeze(obj)
+
+
+# ------------------------------------------------------------------ update
+
+
+def generation_part(rt: ResourceType, obj: Mapping) -> Any:
+    """The part of an object whose change bumps metadata.generation."""
+    if rt.is_custom:
+        skip = ("metadata", "status", "apiVersion", "kind") if rt.has_status else ("metadata", "apiVersion", "kind")
+        return {k: v for k, v in obj.items() if k not in skip}
+    return obj.get("spec") if rt.has_spec else None
+
+
+def bump_generation(rt: ResourceType, old: Mapping, new: Mapping) -> Mapping:
+    if generation_part(rt, old) == generation_part(rt, new):
+        return new
+    return set_path(new, ("metadata", "generation"), (get_path(old, "metadata", "generation") or 0) + 1)
+
+
+def _keep_from_old(rt: ResourceType, old: Mapping, body: dict) -> None:
+    meta = body.setdefault("metadata", {})
+    old_meta = thaw(old.get("metadata") or {})
+    for field in _SYSTEM_META:
+        if field in old_meta:
+            meta[field] = old_meta[field]
+        else:
+            meta.pop(field, None)
+    if rt.has_status:
+        body.pop("status", None)
+        if old.get("status") is not None:
+            body["status"] = thaw(old["status"])
+    if (rt.group, rt.kind) == ("", "Namespace"):
+        body["spec"] = _namespace_spec(old, body.get("spec"))
+    if (rt.group, rt.kind) == ("", "Service") and isinstance(body.get("spec"), dict):
+        old_ip = get_path(old, "spec", "clusterIP")
+        if old_ip and not body["spec"].get("clusterIP"):
+            body["spec"]["clusterIP"] = old_ip
+
+
+def _namespace_spec(old: Mapping, spec: Any) -> dict:
+    """Namespace finalizers change through `namespaces/finalize`; recon also lets a main
+    update of a terminating namespace drop some (the namespace controller's write)."""
+    spec = spec if isinstance(spec, dict) else {}
+    stored = thaw(get_path(old, "spec", "finalizers") or [])
+    wanted = spec.get("finalizers")
+    if get_path(old, "metadata", "deletionTimestamp") and isinstance(wanted, list):
+        spec["finalizers"] = [f for f in stored if f in wanted]
+    else:
+        spec["finalizers"] = stored
+    return spec
+
+
+def prepare_update(rt: ResourceType, old: Mapping, body: dict) -> Mapping:
+    """The object a main-resource update stores."""
+    _keep_from_old(rt, old, body)
+    if (rt.group, rt.kind) == ("", "Pod"):
+        defaulting.admit_pod_update(body, old)
+    body = _shape(rt, body)
+    defaulting.apply_defaults(rt.group, rt.kind, body)
+    new = freeze(body)
+    if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
+        new = new.set("status", crd_status(new, old.get("status")))
+    return bump_generation(rt, old, new)
+
+
+def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: str) -> Mapping:
+    """The object a status (or namespace finalize) write stores: only that part changes."""
+    if subresource == "finalize":
+        return set_path(old, ("spec", "finalizers"), freeze(get_path(body, "spec", "finalizers") or []))
+    status = body.get("status")
+    new = old.discard("status") if status is None else old.set("status", freeze(status))
+    if (rt.group, rt.kind) == ("", "Node"):
+        obj = thaw(new)
+        defaulting.node_defaults(obj)
+        new = freeze(obj)
+    elif rt.is_custom:
+        new = shape_custom_resource(new, rt.schemas.get(_version(new)))
+    return new
+
+
+# ------------------------------------------------------------------- scale
+
+
+def scale_of(obj: Mapping) -> Mapping:
+    """The autoscaling/v1 Scale view of a Deployment, ReplicaSet or scalable custom resource."""
+    meta = obj.get("metadata") or {}
+    selector = get_path(obj, "spec", "selector")
+    try:
+        selector_text = str(from_label_selector(selector)) if selector is not None else ""
+    except ValueError:
+        selector_text = ""
+    view_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta}
+    return freeze({
+        "apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": view_meta,
+        "spec": {"replicas": get_path(obj, "spec", "replicas") or 0},
+        "status": {"replicas": get_path(obj, "status", "replicas") or 0, "selector": selector_text},
+    })
+
+
+def scale_errors(scale: Mapping) -> list:
+    replicas = get_path(scale, "spec", "replicas")
+    return int_range(replicas if replicas is not None else 0, "spec.replicas", 0)
+
+
+def prepare_scale(rt: ResourceType, old: Mapping, scale: Mapping) -> Mapping:
+    new = set_path(old, ("spec", "replicas"), get_path(scale, "spec", "replicas") or 0)
+    return bump_generation(rt, old, new)
+
+
+# ----------------------------------------------------------------- binding
+
+
+def prepare_binding(pod: Mapping, binding: Mapping, now: float) -> Mapping:
+    """The pod once bound: spec.nodeName, the binding's annotations, PodScheduled=True."""
+    new = set_path(pod, ("spec", "nodeName"), get_path(binding, "target", "name"))
+    for key, value in (get_path(binding, "metadata", "annotations") or {}).items():
+        new = set_path(new, ("metadata", "annotations", key), value)
+    condition = {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                 "lastTransitionTime": format_time(now)}
+    conditions = [c for c in get_path(new, "status", "conditions") or () if c.get("type") != "PodScheduled"]
+    return set_path(new, ("status", "conditions"), freeze([*conditions, condition]))

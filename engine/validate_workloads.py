@@ -1,0 +1,284 @@
+"""Validation of Pods, pod templates, Services, Deployments and ReplicaSets.
+
+The checks the engine relies on, worded as upstream's `ValidatePod`,
+`ValidateService`, `ValidateDeployment` and `ValidateReplicaSet`.  Each
+function takes the object (and the stored one for updates) and returns the
+list of `FieldError`s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import fieldcheck as fc
+from . import selectors
+from .apierrors import FieldError, duplicate, forbidden, invalid, not_supported, required
+
+PROTOCOLS = ("SCTP", "TCP", "UDP")
+_EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
+
+# ------------------------------------------------------------------ pod spec
+
+
+def _port_errors(port: Any, path: str, names: set) -> list[FieldError]:
+    errors, port = fc.mapping(port, path)
+    name = port.get("name")
+    if name:
+        errors += fc.named(name, f"{path}.name", fc.iana_svc_name_errors)
+        if name in names:
+            errors.append(duplicate(f"{path}.name", name))
+        names.add(name)
+    errors += fc.port_number(port.get("containerPort"), f"{path}.containerPort")
+    errors += fc.port_number(port.get("hostPort"), f"{path}.hostPort", needed=False)
+    errors += fc.one_of(port.get("protocol"), f"{path}.protocol", PROTOCOLS)
+    return errors
+
+
+def _resources_errors(resources: Any, path: str) -> list[FieldError]:
+    errors, resources = fc.mapping(resources, path)
+    limits, requests = resources.get("limits"), resources.get("requests")
+    errors += fc.quantity_map(limits, f"{path}.limits") + fc.quantity_map(requests, f"{path}.requests")
+    if errors or not isinstance(limits, Mapping) or not isinstance(requests, Mapping):
+        return errors
+    for name, amount in requests.items():
+        if name in limits and fc.quantity_value(amount) > fc.quantity_value(limits[name]):
+            errors.append(invalid(f"{path}.requests", amount,
+                                  f"must be less than or equal to {name} limit of {limits[name]}"))
+    return errors
+
+
+def container_errors(container: Any, path: str, names: set) -> list[FieldError]:
+    errors, container = fc.mapping(container, path)
+    name = container.get("name")
+    if not name:
+        errors.append(required(f"{path}.name"))
+    else:
+        errors += fc.named(name, f"{path}.name", fc.label_errors)
+        if name in names:
+            errors.append(duplicate(f"{path}.name", name))
+        names.add(name)
+    image = container.get("image")
+    errors += [required(f"{path}.image")] if not image else fc.wrong_type(image, f"{path}.image", "string")
+    port_errors, ports = fc.items(container.get("ports"), f"{path}.ports")
+    port_names: set = set()
+    for port_path, port in ports:
+        port_errors += _port_errors(port, port_path, port_names)
+    errors += port_errors
+    errors += fc.one_of(container.get("imagePullPolicy"), f"{path}.imagePullPolicy", ("Always", "IfNotPresent", "Never"))
+    errors += _resources_errors(container.get("resources"), f"{path}.resources")
+    for field in ("command", "args"):
+        errors += fc.wrong_type(container.get(field), f"{path}.{field}", "array")
+    return errors
+
+
+def _toleration_errors(toleration: Any, path: str) -> list[FieldError]:
+    errors, toleration = fc.mapping(toleration, path)
+    operator = toleration.get("operator") or "Equal"
+    key = toleration.get("key")
+    if key:
+        errors += fc.named(key, f"{path}.key", fc.qualified_name_errors)
+    elif operator != "Exists":
+        errors.append(invalid(f"{path}.operator", operator, "operator must be Exists when `key` is empty, "
+                              "which means \"match all values and all keys\""))
+    if operator == "Exists" and toleration.get("value"):
+        errors.append(invalid(f"{path}.operator", toleration.get("value"),
+                              "value must be empty when `operator` is 'Exists'"))
+    errors += fc.one_of(operator, f"{path}.operator", ("Equal", "Exists"))
+    effect = toleration.get("effect")
+    errors += fc.one_of(effect or None, f"{path}.effect", _EFFECTS)
+    if toleration.get("tolerationSeconds") is not None and effect != "NoExecute":
+        errors.append(invalid(f"{path}.effect", effect or "",
+                              "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+    return errors + fc.int_range(toleration.get("tolerationSeconds"), f"{path}.tolerationSeconds")
+
+
+def pod_spec_errors(spec: Any, path: str) -> list[FieldError]:
+    if spec is None:
+        return [required(path)]
+    errors, spec = fc.mapping(spec, path)
+    names: set = set()
+    list_errors, containers = fc.items(spec.get("containers"), f"{path}.containers")
+    errors += list_errors
+    if not containers and not list_errors:
+        errors.append(required(f"{path}.containers"))
+    for container_path, container in containers:
+        errors += container_errors(container, container_path, names)
+    list_errors, init = fc.items(spec.get("initContainers"), f"{path}.initContainers")
+    errors += list_errors
+    for container_path, container in init:
+        errors += container_errors(container, container_path, names)
+    errors += fc.one_of(spec.get("restartPolicy"), f"{path}.restartPolicy", ("Always", "OnFailure", "Never"))
+    errors += fc.one_of(spec.get("dnsPolicy"), f"{path}.dnsPolicy",
+                        ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"))
+    errors += fc.int_range(spec.get("terminationGracePeriodSeconds"), f"{path}.terminationGracePeriodSeconds")
+    errors += fc.int_range(spec.get("activeDeadlineSeconds"), f"{path}.activeDeadlineSeconds", 1)
+    errors += fc.int_range(spec.get("priority"), f"{path}.priority")
+    if spec.get("nodeName"):
+        errors += fc.named(spec["nodeName"], f"{path}.nodeName")
+    errors += fc.label_map(spec.get("nodeSelector"), f"{path}.nodeSelector")
+    list_errors, tolerations = fc.items(spec.get("tolerations"), f"{path}.tolerations")
+    errors += list_errors
+    for toleration_path, toleration in tolerations:
+        errors += _toleration_errors(toleration, toleration_path)
+    return errors
+
+
+# ------------------------------------------------------------------ kinds
+
+_POD_MUTABLE = ("`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
+                "`spec.tolerations` (only additions to existing tolerations),"
+                "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)")
+
+
+def _without_mutable(spec: Mapping) -> Mapping:
+    spec = spec.discard("activeDeadlineSeconds").discard("tolerations").discard("terminationGracePeriodSeconds")
+    for field in ("containers", "initContainers"):
+        if spec.get(field):
+            spec = spec.set(field, [c.discard("image") if isinstance(c, Mapping) else c for c in spec[field]])
+    return spec
+
+
+def pod_errors(pod: Mapping, old: Mapping | None) -> list[FieldError]:
+    errors = pod_spec_errors(pod.get("spec"), "spec")
+    if old is None or errors:
+        return errors
+    spec, old_spec = pod.get("spec"), old.get("spec")
+    if not old_spec.get("nodeName"):  # recon lets a main update bind an unscheduled pod
+        spec, old_spec = spec.discard("nodeName"), old_spec.discard("nodeName")
+    if _without_mutable(spec) != _without_mutable(old_spec):
+        errors.append(forbidden("spec", f"pod updates may not change fields other than {_POD_MUTABLE}"))
+    old_tolerations = list(old_spec.get("tolerations") or ())
+    if any(t not in (spec.get("tolerations") or ()) for t in old_tolerations):
+        errors.append(forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds"))
+    return errors
+
+
+def _service_port_errors(port: Any, path: str, many: bool, names: set) -> list[FieldError]:
+    errors, port = fc.mapping(port, path)
+    name = port.get("name")
+    if not name and many:
+        errors.append(required(f"{path}.name"))
+    elif name:
+        errors += fc.named(name, f"{path}.name", fc.label_errors)
+        if name in names:
+            errors.append(duplicate(f"{path}.name", name))
+        names.add(name)
+    errors += fc.port_number(port.get("port"), f"{path}.port")
+    errors += fc.one_of(port.get("protocol"), f"{path}.protocol", PROTOCOLS)
+    target = port.get("targetPort")
+    if isinstance(target, str):
+        errors += fc.named(target, f"{path}.targetPort", fc.iana_svc_name_errors)
+    else:
+        errors += fc.port_number(target, f"{path}.targetPort", needed=False)
+    return errors + fc.int_range(port.get("nodePort"), f"{path}.nodePort", 1, 65535)
+
+
+def service_errors(svc: Mapping, old: Mapping | None) -> list[FieldError]:
+    errors, spec = fc.mapping(svc.get("spec"), "spec")
+    kind = spec.get("type") or "ClusterIP"
+    errors += fc.one_of(kind, "spec.type", ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort"))
+    if kind == "ExternalName" and not spec.get("externalName"):
+        errors.append(required("spec.externalName"))
+    list_errors, ports = fc.items(spec.get("ports"), "spec.ports")
+    errors += list_errors
+    if not ports and not list_errors and kind != "ExternalName" and spec.get("clusterIP") != "None":
+        errors.append(required("spec.ports"))
+    names: set = set()
+    seen: set = set()
+    for port_path, port in ports:
+        errors += _service_port_errors(port, port_path, len(ports) > 1, names)
+        if isinstance(port, Mapping):
+            ident = (port.get("port"), port.get("protocol") or "TCP")
+            if ident in seen:
+                errors.append(duplicate(port_path, port))
+            seen.add(ident)
+    errors += fc.label_map(spec.get("selector"), "spec.selector")
+    errors += fc.one_of(spec.get("sessionAffinity"), "spec.sessionAffinity", ("ClientIP", "None"))
+    old_ip = (old.get("spec") or {}).get("clusterIP") if old is not None else None
+    if old_ip and spec.get("clusterIP") and spec.get("clusterIP") != old_ip:
+        errors.append(invalid("spec.clusterIP", spec.get("clusterIP"), "field is immutable"))
+    return errors
+
+
+def _template_errors(spec: Mapping, kind_word: str) -> list[FieldError]:
+    selector = spec.get("selector")
+    errors = fc.label_selector(selector, "spec.selector") if selector is not None else [required("spec.selector")]
+    if selector is not None and not errors and not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        errors.append(invalid("spec.selector", selector, f"empty selector is invalid for {kind_word}"))
+    template = spec.get("template")
+    if template is None:
+        return errors + [required("spec.template")]
+    template_errors, template = fc.mapping(template, "spec.template")
+    errors += template_errors
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    label_errors = fc.label_map(labels, "spec.template.metadata.labels")
+    errors += label_errors
+    if not errors and not selectors.from_label_selector(selector).matches(labels):
+        errors.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
+    errors += pod_spec_errors(template.get("spec"), "spec.template.spec")
+    policy = (template.get("spec") or {}).get("restartPolicy") if isinstance(template.get("spec"), Mapping) else None
+    if policy not in (None, "Always"):
+        errors.append(not_supported("spec.template.spec.restartPolicy", policy, ("Always",)))
+    return errors
+
+
+def _selector_immutable(spec: Mapping, old: Mapping | None) -> list[FieldError]:
+    if old is None or spec.get("selector") == (old.get("spec") or {}).get("selector"):
+        return []
+    return [invalid("spec.selector", spec.get("selector"), "field is immutable")]
+
+
+def replicaset_errors(rs: Mapping, old: Mapping | None) -> list[FieldError]:
+    errors, spec = fc.mapping(rs.get("spec"), "spec")
+    if rs.get("spec") is None:
+        return [required("spec")]
+    errors += fc.int_range(spec.get("replicas"), "spec.replicas", 0)
+    errors += fc.int_range(spec.get("minReadySeconds"), "spec.minReadySeconds", 0)
+    return errors + _template_errors(spec, "replicaset") + _selector_immutable(spec, old)
+
+
+def _int_or_percent(value: Any, path: str) -> list[FieldError]:
+    if value is None or fc.is_int(value) and value >= 0:
+        return []
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return []
+    return [invalid(path, value, "a valid percent string must be a numeric string followed by an ending '%'"
+                    if isinstance(value, str) else "must be greater than or equal to 0")]
+
+
+def _is_zero(value: Any) -> bool:
+    return value in (0, "0%", "0")
+
+
+def _strategy_errors(strategy: Any) -> list[FieldError]:
+    errors, strategy = fc.mapping(strategy, "spec.strategy")
+    kind = strategy.get("type")
+    errors += fc.one_of(kind, "spec.strategy.type", ("Recreate", "RollingUpdate"))
+    rolling = strategy.get("rollingUpdate")
+    if kind == "Recreate" and rolling is not None:
+        return errors + [forbidden("spec.strategy.rollingUpdate", "may not be specified when strategy `type` is 'Recreate'")]
+    rolling_errors, rolling = fc.mapping(rolling, "spec.strategy.rollingUpdate")
+    errors += rolling_errors
+    path = "spec.strategy.rollingUpdate"
+    errors += _int_or_percent(rolling.get("maxSurge"), f"{path}.maxSurge")
+    errors += _int_or_percent(rolling.get("maxUnavailable"), f"{path}.maxUnavailable")
+    if _is_zero(rolling.get("maxSurge")) and _is_zero(rolling.get("maxUnavailable")):
+        errors.append(invalid(f"{path}.maxUnavailable", rolling.get("maxUnavailable"),
+                              "may not be 0 when `maxSurge` is 0"))
+    return errors
+
+
+def deployment_errors(deploy: Mapping, old: Mapping | None) -> list[FieldError]:
+    if deploy.get("spec") is None:
+        return [required("spec")]
+    errors, spec = fc.mapping(deploy.get("spec"), "spec")
+    errors += fc.int_range(spec.get("replicas"), "spec.replicas", 0)
+    errors += fc.int_range(spec.get("minReadySeconds"), "spec.minReadySeconds", 0)
+    errors += fc.int_range(spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit", 0)
+    deadline = spec.get("progressDeadlineSeconds")
+    errors += fc.int_range(deadline, "spec.progressDeadlineSeconds", 0)
+    if fc.is_int(deadline) and deadline <= (spec.get("minReadySeconds") or 0):
+        errors.append(invalid("spec.progressDeadlineSeconds", deadline, "must be greater than minReadySeconds"))
+    errors += _strategy_errors(spec.get("strategy"))
+    return errors + _template_errors(spec, "deployment") + _selector_immutable(spec, old)

@@ -1,0 +1,782 @@
+"""The durable history: a checksummed log of every commit, and checkpoints.
+
+A state folder (default `.recon/`) holds::
+
+    FORMAT                      "recon-state 1": what wrote the folder
+    lock                        flock()ed by the one process that writes
+    history.log                 a header, then one frame per commit
+    checkpoints/<rev>.ckpt      full snapshots, each written atomically
+
+A log frame is `u32 length, u32 crc32(length bytes + payload), payload`
+(little-endian).  The payload is canonical JSON::
+
+    {"actor": …, "cause": […], "hash": state_hash, "rev": R, "time": t,
+     "ops": [{"op": "put", "key": [g, k, ns, n], "obj": {…}},
+             {"op": "delete", "key": [g, k, ns, n]}]}
+
+Objects are logged without `metadata.resourceVersion`: it is always the
+record's revision, and is put back when the record is read.
+
+A commit is appended before it is acknowledged; `fsync` says when the log
+reaches the disk: "batch" (default: once per commit, or once per
+`Store.batch()` — group commit), "always" (every commit, even inside a
+batch) or "none" (written to the OS only).  After a crash the last frame may
+be torn: opening keeps every intact frame, cuts the rest off and says so in
+`store.recovery` (never a silent reset).  Anything else wrong with the
+folder — a corrupt checkpoint, a foreign file, another format version, a
+replayed state that does not hash to the recorded one — raises `StateError`
+naming the file.
+
+A checkpoint holds every object at one revision, their hashes, and where in
+the log that revision's frame ends, so opening loads the newest checkpoint
+and replays only the frames after it, and `load_snapshot` travels to any
+revision from the nearest checkpoint below it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import attrs
+import orjson
+from pyrsistent import pmap
+
+from .errors import PermanentError
+from .store import (
+    CommitRecord,
+    RecordOp,
+    Snapshot,
+    Store,
+    _freeze,
+    _plain,
+    _with_rv,
+    apply_record,
+    build_snapshot,
+    content_of,
+)
+
+logger = logging.getLogger("recon.store")
+
+FORMAT_TEXT = "recon-state 1\n"
+LOG_HEADER = b"recon history 1\n"
+CHECKPOINT_HEADER = b"recon checkpoint 1\n"
+FSYNC_POLICIES = ("always", "batch", "none")
+
+_FRAME = struct.Struct("<II")  # log frame: length, crc
+_CKPT_FRAME = struct.Struct("<QI")  # checkpoint frame: length, crc
+_SORTED = orjson.OPT_SORT_KEYS
+
+
+class StateError(PermanentError):
+    """The state folder is not what recon can safely use; names the file."""
+
+    def __init__(self, path: str | os.PathLike, message: str):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class StateLocked(StateError):
+    """Another process holds the state folder's writer lock."""
+
+
+# ------------------------------------------------------------------ records
+
+
+def encode_record(record: CommitRecord) -> bytes:
+    """The canonical JSON payload of one commit."""
+    ops = []
+    for op in record.ops:
+        if op.type == "delete":
+            ops.append({"op": "delete", "key": op.key})
+        else:
+            content = op.content if op.content is not None else content_of(op.obj)
+            ops.append({"op": "put", "key": op.key, "obj": orjson.Fragment(content)})
+    return orjson.dumps(
+        {"actor": record.actor, "cause": record.cause, "hash": record.state_hash,
+         "ops": ops, "rev": record.revision, "time": record.time},
+        default=_plain, option=_SORTED,
+    )
+
+
+def decode_record(payload: bytes) -> CommitRecord:
+    data = orjson.loads(payload)
+    revision = data["rev"]
+    ops = []
+    for op in data["ops"]:
+        key = tuple(op["key"])
+        if op["op"] == "delete":
+            ops.append(RecordOp("delete", key))
+        else:
+            ops.append(RecordOp("put", key, _with_rv(_freeze(op["obj"]), revision)))
+    return CommitRecord(revision, data["time"], data["actor"], _tuplify(data["cause"]),
+                        tuple(ops), data["hash"])
+
+
+def _tuplify(value: Any) -> Any:
+    """JSON back into a cause: lists become tuples, maps frozen maps."""
+    if isinstance(value, list):
+        return tuple(_tuplify(v) for v in value)
+    if isinstance(value, dict):
+        return pmap({k: _tuplify(v) for k, v in value.items()})
+    return value
+
+
+def _frame(payload: bytes) -> tuple[bytes, int]:
+    length = len(payload).to_bytes(4, "little")
+    crc = zlib.crc32(payload, zlib.crc32(length))
+    return length + crc.to_bytes(4, "little") + payload, crc
+
+
+@attrs.frozen
+class Frame:
+    start: int
+    end: int
+    crc: int
+    payload: bytes
+
+
+class FrameReader:
+    """Reads log frames from `offset` up to the first one that is not intact.
+
+    After iterating, `end` is the offset after the last intact frame and
+    `problem` says why reading stopped early (None: clean end of file).
+    """
+
+    def __init__(self, f: BinaryIO, offset: int, size: int):
+        self.f, self.end, self.size = f, offset, size
+        self.problem: str | None = None
+        self.incomplete = False  # the bad frame runs past the end of the file
+
+    def __iter__(self) -> Iterator[Frame]:
+        f = self.f
+        f.seek(self.end)
+        while self.end < self.size:
+            start = self.end
+            header = f.read(_FRAME.size)
+            if len(header) < _FRAME.size:
+                self._stop("a frame header is cut short", incomplete=True)
+                return
+            length, crc = _FRAME.unpack(header)
+            if start + _FRAME.size + length > self.size:
+                self._stop(f"a frame of {length} bytes runs past the end of the file", incomplete=True)
+                return
+            payload = f.read(length)
+            if zlib.crc32(payload, zlib.crc32(header[:4])) != crc:
+                self._stop("checksum mismatch")
+                return
+            self.end = start + _FRAME.size + length
+            yield Frame(start, self.end, crc, payload)
+
+    def skip(self, count: int) -> None:
+        """Step over `count` frames reading only their headers."""
+        fd = self.f.fileno()
+        for _ in range(count):
+            header = os.pread(fd, _FRAME.size, self.end)
+            if len(header) < _FRAME.size:
+                return
+            self.end += _FRAME.size + _FRAME.unpack(header)[0]
+
+    def _stop(self, problem: str, incomplete: bool = False) -> None:
+        self.problem = f"offset {self.end}: {problem}"
+        self.incomplete = incomplete
+
+
+# ------------------------------------------------------------------ the log
+
+
+@attrs.frozen
+class LogPos:
+    """Where one revision's frame sits in the log (a checkpoint records it)."""
+
+    revision: int
+    end: int  # the offset just after the frame
+    start: int = 0  # the frame's own offset, and its crc: they tie a
+    crc: int = 0  # checkpoint to the very log it was cut from
+
+
+class HistoryLog:
+    """The append-only history log of one state folder.
+
+    A writer (`readonly=False`) holds the folder's lock, appends frames to a
+    buffer and writes them out on `sync()`; a reader only reads.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, fsync: str = "batch", readonly: bool = False,
+                 checkpoints: "Checkpoints | None" = None, lock_fd: int | None = None):
+        if fsync not in FSYNC_POLICIES:
+            raise ValueError(f"fsync must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
+        self.path = Path(path)
+        self.fsync = fsync
+        self.readonly = readonly
+        self.checkpoints = checkpoints
+        self.tail = LogPos(0, len(LOG_HEADER))
+        self.records_read = 0  # frames decoded by this process (tests and benchmarks read it)
+        self.problem: str | None = None  # why the last `records()` stopped before the end
+        self._lock_fd = lock_fd
+        self._buffer: list[bytes] = []
+        self._written = len(LOG_HEADER)  # bytes handed to the OS
+        self._synced = True
+        self._failed: str | None = None
+        self._fd = -1 if readonly else self._open_for_append()
+        _check_log_header(self.path)
+
+    @property
+    def last_revision(self) -> int:
+        return self.tail.revision
+
+    @property
+    def size(self) -> int:
+        """The log's length once everything appended is written."""
+        return self.tail.end
+
+    # -- writing
+    def append(self, record: CommitRecord) -> None:
+        """Add one commit after the last (buffered until `sync()`)."""
+        if self.readonly:
+            raise StateError(self.path, "this store was opened read-only; it cannot commit")
+        if self._failed:
+            raise StateError(self.path, f"the log stopped taking commits after an error: {self._failed}")
+        if record.revision != self.tail.revision + 1:
+            raise ValueError(f"revision {record.revision} does not follow {self.tail.revision}")
+        frame, crc = _frame(encode_record(record))
+        start = self.tail.end
+        self._buffer.append(frame)
+        self.tail = LogPos(record.revision, start + len(frame), start, crc)
+        if self.fsync == "always":
+            self.sync()
+
+    def sync(self, durable: bool | None = None) -> None:
+        """Write out what is buffered; fsync unless the policy is "none".
+
+        `durable=True` fsyncs whatever the policy (before a checkpoint).
+        """
+        if self.readonly:
+            return
+        self._write()
+        if self._synced or not (durable or (durable is None and self.fsync != "none")):
+            return
+        try:
+            _fdatasync(self._fd)
+        except OSError as exc:
+            self._fail(exc)
+        self._synced = True
+
+    def _write(self) -> None:
+        if not self._buffer:
+            return
+        if self._failed:
+            raise StateError(self.path, f"the log stopped taking commits after an error: {self._failed}")
+        data = b"".join(self._buffer)
+        self._buffer.clear()
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError as exc:
+            self._fail(exc)
+        self._written += len(data)
+        self._synced = False
+
+    def _fail(self, exc: OSError) -> None:
+        # Fail-stop: after a failed write or fsync the file's state is unknown,
+        # so no later commit may be acknowledged on top of it.
+        self._failed = str(exc)
+        raise StateError(self.path, f"cannot write the history log ({exc}); "
+                         "the store stops taking commits; reopen it to recover") from exc
+
+    def close(self) -> None:
+        try:
+            if not self.readonly and self._fd >= 0 and not self._failed:
+                self.sync()
+        finally:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # releases the flock
+                self._lock_fd = None
+
+    def _open_for_append(self) -> int:
+        try:
+            return os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise StateError(self.path, f"cannot open the history log: {exc.strerror}") from exc
+
+    # -- reading
+    def records(self, from_rev: int = 1, to_rev: int | None = None) -> Iterator[CommitRecord]:
+        """The commits from `from_rev` to `to_rev` (default: the last intact one).
+
+        Starts at the newest checkpoint before `from_rev` and steps over the
+        frames up to it without decoding them.
+        """
+        self._write()
+        pos = self._start_for(from_rev)
+        with open(self.path, "rb") as f:
+            reader = FrameReader(f, pos.end, os.fstat(f.fileno()).st_size)
+            reader.skip(max(0, from_rev - pos.revision - 1))
+            expected = max(from_rev, pos.revision + 1)
+            self.problem = None
+            for frame in reader:
+                if to_rev is not None and expected > to_rev:
+                    return
+                record = self._decode(frame, expected)
+                expected += 1
+                yield record
+            self.problem = reader.problem
+            if reader.problem and not self.readonly and reader.end < self._written:
+                raise StateError(self.path, f"{reader.problem} in the middle of the log")
+
+    def _start_for(self, from_rev: int) -> LogPos:
+        if self.checkpoints is not None:
+            for rev in reversed(self.checkpoints.revisions()):
+                if rev < from_rev:
+                    return self.checkpoints.position(rev)
+        return LogPos(0, len(LOG_HEADER))
+
+    def _decode(self, frame: Frame, expected: int) -> CommitRecord:
+        try:
+            record = decode_record(frame.payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StateError(self.path, f"offset {frame.start}: the record is not valid ({exc})") from exc
+        if record.revision != expected:
+            raise StateError(self.path, f"offset {frame.start}: revision {record.revision} where "
+                             f"{expected} was expected — the log is out of order")
+        self.records_read += 1
+        return record
+
+
+def _fdatasync(fd: int) -> None:
+    (getattr(os, "fdatasync", None) or os.fsync)(fd)
+
+
+def _check_log_header(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            header = f.read(len(LOG_HEADER))
+    except FileNotFoundError as exc:
+        raise StateError(path, "the history log is missing") from exc
+    if header == LOG_HEADER:
+        return
+    if header.startswith(b"recon history "):
+        version = header[len(b"recon history "):].strip().decode(errors="replace")
+        raise StateError(path, f"history log format {version} is not supported by this recon "
+                         f"(it reads format 1); use the recon that wrote it")
+    raise StateError(path, "not a recon history log (bad header); move it away, "
+                     "or point recon at another state folder")
+
+
+def _create_log(path: Path) -> None:
+    _write_atomically(path, LOG_HEADER)
+
+
+# -------------------------------------------------------------- checkpoints
+
+
+class Checkpoints:
+    """The checkpoints folder: full snapshots, one file per revision."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self._meta: dict[int, dict] = {}
+
+    def path(self, revision: int) -> Path:
+        return self.folder / f"{revision:020d}.ckpt"
+
+    def revisions(self) -> list[int]:
+        try:
+            names = os.listdir(self.folder)
+        except FileNotFoundError:
+            return []
+        revs = []
+        for name in names:
+            stem, dot, ext = name.partition(".")
+            if ext == "ckpt" and dot and stem.isdigit():
+                revs.append(int(stem))
+        return sorted(revs)
+
+    def remove_temporaries(self) -> None:
+        """Drop what a crash left of a checkpoint being written (writer only)."""
+        for name in os.listdir(self.folder):
+            if name.endswith(".tmp"):
+                os.unlink(self.folder / name)
+
+    def write(self, snap: Snapshot, pos: LogPos) -> int:
+        """Write the checkpoint of `snap` (whose frame is at `pos`); its size."""
+        items = sorted(snap.objects.items())
+        body = orjson.dumps(
+            {"hashes": [snap.hashes[key] for key, _ in items], "objects": [obj for _, obj in items]},
+            default=_plain, option=_SORTED,
+        )
+        meta = orjson.dumps({
+            "count": len(items), "hash": snap.state_hash, "rev": snap.revision, "time": snap.time,
+            "log": {"end": pos.end, "start": pos.start, "crc": pos.crc},
+        }, option=_SORTED)
+        data = CHECKPOINT_HEADER + _ckpt_frame(meta) + _ckpt_frame(body)
+        _write_atomically(self.path(snap.revision), data)
+        return len(data)
+
+    def meta(self, revision: int) -> dict:
+        """The small header of a checkpoint: revision, time, hash, log position."""
+        if revision not in self._meta:
+            path = self.path(revision)
+            with _open_checkpoint(path) as f:
+                meta = _read_json_frame(path, f, "header")
+            if meta.get("rev") != revision:
+                raise StateError(path, f"holds revision {meta.get('rev')}, not the {revision} "
+                                 "its name says; move it away to rebuild from the log")
+            self._meta[revision] = meta
+        return self._meta[revision]
+
+    def position(self, revision: int) -> LogPos:
+        log = self.meta(revision)["log"]
+        return LogPos(revision, log["end"], log["start"], log["crc"])
+
+    def load(self, revision: int) -> Snapshot:
+        """The snapshot a checkpoint holds (checksums and state hash checked)."""
+        path = self.path(revision)
+        meta = self.meta(revision)
+        with _open_checkpoint(path) as f:
+            _read_json_frame(path, f, "header")
+            body = _read_frame(path, f, "objects")
+        data = orjson.loads(body)
+        objects = [_freeze(obj) for obj in data["objects"]]
+        snap = build_snapshot(objects, meta["rev"], meta["time"], data["hashes"])
+        if snap.state_hash != meta["hash"] or len(snap) != meta["count"]:
+            raise StateError(path, "its objects do not add up to its state hash — the file is "
+                             "corrupt; move it away to rebuild from the log")
+        return snap
+
+    def check_against(self, revision: int, log_path: Path, log_size: int) -> LogPos:
+        """The checkpoint's log position, after checking it is a position in *this* log."""
+        pos = self.position(revision)
+        problem = None
+        if pos.end > log_size:
+            problem = f"it ends at offset {pos.end} of the log, which is only {log_size} bytes long"
+        else:
+            with open(log_path, "rb") as f:
+                f.seek(pos.start)
+                header = f.read(_FRAME.size)
+            if len(header) < _FRAME.size or _FRAME.unpack(header) != (pos.end - pos.start - _FRAME.size, pos.crc):
+                problem = f"the log has no frame of revision {revision} at offset {pos.start}"
+        if problem:
+            raise StateError(self.path(revision), f"does not match {log_path.name}: {problem}; "
+                             "move the checkpoint away to rebuild from the log")
+        return pos
+
+
+def _ckpt_frame(payload: bytes) -> bytes:
+    length = len(payload).to_bytes(8, "little")
+    crc = zlib.crc32(payload, zlib.crc32(length))
+    return length + crc.to_bytes(4, "little") + payload
+
+
+def _open_checkpoint(path: Path) -> BinaryIO:
+    f = open(path, "rb")
+    header = f.read(len(CHECKPOINT_HEADER))
+    if header != CHECKPOINT_HEADER:
+        f.close()
+        if header.startswith(b"recon checkpoint "):
+            raise StateError(path, "checkpoint format not supported by this recon (it reads format 1); "
+                             "move it away to rebuild from the log")
+        raise StateError(path, "not a recon checkpoint (bad header); move it away to rebuild from the log")
+    return f
+
+
+def _read_frame(path: Path, f: BinaryIO, what: str) -> bytes:
+    header = f.read(_CKPT_FRAME.size)
+    corrupt = f"checksum mismatch in its {what} — the file is corrupt; move it away to rebuild from the log"
+    if len(header) < _CKPT_FRAME.size:
+        raise StateError(path, f"cut short before its {what} — the file is corrupt; "
+                         "move it away to rebuild from the log")
+    length, crc = _CKPT_FRAME.unpack(header)
+    payload = f.read(length)
+    if len(payload) != length:
+        raise StateError(path, f"cut short in its {what} — the file is corrupt; "
+                         "move it away to rebuild from the log")
+    if zlib.crc32(payload, zlib.crc32(header[:8])) != crc:
+        raise StateError(path, corrupt)
+    return payload
+
+
+def _read_json_frame(path: Path, f: BinaryIO, what: str) -> dict:
+    payload = _read_frame(path, f, what)
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise StateError(path, f"its {what} is not valid JSON ({exc})") from exc
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `path` so that a crash leaves the old file or the new, never half."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# ------------------------------------------------------------- the folder
+
+
+@attrs.frozen
+class Recovery:
+    """What opening a state folder found and did."""
+
+    checkpoint: int  # revision of the checkpoint loaded (0: none; replayed from the start)
+    replay_from: int  # log offset the replay started at
+    replayed: int  # log records replayed after the checkpoint
+    revision: int  # the head revision after opening
+    dropped_bytes: int = 0  # a torn or corrupt tail cut off (writer) or not read (reader)
+    dropped_at: int | None = None  # the offset where the intact log ends
+    reason: str | None = None  # why the tail was dropped
+    saved_to: str | None = None  # a copy of a dropped tail that was not just a torn frame
+
+    def __str__(self) -> str:
+        text = f"revision {self.revision}: checkpoint {self.checkpoint} + {self.replayed} records replayed"
+        if self.dropped_bytes:
+            text += f"; dropped {self.dropped_bytes} bytes at {self.reason}"
+        return text
+
+
+class StateFolder:
+    """The files of one state folder, and their checks."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        self.format = self.root / "FORMAT"
+        self.log = self.root / "history.log"
+        self.checkpoints = Checkpoints(self.root / "checkpoints")
+
+    def lock(self) -> int:
+        """Take the writer lock (released when the fd closes, or the process dies)."""
+        path = self.root / "lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StateLocked(path, "another recon process is writing this state folder; "
+                              "stop it, or open the folder read-only") from None
+        return fd
+
+    def prepare(self) -> None:
+        """Create the folder's files on first use; check them otherwise (writer)."""
+        for name in os.listdir(self.root):
+            if name.startswith(".") and name.endswith(".tmp"):
+                os.unlink(self.root / name)  # a file being written when a process died
+        if not self.format.exists():
+            others = [n for n in os.listdir(self.root) if n != "lock"]
+            if others:
+                raise StateError(self.root, "is not empty and has no FORMAT file, so it is not a recon "
+                                 f"state folder (it holds {', '.join(sorted(others)[:3])}…); "
+                                 "choose another folder")
+            _write_atomically(self.format, FORMAT_TEXT.encode())
+        self.check_format()
+        self.checkpoints.folder.mkdir(exist_ok=True)
+        if not self.log.exists():
+            if self.checkpoints.revisions():
+                raise StateError(self.log, "the history log is missing but checkpoints exist; "
+                                 "restore the log, or move the folder away to start afresh")
+            _create_log(self.log)
+        self.checkpoints.remove_temporaries()
+
+    def check_format(self) -> None:
+        try:
+            text = self.format.read_text(errors="replace")
+        except FileNotFoundError:
+            raise StateError(self.root, "is not a recon state folder (no FORMAT file)") from None
+        word, _, version = text.strip().partition(" ")
+        if word != "recon-state":
+            raise StateError(self.format, f"not a recon FORMAT file (it starts {text[:20]!r})")
+        if version != FORMAT_TEXT.split()[1]:
+            raise StateError(self.format, f"state format {version} is not supported by this recon "
+                             f"(it reads format {FORMAT_TEXT.split()[1]}); use the recon that wrote it")
+
+
+# ------------------------------------------------------------- open & load
+
+
+def open_store(state_dir: str | os.PathLike = ".recon", *, fsync: str = "batch",
+               checkpoint_every: int = 1000, checkpoint_ratio: float = 1.0, window: int = 1000,
+               clock: Any = None, readonly: bool = False) -> Store:
+    """The store kept in `state_dir`: created on first use, else recovered.
+
+    Loads the newest checkpoint and replays the log after it, checking every
+    replayed state against its recorded hash.  A writer cuts a torn tail off
+    the log (see `store.recovery`); a reader (`readonly=True`, no lock, for
+    reading a folder another process writes) stops before it.
+
+    The writer checkpoints every `checkpoint_every` revisions, once the log
+    has also grown by `checkpoint_ratio` × the last checkpoint's size (so a
+    large state is not rewritten for a few small commits).
+    """
+    folder = StateFolder(state_dir)
+    lock_fd = None
+    if readonly:
+        folder.check_format()
+    else:
+        folder.root.mkdir(parents=True, exist_ok=True)
+        lock_fd = folder.lock()
+    try:
+        if not readonly:
+            folder.prepare()
+        log = HistoryLog(folder.log, fsync=fsync, readonly=readonly,
+                         checkpoints=folder.checkpoints, lock_fd=lock_fd)
+    except BaseException:
+        if lock_fd is not None:
+            os.close(lock_fd)
+        raise
+    try:
+        head, recovery = _recover(folder, log)
+    except BaseException:
+        log.close()
+        raise
+    now = clock.now if hasattr(clock, "now") else clock
+    store = Store(head, log=log, clock=now, window=window)
+    store.recovery = recovery
+    if not readonly:
+        store.listeners.append(Checkpointer(folder.checkpoints, log, checkpoint_every, checkpoint_ratio))
+    return store
+
+
+def _recover(folder: StateFolder, log: HistoryLog) -> tuple[Snapshot, Recovery]:
+    checkpoints = folder.checkpoints.revisions()
+    size = folder.log.stat().st_size
+    if checkpoints:
+        base = checkpoints[-1]
+        pos = folder.checkpoints.check_against(base, folder.log, size)
+        snap = folder.checkpoints.load(base)
+    else:
+        base, pos, snap = 0, LogPos(0, len(LOG_HEADER)), Snapshot()
+    with open(folder.log, "rb") as f:
+        reader = FrameReader(f, pos.end, size)
+        snap, tail, replayed = _replay(log, reader, snap, pos)
+    log.tail = tail
+    log._written = tail.end
+    recovery = Recovery(base, pos.end, replayed, snap.revision)
+    if reader.problem:
+        recovery = _drop_tail(folder, log, reader, size, recovery)
+    return snap, recovery
+
+
+def _replay(log: HistoryLog, reader: FrameReader, snap: Snapshot,
+            pos: LogPos) -> tuple[Snapshot, LogPos, int]:
+    count = 0
+    for frame in reader:
+        record = log._decode(frame, snap.revision + 1)
+        snap = apply_record(snap, record)
+        if snap.state_hash != record.state_hash:
+            raise StateError(log.path, f"revision {record.revision} (offset {frame.start}): replaying it "
+                             f"gives state hash {snap.state_hash:016x}, the log recorded "
+                             f"{record.state_hash:016x} — the log or this recon's replay is wrong")
+        pos = LogPos(record.revision, frame.end, frame.start, frame.crc)
+        count += 1
+    return snap, pos, count
+
+
+def _drop_tail(folder: StateFolder, log: HistoryLog, reader: FrameReader, size: int,
+               recovery: Recovery) -> Recovery:
+    dropped = size - reader.end
+    saved = None
+    if not log.readonly:
+        with open(folder.log, "r+b") as f:
+            if not reader.incomplete:
+                # A whole frame that fails its checksum is not just a torn
+                # write: keep the bytes, in case they are worth a look.
+                f.seek(reader.end)
+                saved = folder.root / f"history.log.dropped-at-{reader.end}"
+                _write_atomically(saved, f.read())
+            f.truncate(reader.end)
+            f.flush()
+            os.fsync(f.fileno())
+        logger.warning("%s: %s; dropped the %d bytes after the last intact record (revision %d)%s",
+                       folder.log, reader.problem, dropped, recovery.revision,
+                       f", kept a copy in {saved}" if saved else "")
+    return attrs.evolve(recovery, dropped_bytes=dropped, dropped_at=reader.end,
+                        reason=reader.problem, saved_to=str(saved) if saved else None)
+
+
+class Checkpointer:
+    """A store listener that writes a checkpoint every so many revisions."""
+
+    def __init__(self, checkpoints: Checkpoints, log: HistoryLog, every: int, ratio: float):
+        self.checkpoints, self.log = checkpoints, log
+        self.every, self.ratio = every, ratio
+        revs = checkpoints.revisions()
+        self.last = checkpoints.position(revs[-1]) if revs else LogPos(0, len(LOG_HEADER))
+        self.last_size = checkpoints.path(revs[-1]).stat().st_size if revs else 0
+        self.failures = 0
+
+    def __call__(self, snap: Snapshot, events: Any, record: CommitRecord) -> None:
+        if snap.revision - self.last.revision < self.every:
+            return
+        if self.log.tail.end - self.last.end < self.ratio * self.last_size:
+            return
+        pos = self.log.tail
+        if pos.revision != snap.revision:
+            return
+        try:
+            self.log.sync(durable=True)  # a checkpoint is never ahead of the durable log
+            self.last_size = self.checkpoints.write(snap, pos)
+        except OSError as exc:
+            self.failures += 1
+            logger.warning("%s: cannot write a checkpoint (%s); will retry in %d revisions",
+                           self.checkpoints.path(snap.revision), exc, self.every)
+        self.last = pos
+
+
+def load_snapshot(state_dir: str | os.PathLike, revision: int) -> Snapshot:
+    """The state at `revision`: the nearest checkpoint at or below it, then replay."""
+    folder = StateFolder(state_dir)
+    folder.check_format()
+    log = HistoryLog(folder.log, readonly=True, checkpoints=folder.checkpoints)
+    try:
+        return snapshot_at(log, revision)
+    finally:
+        log.close()
+
+
+def snapshot_at(log: HistoryLog, revision: int) -> Snapshot:
+    """The state at `revision`, read from `log` and its checkpoints."""
+    if revision < 0:
+        raise StateError(log.path, f"there is no revision {revision}")
+    checkpoints = log.checkpoints
+    base = max((r for r in checkpoints.revisions() if r <= revision), default=0) if checkpoints else 0
+    if base:
+        checkpoints.check_against(base, log.path, log.path.stat().st_size)
+        snap = checkpoints.load(base)
+    else:
+        snap = Snapshot()
+    for record in log.records(base + 1, revision):
+        snap = apply_record(snap, record)
+        if snap.state_hash != record.state_hash:
+            raise StateError(log.path, f"revision {record.revision}: replaying it gives state hash "
+                             f"{snap.state_hash:016x}, the log recorded {record.state_hash:016x}")
+    if snap.revision != revision:
+        why = f"; the log is cut short or corrupt at {log.problem}" if log.problem else ""
+        raise StateError(log.path, f"revision {revision} is beyond the end of the history "
+                         f"(the last intact revision is {snap.revision}{why})")
+    return snap
+
+
+__all__ = [
+    "Checkpoints", "HistoryLog", "LogPos", "Recovery", "StateError", "StateFolder", "StateLocked",
+    "decode_record", "encode_record", "load_snapshot", "open_store", "snapshot_at",
+]

@@ -1,0 +1,84 @@
+"""Lists by label and field selectors (through the store's indexes), gets and watches."""
+
+from __future__ import annotations
+
+import pytest
+from apiserver_fixtures import ADMIN, namespace, pod
+
+from engine.apiserver import APIError
+from engine.selectors import parse
+
+
+@pytest.fixture
+def cluster(api):
+    api.create(ADMIN, namespace("demo"))
+    api.create(ADMIN, pod("a", labels={"app": "web", "tier": "front"}, nodeName="n1"))
+    api.create(ADMIN, pod("b", labels={"app": "web", "tier": "back"}, nodeName="n2"))
+    api.create(ADMIN, pod("c", labels={"app": "db"}))
+    api.create(ADMIN, pod("d", namespace="demo", labels={"app": "web"}, nodeName="n1"))
+    return api
+
+
+def names(items):
+    return [f"{i['metadata']['namespace']}/{i['metadata']['name']}" for i in items]
+
+
+@pytest.mark.parametrize("namespace_, labels, fields, expected", [
+    (None, None, None, ["default/a", "default/b", "default/c", "demo/d"]),
+    ("default", None, None, ["default/a", "default/b", "default/c"]),
+    (None, "app=web", None, ["default/a", "default/b", "demo/d"]),
+    ("default", "app=web,tier!=back", None, ["default/a"]),
+    (None, "tier in (front,back)", None, ["default/a", "default/b"]),
+    (None, "!tier", None, ["default/c", "demo/d"]),
+    (None, None, "spec.nodeName=n1", ["default/a", "demo/d"]),
+    (None, None, "spec.nodeName=", ["default/c"]),
+    (None, "app=web", "spec.nodeName=n1,metadata.namespace=default", ["default/a"]),
+    ("demo", None, "metadata.name=d", ["demo/d"]),
+    (None, None, "metadata.name=b", ["default/b"]),
+    (None, None, "status.phase=Pending", ["default/a", "default/b", "default/c", "demo/d"]),
+])
+def test_list_filters_by_namespace_labels_and_fields(cluster, namespace_, labels, fields, expected):
+    items, revision = cluster.list(ADMIN, "", "Pod", namespace_, labels, fields)
+    assert names(items) == expected and revision == cluster.head.revision
+
+
+def test_list_accepts_a_parsed_selector_and_an_old_snapshot(cluster):
+    old = cluster.head
+    cluster.create(ADMIN, pod("e", labels={"app": "web"}))
+    items, revision = cluster.list(ADMIN, "", "Pod", "default", parse("app=web"), snapshot=old)
+    assert names(items) == ["default/a", "default/b"] and revision == old.revision
+
+
+@pytest.mark.parametrize("labels, fields, message", [
+    ("app in (", None, "invalid label selector"),
+    (None, "spec.color=red", "field label not supported: spec.color"),
+])
+def test_bad_selectors_are_bad_requests(cluster, labels, fields, message):
+    with pytest.raises(APIError) as caught:
+        cluster.list(ADMIN, "", "Pod", None, labels, fields)
+    assert caught.value.code == 400 and message in caught.value.message
+
+
+def test_get_of_a_missing_object_is_not_found(api):
+    with pytest.raises(APIError) as caught:
+        api.get(ADMIN, "", "Pod", "default", "ghost")
+    assert caught.value.status()["details"] == {"name": "ghost", "kind": "pods"}
+
+
+def test_watch_delivers_events_since_a_revision(api):
+    since = api.head.revision
+    api.create(ADMIN, pod("a"))
+    api.delete(ADMIN, "", "Pod", "default", "a")
+    watch = api.watch(ADMIN, "", "Pod", since=since)
+    assert [e.type for e in watch.poll()] == ["ADDED", "DELETED"]
+    api.create(ADMIN, pod("b"))
+    assert [e.key[3] for e in watch.poll()] == ["b"]
+
+
+def test_watch_from_a_compacted_revision_is_gone(api):
+    api.store.window = 2
+    for name in "abcd":
+        api.create(ADMIN, pod(name))
+    with pytest.raises(APIError) as caught:
+        api.watch(ADMIN, "", "Pod", since=1)
+    assert caught.value.code == 410 and caught.value.message.startswith("too old resource version: 1")

@@ -1,0 +1,146 @@
+"""Validation messages, worded as kube-apiserver words them."""
+
+from __future__ import annotations
+
+import pytest
+from apiserver_fixtures import ADMIN, deployment, pod
+
+from engine.apiserver import APIError
+
+SUBDOMAIN = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
+             "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
+             r"validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+DNS1035 = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic "
+           "character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for "
+           "validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
+
+
+def refusal(api, body) -> APIError:
+    with pytest.raises(APIError) as caught:
+        api.create(ADMIN, body)
+    return caught.value
+
+
+def test_pod_without_an_image_is_invalid_with_upstream_wording(api):
+    body = pod("x")
+    del body["spec"]["containers"][0]["image"]
+    error = refusal(api, body)
+    assert error.message == 'Pod "x" is invalid: spec.containers[0].image: Required value'
+    assert (error.code, error.reason) == (422, "Invalid")
+    status = error.status()
+    assert status["kind"] == "Status" and status["status"] == "Failure" and status["code"] == 422
+    assert status["details"]["causes"] == [
+        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.containers[0].image"}]
+
+
+def test_bad_name_names_the_rule_and_its_regex(api):
+    error = refusal(api, pod("Web_1"))
+    assert error.message == f'Pod "Web_1" is invalid: metadata.name: Invalid value: "Web_1": {SUBDOMAIN}'
+
+
+def test_service_names_are_dns_1035_labels(api):
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "1web"}, "spec": {"ports": [{"port": 80}]}}
+    assert refusal(api, body).message == f'Service "1web" is invalid: metadata.name: Invalid value: "1web": {DNS1035}'
+
+
+def test_namespace_names_are_dns_1123_labels(api):
+    error = refusal(api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}})
+    assert "a lowercase RFC 1123 label must consist of" in error.message
+
+
+def test_several_errors_are_joined_in_brackets(api):
+    body = pod("x")
+    body["spec"]["containers"] = [{"name": "a"}, {"name": "a", "image": "i", "ports": [{"containerPort": 70000}]}]
+    assert refusal(api, body).message == (
+        'Pod "x" is invalid: [spec.containers[0].image: Required value, '
+        'spec.containers[1].name: Duplicate value: "a", '
+        "spec.containers[1].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive]")
+
+
+def test_deployment_selector_must_match_template_labels(api):
+    body = deployment("web")
+    body["spec"]["template"]["metadata"]["labels"] = {"app": "other"}
+    assert refusal(api, body).message == (
+        'Deployment.apps "web" is invalid: spec.template.metadata.labels: Invalid value: '
+        'map[string]string{"app":"other"}: `selector` does not match template `labels`')
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("selector"), "spec.selector: Required value"),
+    (lambda s: s.update(replicas=-1), "spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
+    (lambda s: s.update(replicas="3"), 'spec.replicas: Invalid value: "3": must be of type integer'),
+    (lambda s: s["template"]["spec"].update(restartPolicy="Never"),
+     'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"'),
+    (lambda s: s.update(strategy={"rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}),
+     "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0"),
+])
+def test_deployment_spec_errors(api, change, message):
+    body = deployment("web")
+    change(body["spec"])
+    assert message in refusal(api, body).message
+
+
+@pytest.mark.parametrize("ports, message", [
+    ([], "spec.ports: Required value"),
+    ([{"port": 0}], "spec.ports[0].port: Required value"),
+    ([{"port": 80}, {"port": 81}], "spec.ports[0].name: Required value"),
+    ([{"port": 80, "protocol": "HTTP"}],
+     'spec.ports[0].protocol: Unsupported value: "HTTP": supported values: "SCTP", "TCP", "UDP"'),
+])
+def test_service_port_errors(api, ports, message):
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": {"ports": ports}}
+    assert message in refusal(api, body).message
+
+
+def test_label_keys_and_values_are_checked(api):
+    error = refusal(api, pod("x", labels={"bad key": "ok", "ok": "bad value!"}))
+    assert 'metadata.labels: Invalid value: "bad key": name part must consist of alphanumeric characters' in error.message
+    assert 'metadata.labels: Invalid value: "bad value!": a valid label must be an empty string' in error.message
+
+
+def test_node_taints_need_a_supported_effect(api):
+    body = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+            "spec": {"taints": [{"key": "k", "effect": "Sometimes"}]}}
+    assert ('spec.taints[0].effect: Unsupported value: "Sometimes": supported values: '
+            '"NoExecute", "NoSchedule", "PreferNoSchedule"') in refusal(api, body).message
+
+
+def test_missing_name_is_required(api):
+    body = pod()
+    del body["metadata"]["name"]
+    assert "metadata.name: Required value: name or generateName is required" in refusal(api, body).message
+
+
+def test_configmap_keys_must_be_config_keys(api):
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a b": "x"}}
+    assert 'data: Invalid value: "a b": a valid config key must consist of' in refusal(api, body).message
+
+
+def test_wrong_api_version_is_a_bad_request(api):
+    body = deployment()
+    body["apiVersion"] = "apps/v1beta1"
+    error = refusal(api, body)
+    assert (error.code, error.reason) == (400, "BadRequest")
+    assert error.message == ("the API version in the data (apps/v1beta1) does not match the expected "
+                             "API version (apps/v1)")
+
+
+def test_pod_spec_is_immutable_except_image(api):
+    api.create(ADMIN, pod("x"))
+    changed = pod("x")
+    changed["spec"]["containers"][0]["image"] = "nginx:1.26"
+    assert api.update(ADMIN, changed)["spec"]["containers"][0]["image"] == "nginx:1.26"
+    changed["spec"]["containers"][0]["name"] = "renamed"
+    with pytest.raises(APIError) as caught:
+        api.update(ADMIN, changed)
+    assert caught.value.message.startswith('Pod "x" is invalid: spec: Forbidden: pod updates may not change fields')
+
+
+def test_deployment_selector_is_immutable(api):
+    api.create(ADMIN, deployment("web"))
+    changed = deployment("web")
+    changed["spec"]["selector"]["matchLabels"]["tier"] = "front"
+    changed["spec"]["template"]["metadata"]["labels"]["tier"] = "front"
+    with pytest.raises(APIError) as caught:
+        api.update(ADMIN, changed)
+    assert "spec.selector: Invalid value: " in caught.value.message and "field is immutable" in caught.value.message

@@ -1,0 +1,158 @@
+"""`recon get` against a state folder that `recon up --once` wrote."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from .helpers import recon
+
+
+def rows(text: str) -> list[list[str]]:
+    """A kubectl-style table as lists of cells (cells are separated by 3+ spaces)."""
+    import re
+
+    return [re.split(r"\s{3,}", line.strip()) for line in text.strip().splitlines()]
+
+
+def test_get_pods_all_namespaces_as_json_is_a_kubectl_list(example):
+    out = json.loads(recon("get", "pods", "-A", "-o", "json", cwd=example, check=0).stdout)
+    assert out["apiVersion"] == "v1" and out["kind"] == "List"
+    assert out["metadata"] == {"resourceVersion": ""}
+    for pod in out["items"]:
+        assert pod["kind"] == "Pod" and pod["metadata"]["namespace"] == "demo"
+
+
+def test_get_nodes_table_has_kubectl_columns(example):
+    table = rows(recon("get", "nodes", cwd=example, check=0).stdout)
+    assert table[0] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] or table[0][:4] == ["NAME", "STATUS", "ROLES", "AGE"]
+    assert [r[0] for r in table[1:]] == ["node-1", "node-2", "node-3"]
+    assert all(r[2] == "<none>" for r in table[1:])
+
+
+@pytest.mark.parametrize("kind", ["deployments", "deployment", "deploy", "deployments.apps", "Deployment"])
+def test_kubectl_names_and_short_names_resolve(example, kind):
+    table = rows(recon("get", kind, "-n", "demo", cwd=example, check=0).stdout)
+    assert table[0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert "web" in [r[0] for r in table[1:]]
+
+
+def test_service_table_shows_type_and_ports(example):
+    table = rows(recon("get", "svc", "web", "-n", "demo", cwd=example, check=0).stdout)
+    assert table[0] == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    assert table[1][:2] == ["web", "ClusterIP"] and table[1][3:5] == ["<none>", "80/TCP"]
+
+
+def test_all_namespaces_adds_a_namespace_column(example):
+    table = rows(recon("get", "deploy", "-A", cwd=example, check=0).stdout)
+    assert table[0][:2] == ["NAMESPACE", "NAME"]
+    assert ["demo", "web"] in [r[:2] for r in table[1:]]
+
+
+def test_namespaces_table(example):
+    table = rows(recon("get", "ns", cwd=example, check=0).stdout)
+    assert table[0] == ["NAME", "STATUS", "AGE"]
+    assert ["demo", "Active"] in [r[:2] for r in table[1:]]
+
+
+def test_output_name(example):
+    out = recon("get", "no", "-o", "name", cwd=example, check=0).stdout.split()
+    assert out == ["node/node-1", "node/node-2", "node/node-3"]
+    assert "deployment.apps/web" in recon("get", "deploy", "-n", "demo", "-o", "name", cwd=example, check=0).stdout.split()
+
+
+def test_one_object_as_yaml_and_json(example):
+    as_yaml = yaml.safe_load(recon("get", "deploy", "web", "-n", "demo", "-o", "yaml", cwd=example, check=0).stdout)
+    as_json = json.loads(recon("get", "deployment.apps/web", "-n", "demo", "-o", "json", cwd=example, check=0).stdout)
+    assert as_yaml == as_json
+    assert as_json["kind"] == "Deployment" and as_json["spec"]["replicas"] == 3
+    assert as_json["metadata"]["annotations"]["recon.dev/source"] == "web.yaml"
+
+
+def test_label_selector(example):
+    assert recon("get", "no", "-l", "topology.kubernetes.io/zone=zone-a", "-o", "name",
+                 cwd=example, check=0).stdout.split() == ["node/node-1", "node/node-2"]
+    assert recon("get", "no", "-l", "topology.kubernetes.io/zone notin (zone-a)", "-o", "name",
+                 cwd=example, check=0).stdout.split() == ["node/node-3"]
+
+
+def test_comma_list_prints_one_table_per_kind_with_kind_prefixes(example):
+    out = recon("get", "deploy,svc", "-n", "demo", cwd=example, check=0).stdout
+    first, second = out.strip().split("\n\n")
+    assert "deployment.apps/web" in [r[0] for r in rows(first)[1:]]
+    assert "service/web" in [r[0] for r in rows(second)[1:]]
+
+
+def test_all_category(example):
+    out = recon("get", "all", "-n", "demo", "-o", "name", cwd=example, check=0).stdout.split()
+    assert "service/web" in out and "deployment.apps/web" in out
+
+
+def test_wide_pods_have_more_columns(example):
+    proc = recon("get", "pods", "-A", "-o", "wide", cwd=example, check=0)
+    if proc.stdout:
+        assert rows(proc.stdout)[0] == ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                                        "NOMINATED NODE", "READINESS GATES"]
+
+
+def test_empty_namespace_says_no_resources_found(example):
+    proc = recon("get", "deploy", "-n", "nowhere", cwd=example, check=0)
+    assert proc.stdout == ""
+    assert proc.stderr == "No resources found in nowhere namespace.\n"
+
+
+def test_missing_object_exits_1_with_kubectl_wording(example):
+    proc = recon("get", "pods", "x", "-n", "demo", cwd=example, check=1)
+    assert proc.stderr == 'Error from server (NotFound): pods "x" not found\n'
+    proc = recon("get", "deploy", "nope", "-n", "demo", cwd=example, check=1)
+    assert 'deployments.apps "nope" not found' in proc.stderr
+
+
+def test_unknown_kind_is_a_clear_error(example):
+    proc = recon("get", "widgetz", cwd=example, check=1)
+    assert proc.stderr.startswith('error: the server doesn\'t have a resource type "widgetz"')
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_selector_is_a_clear_error(example):
+    proc = recon("get", "pods", "-l", "a in (b", cwd=example, check=1)
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def test_get_without_a_kind_is_a_usage_error(example):
+    proc = recon("get", cwd=example, check=2)
+    assert proc.stderr.startswith('error: you must specify the type of resource to get. Use "recon get pods"')
+    assert "recon get -h" in proc.stderr
+
+
+def test_bad_output_format_is_a_usage_error(example):
+    proc = recon("get", "pods", "-o", "xml", cwd=example, check=2)
+    assert "invalid choice: 'xml'" in proc.stderr and "recon get -h" in proc.stderr
+
+
+def test_get_without_state_says_how_to_start(tmp_path):
+    proc = recon("get", "pods", cwd=tmp_path, check=1)
+    assert 'no cluster state in .recon: start one with "recon up"' in proc.stderr
+
+
+def test_at_revision_reads_the_past(example):
+    head = json.loads(recon("get", "ns", "demo", "-o", "json", cwd=example, check=0).stdout)
+    created = int(head["metadata"]["resourceVersion"])
+    before = recon("get", "ns", "demo", "--at", str(created - 1), cwd=example, check=1)
+    assert 'namespaces "demo" not found' in before.stderr
+    recon("get", "ns", "demo", "--at", str(created), cwd=example, check=0)
+
+
+def test_age_comes_from_the_cluster_clock(example):
+    table = rows(recon("get", "ns", "demo", cwd=example, check=0).stdout)
+    age = table[1][2]
+    assert age.endswith(("s", "m")) and "d" not in age  # minutes of simulated time, not the years since 2026
+
+
+def test_help_is_short_with_examples(tmp_path):
+    out = recon("get", "-h", cwd=tmp_path, check=0).stdout
+    assert "examples:" in out and "recon get pods -n demo" in out
+    out = recon("up", "-h", cwd=tmp_path, check=0).stdout
+    assert "examples:" in out and "--once" in out

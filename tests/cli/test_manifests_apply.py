@@ -1,0 +1,184 @@
+"""Applying a folder to an in-memory cluster: kubectl apply semantics, and prune."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine.apiserver import Actor, APIServer
+from engine.clock import SimClock
+from engine.manifests import LAST_APPLIED, SOURCE, apply_folder, load_folder
+from engine.objects import get_path
+from engine.store import Store
+
+ADMIN = Actor("admin", "user", None)
+
+DEPLOY = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: demo
+  labels: {app: web, tier: front}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: nginx
+          image: nginx:1.27
+"""
+NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n"
+
+
+class Folder:
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(exist_ok=True)
+        self.clock = SimClock()
+        self.store = Store(clock=self.clock.now)
+        self.api = APIServer(self.store, self.clock)
+        self.api.bootstrap()
+        self.actors: list[str] = []
+        self.store.listeners.append(lambda snap, events, record: self.actors.append(record.actor))
+
+    def write(self, name: str, text: str) -> None:
+        (self.root / name).write_text(textwrap.dedent(text))
+
+    def remove(self, name: str) -> None:
+        (self.root / name).unlink()
+
+    def apply(self):
+        return apply_folder(self.api, load_folder(self.root))
+
+    def get(self, group: str, kind: str, ns: str, name: str):
+        return self.store.head.get((group, kind, ns, name))
+
+    def deployment(self):
+        return self.get("apps", "Deployment", "demo", "web")
+
+
+@pytest.fixture
+def folder(tmp_path) -> Folder:
+    f = Folder(tmp_path / "manifests")
+    f.write("ns.yaml", NS)
+    f.write("web.yaml", DEPLOY)
+    return f
+
+
+def actions(result) -> dict[str, str]:
+    return {f"{c.key[1]}/{c.key[3]}": c.action for c in result.changes}
+
+
+def test_creates_objects_marked_with_their_source_file(folder):
+    result = folder.apply()
+    assert actions(result) == {"Namespace/demo": "created", "Deployment/web": "created"}
+    annotations = get_path(folder.deployment(), "metadata", "annotations")
+    assert annotations[SOURCE] == "web.yaml"
+    assert '"image":"nginx:1.27"' in annotations[LAST_APPLIED]
+    assert get_path(folder.deployment(), "metadata", "labels", "applyset.kubernetes.io/part-of") == "recon-manifests"
+
+
+def test_history_names_the_file_each_write_came_from(folder):
+    folder.apply()
+    assert "manifests:ns.yaml" in folder.actors and "manifests:web.yaml" in folder.actors
+
+
+def test_reapplying_an_unchanged_folder_writes_nothing(folder):
+    folder.apply()
+    revision = folder.store.revision
+    result = folder.apply()
+    assert set(actions(result).values()) == {"unchanged"}
+    assert folder.store.revision == revision
+
+
+def test_an_edit_is_applied_and_fields_set_by_others_are_kept(folder):
+    folder.apply()
+    folder.api.patch(ADMIN, "apps", "Deployment", "demo", "web", {"spec": {"replicas": 7}}, "merge")
+    folder.write("web.yaml", DEPLOY.replace("nginx:1.27", "nginx:1.28"))
+    assert actions(folder.apply())["Deployment/web"] == "configured"
+    deploy = folder.deployment()
+    assert get_path(deploy, "spec", "template", "spec", "containers", 0, "image") == "nginx:1.28"
+    assert get_path(deploy, "spec", "replicas") == 7  # the manifest never set it
+
+
+def test_a_field_the_manifest_stops_setting_is_removed(folder):
+    folder.apply()
+    folder.write("web.yaml", DEPLOY.replace("app: web, tier: front", "app: web"))
+    folder.apply()
+    assert "tier" not in get_path(folder.deployment(), "metadata", "labels")
+
+
+def test_a_field_changed_by_hand_is_restored(folder):
+    folder.apply()
+    folder.api.patch(ADMIN, "apps", "Deployment", "demo", "web", {"metadata": {"labels": {"tier": "back"}}}, "merge")
+    assert actions(folder.apply())["Deployment/web"] == "configured"
+    assert get_path(folder.deployment(), "metadata", "labels", "tier") == "front"
+
+
+def test_prune_deletes_only_objects_that_came_from_the_folder(folder):
+    folder.write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-folder, namespace: demo}\n")
+    folder.apply()
+    folder.api.create(ADMIN, {"apiVersion": "v1", "kind": "ConfigMap",
+                              "metadata": {"name": "by-hand", "namespace": "demo"}})
+    folder.remove("cm.yaml")
+    result = folder.apply()
+    assert actions(result)["ConfigMap/from-folder"] == "pruned"
+    assert folder.get("", "ConfigMap", "demo", "by-hand") is not None
+    assert folder.get("", "ConfigMap", "demo", "from-folder") is None
+
+
+def test_a_bad_file_keeps_its_objects_and_the_rest_of_the_batch_applies(folder):
+    folder.apply()
+    folder.write("web.yaml", DEPLOY.replace("nginx:1.27", "nginx:1.28") + "  bad: [\n")
+    folder.write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new, namespace: demo}\n")
+    result = folder.apply()
+    assert result.bad_files == {"web.yaml"} and len(result.errors) == 1
+    assert actions(result) == {"Namespace/demo": "unchanged", "ConfigMap/new": "created"}
+    assert get_path(folder.deployment(), "spec", "template", "spec", "containers", 0, "image") == "nginx:1.27"
+
+
+def test_a_refused_document_keeps_its_whole_file_at_the_last_good_version(folder):
+    folder.write("web.yaml", DEPLOY + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: demo}\n")
+    folder.apply()
+    broken = DEPLOY.replace("replicas", "x") + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: demo}\ndata: {k: v}\n"
+    folder.write("web.yaml", broken.replace("name: nginx\n", "name: NGINX_BAD\n"))
+    result = folder.apply()
+    (error,) = result.errors
+    assert error.line == 13 and "spec.template.spec.containers[0].name" in error.message
+    assert get_path(folder.get("", "ConfigMap", "demo", "a"), "data") is None
+
+
+def test_a_crd_and_its_objects_apply_in_one_folder(folder):
+    folder.write("zz-crd.yaml", """\
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: widgets.example.com}
+        spec:
+          group: example.com
+          scope: Namespaced
+          names: {plural: widgets, singular: widget, kind: Widget}
+          versions:
+            - name: v1
+              served: true
+              storage: true
+              schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+        """)
+    folder.write("a-widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: demo}\nspec: {size: 3}\n")
+    result = folder.apply()
+    assert result.errors == ()
+    assert actions(result)["Widget/w"] == "created"
+    assert folder.get("example.com", "Widget", "demo", "w") is not None
+
+
+def test_removing_the_whole_folder_content_prunes_namespaces_last(folder):
+    folder.write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: demo}\n")
+    folder.apply()
+    for name in ("ns.yaml", "web.yaml", "cm.yaml"):
+        folder.remove(name)
+    result = folder.apply()
+    pruned = [c.key[1] for c in result.changes if c.action == "pruned"]
+    assert pruned[-1] == "Namespace" and sorted(pruned[:-1]) == ["ConfigMap", "Deployment"]

@@ -1,0 +1,124 @@
+"""Table cells as kubectl prints them."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.clock import EPOCH
+from engine.kinds import BUILTIN
+from engine.objects import freeze
+from engine.printers import columns, node_status, pod_ready, pod_restarts, pod_status, render_table
+from engine.timeutil import format_time
+
+
+def pod(*statuses, phase="Running", init=(), init_statuses=(), deleting=False, conditions=()):
+    meta = {"name": "p", "creationTimestamp": format_time(EPOCH)}
+    if deleting:
+        meta["deletionTimestamp"] = format_time(EPOCH + 5)
+    return freeze({
+        "metadata": meta,
+        "spec": {"containers": [{"name": f"c{i}"} for i in range(max(len(statuses), 1))],
+                 "initContainers": [{"name": f"i{i}"} for i in range(len(init))]},
+        "status": {"phase": phase, "containerStatuses": list(statuses),
+                   "initContainerStatuses": list(init_statuses), "conditions": list(conditions)},
+    })
+
+
+RUNNING = {"name": "c0", "ready": True, "restartCount": 0, "state": {"running": {"startedAt": "x"}}}
+
+
+def waiting(reason, restarts=0):
+    return {"name": "c0", "ready": False, "restartCount": restarts, "state": {"waiting": {"reason": reason}}}
+
+
+def test_headers_match_kubectl():
+    names = {rt.kind: [c.name for c in columns(rt)] for rt in BUILTIN}
+    assert names["Pod"] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    assert names["Deployment"] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+    assert names["ReplicaSet"] == ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+    assert names["Service"] == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    assert names["Node"] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert names["Namespace"] == ["NAME", "STATUS", "AGE"]
+    assert names["Endpoints"] == ["NAME", "ENDPOINTS", "AGE"]
+    assert names["PriorityClass"] == ["NAME", "AGE"]
+
+
+def test_wide_pod_columns():
+    pods = BUILTIN.resolve("po")
+    assert [c.name for c in columns(pods, wide=True)][5:] == ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
+
+
+@pytest.mark.parametrize("obj, status", [
+    (pod(RUNNING), "Running"),
+    (pod(waiting("ContainerCreating"), phase="Pending"), "ContainerCreating"),
+    (pod(waiting("CrashLoopBackOff", 4)), "CrashLoopBackOff"),
+    (pod({"name": "c0", "state": {"terminated": {"reason": "Completed", "exitCode": 0}}}, phase="Succeeded"), "Completed"),
+    (pod({"name": "c0", "state": {"terminated": {"exitCode": 137, "signal": 9}}}), "Signal:9"),
+    (pod({"name": "c0", "state": {"terminated": {"exitCode": 2}}}), "ExitCode:2"),
+    (pod(RUNNING, deleting=True), "Terminating"),
+    (pod(waiting("PodInitializing"), phase="Pending", init=[1, 2],
+         init_statuses=[{"state": {"terminated": {"exitCode": 0}}}, {"state": {"running": {}}}]), "Init:1/2"),
+    (pod(phase="Pending", init=[1], init_statuses=[{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]),
+     "Init:CrashLoopBackOff"),
+    (pod(phase="Pending"), "Pending"),
+])
+def test_pod_status_is_computed_as_kubectl_does(obj, status):
+    assert pod_status(obj, EPOCH) == status
+
+
+def test_pod_ready_counts_running_ready_containers():
+    assert pod_ready(pod(RUNNING, waiting("ContainerCreating")), EPOCH) == "1/2"
+
+
+def test_pod_restarts_sum_with_the_time_of_the_last_one():
+    crashed = dict(waiting("CrashLoopBackOff", 3), lastState={"terminated": {"finishedAt": format_time(EPOCH + 60)}})
+    assert pod_restarts(pod(crashed, dict(RUNNING, restartCount=1)), EPOCH + 180) == "4 (2m ago)"
+    assert pod_restarts(pod(RUNNING), EPOCH) == "0"
+
+
+def test_node_status():
+    ready = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    assert node_status(freeze(ready), 0) == "Ready"
+    assert node_status(freeze({**ready, "spec": {"unschedulable": True}}), 0) == "Ready,SchedulingDisabled"
+    assert node_status(freeze({"status": {"conditions": [{"type": "Ready", "status": "False"}]}}), 0) == "NotReady"
+    assert node_status(freeze({"status": {}}), 0) == "Unknown"
+
+
+def cells(kind, obj, now=EPOCH + 90, wide=False):
+    return [c.fn(freeze(obj), now) for c in columns(BUILTIN.resolve(kind), wide)]
+
+
+def test_service_row():
+    svc = {"metadata": {"name": "web", "creationTimestamp": format_time(EPOCH)},
+           "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.12", "selector": {"app": "web"},
+                    "ports": [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP", "nodePort": 30053}]}}
+    assert cells("svc", svc, wide=True) == ["web", "ClusterIP", "10.96.0.12", "<none>", "80/TCP,53:30053/UDP", "90s", "app=web"]
+
+
+def test_deployment_and_replicaset_rows():
+    deploy = {"metadata": {"name": "web"}, "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                                                     "template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}},
+              "status": {"readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2}}
+    assert cells("deploy", deploy, wide=True) == ["web", "2/3", "3", "2", "<unknown>", "nginx", "nginx:1.27", "app=web"]
+    rs = {"metadata": {"name": "web-1"}, "spec": {"replicas": 3}, "status": {"replicas": 3}}
+    assert cells("rs", rs) == ["web-1", "3", "3", "0", "<unknown>"]
+
+
+def test_endpoints_show_three_addresses_then_how_many_more():
+    ep = {"metadata": {"name": "web"}, "subsets": [
+        {"addresses": [{"ip": f"10.0.0.{i}"} for i in range(1, 6)], "ports": [{"port": 80}]}]}
+    assert cells("ep", ep)[1] == "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 2 more..."
+    assert cells("ep", {"metadata": {"name": "x"}})[1] == "<none>"
+
+
+def test_node_roles_from_labels():
+    node = {"metadata": {"name": "n", "labels": {"node-role.kubernetes.io/control-plane": "", "x": "y"}}}
+    assert cells("no", node)[2] == "control-plane"
+
+
+def test_render_table_pads_like_tabwriter():
+    assert render_table(["NAME", "AGE"], [["web", "5m"], ["a-long-name", "3s"]]) == (
+        "NAME          AGE\n"
+        "web           5m\n"
+        "a-long-name   3s"
+    )

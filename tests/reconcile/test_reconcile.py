@@ -1,0 +1,258 @@
+"""The reconcile engine: convergence, incrementality, time, fights, guards, failures."""
+
+from __future__ import annotations
+
+from engine.clock import EPOCH
+
+REPLICAS = """
+component rs-controller
+  reads Pod, ReplicaSet
+  writes Pod, ReplicaSet.status
+
+rule replicas for rs in ReplicaSet:
+  let pods = Pod in rs.namespace where controlled_by(it, rs) and not deleting(it)
+  let diff = rs.spec.replicas - count(pods)
+  when diff > 0: create diff Pod from rs.spec.template with name_prefix: rs.name + "-", owner: rs
+  when diff < 0: delete take(sort_desc(pods, it.metadata.name), -diff)
+  set rs.status.replicas = count(pods)
+"""
+
+
+def replicaset(name: str, replicas: int, app: str | None = None) -> dict:
+    app = app or name
+    return {
+        "apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": name, "namespace": "demo"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": app}},
+            "template": {
+                "metadata": {"labels": {"app": app}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+            },
+        },
+    }
+
+
+def owned_pods(cluster, rs_name: str) -> list:
+    rs = cluster.get("ReplicaSet", rs_name)
+    uid = rs["metadata"]["uid"]
+    return [p for p in cluster.list("Pod")
+            if any(r["uid"] == uid for r in p["metadata"].get("ownerReferences", ()))]
+
+
+def test_replicaset_rule_creates_missing_pods_and_reports_status(cluster):
+    cluster.rules(rs=REPLICAS)
+    cluster.apply(replicaset("web", 3))
+    result = cluster.run()
+    assert result.converged, result.message
+    pods = owned_pods(cluster, "web")
+    assert len(pods) == 3
+    assert all(p["metadata"]["name"].startswith("web-") and len(p["metadata"]["name"]) == 9 for p in pods)
+    assert all(p["metadata"]["labels"]["app"] == "web" for p in pods)
+    assert cluster.get("ReplicaSet", "web")["status"]["replicas"] == 3
+
+
+def test_scaling_down_deletes_the_surplus_pods(cluster):
+    cluster.rules(rs=REPLICAS)
+    cluster.apply(replicaset("web", 4))
+    cluster.run()
+    cluster.apply(replicaset("web", 1))
+    result = cluster.run()
+    assert result.converged, result.message
+    assert len(owned_pods(cluster, "web")) == 1
+    assert cluster.get("ReplicaSet", "web")["status"]["replicas"] == 1
+
+
+def test_history_records_the_rule_as_actor_and_the_change_as_cause(cluster):
+    records = []
+    cluster.store.listeners.append(lambda snap, events, record: records.append(record))
+    cluster.rules(rs=REPLICAS)
+    cluster.apply(replicaset("web", 1))
+    trigger = cluster.store.revision
+    cluster.run()
+    creation = next(r for r in records if any(op.key[1] == "Pod" for op in r.ops))
+    assert creation.actor == "rs-controller"
+    assert creation.cause[0] == {"rule": "rs-controller/replicas", "anchor": ["apps", "ReplicaSet", "demo", "web"]}
+    assert {"type": "change", "rev": trigger, "key": ["apps", "ReplicaSet", "demo", "web"]} in creation.cause[1:]
+
+
+def test_a_change_to_one_pod_reevaluates_only_the_instances_that_read_it(cluster):
+    engine = cluster.rules(rs=REPLICAS)
+    for i in range(30):
+        cluster.apply(replicaset(f"rs{i}", 2))
+    assert cluster.run().converged
+    before = engine.evaluations["rs-controller/replicas"]
+    victim = owned_pods(cluster, "rs7")[0]
+    cluster.api.delete(cluster.admin, "", "Pod", "demo", victim["metadata"]["name"])
+    result = cluster.run()
+    assert result.converged
+    # rs7 notices the loss and recreates (1), then sees its own new pod and status (≤ 2 more);
+    # none of the 29 other ReplicaSets is evaluated.
+    assert engine.evaluations["rs-controller/replicas"] - before <= 3
+    assert len(owned_pods(cluster, "rs7")) == 2
+
+
+def test_full_recompute_mode_evaluates_every_instance_each_round(cluster):
+    engine = cluster.rules(rs=REPLICAS)
+    for i in range(10):
+        cluster.apply(replicaset(f"rs{i}", 1))
+    cluster.run()
+    engine.full_recompute = True
+    before = engine.total_evaluations
+    victim = owned_pods(cluster, "rs3")[0]
+    cluster.api.delete(cluster.admin, "", "Pod", "demo", victim["metadata"]["name"])
+    cluster.run()
+    assert engine.total_evaluations - before >= 10
+
+
+EXPIRY = """
+component expiry
+  reads ConfigMap
+  writes ConfigMap
+
+rule expire for cm in ConfigMap:
+  when time(cm.metadata.creationTimestamp) + 40s < now:
+    set cm.metadata.labels.expired = "true"
+"""
+
+
+def test_a_condition_that_becomes_true_later_wakes_the_rule_at_that_moment(cluster):
+    engine = cluster.rules(expiry=EXPIRY)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": "c", "namespace": "demo"}})
+    evaluations = engine.total_evaluations
+    result = cluster.run(600)
+    assert result.converged
+    cm = cluster.get("ConfigMap", "c")
+    assert cm["metadata"]["labels"]["expired"] == "true"
+    assert EPOCH + 40 < cluster.clock.now() <= EPOCH + 41
+    # no polling: created, woken once at the deadline, then once more after its own write
+    assert engine.total_evaluations - evaluations <= 3
+
+
+def test_a_deadline_beyond_until_is_left_for_later(cluster):
+    cluster.rules(expiry=EXPIRY)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": "c", "namespace": "demo"}})
+    assert cluster.run(10).converged
+    assert "expired" not in (cluster.get("ConfigMap", "c")["metadata"].get("labels") or {})
+    assert cluster.engine.next_deadline() is not None
+
+
+FIGHT_A = """
+component painter-a
+  reads ConfigMap
+  writes ConfigMap
+
+rule paint for cm in ConfigMap:
+  set cm.metadata.labels.color = "red"
+"""
+
+FIGHT_B = """
+component painter-b
+  reads ConfigMap
+  writes ConfigMap
+
+rule paint for cm in ConfigMap:
+  set cm.metadata.labels.color = "blue"
+"""
+
+
+def test_two_rules_that_undo_each_other_are_reported_as_a_fight(cluster):
+    cluster.rules(a=FIGHT_A, b=FIGHT_B)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": "c", "namespace": "demo"}})
+    result = cluster.run()
+    assert not result.converged
+    assert "painter-a/paint" in result.message and "painter-b/paint" in result.message
+    assert "ConfigMap demo/c" in result.message and "metadata.labels.color" in result.message
+    # state and history stay intact: the object is still there with one of the colours
+    assert cluster.get("ConfigMap", "c")["metadata"]["labels"]["color"] in ("red", "blue")
+
+
+RUNAWAY = """
+component breeder
+  reads Namespace, ConfigMap
+  writes ConfigMap
+
+rule breed for ns in Namespace where ns.name == "demo":
+  let all = ConfigMap in ns.name
+  create 1 ConfigMap from {data: {n: str(count(all))}} with name_prefix: "copy-", namespace: ns.name
+"""
+
+
+def test_a_rule_that_keeps_creating_objects_is_stopped_with_a_clear_error(cluster):
+    engine = cluster.rules(breeder=RUNAWAY)
+    engine.max_rounds = 20
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": "seed", "namespace": "demo"}})
+    result = cluster.run()
+    assert not result.converged
+    assert "did not converge after 20 rounds" in result.message
+    assert "breeder/breed" in result.message
+
+
+BURST = """
+component burst
+  reads Namespace
+  writes ConfigMap
+
+rule burst for ns in Namespace where ns.name == "demo":
+  create 50 ConfigMap from {} with name_prefix: "b-", namespace: "demo"
+"""
+
+
+def test_creating_more_than_the_per_round_limit_is_refused(cluster):
+    engine = cluster.rules(burst=BURST)
+    engine.max_creates_per_round = 10
+    result = cluster.run()
+    assert not result.converged
+    assert "runaway rule: burst/burst" in result.message
+    assert cluster.list("ConfigMap") == []
+
+
+BROKEN_AT_RUNTIME = """
+component fragile
+  reads ConfigMap
+  writes ConfigMap
+
+rule divide for cm in ConfigMap:
+  let n = cm.data.n
+  set cm.metadata.labels.double = str(n * {})
+"""
+
+HEALTHY = """
+component healthy
+  reads ConfigMap
+  writes ConfigMap
+
+rule mark for cm in ConfigMap:
+  set cm.metadata.labels.seen = "yes"
+"""
+
+
+def test_a_runtime_error_names_the_rule_and_line_and_other_rules_keep_running(cluster):
+    cluster.rules(fragile=BROKEN_AT_RUNTIME, healthy=HEALTHY)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": "c", "namespace": "demo"},
+                                         "data": {"n": "2"}})
+    result = cluster.run(5)
+    assert cluster.get("ConfigMap", "c")["metadata"]["labels"]["seen"] == "yes"
+    failure = next(f for f in result.failures if f.rule == "fragile/divide")
+    assert failure.location.endswith("fragile.rules:7")
+    assert failure.key == ("", "ConfigMap", "demo", "c")
+    assert "cannot compute string * map" in failure.message
+
+
+def test_a_failing_instance_is_retried_with_back_off(cluster):
+    engine = cluster.rules(fragile=BROKEN_AT_RUNTIME)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": "c", "namespace": "demo"},
+                                         "data": {"n": "2"}})
+    cluster.run(0)
+    first = engine.total_evaluations
+    cluster.run(60)
+    retries = engine.total_evaluations - first
+    # back-off doubles from 1 s: retries at +1, +3, +7, +15, +31 s within a minute
+    assert 4 <= retries <= 6
