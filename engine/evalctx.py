@@ -43,6 +43,8 @@ class CreateWrite:
 class DeleteWrite:
     key: Key
     line: int
+    grace_period: int | None = None
+    propagation: str | None = None
 
 
 class EvalContext:
@@ -84,7 +86,11 @@ class EvalContext:
         return found
 
     def _candidates(self, group: str, kind: str, terms: tuple, values: tuple) -> tuple[Any, tuple | None]:
-        """The smallest index answer among the query's terms, and its dependency."""
+        """The smallest index answer among the query's terms, and its dependency.
+
+        Ties go to the more specific term, so that an empty answer still
+        depends on "Pods owned by X" rather than on "every Pod in the namespace".
+        """
         ns = next((v for t, v in zip(terms, values) if t.type == "ns"), None)
         if ns is not None:
             best = (self.snap.index("ns", (group, kind, ns)), ("ns", group, kind, ns))
@@ -92,7 +98,7 @@ class EvalContext:
             best = (self.snap.index("kind", (group, kind)), ("kind", group, kind))
         for term, value in zip(terms, values):
             option = self._term(group, kind, ns, term, value)
-            if option is not None and len(option[0]) < len(best[0]):
+            if option is not None and len(option[0]) <= len(best[0]):
                 best = option
         return best
 
@@ -161,15 +167,20 @@ class EvalContext:
         self.writes.append(CreateWrite(kind_ref, int(count), R.plain(template or {}),
                                        {k: R.plain(v) for k, v in options.items()}, line))
 
-    def delete(self, target: Any, line: int) -> None:
+    def delete(self, target: Any, options: Mapping, line: int) -> None:
         if target is None:
             return
+        grace = options.get("grace_period")
+        if grace is not None and (isinstance(grace, bool) or not isinstance(grace, (int, float))):
+            raise R.RuleRuntimeError(f"grace_period must be a number of seconds, got {R.type_name(grace)}")
+        propagation = options.get("propagation")
         items = [target] if isinstance(target, Mapping) else target
         if not isinstance(items, Sequence):
             raise R.RuleRuntimeError(f"delete needs an object or a list, got {R.type_name(target)}")
         for obj in items:
             if isinstance(obj, Mapping) and "metadata" in obj:
-                self.writes.append(DeleteWrite(key_of(obj), line))
+                self.writes.append(DeleteWrite(key_of(obj), line,
+                                               None if grace is None else int(grace), propagation))
 
     def requeue(self, after: Any) -> None:
         if after is None:

@@ -403,7 +403,9 @@ class Engine:
                                             obj["metadata"].get("namespace", ""), obj["metadata"]["name"], body=obj))
             elif isinstance(w, DeleteWrite) and head.get(w.key) is not None:
                 group, kind, ns, name = w.key
-                requests.append(Request("delete", group, kind, ns, name))
+                body = {"propagationPolicy": w.propagation} if w.propagation else None
+                requests.append(Request("delete", group, kind, ns, name, body=body,
+                                        grace_period=w.grace_period))
         return requests
 
     def _set_requests(self, head: Any, writes: list) -> list[Any]:

@@ -36,11 +36,13 @@ revision from the nearest checkpoint below it.
 from __future__ import annotations
 
 import fcntl
+import gc
 import logging
 import os
 import struct
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -54,7 +56,7 @@ from .store import (
     RecordOp,
     Snapshot,
     Store,
-    _freeze,
+    Interner,
     _plain,
     _with_rv,
     apply_record,
@@ -105,7 +107,8 @@ def encode_record(record: CommitRecord) -> bytes:
     )
 
 
-def decode_record(payload: bytes) -> CommitRecord:
+def decode_record(payload: bytes, interner: Interner | None = None) -> CommitRecord:
+    freeze = (interner or Interner()).freeze
     data = orjson.loads(payload)
     revision = data["rev"]
     ops = []
@@ -114,7 +117,7 @@ def decode_record(payload: bytes) -> CommitRecord:
         if op["op"] == "delete":
             ops.append(RecordOp("delete", key))
         else:
-            ops.append(RecordOp("put", key, _with_rv(_freeze(op["obj"]), revision)))
+            ops.append(RecordOp("put", key, _with_rv(freeze(op["obj"]), revision)))
     return CommitRecord(revision, data["time"], data["actor"], _tuplify(data["cause"]),
                         tuple(ops), data["hash"])
 
@@ -310,12 +313,14 @@ class HistoryLog:
             raise StateError(self.path, f"cannot open the history log: {exc.strerror}") from exc
 
     # -- reading
-    def records(self, from_rev: int = 1, to_rev: int | None = None) -> Iterator[CommitRecord]:
+    def records(self, from_rev: int = 1, to_rev: int | None = None,
+                interner: Interner | None = None) -> Iterator[CommitRecord]:
         """The commits from `from_rev` to `to_rev` (default: the last intact one).
 
         Starts at the newest checkpoint before `from_rev` and steps over the
         frames up to it without decoding them.
         """
+        interner = interner or Interner()
         self._write()
         pos = self._start_for(from_rev)
         with open(self.path, "rb") as f:
@@ -326,7 +331,7 @@ class HistoryLog:
             for frame in reader:
                 if to_rev is not None and expected > to_rev:
                     return
-                record = self._decode(frame, expected)
+                record = self._decode(frame, expected, interner)
                 expected += 1
                 yield record
             self.problem = reader.problem
@@ -340,9 +345,9 @@ class HistoryLog:
                     return self.checkpoints.position(rev)
         return LogPos(0, len(LOG_HEADER))
 
-    def _decode(self, frame: Frame, expected: int) -> CommitRecord:
+    def _decode(self, frame: Frame, expected: int, interner: Interner) -> CommitRecord:
         try:
-            record = decode_record(frame.payload)
+            record = decode_record(frame.payload, interner)
         except (ValueError, KeyError, TypeError) as exc:
             raise StateError(self.path, f"offset {frame.start}: the record is not valid ({exc})") from exc
         if record.revision != expected:
@@ -350,6 +355,19 @@ class HistoryLog:
                              f"{expected} was expected — the log is out of order")
         self.records_read += 1
         return record
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while loading: what a load makes is acyclic and long-lived,
+    and collecting while it grows cost 3-6x the load itself (measured)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _fdatasync(fd: int) -> None:
@@ -438,7 +456,7 @@ class Checkpoints:
         log = self.meta(revision)["log"]
         return LogPos(revision, log["end"], log["start"], log["crc"])
 
-    def load(self, revision: int) -> Snapshot:
+    def load(self, revision: int, interner: Interner | None = None) -> Snapshot:
         """The snapshot a checkpoint holds (checksums and state hash checked)."""
         path = self.path(revision)
         meta = self.meta(revision)
@@ -446,7 +464,8 @@ class Checkpoints:
             _read_json_frame(path, f, "header")
             body = _read_frame(path, f, "objects")
         data = orjson.loads(body)
-        objects = [_freeze(obj) for obj in data["objects"]]
+        freeze = (interner or Interner()).freeze
+        objects = [freeze(obj) for obj in data["objects"]]
         snap = build_snapshot(objects, meta["rev"], meta["time"], data["hashes"])
         if snap.state_hash != meta["hash"] or len(snap) != meta["count"]:
             raise StateError(path, "its objects do not add up to its state hash — the file is "
@@ -644,7 +663,8 @@ def open_store(state_dir: str | os.PathLike = ".recon", *, fsync: str = "batch",
             os.close(lock_fd)
         raise
     try:
-        head, recovery = _recover(folder, log)
+        with _gc_paused():
+            head, recovery = _recover(folder, log)
     except BaseException:
         log.close()
         raise
@@ -659,15 +679,16 @@ def open_store(state_dir: str | os.PathLike = ".recon", *, fsync: str = "batch",
 def _recover(folder: StateFolder, log: HistoryLog) -> tuple[Snapshot, Recovery]:
     checkpoints = folder.checkpoints.revisions()
     size = folder.log.stat().st_size
+    interner = Interner()
     if checkpoints:
         base = checkpoints[-1]
         pos = folder.checkpoints.check_against(base, folder.log, size)
-        snap = folder.checkpoints.load(base)
+        snap = folder.checkpoints.load(base, interner)
     else:
         base, pos, snap = 0, LogPos(0, len(LOG_HEADER)), Snapshot()
     with open(folder.log, "rb") as f:
         reader = FrameReader(f, pos.end, size)
-        snap, tail, replayed = _replay(log, reader, snap, pos)
+        snap, tail, replayed = _replay(log, reader, snap, pos, interner)
     log.tail = tail
     log._written = tail.end
     recovery = Recovery(base, pos.end, replayed, snap.revision)
@@ -676,11 +697,11 @@ def _recover(folder: StateFolder, log: HistoryLog) -> tuple[Snapshot, Recovery]:
     return snap, recovery
 
 
-def _replay(log: HistoryLog, reader: FrameReader, snap: Snapshot,
-            pos: LogPos) -> tuple[Snapshot, LogPos, int]:
+def _replay(log: HistoryLog, reader: FrameReader, snap: Snapshot, pos: LogPos,
+            interner: Interner) -> tuple[Snapshot, LogPos, int]:
     count = 0
     for frame in reader:
-        record = log._decode(frame, snap.revision + 1)
+        record = log._decode(frame, snap.revision + 1, interner)
         snap = apply_record(snap, record)
         if snap.state_hash != record.state_hash:
             raise StateError(log.path, f"revision {record.revision} (offset {frame.start}): replaying it "
@@ -748,7 +769,8 @@ def load_snapshot(state_dir: str | os.PathLike, revision: int) -> Snapshot:
     folder.check_format()
     log = HistoryLog(folder.log, readonly=True, checkpoints=folder.checkpoints)
     try:
-        return snapshot_at(log, revision)
+        with _gc_paused():
+            return snapshot_at(log, revision)
     finally:
         log.close()
 
@@ -759,12 +781,13 @@ def snapshot_at(log: HistoryLog, revision: int) -> Snapshot:
         raise StateError(log.path, f"there is no revision {revision}")
     checkpoints = log.checkpoints
     base = max((r for r in checkpoints.revisions() if r <= revision), default=0) if checkpoints else 0
+    interner = Interner()
     if base:
         checkpoints.check_against(base, log.path, log.path.stat().st_size)
-        snap = checkpoints.load(base)
+        snap = checkpoints.load(base, interner)
     else:
         snap = Snapshot()
-    for record in log.records(base + 1, revision):
+    for record in log.records(base + 1, revision, interner):
         snap = apply_record(snap, record)
         if snap.state_hash != record.state_hash:
             raise StateError(log.path, f"revision {record.revision}: replaying it gives state hash "

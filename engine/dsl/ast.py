@@ -214,6 +214,7 @@ class Create:
 @attrs.frozen
 class Delete:
     target: Any
+    options: tuple = ()  # tuple[Option, ...]: grace_period, propagation
     pos: Pos = NOWHERE
 
 

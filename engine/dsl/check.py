@@ -32,6 +32,7 @@ from engine.errors import SourceError, SourceErrors, source_line_of
 
 IT, NOW = "it", "now"
 CREATE_OPTIONS = ("name", "name_prefix", "namespace", "owner", "labels", "annotations")
+DELETE_OPTIONS = ("grace_period", "propagation")
 POD, NODE = ast.KindRef("Pod", None), ast.KindRef("Node", None)
 
 # Builtins that return some of the objects of their argument 0 as a list,
@@ -225,17 +226,21 @@ class _Checker:
         if self.only_in("rule", "create", stmt.pos):
             self.need_write(stmt.kind, False, stmt.kind.pos, f"creating {stmt.kind}")
 
-    def option(self, option: ast.Option, seen: set[str], scope: _Scope) -> None:
+    def option(self, option: ast.Option, seen: set[str], scope: _Scope,
+               verb: str = "create", known: tuple[str, ...] = CREATE_OPTIONS) -> None:
         self.expr(option.value, scope)
-        if option.name not in CREATE_OPTIONS:
-            hint = _suggest(option.name, CREATE_OPTIONS) or "; the options are " + ", ".join(CREATE_OPTIONS)
-            self.error(option.pos, f"unknown create option '{option.name}'{hint}")
+        if option.name not in known:
+            hint = _suggest(option.name, known) or "; the options are " + ", ".join(known)
+            self.error(option.pos, f"unknown {verb} option '{option.name}'{hint}")
         elif option.name in seen:
             self.error(option.pos, f"option '{option.name}' is given twice")
         seen.add(option.name)
 
     def stmt_delete(self, stmt: ast.Delete, scope: _Scope) -> None:
         target = self.expr(stmt.target, scope)
+        seen: set[str] = set()
+        for option in stmt.options:
+            self.option(option, seen, scope, "delete", DELETE_OPTIONS)
         if self.only_in("rule", "delete", stmt.pos) and isinstance(target, (ObjectOf, ListOf)):
             self.need_write(target.kind, False, stmt.target.pos, f"deleting {target.kind}")
 

@@ -317,7 +317,8 @@ class _Gen:
         self.emit(depth, f"ctx.create({self.const(s.kind)}, {count}, {self.expr(s.template)}, {opts}, {s.pos.line})")
 
     def stmt_delete(self, s: A.Delete, depth: int) -> None:
-        self.emit(depth, f"ctx.delete({self.expr(s.target)}, {s.pos.line})")
+        opts = "{" + ", ".join(f"{o.name!r}: {self.expr(o.value)}" for o in s.options) + "}"
+        self.emit(depth, f"ctx.delete({self.expr(s.target)}, {opts}, {s.pos.line})")
 
     def stmt_requeue(self, s: A.Requeue, depth: int) -> None:
         self.emit(depth, f"ctx.requeue({self.expr(s.after)})")

@@ -612,8 +612,8 @@ class _ToAst(Transformer):
     def option(self, meta, name, value):
         return ast.Option(str(name), value, _pos(meta))
 
-    def delete_stmt(self, meta, target):
-        return ast.Delete(target, _pos(meta))
+    def delete_stmt(self, meta, target, options=None):
+        return ast.Delete(target, tuple(options or ()), _pos(meta))
 
     def requeue_stmt(self, meta, after):
         return ast.Requeue(after, _pos(meta))

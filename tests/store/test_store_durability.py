@@ -230,3 +230,13 @@ def test_a_history_log_refuses_a_revision_that_does_not_follow(state):
     with pytest.raises(ValueError, match="revision 2 does not follow 2"):
         log.append(record)
     store.close()
+
+
+def test_reopening_a_folder_whose_objects_were_all_deleted_keeps_its_revision(state):
+    store = open_store(state)
+    store.commit(Txn((create(config_map("a")),)))
+    store.commit(Txn((delete(key_of(config_map("a"))),)))
+    store.close()
+    again = open_store(state)
+    assert again.revision == 2 and len(again.head) == 0
+    again.close()
