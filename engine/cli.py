@@ -88,7 +88,44 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     _add_up(commands)
     _add_get(commands)
+    _add_rules(commands)
     return parser
+
+
+def _add_rules(commands: argparse._SubParsersAction) -> None:
+    rules = commands.add_parser("rules", help="work with rule files",
+                                description="Work with rule files.")
+    sub = rules.add_subparsers(dest="rules_command", metavar="COMMAND", parser_class=ArgumentParser)
+    check = sub.add_parser(
+        "check", help="check rule files and report every mistake",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Parse, check and compile rule files; report every mistake of every file.\n\n"
+                    "examples:\n  recon rules check                  # ./rules, else the bundled rules\n"
+                    "  recon rules check rules/examples/webapp.rules")
+    check.add_argument("paths", nargs="*", metavar="PATH", help="rule files or folders (default: ./rules)")
+    check.set_defaults(func=_run_rules_check)
+    rules.set_defaults(func=lambda args: _usage(rules))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _run_rules_check(args: argparse.Namespace) -> int:
+    from .rules import check_paths
+
+    paths = [Path(p) for p in args.paths] or [_local_or_bundled("rules")]
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise ReconError(f"{missing[0]}: no such file or folder")
+    lines, errors = check_paths(paths)
+    for line in lines:
+        print(line)
+    if errors:
+        print(SourceErrors(errors), file=sys.stderr)
+        return 1
+    return 0
 
 
 def _add_up(commands: argparse._SubParsersAction) -> None:
@@ -161,7 +198,18 @@ class Cluster:
             return None
         if not _has_rules(rules_dir):
             return None
+        self.rules_dir = rules_dir
         return Engine(self.api, load_rules(rules_dir), self.clock)
+
+    def reload_rules(self) -> list:
+        """Recompile the rules folder and swap it in; broken files keep their last good version."""
+        from .rules import reload_rules
+
+        if self.engine is None:
+            return []
+        rules, errors = reload_rules(self.rules_dir, self.engine.rules)
+        self.engine.set_rules(rules)
+        return errors
 
     def sync(self, folder: Path, until: float | None) -> tuple[ApplyResult, Any]:
         """Apply `folder` as one batch and converge (until `until`, simulated clocks)."""
@@ -231,13 +279,42 @@ def _serve(cluster: Cluster) -> int:
         signal.signal(sig, lambda *_: stop.set())
     print("recon is running; press Ctrl-C to stop", file=sys.stderr, flush=True)
     last = ""
-    while not stop.wait(_next_tick(cluster)):
-        if cluster.engine is not None:
-            run = cluster.engine.run(until=cluster.clock.now())
-            if not run.converged and run.message != last:
-                print(f"warning: {run.message}", file=sys.stderr, flush=True)
-            last = run.message
+    rules_watch = _watch_rules(cluster)
+    try:
+        while not stop.wait(_next_tick(cluster)):
+            _tick(cluster, rules_watch)
+            last = _converge_live(cluster, last)
+    finally:
+        if rules_watch is not None:
+            rules_watch.close()
     return 0
+
+
+def _watch_rules(cluster: Cluster) -> Any:
+    if cluster.engine is None:
+        return None
+    from .watch import FolderWatch
+
+    return FolderWatch(cluster.rules_dir, (".rules",))
+
+
+def _tick(cluster: Cluster, rules_watch: Any) -> None:
+    """Hot reload: swap in changed rule files; report broken ones (their old version stays)."""
+    if rules_watch is None or not rules_watch.settled():
+        return
+    errors = cluster.reload_rules()
+    for error in errors:
+        print(error.format(), file=sys.stderr, flush=True)
+    print(f"rules reloaded{' with errors' if errors else ''}", file=sys.stderr, flush=True)
+
+
+def _converge_live(cluster: Cluster, last: str) -> str:
+    if cluster.engine is not None:
+        run = cluster.engine.run(until=cluster.clock.now())
+        if not run.converged and run.message != last:
+            print(f"warning: {run.message}", file=sys.stderr, flush=True)
+        return run.message
+    return last
 
 
 def _next_tick(cluster: Cluster) -> float:

@@ -78,6 +78,21 @@ def load_rules(folder: str | Path) -> RuleSet:
     return RuleSet(tuple(components), sources)
 
 
+def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError]]:
+    """One `path: ok (…)` line per good file, and every mistake of the others."""
+    lines, errors = [], []
+    for path in [f for p in paths for f in rule_files(p)]:
+        try:
+            comp, _text = compile_file(path)
+        except SourceErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        counts = [f"{len(comp.rules)} rules", f"{len(comp.filters)} filters", f"{len(comp.scores)} scores"]
+        shown = ", ".join(c for c in counts if not c.startswith("0 ")) or "no declarations"
+        lines.append(f"{comp.path}: ok (component {comp.name}: {shown})")
+    return lines, errors
+
+
 def reload_rules(folder: str | Path, previous: RuleSet) -> tuple[RuleSet, list[SourceError]]:
     """Like load_rules, but a broken file keeps its previous version in force."""
     old = {c.path: c for c in previous.components}

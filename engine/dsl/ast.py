@@ -269,6 +269,7 @@ class Score:
     weight: int
     body: tuple
     pos: Pos = NOWHERE
+    normalize: str | None = None  # "max" | "reverse" | "minmax": rescaled over the feasible nodes
 
 
 Decl = Union[Rule, Filter, Score]

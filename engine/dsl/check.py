@@ -33,6 +33,7 @@ from engine.errors import SourceError, SourceErrors, source_line_of
 IT, NOW = "it", "now"
 CREATE_OPTIONS = ("name", "name_prefix", "namespace", "owner", "labels", "annotations")
 DELETE_OPTIONS = ("grace_period", "propagation")
+NORMALIZE_MODES = ("max", "reverse", "minmax")
 POD, NODE = ast.KindRef("Pod", None), ast.KindRef("Node", None)
 
 # Builtins that return some of the objects of their argument 0 as a list,
@@ -149,6 +150,9 @@ class _Checker:
         self.block(decl.body, self.params(decl))
         if not _returns(decl.body):
             self.error(decl.pos, f"score '{decl.name}' never returns a value; add 'return EXPR'")
+        if decl.normalize is not None and decl.normalize not in NORMALIZE_MODES:
+            hint = _suggest(decl.normalize, NORMALIZE_MODES) or "; the modes are " + ", ".join(NORMALIZE_MODES)
+            self.error(decl.pos, f"unknown normalize mode '{decl.normalize}'{hint}")
 
     def params(self, decl: ast.Filter | ast.Score) -> _Scope:
         scope = _Scope()

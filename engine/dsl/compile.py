@@ -58,6 +58,7 @@ class CompiledDecl:
     source_hash: str
     kind: A.KindRef | None = None  # the anchor kind of a rule
     weight: int = 0
+    normalize: str | None = None  # a score's rescaling over the feasible nodes
 
     @property
     def qualname(self) -> str:
@@ -389,6 +390,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             decl_type, decl.name, comp.name, module.path, decl.pos.line, namespace[fname],
             _decl_hash(source, decl, header),
             kind=getattr(decl, "kind", None), weight=getattr(decl, "weight", 0) or 0,
+            normalize=getattr(decl, "normalize", None),
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

@@ -29,7 +29,7 @@ GRAMMAR = pathlib.Path(__file__).with_name("grammar.lark")
 MAX_ERRORS = 50
 
 # Reserved words may not name variables or functions.  The other keywords
-# (component reads writes rule filter score weight from with after) stay
+# (component reads writes rule filter score weight normalize from with after) stay
 # usable as names, `filter(pods, it.ready)` included: the grammar expects them
 # only at the start of a declaration or right after a specific word.
 RESERVED = frozenset(
@@ -583,9 +583,10 @@ class _ToAst(Transformer):
     def filter_decl(self, meta, name, pod, node, body):
         return ast.Filter(str(name), self._name(pod), self._name(node), body, _pos(meta))
 
-    def score_decl(self, meta, name, pod, node, weight, body):
+    def score_decl(self, meta, name, pod, node, weight, normalize, body):
         weight = 1 if weight is None else int(weight)
-        return ast.Score(str(name), self._name(pod), self._name(node), weight, body, _pos(meta))
+        normalize = None if normalize is None else str(normalize)
+        return ast.Score(str(name), self._name(pod), self._name(node), weight, body, _pos(meta), normalize)
 
     def suite(self, meta, *stmts):
         return stmts

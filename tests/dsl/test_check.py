@@ -237,6 +237,12 @@ def test_return_only_in_scores_and_reject_only_in_filters():
     ]
 
 
+def test_an_unknown_normalize_mode_is_reported_with_a_suggestion():
+    assert messages("return 1", decl="score S(pod, node) normalize revers:") == [
+        "unknown normalize mode 'revers'; did you mean 'reverse'?"]
+    assert messages("return 1", decl="score S(pod, node) normalize minmax:") == []
+
+
 def test_a_score_must_return_a_value():
     assert messages("let x = 1", decl="score S(pod, node):") == [
         "score 'S' never returns a value; add 'return EXPR'"]

@@ -189,6 +189,13 @@ def test_score_weight_defaults_to_one():
     assert [d.weight for d in parser.parse(text, "t.rules").decls] == [1, 3]
 
 
+def test_score_normalize_mode_follows_the_weight_and_defaults_to_none():
+    text = (HEADER + "score A(pod, node): return 1\nscore B(pod, node) weight 2 normalize reverse: return 1\n"
+            + "score C(pod, node) normalize max: return normalize\n")
+    assert [(d.weight, d.normalize) for d in parser.parse(text, "t.rules").decls] == [
+        (1, None), (2, "reverse"), (1, "max")]
+
+
 def test_keywords_are_field_names_after_a_dot_and_soft_keywords_are_names():
     got = expr("rule_.from.weight + weight + after")
     assert got.left.left.name == "weight" and got.left.left.obj.name == "from"

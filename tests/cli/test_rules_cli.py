@@ -1,0 +1,94 @@
+"""`recon rules check`, determinism of whole runs, and the WebApp example end to end."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from .helpers import REPO, recon
+
+BROKEN = """component broken
+  reads Pod
+  writes Pod.status
+
+rule a for p in Pod:
+  set p.spec.nodeName = nodee
+  set p.status.phase = "Running"
+
+rule b for p in Pod:
+  let x = (
+"""
+
+
+def test_rules_check_accepts_the_shipped_rules(tmp_path):
+    proc = recon("rules", "check", str(REPO / "rules"), cwd=tmp_path, check=0)
+    assert "webapp.rules: ok (component webapp-controller: 3 rules)" in proc.stdout
+
+
+def test_rules_check_reports_every_mistake_of_a_file_and_exits_1(tmp_path):
+    (tmp_path / "broken.rules").write_text(BROKEN)
+    proc = recon("rules", "check", "broken.rules", cwd=tmp_path, check=1)
+    err = proc.stderr
+    assert "broken.rules:6:7: setting Pod fields needs 'writes Pod'" in err or "broken.rules:6" in err
+    assert "unknown name 'nodee'" in err
+    assert "broken.rules:10:11: '(' is never closed" in err
+    assert "Traceback" not in err
+
+
+def test_rules_without_a_subcommand_is_a_usage_error(tmp_path):
+    assert recon("rules", cwd=tmp_path).returncode == 2
+
+
+def example_folders(root: Path) -> tuple[Path, Path]:
+    shutil.copytree(REPO / "manifests" / "examples", root / "manifests")
+    shutil.copy(REPO / "manifests" / "demo.yaml", root / "manifests" / "demo.yaml")
+    shutil.copytree(REPO / "rules" / "examples", root / "rules")
+    return root / "manifests", root / "rules"
+
+
+def get_json(root: Path, *args: str) -> dict:
+    return json.loads(recon("get", *args, "-o", "json", cwd=root, check=0).stdout)
+
+
+def test_the_webapp_example_creates_its_deployment_and_service(tmp_path):
+    example_folders(tmp_path)
+    recon("up", "manifests", "--rules", "rules", "--once", cwd=tmp_path, check=0)
+    app = get_json(tmp_path, "webapp", "hello", "-n", "demo")
+    deploy = get_json(tmp_path, "deploy", "hello", "-n", "demo")
+    svc = get_json(tmp_path, "svc", "hello", "-n", "demo")
+    owner = {"apiVersion": "example.com/v1", "kind": "WebApp", "name": "hello",
+             "uid": app["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}
+    assert deploy["metadata"]["ownerReferences"] == [owner]
+    assert svc["metadata"]["ownerReferences"] == [owner]
+    assert deploy["spec"]["replicas"] == 2
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27"
+    assert svc["spec"]["selector"] == {"app": "hello"}
+    assert svc["spec"]["ports"][0]["targetPort"] == 80
+    assert app["status"]["url"] == "http://hello.demo.svc.cluster.local"
+
+
+def test_editing_the_webapp_updates_its_deployment_on_the_next_run(tmp_path):
+    manifests, _rules = example_folders(tmp_path)
+    recon("up", "manifests", "--rules", "rules", "--once", cwd=tmp_path, check=0)
+    hello = manifests / "hello.yaml"
+    hello.write_text(hello.read_text().replace("nginx:1.27", "nginx:1.28").replace("replicas: 2", "replicas: 4"))
+    recon("up", "manifests", "--rules", "rules", "--once", cwd=tmp_path, check=0)
+    deploy = get_json(tmp_path, "deploy", "hello", "-n", "demo")
+    assert deploy["spec"]["replicas"] == 4
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.28"
+
+
+def test_two_runs_on_the_same_inputs_write_byte_identical_history(tmp_path):
+    logs = []
+    for name in ("one", "two"):
+        root = tmp_path / name
+        shutil.copytree(REPO / "manifests", root / "manifests")
+        shutil.copytree(REPO / "rules", root / "rules")
+        recon("up", "manifests", "--once", cwd=root)
+        hello = root / "manifests" / "examples" / "hello.yaml"
+        hello.write_text(hello.read_text().replace("replicas: 2", "replicas: 3"))
+        recon("up", "manifests", "--once", cwd=root)
+        logs.append((root / ".recon" / "history.log").read_bytes())
+    assert len(logs[0]) > 1000
+    assert logs[0] == logs[1]
