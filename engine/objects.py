@@ -21,19 +21,26 @@ Key = tuple[str, str, str, str]
 _EMPTY = pmap()
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """A deep immutable copy of a JSON-like value (dicts → PMap, lists → PVector)."""
-    if isinstance(value, (PMap, PVector)):
+    kind = type(value)
+    if kind in _SCALARS or kind is PMap or isinstance(value, (PMap, PVector)):
         return value
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return pmap({k: freeze(v) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return pvector(freeze(v) for v in value)
+    if kind is list or kind is tuple:
+        return pvector([freeze(v) for v in value])
     return value
 
 
 def thaw(value: Any) -> Any:
     """A deep mutable copy (PMap → dict, PVector → list) for output and editing."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, (PVector, list, tuple)):
