@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test bench clean
+.PHONY: up test bench clean deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,7 +14,11 @@ $(STAMP): pyproject.toml
 up: $(STAMP)
 	$(BIN)/recon up manifests
 
-test: $(STAMP)
+# the proxy tests check generated rules with a real `iptables-restore --test`
+deps:
+	command -v iptables-restore >/dev/null || (apt-get update -qq && apt-get install -y -qq iptables)
+
+test: $(STAMP) deps
 	$(BIN)/python -m pytest -m "not soak" -n 2 -p no:cacheprovider
 
 bench: $(STAMP)

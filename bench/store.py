@@ -5,7 +5,8 @@ looks): each commit writes one Pod — first creates, then status updates.
 Prints a table and, as its last line, one JSON object:
 
     commits_per_s_memory, commits_per_s_durable, commits_per_s_fsync_each,
-    bytes_per_pod_object, open_100k_history_s (+ the parts and sizes behind them)
+    bytes_per_pod_object, open_100k_history_s (+ the parts and sizes behind them,
+    and the commit rates again after `tune_gc()`)
 
 Usage: python bench/store.py [--commits 20000] [--batch 100] [--fsync-commits 2000]
                              [--pods 20000] [--history 100000] [--history-pods 2000]
@@ -27,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.objects import freeze, key_of, set_path  # noqa: E402
-from engine.store import Store, Txn, create, delete, update  # noqa: E402
+from engine.store import Store, Txn, create, delete, tune_gc, update  # noqa: E402
 from engine.wal import load_snapshot, open_store  # noqa: E402
 
 
@@ -115,6 +116,29 @@ def bench_durable(args, folder: Path, batch: int, commits: int) -> float:
     return rate
 
 
+def bench_bytes_reopened(folder: Path, pods: int) -> float:
+    """Traced bytes per Pod of a store opened from a folder of `pods` Pods
+    (loaded objects share their equal parts)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    store = open_store(folder)
+    made = [make_pod(i) for i in range(pods)]
+    with store.batch():
+        for i in range(0, pods, 100):
+            store.commit(Txn(tuple(create(p) for p in made[i:i + 100])))
+    store.close()
+    del made, store
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    store = open_store(folder)
+    gc.collect()
+    total = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert len(store.head) == pods
+    store.close()
+    return total / pods
+
+
 def bench_bytes_per_pod(args) -> tuple[float, float]:
     """Traced bytes per stored Pod: (everything, the store's own share: maps and indexes)."""
     gc.collect()
@@ -188,28 +212,41 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = Path(args.dir or tempfile.mkdtemp(prefix="recon-bench-"))
-    rows = []
+    rows, out = [], {}
     try:
-        memory = bench_memory(args)
-        rows.append(("commits/s, in memory", f"{memory:,.0f}", f"{args.commits:,} Pod writes, 1 per commit"))
-        durable = bench_durable(args, tmp / "durable", args.batch, args.commits)
-        rows.append(("commits/s, durable (group commit)", f"{durable:,.0f}",
+        out["commits_per_s_memory"] = bench_memory(args)
+        rows.append(("commits/s, in memory", out["commits_per_s_memory"],
+                     f"{args.commits:,} Pod writes, 1 per commit"))
+        out["commits_per_s_durable"] = bench_durable(args, tmp / "durable", args.batch, args.commits)
+        rows.append(("commits/s, durable (group commit)", out["commits_per_s_durable"],
                      f"fsync=batch, {args.batch} commits per batch"))
-        fsync_each = bench_durable(args, tmp / "fsync-each", 1, args.fsync_commits)
-        rows.append(("commits/s, fsync every commit", f"{fsync_each:,.0f}", f"{args.fsync_commits:,} commits"))
+        out["commits_per_s_fsync_each"] = bench_durable(args, tmp / "fsync-each", 1, args.fsync_commits)
+        rows.append(("commits/s, fsync every commit", out["commits_per_s_fsync_each"],
+                     f"{args.fsync_commits:,} commits"))
         per_pod, store_share = bench_bytes_per_pod(args)
-        rows.append(("bytes per stored Pod", f"{per_pod:,.0f}", f"{args.pods:,} Pods, tracemalloc"))
-        rows.append(("  of which the store's maps/indexes", f"{store_share:,.0f}", "the rest is the Pod itself"))
+        out["bytes_per_pod_object"], out["store_bytes_per_pod"] = per_pod, store_share
+        rows.append(("bytes per stored Pod, live", per_pod, f"{args.pods:,} Pods built by objects.freeze"))
+        rows.append(("  of which the store's maps/indexes", store_share, "the rest is the Pod itself"))
+        out["bytes_per_pod_reopened"] = bench_bytes_reopened(tmp / "reopened", args.pods)
+        rows.append(("bytes per stored Pod, reopened", out["bytes_per_pod_reopened"],
+                     "loaded from a checkpoint + log: equal parts shared"))
         history = tmp / "history"
-        build_rate = build_history(history, args.history, args.history_pods)
-        rows.append(("history build, commits/s", f"{build_rate:,.0f}",
-                     f"{args.history:,} revisions, {args.history_pods:,} live Pods"))
+        rate = build_history(history, args.history, args.history_pods)
+        rows.append(("history build, commits/s", rate,
+                     f"{args.history:,} revisions, {args.history_pods:,} live Pods, batches of 100"))
         size = sum(f.stat().st_size for f in history.rglob("*") if f.is_file())
         opened, jumped, (recovery, target) = bench_open(history, args.history)
-        rows.append(("open history, s", f"{opened:.3f}", str(recovery)))
-        rows.append(("jump to a revision, s", f"{jumped:.3f}", f"revision {target:,}"))
-        rows.append(("state folder size, MB", f"{size / 1e6:,.1f}",
+        out.update(open_100k_history_s=opened + jumped, open_s=opened, jump_s=jumped)
+        rows.append(("open the history, s", round(opened, 3), str(recovery)))
+        rows.append(("jump to a revision, s", round(jumped, 3), f"revision {target:,}"))
+        rows.append(("state folder size, MB", round(size / 1e6, 1),
                      f"{len(list((history / 'checkpoints').iterdir()))} checkpoints"))
+        # The same commit rates once the process has run `tune_gc()` (a CLI's choice).
+        tune_gc()
+        out["commits_per_s_memory_tuned_gc"] = bench_memory(args)
+        rows.append(("commits/s, in memory, tune_gc()", out["commits_per_s_memory_tuned_gc"], ""))
+        out["commits_per_s_durable_tuned_gc"] = bench_durable(args, tmp / "durable", args.batch, args.commits)
+        rows.append(("commits/s, durable, tune_gc()", out["commits_per_s_durable_tuned_gc"], ""))
     finally:
         if not args.dir:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -217,20 +254,11 @@ def main() -> None:
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'value':>10}  notes")
     for name, value, note in rows:
-        print(f"{name:<{width}}  {value:>10}  {note}")
-    print(json.dumps({
-        "commits_per_s_memory": round(memory),
-        "commits_per_s_durable": round(durable),
-        "durable_batch": args.batch,
-        "commits_per_s_fsync_each": round(fsync_each),
-        "bytes_per_pod_object": round(per_pod),
-        "store_bytes_per_pod": round(store_share),
-        "open_100k_history_s": round(opened + jumped, 3),
-        "open_s": round(opened, 3),
-        "jump_s": round(jumped, 3),
-        "history_revisions": args.history,
-        "history_pods": args.history_pods,
-    }))
+        shown = f"{value:,.0f}" if isinstance(value, float) and value >= 100 else f"{value:,}"
+        print(f"{name:<{width}}  {shown:>10}  {note}")
+    result = {k: round(v) if v >= 100 else round(v, 3) for k, v in out.items()}
+    result.update(durable_batch=args.batch, history_revisions=args.history, history_pods=args.history_pods)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

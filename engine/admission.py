@@ -8,6 +8,7 @@ one upstream-worded `Invalid` error.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 
 from .apierrors import FieldError, forbidden_error, invalid_error, not_found
@@ -50,10 +51,63 @@ def _crd_conflicts(staging: Staging, crd: Mapping) -> list[FieldError]:
     return [FieldError("FieldValueInvalid", "spec.names.kind", kind, reason)]
 
 
+# The apiserver's --service-cluster-ip-range and --service-node-port-range (the
+# allocation itself is done by rules/service-ip.rules, which uses the same ranges).
+SERVICE_CLUSTER_IP_RANGE = "10.96.0.0/12"
+SERVICE_NODE_PORT_RANGE = (30000, 32767)
+
+
+def _service_address_errors(staging: Staging, svc: Mapping, old: Mapping | None) -> list[FieldError]:
+    """An explicit clusterIP or nodePort must be in range and not taken by another Service
+    (upstream's ipallocator / portallocator errors).  Only values new to this write are checked."""
+    ip = get_path(svc, "spec", "clusterIP")
+    old_ip = get_path(old, "spec", "clusterIP") if old is not None else None
+    old_ports = {p.get("nodePort") for p in (get_path(old, "spec", "ports") or ())} if old is not None else set()
+    new_ports = [(i, p.get("nodePort")) for i, p in enumerate(get_path(svc, "spec", "ports") or ())
+                 if isinstance(p, Mapping) and isinstance(p.get("nodePort"), int) and p.get("nodePort") not in old_ports]
+    check_ip = isinstance(ip, str) and ip not in ("", "None") and ip != old_ip
+    if not check_ip and not new_ports:
+        return []
+    me = (get_path(svc, "metadata", "namespace"), get_path(svc, "metadata", "name"))
+    others = [o for o in staging.list("", "Service")
+              if (get_path(o, "metadata", "namespace"), get_path(o, "metadata", "name")) != me]
+    errors = []
+    if check_ip:
+        try:
+            in_range = ipaddress.ip_address(ip) in ipaddress.ip_network(SERVICE_CLUSTER_IP_RANGE)
+        except ValueError:
+            in_range = True  # a malformed address is validation's to report
+        reason = None
+        if not in_range:
+            reason = (f"the provided IP ({ip}) is not in the valid range. "
+                      f"The range of valid IPs is {SERVICE_CLUSTER_IP_RANGE}")
+        elif any(get_path(o, "spec", "clusterIP") == ip for o in others):
+            reason = "provided IP is already allocated"
+        if reason:
+            errors.append(FieldError("FieldValueInvalid", "spec.clusterIPs[0]", ip,
+                                     f"failed to allocate IP {ip}: {reason}"))
+    taken = {p.get("nodePort") for o in others for p in (get_path(o, "spec", "ports") or ())}
+    lo, hi = SERVICE_NODE_PORT_RANGE
+    seen: set = set()
+    for i, port in new_ports:
+        if not lo <= port <= hi:
+            reason = f"provided port is not in the valid range. The range of valid ports is {lo}-{hi}"
+        elif port in taken or port in seen:
+            reason = "provided port is already allocated"
+        else:
+            reason = None
+        seen.add(port)
+        if reason:
+            errors.append(FieldError("FieldValueInvalid", f"spec.ports[{i}].nodePort", port, reason))
+    return errors
+
+
 def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None,
               subresource: str | None = None) -> None:
     errors = validate(rt, obj, old, subresource) + _new_finalizer_errors(old, obj)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND) and not errors:
         errors += _crd_conflicts(staging, obj)
+    if (rt.group, rt.kind) == ("", "Service") and not errors and subresource is None:
+        errors += _service_address_errors(staging, obj, old)
     if errors:
         raise invalid_error(rt.group_kind, get_path(obj, "metadata", "name") or "", errors, rt.group)

@@ -44,6 +44,16 @@ __all__ = ["APIError", "APIServer", "Actor", "Permissions", "Request", "SYSTEM",
 
 BOOT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 SYSTEM_PRIORITY_CLASSES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
+# The Service for the API itself, on the first address of the service CIDR (the apiserver's
+# "kubernetes" service controller).
+KUBERNETES_SERVICE = {
+    "apiVersion": "v1", "kind": "Service",
+    "metadata": {"name": "kubernetes", "namespace": "default",
+                 "labels": {"component": "apiserver", "provider": "kubernetes"}},
+    "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
+             "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None",
+             "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+}
 
 
 @attrs.frozen
@@ -95,9 +105,14 @@ class APIServer:
 
     def delete(self, actor: Actor, group: str, kind: str, namespace: str | None, name: str, *,
                grace_period: int | None = None, rv: int | None = None, dry_run: bool = False,
-               cause: tuple = ()) -> Mapping | None:
-        """Delete; returns the object when it stays (being deleted), None when it is gone."""
-        request = Request("delete", group, kind, namespace, name, grace_period=grace_period, rv=rv, dry_run=dry_run)
+               propagation: str | None = None, cause: tuple = ()) -> Mapping | None:
+        """Delete; returns the object when it stays (being deleted), None when it is gone.
+
+        `propagation` is the DeleteOptions propagationPolicy: Foreground, Background or Orphan.
+        """
+        body = {"propagationPolicy": propagation} if propagation is not None else None
+        request = Request("delete", group, kind, namespace, name, body=body, grace_period=grace_period, rv=rv,
+                          dry_run=dry_run)
         return self._one(actor, request, cause)
 
     def bind(self, actor: Actor, namespace: str, pod: str, node: str, *, cause: tuple = ()) -> Mapping:
@@ -107,7 +122,7 @@ class APIServer:
         return self._one(actor, Request("create", "", "Binding", namespace, pod, body), cause)
 
     def bootstrap(self) -> st.Snapshot:
-        """Create the system namespaces and priority classes that are missing (idempotent)."""
+        """Create the system namespaces, priority classes and `kubernetes` Service that are missing (idempotent)."""
         head = self.store.head
         requests = [
             Request("create", "", "Namespace", None, name, {"apiVersion": "v1", "kind": "Namespace",
@@ -120,6 +135,8 @@ class APIServer:
                         "value": value, "description": "Used for system critical pods that must run in the cluster, "
                                                       "but can be moved to another node if necessary."}
                 requests.append(Request("create", "scheduling.k8s.io", "PriorityClass", None, name, body))
+        if head.get(("", "Service", "default", "kubernetes")) is None:
+            requests.append(Request("create", "", "Service", "default", "kubernetes", KUBERNETES_SERVICE))
         if not requests:
             return head
         return self.submit(SYSTEM, requests, cause=("bootstrap",))[0]
@@ -296,7 +313,8 @@ class APIServer:
             raise conflict(rt.resource, name, MODIFIED, rt.group)
         if (rt.group, rt.kind) == ("", "Namespace") and name in deletion.IMMORTAL_NAMESPACES:
             raise forbidden_error("namespaces", name, "this namespace may not be deleted")
-        action, new = deletion.plan_delete(rt, old, req.grace_period, staging.now)
+        propagation = rq.propagation_policy(req)
+        action, new = deletion.plan_delete(rt, old, req.grace_period, staging.now, propagation)
         if action == "delete":
             self._remove(staging, rt, key)
         elif action == "put":

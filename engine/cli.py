@@ -89,6 +89,8 @@ def build_parser() -> ArgumentParser:
     _add_up(commands)
     _add_get(commands)
     _add_rules(commands)
+    _add_logs(commands)
+    _add_proxy(commands)
     return parser
 
 
@@ -470,6 +472,119 @@ def _table(rt: ResourceType, objects: list, args: argparse.Namespace, now: float
         headers = ["NAMESPACE", *headers]
         rows = [[get_path(obj, "metadata", "namespace") or "", *row] for obj, row in zip(objects, rows)]
     return render_table(headers, rows)
+
+
+# ===================================================================== logs
+
+LOGS_HELP = """\
+Print the lifecycle lines of a pod's simulated container: when it started,
+became ready, exited (with its code), backed off and restarted, as the
+container runtime derives them from the pod and the cluster's clock.
+
+examples:
+  recon logs web-7c9f8-x2x4z -n demo
+  recon logs job-1 -c migrate --state /tmp/state
+"""
+
+
+def _add_logs(commands: argparse._SubParsersAction) -> None:
+    logs = commands.add_parser("logs", help="print a pod's container lifecycle lines (like kubectl logs)",
+                               description=LOGS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    logs.add_argument("pod", metavar="POD", help="the pod's name (or pod/NAME)")
+    logs.add_argument("-c", "--container", metavar="CONTAINER", help="container name (default: the first)")
+    logs.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
+    logs.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
+    logs.set_defaults(func=_run_logs)
+
+
+def _run_logs(args: argparse.Namespace) -> int:
+    from . import runtime
+
+    snapshot = _read_state(args.state, None)
+    name = args.pod.removeprefix("pod/").removeprefix("pods/")
+    pod = snapshot.get(("", "Pod", args.namespace, name))
+    if pod is None:
+        print(f'Error from server (NotFound): pods "{name}" not found', file=sys.stderr)
+        return 1
+    spec = pod.get("spec") or {}
+    inits = [c.get("name") for c in spec.get("initContainers") or ()]
+    apps = [c.get("name") for c in spec.get("containers") or ()]
+    container = args.container
+    if container is None:
+        container = apps[0]
+        if len(apps) + len(inits) > 1:
+            shown = ", ".join(apps + [f"{n} (init)" for n in inits])
+            print(f'Defaulted container "{container}" out of: {shown}', file=sys.stderr)
+    elif container not in apps + inits:
+        raise ReconError(f"container {container} is not valid for pod {name}")
+    for line in runtime.current().logs(pod, container, snapshot.time):
+        print(line)
+    return 0
+
+
+# ==================================================================== proxy
+
+PROXY_HELP = """\
+Show what kube-proxy programs on a node, or where a connection goes.
+
+  rules   the node's iptables ruleset (iptables-save format, filter and nat)
+  route   walk a new connection to IP:PORT through that ruleset: each hop,
+          each endpoint's probability, the pod it reaches or why it is refused
+
+examples:
+  recon proxy rules --node node-1 > rules.txt && iptables-restore --test rules.txt
+  recon proxy route 10.96.0.10:80                      # from the first node itself
+  recon proxy route 172.18.1.2:30080 --client 10.244.2.5
+  recon proxy route 10.96.0.12:443 --proto tcp --node node-2 --client 10.244.1.7
+"""
+
+
+def _add_proxy(commands: argparse._SubParsersAction) -> None:
+    proxy = commands.add_parser("proxy", help="show kube-proxy's rules on a node, walk a connection through them",
+                                description=PROXY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    verbs = proxy.add_subparsers(dest="proxy_command", metavar="COMMAND", parser_class=ArgumentParser)
+    rules = verbs.add_parser("rules", help="print a node's iptables rules (iptables-save format)")
+    rules.add_argument("--node", metavar="NODE", required=True, help="the node whose rules to print")
+    rules.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
+    rules.set_defaults(func=_run_proxy_rules)
+    route = verbs.add_parser("route", help="walk a new connection to IP:PORT through a node's rules")
+    route.add_argument("target", metavar="IP:PORT", help="destination: a cluster IP or node IP and port")
+    route.add_argument("--proto", default="tcp", choices=("tcp", "udp", "sctp"), help="protocol (default: tcp)")
+    route.add_argument("--node", metavar="NODE", help="node the packet arrives at (default: the node owning "
+                                                      "IP, else the client pod's node, else the first node)")
+    route.add_argument("--client", metavar="IP", help="source address (default: the node itself)")
+    route.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
+    route.set_defaults(func=_run_proxy_route)
+    proxy.set_defaults(func=lambda args: _usage("choose a proxy command: rules or route"))
+
+
+def _usage(message: str) -> int:
+    raise UsageError(message)
+
+
+def _run_proxy_rules(args: argparse.Namespace) -> int:
+    from . import proxy
+
+    snapshot = _read_state(args.state, None)
+    if snapshot.get(("", "Node", "", args.node)) is None:
+        raise ReconError(f'node "{args.node}" not found')
+    print(proxy.node_rules(snapshot, args.node), end="")
+    return 0
+
+
+def _run_proxy_route(args: argparse.Namespace) -> int:
+    from . import proxy
+
+    ip, colon, port = args.target.rpartition(":")
+    if not colon or not port.isdigit():
+        raise UsageError(f"expected IP:PORT, got {args.target!r}")
+    snapshot = _read_state(args.state, None)
+    try:
+        found = proxy.route(snapshot, ip, int(port), args.proto, args.node, args.client)
+    except proxy.RouteError as exc:
+        raise ReconError(str(exc)) from None
+    print(proxy.format_route(snapshot, found), end="")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -120,7 +120,12 @@ def _service(svc: dict) -> None:
     if not isinstance(spec, dict):
         return
     kind = spec.setdefault("type", "ClusterIP")
-    spec.setdefault("sessionAffinity", "None")
+    affinity = spec.setdefault("sessionAffinity", "None")
+    if affinity == "ClientIP":
+        config = spec.setdefault("sessionAffinityConfig", {})
+        client = config.setdefault("clientIP", {}) if isinstance(config, dict) else None
+        if isinstance(client, dict):
+            client.setdefault("timeoutSeconds", 10800)  # DefaultClientIPServiceAffinitySeconds
     if kind != "ExternalName":
         spec.setdefault("internalTrafficPolicy", "Cluster")
     if kind in ("NodePort", "LoadBalancer"):

@@ -11,7 +11,11 @@
   unbound or finished, it goes at once;
 - deleting an object already being deleted changes nothing, unless the
   request shortens its grace period;
-- a Namespace turns `Terminating` first and goes once its finalizers are gone.
+- a Namespace turns `Terminating` first and goes once its finalizers are gone;
+- the request's propagation policy decides the garbage-collection finalizers
+  (deletionFinalizersForGarbageCollection): `Orphan` puts `orphan` on the
+  object, `Foreground` puts `foregroundDeletion`, `Background` removes both,
+  and no policy keeps what the object has (every kind defaults to Background).
 
 Each plan is `("delete", None)`, `("put", new)` or `("noop", old)`.
 """
@@ -22,10 +26,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from .kinds import ResourceType
-from .objects import get_path, set_path
+from .objects import freeze, get_path, set_path
 from .timeutil import format_time, parse_time
 
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
+ORPHAN = "orphan"
+FOREGROUND = "foregroundDeletion"
+PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
 
 Plan = tuple[str, Any]
 
@@ -80,16 +87,37 @@ def _graceful(rt: ResourceType, obj: Mapping, requested: int | None, now: float)
     return marked, grace
 
 
-def plan_delete(rt: ResourceType, obj: Mapping, requested: int | None, now: float) -> Plan:
+def gc_finalizers(obj: Mapping, propagation: str | None) -> Mapping:
+    """OBJ with the garbage-collection finalizers a delete with PROPAGATION asks for.
+
+    Other finalizers keep their order, `orphan` then `foregroundDeletion` are
+    appended; OBJ itself comes back when the set does not change.
+    """
+    current = list(get_path(obj, "metadata", "finalizers") or ())
+    if propagation is None:
+        return obj
+    wanted = [f for f in current if f not in (ORPHAN, FOREGROUND)]
+    if propagation == "Orphan":
+        wanted.append(ORPHAN)
+    elif propagation == "Foreground":
+        wanted.append(FOREGROUND)
+    if set(wanted) == set(current):
+        return obj
+    return _with_meta(obj, finalizers=freeze(wanted) if wanted else None)
+
+
+def plan_delete(rt: ResourceType, obj: Mapping, requested: int | None, now: float,
+                propagation: str | None = None) -> Plan:
     if (rt.group, rt.kind) == ("", "Namespace"):
         return _plan_namespace_delete(rt, obj, now)
-    finalizers = get_path(obj, "metadata", "finalizers")
-    graceful = _graceful(rt, obj, requested, now)
+    updated = gc_finalizers(obj, propagation)
+    finalizers = get_path(updated, "metadata", "finalizers")
+    graceful = _graceful(rt, updated, requested, now)
     if graceful is None:
-        return ("put", mark_as_deleting(obj, now)) if finalizers else ("delete", None)
+        return ("put", mark_as_deleting(updated, now)) if finalizers else ("delete", None)
     marked, grace = graceful
     if grace < 0:
-        return "noop", obj
+        return "noop", obj  # a graceful deletion is pending: the request changes nothing
     if finalizers or grace > 0:
         return "put", marked
     return "delete", None

@@ -15,9 +15,11 @@ from typing import Any
 import attrs
 from pyrsistent import pset
 
+from .deletion import gc_finalizers
 from .dsl import runtime as R
+from .dsl.builtins import _as_selector as selector_of  # so the planner reads selectors as matches() does
+from .kinds import Registry
 from .objects import Key, key_of
-from .selectors import Selector, from_label_selector, from_map
 
 _NONE = pset()
 
@@ -72,13 +74,17 @@ class EvalContext:
         if resolved is None:
             return []
         group, kind = resolved
+        if any(t.type == "ns" and not isinstance(v, str) for t, v in zip(spec.terms, values)):
+            return []  # `Pod in null`: no namespace, no pods
         keys, dep = self._candidates(group, kind, spec.terms, values)
         if dep is not None:
             self.deps.add(dep)
+        # the label, node and owner indexes span namespaces: keep the query's own
+        ns = next((v for t, v in zip(spec.terms, values) if t.type == "ns"), None)
         objects = self.snap.objects
         found = []
         for key in sorted(keys):
-            if key[0] != group or key[1] != kind:
+            if key[0] != group or key[1] != kind or (ns is not None and key[2] != ns):
                 continue
             obj = objects[key]
             if where is None or where(obj):
@@ -104,11 +110,13 @@ class EvalContext:
 
     def _term(self, group: str, kind: str, ns: Any, term: Any, value: Any) -> tuple | None:
         snap = self.snap
-        if value is None:
-            return _NONE, None  # `it.x == null` on an index never matches a filed entry
+        if value is None and term.type in ("owner", "selector"):
+            return _NONE, None  # owned by nothing, selected by a null selector: no object
         if term.type == "node" and isinstance(value, str):
             return snap.index("node", value), ("node", group, kind, value)
         if term.type == "name" and isinstance(value, str):
+            if ns is None and self._namespaced(group, kind):
+                return None  # a name without a namespace may be taken in every namespace
             key = (group, kind, ns if ns is not None else "", value)
             found = pset([key]) if key in snap.objects else _NONE
             return found, ("key", key)
@@ -125,6 +133,10 @@ class EvalContext:
             return self._selector(group, kind, ns, value)
         return None
 
+    def _namespaced(self, group: str, kind: str) -> bool:
+        registry = Registry.for_snapshot(self.snap)
+        return (group, kind) not in registry or registry.by_kind(group, kind).namespaced
+
     def _label(self, group: str, kind: str, ns: Any, label: str, value: str) -> tuple:
         keys = self.snap.index("label", (group, kind, label, value))
         if ns is not None:
@@ -132,10 +144,11 @@ class EvalContext:
         return keys, ("label*", group, kind, label, value)
 
     def _selector(self, group: str, kind: str, ns: Any, value: Any) -> tuple | None:
-        if not isinstance(value, Mapping):
-            return _NONE, None
-        selector = _as_selector(value)
-        if selector is None:
+        try:
+            selector = selector_of(value)  # read the way matches() reads it
+        except (TypeError, ValueError):
+            return None  # the where clause reports the bad selector
+        if selector.nothing:
             return _NONE, None  # a selector that selects nothing
         options = [self._label(group, kind, ns, k, v) for k, v in sorted(selector.equalities().items())]
         return min(options, key=lambda o: len(o[0])) if options else None
@@ -164,6 +177,9 @@ class EvalContext:
             return
         if template is not None and not isinstance(template, Mapping):
             raise R.RuleRuntimeError(f"create needs a map as template, got {R.type_name(template)}")
+        if self.engine.resolve(kind_ref) is None:
+            raise R.RuleRuntimeError(f"unknown kind {kind_ref.kind}: is its CustomResourceDefinition applied?")
+        _check_name(int(count), template or {}, options)
         self.writes.append(CreateWrite(kind_ref, int(count), R.plain(template or {}),
                                        {k: R.plain(v) for k, v in options.items()}, line))
 
@@ -178,7 +194,7 @@ class EvalContext:
         if not isinstance(items, Sequence):
             raise R.RuleRuntimeError(f"delete needs an object or a list, got {R.type_name(target)}")
         for obj in items:
-            if isinstance(obj, Mapping) and "metadata" in obj:
+            if isinstance(obj, Mapping) and "metadata" in obj and not _pending(obj, grace, propagation):
                 self.writes.append(DeleteWrite(key_of(obj), line,
                                                None if grace is None else int(grace), propagation))
 
@@ -190,20 +206,35 @@ class EvalContext:
             self.requeue_at = at
 
 
-def _as_selector(value: Mapping) -> Selector | None:
-    """A LabelSelector map or a plain label map, as a Selector (None: selects nothing)."""
-    if "matchLabels" in value or "matchExpressions" in value or not value:
-        selector = from_label_selector(value)
-    else:
-        selector = from_map(value)
-    return None if selector.nothing else selector
+def _pending(obj: Mapping, grace: Any, propagation: Any) -> bool:
+    """Is OBJ already being deleted as this request asks, so the API server would change nothing?
+
+    A level-based rule says "delete X" for as long as X lingers (a graceful
+    pod, finalizers); sending that again would be a write that changes nothing.
+    """
+    meta = obj.get("metadata") or {}
+    if meta.get("deletionTimestamp") is None or gc_finalizers(obj, propagation) is not obj:
+        return False
+    current = meta.get("deletionGracePeriodSeconds")
+    return grace is None or not current or grace >= current
 
 
-def rule_location(decl: Any, exc: BaseException, component: Any) -> str:
+def _check_name(count: int, template: Mapping, options: Mapping) -> None:
+    """Fail at the `create` line, not at submission, when the objects cannot be named."""
+    meta = template.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    fixed = options.get("name") or meta.get("name")
+    if fixed and count > 1:
+        raise R.RuleRuntimeError(f"create {count} objects with one fixed name {fixed!r}: use name_prefix")
+    if not fixed and not (options.get("name_prefix") or meta.get("generateName")):
+        raise R.RuleRuntimeError("create needs a name or a name_prefix")
+
+
+def rule_location(decl: Any, exc: BaseException) -> str:
     """`path:line` of the rule line that raised, from the generated code's line map."""
     filename = f"<rules {decl.path}>"
     line = decl.line
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         if frame.f_code.co_filename == filename:
-            line = component.linemap.get(lineno, line) or line
+            line = decl.linemap.get(lineno, line) or line
     return f"{decl.path}:{line}"

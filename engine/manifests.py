@@ -563,6 +563,8 @@ def prune_candidates(snapshot: Any, keep: set[Key], bad: set[str]) -> list[tuple
         for key in snapshot.by_label(group, kind, PART_OF, APPLYSET):
             meta = snapshot.get(key).get("metadata") or {}
             source = (meta.get("annotations") or {}).get(SOURCE, "")
+            if not source:
+                continue  # the label alone was copied by a controller (an Endpoints takes its Service's labels)
             if key not in keep and source not in bad and not meta.get("deletionTimestamp"):
                 found.append((key, source))
     return sorted(found, key=lambda ks: ((ks[0][0], ks[0][1]) in FIRST, ks[0][1] == "Namespace", ks[0]))

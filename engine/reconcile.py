@@ -30,6 +30,7 @@ from .dsl.compile import CompiledComponent, CompiledDecl
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
 from .objects import Key, format_key, freeze, set_path
 from .rules import RuleSet
+from .scheduler import Scheduler
 from .writes import build_created_objects
 
 MAX_CAUSES = 5
@@ -107,6 +108,7 @@ class Engine:
         self.names_taken: set = set()
         api.store.listeners.append(self._on_commit)
         self.rules = RuleSet(())
+        self.scheduler = Scheduler(self)  # scheduler hook: the queue and bind cycle
         self.set_rules(rules)
 
     # ----------------------------------------------------------- rule sets
@@ -122,6 +124,7 @@ class Engine:
         for inst in [i for i in self.inst_deps if i[0] not in current]:
             self._drop(inst)
         self.rules = rules
+        self.scheduler.set_rules(rules)  # scheduler hook: filters and scores in force
         self.order = {d: i for i, d in enumerate(rules.decls())}
         self.component_of = {d: c for c in rules.components for d in c.rules}
         self.anchored: dict[str, list[CompiledDecl]] = {}
@@ -169,6 +172,7 @@ class Engine:
 
     def _route(self, event: Any) -> None:
         key = event.key
+        self.scheduler.observe(event)  # scheduler hook: queue pods a change may help
         cause = ("change", event.revision, key)
         for decl in self.anchored.get(key[1], ()):
             if self.resolve(decl.kind) != (key[0], key[1]):
@@ -243,7 +247,7 @@ class Engine:
         while True:
             self._drain()
             self._fire_timers(self.clock.now())
-            if not self.dirty:
+            if not self.dirty and not self.scheduler.pending():  # scheduler hook
                 deadline = self.next_deadline()
                 if (deadline is not None and self.clock.simulated
                         and (until is None or deadline <= until)):
@@ -256,6 +260,7 @@ class Engine:
                 self._invalidate_all()
             try:
                 writes = self._round()
+                writes += self.scheduler.cycle()  # scheduler hook: bind queued pods
             except RunawayError as exc:
                 return self._result(False, str(exc), rounds + 1, evaluations_before)
             rounds += 1
@@ -328,10 +333,13 @@ class Engine:
     def _fail(self, inst: tuple, ctx: EvalContext, exc: Exception) -> None:
         decl, key = inst
         self._record_deps(inst, frozenset(ctx.deps))
+        self._back_off(inst, RuleFailure(decl.qualname, rule_location(decl, exc), key, _describe(exc)))
+
+    def _back_off(self, inst: tuple, failure: RuleFailure) -> None:
+        """Record a failure; retry the instance after 1 s, doubling up to 5 min."""
         delay = min(self.backoff.get(inst, 0.5) * 2, 300.0)
         self.backoff[inst] = delay
-        location = rule_location(decl, exc, self.component_of[decl])
-        self.failures[inst] = RuleFailure(decl.qualname, location, key, _describe(exc))
+        self.failures[inst] = failure
         self._set_timer(inst, self.clock.now() + delay)
 
     def _submit_all(self, snap: Any, results: list) -> list[tuple]:
@@ -381,13 +389,11 @@ class Engine:
         try:
             self.api.submit(self.actor(comp), requests, cause=cause)
         except APIError as exc:
-            if exc.code == 409:
+            if exc.reason == "Conflict":  # a concurrent write: evaluate again next round
                 self._invalidate(inst, ("retry", self.api.store.revision, None))
                 return
-            self.failures[inst] = RuleFailure(decl.qualname, f"{decl.path}:{decl.line}", key, exc.message)
-            delay = min(self.backoff.get(inst, 0.5) * 2, 300.0)
-            self.backoff[inst] = delay
-            self._set_timer(inst, self.clock.now() + delay)
+            location = f"{decl.path}:{_refused_line(ctx, exc, decl.line)}"
+            self._back_off(inst, RuleFailure(decl.qualname, location, key, exc.message))
             return
         done.extend((decl.qualname, w.key, w.path, w.value) for w in ctx.writes if isinstance(w, SetWrite))
         done.extend((decl.qualname, r.verb, r.kind, r.name) for r in requests if r.verb != "update")
@@ -446,6 +452,19 @@ class RunawayError(Exception):
 def _group(obj: Mapping) -> str:
     api_version = obj.get("apiVersion") or ""
     return api_version.rpartition("/")[0]
+
+
+def _refused_line(ctx: EvalContext, exc: Any, default: int) -> int:
+    """The line of the write the API server refused (by the object's name), else the first write's."""
+    name = (exc.details or {}).get("name") if isinstance(exc.details, dict) else None
+    for w in ctx.writes:
+        if isinstance(w, CreateWrite):
+            written = w.options.get("name") or (w.template.get("metadata") or {}).get("name")
+        else:
+            written = w.key[3]
+        if name is not None and written == name:
+            return w.line
+    return ctx.writes[0].line if ctx.writes else default
 
 
 def _describe(exc: Exception) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from .apierrors import MODIFIED, bad_request, conflict
+from .apierrors import MODIFIED, bad_request, conflict, invalid, invalid_error, not_supported
 from .kinds import ResourceType
 from .objects import get_path, resource_version, thaw
 
@@ -108,3 +108,22 @@ def check_preconditions(rt: ResourceType, req: Request, old: Mapping, body: Mapp
     if uid and uid != stored:
         raise conflict(rt.resource, name, f"Precondition failed: UID in precondition: {uid}, UID in object meta: {stored}",
                        rt.group)
+
+
+def propagation_policy(req: Request) -> str | None:
+    """The propagation policy of a delete's DeleteOptions body (ValidateDeleteOptions).
+
+    `orphanDependents: true` (deprecated) means Orphan, `false` Background.
+    """
+    body = req.body if isinstance(req.body, Mapping) else {}
+    policy, orphan = body.get("propagationPolicy"), body.get("orphanDependents")
+    errors = []
+    if policy is not None and orphan is not None:
+        errors.append(invalid("propagationPolicy", policy, "orphanDependents and deletionPropagation cannot be both set"))
+    elif policy is not None and policy not in ("Foreground", "Background", "Orphan"):
+        errors.append(not_supported("propagationPolicy", policy, ("Foreground", "Background", "Orphan", "nil")))
+    if errors:
+        raise invalid_error("DeleteOptions.meta.k8s.io", "", errors, "meta.k8s.io")
+    if orphan is not None:
+        return "Orphan" if orphan else "Background"
+    return policy

@@ -29,6 +29,7 @@ updated per change, recorded with every commit, and checked on replay.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
@@ -122,6 +123,17 @@ class Interner:
             memo[text] = frozen
         return frozen
 
+    def freeze_object(self, value: dict, rv: int = 0) -> Any:
+        """A whole object, with `rv` (if any) as its resourceVersion; only its parts
+        are shared (an object is unique, so remembering it would only cost memory)."""
+        if rv:
+            meta = value.get("metadata")
+            if type(meta) is not dict:
+                meta = value["metadata"] = {}
+            meta["resourceVersion"] = str(rv)
+        freeze = self.freeze
+        return pmap({k: freeze(v) if type(v) in _CONTAINERS else v for k, v in value.items()})
+
 
 def content_of(obj: Any) -> bytes:
     """What an object's hash covers: its canonical JSON without resourceVersion."""
@@ -131,6 +143,24 @@ def content_of(obj: Any) -> bytes:
 def object_hash(key: Key, content: bytes) -> int:
     digest = hashlib.blake2b(orjson.dumps(key) + content, digest_size=8).digest()
     return int.from_bytes(digest, "little")
+
+
+def tune_gc(*, freeze: bool = True, threshold0: int = 10_000) -> None:
+    """Tune Python's cyclic GC for a process that holds a large store.
+
+    A process-wide choice, so the CLI's to make, once the store is open
+    (`wal.open_store` already freezes the state it loads).  The collector's
+    passes over the store's many small, long-lived objects cost about as
+    much as the commits themselves (bench/store.py).  A larger young
+    generation threshold and rarer full passes stop each commit's survivors
+    being traversed again and again, and `gc.freeze()` takes what is alive
+    now out of the collector's sight.  The store's data is acyclic and freed
+    by reference counting, so nothing leaks.
+    """
+    gc.set_threshold(threshold0, 50, 100)
+    if freeze:
+        gc.collect()
+        gc.freeze()
 
 
 # --------------------------------------------------------------------- errors
@@ -280,22 +310,36 @@ class UidIndex(Mapping):
         return len(self._index)
 
 
+def _get(value: Any, name: str) -> Any:
+    """`value.get(name)` for a map, else None: a fast path for PMap, whose
+    inherited `Mapping.get` is the slowest part of computing index entries."""
+    if type(value) is PMap:
+        buckets = value._buckets
+        bucket = buckets[hash(name) % len(buckets)]
+        if bucket:
+            for k, v in bucket:
+                if k == name:
+                    return v
+        return None
+    return value.get(name) if isinstance(value, Mapping) else None
+
+
 def _index_entries(key: Key, obj: Mapping) -> list[tuple[str, Any]]:
     """Every (index name, index value) under which `obj` is filed."""
     group, kind, ns, _name = key
-    meta = obj.get("metadata") or _EMPTY_PMAP
+    meta = _get(obj, "metadata")
     entries: list[tuple[str, Any]] = [("kind", (group, kind)), ("ns", (group, kind, ns))]
-    for label, value in (meta.get("labels") or _EMPTY_PMAP).items():
-        entries.append(("label", (group, kind, label, value)))
-    for ref in meta.get("ownerReferences") or ():
-        uid = ref.get("uid")
+    labels = _get(meta, "labels")
+    if labels:
+        entries.extend(("label", (group, kind, label, value)) for label, value in labels.items())
+    for ref in _get(meta, "ownerReferences") or ():
+        uid = _get(ref, "uid")
         if uid:
             entries.append(("owner", uid))
-    spec = obj.get("spec")
-    node = spec.get("nodeName") if isinstance(spec, Mapping) else None
+    node = _get(_get(obj, "spec"), "nodeName")
     if node:
         entries.append(("node", node))
-    uid = meta.get("uid")
+    uid = _get(meta, "uid")
     if uid:
         entries.append(("uid", uid))
     return entries
@@ -361,10 +405,17 @@ class _SnapshotBuilder:
     """Applies puts and deletes to a snapshot through mutations, then seals it."""
 
     def __init__(self, snap: Snapshot):
+        self.snap = snap
         self.objects = snap.objects.mutate()
         self.hashes = snap.hashes.mutate()
-        self.indexes = {name: snap.indexes[name].mutate() for name in _INDEXES}
+        self.indexes: dict[str, Any] = {}  # the mutations of the indexes touched so far
         self.state_hash = snap.state_hash
+
+    def _index(self, name: str) -> Any:
+        index = self.indexes.get(name)
+        if index is None:
+            index = self.indexes[name] = self.snap.indexes[name].mutate()
+        return index
 
     def _refile(self, key: Key, old: list, new: list) -> None:
         """Move `key` from the index entries `old` to `new` (unchanged ones stay)."""
@@ -372,14 +423,14 @@ class _SnapshotBuilder:
             return
         old_set, new_set = set(old), set(new)
         for name, value in old_set - new_set:
-            index = self.indexes[name]
+            index = self._index(name)
             keys = index[value].delete(key)
             if keys:
                 index[value] = keys
             else:
                 del index[value]
         for name, value in new_set - old_set:
-            index = self.indexes[name]
+            index = self._index(name)
             index[value] = index.get(value, _EMPTY).set(key, True)
 
     def remove(self, key: Key) -> None:
@@ -407,10 +458,15 @@ class _SnapshotBuilder:
             revision=revision,
             time=time,
             objects=self.objects.finish(),
-            indexes=Map({name: m.finish() for name, m in self.indexes.items()}),
+            indexes=self._sealed_indexes(),
             hashes=self.hashes.finish(),
             state_hash=self.state_hash,
         )
+
+    def _sealed_indexes(self) -> Map:
+        if not self.indexes:
+            return self.snap.indexes  # most updates (status, spec) refile nothing
+        return self.snap.indexes.update({name: m.finish() for name, m in self.indexes.items()})
 
 
 def build_snapshot(objects: Iterable[Any], revision: int, time: float,

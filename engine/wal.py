@@ -51,6 +51,7 @@ import orjson
 from pyrsistent import pmap
 
 from .errors import PermanentError
+from .objects import resource_version
 from .store import (
     CommitRecord,
     RecordOp,
@@ -58,7 +59,6 @@ from .store import (
     Store,
     Interner,
     _plain,
-    _with_rv,
     apply_record,
     build_snapshot,
     content_of,
@@ -108,7 +108,7 @@ def encode_record(record: CommitRecord) -> bytes:
 
 
 def decode_record(payload: bytes, interner: Interner | None = None) -> CommitRecord:
-    freeze = (interner or Interner()).freeze
+    freeze_object = (interner or Interner()).freeze_object
     data = orjson.loads(payload)
     revision = data["rev"]
     ops = []
@@ -117,7 +117,10 @@ def decode_record(payload: bytes, interner: Interner | None = None) -> CommitRec
         if op["op"] == "delete":
             ops.append(RecordOp("delete", key))
         else:
-            ops.append(RecordOp("put", key, _with_rv(freeze(op["obj"]), revision)))
+            # The logged object is canonical JSON, and orjson keeps its key
+            # order: dumping it again gives back the content its hash covers.
+            content = orjson.dumps(op["obj"])
+            ops.append(RecordOp("put", key, freeze_object(op["obj"], revision), content))
     return CommitRecord(revision, data["time"], data["actor"], _tuplify(data["cause"]),
                         tuple(ops), data["hash"])
 
@@ -358,14 +361,30 @@ class HistoryLog:
 
 
 @contextmanager
+def _os_errors_named(root: Path) -> Iterator[None]:
+    """An OSError (no permission, a file where a folder should be) as a StateError naming the file."""
+    try:
+        yield
+    except OSError as exc:
+        raise StateError(exc.filename or root, exc.strerror or str(exc)) from exc
+
+
+@contextmanager
 def _gc_paused() -> Iterator[None]:
-    """No cyclic GC while loading: what a load makes is acyclic and long-lived,
-    and collecting while it grows cost 3-6x the load itself (measured)."""
+    """No cyclic GC while loading, and the loaded state kept out of its sight after.
+
+    What a load makes is acyclic (reference counting frees it) and
+    long-lived.  Collecting while it grows cost 3-6x the load itself, and
+    afterwards each full collection walked all of it again: commits ran 6x
+    slower after opening 20k Pods until `gc.freeze()` moved them to the
+    permanent generation (bench/store.py, measured on CPU time).
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 
@@ -425,20 +444,63 @@ class Checkpoints:
             if name.endswith(".tmp"):
                 os.unlink(self.folder / name)
 
-    def write(self, snap: Snapshot, pos: LogPos) -> int:
-        """Write the checkpoint of `snap` (whose frame is at `pos`); its size."""
-        items = sorted(snap.objects.items())
-        body = orjson.dumps(
-            {"hashes": [snap.hashes[key] for key, _ in items], "objects": [obj for _, obj in items]},
-            default=_plain, option=_SORTED,
-        )
+    def write(self, snap: Snapshot, pos: LogPos, fresh: dict | None = None) -> int:
+        """Write the checkpoint of `snap` (whose frame is at `pos`); its size.
+
+        Objects are stored as their content (`content_of`) beside their
+        resourceVersion and hash.  The content of an object is taken from
+        `fresh` (key → (rv, content) of what was written since the last
+        checkpoint), else copied from the previous checkpoint if the object
+        has not changed since, else encoded: a checkpoint costs I/O, and CPU
+        only for what changed.
+        """
+        previous = self._previous_contents(snap.revision)
+        keys, rvs, hashes, contents = [], [], [], []
+        for key, obj in sorted(snap.objects.items()):
+            rv = resource_version(obj)
+            known = fresh.get(key) if fresh else None
+            if known is not None and known[0] == rv:
+                content = known[1]
+            else:
+                content = previous.get((key, rv)) or content_of(obj)
+            keys.append(key)
+            rvs.append(rv)
+            hashes.append(snap.hashes[key])
+            contents.append(content)
+        index = orjson.dumps({"hashes": hashes, "keys": keys, "lengths": [len(c) for c in contents],
+                              "rvs": rvs})
         meta = orjson.dumps({
-            "count": len(items), "hash": snap.state_hash, "rev": snap.revision, "time": snap.time,
+            "count": len(keys), "hash": snap.state_hash, "rev": snap.revision, "time": snap.time,
             "log": {"end": pos.end, "start": pos.start, "crc": pos.crc},
         }, option=_SORTED)
-        data = CHECKPOINT_HEADER + _ckpt_frame(meta) + _ckpt_frame(body)
+        objects = b"[" + b",".join(contents) + b"]"
+        data = CHECKPOINT_HEADER + _ckpt_frame(meta) + _ckpt_frame(index) + _ckpt_frame(objects)
         _write_atomically(self.path(snap.revision), data)
         return len(data)
+
+    def _previous_contents(self, revision: int) -> dict:
+        """(key, rv) → content of the newest checkpoint before `revision` ({} if none, or unreadable)."""
+        older = [r for r in self.revisions() if r < revision]
+        if not older:
+            return {}
+        try:
+            index, objects = self._read_body(older[-1])
+        except (OSError, StateError) as exc:
+            logger.warning("%s: not reusing it for the next checkpoint (%s)", self.path(older[-1]), exc)
+            return {}
+        view, at, found = memoryview(objects), 1, {}
+        for key, rv, length in zip(index["keys"], index["rvs"], index["lengths"]):
+            found[(tuple(key), rv)] = view[at:at + length]
+            at += length + 1
+        return found
+
+    def _read_body(self, revision: int) -> tuple[dict, bytes]:
+        path = self.path(revision)
+        with _open_checkpoint(path) as f:
+            _read_json_frame(path, f, "header")
+            index = _read_json_frame(path, f, "index")
+            objects = _read_frame(path, f, "objects")
+        return index, objects
 
     def meta(self, revision: int) -> dict:
         """The small header of a checkpoint: revision, time, hash, log position."""
@@ -458,18 +520,14 @@ class Checkpoints:
 
     def load(self, revision: int, interner: Interner | None = None) -> Snapshot:
         """The snapshot a checkpoint holds (checksums and state hash checked)."""
-        path = self.path(revision)
         meta = self.meta(revision)
-        with _open_checkpoint(path) as f:
-            _read_json_frame(path, f, "header")
-            body = _read_frame(path, f, "objects")
-        data = orjson.loads(body)
-        freeze = (interner or Interner()).freeze
-        objects = [freeze(obj) for obj in data["objects"]]
-        snap = build_snapshot(objects, meta["rev"], meta["time"], data["hashes"])
+        index, objects = self._read_body(revision)
+        freeze_object = (interner or Interner()).freeze_object
+        loaded = [freeze_object(content, rv) for content, rv in zip(orjson.loads(objects), index["rvs"])]
+        snap = build_snapshot(loaded, meta["rev"], meta["time"], index["hashes"])
         if snap.state_hash != meta["hash"] or len(snap) != meta["count"]:
-            raise StateError(path, "its objects do not add up to its state hash — the file is "
-                             "corrupt; move it away to rebuild from the log")
+            raise StateError(self.path(revision), "its objects do not add up to its state hash — the "
+                             "file is corrupt; move it away to rebuild from the log")
         return snap
 
     def check_against(self, revision: int, log_path: Path, log_size: int) -> LogPos:
@@ -633,7 +691,7 @@ class StateFolder:
 
 
 def open_store(state_dir: str | os.PathLike = ".recon", *, fsync: str = "batch",
-               checkpoint_every: int = 1000, checkpoint_ratio: float = 1.0, window: int = 1000,
+               checkpoint_every: int = 1000, checkpoint_ratio: float = 0.25, window: int = 1000,
                clock: Any = None, readonly: bool = False) -> Store:
     """The store kept in `state_dir`: created on first use, else recovered.
 
@@ -647,27 +705,28 @@ def open_store(state_dir: str | os.PathLike = ".recon", *, fsync: str = "batch",
     large state is not rewritten for a few small commits).
     """
     folder = StateFolder(state_dir)
-    lock_fd = None
-    if readonly:
-        folder.check_format()
-    else:
-        folder.root.mkdir(parents=True, exist_ok=True)
-        lock_fd = folder.lock()
-    try:
-        if not readonly:
-            folder.prepare()
-        log = HistoryLog(folder.log, fsync=fsync, readonly=readonly,
-                         checkpoints=folder.checkpoints, lock_fd=lock_fd)
-    except BaseException:
-        if lock_fd is not None:
-            os.close(lock_fd)
-        raise
-    try:
-        with _gc_paused():
-            head, recovery = _recover(folder, log)
-    except BaseException:
-        log.close()
-        raise
+    with _os_errors_named(folder.root):
+        lock_fd = None
+        if readonly:
+            folder.check_format()
+        else:
+            folder.root.mkdir(parents=True, exist_ok=True)
+            lock_fd = folder.lock()
+        try:
+            if not readonly:
+                folder.prepare()
+            log = HistoryLog(folder.log, fsync=fsync, readonly=readonly,
+                             checkpoints=folder.checkpoints, lock_fd=lock_fd)
+        except BaseException:
+            if lock_fd is not None:
+                os.close(lock_fd)
+            raise
+        try:
+            with _gc_paused():
+                head, recovery = _recover(folder, log)
+        except BaseException:
+            log.close()
+            raise
     now = clock.now if hasattr(clock, "now") else clock
     store = Store(head, log=log, clock=now, window=window)
     store.recovery = recovery
@@ -735,17 +794,27 @@ def _drop_tail(folder: StateFolder, log: HistoryLog, reader: FrameReader, size: 
 
 
 class Checkpointer:
-    """A store listener that writes a checkpoint every so many revisions."""
+    """A store listener that writes a checkpoint every so many revisions.
+
+    It keeps the content of every object written since the last checkpoint
+    (the log encoded it already), so a checkpoint encodes nothing again.
+    """
 
     def __init__(self, checkpoints: Checkpoints, log: HistoryLog, every: int, ratio: float):
         self.checkpoints, self.log = checkpoints, log
         self.every, self.ratio = every, ratio
+        self.fresh: dict = {}  # key → (rv, content) of the objects written since the last checkpoint
         revs = checkpoints.revisions()
         self.last = checkpoints.position(revs[-1]) if revs else LogPos(0, len(LOG_HEADER))
         self.last_size = checkpoints.path(revs[-1]).stat().st_size if revs else 0
         self.failures = 0
 
     def __call__(self, snap: Snapshot, events: Any, record: CommitRecord) -> None:
+        for op in record.ops:
+            if op.type == "delete" or op.content is None:
+                self.fresh.pop(op.key, None)
+            else:
+                self.fresh[op.key] = (record.revision, op.content)
         if snap.revision - self.last.revision < self.every:
             return
         if self.log.tail.end - self.last.end < self.ratio * self.last_size:
@@ -755,8 +824,11 @@ class Checkpointer:
             return
         try:
             self.log.sync(durable=True)  # a checkpoint is never ahead of the durable log
-            self.last_size = self.checkpoints.write(snap, pos)
-        except OSError as exc:
+            self.last_size = self.checkpoints.write(snap, pos, self.fresh)
+            self.fresh.clear()
+        except (OSError, StateError) as exc:
+            # The log has every commit: a missing checkpoint costs only replay
+            # time.  (A log that failed fails the commits themselves.)
             self.failures += 1
             logger.warning("%s: cannot write a checkpoint (%s); will retry in %d revisions",
                            self.checkpoints.path(snap.revision), exc, self.every)
@@ -766,13 +838,14 @@ class Checkpointer:
 def load_snapshot(state_dir: str | os.PathLike, revision: int) -> Snapshot:
     """The state at `revision`: the nearest checkpoint at or below it, then replay."""
     folder = StateFolder(state_dir)
-    folder.check_format()
-    log = HistoryLog(folder.log, readonly=True, checkpoints=folder.checkpoints)
-    try:
-        with _gc_paused():
-            return snapshot_at(log, revision)
-    finally:
-        log.close()
+    with _os_errors_named(folder.root):
+        folder.check_format()
+        log = HistoryLog(folder.log, readonly=True, checkpoints=folder.checkpoints)
+        try:
+            with _gc_paused():
+                return snapshot_at(log, revision)
+        finally:
+            log.close()
 
 
 def snapshot_at(log: HistoryLog, revision: int) -> Snapshot:

@@ -1092,3 +1092,8 @@ def reference_markdown() -> str:
 
 if __name__ == "__main__":
     print(reference_markdown(), end="")
+from . import builtins_scheduling  # noqa: E402,F401
+from . import builtins_proxy  # noqa: E402,F401
+from . import builtins_controllers  # noqa: E402,F401
+from . import builtins_kubelet  # noqa: E402,F401
+from . import builtins_workloads  # noqa: E402,F401

@@ -464,9 +464,11 @@ def _shown_type(node: Any) -> str | None:
 _NUM, _DUR, _STR, _LIST = "number", "duration", "string", "list"
 _ADD = {(_NUM, _NUM): _NUM, (_DUR, _DUR): _DUR, (_DUR, _NUM): _DUR, (_NUM, _DUR): _DUR,
         (_STR, _STR): _STR, (_LIST, _LIST): _LIST}
+# A timestamp string plus or minus a duration is a time (seconds since the epoch).
+_TIME_SHIFT = {(_STR, _DUR): _NUM, (_DUR, _STR): _NUM}
 _ARITHMETIC = {
-    "+": _ADD,
-    "-": {k: v for k, v in _ADD.items() if v in (_NUM, _DUR)},
+    "+": {**_ADD, **_TIME_SHIFT},
+    "-": {**{k: v for k, v in _ADD.items() if v in (_NUM, _DUR)}, (_STR, _DUR): _NUM},
     "*": {(_NUM, _NUM): _NUM, (_DUR, _NUM): _DUR, (_NUM, _DUR): _DUR,
           (_STR, _NUM): _STR, (_LIST, _NUM): _LIST},
     "/": {(_NUM, _NUM): _NUM, (_DUR, _NUM): _DUR, (_DUR, _DUR): _NUM},

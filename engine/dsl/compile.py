@@ -59,6 +59,7 @@ class CompiledDecl:
     kind: A.KindRef | None = None  # the anchor kind of a rule
     weight: int = 0
     normalize: str | None = None  # a score's rescaling over the feasible nodes
+    linemap: dict = attrs.field(factory=dict, repr=False)  # generated line → rule line
 
     @property
     def qualname(self) -> str:
@@ -187,6 +188,8 @@ class _Gen:
         self.linemap: dict[int, int] = {}
         self.consts: dict[str, Any] = {}
         self.src_line = 0
+        self.scopes: list[dict[str, str]] = []  # per block: rule name → Python name
+        self.taken: set[str] = set()  # Python names bound in the current function
 
     # -- plumbing
     def emit(self, depth: int, text: str) -> None:
@@ -201,6 +204,28 @@ class _Gen:
     def at(self, node: Any) -> None:
         if node.pos.line:
             self.src_line = node.pos.line
+
+    # -- names: a block's `let` or loop variable may hide an outer one, but
+    #    only inside the block, so a hiding binding gets a Python name of its own
+    def lookup(self, name: str) -> str:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        return var(name)
+
+    def bind(self, name: str) -> str:
+        current = self.scopes[-1]
+        if name in current:
+            return current[name]
+        py = var(name)
+        if any(name in scope for scope in self.scopes[:-1]):
+            n = 1
+            while f"{py}_{n}" in self.taken:
+                n += 1
+            py = f"{py}_{n}"
+        self.taken.add(py)
+        current[name] = py
+        return py
 
     # -- expressions
     def expr(self, e: Any) -> str:
@@ -220,7 +245,7 @@ class _Gen:
         return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in e.items) + "}"
 
     def expr_name(self, e: A.Name) -> str:
-        return "_now" if e.id == "now" else var(e.id)
+        return "_now" if e.id == "now" else self.lookup(e.id)
 
     def expr_attr(self, e: A.Attr) -> str:
         names: list[str] = []
@@ -265,8 +290,12 @@ class _Gen:
         return f"({self.expr(e.then)} if _r.truthy({self.expr(e.test)}) else {self.expr(e.orelse)})"
 
     def expr_comprehension(self, e: A.Comprehension) -> str:
+        source = self.expr(e.iter)  # evaluated outside the comprehension's own scope
+        self.scopes.append({e.var: var(e.var)})  # a Python comprehension has its own scope too
         cond = f" if _r.truthy({self.expr(e.cond)})" if e.cond is not None else ""
-        return f"[{self.expr(e.expr)} for {var(e.var)} in _r.iterate({self.expr(e.iter)}){cond}]"
+        item = self.expr(e.expr)
+        self.scopes.pop()
+        return f"[{item} for {var(e.var)} in _r.iterate({source}){cond}]"
 
     def expr_query(self, e: A.Query) -> str:
         spec, values = plan_query(e)
@@ -279,15 +308,19 @@ class _Gen:
         return f"ctx.lookup({self.const(e.kind)}, {args})"
 
     # -- statements
-    def block(self, stmts: tuple, depth: int) -> None:
+    def block(self, stmts: tuple, depth: int, bound: dict[str, str] | None = None) -> None:
+        """A block of statements with its own scope (`bound`: names it starts with)."""
+        self.scopes.append(dict(bound or {}))
         if not stmts:
             self.emit(depth, "pass")
         for stmt in stmts:
             self.at(stmt)
             getattr(self, "stmt_" + type(stmt).__name__.lower())(stmt, depth)
+        self.scopes.pop()
 
     def stmt_let(self, s: A.Let, depth: int) -> None:
-        self.emit(depth, f"{var(s.name)} = {self.expr(s.value)}")
+        value = self.expr(s.value)  # `let x = x + 1` in an inner block reads the outer x
+        self.emit(depth, f"{self.bind(s.name)} = {value}")
 
     def stmt_when(self, s: A.When, depth: int, keyword: str = "if") -> None:
         self.emit(depth, f"{keyword} _r.truthy({self.expr(s.cond)}):")
@@ -300,8 +333,12 @@ class _Gen:
             self.block(s.orelse, depth + 1)
 
     def stmt_for(self, s: A.For, depth: int) -> None:
-        self.emit(depth, f"for {var(s.var)} in _r.iterate({self.expr(s.iter)}):")
-        self.block(s.body, depth + 1)
+        source = self.expr(s.iter)
+        self.scopes.append({})
+        loop_var = self.bind(s.var)
+        self.scopes.pop()
+        self.emit(depth, f"for {loop_var} in _r.iterate({source}):")
+        self.block(s.body, depth + 1, {s.var: loop_var})
 
     def stmt_set(self, s: A.Set, depth: int) -> None:
         steps: list[str] = []
@@ -335,13 +372,14 @@ class _Gen:
         self.emit(depth, f"return {self.expr(s.value)}")
 
     # -- declarations
-    def function(self, fname: str, params: list[str], decl: Any, prologue: list[str] = ()) -> None:
+    def function(self, fname: str, params: list[str], decl: Any, where: Any = None) -> None:
         self.at(decl)
+        self.taken = {var(p) for p in params}
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
         self.emit(1, "_now = ctx.now")
-        for line in prologue:
-            self.emit(1, line)
-        self.block(decl.body, 1)
+        if where is not None:
+            self.emit(1, f"if not _r.truthy({self.expr(where)}): return None")
+        self.block(decl.body, 1, {p: var(p) for p in params})
         self.emit(1, "return None")
 
 
@@ -370,8 +408,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
     plan: list[tuple[str, str, Any]] = []
     for i, decl in enumerate(module.decls):
         if isinstance(decl, A.Rule):
-            where = [] if decl.where is None else [f"if not _r.truthy({gen.expr(decl.where)}): return None"]
-            gen.function(f"rule_{i}", [decl.var], decl, where)
+            gen.function(f"rule_{i}", [decl.var], decl, decl.where)
             plan.append(("rule", f"rule_{i}", decl))
         elif isinstance(decl, A.Filter):
             gen.function(f"filter_{i}", [decl.pod_var, decl.node_var], decl)
@@ -379,7 +416,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
         elif isinstance(decl, A.Score):
             gen.function(f"score_{i}", [decl.pod_var, decl.node_var], decl)
             plan.append(("score", f"score_{i}", decl))
-    python = "\n".join(gen.lines) + "\n"
+    python = "\n".join(gen.lines) + "\n" + _describe_consts(gen.consts)
     namespace = _namespace(gen.consts)
     exec(compile(python, f"<rules {module.path}>", "exec"), namespace)
     header = _header_text(source, module)
@@ -390,13 +427,25 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             decl_type, decl.name, comp.name, module.path, decl.pos.line, namespace[fname],
             _decl_hash(source, decl, header),
             kind=getattr(decl, "kind", None), weight=getattr(decl, "weight", 0) or 0,
-            normalize=getattr(decl, "normalize", None),
+            normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,
         tuple(decls["rule"]), tuple(decls["filter"]), tuple(decls["score"]),
         python, gen.linemap,
     )
+
+
+def _describe_consts(consts: dict[str, Any]) -> str:
+    """Comments that show the constants, so the query plans are visible in the source."""
+    lines = []
+    for name, value in consts.items():
+        if isinstance(value, QuerySpec):
+            terms = ", ".join(t.type + (f"[{t.label}]" if t.label else "") for t in value.terms)
+            lines.append(f"# {name}: query {value.kind} by {terms or 'kind'}\n")
+        else:
+            lines.append(f"# {name}: {value}\n")
+    return "".join(lines)
 
 
 def _header_text(source: str, module: A.Module) -> str:

@@ -92,12 +92,26 @@ def type_name(value: Any) -> str:
 
 
 def _coerce_time(a: Any, b: Any) -> tuple[Any, Any]:
-    """`"2026-01-01T00:00:00Z" + 40s`: a timestamp string meets a number."""
-    if isinstance(a, str) and isinstance(b, (int, float)) and not isinstance(b, bool):
-        return parse_time(a), b
-    if isinstance(b, str) and isinstance(a, (int, float)) and not isinstance(a, bool):
-        return a, parse_time(b)
+    """`"2026-01-01T00:00:00Z" + 40s`: a timestamp string meets a number.
+
+    A string that is not a time stays a string (and `"web" + 1` fails as such).
+    """
+    if isinstance(a, str) and _is_number(b):
+        return _time_or_same(a), b
+    if isinstance(b, str) and _is_number(a):
+        return a, _time_or_same(b)
     return a, b
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _time_or_same(text: str) -> Any:
+    try:
+        return parse_time(text)
+    except ValueError:
+        return text
 
 
 def _arith(op: str, a: Any, b: Any) -> Any:
@@ -313,7 +327,7 @@ def _apply(op: str, diff: float) -> bool:
 def plain(value: Any) -> Any:
     """A value fit to be stored: TimeVal → float, lists/dicts recursively."""
     if isinstance(value, TimeVal):
-        return float(value)
+        value = float(value)
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):

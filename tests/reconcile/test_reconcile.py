@@ -256,3 +256,47 @@ def test_a_failing_instance_is_retried_with_back_off(cluster):
     retries = engine.total_evaluations - first
     # back-off doubles from 1 s: retries at +1, +3, +7, +15, +31 s within a minute
     assert 4 <= retries <= 6
+
+
+FIXED_NAME = """
+component stubborn
+  reads ConfigMap
+  writes ConfigMap
+
+rule copy for cm in ConfigMap where cm.name == "source":
+  set cm.metadata.labels.touched = "yes"
+  create ConfigMap from {data: {a: "1"}} with name: "copy"
+"""
+
+
+def test_creating_an_object_that_already_exists_backs_off_instead_of_retrying_every_round(cluster):
+    cluster.rules(stubborn=FIXED_NAME)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": "copy", "namespace": "demo"}})
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": "source", "namespace": "demo"}})
+    result = cluster.run(5)
+    assert result.converged, result.message
+    failure = next(f for f in result.failures if f.rule == "stubborn/copy")
+    assert "already exists" in failure.message
+    assert failure.location.endswith("stubborn.rules:7")  # the create line, not the rule's
+
+
+NO_NAMESPACE = """
+component lister
+  reads Node, Pod
+  writes Node
+
+rule count for node in Node:
+  set node.metadata.labels.pods = str(count(Pod in node.namespace))
+"""
+
+
+def test_a_query_in_a_null_namespace_finds_nothing(cluster):
+    cluster.rules(lister=NO_NAMESPACE)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}})
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "Pod",
+                                       "metadata": {"name": "p", "namespace": "demo"},
+                                       "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    assert cluster.run().converged
+    assert cluster.get("Node", "n1", "")["metadata"]["labels"]["pods"] == "0"

@@ -62,7 +62,14 @@ def assert_recovers(folder, history, damaged_at: int, log_size: int):
         store.close()
 
 
-def test_a_log_cut_at_any_byte_of_its_last_records_recovers_the_intact_prefix(tmp_path, history):
+@pytest.fixture
+def no_fsync(monkeypatch):
+    """Hundreds of recoveries in a row: their fsyncs are not what these tests are about."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+    monkeypatch.setattr(os, "fdatasync", lambda fd: None)
+
+
+def test_a_log_cut_at_any_byte_of_its_last_records_recovers_the_intact_prefix(tmp_path, history, no_fsync):
     folder = tmp_path / "state"
     start = history["frames"][-LAST][0]
     for cut in range(start, len(history["log"])):
@@ -70,7 +77,7 @@ def test_a_log_cut_at_any_byte_of_its_last_records_recovers_the_intact_prefix(tm
         assert_recovers(folder, history, cut, cut)
 
 
-def test_a_flipped_byte_in_the_last_records_recovers_the_intact_prefix(tmp_path, history):
+def test_a_flipped_byte_in_the_last_records_recovers_the_intact_prefix(tmp_path, history, no_fsync):
     folder = tmp_path / "state"
     start = history["frames"][-LAST][0]
     for at in range(start, len(history["log"])):
@@ -267,3 +274,9 @@ def test_a_checkpoint_being_written_when_the_process_died_is_ignored(tmp_path):
     assert store.revision == 25 and store.recovery.checkpoint == 20
     store.close()
     assert not any(n.endswith(".tmp") for n in os.listdir(folder / "checkpoints"))
+
+
+def test_a_file_where_the_folder_should_be_is_a_clear_error(tmp_path):
+    (tmp_path / "state").write_text("oops")
+    with pytest.raises(StateError, match=r"state: File exists"):
+        open_store(tmp_path / "state")

@@ -11,7 +11,7 @@ from store_helpers import assert_indexes_match, config_map, pod
 from engine.errors import PermanentError
 from engine.objects import key_of
 from engine.store import Snapshot, Store, Txn, apply_record, create, delete, put, update
-from engine.wal import HistoryLog, StateError, StateLocked, load_snapshot, open_store
+from engine.wal import Checkpoints, HistoryLog, StateError, StateLocked, load_snapshot, open_store
 
 
 def write_history(store: Store, count: int, start: int = 0) -> list[Snapshot]:
@@ -240,3 +240,20 @@ def test_reopening_a_folder_whose_objects_were_all_deleted_keeps_its_revision(st
     again = open_store(state)
     assert again.revision == 2 and len(again.head) == 0
     again.close()
+
+
+def test_a_checkpoint_that_reuses_earlier_work_is_byte_for_byte_one_written_from_scratch(state, tmp_path):
+    store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
+    write_history(store, 25)
+    store.close()
+    store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)  # nothing fresh: encodes what changed
+    snaps = write_history(store, 20, start=25)
+    store.close()
+    checkpoints = Checkpoints(state / "checkpoints")
+    scratch = Checkpoints(tmp_path / "scratch")
+    scratch.folder.mkdir()
+    for revision in (10, 20, 30, 40):
+        live = snaps[revision - 26] if revision > 25 else load_snapshot(state, revision)
+        scratch.write(live, checkpoints.position(revision))
+        assert scratch.path(revision).read_bytes() == checkpoints.path(revision).read_bytes()
+        os.unlink(scratch.path(revision))

@@ -7,6 +7,7 @@ so the same run also checks that replay(log) == live and time travel.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 
@@ -21,6 +22,13 @@ from engine.store import Conflict, Op, TooOld, Txn
 from engine.wal import load_snapshot, open_store
 
 KINDS = [("", "Pod"), ("apps", "ReplicaSet")]
+
+
+@pytest.fixture(autouse=True)
+def no_fsync(monkeypatch):
+    """The machine checks logic, not the disk: skip the checkpoints' fsyncs."""
+    monkeypatch.setattr(os, "fsync", lambda fd: None)
+
 NAMESPACES = ["default", "prod"]
 NAMES = ["a", "b", "c"]
 WINDOW = 4

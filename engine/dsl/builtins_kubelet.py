@@ -1,0 +1,186 @@
+"""Builtins for the kubelet and node lifecycle rules: the container runtime and node resources.
+
+The runtime builtins call the runtime in force (engine/runtime.py, the
+simulated one by default); they are pure functions of the pod and `now`, so
+a rule that writes their answer writes only when a container changed, and
+their comparisons against `now` wake the rule at the next transition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+from pyrsistent import freeze
+
+from engine import netaddr, runtime
+from engine.quantity import Quantity, pod_requests as _pod_requests
+
+from .builtins import _dig, _map, _section, _seq, builtin
+
+_section("Kubelet and container runtime")
+
+KUBELET_ANNOTATION = "sim.recon.dev/kubelet"
+_TERMINAL = ("Succeeded", "Failed")
+
+
+@builtin()
+def container_statuses(pod, now):
+    """The runtime's init and app container statuses of an admitted POD at NOW (state, ready, restartCount, image, imageID, containerID, lastState).
+
+    container_statuses(pod, now).containerStatuses[0].state → {"running": {"startedAt": "2026-01-01T00:00:05Z"}}
+    container_statuses(pod, now).initContainerStatuses → null (no init containers)
+    """
+    return freeze(runtime.current().status(_map(pod), now))
+
+
+@builtin()
+def sandbox_start(pod, now):
+    """The moment the runtime starts POD's sandbox when the kubelet admits it at NOW: the pod's status.startTime, the origin of its timeline.
+
+    sandbox_start(pod, now) → 1767225600.0
+    """
+    return runtime.current().start(_map(pod), float(now))
+
+
+@builtin()
+def containers_stopped_at(pod):
+    """The moment the containers of POD (being deleted) have stopped: the delete request plus the time they take, at most the grace period.
+
+    containers_stopped_at(pod) → 1767225630.0
+    """
+    return runtime.current().stop(_map(pod))
+
+
+@builtin()
+def runtime_version():
+    """The container runtime's name and version, as node.status.nodeInfo.containerRuntimeVersion reports it.
+
+    runtime_version() → "sim://1.0"
+    """
+    return runtime.runtime_version()
+
+
+@builtin()
+def kubelet_running(node):
+    """Whether NODE exists and its simulated kubelet runs (no annotation sim.recon.dev/kubelet: "down").
+
+    kubelet_running(Node["node-1"]) → true
+    """
+    if not isinstance(node, Mapping):
+        return False
+    return (_dig(node, "metadata", "annotations") or {}).get(KUBELET_ANNOTATION) != "down"
+
+
+@builtin()
+def stable_id(value, length=32):
+    """LENGTH hex digits derived from VALUE (a machine ID, a boot ID): the same value gives the same ID.
+
+    stable_id("node-1/machine") → "6f1c…" (32 hex digits)
+    """
+    return hashlib.sha256(str(value).encode()).hexdigest()[: int(length)]
+
+
+# -- admission ----------------------------------------------------------------
+
+
+def _sort_key(pod: Mapping) -> tuple:
+    return (_dig(pod, "metadata", "creationTimestamp") or "", _dig(pod, "metadata", "name") or "")
+
+
+def _amount(name: str, q: Quantity | None) -> int:
+    if q is None:
+        return 0
+    return q.milli() if name == "cpu" else q.value()
+
+
+def _insufficient(pod: Mapping, others: list, allocatable: Mapping) -> tuple | None:
+    """The first resource POD does not fit in beside OTHERS, as noderesources.Fits orders them."""
+    capacity_pods = allocatable.get("pods")
+    if capacity_pods is not None:
+        allowed = Quantity(capacity_pods).value()
+        if len(others) + 1 > allowed:
+            return "pods", 1, len(others), allowed
+    wanted = _pod_requests(pod)
+    used: dict[str, int] = {}
+    for other in others:
+        for name, q in _pod_requests(other).items():
+            used[name] = used.get(name, 0) + _amount(name, q)
+    order = ["cpu", "memory", "ephemeral-storage"] + sorted(n for n in wanted if n not in
+                                                             ("cpu", "memory", "ephemeral-storage", "pods"))
+    for name in order:
+        requested = _amount(name, wanted.get(name))
+        if requested <= 0:
+            continue
+        capacity = _amount(name, Quantity(allocatable[name]) if allocatable.get(name) is not None else None)
+        if requested > capacity - used.get(name, 0):
+            return name, requested, used.get(name, 0), capacity
+    return None
+
+
+@builtin()
+def node_fit(pod, pods, allocatable):
+    """The kubelet's resource admission of POD among PODS (those bound to its node) on ALLOCATABLE.
+
+    Pods already admitted (status.startTime set) and not finished use
+    resources.  Pods still waiting ahead of POD (older, then by name) are
+    admitted first, in that order.  The verdict is "admit" (with `ahead`, how
+    many are admitted before it), "reject" (with upstream's `reason`, such as
+    OutOfcpu, and `message`) or "wait" (it fits only if some pod ahead is
+    rejected: decided once they are).
+
+    node_fit(pod, Pod where it.spec.nodeName == node.name, node.status.allocatable) → {"verdict": "admit", "ahead": 0}
+    node_fit(big, pods, {"cpu": "1"}).reason → "OutOfcpu"
+    """
+    pod, allocatable = _map(pod), _map(allocatable)
+    me, uid = _sort_key(pod), _dig(pod, "metadata", "uid")
+    admitted, ahead = [], []
+    for other in _seq(pods):
+        if _dig(other, "metadata", "uid") == uid or _dig(other, "status", "phase") in _TERMINAL:
+            continue
+        if _dig(other, "status", "startTime") is not None:
+            admitted.append(other)
+        elif _dig(other, "metadata", "deletionTimestamp") is None and _sort_key(other) < me:
+            ahead.append(other)
+    short = _insufficient(pod, admitted, allocatable)
+    if short is not None:
+        name, requested, used, capacity = short
+        message = (f"Pod was rejected: Node didn't have enough resource: {name}, requested: {requested}, "
+                   f"used: {used}, capacity: {capacity}")
+        return freeze({"verdict": "reject", "reason": f"OutOf{name}", "message": message})
+    if ahead and _insufficient(pod, admitted + ahead, allocatable) is not None:
+        return freeze({"verdict": "wait", "ahead": len(ahead)})
+    return freeze({"verdict": "admit", "ahead": len(ahead)})
+
+
+# -- addresses ----------------------------------------------------------------
+
+
+@builtin()
+def nth_free_ip(cidr, used, n, skip_gateway=True):
+    """The N-th (from 0) host address of CIDR not in USED, skipping the .1 gateway unless SKIP_GATEWAY is false; null when full.
+
+    nth_free_ip("10.244.1.0/24", ["10.244.1.2"], 1) → "10.244.1.4"
+    """
+    taken = list(_seq(used))
+    for _ in range(int(n)):
+        found = netaddr.first_free_ip(cidr, taken, skip_gateway)
+        if found is None:
+            return None
+        taken.append(found)
+    return netaddr.first_free_ip(cidr, taken, skip_gateway)
+
+
+@builtin()
+def nth_free_subnet(cluster_cidr, mask, used, n):
+    """The N-th (from 0) /MASK subnet of CLUSTER_CIDR overlapping none of USED; null when full.
+
+    nth_free_subnet("10.244.0.0/16", 24, ["10.244.0.0/24"], 1) → "10.244.2.0/24"
+    """
+    taken = list(_seq(used))
+    for _ in range(int(n)):
+        found = netaddr.first_free_subnet(cluster_cidr, int(mask), taken)
+        if found is None:
+            return None
+        taken.append(found)
+    return netaddr.first_free_subnet(cluster_cidr, int(mask), taken)

@@ -1,0 +1,199 @@
+"""Scheduling primitives: resource amounts in the scheduler's units, node selector terms, images.
+
+These are the small pieces kube-scheduler's plugins share
+(`pkg/scheduler/framework/types.go` Resource, `component-helpers/scheduling/
+corev1/nodeaffinity`, ImageLocality's image names); the plugins themselves
+are rules in rules/scheduler/.
+
+Resource amounts are plain ints as upstream keeps them: cpu in millicores,
+everything else in whole units (bytes for memory), rounded up.  They are
+cached per object (objects are immutable; the cache keeps the object it
+describes, so an id is never reused while cached), so a rule that sums
+the requests of a node's pods on every attempt does not parse quantities
+again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pyrsistent import pmap
+
+from engine.quantity import Quantity, pod_requests as _pod_requests
+
+from .builtins import _dig, _section, _seq, builtin
+
+_section("Scheduling")
+
+# The requests the scheduler's scoring assumes for a container without any
+# (upstream DefaultMilliCPURequest, DefaultMemoryRequest).
+NON_ZERO_DEFAULTS = {"cpu": "100m", "memory": str(200 * 1024 * 1024)}
+_CACHE_LIMIT = 200_000
+_pod_cache: dict[int, tuple[Mapping, Mapping]] = {}  # id(pod) → (pod, units): per object version
+_pod_cache_nz: dict[int, tuple[Mapping, Mapping]] = {}
+_map_cache: dict[int, tuple[Mapping, Mapping]] = {}
+
+
+def _units(name: str, amount: object) -> int:
+    q = amount if isinstance(amount, Quantity) else Quantity(amount)
+    return q.milli() if name == "cpu" else q.value()
+
+
+def _units_map(quantities: Mapping) -> Mapping:
+    return pmap({name: _units(name, amount) for name, amount in quantities.items() if amount is not None})
+
+
+def _one_pod(pod: Mapping, non_zero: bool) -> Mapping:
+    cache = _pod_cache_nz if non_zero else _pod_cache
+    found = cache.get(id(pod))
+    if found is not None and found[0] is pod:
+        return found[1]
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+    result = _units_map(_pod_requests(pod, NON_ZERO_DEFAULTS if non_zero else None))
+    cache[id(pod)] = (pod, result)
+    return result
+
+
+@builtin()
+def pod_units(pods, non_zero=False):
+    """A pod's effective requests (or the sum over a list of pods) in the scheduler's units: cpu in millicores, the rest in whole units; NON_ZERO assumes 100m cpu and 200Mi memory for containers that request none (scoring).
+
+    pod_units(pod).cpu → 250
+    pod_units(Pod where it.spec.nodeName == node.name).memory → 268435456
+    pod_units(pod, true).cpu → 100
+    """
+    if pods is None:
+        return pmap()
+    if isinstance(pods, Mapping):
+        return _one_pod(pods, bool(non_zero))
+    total: dict[str, int] = {}
+    for pod in _seq(pods):
+        for name, amount in _one_pod(pod, bool(non_zero)).items():
+            total[name] = total.get(name, 0) + amount
+    return pmap(total)
+
+
+@builtin()
+def units(quantities):
+    """A map of quantities (e.g. a node's status.allocatable) in the scheduler's units: cpu in millicores, the rest in whole units.
+
+    units(node.status.allocatable).cpu → 4000
+    units({"memory": "1Gi"}).memory → 1073741824
+    """
+    if quantities is None:
+        return pmap()
+    found = _map_cache.get(id(quantities))
+    if found is not None and found[0] is quantities:
+        return found[1]
+    if len(_map_cache) > _CACHE_LIMIT:
+        _map_cache.clear()
+    result = _units_map(quantities)
+    _map_cache[id(quantities)] = (quantities, result)
+    return result
+
+
+# -- node selector terms -------------------------------------------------------------------
+
+
+def _int64(text: object) -> int | None:
+    try:
+        return int(str(text), 10)
+    except ValueError:
+        return None
+
+
+def _requirement(expr: Mapping, labels: Mapping) -> bool:
+    """One NodeSelectorRequirement, as upstream's nodeSelectorRequirementsAsSelector / Match."""
+    key, op, values = expr.get("key") or "", expr.get("operator") or "", tuple(expr.get("values") or ())
+    present = key in labels
+    if op == "In":
+        return present and labels[key] in values
+    if op == "NotIn":
+        return not present or labels[key] not in values
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    if op in ("Gt", "Lt"):
+        if len(values) != 1 or not present:
+            return False
+        bound, have = _int64(values[0]), _int64(labels[key])
+        if bound is None or have is None:
+            return False
+        return have > bound if op == "Gt" else have < bound
+    return False  # an unknown operator: the term is invalid and matches nothing
+
+
+@builtin()
+def node_term_matches(term, node):
+    """Whether a NodeSelectorTerm selects NODE: its matchExpressions (on labels) and matchFields (metadata.name) all hold; an empty term selects nothing.
+
+    node_term_matches({"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}, node) → true
+    node_term_matches({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}, node) → true
+    """
+    if not isinstance(term, Mapping) or node is None:
+        return False
+    expressions = _seq(term.get("matchExpressions"))
+    fields = _seq(term.get("matchFields"))
+    if not expressions and not fields:
+        return False
+    labels = _dig(node, "metadata", "labels") or {}
+    if not all(_requirement(e, labels) for e in expressions):
+        return False
+    field_values = {"metadata.name": _dig(node, "metadata", "name")}
+    for f in fields:
+        if f.get("key") != "metadata.name" or f.get("operator") not in ("In", "NotIn"):
+            return False  # upstream accepts only metadata.name with In / NotIn
+        if not _requirement(f, field_values):
+            return False
+    return True
+
+
+# -- images --------------------------------------------------------------------------------
+
+
+@builtin()
+def normalized_image(name):
+    """An image name as ImageLocality compares them: ":latest" added when it has no tag.
+
+    normalized_image("nginx") → "nginx:latest"
+    normalized_image("registry:5000/app") → "registry:5000/app:latest"
+    """
+    if not isinstance(name, str):
+        return name
+    if name.rfind(":") <= name.rfind("/") and "@" not in name:
+        return name + ":latest"
+    return name
+
+
+_image_cache: dict[int, tuple[Sequence, Mapping]] = {}
+
+
+def _node_images(node: Mapping) -> Mapping:
+    images = _dig(node, "status", "images")
+    if not images:
+        return pmap()
+    found = _image_cache.get(id(images))
+    if found is not None and found[0] is images:
+        return found[1]
+    sizes = {}
+    for image in images:
+        for name in image.get("names") or ():
+            sizes[normalized_image(name)] = int(image.get("sizeBytes") or 0)
+    if len(_image_cache) > _CACHE_LIMIT:
+        _image_cache.clear()
+    result = pmap(sizes)
+    _image_cache[id(images)] = (images, result)
+    return result
+
+
+@builtin()
+def image_size(node, image):
+    """The size in bytes of IMAGE (normalized) among NODE's status.images, or null when the node does not have it.
+
+    image_size(node, "nginx:1.27") → 67108864
+    """
+    if node is None or not isinstance(image, str):
+        return None
+    return _node_images(node).get(normalized_image(image))

@@ -1,0 +1,419 @@
+"""The container runtime the kubelet rules drive, and its simulated implementation.
+
+`ContainerRuntime` is the interface (upstream's CRI, cut to what the kubelet
+rules use): `start` a pod's sandbox, `stop` it, report the `status` of its
+containers, read their `logs`.  `SimulatedRuntime` is the default.
+
+The simulation keeps the rules level-based and deterministic: it has no
+state at all.  Every container's life is a pure function of
+
+* the pod object: its containers, `spec.restartPolicy`, `status.startTime`
+  (the moment the kubelet admitted the pod and created its sandbox: the
+  origin of the timeline), `metadata.deletionTimestamp` and
+  `deletionGracePeriodSeconds` (when a stop was asked for);
+* the simulation annotations on the pod (its template's annotations land on
+  the pod): `sim.recon.dev/start-after` (containers start that long after
+  they may), `ready-after` (each run is Ready that long after it started),
+  `exit-after` and `exit-code` (each run exits that long after it started,
+  with that code; `exit-code` alone means `exit-after: 0s`), `stop-after`
+  (how long a container takes to stop once asked; default 0s, capped by the
+  grace period).  Each may be set for one container with a `.NAME` suffix:
+  `sim.recon.dev/exit-code.migrate: "1"`.  The pod-wide values apply to the
+  app containers; init containers run to completion at once (exit 0) unless
+  their own `.NAME` keys say otherwise;
+* `now`.
+
+From those it derives the whole timeline: init containers one after the
+other, then the app containers; runs, exits, and restarts as the restart
+policy says (`Always`; `OnFailure` on a non-zero code; `Never`; init
+containers restart on failure unless the pod's policy is `Never`), with
+the kubelet's crash-loop back-off: the first restart at once, then 10 s,
+doubling to 5 min, reset after a run of more than 10 min (flowcontrol.Backoff
+as kuberuntime uses it).
+
+`now` reaches this module as the rule's `now`, a `TimeVal` (see
+engine/dsl/runtime.py): every boundary is tested as `now >= moment`, so the
+comparison that is still false records the next transition and the engine
+wakes the rule exactly then, with no polling.  Times are never computed
+*from* `now`, so a status is identical on every evaluation between two
+transitions and the rules write only when something changed.
+
+Logs are derived the same way: the lifecycle lines (started, ready, exited
+with code, back-off, restarted) of the runs up to `now`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from .timeutil import format_time, parse_duration, parse_time
+
+PREFIX = "sim.recon.dev/"
+BACKOFF_INITIAL = 10.0
+BACKOFF_MAX = 300.0
+MAX_RUNS = 100_000  # a guard: a timeline never walks further than this
+
+
+class ContainerRuntime(Protocol):
+    """What the kubelet needs from a container runtime."""
+
+    name: str
+    version: str
+
+    def start(self, pod: Mapping, now: float) -> float:
+        """Create the pod's sandbox; the moment its timeline starts (its status.startTime)."""
+
+    def stop(self, pod: Mapping) -> float:
+        """The moment the containers of a pod being deleted have all stopped."""
+
+    def status(self, pod: Mapping, now: float) -> dict:
+        """{"initContainerStatuses": [...], "containerStatuses": [...]} at `now`."""
+
+    def logs(self, pod: Mapping, container: str, now: float) -> list[str]:
+        """The lines container `container` has written up to `now`."""
+
+
+# ------------------------------------------------------------------ controls
+
+
+@attrs.frozen
+class Controls:
+    """How one simulated container behaves (from the pod's annotations)."""
+
+    start_after: float = 0.0
+    ready_after: float = 0.0
+    exit_after: float | None = None  # None: runs until stopped
+    exit_code: int = 0
+    stop_after: float = 0.0
+
+
+def _annotation(pod: Mapping, name: str, container: str, pod_wide: bool) -> str | None:
+    notes = (pod.get("metadata") or {}).get("annotations") or {}
+    own = notes.get(f"{PREFIX}{name}.{container}")
+    if own is not None or not pod_wide:
+        return own
+    return notes.get(PREFIX + name)
+
+
+def _seconds(value: str | None, key: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, parse_duration(str(value)))
+    except ValueError:
+        raise ValueError(f"annotation {PREFIX}{key}: {value!r} is not a duration like 5s or 1m30s") from None
+
+
+def controls(pod: Mapping, container: str, init: bool = False) -> Controls:
+    """The simulation controls of one container of `pod`."""
+    def get(name: str) -> str | None:
+        return _annotation(pod, name, container, pod_wide=not init)
+
+    code_text = get("exit-code")
+    try:
+        code = int(code_text) if code_text is not None else None
+    except ValueError:
+        raise ValueError(f"annotation {PREFIX}exit-code: {code_text!r} is not an integer") from None
+    exit_after = _seconds(get("exit-after"), "exit-after")
+    if exit_after is None and (code is not None or init):
+        exit_after = 0.0
+    return Controls(
+        start_after=_seconds(get("start-after"), "start-after") or 0.0,
+        ready_after=_seconds(get("ready-after"), "ready-after") or 0.0,
+        exit_after=exit_after,
+        exit_code=code if code is not None else 0,
+        stop_after=_seconds(_annotation(pod, "stop-after", container, True), "stop-after") or 0.0,
+    )
+
+
+# ------------------------------------------------------------------ timeline
+
+
+@attrs.frozen
+class Run:
+    """One run of a container: started, maybe ready, maybe exited."""
+
+    number: int  # 0 for the first run; the restartCount while it runs
+    start: float
+    ready: float | None  # the moment it turns Ready (None: never in this run)
+    exit: float | None  # the moment it exits (None: never)
+    code: int
+
+
+@attrs.frozen
+class Restart:
+    """What happens after a run exits: a restart at `at` after waiting `backoff`."""
+
+    at: float
+    backoff: float  # 0 for an immediate restart
+
+
+def restarts(policy: str, code: int) -> bool:
+    return policy == "Always" or (policy == "OnFailure" and code != 0)
+
+
+def runs(ctl: Controls, first_start: float, policy: str) -> Iterator[tuple[Run, Restart | None]]:
+    """Every run of a container from `first_start` on, each with the restart that follows it."""
+    start, backoff, last_update = first_start, None, None
+    for number in range(MAX_RUNS):
+        exit_at = None if ctl.exit_after is None else start + ctl.exit_after
+        ready_at = start + ctl.ready_after
+        if exit_at is not None and ready_at >= exit_at and ctl.ready_after > 0:
+            ready_at = None
+        run = Run(number, start, ready_at, exit_at, ctl.exit_code)
+        if exit_at is None or not restarts(policy, ctl.exit_code):
+            yield run, None
+            return
+        # flowcontrol.Backoff: no entry (or one idle for > 2·max) restarts at once.
+        if backoff is None or exit_at - last_update > 2 * BACKOFF_MAX:
+            restart = Restart(exit_at, 0.0)
+            backoff = BACKOFF_INITIAL
+        else:
+            restart = Restart(exit_at + backoff, backoff)
+            backoff = min(backoff * 2, BACKOFF_MAX)
+        last_update = restart.at
+        yield run, restart
+        start = restart.at
+
+
+# ------------------------------------------------------------------ statuses
+
+
+def container_id(pod: Mapping, name: str, number: int) -> str:
+    uid = (pod.get("metadata") or {}).get("uid") or ""
+    return "sim://" + hashlib.sha256(f"{uid}/{name}/{number}".encode()).hexdigest()
+
+
+def image_ref(image: str | None) -> str:
+    """The image as a runtime reports it: docker.io/library/nginx:1.27."""
+    image = image or ""
+    first, slash, _rest = image.partition("/")
+    if not slash:
+        image = "docker.io/library/" + image
+    elif "." not in first and ":" not in first and first != "localhost":
+        image = "docker.io/" + image
+    if ":" not in image.rpartition("/")[2] and "@" not in image:
+        image += ":latest"
+    return image
+
+
+def image_id(image: str | None) -> str:
+    ref = image_ref(image)
+    repo = ref.rpartition("@")[0] or ref.rsplit(":", 1)[0]
+    return f"{repo}@sha256:" + hashlib.sha256(ref.encode()).hexdigest()
+
+
+def go_duration(seconds: float) -> str:
+    """A duration as Go prints it: 10s, 1m20s, 5m0s."""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes}m{secs}s"
+
+
+def _terminated(pod: Mapping, name: str, run: Run) -> dict:
+    return {"exitCode": run.code, "reason": "Completed" if run.code == 0 else "Error",
+            "startedAt": format_time(run.start), "finishedAt": format_time(run.exit),
+            "containerID": container_id(pod, name, run.number)}
+
+
+@attrs.frozen
+class Outcome:
+    """A container's status at `now`, and when it completed successfully (init order)."""
+
+    status: dict
+    done: float | None = None  # the moment it exited 0 for good (None: not by now)
+    failed: bool = False  # exited non-zero for good
+
+
+def _base(spec: Mapping) -> dict:
+    return {"name": spec.get("name"), "image": image_ref(spec.get("image")),
+            "imageID": "", "ready": False, "restartCount": 0, "started": False}
+
+
+def _waiting(spec: Mapping, reason: str, message: str | None = None) -> dict:
+    state = {"reason": reason} if message is None else {"reason": reason, "message": message}
+    return {**_base(spec), "state": {"waiting": state}}
+
+
+def container_status(pod: Mapping, spec: Mapping, first_start: float, policy: str, now: float,
+                     init: bool = False) -> Outcome:
+    """The status of one container whose first run may start at `first_start`."""
+    name = spec.get("name")
+    if not now >= first_start:
+        return Outcome(_waiting(spec, "PodInitializing" if init else "ContainerCreating"))
+    base = {**_base(spec), "imageID": image_id(spec.get("image"))}
+    last: dict | None = None
+    for run, restart in runs(controls(pod, name, init), first_start, policy):
+        cid = container_id(pod, name, run.number)
+        if run.exit is None or not now >= run.exit:
+            ready = run.ready is not None and (run.ready == run.start or now >= run.ready)
+            status = {**base, "containerID": cid, "ready": ready, "restartCount": run.number,
+                      "started": True, "state": {"running": {"startedAt": format_time(run.start)}}}
+            return Outcome(_with_last(status, last))
+        terminated = _terminated(pod, name, run)
+        if restart is None:
+            status = {**base, "containerID": cid, "restartCount": run.number,
+                      "state": {"terminated": terminated}}
+            return Outcome(_with_last(status, last), done=run.exit if run.code == 0 else None,
+                           failed=run.code != 0)
+        if not now >= restart.at:
+            message = (f"back-off {go_duration(restart.backoff)} restarting failed container={name} "
+                       f"pod={_pod_ref(pod)}")
+            status = {**base, "containerID": cid, "restartCount": run.number,
+                      "state": {"waiting": {"reason": "CrashLoopBackOff", "message": message}}}
+            return Outcome(_with_last(status, {"terminated": terminated}))
+        last = {"terminated": terminated}
+    raise ValueError(f"container {name}: timeline longer than {MAX_RUNS} runs")
+
+
+def _with_last(status: dict, last: dict | None) -> dict:
+    return {**status, "lastState": last or {}}
+
+
+def _pod_ref(pod: Mapping) -> str:
+    meta = pod.get("metadata") or {}
+    return f"{meta.get('name')}_{meta.get('namespace')}({meta.get('uid')})"
+
+
+def _policy(pod: Mapping) -> str:
+    return (pod.get("spec") or {}).get("restartPolicy") or "Always"
+
+
+def _started(pod: Mapping) -> float | None:
+    stamp = (pod.get("status") or {}).get("startTime")
+    return None if stamp is None else parse_time(stamp)
+
+
+def pod_statuses(pod: Mapping, now: float) -> dict:
+    """Init and app container statuses of an admitted pod (status.startTime set) at `now`."""
+    origin = _started(pod)
+    spec = pod.get("spec") or {}
+    inits: Sequence[Mapping] = spec.get("initContainers") or ()
+    apps: Sequence[Mapping] = spec.get("containers") or ()
+    if origin is None:
+        return {"initContainerStatuses": [_waiting(c, "PodInitializing") for c in inits] if inits else None,
+                "containerStatuses": [_waiting(c, "ContainerCreating") for c in apps]}
+    policy = _policy(pod)
+    init_policy = "Never" if policy == "Never" else "OnFailure"
+    ready_from: float | None = origin
+    init_statuses = []
+    for c in inits:
+        if ready_from is None:
+            init_statuses.append(_waiting(c, "PodInitializing"))
+            continue
+        first = ready_from + controls(pod, c.get("name"), init=True).start_after
+        outcome = container_status(pod, c, first, init_policy, now, init=True)
+        init_statuses.append(outcome.status)
+        ready_from = outcome.done
+    app_statuses = []
+    for c in apps:
+        if ready_from is None:
+            app_statuses.append(_waiting(c, "PodInitializing"))
+            continue
+        first = ready_from + controls(pod, c.get("name")).start_after
+        app_statuses.append(container_status(pod, c, first, policy, now).status)
+    return {"initContainerStatuses": init_statuses if inits else None, "containerStatuses": app_statuses}
+
+
+# ------------------------------------------------------------------ logs
+
+
+def _run_lines(name: str, run: Run, restart: Restart | None, now: float) -> Iterator[tuple[float, str]]:
+    yield run.start, (f"started container {name}" if run.number == 0
+                      else f"restarted container {name} (restart {run.number})")
+    if run.ready is not None and now >= run.ready and (run.exit is None or run.ready < run.exit
+                                                       or run.ready == run.start):
+        yield run.ready, f"container {name} is ready"
+    if run.exit is not None and now >= run.exit:
+        yield run.exit, f"container {name} exited with code {run.code}"
+        if restart is not None and restart.backoff > 0:
+            yield run.exit, f"back-off {go_duration(restart.backoff)} restarting failed container {name}"
+
+
+def container_logs(pod: Mapping, name: str, now: float) -> list[str]:
+    """The simulated lifecycle lines of container `name` up to `now`, each with its time."""
+    origin = _started(pod)
+    spec = pod.get("spec") or {}
+    if origin is None:
+        return []
+    policy = _policy(pod)
+    init_policy = "Never" if policy == "Never" else "OnFailure"
+    ready_from: float | None = origin
+    for init, c in [(True, c) for c in spec.get("initContainers") or ()] + \
+                   [(False, c) for c in spec.get("containers") or ()]:
+        if ready_from is None:
+            return []
+        ctl = controls(pod, c.get("name"), init)
+        first = ready_from + ctl.start_after
+        if c.get("name") == name:
+            lines = []
+            for run, restart in runs(ctl, first, init_policy if init else policy):
+                if not now >= run.start:
+                    break
+                lines.extend(f"{format_time(t)} {text}" for t, text in _run_lines(name, run, restart, now))
+            return lines
+        if init:
+            outcome = container_status(pod, c, first, init_policy, now, init=True)
+            ready_from = outcome.done
+    raise KeyError(name)
+
+
+# ------------------------------------------------------------------ the runtime
+
+
+class SimulatedRuntime:
+    """The default runtime: containers live on the engine clock, as the annotations say."""
+
+    name = "sim"
+    version = "1.0"
+
+    def start(self, pod: Mapping, now: float) -> float:
+        return float(int(now))  # status.startTime holds whole seconds
+
+    def stop(self, pod: Mapping) -> float:
+        meta = pod.get("metadata") or {}
+        stamp = meta.get("deletionTimestamp")
+        if stamp is None:
+            raise ValueError("the pod is not being deleted")
+        grace = float(meta.get("deletionGracePeriodSeconds") or 0)
+        asked = parse_time(stamp) - grace
+        if _started(pod) is None:
+            return asked  # nothing ever ran
+        spec = pod.get("spec") or {}
+        slowest = max((controls(pod, c.get("name")).stop_after for c in spec.get("containers") or ()),
+                      default=0.0)
+        return asked + min(grace, slowest)
+
+    def status(self, pod: Mapping, now: float) -> dict:
+        return pod_statuses(pod, now)
+
+    def logs(self, pod: Mapping, container: str, now: float) -> list[str]:
+        return container_logs(pod, container, now)
+
+
+_current: list[ContainerRuntime] = [SimulatedRuntime()]
+
+
+def current() -> ContainerRuntime:
+    """The runtime the kubelet rules drive."""
+    return _current[0]
+
+
+def use(runtime: ContainerRuntime) -> ContainerRuntime:
+    """Make `runtime` the one the kubelet rules drive; returns the previous one."""
+    previous, _current[0] = _current[0], runtime
+    return previous
+
+
+def runtime_version(runtime: Any = None) -> str:
+    runtime = runtime or current()
+    return f"{runtime.name}://{runtime.version}"

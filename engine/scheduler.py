@@ -1,0 +1,496 @@
+"""The scheduler: a queue of pending pods and the bind cycle; the plugins are rules.
+
+Every `filter` and `score` declaration of the loaded rule files (rules/
+scheduler/ by default) is a plugin of one profile, kube-scheduler's default
+profile when the shipped files are loaded.  This module only does what
+upstream's framework does around them (pkg/scheduler/schedule_one.go):
+
+* the queue: pending pods (no `spec.nodeName`, `schedulerName`
+  default-scheduler, not terminating) by priority, then creation time;
+  pods no node accepts wait in an unschedulable set until a change that
+  could help (a node added or changed, an assigned pod removed, or, for
+  pods that pod-based plugins rejected, an assigned pod changed) moves them
+  back: event-driven, never polled;
+* one attempt: filters in the profile's order over the nodes, starting
+  where the previous attempt stopped and stopping once enough feasible
+  nodes were found (percentageOfNodesToScore); scores over the feasible
+  nodes, normalised per the score's `normalize` mode and weighted; the best
+  node, ties broken by a hash of the seed and the pod (deterministic);
+* the writes, as actor `default-scheduler`: a Binding and a `Scheduled`
+  Event, or the PodScheduled=False condition and a `FailedScheduling`
+  Event, written only when the message changes;
+* the explanation of each pod's last attempt, kept in memory for
+  `explain_scheduling`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .access import Actor, Permissions
+from .apierrors import APIError
+from .dsl import runtime as R
+from .evalctx import EvalContext
+from .objects import Key, get_path
+from .request import Request
+from .timeutil import format_time, parse_time
+
+SCHEDULER_NAME = "default-scheduler"
+NODE = ("", "Node")
+POD = ("", "Pod")
+
+# kube-scheduler's default profile, in its order: a filter or score of these
+# names runs in this position; other (user) plugins run after them, by file.
+DEFAULT_ORDER = (
+    "NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts",
+    "NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding",
+    "VolumeZone", "PodTopologySpread", "InterPodAffinity",
+    "NodeResourcesBalancedAllocation", "ImageLocality",
+)
+# Filters that only look at the node and the pod itself: a pod they rejected
+# cannot be helped by another pod being bound or relabelled.
+NODE_ONLY_FILTERS = frozenset({"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity"})
+
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE = 5
+MAX_NODE_SCORE = 100
+
+
+def nodes_to_find(num_all_nodes: int, percentage: int | None = None) -> int:
+    """numFeasibleNodesToFind: how many feasible nodes an attempt looks for."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_all_nodes
+    if not percentage:
+        percentage = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE)
+    if percentage >= 100:
+        return num_all_nodes
+    return max(num_all_nodes * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def normalize(mode: str | None, raw: dict[str, Any]) -> dict[str, int]:
+    """A score's values over the feasible nodes, rescaled as upstream's NormalizeScore."""
+    values = {node: int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
+              for node, v in raw.items()}
+    if mode is None or not values:
+        return values
+    high, low = max(values.values()), min(values.values())
+    if mode == "max":  # helper.DefaultNormalizeScore(MaxNodeScore, false)
+        return {n: (v * MAX_NODE_SCORE // high if high else 0) for n, v in values.items()}
+    if mode == "reverse":  # helper.DefaultNormalizeScore(MaxNodeScore, true)
+        if high == 0:
+            return {n: MAX_NODE_SCORE for n in values}
+        return {n: MAX_NODE_SCORE - v * MAX_NODE_SCORE // high for n, v in values.items()}
+    if mode == "minmax":  # InterPodAffinity's NormalizeScore
+        spread = high - low
+        return {n: (int(MAX_NODE_SCORE * (v - low) / spread) if spread > 0 else 0) for n, v in values.items()}
+    raise ValueError(f"unknown normalize mode {mode!r}")
+
+
+def fit_error_message(num_nodes: int, rejected: Mapping[str, tuple]) -> str:
+    """FitError.Error(): `0/N nodes are available: <count reason>, ... .` sorted as strings."""
+    histogram: dict[str, int] = {}
+    for _plugin, reasons in rejected.values():
+        for reason in reasons:
+            histogram[reason] = histogram.get(reason, 0) + 1
+    parts = sorted(f"{count} {reason}" for reason, count in histogram.items())
+    return f"0/{num_nodes} nodes are available: {', '.join(parts)}."
+
+
+@attrs.frozen
+class ScoreLine:
+    plugin: str
+    raw: Any
+    normalized: int
+    weight: int
+
+    @property
+    def weighted(self) -> int:
+        return self.normalized * self.weight
+
+
+@attrs.frozen
+class Attempt:
+    """What one scheduling attempt saw and decided: the source of `explain`."""
+
+    pod: Key
+    revision: int
+    num_nodes: int
+    rejected: dict  # node → (plugin, reasons)
+    feasible: tuple  # node names, in evaluation order
+    scores: dict  # node → tuple[ScoreLine, ...]
+    chosen: str | None
+    message: str
+
+    def total(self, node: str) -> int:
+        return sum(line.weighted for line in self.scores.get(node, ()))
+
+
+class _AttemptContext(EvalContext):
+    """An EvalContext whose queries are remembered for the rest of one attempt.
+
+    One attempt reads one snapshot, and a query's answer depends only on the
+    snapshot and the values its condition captures, so `count(Node)` or
+    `Pod where matches(sel, it)` asked for every node is computed once.
+    """
+
+    __slots__ = ("memo",)
+
+    def __init__(self, engine: Any, snap: Any, now: float):
+        super().__init__(engine, snap, now)
+        self.memo: dict = {}
+
+    def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
+        cells = () if where is None or where.__closure__ is None else \
+            tuple(c.cell_contents for c in where.__closure__)
+        key = (id(spec), tuple(map(id, values)), None if where is None else where.__code__,
+               tuple(map(id, cells)))
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = (super().query(spec, values, where), values, cells)
+        return found[0]
+
+
+class Scheduler:
+    """The queue and bind cycle over the profile of filters and scores in force."""
+
+    def __init__(self, engine: Any, *, percentage_of_nodes_to_score: int | None = None):
+        self.engine, self.api = engine, engine.api
+        self.percentage = percentage_of_nodes_to_score
+        self.filters: list = []
+        self.scores: list = []
+        self.active: set[Key] = set()
+        self.unschedulable: dict[Key, frozenset] = {}  # pod → plugins that rejected it
+        self.attempts: dict[Key, Attempt] = {}
+        self.next_start = 0
+        self.scheduled = 0
+        self._nodes: tuple[Any, list] = (None, [])
+        self.actor = Actor(SCHEDULER_NAME, "component", Permissions(
+            reads={("*", "*")}, writes={("", "Binding"), ("", "Event"), ("events.k8s.io", "Event")},
+            status_writes={POD}))
+
+    # ------------------------------------------------------------ profile
+    def set_rules(self, rules: Any) -> None:
+        """Take the filters and scores of `rules` as the profile; retry every waiting pod."""
+        rank = {name: i for i, name in enumerate(DEFAULT_ORDER)}
+
+        def order(decl: Any) -> tuple:
+            return (rank.get(decl.name, len(rank)), decl.path, decl.line)
+
+        comps = rules.components
+        self.filters = sorted((d for c in comps for d in c.filters), key=order)
+        self.scores = sorted((d for c in comps for d in c.scores), key=order)
+        if self.enabled:
+            self.active.update(self.unschedulable)
+            self.unschedulable.clear()
+            for pod in self.api.store.head.list(*POD):
+                if _pending(pod):
+                    self.active.add(_key(pod))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.filters or self.scores)
+
+    def pending(self) -> bool:
+        return bool(self.active) and self.enabled
+
+    # ------------------------------------------------------------- events
+    def observe(self, event: Any) -> None:
+        """Queue what a committed change makes schedulable again (queueing hints, simplified)."""
+        if not self.enabled:
+            return
+        group, kind = event.key[0], event.key[1]
+        if (group, kind) == NODE:
+            if event.new is not None and _node_changed(event.old, event.new):
+                self._retry(lambda plugins: True)
+        elif (group, kind) == POD:
+            self._pod_event(event)
+
+    def _pod_event(self, event: Any) -> None:
+        old, new, key = event.old, event.new, event.key
+        if new is not None and _pending(new):
+            if old is None or key not in self.unschedulable or old.get("spec") != new.get("spec") \
+                    or get_path(old, "metadata", "labels") != get_path(new, "metadata", "labels"):
+                self.unschedulable.pop(key, None)
+                self.active.add(key)
+            return
+        self.active.discard(key)
+        self.unschedulable.pop(key, None)
+        was, now = _holds_resources(old), _holds_resources(new)
+        if was and not now:  # an assigned pod went away: resources and ports are free
+            self._retry(lambda plugins: True)
+        elif now and (not was or get_path(old, "metadata", "labels") != get_path(new, "metadata", "labels")):
+            self._retry(lambda plugins: not plugins <= NODE_ONLY_FILTERS)
+
+    def _retry(self, helps: Any) -> None:
+        for key in [k for k, plugins in self.unschedulable.items() if helps(plugins)]:
+            del self.unschedulable[key]
+            self.active.add(key)
+
+    # -------------------------------------------------------------- cycle
+    def cycle(self) -> list[tuple]:
+        """Attempt every queued pod once, in queue order; the writes made (for fight detection)."""
+        if not self.pending():
+            return []
+        head = self.api.store.head
+        queue = sorted((p for p in (head.get(k) for k in self.active) if p is not None and _pending(p)),
+                       key=_queue_order)
+        self.active.clear()
+        done: list[tuple] = []
+        with self.api.store.batch():
+            for pod in queue:
+                current = self.api.store.head.get(_key(pod))
+                if current is not None and _pending(current):
+                    done.extend(self.schedule_one(current))
+        return done
+
+    def schedule_one(self, pod: Mapping) -> list[tuple]:
+        snap = self.api.store.head
+        attempt = self.attempt(pod, snap)
+        self.attempts[attempt.pod] = attempt
+        if attempt.chosen is None:
+            self.unschedulable[attempt.pod] = frozenset(p for p, _ in attempt.rejected.values())
+            return self._report_unschedulable(pod, attempt)
+        return self._bind(pod, attempt)
+
+    def attempt(self, pod: Mapping, snap: Any) -> Attempt:
+        """Filter, score and choose, on one snapshot; writes nothing."""
+        nodes = self._node_list(snap)
+        key = _key(pod)
+        if not nodes:
+            return Attempt(key, snap.revision, 0, {}, (), {}, None, "no nodes available to schedule pods")
+        ctx = _AttemptContext(self.engine, snap, self.engine.clock.now())
+        want = nodes_to_find(len(nodes), self.percentage)
+        rejected: dict[str, tuple] = {}
+        feasible: list[Any] = []
+        n = len(nodes)
+        objects = snap.objects
+        for i in range(n):
+            node = objects[nodes[(self.next_start + i) % n]]
+            why = self._filter(ctx, pod, node)
+            if why is None:
+                feasible.append(node)
+                if len(feasible) >= want:
+                    break
+            else:
+                rejected[node["metadata"]["name"]] = why
+        self.next_start = (self.next_start + len(feasible) + len(rejected)) % n
+        names = tuple(nd["metadata"]["name"] for nd in feasible)
+        if not feasible:
+            return Attempt(key, snap.revision, n, rejected, (), {}, None, fit_error_message(n, rejected))
+        if len(feasible) == 1:  # upstream skips scoring when only one node fits
+            return Attempt(key, snap.revision, n, rejected, names, {}, names[0], "")
+        scores = self._score(ctx, pod, feasible)
+        totals = {name: sum(line.weighted for line in lines) for name, lines in scores.items()}
+        best = max(totals.values())
+        ties = sorted(name for name, total in totals.items() if total == best)
+        chosen = ties[_tie_break(self.engine.seed, pod, len(ties))]
+        return Attempt(key, snap.revision, n, rejected, names, scores, chosen, "")
+
+    def _filter(self, ctx: EvalContext, pod: Mapping, node: Mapping) -> tuple | None:
+        for decl in self.filters:
+            try:
+                reason = decl.fn(ctx, pod, node)
+            except Exception as exc:  # a broken filter rejects, and says so
+                reason = f"filter {decl.qualname} failed ({decl.path}:{decl.line}): {_describe(exc)}"
+            if reason is None:
+                continue
+            reasons = (reason,) if isinstance(reason, str) else tuple(str(r) for r in reason)
+            if reasons:
+                return decl.name, reasons
+        return None
+
+    def _score(self, ctx: EvalContext, pod: Mapping, feasible: list) -> dict[str, tuple]:
+        names = [nd["metadata"]["name"] for nd in feasible]
+        lines: dict[str, list] = {name: [] for name in names}
+        for decl in self.scores:
+            raw = {}
+            for name, node in zip(names, feasible):
+                try:
+                    raw[name] = decl.fn(ctx, pod, node)
+                except Exception:  # a broken score counts 0 for that node
+                    raw[name] = None
+            normalized = normalize(decl.normalize, raw)
+            for name in names:
+                lines[name].append(ScoreLine(decl.name, raw[name], normalized[name], decl.weight))
+        return {name: tuple(ls) for name, ls in lines.items()}
+
+    def _node_list(self, snap: Any) -> list:
+        """The node keys, sorted by name (cached while the set of nodes is the same)."""
+        index = snap.indexes["kind"].get(NODE)
+        if self._nodes[0] is not index or index is None:
+            self._nodes = (index, snap.keys(*NODE))
+        return self._nodes[1]
+
+    # ------------------------------------------------------------- writes
+    def _bind(self, pod: Mapping, attempt: Attempt) -> list[tuple]:
+        ns, name = attempt.pod[2], attempt.pod[3]
+        binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
+                   "target": {"apiVersion": "v1", "kind": "Node", "name": attempt.chosen}}
+        message = f"Successfully assigned {ns}/{name} to {attempt.chosen}"
+        requests = [Request("create", "", "Binding", ns, name, binding),
+                    self._event(pod, "Normal", "Scheduled", message, "Binding")]
+        if not self._submit(requests, attempt):
+            return []
+        self.scheduled += 1
+        return [(SCHEDULER_NAME, "bind", attempt.pod, attempt.chosen)]
+
+    def _report_unschedulable(self, pod: Mapping, attempt: Attempt) -> list[tuple]:
+        current = next((c for c in get_path(pod, "status", "conditions") or () if c.get("type") == "PodScheduled"),
+                       None)
+        if current is not None and current.get("status") == "False" and current.get("reason") == "Unschedulable" \
+                and current.get("message") == attempt.message:
+            return []
+        now = format_time(self.engine.clock.now())
+        condition = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                     "lastTransitionTime": (current.get("lastTransitionTime") if current is not None
+                                            and current.get("status") == "False" else now),
+                     "reason": "Unschedulable", "message": attempt.message}
+        others = [c for c in get_path(pod, "status", "conditions") or () if c.get("type") != "PodScheduled"]
+        body = R.plain(pod)
+        body.setdefault("status", {})["conditions"] = [*others, condition]
+        ns, name = attempt.pod[2], attempt.pod[3]
+        requests = [Request("update", "", "Pod", ns, name, body=body, subresource="status"),
+                    self._event(pod, "Warning", "FailedScheduling", attempt.message, "Scheduling")]
+        if not self._submit(requests, attempt):
+            return []
+        return [(SCHEDULER_NAME, attempt.pod, ("status", "conditions"), attempt.message)]
+
+    def _event(self, pod: Mapping, type_: str, reason: str, message: str, action: str) -> Request:
+        meta = pod["metadata"]
+        now = self.engine.clock.now()
+        head = self.api.store.head
+        stamp = int(round(now * 1e9))
+        while head.get(("", "Event", meta["namespace"], f"{meta['name']}.{stamp:x}")) is not None:
+            stamp += 1
+        name = f"{meta['name']}.{stamp:x}"
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": meta["namespace"]},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": meta["namespace"],
+                               "name": meta["name"], "uid": meta.get("uid")},
+            "type": type_, "reason": reason, "message": message, "action": action,
+            "source": {"component": SCHEDULER_NAME}, "reportingComponent": SCHEDULER_NAME,
+            "firstTimestamp": format_time(now), "lastTimestamp": format_time(now), "count": 1,
+        }
+        return Request("create", "", "Event", meta["namespace"], name, body=event)
+
+    def _submit(self, requests: list, attempt: Attempt) -> bool:
+        cause = ({"scheduler": SCHEDULER_NAME, "pod": list(attempt.pod), "rev": attempt.revision},)
+        try:
+            self.api.submit(self.actor, requests, cause=cause)
+        except APIError as exc:
+            if exc.code == 409:  # the pod changed or went away meanwhile: try again next round
+                self.active.add(attempt.pod)
+                self.unschedulable.pop(attempt.pod, None)
+                return False
+            raise
+        return True
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _key(pod: Mapping) -> Key:
+    meta = pod["metadata"]
+    return ("", "Pod", meta.get("namespace", ""), meta["name"])
+
+
+def _pending(pod: Mapping) -> bool:
+    """Is this pod the scheduler's to place?"""
+    spec = pod.get("spec") or {}
+    if spec.get("nodeName") or (spec.get("schedulerName") or SCHEDULER_NAME) != SCHEDULER_NAME:
+        return False
+    if get_path(pod, "metadata", "deletionTimestamp"):
+        return False
+    return get_path(pod, "status", "phase") not in ("Succeeded", "Failed")
+
+
+def _holds_resources(pod: Mapping | None) -> bool:
+    """An assigned pod that counts on its node (the scheduler cache's view)."""
+    return (pod is not None and bool(get_path(pod, "spec", "nodeName"))
+            and get_path(pod, "status", "phase") not in ("Succeeded", "Failed"))
+
+
+def _node_changed(old: Mapping | None, new: Mapping) -> bool:
+    if old is None:
+        return True
+    return (old.get("spec") != new.get("spec")
+            or get_path(old, "metadata", "labels") != get_path(new, "metadata", "labels")
+            or get_path(old, "status", "allocatable") != get_path(new, "status", "allocatable")
+            or get_path(old, "status", "images") != get_path(new, "status", "images"))
+
+
+def _queue_order(pod: Mapping) -> tuple:
+    """PrioritySort: higher priority first, then earlier creation, then name."""
+    meta = pod["metadata"]
+    created = meta.get("creationTimestamp")
+    return (-(get_path(pod, "spec", "priority") or 0), parse_time(created) if created else 0.0,
+            meta.get("namespace", ""), meta["name"])
+
+
+def _tie_break(seed: str, pod: Mapping, n: int) -> int:
+    material = f"{seed}|{get_path(pod, 'metadata', 'uid')}|{get_path(pod, 'metadata', 'name')}"
+    return int.from_bytes(hashlib.blake2b(material.encode(), digest_size=8).digest(), "little") % n
+
+
+def _describe(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, R.RuleRuntimeError) else f"{type(exc).__name__}: {exc}"
+
+
+# ------------------------------------------------------------ explanation
+
+
+def explain_scheduling(engine: Any, namespace: str, name: str) -> str:
+    """Why pod NAME is Pending, or why it landed where it did: its last scheduling attempt."""
+    key = ("", "Pod", namespace, name)
+    pod = engine.api.store.head.get(key)
+    scheduler = getattr(engine, "scheduler", None)
+    attempt = scheduler.attempts.get(key) if scheduler is not None else None
+    lines = [f"pod {namespace}/{name}"]
+    if attempt is None:
+        return "\n".join(lines + _from_status(pod))
+    lines.append(f"last scheduling attempt at revision {attempt.revision}: "
+                 f"{attempt.num_nodes} node(s), {len(attempt.feasible)} feasible")
+    if attempt.chosen is not None:
+        lines.append(f"scheduled to {attempt.chosen}")
+    else:
+        lines.append(f"unschedulable: {attempt.message}")
+    if attempt.rejected:
+        lines.append("filtered out:")
+        for node in sorted(attempt.rejected):
+            plugin, reasons = attempt.rejected[node]
+            lines.append(f"  {node}: {plugin}: {'; '.join(reasons)}")
+    if attempt.scores:
+        lines.append("scores (raw → normalized × weight = weighted):")
+        ranked = sorted(attempt.scores, key=lambda n: (-attempt.total(n), n))
+        for node in ranked:
+            mark = "  <- chosen" if node == attempt.chosen else ""
+            lines.append(f"  {node}: total {attempt.total(node)}{mark}")
+            for line in attempt.scores[node]:
+                lines.append(f"    {line.plugin}: {_raw(line.raw)} → {line.normalized} × {line.weight} "
+                             f"= {line.weighted}")
+    elif attempt.chosen is not None:
+        lines.append(f"only {attempt.chosen} passed the filters: not scored")
+    return "\n".join(lines)
+
+
+def _raw(value: Any) -> str:
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    return "error" if value is None else str(value)
+
+
+def _from_status(pod: Mapping | None) -> list[str]:
+    if pod is None:
+        return ["not found"]
+    node = get_path(pod, "spec", "nodeName")
+    cond = next((c for c in get_path(pod, "status", "conditions") or () if c.get("type") == "PodScheduled"), None)
+    if node:
+        return [f"scheduled to {node} (no attempt recorded in this process)"]
+    if cond is not None and cond.get("status") == "False":
+        return [f"unschedulable: {cond.get('message')} (the details of the attempt are not recorded)"]
+    return ["not scheduled yet"]
