@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,9 @@ import yaml
 
 from . import selectors
 from .apierrors import APIError
-from .apiserver import APIServer
-from .clock import EPOCH, SimClock, WallClock
 from .errors import ReconError, SourceErrors
 from .kinds import Registry, ResourceType
+from .cluster import Cluster, bundled, local_or_bundled  # noqa: F401 (bundled: public)
 from .manifests import ApplyResult, apply_folder, load_folder, object_ref
 from .objects import get_path, key_of, thaw
 from .printers import columns, render_table
@@ -106,18 +104,13 @@ def _add_rules(commands: argparse._SubParsersAction) -> None:
                     "  recon rules check rules/examples/webapp.rules")
     check.add_argument("paths", nargs="*", metavar="PATH", help="rule files or folders (default: ./rules)")
     check.set_defaults(func=_run_rules_check)
-    rules.set_defaults(func=lambda args: _usage(rules))
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
+    rules.set_defaults(func=lambda args: _usage("choose a rules command: check"))
 
 
 def _run_rules_check(args: argparse.Namespace) -> int:
     from .rules import check_paths
 
-    paths = [Path(p) for p in args.paths] or [_local_or_bundled("rules")]
+    paths = [Path(p) for p in args.paths] or [local_or_bundled("rules")]
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise ReconError(f"{missing[0]}: no such file or folder")
@@ -161,68 +154,9 @@ def _add_get(commands: argparse._SubParsersAction) -> None:
 # ======================================================================= up
 
 
-def bundled(name: str) -> Path:
-    """A folder shipped inside the package (engine/defaults/NAME)."""
-    return Path(str(resources.files("engine") / "defaults" / name))
-
-
-def _local_or_bundled(name: str) -> Path:
-    """./NAME when it exists, else the copy bundled with recon."""
-    return Path(name) if Path(name).is_dir() else bundled(name)
-
-
-def _has_rules(folder: Path | None) -> bool:
-    return folder is not None and folder.exists() and any(folder.rglob("*.rules"))
-
-
-class Cluster:
-    """A state folder opened for running: store, clock, apiserver and the rule engine.
-
-    `sync(folder)` is the step a live run repeats for each batch of changes
-    to the folder: apply it, then converge.
-    """
-
-    def __init__(self, store: Any, rules_dir: Path | None, *, simulated: bool):
-        self.store = store
-        start = store.head.time if store.revision else EPOCH
-        self.clock = SimClock(start) if simulated else WallClock(floor=store.head.time)
-        store.clock = self.clock.now
-        self.api = APIServer(store, self.clock)
-        self.api.bootstrap()
-        self.engine = self._engine(rules_dir)
-
-    def _engine(self, rules_dir: Path | None) -> Any:
-        """The rule engine, or None when there are no rules (then the folder is only applied)."""
-        try:
-            from .reconcile import Engine
-            from .rules import load_rules
-        except ImportError:
-            return None
-        if not _has_rules(rules_dir):
-            return None
-        self.rules_dir = rules_dir
-        return Engine(self.api, load_rules(rules_dir), self.clock)
-
-    def reload_rules(self) -> list:
-        """Recompile the rules folder and swap it in; broken files keep their last good version."""
-        from .rules import reload_rules
-
-        if self.engine is None:
-            return []
-        rules, errors = reload_rules(self.rules_dir, self.engine.rules)
-        self.engine.set_rules(rules)
-        return errors
-
-    def sync(self, folder: Path, until: float | None) -> tuple[ApplyResult, Any]:
-        """Apply `folder` as one batch and converge (until `until`, simulated clocks)."""
-        with self.store.batch():
-            result = apply_folder(self.api, load_folder(folder))
-        run = self.engine.run(until=until) if self.engine is not None else None
-        return result, run
-
 def _run_up(args: argparse.Namespace) -> int:
-    folder = Path(args.dir) if args.dir else _local_or_bundled("manifests")
-    rules_dir = Path(args.rules) if args.rules else _local_or_bundled("rules")
+    folder = Path(args.dir) if args.dir else local_or_bundled("manifests")
+    rules_dir = Path(args.rules) if args.rules else local_or_bundled("rules")
     if not folder.exists():
         raise ReconError(f"{folder}: no such manifests folder")
     if args.rules and not rules_dir.exists():
@@ -284,8 +218,9 @@ def _serve(cluster: Cluster) -> int:
     rules_watch = _watch_rules(cluster)
     try:
         while not stop.wait(_next_tick(cluster)):
-            _tick(cluster, rules_watch)
-            last = _converge_live(cluster, last)
+            with cluster.lock:
+                _tick(cluster, rules_watch)
+                last = _converge_live(cluster, last)
     finally:
         if rules_watch is not None:
             rules_watch.close()

@@ -1090,10 +1090,16 @@ def reference_markdown() -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-if __name__ == "__main__":
-    print(reference_markdown(), end="")
-from . import builtins_scheduling  # noqa: E402,F401
-from . import builtins_proxy  # noqa: E402,F401
+# The primitives of each area register themselves into BUILTINS on import.
 from . import builtins_controllers  # noqa: E402,F401
 from . import builtins_kubelet  # noqa: E402,F401
+from . import builtins_proxy  # noqa: E402,F401
+from . import builtins_scheduling  # noqa: E402,F401
 from . import builtins_workloads  # noqa: E402,F401
+
+if __name__ == "__main__":
+    # Run as a script this file is `__main__`, a second copy of the module: print
+    # the table of the package's own copy, which the add-on modules filled.
+    from engine.dsl.builtins import reference_markdown as _reference
+
+    print(_reference(), end="")
