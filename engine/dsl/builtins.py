@@ -1082,7 +1082,9 @@ def _doc_markdown(doc: str) -> list[str]:
 def reference_markdown() -> str:
     """docs/builtins.md: every builtin, by section, with its signature, doc and examples."""
     lines = [_INTRO]
-    for title, names in SECTIONS.items():
+    add_ons = sorted(title for title in SECTIONS if title not in _CORE_SECTIONS)
+    for title in [*_CORE_SECTIONS, *add_ons]:
+        names = SECTIONS[title]
         lines += [f"## {title}", ""]
         for name in names:
             b = BUILTINS[name]
@@ -1090,7 +1092,9 @@ def reference_markdown() -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-# The primitives of each area register themselves into BUILTINS on import.
+# The primitives of each area register themselves into BUILTINS on import;
+# the reference lists these core sections first, then the areas' by title.
+_CORE_SECTIONS = tuple(SECTIONS)
 from . import builtins_controllers  # noqa: E402,F401
 from . import builtins_kubelet  # noqa: E402,F401
 from . import builtins_proxy  # noqa: E402,F401
