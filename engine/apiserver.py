@@ -115,6 +115,11 @@ class APIServer:
                           dry_run=dry_run)
         return self._one(actor, request, cause)
 
+    def request(self, actor: Actor, request: Request, cause: tuple = ()) -> Mapping | None:
+        """Submit one request (any verb, any subresource); the object it leaves (a Scale for /scale),
+        None when it deleted the object.  The HTTP API's entry point."""
+        return self._one(actor, request, cause)
+
     def bind(self, actor: Actor, namespace: str, pod: str, node: str, *, cause: tuple = ()) -> Mapping:
         """Create a Binding of `pod` to `node` (the scheduler's write)."""
         body = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": pod, "namespace": namespace},

@@ -1,6 +1,8 @@
 """The `recon` command: parses arguments and calls the library.
 
     recon up [DIR] [--once]      run the cluster a folder of manifests describes
+    recon diff [DIR]             what applying DIR would change, downstream effects included
+    recon status                 Deployments, pods waiting for a node, nodes
     recon get KIND [NAME...]     show objects, the way kubectl get does
 
 Usage mistakes exit 2 with a hint; every other mistake (a bad manifest or
@@ -12,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,15 +22,15 @@ from typing import Any
 import attrs
 import yaml
 
-from . import selectors
+from . import cli_history, selectors
 from .apierrors import APIError
 from .errors import ReconError, SourceErrors
 from .kinds import Registry, ResourceType
 from .cluster import Cluster, bundled, local_or_bundled  # noqa: F401 (bundled: public)
-from .manifests import ApplyResult, apply_folder, load_folder, object_ref
+from .manifests import ApplyResult, object_ref
 from .objects import get_path, key_of, thaw
 from .printers import columns, render_table
-from .store import Store
+from .report import plan_text
 from .timeutil import format_time, parse_duration
 from .wal import load_snapshot, open_store
 
@@ -42,14 +42,30 @@ UP_HELP = """\
 Run the cluster that a folder of Kubernetes manifests describes.
 
 Apply DIR as the desired state (create, update, prune), run the rules until
-the cluster converges, and keep running. With --once, stop when converged,
+the cluster converges, and keep running: every settled batch of edits to
+DIR (or to the rules) is applied as one change and shown with what the
+engine did. Fields a manifest sets that someone else changes are restored.
+Ctrl-C or SIGTERM stops cleanly; run it again to continue from the state,
+with whatever changed in DIR meanwhile. With --once, stop when converged,
 on a simulated clock: runs are deterministic and take no real time.
-Run it again after editing DIR: it continues from the saved state.
 
 examples:
   recon up                        # ./manifests, ./rules, state in ./.recon
+  recon up --json                 # one JSON event per line (for tools)
   recon up manifests --once       # converge once and exit (for scripts and CI)
   recon up site/ --once --until 1h --state /tmp/state
+  recon up --dry-run              # what applying would change (see recon diff)
+"""
+
+SERVE_HELP = """\
+Run the cluster (as recon up does) and serve the Kubernetes API, so that
+kubectl and other Kubernetes clients work against it. Writes STATE/kubeconfig
+with an admin token and prints the line that makes kubectl use it.
+
+examples:
+  recon serve                          # http://127.0.0.1:6443
+  recon up manifests --serve --port 0  # any free port
+  recon serve --tls                    # HTTPS, with a CA in STATE/
 """
 
 GET_HELP = """\
@@ -85,10 +101,13 @@ def build_parser() -> ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     _add_up(commands)
+    _add_diff(commands)
+    _add_status(commands)
     _add_get(commands)
     _add_rules(commands)
     _add_logs(commands)
     _add_proxy(commands)
+    cli_history.add_commands(commands)
     return parser
 
 
@@ -133,7 +152,25 @@ def _add_up(commands: argparse._SubParsersAction) -> None:
     up.add_argument("--until", metavar="DURATION", default="10m",
                     help="with --once: how much simulated time a run may take (default: 10m)")
     up.add_argument("--dry-run", action="store_true", help="show what applying DIR would change, change nothing")
+    up.add_argument("--json", action="store_true", help="one JSON event per line instead of text")
+    up.add_argument("-q", "--quiet", action="store_true", help="show errors only")
+    _add_serve_options(up)
     up.set_defaults(func=_run_up)
+    serve = commands.add_parser("serve", help="run the cluster and serve the Kubernetes API (up --serve)",
+                                description=SERVE_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for flag in ("dir", "--rules", "--state", "--json", "--quiet"):
+        action = next(a for a in up._actions if flag in (a.dest, *a.option_strings))
+        serve._add_action(action)
+    _add_serve_options(serve)
+    serve.set_defaults(func=_run_up, serve=True, once=False, until="10m", dry_run=False)
+
+
+def _add_serve_options(parser: argparse.ArgumentParser) -> None:
+    """--serve and where: the Kubernetes HTTP API (engine/api/http.py)."""
+    parser.add_argument("--serve", action="store_true", help="also serve the Kubernetes API (for kubectl)")
+    parser.add_argument("--address", metavar="IP", default="127.0.0.1", help="API address (default: 127.0.0.1)")
+    parser.add_argument("--port", metavar="PORT", type=int, default=6443, help="API port; 0: any free (default: 6443)")
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed CA written to the state folder")
 
 
 def _add_get(commands: argparse._SubParsersAction) -> None:
@@ -166,34 +203,59 @@ def _run_up(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"invalid --until: {exc}") from None
     if args.dry_run:
-        return _dry_run(args.state, folder)
+        plan = _plan(args.state, folder, rules_dir, budget)
+        print(plan_text(plan, dry_run=True), end="")
+        _report(plan.result, None, None)
+        return 1 if plan.result.errors else 0
     store = open_store(args.state)
     try:
         cluster = Cluster(store, rules_dir, simulated=args.once)
-        until = cluster.clock.now() + budget if args.once else cluster.clock.now()
+        if not args.once:
+            server = _start_http(cluster, args)
+            try:
+                return _serve(cluster, folder, args)
+            finally:
+                if server is not None:
+                    server.stop()
+        until = cluster.clock.now() + budget
         result, run = cluster.sync(folder, until)
         _report(result, run, cluster)
-        if args.once:
-            return 1 if result.errors or (run is not None and not run.converged) else 0
-        return _serve(cluster)
+        return 1 if result.errors or (run is not None and not run.converged) else 0
     finally:
         store.close()
 
 
-def _dry_run(state: str, folder: Path) -> int:
-    """Apply `folder` to an in-memory copy of the state and show what it changed."""
+def _start_http(cluster: Cluster, args: argparse.Namespace) -> Any:
+    """The Kubernetes HTTP API (engine/api/http.py) when asked for with --serve, else None."""
+    if not args.serve:
+        return None
+    from .api.http import start_http
+
+    return start_http(cluster, args)
+
+
+def _serve(cluster: Cluster, folder: Path, args: argparse.Namespace) -> int:
+    """Keep the cluster running and follow the folder until SIGINT or SIGTERM (engine/live.py)."""
+    from .live import serve
+    from .report import Reporter
+
+    return serve(cluster, folder, Reporter(json_lines=args.json, quiet=args.quiet), state=args.state)
+
+
+def _plan(state: str, folder: Path, rules_dir: Path, horizon: float) -> Any:
+    """What applying `folder` would do, on an in-memory fork of the state (engine/plan.py)."""
+    from .plan import make_plan
+
     head = _read_state(state, None) if Path(state).is_dir() else None
-    cluster = Cluster(Store(head), None, simulated=True)
-    result = attrs.evolve(apply_folder(cluster.api, load_folder(folder)), dry_run=True)
-    _report(result, None, cluster)
-    return 1 if result.errors else 0
+    return make_plan(head, folder, rules_dir, horizon)
 
 
-def _report(result: ApplyResult, run: Any, cluster: Cluster) -> None:
+def _report(result: ApplyResult, run: Any, cluster: Cluster | None) -> None:
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
-    for change in result.changes:
-        print(change.format(result.dry_run))
+    if not result.dry_run:
+        for change in result.changes:
+            print(change.format(result.dry_run))
     for error in result.errors:
         print(error.format(), file=sys.stderr)
     if run is None:
@@ -208,57 +270,97 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster) -> None:
         print(f"error: did not converge: {run.message}", file=sys.stderr)
 
 
-def _serve(cluster: Cluster) -> int:
-    """Keep the cluster running (timers fire on the wall clock) until SIGINT or SIGTERM."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    print("recon is running; press Ctrl-C to stop", file=sys.stderr, flush=True)
-    last = ""
-    rules_watch = _watch_rules(cluster)
+# ============================================================ diff, status
+
+DIFF_HELP = """\
+Show what applying a folder of manifests now would change, without changing
+anything: the objects created, changed (a YAML diff) and deleted, and what
+would follow downstream — the rules run on an in-memory copy of the state:
+pods created or deleted and the nodes they would be scheduled to,
+Endpoints and kube-proxy routes that would change.
+
+Exit code as kubectl diff: 0 no changes, 1 changes, 2 an error (a broken file).
+With a revision number instead of a folder, shows what changed between
+revisions of the history.
+
+examples:
+  recon diff                      # ./manifests against the state in ./.recon
+  recon diff site/ --state /tmp/state
+  recon diff manifests --json
+"""
+
+
+def _add_diff(commands: argparse._SubParsersAction) -> None:
+    diff = commands.add_parser("diff", help="show what applying a folder would change, downstream effects included",
+                               description=DIFF_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    diff.add_argument("targets", nargs="*", metavar="DIR | REV1 [REV2] [KIND/NAME]",
+                      help="folder of manifests (default: ./manifests), or revisions of the history")
+    diff.add_argument("-n", "--namespace", metavar="NS", default="default",
+                      help="with revisions: the object's namespace (default: default)")
+    diff.add_argument("--rules", metavar="DIR", help="folder of .rules files (default: ./rules, else the bundled rules)")
+    diff.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
+    diff.add_argument("--until", metavar="DURATION", default="1m",
+                      help="how much simulated time the planned change may take (default: 1m)")
+    diff.add_argument("--json", action="store_true", help="the plan as one JSON object")
+    diff.set_defaults(func=_run_diff)
+
+
+def _run_diff(args: argparse.Namespace) -> int:
+    """`recon diff DIR` plans an edit; `recon diff REV...` compares revisions (engine/cli_history.py)."""
+    if args.targets and args.targets[0].isdigit() and not Path(args.targets[0]).exists():
+        return cli_history.run_diff(args)
+    if len(args.targets) > 1:
+        raise UsageError("expected one folder: recon diff [DIR] (or revisions: recon diff REV1 [REV2])")
     try:
-        while not stop.wait(_next_tick(cluster)):
-            with cluster.lock:
-                _tick(cluster, rules_watch)
-                last = _converge_live(cluster, last)
-    finally:
-        if rules_watch is not None:
-            rules_watch.close()
+        folder = Path(args.targets[0]) if args.targets else local_or_bundled("manifests")
+        rules_dir = Path(args.rules) if args.rules else local_or_bundled("rules")
+        if not folder.exists():
+            raise ReconError(f"{folder}: no such manifests folder")
+        try:
+            horizon = parse_duration(args.until)
+        except ValueError as exc:
+            raise UsageError(f"invalid --until: {exc}") from None
+        plan = _plan(args.state, folder, rules_dir, horizon)
+    except UsageError:
+        raise
+    except ReconError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(plan_text(plan), end="")
+        _report(plan.result, None, None)
+    if plan.result.errors:
+        return 2
+    return 1 if plan.changed else 0
+
+
+STATUS_HELP = """\
+Show how the cluster is doing: each Deployment's ready, up-to-date and
+available replicas, the pods still waiting (with the scheduler's reason
+when it could not place them), and the nodes with their condition.
+Reads the state folder without locking it: works while `recon up` runs.
+
+examples:
+  recon status
+  recon status --state /tmp/state
+"""
+
+
+def _add_status(commands: argparse._SubParsersAction) -> None:
+    status = commands.add_parser("status", help="Deployments, pending pods and nodes at a glance",
+                                 description=STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    status.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
+    status.add_argument("--at", metavar="REV", type=int, help="show the status at this revision")
+    status.set_defaults(func=_run_status)
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    from .report import status_text
+
+    print(status_text(_read_state(args.state, args.at)), end="")
     return 0
-
-
-def _watch_rules(cluster: Cluster) -> Any:
-    if cluster.engine is None:
-        return None
-    from .watch import FolderWatch
-
-    return FolderWatch(cluster.rules_dir, (".rules",))
-
-
-def _tick(cluster: Cluster, rules_watch: Any) -> None:
-    """Hot reload: swap in changed rule files; report broken ones (their old version stays)."""
-    if rules_watch is None or not rules_watch.settled():
-        return
-    errors = cluster.reload_rules()
-    for error in errors:
-        print(error.format(), file=sys.stderr, flush=True)
-    print(f"rules reloaded{' with errors' if errors else ''}", file=sys.stderr, flush=True)
-
-
-def _converge_live(cluster: Cluster, last: str) -> str:
-    if cluster.engine is not None:
-        run = cluster.engine.run(until=cluster.clock.now())
-        if not run.converged and run.message != last:
-            print(f"warning: {run.message}", file=sys.stderr, flush=True)
-        return run.message
-    return last
-
-
-def _next_tick(cluster: Cluster) -> float:
-    deadline = cluster.engine.next_deadline() if cluster.engine is not None else None
-    if deadline is None:
-        return 1.0
-    return min(1.0, max(0.01, deadline - cluster.clock.now()))
 
 
 # ====================================================================== get

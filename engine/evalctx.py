@@ -18,7 +18,7 @@ from pyrsistent import pset
 from .deletion import gc_finalizers
 from .dsl import runtime as R
 from .dsl.builtins import _as_selector as selector_of  # so the planner reads selectors as matches() does
-from .kinds import Registry
+from .kinds import CRD_GROUP, CRD_KIND, Registry
 from .objects import Key, key_of
 
 _NONE = pset()
@@ -70,6 +70,8 @@ class EvalContext:
 
     # ---------------------------------------------------------------- reads
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
+        if spec.kind.is_any:
+            return self._query_any(spec, values, where)
         resolved = self.engine.resolve(spec.kind)
         if resolved is None:
             return []
@@ -90,6 +92,37 @@ class EvalContext:
             if where is None or where(obj):
                 found.append(obj)
         return found
+
+    def _query_any(self, spec: Any, values: tuple, where: Any) -> list[Any]:
+        """A query over every kind: the candidates come from the namespace
+        across kinds, the owner index or the uid index (the checker makes sure
+        the query has one of these terms), never from a scan of the store."""
+        snap = self.snap
+        ns = next((v for t, v in zip(spec.terms, values) if t.type == "ns"), None)
+        options = []
+        for term, value in zip(spec.terms, values):
+            if term.type == "ns":
+                if not isinstance(value, str):
+                    return []  # `any in null`: no namespace, no objects
+                keys = [key for group, kind in snap.kinds() for key in snap.index("ns", (group, kind, value))]
+                options.append((keys, ("ns*", value)))
+            elif term.type == "owner":
+                uid = value.get("metadata", {}).get("uid") if isinstance(value, Mapping) else value
+                if isinstance(uid, str):
+                    options.append((snap.index("owner", uid), ("owner*", uid)))
+                elif value is None:
+                    options.append((_NONE, None))  # owned by nothing: no object
+            elif term.type == "uid" and isinstance(value, str):
+                key = snap.uids.get(value)
+                options.append(((pset([key]) if key else _NONE), ("uid", value)))
+        if not options:
+            return []
+        keys, dep = min(options, key=lambda o: len(o[0]))
+        if dep is not None:
+            self.deps.add(dep)
+        objects = snap.objects
+        return [objects[k] for k in sorted(keys)
+                if (ns is None or k[2] == ns) and (where is None or where(objects[k]))]
 
     def _candidates(self, group: str, kind: str, terms: tuple, values: tuple) -> tuple[Any, tuple | None]:
         """The smallest index answer among the query's terms, and its dependency.
@@ -161,6 +194,41 @@ class EvalContext:
         key = (resolved[0], resolved[1], ns, name)
         self.deps.add(("key", key))
         return self.snap.get(key)
+
+    def owner_object(self, ref: Any, namespace: Any) -> Any:
+        """The object `ref` (an ownerReference: apiVersion, kind, name) points to, or None.
+
+        The group comes from ref.apiVersion; a cluster-scoped kind ignores
+        `namespace`.  A kind the API server does not serve has no objects.
+        """
+        rt = self._kind_of_ref(ref)
+        name = ref.get("name") if isinstance(ref, Mapping) else None
+        if rt is None or not isinstance(name, str):
+            return None
+        if rt.namespaced and not isinstance(namespace, str):
+            return None
+        key = (rt.group, rt.kind, namespace if rt.namespaced else "", name)
+        self.deps.add(("key", key))
+        return self.snap.get(key)
+
+    def known_kind(self, ref: Any) -> bool:
+        """Does the API server serve the kind ref.apiVersion and ref.kind name (built-in or custom)?"""
+        return self._kind_of_ref(ref) is not None
+
+    def _kind_of_ref(self, ref: Any) -> Any:
+        """The registry's type of ref.apiVersion + ref.kind.  Custom kinds come
+        and go with their CRD: unless the kind is built in, the answer depends
+        on the CRDs."""
+        if not isinstance(ref, Mapping):
+            return None
+        api_version, kind = ref.get("apiVersion"), ref.get("kind")
+        if not isinstance(api_version, str) or not isinstance(kind, str):
+            return None
+        group = api_version.rpartition("/")[0]
+        rt = Registry.for_snapshot(self.snap).get(group, kind)
+        if rt is None or rt.is_custom:
+            self.deps.add(("kind", CRD_GROUP, CRD_KIND))
+        return rt
 
     # --------------------------------------------------------------- writes
     def set(self, target: Any, path: tuple, value: Any, line: int) -> None:

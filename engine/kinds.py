@@ -108,6 +108,10 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t(CRD_GROUP, CRD_KIND, "customresourcedefinitions", "crd", "crds", namespaced=False,
        categories=("api-extensions",), sub={"status"}),
     _t("scheduling.k8s.io", "PriorityClass", "priorityclasses", "pc", namespaced=False, has_spec=False),
+    _t("rbac.authorization.k8s.io", "Role", "roles", has_spec=False),
+    _t("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", has_spec=False),
+    _t("rbac.authorization.k8s.io", "ClusterRole", "clusterroles", namespaced=False, has_spec=False),
+    _t("rbac.authorization.k8s.io", "ClusterRoleBinding", "clusterrolebindings", namespaced=False, has_spec=False),
     # recon's own: the iptables rules kube-proxy derives for one Service (rules/proxy.rules)
     _t("proxy.recon.dev", "ServiceRules", "servicerules"),
 )

@@ -24,8 +24,10 @@ from typing import Any
 
 import attrs
 
+from .access import ANY
 from .apiserver import Actor, APIError, Permissions, Request
 from .dsl import runtime as R
+from .dsl.ast import ANY_KIND
 from .dsl.compile import CompiledComponent, CompiledDecl
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
 from .objects import Key, format_key, freeze, set_path
@@ -65,6 +67,7 @@ def change_keys(key: Key, obj: Mapping | None) -> Iterable[tuple]:
     group, kind, ns, _name = key
     yield ("kind", group, kind)
     yield ("ns", group, kind, ns)
+    yield ("ns*", ns)  # `any in NS`
     yield ("key", key)
     if obj is None:
         return
@@ -75,6 +78,7 @@ def change_keys(key: Key, obj: Mapping | None) -> Iterable[tuple]:
     for ref in meta.get("ownerReferences") or ():
         if ref.get("uid"):
             yield ("owner", group, kind, ref["uid"])
+            yield ("owner*", ref["uid"])  # `any where owned_by(it, x)`
     spec = obj.get("spec")
     if isinstance(spec, Mapping) and spec.get("nodeName"):
         yield ("node", group, kind, spec["nodeName"])
@@ -127,7 +131,7 @@ class Engine:
         self.scheduler.set_rules(rules)  # scheduler hook: filters and scores in force
         self.order = {d: i for i, d in enumerate(rules.decls())}
         self.component_of = {d: c for c in rules.components for d in c.rules}
-        self.anchored: dict[str, list[CompiledDecl]] = {}
+        self.anchored: dict[str, list[CompiledDecl]] = {}  # by kind name; `any` rules under "any"
         for comp in rules.components:
             for decl in comp.rules:
                 self.anchored.setdefault(decl.kind.kind, []).append(decl)
@@ -135,11 +139,15 @@ class Engine:
         for decl in rules.decls():
             if decl in old.values():
                 continue
-            resolved = self.resolve(decl.kind)
-            if resolved is None:
-                continue
-            for key in head.keys(*resolved):
+            for key in self._anchors(decl, head):
                 self._invalidate((decl, key), ("start", head.revision, None))
+
+    def _anchors(self, decl: CompiledDecl, snap: Any) -> list:
+        """The keys of the objects `decl` is anchored on: its kind's, or every object for `any`."""
+        if decl.kind.is_any:
+            return [key for group, kind in snap.kinds() for key in snap.keys(group, kind)]
+        resolved = self.resolve(decl.kind)
+        return snap.keys(*resolved) if resolved is not None else []
 
     def resolve(self, kind_ref: Any) -> tuple[str, str] | None:
         """(group, kind) of a KindRef; CRD kinds resolve once their CRD exists."""
@@ -174,8 +182,8 @@ class Engine:
         key = event.key
         self.scheduler.observe(event)  # scheduler hook: queue pods a change may help
         cause = ("change", event.revision, key)
-        for decl in self.anchored.get(key[1], ()):
-            if self.resolve(decl.kind) != (key[0], key[1]):
+        for decl in (*self.anchored.get(key[1], ()), *self.anchored.get(ANY_KIND, ())):
+            if not decl.kind.is_any and self.resolve(decl.kind) != (key[0], key[1]):
                 continue
             if event.new is None:
                 self._drop((decl, key))
@@ -276,8 +284,7 @@ class Engine:
     def _invalidate_all(self) -> None:
         head = self.api.store.head
         for decl in self.rules.decls():
-            resolved = self.resolve(decl.kind)
-            for key in head.keys(*resolved) if resolved else ():
+            for key in self._anchors(decl, head):
                 self._invalidate((decl, key), ("full", head.revision, None))
 
     def _fight(self, seen: dict, history: list, rounds: int) -> str | None:
@@ -436,10 +443,10 @@ class Engine:
     def actor(self, comp: CompiledComponent) -> Any:
         reads, writes, status = set(), set(), set()
         for ref in comp.reads:
-            if (found := self.resolve(ref)) is not None:
+            if (found := ANY if ref.is_any else self.resolve(ref)) is not None:
                 reads.add(found)
         for wref in comp.writes:
-            if (found := self.resolve(wref.ref)) is not None:
+            if (found := ANY if wref.ref.is_any else self.resolve(wref.ref)) is not None:
                 (status if wref.status else writes).add(found)
         perms = Permissions(frozenset(reads), frozenset(writes), frozenset(status))
         return Actor(comp.name, "component", perms)

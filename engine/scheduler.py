@@ -26,6 +26,7 @@ upstream's framework does around them (pkg/scheduler/schedule_one.go):
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -73,6 +74,8 @@ def nodes_to_find(num_all_nodes: int, percentage: int | None = None) -> int:
 
 def normalize(mode: str | None, raw: dict[str, Any]) -> dict[str, int]:
     """A score's values over the feasible nodes, rescaled as upstream's NormalizeScore."""
+    if mode == "spread":
+        return spread_normalize(spread_scores(raw))
     values = {node: int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
               for node, v in raw.items()}
     if mode is None or not values:
@@ -88,6 +91,48 @@ def normalize(mode: str | None, raw: dict[str, Any]) -> dict[str, int]:
         spread = high - low
         return {n: (int(MAX_NODE_SCORE * (v - low) / spread) if spread > 0 else 0) for n, v in values.items()}
     raise ValueError(f"unknown normalize mode {mode!r}")
+
+
+def spread_scores(raw: dict[str, Any]) -> dict[str, int | None]:
+    """PodTopologySpread's Score over the feasible nodes, from each node's per-constraint terms.
+
+    A node's raw value is null when the plugin ignores it (no constraints, or
+    a key of the pod's own constraints missing), else one map per constraint:
+    `domain` (the node's value of the key, null without it), `hostname`,
+    `count` (matching pods in the domain) and `maxSkew`.  Each constraint's
+    count is weighted by log(size + 2), size being the number of scored nodes
+    for hostname, else the number of their domains; plus maxSkew - 1; rounded.
+    """
+    scored = {node: terms for node, terms in raw.items() if isinstance(terms, (list, tuple))}
+    width = max((len(terms) for terms in scored.values()), default=0)
+    weights = []
+    for i in range(width):
+        terms = [t[i] for t in scored.values() if i < len(t)]
+        if terms and terms[0].get("hostname"):
+            size = len(scored)
+        else:
+            size = len({t.get("domain") or "" for t in terms})
+        weights.append(math.log(size + 2))
+    result: dict[str, int | None] = {}
+    for node in raw:
+        terms = scored.get(node)
+        if terms is None:
+            result[node] = None
+            continue
+        total = sum(int(t.get("count") or 0) * weights[i] + int(t.get("maxSkew") or 0) - 1
+                    for i, t in enumerate(terms) if t.get("domain") is not None)
+        result[node] = int(math.floor(total + 0.5))
+    return result
+
+
+def spread_normalize(scores: dict[str, int | None]) -> dict[str, int]:
+    """PodTopologySpread's NormalizeScore: fewer is better; ignored nodes get 0."""
+    values = [v for v in scores.values() if v is not None]
+    if not values:
+        return {node: 0 for node in scores}
+    high, low = max(values), min(values)
+    return {node: 0 if v is None else MAX_NODE_SCORE if high == 0 else MAX_NODE_SCORE * (high + low - v) // high
+            for node, v in scores.items()}
 
 
 def fit_error_message(num_nodes: int, rejected: Mapping[str, tuple]) -> str:
@@ -137,11 +182,12 @@ class _AttemptContext(EvalContext):
     `Pod where matches(sel, it)` asked for every node is computed once.
     """
 
-    __slots__ = ("memo",)
+    __slots__ = ("memo", "once_memo")
 
     def __init__(self, engine: Any, snap: Any, now: float):
         super().__init__(engine, snap, now)
         self.memo: dict = {}
+        self.once_memo: dict = {}  # a filter's or score's node-independent lets (runtime.once)
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
         cells = () if where is None or where.__closure__ is None else \
@@ -314,6 +360,8 @@ class Scheduler:
                 except Exception:  # a broken score counts 0 for that node
                     raw[name] = None
             normalized = normalize(decl.normalize, raw)
+            if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
+                raw = spread_scores(raw)
             for name in names:
                 lines[name].append(ScoreLine(decl.name, raw[name], normalized[name], decl.weight))
         return {name: tuple(ls) for name, ls in lines.items()}
@@ -450,13 +498,78 @@ def explain_scheduling(engine: Any, namespace: str, name: str) -> str:
     pod = engine.api.store.head.get(key)
     scheduler = getattr(engine, "scheduler", None)
     attempt = scheduler.attempts.get(key) if scheduler is not None else None
-    lines = [f"pod {namespace}/{name}"]
     if attempt is None:
-        return "\n".join(lines + _from_status(pod))
-    lines.append(f"last scheduling attempt at revision {attempt.revision}: "
+        return "\n".join([f"pod {namespace}/{name}", *_from_status(pod)])
+    return format_attempt(namespace, name, attempt)
+
+
+def explain_from_snapshot(snapshot: Any, rules: Any, namespace: str, name: str, *,
+                          seed: str = "recon", percentage_of_nodes_to_score: int | None = None) -> str:
+    """The scheduling explanation of a pending pod, recomputed from a stored snapshot without an engine.
+
+    Runs the filters and scores of `rules` (a RuleSet, e.g. `load_rules(folder)`)
+    for the pod on `snapshot` exactly as an attempt at that revision would,
+    and formats it like `explain_scheduling`.  The attempt starts at the first
+    node by name (a live scheduler's round-robin start is not stored), which
+    matters only with 100 nodes or more.  A bound pod is explained from its
+    status (its placement attempt is not recomputed: the pod counts on its node
+    now).
+    """
+    pod = snapshot.get(("", "Pod", namespace, name))
+    if pod is None or not _pending(pod):
+        return "\n".join([f"pod {namespace}/{name}", *_from_status(pod)])
+    scheduler = Scheduler(_SnapshotEngine(snapshot, seed), percentage_of_nodes_to_score=percentage_of_nodes_to_score)
+    scheduler.set_rules(rules)
+    if not scheduler.enabled:
+        return "\n".join([f"pod {namespace}/{name}", "no filters or scores in the rules: nothing to explain"])
+    attempt = scheduler.attempt(pod, snapshot)
+    return format_attempt(namespace, name, attempt, recomputed=True)
+
+
+class _SnapshotEngine:
+    """What `Scheduler.attempt` needs of an engine, answered from one snapshot."""
+
+    def __init__(self, snapshot: Any, seed: str):
+        from .kinds import Registry
+        self.seed = seed
+        self.registry = Registry.for_snapshot(snapshot)
+        self.api = _SnapshotAPI(snapshot, self.registry)
+        self.clock = _FixedClock(snapshot.time)
+
+    def resolve(self, kind_ref: Any) -> tuple[str, str] | None:
+        if kind_ref.group is not None:
+            return (kind_ref.group, kind_ref.kind)
+        rt = self.registry.find_kind(kind_ref.kind, self.api.store.head)
+        return None if rt is None else (rt.group, rt.kind)
+
+
+class _SnapshotAPI:
+    def __init__(self, snapshot: Any, registry: Any):
+        self.registry = registry
+        self.store = _SnapshotStore(snapshot)
+
+
+@attrs.frozen
+class _SnapshotStore:
+    head: Any
+
+
+@attrs.frozen
+class _FixedClock:
+    time: float
+
+    def now(self) -> float:
+        return self.time
+
+
+def format_attempt(namespace: str, name: str, attempt: Attempt, recomputed: bool = False) -> str:
+    """An attempt as `recon explain` shows it: rejections per node, scores per feasible node, the choice."""
+    lines = [f"pod {namespace}/{name}"]
+    what = "scheduling attempt recomputed from the snapshot" if recomputed else "last scheduling attempt"
+    lines.append(f"{what} at revision {attempt.revision}: "
                  f"{attempt.num_nodes} node(s), {len(attempt.feasible)} feasible")
     if attempt.chosen is not None:
-        lines.append(f"scheduled to {attempt.chosen}")
+        lines.append(f"{'would be scheduled' if recomputed else 'scheduled'} to {attempt.chosen}")
     else:
         lines.append(f"unschedulable: {attempt.message}")
     if attempt.rejected:
@@ -481,7 +594,7 @@ def explain_scheduling(engine: Any, namespace: str, name: str) -> str:
 def _raw(value: Any) -> str:
     if isinstance(value, float) and value == int(value):
         return str(int(value))
-    return "error" if value is None else str(value)
+    return "-" if value is None else str(value)
 
 
 def _from_status(pod: Mapping | None) -> list[str]:

@@ -1,9 +1,12 @@
 """Watching folders for edits (watchdog), with a debounce for editors' bursts.
 
-`FolderWatch(folder, suffixes)` notes that something under `folder` with
-one of `suffixes` changed; `settled(now)` answers True once, when no further
-change has arrived for `quiet` seconds.  The caller polls it from its own
-loop, so everything that changes state stays on one thread.
+`FolderWatch(folder, suffixes)` notes which files under `folder` with one
+of `suffixes` changed (created, modified, deleted, or either end of a move:
+an editor's save-to-temp-then-rename shows up as the file it replaced).
+`take()` returns them once the burst has settled: no further change for
+`quiet` seconds, or `longest` seconds after the burst began, so a folder
+that never stops changing is still applied.  The caller polls it from its
+own loop, so everything that changes state stays on one thread.
 """
 
 from __future__ import annotations
@@ -21,34 +24,65 @@ class _Handler(FileSystemEventHandler):
         self.watch = watch
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        paths = [event.src_path, getattr(event, "dest_path", "") or ""]
-        if any(str(p).endswith(self.watch.suffixes) for p in paths if p):
-            self.watch.touch()
+        if event.event_type in ("opened", "closed_no_write"):
+            return  # reads (inotify's IN_OPEN, IN_CLOSE_NOWRITE) change nothing
+        for path in (event.src_path, getattr(event, "dest_path", "") or ""):
+            path = path.decode() if isinstance(path, bytes) else str(path)
+            if path and path.endswith(self.watch.suffixes):
+                self.watch.touch(path)
 
 
 class FolderWatch:
     """Change notifications for one folder tree, debounced."""
 
-    def __init__(self, folder: Path, suffixes: tuple[str, ...], quiet: float = 0.2):
-        self.folder, self.suffixes, self.quiet = folder, suffixes, quiet
+    def __init__(self, folder: Path, suffixes: tuple[str, ...], quiet: float = 0.2, longest: float = 2.0):
+        self.folder, self.suffixes, self.quiet, self.longest = Path(folder), suffixes, quiet, longest
         self._lock = threading.Lock()
+        self._first: float | None = None
         self._last: float | None = None
+        self._paths: set[str] = set()
         self._observer = Observer()
         self._observer.schedule(_Handler(self), str(folder), recursive=True)
         self._observer.daemon = True
         self._observer.start()
 
-    def touch(self) -> None:
+    def touch(self, path: str = "") -> None:
         with self._lock:
-            self._last = time.monotonic()
+            now = time.monotonic()
+            self._first = now if self._first is None else self._first
+            self._last = now
+            if path:
+                self._paths.add(self._relative(path))
+
+    def _relative(self, path: str) -> str:
+        try:
+            return Path(path).resolve().relative_to(self.folder.resolve()).as_posix()
+        except ValueError:
+            return path
+
+    def wait_time(self) -> float | None:
+        """Seconds until the current burst settles (None: nothing pending)."""
+        with self._lock:
+            if self._last is None:
+                return None
+            now = time.monotonic()
+            return max(0.0, min(self._last + self.quiet, self._first + self.longest) - now)
+
+    def take(self) -> frozenset[str] | None:
+        """The files changed by a settled burst (once), else None."""
+        with self._lock:
+            if self._last is None:
+                return None
+            now = time.monotonic()
+            if now - self._last < self.quiet and now - self._first < self.longest:
+                return None
+            paths, self._paths = frozenset(self._paths), set()
+            self._first = self._last = None
+            return paths
 
     def settled(self) -> bool:
-        """True once after a burst of changes has been quiet for `quiet` seconds."""
-        with self._lock:
-            if self._last is None or time.monotonic() - self._last < self.quiet:
-                return False
-            self._last = None
-            return True
+        """True once after a burst of changes has settled."""
+        return self.take() is not None
 
     def close(self) -> None:
         self._observer.stop()

@@ -43,6 +43,14 @@ class KindRef:
     def __str__(self) -> str:
         return f"{self.group}/{self.kind}" if self.group else self.kind
 
+    @property
+    def is_any(self) -> bool:
+        """`any`: every kind (a header grant, a rule anchored on every object, a query across kinds)."""
+        return self.kind == ANY_KIND and self.group is None
+
+
+ANY_KIND = "any"
+
 
 @attrs.frozen
 class WriteRef:

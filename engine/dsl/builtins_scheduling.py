@@ -197,3 +197,140 @@ def image_size(node, image):
     if node is None or not isinstance(image, str):
         return None
     return _node_images(node).get(normalized_image(image))
+
+
+# -- topology spread and inter-pod affinity ----------------------------------------------
+
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+@builtin()
+def tally(values, weights=None):
+    """How many times each value occurs in a list (nulls skipped): a map from value to count; with WEIGHTS (a list as long), the sum of each value's weights.
+
+    tally(["a", "b", "a", null]) → {"a": 2, "b": 1}
+    tally(["a", "b", "a"], [5, 1, -2]) → {"a": 3, "b": 1}
+    """
+    counts: dict = {}
+    weights = _seq(weights) if weights is not None else None
+    for i, value in enumerate(_seq(values)):
+        if value is not None:
+            counts[value] = counts.get(value, 0) + (1 if weights is None else weights[i])
+    return pmap(counts)
+
+
+@builtin()
+def required_node_affinity_matches(pod, node):
+    """Whether NODE passes POD's nodeSelector and required node affinity terms (GetRequiredNodeAffinity(pod).Match).
+
+    required_node_affinity_matches(pod, node) → true
+    """
+    selector = _dig(pod, "spec", "nodeSelector")
+    labels = _dig(node, "metadata", "labels") or {}
+    if selector and any(labels.get(k) != v for k, v in selector.items()):
+        return False
+    required = _dig(pod, "spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution")
+    if required is None:
+        return True
+    return any(node_term_matches(term, node) for term in _seq(_dig(required, "nodeSelectorTerms")))
+
+
+def _with_match_label_keys(constraint: Mapping, pod: Mapping) -> Mapping | None:
+    selector = constraint.get("labelSelector")
+    labels = _dig(pod, "metadata", "labels") or {}
+    extra = [{"key": k, "operator": "In", "values": [labels[k]]}
+             for k in _seq(constraint.get("matchLabelKeys")) if k in labels]
+    if not extra:
+        return selector
+    selector = dict(selector or {})
+    selector["matchExpressions"] = [*_seq(selector.get("matchExpressions")), *extra]
+    return pmap(selector)
+
+
+@builtin()
+def spread_constraints(pod, when_unsatisfiable):
+    """POD's topologySpreadConstraints with whenUnsatisfiable WHEN_UNSATISFIABLE, as PodTopologySpread reads them: `selector` is the labelSelector with the matchLabelKeys of the pod's labels added, and minDomains (1), nodeAffinityPolicy (Honor) and nodeTaintsPolicy (Ignore) are filled in.
+
+    spread_constraints(pod, "DoNotSchedule")[0].selector → {"matchLabels": {"app": "web"}}
+    """
+    result = []
+    for c in _seq(_dig(pod, "spec", "topologySpreadConstraints")):
+        if c.get("whenUnsatisfiable") != when_unsatisfiable:
+            continue
+        result.append(pmap({
+            "topologyKey": c.get("topologyKey"), "maxSkew": int(c.get("maxSkew") or 0),
+            "minDomains": int(c.get("minDomains") or 1),
+            "nodeAffinityPolicy": c.get("nodeAffinityPolicy") or "Honor",
+            "nodeTaintsPolicy": c.get("nodeTaintsPolicy") or "Ignore",
+            "selector": _with_match_label_keys(c, pod)}))
+    return tuple(result)
+
+
+@builtin()
+def system_spread_constraints(selector):
+    """kube-scheduler's default spreading (ScheduleAnyway, hostname maxSkew 3, zone maxSkew 5) for the pods SELECTOR selects; none for a null selector.
+
+    system_spread_constraints({"matchLabels": {"app": "web"}})[0].topologyKey → "kubernetes.io/hostname"
+    """
+    if selector is None:
+        return ()
+    return tuple(pmap({"topologyKey": key, "maxSkew": skew, "minDomains": 1, "nodeAffinityPolicy": "Honor",
+                       "nodeTaintsPolicy": "Ignore", "selector": selector})
+                 for key, skew in ((HOSTNAME_LABEL, 3), (ZONE_LABEL, 5)))
+
+
+@builtin()
+def spread_includes_node(constraint, pod, node):
+    """Whether NODE counts for a spread CONSTRAINT of POD: nodeAffinityPolicy Honor needs the pod's node selector and required node affinity to match it, nodeTaintsPolicy Honor needs its NoSchedule/NoExecute taints tolerated.
+
+    spread_includes_node(c, pod, node) → true
+    """
+    if (_dig(constraint, "nodeAffinityPolicy") or "Honor") == "Honor" and not required_node_affinity_matches(pod, node):
+        return False
+    if _dig(constraint, "nodeTaintsPolicy") == "Honor":
+        from engine import tolerations
+        taints = _seq(_dig(node, "spec", "taints"))
+        if tolerations.untolerated(_seq(_dig(pod, "spec", "tolerations")), taints, ("NoSchedule", "NoExecute")):
+            return False
+    return True
+
+
+@builtin()
+def all_selectors(selectors):
+    """One label selector that requires what every selector of the list requires (matchLabels merged, matchExpressions joined); null when together they require nothing.
+
+    all_selectors([{"app": "web"}, {"matchLabels": {"tier": "fe"}}]) → {"matchLabels": {"app": "web", "tier": "fe"}, "matchExpressions": []}
+    """
+    labels: dict = {}
+    expressions: list = []
+    for sel in _seq(selectors):
+        if not isinstance(sel, Mapping):
+            continue
+        if "matchLabels" in sel or "matchExpressions" in sel:
+            labels.update(sel.get("matchLabels") or {})
+            expressions.extend(_seq(sel.get("matchExpressions")))
+        else:
+            labels.update(sel)
+    if not labels and not expressions:
+        return None
+    return pmap({"matchLabels": pmap(labels), "matchExpressions": tuple(expressions)})
+
+
+@builtin()
+def affinity_term_matches(term, owner, pod, namespace_labels):
+    """Whether a pod (anti-)affinity TERM of pod OWNER selects POD, whose namespace has NAMESPACE_LABELS (AffinityTerm.Matches): the pod's namespace is among the term's namespaces (the owner's own when neither namespaces nor namespaceSelector is given) or its labels match the namespaceSelector, and its labels match the labelSelector (null selects nothing).
+
+    affinity_term_matches(term, pod, other, Namespace[other.metadata.namespace].metadata.labels) → true
+    """
+    from .builtins import _as_selector
+    if not isinstance(term, Mapping) or not isinstance(pod, Mapping):
+        return False
+    namespaces = tuple(_seq(term.get("namespaces")))
+    ns_selector = term.get("namespaceSelector")
+    if not namespaces and ns_selector is None:
+        namespaces = (_dig(owner, "metadata", "namespace"),)
+    ns = _dig(pod, "metadata", "namespace")
+    if ns not in namespaces and not _as_selector(ns_selector).matches(namespace_labels or {}):
+        return False
+    return _as_selector(term.get("labelSelector")).matches(_dig(pod, "metadata", "labels") or {})

@@ -33,7 +33,7 @@ from engine.errors import SourceError, SourceErrors, source_line_of
 IT, NOW = "it", "now"
 CREATE_OPTIONS = ("name", "name_prefix", "namespace", "owner", "labels", "annotations")
 DELETE_OPTIONS = ("grace_period", "propagation")
-NORMALIZE_MODES = ("max", "reverse", "minmax")
+NORMALIZE_MODES = ("max", "reverse", "minmax", "spread")
 POD, NODE = ast.KindRef("Pod", None), ast.KindRef("Node", None)
 
 # Builtins that return some of the objects of their argument 0 as a list,
@@ -43,6 +43,14 @@ ONE_OF = frozenset({"first", "last", "min_by", "max_by"})
 # Builtins whose argument 0 must be a list: these, and every builtin with an
 # item argument (its `it` ranges over the elements of argument 0).
 LIST_ARG = frozenset({"flatten", "take"})
+# Functions of the evaluation context rather than builtins: they read the
+# snapshot and leave dependencies, like a lookup (name -> number of arguments).
+#   owner_object(ref, namespace): the object an ownerReference (any map with
+#     apiVersion, kind, name) points to, null when absent;
+#   known_kind(ref): does the API server serve ref's apiVersion and kind?
+CONTEXT_FUNCTIONS = {"owner_object": 2, "known_kind": 1}
+# The conditions of a query over `any` that an index answers across kinds.
+ANY_QUERY_TERMS = frozenset({"ns", "owner", "uid"})
 
 
 def load(text: str, path: str, builtins: Mapping[str, Any] | None = None) -> ast.Module:
@@ -82,6 +90,11 @@ class ListOf:
 
 def _same_kind(a: ast.KindRef, b: ast.KindRef) -> bool:
     return a.kind == b.kind and (a.group is None or b.group is None or a.group == b.group)
+
+
+def _granted(ref: ast.KindRef, grant: ast.KindRef) -> bool:
+    """Does a header entry `grant` cover `ref`?  `any` covers every kind, `any` itself included."""
+    return grant.is_any or _same_kind(ref, grant)
 
 
 def _element(t: Any) -> ObjectOf | None:
@@ -179,12 +192,12 @@ class _Checker:
     # permissions
     def need_read(self, ref: ast.KindRef) -> None:
         comp = self.mod.component
-        if comp is not None and not any(_same_kind(ref, r) for r in comp.reads):
+        if comp is not None and not any(_granted(ref, r) for r in comp.reads):
             self.error(ref.pos, f"{ref} is not in this component's reads; add it to the reads line")
 
     def need_write(self, ref: ast.KindRef, status: bool, pos: ast.Pos, doing: str) -> None:
         comp = self.mod.component
-        if comp is None or any(_same_kind(ref, w.ref) and w.status == status for w in comp.writes):
+        if comp is None or any(_granted(ref, w.ref) and w.status == status for w in comp.writes):
             return
         needed = f"{ref}.status" if status else str(ref)
         self.error(pos, f"{doing} needs '{needed}' in this component's writes; add it to the writes line")
@@ -227,7 +240,9 @@ class _Checker:
         seen: set[str] = set()
         for option in stmt.options:
             self.option(option, seen, scope)
-        if self.only_in("rule", "create", stmt.pos):
+        if stmt.kind.is_any:
+            self.error(stmt.kind.pos, "create needs one kind, not any")
+        elif self.only_in("rule", "create", stmt.pos):
             self.need_write(stmt.kind, False, stmt.kind.pos, f"creating {stmt.kind}")
 
     def option(self, option: ast.Option, seen: set[str], scope: _Scope,
@@ -295,7 +310,7 @@ class _Checker:
         if node.id == IT:
             self.error(node.pos, "'it' is only defined in a query's where clause "
                                  "or in a per-item argument (like the key of sort)")
-        elif node.id in self.builtins:
+        elif node.id in self.builtins or node.id in CONTEXT_FUNCTIONS:
             self.error(node.pos, f"'{node.id}' is a function; call it like {node.id}(...)")
         else:
             hint = _suggest(node.id, scope.visible() | {NOW})
@@ -346,18 +361,29 @@ class _Checker:
             self.expr(node.namespace, scope)
         if node.where is not None:
             self.expr(node.where, _Scope(scope, it=ObjectOf(node.kind)))
+        if node.kind.is_any:
+            from engine.dsl.compile import plan_query  # the planner decides what an index answers
+            if not ANY_QUERY_TERMS & {t.type for t in plan_query(node)[0].terms}:
+                self.error(node.pos, "a query over any kind needs `in NAMESPACE` or an owner/uid "
+                                     "condition (like `any where owned_by(it, x)`)")
         return ListOf(node.kind)
 
     def expr_lookup(self, node: ast.Lookup, scope: _Scope) -> ObjectOf:
-        self.need_read(node.kind)
         for arg in node.args:
             self.expr(arg, scope)
+        if node.kind.is_any:
+            self.error(node.pos, "a lookup needs one kind, not any; "
+                                 "owner_object(ref, namespace) finds an object by apiVersion, kind and name")
+            return None
+        self.need_read(node.kind)
         if len(node.args) > 2:
             self.error(node.pos, f"{node.kind}[...] takes a name, or a namespace and a name; "
                                  f"got {len(node.args)} values")
         return ObjectOf(node.kind)
 
     def expr_call(self, node: ast.Call, scope: _Scope) -> Any:
+        if node.func in CONTEXT_FUNCTIONS:
+            return self.context_call(node, scope)
         builtin = self.builtins.get(node.func)
         item_arg = getattr(builtin, "item_arg", None)
         types = []
@@ -379,11 +405,20 @@ class _Checker:
                 return ObjectOf(types[0].kind)
         return None
 
+    def context_call(self, node: ast.Call, scope: _Scope) -> None:
+        for arg in node.args:
+            self.expr(arg, scope)
+        takes = CONTEXT_FUNCTIONS[node.func]
+        if len(node.args) != takes:
+            self.error(node.pos, f"{node.func}() takes {_plural(takes, 'argument')}, got {len(node.args)}")
+        self.only_in("rule", node.func, node.pos)
+
     def unknown_function(self, node: ast.Call, scope: _Scope) -> None:
         if scope.get(node.func) is not None:
             self.error(node.pos, f"'{node.func}' is a variable, not a function")
         else:
-            self.error(node.pos, f"unknown function '{node.func}'{_suggest(node.func, self.builtins)}")
+            known = {**self.builtins, **CONTEXT_FUNCTIONS}
+            self.error(node.pos, f"unknown function '{node.func}'{_suggest(node.func, known)}")
 
     def arity(self, node: ast.Call, builtin: Any) -> None:
         low, high, got = builtin.min_args, builtin.max_args, len(node.args)

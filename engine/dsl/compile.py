@@ -23,6 +23,7 @@ import attrs
 from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
+from .check import CONTEXT_FUNCTIONS
 
 # ------------------------------------------------------------ compiled forms
 
@@ -190,6 +191,7 @@ class _Gen:
         self.src_line = 0
         self.scopes: list[dict[str, str]] = []  # per block: rule name → Python name
         self.taken: set[str] = set()  # Python names bound in the current function
+        self.once: set[int] = set()  # ids of the `let`s evaluated once per scheduling attempt
 
     # -- plumbing
     def emit(self, depth: int, text: str) -> None:
@@ -262,6 +264,8 @@ class _Gen:
         return f"_r.index({self.expr(e.obj)}, {self.expr(e.index)})"
 
     def expr_call(self, e: A.Call) -> str:
+        if e.func in CONTEXT_FUNCTIONS:  # reads the snapshot, leaves a dependency (evalctx)
+            return f"ctx.{e.func}({', '.join(self.expr(a) for a in e.args)})"
         builtin = BUILTINS[e.func]
         args = []
         for i, arg in enumerate(e.args):
@@ -320,6 +324,8 @@ class _Gen:
 
     def stmt_let(self, s: A.Let, depth: int) -> None:
         value = self.expr(s.value)  # `let x = x + 1` in an inner block reads the outer x
+        if id(s) in self.once:  # a filter's or score's node-independent let: once per attempt
+            value = f"_r.once(ctx, {self.const(OncePerAttempt(s.name, s.pos.line))}, lambda: {value})"
         self.emit(depth, f"{self.bind(s.name)} = {value}")
 
     def stmt_when(self, s: A.When, depth: int, keyword: str = "if") -> None:
@@ -375,12 +381,55 @@ class _Gen:
     def function(self, fname: str, params: list[str], decl: Any, where: Any = None) -> None:
         self.at(decl)
         self.taken = {var(p) for p in params}
+        self.once = _node_independent_lets(decl) if isinstance(decl, (A.Filter, A.Score)) else set()
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
         self.emit(1, "_now = ctx.now")
         if where is not None:
             self.emit(1, f"if not _r.truthy({self.expr(where)}): return None")
         self.block(decl.body, 1, {p: var(p) for p in params})
         self.emit(1, "return None")
+
+
+@attrs.frozen(eq=False)
+class OncePerAttempt:
+    """The memo key of a filter's or score's `let` that does not depend on the node."""
+
+    name: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"let {self.name} (line {self.line}), once per attempt"
+
+
+def names_in(expr: Any) -> set[str]:
+    """Every name `expr` mentions (its free variables and more: conservative)."""
+    if isinstance(expr, A.Name):
+        return {expr.id}
+    if isinstance(expr, (tuple, list)):
+        return set().union(*(names_in(e) for e in expr))
+    if attrs.has(type(expr)):
+        found = {expr.var} if isinstance(expr, A.Comprehension) else set()
+        return found.union(*(names_in(getattr(expr, f.name)) for f in attrs.fields(type(expr)) if f.name != "pos"))
+    return set()
+
+
+def _node_independent_lets(decl: Any) -> set[int]:
+    """The top-level `let`s of a filter or score that mention neither the node nor a node-dependent let.
+
+    Within one scheduling attempt the pod and the snapshot are fixed, so such
+    a value (upstream's PreFilter/PreScore state: the pod's requests, its
+    constraints, counts per topology domain) is the same for every node; the
+    scheduler computes it once per attempt (`runtime.once`).
+    """
+    once: set[int] = set()
+    node_dependent = {decl.node_var}
+    for stmt in decl.body:
+        if isinstance(stmt, A.Let):
+            if names_in(stmt.value) & node_dependent:
+                node_dependent.add(stmt.name)
+            else:
+                once.add(id(stmt))
+    return once
 
 
 def _decl_hash(source: str, decl: Any, header: str) -> str:

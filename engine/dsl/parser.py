@@ -475,6 +475,8 @@ def _wanted(expected: set[str], line: list[Token], prev: Token | None) -> str:
     if {"NAME", "KIND"} <= expected and prev is not None and prev.type == "DOT":
         return "a field name"
     rest = {t for t in expected if _literal(t) not in _OPERATORS} or expected
+    if "KIND" in rest:
+        rest = rest - {"ANY"}  # "a kind like Pod" covers `any`
     context = _line_context(line)
     if "COLON" in rest and context:
         return f"':' after {context}"

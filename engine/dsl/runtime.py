@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pyrsistent import pmap
+
 from ..timeutil import parse_time
 
 # Shortcuts that read an object's metadata: `rs.name` is `rs.metadata.name`.
@@ -26,13 +28,56 @@ class RuleRuntimeError(Exception):
     """A rule did something impossible with the data it met (e.g. "a" * {})."""
 
 
+# ------------------------------------------------------ once per attempt
+
+
+def once(ctx: Any, site: Any, compute: Any) -> Any:
+    """A filter's or score's node-independent `let`: computed once per scheduling attempt.
+
+    The scheduler's attempt context keeps a memo (`ctx.once_memo`); any other
+    context computes the value every time.
+    """
+    memo = getattr(ctx, "once_memo", None)
+    if memo is None:
+        return compute()
+    try:
+        return memo[site]
+    except KeyError:
+        value = memo[site] = compute()
+        return value
+
+
 # ---------------------------------------------------------------- paths
 
 
+_PMap = type(pmap())
+
+
+def _pmap_get(m: Any, key: Any) -> Any:
+    """`m.get(key)` for a pyrsistent PMap, without the Mapping ABC's get/__getitem__/KeyError detour."""
+    buckets = m._buckets
+    bucket = buckets[hash(key) % len(buckets)]
+    if bucket:
+        for k, v in bucket:
+            if k == key:
+                return v
+    return None
+
+
 def attr(value: Any, name: str) -> Any:
-    if not isinstance(value, Mapping):
+    cls = type(value)
+    if cls is _PMap:  # the common case (frozen objects): same result as below, faster
+        found = _pmap_get(value, name)
+        if found is not None or name not in META_SHORTCUTS:
+            return found
+    elif cls is dict:
+        found = value.get(name)
+        if found is not None or name not in META_SHORTCUTS:
+            return found
+    elif not isinstance(value, Mapping):
         return None
-    found = value.get(name)
+    else:
+        found = value.get(name)
     if found is None and name in META_SHORTCUTS and "metadata" in value and name not in value:
         meta = value.get("metadata")
         return meta.get(name) if isinstance(meta, Mapping) else None
@@ -41,7 +86,10 @@ def attr(value: Any, name: str) -> Any:
 
 def path(value: Any, names: tuple[str, ...]) -> Any:
     for name in names:
-        value = attr(value, name)
+        if type(value) is _PMap and name not in META_SHORTCUTS:
+            value = _pmap_get(value, name)
+        else:
+            value = attr(value, name)
         if value is None:
             return None
     return value
@@ -50,6 +98,8 @@ def path(value: Any, names: tuple[str, ...]) -> Any:
 def index(value: Any, i: Any) -> Any:
     if value is None or i is None:
         return None
+    if type(value) is _PMap:
+        return _pmap_get(value, i) if type(i) is str else (value.get(i) if isinstance(i, str) else None)
     if isinstance(value, Mapping):
         return value.get(i) if isinstance(i, str) else None
     if isinstance(value, (str, Sequence)) and isinstance(i, int) and not isinstance(i, bool):

@@ -71,3 +71,27 @@ def test_recon_up_once_binds_each_pod_to_the_only_node_that_fits(tmp_path):
     [cond] = [c for c in huge["status"]["conditions"] if c["type"] == "PodScheduled"]
     assert cond["message"] == ("0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: user1}, "
                                "3 Insufficient cpu.")
+
+
+def test_a_pending_pods_explanation_is_recomputed_from_the_state_folder(tmp_path):
+    from engine.cli import _read_state
+    from engine.rules import load_rules
+    from engine.scheduler import explain_from_snapshot
+
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "cluster.yaml").write_text(textwrap.dedent(CLUSTER))
+    recon("up", "m", "--once", "--rules", str(REPO / "rules" / "scheduler"), cwd=tmp_path)
+    snapshot = _read_state(str(tmp_path / ".recon"), None)
+    rules = load_rules(REPO / "rules" / "scheduler")
+    text = explain_from_snapshot(snapshot, rules, "demo", "huge")
+    assert text.splitlines()[:3] == [
+        "pod demo/huge",
+        f"scheduling attempt recomputed from the snapshot at revision {snapshot.revision}: 4 node(s), 0 feasible",
+        "unschedulable: 0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: user1}, "
+        "3 Insufficient cpu.",
+    ]
+    assert "  tainted: TaintToleration: node(s) had untolerated taint {dedicated: user1}" in text
+    assert "  big: NodeResourcesFit: Insufficient cpu" in text
+    bound = explain_from_snapshot(snapshot, rules, "demo", "app")
+    assert bound == "pod demo/app\nscheduled to big (no attempt recorded in this process)"
+    assert explain_from_snapshot(snapshot, rules, "demo", "nope") == "pod demo/nope\nnot found"

@@ -13,8 +13,9 @@ def filter_1(ctx, v_pod, v_node):
     return None
 def score_2(ctx, v_pod, v_node):
     _now = ctx.now
-    v_limit = _b_int(_b_default(_r.path(ctx.lookup(_c0, 'kube-system', 'limits'), ('data', 'pods')), '110'))
-    return _r.sub(v_limit, _b_count(ctx.query(_c1, (_r.attr(v_node, 'name'), ), (lambda v_it: _r.truthy(_r.eq(_r.path(v_it, ('spec', 'nodeName')), _r.attr(v_node, 'name')))))))
+    v_limit = _r.once(ctx, _c1, lambda: _b_int(_b_default(_r.path(ctx.lookup(_c0, 'kube-system', 'limits'), ('data', 'pods')), '110')))
+    return _r.sub(v_limit, _b_count(ctx.query(_c2, (_r.attr(v_node, 'name'), ), (lambda v_it: _r.truthy(_r.eq(_r.path(v_it, ('spec', 'nodeName')), _r.attr(v_node, 'name')))))))
     return None
 # _c0: ConfigMap
-# _c1: query Pod by node
+# _c1: let limit (line 15), once per attempt
+# _c2: query Pod by node

@@ -1,0 +1,212 @@
+"""Discovery: which groups, versions and resources the server serves.
+
+Two shapes of the same facts, from the registry of the current snapshot
+(built-in kinds plus the CRDs' kinds):
+- aggregated discovery (`apidiscovery.k8s.io/v2` `APIGroupDiscoveryList`),
+  what kubectl 1.32 asks `/api` and `/apis` for first;
+- the legacy documents: `APIVersions` (`/api`), `APIGroupList` (`/apis`),
+  `APIGroup` (`/apis/G`) and `APIResourceList` (`/api/v1`, `/apis/G/V`).
+
+And a minimal OpenAPI v3: per group-version one document whose paths carry
+each kind's operations with `x-kubernetes-group-version-kind` and the
+`fieldValidation` query parameter, which is what kubectl reads to decide that
+the server validates fields itself (so it sends `fieldValidation=Strict`).
+No schemas: kubectl then computes apply patches from its compiled-in types
+(strategic merge for built-ins, JSON merge for custom resources).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from ..kinds import Registry, ResourceType
+
+AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
+SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
+             "finalize": ["update"], "binding": ["create"], "log": ["get"]}
+# kinds served only as a verb (no storage, no list)
+_CREATE_ONLY = {("", "Binding")}
+# the authorization group: reviews are created and answered, never stored
+SSAR = ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+                    namespaced=False, has_spec=False)
+EXTRA_TYPES = (SSAR,)
+
+
+def served(registry: Registry) -> list[tuple[ResourceType, str]]:
+    """Every (type, version) the server serves: built-ins, CRD versions, the review kinds."""
+    found = []
+    for rt in (*registry, *EXTRA_TYPES):
+        for version in rt.versions:
+            found.append((rt, version))
+    return found
+
+
+def subresources(rt: ResourceType) -> list[str]:
+    subs = set(rt.subresources)
+    if (rt.group, rt.kind) == ("", "Pod"):
+        subs.add("log")
+    return sorted(subs)
+
+
+def verbs(rt: ResourceType) -> list[str]:
+    if (rt.group, rt.kind) in _CREATE_ONLY or rt is SSAR:
+        return ["create"]
+    return VERBS
+
+
+def _sub_kind(rt: ResourceType, version: str, sub: str) -> dict:
+    if sub == "scale":
+        return {"group": "autoscaling", "version": "v1", "kind": "Scale"}
+    if sub == "binding":
+        return {"group": "", "version": "v1", "kind": "Binding"}
+    if sub == "log":
+        return {"group": "", "version": "v1", "kind": "Pod"}
+    return {"group": rt.group, "version": version, "kind": rt.kind}
+
+
+def _groups(registry: Registry) -> dict[str, dict[str, list[ResourceType]]]:
+    """group → version → types, the core group first, then groups in registry order."""
+    groups: dict[str, dict[str, list[ResourceType]]] = {"": {}}
+    for rt, version in served(registry):
+        groups.setdefault(rt.group, {}).setdefault(version, []).append(rt)
+    return groups
+
+
+def _preferred(rts_by_version: dict[str, list[ResourceType]]) -> str:
+    storage = [rt.version for rts in rts_by_version.values() for rt in rts]
+    return storage[0] if storage else next(iter(rts_by_version))
+
+
+# ------------------------------------------------------------- aggregated
+
+
+def aggregated(registry: Registry, core: bool) -> dict:
+    """The APIGroupDiscoveryList of `/api` (core) or `/apis` (the named groups)."""
+    items = []
+    for group, versions in _groups(registry).items():
+        if (group == "") != core or not versions:
+            continue
+        preferred = _preferred(versions)
+        ordered = sorted(versions, key=lambda v: v != preferred)
+        items.append({
+            "metadata": {"name": group, "creationTimestamp": None},
+            "versions": [{"version": v, "resources": [_aggregated_resource(rt, v) for rt in versions[v]],
+                          "freshness": "Current"} for v in ordered],
+        })
+    return {"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2",
+            "metadata": {}, "items": items}
+
+
+def _aggregated_resource(rt: ResourceType, version: str) -> dict:
+    doc: dict[str, Any] = {
+        "resource": rt.plural, "responseKind": {"group": rt.group, "version": version, "kind": rt.kind},
+        "scope": "Namespaced" if rt.namespaced else "Cluster", "singularResource": rt.singular,
+        "verbs": verbs(rt),
+    }
+    if rt.short_names:
+        doc["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        doc["categories"] = list(rt.categories)
+    subs = [{"subresource": s, "responseKind": _sub_kind(rt, version, s), "verbs": SUB_VERBS.get(s, ["get"])}
+            for s in subresources(rt)]
+    if subs:
+        doc["subresources"] = subs
+    return doc
+
+
+# ----------------------------------------------------------------- legacy
+
+
+def api_versions(server: str) -> dict:
+    return {"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server}]}
+
+
+def _group_doc(group: str, versions: dict[str, list[ResourceType]]) -> dict:
+    preferred = _preferred(versions)
+    listed = [{"groupVersion": f"{group}/{v}", "version": v} for v in sorted(versions, key=lambda v: v != preferred)]
+    return {"name": group, "versions": listed, "preferredVersion": {"groupVersion": f"{group}/{preferred}",
+                                                                      "version": preferred}}
+
+
+def group_list(registry: Registry) -> dict:
+    groups = [_group_doc(g, vs) for g, vs in _groups(registry).items() if g and vs]
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def group(registry: Registry, name: str) -> dict | None:
+    versions = _groups(registry).get(name)
+    if not name or not versions:
+        return None
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group_doc(name, versions)}
+
+
+def resource_list(registry: Registry, group: str, version: str) -> dict | None:
+    """The APIResourceList of one group-version, or None when it is not served."""
+    rts = _groups(registry).get(group, {}).get(version)
+    if not rts:
+        return None
+    resources = []
+    for rt in rts:
+        entry = {"name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced,
+                 "kind": rt.kind, "verbs": verbs(rt)}
+        if rt.short_names:
+            entry["shortNames"] = list(rt.short_names)
+        if rt.categories:
+            entry["categories"] = list(rt.categories)
+        resources.append(entry)
+        for sub in subresources(rt):
+            kind = _sub_kind(rt, version, sub)
+            sub_entry = {"name": f"{rt.plural}/{sub}", "singularName": "", "namespaced": rt.namespaced,
+                         "kind": kind["kind"], "verbs": SUB_VERBS.get(sub, ["get"])}
+            if kind["group"] != rt.group:
+                sub_entry.update(group=kind["group"], version=kind["version"])
+            resources.append(sub_entry)
+    gv = f"{group}/{version}" if group else version
+    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
+
+
+# ---------------------------------------------------------------- openapi
+
+
+def _gv_path(group: str, version: str) -> str:
+    return f"api/{version}" if not group else f"apis/{group}/{version}"
+
+
+def openapi_root(registry: Registry) -> dict:
+    paths = {}
+    for group, versions in _groups(registry).items():
+        for version in versions:
+            doc = openapi_group_version(registry, group, version)
+            digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32].upper()
+            paths[_gv_path(group, version)] = {"serverRelativeURL": f"/openapi/v3/{_gv_path(group, version)}?hash={digest}"}
+    return {"paths": paths}
+
+
+_FIELD_VALIDATION = {"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": True},
+                     "description": "Ignore, Warn or Strict: what the server does with unknown or duplicate fields"}
+
+
+def openapi_group_version(registry: Registry, group: str, version: str) -> dict | None:
+    rts = _groups(registry).get(group, {}).get(version)
+    if rts is None:
+        return None
+    paths = {}
+    base = "/" + _gv_path(group, version)
+    for rt in rts:
+        gvk = {"group": rt.group, "version": version, "kind": rt.kind}
+        scope = f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}"
+        write = {"parameters": [_FIELD_VALIDATION], "x-kubernetes-group-version-kind": gvk,
+                 "responses": {"200": {"description": "OK"}}}
+        paths[scope] = {"post": dict(write, **{"x-kubernetes-action": "post"}),
+                        "get": {"x-kubernetes-action": "list", "x-kubernetes-group-version-kind": gvk,
+                                "responses": {"200": {"description": "OK"}}}}
+        paths[scope + "/{name}"] = {"put": dict(write, **{"x-kubernetes-action": "put"}),
+                                    "patch": dict(write, **{"x-kubernetes-action": "patch"}),
+                                    "get": {"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk,
+                                            "responses": {"200": {"description": "OK"}}}}
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": paths,
+            "components": {"schemas": {}}}

@@ -1,0 +1,405 @@
+"""The Kubernetes HTTP API: real kubectl and HTTP clients against recon.
+
+`start_http(cluster, args)` starts an aiohttp server in a background thread
+(its own event loop), writes `STATE/kubeconfig` with a fresh admin bearer
+token and prints the `export KUBECONFIG=...` line; `HTTPServer.stop()` shuts
+it down (open watches end).  aiohttp sets TCP_NODELAY on every connection.
+
+Threading: handlers never touch the store from the event loop.  Each
+request's work runs in a worker thread holding `cluster.lock` (the lock the
+live loop holds while it applies the folder or runs the engine), so a
+request sees and changes one consistent state; nothing awaits while holding
+it.  Watches subscribe under the lock and are fed by the store's callback
+through `call_soon_threadsafe`.
+
+Convergence after a write: the request returns as soon as its write is
+committed (as kube-apiserver does: controllers act afterwards); a
+`Converger` thread is kicked and runs `engine.run(until=now)` under the
+lock, so controllers react within milliseconds instead of at the live
+loop's next tick.  Writes made while it runs are picked up by its next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from aiohttp import web
+
+from ..apierrors import APIError, bad_request, method_not_allowed
+from ..errors import ReconError
+from ..kinds import Registry
+from ..objects import dumps
+from . import discovery, resources, tables
+from .auth import Attributes, Authenticator, User, authorized, new_token, write_kubeconfig
+from .resources import Target
+from .watch import Encoder, Subscription, error_line, stream
+
+MAX_BODY = 3 * 1024 * 1024  # upstream's limit for a request body
+VERSION = {
+    "major": "1", "minor": "32", "gitVersion": "v1.32.0", "gitCommit": "recon", "gitTreeState": "clean",
+    "buildDate": "2025-01-01T00:00:00Z", "goVersion": "go1.23.4", "compiler": "gc", "platform": "linux/amd64",
+}
+JSON = "application/json"
+
+
+def _json(doc: Any, status: int = 200, content_type: str = JSON) -> web.Response:
+    return web.Response(body=dumps(doc, sort_keys=False), status=status, content_type=None,
+                        headers={"Content-Type": content_type})
+
+
+def status_response(error: APIError) -> web.Response:
+    return _json(error.status(), error.code)
+
+
+def _plain_error(code: int, reason: str, message: str) -> web.Response:
+    return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                  "message": message, "reason": reason, "code": code}, code)
+
+
+# ------------------------------------------------------------------ converger
+
+
+class Converger:
+    """Runs the engine after API writes, off the request path (coalescing kicks)."""
+
+    def __init__(self, cluster: Any):
+        self.cluster = cluster
+        self._kick = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, name="recon-http-converge", daemon=True)
+        self._thread.start()
+
+    def kick(self) -> None:
+        self._kick.set()
+
+    def _run(self) -> None:
+        while True:
+            self._kick.wait()
+            self._kick.clear()
+            if self._stop:
+                return
+            engine = self.cluster.engine
+            if engine is None:
+                continue
+            try:
+                with self.cluster.lock:
+                    engine.run(until=self.cluster.clock.now())
+            except Exception as exc:  # noqa: BLE001 - never let the thread die; the live loop reports too
+                print(f"warning: converging after an API write failed: {exc}", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        self._stop = True
+        self._kick.set()
+        self._thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------- server
+
+
+class HTTPServer:
+    """The API server's HTTP face, running in a background thread."""
+
+    def __init__(self, cluster: Any, authenticator: Authenticator, address: str = "127.0.0.1", port: int = 6443,
+                 ssl_context: Any = None):
+        self.cluster = cluster
+        self.auth = authenticator
+        self.address, self.port = address, port
+        self.ssl_context = ssl_context
+        self.loop = asyncio.new_event_loop()
+        self.converger = Converger(cluster)
+        self._stopping: asyncio.Event | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self.loop.run_forever, name="recon-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context is not None else "http"
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{scheme}://{host}:{self.port}"
+
+    def start(self) -> "HTTPServer":
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=30)
+        return self
+
+    async def _start(self) -> None:
+        self._stopping = asyncio.Event()
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.address, self.port, ssl_context=self.ssl_context, reuse_address=True)
+        await site.start()
+        sockets = site._server.sockets if site._server is not None else ()  # type: ignore[union-attr]
+        if sockets:
+            self.port = sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        """End open watches and streams, close the listener, stop the loop and the converger."""
+        if not self._thread.is_alive():
+            return
+
+        async def shutdown() -> None:
+            if self._stopping is not None:
+                self._stopping.set()
+            if self._runner is not None:
+                await self._runner.cleanup()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(timeout=10)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(timeout=10)
+            self.converger.stop()
+
+    # -- request plumbing
+    async def locked(self, fn: Any, *args: Any) -> Any:
+        """Run `fn(*args)` in a worker thread holding the cluster's lock."""
+        def call() -> Any:
+            with self.cluster.lock:
+                return fn(*args)
+
+        return await self.loop.run_in_executor(None, call)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._handle(request)
+        except APIError as exc:
+            return status_response(exc)
+        except web.HTTPRequestEntityTooLarge:
+            return _plain_error(413, "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY}")
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except ReconError as exc:
+            return _plain_error(400, "BadRequest", str(exc))
+        except Exception as exc:  # noqa: BLE001 - a bug must answer 500, never kill the server
+            return _plain_error(500, "InternalError", f"Internal error occurred: {type(exc).__name__}: {exc}")
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"].strip("/")
+        snapshot = self.cluster.store.head
+        user = self.auth.authenticate(request.headers.get("Authorization"), snapshot)
+        if user is None:
+            return _plain_error(401, "Unauthorized", "Unauthorized")
+        parts = [p for p in path.split("/") if p]
+        registry = Registry.for_snapshot(snapshot)
+        target = resources.parse_path(registry, parts) if request.method in _RESOURCE_METHODS else None
+        if target is None:
+            if not authorized(snapshot, user, Attributes(request.method.lower(), path=path)):
+                return _forbidden_path(user, request.method.lower(), path)
+            return self._non_resource(request, path, parts, registry)
+        verb = _verb(request, target)
+        attributes = Attributes(verb, target.group, target.rt.plural, target.subresource, target.namespace,
+                                target.name)
+        if not authorized(snapshot, user, attributes):
+            from ..access import forbidden
+
+            raise forbidden(resources.actor_of(user), verb, target.rt, target.namespace or None,
+                            target.name or None, target.subresource or None)
+        return await self._resource(request, user, target, verb, path)
+
+    def _non_resource(self, request: web.Request, path: str, parts: list[str], registry: Registry) -> web.Response:
+        if request.method != "GET":
+            raise method_not_allowed()
+        accept = request.headers.get("Accept", "")
+        if path == "/version":
+            return _json(VERSION)
+        if path in ("/healthz", "/livez", "/readyz"):
+            return web.Response(text="ok")
+        if path in ("/api", "/apis") and "as=APIGroupDiscoveryList" in accept and "v=v2;" in accept + ";":
+            return _json(discovery.aggregated(registry, core=path == "/api"), content_type=discovery.AGGREGATED)
+        if path == "/api":
+            return _json(discovery.api_versions(f"{request.host}"))
+        if path == "/apis":
+            return _json(discovery.group_list(registry))
+        doc: Any = None
+        if parts[:1] == ["api"] and len(parts) == 2:
+            doc = discovery.resource_list(registry, "", parts[1])
+        elif parts[:1] == ["apis"] and len(parts) == 2:
+            doc = discovery.group(registry, parts[1])
+        elif parts[:1] == ["apis"] and len(parts) == 3:
+            doc = discovery.resource_list(registry, parts[1], parts[2])
+        elif path == "/openapi/v3":
+            doc = discovery.openapi_root(registry)
+        elif parts[:2] == ["openapi", "v3"] and len(parts) in (4, 5):
+            rest = parts[2:]
+            group, version = ("", rest[1]) if rest[0] == "api" else (rest[1], rest[2] if len(rest) > 2 else "")
+            doc = discovery.openapi_group_version(registry, group, version)
+        if doc is None:
+            return _plain_error(404, "NotFound", "the server could not find the requested resource")
+        return _json(doc)
+
+    async def _resource(self, request: web.Request, user: User, target: Target, verb: str,
+                        path: str) -> web.StreamResponse:
+        query = dict(request.query)
+        api = self.cluster.api
+        if verb == "watch":
+            return await self._watch(request, user, target, query)
+        if target.subresource == "log":
+            return await self._logs(request, user, target, query)
+        if verb == "get":
+            return _json(await self.locked(resources.get, api, user, target))
+        if verb == "list":
+            items, meta = await self.locked(resources.list_objects, api, user, target, query)
+            if tables.wants_table(request.headers.get("Accept", "")):
+                now = self.cluster.clock.now()
+                return _json(resources.table_document(target, items, meta, now, query))
+            return _json(resources.list_document(target, items, meta))
+        body = await _body(request, verb)
+        if target.rt is discovery.SSAR:
+            return _json(await self.locked(resources.access_review, self.cluster.store.head, user, body), 201)
+        if verb == "create":
+            result = await self.locked(resources.create, api, user, target, body, query, path)
+            code = 201
+        elif verb == "update":
+            result = await self.locked(resources.update, api, user, target, body, query, path)
+            code = 200
+        elif verb == "patch":
+            patch_type = resources.PATCH_TYPES[_content_type(request)]
+            result = await self.locked(resources.patch, api, user, target, body, patch_type, query, path)
+            code = 200
+        else:
+            result = await self.locked(resources.delete, api, user, target, body, query, path)
+            code = 200
+        self.converger.kick()
+        return _json(result, code)
+
+    async def _watch(self, request: web.Request, user: User, target: Target,
+                     query: dict[str, str]) -> web.StreamResponse:
+        sub = Subscription(self.cluster, user, target, query, self.loop)
+        response = web.StreamResponse(headers={"Content-Type": JSON, "Transfer-Encoding": "chunked"})
+        try:
+            await self.locked(sub.open)
+        except APIError as exc:
+            sub.close()
+            if exc.code != 410:
+                raise
+            await response.prepare(request)
+            expired = APIError("Expired", exc.message, code=410)
+            await response.write(error_line(expired))
+            return response
+        encoder = Encoder(target, query, tables.wants_table(request.headers.get("Accept", "")), self.cluster.clock)
+        try:
+            await response.prepare(request)
+            assert self._stopping is not None
+            await stream(response, sub, encoder, query, self._stopping)
+        except (ConnectionResetError, ConnectionError):
+            pass
+        finally:
+            sub.close()
+        return response
+
+    async def _logs(self, request: web.Request, user: User, target: Target,
+                    query: dict[str, str]) -> web.StreamResponse:
+        api, clock = self.cluster.api, self.cluster.clock
+        lines = await self.locked(lambda: resources.pod_logs(api, user, target, query, clock.now()))
+        if query.get("follow") not in ("true", "1"):
+            text = "".join(line + "\n" for line in lines)
+            return web.Response(body=text.encode(), content_type="text/plain")
+        response = web.StreamResponse(headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
+        await response.prepare(request)
+        sent = 0
+        everything = dict(query, tailLines="")
+        try:
+            await response.write("".join(line + "\n" for line in lines).encode())
+            total = len(await self.locked(lambda: resources.pod_logs(api, user, target, everything, clock.now())))
+            sent = total
+            assert self._stopping is not None
+            while not self._stopping.is_set():
+                await asyncio.sleep(0.5)
+                try:
+                    now_lines = await self.locked(
+                        lambda: resources.pod_logs(api, user, target, everything, clock.now()))
+                except APIError:
+                    break  # the pod is gone
+                if len(now_lines) > sent:
+                    await response.write("".join(line + "\n" for line in now_lines[sent:]).encode())
+                    sent = len(now_lines)
+        except (ConnectionResetError, ConnectionError):
+            pass
+        return response
+
+
+_RESOURCE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _verb(request: web.Request, target: Target) -> str:
+    method = request.method
+    if method == "GET":
+        if request.query.get("watch") in ("true", "1"):
+            return "watch"
+        return "get" if target.name else "list"
+    if method == "POST":
+        return "create"
+    if method == "PUT":
+        return "update"
+    if method == "PATCH":
+        return "patch"
+    return "delete" if target.name else "deletecollection"
+
+
+def _forbidden_path(user: User, verb: str, path: str) -> web.Response:
+    return _plain_error(403, "Forbidden", f'forbidden: User "{user.name}" cannot {verb} path "{path}"')
+
+
+def _content_type(request: web.Request) -> str:
+    return request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+async def _body(request: web.Request, verb: str) -> Any:
+    """The request body: JSON (also when no Content-Type is sent), YAML, or a patch of a known type."""
+    if verb == "delete" or verb == "deletecollection":
+        raw = await request.read()
+        return orjson.loads(raw) if raw.strip() else None
+    raw = await request.read()
+    ctype = _content_type(request)
+    if verb == "patch" and ctype not in resources.PATCH_TYPES:
+        raise APIError("UnsupportedMediaType", f"the body of the request was in an unknown format - accepted "
+                       f"media types include: {', '.join(resources.PATCH_TYPES)}", code=415)
+    if ctype not in ("", "application/json", "application/yaml", "application/apply-patch+yaml", "*/*") \
+            and ctype not in resources.PATCH_TYPES:
+        raise APIError("UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
+                       "media types include: application/json, application/yaml", code=415)
+    try:
+        if ctype in ("application/yaml", "application/apply-patch+yaml"):
+            return yaml.load(raw, Loader=yaml.CSafeLoader)
+        return orjson.loads(raw) if raw.strip() else None
+    except (orjson.JSONDecodeError, yaml.YAMLError) as exc:
+        raise bad_request(f"the request body is not valid {'YAML' if 'yaml' in ctype else 'JSON'}: {exc}") from None
+
+
+# ------------------------------------------------------------------- start
+
+
+def start_http(cluster: Any, args: Any) -> HTTPServer:
+    """Start serving the API for `recon up --serve`; write the kubeconfig and print how to use it."""
+    state = Path(args.state)
+    token = new_token()
+    ssl_context, ca_file = None, None
+    if getattr(args, "tls", False):
+        from .certs import server_ssl_context
+
+        ssl_context, ca_file = server_ssl_context(state, args.address)
+    loopback = ipaddress.ip_address(args.address).is_loopback if _is_ip(args.address) else args.address == "localhost"
+    authenticator = Authenticator(token, cluster.api.seed, insecure_loopback=ssl_context is None and loopback)
+    server = HTTPServer(cluster, authenticator, args.address, args.port, ssl_context)
+    server.start()
+    kubeconfig = write_kubeconfig(state / "kubeconfig", server.url, token, ca_file)
+    print(f"serving the Kubernetes API at {server.url}", flush=True)
+    print(f"export KUBECONFIG={kubeconfig.resolve()}", flush=True)
+    return server
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

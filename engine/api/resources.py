@@ -1,0 +1,339 @@
+"""The resource handlers: what GET, POST, PUT, PATCH and DELETE on a resource path do.
+
+`Target` is a parsed resource path (`/api/v1/namespaces/demo/pods/web/log`).
+Each handler is synchronous and runs in a worker thread under the
+cluster's lock (see `http.py`); it calls the apiserver as the HTTP user and
+answers `(code, document)`.  Every write is one apiserver request by
+`Actor(user, "user")` with the method and path as its cause, so the history
+shows who changed what through the API, exactly like a manifest edit.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ..access import Actor
+from ..apierrors import APIError, bad_request, conflict, gone, method_not_allowed
+from ..apiserver import APIServer
+from ..kinds import Registry, ResourceType
+from ..objects import get_path, key_of, thaw
+from ..request import Request
+from . import tables
+from .auth import User
+
+PATCH_TYPES = {
+    "application/json-patch+json": "json",
+    "application/merge-patch+json": "merge",
+    "application/strategic-merge-patch+json": "strategic",
+}
+
+
+@attrs.frozen
+class Target:
+    """A resource request's path: which type, version, namespace, object and subresource."""
+
+    rt: ResourceType
+    version: str
+    namespace: str = ""
+    name: str = ""
+    subresource: str = ""
+
+    @property
+    def group(self) -> str:
+        return self.rt.group
+
+
+def parse_path(registry: Registry, parts: list[str]) -> Target | None:
+    """`api/v1/...` or `apis/G/V/...` → a Target; None when the path names no resource type."""
+    if parts[:1] == ["api"] and len(parts) >= 3:
+        group, version, rest = "", parts[1], parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 4:
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) >= 3 and not (group == "" and rest[2] in ("status", "finalize")):
+        namespace, rest = rest[1], rest[2:]
+    if len(rest) > 3:
+        return None
+    rt = _by_plural(registry, group, version, rest[0])
+    if rt is None:
+        return None
+    name = rest[1] if len(rest) > 1 else ""
+    sub = rest[2] if len(rest) > 2 else ""
+    return Target(rt, version, namespace if rt.namespaced else "", name, sub)
+
+
+def _by_plural(registry: Registry, group: str, version: str, plural: str) -> ResourceType | None:
+    from .discovery import EXTRA_TYPES
+
+    for rt in (*registry, *EXTRA_TYPES):
+        if rt.group == group and rt.plural == plural and version in rt.versions:
+            return rt
+    return None
+
+
+def actor_of(user: User) -> Actor:
+    """The apiserver actor for an HTTP user (RBAC already said yes)."""
+    return Actor(user.name, "user", None)
+
+
+def served_as(obj: Mapping, target: Target) -> Any:
+    """The object as the requested version shows it (custom resources convert with strategy None)."""
+    doc = thaw(obj)
+    if target.rt.is_custom and target.version != target.rt.version:
+        doc["apiVersion"] = f"{target.group}/{target.version}"
+    return doc
+
+
+# ------------------------------------------------------------------- reads
+
+
+def get(api: APIServer, user: User, target: Target) -> Any:
+    obj = api.get(actor_of(user), target.group, target.rt.kind, target.namespace, target.name,
+                  subresource=target.subresource or None)
+    if target.subresource == "scale":
+        return thaw(obj)
+    return served_as(obj, target)
+
+
+def list_objects(api: APIServer, user: User, target: Target, query: Mapping[str, str]) -> tuple[list, dict]:
+    """The matching objects (one page with `limit`) and the list metadata (resourceVersion, continue)."""
+    start, snapshot = None, None
+    token = query.get("continue")
+    if token:
+        revision, start = _decode_continue(token)
+        try:
+            snapshot = api.store.at(revision)
+        except Exception:  # compacted (TooOld) or unknown
+            raise gone_expired("The provided continue parameter is too old to display a consistent list result. "
+                               "You can start a new list without the continue parameter.") from None
+    items, revision = api.list(actor_of(user), target.group, target.rt.kind, target.namespace or None,
+                               query.get("labelSelector") or None, query.get("fieldSelector") or None,
+                               snapshot=snapshot)
+    if start is not None:
+        items = [o for o in items if _sort_key(o) > start]
+    meta: dict[str, Any] = {"resourceVersion": str(revision)}
+    limit = _int_param(query, "limit")
+    if limit and len(items) > limit:
+        items = items[:limit]
+        meta["continue"] = _encode_continue(revision, _sort_key(items[-1]))
+    return items, meta
+
+
+def list_document(target: Target, items: list, meta: dict) -> dict:
+    rt = target.rt
+    api_version = f"{rt.group}/{target.version}" if rt.group else target.version
+    return {"kind": rt.list_kind, "apiVersion": api_version, "metadata": meta,
+            "items": [served_as(o, target) for o in items]}
+
+
+def table_document(target: Target, items: list, meta: dict, now: float, query: Mapping[str, str]) -> dict:
+    include = query.get("includeObject") or "Metadata"
+    return tables.table(target.rt, items, now, meta, include)
+
+
+def _sort_key(obj: Mapping) -> list:
+    return list(key_of(obj)[2:])
+
+
+def _encode_continue(revision: int, after: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"rv": revision, "start": after}).encode()).decode()
+
+
+def _decode_continue(token: str) -> tuple[int, list]:
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(doc["rv"]), list(doc["start"])
+    except (ValueError, KeyError, TypeError):
+        raise bad_request("continue key is not valid: the continue token is malformed") from None
+
+
+def gone_expired(message: str) -> APIError:
+    error = gone(message)
+    error.reason = "Expired"
+    return error
+
+
+def _int_param(query: Mapping[str, str], name: str) -> int | None:
+    value = query.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise bad_request(f"invalid {name} {value!r}: must be an integer") from None
+
+
+# ------------------------------------------------------------------ writes
+
+
+def _cause(user: User, method: str, path: str) -> tuple:
+    return ({"http": f"{method} {path}", "user": user.name},)
+
+
+def _dry_run(query: Mapping[str, str]) -> bool:
+    value = query.get("dryRun")
+    if value in (None, ""):
+        return False
+    if value != "All":
+        raise bad_request(f'Invalid dry run value: "{value}": valid values are "All"')
+    return True
+
+
+def create(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str) -> Any:
+    if target.subresource == "binding" or (target.rt.group, target.rt.kind) == ("", "Binding"):
+        name = target.name or get_path(body, "metadata", "name") or ""
+        request = Request("create", "", "Binding", target.namespace, name, body)
+        return served_as(api.request(actor_of(user), request, _cause(user, "POST", path)), target)
+    if target.name or target.subresource:
+        raise method_not_allowed()
+    request = Request("create", target.group, target.rt.kind, target.namespace or None, None, _versioned(body, target),
+                      dry_run=_dry_run(query))
+    return served_as(api.request(actor_of(user), request, _cause(user, "POST", path)), target)
+
+
+def _versioned(body: Any, target: Target) -> Any:
+    """A custom resource written in a served version other than the stored one is stored as that."""
+    if target.rt.is_custom and isinstance(body, Mapping) and body.get("apiVersion") == f"{target.group}/{target.version}":
+        body = dict(body, apiVersion=target.rt.api_version)
+    return body
+
+
+def update(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str) -> Any:
+    if not target.name:
+        raise method_not_allowed()
+    if target.subresource != "scale":
+        body = _versioned(body, target)
+    request = Request("update", target.group, target.rt.kind, target.namespace or None, target.name, body,
+                      subresource=target.subresource or None, dry_run=_dry_run(query))
+    result = api.request(actor_of(user), request, _cause(user, "PUT", path))
+    return thaw(result) if target.subresource == "scale" else served_as(result, target)
+
+
+def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str, query: Mapping[str, str],
+          path: str) -> Any:
+    if not target.name:
+        raise method_not_allowed()
+    request = Request("patch", target.group, target.rt.kind, target.namespace or None, target.name, body,
+                      subresource=target.subresource or None, patch_type=patch_type, dry_run=_dry_run(query))
+    result = api.request(actor_of(user), request, _cause(user, "PATCH", path))
+    return thaw(result) if target.subresource == "scale" else served_as(result, target)
+
+
+def delete(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str) -> Any:
+    if target.subresource:
+        raise method_not_allowed()
+    options = dict(body) if isinstance(body, Mapping) else {}
+    for name in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
+        if name in query and name not in options:
+            value = query[name]
+            options[name] = int(value) if name == "gracePeriodSeconds" else (
+                value == "true" if name == "orphanDependents" else value)
+    if not target.name:
+        return delete_collection(api, user, target, options, query, path)
+    return _delete_one(api, user, target, target.name, options, query, path)
+
+
+def _delete_one(api: APIServer, user: User, target: Target, name: str, options: Mapping, query: Mapping[str, str],
+                path: str) -> Any:
+    preconditions = options.get("preconditions") or {}
+    actor = actor_of(user)
+    if preconditions.get("uid"):
+        current = api.get(actor, target.group, target.rt.kind, target.namespace, name)
+        stored = get_path(current, "metadata", "uid")
+        if stored != preconditions["uid"]:
+            raise conflict(target.rt.resource, name, f"Precondition failed: UID in precondition: "
+                           f"{preconditions['uid']}, UID in object meta: {stored}", target.group)
+    else:
+        current = None
+    grace = options.get("gracePeriodSeconds")
+    policy = {k: options[k] for k in ("propagationPolicy", "orphanDependents") if options.get(k) is not None}
+    request = Request("delete", target.group, target.rt.kind, target.namespace or None, name, body=policy or None,
+                      grace_period=int(grace) if grace is not None else None,
+                      rv=preconditions.get("resourceVersion") or None, dry_run=_dry_run(query))
+    if current is None:
+        current = api.get(actor, target.group, target.rt.kind, target.namespace, name)
+    result = api.request(actor, request, _cause(user, "DELETE", path))
+    if result is not None:
+        return served_as(result, target)
+    details = {"name": name, "kind": target.rt.plural, "uid": get_path(current, "metadata", "uid")}
+    if target.group:
+        details["group"] = target.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+
+def delete_collection(api: APIServer, user: User, target: Target, options: Mapping, query: Mapping[str, str],
+                      path: str) -> Any:
+    items, meta = list_objects(api, user, target, {k: v for k, v in query.items() if k != "limit"})
+    for obj in items:
+        try:
+            _delete_one(api, user, target, get_path(obj, "metadata", "name"), options, query, path)
+        except APIError as exc:
+            if exc.reason != "NotFound":
+                raise
+    return list_document(target, items, meta)
+
+
+# ---------------------------------------------------------- access reviews
+
+
+def access_review(snapshot: Any, user: User, body: Any) -> dict:
+    """A SelfSubjectAccessReview answered for the caller (`kubectl auth can-i`)."""
+    from .auth import Attributes, authorized
+
+    if not isinstance(body, Mapping):
+        raise bad_request("the body of a SelfSubjectAccessReview must be an object")
+    spec = body.get("spec") or {}
+    res, non = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+    if res:
+        request = Attributes(res.get("verb") or "", res.get("group") or "", res.get("resource") or "",
+                             res.get("subresource") or "", res.get("namespace") or "", res.get("name") or "")
+    elif non:
+        request = Attributes(non.get("verb") or "", path=non.get("path") or "")
+    else:
+        raise bad_request("resourceAttributes or nonResourceAttributes is required")
+    allowed = authorized(snapshot, user, request)
+    doc = thaw(body)
+    doc.update(apiVersion="authorization.k8s.io/v1", kind="SelfSubjectAccessReview")
+    doc.setdefault("metadata", {})["creationTimestamp"] = None
+    doc["status"] = {"allowed": allowed} if allowed else {"allowed": False, "reason": "no RBAC rule matched"}
+    if allowed and not user.is_admin:
+        doc["status"]["reason"] = "allowed by RBAC"
+    return doc
+
+
+# --------------------------------------------------------------------- logs
+
+
+def pod_logs(api: APIServer, user: User, target: Target, query: Mapping[str, str], now: float) -> list[str]:
+    """The simulated runtime's lines of one container (`tailLines`, `limitBytes` honoured)."""
+    from .. import runtime
+
+    pod = api.get(actor_of(user), "", "Pod", target.namespace, target.name)
+    container = container_of(pod, query.get("container"))
+    lines = runtime.current().logs(pod, container, now)
+    tail = _int_param(query, "tailLines")
+    if tail is not None:
+        lines = lines[-tail:] if tail > 0 else []
+    return lines
+
+
+def container_of(pod: Mapping, asked: str | None) -> str:
+    spec = pod.get("spec") or {}
+    apps = [c.get("name") for c in spec.get("containers") or ()]
+    inits = [c.get("name") for c in spec.get("initContainers") or ()]
+    name = get_path(pod, "metadata", "name")
+    if not asked:
+        if len(apps) == 1:
+            return apps[0]
+        raise bad_request(f"a container name must be specified for pod {name}, choose one of: [{' '.join(apps)}]"
+                          + (f" or one of the init containers: [{' '.join(inits)}]" if inits else ""))
+    if asked not in apps + inits:
+        raise bad_request(f"container {asked} is not valid for pod {name}")
+    return asked

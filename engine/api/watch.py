@@ -1,0 +1,152 @@
+"""Watch: `?watch=true`, one JSON event per line, chunked, until the client leaves.
+
+Subscribing happens under the cluster's lock, so the initial list (when the
+request gives no resourceVersion, or 0) and the subscription see the same
+revision: no event is lost or doubled.  From a resourceVersion R the store
+replays the events after R that it still holds; an R older than that is
+answered, as upstream does, with one ERROR event carrying a 410 Expired
+Status (clients then list again).
+
+The store calls `on_event` in the committing thread; it only hands the event
+to the server's event loop (`call_soon_threadsafe`).  Selectors filter as
+upstream's watch cache does: an object that stops matching is sent as
+DELETED, one that starts matching as ADDED.  Table-typed events when the
+request asked for Tables (column definitions in the first only); BOOKMARKs
+with the head revision when asked (`allowWatchBookmarks`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from ..apierrors import APIError
+from ..listing import parse_selectors
+from ..objects import dumps, get_path
+from . import tables
+from .resources import Target, actor_of, served_as
+from .auth import User
+
+DEFAULT_TIMEOUT = 1800.0
+BOOKMARK_EVERY = 10.0
+
+
+class Subscription:
+    """One watch: its initial events and a queue the store's thread fills."""
+
+    def __init__(self, cluster: Any, user: User, target: Target, query: Mapping[str, str],
+                 loop: asyncio.AbstractEventLoop):
+        self.cluster, self.target, self.query, self.loop = cluster, target, query, loop
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.labels, self.fields = parse_selectors(target.rt, query.get("labelSelector") or None,
+                                                   _field_selector(target, query))
+        self.initial: list[tuple[str, Any]] = []
+        self.watch: Any = None
+        self.user = user
+
+    def open(self) -> None:
+        """Under the cluster's lock: list (when starting fresh), subscribe, take what is queued."""
+        api, t, rv = self.cluster.api, self.target, self.query.get("resourceVersion") or "0"
+        actor = actor_of(self.user)
+        if rv == "0":
+            items, revision = api.list(actor, t.group, t.rt.kind, t.namespace or None, self.labels, self.fields)
+            self.initial = [("ADDED", obj) for obj in items]
+            self.watch = api.watch(actor, t.group, t.rt.kind, t.namespace or None, since=revision)
+        else:
+            self.watch = api.watch(actor, t.group, t.rt.kind, t.namespace or None, since=_revision(rv))
+        self.watch.on_event = lambda event: self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
+        for event in self.watch.poll():
+            self._add_initial(event)
+
+    def _add_initial(self, event: Any) -> None:
+        found = self.translate(event)
+        if found is not None:
+            self.initial.append(found)
+
+    def translate(self, event: Any) -> tuple[str, Any] | None:
+        """The event this watcher sees (selectors applied), or None."""
+        was = event.old is not None and self._matches(event.old)
+        now = event.new is not None and self._matches(event.new)
+        if event.type == "DELETED":
+            return ("DELETED", event.old.set("metadata", event.old["metadata"].set(
+                "resourceVersion", str(event.revision)))) if was else None
+        if now and not was and event.type == "MODIFIED":
+            return ("ADDED", event.new)
+        if was and not now:
+            return ("DELETED", event.new)
+        return (event.type, event.new) if now else None
+
+    def _matches(self, obj: Mapping) -> bool:
+        return self.labels.matches(get_path(obj, "metadata", "labels") or {}) and self.fields.matches(obj)
+
+    def close(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
+
+
+def _field_selector(target: Target, query: Mapping[str, str]) -> str | None:
+    fields = query.get("fieldSelector") or ""
+    if target.name:  # a watch on one object's path: GET .../pods/web?watch=true
+        fields = ",".join(f for f in (fields, f"metadata.name={target.name}") if f)
+    return fields or None
+
+
+def _revision(value: str) -> int:
+    from ..request import parse_rv
+
+    return parse_rv(value)
+
+
+class Encoder:
+    """Events as the request asked: plain objects, or one-row Tables."""
+
+    def __init__(self, target: Target, query: Mapping[str, str], table: bool, clock: Any):
+        self.target, self.query, self.table, self.clock = target, query, table, clock
+        self.columns_sent = False
+
+    def line(self, kind: str, obj: Any) -> bytes:
+        if self.table:
+            meta = {"resourceVersion": get_path(obj, "metadata", "resourceVersion") or ""}
+            doc = tables.table(self.target.rt, [obj], self.clock.now(), meta,
+                               self.query.get("includeObject") or "Metadata", with_columns=not self.columns_sent)
+            self.columns_sent = True
+        else:
+            doc = served_as(obj, self.target)
+        return dumps({"type": kind, "object": doc}, sort_keys=False) + b"\n"
+
+    def bookmark(self, revision: int) -> bytes:
+        rt = self.target.rt
+        obj = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(revision)}}
+        return dumps({"type": "BOOKMARK", "object": obj}, sort_keys=False) + b"\n"
+
+
+def error_line(error: APIError) -> bytes:
+    return dumps({"type": "ERROR", "object": error.status()}, sort_keys=False) + b"\n"
+
+
+async def stream(response: Any, sub: Subscription, encoder: Encoder, query: Mapping[str, str],
+                 stopping: asyncio.Event) -> None:
+    """Write the initial events, then every event until the timeout, the client leaves or the server stops."""
+    timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
+    bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    if sub.initial:
+        await response.write(b"".join(encoder.line(kind, obj) for kind, obj in sub.initial))
+    while not stopping.is_set():
+        left = deadline - loop.time()
+        if left <= 0:
+            return
+        try:
+            event = await asyncio.wait_for(sub.queue.get(), timeout=min(left, BOOKMARK_EVERY))
+        except asyncio.TimeoutError:
+            if bookmarks:
+                await response.write(encoder.bookmark(sub.cluster.store.head.revision))
+            continue
+        batch = [event]
+        while not sub.queue.empty():
+            batch.append(sub.queue.get_nowait())
+        lines = [encoder.line(*found) for e in batch if (found := sub.translate(e)) is not None]
+        if lines:
+            await response.write(b"".join(lines))

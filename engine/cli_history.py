@@ -1,0 +1,265 @@
+"""The history commands of `recon`: history, diff REV, explain, replay.
+
+Thin: parse arguments, ask `history.py`, print.  Registered by
+`cli.build_parser()` through `add_commands`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import history as H
+from .errors import ReconError
+from .kinds import Registry
+from .store import _plain
+from .timeutil import format_time
+
+HISTORY_HELP = """\
+One line per revision: revision, time, who wrote it (rule component/rule,
+manifests:FILE, an API user), what triggered it (OBJECT@REV of the change,
+or timer/start@REV) and its ops (+created ~changed PARTS -deleted).
+
+examples:
+  recon history                          # the whole history
+  recon history deploy/web -n demo       # revisions that wrote one object
+  recon history --since 40 --until 60 --actor replicaset-controller
+  recon history --json > history.jsonl   # JSON lines, every op in full
+"""
+
+DIFF_HELP = """\
+What changed between two revisions, per object, as a YAML diff (REV2
+defaults to the latest revision).  `recon diff DIR` (a folder, not a number)
+plans an edit of the manifests instead.
+
+examples:
+  recon diff 40                          # revision 40 → now
+  recon diff 40 57 pod/web-7c9f8-x2x4z -n demo
+"""
+
+EXPLAIN_HELP = """\
+The causal chain of an object, or one field of it: the revision and actor
+that last wrote it, the rule and the change that triggered that, and so on
+back to the input that started it (a manifest file, an API user).  For a
+pod's spec.nodeName, the scheduler's filters and scores are shown too.
+
+examples:
+  recon explain pod/web-7c9f8-x2x4z spec.nodeName -n demo
+  recon explain rs/web-7c9f8 spec.replicas -n demo --at 120
+  recon explain deploy/web -n demo
+"""
+
+REPLAY_HELP = """\
+Rebuild every state from the history log, checking each record's checksum,
+each revision's state hash and each checkpoint.  With --rules: what-if —
+re-execute the history with other rules, feeding the same manifest edits and
+API requests at the same times, and show the first revision where the new
+history differs from the recorded one and how the end states differ.
+
+examples:
+  recon replay                           # verify the whole log
+  recon replay --to 500
+  recon replay --rules my-rules/         # what if these rules had run?
+  recon replay --rules my-rules/ --from 120
+"""
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    """Add history, diff, explain and replay to recon's subcommands."""
+    _add_history(commands)
+    if "diff" not in commands.choices:
+        _add_diff(commands)
+    _add_explain(commands)
+    _add_replay(commands)
+
+
+def _parser(commands: Any, name: str, summary: str, text: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=summary, description=text,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
+    return parser
+
+
+def _add_history(commands: Any) -> None:
+    p = _parser(commands, "history", "one line per revision: who, why, what", HISTORY_HELP)
+    p.add_argument("object", nargs="?", metavar="KIND/NAME", help="only revisions that wrote this object")
+    p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
+    p.add_argument("--since", metavar="REV", type=int, help="from this revision")
+    p.add_argument("--until", metavar="REV", type=int, help="up to this revision")
+    p.add_argument("--actor", metavar="NAME", help="only writes by this actor, component or component/rule")
+    p.add_argument("--json", action="store_true", help="JSON lines, one per revision, every op in full")
+    p.set_defaults(func=run_history)
+
+
+def _add_diff(commands: Any) -> None:
+    p = _parser(commands, "diff", "what changed between two revisions (or: plan an edit of DIR)", DIFF_HELP)
+    p.add_argument("targets", nargs="+", metavar="REV1 [REV2] [KIND/NAME] | DIR")
+    p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
+    p.set_defaults(func=run_diff)
+
+
+def _add_explain(commands: Any) -> None:
+    p = _parser(commands, "explain", "why an object or field is what it is: its causal chain", EXPLAIN_HELP)
+    p.add_argument("object", metavar="KIND/NAME")
+    p.add_argument("field", nargs="?", metavar="FIELD.PATH", help="one field, e.g. spec.nodeName")
+    p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
+    p.add_argument("--at", metavar="REV", type=int, help="as of this revision (default: the latest)")
+    p.add_argument("--rules", metavar="DIR", help="rules to re-run a scheduling attempt with "
+                                                  "(default: ./rules, else the bundled rules)")
+    p.set_defaults(func=run_explain)
+
+
+def _add_replay(commands: Any) -> None:
+    p = _parser(commands, "replay", "verify the history log, or re-run it with other rules (what-if)",
+                REPLAY_HELP)
+    p.add_argument("--to", metavar="REV", type=int, help="verify up to this revision")
+    p.add_argument("--rules", metavar="DIR", help="what-if: re-execute with the rules in DIR")
+    p.add_argument("--from", dest="from_rev", metavar="REV", type=int, default=0,
+                   help="what-if: re-execute from this revision (default: the beginning)")
+    p.set_defaults(func=run_replay)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _usage(message: str) -> Exception:
+    from .cli import UsageError
+
+    return UsageError(message)
+
+
+def _key(history: H.History, text: str, namespace: str) -> tuple:
+    """KIND/NAME → key, kinds resolved as kubectl does (CRDs of the latest state too)."""
+    kind, slash, name = text.partition("/")
+    if not slash or not name:
+        raise _usage(f"expected KIND/NAME (e.g. pod/web-1), got {text!r}")
+    registry = Registry.for_snapshot(history.snapshot(history.head))
+    rt = registry.resolve(kind)
+    return (rt.group, rt.kind, namespace if rt.namespaced else "", name)
+
+
+def _open(args: argparse.Namespace) -> H.History:
+    if not Path(args.state).is_dir():
+        raise ReconError(f'no cluster state in {args.state}: start one with "recon up"')
+    found = H.History.open(args.state)
+    if found.problem:
+        print(f"warning: the history log is damaged after revision {found.head} ({found.problem}); "
+              "run 'recon replay' for details", file=sys.stderr)
+    return found
+
+
+# ------------------------------------------------------------------ commands
+
+
+def run_history(args: argparse.Namespace) -> int:
+    found = _open(args)
+    key = _key(found, args.object, args.namespace) if args.object else None
+    for line in H.lines(found, key, args.since, args.until, args.actor):
+        if args.json:
+            r = line.record
+            doc = {"rev": r.revision, "time": r.time, "timestamp": format_time(r.time), "actor": r.actor,
+                   "rule": H.rule_of(r), "cause": r.cause, "summary": list(line.ops),
+                   "ops": [{"op": op.type, "key": op.key, **({"obj": op.obj} if op.type == "put" else {})}
+                           for op in r.ops]}
+            sys.stdout.write(orjson.dumps(doc, default=_plain, option=orjson.OPT_SORT_KEYS).decode() + "\n")
+        else:
+            print(line.format())
+    return 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    first = args.targets[0]
+    if not first.lstrip("-").isdigit():
+        return _plan_diff(args)
+    revs = [t for t in args.targets if t.isdigit()]
+    objects = [t for t in args.targets if not t.isdigit()]
+    if len(revs) > 2 or len(objects) > 1 or args.targets[:len(revs)] != revs:
+        raise _usage("expected REV1 [REV2] [KIND/NAME]")
+    found = _open(args)
+    rev1 = int(revs[0])
+    rev2 = int(revs[1]) if len(revs) > 1 else found.head
+    key = _key(found, objects[0], args.namespace) if objects else None
+    changes = H.diff(found, rev1, rev2, key)
+    for change in changes:
+        print(change.yaml_diff(f"@{rev1}", f"@{rev2}"), end="")
+    if not changes:
+        print(f"no changes between revisions {rev1} and {rev2}", file=sys.stderr)
+    return 0
+
+
+def _plan_diff(args: argparse.Namespace) -> int:
+    """`recon diff DIR`: the manifests engineer's plan of an edit, when cli.py provides it."""
+    from . import cli
+
+    plan = getattr(cli, "plan_diff", None)
+    if plan is None:
+        raise ReconError("recon diff DIR is not available yet; to compare revisions, give numbers: "
+                         "recon diff REV1 [REV2]")
+    args.dir = args.targets[0]
+    return plan(args)
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    from .cluster import local_or_bundled
+
+    found = _open(args)
+    key = _key(found, args.object, args.namespace)
+    path = H.field_path(args.field)
+    at = found.head if args.at is None else args.at
+    rules = Path(args.rules) if args.rules else local_or_bundled("rules")
+    steps = H.explain(found, key, path, at, scheduling=H.scheduling_from(rules))
+    obj = found.snapshot(at).get(key) if path else None
+    value = H.lookup(obj, path) if obj is not None else H._MISSING
+    print(H.format_chain(steps, key, path, value))
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    if args.rules:
+        return _what_if(args)
+    if not Path(args.state).is_dir():
+        raise ReconError(f'no cluster state in {args.state}: start one with "recon up"')
+    result = H.verify(args.state, args.to)
+    for problem in result.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    verdict = "ok" if result.ok else "FAILED"
+    print(f"replayed revisions 1..{result.revision}: {verdict} (checksums, state hashes; "
+          f"{result.checkpoints} checkpoint(s) compared)")
+    return 0 if result.ok else 1
+
+
+def _what_if(args: argparse.Namespace) -> int:
+    rules = Path(args.rules)
+    if not rules.is_dir():
+        raise ReconError(f"{rules}: no such rules folder")
+    found = _open(args)
+    result = H.what_if(found, rules, args.from_rev)
+    print(f"re-executed from revision {result.start} with the rules in {rules}: "
+          f"{result.inputs} external input(s) fed at their recorded times")
+    print(f"recorded history ends at revision {found.head}; the new one at {result.new.head}")
+    for message in result.messages:
+        print(f"warning: {message}", file=sys.stderr)
+    if result.divergence is None:
+        print("no divergence: the new rules make the same history")
+        return 0
+    rev = result.divergence
+    print(f"first divergence at revision {rev}:")
+    for label, hist in (("recorded", found), ("new", result.new)):
+        print(f"  {label + ':':<9} " + _one_line(hist, rev))
+    changes = result.end_changes()
+    print(f"end states differ in {len(changes)} object(s):")
+    for change in changes:
+        print(change.yaml_diff("(recorded)", "(new)"), end="")
+    return 0
+
+
+def _one_line(hist: H.History, rev: int) -> str:
+    if rev > hist.head:
+        return "(no such revision: this history ends before it)"
+    record = hist.record(rev)
+    ops = H.summarize(record, hist.snapshot(rev - 1).objects)
+    return f"{H.who(record)}  ({H.cause_text(record)})  {' '.join(ops)}"

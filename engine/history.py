@@ -1,0 +1,717 @@
+"""Questions to the recorded history: state at a revision, diffs, provenance, replay, what-if.
+
+The history log (`wal.py`) keeps, for every revision, the actor, the cause
+and the ops.  Every put op carries the whole object as written, so the log
+alone holds every version of every object: `History` reads the records once
+and files each revision under the keys it wrote.  From that:
+
+* `snapshot(rev)` — the state at a revision (nearest checkpoint, then replay);
+* `diff(rev1, rev2)` — the objects that changed between two revisions, taken
+  from the records in between, never by comparing every object;
+* `explain(key, path)` — the causal chain of an object or one field: the
+  last revision that wrote it, the trigger its cause names (a change of
+  another object at an earlier revision, whose record has its own cause),
+  and so on back to an external input — a manifest file, an API user, the
+  API server's bootstrap;
+* `verify(state_dir)` — replay the whole log, checking every frame's
+  checksum, every revision's state hash and every checkpoint;
+* `what_if(history, rules_dir)` — re-execute history with other rules,
+  feeding the same external inputs at the same points and the same clock,
+  and find the first revision where the new history differs.
+
+An *external* record is one not written by a rule or the scheduler: its
+cause does not name a rule (`{"rule": …}`) or the scheduler
+(`{"scheduler": …}`).  Those are the inputs a re-execution feeds again.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import yaml
+
+from .errors import ReconError
+from .objects import Key, thaw
+from .store import CommitRecord, Snapshot, Store, Txn, apply_record, Op
+from .timeutil import format_time
+from .wal import (
+    LOG_HEADER, FrameReader, HistoryLog, StateError, StateFolder, decode_record, snapshot_at,
+)
+
+_MISSING = object()
+# kubectl's short names where they read well (pods and nodes keep their names: `po`, `no` do not).
+SHORT = {
+    "Deployment": "deploy", "ReplicaSet": "rs", "Service": "svc", "Endpoints": "ep",
+    "Namespace": "ns", "ServiceAccount": "sa", "ConfigMap": "cm", "DaemonSet": "ds",
+    "StatefulSet": "sts", "EndpointSlice": "endpointslice", "PersistentVolumeClaim": "pvc",
+    "CustomResourceDefinition": "crd", "PriorityClass": "pc", "HorizontalPodAutoscaler": "hpa",
+}
+NOISE = "kubectl.kubernetes.io/last-applied-configuration"  # left out of change summaries
+MAX_CHAIN = 30  # steps of an explanation, at most
+
+
+class HistoryError(ReconError):
+    """A question the history cannot answer (a revision out of range, an object never written)."""
+
+
+def ref(key: Sequence) -> str:
+    """`pod/web-x`, `deploy/web`: the short form of a key in history lines."""
+    _group, kind, _ns, name = key
+    return f"{SHORT.get(kind, kind.lower())}/{name}"
+
+
+# ---------------------------------------------------------------- causes
+
+
+def rule_of(record: CommitRecord) -> str | None:
+    """`component/rule` of a rule's write, `default-scheduler` of a bind, else None."""
+    head = record.cause[0] if record.cause else None
+    if isinstance(head, Mapping):
+        if "rule" in head:
+            return head["rule"]
+        if "scheduler" in head:
+            return head["scheduler"]
+    return None
+
+
+def is_external(record: CommitRecord) -> bool:
+    """Written from outside the rules: a manifest file, an API user, the bootstrap."""
+    return rule_of(record) is None
+
+
+def triggers(record: CommitRecord) -> list[Mapping]:
+    """The triggers a rule's cause lists (changes, timers, starts, retries)."""
+    if rule_of(record) is None or not isinstance(record.cause[0], Mapping) or "rule" not in record.cause[0]:
+        return []
+    return [t for t in record.cause[1:] if isinstance(t, Mapping)]
+
+
+def who(record: CommitRecord) -> str:
+    """The actor as a history line shows it: the rule for rule writes, else the actor."""
+    return rule_of(record) or record.actor
+
+
+def cause_text(record: CommitRecord) -> str:
+    """The cause in short: `rs/web-abc@46 +2`, `timer@12`, `manifest web.yaml`."""
+    head = record.cause[0] if record.cause else None
+    if isinstance(head, Mapping) and "scheduler" in head:
+        return f"{ref(head['pod'])}@{head.get('rev')}"
+    found = triggers(record)
+    if found:
+        first = found[0]
+        text = f"{ref(first['key'])}@{first['rev']}" if first.get("key") else f"{first['type']}@{first['rev']}"
+        return text + (f" +{len(found) - 1}" if len(found) > 1 else "")
+    if isinstance(head, Mapping) and "manifest" in head:
+        return ("prune " if head.get("pruned") else "") + f"manifest {head['manifest']}"
+    return " ".join(str(c) for c in record.cause if not isinstance(c, Mapping)) or "-"
+
+
+# ---------------------------------------------------------------- fields
+
+
+def field_path(text: str | None) -> tuple:
+    """`spec.containers[0].image` → ("spec", "containers", 0, "image"); None → ()."""
+    from .manifests import field_path as parse
+
+    return parse(text) if text else ()
+
+
+def lookup(value: Any, path: Sequence) -> Any:
+    """The value at `path` (_MISSING when absent)."""
+    for step in path:
+        if isinstance(step, int) and isinstance(value, Sequence) and not isinstance(value, str):
+            value = value[step] if -len(value) <= step < len(value) else _MISSING
+        elif isinstance(value, Mapping):
+            value = value.get(step, _MISSING)
+        else:
+            return _MISSING
+        if value is _MISSING:
+            return value
+    return value
+
+
+def changed_fields(old: Any, new: Any, path: tuple = ()) -> list[tuple[tuple, Any, Any]]:
+    """The leaves that differ between two versions: (path, old, new); maps recurse, lists are leaves."""
+    if old == new:
+        return []
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        found = []
+        for name in sorted(set(old) | set(new), key=str):
+            if path == ("metadata",) and name in ("resourceVersion", "managedFields"):
+                continue
+            found += changed_fields(old.get(name, _MISSING), new.get(name, _MISSING), path + (name,))
+        return found
+    if (isinstance(old, Sequence) and isinstance(new, Sequence) and not isinstance(old, str)
+            and not isinstance(new, str) and len(old) == len(new)):
+        return [c for i, (a, b) in enumerate(zip(old, new)) for c in changed_fields(a, b, path + (i,))]
+    return [(path, old, new)]
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING or value is None:
+        return "<none>"
+    text = yaml.safe_dump(thaw(value), default_flow_style=True, width=10_000).strip()
+    text = text.removesuffix("\n...").removesuffix("...").strip()
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _dotted(path: Sequence) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def describe_change(old: Any, new: Any, path: tuple = (), limit: int = 3) -> str:
+    """`spec.replicas: 3 → 5`; `created`; `deleted`."""
+    if old is None:
+        return "created" if not path else f"created, {_dotted(path)}: {_show(lookup(new, path))}"
+    if new is None:
+        return "deleted"
+    changes = [c for c in changed_fields(lookup(old, path), lookup(new, path), path)
+               if NOISE not in c[0]]
+    parts = [f"{_dotted(p)}: {_show(a)} → {_show(b)}" for p, a, b in changes[:limit]]
+    if len(changes) > limit:
+        parts.append(f"(+{len(changes) - limit} more)")
+    return ", ".join(parts) or "no change"
+
+
+# ---------------------------------------------------------------- the history
+
+
+class History:
+    """The records of one history, filed by key: every version of every object.
+
+    `History.open(state_dir)` reads a state folder (snapshots come from its
+    checkpoints); `History(records)` wraps records already in memory (a
+    store listener's, a re-execution's).
+    """
+
+    def __init__(self, records: Iterable[CommitRecord], *, log: HistoryLog | None = None,
+                 base: Snapshot | None = None, problem: str | None = None):
+        self.base = base if base is not None else Snapshot()  # the state before the first record
+        self.log = log
+        self.problem = problem  # why reading stopped before the end of the log (None: it did not)
+        self._records: list[CommitRecord] = list(records)
+        self._first = self._records[0].revision if self._records else self.base.revision + 1
+        self._by_key: dict[Key, list[int]] = {}
+        for record in self._records:
+            for op in record.ops:
+                self._by_key.setdefault(op.key, []).append(record.revision)
+
+    @classmethod
+    def open(cls, state_dir: str | os.PathLike) -> "History":
+        folder = StateFolder(state_dir)
+        if not folder.root.is_dir():
+            raise HistoryError(f'no cluster state in {state_dir}: start one with "recon up"')
+        folder.check_format()
+        log = HistoryLog(folder.log, readonly=True, checkpoints=folder.checkpoints)
+        records = list(log.records())
+        return cls(records, log=log, problem=log.problem)
+
+    # -- revisions
+    @property
+    def head(self) -> int:
+        return self._records[-1].revision if self._records else self.base.revision
+
+    def record(self, revision: int) -> CommitRecord:
+        index = revision - self._first
+        if not 0 <= index < len(self._records):
+            raise HistoryError(f"there is no revision {revision} (the history holds "
+                               f"{self._first}..{self.head})")
+        return self._records[index]
+
+    def records(self, since: int | None = None, until: int | None = None) -> Iterator[CommitRecord]:
+        lo = max(0, (since or self._first) - self._first)
+        hi = len(self._records) if until is None else max(0, until - self._first + 1)
+        return iter(self._records[lo:hi])
+
+    def check(self, revision: int) -> int:
+        if not self.base.revision <= revision <= self.head:
+            raise HistoryError(f"there is no revision {revision} (the history ends at {self.head})")
+        return revision
+
+    def snapshot(self, revision: int) -> Snapshot:
+        """The state at `revision` (checked against the recorded state hashes)."""
+        self.check(revision)
+        if self.log is not None:
+            return snapshot_at(self.log, revision)
+        snap = self.base
+        for record in self.records(self.base.revision + 1, revision):
+            snap = apply_record(snap, record)
+        return snap
+
+    # -- objects
+    def revisions_of(self, key: Key, until: int | None = None) -> list[int]:
+        """The revisions that wrote `key` (up to `until`)."""
+        revs = self._by_key.get(tuple(key), [])
+        return revs if until is None else [r for r in revs if r <= until]
+
+    def version(self, key: Key, revision: int) -> Any:
+        """The object as revision `revision` wrote it (None: deleted)."""
+        for op in self.record(revision).ops:
+            if op.key == tuple(key):
+                return op.obj if op.type == "put" else None
+        raise HistoryError(f"revision {revision} did not write {ref(key)}")
+
+    def before(self, key: Key, revision: int) -> Any:
+        """The object just before `revision` (None: it did not exist)."""
+        earlier = [r for r in self.revisions_of(key) if r < revision]
+        if earlier:
+            return self.version(key, earlier[-1])
+        return self.base.get(tuple(key))
+
+    def last_write(self, key: Key, path: tuple = (), at: int | None = None,
+                   actor_not: str | None = None) -> int | None:
+        """The last revision (≤ `at`) that changed `key` (or its field at `path`)."""
+        revs = self.revisions_of(key, at)
+        for i in range(len(revs) - 1, -1, -1):
+            rev = revs[i]
+            if actor_not is not None and who(self.record(rev)) == actor_not:
+                continue
+            new = self.version(key, rev)
+            old = self.version(key, revs[i - 1]) if i else self.base.get(tuple(key))
+            if not path or new is None or old is None or lookup(old, path) != lookup(new, path):
+                return rev
+        return None
+
+    def created(self, key: Key, at: int) -> int | None:
+        """The revision that created the object alive at `at`."""
+        revs = self.revisions_of(key, at)
+        for i in range(len(revs) - 1, -1, -1):
+            if not i or self.version(key, revs[i - 1]) is None:
+                return revs[i] if (i or self.base.get(tuple(key)) is None) else None
+        return None
+
+
+# ---------------------------------------------------------------- history lines
+
+
+def summarize(record: CommitRecord, previous: Mapping) -> list[str]:
+    """`+pod/web-x`, `~deploy/web status`, `-pod/web-y`: one word per op.
+
+    `previous` maps keys to the objects before the record (a snapshot's objects)."""
+    out = []
+    for op in record.ops:
+        old = previous.get(op.key)
+        if op.type == "delete":
+            out.append(f"-{ref(op.key)}")
+        elif old is None:
+            out.append(f"+{ref(op.key)}")
+        else:
+            parts = sorted({p[0] for p, _a, _b in changed_fields(old, op.obj) if p})
+            out.append(f"~{ref(op.key)}" + (f" {','.join(parts)}" if parts else ""))
+    return out
+
+
+@attrs.frozen
+class Line:
+    """One revision as `recon history` shows it."""
+
+    record: CommitRecord
+    ops: tuple[str, ...]
+
+    def format(self) -> str:
+        r = self.record
+        return f"{r.revision:>6}  {format_time(r.time)}  {who(r):<40}  {cause_text(r):<28}  {' '.join(self.ops)}"
+
+
+def lines(history: History, key: Key | None = None, since: int | None = None, until: int | None = None,
+          actor: str | None = None) -> Iterator[Line]:
+    """The history's lines, optionally only those writing `key` or by `actor`."""
+    start = max(since or 1, history.base.revision + 1)
+    objects = dict(history.snapshot(start - 1).objects) if start > 1 else {}
+    for record in history.records(start, until):
+        wanted = ((key is None or any(op.key == key for op in record.ops))
+                  and (actor is None or actor in (record.actor, who(record))
+                       or who(record).startswith(actor + "/")))
+        if wanted:
+            yield Line(record, tuple(summarize(record, objects)))
+        for op in record.ops:
+            if op.type == "delete":
+                objects.pop(op.key, None)
+            else:
+                objects[op.key] = op.obj
+
+
+# ---------------------------------------------------------------- diffs
+
+
+@attrs.frozen
+class Change:
+    key: Key
+    old: Any  # None: did not exist
+    new: Any
+
+    def yaml_diff(self, label_old: str, label_new: str) -> str:
+        return yaml_diff(self.key, self.old, self.new, label_old, label_new)
+
+
+def _for_diff(obj: Any) -> list[str]:
+    if obj is None:
+        return []
+    plain = thaw(obj)
+    plain.get("metadata", {}).pop("resourceVersion", None)
+    return yaml.safe_dump(plain, default_flow_style=False, sort_keys=True).splitlines(keepends=True)
+
+
+def yaml_diff(key: Key, old: Any, new: Any, label_old: str, label_new: str) -> str:
+    """A unified diff of two versions as YAML (resourceVersion left out: it is the revision)."""
+    name = ref(key)
+    text = difflib.unified_diff(_for_diff(old), _for_diff(new), f"{name} {label_old}", f"{name} {label_new}")
+    return "".join(text)
+
+
+def diff(history: History, rev1: int, rev2: int | None = None, key: Key | None = None) -> list[Change]:
+    """The objects that differ between `rev1` and `rev2` (default: the head), by key."""
+    rev2 = history.head if rev2 is None else rev2
+    history.check(rev1)
+    history.check(rev2)
+    lo, hi = sorted((rev1, rev2))
+    touched: dict[Key, Any] = {}
+    for record in history.records(lo + 1, hi):
+        for op in record.ops:
+            if key is None or op.key == key:
+                touched[op.key] = op.obj if op.type == "put" else None
+    if not touched:
+        return []
+    before = history.snapshot(lo)
+    changes = []
+    for k in sorted(touched):
+        old, new = before.get(k), touched[k]
+        if rev1 > rev2:
+            old, new = new, old
+        if changed_fields(old, new) or (old is None) != (new is None):
+            changes.append(Change(k, old, new))
+    return changes
+
+
+# ---------------------------------------------------------------- explain
+
+
+@attrs.frozen
+class Step:
+    """One link of a causal chain: a revision that wrote `key`, and why."""
+
+    revision: int
+    time: float
+    actor: str
+    rule: str | None
+    key: Key
+    what: str
+    external: bool
+    via: str = ""  # how the previous step led here ("a change of" / "the timer of" …)
+    notes: tuple[str, ...] = ()
+
+    def format(self, first: bool) -> str:
+        lead = "" if first else f"  because ({self.via}) "
+        who_ = self.rule or self.actor
+        tail = "  [external input]" if self.external else ""
+        text = f"{lead}rev {self.revision} {format_time(self.time)}  {who_}: {ref(self.key)} {self.what}{tail}"
+        return "\n".join([text, *("      " + n for n in self.notes)])
+
+
+def explain(history: History, key: Key, path: tuple = (), at: int | None = None,
+            scheduling: Any = None) -> list[Step]:
+    """The causal chain of `key` (or its field at `path`) as of revision `at`.
+
+    Starts at the last revision that changed it; then follows the cause of
+    each record: a rule's change trigger leads to the revision that made the
+    change; a timer, start or retry leads to the anchor's last write before
+    it by someone else; a bind leads to the pod's creation.  Ends at an
+    external input (manifest, user, bootstrap) or after MAX_CHAIN steps.
+    `scheduling(record)`, when given, returns lines explaining a bind.
+    """
+    at = history.head if at is None else history.check(at)
+    key = tuple(key)
+    rev = history.last_write(key, path, at)
+    if rev is None:
+        raise HistoryError(f"{ref(key)} was never written up to revision {at}"
+                           + (f" (at field {_dotted(path)})" if path else ""))
+    steps: list[Step] = []
+    seen: set[tuple[int, Key]] = set()
+    via = ""
+    while rev is not None and len(steps) < MAX_CHAIN and (rev, key) not in seen:
+        seen.add((rev, key))
+        record = history.record(rev)
+        old, new = history.before(key, rev), history.version(key, rev)
+        notes = ()
+        if scheduling is not None and rule_of(record) == "default-scheduler" and not steps:
+            notes = tuple(scheduling(history, record))
+        steps.append(Step(rev, record.time, record.actor, rule_of(record), key,
+                          describe_change(old, new, path if not steps else ()), is_external(record), via, notes))
+        if is_external(record):
+            break
+        rev, key, via = _follow(history, record)
+        path = ()
+    return steps
+
+
+def _follow(history: History, record: CommitRecord) -> tuple[int | None, Key, str]:
+    """The revision and object a record's cause points at, and how to say it."""
+    head = record.cause[0]
+    if "scheduler" in head:
+        pod = tuple(head["pod"])
+        return history.created(pod, record.revision - 1), pod, "scheduling the pending pod"
+    anchor = tuple(head["anchor"])
+    found = triggers(record)
+    changes = [t for t in found if t.get("type") == "change" and t.get("key")]
+    if changes:
+        pick = next((t for t in changes if tuple(t["key"]) == anchor), changes[0])
+        more = f", +{len(found) - 1} more" if len(found) > 1 else ""
+        return pick["rev"], tuple(pick["key"]), f"a change of {ref(pick['key'])}{more}"
+    what = found[0]["type"] if found else "start"
+    upto = found[0]["rev"] if found else record.revision - 1
+    rev = history.last_write(anchor, (), upto, actor_not=who(record))
+    return rev, anchor, f"{what} at rev {upto} of {ref(anchor)}; its last write by another rule or actor"
+
+
+def format_chain(steps: list[Step], key: Key, path: tuple, value: Any = _MISSING) -> str:
+    title = ref(key) + (f" {_dotted(path)}" if path else "")
+    if value is not _MISSING:
+        title += f" = {_show(value)}"
+    return "\n".join([title, *(s.format(i == 0) for i, s in enumerate(steps))])
+
+
+def scheduling_from(rules_dir: Path) -> Any:
+    """A `scheduling` hook for `explain`: re-run the bind's scheduling attempt on the state it saw."""
+
+    def explain_bind(history: History, record: CommitRecord) -> list[str]:
+        from .apiserver import APIServer
+        from .clock import SimClock
+        from .reconcile import Engine
+        from .rules import load_rules
+        from .scheduler import explain_scheduling
+
+        head = record.cause[0]
+        pod_key, seen = tuple(head["pod"]), int(head.get("rev") or record.revision - 1)
+        snap = history.snapshot(seen)
+        pod = snap.get(pod_key)
+        if pod is None:
+            return []
+        clock = SimClock(snap.time)
+        engine = Engine(APIServer(Store(snap, clock=clock.now), clock), load_rules(rules_dir), clock)
+        attempt = engine.scheduler.attempts[pod_key] = engine.scheduler.attempt(pod, snap)
+        text = explain_scheduling(engine, pod_key[2], pod_key[3])
+        bound = lookup(history.version(pod_key, record.revision), ("spec", "nodeName"))
+        notes = [f"(the attempt re-evaluated on revision {seen} with the rules in {rules_dir})"]
+        if attempt.chosen != bound:
+            notes.append(f"warning: re-evaluated, it chooses {attempt.chosen}, but the pod was bound to "
+                         f"{bound}: the rules or the scheduler changed since")
+        return notes + text.splitlines()[1:]
+
+    return explain_bind
+
+
+# ---------------------------------------------------------------- replay (verify)
+
+
+@attrs.frozen
+class Verification:
+    revision: int  # the last revision replayed and verified
+    checkpoints: int  # checkpoints compared with the replayed state
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify(state_dir: str | os.PathLike, to: int | None = None) -> Verification:
+    """Rebuild every state from the log; check checksums, state hashes and checkpoints."""
+    folder = StateFolder(state_dir)
+    folder.check_format()
+    ckpts = set(folder.checkpoints.revisions())
+    snap, checked, problems = Snapshot(), 0, []
+    with open(folder.log, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if f.read(len(LOG_HEADER)) != LOG_HEADER:
+            return Verification(0, 0, (f"{folder.log}: not a recon history log (bad header)",))
+        reader = FrameReader(f, len(LOG_HEADER), size)
+        for frame in reader:
+            try:
+                record = decode_record(frame.payload)
+            except (ValueError, KeyError, TypeError) as exc:
+                problems.append(f"offset {frame.start}: the record after revision {snap.revision} "
+                                f"is not valid ({exc})")
+                break
+            if record.revision != snap.revision + 1:
+                problems.append(f"offset {frame.start}: revision {record.revision} where "
+                                f"{snap.revision + 1} was expected")
+                break
+            snap = apply_record(snap, record)
+            if snap.state_hash != record.state_hash:
+                problems.append(f"revision {record.revision} (offset {frame.start}): replaying it gives "
+                                f"state hash {snap.state_hash:016x}, the log recorded {record.state_hash:016x}")
+                break
+            if record.revision in ckpts:
+                checked += 1
+                problems += _check_checkpoint(folder, snap)
+            if to is not None and record.revision >= to:
+                break
+        else:
+            if reader.problem:
+                problems.append(f"{reader.problem}: the record after revision {snap.revision} is corrupt; "
+                                f"{size - reader.end} bytes of the log cannot be read")
+    beyond = sorted(r for r in ckpts if r > snap.revision)
+    if beyond and to is None:
+        problems.append(f"checkpoints exist beyond the last intact revision {snap.revision} "
+                        f"(up to {beyond[-1]}): the log has lost records")
+    if to is not None and snap.revision < to and not problems:
+        problems.append(f"revision {to} is beyond the end of the history ({snap.revision})")
+    return Verification(snap.revision, checked, tuple(problems))
+
+
+def _check_checkpoint(folder: StateFolder, snap: Snapshot) -> list[str]:
+    path = folder.checkpoints.path(snap.revision)
+    try:
+        meta = folder.checkpoints.meta(snap.revision)
+    except StateError as exc:
+        return [str(exc)]
+    if meta.get("hash") != snap.state_hash:
+        return [f"{path}: its state hash {meta.get('hash'):016x} differs from the replayed "
+                f"{snap.state_hash:016x}"]
+    return []
+
+
+# ---------------------------------------------------------------- what-if
+
+
+@attrs.frozen
+class WhatIf:
+    """What re-executing history with other rules did."""
+
+    start: int  # the revision re-execution started from
+    inputs: int  # external records fed again
+    recorded: History
+    new: History
+    divergence: int | None  # the first revision whose state differs (None: identical)
+    messages: tuple[str, ...]  # runs that did not converge, rule failures
+
+    def end_changes(self) -> list[Change]:
+        """The objects that differ between the recorded and the new end state."""
+        old, new = self.recorded.snapshot(self.recorded.head), self.new.snapshot(self.new.head)
+        changes = []
+        for key in sorted(set(old.objects) | set(new.objects)):
+            a, b = old.get(key), new.get(key)
+            if (a is None) != (b is None) or changed_fields(a, b):
+                changes.append(Change(key, a, b))
+        return changes
+
+
+def quiet_point(history: History, revision: int) -> int:
+    """The last revision ≤ `revision` right before an external input (or the start)."""
+    rev = min(revision, history.head - 1)
+    while rev > history.base.revision and not is_external(history.record(rev + 1)):
+        rev -= 1
+    return max(rev, history.base.revision)
+
+
+def _segments(history: History, after: int) -> list[list[CommitRecord]]:
+    """Runs of consecutive external records after `after` (the engine did not run inside one)."""
+    segments: list[list[CommitRecord]] = []
+    previous_external = False
+    for record in history.records(after + 1):
+        if is_external(record):
+            if previous_external:
+                segments[-1].append(record)
+            else:
+                segments.append([record])
+        previous_external = is_external(record)
+    return segments
+
+
+def rebase(current: Any, before: Any, after: Any) -> Any:
+    """`current` with the edit that turned `before` into `after` (maps merge per field)."""
+    if before == after:
+        return current
+    if isinstance(before, Mapping) and isinstance(after, Mapping) and isinstance(current, Mapping):
+        out = current
+        for name in set(before) | set(after):
+            b, a = before.get(name, _MISSING), after.get(name, _MISSING)
+            if b == a:
+                continue
+            if a is _MISSING:
+                out = out.discard(name)
+            elif b is _MISSING or name not in out:
+                out = out.set(name, a)
+            else:
+                out = out.set(name, rebase(out[name], b, a))
+        return out
+    return after
+
+
+def _feed(store: Store, history: History, record: CommitRecord) -> None:
+    """Apply one recorded external input to the new history, as an edit of what is there now."""
+    ops = []
+    for op in record.ops:
+        current = store.head.get(op.key)
+        if op.type == "delete":
+            if current is not None:
+                ops.append(Op("delete", op.key))
+            continue
+        before = history.before(op.key, record.revision)
+        obj = op.obj if current is None or before is None else rebase(current, before, op.obj)
+        ops.append(Op("put", op.key, obj))
+    if ops:
+        store.commit(Txn(tuple(ops), actor=record.actor, cause=record.cause), time=record.time)
+
+
+def what_if(history: History, rules_dir: Path, from_rev: int = 0, extra: float = 0.0) -> WhatIf:
+    """Re-execute history from `from_rev` with the rules in `rules_dir`.
+
+    Starts from the state at the last quiet point at or before `from_rev`
+    (right before an external input: the engine starts cold, so it must
+    start where the recorded engine had nothing left to do), feeds every
+    later external input at its recorded time, runs the rules in between on
+    a simulated clock, and compares the two histories revision by revision.
+    """
+    from .apiserver import APIServer
+    from .clock import EPOCH, SimClock
+    from .reconcile import Engine
+    from .rules import load_rules
+
+    start = quiet_point(history, from_rev)
+    base = history.snapshot(start)
+    clock = SimClock(base.time if start else (history.record(start + 1).time if history.head > start else EPOCH))
+    store = Store(base, clock=clock.now, window=1)
+    new_records: list[CommitRecord] = []
+    store.listeners.append(lambda _snap, _events, record: new_records.append(record))
+    engine = Engine(APIServer(store, clock), load_rules(rules_dir), clock)
+    messages: list[str] = []
+    segments = _segments(history, start)
+
+    def run(until: float) -> None:
+        result = engine.run(until=until)
+        if not result.converged:
+            messages.append(f"at revision {store.revision}: {result.message}")
+        messages.extend(f"at revision {store.revision}: {f.format()}" for f in result.failures)
+
+    for segment in segments:
+        run(segment[0].time)
+        clock.advance_to(segment[0].time)
+        with store.batch():
+            for record in segment:
+                _feed(store, history, record)
+    end = history.record(history.head).time if history.head > start else clock.now()
+    run(end + extra)
+    new = History(new_records, base=base)
+    return WhatIf(start, sum(map(len, segments)), history, new, first_divergence(history, new, start),
+                  tuple(dict.fromkeys(messages)))
+
+
+def first_divergence(recorded: History, new: History, start: int) -> int | None:
+    """The first revision after `start` whose state differs between two histories."""
+    rev = start + 1
+    while rev <= max(recorded.head, new.head):
+        if rev > recorded.head or rev > new.head:
+            return rev
+        if recorded.record(rev).state_hash != new.record(rev).state_hash:
+            return rev
+        rev += 1
+    return None

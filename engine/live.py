@@ -1,0 +1,253 @@
+"""The live `recon up`: follow the manifests and rules folders until stopped.
+
+`serve(cluster, folder, reporter)` applies the folder, converges, and then
+loops on the wall clock:
+
+- a settled burst of edits to the manifests folder (watchdog, debounced: an
+  editor's save-to-temp-then-rename, or fifty files copied at once, is one
+  batch) is applied as one change and converged (`Cluster.sync`);
+- a settled edit to the rules folder hot-reloads the rules (broken files
+  keep their last good version) and converges;
+- drift: a write by anyone but the folder (a kubectl over HTTP, a rule) that
+  changed a field a manifest owns — one its last applied configuration sets
+  — or deleted an object the folder defines is reported, and the folder is
+  applied again, which restores it (the three-way apply sets every owned
+  field that differs).  An object that keeps drifting is restored a few
+  times, then left alone (with a warning) until the folder changes;
+- otherwise the engine runs for the timers that are due and for writes made
+  over the HTTP API.
+
+Every change holds `cluster.lock` (the HTTP server's threads take it too).
+SIGINT and SIGTERM stop the loop between changes; the caller closes the
+store, which flushes the history log.  A second signal interrupts at once.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .apierrors import APIError
+from .errors import ReconError
+from .manifests import SOURCE, SUFFIXES, ApplyResult, last_applied, three_way_patch
+from .objects import get_path
+from .plan import effects, recording
+from .report import Batch, Drift, Reporter, cluster_summary
+from .watch import FolderWatch
+
+TICK = 0.5  # the longest the loop sleeps: timers and HTTP writes are converged this often
+MAX_RESTORES = 3  # an object restored this often since its file last changed is left alone
+
+
+class DriftWatch:
+    """A store listener that notes writes by others to fields the folder owns."""
+
+    def __init__(self, cluster: Any):
+        self.cluster = cluster
+        self.owned: set = set()  # keys the folder defined at its last apply
+        self.restores: dict = {}
+        self._lock = threading.Lock()
+        self._pending: list[Drift] = []
+        self._keys: set = set()
+        self._last: float | None = None
+
+    def __call__(self, snap: Any, events: tuple, record: Any) -> None:
+        if record.actor.startswith("manifests:"):
+            return
+        for event in events:
+            if event.key not in self.owned:
+                continue
+            drift = self._drift(event, record.actor)
+            if drift is not None:
+                with self._lock:
+                    self._pending.append(drift)
+                    self._keys.add(event.key)
+                    self._last = time.monotonic()
+
+    def _drift(self, event: Any, actor: str) -> Drift | None:
+        from .manifests import object_ref
+
+        ref = object_ref(event.key)
+        if event.new is None:
+            return Drift(ref, actor, ())
+        if not get_path(event.new, "metadata", "annotations", SOURCE):
+            return None
+        last = last_applied(event.new)
+        if last is None:
+            return None
+        rtype = self.cluster.api.registry.get(event.key[0], event.key[1])
+        if rtype is None or rtype.has_status:
+            last = last.discard("status")
+        patch = three_way_patch(event.new, last, last, strategic=rtype is not None and not rtype.is_custom)
+        fields = tuple(_paths(patch))
+        return Drift(ref, actor, fields) if fields else None
+
+    def wait_time(self, quiet: float) -> float | None:
+        with self._lock:
+            return None if self._last is None else max(0.0, self._last + quiet - time.monotonic())
+
+    def take(self, quiet: float) -> list[Drift]:
+        """The drifts of a settled burst of writes (once), minus objects restored too often."""
+        with self._lock:
+            if self._last is None or time.monotonic() - self._last < quiet:
+                return []
+            pending, keys = self._pending, self._keys
+            self._pending, self._keys, self._last = [], set(), None
+        for key in keys:
+            self.restores[key] = self.restores.get(key, 0) + 1
+        return pending
+
+    def given_up(self) -> list:
+        return [key for key, n in self.restores.items() if n == MAX_RESTORES + 1]
+
+
+def _paths(patch: Any, prefix: str = "") -> list[str]:
+    """The dotted field paths a patch sets."""
+    if not isinstance(patch, dict) or not patch:
+        return [prefix] if prefix else []
+    found = []
+    for key, value in sorted(patch.items()):
+        name = key.split("/", 1)[-1] if key.startswith("$") else key
+        found += _paths(value, f"{prefix}.{name}" if prefix else name) if isinstance(value, dict) else \
+            [f"{prefix}.{name}" if prefix else name]
+    return found
+
+
+class Live:
+    """The live loop's state: the cluster, the watches, and what to do next."""
+
+    def __init__(self, cluster: Any, folder: Path, reporter: Reporter, *, state: str = ".recon",
+                 quiet: float = 0.2):
+        self.cluster, self.folder, self.reporter, self.state = cluster, Path(folder), reporter, state
+        self.quiet = quiet
+        self._failed = ""  # the last message of a background run that did not converge
+        self.drift = DriftWatch(cluster)
+        self.manifests = _watch(self.folder, SUFFIXES, quiet)
+        self.rules = None
+        if cluster.engine is not None and cluster.rules_dir is not None:
+            self.rules = _watch(cluster.rules_dir, (".rules",), quiet)
+        cluster.store.listeners.append(self.drift)
+
+    def close(self) -> None:
+        self.manifests.close()
+        if self.rules is not None:
+            self.rules.close()
+        if self.drift in self.cluster.store.listeners:
+            self.cluster.store.listeners.remove(self.drift)
+
+    # ---------------------------------------------------------------- loop
+    def start(self) -> None:
+        rules = str(self.cluster.rules_dir) if self.cluster.engine is not None else None
+        self.reporter.started(str(self.folder), rules, self.state)
+        batch = self.apply("start", ())
+        self.reporter.ready(batch, cluster_summary(self.cluster.store.head))
+
+    def timeout(self) -> float:
+        """How long the loop may sleep: until a burst settles, a timer is due, or one tick."""
+        waits = [TICK, self.manifests.wait_time(), self.drift.wait_time(self.quiet)]
+        if self.rules is not None:
+            waits.append(self.rules.wait_time())
+        engine = self.cluster.engine
+        deadline = engine.next_deadline() if engine is not None else None
+        if deadline is not None:
+            waits.append(deadline - self.cluster.clock.now())
+        return max(0.01, min(w for w in waits if w is not None))
+
+    def step(self) -> None:
+        """Do whatever is due: reload rules, apply a settled batch of edits or drift, fire timers."""
+        try:
+            if self.rules is not None and self.rules.take() is not None:
+                self.reload_rules()
+            files = self.manifests.take()
+            if files is not None:
+                self.drift.restores.clear()
+                self.reporter.applied(self.apply("files", tuple(sorted(files))))
+                return
+            drifts = self.drift.take(self.quiet)
+            if drifts:
+                self.reporter.drifted(drifts)
+                for key in self.drift.given_up():
+                    self.reporter.warning(f"{key[1]} {key[3]} keeps being changed by another writer; "
+                                          "recon stops restoring it until the folder changes")
+                self.reporter.applied(self.apply("drift", ()))
+                return
+            self.background()
+        except (ReconError, APIError) as exc:
+            self.reporter.warning(str(exc))
+
+    def apply(self, trigger: str, files: tuple[str, ...]) -> Batch:
+        """Apply the folder as one change and converge; what it did."""
+        cluster = self.cluster
+        started = time.monotonic()
+        with cluster.lock, recording(cluster.store) as recorder, self.reporter.converging("converging…"):
+            result, run = cluster.sync(self.folder, None)
+            self.drift.owned = {c.key for c in result.changes if c.action != "pruned"}
+            self.drift.owned -= {k for k, n in self.drift.restores.items() if n > MAX_RESTORES}
+            found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
+        return Batch(trigger, files, result, recorder.revisions, found,
+                     run is None or run.converged, "" if run is None else run.message,
+                     time.monotonic() - started, _failures(run))
+
+    def reload_rules(self) -> None:
+        with self.cluster.lock:
+            errors = self.cluster.reload_rules()
+        self.reporter.rules_reloaded(errors)
+        batch = self.converge("rules")
+        if batch.revisions:
+            self.reporter.applied(batch)
+
+    def background(self) -> None:
+        """Run the engine for due timers and others' writes; show it only when it did something visible
+        (a failure to converge once per message, not at every tick)."""
+        batch = self.converge("engine")
+        failed = "" if batch.converged else batch.message
+        if batch.effects.lines or (failed and failed != self._failed):
+            self.reporter.applied(batch)
+        self._failed = failed
+
+    def converge(self, trigger: str) -> Batch:
+        cluster = self.cluster
+        started = time.monotonic()
+        with cluster.lock, recording(cluster.store) as recorder:
+            run = cluster.engine.run(until=cluster.clock.now()) if cluster.engine is not None else None
+            found = effects(recorder.before, cluster.store.head)
+        return Batch(trigger, (), ApplyResult(), recorder.revisions, found,
+                     run is None or run.converged, "" if run is None else run.message,
+                     time.monotonic() - started, _failures(run))
+
+
+def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float) -> FolderWatch:
+    try:
+        return FolderWatch(folder, suffixes, quiet=quiet)
+    except OSError as exc:  # e.g. the system's limit of inotify watches
+        raise ReconError(f"{folder}: cannot watch the folder for changes: {exc}") from None
+
+
+def _failures(run: Any) -> tuple[str, ...]:
+    return tuple(f.format() for f in run.failures) if run is not None else ()
+
+
+def serve(cluster: Any, folder: Path, reporter: Reporter, *, state: str = ".recon") -> int:
+    """Apply `folder`, converge, and follow edits until SIGINT or SIGTERM; 0 after a clean stop."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    live = Live(cluster, folder, reporter, state=state)
+    try:
+        live.start()
+        while not stop.wait(live.timeout()):
+            live.step()
+    finally:
+        live.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    reporter.stopped(cluster.store.revision)
+    return 0

@@ -1,0 +1,81 @@
+"""A live `recon up --serve --port 0` on loopback, and real kubectl pointed at it (helpers for tests/http)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+
+
+class Live:
+    """A running `recon up --serve`: its folder, API address and kubeconfig."""
+
+    def __init__(self, root: Path, proc: subprocess.Popen, url: str, kubeconfig: Path):
+        self.root, self.proc, self.url, self.kubeconfig = root, proc, url, kubeconfig
+
+    def kubectl(self, *args: str, check: int | None = 0, timeout: float = 30,
+                input: str | None = None) -> subprocess.CompletedProcess:
+        env = {"HOME": str(self.root / "home"), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        proc = subprocess.run([KUBECTL, "--kubeconfig", str(self.kubeconfig), *args], cwd=self.root, env=env,
+                              capture_output=True, text=True, timeout=timeout, input=input)
+        if check is not None:
+            assert proc.returncode == check, f"kubectl {' '.join(args)}: exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc
+
+    def request(self, method: str, path: str, body: dict | None = None, token: str | None = None,
+                headers: dict | None = None) -> tuple[int, dict, str]:
+        """A raw HTTP request: (status, headers, body text)."""
+        data = json.dumps(body).encode() if body is not None else None
+        headers = dict(headers or {})
+        if data is not None:
+            headers.setdefault("Content-Type", "application/json")
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, dict(resp.headers), resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read().decode()
+
+
+def start(root: Path, *extra: str) -> Live:
+    shutil.copytree(REPO / "manifests", root / "manifests")
+    (root / "home").mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "up", "manifests", "--serve", "--port", "0",
+                             *extra], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(REPO)))
+    url = kubeconfig = None
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("serving the Kubernetes API at "):
+            url = line.split(" at ", 1)[1].strip()
+        if line.startswith("export KUBECONFIG="):
+            kubeconfig = Path(line.split("=", 1)[1].strip())
+            break
+    assert url and kubeconfig, proc.stderr.read() if proc.stderr else "no output"
+    live = Live(root, proc, url, kubeconfig)
+    deadline = time.monotonic() + 30
+    while "web-" not in live.kubectl("get", "pods", "-n", "demo", "-o", "name", check=None).stdout:
+        assert time.monotonic() < deadline, "the example cluster did not come up"
+        time.sleep(0.2)
+    return live
+
+
+def stop(live: Live) -> int:
+    live.proc.send_signal(signal.SIGTERM)
+    try:
+        return live.proc.wait(timeout=20)
+    finally:
+        if live.proc.poll() is None:
+            live.proc.kill()

@@ -1,0 +1,91 @@
+"""Drift: a write by someone else to a field a manifest owns is reported and undone (in process)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.access import Actor
+from engine.cluster import Cluster
+from engine.live import MAX_RESTORES, Live
+from engine.report import Reporter
+from engine.store import Store
+from live_helpers import config_map, web
+
+ADMIN = Actor("admin", "user", None)
+WEB = ("apps", "Deployment", "default", "web")
+
+
+@pytest.fixture
+def loop(folder: Path):
+    """A live loop without rules (apply only) on an in-memory store; its JSON events in `loop.out`."""
+    out = io.StringIO()
+    live = Live(Cluster(Store(), None, simulated=True), folder, Reporter(json_lines=True, out=out), quiet=0.0)
+    live.out = out
+    live.start()
+    yield live
+    live.close()
+
+
+def events(live: Live) -> list[dict]:
+    lines = live.out.getvalue().splitlines()
+    live.out.seek(0)
+    live.out.truncate()
+    return [json.loads(line) for line in lines]
+
+
+def test_a_field_a_manifest_owns_changed_by_another_writer_is_restored_and_reported(loop: Live):
+    events(loop)
+    loop.cluster.api.patch(ADMIN, *WEB, {"spec": {"replicas": 7}})
+    loop.step()
+    drift, applied = events(loop)
+    assert drift == {"event": "drift", "objects": [
+        {"object": "deployment.apps/web", "actor": "admin", "fields": ["spec.replicas"]}]}
+    assert applied["trigger"] == "drift"
+    assert applied["changes"] == [{"action": "configured", "object": "deployment.apps/web", "source": "web.yaml"}]
+    assert loop.cluster.store.head.get(WEB)["spec"]["replicas"] == 2
+
+
+def test_a_field_the_manifest_does_not_set_is_left_to_whoever_sets_it(loop: Live):
+    events(loop)
+    loop.cluster.api.patch(ADMIN, *WEB, {"metadata": {"annotations": {"team": "web"}},
+                                        "spec": {"minReadySeconds": 5}})
+    loop.step()
+    assert events(loop) == []
+    deploy = loop.cluster.store.head.get(WEB)
+    assert deploy["spec"]["minReadySeconds"] == 5 and deploy["metadata"]["annotations"]["team"] == "web"
+
+
+def test_an_object_of_the_folder_deleted_by_another_writer_is_created_again(loop: Live):
+    events(loop)
+    loop.cluster.api.delete(ADMIN, "", "Service", "default", "web")
+    loop.step()
+    drift, applied = events(loop)
+    assert drift["objects"] == [{"object": "service/web", "actor": "admin", "fields": []}]
+    assert {"action": "created", "object": "service/web", "source": "web.yaml"} in applied["changes"]
+    assert loop.cluster.store.head.get(("", "Service", "default", "web")) is not None
+
+
+def test_an_object_that_keeps_drifting_is_left_alone_after_a_few_restores(loop: Live):
+    events(loop)
+    for _ in range(MAX_RESTORES + 1):
+        loop.cluster.api.patch(ADMIN, *WEB, {"spec": {"replicas": 9}})
+        loop.step()
+    warnings = [e for e in events(loop) if e["event"] == "warning"]
+    assert len(warnings) == 1 and "keeps being changed" in warnings[0]["message"]
+    loop.cluster.api.patch(ADMIN, *WEB, {"spec": {"replicas": 9}})
+    loop.step()
+    assert [e["event"] for e in events(loop)] == []
+    assert loop.cluster.store.head.get(WEB)["spec"]["replicas"] == 9
+
+
+def test_writes_by_the_folder_itself_are_not_drift(loop: Live, folder: Path):
+    events(loop)
+    (folder / "web.yaml").write_text(web(3))
+    (folder / "cm.yaml").write_text(config_map("cm"))
+    loop.apply("files", ("web.yaml", "cm.yaml"))
+    loop.step()
+    assert not [e for e in events(loop) if e["event"] == "drift"]

@@ -1,0 +1,48 @@
+"""Stopping `recon up` flushes everything; starting again applies what changed meanwhile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from live_helpers import LiveRecon, config_map, pods, state_of, web
+
+
+def test_sigterm_stops_cleanly_and_a_restart_applies_the_edits_made_meanwhile(live, folder: Path):
+    up = live()
+    assert up.stop() == 0
+    stopped = up.seen[-1] if up.seen[-1]["event"] == "stopped" else up.wait(lambda e: e["event"] == "stopped")
+    assert stopped["revision"] == state_of(folder.parent).revision
+    uid = state_of(folder.parent).get(("apps", "Deployment", "default", "web"))["metadata"]["uid"]
+    (folder / "web.yaml").write_text(web(3))
+    (folder / "settings.yaml").write_text(config_map("settings"))
+    again = live()
+    start = next(e for e in again.seen if e["event"] == "applied" and e["trigger"] == "start")
+    assert {c["object"]: c["action"] for c in start["changes"]} == {
+        "deployment.apps/web": "configured", "configmap/settings": "created"}
+    assert start["revisions"][0] == stopped["revision"] + 1  # continues the history
+    snapshot = state_of(folder.parent)
+    assert snapshot.get(("apps", "Deployment", "default", "web"))["metadata"]["uid"] == uid
+    assert len(pods(snapshot)) == 3
+    assert again.stop() == 0
+
+
+def test_json_events_describe_the_start_and_the_converged_cluster(live, folder: Path):
+    up = live()
+    start = up.seen[0]
+    assert start["event"] == "start" and start["folder"] == "manifests" and start["state"] == ".recon"
+    ready = up.seen[-1]
+    assert ready["objects"]["Node"] == 3 and ready["objects"]["Deployment"] == 1
+    assert ready["pods"]["Running"] == 2 and ready["pods"]["Pending"] == 0
+    assert ready["elapsed"] >= 0
+
+
+def test_quiet_output_shows_errors_only(tmp_path: Path, folder: Path):
+    (folder / "bad.yaml").write_text("kind: [\n")
+    up = LiveRecon(tmp_path, "-q", json_lines=False)
+    try:
+        up.wait_stderr(lambda text: "manifests/bad.yaml:2:1: YAML syntax error" in text)
+        assert up.stop() == 0
+        assert up.proc.stdout.read() == ""  # nothing but errors
+        assert "recon is running" not in "".join(up.stderr)
+    finally:
+        up.close()
