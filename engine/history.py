@@ -499,6 +499,7 @@ def scheduling_from(rules_dir: Path) -> Any:
         attempt = engine.scheduler.attempts[pod_key] = engine.scheduler.attempt(pod, snap)
         text = explain_scheduling(engine, pod_key[2], pod_key[3])
         bound = lookup(history.version(pod_key, record.revision), ("spec", "nodeName"))
+        bound = None if bound is _MISSING else bound
         notes = [f"(the attempt re-evaluated on revision {seen} with the rules in {rules_dir})"]
         if attempt.chosen != bound:
             notes.append(f"warning: re-evaluated, it chooses {attempt.chosen}, but the pod was bound to "

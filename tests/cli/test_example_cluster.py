@@ -57,3 +57,28 @@ def test_deleting_the_deployments_file_removes_its_replicasets_pods_and_endpoint
     assert [rs for rs in items(tmp_path, "rs", "-n", "demo") if rs["metadata"]["name"].startswith("web-")] == []
     assert web_pods(tmp_path) == []
     assert recon("get", "endpoints", "web", "-n", "demo", cwd=tmp_path).returncode == 1
+
+
+STUCK = """apiVersion: v1
+kind: Pod
+metadata:
+  name: stuck
+  namespace: demo
+spec:
+  nodeSelector:
+    disktype: ssd
+  containers:
+    - name: c
+      image: nginx
+"""
+
+
+def test_explain_says_why_a_pod_is_pending(tmp_path):
+    folder = copy_example(tmp_path)
+    (folder / "stuck.yaml").write_text(STUCK)
+    recon("up", "manifests", "--once", cwd=tmp_path, check=0)
+    out = recon("explain", "pod/stuck", "-n", "demo", cwd=tmp_path, check=0).stdout
+    assert "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector." in out
+    assert "node-1: NodeAffinity: node(s) didn't match Pod's node affinity/selector" in out
+    assert "manifests:stuck.yaml" in out
+    assert "warning" not in out
