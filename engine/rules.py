@@ -63,19 +63,10 @@ def compile_file(path: Path) -> tuple[CompiledComponent, str]:
 
 def load_rules(folder: str | Path) -> RuleSet:
     """Every rule file under `folder`, compiled; all errors of all files at once."""
-    components, sources, errors = [], {}, []
-    for path in rule_files(folder):
-        try:
-            comp, text = compile_file(path)
-        except SourceErrors as exc:
-            errors.extend(exc.errors)
-            continue
-        components.append(comp)
-        sources[comp.path] = text
-    _check_unique(components, errors)
+    rules, errors = _compile_folder(folder, RuleSet(()))
     if errors:
         raise SourceErrors(errors)
-    return RuleSet(tuple(components), sources)
+    return rules
 
 
 def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError]]:
@@ -95,6 +86,11 @@ def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError]]:
 
 def reload_rules(folder: str | Path, previous: RuleSet) -> tuple[RuleSet, list[SourceError]]:
     """Like load_rules, but a broken file keeps its previous version in force."""
+    return _compile_folder(folder, previous)
+
+
+def _compile_folder(folder: str | Path, previous: RuleSet) -> tuple[RuleSet, list[SourceError]]:
+    """Compile every file; a broken one is replaced by its version in `previous`, if any."""
     old = {c.path: c for c in previous.components}
     components, sources, errors = [], {}, []
     for path in rule_files(folder):
