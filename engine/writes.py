@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dsl.runtime import RuleRuntimeError
+from .naming import ALPHANUMS as ALPHABET
 from .objects import freeze
-
-ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def suffix(material: str) -> str:
