@@ -21,8 +21,17 @@ deps:
 test: $(STAMP) deps
 	$(BIN)/python -m pytest -m "not soak" -n 2 -p no:cacheprovider
 
+# the scale suite (bench/README.md) at a size this machine finishes in minutes;
+# issue 10's scenario: make bench BENCH_SIZE="--nodes 1000 --deployments 1000 --replicas 10"
+BENCH_SIZE ?= --nodes 100 --deployments 100 --replicas 5
+IDLE_SECONDS ?= 60
+
 bench: $(STAMP)
-	$(BIN)/python bench/store.py
+	$(BIN)/python bench/converge.py $(BENCH_SIZE)
+	$(BIN)/python bench/edit.py $(BENCH_SIZE)
+	$(BIN)/python bench/baseline.py
+	$(BIN)/python bench/store_vs_etcd.py
+	$(BIN)/python bench/idle.py $(BENCH_SIZE) --seconds $(IDLE_SECONDS)
 
 clean:
 	rm -rf $(VENV) .recon build *.egg-info

@@ -1,4 +1,4 @@
-"""The history commands of `recon`: history, diff REV, explain, replay.
+"""The history commands of `recon`: history, diff REV, explain, replay, check, describe.
 
 Thin: parse arguments, ask `history.py`, print.  Registered by
 `cli.build_parser()` through `add_commands`.
@@ -67,14 +67,47 @@ examples:
   recon replay --rules my-rules/ --from 120
 """
 
+CHECK_HELP = """\
+Evaluate a rule-language boolean at the revisions of the history and report
+the first revision where it is not true: which object, who wrote that
+revision and why, and the causal chain of the object (as recon explain).
+
+With --kind, the expression is evaluated for each object of the kind, bound
+as `it`: for all of them at the first revision checked, then for the objects
+each later revision wrote (an object is re-checked when it changes).
+Without --kind, it is evaluated once per revision, with no `it`; queries and
+lookups read the state of that revision.  Exit 0: it holds; 1: it fails.
+
+examples:
+  recon check --invariant 'it.spec.replicas > 0' --kind Deployment
+  recon check --invariant 'it.spec.nodeName != null or it.status.phase == "Pending"' --kind Pod -n demo
+  recon check --invariant 'count(Pod where it.status.phase == "Failed") == 0'
+  recon check --invariant 'count(Node where is_ready(it)) >= 2' --from 100 --to 400
+"""
+
+DESCRIBE_HELP = """\
+One object as a readable page, like kubectl describe: name, labels,
+annotations, the fields of its kind, its conditions and its events.  With
+--at, the object as it was at that revision.
+
+examples:
+  recon describe pod web-7c9f8-x2x4z -n demo
+  recon describe deploy web -n demo --at 57
+  recon describe node node-1
+  recon describe pods -n demo             # every pod of the namespace
+"""
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    """Add history, diff, explain and replay to recon's subcommands."""
+    """Add history, diff, explain, replay, check and describe to recon's subcommands."""
     _add_history(commands)
     if "diff" not in commands.choices:
         _add_diff(commands)
     _add_explain(commands)
     _add_replay(commands)
+    _add_check(commands)
+    if "describe" not in commands.choices:
+        _add_describe(commands)
 
 
 def _parser(commands: Any, name: str, summary: str, text: str) -> argparse.ArgumentParser:
@@ -121,6 +154,26 @@ def _add_replay(commands: Any) -> None:
     p.add_argument("--from", dest="from_rev", metavar="REV", type=int, default=0,
                    help="what-if: re-execute from this revision (default: the beginning)")
     p.set_defaults(func=run_replay)
+
+
+def _add_check(commands: Any) -> None:
+    p = _parser(commands, "check", "the first revision where an invariant fails", CHECK_HELP)
+    p.add_argument("--invariant", metavar="EXPR", required=True, help="a rule-language boolean expression")
+    p.add_argument("--kind", metavar="KIND", help="evaluate for each object of KIND, bound as `it`")
+    p.add_argument("-n", "--namespace", metavar="NS", help="only objects in this namespace (default: all)")
+    p.add_argument("--from", dest="from_rev", metavar="REV", type=int, help="from this revision (default: 1)")
+    p.add_argument("--to", metavar="REV", type=int, help="up to this revision (default: the latest)")
+    p.set_defaults(func=run_check)
+
+
+def _add_describe(commands: Any) -> None:
+    p = _parser(commands, "describe", "show one object in detail, with its conditions and events",
+                DESCRIBE_HELP)
+    p.add_argument("kind", metavar="KIND", help="kind (pod, deploy, node, …), or KIND/NAME")
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
+    p.add_argument("--at", metavar="REV", type=int, help="as it was at this revision (default: the latest)")
+    p.set_defaults(func=run_describe)
 
 
 # ------------------------------------------------------------------ helpers
@@ -263,3 +316,65 @@ def _one_line(hist: H.History, rev: int) -> str:
     record = hist.record(rev)
     ops = H.summarize(record, hist.snapshot(rev - 1).objects)
     return f"{H.who(record)}  ({H.cause_text(record)})  {' '.join(ops)}"
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from .dsl.compile import compile_expression
+    from .errors import SourceErrors
+
+    found = _open(args)
+    kind = None
+    if args.kind:
+        rt = Registry.for_snapshot(found.snapshot(found.head)).resolve(args.kind)
+        kind = (rt.group, rt.kind)
+    try:
+        fn = compile_expression(args.invariant, "<invariant>", it=kind is not None)
+    except SourceErrors as exc:
+        print(exc, file=sys.stderr)
+        if kind is None and "'it' is only defined" in str(exc):
+            print("hint: give --kind KIND to evaluate the expression for each object of KIND, bound as `it`",
+                  file=sys.stderr)
+        return 2
+    if args.from_rev is not None and args.to is not None and args.from_rev > args.to:
+        raise _usage(f"--from {args.from_rev} is after --to {args.to}")
+    result = H.check_invariant(found, fn, kind, args.namespace, args.from_rev, args.to)
+    bad = result.violation
+    if bad is None:
+        what = f"for every {kind[1]}" if kind else "at every revision"
+        print(f"invariant holds {what} in revisions {result.start}..{result.end} "
+              f"({result.evaluations} evaluation(s))")
+        return 0
+    subject = f" for {H.ref(bad.key)}" + (f" -n {bad.key[2]}" if bad.key[2] else "") if bad.key else ""
+    gives = f"cannot be evaluated: {bad.error}" if bad.error else f"gives {H._show(bad.value)}"
+    print(f"invariant fails at revision {bad.revision}{subject}: {args.invariant} {gives}")
+    if bad.revision == result.start and bad.key is not None:
+        print(f"(revision {bad.revision} is the first checked: it may have failed before)")
+    print(bad.line.format())
+    key = bad.key or next((op.key for op in bad.line.record.ops), None)
+    if key is not None:
+        steps = H.explain(found, key, (), bad.revision)
+        print(H.format_chain(steps, key, ()))
+    return 1
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    from .describe import describe
+
+    if "/" in args.kind and args.name:
+        raise _usage("give KIND NAME or KIND/NAME, not both")
+    found = _open(args)
+    at = found.head if args.at is None else found.check(args.at)
+    snap = found.snapshot(at)
+    if "/" in args.kind or args.name:
+        keys = [_key(found, args.kind if "/" in args.kind else f"{args.kind}/{args.name}", args.namespace)]
+        if snap.get(keys[0]) is None:
+            where = f" in namespace {keys[0][2]}" if keys[0][2] else ""
+            raise ReconError(f"{H.ref(keys[0])} not found{where} at revision {at}")
+    else:  # every object of the kind in the namespace, as kubectl describe KIND
+        rt = Registry.for_snapshot(found.snapshot(found.head)).resolve(args.kind)
+        keys = snap.keys(rt.group, rt.kind, args.namespace if rt.namespaced else None)
+        if not keys:
+            print(f"No resources found in {args.namespace} namespace." if rt.namespaced
+                  else "No resources found", file=sys.stderr)
+    print("\n\n".join(describe(snap, key).rstrip("\n") for key in keys) + ("\n" if keys else ""), end="")
+    return 0

@@ -61,14 +61,18 @@ def first_free_ip(cidr: str, used: Iterable[str] | None = (), skip_network_and_g
     address.  With `skip_network_and_gateway` the first host (the gateway,
     ``.1``) is skipped too, as CNI host-local IPAM starts at ``.2``.
     """
+    return next(free_ips(cidr, used, skip_network_and_gateway), None)
+
+
+def free_ips(cidr: str, used: Iterable[str] | None = (), skip_network_and_gateway: bool = True) -> Iterator[str]:
+    """The host addresses of `cidr` not in `used`, lowest first (see first_free_ip)."""
     network, taken = _network(cidr), _used_addresses(used)
     hosts = _hosts(network)
     if skip_network_and_gateway:
         next(hosts, None)
     for address in hosts:
         if address not in taken:
-            return str(address)
-    return None
+            yield str(address)
 
 
 def _subnets(cluster_cidr: str, mask: int) -> tuple[_Network, int]:
@@ -94,13 +98,31 @@ def node_pod_cidr(cluster_cidr: str, index: int, mask: int) -> str:
 
 def first_free_subnet(cluster_cidr: str, mask: int, used: Iterable[str] | None = ()) -> str | None:
     """The lowest /`mask` subnet of `cluster_cidr` that overlaps none of `used`, or None."""
+    return next(free_subnets(cluster_cidr, mask, used), None)
+
+
+def free_subnets(cluster_cidr: str, mask: int, used: Iterable[str] | None = ()) -> Iterator[str]:
+    """The /`mask` subnets of `cluster_cidr` that overlap none of `used`, lowest first.
+
+    Each used network marks the run of subnet indexes it overlaps, so the cost
+    grows with the used networks and the subnets walked, not their product.
+    """
     network, count = _subnets(cluster_cidr, mask)
-    taken = [t for t in (_network(c) for c in used or () if c) if t.version == network.version]
+    size = 1 << (network.max_prefixlen - mask)
+    base = int(network.network_address)
+    taken: set[int] = set()
+    for cidr in used or ():
+        if not cidr:
+            continue
+        other = _network(cidr)
+        if other.version != network.version or not other.overlaps(network):
+            continue
+        first = max(int(other.network_address) - base, 0) // size
+        last = min(int(other.broadcast_address) - base, count * size - 1) // size
+        taken.update(range(first, last + 1))
     for index in range(count):
-        candidate = _subnet(network, index, mask)
-        if not any(candidate.overlaps(t) for t in taken):
-            return str(candidate)
-    return None
+        if index not in taken:
+            yield str(_subnet(network, index, mask))
 
 
 def first_free_port(lo: int, hi: int, used: Iterable[int] | None = ()) -> int | None:

@@ -8,6 +8,8 @@ their comparisons against `now` wake the rule at the next transition.
 
 from __future__ import annotations
 
+import itertools
+
 import hashlib
 from collections.abc import Mapping
 
@@ -162,13 +164,8 @@ def nth_free_ip(cidr, used, n, skip_gateway=True):
 
     nth_free_ip("10.244.1.0/24", ["10.244.1.2"], 1) → "10.244.1.4"
     """
-    taken = list(_seq(used))
-    for _ in range(int(n)):
-        found = netaddr.first_free_ip(cidr, taken, skip_gateway)
-        if found is None:
-            return None
-        taken.append(found)
-    return netaddr.first_free_ip(cidr, taken, skip_gateway)
+    free = netaddr.free_ips(cidr, list(_seq(used)), skip_gateway)
+    return next(itertools.islice(free, int(n), None), None)
 
 
 @builtin()
@@ -177,10 +174,5 @@ def nth_free_subnet(cluster_cidr, mask, used, n):
 
     nth_free_subnet("10.244.0.0/16", 24, ["10.244.0.0/24"], 1) → "10.244.2.0/24"
     """
-    taken = list(_seq(used))
-    for _ in range(int(n)):
-        found = netaddr.first_free_subnet(cluster_cidr, int(mask), taken)
-        if found is None:
-            return None
-        taken.append(found)
-    return netaddr.first_free_subnet(cluster_cidr, int(mask), taken)
+    free = netaddr.free_subnets(cluster_cidr, int(mask), list(_seq(used)))
+    return next(itertools.islice(free, int(n), None), None)

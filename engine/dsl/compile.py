@@ -509,3 +509,54 @@ def _namespace(consts: dict[str, Any]) -> dict[str, Any]:
         namespace["_b_" + name] = builtin.fn
     namespace.update(consts)
     return namespace
+
+
+# ------------------------------------------------------------ one expression
+
+_EXPR_HEAD = "component expression\n  reads any\nscore expression(pod, node): return "
+_EXPR_LINE = _EXPR_HEAD.count("\n") + 1  # the line of the wrapped source the expression starts on
+
+
+def compile_expression(text: str, path: str = "<expression>", it: bool = False) -> Callable:
+    """Compile one expression of the rule language (e.g. `it.spec.replicas > 0`) to `fn(ctx, it)`.
+
+    The text goes through the real pipeline, wrapped as a one-line score (the
+    score's own parameters are not visible to it); with `it`, the name `it` is
+    bound to the function's second argument.  Errors come out as
+    `path:1:col: message` with the expression and a caret; `ctx` is an
+    `EvalContext` (queries, lookups and `now` read its snapshot).
+    """
+    from engine.errors import SourceError, SourceErrors
+
+    from .check import _Checker, _Scope
+    from .parser import parse_partial
+
+    text = text.strip()
+    prefix = len(_EXPR_HEAD.rsplit("\n", 1)[1])
+
+    def located(e: SourceError) -> SourceError:
+        col = e.col - prefix if e.line == _EXPR_LINE else len(text) + 1
+        return attrs.evolve(e, path=path, line=1, col=max(col, 1), source_line=text)
+
+    if "\n" in text:
+        raise SourceErrors([SourceError(path, 1, 1, "expected one expression on one line", text)])
+    source = _EXPR_HEAD + text + "\n"
+    module, errors = parse_partial(source, path)
+    decl = module.decls[0] if len(module.decls) == 1 else None
+    if not errors and (decl is None or len(decl.body) != 1 or not isinstance(decl.body[0], A.Return)):
+        errors = [SourceError(path, _EXPR_LINE, len(source.splitlines()[-1]) + 1, "expected one expression")]
+    if errors:
+        raise SourceErrors([located(e) for e in errors])
+    expr = decl.body[0].value
+    checker = _Checker(module, source, BUILTINS)  # the checker of rules, `it` bound as a rule's variable
+    checker.expr(expr, _Scope(it=None) if it else _Scope())
+    if checker.errors:
+        raise SourceErrors([located(e) for e in checker.errors])
+    gen = _Gen(module)
+    gen.scopes.append({"it": "v_it"} if it else {})
+    gen.emit(0, "def expression(ctx, v_it):")
+    gen.emit(1, "_now = ctx.now")
+    gen.emit(1, f"return {gen.expr(expr)}")
+    namespace = _namespace(gen.consts)
+    exec(compile("\n".join(gen.lines) + "\n", f"<expression {path}>", "exec"), namespace)
+    return namespace["expression"]

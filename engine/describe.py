@@ -1,0 +1,280 @@
+"""`recon describe KIND NAME`: one object as a readable page, like `kubectl describe`.
+
+Name, Namespace, Labels and Annotations (but the last applied
+configuration, which kubectl leaves out too); then the fields of the kind that
+matter when debugging (kubectl's describers for Pods, Deployments,
+ReplicaSets, Nodes and Services; the spec and status of any other kind as
+YAML); the Conditions table; and the object's Events — the core/v1 Events
+whose involvedObject names it (kind, name, namespace and, when both have
+one, uid).  Everything is read from one snapshot, so `--at REV` describes
+the object as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from .objects import Key, get_path, thaw
+from .selectors import format_label_selector
+from .timeutil import format_age, parse_time
+
+NONE = "<none>"
+WIDTH = 14  # the label column, as kubectl's
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"  # kubectl describe leaves it out
+
+
+def describe(snapshot: Any, key: Key) -> str:
+    """The page of the object at `key` in `snapshot` (the object must exist)."""
+    obj = snapshot.get(tuple(key))
+    meta = obj.get("metadata", {})
+    out: list[str] = [_field("Name", meta.get("name"))]
+    if key[2]:
+        out.append(_field("Namespace", key[2]))
+    out += _map_field("Labels", meta.get("labels"))
+    shown = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    out += _map_field("Annotations", shown)
+    if meta.get("creationTimestamp"):
+        out.append(_field("CreationTimestamp", meta["creationTimestamp"]))
+    if meta.get("deletionTimestamp"):
+        out.append(_field("Terminating", f"since {meta['deletionTimestamp']}"))
+    owner = next((r for r in meta.get("ownerReferences", ()) if r.get("controller")), None)
+    if owner is not None:
+        out.append(_field("Controlled By", f"{owner.get('kind')}/{owner.get('name')}"))
+    out += _KINDS.get(key[1], _generic)(obj, snapshot)
+    out += _conditions(get_path(obj, "status", "conditions"), wide=key[1] != "Pod")
+    out += _events(snapshot, key, obj)
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- layout
+
+
+def _field(label: str, value: Any, indent: int = 0) -> str:
+    text = NONE if value is None or value == "" else str(value)
+    return " " * indent + f"{label + ':':<{max(WIDTH, len(label) + 2)}}{text}"
+
+
+def _map_field(label: str, values: Mapping | None) -> list[str]:
+    items = [f"{k}={str(v).strip()}" for k, v in sorted((values or {}).items())]
+    if not items:
+        return [_field(label, None)]
+    return [_field(label, items[0]), *(" " * WIDTH + item for item in items[1:])]
+
+
+def _table(rows: Sequence[Sequence[Any]], indent: int = 2) -> list[str]:
+    rows = [[NONE if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [" " * indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
+def _yaml(label: str, value: Any) -> list[str]:
+    if not value:
+        return [_field(label, None)]
+    text = yaml.safe_dump(thaw(value), default_flow_style=False, sort_keys=True, width=100)
+    return [f"{label}:", *("  " + line for line in text.splitlines())]
+
+
+# ---------------------------------------------------------------- kinds
+
+
+def _pod(obj: Mapping, _snapshot: Any) -> list[str]:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    node = spec.get("nodeName")
+    out = [
+        _field("Priority", spec.get("priority", 0)),
+        _field("Service Account", spec.get("serviceAccountName")),
+        _field("Node", f"{node}/{status['hostIP']}" if node and status.get("hostIP") else node),
+        _field("Start Time", status.get("startTime")),
+        _field("Status", "Terminating" if get_path(obj, "metadata", "deletionTimestamp")
+               else status.get("phase")),
+    ]
+    if status.get("reason"):
+        out.append(_field("Reason", status["reason"]))
+    if status.get("message"):
+        out.append(_field("Message", status["message"]))
+    out.append(_field("IP", status.get("podIP")))
+    out.append("Containers:")
+    states = {c.get("name"): c for c in status.get("containerStatuses", ())}
+    for c in spec.get("containers", ()):
+        cs = states.get(c.get("name"), {})
+        out.append(f"  {c.get('name')}:")
+        out.append(_field("Image", c.get("image"), 4))
+        ports = ", ".join(f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}" for p in c.get("ports", ()))
+        out.append(_field("Port", ports or None, 4))
+        state = cs.get("state") or {}
+        for name, detail in state.items():
+            out.append(_field("State", name.capitalize(), 4))
+            for k in ("reason", "startedAt", "exitCode", "finishedAt"):
+                if isinstance(detail, Mapping) and k in detail:
+                    out.append(_field(k[0].upper() + k[1:], detail[k], 6))
+        out.append(_field("Ready", cs.get("ready", False), 4))
+        out.append(_field("Restart Count", cs.get("restartCount", 0), 4))
+        requests = get_path(c, "resources", "requests") or {}
+        if requests:
+            out.append("    Requests:")
+            out += [_field(k, v, 6) for k, v in sorted(requests.items())]
+    out.append(_field("QoS Class", status.get("qosClass")))
+    out += _map_field("Node-Selectors", spec.get("nodeSelector"))
+    tolerations = [_toleration(t) for t in spec.get("tolerations", ())]
+    out.append(_field("Tolerations", tolerations[0] if tolerations else None))
+    out += [" " * WIDTH + t for t in tolerations[1:]]
+    return out
+
+
+def _toleration(t: Mapping) -> str:
+    text = t.get("key", "")
+    if t.get("operator") == "Equal" or t.get("value"):
+        text += f"={t.get('value', '')}"
+    text += f":{t['effect']}" if t.get("effect") else ""
+    text += " op=Exists" if t.get("operator") == "Exists" else ""
+    return text + (f" for {t['tolerationSeconds']}s" if t.get("tolerationSeconds") is not None else "")
+
+
+def _selector(obj: Mapping) -> str | None:
+    selector = get_path(obj, "spec", "selector")
+    if isinstance(selector, Mapping) and ("matchLabels" in selector or "matchExpressions" in selector):
+        return format_label_selector(selector)
+    return ",".join(f"{k}={v}" for k, v in sorted((selector or {}).items())) or None
+
+
+def _deployment(obj: Mapping, _snapshot: Any) -> list[str]:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    count = lambda name: status.get(name, 0)  # noqa: E731
+    strategy = spec.get("strategy", {})
+    out = [
+        _field("Selector", _selector(obj)),
+        _field("Replicas", f"{spec.get('replicas', 1)} desired | {count('updatedReplicas')} updated | "
+                           f"{count('replicas')} total | {count('availableReplicas')} available | "
+                           f"{count('unavailableReplicas')} unavailable"),
+        _field("StrategyType", strategy.get("type")),
+        _field("MinReadySeconds", spec.get("minReadySeconds", 0)),
+    ]
+    rolling = strategy.get("rollingUpdate")
+    if rolling:
+        out.append(_field("RollingUpdateStrategy", f"{rolling.get('maxUnavailable')} max unavailable, "
+                                                   f"{rolling.get('maxSurge')} max surge"))
+    return out + _template(spec.get("template"))
+
+
+def _replicaset(obj: Mapping, snapshot: Any) -> list[str]:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    uid = get_path(obj, "metadata", "uid")
+    pods = [snapshot.get(k) for k in sorted(snapshot.index("owner", uid))] if uid else []
+    phases = [get_path(p, "status", "phase") for p in pods if p.get("kind") == "Pod"]
+    out = [
+        _field("Selector", _selector(obj)),
+        _field("Replicas", f"{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired"),
+        _field("Pods Status", " / ".join(f"{phases.count(p)} {'Waiting' if p == 'Pending' else p}"
+                                         for p in ("Running", "Pending", "Succeeded", "Failed"))),
+    ]
+    return out + _template(spec.get("template"))
+
+
+def _template(template: Mapping | None) -> list[str]:
+    if not template:
+        return []
+    out = ["Pod Template:", *("  " + line for line in _map_field("Labels", get_path(template, "metadata", "labels")))]
+    for c in get_path(template, "spec", "containers") or ():
+        out += [f"  {c.get('name')}:", _field("Image", c.get("image"), 4)]
+    return out
+
+
+def _node(obj: Mapping, _snapshot: Any) -> list[str]:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    taints = [f"{t.get('key')}" + (f"={t['value']}" if t.get("value") else "") + f":{t.get('effect')}"
+              for t in spec.get("taints", ())]
+    out = [_field("Taints", taints[0] if taints else None), *(" " * WIDTH + t for t in taints[1:]),
+           _field("Unschedulable", bool(spec.get("unschedulable")))]
+    out.append("Addresses:")
+    out += [_field(a.get("type"), a.get("address"), 2) for a in status.get("addresses", ())]
+    for label in ("capacity", "allocatable"):
+        values = status.get(label) or {}
+        out.append(f"{label.capitalize()}:" + ("" if values else f" {NONE}"))
+        out += [_field(k, v, 2) for k, v in sorted(values.items())]
+    out.append(_field("PodCIDR", spec.get("podCIDR")))
+    return out
+
+
+def _service(obj: Mapping, snapshot: Any) -> list[str]:
+    spec = obj.get("spec", {})
+    meta = obj.get("metadata", {})
+    ports = [f"{p.get('name') or '<unset>'}  {p.get('port')}/{p.get('protocol', 'TCP')}"
+             f" -> {p.get('targetPort', p.get('port'))}" for p in spec.get("ports", ())]
+    ep = snapshot.get(("", "Endpoints", meta.get("namespace", ""), meta.get("name")))
+    addresses = [f"{a.get('ip')}:{p.get('port')}" for s in (ep or {}).get("subsets", ())
+                 for a in s.get("addresses", ()) for p in s.get("ports", ())]
+    return [
+        _field("Selector", _selector(obj)),
+        _field("Type", spec.get("type", "ClusterIP")),
+        _field("IP", spec.get("clusterIP")),
+        _field("Port", ports[0] if ports else None), *(" " * WIDTH + p for p in ports[1:]),
+        _field("Endpoints", ",".join(addresses) or None),
+    ]
+
+
+def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
+    status = {k: v for k, v in (obj.get("status") or {}).items() if k != "conditions"}
+    body = {k: v for k, v in obj.items()
+            if k not in ("apiVersion", "kind", "metadata", "status")}
+    spec = body.pop("spec", None)
+    out = _yaml("Spec", spec) if spec is not None else []
+    out += [line for k, v in sorted(body.items()) for line in _yaml(k[0].upper() + k[1:], v)]
+    return out + (_yaml("Status", status) if status else [])
+
+
+_KINDS = {"Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "Node": _node,
+          "Service": _service}
+
+
+# ---------------------------------------------------------------- conditions and events
+
+
+def _conditions(conditions: Sequence | None, wide: bool) -> list[str]:
+    if not conditions:
+        return []
+    head = ["Type", "Status", "Reason", "Message"] if wide else ["Type", "Status"]
+    rows = [[c.get("type"), c.get("status"), c.get("reason"), c.get("message")][:len(head)]
+            for c in conditions]
+    return ["Conditions:", *_table([head, ["-" * len(h) for h in head], *rows])]
+
+
+def events_of(snapshot: Any, key: Key, obj: Mapping) -> list[Mapping]:
+    """The core/v1 Events about the object, oldest first (namespaced objects' events live
+    in their namespace, cluster-scoped objects' in every namespace)."""
+    group, kind, namespace, name = key
+    uid = get_path(obj, "metadata", "uid")
+    keys = snapshot.keys("", "Event", namespace) if namespace else snapshot.keys("", "Event")
+    found = []
+    for k in keys:
+        event = snapshot.get(k)
+        about = event.get("involvedObject") or {}
+        api_group = str(about.get("apiVersion", "")).rpartition("/")[0]
+        if (about.get("kind") == kind and about.get("name") == name and api_group == group
+                and (about.get("namespace") or "") == namespace
+                and (not uid or not about.get("uid") or about.get("uid") == uid)):
+            found.append(event)
+    return sorted(found, key=lambda e: (_when(e), get_path(e, "metadata", "name") or ""))
+
+
+def _when(event: Mapping) -> float:
+    for field in ("lastTimestamp", "eventTime", "firstTimestamp"):
+        stamp = event.get(field) or get_path(event, "metadata", "creationTimestamp")
+        if stamp:
+            return parse_time(stamp)
+    return 0.0
+
+
+def _events(snapshot: Any, key: Key, obj: Mapping) -> list[str]:
+    events = events_of(snapshot, key, obj)
+    if not events:
+        return [_field("Events", None)]
+    rows = [["Type", "Reason", "Age", "From", "Message"], ["----", "------", "----", "----", "-------"]]
+    for e in events:
+        age = format_age(max(0.0, snapshot.time - _when(e)))
+        count = e.get("count") or 1
+        rows.append([e.get("type"), e.get("reason"), f"{age} (x{count})" if count > 1 else age,
+                     get_path(e, "source", "component") or e.get("reportingComponent"), e.get("message")])
+    return ["Events:", *_table(rows)]

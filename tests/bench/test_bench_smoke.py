@@ -1,0 +1,48 @@
+"""Every scale-suite bench runs at a tiny size and ends with one JSON line holding its named figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--nodes", "3", "--deployments", "2", "--replicas", "2"]
+
+BENCHES = [
+    ("converge.py", TINY, {"converge_s", "revisions", "writes_per_s", "peak_rss_mb"}),
+    ("edit.py", TINY + ["--edits", "2", "--node-edits", "1", "--full-edits", "1"],
+     {"scale_edit_ms_median", "scale_edit_ms_p99", "full_recompute_ms", "full_recompute_ratio"}),
+    ("baseline.py", ["--deployments", "2", "--replicas", "2"], {"rules_s", "python_s", "rules_vs_python_ratio"}),
+    ("store_vs_etcd.py", ["--commits", "20", "--batch", "10", "--fsync-commits", "5", "--etcd-puts", "10",
+                          "--clients", "2"],
+     {"recon_durable_commits_per_s", "etcd_puts_per_s", "durable_commits_ratio_vs_etcd"}),
+    ("idle.py", TINY + ["--seconds", "1"], {"idle_revisions", "idle_cpu_s", "idle_cpu_percent_of_core"}),
+]
+
+
+def last_json(script: str, args: list[str]) -> dict:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("script", "args", "keys"), BENCHES, ids=[b[0] for b in BENCHES])
+def test_each_bench_ends_with_a_json_line_holding_its_named_figures(script, args, keys):
+    figures = last_json(script, args)
+    assert keys <= set(figures)
+
+
+def test_the_converge_bench_reaches_a_converged_cluster_at_a_tiny_size():
+    figures = last_json("converge.py", TINY)
+    assert figures["all_converged"] is True
+    assert figures["pods_running"] == 4
+
+
+def test_the_python_baseline_and_the_rules_both_finish_the_work():
+    figures = last_json("baseline.py", ["--deployments", "2", "--replicas", "2"])
+    assert figures["rules_ok"] is True and figures["python_ok"] is True
