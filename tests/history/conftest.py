@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.apiserver import Actor
 from engine.cluster import Cluster
 from engine.wal import open_store
 
-REPO = Path(__file__).resolve().parents[2]
-ADMIN = Actor("admin", "user", None)
+from history_helpers import REPO
+
 
 
 class Recording:

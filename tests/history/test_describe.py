@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 
 import pytest
 
-from conftest import REPO
+from history_helpers import example_run, recon
 from engine import history as H
 from engine.describe import describe, events_of
-
-
-def recon(*args, cwd, check=0):
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == check, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
 
 
 @pytest.fixture(scope="module")
 def scaled_down(tmp_path_factory):
     """The example cluster, then web scaled 3 → 1: (folder, the revision before the edit)."""
     cwd = tmp_path_factory.mktemp("describe")
-    shutil.copytree(REPO / "manifests", cwd / "manifests")
-    shutil.copytree(REPO / "rules", cwd / "rules")
-    recon("up", "manifests", "--once", "--state", "s", cwd=cwd)
+    example_run(cwd)
     before = H.History.open(cwd / "s").head
     web = cwd / "manifests" / "web.yaml"
     web.write_text(web.read_text().replace("replicas: 3", "replicas: 1", 1))

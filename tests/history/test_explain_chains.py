@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.history import History, explain, format_chain, scheduling_from
+from history_helpers import ADMIN, REPO
 
-from conftest import ADMIN, REPO
+from engine.history import History, explain, format_chain, scheduling_from
 
 
 def _web_rs(recording):

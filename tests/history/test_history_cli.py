@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 
 import pytest
 
-from conftest import REPO
-
-
-def recon(*args, cwd, check=0):
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == check, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
+from history_helpers import example_run, recon
 
 
 @pytest.fixture(scope="module")
 def state(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("cli")
-    shutil.copytree(REPO / "manifests", cwd / "manifests")
-    shutil.copytree(REPO / "rules", cwd / "rules")
-    recon("up", "manifests", "--once", "--state", "s", cwd=cwd)
+    example_run(cwd)
     return cwd
 
 

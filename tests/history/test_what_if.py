@@ -6,7 +6,7 @@ import shutil
 
 from engine.history import History, rule_of, what_if
 
-from conftest import REPO
+from history_helpers import REPO
 
 
 def test_the_same_rules_remake_the_same_history_revision_for_revision(recording):

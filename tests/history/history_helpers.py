@@ -1,0 +1,30 @@
+"""Helpers for tests/history: the repository, the real `recon` command, a recorded example run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.apiserver import Actor
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN = Actor("admin", "user", None)
+
+
+def recon(*args: str, cwd: Path, check: int | None = 0) -> subprocess.CompletedProcess:
+    """`recon ARGS` in `cwd`; `check` is the exit code it must end with."""
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120)
+    if check is not None:
+        assert proc.returncode == check, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def example_run(cwd: Path) -> Path:
+    """The example cluster with the shipped rules, run once into state folder `cwd/s`."""
+    shutil.copytree(REPO / "manifests", cwd / "manifests")
+    shutil.copytree(REPO / "rules", cwd / "rules")
+    recon("up", "manifests", "--once", "--state", "s", cwd=cwd)
+    return cwd
