@@ -38,15 +38,16 @@ from .plan import effects, recording
 from .report import Batch, Drift, Reporter, cluster_summary
 from .watch import FolderWatch
 
-TICK = 0.5  # the longest the loop sleeps: timers and HTTP writes are converged this often
+TICK = 5.0  # the longest the loop sleeps; folder edits, others' writes and signals wake it earlier
 MAX_RESTORES = 3  # an object restored this often since its file last changed is left alone
 
 
 class DriftWatch:
     """A store listener that notes writes by others to fields the folder owns."""
 
-    def __init__(self, cluster: Any):
+    def __init__(self, cluster: Any, wake: threading.Event | None = None):
         self.cluster = cluster
+        self.wake = wake or threading.Event()  # set on every write the folder did not make
         self.owned: set = set()  # keys the folder defined at its last apply
         self.restores: dict = {}
         self._lock = threading.Lock()
@@ -57,6 +58,7 @@ class DriftWatch:
     def __call__(self, snap: Any, events: tuple, record: Any) -> None:
         if record.actor.startswith("manifests:"):
             return
+        self.wake.set()  # e.g. an HTTP write: the loop recomputes its next deadline
         for event in events:
             if event.key not in self.owned:
                 continue
@@ -120,15 +122,16 @@ class Live:
     """The live loop's state: the cluster, the watches, and what to do next."""
 
     def __init__(self, cluster: Any, folder: Path, reporter: Reporter, *, state: str = ".recon",
-                 quiet: float = 0.2):
+                 quiet: float = 0.2, wake: threading.Event | None = None):
         self.cluster, self.folder, self.reporter, self.state = cluster, Path(folder), reporter, state
         self.quiet = quiet
+        self.wake = wake or threading.Event()  # ends the loop's sleep early
         self._failed = ""  # the last message of a background run that did not converge
-        self.drift = DriftWatch(cluster)
-        self.manifests = _watch(self.folder, SUFFIXES, quiet)
+        self.drift = DriftWatch(cluster, self.wake)
+        self.manifests = _watch(self.folder, SUFFIXES, quiet, self.wake)
         self.rules = None
         if cluster.engine is not None and cluster.rules_dir is not None:
-            self.rules = _watch(cluster.rules_dir, (".rules",), quiet)
+            self.rules = _watch(cluster.rules_dir, (".rules",), quiet, self.wake)
         cluster.store.listeners.append(self.drift)
 
     def close(self) -> None:
@@ -219,9 +222,9 @@ class Live:
                      time.monotonic() - started, _failures(run))
 
 
-def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float) -> FolderWatch:
+def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threading.Event) -> FolderWatch:
     try:
-        return FolderWatch(folder, suffixes, quiet=quiet)
+        return FolderWatch(folder, suffixes, quiet=quiet, wake=wake)
     except OSError as exc:  # e.g. the system's limit of inotify watches
         raise ReconError(f"{folder}: cannot watch the folder for changes: {exc}") from None
 
@@ -232,19 +235,23 @@ def _failures(run: Any) -> tuple[str, ...]:
 
 def serve(cluster: Any, folder: Path, reporter: Reporter, *, state: str = ".recon") -> int:
     """Apply `folder`, converge, and follow edits until SIGINT or SIGTERM; 0 after a clean stop."""
-    stop = threading.Event()
+    stop, wake = threading.Event(), threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
         if stop.is_set():
             raise KeyboardInterrupt  # a second Ctrl-C: stop now
         stop.set()
+        wake.set()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    live = Live(cluster, folder, reporter, state=state)
+    live = Live(cluster, folder, reporter, state=state, wake=wake)
     try:
         live.start()
-        while not stop.wait(live.timeout()):
-            live.step()
+        while not stop.is_set():
+            wake.wait(live.timeout())
+            wake.clear()
+            if not stop.is_set():
+                live.step()
     finally:
         live.close()
         for sig, handler in previous.items():

@@ -35,8 +35,10 @@ class _Handler(FileSystemEventHandler):
 class FolderWatch:
     """Change notifications for one folder tree, debounced."""
 
-    def __init__(self, folder: Path, suffixes: tuple[str, ...], quiet: float = 0.2, longest: float = 2.0):
+    def __init__(self, folder: Path, suffixes: tuple[str, ...], quiet: float = 0.2, longest: float = 2.0,
+                 wake: threading.Event | None = None):
         self.folder, self.suffixes, self.quiet, self.longest = Path(folder), suffixes, quiet, longest
+        self.wake = wake  # set on every change, so a sleeping loop notices at once
         self._lock = threading.Lock()
         self._first: float | None = None
         self._last: float | None = None
@@ -53,6 +55,8 @@ class FolderWatch:
             self._last = now
             if path:
                 self._paths.add(self._relative(path))
+        if self.wake is not None:
+            self.wake.set()
 
     def _relative(self, path: str) -> str:
         try:
