@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 
 from . import fieldcheck as fc
-from .apierrors import FieldError, duplicate, go_value, invalid, not_supported, required
+from .apierrors import FieldError, go_value, invalid, not_supported, required
 from .objects import freeze, get_path, thaw
 
 # ------------------------------------------------------------ the definition
@@ -43,10 +43,7 @@ def _version_errors(version: Any, path: str, seen: set) -> list[FieldError]:
     if not name:
         errors.append(required(f"{path}.name"))
     else:
-        errors += fc.named(name, f"{path}.name", fc.dns1035_errors)
-        if name in seen:
-            errors.append(duplicate(f"{path}.name", name))
-        seen.add(name)
+        errors += fc.unique_name(name, f"{path}.name", fc.dns1035_errors, seen)
     schema = get_path(version, "schema", "openAPIV3Schema")
     schema_path = f"{path}.schema.openAPIV3Schema"
     if schema is None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import selectors
-from .apierrors import FieldError, invalid, not_supported, preformatted, required
+from .apierrors import FieldError, duplicate, invalid, not_supported, preformatted, required
 from .quantity import parse_quantity
 
 DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -102,6 +102,16 @@ def named(value: Any, path: str, rule=subdomain_errors) -> list[FieldError]:
     if not isinstance(value, str):
         return wrong_type(value, path, "string")
     return [invalid(path, value, message) for message in rule(value)]
+
+
+def unique_name(value: Any, path: str, rule, seen: set) -> list[FieldError]:
+    """Errors of the name of one item of a list whose names must be unique; notes it in `seen`."""
+    errors = named(value, path, rule)
+    if isinstance(value, str):
+        if value in seen:
+            errors.append(duplicate(path, value))
+        seen.add(value)
+    return errors
 
 
 def int_range(value: Any, path: str, low: int | None = None, high: int | None = None) -> list[FieldError]:

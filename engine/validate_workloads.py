@@ -25,10 +25,7 @@ def _port_errors(port: Any, path: str, names: set) -> list[FieldError]:
     errors, port = fc.mapping(port, path)
     name = port.get("name")
     if name:
-        errors += fc.named(name, f"{path}.name", fc.iana_svc_name_errors)
-        if name in names:
-            errors.append(duplicate(f"{path}.name", name))
-        names.add(name)
+        errors += fc.unique_name(name, f"{path}.name", fc.iana_svc_name_errors, names)
     errors += fc.port_number(port.get("containerPort"), f"{path}.containerPort")
     errors += fc.port_number(port.get("hostPort"), f"{path}.hostPort", needed=False)
     errors += fc.one_of(port.get("protocol"), f"{path}.protocol", PROTOCOLS)
@@ -54,10 +51,7 @@ def container_errors(container: Any, path: str, names: set) -> list[FieldError]:
     if not name:
         errors.append(required(f"{path}.name"))
     else:
-        errors += fc.named(name, f"{path}.name", fc.label_errors)
-        if name in names:
-            errors.append(duplicate(f"{path}.name", name))
-        names.add(name)
+        errors += fc.unique_name(name, f"{path}.name", fc.label_errors, names)
     image = container.get("image")
     errors += [required(f"{path}.image")] if not image else fc.wrong_type(image, f"{path}.image", "string")
     port_errors, ports = fc.items(container.get("ports"), f"{path}.ports")
@@ -160,10 +154,7 @@ def _service_port_errors(port: Any, path: str, many: bool, names: set) -> list[F
     if not name and many:
         errors.append(required(f"{path}.name"))
     elif name:
-        errors += fc.named(name, f"{path}.name", fc.label_errors)
-        if name in names:
-            errors.append(duplicate(f"{path}.name", name))
-        names.add(name)
+        errors += fc.unique_name(name, f"{path}.name", fc.label_errors, names)
     errors += fc.port_number(port.get("port"), f"{path}.port")
     errors += fc.one_of(port.get("protocol"), f"{path}.protocol", PROTOCOLS)
     target = port.get("targetPort")
