@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from cluster_gen import NAMESPACE, namespace, service  # noqa: E402
-from converge import print_figures  # noqa: E402
+from figures import print_figures  # noqa: E402
 from engine.apiserver import Actor, APIServer, Request  # noqa: E402
 from engine.clock import SimClock  # noqa: E402
 from engine.objects import thaw  # noqa: E402

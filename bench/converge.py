@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import pstats
 import resource
 import sys
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from cluster_gen import NAMESPACE, write_folder  # noqa: E402
 from engine.cluster import Cluster  # noqa: E402
 from engine.store import Store  # noqa: E402
+from figures import print_figures  # noqa: E402
 
 RULES = ROOT / "rules"
 UNTIL = 600.0  # simulated seconds a run may take
@@ -101,13 +101,6 @@ def converge(folder: Path, deployments: int, replicas: int, profile: int = 0) ->
     }
     figures.update(check(cluster, deployments, replicas))
     return cluster, figures
-
-
-def print_figures(figures: dict) -> None:
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name:<{width}}  {value}")
-    print(json.dumps(figures))
 
 
 def main() -> None:

@@ -28,7 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cluster_gen import NAMESPACE, write_folder  # noqa: E402
-from converge import UNTIL, converge, print_figures  # noqa: E402
+from converge import UNTIL, converge  # noqa: E402
+from figures import print_figures  # noqa: E402
 from engine.apiserver import Actor  # noqa: E402
 
 ADMIN = Actor("admin", "user", None)

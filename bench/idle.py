@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from cluster_gen import write_folder  # noqa: E402
-from converge import print_figures  # noqa: E402
+from figures import print_figures  # noqa: E402
 from engine.wal import open_store  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from engine.clock import SimClock  # noqa: E402
 from engine.reconcile import Engine  # noqa: E402
 from engine.rules import load_rules  # noqa: E402
 from engine.store import Store  # noqa: E402
+from figures import print_figures  # noqa: E402
 
 ADMIN = Actor("admin", "user", None)
 
@@ -114,10 +114,7 @@ def main() -> None:
         "full_recompute_ms": round(full_ms, 1),
         "ratio": round(full_ms / inc_ms, 1),
     }
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name:<{width}}  {value}")
-    print(json.dumps(figures))
+    print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import json
 import pstats
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from engine.clock import SimClock  # noqa: E402
 from engine.reconcile import Engine  # noqa: E402
 from engine.rules import load_rules  # noqa: E402
 from engine.store import Store  # noqa: E402
+from figures import print_figures  # noqa: E402
 
 ADMIN = Actor("admin", "user", None)
 RULES = Path(__file__).resolve().parent.parent / "rules" / "scheduler"
@@ -103,10 +103,7 @@ def main() -> None:
         "basic_seconds": basic["seconds"], "basic_bound": basic["bound"],
         f"anti_affinity_{args.aa_nodes}_nodes_pods_per_s": anti["pods_per_s"] if anti else None,
     }
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name:<{width}}  {value}")
-    print(json.dumps(figures))
+    print_figures(figures)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from store import make_pod, run, workload  # noqa: E402
 from engine.objects import dumps, thaw  # noqa: E402
 from engine.wal import open_store  # noqa: E402
+from figures import print_figures  # noqa: E402
 
 TIME_LIMIT = 60.0  # seconds any one loop may run
 
@@ -174,10 +175,7 @@ def main() -> None:
                                                         / figures["etcd_puts_per_s"], 2)
     figures.update({"commits": args.commits, "batch": args.batch, "etcd_puts": args.etcd_puts,
                     "clients": args.clients})
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name:<{width}}  {value}")
-    print(json.dumps(figures))
+    print_figures(figures)
 
 
 if __name__ == "__main__":
