@@ -7,6 +7,7 @@ Thin: parse arguments, ask `history.py`, print.  Registered by
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -190,9 +191,18 @@ def _key(history: H.History, text: str, namespace: str) -> tuple:
     kind, slash, name = text.partition("/")
     if not slash or not name:
         raise _usage(f"expected KIND/NAME (e.g. pod/web-1), got {text!r}")
-    registry = Registry.for_snapshot(history.snapshot(history.head))
-    rt = registry.resolve(kind)
+    rt = _resolve(history, kind)
     return (rt.group, rt.kind, namespace if rt.namespaced else "", name)
+
+
+def _resolve(history: H.History, kind: str) -> Any:
+    """A kind name as kubectl resolves it: built-ins first, else the CRDs of the latest state."""
+    from .kinds import BUILTIN, UnknownKind
+
+    try:
+        return BUILTIN.resolve(kind)
+    except UnknownKind:
+        return Registry.for_snapshot(history.snapshot(history.head)).resolve(kind)
 
 
 def _open(args: argparse.Namespace) -> H.History:
@@ -211,6 +221,14 @@ def _open(args: argparse.Namespace) -> H.History:
 def run_history(args: argparse.Namespace) -> int:
     found = _open(args)
     key = _key(found, args.object, args.namespace) if args.object else None
+    try:
+        _print_lines(args, found, key)
+    except BrokenPipeError:  # `recon history | head`: the reader has what it wanted
+        sys.stdout = open(os.devnull, "w")
+    return 0
+
+
+def _print_lines(args: argparse.Namespace, found: H.History, key: Any) -> None:
     for line in H.lines(found, key, args.since, args.until, args.actor):
         if args.json:
             r = line.record
@@ -221,7 +239,6 @@ def run_history(args: argparse.Namespace) -> int:
             sys.stdout.write(orjson.dumps(doc, default=_plain, option=orjson.OPT_SORT_KEYS).decode() + "\n")
         else:
             print(line.format())
-    return 0
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -265,7 +282,7 @@ def run_explain(args: argparse.Namespace) -> int:
     at = found.head if args.at is None else args.at
     rules = Path(args.rules) if args.rules else local_or_bundled("rules")
     steps = H.explain(found, key, path, at, scheduling=H.scheduling_from(rules))
-    obj = found.snapshot(at).get(key) if path else None
+    obj = found.at(key, at) if path else None
     value = H.lookup(obj, path) if obj is not None else H._MISSING
     print(H.format_chain(steps, key, path, value))
     return 0
@@ -325,7 +342,7 @@ def run_check(args: argparse.Namespace) -> int:
     found = _open(args)
     kind = None
     if args.kind:
-        rt = Registry.for_snapshot(found.snapshot(found.head)).resolve(args.kind)
+        rt = _resolve(found, args.kind)
         kind = (rt.group, rt.kind)
     try:
         fn = compile_expression(args.invariant, "<invariant>", it=kind is not None)

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import struct
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,10 +39,12 @@ import yaml
 
 from .errors import ReconError
 from .objects import Key, thaw
-from .store import CommitRecord, Snapshot, Store, Txn, apply_record, Op
+from .logindex import LogIndex, frame_crc
+from .store import CommitRecord, Interner, Snapshot, Store, Txn, apply_record, Op
 from .timeutil import format_time
 from .wal import (
-    LOG_HEADER, FrameReader, HistoryLog, StateError, StateFolder, decode_record, snapshot_at,
+    LOG_HEADER, Frame, FrameReader, HistoryLog, StateError, StateFolder, StateLocked, decode_record,
+    snapshot_at,
 )
 
 _MISSING = object()
@@ -53,6 +57,7 @@ SHORT = {
 }
 NOISE = "kubectl.kubernetes.io/last-applied-configuration"  # left out of change summaries
 MAX_CHAIN = 30  # steps of an explanation, at most
+DIFF_SCAN = 2000  # a diff over more revisions compares the two states instead of reading the records
 
 
 class HistoryError(ReconError):
@@ -206,13 +211,21 @@ class History:
 
     @classmethod
     def open(cls, state_dir: str | os.PathLike) -> "History":
+        """The history of a state folder, read on demand through its index (see `StoredHistory`)."""
         folder = StateFolder(state_dir)
         if not folder.root.is_dir():
             raise HistoryError(f'no cluster state in {state_dir}: start one with "recon up"')
         folder.check_format()
         log = HistoryLog(folder.log, readonly=True, checkpoints=folder.checkpoints)
-        records = list(log.records())
-        return cls(records, log=log, problem=log.problem)
+
+        def lock() -> int | None:
+            try:
+                return folder.lock()
+            except StateLocked:
+                return None
+
+        index = LogIndex.open(folder.root, folder.log, len(LOG_HEADER), writable=False, lock=lock)
+        return StoredHistory(log, index)
 
     # -- revisions
     @property
@@ -247,10 +260,11 @@ class History:
         return snap
 
     # -- objects
-    def revisions_of(self, key: Key, until: int | None = None) -> list[int]:
-        """The revisions that wrote `key` (up to `until`)."""
+    def revisions_of(self, key: Key, until: int | None = None, not_by: str | None = None) -> list[int]:
+        """The revisions that wrote `key` (up to `until`; not those `who` gives as `not_by`)."""
         revs = self._by_key.get(tuple(key), [])
-        return revs if until is None else [r for r in revs if r <= until]
+        revs = revs if until is None else [r for r in revs if r <= until]
+        return revs if not_by is None else [r for r in revs if who(self.record(r)) != not_by]
 
     def version(self, key: Key, revision: int) -> Any:
         """The object as revision `revision` wrote it (None: deleted)."""
@@ -261,14 +275,21 @@ class History:
 
     def before(self, key: Key, revision: int) -> Any:
         """The object just before `revision` (None: it did not exist)."""
-        earlier = [r for r in self.revisions_of(key) if r < revision]
-        if earlier:
-            return self.version(key, earlier[-1])
+        return self.at(key, revision - 1)
+
+    def at(self, key: Key, revision: int) -> Any:
+        """The object as it was at `revision` (None: it did not exist), from its last write."""
+        revs = self.revisions_of(key, revision)
+        if revs:
+            return self.version(key, revs[-1])
         return self.base.get(tuple(key))
 
     def last_write(self, key: Key, path: tuple = (), at: int | None = None,
                    actor_not: str | None = None) -> int | None:
         """The last revision (≤ `at`) that changed `key` (or its field at `path`)."""
+        if actor_not is not None and not path:  # the index answers it without reading records
+            others = self.revisions_of(key, at, not_by=actor_not)
+            return others[-1] if others else None
         revs = self.revisions_of(key, at)
         for i in range(len(revs) - 1, -1, -1):
             rev = revs[i]
@@ -289,15 +310,86 @@ class History:
         return None
 
 
+class StoredHistory(History):
+    """The history of a state folder, read record by record as questions need them.
+
+    Nothing is read up front: the index (`logindex.py`) says where each
+    revision's frame is and which revisions wrote each key, so a question
+    about one object reads only that object's records, and `snapshot(rev)`
+    starts from the nearest checkpoint.  Every frame read is checked (its
+    header against the index, its checksum, its revision).  Recently read
+    records are kept (`CACHE` of them).
+    """
+
+    CACHE = 4096
+
+    def __init__(self, log: HistoryLog, index: LogIndex):
+        self.base = Snapshot()
+        self.log = log
+        self.index = index
+        self.problem = index.problem  # why indexing stopped before the end of the log
+        self._first = 1
+        self._cache: OrderedDict[int, CommitRecord] = OrderedDict()
+        self._interner = Interner()
+
+    @property
+    def head(self) -> int:
+        return self.index.last
+
+    def record(self, revision: int) -> CommitRecord:
+        found = self._cache.get(revision)
+        if found is not None:
+            self._cache.move_to_end(revision)
+            return found
+        pos = self.index.frame(revision) if 1 <= revision <= self.head else None
+        if pos is None:
+            raise HistoryError(f"there is no revision {revision} (the history holds 1..{self.head})")
+        with open(self.log.path, "rb") as f:
+            data = os.pread(f.fileno(), pos.end - pos.start, pos.start)
+        header, payload = data[:8], data[8:]
+        if len(data) != pos.end - pos.start or header != struct.pack("<II", pos.length, pos.crc) \
+                or frame_crc(header, payload) != pos.crc:
+            raise StateError(self.index.path, f"does not match {self.log.path.name} at revision {revision} "
+                             f"(offset {pos.start}); delete the index folder to rebuild it")
+        record = self.log._decode(Frame(pos.start, pos.end, pos.crc, payload), revision, self._interner)
+        self._cache[revision] = record
+        if len(self._cache) > self.CACHE:
+            self._cache.popitem(last=False)
+        return record
+
+    def records(self, since: int | None = None, until: int | None = None) -> Iterator[CommitRecord]:
+        lo, hi = max(since or 1, 1), self.head if until is None else min(until, self.head)
+        if lo > hi:
+            return
+        start = self.index.frame(lo).start
+        with open(self.log.path, "rb") as f:
+            reader = FrameReader(f, start, self.index.frame(hi).end)
+            for rev, frame in enumerate(reader, lo):
+                yield self._cache.get(rev) or self.log._decode(frame, rev, self._interner)
+            if reader.problem:
+                raise StateError(self.log.path, f"{reader.problem} (reading revisions {lo}..{hi})")
+
+    def revisions_of(self, key: Key, until: int | None = None, not_by: str | None = None) -> list[int]:
+        return self.index.revisions(tuple(key), until, not_by)
+
+
 # ---------------------------------------------------------------- history lines
 
 
 def summarize(record: CommitRecord, previous: Mapping) -> list[str]:
     """`+pod/web-x`, `~deploy/web status`, `-pod/web-y`: one word per op.
 
-    `previous` maps keys to the objects before the record (a snapshot's objects)."""
+    The Events a record also wrote fold into one word (`+3 events`), unless
+    they are all it wrote.  `previous` maps keys to the objects before the
+    record (a snapshot's objects)."""
     out = []
-    for op in record.ops:
+    ops = record.ops
+    events = [op for op in ops if op.key[1] == "Event" and op.key[0] in ("", "events.k8s.io")]
+    if events and len(events) < len(ops):
+        ops = [op for op in ops if op not in events]
+    else:
+        events = []
+    for op in ops:
         old = previous.get(op.key)
         if op.type == "delete":
             out.append(f"-{ref(op.key)}")
@@ -306,6 +398,8 @@ def summarize(record: CommitRecord, previous: Mapping) -> list[str]:
         else:
             parts = sorted({p[0] for p, _a, _b in changed_fields(old, op.obj) if p})
             out.append(f"~{ref(op.key)}" + (f" {','.join(parts)}" if parts else ""))
+    if events:
+        out.append(f"+{len(events)} event{'s' if len(events) > 1 else ''}")
     return out
 
 
@@ -323,20 +417,40 @@ class Line:
 
 def lines(history: History, key: Key | None = None, since: int | None = None, until: int | None = None,
           actor: str | None = None) -> Iterator[Line]:
-    """The history's lines, optionally only those writing `key` or by `actor`."""
+    """The history's lines, optionally only those writing `key` or by `actor`.
+
+    With `key`, only the revisions that wrote it are read (the index says
+    which); otherwise the records from `since` are read in order, from the
+    state at `since - 1`.
+    """
     start = max(since or 1, history.base.revision + 1)
+    if key is not None:
+        yield from _lines_of(history, tuple(key), start, until, actor)
+        return
     objects = dict(history.snapshot(start - 1).objects) if start > 1 else {}
     for record in history.records(start, until):
-        wanted = ((key is None or any(op.key == key for op in record.ops))
-                  and (actor is None or actor in (record.actor, who(record))
-                       or who(record).startswith(actor + "/")))
-        if wanted:
+        if _wanted(record, actor):
             yield Line(record, tuple(summarize(record, objects)))
         for op in record.ops:
             if op.type == "delete":
                 objects.pop(op.key, None)
             else:
                 objects[op.key] = op.obj
+
+
+def _wanted(record: CommitRecord, actor: str | None) -> bool:
+    return (actor is None or actor in (record.actor, who(record))
+            or who(record).startswith(actor + "/"))
+
+
+def _lines_of(history: History, key: Key, start: int, until: int | None, actor: str | None) -> Iterator[Line]:
+    for rev in history.revisions_of(key, until):
+        if rev < start:
+            continue
+        record = history.record(rev)
+        if _wanted(record, actor):
+            previous = {op.key: history.before(op.key, rev) for op in record.ops}
+            yield Line(record, tuple(summarize(record, previous)))
 
 
 # ---------------------------------------------------------------- diffs
@@ -373,14 +487,23 @@ def diff(history: History, rev1: int, rev2: int | None = None, key: Key | None =
     history.check(rev1)
     history.check(rev2)
     lo, hi = sorted((rev1, rev2))
-    touched: dict[Key, Any] = {}
-    for record in history.records(lo + 1, hi):
-        for op in record.ops:
-            if key is None or op.key == key:
+    if key is not None:  # its own writes only
+        written = [r for r in history.revisions_of(key, hi) if r > lo]
+        touched = {tuple(key): history.version(key, written[-1])} if written else {}
+        before: Any = {tuple(key): history.at(key, lo)}
+    elif hi - lo <= DIFF_SCAN:  # read the records in between
+        touched = {}
+        for record in history.records(lo + 1, hi):
+            for op in record.ops:
                 touched[op.key] = op.obj if op.type == "put" else None
+        before = history.snapshot(lo).objects if touched else {}
+    else:  # far apart: the two states, compared by their objects' hashes
+        old_snap, new_snap = history.snapshot(lo), history.snapshot(hi)
+        a, b = old_snap.hashes, new_snap.hashes
+        touched = {k: new_snap.get(k) for k in set(a) | set(b) if a.get(k) != b.get(k)}
+        before = old_snap.objects
     if not touched:
         return []
-    before = history.snapshot(lo)
     changes = []
     for k in sorted(touched):
         old, new = before.get(k), touched[k]
@@ -783,8 +906,8 @@ def check_invariant(history: History, fn: Any, kind: tuple[str, str] | None = No
     end = history.check(history.head if end is None else min(end, history.head))
     start = history.check(max(history.base.revision + 1, start or 0, 1))
     snap, count = history.snapshot(start - 1), 0
-    for rev in range(start, end + 1):
-        record, previous = history.record(rev), snap
+    for record in history.records(start, end):
+        rev, previous = record.revision, snap
         snap = apply_record(snap, record)
         if kind is None:
             candidates: list[Key | None] = [None]

@@ -6,6 +6,8 @@ A state folder (default `.recon/`) holds::
     lock                        flock()ed by the one process that writes
     history.log                 a header, then one frame per commit
     checkpoints/<rev>.ckpt      full snapshots, each written atomically
+    index/history.sqlite        revision → frame offset, key → revisions (`logindex.py`;
+                                derived from the log, checked against it, rebuildable)
 
 A log frame is `u32 length, u32 crc32(length bytes + payload), payload`
 (little-endian).  The payload is canonical JSON::
@@ -30,7 +32,18 @@ naming the file.
 A checkpoint holds every object at one revision, their hashes, and where in
 the log that revision's frame ends, so opening loads the newest checkpoint
 and replays only the frames after it, and `load_snapshot` travels to any
-revision from the nearest checkpoint below it.
+revision from the nearest checkpoint below it: it parses the frames in
+between but builds only the last version of each object they write, then
+checks the state hash recorded at that revision.
+
+Checkpoint spacing: the writer cuts one every `checkpoint_every` revisions
+once the log has also grown by `checkpoint_ratio` × the last checkpoint's
+size.  The newest `DENSE_CHECKPOINTS` stay; older ones are thinned to one
+per `SPARSE_FACTOR` × `checkpoint_every` revisions and `SPARSE_RATIO` × their
+size in log bytes (`Checkpoints.thin`).  So checkpoints of the past take at
+most half the log's bytes, and a jump anywhere parses a bounded number of
+frames (about 10,000 with the defaults): at a million revisions a jump
+costs the same as at fifty thousand.
 """
 
 from __future__ import annotations
@@ -39,6 +52,7 @@ import fcntl
 import gc
 import logging
 import os
+import sqlite3
 import struct
 import zlib
 from collections.abc import Iterator
@@ -51,6 +65,8 @@ import orjson
 from pyrsistent import pmap
 
 from .errors import PermanentError
+from .logindex import FLUSH_EVERY as INDEX_FLUSH_EVERY
+from .logindex import FramePos, LogIndex, writer
 from .objects import resource_version
 from .store import (
     CommitRecord,
@@ -59,9 +75,11 @@ from .store import (
     Store,
     Interner,
     _plain,
+    _SnapshotBuilder,
     apply_record,
     build_snapshot,
     content_of,
+    object_hash,
 )
 
 logger = logging.getLogger("recon.store")
@@ -72,6 +90,9 @@ CHECKPOINT_HEADER = b"recon checkpoint 1\n"
 FSYNC_POLICIES = ("always", "batch", "none")
 
 _FRAME = struct.Struct("<II")  # log frame: length, crc
+DENSE_CHECKPOINTS = 16  # the newest checkpoints, kept at the writer's spacing
+SPARSE_FACTOR = 10  # older ones: at least this × `checkpoint_every` revisions apart …
+SPARSE_RATIO = 2.0  # … and this × their own size in log bytes (`Checkpoints.thin`)
 _CKPT_FRAME = struct.Struct("<QI")  # checkpoint frame: length, crc
 _SORTED = orjson.OPT_SORT_KEYS
 
@@ -231,6 +252,7 @@ class HistoryLog:
         self._synced = True
         self._failed: str | None = None
         self._fd = -1 if readonly else self._open_for_append()
+        self.index: LogIndex | None = None  # the writer's offset and key index (`open_store` attaches it)
         _check_log_header(self.path)
 
     @property
@@ -255,6 +277,9 @@ class HistoryLog:
         start = self.tail.end
         self._buffer.append(frame)
         self.tail = LogPos(record.revision, start + len(frame), start, crc)
+        if self.index is not None:
+            self.index.add(record.revision, FramePos(start, len(frame) - _FRAME.size, crc),
+                           [orjson.dumps(op.key).decode() for op in record.ops], writer(record.actor, record.cause))
         if self.fsync == "always":
             self.sync()
 
@@ -289,6 +314,19 @@ class HistoryLog:
             self._fail(exc)
         self._written += len(data)
         self._synced = False
+        if self.index is not None and len(self.index._tail_frames) >= INDEX_FLUSH_EVERY:
+            self._flush_index()
+
+    def _flush_index(self) -> None:
+        # The index is derived from the log: failing to write it costs a
+        # rebuild later, never a commit.
+        try:
+            self.index.flush()
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning("%s: cannot write the history index (%s); it will be rebuilt from the log",
+                           self.index.path, exc)
+            self.index.discard()
+            self.index = None
 
     def _fail(self, exc: OSError) -> None:
         # Fail-stop: after a failed write or fsync the file's state is unknown,
@@ -301,7 +339,12 @@ class HistoryLog:
         try:
             if not self.readonly and self._fd >= 0 and not self._failed:
                 self.sync()
+                if self.index is not None:
+                    self._flush_index()
         finally:
+            if self.index is not None:
+                self.index.discard()
+                self.index = None
             if self._fd >= 0:
                 os.close(self._fd)
                 self._fd = -1
@@ -514,6 +557,29 @@ class Checkpoints:
             self._meta[revision] = meta
         return self._meta[revision]
 
+    def thin(self, dense: int, every: int, ratio: float) -> list[int]:
+        """Drop older checkpoints down to a sparser spacing; the revisions dropped.
+
+        The newest `dense` are kept.  Of the older ones, the oldest is kept,
+        and then each one that is at least `every` revisions and `ratio` × its
+        own size in log bytes past the last one kept; the others are deleted.
+        So past checkpoints take at most 1/`ratio` of the log's bytes, and a
+        jump into the past replays under `every` revisions plus `ratio`
+        states' worth of log after the checkpoint it starts from.
+        """
+        revs = self.revisions()
+        kept, dropped = None, []
+        for rev in revs[:max(0, len(revs) - dense)]:
+            if kept is not None:
+                grown = self.position(rev).end - self.position(kept).end
+                if rev - kept < every or grown < ratio * self.path(rev).stat().st_size:
+                    os.unlink(self.path(rev))
+                    self._meta.pop(rev, None)
+                    dropped.append(rev)
+                    continue
+            kept = rev
+        return dropped
+
     def position(self, revision: int) -> LogPos:
         log = self.meta(revision)["log"]
         return LogPos(revision, log["end"], log["start"], log["crc"])
@@ -724,6 +790,8 @@ def open_store(state_dir: str | os.PathLike = ".recon", *, fsync: str = "batch",
         try:
             with _gc_paused():
                 head, recovery = _recover(folder, log)
+            if not readonly:
+                log.index = _open_index(folder)
         except BaseException:
             log.close()
             raise
@@ -733,6 +801,16 @@ def open_store(state_dir: str | os.PathLike = ".recon", *, fsync: str = "batch",
     if not readonly:
         store.listeners.append(Checkpointer(folder.checkpoints, log, checkpoint_every, checkpoint_ratio))
     return store
+
+
+def _open_index(folder: StateFolder) -> LogIndex | None:
+    """The writer's history index, brought up to the (recovered) log; None if it cannot be used."""
+    try:
+        return LogIndex.open(folder.root, folder.log, len(LOG_HEADER), writable=True)
+    except (sqlite3.Error, OSError) as exc:
+        logger.warning("%s: cannot use the history index (%s); history questions will scan the log",
+                       folder.root / "index", exc)
+        return None
 
 
 def _recover(folder: StateFolder, log: HistoryLog) -> tuple[Snapshot, Recovery]:
@@ -826,6 +904,7 @@ class Checkpointer:
             self.log.sync(durable=True)  # a checkpoint is never ahead of the durable log
             self.last_size = self.checkpoints.write(snap, pos, self.fresh)
             self.fresh.clear()
+            self.checkpoints.thin(DENSE_CHECKPOINTS, SPARSE_FACTOR * self.every, SPARSE_RATIO)
         except (OSError, StateError) as exc:
             # The log has every commit: a missing checkpoint costs only replay
             # time.  (A log that failed fails the commits themselves.)
@@ -849,27 +928,73 @@ def load_snapshot(state_dir: str | os.PathLike, revision: int) -> Snapshot:
 
 
 def snapshot_at(log: HistoryLog, revision: int) -> Snapshot:
-    """The state at `revision`, read from `log` and its checkpoints."""
+    """The state at `revision`, read from `log` and its checkpoints.
+
+    Loads the nearest checkpoint at or below `revision`, reads the frames
+    after it (checksums checked, revisions in order) keeping only the last
+    write of each key, applies those once, and checks that the result hashes
+    to the state hash recorded at `revision`.  The objects that were written
+    and overwritten in between are never built: a jump costs one checkpoint
+    load plus a JSON parse per frame.
+    """
     if revision < 0:
         raise StateError(log.path, f"there is no revision {revision}")
-    checkpoints = log.checkpoints
-    base = max((r for r in checkpoints.revisions() if r <= revision), default=0) if checkpoints else 0
     interner = Interner()
-    if base:
-        checkpoints.check_against(base, log.path, log.path.stat().st_size)
-        snap = checkpoints.load(base, interner)
-    else:
-        snap = Snapshot()
-    for record in log.records(base + 1, revision, interner):
-        snap = apply_record(snap, record)
-        if snap.state_hash != record.state_hash:
-            raise StateError(log.path, f"revision {record.revision}: replaying it gives state hash "
-                             f"{snap.state_hash:016x}, the log recorded {record.state_hash:016x}")
-    if snap.revision != revision:
-        why = f"; the log is cut short or corrupt at {log.problem}" if log.problem else ""
-        raise StateError(log.path, f"revision {revision} is beyond the end of the history "
-                         f"(the last intact revision is {snap.revision}{why})")
+    for _attempt in range(3):
+        base = _checkpoint_below(log.checkpoints, revision)
+        try:
+            if base:
+                pos = log.checkpoints.check_against(base, log.path, log.path.stat().st_size)
+                snap = log.checkpoints.load(base, interner)
+            else:
+                pos, snap = LogPos(0, len(LOG_HEADER)), Snapshot()
+            break
+        except FileNotFoundError:
+            continue  # a writer thinned that checkpoint out just now: take the next one below
+    if revision == base:
+        return snap
+    log._write()
+    last: dict[tuple, Any] = {}  # key → the JSON of its last write (None: deleted), with its revision
+    data = None
+    expected = base + 1
+    with open(log.path, "rb") as f:
+        reader = FrameReader(f, pos.end, os.fstat(f.fileno()).st_size)
+        for frame in reader:
+            try:
+                data = orjson.loads(frame.payload)
+                rev, ops = data["rev"], data["ops"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise StateError(log.path, f"offset {frame.start}: the record is not valid ({exc})") from exc
+            if rev != expected:
+                raise StateError(log.path, f"offset {frame.start}: revision {rev} where "
+                                 f"{expected} was expected — the log is out of order")
+            for op in ops:
+                last[tuple(op["key"])] = (rev, op.get("obj") if op["op"] == "put" else None)
+            if rev == revision:
+                break
+            expected += 1
+        else:
+            why = f"; the log is cut short or corrupt at {reader.problem}" if reader.problem else ""
+            raise StateError(log.path, f"revision {revision} is beyond the end of the history "
+                             f"(the last intact revision is {expected - 1}{why})")
+    builder = _SnapshotBuilder(snap)
+    for key, (rev, obj) in last.items():
+        if obj is None:
+            builder.remove(key)
+        else:
+            content = orjson.dumps(obj)  # canonical already: the hash covers these bytes
+            builder.put(key, interner.freeze_object(obj, rev), object_hash(key, content))
+    snap = builder.seal(revision, data["time"])
+    if snap.state_hash != data["hash"]:
+        raise StateError(log.path, f"revision {revision}: replaying it gives state hash "
+                         f"{snap.state_hash:016x}, the log recorded {data['hash']:016x}")
     return snap
+
+
+def _checkpoint_below(checkpoints: "Checkpoints | None", revision: int) -> int:
+    if checkpoints is None:
+        return 0
+    return max((r for r in checkpoints.revisions() if r <= revision), default=0)
 
 
 __all__ = [

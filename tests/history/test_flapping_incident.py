@@ -1,0 +1,92 @@
+"""docs/debugging.md, "a bad rule change makes pods flap": the documented incident, replayed.
+
+The example cluster converges; then a rule that sets the hello Deployment's
+replicas (which its WebApp's controller owns) is added with a label edit of
+the WebApp.  The tests assert the facts the page shows, not timestamps.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from history_helpers import example_run, recon
+
+INCIDENT = Path(__file__).parent / "incident"
+
+
+@pytest.fixture(scope="module")
+def incident(tmp_path_factory) -> Path:
+    cwd = example_run(tmp_path_factory.mktemp("flapping"))
+    assert recon("history", "--state", "s", cwd=cwd).stdout.splitlines()[-1].split()[0] == "81"
+    shutil.copy(INCIDENT / "autoscaler-bad.rules", cwd / "rules" / "autoscaler.rules")
+    shutil.copytree(cwd / "rules", cwd / "rules-fixed")
+    shutil.copy(INCIDENT / "autoscaler-fixed.rules", cwd / "rules-fixed" / "autoscaler.rules")
+    hello = cwd / "manifests" / "examples" / "hello.yaml"
+    hello.write_text(hello.read_text().replace("  namespace: demo\n", "  namespace: demo\n  labels:\n"
+                                               "    team: storefront\n", 1))
+    run = recon("up", "manifests", "--once", "--state", "s", cwd=cwd, check=1)
+    assert "did not converge after 200 rounds; still writing: autoscaler/minimum" in run.stderr
+    assert "webapp-controller/deployment" in run.stderr
+    return cwd
+
+
+def history(cwd: Path, *args: str) -> list[list[str]]:
+    return [line.split() for line in recon("history", "--state", "s", *args, cwd=cwd).stdout.splitlines()]
+
+
+def test_a_hello_pod_is_created_and_deleted_again_and_again(incident):
+    lines = history(incident, "--since", "82", "--actor", "replicaset-controller/replicas")
+    ops = [op for line in lines for op in line if op.startswith(("+pod/hello-", "-pod/hello-"))]
+    created = [op for op in ops if op.startswith("+")]
+    assert len(created) > 50
+    assert ops[:2] == [created[0], "-" + created[0][1:]]  # the first one lives two revisions
+    pod = created[0].removeprefix("+")
+    own = history(incident, pod, "-n", "demo")
+    assert [op for line in own for op in line if op.endswith(pod)] == [created[0], "-" + pod]
+
+
+def test_explain_leads_from_the_pod_to_the_new_rule(incident):
+    lines = history(incident, "--since", "82", "--actor", "replicaset-controller/replicas")
+    rev, pod = lines[0][0], next(word for word in lines[0] if word.startswith("+pod/")).removeprefix("+")
+    text = recon("explain", pod, "-n", "demo", "--at", rev, "--state", "s", cwd=incident).stdout
+    assert "replicaset-controller/replicas:" in text.splitlines()[1]
+    assert "because (a change of rs/hello-" in text.splitlines()[2]
+    assert re.search(r"because \(a change of deploy/hello\) rev \d+ \S+  autoscaler/minimum: deploy/hello "
+                     r".*spec\.replicas: 2 → 3", text), text
+
+
+def test_the_new_rule_and_the_webapp_controller_take_turns_on_spec_replicas(incident):
+    writers = [line[2] for line in history(incident, "deploy/hello", "-n", "demo", "--since", "82")
+               if line[-1] == "metadata,spec" and line[-2] == "~deploy/hello"]
+    assert writers[0] == "autoscaler/minimum"
+    assert set(writers) == {"autoscaler/minimum", "webapp-controller/deployment"}
+    turns = sum(1 for a, b in zip(writers, writers[1:]) if a != b)
+    assert turns > 50
+    back = next(line[0] for line in history(incident, "deploy/hello", "-n", "demo", "--since", "82")
+                if line[2] == "webapp-controller/deployment")
+    text = recon("explain", "deploy/hello", "spec.replicas", "-n", "demo", "--at", back, "--state", "s",
+                 cwd=incident).stdout
+    assert text.splitlines()[0] == "deploy/hello spec.replicas = 2"
+    assert "webapp-controller/deployment: deploy/hello spec.replicas: 3 → 2" in text.splitlines()[1]
+    assert "autoscaler/minimum: deploy/hello" in text.splitlines()[2]
+
+
+def test_what_if_the_deployed_rules_reproduce_the_fight(incident):
+    out = recon("replay", "--rules", "rules", "--from", "82", "--state", "s", cwd=incident)
+    assert "re-executed from revision 81 with the rules in rules: 1 external input(s)" in out.stdout
+    assert "warning: at revision" in out.stderr
+    assert "did not converge after 200 rounds; still writing: autoscaler/minimum" in out.stderr
+
+
+def test_what_if_the_fixed_rule_settles_without_flapping(incident):
+    out = recon("replay", "--rules", "rules-fixed", "--from", "82", "--state", "s", cwd=incident)
+    assert "did not converge" not in out.stderr
+    head = int(re.search(r"recorded history ends at revision (\d+); the new one at (\d+)", out.stdout)[2])
+    assert head - 81 < 40
+    assert "first divergence at revision 82:" in out.stdout
+    assert re.search(r"new: +autoscaler/minimum +\(start@81\) +~webapp/hello metadata,spec", out.stdout)
+    assert "-  generation: 201\n+  generation: 2\n" in out.stdout
