@@ -2,8 +2,10 @@
 
 `EvalContext` is the `ctx` of compiled rules.  Reads (`query`, `lookup`)
 go through the snapshot's indexes and leave dependencies behind; writes
-(`set`, `create`, `delete`, `requeue`) are only collected — the engine
-submits them after the round.
+(`set`, `create`, `delete`, `requeue`) and events are only collected — the
+engine submits them after the round.  A `create` names its objects here, so
+that `create … as p` can tell the rest of the rule (an event's message) who
+they are.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ import attrs
 from pyrsistent import pset
 
 from .deletion import gc_finalizers
+from .events import Emitted, object_reference
 from .dsl import runtime as R
 from .dsl.builtins import _as_selector as selector_of  # so the planner reads selectors as matches() does
 from .kinds import CRD_GROUP, CRD_KIND, Registry
 from .objects import Key, key_of
+from .writes import build_created_objects
 
 _NONE = pset()
 
@@ -39,6 +43,7 @@ class CreateWrite:
     template: Any
     options: Mapping
     line: int
+    objects: tuple = ()  # the named objects, ready for the API server
 
 
 @attrs.frozen
@@ -52,13 +57,15 @@ class DeleteWrite:
 class EvalContext:
     """The reads and writes of one evaluation of one rule instance."""
 
-    __slots__ = ("engine", "snap", "deps", "writes", "clockwatch", "requeue_at", "now", "_t")
+    __slots__ = ("engine", "snap", "deps", "writes", "events", "clockwatch", "requeue_at", "now", "_t", "inst")
 
-    def __init__(self, engine: Any, snap: Any, now: float):
+    def __init__(self, engine: Any, snap: Any, now: float, inst: tuple | None = None):
         self.engine = engine
         self.snap = snap
+        self.inst = inst  # (rule, anchor key): what generated names derive from
         self.deps: set[tuple] = set()
         self.writes: list[Any] = []
+        self.events: list[Emitted] = []  # recorded only if the writes go through
         self.clockwatch = R.Clockwatch()
         self.requeue_at: float | None = None
         self._t = now
@@ -238,18 +245,24 @@ class EvalContext:
             raise R.RuleRuntimeError("set path has a null step")
         self.writes.append(SetWrite(key_of(target), tuple(path), R.plain(value), line))
 
-    def create(self, kind_ref: Any, count: Any, template: Any, options: dict, line: int) -> None:
+    def create(self, kind_ref: Any, count: Any, template: Any, options: dict, line: int) -> tuple:
+        """Collect a create; the objects it will make, named (`create … as p` binds them)."""
         if count is None or isinstance(count, bool) or not isinstance(count, (int, float)):
             raise R.RuleRuntimeError(f"create needs a number of objects, got {R.type_name(count)}")
         if int(count) <= 0:
-            return
+            return ()
         if template is not None and not isinstance(template, Mapping):
             raise R.RuleRuntimeError(f"create needs a map as template, got {R.type_name(template)}")
         if self.engine.resolve(kind_ref) is None:
             raise R.RuleRuntimeError(f"unknown kind {kind_ref.kind}: is its CustomResourceDefinition applied?")
         _check_name(int(count), template or {}, options)
-        self.writes.append(CreateWrite(kind_ref, int(count), R.plain(template or {}),
-                                       {k: R.plain(v) for k, v in options.items()}, line))
+        write = CreateWrite(kind_ref, int(count), R.plain(template or {}),
+                            {k: R.plain(v) for k, v in options.items()}, line)
+        if self.inst is None:
+            raise R.RuleRuntimeError("create is only possible in a rule evaluated by the engine")
+        objects = tuple(build_created_objects(self.engine, self.inst, write, self.snap, self.engine.names_taken))
+        self.writes.append(attrs.evolve(write, objects=objects))
+        return objects
 
     def delete(self, target: Any, options: Mapping, line: int) -> None:
         if target is None:
@@ -265,6 +278,19 @@ class EvalContext:
             if isinstance(obj, Mapping) and "metadata" in obj and not _pending(obj, grace, propagation):
                 self.writes.append(DeleteWrite(key_of(obj), line,
                                                None if grace is None else int(grace), propagation))
+
+    def event(self, target: Any, reason: str, type_: str, message: Any, options: Mapping, line: int) -> None:
+        """Collect an event about `target`; the engine records it with the writes, if they go through."""
+        if not isinstance(target, Mapping) or not isinstance(target.get("metadata"), Mapping) \
+                or not target.get("kind") or not target["metadata"].get("name"):
+            raise R.RuleRuntimeError(f"event needs an object to be about, got {R.type_name(target)}")
+        if not isinstance(message, str):
+            raise R.RuleRuntimeError(f"event message must be a string, got {R.type_name(message)}")
+        field_path, host = options.get("field_path"), options.get("host")
+        for name, value in (("field_path", field_path), ("host", host)):
+            if value is not None and not isinstance(value, str):
+                raise R.RuleRuntimeError(f"event option {name} must be a string, got {R.type_name(value)}")
+        self.events.append(Emitted(object_reference(target, field_path), reason, type_, message, host, line))
 
     def requeue(self, after: Any) -> None:
         if after is None:

@@ -11,15 +11,17 @@ unrelated objects.
 A *round* evaluates every invalidated instance against one snapshot,
 collects their writes and submits each instance's writes as one transaction
 through the API server, with the component as actor and the changes that
-invalidated the instance as cause.  Rounds repeat until nothing is
-invalidated and nothing was written: converged.  Then the clock jumps to the
+invalidated the instance as cause.  The events an instance recorded (`event`
+statements) ride in the same transaction, and only when it writes something:
+a level-based rule that finds nothing to change records nothing.  Rounds
+repeat until nothing is invalidated and nothing was written: converged.  Then the clock jumps to the
 next deadline a rule is waiting on (simulated clocks only).
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -30,10 +32,10 @@ from .dsl import runtime as R
 from .dsl.ast import ANY_KIND
 from .dsl.compile import CompiledComponent, CompiledDecl
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
+from .events import EVENT, EventRecorder
 from .objects import Key, format_key, freeze, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler
-from .writes import build_created_objects
 
 MAX_CAUSES = 5
 
@@ -110,7 +112,9 @@ class Engine:
         self.last_state: int | None = None
         self.conflicts: list[tuple] = []
         self.names_taken: set = set()
+        self.between_rounds: Callable[[], None] | None = None
         api.store.listeners.append(self._on_commit)
+        self.recorder = EventRecorder(api.store)  # the rules' `event`s: named, counted, folded
         self.rules = RuleSet(())
         self.scheduler = Scheduler(self)  # scheduler hook: the queue and bind cycle
         self.set_rules(rules)
@@ -143,9 +147,11 @@ class Engine:
                 self._invalidate((decl, key), ("start", head.revision, None))
 
     def _anchors(self, decl: CompiledDecl, snap: Any) -> list:
-        """The keys of the objects `decl` is anchored on: its kind's, or every object for `any`."""
+        """The keys of the objects `decl` is anchored on: its kind's, or every object for `any`
+        (Events aside: see `_route`)."""
         if decl.kind.is_any:
-            return [key for group, kind in snap.kinds() for key in snap.keys(group, kind)]
+            return [key for group, kind in snap.kinds() if (group, kind) != EVENT
+                    for key in snap.keys(group, kind)]
         resolved = self.resolve(decl.kind)
         return snap.keys(*resolved) if resolved is not None else []
 
@@ -182,7 +188,10 @@ class Engine:
         key = event.key
         self.scheduler.observe(event)  # scheduler hook: queue pods a change may help
         cause = ("change", event.revision, key)
-        for decl in (*self.anchored.get(key[1], ()), *self.anchored.get(ANY_KIND, ())):
+        # A rule anchored on `any` is not anchored on Events: every component records
+        # them, and upstream's garbage collector (the `any` rule) ignores them too.
+        anchored_any = self.anchored.get(ANY_KIND, ()) if (key[0], key[1]) != EVENT else ()
+        for decl in (*self.anchored.get(key[1], ()), *anchored_any):
             if not decl.kind.is_any and self.resolve(decl.kind) != (key[0], key[1]):
                 continue
             if event.new is None:
@@ -273,6 +282,8 @@ class Engine:
                 return self._result(False, str(exc), rounds + 1, evaluations_before)
             rounds += 1
             history.append(writes)
+            if self.between_rounds is not None:
+                self.between_rounds()  # e.g. let waiting API writers in (cluster.WriterGate)
             message = self._fight(seen, history, rounds)
             if message is not None:
                 return self._result(False, message, rounds, evaluations_before)
@@ -288,8 +299,11 @@ class Engine:
                 self._invalidate((decl, key), ("full", head.revision, None))
 
     def _fight(self, seen: dict, history: list, rounds: int) -> str | None:
-        """A repeated state while writes go on is a fight; too many rounds is a runaway."""
-        state = self.api.store.head.state_hash
+        """A repeated state while writes go on is a fight; too many rounds is a runaway.
+
+        Events are left out of the state: the events of a fight add up
+        (counts grow), the objects it fights over go round in a cycle."""
+        state = (self.api.store.head.state_hash - self.recorder.hash) & ((1 << 64) - 1)
         if self.conflicts and state == self.last_state:
             return describe_conflicts(self.conflicts)
         self.last_state = state
@@ -320,7 +334,7 @@ class Engine:
         if anchor is None:
             self._drop(inst)
             return None
-        ctx = EvalContext(self, snap, self.clock.now())
+        ctx = EvalContext(self, snap, self.clock.now(), inst)
         self.total_evaluations += 1
         self.evaluations[decl.qualname] = self.evaluations.get(decl.qualname, 0) + 1
         R.set_clockwatch(ctx.clockwatch)
@@ -392,9 +406,11 @@ class Engine:
                 f"runaway rule: {decl.qualname} ({decl.path}:{decl.line}) made component "
                 f"{comp.name} create more than {self.max_creates_per_round} objects in one round"
             )
+        events = self.recorder.requests(comp.name, ctx.events, self.clock.now(),
+                                        self.api.store.head, self.names_taken) if ctx.events else []
         cause = cause_record(decl, key, causes)
         try:
-            self.api.submit(self.actor(comp), requests, cause=cause)
+            self._submit_with_events(comp, requests, events, cause)
         except APIError as exc:
             if exc.reason == "Conflict":  # a concurrent write: evaluate again next round
                 self._invalidate(inst, ("retry", self.api.store.revision, None))
@@ -403,7 +419,21 @@ class Engine:
             self._back_off(inst, RuleFailure(decl.qualname, location, key, exc.message))
             return
         done.extend((decl.qualname, w.key, w.path, w.value) for w in ctx.writes if isinstance(w, SetWrite))
-        done.extend((decl.qualname, r.verb, r.kind, r.name) for r in requests if r.verb != "update")
+        done.extend((decl.qualname, r.verb, r.kind, r.name) for r in requests
+                    if r.verb != "update" and (r.group, r.kind) != EVENT)
+
+    def _submit_with_events(self, comp: CompiledComponent, requests: list, events: list, cause: tuple) -> None:
+        """Submit the writes and their events as one transaction.  Recording an event is
+        best effort, as upstream's: should the API server refuse the transaction, the
+        writes are submitted again without the events, and succeed or fail on their own."""
+        actor = self.actor(comp)
+        if events:
+            try:
+                self.api.submit(actor, requests + events, cause=cause)
+                return
+            except APIError:
+                pass
+        self.api.submit(actor, requests, cause=cause)
 
     def _requests(self, inst: tuple, ctx: EvalContext) -> list[Any]:
         head = self.api.store.head
@@ -411,7 +441,7 @@ class Engine:
         requests.extend(self._set_requests(head, ctx.writes))
         for w in ctx.writes:
             if isinstance(w, CreateWrite):
-                for obj in build_created_objects(self, inst, w, head, self.names_taken):
+                for obj in w.objects:  # named when the rule was evaluated
                     requests.append(Request("create", _group(obj), obj["kind"],
                                             obj["metadata"].get("namespace", ""), obj["metadata"]["name"], body=obj))
             elif isinstance(w, DeleteWrite) and head.get(w.key) is not None:
@@ -441,7 +471,9 @@ class Engine:
         return requests
 
     def actor(self, comp: CompiledComponent) -> Any:
-        reads, writes, status = set(), set(), set()
+        """The component as the API server sees it: its header's kinds, and Events (every
+        component may record events about what it does, as upstream's controllers are allowed)."""
+        reads, writes, status = set(), {EVENT}, set()
         for ref in comp.reads:
             if (found := ANY if ref.is_any else self.resolve(ref)) is not None:
                 reads.add(found)

@@ -1,9 +1,11 @@
 """Turning a rule's `create` into objects: names, namespace, owner, kind.
 
 Generated names follow Kubernetes (`prefix` + 5 characters from the
-alphabet upstream uses) but come from a hash of the seed, the revision, the
-rule instance and the object's index — never from `random` — so the same
-inputs give the same names.
+alphabet upstream uses) but come from a hash of the seed, the revision of the
+snapshot the rule read, the rule instance and the object's index — never from
+`random` — so the same inputs give the same names.  They are chosen while the
+rule is evaluated (so that `create … as p` can name the pod in an event),
+free in that snapshot and among the names the round has already handed out.
 """
 
 from __future__ import annotations
@@ -40,7 +42,10 @@ def owner_reference(owner: Mapping) -> dict:
 
 
 def build_created_objects(engine: Any, inst: tuple, write: Any, head: Any, taken: set) -> list[Any]:
-    """The objects one `create` statement asks for, ready for the API server."""
+    """The objects one `create` statement asks for, ready for the API server.
+
+    `head` is the snapshot the names must be free in; `taken` collects the
+    keys handed out in this round."""
     decl, anchor_key = inst
     resolved = engine.resolve(write.kind)
     if resolved is None:

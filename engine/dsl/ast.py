@@ -217,12 +217,25 @@ class Create:
     template: Any
     options: tuple[Option, ...]
     pos: Pos = NOWHERE
+    alias: str | None = None  # `as NAME`: the object (a list of them with a count) to be created
 
 
 @attrs.frozen
 class Delete:
     target: Any
     options: tuple = ()  # tuple[Option, ...]: grace_period, propagation
+    pos: Pos = NOWHERE
+
+
+@attrs.frozen
+class Event:
+    """`event [warning] "Reason" on target: message [with field_path: ..., host: ...]`."""
+
+    reason: str
+    warning: bool
+    target: Any
+    message: Any
+    options: tuple = ()  # tuple[Option, ...]: field_path, host
     pos: Pos = NOWHERE
 
 
@@ -245,7 +258,7 @@ class Return:
     pos: Pos = NOWHERE
 
 
-Stmt = Union[Let, When, For, Set, Create, Delete, Requeue, Reject, Return]
+Stmt = Union[Let, When, For, Set, Create, Delete, Event, Requeue, Reject, Return]
 
 
 # ------------------------------------------------------ declarations

@@ -21,6 +21,7 @@ expression, for two purposes only:
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,7 @@ from engine.errors import SourceError, SourceErrors, source_line_of
 IT, NOW = "it", "now"
 CREATE_OPTIONS = ("name", "name_prefix", "namespace", "owner", "labels", "annotations")
 DELETE_OPTIONS = ("grace_period", "propagation")
+EVENT_OPTIONS = ("field_path", "host")
 NORMALIZE_MODES = ("max", "reverse", "minmax", "spread")
 POD, NODE = ast.KindRef("Pod", None), ast.KindRef("Node", None)
 
@@ -244,6 +246,9 @@ class _Checker:
             self.error(stmt.kind.pos, "create needs one kind, not any")
         elif self.only_in("rule", "create", stmt.pos):
             self.need_write(stmt.kind, False, stmt.kind.pos, f"creating {stmt.kind}")
+        if stmt.alias is not None:
+            created = ObjectOf(stmt.kind) if stmt.count is None else ListOf(stmt.kind)
+            self.bind(scope, stmt.alias, None if stmt.kind.is_any else created, stmt.pos)
 
     def option(self, option: ast.Option, seen: set[str], scope: _Scope,
                verb: str = "create", known: tuple[str, ...] = CREATE_OPTIONS) -> None:
@@ -262,6 +267,29 @@ class _Checker:
             self.option(option, seen, scope, "delete", DELETE_OPTIONS)
         if self.only_in("rule", "delete", stmt.pos) and isinstance(target, (ObjectOf, ListOf)):
             self.need_write(target.kind, False, stmt.target.pos, f"deleting {target.kind}")
+
+    def stmt_event(self, stmt: ast.Event, scope: _Scope) -> None:
+        target = self.expr(stmt.target, scope)
+        self.expr(stmt.message, scope)
+        seen: set[str] = set()
+        for option in stmt.options:
+            self.option(option, seen, scope, "event", EVENT_OPTIONS)
+        self.only_in("rule", "event", stmt.pos)
+        if not _REASON.fullmatch(stmt.reason):
+            self.error(stmt.pos, f"event reason {stmt.reason!r} should be one UpperCamelCase word "
+                                 "like SuccessfulCreate (a constant that tools match on)")
+        shown = _shown_type(stmt.target)
+        if shown is not None or isinstance(target, ListOf):
+            got = "a list of objects" if isinstance(target, ListOf) else _a(shown)
+            self.error(stmt.target.pos, f"an event is about one object (like `on rs`), got {got}")
+        shown = _shown_type(stmt.message)
+        if shown not in (None, "string"):
+            self.error(stmt.message.pos, f"an event message is a string, got {_a(shown)}; "
+                                         "convert numbers with str(...)")
+        for option in stmt.options:
+            shown = _shown_type(option.value)
+            if shown not in (None, "string", "null"):
+                self.error(option.value.pos, f"event option '{option.name}' is a string, got {_a(shown)}")
 
     def stmt_requeue(self, stmt: ast.Requeue, scope: _Scope) -> None:
         self.expr(stmt.after, scope)
@@ -496,6 +524,7 @@ def _shown_type(node: Any) -> str | None:
     return None
 
 
+_REASON = re.compile(r"[A-Z][A-Za-z0-9]*")
 _NUM, _DUR, _STR, _LIST = "number", "duration", "string", "list"
 _ADD = {(_NUM, _NUM): _NUM, (_DUR, _DUR): _DUR, (_DUR, _NUM): _DUR, (_NUM, _DUR): _DUR,
         (_STR, _STR): _STR, (_LIST, _LIST): _LIST}

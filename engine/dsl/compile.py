@@ -358,7 +358,17 @@ class _Gen:
     def stmt_create(self, s: A.Create, depth: int) -> None:
         count = self.expr(s.count) if s.count is not None else "1"
         opts = "{" + ", ".join(f"{o.name!r}: {self.expr(o.value)}" for o in s.options) + "}"
-        self.emit(depth, f"ctx.create({self.const(s.kind)}, {count}, {self.expr(s.template)}, {opts}, {s.pos.line})")
+        call = f"ctx.create({self.const(s.kind)}, {count}, {self.expr(s.template)}, {opts}, {s.pos.line})"
+        if s.alias is None:
+            self.emit(depth, call)
+        else:  # the objects to be created, named; one object when no count is given
+            self.emit(depth, f"{self.bind(s.alias)} = {call}" + ("[0]" if s.count is None else ""))
+
+    def stmt_event(self, s: A.Event, depth: int) -> None:
+        opts = "{" + ", ".join(f"{o.name!r}: {self.expr(o.value)}" for o in s.options) + "}"
+        kind = "Warning" if s.warning else "Normal"
+        self.emit(depth, f"ctx.event({self.expr(s.target)}, {s.reason!r}, {kind!r}, "
+                         f"{self.expr(s.message)}, {opts}, {s.pos.line})")
 
     def stmt_delete(self, s: A.Delete, depth: int) -> None:
         opts = "{" + ", ".join(f"{o.name!r}: {self.expr(o.value)}" for o in s.options) + "}"

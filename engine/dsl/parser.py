@@ -29,7 +29,8 @@ GRAMMAR = pathlib.Path(__file__).with_name("grammar.lark")
 MAX_ERRORS = 50
 
 # Reserved words may not name variables or functions.  The other keywords
-# (component reads writes rule filter score weight normalize from with after) stay
+# (component reads writes rule filter score weight normalize from with after
+# as event on warning) stay
 # usable as names, `filter(pods, it.ready)` included: the grammar expects them
 # only at the start of a declaration or right after a specific word.
 RESERVED = frozenset(
@@ -169,7 +170,7 @@ class _Indenter(Indenter):
             yield _token(self.DEDENT_type, indent_str, token, line, col)
 
 
-_STMT_LINE = re.compile(r"\s*(let|set|create|delete|requeue|reject|return|when|for)\s")
+_STMT_LINE = re.compile(r"\s*(let|set|create|delete|event|requeue|reject|return|when|for)\s")
 
 
 def _indent_of(line: str) -> int:
@@ -204,7 +205,7 @@ _FILLERS = {
     "LET": (("RETURN", "return"), ("NULL", "null"), ("_NL", "\n")),
     "READS": (("READS", "reads"), ("KIND", "Placeholder"), ("_NL", "\n")),
 }
-_BOUNDARY = frozenset({"LET", "SET", "CREATE", "DELETE", "REQUEUE", "REJECT", "RETURN",
+_BOUNDARY = frozenset({"LET", "SET", "CREATE", "DELETE", "EVENT", "REQUEUE", "REJECT", "RETURN",
                        "WHEN", "FOR", "RULE", "FILTER", "SCORE", "READS", "WRITES"})
 _DECLS = ("component", "rule_decl", "filter_decl", "score_decl")
 
@@ -431,7 +432,7 @@ _WORDS = {
 _CONTEXT = {
     "RULE": "the rule header", "FILTER": "the filter header",
     "SCORE": "the score header", "WHEN": "the 'when' condition",
-    "ELSE": "'else'", "FOR": "the 'for' header",
+    "ELSE": "'else'", "FOR": "the 'for' header", "EVENT": "the event's object",
 }
 _EXPR_START = frozenset({"NAME", "INT", "STRING", "LPAR"})
 _COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
@@ -605,9 +606,14 @@ class _ToAst(Transformer):
             self._error(meta, "'set' needs a field path like x.status.ready or x.metadata.labels[\"app\"]")
         return ast.Set(target, value, _pos(meta))
 
-    def create_stmt(self, meta, count, kind, template, *groups):
+    def create_stmt(self, meta, count, kind, template, alias, *groups):
         options = tuple(o for group in groups if group for o in group)
-        return ast.Create(count, kind, template, options, _pos(meta))
+        alias = None if alias is None else self._name(alias)
+        return ast.Create(count, kind, template, options, _pos(meta), alias)
+
+    def event_stmt(self, meta, warning, reason, target, message, *groups):
+        options = tuple(o for group in groups if group for o in group)
+        return ast.Event(self._string(reason), warning is not None, target, message, options, _pos(meta))
 
     def options(self, meta, *options):
         return options

@@ -70,7 +70,7 @@ def test_events_match_the_involved_objects_kind_name_namespace_and_uid(scaled_do
     snap = H.History.open(cwd / "s").snapshot(before)
     pod_key = next(k for k in snap.keys("", "Pod", "demo") if k[3].startswith("web-"))
     pod = snap.get(pod_key)
-    assert [e["reason"] for e in events_of(snap, pod_key, pod)] == ["Scheduled"]
+    assert [e["reason"] for e in events_of(snap, pod_key, pod)] == ["Scheduled", "Pulled", "Created", "Started"]
     other = pod.set("metadata", pod["metadata"].set("uid", "another-pod-of-that-name"))
     assert events_of(snap, pod_key, other) == []
     node = ("", "Node", "", pod["spec"]["nodeName"])

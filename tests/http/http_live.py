@@ -69,6 +69,13 @@ def start(root: Path, *extra: str) -> Live:
     while "web-" not in live.kubectl("get", "pods", "-n", "demo", "-o", "name", check=None).stdout:
         assert time.monotonic() < deadline, "the example cluster did not come up"
         time.sleep(0.2)
+    # and converged: a write during the first sync is not seen as drift (live.py learns what
+    # the folder owns when that sync ends)
+    sizes = ("jsonpath={range .items[*]}{.spec.replicas}={.status.readyReplicas} {end}",)
+    while any(a != b for a, _, b in (s.partition("=") for s in live.kubectl(
+            "get", "deploy", "-n", "demo", "-o", *sizes, check=None).stdout.split())):
+        assert time.monotonic() < deadline, "the example cluster did not converge"
+        time.sleep(0.2)
     return live
 
 
