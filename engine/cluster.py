@@ -7,6 +7,8 @@ the step a live run repeats for each settled batch of edits to the folder.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,55 @@ def has_rules(folder: Path | None) -> bool:
     return folder is not None and folder.exists() and any(folder.rglob("*.rules"))
 
 
+class WriterGate:
+    """Lets writers that wait for the cluster's lock in between the rounds of a long reconcile run.
+
+    The engine holds the lock for a whole run (a scale-up of a thousand pods
+    takes seconds); an HTTP write arriving meanwhile would wait for all of it.
+    Writers `enter()` through the gate, which counts them; between two rounds
+    the engine calls `let_in()`, which hands the lock over while any are
+    waiting (for at most `patience` seconds, so a stream of writers cannot
+    stall it), then takes it back.  A write let in is just another change the
+    engine picks up in its next round.
+    """
+
+    def __init__(self, lock: Any, patience: float = 0.5):
+        self.lock, self.patience = lock, patience
+        self.waiting = 0
+        self._changed = threading.Condition(threading.Lock())
+
+    @contextmanager
+    def enter(self) -> Iterator[None]:
+        with self._changed:
+            self.waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            with self._changed:
+                self.waiting -= 1
+                self._changed.notify_all()
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    def let_in(self) -> None:
+        """Called by the lock's holder: release it while writers wait (only when held once)."""
+        if not self.waiting or not _held_once(self.lock):
+            return
+        self.lock.release()
+        try:
+            with self._changed:
+                self._changed.wait_for(lambda: self.waiting == 0, timeout=self.patience)
+        finally:
+            self.lock.acquire()
+
+
+def _held_once(lock: Any) -> bool:
+    """Whether the calling thread holds the RLock exactly once (so releasing it frees it)."""
+    return lock._is_owned() and lock._recursion_count() == 1
+
+
 class Cluster:
     """A state folder opened for running: store, clock, apiserver and the rule engine.
 
@@ -41,8 +92,10 @@ class Cluster:
         self.store = store
         self.rules_dir = rules_dir
         # Every change to the cluster (applying the folder, a reconcile run, a rule
-        # reload, an HTTP request) happens while holding this lock.
+        # reload, an HTTP request) happens while holding this lock.  A long
+        # reconcile run lets waiting writers in between its rounds.
         self.lock = threading.RLock()
+        self.gate = WriterGate(self.lock)
         start = store.head.time if store.revision else EPOCH
         self.clock = SimClock(start) if simulated else WallClock(floor=store.head.time)
         store.clock = self.clock.now
@@ -59,7 +112,9 @@ class Cluster:
             return None
         if not has_rules(rules_dir):
             return None
-        return Engine(self.api, load_rules(rules_dir), self.clock)
+        engine = Engine(self.api, load_rules(rules_dir), self.clock)
+        engine.between_rounds = self.gate.let_in
+        return engine
 
     def reload_rules(self) -> list:
         """Recompile the rules folder and swap it in; broken files keep their last good version."""

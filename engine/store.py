@@ -563,6 +563,9 @@ class Store:
     def __init__(self, head: Snapshot | None = None, log: Any = None,
                  clock: Callable[[], float] | None = None, window: int = 1000):
         self.head = head if head is not None else Snapshot()  # an empty one is falsy
+        # The newest acknowledged snapshot (durable and shown to watches): what readers that don't
+        # hold the writers' lock may see.  Inside a group commit `head` runs ahead of it.
+        self.visible = self.head
         self.log = log
         self.clock = clock or (lambda: self.head.time)
         self.window = max(1, window)
@@ -672,6 +675,7 @@ class Store:
             self._flush_watches()
 
     def _flush_watches(self) -> None:
+        self.visible = self.head
         pending, self._pending = self._pending, []
         if not self._watches:
             return
