@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from . import admission, defaulting, deletion, listing, strategy
+from . import admission, defaulting, deletion, listing, managedfields, strategy
 from . import request as rq
 from . import store as st
 from .access import MANIFESTS, SYSTEM, Actor, Permissions, authorize, forbidden
@@ -226,7 +226,7 @@ class APIServer:
 
     # -- create
     def _create(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int,
-                body: dict | None = None) -> _Result:
+                body: dict | None = None, managed: list | None = None) -> _Result:
         if req.subresource:
             raise method_not_allowed()
         body = rq.decode_body(rt, req) if body is None else body
@@ -246,6 +246,7 @@ class APIServer:
         if (rt.group, rt.kind) == ("", "Pod"):
             defaulting.admit_pod(body, staging.list("scheduling.k8s.io", "PriorityClass"))
         obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
+        obj = _managed_fields(rt, req, None, obj, staging.now, managed)
         admission.validate_or_raise(staging, rt, obj, None)
         if staging.get(key) is not None:
             raise already_exists(rt.resource, name, rt.group)
@@ -261,7 +262,7 @@ class APIServer:
 
     # -- update and patch
     def _update(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int,
-                body: dict | None = None) -> _Result:
+                body: dict | None = None, managed: list | None = None) -> _Result:
         scale = req.subresource == "scale"
         if body is None:
             body = rq.decode_scale(req) if scale else rq.decode_body(rt, req)
@@ -282,6 +283,7 @@ class APIServer:
             new = strategy.prepare_status(rt, old, body, req.subresource)
         else:
             new = strategy.prepare_update(rt, old, body)
+        new = _managed_fields(rt, req, old, new, staging.now, managed)
         admission.validate_or_raise(staging, rt, new, old, req.subresource)
         if deletion.removed_by_update(rt, old, new):
             self._remove(staging, rt, key)
@@ -292,6 +294,8 @@ class APIServer:
     def _patch(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int) -> _Result:
         key = (rt.group, rt.kind, namespace, req.name or "")
         old = staging.get(key)
+        if req.patch_type == "apply":
+            return self._server_side_apply(staging, rt, req, namespace, index, old)
         if old is None:
             raise not_found(rt.resource, req.name or "", rt.group)
         target = strategy.scale_of(old) if req.subresource == "scale" else old
@@ -304,6 +308,25 @@ class APIServer:
         update = attrs.evolve(req, verb="update", body=patched)
         body = thaw(patched) if req.subresource == "scale" else rq.decode_body(rt, update)
         return self._update(staging, rt, update, namespace, index, body)
+
+    def _server_side_apply(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int,
+                           old: Mapping | None) -> _Result:
+        """Server-side apply: merge the configuration as its field manager; create when absent."""
+        if req.subresource not in (None, "status"):
+            raise method_not_allowed(f"apply is not supported on the {req.subresource} subresource")
+        if old is None and req.subresource:
+            raise not_found(rt.resource, req.name or "", rt.group)
+        try:
+            body, managed = managedfields.apply_object(rt, old, req.body, req.field_manager or "", req.force,
+                                                       req.subresource, staging.now)
+        except managedfields.Conflicts as exc:
+            raise exc.error() from None
+        write = attrs.evolve(req, verb="update" if old is not None else "create", body=body)
+        body = rq.decode_body(rt, write)
+        rq.checked_name(write, body, rt, namespace)
+        if old is None:
+            return self._create(staging, rt, write, namespace, index, body, managed)
+        return self._update(staging, rt, write, namespace, index, body, managed)
 
     # -- delete
     def _delete(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int) -> _Result:
@@ -364,6 +387,17 @@ class APIServer:
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _managed_fields(rt: ResourceType, req: Request, old: Mapping | None, new: Mapping, now: float,
+                    managed: list | None) -> Mapping:
+    """metadata.managedFields of a write: an apply's, an Update recorded for the request's field
+    manager, or (no field manager: rules, the manifests folder) the stored ones kept."""
+    if managed is not None:
+        return managedfields.with_documents(new, managed)
+    if req.field_manager is None:
+        return managedfields.preserve(old, new)
+    return managedfields.track(rt, old, new, req.field_manager, req.subresource, now)
 
 
 def _group_kind(obj: Mapping) -> tuple[str, str]:

@@ -38,6 +38,7 @@ import attrs
 import yaml
 from pyrsistent import PMap
 
+from .api.fieldvalidation import unknown_fields
 from .apiserver import MANIFESTS, Actor, APIError, Request
 from .errors import ReconError, SourceError
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, crd_types
@@ -412,6 +413,10 @@ def resolve(folder: Folder, registry: Registry) -> tuple[list[Item], list[Source
         item = _item(doc, registry, crds)
         if isinstance(item, SourceError):
             errors.append(item)
+            continue
+        unknown = unknown_fields(item.rtype, doc.obj["apiVersion"].rpartition("/")[2], doc.obj)
+        if unknown:  # what `kubectl apply` (fieldValidation=Strict) refuses
+            errors.extend(doc.error(f'unknown field "{field}"', field_path(field)) for field in unknown)
             continue
         first = seen.get(item.key)
         if first is not None:

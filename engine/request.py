@@ -32,10 +32,13 @@ class Request:
     name: str | None = None
     body: Any = None
     subresource: str | None = None  # None | "status" | "scale" | "finalize" | "binding"
-    patch_type: str = "merge"  # "merge" | "json" | "strategic"
+    patch_type: str = "merge"  # "merge" | "json" | "strategic" | "apply"
     rv: int | str | None = None
     grace_period: int | None = None
     dry_run: bool = False
+    # server-side apply and managedFields: who writes (None records nothing), and an apply's force
+    field_manager: str | None = None
+    force: bool = False
 
 
 def request_namespace(rt: ResourceType, req: Request) -> str:

@@ -7,32 +7,44 @@ Two shapes of the same facts, from the registry of the current snapshot
 - the legacy documents: `APIVersions` (`/api`), `APIGroupList` (`/apis`),
   `APIGroup` (`/apis/G`) and `APIResourceList` (`/api/v1`, `/apis/G/V`).
 
-And a minimal OpenAPI v3: per group-version one document whose paths carry
-each kind's operations with `x-kubernetes-group-version-kind` and the
-`fieldValidation` query parameter, which is what kubectl reads to decide that
-the server validates fields itself (so it sends `fieldValidation=Strict`).
-No schemas: kubectl then computes apply patches from its compiled-in types
-(strategic merge for built-ins, JSON merge for custom resources).
+And OpenAPI v3: per group-version one document whose paths carry each kind's
+operations with `x-kubernetes-group-version-kind` and the `fieldValidation`
+query parameter (what kubectl reads to decide that the server validates
+fields itself, so it sends `fieldValidation=Strict`), and whose
+`components.schemas` hold the kinds' schemas and every schema they refer to
+(`kubectl explain` walks them).  Built-in kinds' schemas come from
+`schemas.json.gz` (generated from the official client by `gen_schemas.py`);
+a custom resource's is its CRD's `openAPIV3Schema` with `apiVersion`, `kind`
+and `metadata` added, named as upstream (`com.example.v1.WebApp`).  The
+patch operations declare no request body, so kubectl computes apply patches
+from its compiled-in types (strategic merge for built-ins, JSON merge for
+custom resources), as it does when a server publishes no patch types.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 from ..kinds import Registry, ResourceType
+from ..objects import thaw
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-             "finalize": ["update"], "binding": ["create"], "log": ["get"]}
+             "finalize": ["update"], "binding": ["create"], "log": ["get"], "token": ["create"]}
 # kinds served only as a verb (no storage, no list)
 _CREATE_ONLY = {("", "Binding")}
 # the authorization group: reviews are created and answered, never stored
 SSAR = ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
                     namespaced=False, has_spec=False)
-EXTRA_TYPES = (SSAR,)
+SSRR = ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+                    namespaced=False, has_spec=False)
+EXTRA_TYPES = (SSAR, SSRR)
 
 
 def served(registry: Registry) -> list[tuple[ResourceType, str]]:
@@ -52,7 +64,7 @@ def subresources(rt: ResourceType) -> list[str]:
 
 
 def verbs(rt: ResourceType) -> list[str]:
-    if (rt.group, rt.kind) in _CREATE_ONLY or rt is SSAR:
+    if (rt.group, rt.kind) in _CREATE_ONLY or rt in (SSAR, SSRR):
         return ["create"]
     return VERBS
 
@@ -64,6 +76,8 @@ def _sub_kind(rt: ResourceType, version: str, sub: str) -> dict:
         return {"group": "", "version": "v1", "kind": "Binding"}
     if sub == "log":
         return {"group": "", "version": "v1", "kind": "Pod"}
+    if sub == "token":
+        return {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"}
     return {"group": rt.group, "version": version, "kind": rt.kind}
 
 
@@ -194,8 +208,22 @@ def openapi_group_version(registry: Registry, group: str, version: str) -> dict 
     rts = _groups(registry).get(group, {}).get(version)
     if rts is None:
         return None
+    key = (group, version, tuple((rt.kind, rt.crd_revision) for rt in rts))
+    doc = _GV_DOCS.get(key)
+    if doc is None:
+        if len(_GV_DOCS) > 64:
+            _GV_DOCS.clear()
+        doc = _GV_DOCS[key] = _openapi_group_version(rts, group, version)
+    return doc
+
+
+_GV_DOCS: dict[tuple, dict] = {}
+
+
+def _openapi_group_version(rts: list[ResourceType], group: str, version: str) -> dict:
     paths = {}
     base = "/" + _gv_path(group, version)
+    schemas: dict[str, Any] = {}
     for rt in rts:
         gvk = {"group": rt.group, "version": version, "kind": rt.kind}
         scope = f"{base}/namespaces/{{namespace}}/{rt.plural}" if rt.namespaced else f"{base}/{rt.plural}"
@@ -208,5 +236,96 @@ def openapi_group_version(registry: Registry, group: str, version: str) -> dict 
                                     "patch": dict(write, **{"x-kubernetes-action": "patch"}),
                                     "get": {"x-kubernetes-action": "get", "x-kubernetes-group-version-kind": gvk,
                                             "responses": {"200": {"description": "OK"}}}}
+        name = schema_name(rt, version)
+        schemas[name] = kind_schema(rt, version)
+        if "scale" in rt.subresources:
+            schemas[_SCALE] = builtin_schemas()[_SCALE]
+    _close(schemas)
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": paths,
-            "components": {"schemas": {}}}
+            "components": {"schemas": dict(sorted(schemas.items()))}}
+
+
+# ------------------------------------------------------------ the schemas
+
+SCHEMAS_FILE = Path(__file__).with_name("schemas.json.gz")
+REF = "#/components/schemas/"
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_SCALE = "io.k8s.api.autoscaling.v1.Scale"
+
+
+@functools.cache
+def builtin_schemas() -> dict[str, Any]:
+    """Every built-in definition by its upstream name (read once from schemas.json.gz)."""
+    return json.loads(gzip.decompress(SCHEMAS_FILE.read_bytes()))["definitions"]
+
+
+@functools.cache
+def _builtin_names() -> dict[tuple[str, str, str], str]:
+    """(group, version, kind) → definition name, from the definitions' GVK extension."""
+    names = {}
+    for name, schema in builtin_schemas().items():
+        for gvk in schema.get("x-kubernetes-group-version-kind", ()):
+            names[(gvk["group"], gvk["version"], gvk["kind"])] = name
+    return names
+
+
+def schema_name(rt: ResourceType, version: str) -> str:
+    """The definition name of a kind: upstream's for built-ins, reversed group + version + kind otherwise."""
+    found = None if rt.is_custom else _builtin_names().get((rt.group, version, rt.kind))
+    if found:
+        return found
+    return ".".join([*reversed(rt.group.split(".")), version, rt.kind]) if rt.group else f"{version}.{rt.kind}"
+
+
+def kind_schema(rt: ResourceType, version: str) -> dict:
+    """The schema of one served kind (built-in, custom, or recon's own schemaless kinds)."""
+    if not rt.is_custom:
+        found = _builtin_names().get((rt.group, version, rt.kind))
+        if found:
+            return builtin_schemas()[found]
+    gvk = [{"group": rt.group, "kind": rt.kind, "version": version}]
+    custom = thaw(rt.schemas.get(version)) if rt.is_custom else None
+    schema = dict(custom) if isinstance(custom, dict) else {"type": "object",
+                                                            "x-kubernetes-preserve-unknown-fields": True}
+    props = dict(schema.get("properties") or {})
+    props.setdefault("apiVersion", {"type": "string", "description": _API_VERSION_DOC})
+    props.setdefault("kind", {"type": "string", "description": _KIND_DOC})
+    props["metadata"] = {"allOf": [{"$ref": REF + OBJECT_META}], "description": _METADATA_DOC}
+    schema.update(properties=props, **{"x-kubernetes-group-version-kind": gvk})
+    schema.setdefault("type", "object")
+    return schema
+
+
+_API_VERSION_DOC = ("APIVersion defines the versioned schema of this representation of an object. Servers should "
+                    "convert recognized schemas to the latest internal value, and may reject unrecognized values.")
+_KIND_DOC = ("Kind is a string value representing the REST resource this object represents. Servers may infer "
+             "this from the endpoint the client submits requests to. Cannot be updated. In CamelCase.")
+_METADATA_DOC = "Standard object's metadata."
+
+
+def refs_of(schema: Any) -> set[str]:
+    """The definition names a schema refers to (directly)."""
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(REF):
+                found.add(ref[len(REF):])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _close(schemas: dict[str, Any]) -> None:
+    """Add every built-in definition the schemas refer to, transitively."""
+    known = builtin_schemas()
+    todo = [n for s in list(schemas.values()) for n in refs_of(s)]
+    while todo:
+        name = todo.pop()
+        if name in schemas or name not in known:
+            continue
+        schemas[name] = known[name]
+        todo.extend(refs_of(known[name]))

@@ -5,12 +5,15 @@
 token and prints the `export KUBECONFIG=...` line; `HTTPServer.stop()` shuts
 it down (open watches end).  aiohttp sets TCP_NODELAY on every connection.
 
-Threading: handlers never touch the store from the event loop.  Each
-request's work runs in a worker thread holding `cluster.lock` (the lock the
-live loop holds while it applies the folder or runs the engine), so a
-request sees and changes one consistent state; nothing awaits while holding
-it.  Watches subscribe under the lock and are fed by the store's callback
-through `call_soon_threadsafe`.
+Threading: handlers never touch the store from the event loop.  Reads (get,
+list) run in a worker thread on the store's newest acknowledged snapshot
+(`store.visible`) without any lock, so they are answered while the engine
+converges.  Writes run in a worker thread holding `cluster.lock` (the lock
+the live loop holds while it applies the folder or runs the engine), entered
+through `cluster.gate`, which lets them in between the rounds of a long
+engine run; nothing awaits while holding it.  Watches subscribe under the
+lock and are fed by the store's callback through `call_soon_threadsafe`;
+their encoded lines are shared between watchers (`watch.LINES`).
 
 Convergence after a write: the request returns as soon as its write is
 committed (as kube-apiserver does: controllers act afterwards); a
@@ -36,8 +39,8 @@ from ..apierrors import APIError, bad_request, method_not_allowed
 from ..errors import ReconError
 from ..kinds import Registry
 from ..objects import dumps
-from . import discovery, resources, tables
-from .auth import Attributes, Authenticator, User, authorized, new_token, write_kubeconfig
+from . import apply, discovery, fieldvalidation, protobuf, resources, tables
+from .auth import Attributes, Authenticator, User, authorized, impersonate, new_token, write_kubeconfig
 from .resources import Target
 from .watch import Encoder, Subscription, error_line, stream
 
@@ -163,10 +166,15 @@ class HTTPServer:
     async def locked(self, fn: Any, *args: Any) -> Any:
         """Run `fn(*args)` in a worker thread holding the cluster's lock."""
         def call() -> Any:
-            with self.cluster.lock:
+            with self.cluster.gate.enter():
                 return fn(*args)
 
         return await self.loop.run_in_executor(None, call)
+
+    async def reading(self, fn: Any, *args: Any) -> Any:
+        """Run a read in a worker thread without the cluster's lock: reads see the store's newest
+        acknowledged snapshot (`store.visible`), so they are served while the engine converges."""
+        return await self.loop.run_in_executor(None, fn, *args)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -188,6 +196,7 @@ class HTTPServer:
         user = self.auth.authenticate(request.headers.get("Authorization"), snapshot)
         if user is None:
             return _plain_error(401, "Unauthorized", "Unauthorized")
+        user = impersonate(snapshot, user, request.headers)
         parts = [p for p in path.split("/") if p]
         registry = Registry.for_snapshot(snapshot)
         target = resources.parse_path(registry, parts) if request.method in _RESOURCE_METHODS else None
@@ -245,9 +254,15 @@ class HTTPServer:
         if target.subresource == "log":
             return await self._logs(request, user, target, query)
         if verb == "get":
-            return _json(await self.locked(resources.get, api, user, target))
+            obj = await self.reading(resources.get, api, user, target)
+            if not target.subresource and tables.wants_table(request.headers.get("Accept", "")):
+                meta = {"resourceVersion": (obj.get("metadata") or {}).get("resourceVersion", "")}
+                return _json(tables.table(target.rt, [obj], self.cluster.clock.now(), meta,
+                                          query.get("includeObject") or "Metadata"))
+            return _json(obj)
         if verb == "list":
-            items, meta = await self.locked(resources.list_objects, api, user, target, query)
+            read = self.locked if query.get("continue") else self.reading  # a continue token reads the store's recent window
+            items, meta = await read(resources.list_objects, api, user, target, query)
             if tables.wants_table(request.headers.get("Accept", "")):
                 now = self.cluster.clock.now()
                 return _json(resources.table_document(target, items, meta, now, query))
@@ -255,21 +270,36 @@ class HTTPServer:
         body = await _body(request, verb)
         if target.rt is discovery.SSAR:
             return _json(await self.locked(resources.access_review, self.cluster.store.head, user, body), 201)
+        if target.rt is discovery.SSRR:
+            return _json(await self.reading(resources.rules_review, self.cluster.store.head, user, body), 201)
+        if target.subresource == "token" and verb == "create":
+            now = self.cluster.clock.now()
+            return _json(await self.reading(resources.token_request, api, user, target, body, now, self.auth.seed), 201)
+        warnings: list[str] = []
+        if verb in ("create", "update", "patch"):
+            checked_patch = resources.PATCH_TYPES.get(_content_type(request)) if verb == "patch" else None
+            if verb != "patch" or checked_patch in ("merge", "strategic", "json"):
+                body, warnings = fieldvalidation.check(target.rt, target.version, target.subresource, body, query,
+                                                       checked_patch)
+        patch_type = resources.PATCH_TYPES[_content_type(request)] if verb == "patch" else None
+        manager = apply.field_manager(query, request.headers.get("User-Agent", ""), verb, patch_type)
         if verb == "create":
-            result = await self.locked(resources.create, api, user, target, body, query, path)
+            result = await self.locked(resources.create, api, user, target, body, query, path, manager)
             code = 201
         elif verb == "update":
-            result = await self.locked(resources.update, api, user, target, body, query, path)
+            result = await self.locked(resources.update, api, user, target, body, query, path, manager)
             code = 200
         elif verb == "patch":
-            patch_type = resources.PATCH_TYPES[_content_type(request)]
-            result = await self.locked(resources.patch, api, user, target, body, patch_type, query, path)
+            result = await self.locked(resources.patch, api, user, target, body, patch_type, query, path, manager)
             code = 200
         else:
             result = await self.locked(resources.delete, api, user, target, body, query, path)
             code = 200
         self.converger.kick()
-        return _json(result, code)
+        response = _json(result, code)
+        for warning in warnings:
+            response.headers.add("Warning", fieldvalidation.warning_header(warning))
+        return response
 
     async def _watch(self, request: web.Request, user: User, target: Target,
                      query: dict[str, str]) -> web.StreamResponse:
@@ -300,7 +330,7 @@ class HTTPServer:
                     query: dict[str, str]) -> web.StreamResponse:
         api, clock = self.cluster.api, self.cluster.clock
         lines = await self.locked(lambda: resources.pod_logs(api, user, target, query, clock.now()))
-        if query.get("follow") not in ("true", "1"):
+        if query.get("follow") not in ("1", "t", "T", "TRUE", "true", "True"):
             text = "".join(line + "\n" for line in lines)
             return web.Response(body=text.encode(), content_type="text/plain")
         response = web.StreamResponse(headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
@@ -333,7 +363,7 @@ _RESOURCE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 def _verb(request: web.Request, target: Target) -> str:
     method = request.method
     if method == "GET":
-        if request.query.get("watch") in ("true", "1"):
+        if request.query.get("watch") in ("1", "t", "T", "TRUE", "true", "True"):  # Go's ParseBool
             return "watch"
         return "get" if target.name else "list"
     if method == "POST":
@@ -357,9 +387,16 @@ async def _body(request: web.Request, verb: str) -> Any:
     """The request body: JSON (also when no Content-Type is sent), YAML, or a patch of a known type."""
     if verb == "delete" or verb == "deletecollection":
         raw = await request.read()
-        return orjson.loads(raw) if raw.strip() else None
+        if raw.strip() and _content_type(request) == protobuf.CONTENT_TYPE:
+            return protobuf.decode_object(raw)
+        try:
+            return orjson.loads(raw) if raw.strip() else None
+        except orjson.JSONDecodeError as exc:
+            raise bad_request(f"the request body is not valid JSON: {exc}") from None
     raw = await request.read()
     ctype = _content_type(request)
+    if ctype == protobuf.CONTENT_TYPE and verb != "patch":
+        return protobuf.decode_object(raw)
     if verb == "patch" and ctype not in resources.PATCH_TYPES:
         raise APIError("UnsupportedMediaType", f"the body of the request was in an unknown format - accepted "
                        f"media types include: {', '.join(resources.PATCH_TYPES)}", code=415)
@@ -388,7 +425,8 @@ def start_http(cluster: Any, args: Any) -> HTTPServer:
 
         ssl_context, ca_file = server_ssl_context(state, args.address)
     loopback = ipaddress.ip_address(args.address).is_loopback if _is_ip(args.address) else args.address == "localhost"
-    authenticator = Authenticator(token, cluster.api.seed, insecure_loopback=ssl_context is None and loopback)
+    authenticator = Authenticator(token, cluster.api.seed, insecure_loopback=ssl_context is None and loopback,
+                                  clock=cluster.clock.now)
     server = HTTPServer(cluster, authenticator, args.address, args.port, ssl_context)
     server.start()
     kubeconfig = write_kubeconfig(state / "kubeconfig", server.url, token, ca_file)

@@ -24,12 +24,14 @@ from ..kinds import Registry, ResourceType
 from ..objects import get_path, key_of, thaw
 from ..request import Request
 from . import tables
+from .apply import forced
 from .auth import User
 
 PATCH_TYPES = {
     "application/json-patch+json": "json",
     "application/merge-patch+json": "merge",
     "application/strategic-merge-patch+json": "strategic",
+    "application/apply-patch+yaml": "apply",  # server-side apply (see apply.py)
 }
 
 
@@ -96,7 +98,7 @@ def served_as(obj: Mapping, target: Target) -> Any:
 
 def get(api: APIServer, user: User, target: Target) -> Any:
     obj = api.get(actor_of(user), target.group, target.rt.kind, target.namespace, target.name,
-                  subresource=target.subresource or None)
+                  subresource=target.subresource or None, snapshot=api.store.visible)
     if target.subresource == "scale":
         return thaw(obj)
     return served_as(obj, target)
@@ -104,7 +106,7 @@ def get(api: APIServer, user: User, target: Target) -> Any:
 
 def list_objects(api: APIServer, user: User, target: Target, query: Mapping[str, str]) -> tuple[list, dict]:
     """The matching objects (one page with `limit`) and the list metadata (resourceVersion, continue)."""
-    start, snapshot = None, None
+    start, snapshot = None, api.store.visible
     token = query.get("continue")
     if token:
         revision, start = _decode_continue(token)
@@ -186,7 +188,8 @@ def _dry_run(query: Mapping[str, str]) -> bool:
     return True
 
 
-def create(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str) -> Any:
+def create(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str,
+           manager: str | None = None) -> Any:
     if target.subresource == "binding" or (target.rt.group, target.rt.kind) == ("", "Binding"):
         name = target.name or get_path(body, "metadata", "name") or ""
         request = Request("create", "", "Binding", target.namespace, name, body)
@@ -194,7 +197,7 @@ def create(api: APIServer, user: User, target: Target, body: Any, query: Mapping
     if target.name or target.subresource:
         raise method_not_allowed()
     request = Request("create", target.group, target.rt.kind, target.namespace or None, None, _versioned(body, target),
-                      dry_run=_dry_run(query))
+                      dry_run=_dry_run(query), field_manager=manager)
     return served_as(api.request(actor_of(user), request, _cause(user, "POST", path)), target)
 
 
@@ -205,23 +208,25 @@ def _versioned(body: Any, target: Target) -> Any:
     return body
 
 
-def update(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str) -> Any:
+def update(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str,
+           manager: str | None = None) -> Any:
     if not target.name:
         raise method_not_allowed()
     if target.subresource != "scale":
         body = _versioned(body, target)
     request = Request("update", target.group, target.rt.kind, target.namespace or None, target.name, body,
-                      subresource=target.subresource or None, dry_run=_dry_run(query))
+                      subresource=target.subresource or None, dry_run=_dry_run(query), field_manager=manager)
     result = api.request(actor_of(user), request, _cause(user, "PUT", path))
     return thaw(result) if target.subresource == "scale" else served_as(result, target)
 
 
 def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str, query: Mapping[str, str],
-          path: str) -> Any:
+          path: str, manager: str | None = None) -> Any:
     if not target.name:
         raise method_not_allowed()
     request = Request("patch", target.group, target.rt.kind, target.namespace or None, target.name, body,
-                      subresource=target.subresource or None, patch_type=patch_type, dry_run=_dry_run(query))
+                      subresource=target.subresource or None, patch_type=patch_type, dry_run=_dry_run(query),
+                      field_manager=manager, force=forced(query))
     result = api.request(actor_of(user), request, _cause(user, "PATCH", path))
     return thaw(result) if target.subresource == "scale" else served_as(result, target)
 
@@ -306,6 +311,48 @@ def access_review(snapshot: Any, user: User, body: Any) -> dict:
     if allowed and not user.is_admin:
         doc["status"]["reason"] = "allowed by RBAC"
     return doc
+
+
+def rules_review(snapshot: Any, user: User, body: Any) -> dict:
+    """A SelfSubjectRulesReview answered for the caller (`kubectl auth can-i --list`)."""
+    from .auth import rules_review as review
+
+    if not isinstance(body, Mapping):
+        raise bad_request("the body of a SelfSubjectRulesReview must be an object")
+    namespace = get_path(body, "spec", "namespace") or ""
+    doc = thaw(body)
+    doc.update(apiVersion="authorization.k8s.io/v1", kind="SelfSubjectRulesReview")
+    doc.setdefault("metadata", {})["creationTimestamp"] = None
+    doc["status"] = review(snapshot, user, namespace)
+    return doc
+
+
+# ---------------------------------------------------------- token requests
+
+
+def token_request(api: APIServer, user: User, target: Target, body: Any, now: float, seed: str) -> dict:
+    """`serviceaccounts/NAME/token` (TokenRequest): a bound token of that ServiceAccount, expiring
+    `spec.expirationSeconds` (default 1 h, at least 10 min) from the API's clock."""
+    from ..apierrors import invalid, invalid_error
+    from ..timeutil import format_time
+    from .auth import DEFAULT_TOKEN_SECONDS, MIN_TOKEN_SECONDS, TOKEN_ISSUER, bound_token
+
+    sa = api.get(actor_of(user), "", "ServiceAccount", target.namespace, target.name, snapshot=api.store.visible)
+    spec = dict(get_path(body, "spec") or {}) if isinstance(body, Mapping) else {}
+    seconds = spec.get("expirationSeconds") or DEFAULT_TOKEN_SECONDS
+    if not isinstance(seconds, int) or seconds < MIN_TOKEN_SECONDS:
+        raise invalid_error("TokenRequest.authentication.k8s.io", target.name, [invalid(
+            "spec.expirationSeconds", seconds, "may not specify a duration less than 10 minutes")],
+            "authentication.k8s.io")
+    audiences = list(spec.get("audiences") or [TOKEN_ISSUER])
+    issued = int(now)
+    token = bound_token(target.namespace, target.name, get_path(sa, "metadata", "uid") or "", issued,
+                        issued + seconds, audiences, seed)
+    spec.update(audiences=audiences, expirationSeconds=seconds)
+    spec.setdefault("boundObjectRef", None)
+    return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": target.name, "namespace": target.namespace, "creationTimestamp": None},
+            "spec": spec, "status": {"token": token, "expirationTimestamp": format_time(issued + seconds)}}
 
 
 # --------------------------------------------------------------------- logs

@@ -18,6 +18,7 @@ with the head revision when asked (`allowWatchBookmarks`).
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -98,6 +99,35 @@ def _revision(value: str) -> int:
     return parse_rv(value)
 
 
+class LineCache:
+    """Encoded event lines shared by every watch of the server's event loop.
+
+    A hundred watchers of the same pods would otherwise serialise each event
+    a hundred times.  An object version is immutable, so its line is keyed by
+    the object's identity (the cache holds the object, so the identity cannot
+    be reused while cached), the event type and the version served.
+    """
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self.lines: OrderedDict[tuple, tuple[Any, bytes]] = OrderedDict()
+
+    def line(self, kind: str, obj: Any, target: Target) -> bytes:
+        key = (kind, id(obj), target.group, target.version)
+        found = self.lines.get(key)
+        if found is not None and found[0] is obj:
+            self.lines.move_to_end(key)
+            return found[1]
+        line = dumps({"type": kind, "object": served_as(obj, target)}, sort_keys=False) + b"\n"
+        self.lines[key] = (obj, line)
+        if len(self.lines) > self.size:
+            self.lines.popitem(last=False)
+        return line
+
+
+LINES = LineCache()
+
+
 class Encoder:
     """Events as the request asked: plain objects, or one-row Tables."""
 
@@ -106,13 +136,12 @@ class Encoder:
         self.columns_sent = False
 
     def line(self, kind: str, obj: Any) -> bytes:
-        if self.table:
-            meta = {"resourceVersion": get_path(obj, "metadata", "resourceVersion") or ""}
-            doc = tables.table(self.target.rt, [obj], self.clock.now(), meta,
-                               self.query.get("includeObject") or "Metadata", with_columns=not self.columns_sent)
-            self.columns_sent = True
-        else:
-            doc = served_as(obj, self.target)
+        if not self.table:
+            return LINES.line(kind, obj, self.target)
+        meta = {"resourceVersion": get_path(obj, "metadata", "resourceVersion") or ""}
+        doc = tables.table(self.target.rt, [obj], self.clock.now(), meta,
+                           self.query.get("includeObject") or "Metadata", with_columns=not self.columns_sent)
+        self.columns_sent = True
         return dumps({"type": kind, "object": doc}, sort_keys=False) + b"\n"
 
     def bookmark(self, revision: int) -> bytes:
@@ -129,7 +158,7 @@ async def stream(response: Any, sub: Subscription, encoder: Encoder, query: Mapp
                  stopping: asyncio.Event) -> None:
     """Write the initial events, then every event until the timeout, the client leaves or the server stops."""
     timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
-    bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+    bookmarks = query.get("allowWatchBookmarks") in ("1", "t", "T", "TRUE", "true", "True")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     if sub.initial:
