@@ -112,6 +112,81 @@ def _deployment(deploy: dict) -> None:
     _template_owner(deploy)
 
 
+# ------------------------------------------------------------------ batch
+
+JOB_UID_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
+JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+
+
+def _job_spec(spec: dict) -> None:
+    """SetDefaults_Job (batch/v1): completions and parallelism 1, backoffLimit 6, NonIndexed, not suspended."""
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 2147483647 if spec.get("backoffLimitPerIndex") is not None else 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed")
+    spec.setdefault("manualSelector", False)
+    template = spec.get("template")
+    if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+        pod_spec_defaults(template["spec"])
+
+
+def _job(job: dict) -> None:
+    if isinstance(job.get("spec"), dict):
+        _job_spec(job["spec"])
+        labels = ((job["spec"].get("template") or {}).get("metadata") or {}).get("labels")
+        meta = job.get("metadata")
+        if isinstance(meta, dict) and isinstance(labels, dict) and labels and not meta.get("labels"):
+            meta["labels"] = dict(labels)
+
+
+def _cronjob(cj: dict) -> None:
+    """SetDefaults_CronJob: Allow, not suspended, keep 3 successful and 1 failed Job."""
+    spec = cj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("concurrencyPolicy", "Allow")
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job_template = spec.get("jobTemplate")
+    if isinstance(job_template, dict) and isinstance(job_template.get("spec"), dict):
+        # the template's job spec gets the Job's defaults when a Job is made from it (upstream
+        # defaults only the pod template here)
+        template = job_template["spec"].get("template")
+        if isinstance(template, dict) and isinstance(template.get("spec"), dict):
+            pod_spec_defaults(template["spec"])
+
+
+def generate_job_selector(job: dict) -> None:
+    """The Job strategy's generateSelector (unless spec.manualSelector): the pod template gets the
+    job-name and controller-uid labels and the selector matches batch.kubernetes.io/controller-uid."""
+    spec = job.get("spec")
+    meta = job.get("metadata") or {}
+    if not isinstance(spec, dict) or spec.get("manualSelector") is True:
+        return
+    template = spec.setdefault("template", {})
+    if not isinstance(template, dict):
+        return
+    template_meta = template.setdefault("metadata", {})
+    labels = template_meta.setdefault("labels", {}) if isinstance(template_meta, dict) else None
+    if not isinstance(labels, dict):
+        return
+    for key in JOB_NAME_LABELS:
+        labels.setdefault(key, meta.get("name") or "")
+    for key in JOB_UID_LABELS:
+        labels.setdefault(key, meta.get("uid") or "")
+    selector = spec.get("selector") if isinstance(spec.get("selector"), dict) else {}
+    match = selector.get("matchLabels") if isinstance(selector.get("matchLabels"), dict) else {}
+    match.setdefault(JOB_UID_LABELS[0], meta.get("uid") or "")
+    spec["selector"] = dict(selector, matchLabels=match)
+    # SetDefaults_Job on the next read: a Job without labels shows its template's
+    if not meta.get("labels"):
+        job.setdefault("metadata", {})["labels"] = dict(labels)
+
+
 # ------------------------------------------------------------------ others
 
 
@@ -200,6 +275,8 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass,
     ("apps", "Deployment"): _deployment,
     ("apps", "ReplicaSet"): _replicaset,
+    ("batch", "Job"): _job,
+    ("batch", "CronJob"): _cronjob,
     (CRD_GROUP, CRD_KIND): _crd,
 }
 
@@ -254,6 +331,8 @@ def prepare_create(group: str, kind: str, obj: dict) -> None:
     if (group, kind) == ("", "Pod"):
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+    elif (group, kind) == ("batch", "Job"):
+        generate_job_selector(obj)
     elif (group, kind) == ("", "Namespace"):
         obj["status"] = {"phase": "Active"}
         spec = obj.setdefault("spec", {})

@@ -303,16 +303,100 @@ def event_last_seen(obj: Mapping, now: float) -> str:
 
 
 def job_status(job: Mapping, now: float) -> str:
-    for ctype, label in (("Complete", "Complete"), ("Failed", "Failed"), ("Suspended", "Suspended")):
+    """printJob's STATUS: terminal conditions first, then Terminating, Suspended and the interim ones."""
+    if _condition(job, "Complete") == "True":
+        return "Complete"
+    if _condition(job, "Failed") == "True":
+        return "Failed"
+    if get_path(job, "metadata", "deletionTimestamp"):
+        return "Terminating"
+    for ctype in ("Suspended", "FailureTarget", "SuccessCriteriaMet"):
         if _condition(job, ctype) == "True":
-            return label
+            return ctype
     return "Running"
 
 
 def job_completions(job: Mapping, now: float) -> str:
     succeeded = _int(get_path(job, "status", "succeeded"))
     completions = get_path(job, "spec", "completions")
-    return f"{succeeded}/{completions}" if completions is not None else f"{succeeded}/1 of {get_path(job, 'spec', 'parallelism') or 1}"
+    parallelism = get_path(job, "spec", "parallelism")
+    if completions is not None:
+        return f"{succeeded}/{completions}"
+    if parallelism is None:
+        return f"{succeeded}/1 of 1"
+    return f"{succeeded}/1 of {parallelism}" if parallelism > 1 else f"{succeeded}/1"
+
+
+def job_duration(job: Mapping, now: float) -> str:
+    start = get_path(job, "status", "startTime")
+    if not start:
+        return ""
+    end = get_path(job, "status", "completionTime")
+    return format_age(max(0.0, (parse_time(end) if end else now) - parse_time(start)))
+
+
+def _job_template_containers(obj: Mapping) -> Sequence[Mapping]:
+    return get_path(obj, "spec", "jobTemplate", "spec", "template", "spec", "containers") or ()
+
+
+def _bool_ptr(*path: str) -> Callable[[Mapping, float], str]:
+    def cell(obj: Mapping, now: float) -> str:
+        value = get_path(obj, *path)
+        return "<unset>" if value is None else ("True" if value else "False")
+
+    return cell
+
+
+def cronjob_last_schedule(cj: Mapping, now: float) -> str:
+    ts = get_path(cj, "status", "lastScheduleTime")
+    return _age_of(ts, now) if ts else NONE
+
+
+def _int_or_string(*path: str) -> Callable[[Mapping, float], str]:
+    def cell(obj: Mapping, now: float) -> str:
+        value = get_path(obj, *path)
+        return "N/A" if value is None else str(value)
+
+    return cell
+
+
+def ingress_hosts(ing: Mapping, now: float, limit: int = 3) -> str:
+    rules = get_path(ing, "spec", "rules") or ()
+    hosts = [r.get("host") for r in rules[:limit] if r.get("host")]
+    if not hosts:
+        return "*"
+    shown = ",".join(hosts)
+    return f"{shown} + {len(rules) - limit} more..." if len(rules) > limit else shown
+
+
+def ingress_address(ing: Mapping, now: float) -> str:
+    found = get_path(ing, "status", "loadBalancer", "ingress") or ()
+    return ",".join(i.get("ip") or i.get("hostname") or "" for i in found if i.get("ip") or i.get("hostname"))
+
+
+def ingress_ports(ing: Mapping, now: float) -> str:
+    return "80, 443" if get_path(ing, "spec", "tls") else "80"
+
+
+def ingressclass_parameters(ic: Mapping, now: float) -> str:
+    params = get_path(ic, "spec", "parameters")
+    if not params:
+        return NONE
+    group = params.get("apiGroup")
+    kind = f"{params.get('kind')}.{group}" if group else params.get("kind")
+    return f"{kind}/{params.get('name')}"
+
+
+def _quota_column(limits: bool) -> Callable[[Mapping, float], str]:
+    """printResourceQuota: `resource: used/hard` per resource, `limits.*` in the LIMIT column."""
+    def cell(quota: Mapping, now: float) -> str:
+        hard = get_path(quota, "status", "hard") or {}
+        used = get_path(quota, "status", "used") or {}
+        parts = [f"{r}: {used.get(r, '0')}/{hard[r]}" for r in sorted(hard)
+                 if (r.split(".", 1)[0] == "limits" and "." in r) == limits]
+        return ", ".join(parts)
+
+    return cell
 
 
 # ------------------------------------------------------------- the table
@@ -347,8 +431,33 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         _AGE, *_WORKLOAD_WIDE,
     ],
     ("batch", "Job"): [
-        _NAME, C("STATUS", 0, job_status), C("COMPLETIONS", 0, job_completions), _AGE, *_WORKLOAD_WIDE,
+        _NAME, C("STATUS", 0, job_status), C("COMPLETIONS", 0, job_completions), C("DURATION", 0, job_duration),
+        _AGE, *_WORKLOAD_WIDE,
     ],
+    ("batch", "CronJob"): [
+        _NAME, C("SCHEDULE", 0, _path("spec", "schedule", default="")),
+        C("TIMEZONE", 0, _path("spec", "timeZone")), C("SUSPEND", 0, _bool_ptr("spec", "suspend"), "boolean"),
+        C("ACTIVE", 0, lambda o, n: str(len(get_path(o, "status", "active") or ())), "integer"),
+        C("LAST SCHEDULE", 0, cronjob_last_schedule), _AGE,
+        C("CONTAINERS", 1, lambda o, n: ",".join(c.get("name", "") for c in _job_template_containers(o)) or NONE),
+        C("IMAGES", 1, lambda o, n: ",".join(c.get("image", "") for c in _job_template_containers(o)) or NONE),
+        C("SELECTOR", 1, lambda o, n: format_label_selector(get_path(o, "spec", "jobTemplate", "spec", "selector"))),
+    ],
+    ("policy", "PodDisruptionBudget"): [
+        _NAME, C("MIN AVAILABLE", 0, _int_or_string("spec", "minAvailable")),
+        C("MAX UNAVAILABLE", 0, _int_or_string("spec", "maxUnavailable")),
+        C("ALLOWED DISRUPTIONS", 0, _count("status", "disruptionsAllowed"), "integer"), _AGE,
+    ],
+    ("networking.k8s.io", "Ingress"): [
+        _NAME, C("CLASS", 0, _path("spec", "ingressClassName")), C("HOSTS", 0, ingress_hosts),
+        C("ADDRESS", 0, ingress_address), C("PORTS", 0, ingress_ports), _AGE,
+    ],
+    ("networking.k8s.io", "IngressClass"): [
+        _NAME, C("CONTROLLER", 0, _path("spec", "controller", default="")),
+        C("PARAMETERS", 0, ingressclass_parameters), _AGE,
+    ],
+    ("", "ResourceQuota"): [_NAME, _AGE, C("REQUEST", 0, _quota_column(False)), C("LIMIT", 0, _quota_column(True))],
+    ("", "LimitRange"): [_NAME, C("CREATED AT", 0, created_at, "date")],
     ("", "Service"): [
         _NAME, C("TYPE", 0, _path("spec", "type", default="ClusterIP")), C("CLUSTER-IP", 0, _path("spec", "clusterIP")),
         C("EXTERNAL-IP", 0, service_external_ip), C("PORT(S)", 0, service_ports), _AGE,

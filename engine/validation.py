@@ -22,6 +22,8 @@ from .crd import crd_errors, custom_resource_errors
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import get_path
 from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
+from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
+                               quota_errors, quota_status_errors)
 
 Check = Callable[[Mapping, "Mapping | None"], list[FieldError]]
 
@@ -264,6 +266,12 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass_errors,
     ("apps", "Deployment"): deployment_errors,
     ("apps", "ReplicaSet"): replicaset_errors,
+    ("batch", "Job"): job_errors,
+    ("batch", "CronJob"): cronjob_errors,
+    ("policy", "PodDisruptionBudget"): pdb_errors,
+    ("networking.k8s.io", "Ingress"): ingress_errors,
+    ("", "ResourceQuota"): quota_errors,
+    ("", "LimitRange"): limitrange_errors,
     (CRD_GROUP, CRD_KIND): crd_errors,
 }
 
@@ -288,6 +296,7 @@ _STATUS_CHECKS: dict[tuple[str, str], Callable[[Mapping], list[FieldError]]] = {
     ("", "Node"): _node_status_errors,
     ("apps", "Deployment"): _replicas_status_errors,
     ("apps", "ReplicaSet"): _replicas_status_errors,
+    ("", "ResourceQuota"): quota_status_errors,
 }
 
 

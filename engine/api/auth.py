@@ -6,7 +6,15 @@ Authentication (upstream's token authenticators):
 - ServiceAccount token Secrets (legacy tokens, signed by the engine's key,
   `engine.dsl.builtins_controllers.verify_sa_token`): the Secret named in the
   token must still exist and hold it, the ServiceAccount must still exist
-  with the same uid; the user is `system:serviceaccount:NS:NAME`.
+  with the same uid; the user is `system:serviceaccount:NS:NAME`;
+- bound ServiceAccount tokens issued by TokenRequest (`kubectl create
+  token`): signed with the same key, valid until their `exp` by the API's
+  clock, for the API server's audience, while the account keeps its uid.
+
+Impersonation (`Impersonate-User`, `-Group`, `-Uid`, `-Extra-*`): the caller
+needs the RBAC verb `impersonate` on each users / groups / serviceaccounts /
+uids / userextras named; the request then acts (and is recorded) as that
+identity.
 
 Authorization is RBAC with upstream semantics: ClusterRoleBindings grant their
 ClusterRole everywhere, RoleBindings grant their Role (or a ClusterRole) in
@@ -22,16 +30,20 @@ version and the OpenAPI documents and create SelfSubjectAccessReviews
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import yaml
 
-from ..dsl.builtins_controllers import verify_sa_token
+from ..apierrors import bad_request, forbidden_error
+from ..dsl.builtins_controllers import signing_key, verify_sa_token
 from ..objects import get_path
 
 ADMIN = "kubernetes-admin"
@@ -62,9 +74,11 @@ def new_token() -> str:
 class Authenticator:
     """Bearer tokens: the admin's, and ServiceAccount token Secrets."""
 
-    def __init__(self, admin_token: str, seed: str = "recon", *, insecure_loopback: bool = False):
+    def __init__(self, admin_token: str, seed: str = "recon", *, insecure_loopback: bool = False,
+                 clock: Callable[[], float] | None = None):
         self.admin_token = admin_token
         self.seed = seed
+        self.clock = clock  # the API's clock: bound tokens expire by it
         # kubectl (client-go) sends credentials only over TLS: on plain HTTP bound to
         # loopback, a request without any Authorization header is the admin (what
         # kube-apiserver's old insecure port did).  Tokens that are sent are still checked.
@@ -79,7 +93,8 @@ class Authenticator:
             return None
         if secrets.compare_digest(token, self.admin_token):
             return User(ADMIN, (MASTERS, AUTHENTICATED))
-        return self._service_account(token, snapshot)
+        bound = verify_bound_token(token, self.seed, self.clock() if self.clock else None, snapshot)
+        return bound if bound is not None else self._service_account(token, snapshot)
 
     def _service_account(self, token: str, snapshot: Any) -> User | None:
         claims = verify_sa_token(token, self.seed)
@@ -95,8 +110,69 @@ class Authenticator:
         uid = get_path(sa, "metadata", "uid") if sa is not None else None
         if uid is None or uid != claims.get(_SA_CLAIM + "service-account.uid"):
             return None
-        groups = ("system:serviceaccounts", f"system:serviceaccounts:{ns}", AUTHENTICATED)
-        return User(f"system:serviceaccount:{ns}:{name}", groups, uid)
+        return service_account_user(ns, name, uid)
+
+
+def service_account_user(namespace: str, name: str, uid: str = "") -> User:
+    groups = ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", AUTHENTICATED)
+    return User(f"system:serviceaccount:{namespace}:{name}", groups, uid)
+
+
+# ------------------------------------------------------- bound tokens (TokenRequest)
+
+TOKEN_ISSUER = "https://kubernetes.default.svc.cluster.local"
+DEFAULT_TOKEN_SECONDS = 3600
+MIN_TOKEN_SECONDS = 600
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _sign(signing_input: str, seed: str) -> str:
+    return _b64url(hmac.new(signing_key(seed), signing_input.encode(), hashlib.sha256).digest())
+
+
+def bound_token(namespace: str, name: str, uid: str, issued: int, expires: int, audiences: Sequence[str],
+                seed: str) -> str:
+    """A bound service-account JWT (upstream's claims: iss, sub, aud, iat, nbf, exp, jti and the
+    `kubernetes.io` claim), HS256 with the seed's key; deterministic: the jti is a digest of the rest."""
+    claims: dict[str, Any] = {
+        "aud": list(audiences), "exp": expires, "iat": issued, "iss": TOKEN_ISSUER, "nbf": issued,
+        "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name, "uid": uid}},
+        "sub": f"system:serviceaccount:{namespace}:{name}",
+    }
+    claims["jti"] = hashlib.sha256(json.dumps(claims, sort_keys=True).encode()).hexdigest()[:32]
+    header = {"alg": "HS256", "kid": "recon", "typ": "JWT"}
+    parts = [_b64url(json.dumps(p, separators=(",", ":"), sort_keys=True).encode()) for p in (header, claims)]
+    signing_input = ".".join(parts)
+    return f"{signing_input}.{_sign(signing_input, seed)}"
+
+
+def verify_bound_token(token: str, seed: str, now: float | None, snapshot: Any) -> User | None:
+    """The ServiceAccount a bound token names, when its signature, audience and expiry hold and the
+    account still exists with the uid it was issued for."""
+    parts = token.split(".")
+    if len(parts) != 3 or not hmac.compare_digest(_sign(f"{parts[0]}.{parts[1]}", seed), parts[2]):
+        return None
+    try:
+        claims = json.loads(_unb64url(parts[1]))
+    except ValueError:
+        return None
+    if not isinstance(claims, dict) or claims.get("iss") != TOKEN_ISSUER or TOKEN_ISSUER not in (claims.get("aud") or ()):
+        return None
+    if now is not None and not (claims.get("nbf", 0) <= now < claims.get("exp", 0)):
+        return None
+    info = claims.get("kubernetes.io") or {}
+    ns, account = info.get("namespace") or "", (info.get("serviceaccount") or {})
+    sa = snapshot.get(("", "ServiceAccount", ns, account.get("name") or ""))
+    if sa is None or get_path(sa, "metadata", "uid") != account.get("uid"):
+        return None
+    return service_account_user(ns, account["name"], account["uid"])
 
 
 def _b64(value: str) -> str:
@@ -255,3 +331,81 @@ def _resource_matches(resources: Sequence[str], resource: str, subresource: str)
         if subresource and entry in (f"*/{subresource}", f"{resource}/*"):
             return True
     return False
+
+
+# ------------------------------------------------------------ impersonation
+
+_IMPERSONATE = "Impersonate-"
+_AUTH_GROUP = "authentication.k8s.io"
+
+
+def impersonate(snapshot: Any, user: User, headers: Mapping[str, str]) -> User:
+    """The identity a request acts as: `user`, or the one its Impersonate-* headers name, when `user`
+    may `impersonate` each of them (upstream's WithImpersonation filter); Forbidden otherwise."""
+    names = [k for k in headers if k.lower().startswith(_IMPERSONATE.lower())]
+    if not names:
+        return user
+    get_all = getattr(headers, "getall", None)
+    values = {k.lower(): (get_all(k) if get_all else [headers[k]]) for k in names}
+    name = (values.get("impersonate-user") or [""])[0]
+    groups = list(values.get("impersonate-group") or ())
+    uid = (values.get("impersonate-uid") or [""])[0]
+    extras = {k[len("impersonate-extra-"):]: v for k, v in values.items() if k.startswith("impersonate-extra-")}
+    if not name:
+        raise bad_request("requested impersonation of groups, a uid or extras without impersonating a user")
+    checks: list[tuple[Attributes, str]] = []
+    if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+        _, _, sa_ns, sa_name = name.split(":")
+        checks.append((Attributes("impersonate", "", "serviceaccounts", namespace=sa_ns, name=sa_name), "serviceaccounts"))
+        impersonated = service_account_user(sa_ns, sa_name)
+        base_groups = list(impersonated.groups)
+    else:
+        checks.append((Attributes("impersonate", "", "users", name=name), "users"))
+        base_groups = [] if name == "system:anonymous" else [AUTHENTICATED]
+    checks += [(Attributes("impersonate", "", "groups", name=g), "groups") for g in groups]
+    if uid:
+        checks.append((Attributes("impersonate", _AUTH_GROUP, "uids", name=uid), "uids"))
+    checks += [(Attributes("impersonate", _AUTH_GROUP, "userextras", subresource=key, name=v), f"userextras/{key}")
+               for key, vs in extras.items() for v in vs]
+    for request, resource in checks:
+        if not authorized(snapshot, user, request):
+            scope = f'in the namespace "{request.namespace}"' if request.namespace else "at the cluster scope"
+            plural = request.resource if not request.group else f"{request.resource}.{request.group}"
+            raise forbidden_error(plural, request.name, f'User "{user.name}" cannot impersonate resource '
+                                  f'"{resource}" in API group "{request.group}" {scope}', group=request.group)
+    all_groups = tuple(dict.fromkeys([*groups, *base_groups]))
+    return User(name, all_groups, uid)
+
+
+# ------------------------------------------------------------ rules reviews
+
+_BASIC_RESOURCE_RULES = [
+    {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+     "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
+    {"verbs": ["create"], "apiGroups": [_AUTH_GROUP], "resources": ["selfsubjectreviews"]},
+]
+_BASIC_NON_RESOURCE_RULES = [
+    {"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
+                                           "/openapi/*", "/readyz", "/version", "/version/"]},
+]
+
+
+def rules_review(snapshot: Any, user: User, namespace: str) -> dict:
+    """A SelfSubjectRulesReview's status: what `user` may do in `namespace` (`kubectl auth can-i --list`)."""
+    granted: list[Mapping] = []
+    if user.is_admin:
+        granted += DEFAULT_CLUSTER_ROLES["cluster-admin"]
+    granted += rules_for(snapshot, user, namespace)
+    resource_rules, non_resource_rules = [], []
+    for rule in granted:
+        if rule.get("nonResourceURLs"):
+            non_resource_rules.append({"verbs": list(rule.get("verbs") or ()),
+                                       "nonResourceURLs": list(rule["nonResourceURLs"])})
+        else:
+            entry = {"verbs": list(rule.get("verbs") or ()), "apiGroups": list(rule.get("apiGroups") or ()),
+                     "resources": list(rule.get("resources") or ())}
+            if rule.get("resourceNames"):
+                entry["resourceNames"] = list(rule["resourceNames"])
+            resource_rules.append(entry)
+    return {"resourceRules": resource_rules + _BASIC_RESOURCE_RULES,
+            "nonResourceRules": non_resource_rules + _BASIC_NON_RESOURCE_RULES, "incomplete": False}

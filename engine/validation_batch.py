@@ -1,0 +1,237 @@
+"""Validation of Jobs, CronJobs, PodDisruptionBudgets, Ingresses and ResourceQuotas.
+
+The main checks of upstream's `ValidateJob`, `ValidateCronJob`,
+`ValidatePodDisruptionBudget`, `ValidateIngress` and `ValidateResourceQuota`,
+with their messages (`spec.template.spec.restartPolicy: Unsupported value:
+"Always": supported values: "OnFailure", "Never"`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import cron
+from . import fieldcheck as fc
+from . import selectors
+from .apierrors import FieldError, invalid, not_supported, required
+from .objects import get_path
+from .validate_workloads import pod_spec_errors
+
+_RESTART = ("OnFailure", "Never")
+_CONCURRENCY = ("Allow", "Forbid", "Replace")
+_PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
+_SCOPES = ("BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTerminating", "PriorityClass",
+           "Terminating")
+_CRONJOB_NAME_MAX = 52  # room for the 11-character suffix of its Jobs' names
+
+# ---------------------------------------------------------------------- Job
+
+
+def job_spec_errors(spec: Any, path: str, generated: bool = True) -> list[FieldError]:
+    """ValidateJobSpec: counts, the selector (when not in a CronJob's template) and the pod template."""
+    errors, spec = fc.mapping(spec, path)
+    for field in ("parallelism", "completions", "backoffLimit", "ttlSecondsAfterFinished"):
+        errors += fc.int_range(spec.get(field), f"{path}.{field}", 0)
+    deadline = spec.get("activeDeadlineSeconds")
+    errors += fc.int_range(deadline, f"{path}.activeDeadlineSeconds", 0)
+    if fc.is_int(deadline) and deadline <= 0:
+        errors.append(invalid(f"{path}.activeDeadlineSeconds", deadline, "must be greater than 0"))
+    errors += fc.one_of(spec.get("completionMode"), f"{path}.completionMode", ("Indexed", "NonIndexed"))
+    if spec.get("completionMode") == "Indexed" and spec.get("completions") is None:
+        errors.append(required(f"{path}.completions", 'when completion mode is Indexed'))
+    template = spec.get("template")
+    if template is None:
+        return errors + [required(f"{path}.template")]
+    template_errors, template = fc.mapping(template, f"{path}.template")
+    errors += template_errors
+    labels = get_path(template, "metadata", "labels") or {}
+    errors += fc.label_map(labels, f"{path}.template.metadata.labels")
+    selector = spec.get("selector")
+    if generated:
+        if selector is None:
+            errors.append(required(f"{path}.selector"))
+        else:
+            selector_errors = fc.label_selector(selector, f"{path}.selector")
+            errors += selector_errors
+            if not selector_errors and not selectors.from_label_selector(selector).matches(labels):
+                errors.append(invalid(f"{path}.template.metadata.labels", labels,
+                                      "`selector` does not match template `labels`"))
+    errors += pod_spec_errors(template.get("spec"), f"{path}.template.spec")
+    policy = get_path(template, "spec", "restartPolicy")
+    if policy not in _RESTART:
+        errors.append(not_supported(f"{path}.template.spec.restartPolicy", policy, _RESTART))
+    return errors
+
+
+def job_errors(job: Mapping, old: Mapping | None) -> list[FieldError]:
+    if job.get("spec") is None:
+        return [required("spec")]
+    errors = job_spec_errors(job.get("spec"), "spec")
+    if old is not None:
+        spec, old_spec = job.get("spec") or {}, old.get("spec") or {}
+        for field in ("selector", "completionMode", "podFailurePolicy", "manualSelector"):
+            if spec.get(field) != old_spec.get(field):
+                errors.append(invalid(f"spec.{field}", spec.get(field), "field is immutable"))
+        if spec.get("completions") != old_spec.get("completions"):
+            errors.append(invalid("spec.completions", spec.get("completions"), "field is immutable"))
+        if not old_spec.get("suspend") and spec.get("template") != old_spec.get("template"):
+            errors.append(invalid("spec.template", spec.get("template"), "field is immutable"))
+    return errors
+
+
+# ------------------------------------------------------------------ CronJob
+
+
+def schedule_errors(schedule: Any, zone: Any) -> list[FieldError]:
+    if not schedule:
+        return [required("spec.schedule")]
+    if not isinstance(schedule, str):
+        return fc.wrong_type(schedule, "spec.schedule", "string")
+    errors = []
+    if "TZ" in schedule:
+        errors.append(invalid("spec.schedule", schedule,
+                              "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"))
+    else:
+        try:
+            cron.parse(schedule)
+        except cron.CronError as exc:
+            errors.append(invalid("spec.schedule", schedule, str(exc)))
+    if zone is not None and not _known_zone(zone):
+        errors.append(invalid("spec.timeZone", zone, f"unknown time zone {zone}"))
+    return errors
+
+
+def _known_zone(zone: Any) -> bool:
+    if not isinstance(zone, str) or not zone or zone.strip() != zone:
+        return False
+    try:
+        cron.zone_of(zone)
+    except cron.CronError:
+        return False
+    return True
+
+
+def cronjob_errors(cj: Mapping, old: Mapping | None) -> list[FieldError]:
+    if cj.get("spec") is None:
+        return [required("spec")]
+    errors, spec = fc.mapping(cj.get("spec"), "spec")
+    name = get_path(cj, "metadata", "name") or ""
+    if len(name) > _CRONJOB_NAME_MAX:
+        errors.append(invalid("metadata.name", name, f"must be no more than {_CRONJOB_NAME_MAX} characters"))
+    errors += schedule_errors(spec.get("schedule"), spec.get("timeZone"))
+    errors += fc.one_of(spec.get("concurrencyPolicy"), "spec.concurrencyPolicy", _CONCURRENCY)
+    for field in ("startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+        errors += fc.int_range(spec.get(field), f"spec.{field}", 0)
+    template = spec.get("jobTemplate")
+    if template is None:
+        return errors + [required("spec.jobTemplate")]
+    return errors + job_spec_errors(get_path(template, "spec"), "spec.jobTemplate.spec", generated=False)
+
+
+# ------------------------------------------------------ PodDisruptionBudget
+
+
+def _int_or_percent(value: Any, path: str) -> list[FieldError]:
+    if value is None or fc.is_int(value) and value >= 0:
+        return []
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        return [] if int(value[:-1]) <= 100 else [invalid(path, value, "must not be greater than 100%")]
+    return [invalid(path, value, "a valid percent string must be a numeric string followed by an ending '%'"
+                    if isinstance(value, str) else "must be greater than or equal to 0")]
+
+
+def pdb_errors(pdb: Mapping, old: Mapping | None) -> list[FieldError]:
+    errors, spec = fc.mapping(pdb.get("spec"), "spec")
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+        errors.append(invalid("spec", dict(spec), "minAvailable and maxUnavailable cannot be both set"))
+    errors += _int_or_percent(spec.get("minAvailable"), "spec.minAvailable")
+    errors += _int_or_percent(spec.get("maxUnavailable"), "spec.maxUnavailable")
+    if spec.get("selector") is not None:
+        errors += fc.label_selector(spec["selector"], "spec.selector")
+    errors += fc.one_of(spec.get("unhealthyPodEvictionPolicy"), "spec.unhealthyPodEvictionPolicy",
+                        ("AlwaysAllow", "IfHealthyBudget"))
+    return errors
+
+
+# ------------------------------------------------------------------ Ingress
+
+
+def _backend_errors(backend: Any, path: str) -> list[FieldError]:
+    errors, backend = fc.mapping(backend, path)
+    service, resource = backend.get("service"), backend.get("resource")
+    if service and resource:
+        return errors + [invalid(path, "", "cannot set both resource and service backends")]
+    if not service and not resource:
+        return errors + [invalid(path, "", "resource or service backend is required")]
+    if service:
+        if not service.get("name"):
+            errors.append(required(f"{path}.service.name"))
+        port = service.get("port") or {}
+        if port.get("name") and port.get("number") is not None:
+            errors.append(invalid(f"{path}.service.port", dict(port), "cannot set both port name & port number"))
+        elif port.get("name") is None and port.get("number") is None:
+            errors.append(required(f"{path}.service.port", "port name or number is required"))
+        elif port.get("number") is not None:
+            errors += fc.port_number(port["number"], f"{path}.service.port.number")
+    return errors
+
+
+def ingress_errors(ing: Mapping, old: Mapping | None) -> list[FieldError]:
+    errors, spec = fc.mapping(ing.get("spec"), "spec")
+    rules_errors, rules = fc.items(spec.get("rules"), "spec.rules")
+    errors += rules_errors
+    if spec.get("defaultBackend") is not None:
+        errors += _backend_errors(spec["defaultBackend"], "spec.defaultBackend")
+    elif not rules:
+        errors.append(invalid("spec.rules", [], "either `defaultBackend` or `rules` must be specified"))
+    for rule_path, rule in rules:
+        http = rule.get("http") if isinstance(rule, Mapping) else None
+        if http is None:
+            continue
+        path_errors, paths = fc.items(http.get("paths"), f"{rule_path}.http.paths")
+        errors += path_errors
+        if not paths:
+            errors.append(required(f"{rule_path}.http.paths"))
+        for path, item in paths:
+            kind = item.get("pathType") if isinstance(item, Mapping) else None
+            if kind is None:
+                errors.append(required(f"{path}.pathType", "pathType must be specified"))
+            else:
+                errors += fc.one_of(kind, f"{path}.pathType", _PATH_TYPES)
+            value = item.get("path") if isinstance(item, Mapping) else None
+            if kind in ("Exact", "Prefix") and not str(value or "").startswith("/"):
+                errors.append(invalid(f"{path}.path", value, "must be an absolute path"))
+            errors += _backend_errors(item.get("backend") if isinstance(item, Mapping) else None, f"{path}.backend")
+    return errors
+
+
+# ----------------------------------------------------------- quota, limits
+
+
+def quota_errors(quota: Mapping, old: Mapping | None) -> list[FieldError]:
+    errors, spec = fc.mapping(quota.get("spec"), "spec")
+    errors += fc.quantity_map(spec.get("hard"), "spec.hard")
+    list_errors, scopes = fc.items(spec.get("scopes"), "spec.scopes")
+    for path, scope in scopes:
+        list_errors += fc.one_of(scope, path, _SCOPES)
+    return errors + list_errors
+
+
+def quota_status_errors(quota: Mapping) -> list[FieldError]:
+    errors, status = fc.mapping(quota.get("status"), "status")
+    return errors + fc.quantity_map(status.get("hard"), "status.hard") + fc.quantity_map(status.get("used"),
+                                                                                         "status.used")
+
+
+def limitrange_errors(lr: Mapping, old: Mapping | None) -> list[FieldError]:
+    errors, spec = fc.mapping(lr.get("spec"), "spec")
+    list_errors, limits = fc.items(spec.get("limits"), "spec.limits")
+    errors += list_errors
+    for path, item in limits:
+        kind = item.get("type") if isinstance(item, Mapping) else None
+        errors += [required(f"{path}.type")] if not kind else fc.one_of(
+            kind, f"{path}.type", ("Container", "PersistentVolumeClaim", "Pod"))
+        for field in ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio"):
+            errors += fc.quantity_map(item.get(field) if isinstance(item, Mapping) else None, f"{path}.{field}")
+    return errors

@@ -1,0 +1,157 @@
+"""rules/cronjob.rules: the CronJob controller, sample-controller style, and end to end through `recon up --once`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.apierrors import APIError
+from engine.timeutil import parse_time
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cronjob(name="tick", schedule="*/5 * * * *", **spec):
+    template = {"spec": {"template": {"spec": {"restartPolicy": "Never",
+                                               "containers": [{"name": "c", "image": "busybox:1.36"}]}}}}
+    return {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": name, "namespace": "demo"},
+            "spec": {"schedule": schedule, "jobTemplate": template, **spec}}
+
+
+def jobs(c):
+    return [j["metadata"]["name"] for j in c.list("Job")]
+
+
+def complete(c, name):
+    """Mark a Job complete as the Job controller would (it does not run in these tests)."""
+    stamp = "2026-01-01T00:00:00Z"
+    c.patch("Job", name, {"status": {"startTime": stamp, "completionTime": stamp, "succeeded": 1, "conditions": [
+        {"type": "Complete", "status": "True", "reason": "CompletionsReached"}]}}, subresource="status")
+
+
+def test_a_new_cronjob_gets_upstream_defaults(controller_cluster):
+    spec = controller_cluster.create(cronjob())["spec"]
+    assert (spec["concurrencyPolicy"], spec["suspend"]) == ("Allow", False)
+    assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (3, 1)
+
+
+def test_a_cronjob_with_a_bad_schedule_is_refused(controller_cluster):
+    with pytest.raises(APIError) as err:
+        controller_cluster.create(cronjob(schedule="61 * * * *"))
+    assert 'spec.schedule: Invalid value: "61 * * * *"' in err.value.message
+
+
+def test_cronjob_creates_nothing_before_its_first_scheduled_time(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    c.create(cronjob())
+    assert c.run(60).converged
+    assert jobs(c) == []
+
+
+def test_cronjob_creates_a_job_named_after_the_scheduled_minute_when_it_is_due(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    cj = c.create(cronjob())
+    c.run(5 * 60)
+    due = parse_time("2026-01-01T00:05:00Z")
+    assert c.clock.now() == due  # the engine woke the rule exactly at the scheduled time
+    assert jobs(c) == [f"tick-{int(due) // 60}"]
+    job = c.list("Job")[0]
+    assert job["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"] == "2026-01-01T00:05:00Z"
+    assert job["metadata"]["ownerReferences"][0]["uid"] == cj["metadata"]["uid"]
+    c.run(1)
+    status = c.get("CronJob", "tick")["status"]
+    assert status["lastScheduleTime"] == "2026-01-01T00:05:00Z"
+    assert [r["name"] for r in status["active"]] == [f"tick-{int(due) // 60}"]
+
+
+def test_forbid_skips_a_run_while_a_job_is_still_running_and_replace_replaces_it(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    c.create(cronjob(concurrencyPolicy="Forbid"))
+    c.run(5 * 60)
+    c.run(5 * 60)
+    five, ten = (int(parse_time(f"2026-01-01T00:{m}:00Z")) // 60 for m in ("05", "10"))
+    assert jobs(c) == [f"tick-{five}"]  # the 00:10 run waits for the 00:05 Job
+    c.patch("CronJob", "tick", {"spec": {"concurrencyPolicy": "Replace"}})
+    c.run(1)
+    assert jobs(c) == [f"tick-{ten}"]  # the running Job was deleted, the due run made
+
+
+def test_a_suspended_cronjob_creates_no_jobs(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    c.create(cronjob(suspend=True))
+    c.run(30 * 60)
+    assert jobs(c) == []
+
+
+def test_finished_jobs_beyond_the_history_limit_are_deleted_oldest_first(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    c.create(cronjob(successfulJobsHistoryLimit=2))
+    for _ in range(4):
+        c.run(5 * 60)
+        for name in jobs(c):
+            if not c.get("Job", name).get("status", {}).get("conditions"):
+                complete(c, name)
+        c.run(1)
+    minutes = sorted(int(n.rsplit("-", 1)[1]) for n in jobs(c))
+    assert len(minutes) == 2 and minutes == [int(parse_time("2026-01-01T00:15:00Z")) // 60,
+                                             int(parse_time("2026-01-01T00:20:00Z")) // 60]
+    assert c.get("CronJob", "tick")["status"].get("lastSuccessfulTime") == "2026-01-01T00:00:00Z"
+
+
+# ------------------------------------------------------------- end to end
+
+CRONJOB_YAML = """\
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick, namespace: default}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata:
+          annotations: {sim.recon.dev/exit-after: "30s"}
+        spec:
+          restartPolicy: Never
+          containers:
+          - {name: work, image: "busybox:1.36"}
+"""
+
+
+def recon(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def test_recon_up_runs_a_cronjob_every_five_minutes_and_keeps_three_successful_jobs(tmp_path):
+    site = tmp_path
+    (site / "manifests").mkdir()
+    (site / "manifests" / "nodes.yaml").write_text((REPO / "manifests" / "nodes.yaml").read_text())
+    (site / "manifests" / "cron.yaml").write_text(CRONJOB_YAML)
+    recon("up", "manifests", "--once", "--until", "27m", "--state", "st", cwd=site)
+    found = json.loads(recon("get", "jobs", "-n", "default", "-o", "json", "--state", "st", cwd=site).stdout)["items"]
+    assert sorted(j["metadata"]["name"] for j in found) == [
+        f"tick-{int(parse_time(f'2026-01-01T00:{m}:00Z')) // 60}" for m in ("15", "20", "25")]
+    by_name = {j["metadata"]["name"]: j for j in found}
+    older = by_name[f"tick-{int(parse_time('2026-01-01T00:15:00Z')) // 60}"]
+    assert [c["type"] for c in older["status"]["conditions"]] == ["SuccessCriteriaMet", "Complete"]
+    assert older["status"]["succeeded"] == 1
+    newest = by_name[f"tick-{int(parse_time('2026-01-01T00:25:00Z')) // 60}"]
+    assert newest["status"]["succeeded"] == 1  # started 00:25, exited 30 s later
+    cj = json.loads(recon("get", "cronjob", "tick", "-n", "default", "-o", "json", "--state", "st", cwd=site).stdout)
+    assert cj["status"]["lastScheduleTime"] == "2026-01-01T00:25:00Z"
+    assert "active" not in cj["status"]
+    pods = json.loads(recon("get", "pods", "-n", "default", "-o", "json", "--state", "st", cwd=site).stdout)["items"]
+    assert sorted(p["metadata"]["labels"]["job-name"] for p in pods) == sorted(by_name)  # older pods went with their Jobs
+    assert all(p["status"]["phase"] == "Succeeded" for p in pods)

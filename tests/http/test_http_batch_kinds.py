@@ -1,0 +1,139 @@
+"""Real kubectl (v1.32): batch, policy, networking and quota kinds; tokens, rules reviews, impersonation."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+
+RBAC = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: reader, namespace: default}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: pod-reader, namespace: default}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader-reads-pods, namespace: default}
+subjects:
+- {kind: ServiceAccount, name: reader, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
+"""
+
+
+def header(live, *args: str) -> list[str]:
+    return live.kubectl("get", *args).stdout.splitlines()[0].split()
+
+
+def wait_for(check, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_a_delete_with_a_malformed_json_body_is_a_400_status(live):
+    req = urllib.request.Request(live.url + "/api/v1/namespaces/default/configmaps/nope", data=b"{oops",
+                                 method="DELETE", headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("accepted a malformed body")
+    except urllib.error.HTTPError as exc:
+        code, status = exc.code, json.loads(exc.read())
+    assert code == 400 and status["kind"] == "Status" and status["reason"] == "BadRequest"
+
+
+def test_kubectl_create_job_runs_it_to_completion_and_get_shows_its_columns(live):
+    live.kubectl("create", "job", "hello-job", "--image=busybox:1.36", "-n", "default")
+    job = json.loads(live.kubectl("get", "job", "hello-job", "-n", "default", "-o", "json").stdout)
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    assert job["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"] == job["metadata"]["uid"]
+    assert header(live, "jobs", "-n", "default") == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    # busybox's command exits at once in the simulated runtime only when asked: the pod runs
+    wait_for(lambda: "hello-job-" in live.kubectl("get", "pods", "-n", "default", "-l", "job-name=hello-job",
+                                                  "-o", "name").stdout)
+    row = live.kubectl("get", "job", "hello-job", "-n", "default").stdout.splitlines()[1].split()
+    assert row[:3] == ["hello-job", "Running", "0/1"]
+
+
+def test_kubectl_create_cronjob_and_get_shows_its_columns(live):
+    live.kubectl("create", "cronjob", "nightly", "--image=busybox:1.36", "--schedule=0 3 * * *", "-n", "default")
+    assert header(live, "cj", "-n", "default") == ["NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE",
+                                                   "LAST", "SCHEDULE", "AGE"]
+    row = live.kubectl("get", "cronjob", "nightly", "-n", "default").stdout.splitlines()[1].split()
+    assert row[:8] == ["nightly", "0", "3", "*", "*", "*", "<none>", "False"]
+    cj = json.loads(live.kubectl("get", "cj", "nightly", "-n", "default", "-o", "json").stdout)
+    assert cj["spec"]["concurrencyPolicy"] == "Allow" and cj["spec"]["successfulJobsHistoryLimit"] == 3
+
+
+def test_kubectl_create_pdb_ingress_and_quota_and_get_shows_their_columns(live):
+    live.kubectl("create", "pdb", "web-pdb", "--selector=app=web", "--min-available=1", "-n", "default")
+    assert header(live, "pdb", "-n", "default") == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED",
+                                                    "DISRUPTIONS", "AGE"]
+    assert live.kubectl("get", "pdb", "web-pdb", "-n", "default").stdout.splitlines()[1].split()[:4] == [
+        "web-pdb", "1", "N/A", "0"]
+    live.kubectl("create", "ingress", "web-ing", "--rule=example.com/=web:80", "-n", "default")
+    assert header(live, "ing", "-n", "default") == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+    ing = json.loads(live.kubectl("get", "ingress", "web-ing", "-n", "default", "-o", "json").stdout)
+    assert ing["spec"]["rules"][0]["http"]["paths"][0]["pathType"] == "Exact"
+    assert live.kubectl("get", "ing", "web-ing", "-n", "default").stdout.splitlines()[1].split()[:4] == [
+        "web-ing", "<none>", "example.com", "80"]
+    live.kubectl("create", "quota", "small", "--hard=pods=10,cpu=4", "-n", "default")
+    assert header(live, "quota", "-n", "default") == ["NAME", "AGE", "REQUEST", "LIMIT"]
+    quota = json.loads(live.kubectl("get", "resourcequota", "small", "-n", "default", "-o", "json").stdout)
+    assert quota["spec"]["hard"] == {"pods": "10", "cpu": "4"}
+
+
+def test_a_job_whose_pods_restart_always_is_refused_with_upstreams_message(live):
+    manifest = json.dumps({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "bad", "namespace": "default"},
+                           "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox"}]}}}})
+    proc = live.kubectl("create", "-f", "-", input=manifest, check=1)
+    assert 'spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"' \
+        in proc.stderr
+
+
+def test_kubectl_create_token_gives_a_token_that_acts_as_the_service_account(live):
+    live.kubectl("apply", "-f", "-", input=RBAC)
+    token = live.kubectl("create", "token", "reader", "-n", "default", "--duration=20m").stdout.strip()
+    code, _, text = live.request("GET", "/api/v1/namespaces/default/pods", token=token)
+    assert code == 200 and json.loads(text)["kind"] == "PodList"
+    code, _, text = live.request("GET", "/api/v1/namespaces/default/secrets", token=token)
+    assert code == 403 and ('User "system:serviceaccount:default:reader" cannot list resource "secrets"'
+                            in json.loads(text)["message"])
+    code, _, _ = live.request("GET", "/api/v1/namespaces/default/pods", token=token[:-2] + "xx")
+    assert code == 401
+    review = json.loads(live.kubectl("create", "token", "reader", "-n", "default", "-o", "json").stdout)
+    assert review["kind"] == "TokenRequest" and review["status"]["expirationTimestamp"]
+
+
+def test_kubectl_auth_can_i_list_shows_the_callers_rules(live):
+    live.kubectl("apply", "-f", "-", input=RBAC)
+    mine = live.kubectl("auth", "can-i", "--list", "-n", "default",
+                        "--as=system:serviceaccount:default:reader").stdout
+    pods = [line for line in mine.splitlines() if line.startswith("pods ")]
+    assert pods and "[get list watch]" in pods[0]
+    assert "selfsubjectaccessreviews.authorization.k8s.io" in mine
+    admin = live.kubectl("auth", "can-i", "--list", "-n", "default").stdout
+    assert any(line.startswith("*.*") and "[*]" in line for line in admin.splitlines())
+
+
+def test_the_admin_may_impersonate_and_a_service_account_without_the_verb_may_not(live):
+    live.kubectl("apply", "-f", "-", input=RBAC)
+    as_reader = ["--as=system:serviceaccount:default:reader"]
+    assert live.kubectl("get", "pods", "-n", "default", "-o", "name", *as_reader).returncode == 0
+    denied = live.kubectl("get", "secrets", "-n", "default", *as_reader, check=1)
+    assert 'User "system:serviceaccount:default:reader" cannot list resource "secrets"' in denied.stderr
+    assert live.kubectl("auth", "can-i", "create", "deployments", "--as=alice", "--as-group=devs",
+                        check=1).stdout.startswith("no")
+    token = live.kubectl("create", "token", "reader", "-n", "default").stdout.strip()
+    code, _, text = live.request("GET", "/api/v1/namespaces/default/pods", token=token,
+                                 headers={"Impersonate-User": "bob"})
+    assert code == 403
+    assert json.loads(text)["message"] == ('users "bob" is forbidden: User "system:serviceaccount:default:reader" '
+                                           'cannot impersonate resource "users" in API group "" at the cluster scope')
