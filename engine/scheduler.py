@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -36,6 +36,7 @@ from .access import Actor, Permissions
 from .apierrors import APIError
 from .dsl import runtime as R
 from .evalctx import EvalContext
+from .kinds import CRD_KIND
 from .objects import Key, get_path
 from .request import Request
 from .timeutil import format_time, parse_time
@@ -56,6 +57,10 @@ DEFAULT_ORDER = (
 # cannot be helped by another pod being bound or relabelled.
 NODE_ONLY_FILTERS = frozenset({"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity"})
 
+# The last attempts kept for explanations (one holds a score line per feasible
+# node and plugin: ~350 kB at 5,000 nodes); older pods are explained from
+# their PodScheduled condition.
+ATTEMPTS_KEPT = 1000
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE = 5
 MAX_NODE_SCORE = 100
@@ -145,8 +150,9 @@ def fit_error_message(num_nodes: int, rejected: Mapping[str, tuple]) -> str:
     return f"0/{num_nodes} nodes are available: {', '.join(parts)}."
 
 
-@attrs.frozen
-class ScoreLine:
+class ScoreLine(NamedTuple):
+    """One score plugin's result for one node (a tuple: an attempt makes one per node and plugin)."""
+
     plugin: str
     raw: Any
     normalized: int
@@ -175,29 +181,122 @@ class Attempt:
 
 
 class _AttemptContext(EvalContext):
-    """An EvalContext whose queries are remembered for the rest of one attempt.
+    """An EvalContext whose queries are remembered for the rest of one attempt, and across attempts.
 
     One attempt reads one snapshot, and a query's answer depends only on the
     snapshot and the values its condition captures, so `count(Node)` or
-    `Pod where matches(sel, it)` asked for every node is computed once.
+    `Pod where matches(sel, it)` asked for every node is computed once.  An
+    answer also stays valid for later attempts until a commit touches one of
+    the dependencies it recorded (`QueryCache`, upstream's scheduler cache of
+    per-node state): "the pods on node n7" is recomputed only when a pod of
+    n7 changes.
     """
 
-    __slots__ = ("memo", "once_memo")
+    __slots__ = ("memo", "once_memo", "shared", "probing")
 
-    def __init__(self, engine: Any, snap: Any, now: float):
+    def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None):
         super().__init__(engine, snap, now)
         self.memo: dict = {}
         self.once_memo: dict = {}  # a filter's or score's node-independent lets (runtime.once)
+        self.shared = shared
+        self.probing = False  # a plugin is running on a watched node (`_probe`)
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
-        cells = () if where is None or where.__closure__ is None else \
-            tuple(c.cell_contents for c in where.__closure__)
+        closure = None if where is None else where.__closure__
+        cells = tuple([c.cell_contents for c in closure]) if closure else ()
+        if self.probing:
+            cells, values = _unwrap(cells), _unwrap(values)  # the probed node's own answer
         key = (id(spec), tuple(map(id, values)), None if where is None else where.__code__,
                tuple(map(id, cells)))
         found = self.memo.get(key)
         if found is None:
-            found = self.memo[key] = (super().query(spec, values, where), values, cells)
+            found = self.shared.entries.get(key) if self.shared is not None else None
+            if found is None:
+                outer, self.deps = self.deps, set()  # this query's own dependencies
+                try:
+                    answer = super().query(spec, values, where)
+                finally:
+                    deps, self.deps = self.deps, outer
+                # the entry keeps what its key's ids name alive, so no id is reused meanwhile
+                found = (answer, values, cells, frozenset(deps), where)
+                if self.shared is not None:
+                    self.shared.put(key, found)
+            self.memo[key] = found
+        self.deps.update(found[3])  # an enclosing query depends on them too
         return found[0]
+
+
+def _unselected(where: Any, old: Any, new: Any) -> bool:
+    """Does a query's condition reject both versions of a changed object (so its answer stands)?
+
+    The answer lists the candidates the condition accepts; an object it
+    rejects before and after the change was not in it and is not now.  (Only
+    conditions that capture no context are cached, so they read nothing but
+    the object and their captured values.)
+    """
+    if where is None:
+        return False
+    try:
+        return not any(obj is not None and R.truthy(where(obj)) for obj in (old, new))
+    except Exception:
+        return False
+
+
+class QueryCache:
+    """Query answers kept across scheduling attempts, dropped when a commit touches their dependencies."""
+
+    LIMIT = 100_000  # entries keyed by one attempt's values are never asked again: start over past this
+
+    def __init__(self) -> None:
+        self.entries: dict = {}
+        self.users: dict[tuple, set] = {}  # dependency → keys of the entries that recorded it
+        self.revision: int | None = None  # the snapshot the entries describe
+
+    def at(self, snap: Any) -> "QueryCache":
+        """The cache, holding answers for `snap` only (emptied if it missed commits)."""
+        if self.revision != snap.revision:
+            self.clear()
+            self.revision = snap.revision
+        return self
+
+    def put(self, key: Any, entry: tuple) -> None:
+        if any(isinstance(c, (EvalContext, R.TimeVal)) for c in entry[2]):
+            return  # reads the attempt itself or the clock: never valid for another attempt
+        if len(self.entries) >= self.LIMIT:
+            self.clear()
+        self.entries[key] = entry
+        for dep in entry[3]:
+            self.users.setdefault(dep, set()).add(key)
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self.users.clear()
+
+    def on_commit(self, snap: Any, events: tuple, _record: Any) -> None:
+        """A store listener: forget the answers a committed change can alter."""
+        from .reconcile import change_keys  # the engine's own notion of what a change touches
+        entries, users = self.entries, self.users
+        if self.revision is not None and snap.revision != self.revision + 1:
+            self.clear()  # not the next revision: something was missed
+        self.revision = snap.revision
+        if not entries:
+            return
+        for event in events:
+            if event.key[1] == CRD_KIND:  # kinds come and go: queries may resolve differently
+                self.clear()
+                return
+            touched = {dep for obj in (event.old, event.new) for dep in change_keys(event.key, obj)}
+            for dep in touched:
+                keys = users.get(dep)
+                if not keys:
+                    continue
+                for key in list(keys):
+                    entry = entries.get(key)
+                    if entry is None or not _unselected(entry[4], event.old, event.new):
+                        entries.pop(key, None)
+                        keys.discard(key)
+                if not keys:
+                    del users[dep]
 
 
 class Scheduler:
@@ -214,6 +313,10 @@ class Scheduler:
         self.next_start = 0
         self.scheduled = 0
         self._nodes: tuple[Any, list] = (None, [])
+        self.cache = QueryCache()
+        listeners = getattr(self.api.store, "listeners", None)
+        if listeners is not None:  # (a snapshot's stand-in store for explanations has none)
+            listeners.append(self.cache.on_commit)
         self.actor = Actor(SCHEDULER_NAME, "component", Permissions(
             reads={("*", "*")}, writes={("", "Binding"), ("", "Event"), ("events.k8s.io", "Event")},
             status_writes={POD}))
@@ -296,7 +399,10 @@ class Scheduler:
     def schedule_one(self, pod: Mapping) -> list[tuple]:
         snap = self.api.store.head
         attempt = self.attempt(pod, snap)
+        self.attempts.pop(attempt.pod, None)  # newest last: the oldest go first past the limit
         self.attempts[attempt.pod] = attempt
+        if len(self.attempts) > ATTEMPTS_KEPT:
+            del self.attempts[next(iter(self.attempts))]
         if attempt.chosen is None:
             self.unschedulable[attempt.pod] = frozenset(p for p, _ in attempt.rejected.values())
             return self._report_unschedulable(pod, attempt)
@@ -308,15 +414,17 @@ class Scheduler:
         key = _key(pod)
         if not nodes:
             return Attempt(key, snap.revision, 0, {}, (), {}, None, "no nodes available to schedule pods")
-        ctx = _AttemptContext(self.engine, snap, self.engine.clock.now())
+        shared = self.cache.at(snap) if snap is self.api.store.head else None
+        ctx = _AttemptContext(self.engine, snap, self.engine.clock.now(), shared)
         want = nodes_to_find(len(nodes), self.percentage)
         rejected: dict[str, tuple] = {}
         feasible: list[Any] = []
         n = len(nodes)
         objects = snap.objects
+        plan = self._filter_plan(ctx, pod, objects[nodes[self.next_start % n]])
         for i in range(n):
             node = objects[nodes[(self.next_start + i) % n]]
-            why = self._filter(ctx, pod, node)
+            why = self._filter(ctx, pod, node, plan)
             if why is None:
                 feasible.append(node)
                 if len(feasible) >= want:
@@ -336,35 +444,65 @@ class Scheduler:
         chosen = ties[_tie_break(self.engine.seed, pod, len(ties))]
         return Attempt(key, snap.revision, n, rejected, names, scores, chosen, "")
 
-    def _filter(self, ctx: EvalContext, pod: Mapping, node: Mapping) -> tuple | None:
+    def _filter_plan(self, ctx: EvalContext, pod: Mapping, sample: Mapping) -> list[tuple]:
+        """The filters to run per node for this pod: (decl, None), or (decl, reasons) when it answers
+        the same for every node.
+
+        A filter that, for this pod, gives its answer without reading the node
+        (probed on one node) gives it for every node: one that lets all nodes
+        through is left out, one that rejects all is not run again, and no
+        filter after it can matter (upstream's PreFilter returning Skip, or
+        an UnschedulableAndUnresolvable PreFilter status).
+        """
+        plan: list[tuple] = []
         for decl in self.filters:
-            try:
-                reason = decl.fn(ctx, pod, node)
-            except Exception as exc:  # a broken filter rejects, and says so
-                reason = f"filter {decl.qualname} failed ({decl.path}:{decl.line}): {_describe(exc)}"
-            if reason is None:
-                continue
-            reasons = (reason,) if isinstance(reason, str) else tuple(str(r) for r in reason)
-            if reasons:
-                return decl.name, reasons
+            constant, reason = _probe(decl, ctx, pod, sample)
+            why = _rejection(decl, reason) if constant else None
+            if not constant:
+                plan.append((decl, None))
+            elif why is not None:
+                plan.append((decl, why))
+                break
+        return plan
+
+    def _filter(self, ctx: EvalContext, pod: Mapping, node: Mapping, plan: list[tuple]) -> tuple | None:
+        for decl, constant in plan:
+            why = constant if constant is not None else self._run_filter(decl, ctx, pod, node)
+            if why is not None:
+                return why
         return None
+
+    @staticmethod
+    def _run_filter(decl: Any, ctx: EvalContext, pod: Mapping, node: Mapping) -> tuple | None:
+        """(plugin, reasons) when `decl` rejects the node, else None."""
+        try:
+            reason = decl.fn(ctx, pod, node)
+        except Exception as exc:  # a broken filter rejects, and says so
+            reason = f"filter {decl.qualname} failed ({decl.path}:{decl.line}): {_describe(exc)}"
+        return _rejection(decl, reason)
 
     def _score(self, ctx: EvalContext, pod: Mapping, feasible: list) -> dict[str, tuple]:
         names = [nd["metadata"]["name"] for nd in feasible]
         lines: dict[str, list] = {name: [] for name in names}
         for decl in self.scores:
-            raw = {}
-            for name, node in zip(names, feasible):
-                try:
-                    raw[name] = decl.fn(ctx, pod, node)
-                except Exception:  # a broken score counts 0 for that node
-                    raw[name] = None
+            constant, value = _probe(decl, ctx, pod, feasible[0])
+            if constant:  # the score did not read the node: the same raw value everywhere
+                raw = dict.fromkeys(names, value)
+            else:
+                raw = {name: self._run_score(decl, ctx, pod, node) for name, node in zip(names, feasible)}
             normalized = normalize(decl.normalize, raw)
             if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
                 raw = spread_scores(raw)
             for name in names:
                 lines[name].append(ScoreLine(decl.name, raw[name], normalized[name], decl.weight))
         return {name: tuple(ls) for name, ls in lines.items()}
+
+    @staticmethod
+    def _run_score(decl: Any, ctx: EvalContext, pod: Mapping, node: Mapping) -> Any:
+        try:
+            return decl.fn(ctx, pod, node)
+        except Exception:  # a broken score counts 0 for that node
+            return None
 
     def _node_list(self, snap: Any) -> list:
         """The node keys, sorted by name (cached while the set of nodes is the same)."""
@@ -483,6 +621,93 @@ def _queue_order(pod: Mapping) -> tuple:
 def _tie_break(seed: str, pod: Mapping, n: int) -> int:
     material = f"{seed}|{get_path(pod, 'metadata', 'uid')}|{get_path(pod, 'metadata', 'name')}"
     return int.from_bytes(hashlib.blake2b(material.encode(), digest_size=8).digest(), "little") % n
+
+
+class _NodeProbe(Mapping):
+    """A node that notes whether anything read it: every read goes through these methods."""
+
+    __slots__ = ("_node", "read")
+
+    def __init__(self, node: Mapping):
+        self._node = node
+        self.read = False
+
+    def __getitem__(self, key: Any) -> Any:
+        self.read = True
+        return self._node[key]
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        self.read = True
+        return self._node.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.read = True
+        return key in self._node
+
+    def __iter__(self) -> Any:
+        self.read = True
+        return iter(self._node)
+
+    def __len__(self) -> int:
+        self.read = True
+        return len(self._node)
+
+    def __eq__(self, other: object) -> bool:
+        self.read = True
+        return self._node == (other._node if isinstance(other, _NodeProbe) else other)
+
+    def __hash__(self) -> int:
+        self.read = True
+        return hash(self._node)
+
+    def __repr__(self) -> str:
+        self.read = True
+        return repr(self._node)
+
+    def __getattr__(self, name: str) -> Any:  # any other use of the node (pyrsistent methods)
+        self.read = True
+        return getattr(self._node, name)
+
+
+def _unwrap(items: tuple) -> tuple:
+    """Captured values with a watched node replaced by the node, which counts as reading it."""
+    result = []
+    for item in items:
+        if type(item) is _NodeProbe:
+            item.read = True
+            item = item._node
+        result.append(item)
+    return tuple(result)
+
+
+def _probe(decl: Any, ctx: Any, pod: Mapping, sample: Mapping) -> tuple[bool, Any]:
+    """Run a filter or score on `sample` watched: (True, its answer) when it never read the node.
+
+    Within one attempt a plugin's answer depends only on the pod, the snapshot
+    and the node, so one given without reading the node is its answer for
+    every node.  (False, None) when it read the node or failed (a failure is
+    reported by the per-node runs).
+    """
+    watched = _NodeProbe(sample)
+    probing = getattr(ctx, "probing", None)
+    if probing is not None:
+        ctx.probing = True
+    try:
+        answer = decl.fn(ctx, pod, watched)
+    except Exception:
+        return False, None
+    finally:
+        if probing is not None:
+            ctx.probing = probing
+    return (False, None) if watched.read else (True, answer)
+
+
+def _rejection(decl: Any, reason: Any) -> tuple | None:
+    """A filter's answer as (plugin, reasons), or None when it lets the node through."""
+    if reason is None:
+        return None
+    reasons = (reason,) if isinstance(reason, str) else tuple(str(r) for r in reason)
+    return (decl.name, reasons) if reasons else None
 
 
 def _describe(exc: Exception) -> str:

@@ -32,6 +32,10 @@ _CACHE_LIMIT = 200_000
 _pod_cache: dict[int, tuple[Mapping, Mapping]] = {}  # id(pod) → (pod, units): per object version
 _pod_cache_nz: dict[int, tuple[Mapping, Mapping]] = {}
 _map_cache: dict[int, tuple[Mapping, Mapping]] = {}
+# The sum over one list object (lists of pods are never changed in place:
+# rule values are immutable), e.g. the scheduler's cached "pods on node n7".
+_LIST_CACHE_LIMIT = 20_000
+_list_cache: dict[tuple, tuple[Sequence, Mapping]] = {}
 
 
 def _units(name: str, amount: object) -> int:
@@ -67,11 +71,19 @@ def pod_units(pods, non_zero=False):
         return pmap()
     if isinstance(pods, Mapping):
         return _one_pod(pods, bool(non_zero))
+    found = _list_cache.get((id(pods), bool(non_zero)))
+    if found is not None and found[0] is pods:
+        return found[1]
     total: dict[str, int] = {}
     for pod in _seq(pods):
         for name, amount in _one_pod(pod, bool(non_zero)).items():
             total[name] = total.get(name, 0) + amount
-    return pmap(total)
+    result = pmap(total)
+    if isinstance(pods, tuple) or type(pods) is list:  # e.g. a query's answer, kept across attempts
+        if len(_list_cache) > _LIST_CACHE_LIMIT:
+            _list_cache.clear()
+        _list_cache[(id(pods), bool(non_zero))] = (pods, result)
+    return result
 
 
 @builtin()
@@ -317,9 +329,32 @@ def all_selectors(selectors):
     return pmap({"matchLabels": pmap(labels), "matchExpressions": tuple(expressions)})
 
 
+def _term_selector(term: Mapping, owner: object) -> object:
+    """A pod affinity term's labelSelector with its matchLabelKeys / mismatchLabelKeys applied.
+
+    Each key the owner's labels carry adds `key In (value)` (matchLabelKeys)
+    or `key NotIn (value)` (mismatchLabelKeys) to the selector's
+    matchExpressions; keys the owner lacks are ignored, and a null selector
+    stays null (it selects nothing).  Upstream's API server does this when
+    the pod is created (pod strategy, applyMatchLabelKeysAndMismatchLabelKeys).
+    """
+    selector = term.get("labelSelector")
+    match_keys, mismatch_keys = _seq(term.get("matchLabelKeys")), _seq(term.get("mismatchLabelKeys"))
+    if selector is None or not (match_keys or mismatch_keys):
+        return selector
+    labels = _dig(owner, "metadata", "labels") or {}
+    extra = [{"key": k, "operator": op, "values": (labels[k],)}
+             for keys, op in ((match_keys, "In"), (mismatch_keys, "NotIn")) for k in keys if k in labels]
+    if not extra:
+        return selector
+    merged = dict(selector)
+    merged["matchExpressions"] = (*_seq(selector.get("matchExpressions")), *map(pmap, extra))
+    return pmap(merged)
+
+
 @builtin()
 def affinity_term_matches(term, owner, pod, namespace_labels):
-    """Whether a pod (anti-)affinity TERM of pod OWNER selects POD, whose namespace has NAMESPACE_LABELS (AffinityTerm.Matches): the pod's namespace is among the term's namespaces (the owner's own when neither namespaces nor namespaceSelector is given) or its labels match the namespaceSelector, and its labels match the labelSelector (null selects nothing).
+    """Whether a pod (anti-)affinity TERM of pod OWNER selects POD, whose namespace has NAMESPACE_LABELS (AffinityTerm.Matches): the pod's namespace is among the term's namespaces (the owner's own when neither namespaces nor namespaceSelector is given) or its labels match the namespaceSelector, and its labels match the labelSelector (null selects nothing) with the term's matchLabelKeys (`key In (owner's value)`) and mismatchLabelKeys (`key NotIn (owner's value)`) added.
 
     affinity_term_matches(term, pod, other, Namespace[other.metadata.namespace].metadata.labels) → true
     """
@@ -333,4 +368,4 @@ def affinity_term_matches(term, owner, pod, namespace_labels):
     ns = _dig(pod, "metadata", "namespace")
     if ns not in namespaces and not _as_selector(ns_selector).matches(namespace_labels or {}):
         return False
-    return _as_selector(term.get("labelSelector")).matches(_dig(pod, "metadata", "labels") or {})
+    return _as_selector(_term_selector(term, owner)).matches(_dig(pod, "metadata", "labels") or {})

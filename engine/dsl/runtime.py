@@ -189,15 +189,25 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     raise RuleRuntimeError(f"cannot compute {type_name(a)} {op} {type_name(b)}")
 
 
+# Fast paths: plain numbers (not bool, not TimeVal) need none of the checks below.
+_NUMBER = frozenset({int, float})
+
+
 def add(a: Any, b: Any) -> Any:
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return a + b
     return _arith("+", a, b)
 
 
 def sub(a: Any, b: Any) -> Any:
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return a - b
     return _arith("-", a, b)
 
 
 def mul(a: Any, b: Any) -> Any:
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return a * b
     return _arith("*", a, b)
 
 
@@ -222,16 +232,13 @@ def neg(a: Any) -> Any:
 
 
 def eq(a: Any, b: Any) -> bool:
-    a, b = _coerce_time(a, b) if _timeish(a, b) else (a, b)
+    if type(a) is TimeVal or type(b) is TimeVal:
+        a, b = _coerce_time(a, b)
     return a == b
 
 
 def ne(a: Any, b: Any) -> bool:
     return not eq(a, b)
-
-
-def _timeish(a: Any, b: Any) -> bool:
-    return isinstance(a, TimeVal) or isinstance(b, TimeVal)
 
 
 def _order(op: str, a: Any, b: Any) -> bool:
@@ -251,18 +258,26 @@ def _order(op: str, a: Any, b: Any) -> bool:
 
 
 def lt(a: Any, b: Any) -> bool:
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return a < b
     return _order("<", a, b)
 
 
 def le(a: Any, b: Any) -> bool:
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return a <= b
     return _order("<=", a, b)
 
 
 def gt(a: Any, b: Any) -> bool:
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return a > b
     return _order(">", a, b)
 
 
 def ge(a: Any, b: Any) -> bool:
+    if type(a) in _NUMBER and type(b) in _NUMBER:
+        return a >= b
     return _order(">=", a, b)
 
 

@@ -220,3 +220,100 @@ def test_the_scheduler_places_anti_affine_replicas_on_distinct_nodes(sched):
     assert placed == ["n1", "n2", "n3"]
     pending = next(f"p{i}" for i in range(4) if not sched.node_of(f"p{i}"))
     assert sched.condition(pending)["message"] == f"0/3 nodes are available: 3 {ANTI}."
+
+
+# -- matchLabelKeys / mismatchLabelKeys (upstream test/integration/scheduler/filters: TestInterPodAffinity)
+
+def keyed_term(key, match=(), mismatch=()):
+    t = {"labelSelector": {"matchExpressions": [{"key": "foo", "operator": "Exists"}]}, "topologyKey": key}
+    if match:
+        t["matchLabelKeys"] = list(match)
+    if mismatch:
+        t["mismatchLabelKeys"] = list(mismatch)
+    return t
+
+
+def two_nodes_in_one_zone(sched, *existing):
+    zone = {"region": "r1", "zone": "z11"}
+    sched.add(node("testnode-0", memory="1G", labels={**zone, "node": "n1"}),
+              node("anothernode-0", memory="1G", labels={**zone, "node": "n2"}), *existing)
+
+
+def full_pod(name, labels, node_name):
+    return pod(name, memory="1G", labels=labels, node_name=node_name)
+
+
+def test_anti_affinity_match_label_keys_add_in_with_the_incoming_pods_value(sched):
+    two_nodes_in_one_zone(sched, pod("pod1", labels={"foo": "", "bar": "fuga"}, node_name="testnode-0"),
+                          pod("pod2", labels={"foo": "", "bar": "hoge"}, node_name="testnode-0"))
+    incoming = pod("incoming", labels={"foo": "", "bar": "a"}, affinity=affinity(anti=[keyed_term("zone", match=["bar"])]))
+    assert sorted(sched.attempt(incoming).feasible) == ["anothernode-0", "testnode-0"]
+    # without the key, the selector alone picks both pods: the whole zone is out
+    plain = pod("plain", labels={"foo": "", "bar": "a"}, affinity=affinity(anti=[keyed_term("zone")]))
+    assert sched.attempt(plain).feasible == ()
+
+
+def test_anti_affinity_mismatch_label_keys_add_not_in_with_the_incoming_pods_value(sched):
+    two_nodes_in_one_zone(sched, pod("pod1", labels={"foo": "", "bar": "a"}, node_name="testnode-0"),
+                          pod("pod2", labels={"foo": "", "bar": "a"}, node_name="testnode-0"))
+    incoming = pod("incoming", labels={"foo": "", "bar": "a"}, affinity=affinity(anti=[keyed_term("zone", mismatch=["bar"])]))
+    assert sorted(sched.attempt(incoming).feasible) == ["anothernode-0", "testnode-0"]
+
+
+def test_affinity_match_label_keys_leave_only_pods_with_the_same_value(sched):
+    two_nodes_in_one_zone(sched, full_pod("pod1", {"foo": "", "bar": "a"}, "anothernode-0"),
+                          pod("pod2", labels={"foo": "", "bar": "hoge"}, node_name="testnode-0"),
+                          pod("pod3", labels={"foo": "", "bar": "fuga"}, node_name="testnode-0"))
+    incoming = pod("incoming", memory="1G", labels={"foo": "", "bar": "a"},
+                   affinity=affinity([keyed_term("node", match=["bar"])]))
+    a = sched.attempt(incoming)
+    assert a.chosen is None
+    assert a.rejected["testnode-0"] == ("InterPodAffinity", (AFFINITY,))
+    assert a.rejected["anothernode-0"][0] == "NodeResourcesFit"
+
+
+def test_affinity_mismatch_label_keys_leave_only_pods_with_another_value(sched):
+    two_nodes_in_one_zone(sched, full_pod("pod1", {"foo": "", "bar": "fuga"}, "anothernode-0"),
+                          pod("pod2", labels={"foo": "", "bar": "a"}, node_name="testnode-0"),
+                          pod("pod3", labels={"foo": "", "bar": "a"}, node_name="testnode-0"))
+    incoming = pod("incoming", memory="1G", labels={"foo": "", "bar": "a"},
+                   affinity=affinity([keyed_term("node", mismatch=["bar"])]))
+    a = sched.attempt(incoming)
+    assert a.chosen is None
+    assert a.rejected["testnode-0"] == ("InterPodAffinity", (AFFINITY,))
+
+
+def test_label_keys_the_incoming_pod_lacks_are_ignored(sched):
+    two_nodes_in_one_zone(sched, pod("pod1", labels={"foo": "", "bar": "fuga"}, node_name="testnode-0"))
+    incoming = pod("incoming", labels={"foo": ""},
+                   affinity=affinity(anti=[keyed_term("node", match=["bar"], mismatch=["baz"])]))
+    assert sched.attempt(incoming).feasible == ("anothernode-0",)
+
+
+def test_label_keys_do_not_turn_a_null_selector_into_one_that_selects(sched):
+    two_nodes_in_one_zone(sched, pod("pod1", labels={"foo": "", "bar": "a"}, node_name="testnode-0"))
+    t = {"topologyKey": "node", "matchLabelKeys": ["bar"]}
+    incoming = pod("incoming", labels={"foo": "", "bar": "a"}, affinity=affinity(anti=[t]))
+    assert sorted(sched.attempt(incoming).feasible) == ["anothernode-0", "testnode-0"]
+
+
+def test_an_existing_pods_anti_affinity_uses_its_own_labels_for_the_keys(sched):
+    guard = pod("guard", labels={"foo": "", "bar": "v1"}, node_name="testnode-0",
+                affinity=affinity(anti=[keyed_term("node", match=["bar"])]))
+    two_nodes_in_one_zone(sched, guard)
+    same = sched.attempt(pod("same", labels={"foo": "", "bar": "v1"}))
+    assert same.rejected["testnode-0"] == ("InterPodAffinity", (EXISTING,))
+    assert sorted(sched.attempt(pod("other", labels={"foo": "", "bar": "v2"})).feasible) == \
+        ["anothernode-0", "testnode-0"]
+
+
+def test_preferred_terms_apply_label_keys_when_scoring(sched):
+    sched.add(node("machine1"), node("machine2"),
+              pod("old", labels={"foo": "", "rev": "1"}, node_name="machine1"),
+              pod("new", labels={"foo": "", "rev": "2"}, node_name="machine2"))
+    t = keyed_term(HOST, match=["rev"])
+    a = sched.attempt(pod("p", labels={"foo": "", "rev": "2"}, affinity=affinity(preferred=[(5, t)])))
+    assert score_of(a, "machine2") == (5, 100, 200) and score_of(a, "machine1") == (0, 0, 0)
+    b = sched.attempt(pod("q", labels={"foo": "", "rev": "2"},
+                          affinity=affinity(preferred_anti=[(5, keyed_term(HOST, mismatch=["rev"]))])))
+    assert score_of(b, "machine1") == (-5, 0, 0) and score_of(b, "machine2") == (0, 100, 200)

@@ -1,0 +1,147 @@
+"""What makes an attempt cheap, counted: plugins that ignore the node run once, node queries are reused."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from engine import evalctx
+from sched_helpers import SchedCluster, container, node, pod, sched  # noqa: F401 (fixture)
+
+
+def count_calls(scheduler, kind, name):
+    """Wrap the filter or score `name` so that its evaluations are counted."""
+    calls = {"n": 0}
+    decls = getattr(scheduler, kind)
+    i = next(i for i, d in enumerate(decls) if d.name == name)
+    inner = decls[i].fn
+
+    def counted(ctx, pod_, node_):
+        calls["n"] += 1
+        return inner(ctx, pod_, node_)
+
+    decls[i] = attrs.evolve(decls[i], fn=counted)
+    return calls
+
+
+def test_a_filter_that_does_not_read_the_node_runs_once_per_attempt(sched):
+    sched.add(*(node(f"n{i}") for i in range(5)))
+    ports = count_calls(sched.scheduler, "filters", "NodePorts")
+    fit = count_calls(sched.scheduler, "filters", "NodeResourcesFit")
+    a = sched.attempt(pod("p", cpu="100m"))
+    assert len(a.feasible) == 5
+    assert ports["n"] == 1  # no host ports: its answer is the same for every node
+    assert fit["n"] == 1 + 5  # the probe, then every node
+
+
+def test_a_score_that_does_not_read_the_node_runs_once_and_scores_every_node(sched):
+    sched.add(*(node(f"n{i}") for i in range(4)))
+    affinity = count_calls(sched.scheduler, "scores", "NodeAffinity")
+    a = sched.attempt(pod("p", cpu="100m"))
+    assert affinity["n"] == 1
+    assert {line.raw for n in a.feasible for line in a.scores[n] if line.plugin == "NodeAffinity"} == {0}
+
+
+def test_a_filter_that_rejects_every_node_without_reading_it_is_reported_for_each_node(tmp_path):
+    never = """
+        component never
+          reads Pod, Node
+        filter Never(pod, node):
+          reject "pods named x are never placed" when pod.metadata.name == "x"
+        """
+    cluster = SchedCluster(tmp_path, extra={"never": never})
+    cluster.add(node("n1"), node("n2"))
+    calls = count_calls(cluster.scheduler, "filters", "Never")
+    a = cluster.attempt(pod("x"))
+    assert calls["n"] == 1
+    assert a.rejected == {"n1": ("Never", ("pods named x are never placed",)),
+                          "n2": ("Never", ("pods named x are never placed",))}
+    assert a.message == "0/2 nodes are available: 2 pods named x are never placed."
+
+
+def test_an_earlier_filter_still_decides_a_node_before_a_constant_rejection(tmp_path):
+    never = """
+        component never
+          reads Pod, Node
+        filter Never(pod, node):
+          reject "never" when pod.metadata.name == "x"
+        """
+    cluster = SchedCluster(tmp_path, extra={"never": never})
+    cluster.add(node("n1"), node("n2", unschedulable=True))
+    a = cluster.attempt(pod("x"))
+    assert a.rejected["n2"][0] == "NodeUnschedulable" and a.rejected["n1"] == ("Never", ("never",))
+
+
+@pytest.fixture
+def queries(monkeypatch):
+    """Counts the queries answered from the snapshot (not from a memo or the scheduler's cache)."""
+    seen = []
+    inner = evalctx.EvalContext.query
+
+    def counted(self, spec, values, where):
+        seen.append(values if where is None else (*values, where.__code__.co_filename))
+        return inner(self, spec, values, where)
+
+    monkeypatch.setattr(evalctx.EvalContext, "query", counted)
+    return seen
+
+
+def test_the_pods_of_a_node_are_queried_again_only_after_a_change_on_that_node(sched, queries):
+    sched.add(node("n1"), node("n2"), pod("e", cpu="1", node_name="n1"))
+    sched.attempt(pod("p", cpu="100m"))
+    first = [v[:1] for v in queries if v[:1] in (("n1",), ("n2",))]
+    assert sorted(set(first)) == [("n1",), ("n2",)]
+    queries.clear()
+    sched.attempt(pod("q", cpu="100m"))
+    assert [v for v in queries if v[:1] in (("n1",), ("n2",))] == []  # nothing changed: all from the cache
+    sched.add(pod("f", cpu="3", node_name="n2"))  # a change on n2 only
+    queries.clear()
+    a = sched.attempt(pod("r", containers=[container(cpu="2500m")]))
+    assert sorted(set(v[:1] for v in queries if v[:1] in (("n1",), ("n2",)))) == [("n2",)]
+    assert a.feasible == ("n1",) and a.rejected["n2"] == ("NodeResourcesFit", ("Insufficient cpu",))
+
+
+def test_a_bound_pod_is_counted_on_its_node_by_the_next_attempt(sched):
+    sched.add(node("n1", cpu="1"), node("n2", cpu="1"))
+    for i in range(3):
+        sched.add(pod(f"p{i}", cpu="600m"))
+    sched.run()
+    placed = sorted(sched.node_of(f"p{i}") or "-" for i in range(3))
+    assert placed == ["-", "n1", "n2"]
+
+
+def test_only_the_latest_attempts_are_kept_for_explanations(sched, monkeypatch):
+    from engine import scheduler as scheduler_module
+    monkeypatch.setattr(scheduler_module, "ATTEMPTS_KEPT", 2)
+    sched.add(node("n1"))
+    for name in ("a", "b", "c"):
+        sched.add(pod(name, cpu="100m"))
+    sched.run()
+    assert sorted(k[3] for k in sched.scheduler.attempts) == ["b", "c"]
+    assert "no attempt recorded" in sched.explain("a")
+    assert "scores" in sched.explain("c") or "only n1 passed" in sched.explain("c")
+
+
+def test_a_change_the_querys_condition_rejects_before_and_after_keeps_its_answer(tmp_path, queries):
+    busy = """
+        component busy
+          reads Pod, Node
+        score HostNetworkPods(pod, node) weight 1:
+          return count(Pod where it.spec.hostNetwork == true)
+        """
+    cluster = SchedCluster(tmp_path, extra={"busy": busy})
+    cluster.add(node("n1"), node("n2"))
+
+    def scans():
+        return [v for v in queries if v and "busy" in str(v[-1])]
+
+    cluster.attempt(pod("p"))
+    assert len(scans()) == 1
+    queries.clear()
+    cluster.add(pod("plain", node_name="n1"))  # not selected before or after: the answer stands
+    cluster.attempt(pod("q"))
+    assert scans() == []
+    cluster.add(pod("host", node_name="n2", hostNetwork=True))
+    a = cluster.attempt(pod("r"))
+    assert len(scans()) == 1
+    assert {line.raw for n in a.feasible for line in a.scores[n] if line.plugin == "HostNetworkPods"} == {1}
