@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from cluster_gen import NAMESPACE, write_folder  # noqa: E402
 from engine.cluster import Cluster  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.store import Store, tune_gc  # noqa: E402
 from figures import print_figures  # noqa: E402
 
 RULES = ROOT / "rules"
@@ -72,6 +72,7 @@ def converge(folder: Path, deployments: int, replicas: int, profile: int = 0) ->
     """Open an in-memory cluster, apply `folder` and converge it; the cluster and the figures."""
     store = Store()
     cluster = Cluster(store, RULES, simulated=True)
+    tune_gc()  # as `recon up` does
     cluster.engine.max_rounds = 10**6
     cluster.engine.max_creates_per_round = 10**7
     writes = count_events(store)

@@ -31,6 +31,7 @@ from .manifests import ApplyResult, object_ref
 from .objects import get_path, key_of, thaw
 from .printers import columns, render_table
 from .report import plan_text
+from .store import tune_gc
 from .timeutil import format_time, parse_duration
 from .wal import load_snapshot, open_store
 
@@ -210,6 +211,7 @@ def _run_up(args: argparse.Namespace) -> int:
     store = open_store(args.state)
     try:
         cluster = Cluster(store, rules_dir, simulated=args.once)
+        tune_gc()  # a process holding a large store: see engine/store.py
         if not args.once:
             server = _start_http(cluster, args)
             try:
