@@ -246,6 +246,10 @@ class QueryCache:
     """Query answers kept across scheduling attempts, dropped when a commit touches their dependencies."""
 
     LIMIT = 100_000  # entries keyed by one attempt's values are never asked again: start over past this
+    # A change to a dependency that many answers share (every Service's or ReplicaSet's selector
+    # query over a namespace's pods) drops them all instead of testing each one's condition on
+    # the change: testing made each commit cost O(selectors), most of a converge's time.
+    CHECK_AT_MOST = 8
 
     def __init__(self) -> None:
         self.entries: dict = {}
@@ -290,6 +294,10 @@ class QueryCache:
                 keys = users.get(dep)
                 if not keys:
                     continue
+                if len(keys) > self.CHECK_AT_MOST:  # testing each would cost more than asking again
+                    for key in keys:
+                        entries.pop(key, None)
+                    keys.clear()
                 for key in list(keys):
                     entry = entries.get(key)
                     if entry is None or not _unselected(entry[4], event.old, event.new):

@@ -145,3 +145,33 @@ def test_a_change_the_querys_condition_rejects_before_and_after_keeps_its_answer
     a = cluster.attempt(pod("r"))
     assert len(scans()) == 1
     assert {line.raw for n in a.feasible for line in a.scores[n] if line.plugin == "HostNetworkPods"} == {1}
+
+
+def test_a_change_to_a_dependency_many_cached_answers_share_drops_them_without_testing_each():
+    from types import SimpleNamespace
+
+    from engine.objects import freeze
+    from engine.scheduler import QueryCache
+
+    tested: list[int] = []
+
+    def condition(i: int):
+        return lambda obj: tested.append(i) or False  # rejects everything, but counts the tests
+
+    def cache_with(answers: int) -> QueryCache:
+        cache = QueryCache()
+        cache.revision = 1
+        for i in range(answers):
+            cache.put(("q", i), ([], (), (), frozenset({("ns", "", "Pod", "demo")}), condition(i)))
+        return cache
+
+    pod_a = freeze({"metadata": {"name": "a", "namespace": "demo"}})
+    event = SimpleNamespace(key=("", "Pod", "demo", "a"), old=None, new=pod_a)
+    few = cache_with(QueryCache.CHECK_AT_MOST)
+    few.on_commit(SimpleNamespace(revision=2), (event,), None)
+    assert len(few.entries) == QueryCache.CHECK_AT_MOST and len(tested) == QueryCache.CHECK_AT_MOST
+
+    tested.clear()
+    many = cache_with(QueryCache.CHECK_AT_MOST + 1)
+    many.on_commit(SimpleNamespace(revision=2), (event,), None)
+    assert many.entries == {} and tested == []
