@@ -49,6 +49,17 @@ class Live:
             return exc.code, dict(exc.headers), exc.read().decode()
 
 
+def wait_for(check, what: str = "the condition", timeout: float = 30.0):
+    """Poll `check` until it returns something truthy (returned); fail naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
 def start(root: Path, *extra: str) -> Live:
     shutil.copytree(REPO / "manifests", root / "manifests")
     (root / "home").mkdir()

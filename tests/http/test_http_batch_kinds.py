@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
+
+from http_live import wait_for
 
 RBAC = """\
 apiVersion: v1
@@ -29,13 +30,6 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
 
 def header(live, *args: str) -> list[str]:
     return live.kubectl("get", *args).stdout.splitlines()[0].split()
-
-
-def wait_for(check, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
 
 
 def test_a_delete_with_a_malformed_json_body_is_a_400_status(live):

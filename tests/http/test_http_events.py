@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
-
-def wait_for(check, what: str, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+from http_live import wait_for
 
 
 def events_section(described: str) -> list[str]:

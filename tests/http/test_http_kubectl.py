@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 
 import yaml
+
+from http_live import wait_for
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -58,13 +59,6 @@ def write(live, name: str, text: str) -> str:
     path = live.root / name
     path.write_text(text)
     return str(path)
-
-
-def wait_for(predicate, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def test_version_reports_kubernetes_1_32_so_the_dispatcher_picks_kubectl_1_32(live):

@@ -18,7 +18,7 @@ import time
 import aiohttp
 import pytest
 
-from http_live import Live, start, stop
+from http_live import Live, start, stop, wait_for
 
 WATCHERS = 100
 
@@ -83,19 +83,12 @@ class Watchers:
             time.sleep(0.05)
 
 
-def _wait_until(check, what: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def _scale_up_under_watchers(live: Live, replicas: int, nodes: int) -> None:
     (live.root / "manifests" / "load-nodes.yaml").write_text(_nodes_yaml(nodes))
     status, _, _ = live.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                                "metadata": {"name": "load"}})
     assert status == 201
-    _wait_until(lambda: live.request("GET", f"/api/v1/nodes/load-{nodes - 1}")[0] == 200, "the load nodes", 30)
+    wait_for(lambda: live.request("GET", f"/api/v1/nodes/load-{nodes - 1}")[0] == 200, "the load nodes", 30)
     status, _, _ = live.request("POST", "/apis/apps/v1/namespaces/load/deployments", DEPLOYMENT)
     assert status == 201
     status, _, body = live.request("GET", "/api/v1/namespaces/load/pods")
@@ -109,14 +102,14 @@ def _scale_up_under_watchers(live: Live, replicas: int, nodes: int) -> None:
         _, _, text = live.request("GET", "/apis/apps/v1/namespaces/load/deployments/load")
         return (json.loads(text).get("status") or {}).get("readyReplicas") == replicas
 
-    _wait_until(ready, f"{replicas} ready replicas", 600)
+    wait_for(ready, f"{replicas} ready replicas", 600)
     _, _, body = live.request("GET", "/api/v1/namespaces/load/pods")
     listed = json.loads(body)
     final = int(listed["metadata"]["resourceVersion"])
     expected = {item["metadata"]["name"]: int(item["metadata"]["resourceVersion"]) for item in listed["items"]}
     assert len(expected) == replicas
     latest_pod_rv = max(expected.values())
-    _wait_until(lambda: all(seen and seen[-1][2] >= latest_pod_rv for seen in watchers.events),
+    wait_for(lambda: all(seen and seen[-1][2] >= latest_pod_rv for seen in watchers.events),
                 "every watcher to reach the listed state", 120)
 
     first = watchers.events[0]
