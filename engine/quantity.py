@@ -28,6 +28,7 @@ The end of the module has the resource-list helpers the scheduler needs:
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -92,6 +93,11 @@ def parse_quantity(text: str) -> tuple[Fraction, str]:
     """The exact value and suffix format of a quantity string."""
     if not isinstance(text, str):
         raise TypeError(f"a quantity string is required, not {type(text).__name__}")
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)  # a cluster spells few distinct quantities, over and over
+def _parse(text: str) -> tuple[Fraction, str]:
     shape = _SHAPE.fullmatch(text)
     if shape is None or not (shape.group(2) or shape.group(3)):
         raise ValueError(f"invalid quantity {text!r}: {_FORMAT_ERROR}")

@@ -152,7 +152,7 @@ def fit_error_message(num_nodes: int, rejected: Mapping[str, tuple]) -> str:
 
 
 class ScoreLine(NamedTuple):
-    """One score plugin's result for one node (a tuple: an attempt makes one per node and plugin)."""
+    """One score plugin's result for one node, as an explanation shows it."""
 
     plugin: str
     raw: Any
@@ -173,12 +173,21 @@ class Attempt:
     num_nodes: int
     rejected: dict  # node → (plugin, reasons)
     feasible: tuple  # node names, in evaluation order
-    scores: dict  # node → tuple[ScoreLine, ...]
+    table: tuple  # per score plugin: (name, weight, raw {node: value}, normalized {node: int})
     chosen: str | None
     message: str
 
+    @property
+    def scores(self) -> dict[str, tuple[ScoreLine, ...]]:
+        """Each scored node's lines, one per score plugin (built when asked: an attempt keeps
+        one dict per plugin, not a line per node and plugin)."""
+        return {node: tuple(ScoreLine(plugin, raw[node], normalized[node], weight)
+                            for plugin, weight, raw, normalized in self.table)
+                for node in (self.table[0][2] if self.table else ())}
+
     def total(self, node: str) -> int:
-        return sum(line.weighted for line in self.scores.get(node, ()))
+        return sum(normalized[node] * weight for _plugin, weight, _raw, normalized in self.table
+                   if node in normalized)
 
 
 class _AttemptContext(EvalContext):
@@ -193,14 +202,58 @@ class _AttemptContext(EvalContext):
     n7 changes.
     """
 
-    __slots__ = ("memo", "once_memo", "shared", "probing")
+    __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures")
 
-    def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None):
+    def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None,
+                 results: "NodeResults | None" = None):
         super().__init__(engine, snap, now)
         self.memo: dict = {}
         self.once_memo: dict = {}  # a filter's or score's node-independent lets (runtime.once)
         self.shared = shared
         self.probing = False  # a plugin is running on a watched node (`_probe`)
+        self.results = results  # plugin answers per node kept across attempts, if any
+        self.signatures: dict = {}  # decl → the pod's signature for it (NodeResults.signature)
+
+    def remember(self, site: Any, compute: Any) -> Any:
+        """A node-independent `let`: computed once per attempt; each use depends on what it read."""
+        found = self.once_memo.get(site)
+        if found is None:
+            outer, self.deps = self.deps, set()
+            try:
+                value = compute()
+            finally:
+                deps, self.deps = self.deps, outer
+            found = self.once_memo[site] = (value, deps)
+        self.deps.update(found[1])
+        return found[0]
+
+    def answer(self, decl: Any, pod: Mapping, node: Mapping, name: str, run: Any) -> Any:
+        """`run(decl, self, pod, node)`, or the answer kept from an earlier attempt that stands.
+
+        An answer stands while the node object is the same, no commit touched
+        what the plugin read of the snapshot, and the pod agrees with the
+        earlier one on every path the plugin reads (`decl.pod_reads`).
+        """
+        results = self.results
+        if results is None:
+            return run(decl, self, pod, node)
+        sig = self.signatures.get(decl, _UNSET)
+        if sig is _UNSET:
+            sig = self.signatures[decl] = results.signature(decl, pod)
+        if sig is None:
+            return run(decl, self, pod, node)
+        key = (decl, sig, name)
+        found = results.entries.get(key)
+        if found is not None and found[0] is node:
+            return found[1]
+        outer, self.deps = self.deps, set()
+        try:
+            answer = run(decl, self, pod, node)
+        finally:
+            deps, self.deps = self.deps, outer
+        outer.update(deps)
+        results.put(key, (node, answer), deps)
+        return answer
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
         closure = None if where is None else where.__closure__
@@ -243,13 +296,16 @@ def _unselected(where: Any, old: Any, new: Any) -> bool:
         return False
 
 
-class QueryCache:
-    """Query answers kept across scheduling attempts, dropped when a commit touches their dependencies."""
+class _DependentCache:
+    """Answers kept across scheduling attempts, dropped when a commit touches their dependencies.
 
-    LIMIT = 100_000  # entries keyed by one attempt's values are never asked again: start over past this
-    # A change to a dependency that many answers share (every Service's or ReplicaSet's selector
-    # query over a namespace's pods) drops them all instead of testing each one's condition on
-    # the change: testing made each commit cost O(selectors), most of a converge's time.
+    The cache describes the store's head: a store listener (`on_commit`)
+    follows every commit, and a snapshot it did not follow empties it.
+    """
+
+    LIMIT = 100_000  # past this, start over (entries for pods long gone are never asked again)
+    # A change to a dependency that many answers share drops them all without testing each one
+    # (only QueryCache tests); testing made each commit cost O(selectors).
     CHECK_AT_MOST = 8
 
     def __init__(self) -> None:
@@ -257,25 +313,32 @@ class QueryCache:
         self.users: dict[tuple, set] = {}  # dependency → keys of the entries that recorded it
         self.revision: int | None = None  # the snapshot the entries describe
 
-    def at(self, snap: Any) -> "QueryCache":
+    def at(self, snap: Any) -> Any:
         """The cache, holding answers for `snap` only (emptied if it missed commits)."""
         if self.revision != snap.revision:
             self.clear()
             self.revision = snap.revision
         return self
 
-    def put(self, key: Any, entry: tuple) -> None:
-        if any(isinstance(c, (EvalContext, R.TimeVal)) for c in entry[2]):
-            return  # reads the attempt itself or the clock: never valid for another attempt
+    def _keep(self, key: Any, entry: Any, deps: Any) -> None:
         if len(self.entries) >= self.LIMIT:
             self.clear()
         self.entries[key] = entry
-        for dep in entry[3]:
-            self.users.setdefault(dep, set()).add(key)
+        users = self.users
+        for dep in deps:
+            found = users.get(dep)
+            if found is None:
+                users[dep] = {key}
+            else:
+                found.add(key)
 
     def clear(self) -> None:
         self.entries.clear()
         self.users.clear()
+
+    def _stands(self, entry: Any, event: Any) -> bool:
+        """Does `entry` survive `event`, which touched one of its dependencies?"""
+        return False
 
     def on_commit(self, snap: Any, events: tuple, _record: Any) -> None:
         """A store listener: forget the answers a committed change can alter."""
@@ -301,11 +364,66 @@ class QueryCache:
                     keys.clear()
                 for key in list(keys):
                     entry = entries.get(key)
-                    if entry is None or not _unselected(entry[4], event.old, event.new):
+                    if entry is None or not self._stands(entry, event):
                         entries.pop(key, None)
                         keys.discard(key)
                 if not keys:
                     del users[dep]
+
+
+class QueryCache(_DependentCache):
+    """Query answers (entries: answer, values, captured cells, dependencies, condition)."""
+
+    def put(self, key: Any, entry: tuple) -> None:
+        if any(isinstance(c, (EvalContext, R.TimeVal)) for c in entry[2]):
+            return  # reads the attempt itself or the clock: never valid for another attempt
+        self._keep(key, entry, entry[3])
+
+    def _stands(self, entry: Any, event: Any) -> bool:
+        return _unselected(entry[4], event.old, event.new)
+
+
+_UNSET = object()
+
+
+class NodeResults(_DependentCache):
+    """Each filter's and score's answer per node, kept across attempts (upstream's per-node cache).
+
+    Key: (plugin, pod signature, node name); entry: (the node object, the
+    answer).  Identical pods (the replicas of one template) share answers:
+    after a bind only the answers for the chosen node, whose pods changed,
+    are computed again.  The pod signature interns the values of the paths
+    the plugin reads of the pod (`dsl.reads.pod_reads`).
+    """
+
+    SIGNATURES_KEPT = 10_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.signatures: dict = {}  # (plugin, values) → a small int
+
+    def clear(self) -> None:
+        super().clear()
+        self.signatures.clear()
+
+    def signature(self, decl: Any, pod: Mapping) -> int | None:
+        """The interned values of what `decl` reads of `pod`; None when it reads all of the pod."""
+        paths = getattr(decl, "pod_reads", None)
+        if paths is None:
+            return None
+        values = (decl, tuple(get_path(pod, *p) for p in paths))
+        try:
+            found = self.signatures.get(values)
+        except TypeError:  # an unhashable value: no sharing
+            return None
+        if found is None:
+            if len(self.signatures) >= self.SIGNATURES_KEPT:
+                self.clear()
+            found = self.signatures[values] = len(self.signatures)
+        return found
+
+    def put(self, key: Any, entry: tuple, deps: Any) -> None:
+        self._keep(key, entry, deps)
 
 
 class Scheduler:
@@ -323,9 +441,11 @@ class Scheduler:
         self.scheduled = 0
         self._nodes: tuple[Any, list] = (None, [])
         self.cache = QueryCache()
+        self.results = NodeResults()
         listeners = getattr(self.api.store, "listeners", None)
         if listeners is not None:  # (a snapshot's stand-in store for explanations has none)
             listeners.append(self.cache.on_commit)
+            listeners.append(self.results.on_commit)
         self.actor = Actor(SCHEDULER_NAME, "component", Permissions(
             reads={("*", "*")}, writes={("", "Binding"), ("", "Event"), ("events.k8s.io", "Event")},
             status_writes={POD}))
@@ -341,6 +461,7 @@ class Scheduler:
         comps = rules.components
         self.filters = sorted((d for c in comps for d in c.filters), key=order)
         self.scores = sorted((d for c in comps for d in c.scores), key=order)
+        self.results.clear()
         if self.enabled:
             self.active.update(self.unschedulable)
             self.unschedulable.clear()
@@ -428,36 +549,44 @@ class Scheduler:
         nodes = self._node_list(snap)
         key = _key(pod)
         if not nodes:
-            return Attempt(key, snap.revision, 0, {}, (), {}, None, "no nodes available to schedule pods")
-        shared = self.cache.at(snap) if snap is self.api.store.head else None
-        ctx = _AttemptContext(self.engine, snap, self.engine.clock.now(), shared)
+            return Attempt(key, snap.revision, 0, {}, (), (), None, "no nodes available to schedule pods")
+        live = snap is self.api.store.head and getattr(self.api.store, "listeners", None) is not None
+        ctx = _AttemptContext(self.engine, snap, self.engine.clock.now(),
+                              self.cache.at(snap) if live else None, self.results.at(snap) if live else None)
         want = nodes_to_find(len(nodes), self.percentage)
         rejected: dict[str, tuple] = {}
         feasible: list[Any] = []
         n = len(nodes)
         objects = snap.objects
         plan = self._filter_plan(ctx, pod, objects[nodes[self.next_start % n]])
+        feasible_names: list[str] = []
         for i in range(n):
-            node = objects[nodes[(self.next_start + i) % n]]
-            why = self._filter(ctx, pod, node, plan)
+            node_key = nodes[(self.next_start + i) % n]
+            node = objects[node_key]
+            why = self._filter(ctx, pod, node, node_key[3], plan)
             if why is None:
                 feasible.append(node)
+                feasible_names.append(node_key[3])
                 if len(feasible) >= want:
                     break
             else:
-                rejected[node["metadata"]["name"]] = why
+                rejected[node_key[3]] = why
         self.next_start = (self.next_start + len(feasible) + len(rejected)) % n
-        names = tuple(nd["metadata"]["name"] for nd in feasible)
+        names = tuple(feasible_names)
         if not feasible:
-            return Attempt(key, snap.revision, n, rejected, (), {}, None, fit_error_message(n, rejected))
+            return Attempt(key, snap.revision, n, rejected, (), (), None, fit_error_message(n, rejected))
         if len(feasible) == 1:  # upstream skips scoring when only one node fits
-            return Attempt(key, snap.revision, n, rejected, names, {}, names[0], "")
-        scores = self._score(ctx, pod, feasible)
-        totals = {name: sum(line.weighted for line in lines) for name, lines in scores.items()}
+            return Attempt(key, snap.revision, n, rejected, names, (), names[0], "")
+        table = self._score(ctx, pod, feasible, names)
+        totals = dict.fromkeys(names, 0)
+        for _plugin, weight, _raw, normalized in table:
+            if weight:
+                for name, value in normalized.items():
+                    totals[name] += value * weight
         best = max(totals.values())
         ties = sorted(name for name, total in totals.items() if total == best)
         chosen = ties[_tie_break(self.engine.seed, pod, len(ties))]
-        return Attempt(key, snap.revision, n, rejected, names, scores, chosen, "")
+        return Attempt(key, snap.revision, n, rejected, names, table, chosen, "")
 
     def _filter_plan(self, ctx: EvalContext, pod: Mapping, sample: Mapping) -> list[tuple]:
         """The filters to run per node for this pod: (decl, None), or (decl, reasons) when it answers
@@ -480,9 +609,9 @@ class Scheduler:
                 break
         return plan
 
-    def _filter(self, ctx: EvalContext, pod: Mapping, node: Mapping, plan: list[tuple]) -> tuple | None:
+    def _filter(self, ctx: Any, pod: Mapping, node: Mapping, name: str, plan: list[tuple]) -> tuple | None:
         for decl, constant in plan:
-            why = constant if constant is not None else self._run_filter(decl, ctx, pod, node)
+            why = constant if constant is not None else ctx.answer(decl, pod, node, name, self._run_filter)
             if why is not None:
                 return why
         return None
@@ -496,21 +625,20 @@ class Scheduler:
             reason = f"filter {decl.qualname} failed ({decl.path}:{decl.line}): {_describe(exc)}"
         return _rejection(decl, reason)
 
-    def _score(self, ctx: EvalContext, pod: Mapping, feasible: list) -> dict[str, tuple]:
-        names = [nd["metadata"]["name"] for nd in feasible]
-        lines: dict[str, list] = {name: [] for name in names}
+    def _score(self, ctx: Any, pod: Mapping, feasible: list, names: tuple) -> tuple:
+        table = []
         for decl in self.scores:
             constant, value = _probe(decl, ctx, pod, feasible[0])
             if constant:  # the score did not read the node: the same raw value everywhere
                 raw = dict.fromkeys(names, value)
             else:
-                raw = {name: self._run_score(decl, ctx, pod, node) for name, node in zip(names, feasible)}
+                answer, run = ctx.answer, self._run_score
+                raw = {name: answer(decl, pod, node, name, run) for name, node in zip(names, feasible)}
             normalized = normalize(decl.normalize, raw)
             if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
                 raw = spread_scores(raw)
-            for name in names:
-                lines[name].append(ScoreLine(decl.name, raw[name], normalized[name], decl.weight))
-        return {name: tuple(ls) for name, ls in lines.items()}
+            table.append((decl.name, decl.weight, raw, normalized))
+        return tuple(table)
 
     @staticmethod
     def _run_score(decl: Any, ctx: EvalContext, pod: Mapping, node: Mapping) -> Any:

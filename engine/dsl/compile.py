@@ -24,6 +24,7 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS
+from .reads import pod_reads
 
 # ------------------------------------------------------------ compiled forms
 
@@ -61,6 +62,7 @@ class CompiledDecl:
     weight: int = 0
     normalize: str | None = None  # a score's rescaling over the feasible nodes
     linemap: dict = attrs.field(factory=dict, repr=False)  # generated line → rule line
+    pod_reads: tuple | None = None  # a filter's or score's pod paths (dsl.reads); None: all of it
 
     @property
     def qualname(self) -> str:
@@ -487,6 +489,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             _decl_hash(source, decl, header),
             kind=getattr(decl, "kind", None), weight=getattr(decl, "weight", 0) or 0,
             normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
+            pod_reads=None if decl_type == "rule" else pod_reads(decl),
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

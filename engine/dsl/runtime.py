@@ -34,17 +34,14 @@ class RuleRuntimeError(Exception):
 def once(ctx: Any, site: Any, compute: Any) -> Any:
     """A filter's or score's node-independent `let`: computed once per scheduling attempt.
 
-    The scheduler's attempt context keeps a memo (`ctx.once_memo`); any other
-    context computes the value every time.
+    The scheduler's attempt context remembers it (`ctx.remember`, which also
+    hands the value's dependencies to every later use); any other context
+    computes the value every time.
     """
-    memo = getattr(ctx, "once_memo", None)
-    if memo is None:
+    remember = getattr(ctx, "remember", None)
+    if remember is None:
         return compute()
-    try:
-        return memo[site]
-    except KeyError:
-        value = memo[site] = compute()
-        return value
+    return remember(site, compute)
 
 
 # ---------------------------------------------------------------- paths
