@@ -32,7 +32,7 @@ from engine.apiserver import Actor, APIServer  # noqa: E402
 from engine.clock import SimClock  # noqa: E402
 from engine.reconcile import Engine  # noqa: E402
 from engine.rules import load_rules  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.store import Store, tune_gc  # noqa: E402
 from figures import print_figures  # noqa: E402
 
 ADMIN = Actor("admin", "user", None)
@@ -73,6 +73,7 @@ def scenario(nodes: int, placed: int, pending: int, anti_affinity: bool, profile
     with store.batch():
         for i in range(pending):
             api.create(ADMIN, pod(f"pod-{i}", anti_affinity=anti_affinity))
+    tune_gc()  # as `recon up` does once its store is open
     profiler = cProfile.Profile() if profile else None
     gc_time = [0.0, 0.0]  # seconds in Python's cyclic GC, start of the current pass
 

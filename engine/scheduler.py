@@ -82,8 +82,11 @@ def normalize(mode: str | None, raw: dict[str, Any]) -> dict[str, int]:
     """A score's values over the feasible nodes, rescaled as upstream's NormalizeScore."""
     if mode == "spread":
         return spread_normalize(spread_scores(raw))
-    values = {node: int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
-              for node, v in raw.items()}
+    if all(type(v) is int for v in raw.values()):
+        values = raw
+    else:
+        values = {node: int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
+                  for node, v in raw.items()}
     if mode is None or not values:
         return values
     high, low = max(values.values()), min(values.values())
@@ -215,7 +218,9 @@ class _AttemptContext(EvalContext):
         self.signatures: dict = {}  # decl → the pod's signature for it (NodeResults.signature)
 
     def remember(self, site: Any, compute: Any) -> Any:
-        """A node-independent `let`: computed once per attempt; each use depends on what it read."""
+        """A node-independent `let`: computed once per attempt; each use depends on what it read
+        (one `_MemoDep` standing for all of it: a value read by every node may have read the
+        whole cluster)."""
         found = self.once_memo.get(site)
         if found is None:
             outer, self.deps = self.deps, set()
@@ -223,12 +228,13 @@ class _AttemptContext(EvalContext):
                 value = compute()
             finally:
                 deps, self.deps = self.deps, outer
-            found = self.once_memo[site] = (value, deps)
-        self.deps.update(found[1])
+            found = self.once_memo[site] = (value, _MemoDep(frozenset(deps)))
+        self.deps.add(found[1])
         return found[0]
 
-    def answer(self, decl: Any, pod: Mapping, node: Mapping, name: str, run: Any) -> Any:
-        """`run(decl, self, pod, node)`, or the answer kept from an earlier attempt that stands.
+    def answers(self, decl: Any, pod: Mapping, nodes: list[tuple[str, Mapping]], run: Any) -> list[Any]:
+        """`run(decl, self, pod, node)` for each (name, node), or the answer kept from an earlier
+        attempt where it stands.
 
         An answer stands while the node object is the same, no commit touched
         what the plugin read of the snapshot, and the pod agrees with the
@@ -236,23 +242,35 @@ class _AttemptContext(EvalContext):
         """
         results = self.results
         if results is None:
-            return run(decl, self, pod, node)
+            return [run(decl, self, pod, node) for _name, node in nodes]
         sig = self.signatures.get(decl, _UNSET)
         if sig is _UNSET:
             sig = self.signatures[decl] = results.signature(decl, pod)
         if sig is None:
-            return run(decl, self, pod, node)
-        key = (decl, sig, name)
-        found = results.entries.get(key)
-        if found is not None and found[0] is node:
-            return found[1]
+            return [run(decl, self, pod, node) for _name, node in nodes]
+        group = results.group(decl, sig)
+        get = group.get
+        found_answers = []
+        for name, node in nodes:
+            found = get(name)
+            if found is not None and found[0] is node:
+                found_answers.append(found[1])
+            else:
+                found_answers.append(self._fresh(decl, pod, node, (decl, sig, name), run))
+                group = results.group(decl, sig)  # (a new dict if the cache started over)
+                get = group.get
+        return found_answers
+
+    def _fresh(self, decl: Any, pod: Mapping, node: Mapping, key: tuple, run: Any) -> Any:
+        """Run the plugin for one node, noting what it read; keep the answer."""
+        results = self.results
         outer, self.deps = self.deps, set()
         try:
             answer = run(decl, self, pod, node)
         finally:
             deps, self.deps = self.deps, outer
         outer.update(deps)
-        results.put(key, (node, answer), deps)
+        results.put(results.group(*key[:2]), key, (node, answer), deps)
         return answer
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
@@ -324,6 +342,9 @@ class _DependentCache:
         if len(self.entries) >= self.LIMIT:
             self.clear()
         self.entries[key] = entry
+        self._users_of(key, deps)
+
+    def _users_of(self, key: Any, deps: Any) -> None:
         users = self.users
         for dep in deps:
             found = users.get(dep)
@@ -340,6 +361,9 @@ class _DependentCache:
         """Does `entry` survive `event`, which touched one of its dependencies?"""
         return False
 
+    def _drop(self, key: Any) -> None:
+        self.entries.pop(key, None)
+
     def on_commit(self, snap: Any, events: tuple, _record: Any) -> None:
         """A store listener: forget the answers a committed change can alter."""
         from .reconcile import change_keys  # the engine's own notion of what a change touches
@@ -347,7 +371,7 @@ class _DependentCache:
         if self.revision is not None and snap.revision != self.revision + 1:
             self.clear()  # not the next revision: something was missed
         self.revision = snap.revision
-        if not entries:
+        if not users:
             return
         for event in events:
             if event.key[1] == CRD_KIND:  # kinds come and go: queries may resolve differently
@@ -360,12 +384,12 @@ class _DependentCache:
                     continue
                 if len(keys) > self.CHECK_AT_MOST:  # testing each would cost more than asking again
                     for key in keys:
-                        entries.pop(key, None)
+                        self._drop(key)
                     keys.clear()
                 for key in list(keys):
                     entry = entries.get(key)
                     if entry is None or not self._stands(entry, event):
-                        entries.pop(key, None)
+                        self._drop(key)
                         keys.discard(key)
                 if not keys:
                     del users[dep]
@@ -386,11 +410,20 @@ class QueryCache(_DependentCache):
 _UNSET = object()
 
 
+class _MemoDep:
+    """A dependency on a once-per-attempt value: on everything it read (`deps`)."""
+
+    __slots__ = ("deps", "__weakref__")
+
+    def __init__(self, deps: frozenset):
+        self.deps = deps
+
+
 class NodeResults(_DependentCache):
     """Each filter's and score's answer per node, kept across attempts (upstream's per-node cache).
 
-    Key: (plugin, pod signature, node name); entry: (the node object, the
-    answer).  Identical pods (the replicas of one template) share answers:
+    `entries`: (plugin, pod signature) → node name → (the node object, the
+    answer); a dependency's users are (plugin, signature, node name).  Identical pods (the replicas of one template) share answers:
     after a bind only the answers for the chosen node, whose pods changed,
     are computed again.  The pod signature interns the values of the paths
     the plugin reads of the pod (`dsl.reads.pod_reads`).
@@ -401,10 +434,32 @@ class NodeResults(_DependentCache):
     def __init__(self) -> None:
         super().__init__()
         self.signatures: dict = {}  # (plugin, values) → a small int
+        self.next_signature = 0
+        self.size = 0
+        self.memos: set = set()  # the _MemoDeps whose own dependencies are registered
 
     def clear(self) -> None:
         super().clear()
         self.signatures.clear()
+        self.memos.clear()
+        self.size = 0
+
+    def group(self, decl: Any, sig: int) -> dict:
+        """The answers of `decl` for pods of signature `sig`, by node name (to fill in)."""
+        found = self.entries.get((decl, sig))
+        if found is None:
+            found = self.entries[(decl, sig)] = {}
+        return found
+
+    def _drop(self, key: Any) -> None:
+        if type(key) is _MemoDep:  # a value many answers used changed: drop them all
+            self.memos.discard(key)
+            for user in self.users.pop(key, ()):
+                self._drop(user)
+            return
+        group = self.entries.get(key[:2])
+        if group is not None and group.pop(key[2], None) is not None:
+            self.size -= 1
 
     def signature(self, decl: Any, pod: Mapping) -> int | None:
         """The interned values of what `decl` reads of `pod`; None when it reads all of the pod."""
@@ -419,11 +474,23 @@ class NodeResults(_DependentCache):
         if found is None:
             if len(self.signatures) >= self.SIGNATURES_KEPT:
                 self.clear()
-            found = self.signatures[values] = len(self.signatures)
+            found = self.signatures[values] = self.next_signature  # never reused: an attempt
+            self.next_signature += 1                                # may hold one across a clear
         return found
 
-    def put(self, key: Any, entry: tuple, deps: Any) -> None:
-        self._keep(key, entry, deps)
+    def put(self, group: dict, key: tuple, entry: tuple, deps: Any) -> None:
+        """Keep `entry` for node key[2] in `group` (this cache's group for key[:2])."""
+        if self.size >= self.LIMIT:
+            self.clear()
+            group = self.group(*key[:2])
+        if group.get(key[2]) is None:
+            self.size += 1
+        group[key[2]] = entry
+        for dep in deps:
+            if type(dep) is _MemoDep and dep not in self.memos:
+                self.memos.add(dep)
+                self._users_of(dep, dep.deps)
+        self._users_of(key, deps)
 
 
 class Scheduler:
@@ -560,18 +627,31 @@ class Scheduler:
         objects = snap.objects
         plan = self._filter_plan(ctx, pod, objects[nodes[self.next_start % n]])
         feasible_names: list[str] = []
-        for i in range(n):
-            node_key = nodes[(self.next_start + i) % n]
-            node = objects[node_key]
-            why = self._filter(ctx, pod, node, node_key[3], plan)
-            if why is None:
-                feasible.append(node)
-                feasible_names.append(node_key[3])
-                if len(feasible) >= want:
+        start, examined = self.next_start, 0
+        # the nodes in order from `start`, a chunk at a time, until `want` are feasible; within a
+        # chunk each filter runs over the nodes the filters before it let through
+        while examined < n and len(feasible) < want:
+            size = min(want - len(feasible), n - examined)
+            alive = [(key[3], objects[key]) for key in (nodes[(start + examined + j) % n] for j in range(size))]
+            examined += size
+            for decl, constant in plan:
+                if not alive:
                     break
-            else:
-                rejected[node_key[3]] = why
-        self.next_start = (self.next_start + len(feasible) + len(rejected)) % n
+                if constant is not None:  # rejects every node: the filters after it do not matter
+                    rejected.update(dict.fromkeys((name for name, _node in alive), constant))
+                    alive = []
+                    break
+                passed = []
+                for item, why in zip(alive, ctx.answers(decl, pod, alive, self._run_filter)):
+                    if why is None:
+                        passed.append(item)
+                    else:
+                        rejected[item[0]] = why
+                alive = passed
+            for name, node in alive:
+                feasible_names.append(name)
+                feasible.append(node)
+        self.next_start = (start + examined) % n
         names = tuple(feasible_names)
         if not feasible:
             return Attempt(key, snap.revision, n, rejected, (), (), None, fit_error_message(n, rejected))
@@ -609,13 +689,6 @@ class Scheduler:
                 break
         return plan
 
-    def _filter(self, ctx: Any, pod: Mapping, node: Mapping, name: str, plan: list[tuple]) -> tuple | None:
-        for decl, constant in plan:
-            why = constant if constant is not None else ctx.answer(decl, pod, node, name, self._run_filter)
-            if why is not None:
-                return why
-        return None
-
     @staticmethod
     def _run_filter(decl: Any, ctx: EvalContext, pod: Mapping, node: Mapping) -> tuple | None:
         """(plugin, reasons) when `decl` rejects the node, else None."""
@@ -631,9 +704,12 @@ class Scheduler:
             constant, value = _probe(decl, ctx, pod, feasible[0])
             if constant:  # the score did not read the node: the same raw value everywhere
                 raw = dict.fromkeys(names, value)
+                if decl.normalize != "spread":  # (spread weighs by the number of nodes)
+                    one = normalize(decl.normalize, {names[0]: value})[names[0]]
+                    table.append((decl.name, decl.weight, raw, dict.fromkeys(names, one)))
+                    continue
             else:
-                answer, run = ctx.answer, self._run_score
-                raw = {name: answer(decl, pod, node, name, run) for name, node in zip(names, feasible)}
+                raw = dict(zip(names, ctx.answers(decl, pod, list(zip(names, feasible)), self._run_score)))
             normalized = normalize(decl.normalize, raw)
             if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
                 raw = spread_scores(raw)
