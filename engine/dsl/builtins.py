@@ -29,10 +29,15 @@ from fractions import Fraction
 from functools import lru_cache
 
 import attrs
-from pyrsistent import freeze, pmap
+from pyrsistent import freeze, pmap, pvector
 
 from engine import naming, netaddr, selectors, timeutil, tolerations
 from engine.quantity import Quantity, pod_requests as _pod_requests
+
+from .runtime import LIST_TYPES, MAP_TYPES, is_list as _is_list, is_map as _is_map, pmap_get
+
+_PMap = type(pmap())
+_PVector = type(pvector())
 
 
 @attrs.frozen
@@ -82,12 +87,13 @@ def builtin(name: str | None = None, *, item_arg: int | None = None) -> Callable
 # -- helpers ------------------------------------------------------------------------
 
 
-def _is_list(value: object) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+# `_is_list` and `_is_map` (dsl.runtime) test the usual exact types first: see there why.
 
 
 def _seq(value: object) -> Sequence:
     """A list argument: null is the empty list."""
+    if type(value) in LIST_TYPES:
+        return value
     if value is None:
         return ()
     if _is_list(value):
@@ -97,6 +103,8 @@ def _seq(value: object) -> Sequence:
 
 def _map(value: object) -> Mapping:
     """A map argument: null is the empty map."""
+    if type(value) in MAP_TYPES:
+        return value
     if value is None:
         return pmap()
     if isinstance(value, Mapping):
@@ -105,7 +113,7 @@ def _map(value: object) -> Mapping:
 
 
 def _kind(value: object) -> str:
-    if isinstance(value, Mapping):
+    if _is_map(value):
         return "a map"
     if _is_list(value):
         return "a list"
@@ -119,12 +127,25 @@ def _mapped(items: object, key: Callable | None) -> list:
 def _dig(obj: object, *path: str) -> object:
     """obj.a.b.c, null when any step is missing."""
     for part in path:
-        obj = obj.get(part) if isinstance(obj, Mapping) else None
+        cls = type(obj)
+        if cls is _PMap:
+            obj = pmap_get(obj, part)
+        elif cls is dict:
+            obj = obj.get(part)
+        elif obj is None:
+            return None
+        else:
+            obj = obj.get(part) if isinstance(obj, Mapping) else None
     return obj
 
 
 def _order(value: object) -> tuple:
     """A sort key that orders null < numbers < strings < lists < maps."""
+    cls = type(value)
+    if cls is str:
+        return (2, value)
+    if cls is int or cls is float:
+        return (1, value)
     if value is None:
         return (0, 0)
     if isinstance(value, (int, float, Fraction, Quantity)):
@@ -133,9 +154,26 @@ def _order(value: object) -> tuple:
         return (2, value)
     if _is_list(value):
         return (3, tuple(_order(v) for v in value))
-    if isinstance(value, Mapping):
+    if _is_map(value):
         return (4, tuple(sorted((str(k), _order(v)) for k, v in value.items())))
     raise TypeError(f"cannot order {_kind(value)} {value!r}")
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _freeze(value: object) -> object:
+    """pyrsistent's `freeze(value)`, the same result, without its ABC checks on the usual types."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    if cls is dict or cls is _PMap:
+        return pmap({k: _freeze(v) for k, v in value.items()})
+    if cls is tuple:
+        return tuple([_freeze(v) for v in value])
+    if cls is list or cls is _PVector:
+        return pvector([_freeze(v) for v in value])
+    return freeze(value)
 
 
 def _hashable(value: object) -> object:
@@ -349,7 +387,7 @@ def len_(value):
     """
     if value is None:
         return 0
-    if isinstance(value, (str, Mapping)) or _is_list(value):
+    if isinstance(value, str) or _is_map(value) or _is_list(value):
         return len(value)
     raise TypeError(f"len of {_kind(value)} {value!r}")
 
@@ -365,7 +403,7 @@ def contains(container, item):
         return False
     if isinstance(container, str):
         return isinstance(item, str) and item in container
-    if isinstance(container, Mapping) or _is_list(container):
+    if _is_map(container) or _is_list(container):
         return item in container
     raise TypeError(f"contains on {_kind(container)} {container!r}")
 
@@ -401,7 +439,7 @@ def get(container, key, fallback=None):
     get(pod.metadata.labels, "app.kubernetes.io/name") → "web"
     get(["a", "b"], -1) → "b"
     """
-    if isinstance(container, Mapping):
+    if _is_map(container):
         value = container.get(key)
     elif _is_list(container) and isinstance(key, int) and -len(container) <= key < len(container):
         value = container[key]
@@ -427,23 +465,24 @@ def has(container, key):
     """
     if container is None:
         return False
-    if isinstance(container, Mapping) or _is_list(container):
+    if _is_map(container) or _is_list(container):
         return key in container
     raise TypeError(f"has on {_kind(container)} {container!r}")
 
 
 def _merge_patch(target: object, patch: object) -> object:
     """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, Mapping):
-        return freeze(patch)
-    merged = dict(target.items()) if isinstance(target, Mapping) else {}
+    if not _is_map(patch):
+        return _freeze(patch)
+    target_is_map = _is_map(target)
+    merged = dict(target.items()) if target_is_map else {}
     for key, value in patch.items():
         if value is None:
             merged.pop(key, None)
         else:
             merged[key] = _merge_patch(merged.get(key), value)
     result = pmap(merged)
-    return target if isinstance(target, Mapping) and result == target else result
+    return target if target_is_map and result == target else result
 
 
 @builtin()
@@ -631,7 +670,7 @@ def str_(value):
         return value
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() and abs(value) < 1e16 else float.__repr__(value)
-    if isinstance(value, Mapping) or _is_list(value):
+    if _is_map(value) or _is_list(value):
         return naming.canonical_json(value)
     return str(value)
 
@@ -749,22 +788,37 @@ def _cached_selector(selector: object) -> selectors.Selector:
     return selectors.from_map(selector)
 
 
+# The selector of each immutable selector object (a PMap or a string), by identity:
+# rules pass the same object many times (one pod's selector against every
+# candidate), and an identity hit skips hashing it and comparing it for equality.
+_SELECTOR_IDS_LIMIT = 4096
+_selector_ids: dict[int, tuple[object, selectors.Selector]] = {}
+
+
 def _as_selector(selector: object) -> selectors.Selector:
+    found = _selector_ids.get(id(selector))
+    if found is not None and found[0] is selector:
+        return found[1]
     if selector is None:
         return selectors.NOTHING
     if isinstance(selector, selectors.Selector):
         return selector
-    if not isinstance(selector, (str, Mapping)):
+    if not (isinstance(selector, str) or _is_map(selector)):
         raise TypeError(f"a selector is a map or a string, not {_kind(selector)} {selector!r}")
-    return _cached_selector(_hashable(selector))
+    parsed = _cached_selector(_hashable(selector))
+    if type(selector) is _PMap or type(selector) is str:  # kept alive by the entry, so its id stays its own
+        if len(_selector_ids) >= _SELECTOR_IDS_LIMIT:
+            _selector_ids.clear()
+        _selector_ids[id(selector)] = (selector, parsed)
+    return parsed
 
 
 def _labels_of(obj_or_labels: object) -> Mapping:
     if obj_or_labels is None:
         return pmap()
-    metadata = obj_or_labels.get("metadata") if isinstance(obj_or_labels, Mapping) else None
-    if isinstance(metadata, Mapping):
-        return metadata.get("labels") or pmap()
+    metadata = _dig(obj_or_labels, "metadata")
+    if _is_map(metadata):
+        return _dig(metadata, "labels") or pmap()
     return _map(obj_or_labels)
 
 
@@ -792,7 +846,7 @@ def selector_string(selector):
 
 
 def _toleration_list(value: object) -> Sequence:
-    return (value,) if isinstance(value, Mapping) else _seq(value)
+    return (value,) if _is_map(value) else _seq(value)
 
 
 @builtin()
@@ -846,7 +900,7 @@ def controlled_by(obj, owner):
     controlled_by(pod, rs) → true
     """
     ref, uid = controller_of(obj), _dig(owner, "metadata", "uid")
-    return ref is not None and uid is not None and ref.get("uid") == uid
+    return ref is not None and uid is not None and _dig(ref, "uid") == uid
 
 
 @builtin()
@@ -904,7 +958,7 @@ def _transitioned(existing: Mapping | None, cond: Mapping, now: float) -> Mappin
         since = existing["lastTransitionTime"]
     else:
         since = cond.get("lastTransitionTime") or timeutil.format_time(now)
-    return freeze(dict(cond.items())).set("lastTransitionTime", since)
+    return _freeze(dict(cond.items())).set("lastTransitionTime", since)
 
 
 @builtin()

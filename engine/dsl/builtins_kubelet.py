@@ -18,7 +18,7 @@ from pyrsistent import freeze
 from engine import netaddr, runtime
 from engine.quantity import Quantity, pod_requests as _pod_requests
 
-from .builtins import _dig, _map, _section, _seq, builtin
+from .builtins import _dig, _is_map, _map, _section, _seq, builtin
 
 _section("Kubelet and container runtime")
 
@@ -69,7 +69,7 @@ def kubelet_running(node):
 
     kubelet_running(Node["node-1"]) → true
     """
-    if not isinstance(node, Mapping):
+    if not _is_map(node):
         return False
     return (_dig(node, "metadata", "annotations") or {}).get(KUBELET_ANNOTATION) != "down"
 

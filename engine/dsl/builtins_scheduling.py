@@ -21,7 +21,7 @@ from pyrsistent import pmap
 
 from engine.quantity import Quantity, pod_requests as _pod_requests
 
-from .builtins import _dig, _section, _seq, builtin
+from .builtins import _dig, _is_map, _section, _seq, builtin
 
 _section("Scheduling")
 
@@ -69,7 +69,7 @@ def pod_units(pods, non_zero=False):
     """
     if pods is None:
         return pmap()
-    if isinstance(pods, Mapping):
+    if _is_map(pods):
         return _one_pod(pods, bool(non_zero))
     found = _list_cache.get((id(pods), bool(non_zero)))
     if found is not None and found[0] is pods:
@@ -144,7 +144,7 @@ def node_term_matches(term, node):
     node_term_matches({"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]}, node) → true
     node_term_matches({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}, node) → true
     """
-    if not isinstance(term, Mapping) or node is None:
+    if not _is_map(term) or node is None:
         return False
     expressions = _seq(term.get("matchExpressions"))
     fields = _seq(term.get("matchFields"))
@@ -317,7 +317,7 @@ def all_selectors(selectors):
     labels: dict = {}
     expressions: list = []
     for sel in _seq(selectors):
-        if not isinstance(sel, Mapping):
+        if not _is_map(sel):
             continue
         if "matchLabels" in sel or "matchExpressions" in sel:
             labels.update(sel.get("matchLabels") or {})
@@ -359,7 +359,7 @@ def affinity_term_matches(term, owner, pod, namespace_labels):
     affinity_term_matches(term, pod, other, Namespace[other.metadata.namespace].metadata.labels) → true
     """
     from .builtins import _as_selector
-    if not isinstance(term, Mapping) or not isinstance(pod, Mapping):
+    if not _is_map(term) or not _is_map(pod):
         return False
     namespaces = tuple(_seq(term.get("namespaces")))
     ns_selector = term.get("namespaceSelector")

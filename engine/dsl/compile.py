@@ -176,10 +176,15 @@ _BINOPS = {
     "+": "_r.add", "-": "_r.sub", "*": "_r.mul", "/": "_r.div", "%": "_r.mod",
     "==": "_r.eq", "!=": "_r.ne", "<": "_r.lt", "<=": "_r.le", ">": "_r.gt", ">=": "_r.ge",
 }
+_BOOL_OPS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in", "not in", "and", "or"})  # give a bool
 
 
 def var(name: str) -> str:
     return "v_" + name
+
+
+def _is_null(e: Any) -> bool:
+    return isinstance(e, A.Literal) and e.value is None
 
 
 class _Gen:
@@ -275,17 +280,28 @@ class _Gen:
             args.append(f"(lambda v_it: {code})" if builtin.item_arg == i else code)
         return f"_b_{e.func}({', '.join(args)})"
 
+    # Python tests the truth of an `if`, `not` or conditional the way the language
+    # does (null is false, like every empty value), so those need no _r.truthy;
+    # `and` / `or` give a bool, so an operand that is not one already gets it.
+    def truth(self, e: Any) -> str:
+        code = self.expr(e)
+        if isinstance(e, A.Binary) and e.op in _BOOL_OPS or isinstance(e, A.Unary) and e.op == "not":
+            return code
+        return f"_r.truthy({code})"
+
     def expr_unary(self, e: A.Unary) -> str:
         if e.op == "not":
-            return f"(not _r.truthy({self.expr(e.operand)}))"
+            return f"(not {self.expr(e.operand)})"
         return f"_r.neg({self.expr(e.operand)})"
 
     def expr_binary(self, e: A.Binary) -> str:
+        if e.op in ("and", "or"):
+            left, right = self.truth(e.left), self.truth(e.right)
+            return f"({left} {e.op} {right})"
         left, right = self.expr(e.left), self.expr(e.right)
-        if e.op == "and":
-            return f"(_r.truthy({left}) and _r.truthy({right}))"
-        if e.op == "or":
-            return f"(_r.truthy({left}) or _r.truthy({right}))"
+        if e.op in ("==", "!=") and (_is_null(e.left) or _is_null(e.right)):  # nothing else equals null
+            tested = right if _is_null(e.left) else left
+            return f"({tested} {'is' if e.op == '==' else 'is not'} None)"
         if e.op == "in":
             return f"_r.contains({right}, {left})"
         if e.op == "not in":
@@ -293,19 +309,19 @@ class _Gen:
         return f"{_BINOPS[e.op]}({left}, {right})"
 
     def expr_cond(self, e: A.Cond) -> str:
-        return f"({self.expr(e.then)} if _r.truthy({self.expr(e.test)}) else {self.expr(e.orelse)})"
+        return f"({self.expr(e.then)} if {self.expr(e.test)} else {self.expr(e.orelse)})"
 
     def expr_comprehension(self, e: A.Comprehension) -> str:
         source = self.expr(e.iter)  # evaluated outside the comprehension's own scope
         self.scopes.append({e.var: var(e.var)})  # a Python comprehension has its own scope too
-        cond = f" if _r.truthy({self.expr(e.cond)})" if e.cond is not None else ""
+        cond = f" if {self.expr(e.cond)}" if e.cond is not None else ""
         item = self.expr(e.expr)
         self.scopes.pop()
         return f"[{item} for {var(e.var)} in _r.iterate({source}){cond}]"
 
     def expr_query(self, e: A.Query) -> str:
         spec, values = plan_query(e)
-        where = f"(lambda v_it: _r.truthy({self.expr(e.where)}))" if e.where is not None else "None"
+        where = f"(lambda v_it: {self.truth(e.where)})" if e.where is not None else "None"
         vals = "(" + "".join(self.expr(v) + ", " for v in values) + ")"
         return f"ctx.query({self.const(spec)}, {vals}, {where})"
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyrsistent import pmap
+from pyrsistent import pmap, pvector
 
 from ..timeutil import parse_time
 
@@ -44,47 +44,90 @@ def once(ctx: Any, site: Any, compute: Any) -> Any:
     return remember(site, compute)
 
 
+# ---------------------------------------------------------------- types
+
+# Rule values are almost always of these exact types, so every helper tests
+# `type(x)` against them before falling back to the Mapping / Sequence ABCs.
+# That is more than a shortcut: pyrsistent registers PMap and PVector directly
+# with the ABCs (as Python does tuple and str), and CPython never caches a
+# class found in an ABC's own registry, so each such isinstance runs
+# ABCMeta.__subclasscheck__ in Python (several times a plain isinstance).
+_PMap = type(pmap())
+_PVector = type(pvector())
+MAP_TYPES = frozenset({_PMap, dict})
+LIST_TYPES = frozenset({tuple, list, _PVector})
+_NOT_LISTS = frozenset({str, bytes, int, float, bool, type(None), _PMap, dict})
+
+
+def is_map(value: Any) -> bool:
+    """Whether a rule value is a map (any Mapping)."""
+    return type(value) in MAP_TYPES or isinstance(value, Mapping)
+
+
+def is_list(value: Any) -> bool:
+    """Whether a rule value is a list (any Sequence but a string)."""
+    cls = type(value)
+    if cls in LIST_TYPES:
+        return True
+    if cls in _NOT_LISTS:
+        return False
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
 # ---------------------------------------------------------------- paths
 
 
-_PMap = type(pmap())
-
-
-def _pmap_get(m: Any, key: Any) -> Any:
-    """`m.get(key)` for a pyrsistent PMap, without the Mapping ABC's get/__getitem__/KeyError detour."""
+def pmap_get(m: Any, key: Any, default: Any = None) -> Any:
+    """`m.get(key, default)` for a pyrsistent PMap, without the Mapping ABC's get/__getitem__/KeyError detour."""
     buckets = m._buckets
     bucket = buckets[hash(key) % len(buckets)]
     if bucket:
+        k, v = bucket[0]  # most buckets hold one entry: try it before setting up a loop
+        if k == key:
+            return v
         for k, v in bucket:
             if k == key:
                 return v
-    return None
+    return default
+
+
+_MISSING = object()
 
 
 def attr(value: Any, name: str) -> Any:
     cls = type(value)
     if cls is _PMap:  # the common case (frozen objects): same result as below, faster
-        found = _pmap_get(value, name)
-        if found is not None or name not in META_SHORTCUTS:
-            return found
+        found = pmap_get(value, name)
     elif cls is dict:
         found = value.get(name)
-        if found is not None or name not in META_SHORTCUTS:
-            return found
-    elif not isinstance(value, Mapping):
-        return None
-    else:
+    elif isinstance(value, Mapping):
         found = value.get(name)
-    if found is None and name in META_SHORTCUTS and "metadata" in value and name not in value:
+    else:
+        return None
+    if found is not None or name not in META_SHORTCUTS:
+        return found
+    return _meta_shortcut(value, name)
+
+
+def _meta_shortcut(value: Mapping, name: str) -> Any:
+    """`rs.name` as `rs.metadata.name`, for a map without a `name` of its own."""
+    if type(value) is _PMap:
+        meta = pmap_get(value, "metadata")
+        if meta is None or pmap_get(value, name, _MISSING) is not _MISSING:
+            return None
+    else:
         meta = value.get("metadata")
-        return meta.get(name) if isinstance(meta, Mapping) else None
-    return found
+        if meta is None or name in value:
+            return None
+    if type(meta) is _PMap:
+        return pmap_get(meta, name)
+    return meta.get(name) if isinstance(meta, Mapping) else None
 
 
 def path(value: Any, names: tuple[str, ...]) -> Any:
     for name in names:
         if type(value) is _PMap and name not in META_SHORTCUTS:
-            value = _pmap_get(value, name)
+            value = pmap_get(value, name)
         else:
             value = attr(value, name)
         if value is None:
@@ -95,9 +138,12 @@ def path(value: Any, names: tuple[str, ...]) -> Any:
 def index(value: Any, i: Any) -> Any:
     if value is None or i is None:
         return None
-    if type(value) is _PMap:
-        return _pmap_get(value, i) if type(i) is str else (value.get(i) if isinstance(i, str) else None)
-    if isinstance(value, Mapping):
+    cls = type(value)
+    if cls is _PMap:
+        return pmap_get(value, i) if type(i) is str else (value.get(i) if isinstance(i, str) else None)
+    if cls in LIST_TYPES and type(i) is int:
+        return value[i] if -len(value) <= i < len(value) else None
+    if cls is dict or isinstance(value, Mapping):
         return value.get(i) if isinstance(i, str) else None
     if isinstance(value, (str, Sequence)) and isinstance(i, int) and not isinstance(i, bool):
         return value[i] if -len(value) <= i < len(value) else None
@@ -106,17 +152,19 @@ def index(value: Any, i: Any) -> Any:
 
 def iterate(value: Any) -> Sequence:
     """A for loop or comprehension over null iterates nothing."""
+    if type(value) in LIST_TYPES:
+        return value
     if value is None:
         return ()
-    if isinstance(value, Mapping):
+    if is_map(value):
         return list(value.keys())
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise RuleRuntimeError(f"cannot iterate over {type_name(value)}")
     return value
 
 
-def truthy(value: Any) -> bool:
-    return bool(value) if value is not None else False
+# Null is false like every empty value, so the truth of a rule value is Python's.
+truthy = bool
 
 
 def type_name(value: Any) -> str:
@@ -167,7 +215,7 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     a, b = _coerce_time(a, b)
     try:
         if op == "+":
-            if isinstance(a, Sequence) and not isinstance(a, str) and isinstance(b, Sequence) and not isinstance(b, str):
+            if is_list(a) and is_list(b):
                 return list(a) + list(b)
             return a + b
         if op == "-":
@@ -186,12 +234,12 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     raise RuleRuntimeError(f"cannot compute {type_name(a)} {op} {type_name(b)}")
 
 
-# Fast paths: plain numbers (not bool, not TimeVal) need none of the checks below.
+# Fast paths: plain numbers (not bool, not TimeVal), and for `+` two strings, need none of the checks below.
 _NUMBER = frozenset({int, float})
 
 
 def add(a: Any, b: Any) -> Any:
-    if type(a) in _NUMBER and type(b) in _NUMBER:
+    if (type(a) in _NUMBER and type(b) in _NUMBER) or (type(a) is str and type(b) is str):
         return a + b
     return _arith("+", a, b)
 
@@ -280,6 +328,9 @@ def ge(a: Any, b: Any) -> bool:
 
 def contains(container: Any, item: Any) -> bool:
     """`item in container`: list membership, map key, substring; null is empty."""
+    cls = type(container)
+    if cls in LIST_TYPES or cls in MAP_TYPES:
+        return item in container
     if container is None:
         return False
     if isinstance(container, str):
@@ -388,6 +439,13 @@ def _apply(op: str, diff: float) -> bool:
 
 def plain(value: Any) -> Any:
     """A value fit to be stored: TimeVal → float, lists/dicts recursively."""
+    cls = type(value)
+    if cls is str or cls is int or cls is bool or value is None:
+        return value
+    if cls in MAP_TYPES:
+        return {k: plain(v) for k, v in value.items()}
+    if cls in LIST_TYPES:
+        return [plain(v) for v in value]
     if isinstance(value, TimeVal):
         value = float(value)
     if isinstance(value, float) and value.is_integer():
