@@ -265,7 +265,7 @@ class APIServer:
                 body: dict | None = None, managed: list | None = None) -> _Result:
         scale = req.subresource == "scale"
         if body is None:
-            body = rq.decode_scale(req) if scale else rq.decode_body(rt, req)
+            body = rq.decode_scale(req) if scale else rq.decode_body(rt, req, deep=req.subresource is None)
         name = rq.checked_name(req, body, rt, namespace)
         key = (rt.group, rt.kind, namespace, name)
         old = staging.get(key)

@@ -11,6 +11,7 @@ and cluster-scoped objects have namespace `""`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from hashlib import blake2b
 from typing import Any
 
 import orjson
@@ -22,23 +23,116 @@ _EMPTY = pmap()
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_PVECTOR = type(pvector())
+_FRESH = (dict, list, tuple)  # what `freeze` copies (other mappings too, on the slow path)
+# orjson writes these as JSON by itself; passed through, they reach `_json_default`, which
+# refuses them, so a value holding one is frozen without sharing.
+_SHARE_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
+class _Shared:
+    """Frozen maps and lists by a digest of their JSON: what `freeze` hands out again for an
+    equal value.  (A digest, not the JSON itself: orjson's bytes keep a buffer of 4 KB or more.)
+
+    Two generations of at most `limit` entries each: when the young one is
+    full it becomes the old one, and an old entry that is used again moves
+    back, so the parts many objects share stay while one-off parts age out.
+    """
+
+    __slots__ = ("young", "old", "limit")
+
+    def __init__(self, limit: int):
+        self.young: dict[bytes, Any] = {}
+        self.old: dict[bytes, Any] = {}
+        self.limit = limit
+
+    def get(self, digest: bytes) -> Any:
+        found = self.young.get(digest)
+        if found is None:
+            found = self.old.get(digest)
+            if found is not None:
+                self.add(digest, found)
+        return found
+
+    def add(self, digest: bytes, frozen: Any) -> None:
+        if len(self.young) >= self.limit:
+            self.old, self.young = self.young, {}
+        self.young[digest] = frozen
+
+
+_SHARED = _Shared(1024)
+
+
+def _json_default(value: Any) -> Any:
+    if type(value) is PMap:
+        return {k: v for bucket in value._buckets if bucket for k, v in bucket}
+    if isinstance(value, PVector):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def freeze(value: Any) -> Any:
-    """A deep immutable copy of a JSON-like value (dicts → PMap, lists → PVector)."""
+    """A deep immutable copy of a JSON-like value (dicts → PMap, lists and tuples → PVector).
+
+    Equal parts are shared: a map or list equal (as JSON) to one frozen
+    recently is that same frozen value, so the Pods of one template hold one
+    copy of their containers, tolerations and conditions (bench/store.py's
+    Pods: a third of the memory, frozen 3-4x faster).  As in the log,
+    NaN and the infinities are not told apart from null.
+    """
     kind = type(value)
-    if kind in _SCALARS or kind is PMap or isinstance(value, (PMap, PVector)):
+    if kind in _SCALARS or kind is PMap or kind is _PVECTOR:
+        return value
+    if kind in _FRESH:
+        try:
+            text = orjson.dumps(value, default=_json_default, option=_SHARE_OPTIONS)
+        except TypeError:  # not JSON (a non-str key, a huge int, a foreign type): copy it whole
+            return _freeze_copy(value)
+        return _freeze_shared(value, text)
+    return _freeze_copy(value)
+
+
+def _freeze_shared(value: dict | list | tuple, text: bytes) -> Any:
+    """`value` frozen, given its JSON `text`; its parts shared as well."""
+    digest = blake2b(text, digest_size=16).digest()
+    frozen = _SHARED.get(digest)
+    if frozen is None:
+        if type(value) is dict:
+            frozen = pmap({k: v if type(v) in _SCALARS else _shared_part(v) for k, v in value.items()})
+        else:
+            frozen = pvector([v if type(v) in _SCALARS else _shared_part(v) for v in value])
+        _SHARED.add(digest, frozen)
+    return frozen
+
+
+def _shared_part(value: Any) -> Any:
+    if type(value) in _FRESH:
+        return _freeze_shared(value, orjson.dumps(value, default=_json_default, option=_SHARE_OPTIONS))
+    return _freeze_copy(value)  # a frozen part stays as it is
+
+
+def _freeze_copy(value: Any) -> Any:
+    """`freeze` without sharing: every map and list copied."""
+    kind = type(value)
+    if kind in _SCALARS or isinstance(value, (PMap, PVector)):
         return value
     if kind is dict or isinstance(value, Mapping):
-        return pmap({k: freeze(v) for k, v in value.items()})
+        return pmap({k: _freeze_copy(v) for k, v in value.items()})
     if kind is list or kind is tuple:
-        return pvector([freeze(v) for v in value])
+        return pvector([_freeze_copy(v) for v in value])
     return value
 
 
 def thaw(value: Any) -> Any:
     """A deep mutable copy (PMap → dict, PVector → list) for output and editing."""
     kind = type(value)
+    if kind is PMap:  # PMap's own iteration runs ~10x slower than reading its buckets
+        return {k: v if type(v) in _SCALARS else thaw(v)
+                for bucket in value._buckets if bucket for k, v in bucket}
+    if kind is _PVECTOR:
+        return [v if type(v) in _SCALARS else thaw(v) for v in value]
     if kind in _SCALARS:
         return value
     if isinstance(value, Mapping):

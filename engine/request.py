@@ -50,11 +50,19 @@ def request_namespace(rt: ResourceType, req: Request) -> str:
     return req.namespace or in_body or "default"
 
 
-def decode_body(rt: ResourceType, req: Request) -> dict:
-    """The request's object, thawed, with apiVersion and kind checked against the type."""
+def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
+    """The request's object, thawed, with apiVersion and kind checked against the type.
+
+    `deep=False` thaws only the top level and the metadata (a status write
+    reads the rest, so a whole Pod need not be copied twice)."""
     if not isinstance(req.body, Mapping):
         raise bad_request(f"the body of a {req.verb} request must be an object")
-    obj = thaw(req.body)
+    if deep:
+        obj = thaw(req.body)
+    else:
+        obj = dict(req.body.items())
+        if isinstance(obj.get("metadata"), Mapping):
+            obj["metadata"] = thaw(obj["metadata"])
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if kind and kind != rt.kind:
         raise bad_request(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")

@@ -137,12 +137,20 @@ class Interner:
 
 def content_of(obj: Any) -> bytes:
     """What an object's hash covers: its canonical JSON without resourceVersion."""
-    return encode(_strip_rv(obj))
+    top = _plain(obj)  # shallow plain copies: cheaper than a frozen object without the field
+    meta = top.get("metadata")
+    if meta is not None and "resourceVersion" in meta:
+        meta = top["metadata"] = _plain(meta)
+        del meta["resourceVersion"]
+    # A copy of orjson's bytes: they keep a buffer of 4 KB or more, and contents are kept
+    # (by the checkpointer) until the next checkpoint.
+    return memoryview(encode(top)).tobytes()
 
 
 def object_hash(key: Key, content: bytes) -> int:
-    digest = hashlib.blake2b(orjson.dumps(key) + content, digest_size=8).digest()
-    return int.from_bytes(digest, "little")
+    digest = hashlib.blake2b(orjson.dumps(key), digest_size=8)
+    digest.update(content)
+    return int.from_bytes(digest.digest(), "little")
 
 
 def tune_gc(*, freeze: bool = True, threshold0: int = 10_000) -> None:
@@ -345,6 +353,16 @@ def _index_entries(key: Key, obj: Mapping) -> list[tuple[str, Any]]:
     return entries
 
 
+def _same_index_fields(old: Mapping, new: Mapping) -> bool:
+    """Whether `new` is filed under the same index entries as `old`, judged by identity alone
+    (a write that leaves labels, owners, uid and node alone keeps those very values)."""
+    old_meta, new_meta = _get(old, "metadata"), _get(new, "metadata")
+    return (_get(old_meta, "labels") is _get(new_meta, "labels")
+            and _get(old_meta, "ownerReferences") is _get(new_meta, "ownerReferences")
+            and _get(old_meta, "uid") is _get(new_meta, "uid")
+            and _get(_get(old, "spec"), "nodeName") is _get(_get(new, "spec"), "nodeName"))
+
+
 @attrs.frozen(slots=True)
 class Snapshot:
     """All objects at one revision, with persistent secondary indexes."""
@@ -447,7 +465,8 @@ class _SnapshotBuilder:
         if old is None:
             self._refile(key, [], _index_entries(key, obj))
         else:
-            self._refile(key, _index_entries(key, old), _index_entries(key, obj))
+            if not _same_index_fields(old, obj):
+                self._refile(key, _index_entries(key, old), _index_entries(key, obj))
             self.state_hash -= self.hashes[key]
         self.state_hash = (self.state_hash + obj_hash) & _MASK64
         self.objects[key] = obj

@@ -1,0 +1,67 @@
+"""Frozen objects share their equal parts; the store's content and indexes are what they were."""
+
+from __future__ import annotations
+
+from pyrsistent import PMap, PVector
+from store_helpers import assert_indexes_match, pod
+
+from engine.objects import dumps, freeze, set_path, thaw
+from engine.store import Store, Txn, content_of, create, update
+
+
+def container(image: str = "nginx:1.27") -> dict:
+    return {"name": "web", "image": image, "ports": [{"containerPort": 80, "protocol": "TCP"}],
+            "resources": {"requests": {"cpu": "100m"}}}
+
+
+def test_freeze_shares_equal_parts_of_different_objects():
+    a = freeze({"metadata": {"name": "a"}, "spec": {"containers": [container()]}})
+    b = freeze({"metadata": {"name": "b"}, "spec": {"containers": [container()]}})
+    assert a["spec"] is b["spec"]
+    assert a["metadata"] is not b["metadata"]
+
+
+def test_freeze_does_not_share_parts_that_differ():
+    a = freeze({"spec": {"containers": [container("nginx:1.27")]}})
+    b = freeze({"spec": {"containers": [container("nginx:1.28")]}})
+    assert a["spec"] != b["spec"]
+    assert a["spec"]["containers"][0]["ports"] is b["spec"]["containers"][0]["ports"]
+
+
+def test_freeze_keeps_values_equal_in_python_but_not_in_json_apart():
+    frozen = [freeze({"v": value}) for value in (1, True, 1.0)]
+    assert [type(f["v"]) for f in frozen] == [int, bool, float]
+
+
+def test_freeze_copies_what_is_not_json_without_sharing():
+    value = {1: ["a"], "big": 2**70, "t": ("x", {"y": 1})}
+    frozen = freeze(value)
+    assert isinstance(frozen, PMap) and isinstance(frozen[1], PVector) and isinstance(frozen["t"][1], PMap)
+    assert thaw(frozen) == {1: ["a"], "big": 2**70, "t": ["x", {"y": 1}]}
+
+
+def test_freeze_keeps_frozen_parts_inside_a_plain_value():
+    part = freeze({"a": [1, 2]})
+    assert freeze({"part": part})["part"] is part
+
+
+def test_content_is_the_canonical_json_without_resource_version():
+    obj = freeze({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "resourceVersion": "7"},
+                  "spec": {"b": 1, "a": [2]}})
+    assert content_of(obj) == dumps(thaw(obj) | {"metadata": {"name": "p"}})
+    assert content_of(obj.discard("metadata")) == dumps({"apiVersion": "v1", "kind": "Pod",
+                                                         "spec": {"a": [2], "b": 1}})
+
+
+def test_a_status_write_leaves_the_indexes_as_a_label_change_moves_them():
+    store = Store()
+    store.commit(Txn((create(pod("p", labels={"app": "web"}, owners=("rs-1",), node="n1", uid="u1")),)))
+    key = ("", "Pod", "default", "p")
+    running = set_path(store.head.get(key), ["status", "phase"], "Running")
+    store.commit(Txn((update(running),)))
+    relabelled = set_path(store.head.get(key), ["metadata", "labels", "app"], "other")
+    snap, _ = store.commit(Txn((update(relabelled),)))
+    assert snap.get(key)["metadata"]["labels"] == relabelled["metadata"]["labels"]
+    assert_indexes_match(snap, {key: snap.get(key)})
+    assert snap.by_label("", "Pod", "app", "other") == [key]
+    assert snap.by_label("", "Pod", "app", "web") == []
