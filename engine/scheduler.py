@@ -205,7 +205,7 @@ class _AttemptContext(EvalContext):
     n7 changes.
     """
 
-    __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures")
+    __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures", "current")
 
     def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None,
                  results: "NodeResults | None" = None):
@@ -216,6 +216,19 @@ class _AttemptContext(EvalContext):
         self.probing = False  # a plugin is running on a watched node (`_probe`)
         self.results = results  # plugin answers per node kept across attempts, if any
         self.signatures: dict = {}  # decl → the pod's signature for it (NodeResults.signature)
+        self.current: int | None = None  # the signature of the plugin running, if shareable
+
+    def running(self, decl: Any, pod: Mapping) -> int | None:
+        """Note that `decl` runs now for `pod`; its pod signature (None: nothing is shared)."""
+        results = self.results
+        if results is None:
+            self.current = None
+            return None
+        sig = self.signatures.get(decl, _UNSET)
+        if sig is _UNSET:
+            sig = self.signatures[decl] = results.signature(decl, pod)
+        self.current = sig
+        return sig
 
     def remember(self, site: Any, compute: Any) -> Any:
         """A node-independent `let`: computed once per attempt; each use depends on what it read
@@ -223,12 +236,21 @@ class _AttemptContext(EvalContext):
         whole cluster)."""
         found = self.once_memo.get(site)
         if found is None:
-            outer, self.deps = self.deps, set()
-            try:
-                value = compute()
-            finally:
-                deps, self.deps = self.deps, outer
-            found = self.once_memo[site] = (value, _MemoDep(frozenset(deps)))
+            # kept from an earlier attempt of a pod of the same signature, if nothing it read changed
+            kept = None if self.current is None else (site, self.current)
+            if kept is not None:
+                found = self.results.value(kept)
+            if found is None:
+                # the once-values this run used so far count as read: a let may use the lets before it
+                outer, self.deps = self.deps, {d for d in self.deps if type(d) is _MemoDep}
+                try:
+                    value = compute()
+                finally:
+                    deps, self.deps = self.deps, outer
+                found = (value, _MemoDep(frozenset(deps)))
+                if kept is not None:
+                    self.results.keep_value(kept, found)
+            self.once_memo[site] = found
         self.deps.add(found[1])
         return found[0]
 
@@ -241,11 +263,7 @@ class _AttemptContext(EvalContext):
         earlier one on every path the plugin reads (`decl.pod_reads`).
         """
         results = self.results
-        if results is None:
-            return [run(decl, self, pod, node) for _name, node in nodes]
-        sig = self.signatures.get(decl, _UNSET)
-        if sig is _UNSET:
-            sig = self.signatures[decl] = results.signature(decl, pod)
+        sig = self.running(decl, pod)
         if sig is None:
             return [run(decl, self, pod, node) for _name, node in nodes]
         group = results.group(decl, sig)
@@ -411,12 +429,17 @@ _UNSET = object()
 
 
 class _MemoDep:
-    """A dependency on a once-per-attempt value: on everything it read (`deps`)."""
+    """A dependency on a once-per-attempt value: on everything it read (`deps`).
 
-    __slots__ = ("deps", "__weakref__")
+    `alive` turns false when a commit touches one of them (or the cache
+    starts over): a value kept for later attempts is then computed again.
+    """
+
+    __slots__ = ("deps", "alive")
 
     def __init__(self, deps: frozenset):
         self.deps = deps
+        self.alive = True
 
 
 class NodeResults(_DependentCache):
@@ -437,12 +460,32 @@ class NodeResults(_DependentCache):
         self.next_signature = 0
         self.size = 0
         self.memos: set = set()  # the _MemoDeps whose own dependencies are registered
+        self.values: dict = {}  # (let site, signature) → (value, _MemoDep): once-values kept
 
     def clear(self) -> None:
         super().clear()
         self.signatures.clear()
+        for memo in self.memos:  # nothing would tell them of a change any more
+            memo.alive = False
         self.memos.clear()
+        self.values.clear()
         self.size = 0
+
+    def value(self, key: tuple) -> tuple | None:
+        """A once-per-attempt value kept under (site, signature), while what it read stands."""
+        found = self.values.get(key)
+        return found if found is not None and found[1].alive else None
+
+    def keep_value(self, key: tuple, found: tuple) -> None:
+        if len(self.values) >= self.LIMIT:
+            self.clear()
+        self.values[key] = found
+        self._watch(found[1])
+
+    def _watch(self, memo: "_MemoDep") -> None:
+        if memo.alive and memo not in self.memos:
+            self.memos.add(memo)
+            self._users_of(memo, memo.deps)
 
     def group(self, decl: Any, sig: int) -> dict:
         """The answers of `decl` for pods of signature `sig`, by node name (to fill in)."""
@@ -453,6 +496,7 @@ class NodeResults(_DependentCache):
 
     def _drop(self, key: Any) -> None:
         if type(key) is _MemoDep:  # a value many answers used changed: drop them all
+            key.alive = False
             self.memos.discard(key)
             for user in self.users.pop(key, ()):
                 self._drop(user)
@@ -483,13 +527,14 @@ class NodeResults(_DependentCache):
         if self.size >= self.LIMIT:
             self.clear()
             group = self.group(*key[:2])
+        memos = [dep for dep in deps if type(dep) is _MemoDep]
+        if not all(memo.alive for memo in memos):  # (the cache started over during this attempt)
+            return
+        for memo in memos:
+            self._watch(memo)
         if group.get(key[2]) is None:
             self.size += 1
         group[key[2]] = entry
-        for dep in deps:
-            if type(dep) is _MemoDep and dep not in self.memos:
-                self.memos.add(dep)
-                self._users_of(dep, dep.deps)
         self._users_of(key, deps)
 
 
@@ -911,6 +956,8 @@ def _probe(decl: Any, ctx: Any, pod: Mapping, sample: Mapping) -> tuple[bool, An
     probing = getattr(ctx, "probing", None)
     if probing is not None:
         ctx.probing = True
+        ctx.running(decl, pod)
+        outer, ctx.deps = ctx.deps, set()  # this run's own reads (once-values: `remember`)
     try:
         answer = decl.fn(ctx, pod, watched)
     except Exception:
@@ -918,6 +965,8 @@ def _probe(decl: Any, ctx: Any, pod: Mapping, sample: Mapping) -> tuple[bool, An
     finally:
         if probing is not None:
             ctx.probing = probing
+            outer.update(ctx.deps)
+            ctx.deps = outer
     return (False, None) if watched.read else (True, answer)
 
 
