@@ -82,3 +82,28 @@ def test_an_answer_that_used_a_once_per_attempt_value_is_dropped_when_that_value
     cluster.add(pod("y", node_name="l"))  # no change to node s or its pods, but the count changed
     a = cluster.attempt(pod("q"))
     assert a.feasible == ("l",) and a.rejected["s"] == ("Crowded", ("crowded",))
+
+
+def test_a_once_per_attempt_value_is_kept_for_the_next_identical_pod_until_what_it_read_changes(tmp_path):
+    spread = """
+        component spread
+          reads Pod, Node
+        filter Spread(pod, node):
+          let per_node = tally([p.spec.nodeName for p in (Pod in "demo")])
+          reject "busy" when default(per_node[node.metadata.name], 0) >= 2
+        """
+    cluster = SchedCluster(tmp_path, extra={"spread": spread}, with_shipped=False)
+    cluster.add(node("n1"), node("n2"), pod("x", node_name="n1"))
+    decl = cluster.scheduler.filters[0]
+    inner = decl.fn.__globals__["_b_tally"]
+    calls = []
+    decl.fn.__globals__["_b_tally"] = lambda *a: calls.append(1) or inner(*a)
+    try:
+        assert cluster.attempt(pod("p", labels={"app": "a"})).feasible == ("n1", "n2")
+        assert cluster.attempt(pod("q", labels={"app": "a"})).feasible == ("n1", "n2")
+        assert len(calls) == 1  # the second pod reads the same parts of the pod and the cluster
+        cluster.add(pod("y", node_name="n1"))
+        a = cluster.attempt(pod("r", labels={"app": "a"}))
+        assert len(calls) == 2 and a.feasible == ("n2",) and a.rejected["n1"] == ("Spread", ("busy",))
+    finally:
+        decl.fn.__globals__["_b_tally"] = inner
