@@ -290,8 +290,8 @@ class HTTPServer:
             result = await self.locked(resources.update, api, user, target, body, query, path, manager)
             code = 200
         elif verb == "patch":
-            result = await self.locked(resources.patch, api, user, target, body, patch_type, query, path, manager)
-            code = 200
+            result, created = await self.locked(_patch, api, user, target, body, patch_type, query, path, manager)
+            code = 201 if created else 200  # server-side apply may create: 201 Created, as upstream
         else:
             result = await self.locked(resources.delete, api, user, target, body, query, path)
             code = 200
@@ -381,6 +381,15 @@ def _forbidden_path(user: User, verb: str, path: str) -> web.Response:
 
 def _content_type(request: web.Request) -> str:
     return request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+
+
+def _patch(api: Any, user: Any, target: Any, body: Any, patch_type: str, query: Any, path: str,
+           manager: str | None) -> tuple[Any, bool]:
+    """resources.patch, and whether it created the object (only an apply can)."""
+    key = (target.group, target.rt.kind, target.namespace or "", target.name)
+    created = patch_type == "apply" and not target.subresource and api.store.head.get(key) is None
+    result = resources.patch(api, user, target, body, patch_type, query, path, manager)
+    return result, created
 
 
 async def _body(request: web.Request, verb: str) -> Any:

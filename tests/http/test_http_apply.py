@@ -163,3 +163,13 @@ def test_apply_patch_cbor_is_an_unsupported_media_type(live):
 def test_a_dry_run_apply_creates_nothing(live):
     live.kubectl("apply", "--server-side", "--dry-run=server", "-f", manifest(live, "ssa-dry"))
     assert live.kubectl("get", "deployment", "ssa-dry", check=1).stderr.startswith("Error from server (NotFound)")
+
+
+def test_an_apply_that_creates_answers_201_and_one_that_updates_200(live):
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa-status"}, "data": {"a": "1"}}
+    path = "/api/v1/namespaces/default/configmaps/ssa-status?fieldManager=test"
+    headers = {"Content-Type": "application/apply-patch+yaml"}
+    status, _, text = live.request("PATCH", path, body, headers=headers)
+    assert status == 201, text
+    status, _, text = live.request("PATCH", path, {**body, "data": {"a": "2"}}, headers=headers)
+    assert status == 200 and json.loads(text)["data"] == {"a": "2"}
