@@ -3,7 +3,7 @@
 Name, Namespace, Labels and Annotations (but the last applied
 configuration, which kubectl leaves out too); then the fields of the kind that
 matter when debugging (kubectl's describers for Pods, Deployments,
-ReplicaSets, Nodes and Services; the spec and status of any other kind as
+ReplicaSets, Nodes, Services, Jobs and CronJobs; the spec and status of any other kind as
 YAML); the Conditions table; and the object's Events — the core/v1 Events
 whose involvedObject names it (kind, name, namespace and, when both have
 one, uid).  Everything is read from one snapshot, so `--at REV` describes
@@ -215,6 +215,54 @@ def _service(obj: Mapping, snapshot: Any) -> list[str]:
     ]
 
 
+def _job(obj: Mapping, snapshot: Any) -> list[str]:
+    """kubectl's DescribeJob: the counts, the times, the pods' statuses."""
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    out = [
+        _field("Selector", format_label_selector(spec.get("selector")) or None),
+        _field("Parallelism", spec.get("parallelism", 1)),
+        _field("Completions", spec.get("completions", "<unset>")),
+        _field("Completion Mode", spec.get("completionMode", "NonIndexed")),
+        _field("Suspend", bool(spec.get("suspend"))),
+        _field("Backoff Limit", spec.get("backoffLimit", 6)),
+    ]
+    if spec.get("activeDeadlineSeconds") is not None:
+        out.append(_field("Active Deadline Seconds", f"{spec['activeDeadlineSeconds']}s"))
+    start, done = status.get("startTime"), status.get("completionTime")
+    if start:
+        out.append(_field("Start Time", start))
+    if done:
+        out.append(_field("Completed At", done))
+    if start:
+        end = parse_time(done) if done else snapshot.time
+        out.append(_field("Duration", format_age(max(0.0, end - parse_time(start)))))
+    out.append(_field("Pods Statuses", f"{status.get('active', 0)} Active ({status.get('ready', 0)} Ready) / "
+                                       f"{status.get('succeeded', 0)} Succeeded / {status.get('failed', 0)} Failed"))
+    return out + _template(spec.get("template"))
+
+
+def _cronjob(obj: Mapping, _snapshot: Any) -> list[str]:
+    """kubectl's DescribeCronJob: the schedule and policies, the job template, the active jobs."""
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    job_spec = get_path(spec, "jobTemplate", "spec") or {}
+    active = [f"{ref.get('name')}" for ref in status.get("active", ())]
+    out = [
+        _field("Schedule", spec.get("schedule")),
+        _field("Concurrency Policy", spec.get("concurrencyPolicy", "Allow")),
+        _field("Suspend", bool(spec.get("suspend"))),
+        _field("Successful Job History Limit", spec.get("successfulJobsHistoryLimit", 3)),
+        _field("Failed Job History Limit", spec.get("failedJobsHistoryLimit", 1)),
+        _field("Starting Deadline Seconds", f"{spec['startingDeadlineSeconds']}s"
+               if spec.get("startingDeadlineSeconds") is not None else "<unset>"),
+        _field("Parallelism", job_spec.get("parallelism", "<unset>")),
+        _field("Completions", job_spec.get("completions", "<unset>")),
+    ]
+    out += _template(job_spec.get("template"))
+    out.append(_field("Last Schedule Time", status.get("lastScheduleTime") or "<unset>"))
+    out.append(_field("Active Jobs", ", ".join(active) or None))
+    return out
+
+
 def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
     status = {k: v for k, v in (obj.get("status") or {}).items() if k != "conditions"}
     body = {k: v for k, v in obj.items()
@@ -226,7 +274,7 @@ def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
 
 
 _KINDS = {"Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "Node": _node,
-          "Service": _service}
+          "Service": _service, "Job": _job, "CronJob": _cronjob}
 
 
 # ---------------------------------------------------------------- conditions and events
