@@ -126,9 +126,16 @@ class Cluster:
         self.engine.set_rules(rules)
         return errors
 
-    def sync(self, folder: Path, until: float | None) -> tuple[ApplyResult, Any]:
-        """Apply `folder` as one batch and converge (until `until`, simulated clocks)."""
+    def sync(self, folder: Path, until: float | None,
+             applied: Callable[[ApplyResult], None] | None = None) -> tuple[ApplyResult, Any]:
+        """Apply `folder` as one batch and converge (until `until`, simulated clocks).
+
+        `applied(result)` is called between the two: writers let in during the
+        run (between engine rounds) already meet what the folder defines.
+        """
         with self.store.batch():
             result = apply_folder(self.api, load_folder(folder))
+        if applied is not None:
+            applied(result)
         run = self.engine.run(until=until) if self.engine is not None else None
         return result, run

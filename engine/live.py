@@ -185,10 +185,12 @@ class Live:
         """Apply the folder as one change and converge; what it did."""
         cluster = self.cluster
         started = time.monotonic()
-        with cluster.lock, recording(cluster.store) as recorder, self.reporter.converging("converging…"):
-            result, run = cluster.sync(self.folder, None)
+        def owned(result: Any) -> None:  # before the engine runs: writes let in meanwhile are drift too
             self.drift.owned = {c.key for c in result.changes if c.action != "pruned"}
             self.drift.owned -= {k for k, n in self.drift.restores.items() if n > MAX_RESTORES}
+
+        with cluster.lock, recording(cluster.store) as recorder, self.reporter.converging("converging…"):
+            result, run = cluster.sync(self.folder, None, owned)
             found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
         return Batch(trigger, files, result, recorder.revisions, found,
                      run is None or run.converged, "" if run is None else run.message,

@@ -89,3 +89,26 @@ def test_writes_by_the_folder_itself_are_not_drift(loop: Live, folder: Path):
     loop.apply("files", ("web.yaml", "cm.yaml"))
     loop.step()
     assert not [e for e in events(loop) if e["event"] == "drift"]
+
+
+def test_a_write_let_in_while_the_first_apply_converges_is_drift_too(folder: Path):
+    """HTTP writers get in between engine rounds: a write during the very first run already meets
+    the folder's objects as the folder's."""
+    from types import SimpleNamespace
+
+    cluster = Cluster(Store(), None, simulated=True)
+
+    class WriterDuringRun:  # an engine whose run lets a kubectl-like write in, as the writer gate does
+        def run(self, until=None):
+            if cluster.store.head.get(WEB)["spec"]["replicas"] == 2:
+                cluster.api.patch(ADMIN, *WEB, {"spec": {"replicas": 7}})
+            return SimpleNamespace(converged=True, message="", failures=())
+
+    cluster.engine = WriterDuringRun()
+    out = io.StringIO()
+    live = Live(cluster, folder, Reporter(json_lines=True, out=out), quiet=0.0)
+    live.start()
+    try:
+        assert [d.fields for d in live.drift.take(0.0)] == [("spec.replicas",)]
+    finally:
+        live.close()
