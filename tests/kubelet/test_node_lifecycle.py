@@ -131,3 +131,16 @@ def test_an_unschedulable_node_gets_the_unschedulable_taint(kc):
     kc.api.patch(kc.admin, "", "Node", "", "node-1", {"spec": {"unschedulable": None}})
     kc.run()
     assert "taints" not in kc.get("Node", "node-1")["spec"]
+
+
+def test_the_pod_network_has_room_for_a_thousand_nodes_each_with_its_own_address(kc):
+    names = [f"n{i:04}" for i in range(258)]
+    for name in names:
+        kc.create(node(name))
+    kc.run()
+    last = kc.get("Node", names[-1])
+    assert kc.get("Node", names[255])["spec"]["podCIDR"] == "10.244.255.0/24"
+    assert last["spec"]["podCIDR"] == "10.245.1.0/24"  # past the first /16 of 10.244.0.0/14
+    ips = {a["address"] for n in names for a in kc.get("Node", n)["status"]["addresses"] if a["type"] == "InternalIP"}
+    assert len(ips) == 258
+    assert {a["address"] for a in last["status"]["addresses"] if a["type"] == "InternalIP"} == {"172.18.1.3"}

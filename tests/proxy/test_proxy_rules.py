@@ -40,7 +40,7 @@ def test_each_service_gets_one_rules_object_owned_by_it(cluster):
         f'-A KUBE-SERVICES -m comment --comment "demo/web:http cluster IP" -m tcp -p tcp -d {svc["spec"]["clusterIP"]} '
         f"--dport 80 -j {chain}",
         f'-A {chain} -m comment --comment "demo/web:http cluster IP" -m tcp -p tcp -d {svc["spec"]["clusterIP"]} '
-        f"--dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ",
+        f"--dport 80 ! -s 10.244.0.0/14 -j KUBE-MARK-MASQ",
         f'-A {chain} -m comment --comment "demo/web:http -> 10.244.0.2:8080" -j {sep}',
         f"-A {sep} -m comment --comment demo/web:http -s 10.244.0.2 -j KUBE-MARK-MASQ",
         f"-A {sep} -m comment --comment demo/web:http -m tcp -p tcp -j DNAT --to-destination 10.244.0.2:8080",
