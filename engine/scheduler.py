@@ -749,7 +749,10 @@ class Scheduler:
             constant, value = _probe(decl, ctx, pod, feasible[0])
             if constant:  # the score did not read the node: the same raw value everywhere
                 raw = dict.fromkeys(names, value)
-                if decl.normalize != "spread":  # (spread weighs by the number of nodes)
+                if decl.normalize == "spread" and value is None:  # no constraint: every node ignored
+                    table.append((decl.name, decl.weight, raw, dict.fromkeys(names, 0)))
+                    continue
+                if decl.normalize != "spread":  # (spread weighs terms by the number of nodes)
                     one = normalize(decl.normalize, {names[0]: value})[names[0]]
                     table.append((decl.name, decl.weight, raw, dict.fromkeys(names, one)))
                     continue
