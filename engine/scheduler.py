@@ -82,7 +82,7 @@ def normalize(mode: str | None, raw: dict[str, Any]) -> dict[str, int]:
     """A score's values over the feasible nodes, rescaled as upstream's NormalizeScore."""
     if mode == "spread":
         return spread_normalize(spread_scores(raw))
-    if all(type(v) is int for v in raw.values()):
+    if {*map(type, raw.values())} <= {int}:
         values = raw
     else:
         values = {node: int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
@@ -266,17 +266,13 @@ class _AttemptContext(EvalContext):
         sig = self.running(decl, pod)
         if sig is None:
             return [run(decl, self, pod, node) for _name, node in nodes]
-        group = results.group(decl, sig)
-        get = group.get
-        found_answers = []
-        for name, node in nodes:
-            found = get(name)
-            if found is not None and found[0] is node:
-                found_answers.append(found[1])
-            else:
-                found_answers.append(self._fresh(decl, pod, node, (decl, sig, name), run))
-                group = results.group(decl, sig)  # (a new dict if the cache started over)
-                get = group.get
+        get = results.group(decl, sig).get
+        found_answers = [found[1] if (found := get(name)) is not None and found[0] is node else _UNSET
+                         for name, node in nodes]
+        for i, answer in enumerate(found_answers):
+            if answer is _UNSET:
+                name, node = nodes[i]
+                found_answers[i] = self._fresh(decl, pod, node, (decl, sig, name), run)
         return found_answers
 
     def _fresh(self, decl: Any, pod: Mapping, node: Mapping, key: tuple, run: Any) -> Any:
@@ -677,7 +673,11 @@ class Scheduler:
         # chunk each filter runs over the nodes the filters before it let through
         while examined < n and len(feasible) < want:
             size = min(want - len(feasible), n - examined)
-            alive = [(key[3], objects[key]) for key in (nodes[(start + examined + j) % n] for j in range(size))]
+            first = (start + examined) % n
+            keys = nodes[first:first + size]
+            if len(keys) < size:  # round robin: wrap around to the first nodes
+                keys = keys + nodes[:size - len(keys)]
+            alive = [(key[3], objects[key]) for key in keys]
             examined += size
             for decl, constant in plan:
                 if not alive:
