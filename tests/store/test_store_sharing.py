@@ -65,3 +65,13 @@ def test_a_status_write_leaves_the_indexes_as_a_label_change_moves_them():
     assert_indexes_match(snap, {key: snap.get(key)})
     assert snap.by_label("", "Pod", "app", "other") == [key]
     assert snap.by_label("", "Pod", "app", "web") == []
+
+
+def test_a_value_holding_nan_or_an_infinity_is_never_shared_with_one_holding_null():
+    inf = freeze({"a": {"limit": float("inf")}})
+    null = freeze({"b": {"limit": None}})
+    nan = freeze({"c": [float("nan")]})
+    nulls = freeze({"d": [None]})
+    assert inf["a"]["limit"] == float("inf") and null["b"]["limit"] is None
+    assert nan["c"][0] != nan["c"][0] and nulls["d"][0] is None
+    assert freeze({"e": {"limit": None}})["e"] is null["b"]  # nulls are still shared among themselves
