@@ -264,15 +264,18 @@ class _AttemptContext(EvalContext):
         """
         results = self.results
         sig = self.running(decl, pod)
-        if sig is None:
+        if sig is None or (decl, sig) in results.unkept:
             return [run(decl, self, pod, node) for _name, node in nodes]
         get = results.group(decl, sig).get
         found_answers = [found[1] if (found := get(name)) is not None and found[0] is node else _UNSET
                          for name, node in nodes]
+        misses = 0
         for i, answer in enumerate(found_answers):
             if answer is _UNSET:
                 name, node = nodes[i]
                 found_answers[i] = self._fresh(decl, pod, node, (decl, sig, name), run)
+                misses += 1
+        results.used((decl, sig), len(nodes) - misses)
         return found_answers
 
     def _fresh(self, decl: Any, pod: Mapping, node: Mapping, key: tuple, run: Any) -> Any:
@@ -449,6 +452,7 @@ class NodeResults(_DependentCache):
     """
 
     SIGNATURES_KEPT = 10_000
+    KEEP_TRIAL = 2_000  # answers dropped before a group's reuse is judged
 
     def __init__(self) -> None:
         super().__init__()
@@ -457,6 +461,9 @@ class NodeResults(_DependentCache):
         self.size = 0
         self.memos: set = set()  # the _MemoDeps whose own dependencies are registered
         self.values: dict = {}  # (let site, signature) → (value, _MemoDep): once-values kept
+        self.hits: dict = {}  # (plugin, signature) → answers used again
+        self.dropped: dict = {}  # (plugin, signature) → answers dropped by commits
+        self.unkept: set = set()  # (plugin, signature) groups not worth keeping
 
     def clear(self) -> None:
         super().clear()
@@ -465,6 +472,9 @@ class NodeResults(_DependentCache):
             memo.alive = False
         self.memos.clear()
         self.values.clear()
+        self.hits.clear()
+        self.dropped.clear()
+        self.unkept.clear()
         self.size = 0
 
     def value(self, key: tuple) -> tuple | None:
@@ -500,6 +510,18 @@ class NodeResults(_DependentCache):
         group = self.entries.get(key[:2])
         if group is not None and group.pop(key[2], None) is not None:
             self.size -= 1
+            self.dropped[key[:2]] = self.dropped.get(key[:2], 0) + 1
+
+    def used(self, group: tuple, hits: int) -> None:
+        """Count the answers of `group` used again; a group whose answers are nearly all dropped
+        before any use (they read something every bind changes) is no longer kept: keeping
+        costs more than it saves."""
+        if hits:
+            self.hits[group] = self.hits.get(group, 0) + hits
+        dropped = self.dropped.get(group, 0)
+        if dropped > self.KEEP_TRIAL and self.hits.get(group, 0) * 10 < dropped:
+            self.unkept.add(group)
+            self.entries.pop(group, None)
 
     def signature(self, decl: Any, pod: Mapping) -> int | None:
         """The interned values of what `decl` reads of `pod`; None when it reads all of the pod."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from engine.scheduler import NodeResults
 from sched_helpers import SchedCluster, container, node, pod
 
@@ -42,32 +44,39 @@ def wave(w: int):
     return pods
 
 
-def placements(tmp_path, keep: bool, monkeypatch) -> dict:
-    if not keep:
-        monkeypatch.setattr(NodeResults, "at", lambda self, snap: None)
-    folder = tmp_path / ("kept" if keep else "fresh")
-    folder.mkdir()
-    cluster = SchedCluster(folder)
-    cluster.add(*nodes())
-    for w in range(3):
-        cluster.add(*wave(w))
-        cluster.run()
-        for name in (f"web-{w}-1", f"spread-{w}-0", f"solo-{w}-2"):  # free some room between waves
-            cluster.delete("Pod", name)
-        cluster.update(node(f"n{w}", cpu="6", memory="8Gi", labels={ZONE: f"z{w % 3}", "rack": "r1"}))
-        cluster.run()
+def placements(tmp_path, keep: bool, monkeypatch) -> tuple[dict, set]:
+    """Each pod's node and PodScheduled message; and the plugins whose answers were no longer kept."""
+    with monkeypatch.context() as m:
+        if not keep:
+            m.setattr(NodeResults, "at", lambda self, snap: None)
+        folder = tmp_path / ("kept" if keep else "fresh")
+        folder.mkdir()
+        cluster = SchedCluster(folder)
+        cluster.add(*nodes())
+        for w in range(3):
+            cluster.add(*wave(w))
+            cluster.run()
+            for name in (f"web-{w}-1", f"spread-{w}-0", f"solo-{w}-2"):  # free some room between waves
+                cluster.delete("Pod", name)
+            cluster.update(node(f"n{w}", cpu="6", memory="8Gi", labels={ZONE: f"z{w % 3}", "rack": "r1"}))
+            cluster.run()
     result = {}
     for p in cluster.store.head.list("", "Pod", "demo"):
         cond = next((c for c in p.get("status", {}).get("conditions", ()) if c["type"] == "PodScheduled"), {})
         result[p["metadata"]["name"]] = (p["spec"].get("nodeName"), cond.get("message"))
-    monkeypatch.undo()
-    return result
+    return result, {decl.name for decl, _sig in cluster.scheduler.results.unkept}
 
 
-def test_placements_are_the_same_with_and_without_the_kept_answers(tmp_path, monkeypatch):
-    kept = placements(tmp_path, True, monkeypatch)
-    fresh = placements(tmp_path, False, monkeypatch)
+@pytest.mark.parametrize("trial", [NodeResults.KEEP_TRIAL, 3])  # 3: groups soon judged not worth keeping
+def test_placements_are_the_same_with_and_without_the_kept_answers(tmp_path, monkeypatch, trial):
+    monkeypatch.setattr(NodeResults, "KEEP_TRIAL", trial)
+    kept, unkept = placements(tmp_path, True, monkeypatch)
+    fresh, _ = placements(tmp_path, False, monkeypatch)
     assert kept == fresh
     assert sum(1 for n, _ in kept.values() if n) > 30  # most pods placed, some not: both paths exercised
     assert kept["huge-0"][0] is None and kept["huge-0"][1].startswith("0/9 nodes are available")
     assert kept["big-0"][0] is not None  # placed after the resize: a retry on a node change
+    if trial == 3:  # the anti-affinity answers, which every bind of a "solo" pod drops, stop being kept
+        assert "InterPodAffinity" in unkept
+    else:
+        assert unkept == set()

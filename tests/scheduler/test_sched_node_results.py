@@ -107,3 +107,21 @@ def test_a_once_per_attempt_value_is_kept_for_the_next_identical_pod_until_what_
         assert len(calls) == 2 and a.feasible == ("n2",) and a.rejected["n1"] == ("Spread", ("busy",))
     finally:
         decl.fn.__globals__["_b_tally"] = inner
+
+
+def test_answers_that_every_bind_drops_stop_being_kept_and_reused_ones_stay(sched, monkeypatch):
+    from engine.scheduler import NodeResults
+    monkeypatch.setattr(NodeResults, "KEEP_TRIAL", 10)
+    sched.add(*(node(f"n{i}") for i in range(6)))
+    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "solo"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    for i in range(6):
+        sched.add(pod(f"s{i}", cpu="100m", labels={"app": "solo"}, affinity=anti))
+    sched.run()
+    assert sorted(sched.node_of(f"s{i}") for i in range(6)) == [f"n{i}" for i in range(6)]  # one per node
+    unkept = {decl.name for decl, _sig in sched.scheduler.results.unkept}
+    assert "InterPodAffinity" in unkept  # each bind changes the pairs every node's answer read
+    assert "NodeResourcesFit" not in unkept  # only the chosen node's answer is dropped by a bind
+    sched.add(pod("s6", cpu="100m", labels={"app": "solo"}, affinity=anti))
+    sched.run()
+    assert sched.node_of("s6") is None  # still filtered right without kept answers
