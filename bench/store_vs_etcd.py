@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from store import make_pod, run, workload  # noqa: E402
 from engine.objects import dumps, thaw  # noqa: E402
+from engine.store import tune_gc  # noqa: E402
 from engine.wal import open_store  # noqa: E402
 from figures import print_figures  # noqa: E402
 
@@ -46,6 +47,7 @@ TIME_LIMIT = 60.0  # seconds any one loop may run
 def recon_rate(folder: Path, commits: int, batch: int) -> float:
     shutil.rmtree(folder, ignore_errors=True)
     store = open_store(folder)
+    tune_gc()  # as `recon up` does once its store is open
     try:
         return run(store, workload(commits, commits // 2), batch)
     finally:
