@@ -131,3 +131,17 @@ def test_the_admin_may_impersonate_and_a_service_account_without_the_verb_may_no
     assert code == 403
     assert json.loads(text)["message"] == ('users "bob" is forbidden: User "system:serviceaccount:default:reader" '
                                            'cannot impersonate resource "users" in API group "" at the cluster scope')
+
+
+def test_kubectl_describe_job_and_cronjob_show_kubectls_pages(live):
+    live.kubectl("create", "job", "described", "--image=busybox:1.36", "-n", "default")
+    wait_for(lambda: "described-" in live.kubectl("get", "pods", "-n", "default", "-l", "job-name=described",
+                                                  "-o", "name").stdout)
+    page = live.kubectl("describe", "job", "described", "-n", "default").stdout
+    assert "Parallelism:      1" in page and "Completions:      1" in page
+    assert "Pods Statuses:    1 Active" in page
+    assert "SuccessfulCreate" in page  # the Job controller's event, as upstream records it
+    live.kubectl("create", "cronjob", "described-cron", "--image=busybox:1.36", "--schedule=0 3 * * *",
+                 "-n", "default")
+    page = live.kubectl("describe", "cronjob", "described-cron", "-n", "default").stdout
+    assert "Schedule:                      0 3 * * *" in page and "Concurrency Policy:            Allow" in page
