@@ -219,14 +219,18 @@ class _AttemptContext(EvalContext):
         self.current: int | None = None  # the signature of the plugin running, if shareable
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
-        """Note that `decl` runs now for `pod`; its pod signature (None: nothing is shared)."""
+        """Note that `decl` runs now for `pod`; its pod signature (None: nothing is kept, neither
+        its answers nor its once-per-attempt values)."""
         results = self.results
         if results is None:
             self.current = None
             return None
         sig = self.signatures.get(decl, _UNSET)
         if sig is _UNSET:
-            sig = self.signatures[decl] = results.signature(decl, pod)
+            sig = results.signature(decl, pod)
+            if sig is not None and (decl, sig) in results.unkept:
+                sig = None
+            self.signatures[decl] = sig
         self.current = sig
         return sig
 
@@ -264,7 +268,7 @@ class _AttemptContext(EvalContext):
         """
         results = self.results
         sig = self.running(decl, pod)
-        if sig is None or (decl, sig) in results.unkept:
+        if sig is None:
             return [run(decl, self, pod, node) for _name, node in nodes]
         get = results.group(decl, sig).get
         found_answers = [found[1] if (found := get(name)) is not None and found[0] is node else _UNSET
@@ -280,14 +284,13 @@ class _AttemptContext(EvalContext):
 
     def _fresh(self, decl: Any, pod: Mapping, node: Mapping, key: tuple, run: Any) -> Any:
         """Run the plugin for one node, noting what it read; keep the answer."""
-        results = self.results
         outer, self.deps = self.deps, set()
         try:
             answer = run(decl, self, pod, node)
         finally:
             deps, self.deps = self.deps, outer
         outer.update(deps)
-        results.put(results.group(*key[:2]), key, (node, answer), deps)
+        self.results.put(key, (node, answer), deps)
         return answer
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
@@ -445,9 +448,10 @@ class NodeResults(_DependentCache):
     """Each filter's and score's answer per node, kept across attempts (upstream's per-node cache).
 
     `entries`: (plugin, pod signature) → node name → (the node object, the
-    answer); a dependency's users are (plugin, signature, node name).  Identical pods (the replicas of one template) share answers:
-    after a bind only the answers for the chosen node, whose pods changed,
-    are computed again.  The pod signature interns the values of the paths
+    answer); a dependency's users are (plugin, signature, node name).
+    Identical pods (the replicas of one template) share answers: after a
+    bind only the answers for the chosen node, whose pods changed, are
+    computed again.  The pod signature interns the values of the paths
     the plugin reads of the pod (`dsl.reads.pod_reads`).
     """
 
@@ -540,16 +544,18 @@ class NodeResults(_DependentCache):
             self.next_signature += 1                                # may hold one across a clear
         return found
 
-    def put(self, group: dict, key: tuple, entry: tuple, deps: Any) -> None:
-        """Keep `entry` for node key[2] in `group` (this cache's group for key[:2])."""
+    def put(self, key: tuple, entry: tuple, deps: Any) -> None:
+        """Keep `entry`, the answer of plugin key[0] for signature key[1] on node key[2]."""
+        if key[:2] in self.unkept:  # (judged during this attempt)
+            return
         if self.size >= self.LIMIT:
             self.clear()
-            group = self.group(*key[:2])
         memos = [dep for dep in deps if type(dep) is _MemoDep]
         if not all(memo.alive for memo in memos):  # (the cache started over during this attempt)
             return
         for memo in memos:
             self._watch(memo)
+        group = self.group(key[0], key[1])
         if group.get(key[2]) is None:
             self.size += 1
         group[key[2]] = entry
