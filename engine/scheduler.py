@@ -386,18 +386,21 @@ class _DependentCache:
 
     def on_commit(self, snap: Any, events: tuple, _record: Any) -> None:
         """A store listener: forget the answers a committed change can alter."""
-        from .reconcile import change_keys  # the engine's own notion of what a change touches
+        self.forget(snap, lambda: touched_by(events))
+
+    def forget(self, snap: Any, changes: Any) -> None:
+        """Forget the answers the commit of `snap` can alter; `changes()`: its `touched_by`."""
         entries, users = self.entries, self.users
         if self.revision is not None and snap.revision != self.revision + 1:
             self.clear()  # not the next revision: something was missed
         self.revision = snap.revision
         if not users:
             return
-        for event in events:
-            if event.key[1] == CRD_KIND:  # kinds come and go: queries may resolve differently
-                self.clear()
-                return
-            touched = {dep for obj in (event.old, event.new) for dep in change_keys(event.key, obj)}
+        found = changes()
+        if found is None:  # kinds come and go: queries may resolve differently
+            self.clear()
+            return
+        for event, touched in found:
             for dep in touched:
                 keys = users.get(dep)
                 if not keys:
@@ -413,6 +416,17 @@ class _DependentCache:
                         keys.discard(key)
                 if not keys:
                     del users[dep]
+
+
+def touched_by(events: tuple) -> list[tuple[Any, set]] | None:
+    """Each committed change with the dependencies it touches; None when a CRD changed."""
+    from .reconcile import change_keys  # the engine's own notion of what a change touches
+    found = []
+    for event in events:
+        if event.key[1] == CRD_KIND:
+            return None
+        found.append((event, {dep for obj in (event.old, event.new) for dep in change_keys(event.key, obj)}))
+    return found
 
 
 class QueryCache(_DependentCache):
@@ -580,11 +594,23 @@ class Scheduler:
         self.results = NodeResults()
         listeners = getattr(self.api.store, "listeners", None)
         if listeners is not None:  # (a snapshot's stand-in store for explanations has none)
-            listeners.append(self.cache.on_commit)
-            listeners.append(self.results.on_commit)
+            listeners.append(self._on_commit)
         self.actor = Actor(SCHEDULER_NAME, "component", Permissions(
             reads={("*", "*")}, writes={("", "Binding"), ("", "Event"), ("events.k8s.io", "Event")},
             status_writes={POD}))
+
+    def _on_commit(self, snap: Any, events: tuple, _record: Any) -> None:
+        """A store listener: both caches forget what the commit can alter (its changes worked out
+        once, and only if a cache holds anything)."""
+        computed: list = []
+
+        def changes() -> Any:
+            if not computed:
+                computed.append(touched_by(events))
+            return computed[0]
+
+        self.cache.forget(snap, changes)
+        self.results.forget(snap, changes)
 
     # ------------------------------------------------------------ profile
     def set_rules(self, rules: Any) -> None:

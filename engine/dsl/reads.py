@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 
 from . import ast as A
+from .runtime import META_SHORTCUTS
 
 # What these builtins read of an object argument given whole (argument
 # position → paths).  Keep in step with their code in builtins*.py.
@@ -38,8 +39,6 @@ POD_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
     "matches": {1: (("metadata", "labels"),)},
     "controller_of": {0: (("metadata", "ownerReferences"),)},
 }
-META_SHORTCUTS = frozenset({"name", "namespace", "labels", "annotations", "uid"})
-EVERYTHING = None
 
 
 def pod_reads(decl: A.Filter | A.Score) -> tuple[tuple[str, ...], ...] | None:
@@ -49,7 +48,7 @@ def pod_reads(decl: A.Filter | A.Score) -> tuple[tuple[str, ...], ...] | None:
         for stmt in decl.body:
             _visit(stmt, decl.pod_var, found)
     except _Whole:
-        return EVERYTHING
+        return None
     return tuple(sorted(found))
 
 
@@ -86,9 +85,7 @@ def _record(found: set, steps: tuple[str, ...]) -> None:
 
 def _visit(node: Any, pod: str, found: set) -> None:
     if isinstance(node, A.Name):
-        if node.id == "now":
-            raise _Whole()
-        if node.id == pod:
+        if node.id in ("now", pod):
             raise _Whole()
         return
     if isinstance(node, (A.Attr, A.Index)):
