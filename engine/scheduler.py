@@ -25,6 +25,7 @@ upstream's framework does around them (pkg/scheduler/schedule_one.go):
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 from collections.abc import Mapping
@@ -205,7 +206,8 @@ class _AttemptContext(EvalContext):
     n7 changes.
     """
 
-    __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures", "current")
+    __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures", "current", "keeping",
+                 "decl", "seen")
 
     def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None,
                  results: "NodeResults | None" = None):
@@ -217,46 +219,93 @@ class _AttemptContext(EvalContext):
         self.results = results  # plugin answers per node kept across attempts, if any
         self.signatures: dict = {}  # decl → the pod's signature for it (NodeResults.signature)
         self.current: int | None = None  # the signature of the plugin running, if shareable
+        self.keeping = False  # are its answers and once-values kept (its group is worth keeping)?
+        self.decl: Any = None  # the plugin running
+        self.seen: set = set()  # the _MemoDeps of the once-values it used so far
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
-        """Note that `decl` runs now for `pod`; its pod signature (None: nothing is kept, neither
-        its answers nor its once-per-attempt values)."""
+        """Note that `decl` runs now for `pod`; its pod signature, or None when neither its answers
+        nor its once-per-attempt values are kept.  (Its once-lets' items per element are kept
+        whenever it has a signature.)"""
         results = self.results
+        self.decl = decl
+        self.seen = set()
         if results is None:
             self.current = None
+            self.keeping = False
             return None
         sig = self.signatures.get(decl, _UNSET)
         if sig is _UNSET:
-            sig = results.signature(decl, pod)
-            if sig is not None and (decl, sig) in results.unkept:
-                sig = None
-            self.signatures[decl] = sig
+            sig = self.signatures[decl] = results.signature(decl, pod)
         self.current = sig
-        return sig
+        self.keeping = sig is not None and (decl, sig) not in results.unkept
+        return sig if self.keeping else None
 
     def remember(self, site: Any, compute: Any) -> Any:
-        """A node-independent `let`: computed once per attempt; each use depends on what it read
-        (one `_MemoDep` standing for all of it: a value read by every node may have read the
-        whole cluster)."""
+        """A node-independent `let`: computed once per attempt, and kept for later attempts of
+        pods of the same signature while nothing it read changes (one `_MemoDep` stands for
+        all it read: a value every node uses may have read the whole cluster).
+
+        A node's answer depends only on the parts of the value it used
+        (`used`): when the value is computed again, the answers that read a
+        part that changed are dropped (`NodeResults.keep_value`).
+        """
         found = self.once_memo.get(site)
         if found is None:
-            # kept from an earlier attempt of a pod of the same signature, if nothing it read changed
-            kept = None if self.current is None else (site, self.current)
+            kept = (site, self.current) if self.keeping else None
             if kept is not None:
                 found = self.results.value(kept)
             if found is None:
                 # the once-values this run used so far count as read: a let may use the lets before it
-                outer, self.deps = self.deps, {d for d in self.deps if type(d) is _MemoDep}
+                outer, self.deps = self.deps, set(self.seen)
                 try:
                     value = compute()
                 finally:
                     deps, self.deps = self.deps, outer
                 found = (value, _MemoDep(frozenset(deps)))
                 if kept is not None:
-                    self.results.keep_value(kept, found)
+                    self.results.keep_value(kept, found, self.decl)
             self.once_memo[site] = found
-        self.deps.add(found[1])
+        self.seen.add(found[1])
         return found[0]
+
+    def used(self, site: Any, path: tuple) -> None:
+        """Node-dependent code read the once-value of `site` at `path` (runtime.use*)."""
+        self.deps.add((_USE, site, self.current, path))
+
+    def elements(self, site: Any, items: Any, item: Any, lets: tuple, kept: bool = True) -> list:
+        """A once-let's comprehension (`runtime.each`): each element's item kept across attempts
+        for pods of the running plugin's signature, while the element is the same object and
+        nothing it read changed (what it read of the snapshot, and the once-lets `lets`).
+
+        The let depends on the group's marker, which a commit dropping any
+        of its items drops, rather than on what every item read.
+        """
+        sig, once_memo = self.current, self.once_memo
+        memos = [once_memo.get(s) for s in lets]
+        if sig is None or None in memos or not kept:
+            return [v for v in map(item, items) if v is not R.SKIP]
+        start = {found[1] for found in memos}
+        results = self.results
+        marker = results.marker((site, sig))
+        get = results.group(site, sig).get
+        values = [found[1] if (found := get(id(x))) is not None and found[0] is x else _UNSET for x in items]
+        deps = self.deps
+        for i, value in enumerate(values):
+            if value is _UNSET:
+                x = items[i]
+                self.deps = start.copy()
+                try:
+                    value = values[i] = item(x)
+                finally:
+                    read, self.deps = self.deps, deps
+                read = frozenset(read)
+                if not results.put((site, sig, id(x)), (x, value), read):
+                    deps.update(read)  # not kept: what it read counts for the let directly
+        if not marker.alive:  # the cache started over meanwhile: the marker stands for nothing
+            return self.elements(site, items, item, lets, kept=False)
+        deps.add(marker)
+        return [v for v in values if v is not R.SKIP]
 
     def answers(self, decl: Any, pod: Mapping, nodes: list[tuple[str, Mapping]], run: Any) -> list[Any]:
         """`run(decl, self, pod, node)` for each (name, node), or the answer kept from an earlier
@@ -270,6 +319,7 @@ class _AttemptContext(EvalContext):
         sig = self.running(decl, pod)
         if sig is None:
             return [run(decl, self, pod, node) for _name, node in nodes]
+        results.refresh(decl, sig, self.once_memo)
         get = results.group(decl, sig).get
         found_answers = [found[1] if (found := get(name)) is not None and found[0] is node else _UNSET
                          for name, node in nodes]
@@ -377,8 +427,9 @@ class _DependentCache:
         self.entries.clear()
         self.users.clear()
 
-    def _stands(self, entry: Any, event: Any) -> bool:
-        """Does `entry` survive `event`, which touched one of its dependencies?"""
+    def _stands(self, key: Any, entry: Any, event: Any, dep: Any) -> bool:
+        """Does `entry` survive `event`, which touched its dependency `dep` (perhaps brought up to
+        date in `entries`)?"""
         return False
 
     def _drop(self, key: Any) -> None:
@@ -411,7 +462,7 @@ class _DependentCache:
                     keys.clear()
                 for key in list(keys):
                     entry = entries.get(key)
-                    if entry is None or not self._stands(entry, event):
+                    if entry is None or not self._stands(key, entry, event, dep):
                         self._drop(key)
                         keys.discard(key)
                 if not keys:
@@ -437,11 +488,48 @@ class QueryCache(_DependentCache):
             return  # reads the attempt itself or the clock: never valid for another attempt
         self._keep(key, entry, entry[3])
 
-    def _stands(self, entry: Any, event: Any) -> bool:
-        return _unselected(entry[4], event.old, event.new)
+    def _stands(self, key: Any, entry: Any, event: Any, dep: Any) -> bool:
+        if _unselected(entry[4], event.old, event.new):
+            return True
+        # an answer over every object of a kind (in a namespace) takes the change in, in key order
+        if dep[0] in ("kind", "ns") and len(entry[3]) == 1:
+            patched = _take_in(entry, event)
+            if patched is not None:
+                self.entries[key] = patched
+                return True
+        return False
+
+
+def _take_in(entry: tuple, event: Any) -> tuple | None:
+    """A query answer over all the objects of a kind (or of a kind in a namespace) with one
+    object's change taken in: the old version out, the new one in where the condition
+    selects it.  None when that cannot be done (the condition failed, the answer does not
+    hold the old version)."""
+    answer, where = entry[0], entry[4]
+    try:
+        was = event.old is not None and (where is None or bool(where(event.old)))
+        now = event.new is not None and (where is None or bool(where(event.new)))
+    except Exception:
+        return None
+    found = list(answer)
+    at = (event.key[2], event.key[3])
+    if was:
+        i = bisect.bisect_left(found, at, key=_ns_name)
+        if i >= len(found) or found[i] is not event.old:
+            return None
+        del found[i]
+    if now:
+        found.insert(bisect.bisect_left(found, at, key=_ns_name), event.new)
+    return (found, *entry[1:])
+
+
+def _ns_name(obj: Mapping) -> tuple:
+    meta = obj["metadata"]
+    return (meta.get("namespace") or "", meta["name"])
 
 
 _UNSET = object()
+_USE = object()  # first item of a dependency on part of a once-value: (_USE, site, signature, path)
 
 
 class _MemoDep:
@@ -482,9 +570,14 @@ class NodeResults(_DependentCache):
         self.hits: dict = {}  # (plugin, signature) → answers used again
         self.dropped: dict = {}  # (plugin, signature) → answers dropped by commits
         self.unkept: set = set()  # (plugin, signature) groups not worth keeping
+        self.paths: dict = {}  # (let site, signature) → the paths of its value answers read
+        self.markers: dict = {}  # (comprehension site, signature) → the _MemoDep of its kept items
+        self.sites: dict = {}  # plugin → the sites of its once-lets
 
     def clear(self) -> None:
         super().clear()
+        self.paths.clear()
+        self.markers.clear()
         self.signatures.clear()
         for memo in self.memos:  # nothing would tell them of a change any more
             memo.alive = False
@@ -500,11 +593,54 @@ class NodeResults(_DependentCache):
         found = self.values.get(key)
         return found if found is not None and found[1].alive else None
 
-    def keep_value(self, key: tuple, found: tuple) -> None:
+    def keep_value(self, key: tuple, found: tuple, decl: Any) -> None:
+        """Keep a once-value computed (again) under key (site, signature); drop the answers that
+        read a part of the value it replaces that is not the same in it."""
         if len(self.values) >= self.LIMIT:
             self.clear()
+        old = self.values.get(key)
+        if old is not None:
+            paths = self.paths.get(key)
+            if paths:
+                before, after = old[0], found[0]
+                changed = [p for p in paths if R.dig(before, p) != R.dig(after, p)] if before is not after else ()
+                for path in changed:
+                    paths.discard(path)
+                    self._drop_users((_USE, key[0], key[1], path))
+        else:
+            sites = self.sites.get(decl)
+            if sites is None:
+                sites = self.sites[decl] = set()
+            sites.add(key[0])
         self.values[key] = found
         self._watch(found[1])
+
+    def refresh(self, decl: Any, sig: int, computed: dict) -> None:
+        """Before `decl`'s kept answers for `sig` are used: a once-value they read that is out of
+        date and was not computed again in this attempt (`computed`) cannot say which of them
+        still stand, so all that read it are dropped."""
+        for site in self.sites.get(decl, ()):
+            if site in computed:
+                continue
+            key = (site, sig)
+            found = self.values.get(key)
+            if found is not None and not found[1].alive:
+                del self.values[key]
+                for path in self.paths.pop(key, ()):
+                    self._drop_users((_USE, site, sig, path))
+
+    def marker(self, key: tuple) -> "_MemoDep":
+        """The dependency standing for every item kept in element group `key` (site, signature):
+        dropped with the first of them."""
+        found = self.markers.get(key)
+        if found is None:
+            found = self.markers[key] = _MemoDep(frozenset())
+            self._watch(found)
+        return found
+
+    def _drop_users(self, dep: Any) -> None:
+        for user in self.users.pop(dep, ()):
+            self._drop(user)
 
     def _watch(self, memo: "_MemoDep") -> None:
         if memo.alive and memo not in self.memos:
@@ -529,6 +665,9 @@ class NodeResults(_DependentCache):
         if group is not None and group.pop(key[2], None) is not None:
             self.size -= 1
             self.dropped[key[:2]] = self.dropped.get(key[:2], 0) + 1
+            marker = self.markers.pop(key[:2], None)  # an element group's: its lets are out of date
+            if marker is not None:
+                self._drop(marker)
 
     def used(self, group: tuple, hits: int) -> None:
         """Count the answers of `group` used again; a group whose answers are nearly all dropped
@@ -558,22 +697,41 @@ class NodeResults(_DependentCache):
             self.next_signature += 1                                # may hold one across a clear
         return found
 
-    def put(self, key: tuple, entry: tuple, deps: Any) -> None:
-        """Keep `entry`, the answer of plugin key[0] for signature key[1] on node key[2]."""
+    def put(self, key: tuple, entry: tuple, deps: Any) -> bool:
+        """Keep `entry`, the answer of plugin key[0] for signature key[1] on node key[2] (or a
+        comprehension's item for an element); False when it cannot be kept."""
         if key[:2] in self.unkept:  # (judged during this attempt)
-            return
+            return False
         if self.size >= self.LIMIT:
             self.clear()
-        memos = [dep for dep in deps if type(dep) is _MemoDep]
+        memos = []
+        uses = []
+        for dep in deps:
+            cls = type(dep)
+            if cls is _MemoDep:
+                memos.append(dep)
+            elif cls is tuple and dep[0] is _USE:
+                uses.append(dep)
         if not all(memo.alive for memo in memos):  # (the cache started over during this attempt)
-            return
+            return False
+        values = self.values
+        for use in uses:  # a part of a once-value: only while the value is kept can it be followed
+            found = values.get(use[1:3])
+            if found is None or not found[1].alive:
+                return False
         for memo in memos:
             self._watch(memo)
+        for use in uses:
+            paths = self.paths.get(use[1:3])
+            if paths is None:
+                paths = self.paths[use[1:3]] = set()
+            paths.add(use[3])
         group = self.group(key[0], key[1])
         if group.get(key[2]) is None:
             self.size += 1
         group[key[2]] = entry
         self._users_of(key, deps)
+        return True
 
 
 class Scheduler:

@@ -199,6 +199,12 @@ class _Gen:
         self.scopes: list[dict[str, str]] = []  # per block: rule name → Python name
         self.taken: set[str] = set()  # Python names bound in the current function
         self.once: set[int] = set()  # ids of the `let`s evaluated once per scheduling attempt
+        self.once_sites: dict[str, str] = {}  # once-let name → the constant naming its site
+        self.once_py: dict[str, str] = {}  # the Python name of a once-let in force → its site
+        self.in_where = False  # generating a query's condition
+        self.pod_var: str | None = None  # a filter's or score's pod parameter
+        self.in_once = False  # generating a once-let's value
+        self.comp_depth = 0  # comprehensions around the expression being generated
 
     # -- plumbing
     def emit(self, depth: int, text: str) -> None:
@@ -254,7 +260,42 @@ class _Gen:
         return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in e.items) + "}"
 
     def expr_name(self, e: A.Name) -> str:
-        return "_now" if e.id == "now" else self.lookup(e.id)
+        if e.id == "now":
+            return "_now"
+        site = self.once_ref(e.id)
+        if site is not None:  # node-dependent code reading a once-let whole
+            return f"_r.use(ctx, {site}, {self.lookup(e.id)})"
+        return self.lookup(e.id)
+
+    def once_ref(self, name: str) -> str | None:
+        """The site of the once-let `name` names here, if node-dependent code is being generated.
+
+        Such code notes what it reads of the value (`runtime.use`, `use_at`,
+        `use_in`): the scheduler keeps a node's answer until the parts it
+        read change, not until the value does.  Code in a query's condition
+        does not (the condition must not capture the context: the query is
+        noted as reading those lets whole instead).
+        """
+        if self.in_once or self.in_where or not self.once_py:
+            return None
+        for depth in range(len(self.scopes) - 1, -1, -1):
+            if name in self.scopes[depth]:
+                return self.once_py.get(self.scopes[depth][name]) if depth == 0 else None
+        return None
+
+    def once_root(self, e: Any) -> tuple[str | None, Any, list]:
+        """For an index chain `x[a][b]` over a once-let x: (its site, x, [a, b]); else (None, ...)."""
+        steps: list = []
+        base = e
+        while isinstance(base, A.Index):
+            steps.append(base.index)
+            base = base.obj
+        steps.reverse()
+        if isinstance(base, A.Name) and base.id != "now":
+            site = self.once_ref(base.id)
+            if site is not None:
+                return site, base, steps
+        return None, base, steps
 
     def expr_attr(self, e: A.Attr) -> str:
         names: list[str] = []
@@ -268,6 +309,10 @@ class _Gen:
         return f"_r.path({self.expr(base)}, {tuple(names)!r})"
 
     def expr_index(self, e: A.Index) -> str:
+        site, base, steps = self.once_root(e)
+        if site is not None:
+            path = "(" + "".join(self.expr(i) + ", " for i in steps) + ")"
+            return f"_r.use_at(ctx, {site}, {self.lookup(base.id)}, {path})"
         return f"_r.index({self.expr(e.obj)}, {self.expr(e.index)})"
 
     def expr_call(self, e: A.Call) -> str:
@@ -302,10 +347,14 @@ class _Gen:
         if e.op in ("==", "!=") and (_is_null(e.left) or _is_null(e.right)):  # nothing else equals null
             tested = right if _is_null(e.left) else left
             return f"({tested} {'is' if e.op == '==' else 'is not'} None)"
-        if e.op == "in":
-            return f"_r.contains({right}, {left})"
-        if e.op == "not in":
-            return f"(not _r.contains({right}, {left}))"
+        if e.op in ("in", "not in"):
+            site, base, steps = self.once_root(e.right)
+            if site is not None:  # the key's presence is what is read
+                path = "(" + "".join(self.expr(i) + ", " for i in steps) + ")"
+                right = f"_r.use_in(ctx, {site}, {self.lookup(base.id)}, {path}, {left})"
+            else:
+                right = f"_r.contains({right}, {left})"
+            return right if e.op == "in" else f"(not {right})"
         return f"{_BINOPS[e.op]}({left}, {right})"
 
     def expr_cond(self, e: A.Cond) -> str:
@@ -314,16 +363,46 @@ class _Gen:
     def expr_comprehension(self, e: A.Comprehension) -> str:
         source = self.expr(e.iter)  # evaluated outside the comprehension's own scope
         self.scopes.append({e.var: var(e.var)})  # a Python comprehension has its own scope too
-        cond = f" if {self.expr(e.cond)}" if e.cond is not None else ""
-        item = self.expr(e.expr)
-        self.scopes.pop()
-        return f"[{item} for {var(e.var)} in _r.iterate({source}){cond}]"
+        self.comp_depth += 1
+        try:
+            cond = self.expr(e.cond) if e.cond is not None else None
+            item = self.expr(e.expr)
+        finally:
+            self.comp_depth -= 1
+            self.scopes.pop()
+        sites = self.element_sites(e)
+        if sites is None:
+            return f"[{item} for {var(e.var)} in _r.iterate({source}){f' if {cond}' if cond else ''}]"
+        body = f"({item}) if ({cond}) else _r.SKIP" if cond else item
+        site = self.const(PerElement(e.var, e.pos.line, e.pos.col))
+        return f"_r.each(ctx, {site}, _r.iterate({source}), (lambda {var(e.var)}: {body}), ({''.join(s + ', ' for s in sites)}))"
+
+    def element_sites(self, e: A.Comprehension) -> list[str] | None:
+        """The sites of the once-lets an outermost comprehension of a once-let reads, when its
+        items may be kept per element across attempts (`runtime.each`); else None.
+
+        An item then depends on nothing but its element, the pod (whose parts
+        the plugin reads are its signature), those lets and what it reads of
+        the snapshot: any other name (`it`, `now`) rules that out.
+        """
+        if not self.in_once or self.comp_depth:
+            return None
+        free = (free_names(e.expr) | free_names(e.cond)) - {e.var}
+        if not free <= self.once_sites.keys() | {self.pod_var}:
+            return None
+        return [self.once_sites[n] for n in sorted(free) if n in self.once_sites]
 
     def expr_query(self, e: A.Query) -> str:
         spec, values = plan_query(e)
-        where = f"(lambda v_it: {self.truth(e.where)})" if e.where is not None else "None"
+        sites = sorted({site for n in free_names(e.where) - {"it"} if (site := self.once_ref(n)) is not None})
+        self.in_where, outer = True, self.in_where
+        try:
+            where = f"(lambda v_it: {self.truth(e.where)})" if e.where is not None else "None"
+        finally:
+            self.in_where = outer
         vals = "(" + "".join(self.expr(v) + ", " for v in values) + ")"
-        return f"ctx.query({self.const(spec)}, {vals}, {where})"
+        query = f"ctx.query({self.const(spec)}, {vals}, {where})"
+        return f"_r.use_all(ctx, ({''.join(s + ', ' for s in sites)}), {query})" if sites else query
 
     def expr_lookup(self, e: A.Lookup) -> str:
         args = ", ".join(self.expr(a) for a in e.args)
@@ -341,10 +420,22 @@ class _Gen:
         self.scopes.pop()
 
     def stmt_let(self, s: A.Let, depth: int) -> None:
-        value = self.expr(s.value)  # `let x = x + 1` in an inner block reads the outer x
-        if id(s) in self.once:  # a filter's or score's node-independent let: once per attempt
-            value = f"_r.once(ctx, {self.const(OncePerAttempt(s.name, s.pos.line))}, lambda: {value})"
-        self.emit(depth, f"{self.bind(s.name)} = {value}")
+        once = id(s) in self.once
+        self.in_once = once
+        try:
+            value = self.expr(s.value)  # `let x = x + 1` in an inner block reads the outer x
+        finally:
+            self.in_once = False
+        if once:  # a filter's or score's node-independent let: once per attempt
+            site = self.const(OncePerAttempt(s.name, s.pos.line))
+            value = f"_r.once(ctx, {site}, lambda: {value})"
+            self.once_sites[s.name] = site
+        py = self.bind(s.name)
+        if once:
+            self.once_py[py] = site
+        elif len(self.scopes) == 1:  # a top-level let hiding a once-let from here on
+            self.once_py.pop(py, None)
+        self.emit(depth, f"{py} = {value}")
 
     def stmt_when(self, s: A.When, depth: int, keyword: str = "if") -> None:
         self.emit(depth, f"{keyword} _r.truthy({self.expr(s.cond)}):")
@@ -410,6 +501,9 @@ class _Gen:
         self.at(decl)
         self.taken = {var(p) for p in params}
         self.once = _node_independent_lets(decl) if isinstance(decl, (A.Filter, A.Score)) else set()
+        self.once_sites = {}
+        self.once_py = {}
+        self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
         self.emit(1, "_now = ctx.now")
         if where is not None:
@@ -427,6 +521,43 @@ class OncePerAttempt:
 
     def __str__(self) -> str:
         return f"let {self.name} (line {self.line}), once per attempt"
+
+
+@attrs.frozen(eq=False)
+class PerElement:
+    """The memo key of a comprehension in a once-let whose items are kept per element."""
+
+    var: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"for {self.var} (line {self.line}:{self.col}), kept per element"
+
+
+def free_names(expr: Any) -> set[str]:
+    """The names `expr` reads from outside it: those bound by its comprehensions and by the `it`
+    of its conditions and per-element builtin arguments left out."""
+    if expr is None:
+        return set()
+    if isinstance(expr, A.Name):
+        return {expr.id}
+    if isinstance(expr, A.Comprehension):
+        return free_names(expr.iter) | ((free_names(expr.expr) | free_names(expr.cond)) - {expr.var})
+    if isinstance(expr, A.Query):
+        return free_names(expr.namespace) | (free_names(expr.where) - {"it"})
+    if isinstance(expr, A.Call):
+        item = BUILTINS[expr.func].item_arg if expr.func in BUILTINS else None
+        found: set[str] = set()
+        for i, arg in enumerate(expr.args):
+            found |= free_names(arg) - {"it"} if i == item else free_names(arg)
+        return found
+    if isinstance(expr, (tuple, list)):
+        return set().union(*(free_names(e) for e in expr))
+    if attrs.has(type(expr)):
+        return set().union(*(free_names(getattr(expr, f.name)) for f in attrs.fields(type(expr))
+                             if f.name != "pos"))
+    return set()
 
 
 def names_in(expr: Any) -> set[str]:

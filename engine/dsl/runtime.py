@@ -44,6 +44,97 @@ def once(ctx: Any, site: Any, compute: Any) -> Any:
     return remember(site, compute)
 
 
+# Node-dependent code of a filter or score reading a once-let notes what it read
+# (`ctx.used(site, path)`: the value at `path`, () for all of it), so that the
+# scheduler keeps a node's answer until that part of the value changes.  A
+# path goes as deep as it can name a map key (a string) or a list position (an
+# int); a membership test names the key it tests.
+
+
+def use(ctx: Any, site: Any, value: Any) -> Any:
+    used = getattr(ctx, "used", None)
+    if used is not None:
+        used(site, ())
+    return value
+
+
+def use_at(ctx: Any, site: Any, value: Any, steps: tuple) -> Any:
+    """`value[steps[0]][steps[1]]...`, noting the path read."""
+    used = getattr(ctx, "used", None)
+    if used is not None:
+        used(site, _noted_path(value, steps))
+    for step in steps:
+        value = index(value, step)
+    return value
+
+
+def use_in(ctx: Any, site: Any, value: Any, steps: tuple, item: Any) -> bool:
+    """`item in value[steps...]`, noting the key tested (or the part holding it)."""
+    container = value
+    for step in steps:
+        container = index(container, step)
+    used = getattr(ctx, "used", None)
+    if used is not None:
+        path = _noted_path(value, steps)
+        if path == steps and type(container) in MAP_TYPES and type(item) is str:
+            path = steps + (item,)
+        used(site, path)
+    return contains(container, item)
+
+
+def use_all(ctx: Any, sites: tuple, value: Any) -> Any:
+    """A query whose condition reads once-lets: it reads them whole."""
+    used = getattr(ctx, "used", None)
+    if used is not None:
+        for site in sites:
+            used(site, ())
+    return value
+
+
+def _noted_path(value: Any, steps: tuple) -> tuple:
+    """The longest prefix of `steps` that names map keys and list positions in `value`."""
+    for i, step in enumerate(steps):
+        cls = type(step)
+        if not (type(value) in MAP_TYPES and cls is str or type(value) in LIST_TYPES and cls is int):
+            return steps[:i]
+        value = index(value, step)
+    return steps
+
+
+MISSING = object()
+
+
+def dig(value: Any, path: tuple) -> Any:
+    """The part of a once-let's value at a noted path (MISSING where a key or position is not
+    there), to tell whether it changed."""
+    for step in path:
+        cls = type(value)
+        if cls in MAP_TYPES:
+            value = value.get(step, MISSING)
+        elif cls in LIST_TYPES and type(step) is int:
+            value = value[step] if -len(value) <= step < len(value) else MISSING
+        else:
+            return value
+    return value
+
+
+SKIP = object()  # what a kept comprehension's item function gives for an element its condition drops
+
+
+def each(ctx: Any, site: Any, items: Any, item: Any, lets: tuple) -> list:
+    """A comprehension in a node-independent `let`: `item(x)` for each element x, leaving out SKIP.
+
+    The scheduler's attempt context keeps each element's item across
+    attempts (`ctx.elements`: a bind changes one pod of a thousand, so the
+    rest are not computed again); `lets` are the sites of the once-lets the
+    item reads.  Any other context computes every item.
+    """
+    elements = getattr(ctx, "elements", None)
+    if elements is None:
+        return [v for v in map(item, items) if v is not SKIP]
+    return elements(site, items, item, lets)
+
+
 # ---------------------------------------------------------------- types
 
 # Rule values are almost always of these exact types, so every helper tests

@@ -143,8 +143,45 @@ def test_a_change_the_querys_condition_rejects_before_and_after_keeps_its_answer
     assert scans() == []
     cluster.add(pod("host", node_name="n2", hostNetwork=True))
     a = cluster.attempt(pod("r"))
-    assert len(scans()) == 1
+    assert scans() == []  # selected now: taken into the kept answer, not scanned for again
     assert {line.raw for n in a.feasible for line in a.scores[n] if line.plugin == "HostNetworkPods"} == {1}
+    cluster.delete("Pod", "host")
+    a = cluster.attempt(pod("s"))
+    assert scans() == []
+    assert {line.raw for n in a.feasible for line in a.scores[n] if line.plugin == "HostNetworkPods"} == {0}
+
+
+def test_a_kept_answer_over_a_whole_kind_takes_changes_in_in_key_order():
+    from types import SimpleNamespace
+
+    from engine.objects import freeze
+    from engine.scheduler import _take_in
+
+    def obj(ns, name, color):
+        return freeze({"metadata": {"namespace": ns, "name": name}, "spec": {"color": color}})
+
+    def green(o):
+        return o["spec"]["color"] == "green"
+
+    def event(old, new):
+        meta = (new or old)["metadata"]
+        return SimpleNamespace(key=("", "Pod", meta["namespace"], meta["name"]), old=old, new=new)
+
+    a, c = obj("default", "a", "green"), obj("default", "c", "green")
+    entry = ([a, c], (), (), frozenset({("kind", "", "Pod")}), green)
+    b = obj("default", "b", "green")
+    entry = _take_in(entry, event(None, b))
+    assert entry[0] == [a, b, c]
+    z = obj("aaa", "z", "green")  # an earlier namespace sorts first
+    entry = _take_in(entry, event(None, z))
+    assert entry[0] == [z, a, b, c]
+    b2 = obj("default", "b", "red")  # no longer selected: out
+    entry = _take_in(entry, event(b, b2))
+    assert entry[0] == [z, a, c]
+    c2 = obj("default", "c", "green")  # a new version of a selected object: in its place
+    entry = _take_in(entry, event(c, c2))
+    assert entry[0] == [z, a, c2] and entry[0][2] is c2
+    assert _take_in(entry, event(b, None)) is None  # an old version the answer does not hold: asked again
 
 
 def test_a_change_to_a_dependency_many_cached_answers_share_drops_them_without_testing_each():
