@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import math
+import operator
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -83,23 +85,27 @@ def normalize(mode: str | None, raw: dict[str, Any]) -> dict[str, int]:
     """A score's values over the feasible nodes, rescaled as upstream's NormalizeScore."""
     if mode == "spread":
         return spread_normalize(spread_scores(raw))
-    if {*map(type, raw.values())} <= {int}:
+    return dict(zip(raw, normalize_values(mode, list(raw.values()))))
+
+
+def normalize_values(mode: str | None, raw: list) -> list[int]:
+    """`normalize` for a score other than spread, over the values alone (in the nodes' order)."""
+    if {*map(type, raw)} <= {int}:
         values = raw
     else:
-        values = {node: int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0
-                  for node, v in raw.items()}
+        values = [int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else 0 for v in raw]
     if mode is None or not values:
         return values
-    high, low = max(values.values()), min(values.values())
+    high, low = max(values), min(values)
     if mode == "max":  # helper.DefaultNormalizeScore(MaxNodeScore, false)
-        return {n: (v * MAX_NODE_SCORE // high if high else 0) for n, v in values.items()}
+        return [v * MAX_NODE_SCORE // high for v in values] if high else [0] * len(values)
     if mode == "reverse":  # helper.DefaultNormalizeScore(MaxNodeScore, true)
         if high == 0:
-            return {n: MAX_NODE_SCORE for n in values}
-        return {n: MAX_NODE_SCORE - v * MAX_NODE_SCORE // high for n, v in values.items()}
+            return [MAX_NODE_SCORE] * len(values)
+        return [MAX_NODE_SCORE - v * MAX_NODE_SCORE // high for v in values]
     if mode == "minmax":  # InterPodAffinity's NormalizeScore
         spread = high - low
-        return {n: (int(MAX_NODE_SCORE * (v - low) / spread) if spread > 0 else 0) for n, v in values.items()}
+        return [int(MAX_NODE_SCORE * (v - low) / spread) for v in values] if spread > 0 else [0] * len(values)
     raise ValueError(f"unknown normalize mode {mode!r}")
 
 
@@ -177,21 +183,37 @@ class Attempt:
     num_nodes: int
     rejected: dict  # node → (plugin, reasons)
     feasible: tuple  # node names, in evaluation order
-    table: tuple  # per score plugin: (name, weight, raw {node: value}, normalized {node: int})
+    # per score plugin: (name, weight, raw values, normalized values), each a list in the order of
+    # `feasible` or, for a score that is the same on every node, one value (`Same`)
+    table: tuple
     chosen: str | None
     message: str
 
     @property
     def scores(self) -> dict[str, tuple[ScoreLine, ...]]:
         """Each scored node's lines, one per score plugin (built when asked: an attempt keeps
-        one dict per plugin, not a line per node and plugin)."""
-        return {node: tuple(ScoreLine(plugin, raw[node], normalized[node], weight)
+        one list per plugin, not a line per node and plugin)."""
+        if not self.table:
+            return {}
+        return {node: tuple(ScoreLine(plugin, _at(raw, i), _at(normalized, i), weight)
                             for plugin, weight, raw, normalized in self.table)
-                for node in (self.table[0][2] if self.table else ())}
+                for i, node in enumerate(self.feasible)}
 
     def total(self, node: str) -> int:
-        return sum(normalized[node] * weight for _plugin, weight, _raw, normalized in self.table
-                   if node in normalized)
+        if node not in self.feasible or not self.table:
+            return 0
+        i = self.feasible.index(node)
+        return sum(_at(normalized, i) * weight for _plugin, weight, _raw, normalized in self.table)
+
+
+class Same(NamedTuple):
+    """A score's value on every node of an attempt."""
+
+    value: Any
+
+
+def _at(values: Any, i: int) -> Any:
+    return values.value if type(values) is Same else values[i]
 
 
 class _AttemptContext(EvalContext):
@@ -307,40 +329,43 @@ class _AttemptContext(EvalContext):
         deps.add(marker)
         return [v for v in values if v is not R.SKIP]
 
-    def answers(self, decl: Any, pod: Mapping, nodes: list[tuple[str, Mapping]], run: Any) -> list[Any]:
-        """`run(decl, self, pod, node)` for each (name, node), or the answer kept from an earlier
-        attempt where it stands.
+    def answers(self, decl: Any, pod: Mapping, names: list[str], nodes: list[Mapping], span: Any,
+                run: Any) -> list[Any]:
+        """`run(decl, self, pod, node)` for each of `nodes` (named `names`, at `span` in the
+        nodes' order: a slice or a list of places), or the answer kept from an earlier attempt
+        where it stands.
 
-        An answer stands while the node object is the same, no commit touched
-        what the plugin read of the snapshot, and the pod agrees with the
-        earlier one on every path the plugin reads (`decl.pod_reads`).
+        An answer stands while the node is the same (a change to it drops
+        its answers), no commit touched what the plugin read of the
+        snapshot, and the pod agrees with the earlier one on every path the
+        plugin reads (`decl.pod_reads`).
         """
         results = self.results
         sig = self.running(decl, pod)
         if sig is None:
-            return [run(decl, self, pod, node) for _name, node in nodes]
+            return [run(decl, self, pod, node) for node in nodes]
         results.refresh(decl, sig, self.once_memo)
-        get = results.group(decl, sig).get
-        found_answers = [found[1] if (found := get(name)) is not None and found[0] is node else _UNSET
-                         for name, node in nodes]
+        group = results.node_group(decl, sig)
+        found = group[span] if type(span) is slice else [group[i] for i in span]
         misses = 0
-        for i, answer in enumerate(found_answers):
-            if answer is _UNSET:
-                name, node = nodes[i]
-                found_answers[i] = self._fresh(decl, pod, node, (decl, sig, name), run)
-                misses += 1
-        results.used((decl, sig), len(nodes) - misses)
-        return found_answers
+        if _UNSET in found:
+            for i, answer in enumerate(found):
+                if answer is _UNSET:
+                    found[i] = self._fresh(decl, pod, nodes[i], (decl, sig, names[i]), run)
+                    misses += 1
+        results.used((decl, sig), len(names) - misses)
+        return found
 
     def _fresh(self, decl: Any, pod: Mapping, node: Mapping, key: tuple, run: Any) -> Any:
-        """Run the plugin for one node, noting what it read; keep the answer."""
+        """Run the plugin for one node, noting what it read (the node too); keep the answer."""
         outer, self.deps = self.deps, set()
         try:
             answer = run(decl, self, pod, node)
         finally:
             deps, self.deps = self.deps, outer
         outer.update(deps)
-        self.results.put(key, (node, answer), deps)
+        deps.add(("key", (*NODE, "", key[2])))
+        self.results.put(key, answer, deps)
         return answer
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
@@ -352,19 +377,23 @@ class _AttemptContext(EvalContext):
                tuple(map(id, cells)))
         found = self.memo.get(key)
         if found is None:
-            found = self.shared.entries.get(key) if self.shared is not None else None
-            if found is None:
+            shared = self.shared
+            entry = shared.entries.get(key) if shared is not None else None
+            if entry is None:
                 outer, self.deps = self.deps, set()  # this query's own dependencies
                 try:
                     answer = super().query(spec, values, where)
                 finally:
                     deps, self.deps = self.deps, outer
                 # the entry keeps what its key's ids name alive, so no id is reused meanwhile
-                found = (answer, values, cells, frozenset(deps), where)
-                if self.shared is not None:
-                    self.shared.put(key, found)
-            self.memo[key] = found
-        self.deps.update(found[3])  # an enclosing query depends on them too
+                entry = (answer, values, cells, frozenset(deps), where)
+                kept = shared is not None and shared.put(key, entry)
+            else:
+                kept = True
+            # a kept answer is followed by the cache: what uses it depends on the answer itself
+            # (dropped when the answer changes), not on everything that could change it
+            found = self.memo[key] = (entry[0], frozenset({("query", key)}) if kept else entry[3])
+        self.deps.update(found[1])
         return found[0]
 
 
@@ -483,10 +512,31 @@ def touched_by(events: tuple) -> list[tuple[Any, set]] | None:
 class QueryCache(_DependentCache):
     """Query answers (entries: answer, values, captured cells, dependencies, condition)."""
 
-    def put(self, key: Any, entry: tuple) -> None:
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed: list = []  # keys of the answers dropped or changed since last taken
+        self.on_clear: Any = None  # called when the cache starts over
+
+    def put(self, key: Any, entry: tuple) -> bool:
         if any(isinstance(c, (EvalContext, R.TimeVal)) for c in entry[2]):
-            return  # reads the attempt itself or the clock: never valid for another attempt
+            return False  # reads the attempt itself or the clock: never valid for another attempt
         self._keep(key, entry, entry[3])
+        return key in self.entries
+
+    def clear(self) -> None:
+        super().clear()
+        self.changed.clear()
+        if self.on_clear is not None:  # what depended on the answers can no longer be told
+            self.on_clear()
+
+    def _drop(self, key: Any) -> None:
+        if self.entries.pop(key, None) is not None:
+            self.changed.append(key)
+
+    def taken(self) -> list:
+        """The keys of the answers dropped or changed since last asked."""
+        found, self.changed = self.changed, []
+        return found
 
     def _stands(self, key: Any, entry: Any, event: Any, dep: Any) -> bool:
         if _unselected(entry[4], event.old, event.new):
@@ -496,6 +546,7 @@ class QueryCache(_DependentCache):
             patched = _take_in(entry, event)
             if patched is not None:
                 self.entries[key] = patched
+                self.changed.append(key)
                 return True
         return False
 
@@ -523,12 +574,24 @@ def _take_in(entry: tuple, event: Any) -> tuple | None:
     return (found, *entry[1:])
 
 
+def _changed(before: Any, after: Any, paths: set) -> list:
+    """The paths at which two versions of a once-value differ."""
+    if before is after:
+        return []
+    if type(before) is dict and type(after) is dict:  # a table (tally): mostly one-key paths
+        was, now, missing = before.get, after.get, R.MISSING
+        return [p for p in paths if (was(p[0], missing) != now(p[0], missing) if len(p) == 1
+                                     else R.dig(before, p) != R.dig(after, p))]
+    return [p for p in paths if R.dig(before, p) != R.dig(after, p)]
+
+
 def _ns_name(obj: Mapping) -> tuple:
     meta = obj["metadata"]
     return (meta.get("namespace") or "", meta["name"])
 
 
 _UNSET = object()
+_PROBE = object()  # the node name under which NodeResults keeps a plugin's probe (`_probe`)
 _USE = object()  # first item of a dependency on part of a once-value: (_USE, site, signature, path)
 
 
@@ -549,8 +612,11 @@ class _MemoDep:
 class NodeResults(_DependentCache):
     """Each filter's and score's answer per node, kept across attempts (upstream's per-node cache).
 
-    `entries`: (plugin, pod signature) → node name → (the node object, the
-    answer); a dependency's users are (plugin, signature, node name).
+    `entries`: (plugin, pod signature) → node name → the answer (each
+    depends on its node's key, so a change to the node drops it); a
+    dependency's users are (plugin, signature, node name).  A once-let's
+    comprehension keeps its items the same way: (site, signature) → id of
+    the element → (element, item).
     Identical pods (the replicas of one template) share answers: after a
     bind only the answers for the chosen node, whose pods changed, are
     computed again.  The pod signature interns the values of the paths
@@ -572,12 +638,16 @@ class NodeResults(_DependentCache):
         self.unkept: set = set()  # (plugin, signature) groups not worth keeping
         self.paths: dict = {}  # (let site, signature) → the paths of its value answers read
         self.markers: dict = {}  # (comprehension site, signature) → the _MemoDep of its kept items
+        self.layout: list | None = None  # the node keys node_group's lists follow
+        self.probes: dict = {}  # (plugin, signature) → its probe's outcome (`_probe`)
+        self.positions: dict = {}  # node name → its place in them
         self.sites: dict = {}  # plugin → the sites of its once-lets
 
     def clear(self) -> None:
         super().clear()
         self.paths.clear()
         self.markers.clear()
+        self.probes.clear()
         self.signatures.clear()
         for memo in self.memos:  # nothing would tell them of a change any more
             memo.alive = False
@@ -603,10 +673,10 @@ class NodeResults(_DependentCache):
             paths = self.paths.get(key)
             if paths:
                 before, after = old[0], found[0]
-                changed = [p for p in paths if R.dig(before, p) != R.dig(after, p)] if before is not after else ()
+                changed = _changed(before, after, paths)
                 for path in changed:
                     paths.discard(path)
-                    self._drop_users((_USE, key[0], key[1], path))
+                    self.drop_users((_USE, key[0], key[1], path))
         else:
             sites = self.sites.get(decl)
             if sites is None:
@@ -627,7 +697,22 @@ class NodeResults(_DependentCache):
             if found is not None and not found[1].alive:
                 del self.values[key]
                 for path in self.paths.pop(key, ()):
-                    self._drop_users((_USE, site, sig, path))
+                    self.drop_users((_USE, site, sig, path))
+
+    def probe(self, decl: Any, sig: int, computed: dict) -> tuple | None:
+        """The kept outcome of probing `decl` for pods of `sig`, while it stands and every
+        once-value of the plugin is up to date (a probe that is run computes those again,
+        which tells the nodes' answers exactly what changed)."""
+        found = self.probes.get((decl, sig))
+        if found is None:
+            return None
+        values = self.values
+        for site in self.sites.get(decl, ()):
+            if site not in computed:
+                kept = values.get((site, sig))
+                if kept is None or not kept[1].alive:
+                    return None
+        return found
 
     def marker(self, key: tuple) -> "_MemoDep":
         """The dependency standing for every item kept in element group `key` (site, signature):
@@ -638,7 +723,7 @@ class NodeResults(_DependentCache):
             self._watch(found)
         return found
 
-    def _drop_users(self, dep: Any) -> None:
+    def drop_users(self, dep: Any) -> None:
         for user in self.users.pop(dep, ()):
             self._drop(user)
 
@@ -647,12 +732,27 @@ class NodeResults(_DependentCache):
             self.memos.add(memo)
             self._users_of(memo, memo.deps)
 
-    def group(self, decl: Any, sig: int) -> dict:
-        """The answers of `decl` for pods of signature `sig`, by node name (to fill in)."""
+    def group(self, site: Any, sig: int) -> dict:
+        """The items of a once-let's comprehension for pods of signature `sig`, by element id."""
+        found = self.entries.get((site, sig))
+        if found is None:
+            found = self.entries[(site, sig)] = {}
+        return found
+
+    def node_group(self, decl: Any, sig: int) -> list:
+        """The answers of `decl` for pods of signature `sig`, one per node in name order (_UNSET
+        where there is none), so that a run of nodes is a slice."""
         found = self.entries.get((decl, sig))
         if found is None:
-            found = self.entries[(decl, sig)] = {}
+            found = self.entries[(decl, sig)] = [_UNSET] * len(self.positions)
         return found
+
+    def arrange(self, keys: list) -> None:
+        """Number the nodes `keys` (sorted) for node_group; a different set of nodes starts over."""
+        if keys is not self.layout:
+            self.clear()
+            self.layout = keys
+            self.positions = {key[3]: i for i, key in enumerate(keys)}
 
     def _drop(self, key: Any) -> None:
         if type(key) is _MemoDep:  # a value many answers used changed: drop them all
@@ -661,8 +761,21 @@ class NodeResults(_DependentCache):
             for user in self.users.pop(key, ()):
                 self._drop(user)
             return
+        if key[2] is _PROBE:
+            if self.probes.pop(key[:2], None) is not None:
+                self.size -= 1
+            return
         group = self.entries.get(key[:2])
-        if group is not None and group.pop(key[2], None) is not None:
+        if group is None:
+            return
+        if type(group) is list:  # a node's answer
+            at = self.positions.get(key[2])
+            if at is None or group[at] is _UNSET:
+                return
+            group[at] = _UNSET
+            self.size -= 1
+            self.dropped[key[:2]] = self.dropped.get(key[:2], 0) + 1
+        elif group.pop(key[2], _UNSET) is not _UNSET:
             self.size -= 1
             self.dropped[key[:2]] = self.dropped.get(key[:2], 0) + 1
             marker = self.markers.pop(key[:2], None)  # an element group's: its lets are out of date
@@ -726,10 +839,23 @@ class NodeResults(_DependentCache):
             if paths is None:
                 paths = self.paths[use[1:3]] = set()
             paths.add(use[3])
-        group = self.group(key[0], key[1])
-        if group.get(key[2]) is None:
-            self.size += 1
-        group[key[2]] = entry
+        if key[2] is _PROBE:
+            if key[:2] not in self.probes:
+                self.size += 1
+            self.probes[key[:2]] = entry
+        elif type(key[2]) is str:  # a node's answer
+            at = self.positions.get(key[2])
+            if at is None:
+                return False
+            group = self.node_group(key[0], key[1])
+            if group[at] is _UNSET:
+                self.size += 1
+            group[at] = entry
+        else:
+            group = self.group(key[0], key[1])
+            if key[2] not in group:
+                self.size += 1
+            group[key[2]] = entry
         self._users_of(key, deps)
         return True
 
@@ -748,8 +874,10 @@ class Scheduler:
         self.next_start = 0
         self.scheduled = 0
         self._nodes: tuple[Any, list] = (None, [])
+        self._node_objects: tuple | None = None  # (node keys, names, objects) of the store's head
         self.cache = QueryCache()
         self.results = NodeResults()
+        self.cache.on_clear = self.results.clear
         listeners = getattr(self.api.store, "listeners", None)
         if listeners is not None:  # (a snapshot's stand-in store for explanations has none)
             listeners.append(self._on_commit)
@@ -760,6 +888,8 @@ class Scheduler:
     def _on_commit(self, snap: Any, events: tuple, _record: Any) -> None:
         """A store listener: both caches forget what the commit can alter (its changes worked out
         once, and only if a cache holds anything)."""
+        if self._node_objects is not None and any(e.key[1] == "Node" and e.key[0] == "" for e in events):
+            self._node_objects = None
         computed: list = []
 
         def changes() -> Any:
@@ -768,6 +898,8 @@ class Scheduler:
             return computed[0]
 
         self.cache.forget(snap, changes)
+        for key in self.cache.taken():  # what read a query answer that changed
+            self.results.drop_users(("query", key))
         self.results.forget(snap, changes)
 
     # ------------------------------------------------------------ profile
@@ -866,62 +998,68 @@ class Scheduler:
 
     def attempt(self, pod: Mapping, snap: Any) -> Attempt:
         """Filter, score and choose, on one snapshot; writes nothing."""
-        nodes = self._node_list(snap)
-        key = _key(pod)
-        if not nodes:
-            return Attempt(key, snap.revision, 0, {}, (), (), None, "no nodes available to schedule pods")
         live = snap is self.api.store.head and getattr(self.api.store, "listeners", None) is not None
+        keys, all_names, all_nodes = self._nodes_of(snap, live)
+        key = _key(pod)
+        if not all_names:
+            return Attempt(key, snap.revision, 0, {}, (), (), None, "no nodes available to schedule pods")
+        results = self.results.at(snap) if live else None
+        if results is not None:
+            results.arrange(keys)
         ctx = _AttemptContext(self.engine, snap, self.engine.clock.now(),
-                              self.cache.at(snap) if live else None, self.results.at(snap) if live else None)
-        want = nodes_to_find(len(nodes), self.percentage)
+                              self.cache.at(snap) if live else None, results)
+        n = len(all_names)
+        want = nodes_to_find(n, self.percentage)
         rejected: dict[str, tuple] = {}
         feasible: list[Any] = []
-        n = len(nodes)
-        objects = snap.objects
-        plan = self._filter_plan(ctx, pod, objects[nodes[self.next_start % n]])
         feasible_names: list[str] = []
+        places: list[int] = []  # of the feasible nodes
+        plan = self._filter_plan(ctx, pod, all_nodes[self.next_start % n])
         start, examined = self.next_start, 0
-        # the nodes in order from `start`, a chunk at a time, until `want` are feasible; within a
-        # chunk each filter runs over the nodes the filters before it let through
+        # the nodes in order from `start` (round robin: after the last, the first), a chunk at a
+        # time, until `want` are feasible; within a chunk each filter runs over the nodes the
+        # filters before it let through
         while examined < n and len(feasible) < want:
-            size = min(want - len(feasible), n - examined)
             first = (start + examined) % n
-            keys = nodes[first:first + size]
-            if len(keys) < size:  # round robin: wrap around to the first nodes
-                keys = keys + nodes[:size - len(keys)]
-            alive = [(key[3], objects[key]) for key in keys]
+            size = min(want - len(feasible), n - examined, n - first)
+            names, nodes = all_names[first:first + size], all_nodes[first:first + size]
+            span: Any = slice(first, first + size)
             examined += size
             for decl, constant in plan:
-                if not alive:
+                if not names:
                     break
                 if constant is not None:  # rejects every node: the filters after it do not matter
-                    rejected.update(dict.fromkeys((name for name, _node in alive), constant))
-                    alive = []
+                    rejected.update(dict.fromkeys(names, constant))
+                    names, nodes, span = [], [], []
                     break
-                passed = []
-                for item, why in zip(alive, ctx.answers(decl, pod, alive, self._run_filter)):
-                    if why is None:
-                        passed.append(item)
-                    else:
-                        rejected[item[0]] = why
-                alive = passed
-            for name, node in alive:
-                feasible_names.append(name)
-                feasible.append(node)
+                whys = ctx.answers(decl, pod, names, nodes, span, self._run_filter)
+                if whys.count(None) != len(whys):
+                    at = range(span.start, span.stop) if type(span) is slice else span
+                    passed_names, passed, span = [], [], []
+                    for name, node, i, why in zip(names, nodes, at, whys):
+                        if why is None:
+                            passed_names.append(name)
+                            passed.append(node)
+                            span.append(i)
+                        else:
+                            rejected[name] = why
+                    names, nodes = passed_names, passed
+            feasible_names += names
+            feasible += nodes
+            places += range(span.start, span.stop) if type(span) is slice else span
         self.next_start = (start + examined) % n
         names = tuple(feasible_names)
         if not feasible:
             return Attempt(key, snap.revision, n, rejected, (), (), None, fit_error_message(n, rejected))
         if len(feasible) == 1:  # upstream skips scoring when only one node fits
             return Attempt(key, snap.revision, n, rejected, names, (), names[0], "")
-        table = self._score(ctx, pod, feasible, names)
-        totals = dict.fromkeys(names, 0)
-        for _plugin, weight, _raw, normalized in table:
-            if weight:
-                for name, value in normalized.items():
-                    totals[name] += value * weight
-        best = max(totals.values())
-        ties = sorted(name for name, total in totals.items() if total == best)
+        whole = places[-1] - places[0] + 1 == len(places)  # in order, and nothing left out between
+        table, varying = self._score(ctx, pod, feasible, names, slice(places[0], places[-1] + 1) if whole else places)
+        totals = [0] * len(names)  # a score that is the same on every node changes no choice
+        for weight, values in varying:
+            totals = list(map(operator.add, totals, map(operator.mul, values, itertools.repeat(weight))))
+        best = max(totals)
+        ties = sorted(name for name, total in zip(names, totals) if total == best)
         chosen = ties[_tie_break(self.engine.seed, pod, len(ties))]
         return Attempt(key, snap.revision, n, rejected, names, table, chosen, "")
 
@@ -955,26 +1093,36 @@ class Scheduler:
             reason = f"filter {decl.qualname} failed ({decl.path}:{decl.line}): {_describe(exc)}"
         return _rejection(decl, reason)
 
-    def _score(self, ctx: Any, pod: Mapping, feasible: list, names: tuple) -> tuple:
+    def _score(self, ctx: Any, pod: Mapping, feasible: list, names: tuple, span: Any) -> tuple[tuple, list]:
+        """The table of scores (see Attempt.table), and (weight, normalized values in the order of
+        `names`) of each weighed score that is not the same on every node."""
         table = []
+        varying = []
         for decl in self.scores:
             constant, value = _probe(decl, ctx, pod, feasible[0])
             if constant:  # the score did not read the node: the same raw value everywhere
-                raw = dict.fromkeys(names, value)
                 if decl.normalize == "spread" and value is None:  # no constraint: every node ignored
-                    table.append((decl.name, decl.weight, raw, dict.fromkeys(names, 0)))
+                    table.append((decl.name, decl.weight, Same(value), Same(0)))
                     continue
                 if decl.normalize != "spread":  # (spread weighs terms by the number of nodes)
-                    one = normalize(decl.normalize, {names[0]: value})[names[0]]
-                    table.append((decl.name, decl.weight, raw, dict.fromkeys(names, one)))
+                    one = normalize_values(decl.normalize, [value])[0]
+                    table.append((decl.name, decl.weight, Same(value), Same(one)))
                     continue
+                raws = [value] * len(names)
             else:
-                raw = dict(zip(names, ctx.answers(decl, pod, list(zip(names, feasible)), self._run_score)))
-            normalized = normalize(decl.normalize, raw)
+                raws = ctx.answers(decl, pod, names, feasible, span, self._run_score)
             if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
-                raw = spread_scores(raw)
-            table.append((decl.name, decl.weight, raw, normalized))
-        return tuple(table)
+                raw = dict(zip(names, raws))
+                normalized = normalize(decl.normalize, raw)
+                values = [normalized[name] for name in names]
+                per_node = spread_scores(raw)
+                raws = [per_node[name] for name in names]
+            else:
+                values = normalize_values(decl.normalize, raws)
+            table.append((decl.name, decl.weight, raws, values))
+            if decl.weight:
+                varying.append((decl.weight, values))
+        return tuple(table), varying
 
     @staticmethod
     def _run_score(decl: Any, ctx: EvalContext, pod: Mapping, node: Mapping) -> Any:
@@ -982,6 +1130,18 @@ class Scheduler:
             return decl.fn(ctx, pod, node)
         except Exception:  # a broken score counts 0 for that node
             return None
+
+    def _nodes_of(self, snap: Any, live: bool) -> tuple[list[Key], list[str], list[Mapping]]:
+        """The nodes' keys, sorted, their names and the node objects in that order (for the
+        store's head, kept until a node changes)."""
+        keys = self._node_list(snap)
+        if live and self._node_objects is not None and self._node_objects[0] is keys:
+            return self._node_objects
+        objects = snap.objects
+        found = (keys, [k[3] for k in keys], [objects[k] for k in keys])
+        if live:
+            self._node_objects = found
+        return found
 
     def _node_list(self, snap: Any) -> list:
         """The node keys, sorted by name (cached while the set of nodes is the same)."""
@@ -1166,13 +1326,22 @@ def _probe(decl: Any, ctx: Any, pod: Mapping, sample: Mapping) -> tuple[bool, An
     and the node, so one given without reading the node is its answer for
     every node.  (False, None) when it read the node or failed (a failure is
     reported by the per-node runs).
+
+    Until the node is first read, a run does the same on every node, so
+    whether it reads one, and the answer when it does not, are kept like a
+    node's answer (`NodeResults.probe`).
     """
-    watched = _NodeProbe(sample)
     probing = getattr(ctx, "probing", None)
+    sig = None
     if probing is not None:
+        sig = ctx.running(decl, pod)
+        if sig is not None:
+            found = ctx.results.probe(decl, sig, ctx.once_memo)
+            if found is not None:
+                return found
         ctx.probing = True
-        ctx.running(decl, pod)
-        outer, ctx.deps = ctx.deps, set()  # this run's own reads (once-values: `remember`)
+        outer, ctx.deps = ctx.deps, set()  # this run's own reads
+    watched = _NodeProbe(sample)
     try:
         answer = decl.fn(ctx, pod, watched)
     except Exception:
@@ -1180,9 +1349,12 @@ def _probe(decl: Any, ctx: Any, pod: Mapping, sample: Mapping) -> tuple[bool, An
     finally:
         if probing is not None:
             ctx.probing = probing
-            outer.update(ctx.deps)
-            ctx.deps = outer
-    return (False, None) if watched.read else (True, answer)
+            deps, ctx.deps = ctx.deps, outer
+            outer.update(deps)
+    found = (False, None) if watched.read else (True, answer)
+    if sig is not None:
+        ctx.results.put((decl, sig, _PROBE), found, deps)
+    return found
 
 
 def _rejection(decl: Any, reason: Any) -> tuple | None:
