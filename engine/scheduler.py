@@ -229,7 +229,7 @@ class _AttemptContext(EvalContext):
     """
 
     __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures", "current", "keeping",
-                 "decl", "seen")
+                 "decl", "seen", "pod_parts")
 
     def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None,
                  results: "NodeResults | None" = None):
@@ -243,6 +243,7 @@ class _AttemptContext(EvalContext):
         self.current: int | None = None  # the signature of the plugin running, if shareable
         self.keeping = False  # are its answers and once-values kept (its group is worth keeping)?
         self.decl: Any = None  # the plugin running
+        self.pod_parts: dict = {}  # path → the pod's value there (signatures)
         self.seen: set = set()  # the _MemoDeps of the once-values it used so far
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
@@ -258,7 +259,7 @@ class _AttemptContext(EvalContext):
             return None
         sig = self.signatures.get(decl, _UNSET)
         if sig is _UNSET:
-            sig = self.signatures[decl] = results.signature(decl, pod)
+            sig = self.signatures[decl] = results.signature(decl, pod, self.pod_parts)
         self.current = sig
         self.keeping = sig is not None and (decl, sig) not in results.unkept
         return sig if self.keeping else None
@@ -793,12 +794,21 @@ class NodeResults(_DependentCache):
             self.unkept.add(group)
             self.entries.pop(group, None)
 
-    def signature(self, decl: Any, pod: Mapping) -> int | None:
-        """The interned values of what `decl` reads of `pod`; None when it reads all of the pod."""
+    def signature(self, decl: Any, pod: Mapping, parts: dict | None = None) -> int | None:
+        """The interned values of what `decl` reads of `pod`; None when it reads all of the pod.
+        (`parts`: the pod's values by path, shared by the plugins of one attempt.)"""
         paths = getattr(decl, "pod_reads", None)
         if paths is None:
             return None
-        values = (decl, tuple(get_path(pod, *p) for p in paths))
+        if parts is None:
+            parts = {}
+        found_parts = []
+        for path in paths:
+            value = parts.get(path, _UNSET)
+            if value is _UNSET:
+                value = parts[path] = get_path(pod, *path)
+            found_parts.append(value)
+        values = (decl, tuple(found_parts))
         try:
             found = self.signatures.get(values)
         except TypeError:  # an unhashable value: no sharing

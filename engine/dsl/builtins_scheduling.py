@@ -32,6 +32,7 @@ _CACHE_LIMIT = 200_000
 _pod_cache: dict[int, tuple[Mapping, Mapping]] = {}  # id(pod) → (pod, units): per object version
 _pod_cache_nz: dict[int, tuple[Mapping, Mapping]] = {}
 _map_cache: dict[int, tuple[Mapping, Mapping]] = {}
+_parts_cache: dict[tuple, tuple[tuple, Mapping]] = {}  # ids of a spec's request parts → (parts, units)
 # The sum over one list object (lists of pods are never changed in place:
 # rule values are immutable), e.g. the scheduler's cached "pods on node n7".
 _LIST_CACHE_LIMIT = 20_000
@@ -54,7 +55,18 @@ def _one_pod(pod: Mapping, non_zero: bool) -> Mapping:
         return found[1]
     if len(cache) > _CACHE_LIMIT:
         cache.clear()
-    result = _units_map(_pod_requests(pod, NON_ZERO_DEFAULTS if non_zero else None))
+        _parts_cache.clear()
+    # a new version of a pod (bound, its status written) keeps the parts its requests come from,
+    # and the replicas of one template share them (objects.freeze shares equal parts)
+    spec = pod.get("spec") or {}
+    parts = (spec.get("containers"), spec.get("initContainers"), spec.get("overhead"), non_zero)
+    key = tuple(map(id, parts))
+    known = _parts_cache.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], parts)):
+        result = known[1]
+    else:
+        result = _units_map(_pod_requests(pod, NON_ZERO_DEFAULTS if non_zero else None))
+        _parts_cache[key] = (parts, result)
     cache[id(pod)] = (pod, result)
     return result
 
