@@ -625,6 +625,7 @@ class NodeResults(_DependentCache):
     """
 
     SIGNATURES_KEPT = 10_000
+    SLOTS = 4_000_000  # places in node_group lists (32 MB): past this, start over
     KEEP_TRIAL = 2_000  # answers dropped before a group's reuse is judged
 
     def __init__(self) -> None:
@@ -641,6 +642,7 @@ class NodeResults(_DependentCache):
         self.markers: dict = {}  # (comprehension site, signature) → the _MemoDep of its kept items
         self.layout: list | None = None  # the node keys node_group's lists follow
         self.probes: dict = {}  # (plugin, signature) → its probe's outcome (`_probe`)
+        self.slots = 0  # places allocated in node_group lists
         self.positions: dict = {}  # node name → its place in them
         self.sites: dict = {}  # plugin → the sites of its once-lets
 
@@ -649,6 +651,7 @@ class NodeResults(_DependentCache):
         self.paths.clear()
         self.markers.clear()
         self.probes.clear()
+        self.slots = 0
         self.signatures.clear()
         for memo in self.memos:  # nothing would tell them of a change any more
             memo.alive = False
@@ -745,6 +748,9 @@ class NodeResults(_DependentCache):
         where there is none), so that a run of nodes is a slice."""
         found = self.entries.get((decl, sig))
         if found is None:
+            if self.slots + len(self.positions) > self.SLOTS:
+                self.clear()
+            self.slots += len(self.positions)
             found = self.entries[(decl, sig)] = [_UNSET] * len(self.positions)
         return found
 
@@ -792,7 +798,8 @@ class NodeResults(_DependentCache):
         dropped = self.dropped.get(group, 0)
         if dropped > self.KEEP_TRIAL and self.hits.get(group, 0) * 10 < dropped:
             self.unkept.add(group)
-            self.entries.pop(group, None)
+            if type(self.entries.pop(group, None)) is list:
+                self.slots -= len(self.positions)
 
     def signature(self, decl: Any, pod: Mapping, parts: dict | None = None) -> int | None:
         """The interned values of what `decl` reads of `pod`; None when it reads all of the pod.

@@ -75,6 +75,13 @@ def placements(tmp_path, keep: bool, monkeypatch) -> tuple[dict, set]:
     return result, {decl.name for decl, _sig in cluster.scheduler.results.unkept}
 
 
+def test_placements_are_the_same_when_the_kept_answers_start_over_all_the_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(NodeResults, "SLOTS", 3 * 9)  # room for three plugins' answers on 9 nodes
+    kept, _ = placements(tmp_path, True, monkeypatch)
+    fresh, _ = placements(tmp_path, False, monkeypatch)
+    assert kept == fresh
+
+
 @pytest.mark.parametrize("trial", [NodeResults.KEEP_TRIAL, 3])  # 3: groups soon judged not worth keeping
 def test_placements_are_the_same_with_and_without_the_kept_answers(tmp_path, monkeypatch, trial):
     monkeypatch.setattr(NodeResults, "KEEP_TRIAL", trial)

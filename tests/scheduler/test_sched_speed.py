@@ -212,3 +212,30 @@ def test_a_change_to_a_dependency_many_cached_answers_share_drops_them_without_t
     many = cache_with(QueryCache.CHECK_AT_MOST + 1)
     many.on_commit(SimpleNamespace(revision=2), (event,), None)
     assert many.entries == {} and tested == []
+
+
+def test_pod_units_computes_a_templates_requests_once_and_tells_different_ones_apart(monkeypatch):
+    from engine.dsl import builtins_scheduling as B
+    from engine.objects import freeze
+
+    calls = []
+    inner = B._pod_requests
+    monkeypatch.setattr(B, "_pod_requests", lambda pod, defaults=None: calls.append(1) or inner(pod, defaults))
+    monkeypatch.setattr(B, "_pod_cache", {})
+    monkeypatch.setattr(B, "_parts_cache", {})
+
+    def replica(name, cpu, node=None):
+        spec = {"containers": [{"name": "c", "image": "x", "resources": {"requests": {"cpu": cpu, "memory": "1Gi"}}}]}
+        if node:
+            spec["nodeName"] = node
+        return freeze({"metadata": {"name": name}, "spec": spec})
+
+    a, b = replica("a", "250m"), replica("b", "250m")  # one template: equal parts are shared
+    assert B.pod_units(a)["cpu"] == 250 and B.pod_units(b)["cpu"] == 250
+    bound = a.set("spec", a["spec"].set("nodeName", "n1"))  # a's next version keeps its containers
+    assert B.pod_units(bound)["cpu"] == 250
+    assert len(calls) == 1
+    c = replica("c", "500m")  # other requests: computed, not taken from a or b
+    assert B.pod_units(c)["cpu"] == 500 and B.pod_units(c)["memory"] == 1024 ** 3
+    assert len(calls) == 2
+    assert B.pod_units([a, b, c])["cpu"] == 1000
