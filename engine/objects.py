@@ -22,6 +22,39 @@ Key = tuple[str, str, str, str]
 _EMPTY = pmap()
 
 
+# Reads of a PMap, as fast as its layout allows.  PMap inherits `get` from the
+# Mapping ABC (`self[key]`, a KeyError when missing), and `[]` and `in` go
+# through two static helpers; every read of an object paid for that.  These do
+# the same lookup in one function: the bucket of the key's hash, then the key.
+def _pmap_get(self: PMap, key: Any, default: Any = None) -> Any:
+    buckets = self._buckets
+    bucket = buckets[hash(key) % len(buckets)]
+    if bucket:
+        for k, v in bucket:
+            if k == key:
+                return v
+    return default
+
+
+_ABSENT = object()
+
+
+def _pmap_getitem(self: PMap, key: Any) -> Any:
+    value = _pmap_get(self, key, _ABSENT)
+    if value is _ABSENT:
+        raise KeyError(key)
+    return value
+
+
+def _pmap_contains(self: PMap, key: Any) -> bool:
+    return _pmap_get(self, key, _ABSENT) is not _ABSENT
+
+
+PMap.get = _pmap_get
+PMap.__getitem__ = _pmap_getitem
+PMap.__contains__ = _pmap_contains
+
+
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _PVECTOR = type(pvector())
 _FRESH = (dict, list, tuple)  # what `freeze` copies (other mappings too, on the slow path)

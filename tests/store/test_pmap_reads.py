@@ -1,0 +1,34 @@
+"""engine.objects replaces PMap's reads (get, [], in) with faster ones: they must answer the same."""
+
+from __future__ import annotations
+
+import pytest
+from pyrsistent import pmap
+
+import engine.objects  # noqa: F401 (installs the reads)
+
+
+def test_present_absent_and_null_values():
+    m = pmap({"a": 1, "b": None, "c": {"d": 2}})
+    assert m.get("a") == 1 and m["a"] == 1 and "a" in m
+    assert m.get("b", 5) is None and "b" in m and m["b"] is None  # a null value is not a missing key
+    assert m.get("x") is None and m.get("x", 7) == 7 and "x" not in m
+    with pytest.raises(KeyError):
+        m["x"]
+    assert pmap().get("a") is None and "a" not in pmap()
+
+
+def test_keys_that_share_a_hash_bucket_are_told_apart():
+    assert hash(-1) == hash(-2)  # CPython: both hash to -2
+    m = pmap({-1: "minus one", -2: "minus two"})
+    assert m[-1] == "minus one" and m.get(-2) == "minus two" and -3 not in m
+    crowded = pmap({i: i * 10 for i in range(1000)})  # many keys per bucket as the map grows
+    assert all(crowded[i] == i * 10 and crowded.get(i) == i * 10 and i in crowded for i in range(1000))
+    assert crowded.get(1000) is None and 1000 not in crowded
+
+
+def test_equal_keys_of_other_types_find_the_entry_as_dict_does():
+    m = pmap({1: "one"})
+    assert m.get(True) == "one" and m[1.0] == "one" and True in m
+    with pytest.raises(TypeError):
+        m.get([])  # unhashable, as with a dict
