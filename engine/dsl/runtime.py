@@ -59,12 +59,21 @@ def use(ctx: Any, site: Any, value: Any) -> Any:
 
 
 def use_at(ctx: Any, site: Any, value: Any, steps: tuple) -> Any:
-    """`value[steps[0]][steps[1]]...`, noting the path read."""
+    """`value[steps[0]][steps[1]]...`, noting the path read (as far as it names keys and places)."""
     used = getattr(ctx, "used", None)
-    if used is not None:
-        used(site, _noted_path(value, steps))
-    for step in steps:
+    if used is None:
+        for step in steps:
+            value = index(value, step)
+        return value
+    named = len(steps)
+    for i, step in enumerate(steps):
+        if named == len(steps):
+            cls = type(step)
+            kind = type(value)
+            if not (kind in MAP_TYPES and cls is str or kind in LIST_TYPES and cls is int):
+                named = i
         value = index(value, step)
+    used(site, steps if named == len(steps) else steps[:named])
     return value
 
 
