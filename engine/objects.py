@@ -22,7 +22,7 @@ Key = tuple[str, str, str, str]
 _EMPTY = pmap()
 
 
-# Reads of a PMap, as fast as its layout allows.  PMap inherits `get` from the
+# Reads (and replacing a value) of a PMap, as fast as its layout allows.  PMap inherits `get` from the
 # Mapping ABC (`self[key]`, a KeyError when missing), and `[]` and `in` go
 # through two static helpers; every read of an object paid for that.  These do
 # the same lookup in one function: the bucket of the key's hash, then the key.
@@ -50,9 +50,29 @@ def _pmap_contains(self: PMap, key: Any) -> bool:
     return _pmap_get(self, key, _ABSENT) is not _ABSENT
 
 
+_pmap_set_new = PMap.set
+
+
+def _pmap_set(self: PMap, key: Any, value: Any) -> PMap:
+    """`set`, without an evolver when the key is there already (a new resourceVersion, status,
+    spec): the key's bucket replaced in a copy of the bucket vector, as the evolver would."""
+    buckets = self._buckets
+    index = hash(key) % len(buckets)
+    bucket = buckets[index]
+    if bucket:
+        for k, v in bucket:
+            if k == key:
+                if v is value:
+                    return self
+                return PMap(self._size, buckets.set(index, [(k2, value) if k2 == key else (k2, v2)
+                                                              for k2, v2 in bucket]))
+    return _pmap_set_new(self, key, value)
+
+
 PMap.get = _pmap_get
 PMap.__getitem__ = _pmap_getitem
 PMap.__contains__ = _pmap_contains
+PMap.set = _pmap_set
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

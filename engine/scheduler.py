@@ -1137,7 +1137,7 @@ class Scheduler:
             else:
                 values = normalize_values(decl.normalize, raws)
             table.append((decl.name, decl.weight, raws, values))
-            if decl.weight:
+            if decl.weight and values.count(values[0]) != len(values):  # (all the same: no choice made)
                 varying.append((decl.weight, values))
         return tuple(table), varying
 

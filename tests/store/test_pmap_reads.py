@@ -32,3 +32,16 @@ def test_equal_keys_of_other_types_find_the_entry_as_dict_does():
     assert m.get(True) == "one" and m[1.0] == "one" and True in m
     with pytest.raises(TypeError):
         m.get([])  # unhashable, as with a dict
+
+
+def test_set_replaces_a_value_in_a_new_map_and_adds_a_key_as_before():
+    base = pmap({i: str(i) for i in range(50)})
+    changed = base.set(7, "seven")
+    assert changed[7] == "seven" and base[7] == "7"  # the old map is untouched
+    assert len(changed) == 50 and changed == {**{i: str(i) for i in range(50)}, 7: "seven"}
+    assert changed.set(7, "7") == base and hash(changed.set(7, "7")) == hash(base)
+    assert base.set(7, base[7]) is base  # the very same value: nothing to change
+    grown = changed.set(50, "50")
+    assert len(grown) == 51 and grown[50] == "50" and 50 not in changed
+    collided = pmap({-1: "a", -2: "b"}).set(-2, "c")  # same bucket: only its own entry changes
+    assert collided == {-1: "a", -2: "c"}
