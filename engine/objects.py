@@ -26,10 +26,14 @@ _EMPTY = pmap()
 # Mapping ABC (`self[key]`, a KeyError when missing), and `[]` and `in` go
 # through two static helpers; every read of an object paid for that.  These do
 # the same lookup in one function: the bucket of the key's hash, then the key.
-def _pmap_get(self: PMap, key: Any, default: Any = None) -> Any:
+def pmap_get(self: PMap, key: Any, default: Any = None) -> Any:
+    """`m.get(key, default)` for a PMap (installed as PMap.get; callable directly as well)."""
     buckets = self._buckets
     bucket = buckets[hash(key) % len(buckets)]
     if bucket:
+        k, v = bucket[0]  # most buckets hold one entry: try it before setting up a loop
+        if k == key:
+            return v
         for k, v in bucket:
             if k == key:
                 return v
@@ -40,14 +44,14 @@ _ABSENT = object()
 
 
 def _pmap_getitem(self: PMap, key: Any) -> Any:
-    value = _pmap_get(self, key, _ABSENT)
+    value = pmap_get(self, key, _ABSENT)
     if value is _ABSENT:
         raise KeyError(key)
     return value
 
 
 def _pmap_contains(self: PMap, key: Any) -> bool:
-    return _pmap_get(self, key, _ABSENT) is not _ABSENT
+    return pmap_get(self, key, _ABSENT) is not _ABSENT
 
 
 _pmap_set_new = PMap.set
@@ -69,7 +73,7 @@ def _pmap_set(self: PMap, key: Any, value: Any) -> PMap:
     return _pmap_set_new(self, key, value)
 
 
-PMap.get = _pmap_get
+PMap.get = pmap_get
 PMap.__getitem__ = _pmap_getitem
 PMap.__contains__ = _pmap_contains
 PMap.set = _pmap_set

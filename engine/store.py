@@ -319,16 +319,9 @@ class UidIndex(Mapping):
 
 
 def _get(value: Any, name: str) -> Any:
-    """`value.get(name)` for a map, else None: a fast path for PMap, whose
-    inherited `Mapping.get` is the slowest part of computing index entries."""
+    """`value.get(name)` for a map, else None (PMap first: objects are PMaps)."""
     if type(value) is PMap:
-        buckets = value._buckets
-        bucket = buckets[hash(name) % len(buckets)]
-        if bucket:
-            for k, v in bucket:
-                if k == name:
-                    return v
-        return None
+        return value.get(name)
     return value.get(name) if isinstance(value, Mapping) else None
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from pyrsistent import pmap, pvector
 
+from ..objects import pmap_get  # noqa: F401 (the generated code and builtins read maps through it)
 from ..timeutil import parse_time
 
 # Shortcuts that read an object's metadata: `rs.name` is `rs.metadata.name`.
@@ -175,20 +176,6 @@ def is_list(value: Any) -> bool:
 
 
 # ---------------------------------------------------------------- paths
-
-
-def pmap_get(m: Any, key: Any, default: Any = None) -> Any:
-    """`m.get(key, default)` for a pyrsistent PMap, without the Mapping ABC's get/__getitem__/KeyError detour."""
-    buckets = m._buckets
-    bucket = buckets[hash(key) % len(buckets)]
-    if bucket:
-        k, v = bucket[0]  # most buckets hold one entry: try it before setting up a loop
-        if k == key:
-            return v
-        for k, v in bucket:
-            if k == key:
-                return v
-    return default
 
 
 _MISSING = object()
