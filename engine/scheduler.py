@@ -392,10 +392,13 @@ class _AttemptContext(EvalContext):
             else:
                 kept = True
             # a kept answer is followed by the cache: what uses it depends on the answer itself
-            # (dropped when the answer changes), not on everything that could change it
-            found = self.memo[key] = (entry[0], frozenset({("query", key)}) if kept else entry[3])
-        self.deps.update(found[1])
-        return found[0]
+            # (dropped when the answer changes), not on everything that could change it.  The memo
+            # holds the entry, which keeps what its key's ids name alive for the attempt.
+            found = self.memo[key] = (entry, frozenset({("query", key)}) if kept else entry[3])
+        elif self.shared is not None and key not in self.shared.entries:  # the cache started over
+            found = self.memo[key] = (found[0], found[0][3])               # meanwhile: nothing
+        self.deps.update(found[1])                                          # follows the answer
+        return found[0][0]
 
 
 def _unselected(where: Any, old: Any, new: Any) -> bool:
