@@ -46,7 +46,7 @@ from engine.clock import SimClock  # noqa: E402
 from engine.objects import thaw  # noqa: E402
 from engine.reconcile import Engine  # noqa: E402
 from engine.rules import load_rules  # noqa: E402
-from engine.store import Store  # noqa: E402
+from engine.store import Store, tune_gc  # noqa: E402
 
 ADMIN = Actor("admin", "user", None)
 RS_ACTOR = Actor("replicaset-controller", "component", None)
@@ -259,6 +259,7 @@ def start_pods(store: Store, api: APIServer) -> None:
 def workload(deployments: int, replicas: int, converge, check) -> dict:  # noqa: ANN001
     store, api, clock = make_cluster()
     run = converge(store, api, clock)
+    tune_gc()  # as `recon up` does once its store is open (the same for both sides)
     start = time.perf_counter()
     with store.batch():
         for i in range(deployments):
