@@ -123,8 +123,8 @@ def dig(value: Any, path: tuple) -> Any:
             value = value.get(step, MISSING)
         elif cls in LIST_TYPES and type(step) is int:
             value = value[step] if -len(value) <= step < len(value) else MISSING
-        else:
-            return value
+        else:  # a value the path cannot go into: unlike the same value found at the path's end
+            return (MISSING, value)
     return value
 
 
