@@ -38,7 +38,7 @@ import attrs
 import yaml
 
 from .errors import ReconError
-from .objects import Key, thaw
+from .objects import MISSING as _MISSING, Key, lookup, thaw
 from .logindex import LogIndex, frame_crc
 from .store import CommitRecord, Interner, Snapshot, Store, Txn, apply_record, Op
 from .timeutil import format_time
@@ -47,7 +47,6 @@ from .wal import (
     snapshot_at,
 )
 
-_MISSING = object()
 # kubectl's short names where they read well (pods and nodes keep their names: `po`, `no` do not).
 SHORT = {
     "Deployment": "deploy", "ReplicaSet": "rs", "Service": "svc", "Endpoints": "ep",
@@ -124,20 +123,6 @@ def field_path(text: str | None) -> tuple:
     from .manifests import field_path as parse
 
     return parse(text) if text else ()
-
-
-def lookup(value: Any, path: Sequence) -> Any:
-    """The value at `path` (_MISSING when absent)."""
-    for step in path:
-        if isinstance(step, int) and isinstance(value, Sequence) and not isinstance(value, str):
-            value = value[step] if -len(value) <= step < len(value) else _MISSING
-        elif isinstance(value, Mapping):
-            value = value.get(step, _MISSING)
-        else:
-            return _MISSING
-        if value is _MISSING:
-            return value
-    return value
 
 
 def changed_fields(old: Any, new: Any, path: tuple = ()) -> list[tuple[tuple, Any, Any]]:

@@ -258,6 +258,23 @@ def format_key(key: Key) -> str:
     return f"{kind_s} {ns}/{name}" if ns else f"{kind_s} {name}"
 
 
+MISSING = object()  # `lookup`'s answer where a path leads nowhere
+
+
+def lookup(value: Any, path: Sequence) -> Any:
+    """The value at `path` (MISSING when absent)."""
+    for step in path:
+        if isinstance(step, int) and isinstance(value, Sequence) and not isinstance(value, str):
+            value = value[step] if -len(value) <= step < len(value) else MISSING
+        elif isinstance(value, Mapping):
+            value = value.get(step, MISSING)
+        else:
+            return MISSING
+        if value is MISSING:
+            return value
+    return value
+
+
 def get_path(value: Any, *path: str | int) -> Any:
     """Null-safe lookup: `get_path(pod, "spec", "nodeName")` is None when absent."""
     for step in path:

@@ -40,7 +40,7 @@ from .apierrors import APIError
 from .dsl import runtime as R
 from .evalctx import EvalContext
 from .kinds import CRD_KIND
-from .objects import Key, get_path
+from .objects import MISSING, Key, get_path, lookup
 from .request import Request
 from .timeutil import format_time, parse_time
 
@@ -525,7 +525,7 @@ class QueryCache(_DependentCache):
         if any(isinstance(c, (EvalContext, R.TimeVal)) for c in entry[2]):
             return False  # reads the attempt itself or the clock: never valid for another attempt
         self._keep(key, entry, entry[3])
-        return key in self.entries
+        return True
 
     def clear(self) -> None:
         super().clear()
@@ -583,10 +583,15 @@ def _changed(before: Any, after: Any, paths: set) -> list:
     if before is after:
         return []
     if type(before) is dict and type(after) is dict:  # a table (tally): mostly one-key paths
-        was, now, missing = before.get, after.get, R.MISSING
-        return [p for p in paths if (was(p[0], missing) != now(p[0], missing) if len(p) == 1
-                                     else R.dig(before, p) != R.dig(after, p))]
-    return [p for p in paths if R.dig(before, p) != R.dig(after, p)]
+        was, now = before.get, after.get
+        return [p for p in paths if (was(p[0], MISSING) != now(p[0], MISSING) if len(p) == 1
+                                     else lookup(before, p) != lookup(after, p))]
+    return [p for p in paths if lookup(before, p) != lookup(after, p)]
+
+
+def _places(span: Any) -> Any:
+    """The places in the nodes' order a span of an attempt stands for (a slice or a list)."""
+    return range(span.start, span.stop) if type(span) is slice else span
 
 
 def _ns_name(obj: Mapping) -> tuple:
@@ -692,34 +697,28 @@ class NodeResults(_DependentCache):
         self.values[key] = found
         self._watch(found[1])
 
+    def _out_of_date(self, decl: Any, sig: int, computed: dict) -> list[tuple]:
+        """The (site, signature) keys of `decl`'s once-values for `sig` that are not up to date:
+        not computed in this attempt (`computed`), and not kept or no longer standing."""
+        values = self.values
+        return [(site, sig) for site in self.sites.get(decl, ()) if site not in computed
+                and ((found := values.get((site, sig))) is None or not found[1].alive)]
+
     def refresh(self, decl: Any, sig: int, computed: dict) -> None:
         """Before `decl`'s kept answers for `sig` are used: a once-value they read that is out of
-        date and was not computed again in this attempt (`computed`) cannot say which of them
-        still stand, so all that read it are dropped."""
-        for site in self.sites.get(decl, ()):
-            if site in computed:
-                continue
-            key = (site, sig)
-            found = self.values.get(key)
-            if found is not None and not found[1].alive:
-                del self.values[key]
-                for path in self.paths.pop(key, ()):
-                    self.drop_users((_USE, site, sig, path))
+        date and was not computed again in this attempt cannot say which of them still stand,
+        so all that read it are dropped."""
+        for key in self._out_of_date(decl, sig, computed):
+            self.values.pop(key, None)
+            for path in self.paths.pop(key, ()):
+                self.drop_users((_USE, *key, path))
 
     def probe(self, decl: Any, sig: int, computed: dict) -> tuple | None:
         """The kept outcome of probing `decl` for pods of `sig`, while it stands and every
         once-value of the plugin is up to date (a probe that is run computes those again,
         which tells the nodes' answers exactly what changed)."""
         found = self.probes.get((decl, sig))
-        if found is None:
-            return None
-        values = self.values
-        for site in self.sites.get(decl, ()):
-            if site not in computed:
-                kept = values.get((site, sig))
-                if kept is None or not kept[1].alive:
-                    return None
-        return found
+        return found if found is not None and not self._out_of_date(decl, sig, computed) else None
 
     def marker(self, key: tuple) -> "_MemoDep":
         """The dependency standing for every item kept in element group `key` (site, signature):
@@ -768,8 +767,7 @@ class NodeResults(_DependentCache):
         if type(key) is _MemoDep:  # a value many answers used changed: drop them all
             key.alive = False
             self.memos.discard(key)
-            for user in self.users.pop(key, ()):
-                self._drop(user)
+            self.drop_users(key)
             return
         if key[2] is _PROBE:
             if self.probes.pop(key[:2], None) is not None:
@@ -783,14 +781,14 @@ class NodeResults(_DependentCache):
             if at is None or group[at] is _UNSET:
                 return
             group[at] = _UNSET
-            self.size -= 1
             self.dropped[key[:2]] = self.dropped.get(key[:2], 0) + 1
-        elif group.pop(key[2], _UNSET) is not _UNSET:
-            self.size -= 1
-            self.dropped[key[:2]] = self.dropped.get(key[:2], 0) + 1
-            marker = self.markers.pop(key[:2], None)  # an element group's: its lets are out of date
+        elif group.pop(key[2], _UNSET) is _UNSET:
+            return
+        else:  # an element group's item: the lets that used the group are out of date
+            marker = self.markers.pop(key[:2], None)
             if marker is not None:
                 self._drop(marker)
+        self.size -= 1
 
     def used(self, group: tuple, hits: int) -> None:
         """Count the answers of `group` used again; a group whose answers are nearly all dropped
@@ -1054,8 +1052,7 @@ class Scheduler:
                     break
                 whys = ctx.answers(decl, pod, names, nodes, span, self._run_filter)
                 if whys.count(None) != len(whys):
-                    at = range(span.start, span.stop) if type(span) is slice else span
-                    passed_names, passed, span = [], [], []
+                    passed_names, passed, at, span = [], [], _places(span), []
                     for name, node, i, why in zip(names, nodes, at, whys):
                         if why is None:
                             passed_names.append(name)
@@ -1066,7 +1063,7 @@ class Scheduler:
                     names, nodes = passed_names, passed
             feasible_names += names
             feasible += nodes
-            places += range(span.start, span.stop) if type(span) is slice else span
+            places += _places(span)
         self.next_start = (start + examined) % n
         names = tuple(feasible_names)
         if not feasible:

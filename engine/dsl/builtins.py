@@ -34,10 +34,7 @@ from pyrsistent import freeze, pmap, pvector
 from engine import naming, netaddr, selectors, timeutil, tolerations
 from engine.quantity import Quantity, pod_requests as _pod_requests
 
-from .runtime import LIST_TYPES, MAP_TYPES, is_list as _is_list, is_map as _is_map, pmap_get
-
-_PMap = type(pmap())
-_PVector = type(pvector())
+from .runtime import LIST_TYPES, MAP_TYPES, _PMap, _PVector, is_list as _is_list, is_map as _is_map, pmap_get
 
 
 @attrs.frozen

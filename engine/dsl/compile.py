@@ -183,6 +183,11 @@ def var(name: str) -> str:
     return "v_" + name
 
 
+def _tuple(codes: Any) -> str:
+    """Python source for a tuple of the given pieces of source."""
+    return "(" + "".join(code + ", " for code in codes) + ")"
+
+
 def _is_null(e: Any) -> bool:
     return isinstance(e, A.Literal) and e.value is None
 
@@ -199,7 +204,6 @@ class _Gen:
         self.scopes: list[dict[str, str]] = []  # per block: rule name → Python name
         self.taken: set[str] = set()  # Python names bound in the current function
         self.once: set[int] = set()  # ids of the `let`s evaluated once per scheduling attempt
-        self.once_sites: dict[str, str] = {}  # once-let name → the constant naming its site
         self.once_py: dict[str, str] = {}  # the Python name of a once-let in force → its site
         self.in_where = False  # generating a query's condition
         self.pod_var: str | None = None  # a filter's or score's pod parameter
@@ -311,7 +315,7 @@ class _Gen:
     def expr_index(self, e: A.Index) -> str:
         site, base, steps = self.once_root(e)
         if site is not None:
-            path = "(" + "".join(self.expr(i) + ", " for i in steps) + ")"
+            path = _tuple(self.expr(i) for i in steps)
             return f"_r.use_at(ctx, {site}, {self.lookup(base.id)}, {path})"
         return f"_r.index({self.expr(e.obj)}, {self.expr(e.index)})"
 
@@ -350,7 +354,7 @@ class _Gen:
         if e.op in ("in", "not in"):
             site, base, steps = self.once_root(e.right)
             if site is not None:  # the key's presence is what is read
-                path = "(" + "".join(self.expr(i) + ", " for i in steps) + ")"
+                path = _tuple(self.expr(i) for i in steps)
                 right = f"_r.use_in(ctx, {site}, {self.lookup(base.id)}, {path}, {left})"
             else:
                 right = f"_r.contains({right}, {left})"
@@ -375,7 +379,7 @@ class _Gen:
             return f"[{item} for {var(e.var)} in _r.iterate({source}){f' if {cond}' if cond else ''}]"
         body = f"({item}) if ({cond}) else _r.SKIP" if cond else item
         site = self.const(PerElement(e.var, e.pos.line, e.pos.col))
-        return f"_r.each(ctx, {site}, _r.iterate({source}), (lambda {var(e.var)}: {body}), ({''.join(s + ', ' for s in sites)}))"
+        return f"_r.each(ctx, {site}, _r.iterate({source}), (lambda {var(e.var)}: {body}), {_tuple(sites)})"
 
     def element_sites(self, e: A.Comprehension) -> list[str] | None:
         """The sites of the once-lets an outermost comprehension of a once-let reads, when its
@@ -387,10 +391,14 @@ class _Gen:
         """
         if not self.in_once or self.comp_depth:
             return None
-        free = (free_names(e.expr) | free_names(e.cond)) - {e.var}
-        if not free <= self.once_sites.keys() | {self.pod_var}:
-            return None
-        return [self.once_sites[n] for n in sorted(free) if n in self.once_sites]
+        sites = []
+        for name in sorted((free_names(e.expr) | free_names(e.cond)) - {e.var}):
+            site = self.once_py.get(self.lookup(name))
+            if site is not None:
+                sites.append(site)
+            elif name != self.pod_var:
+                return None
+        return sites
 
     def expr_query(self, e: A.Query) -> str:
         spec, values = plan_query(e)
@@ -400,9 +408,9 @@ class _Gen:
             where = f"(lambda v_it: {self.truth(e.where)})" if e.where is not None else "None"
         finally:
             self.in_where = outer
-        vals = "(" + "".join(self.expr(v) + ", " for v in values) + ")"
+        vals = _tuple(self.expr(v) for v in values)
         query = f"ctx.query({self.const(spec)}, {vals}, {where})"
-        return f"_r.use_all(ctx, ({''.join(s + ', ' for s in sites)}), {query})" if sites else query
+        return f"_r.use_all(ctx, {_tuple(sites)}, {query})" if sites else query
 
     def expr_lookup(self, e: A.Lookup) -> str:
         args = ", ".join(self.expr(a) for a in e.args)
@@ -429,7 +437,6 @@ class _Gen:
         if once:  # a filter's or score's node-independent let: once per attempt
             site = self.const(OncePerAttempt(s.name, s.pos.line))
             value = f"_r.once(ctx, {site}, lambda: {value})"
-            self.once_sites[s.name] = site
         py = self.bind(s.name)
         if once:
             self.once_py[py] = site
@@ -461,7 +468,7 @@ class _Gen:
         while isinstance(target, (A.Attr, A.Index)):
             steps.append(repr(target.name) if isinstance(target, A.Attr) else self.expr(target.index))
             target = target.obj
-        path = "(" + "".join(step + ", " for step in reversed(steps)) + ")"
+        path = _tuple(reversed(steps))
         self.emit(depth, f"ctx.set({self.expr(target)}, {path}, {self.expr(s.value)}, {s.pos.line})")
 
     def stmt_create(self, s: A.Create, depth: int) -> None:
@@ -501,7 +508,6 @@ class _Gen:
         self.at(decl)
         self.taken = {var(p) for p in params}
         self.once = _node_independent_lets(decl) if isinstance(decl, (A.Filter, A.Score)) else set()
-        self.once_sites = {}
         self.once_py = {}
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")

@@ -18,7 +18,7 @@ from typing import Any
 
 from pyrsistent import pmap, pvector
 
-from ..objects import pmap_get  # noqa: F401 (the generated code and builtins read maps through it)
+from ..objects import MISSING, pmap_get  # pmap_get: the generated code and builtins read maps through it
 from ..timeutil import parse_time
 
 # Shortcuts that read an object's metadata: `rs.name` is `rs.metadata.name`.
@@ -61,32 +61,20 @@ def use(ctx: Any, site: Any, value: Any) -> Any:
 
 def use_at(ctx: Any, site: Any, value: Any, steps: tuple) -> Any:
     """`value[steps[0]][steps[1]]...`, noting the path read (as far as it names keys and places)."""
+    found, named = _walk(value, steps)
     used = getattr(ctx, "used", None)
-    if used is None:
-        for step in steps:
-            value = index(value, step)
-        return value
-    named = len(steps)
-    for i, step in enumerate(steps):
-        if named == len(steps):
-            cls = type(step)
-            kind = type(value)
-            if not (kind in MAP_TYPES and cls is str or kind in LIST_TYPES and cls is int):
-                named = i
-        value = index(value, step)
-    used(site, steps if named == len(steps) else steps[:named])
-    return value
+    if used is not None:
+        used(site, steps[:named])
+    return found
 
 
 def use_in(ctx: Any, site: Any, value: Any, steps: tuple, item: Any) -> bool:
     """`item in value[steps...]`, noting the key tested (or the part holding it)."""
-    container = value
-    for step in steps:
-        container = index(container, step)
+    container, named = _walk(value, steps)
     used = getattr(ctx, "used", None)
     if used is not None:
-        path = _noted_path(value, steps)
-        if path == steps and type(container) in MAP_TYPES and type(item) is str:
+        path = steps[:named]
+        if named == len(steps) and type(container) in MAP_TYPES and type(item) is str:
             path = steps + (item,)
         used(site, path)
     return contains(container, item)
@@ -101,31 +89,17 @@ def use_all(ctx: Any, sites: tuple, value: Any) -> Any:
     return value
 
 
-def _noted_path(value: Any, steps: tuple) -> tuple:
-    """The longest prefix of `steps` that names map keys and list positions in `value`."""
+def _walk(value: Any, steps: tuple) -> tuple[Any, int]:
+    """`value[steps...]`, and how many of the steps, from the first, named map keys (strings)
+    and list positions (ints) in it: the part of the value the read depends on."""
+    named = len(steps)
     for i, step in enumerate(steps):
-        cls = type(step)
-        if not (type(value) in MAP_TYPES and cls is str or type(value) in LIST_TYPES and cls is int):
-            return steps[:i]
+        if named == len(steps):
+            kind, cls = type(value), type(step)
+            if not (kind in MAP_TYPES and cls is str or kind in LIST_TYPES and cls is int):
+                named = i
         value = index(value, step)
-    return steps
-
-
-MISSING = object()
-
-
-def dig(value: Any, path: tuple) -> Any:
-    """The part of a once-let's value at a noted path (MISSING where a key or position is not
-    there), to tell whether it changed."""
-    for step in path:
-        cls = type(value)
-        if cls in MAP_TYPES:
-            value = value.get(step, MISSING)
-        elif cls in LIST_TYPES and type(step) is int:
-            value = value[step] if -len(value) <= step < len(value) else MISSING
-        else:  # a value the path cannot go into: unlike the same value found at the path's end
-            return (MISSING, value)
-    return value
+    return value, named
 
 
 SKIP = object()  # what a kept comprehension's item function gives for an element its condition drops
@@ -178,9 +152,6 @@ def is_list(value: Any) -> bool:
 # ---------------------------------------------------------------- paths
 
 
-_MISSING = object()
-
-
 def attr(value: Any, name: str) -> Any:
     cls = type(value)
     if cls is _PMap:  # the common case (frozen objects): same result as below, faster
@@ -200,7 +171,7 @@ def _meta_shortcut(value: Mapping, name: str) -> Any:
     """`rs.name` as `rs.metadata.name`, for a map without a `name` of its own."""
     if type(value) is _PMap:
         meta = pmap_get(value, "metadata")
-        if meta is None or pmap_get(value, name, _MISSING) is not _MISSING:
+        if meta is None or pmap_get(value, name, MISSING) is not MISSING:
             return None
     else:
         meta = value.get("metadata")

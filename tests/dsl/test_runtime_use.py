@@ -1,14 +1,14 @@
-"""What node-dependent code notes when it reads a once-per-attempt value (runtime.use*), and `dig`.
+"""What node-dependent code notes when it reads a once-per-attempt value (runtime.use*), and `objects.lookup`.
 
 The scheduler keeps a node's answer until a part of a value it read changes; the noted path must
-cover everything the read depended on (a shorter path covers more), and `dig` must tell two
-versions of the value apart at that path exactly when the read could differ.
+cover everything the read depended on (a shorter path covers more), and `objects.lookup` must tell
+two versions of the value apart at that path exactly when the read could differ.
 """
 
 from __future__ import annotations
 
 from engine.dsl import runtime as R
-from engine.objects import freeze
+from engine.objects import MISSING, freeze, lookup
 
 
 class Noting:
@@ -57,16 +57,16 @@ def test_without_a_scheduler_context_nothing_is_noted():
     assert R.use_all(Plain(), ("s",), [1]) == [1]
 
 
-def test_dig_tells_versions_apart_where_a_read_could_differ():
+def test_lookup_tells_versions_apart_where_a_read_could_differ():
     before = {"t": {"a": 1, "b": None}, "l": [1, 2]}
-    assert R.dig(before, ("t", "a")) == 1
-    assert R.dig(before, ("t", "b")) is None and R.dig(before, ("t", "c")) is R.MISSING  # null ≠ absent
-    assert R.dig(before, ("l", 1)) == 2 and R.dig(before, ("l", 2)) is R.MISSING
+    assert lookup(before, ("t", "a")) == 1
+    assert lookup(before, ("t", "b")) is None and lookup(before, ("t", "c")) is MISSING  # null ≠ absent
+    assert lookup(before, ("l", 1)) == 2 and lookup(before, ("l", 2)) is MISSING
     after = {"t": {"a": 1}, "l": [1, 2, 3]}
-    assert R.dig(before, ("t", "a")) == R.dig(after, ("t", "a"))  # a read of t.a still stands
-    assert R.dig(before, ("t", "b")) != R.dig(after, ("t", "b"))  # `"b" in t` changed
-    assert R.dig(before, ("l",)) != R.dig(after, ("l",))
-    # a path that cannot go on (a number where a map was) differs from the same number at its end:
+    assert lookup(before, ("t", "a")) == lookup(after, ("t", "a"))  # a read of t.a still stands
+    assert lookup(before, ("t", "b")) != lookup(after, ("t", "b"))  # `"b" in t` changed
+    assert lookup(before, ("l",)) != lookup(after, ("l",))
+    # a path that cannot go on (a number where a map was) is not the number found at its end:
     # `t["a"]` read 5 from {"a": 5} and reads null from 5
-    assert R.dig({"t": 5}, ("t", "a")) != R.dig({"t": {"a": 5}}, ("t", "a"))
-    assert R.dig({"t": 5}, ("t", "a")) == R.dig({"t": 5}, ("t", "a"))
+    assert lookup({"t": 5}, ("t", "a")) != lookup({"t": {"a": 5}}, ("t", "a"))
+    assert lookup({"t": 5}, ("t", "a")) == lookup({"t": 5}, ("t", "a"))
