@@ -93,7 +93,8 @@ class EventRecorder:
 
     def __init__(self, store: Any):
         self.by_key: dict[tuple, Key] = {}  # event key → the Event that has it
-        self.similar: dict[tuple, dict[str, float]] = {}  # aggregate key → message → last seen
+        # aggregate key → message → when last seen (the Event that says so until asked for)
+        self.similar: dict[tuple, dict[str, Any]] = {}
         self.hashes: dict[Key, int] = {}  # the content hash of every Event in the store
         self.hash = 0  # their sum: the part of the store's state_hash that is Events
         head = store.head
@@ -115,9 +116,8 @@ class EventRecorder:
     def _add(self, key: Key, event: Mapping, content_hash: int) -> None:
         self.by_key[event_key(event)] = key
         message = event.get("message") or ""
-        if not message.startswith(COMBINED):
-            when = _time(event)
-            self.similar.setdefault(aggregate_key(event), {})[message] = when
+        if not message.startswith(COMBINED):  # (its time is read when asked for: see _recent)
+            self.similar.setdefault(aggregate_key(event), {})[message] = event
         self.hashes[key] = content_hash
         self.hash = (self.hash + content_hash) & _MASK64
 
@@ -163,7 +163,7 @@ class EventRecorder:
 
     def _individual(self, agg: tuple, message: str, now: float, added: set) -> bool:
         """Does `message` get an Event of its own, rather than the combined one?"""
-        recent = {m for m, t in self.similar.get(agg, {}).items() if now - t <= AGGREGATE_WINDOW}
+        recent = _recent(self.similar.get(agg), now)
         recent |= added
         if message in recent or len(recent) + 1 < AGGREGATE_MAX:
             added.add(message)
@@ -208,6 +208,20 @@ def _bump(body: dict, event: Mapping, stamp: str) -> None:
     body["count"] = (body.get("count") or 1) + 1
     body["lastTimestamp"] = stamp
     body["message"] = event["message"]
+
+
+def _recent(seen: dict | None, now: float) -> set:
+    """The messages of `seen` (message → time, or the Event whose time it is) seen within the
+    aggregation window before `now`; times are read from their Events once."""
+    if not seen:
+        return set()
+    found = set()
+    for message, when in seen.items():
+        if type(when) is not float:
+            when = seen[message] = _time(when)  # (an existing key: the dict keeps its size)
+        if now - when <= AGGREGATE_WINDOW:
+            found.add(message)
+    return found
 
 
 def _time(event: Mapping) -> float:

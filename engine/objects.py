@@ -187,6 +187,13 @@ def _shared_part(value: Any) -> Any:
     return _freeze_copy(value)  # a frozen part stays as it is
 
 
+def freeze_unshared(value: Any) -> Any:
+    """`freeze` for a value whose parts are seldom equal to another's (an Event names its own
+    object, time and message): copied without looking for an equal frozen value, and without
+    filling the table of shared parts with entries nothing will ask for again."""
+    return _freeze_copy(value)
+
+
 def _freeze_copy(value: Any) -> Any:
     """`freeze` without sharing: every map and list copied."""
     kind = type(value)
@@ -280,6 +287,10 @@ def get_path(value: Any, *path: str | int) -> Any:
     for step in path:
         if value is None:
             return None
+        kind = type(value)
+        if (kind is PMap or kind is dict) and type(step) is str:  # (most steps: no ABC checks)
+            value = value.get(step)
+            continue
         if isinstance(step, int):
             if not isinstance(value, Sequence) or isinstance(value, str):
                 return None

@@ -25,7 +25,7 @@ from .crd import crd_status, shape_custom_resource
 from .fieldcheck import int_range
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .naming import uid_for
-from .objects import Key, freeze, get_path, set_path, thaw
+from .objects import Key, freeze, freeze_unshared, get_path, set_path, thaw
 from .selectors import from_label_selector
 from .timeutil import format_time
 
@@ -76,6 +76,8 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
     defaulting.prepare_create(rt.group, rt.kind, obj)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
         obj["status"] = thaw(crd_status(obj, None))
+    if rt.kind == "Event" and rt.group in ("", "events.k8s.io"):
+        return freeze_unshared(obj)
     return freeze(obj)
 
 

@@ -40,8 +40,17 @@ def parse_time(text: str) -> float:
 
 def format_time(t: float) -> str:
     """metav1.Time's form: RFC 3339, UTC, whole seconds (truncated)."""
-    moment = datetime.fromtimestamp(math.floor(float(t)), tz=timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _last_formatted
+    second = math.floor(float(t))
+    last = _last_formatted  # (one tuple, swapped whole: safe for the API server's threads)
+    if last[0] == second:  # the engine clock stands still within a round: one second, many stamps
+        return last[1]
+    text = datetime.fromtimestamp(second, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _last_formatted = (second, text)
+    return text
+
+
+_last_formatted: tuple = (None, "")  # the last second format_time wrote, and its text
 
 
 def format_micro_time(t: float) -> str:
