@@ -348,12 +348,11 @@ class _AttemptContext(EvalContext):
         results.refresh(decl, sig, self.once_memo)
         group = results.node_group(decl, sig)
         found = group[span] if type(span) is slice else [group[i] for i in span]
-        misses = 0
-        if _UNSET in found:
-            for i, answer in enumerate(found):
-                if answer is _UNSET:
-                    found[i] = self._fresh(decl, pod, nodes[i], (decl, sig, names[i]), run)
-                    misses += 1
+        misses = found.count(_UNSET)  # (found by C's scans: a slice is mostly kept)
+        at = -1
+        for _ in range(misses):
+            at = found.index(_UNSET, at + 1)
+            found[at] = self._fresh(decl, pod, nodes[at], (decl, sig, names[at]), run)
         results.used((decl, sig), len(names) - misses)
         return found
 
@@ -1076,8 +1075,11 @@ class Scheduler:
         for weight, values in varying:
             totals = list(map(operator.add, totals, map(operator.mul, values, itertools.repeat(weight))))
         best = max(totals)
-        ties = sorted(name for name, total in zip(names, totals) if total == best)
-        chosen = ties[_tie_break(self.engine.seed, pod, len(ties))]
+        # the nodes of the best total in name order: `names` runs in name order from `start`, round
+        # to the first node and on, so `ties` is sorted once turned to start at its least name
+        ties = list(itertools.compress(names, map(operator.eq, totals, itertools.repeat(best))))
+        turn = ties.index(min(ties))
+        chosen = ties[(turn + _tie_break(self.engine.seed, pod, len(ties))) % len(ties)]
         return Attempt(key, snap.revision, n, rejected, names, table, chosen, "")
 
     def _filter_plan(self, ctx: EvalContext, pod: Mapping, sample: Mapping) -> list[tuple]:
