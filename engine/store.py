@@ -135,6 +135,42 @@ class Interner:
         return pmap({k: freeze(v) if type(v) in _CONTAINERS else v for k, v in value.items()})
 
 
+class _EncodedParts:
+    """The canonical JSON of frozen maps and lists, by identity (each entry keeps its value, so
+    no id is reused while it is there).
+
+    A write mostly changes one part of an object (its status, a label) and
+    leaves the others the very same frozen values, and a Deployment's
+    replicas share their spec until they are bound; an object's content is
+    then put together from its parts' kept bytes (`orjson.Fragment`), and
+    only what changed is encoded.  Two generations of at most `limit`
+    entries: a part used again while old moves back to the young one.
+    """
+
+    __slots__ = ("young", "old", "limit")
+
+    def __init__(self, limit: int):
+        self.young: dict[int, tuple[Any, bytes]] = {}
+        self.old: dict[int, tuple[Any, bytes]] = {}
+        self.limit = limit
+
+    def get(self, value: Any) -> bytes:
+        key = id(value)
+        found = self.young.get(key)
+        if found is None:
+            found = self.old.pop(key, None)
+            if found is None or found[0] is not value:
+                # (a copy: orjson's bytes keep a buffer of 4 KB or more)
+                found = (value, memoryview(encode(value)).tobytes())
+            if len(self.young) >= self.limit:
+                self.old, self.young = self.young, {}
+            self.young[key] = found
+        return found[1]
+
+
+_PARTS = _EncodedParts(20_000)
+
+
 def content_of(obj: Any) -> bytes:
     """What an object's hash covers: its canonical JSON without resourceVersion."""
     top = _plain(obj)  # shallow plain copies: cheaper than a frozen object without the field
@@ -142,6 +178,10 @@ def content_of(obj: Any) -> bytes:
     if meta is not None and "resourceVersion" in meta:
         meta = top["metadata"] = _plain(meta)
         del meta["resourceVersion"]
+    for name, value in top.items():  # (only values replaced: the dict keeps its size)
+        kind = type(value)
+        if kind is PMap or kind is _PVECTOR:
+            top[name] = orjson.Fragment(_PARTS.get(value))
     # A copy of orjson's bytes: they keep a buffer of 4 KB or more, and contents are kept
     # (by the checkpointer) until the next checkpoint.
     return memoryview(encode(top)).tobytes()

@@ -1,0 +1,71 @@
+"""content_of puts an object's canonical JSON together from the kept bytes of its unchanged parts:
+the bytes must be exactly those of encoding the whole object (the hash and the log cover them)."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+import engine.store as st
+from engine.objects import freeze, set_path, thaw
+
+
+def _canonical(obj) -> bytes:
+    """The content by the definition: the sorted-key JSON of the plain object, without metadata.resourceVersion."""
+    plain = thaw(obj)
+    (plain.get("metadata") or {}).pop("resourceVersion", None)
+    return orjson.dumps(plain, option=orjson.OPT_SORT_KEYS)
+
+
+def _pod(i: int):
+    return freeze({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": f"p{i}", "namespace": "default", "resourceVersion": str(i + 1),
+                     "labels": {"app": "web", "z": "1", "a": "2"}},
+        "spec": {"nodeName": f"n{i % 3}", "containers": [{"name": "c", "image": "nginx", "args": ["b", "a"]}]},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+        "items": [1, {"y": 2, "x": [None, 1.5, "é"]}],
+    })
+
+
+@pytest.fixture
+def small_cache(monkeypatch):
+    parts = st._EncodedParts(3)  # generations roll over every few parts
+    monkeypatch.setattr(st, "_PARTS", parts)
+    return parts
+
+
+def test_content_is_the_canonical_json_of_the_whole_object(small_cache):
+    pods = [_pod(i) for i in range(10)]
+    for _ in range(2):  # the second time round, parts come from the kept bytes (or were dropped)
+        for pod in pods:
+            assert st.content_of(pod) == _canonical(pod)
+    assert small_cache.young  # (parts were kept)
+
+
+def test_a_changed_part_is_encoded_again_and_the_unchanged_ones_reused(small_cache):
+    pod = _pod(0)
+    first = st.content_of(pod)
+    spec_bytes = small_cache.get(pod["spec"])
+    changed = set_path(pod, ("status", "phase"), "Failed")
+    assert changed["spec"] is pod["spec"]
+    assert st.content_of(changed) == _canonical(changed) != first
+    assert small_cache.get(changed["spec"]) is spec_bytes  # the very bytes kept for the spec
+    assert b'"phase":"Failed"' in st.content_of(changed)
+
+
+def test_equal_but_distinct_parts_give_equal_bytes_and_a_new_value_at_a_reused_id_is_not_confused():
+    parts = st._EncodedParts(100)
+    a = freeze({"x": 1})
+    assert parts.get(a) == b'{"x":1}'
+    b = freeze({"x": 2})
+    assert parts.get(b) == b'{"x":2}'
+    assert parts.get(a) == b'{"x":1}'
+
+
+def test_objects_without_resource_version_or_with_plain_values():
+    obj = freeze({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}})
+    assert st.content_of(obj) == _canonical(obj)
+    plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "3"},
+             "data": {"k": "v"}}
+    assert st.content_of(plain) == _canonical(plain)
