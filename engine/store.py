@@ -154,34 +154,45 @@ class _EncodedParts:
         self.old: dict[int, tuple[Any, bytes]] = {}
         self.limit = limit
 
-    def get(self, value: Any) -> bytes:
+    def get(self, value: Any, depth: int = 0) -> bytes:
+        """The JSON of `value`; one not kept is put together from its parts, `depth` levels down."""
         key = id(value)
         found = self.young.get(key)
         if found is None:
             found = self.old.pop(key, None)
             if found is None or found[0] is not value:
                 # (a copy: orjson's bytes keep a buffer of 4 KB or more)
-                found = (value, memoryview(encode(value)).tobytes())
+                found = (value, memoryview(encode(self.parts(value, depth) if depth else value)).tobytes())
             if len(self.young) >= self.limit:
                 self.old, self.young = self.young, {}
             self.young[key] = found
         return found[1]
 
+    def parts(self, value: Any, depth: int) -> Any:
+        """`value` plain at its top, its maps and lists as the Fragments of their JSON."""
+        plain = _plain(value)
+        items = plain.items() if type(plain) is dict else enumerate(plain)
+        for name, part in items:  # (only values replaced: the dict or list keeps its size)
+            kind = type(part)
+            if kind is PMap or kind is _PVECTOR:
+                plain[name] = orjson.Fragment(self.get(part, depth - 1))
+        return plain
 
-_PARTS = _EncodedParts(20_000)
+
+_PARTS = _EncodedParts(50_000)
 
 
 def content_of(obj: Any) -> bytes:
     """What an object's hash covers: its canonical JSON without resourceVersion."""
     top = _plain(obj)  # shallow plain copies: cheaper than a frozen object without the field
     meta = top.get("metadata")
-    if meta is not None and "resourceVersion" in meta:
-        meta = top["metadata"] = _plain(meta)
+    if meta is not None and "resourceVersion" in meta:  # (its labels, owners, managedFields kept)
+        meta = top["metadata"] = _PARTS.parts(meta, 1)
         del meta["resourceVersion"]
     for name, value in top.items():  # (only values replaced: the dict keeps its size)
         kind = type(value)
         if kind is PMap or kind is _PVECTOR:
-            top[name] = orjson.Fragment(_PARTS.get(value))
+            top[name] = orjson.Fragment(_PARTS.get(value, 1))
     # A copy of orjson's bytes: they keep a buffer of 4 KB or more, and contents are kept
     # (by the checkpointer) until the next checkpoint.
     return memoryview(encode(top)).tobytes()

@@ -69,3 +69,16 @@ def test_objects_without_resource_version_or_with_plain_values():
     plain = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "resourceVersion": "3"},
              "data": {"k": "v"}}
     assert st.content_of(plain) == _canonical(plain)
+
+
+def test_metadata_parts_and_nested_parts_are_reused_a_level_down(monkeypatch):
+    small_cache = st._EncodedParts(100)
+    monkeypatch.setattr(st, "_PARTS", small_cache)
+    pod = _pod(1)
+    st.content_of(pod)
+    labels = small_cache.get(pod["metadata"]["labels"])
+    conditions = small_cache.get(pod["status"]["conditions"])
+    newer = set_path(set_path(pod, ("metadata", "resourceVersion"), "99"), ("status", "phase"), "Failed")
+    assert st.content_of(newer) == _canonical(newer)
+    assert small_cache.get(newer["metadata"]["labels"]) is labels  # kept, not encoded again
+    assert small_cache.get(newer["status"]["conditions"]) is conditions
