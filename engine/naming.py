@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 
 # utilrand's alphabet: no vowels, no 0/1/3, so suffixes never spell words.
@@ -88,8 +87,13 @@ def generate_name(base: str, suffix: str) -> str:
 
 
 def uid_for(seed: str, counter: int) -> str:
-    """A deterministic, UUID-formatted (version 4 layout) uid."""
-    return str(uuid.UUID(bytes=_digest(b"recon-uid", seed, counter, 16), version=4))
+    """A deterministic, UUID-formatted (version 4 layout) uid: `str(uuid.UUID(bytes=digest,
+    version=4))`, written out directly (every create makes one)."""
+    raw = bytearray(_digest(b"recon-uid", seed, counter, 16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class NameSource:

@@ -1,6 +1,7 @@
 """FNV hashing, safe encoding, pod-template-hash and seeded names and uids."""
 
 import re
+import uuid
 
 import pytest
 from hypothesis import given
@@ -9,6 +10,7 @@ from pyrsistent import freeze
 
 from engine.naming import (
     ALPHANUMS,
+    _digest,
     NameSource,
     canonical_json,
     fnv32a,
@@ -100,3 +102,10 @@ def test_uids_are_deterministic_version_4_uuids():
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", uid)
     assert uid == uid_for("seed", 0)
     assert len({uid_for("seed", 0), uid_for("seed", 1), uid_for("other", 0)}) == 3
+
+
+@given(st.text(max_size=20), st.integers(min_value=0, max_value=10**12))
+def test_uids_are_the_uuid_modules_version_4_form_of_the_digest(seed, counter):
+    # the uids of every stored object: the same text as before they were written out directly
+    digest = _digest(b"recon-uid", seed, counter, 16)
+    assert uid_for(seed, counter) == str(uuid.UUID(bytes=digest, version=4))
