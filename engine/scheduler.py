@@ -373,8 +373,9 @@ class _AttemptContext(EvalContext):
         cells = tuple([c.cell_contents for c in closure]) if closure else ()
         if self.probing:
             cells, values = _unwrap(cells), _unwrap(values)  # the probed node's own answer
-        key = (id(spec), tuple(map(id, values)), None if where is None else where.__code__,
-               tuple(map(id, cells)))
+        share = spec.share  # (the same query text in another plugin: the same answers)
+        key = (id(spec) if share is None else share, tuple(map(id, values)),
+               None if where is None or share is not None else where.__code__, tuple(map(id, cells)))
         found = self.memo.get(key)
         if found is None:
             shared = self.shared

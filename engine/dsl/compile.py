@@ -15,6 +15,7 @@ a rule is reported at `file:line` of the rule, not of the generated code.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -45,6 +46,11 @@ class QueryTerm:
 class QuerySpec:
     kind: A.KindRef
     terms: tuple[QueryTerm, ...]
+    # The query as text (kind, terms, the condition's Python) when its condition uses nothing of
+    # its module but the runtime, the builtins and what it captures: the same query, asked by the
+    # same text in any rule file, has the same answer for the same values and captured values, so
+    # the scheduler's kept answers are shared by every plugin that asks it.  None: not shared.
+    share: str | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen(eq=False)
@@ -149,6 +155,9 @@ def _call_term(expr: A.Call) -> tuple[QueryTerm, Any] | None:
         if target in ((), ("metadata", "labels"), ("labels",)):
             return QueryTerm("selector"), args[0]
     return None
+
+
+_MODULE_CONSTANT = re.compile(r"\b_c\d+\b")  # a module's own constant (`const`) in generated code
 
 
 def plan_query(query: A.Query) -> tuple[QuerySpec, list[Any]]:
@@ -409,6 +418,8 @@ class _Gen:
         finally:
             self.in_where = outer
         vals = _tuple(self.expr(v) for v in values)
+        if e.where is not None and not _MODULE_CONSTANT.search(where):
+            spec = attrs.evolve(spec, share=f"{spec.kind}|{spec.terms}|{where}")
         query = f"ctx.query({self.const(spec)}, {vals}, {where})"
         return f"_r.use_all(ctx, {_tuple(sites)}, {query})" if sites else query
 

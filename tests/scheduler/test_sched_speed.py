@@ -239,3 +239,32 @@ def test_pod_units_computes_a_templates_requests_once_and_tells_different_ones_a
     assert B.pod_units(c)["cpu"] == 500 and B.pod_units(c)["memory"] == 1024 ** 3
     assert len(calls) == 2
     assert B.pod_units([a, b, c])["cpu"] == 1000
+
+
+def test_plugins_of_different_rule_files_asking_the_same_query_share_its_answer(tmp_path, queries):
+    def plugin(name: str, condition: str) -> str:
+        return f"""
+        component {name.lower()}
+          reads Pod, Node
+        score {name}(pod, node) weight 1:
+          return count(Pod where {condition})
+        """
+    same = "it.spec.nodeName == node.metadata.name and it.spec.hostNetwork == true"
+    other = "it.spec.nodeName == node.metadata.name and it.spec.hostNetwork != true"
+    cluster = SchedCluster(tmp_path, with_shipped=False, extra={
+        "first": plugin("HostPodsA", same), "second": plugin("HostPodsB", same),
+        "third": plugin("OtherPods", other)})
+    cluster.add(node("n1"), node("n2"), pod("host", node_name="n1", hostNetwork=True), pod("plain", node_name="n2"))
+
+    def asked(filename_part: str) -> list:
+        return [v for v in queries if v and filename_part in str(v[-1])]
+
+    a = cluster.attempt(pod("p"))
+    # one rule file's query answered from the snapshot per node; the other file's same query is
+    # answered from the kept one; a different condition is asked on its own
+    assert len(asked("first")) + len(asked("second")) == 2
+    assert len(asked("third")) == 2
+    scores = {(line.plugin, n): line.raw for n in a.feasible for line in a.scores[n]}
+    assert scores[("HostPodsA", "n1")] == scores[("HostPodsB", "n1")] == 1
+    assert scores[("HostPodsA", "n2")] == scores[("HostPodsB", "n2")] == 0
+    assert scores[("OtherPods", "n1")] == 0 and scores[("OtherPods", "n2")] == 1
