@@ -93,7 +93,7 @@ class EventRecorder:
 
     def __init__(self, store: Any):
         self.by_key: dict[tuple, Key] = {}  # event key → the Event that has it
-        # aggregate key → message → when last seen (the Event that says so until asked for)
+        # aggregate key → message → when last seen (the Event's time stamp until asked for)
         self.similar: dict[tuple, dict[str, Any]] = {}
         self.hashes: dict[Key, int] = {}  # the content hash of every Event in the store
         self.hash = 0  # their sum: the part of the store's state_hash that is Events
@@ -117,7 +117,8 @@ class EventRecorder:
         self.by_key[event_key(event)] = key
         message = event.get("message") or ""
         if not message.startswith(COMBINED):  # (its time is read when asked for: see _recent)
-            self.similar.setdefault(aggregate_key(event), {})[message] = event
+            self.similar.setdefault(aggregate_key(event), {})[message] = (
+                event.get("lastTimestamp") or event.get("firstTimestamp") or "")
         self.hashes[key] = content_hash
         self.hash = (self.hash + content_hash) & _MASK64
 
@@ -211,22 +212,21 @@ def _bump(body: dict, event: Mapping, stamp: str) -> None:
 
 
 def _recent(seen: dict | None, now: float) -> set:
-    """The messages of `seen` (message → time, or the Event whose time it is) seen within the
-    aggregation window before `now`; times are read from their Events once."""
+    """The messages of `seen` (message → time, or the time stamp that gives it) seen within the
+    aggregation window before `now`; each stamp is read once."""
     if not seen:
         return set()
     found = set()
     for message, when in seen.items():
         if type(when) is not float:
-            when = seen[message] = _time(when)  # (an existing key: the dict keeps its size)
+            when = seen[message] = _stamp_time(when)  # (an existing key: the dict keeps its size)
         if now - when <= AGGREGATE_WINDOW:
             found.add(message)
     return found
 
 
-def _time(event: Mapping) -> float:
-    stamp = event.get("lastTimestamp") or event.get("firstTimestamp")
+def _stamp_time(stamp: Any) -> float:
     try:
-        return parse_time(stamp) if stamp else 0.0
+        return float(parse_time(stamp)) if stamp else 0.0
     except ValueError:
         return 0.0

@@ -143,16 +143,19 @@ class _EncodedParts:
     leaves the others the very same frozen values, and a Deployment's
     replicas share their spec until they are bound; an object's content is
     then put together from its parts' kept bytes (`orjson.Fragment`), and
-    only what changed is encoded.  Two generations of at most `limit`
-    entries: a part used again while old moves back to the young one.
+    only what changed is encoded.  Two generations, each of at most `limit`
+    entries and `limit_bytes` of JSON (an entry also keeps its value alive:
+    a few times its JSON): a part used again while old moves back to the
+    young one.  A part larger than `largest` is encoded every time instead.
     """
 
-    __slots__ = ("young", "old", "limit")
+    __slots__ = ("young", "old", "young_bytes", "limit", "limit_bytes", "largest")
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, limit_bytes: int, largest: int):
         self.young: dict[int, tuple[Any, bytes]] = {}
         self.old: dict[int, tuple[Any, bytes]] = {}
-        self.limit = limit
+        self.young_bytes = 0
+        self.limit, self.limit_bytes, self.largest = limit, limit_bytes, largest
 
     def get(self, value: Any, depth: int = 0) -> bytes:
         """The JSON of `value`; one not kept is put together from its parts, `depth` levels down."""
@@ -161,16 +164,23 @@ class _EncodedParts:
         if found is None:
             found = self.old.pop(key, None)
             if found is None or found[0] is not value:
+                data = encode(self.parts(value, depth) if depth else value)
+                if len(data) > self.largest:
+                    return data
                 # (a copy: orjson's bytes keep a buffer of 4 KB or more)
-                found = (value, memoryview(encode(self.parts(value, depth) if depth else value)).tobytes())
-            if len(self.young) >= self.limit:
-                self.old, self.young = self.young, {}
+                found = (value, memoryview(data).tobytes())
+            if len(self.young) >= self.limit or self.young_bytes >= self.limit_bytes:
+                self.old, self.young, self.young_bytes = self.young, {}, 0
             self.young[key] = found
+            self.young_bytes += len(found[1])
         return found[1]
 
     def parts(self, value: Any, depth: int) -> Any:
         """`value` plain at its top, its maps and lists as the Fragments of their JSON."""
-        plain = _plain(value)
+        return self.fragments(_plain(value), depth)
+
+    def fragments(self, plain: Any, depth: int) -> Any:
+        """The plain map or list `plain`, its maps and lists replaced by the Fragments of their JSON."""
         items = plain.items() if type(plain) is dict else enumerate(plain)
         for name, part in items:  # (only values replaced: the dict or list keeps its size)
             kind = type(part)
@@ -179,7 +189,7 @@ class _EncodedParts:
         return plain
 
 
-_PARTS = _EncodedParts(50_000)
+_PARTS = _EncodedParts(50_000, 16 << 20, 256 << 10)
 
 
 def content_of(obj: Any) -> bytes:
@@ -187,8 +197,9 @@ def content_of(obj: Any) -> bytes:
     top = _plain(obj)  # shallow plain copies: cheaper than a frozen object without the field
     meta = top.get("metadata")
     if meta is not None and "resourceVersion" in meta:  # (its labels, owners, managedFields kept)
-        meta = top["metadata"] = _PARTS.parts(meta, 1)
+        meta = top["metadata"] = _plain(meta)
         del meta["resourceVersion"]
+        _PARTS.fragments(meta, 1)
     for name, value in top.items():  # (only values replaced: the dict keeps its size)
         kind = type(value)
         if kind is PMap or kind is _PVECTOR:
@@ -214,26 +225,20 @@ def tune_gc(*, freeze: bool = True, threshold0: int = 10_000) -> None:
     generation threshold and rarer full passes stop each commit's survivors
     being traversed again and again, and `gc.freeze()` takes what is alive
     now out of the collector's sight.  With `freeze`, every group commit
-    (`Store.batch`) ends by freezing what it left alive as well (see
-    `_settle_gc`).  The store's data is acyclic and freed by reference
-    counting, so nothing leaks.
+    (`Store.batch`) that commits something ends by freezing what it left
+    alive as well (`_settle_gc`).  The store's data is acyclic and freed by
+    reference counting; cyclic garbage caught by a freeze goes at the next
+    full pass.
     """
-    global _settle_gc_on
     gc.set_threshold(threshold0, 50, 100)
-    _settle_gc_on = freeze
+    _settle_gc.on = freeze
     if freeze:
-        gc.collect()
-        gc.freeze()
-        _settle[0] = -1  # (the full pass just made)
+        _settle_gc.full_pass()
 
 
-_settle_gc_on = False
-_settle = [-1]  # the revision of the last full pass (-1: none yet; counted from the next settle)
-SETTLE_FULL_EVERY = 10_000  # at least this many revisions between two full passes
-
-
-def _settle_gc(store: "Store") -> None:
-    """The end of a group commit, once `tune_gc` asked for it: freeze what is alive.
+class _GCSettle:
+    """The end of a group commit that committed something, once `tune_gc` asked for it: freeze
+    what is alive (`__call__`).
 
     What a group commit leaves alive is mostly the store's new data (objects,
     snapshots, index entries): long-lived and acyclic.  Left to the
@@ -242,19 +247,35 @@ def _settle_gc(store: "Store") -> None:
     commit ends, most are never traversed (the basic scheduler bench spends
     half as long in the GC).  The price: cyclic garbage that exists at a
     freeze, or forms later among frozen objects, waits for the next full
-    pass, which unfreezes first; there is one once the store has made as
-    many revisions as it holds objects (at least SETTLE_FULL_EVERY), so the
-    full passes cost about one traversal of the heap per rewrite of the
-    store, as Python's own schedule for them does.
+    pass, which unfreezes first.  There is one once as many objects have been
+    frozen since the last one as it left frozen (at least FULL_AT_LEAST):
+    the frozen garbage stays below what the heap held, and the full passes
+    cost about one traversal of the heap per doubling, as Python's own
+    schedule for them does.  The state is the process's, as the GC's is.
     """
-    revision = store.head.revision
-    if _settle[0] < 0:
-        _settle[0] = revision
-    elif revision - _settle[0] >= max(SETTLE_FULL_EVERY, len(store.head.objects)):
-        _settle[0] = revision
+
+    FULL_AT_LEAST = 500_000  # objects frozen since the last full pass before the next one
+
+    def __init__(self) -> None:
+        self.on = False
+        self.frozen = 0  # what the last full pass left frozen
+        self.since = 0  # objects frozen since then
+
+    def __call__(self) -> None:
+        self.since += sum(len(gc.get_objects(generation)) for generation in range(3))
+        if self.since >= max(self.FULL_AT_LEAST, self.frozen):
+            self.full_pass()
+        else:
+            gc.freeze()
+
+    def full_pass(self) -> None:
         gc.unfreeze()
         gc.collect()
-    gc.freeze()
+        gc.freeze()
+        self.frozen, self.since = gc.get_freeze_count(), 0
+
+
+_settle_gc = _GCSettle()
 
 
 # --------------------------------------------------------------------- errors
@@ -671,6 +692,7 @@ class Store:
         self._recent: deque[tuple[Snapshot, tuple[Event, ...]]] = deque([(self.head, ())])
         self._watches: set[Watch] = set()
         self._batch_depth = 0
+        self._batch_from = 0  # the revision the outermost batch started at
         self._pending: list[tuple[Event, ...]] = []
         self.listeners: list[Callable[[Snapshot, tuple[Event, ...], CommitRecord], None]] = []
 
@@ -751,6 +773,8 @@ class Store:
         Commits inside are acknowledged (made durable, then shown to
         watches) when the outermost batch ends.
         """
+        if self._batch_depth == 0:
+            self._batch_from = self.head.revision
         self._batch_depth += 1
         try:
             yield
@@ -760,8 +784,8 @@ class Store:
                 if self.log is not None:
                     self.log.sync()
                 self._flush_watches()
-                if _settle_gc_on:
-                    _settle_gc(self)
+                if _settle_gc.on and self.head.revision != self._batch_from:
+                    _settle_gc()
 
     def _publish(self, snap: Snapshot, events: tuple[Event, ...], record: CommitRecord) -> None:
         self.head = snap

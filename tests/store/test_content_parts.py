@@ -30,7 +30,7 @@ def _pod(i: int):
 
 @pytest.fixture
 def small_cache(monkeypatch):
-    parts = st._EncodedParts(3)  # generations roll over every few parts
+    parts = st._EncodedParts(3, 1 << 20, 1 << 20)  # generations roll over every few parts
     monkeypatch.setattr(st, "_PARTS", parts)
     return parts
 
@@ -55,7 +55,7 @@ def test_a_changed_part_is_encoded_again_and_the_unchanged_ones_reused(small_cac
 
 
 def test_equal_but_distinct_parts_give_equal_bytes_and_a_new_value_at_a_reused_id_is_not_confused():
-    parts = st._EncodedParts(100)
+    parts = st._EncodedParts(100, 1 << 20, 1 << 20)
     a = freeze({"x": 1})
     assert parts.get(a) == b'{"x":1}'
     b = freeze({"x": 2})
@@ -72,7 +72,7 @@ def test_objects_without_resource_version_or_with_plain_values():
 
 
 def test_metadata_parts_and_nested_parts_are_reused_a_level_down(monkeypatch):
-    small_cache = st._EncodedParts(100)
+    small_cache = st._EncodedParts(100, 1 << 20, 1 << 20)
     monkeypatch.setattr(st, "_PARTS", small_cache)
     pod = _pod(1)
     st.content_of(pod)
@@ -82,3 +82,23 @@ def test_metadata_parts_and_nested_parts_are_reused_a_level_down(monkeypatch):
     assert st.content_of(newer) == _canonical(newer)
     assert small_cache.get(newer["metadata"]["labels"]) is labels  # kept, not encoded again
     assert small_cache.get(newer["status"]["conditions"]) is conditions
+
+
+def test_the_kept_bytes_are_bounded_and_a_very_large_part_is_not_kept(monkeypatch):
+    parts = st._EncodedParts(1000, 2000, 500)
+    monkeypatch.setattr(st, "_PARTS", parts)
+    big = freeze({"data": {"blob": "x" * 1000}})
+    assert st.content_of(big) == _canonical(big)
+    assert not any(len(b) > 500 for _v, b in parts.young.values())  # encoded, not kept
+    for i in range(40):  # ~100 bytes each: the young generation turns over at 2,000 bytes
+        obj = freeze({"metadata": {"name": f"c{i}"}, "data": {"k": "v" * 90 + str(i)}})
+        assert st.content_of(obj) == _canonical(obj)
+    assert parts.young_bytes <= 2000 + 200
+    kept = sum(len(b) for _v, b in [*parts.young.values(), *parts.old.values()])
+    assert kept <= 2 * (2000 + 200)
+
+
+def test_a_resource_version_is_dropped_before_anything_of_it_is_encoded():
+    from pyrsistent import pmap
+    odd = pmap({"metadata": pmap({"name": "x", "resourceVersion": pmap({1: "a"})})})  # not JSON
+    assert st.content_of(odd) == b'{"metadata":{"name":"x"}}'

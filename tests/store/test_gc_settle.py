@@ -1,5 +1,6 @@
-"""tune_gc: a group commit ends by freezing what it left alive; cyclic garbage still goes, at the next
-full pass (once the store has made as many revisions as it holds objects, at least SETTLE_FULL_EVERY)."""
+"""tune_gc: a group commit that commits something ends by freezing what it left alive; cyclic garbage
+still goes, at the next full pass (once as many objects were frozen since the last one as it left
+frozen, at least FULL_AT_LEAST), and a batch that commits nothing freezes nothing."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ from engine.store import Store, Txn, create, update
 
 @pytest.fixture
 def tuned(monkeypatch):
-    """tune_gc for one test; the process's GC as it was afterwards."""
+    """tune_gc for one test, with full passes due after a few thousand frozen objects; the
+    process's GC as it was afterwards."""
     thresholds = gc.get_threshold()
-    monkeypatch.setattr(st, "SETTLE_FULL_EVERY", 50)
+    monkeypatch.setattr(st._GCSettle, "FULL_AT_LEAST", 5_000)
     st.tune_gc()
-    yield
-    st._settle_gc_on = False
+    st._settle_gc.frozen = 0  # (the test process's own objects do not count)
+    yield st._settle_gc
+    st._settle_gc.on = False
     gc.unfreeze()
     gc.set_threshold(*thresholds)
     gc.collect()
@@ -28,7 +31,7 @@ def tuned(monkeypatch):
 
 def _pod(name: str, value: int = 0):
     return freeze({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
-            "spec": {"n": value}})
+                   "spec": {"n": value}})
 
 
 class _Cycle:
@@ -51,6 +54,22 @@ def test_a_group_commit_freezes_what_it_left_alive(tuned):
     assert gc.get_freeze_count() <= before  # (a frozen object freed by its count leaves it)
 
 
+def test_a_batch_that_commits_nothing_freezes_nothing(tuned):
+    store = Store()
+    with store.batch():
+        store.commit(Txn([create(_pod("p"))]))
+    probes = []
+    for _ in range(50):  # e.g. rounds where no rule writes, with a server's garbage in between
+        cycle = _Cycle()
+        probes.append(weakref.ref(cycle))
+        del cycle
+        with store.batch():
+            store.commit(Txn([update(_pod("p"))]))  # the same object: no revision
+    assert store.head.revision == 1
+    gc.collect()
+    assert all(probe() is None for probe in probes)  # never frozen: the collector found them
+
+
 def test_cyclic_garbage_caught_by_a_freeze_goes_at_the_next_full_pass(tuned):
     store = Store()
     with store.batch():
@@ -62,17 +81,18 @@ def test_cyclic_garbage_caught_by_a_freeze_goes_at_the_next_full_pass(tuned):
     del cycle
     gc.collect()  # a frozen object is not looked at, even by a full collection
     assert probe() is not None
-    for value in range(2, 60):  # 50 revisions (SETTLE_FULL_EVERY here) later: a full pass
+    for value in range(2, 2_000):  # each commit freezes a few dozen objects: 5,000 come soon
         with store.batch():
             store.commit(Txn([update(_pod("p", value))]))
         if probe() is None:
             break
     assert probe() is None
-    assert 50 <= store.head.revision <= 60
+    assert tuned.since < 5_000  # counted again from the full pass
+    assert store.head.revision < 2_000
 
 
 def test_without_tune_gc_a_group_commit_leaves_the_collector_alone():
-    assert not st._settle_gc_on
+    assert not st._settle_gc.on
     store = Store()
     frozen = gc.get_freeze_count()
     with store.batch():
