@@ -189,7 +189,7 @@ class _EncodedParts:
         return plain
 
 
-_PARTS = _EncodedParts(50_000, 16 << 20, 256 << 10)
+_PARTS = _EncodedParts(50_000, 4 << 20, 256 << 10)
 
 
 def content_of(obj: Any) -> bytes:
