@@ -245,13 +245,13 @@ class _GCSettle:
     collector, each such object would be traversed by a young pass, again by
     a middle one and then by every full pass; frozen as soon as its group
     commit ends, most are never traversed (the basic scheduler bench spends
-    half as long in the GC).  The price: cyclic garbage that exists at a
+    a third as long in the GC).  The price: cyclic garbage that exists at a
     freeze, or forms later among frozen objects, waits for the next full
     pass, which unfreezes first.  There is one once twice as many objects
     have been frozen since the last one as it left frozen (at least
     FULL_AT_LEAST): the garbage kept frozen stays a small part of that (most
     of what is frozen is data, and then freed by its count), and a full pass,
-    which traverses the whole heap (0.3-0.8 s for the 100-node edit bench's
+    which traverses the whole heap (0.5-0.9 s for the 100-node edit bench's
     600,000-900,000 objects), comes once per two turnovers of the heap.  The
     state is the process's, as the GC's is.
     """
