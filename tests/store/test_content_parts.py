@@ -43,14 +43,16 @@ def test_content_is_the_canonical_json_of_the_whole_object(small_cache):
     assert small_cache.young  # (parts were kept)
 
 
-def test_a_changed_part_is_encoded_again_and_the_unchanged_ones_reused(small_cache):
+def test_a_changed_part_is_encoded_again_and_the_unchanged_ones_reused(monkeypatch):
+    cache = st._EncodedParts(100, 1 << 20, 1 << 20)
+    monkeypatch.setattr(st, "_PARTS", cache)
     pod = _pod(0)
     first = st.content_of(pod)
-    spec_bytes = small_cache.get(pod["spec"])
+    spec_bytes = cache.young[id(pod["spec"])][1]  # kept by content_of itself
     changed = set_path(pod, ("status", "phase"), "Failed")
     assert changed["spec"] is pod["spec"]
     assert st.content_of(changed) == _canonical(changed) != first
-    assert small_cache.get(changed["spec"]) is spec_bytes  # the very bytes kept for the spec
+    assert cache.young[id(changed["spec"])][1] is spec_bytes  # the very bytes kept for the spec
     assert b'"phase":"Failed"' in st.content_of(changed)
 
 
@@ -72,16 +74,18 @@ def test_objects_without_resource_version_or_with_plain_values():
 
 
 def test_metadata_parts_and_nested_parts_are_reused_a_level_down(monkeypatch):
-    small_cache = st._EncodedParts(100, 1 << 20, 1 << 20)
-    monkeypatch.setattr(st, "_PARTS", small_cache)
+    cache = st._EncodedParts(100, 1 << 20, 1 << 20)
+    monkeypatch.setattr(st, "_PARTS", cache)
     pod = _pod(1)
     st.content_of(pod)
-    labels = small_cache.get(pod["metadata"]["labels"])
-    conditions = small_cache.get(pod["status"]["conditions"])
+    labels, conditions = pod["metadata"]["labels"], pod["status"]["conditions"]
+    assert id(labels) in cache.young and id(conditions) in cache.young  # kept by content_of itself
+    kept = cache.young[id(labels)][1], cache.young[id(conditions)][1]
     newer = set_path(set_path(pod, ("metadata", "resourceVersion"), "99"), ("status", "phase"), "Failed")
     assert st.content_of(newer) == _canonical(newer)
-    assert small_cache.get(newer["metadata"]["labels"]) is labels  # kept, not encoded again
-    assert small_cache.get(newer["status"]["conditions"]) is conditions
+    assert newer["metadata"]["labels"] is labels and newer["status"]["conditions"] is conditions
+    assert (cache.young[id(labels)][1], cache.young[id(conditions)][1]) == kept
+    assert cache.young[id(labels)][1] is kept[0]  # the very bytes, not encoded again
 
 
 def test_the_kept_bytes_are_bounded_and_a_very_large_part_is_not_kept(monkeypatch):
