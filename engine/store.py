@@ -162,8 +162,8 @@ class _EncodedParts:
         key = id(value)
         found = self.young.get(key)
         if found is None:
-            found = self.old.pop(key, None)
-            if found is None or found[0] is not value:
+            found = self.old.pop(key, None)  # (an entry's value is alive: its id is this value's)
+            if found is None:
                 data = encode(self.parts(value, depth) if depth else value)
                 if len(data) > self.largest:
                     return data
