@@ -19,6 +19,8 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
+from pyrsistent import PMap
+
 # utilrand's alphabet: no vowels, no 0/1/3, so suffixes never spell words.
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 SUFFIX_LENGTH = 5
@@ -58,7 +60,29 @@ def canonical_json(value: object) -> str:
 
 
 def template_hash(template: object, collision_count: int | None = None) -> str:
-    """The pod-template-hash label of a pod template (controller.ComputeHash)."""
+    """The pod-template-hash label of a pod template (controller.ComputeHash).
+
+    A frozen template's hash is kept while the template lives in the entry: the
+    Deployment rollout asks for it on every evaluation, and the same template
+    object stays in the store until the Deployment's template changes.
+    """
+    if type(template) is not PMap:
+        return _template_hash(template, collision_count)
+    entry = _TEMPLATE_HASHES.get(id(template))
+    if entry is not None and entry[1] == collision_count:  # the entry holds the template: same id, same object
+        return entry[2]
+    found = _template_hash(template, collision_count)
+    if len(_TEMPLATE_HASHES) >= TEMPLATE_HASHES_KEPT:
+        del _TEMPLATE_HASHES[next(iter(_TEMPLATE_HASHES))]  # the oldest entry
+    _TEMPLATE_HASHES[id(template)] = (template, collision_count, found)
+    return found
+
+
+TEMPLATE_HASHES_KEPT = 2048
+_TEMPLATE_HASHES: dict[int, tuple[object, int | None, str]] = {}
+
+
+def _template_hash(template: object, collision_count: int | None) -> str:
     data = canonical_json(template).encode()
     if collision_count is not None:
         # upstream writes the uint32 little-endian into an 8-byte buffer

@@ -20,6 +20,7 @@ from engine.naming import (
     template_hash,
     uid_for,
 )
+from engine import naming
 from engine.quantity import Quantity
 
 
@@ -61,6 +62,25 @@ def test_collision_count_feeds_eight_little_endian_bytes_after_the_template():
     data = canonical_json(TEMPLATE).encode()
     assert template_hash(TEMPLATE, 1) == safe_encode(str(fnv32a(data + b"\x01\x00\x00\x00\x00\x00\x00\x00")))
     assert len({template_hash(TEMPLATE, None), template_hash(TEMPLATE, 0), template_hash(TEMPLATE, 1)}) == 3
+
+
+def test_a_frozen_templates_hash_is_kept_while_it_is_asked_for(monkeypatch):
+    template = TEMPLATE.transform(["metadata", "labels", "kept"], "yes")
+    first = {count: template_hash(template, count) for count in (None, 0, 1)}
+    monkeypatch.setattr(naming, "canonical_json", None)  # computing it again would fail now
+    assert template_hash(template, 1) == first[1]  # the last count asked for
+    monkeypatch.undo()
+    data = canonical_json(template).encode()
+    assert first[None] == safe_encode(str(fnv32a(data)))
+    assert first[1] == safe_encode(str(fnv32a(data + b"\x01" + bytes(7))))
+
+
+def test_the_kept_hashes_are_bounded():
+    for i in range(naming.TEMPLATE_HASHES_KEPT + 10):
+        template_hash(TEMPLATE.transform(["metadata", "labels", "n"], str(i)))
+    assert len(naming._TEMPLATE_HASHES) == naming.TEMPLATE_HASHES_KEPT
+    late = TEMPLATE.transform(["metadata", "labels", "n"], "late")
+    assert template_hash(late) == safe_encode(str(fnv32a(canonical_json(late).encode())))
 
 
 def test_canonical_json_prints_quantities_canonically():
