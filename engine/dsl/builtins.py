@@ -160,15 +160,20 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _freeze(value: object) -> object:
-    """pyrsistent's `freeze(value)`, the same result, without its ABC checks on the usual types."""
+    """pyrsistent's `freeze(value)` without its ABC checks on the usual types.
+
+    A PMap or PVector is frozen all the way down already, as engine.objects.freeze
+    takes it (every map and list a builtin builds is frozen through here), so it is
+    returned as it is instead of being copied.
+    """
     cls = type(value)
-    if cls in _SCALARS:
+    if cls in _SCALARS or cls is _PMap or cls is _PVector:
         return value
-    if cls is dict or cls is _PMap:
+    if cls is dict:
         return pmap({k: _freeze(v) for k, v in value.items()})
     if cls is tuple:
         return tuple([_freeze(v) for v in value])
-    if cls is list or cls is _PVector:
+    if cls is list:
         return pvector([_freeze(v) for v in value])
     return freeze(value)
 
@@ -178,7 +183,7 @@ def _hashable(value: object) -> object:
         hash(value)
         return value
     except TypeError:
-        return freeze(value)
+        return _freeze(value)
 
 
 # -- collections ------------------------------------------------------------------------
@@ -314,6 +319,8 @@ def sort(items, key=None):
     sort(pods, it.metadata.creationTimestamp) → [oldest, …, newest]
     """
     elements = _seq(items)
+    if len(elements) < 2:  # nothing to compare: no key is computed
+        return tuple(elements)
     return tuple(sorted(elements, key=lambda x: _order(key(x) if key else x)))
 
 
@@ -324,6 +331,8 @@ def sort_desc(items, key=None):
     sort_desc([1, 3, 2]) → [3, 2, 1]
     """
     elements = _seq(items)
+    if len(elements) < 2:  # nothing to compare: no key is computed
+        return tuple(elements)
     return tuple(sorted(elements, key=lambda x: _order(key(x) if key else x), reverse=True))
 
 
@@ -472,7 +481,10 @@ def _merge_patch(target: object, patch: object) -> object:
     if not _is_map(patch):
         return _freeze(patch)
     target_is_map = _is_map(target)
-    merged = dict(target.items()) if target_is_map else {}
+    if type(target) is _PMap:
+        merged = dict(target.items())
+    else:  # a map a rule wrote ({...}): frozen here, for the parts the patch leaves
+        merged = {k: _freeze(v) for k, v in target.items()} if target_is_map else {}
     for key, value in patch.items():
         if value is None:
             merged.pop(key, None)

@@ -21,7 +21,7 @@ from pyrsistent import pmap
 
 from engine.quantity import Quantity, pod_requests as _pod_requests
 
-from .builtins import _dig, _is_map, _section, _seq, builtin
+from .builtins import _dig, _freeze, _is_map, _section, _seq, builtin
 
 _section("Scheduling")
 
@@ -269,7 +269,7 @@ def _with_match_label_keys(constraint: Mapping, pod: Mapping) -> Mapping | None:
         return selector
     selector = dict(selector or {})
     selector["matchExpressions"] = [*_seq(selector.get("matchExpressions")), *extra]
-    return pmap(selector)
+    return _freeze(selector)
 
 
 @builtin()

@@ -241,7 +241,7 @@ def test_conditions_test_the_truth_of_any_value(source, value):
 
 @pytest.mark.parametrize("value", [
     1, "a", None, True, 1.5, R.TimeVal(3.0, 1, 0.0), Quantity("1"), [1, {"a": [2, (3, {"b": None})]}], (1, [2]),
-    pmap({"a": [1], "b": pmap({"c": (1, [2])})}), pvector([{"a": 1}]), {1, 2}, OwnMap({"a": [1]}),
+    pmap({"a": 1, "b": pmap({"c": (1, pvector([2]))})}), pvector([pmap({"a": 1})]), {1, 2}, OwnMap({"a": [1]}),
 ])
 def test_freezing_gives_what_pyrsistent_freeze_gives(value):
     from pyrsistent import freeze
@@ -249,6 +249,18 @@ def test_freezing_gives_what_pyrsistent_freeze_gives(value):
     assert frozen == expected and type(frozen) is type(expected)
     if type(expected) is type(pmap()):
         assert list(frozen.items()) == list(expected.items())  # the same buckets, so the same order
+
+
+@pytest.mark.parametrize("value", [pmap({"a": pmap({"b": 1})}), pvector([pmap({"a": 1})])])
+def test_a_frozen_map_or_list_is_frozen_already(value):
+    assert B._freeze(value) is value  # (engine.objects.freeze takes them as they are too)
+
+
+def test_a_merge_into_a_map_a_rule_wrote_is_frozen_all_the_way_down():
+    merged = B.BUILTINS["merge"].fn({"a": {"b": [1, {"c": 2}]}, "d": [{"e": 3}]}, {"x": 1})
+    assert merged == {"a": {"b": [1, {"c": 2}]}, "d": [{"e": 3}], "x": 1}
+    assert type(merged["a"]) is type(pmap()) and type(merged["a"]["b"]) is type(pvector())
+    assert type(merged["a"]["b"][1]) is type(pmap()) and type(merged["d"][0]) is type(pmap())
 
 
 @pytest.mark.parametrize("target", maps({"a": 1, "b": pmap({"c": 2})})[:2])
