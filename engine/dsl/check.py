@@ -51,6 +51,9 @@ LIST_ARG = frozenset({"flatten", "take"})
 #     apiVersion, kind, name) points to, null when absent;
 #   known_kind(ref): does the API server serve ref's apiVersion and kind?
 CONTEXT_FUNCTIONS = {"owner_object": 2, "known_kind": 1}
+# later(x): in a score, a part of a node-independent let, read when the scores are normalised
+# (compile.py, runtime.later); anywhere else it is x.
+LATER = "later"
 # The conditions of a query over `any` that an index answers across kinds.
 ANY_QUERY_TERMS = frozenset({"ns", "owner", "uid"})
 
@@ -338,7 +341,7 @@ class _Checker:
         if node.id == IT:
             self.error(node.pos, "'it' is only defined in a query's where clause "
                                  "or in a per-item argument (like the key of sort)")
-        elif node.id in self.builtins or node.id in CONTEXT_FUNCTIONS:
+        elif node.id in self.builtins or node.id in CONTEXT_FUNCTIONS or node.id == LATER:
             self.error(node.pos, f"'{node.id}' is a function; call it like {node.id}(...)")
         else:
             hint = _suggest(node.id, scope.visible() | {NOW})
@@ -412,6 +415,8 @@ class _Checker:
     def expr_call(self, node: ast.Call, scope: _Scope) -> Any:
         if node.func in CONTEXT_FUNCTIONS:
             return self.context_call(node, scope)
+        if node.func == LATER:
+            return self.later_call(node, scope)
         builtin = self.builtins.get(node.func)
         item_arg = getattr(builtin, "item_arg", None)
         types = []
@@ -441,11 +446,23 @@ class _Checker:
             self.error(node.pos, f"{node.func}() takes {_plural(takes, 'argument')}, got {len(node.args)}")
         self.only_in("rule", node.func, node.pos)
 
+    def later_call(self, node: ast.Call, scope: _Scope) -> Any:
+        found = [self.expr(arg, scope) for arg in node.args]
+        if len(node.args) != 1:
+            self.error(node.pos, f"later() takes 1 argument, got {len(node.args)}")
+        elif self.only_in("score", "later", node.pos):
+            base = node.args[0]
+            while isinstance(base, ast.Index):
+                base = base.obj
+            if not isinstance(base, ast.Name):
+                self.error(node.args[0].pos, "later() takes a let or a part of one, like later(counts[zone])")
+        return found[0] if found else None
+
     def unknown_function(self, node: ast.Call, scope: _Scope) -> None:
         if scope.get(node.func) is not None:
             self.error(node.pos, f"'{node.func}' is a variable, not a function")
         else:
-            known = {**self.builtins, **CONTEXT_FUNCTIONS}
+            known = {**self.builtins, **CONTEXT_FUNCTIONS, LATER: None}
             self.error(node.pos, f"unknown function '{node.func}'{_suggest(node.func, known)}")
 
     def arity(self, node: ast.Call, builtin: Any) -> None:

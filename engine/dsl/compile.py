@@ -24,7 +24,7 @@ import attrs
 from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
-from .check import CONTEXT_FUNCTIONS
+from .check import CONTEXT_FUNCTIONS, LATER
 from .reads import pod_reads
 
 # ------------------------------------------------------------ compiled forms
@@ -69,6 +69,7 @@ class CompiledDecl:
     normalize: str | None = None  # a score's rescaling over the feasible nodes
     linemap: dict = attrs.field(factory=dict, repr=False)  # generated line → rule line
     pod_reads: tuple | None = None  # a filter's or score's pod paths (dsl.reads); None: all of it
+    defers: bool = False  # a score whose answers may hold `later` parts of its once-lets (runtime.Later)
 
     @property
     def qualname(self) -> str:
@@ -218,6 +219,7 @@ class _Gen:
         self.pod_var: str | None = None  # a filter's or score's pod parameter
         self.in_once = False  # generating a once-let's value
         self.comp_depth = 0  # comprehensions around the expression being generated
+        self.defers = False  # the function being generated hands out `later` parts (CompiledDecl.defers)
 
     # -- plumbing
     def emit(self, depth: int, text: str) -> None:
@@ -331,12 +333,25 @@ class _Gen:
     def expr_call(self, e: A.Call) -> str:
         if e.func in CONTEXT_FUNCTIONS:  # reads the snapshot, leaves a dependency (evalctx)
             return f"ctx.{e.func}({', '.join(self.expr(a) for a in e.args)})"
+        if e.func == LATER:
+            return self.later(e.args[0])
         builtin = BUILTINS[e.func]
         args = []
         for i, arg in enumerate(e.args):
             code = self.expr(arg)
             args.append(f"(lambda v_it: {code})" if builtin.item_arg == i else code)
         return f"_b_{e.func}({', '.join(args)})"
+
+    def later(self, e: Any) -> str:
+        """`later(x[a][b])` in a score over a once-let x: the part, read when the scores are
+        normalised (`runtime.later`); the node's answer does not depend on it.  Over anything
+        else it is the value itself."""
+        site, base, steps = self.once_root(e)
+        if site is None:
+            return self.expr(e)
+        self.defers = True
+        path = _tuple(self.expr(i) for i in steps)
+        return f"_r.later(ctx, {site}, {self.lookup(base.id)}, {path})"
 
     # Python tests the truth of an `if`, `not` or conditional the way the language
     # does (null is false, like every empty value), so those need no _r.truthy;
@@ -521,6 +536,7 @@ class _Gen:
         self.once = _node_independent_lets(decl) if isinstance(decl, (A.Filter, A.Score)) else set()
         self.once_py = {}
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
+        self.defers = False
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
         self.emit(1, "_now = ctx.now")
         if where is not None:
@@ -631,6 +647,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
     """Compile a checked module; the result's functions take (ctx, …)."""
     gen = _Gen(module)
     plan: list[tuple[str, str, Any]] = []
+    defers: dict[str, bool] = {}
     for i, decl in enumerate(module.decls):
         if isinstance(decl, A.Rule):
             gen.function(f"rule_{i}", [decl.var], decl, decl.where)
@@ -641,6 +658,8 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
         elif isinstance(decl, A.Score):
             gen.function(f"score_{i}", [decl.pod_var, decl.node_var], decl)
             plan.append(("score", f"score_{i}", decl))
+        if plan and plan[-1][2] is decl:
+            defers[plan[-1][1]] = gen.defers
     python = "\n".join(gen.lines) + "\n" + _describe_consts(gen.consts)
     namespace = _namespace(gen.consts)
     exec(compile(python, f"<rules {module.path}>", "exec"), namespace)
@@ -653,7 +672,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             _decl_hash(source, decl, header),
             kind=getattr(decl, "kind", None), weight=getattr(decl, "weight", 0) or 0,
             normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
-            pod_reads=None if decl_type == "rule" else pod_reads(decl),
+            pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

@@ -89,6 +89,41 @@ def use_all(ctx: Any, sites: tuple, value: Any) -> Any:
     return value
 
 
+class Later:
+    """`later(x[a][b])` in a score, x a node-independent let: that part of x, named by the let's
+    site and the steps, and read when the scores of the attempt are normalised.
+
+    A node's answer holding it does not depend on the part, so a change to
+    it (a pod bound in the node's zone changes the zone's count) drops no
+    answer: the scheduler reads the part of the value as it is in the
+    attempt (`_AttemptContext.reader`).
+    """
+
+    __slots__ = ("site", "steps")
+
+    def __init__(self, site: Any, steps: tuple):
+        self.site, self.steps = site, steps
+
+    def __repr__(self) -> str:
+        return f"later({self.site}{''.join(f'[{s!r}]' for s in self.steps)})"
+
+
+def later(ctx: Any, site: Any, value: Any, steps: tuple) -> Any:
+    """`later(...)` of a once-let's part: named for the scheduler's attempt context, the part
+    itself for any other context."""
+    name = getattr(ctx, "later", None)
+    if name is None:
+        return walk(value, steps)
+    return name(site, steps)
+
+
+def walk(value: Any, steps: tuple) -> Any:
+    """`value[steps[0]][steps[1]]...`."""
+    for step in steps:
+        value = index(value, step)
+    return value
+
+
 def _walk(value: Any, steps: tuple) -> tuple[Any, int]:
     """`value[steps...]`, and how many of the steps, from the first, named map keys (strings)
     and list positions (ints) in it: the part of the value the read depends on."""

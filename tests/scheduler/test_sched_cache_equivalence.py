@@ -28,6 +28,10 @@ def wave(w: int):
         pods.append(pod(f"spread-{w}-{i}", cpu="200m", labels={"app": "spread"}, topologySpreadConstraints=[
             {"maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "DoNotSchedule",
              "labelSelector": {"matchLabels": {"app": "spread"}}}]))
+    for i in range(4):  # scored by their zone's count, which each of them changes (`later`)
+        pods.append(pod(f"soft-{w}-{i}", cpu="100m", labels={"app": "soft"}, topologySpreadConstraints=[
+            {"maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "ScheduleAnyway",
+             "labelSelector": {"matchLabels": {"app": "soft"}}}]))
     for i in range(3):
         pods.append(pod(f"solo-{w}-{i}", cpu="100m", labels={"app": "solo"}, affinity={"podAntiAffinity": {
             "requiredDuringSchedulingIgnoredDuringExecution": [

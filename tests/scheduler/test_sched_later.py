@@ -1,0 +1,89 @@
+"""`later(...)`: a score hands a part of a node-independent let over, read when the scores are
+normalised, so a change to that part (a zone's count) recomputes no node's answer."""
+
+from __future__ import annotations
+
+from engine.dsl import check
+from engine.dsl import runtime as R
+from engine.errors import SourceErrors
+from sched_helpers import SchedCluster, node, pod, sched  # noqa: F401 (fixture)
+from test_sched_speed import count_calls
+
+ZONE = "topology.kubernetes.io/zone"
+
+CROWD = """
+    component crowd
+      reads Pod, Node
+    score Crowd(pod, node) weight 1:
+      let per_zone = tally([Node[p.spec.nodeName].metadata.labels.zone for p in (Pod in "demo")
+                            if p.spec.nodeName != null])
+      return later(per_zone[node.metadata.labels.zone])
+    """
+
+
+def zones(cluster, per_zone=2, zones=3, key="zone"):
+    cluster.add(*(node(f"n{z}{i}", cpu="8", labels={key: f"z{z}"})
+                  for z in range(zones) for i in range(per_zone)))
+
+
+def test_a_score_handing_over_a_count_later_scores_with_the_count_of_the_attempt(tmp_path):
+    cluster = SchedCluster(tmp_path, extra={"crowd": CROWD}, with_shipped=False)
+    zones(cluster)
+    crowd = count_calls(cluster.scheduler, "scores", "Crowd")
+    first = cluster.attempt(pod("a", cpu="100m"))
+    assert {n: lines[0].raw for n, lines in first.scores.items()} == dict.fromkeys(first.feasible, None)
+    assert crowd["n"] == 1 + 6  # the probe, then each node
+    cluster.add(pod("x", cpu="100m", node_name="n10"), pod("y", cpu="100m", node_name="n11"),
+                pod("z", cpu="100m", node_name="n20"))
+    second = cluster.attempt(pod("b", cpu="100m"))
+    assert {n: lines[0].raw for n, lines in second.scores.items()} == {
+        "n00": None, "n01": None, "n10": 2, "n11": 2, "n20": 1, "n21": 1}
+    assert second.chosen in ("n10", "n11")  # the most crowded zone: the score is the count itself
+    # the pods bound changed the per-zone counts: the probe runs again (the let it computes changed),
+    # every node's answer stands (an answer reads the node's zone, not the count)
+    assert crowd["n"] == 7 + 1
+
+
+def test_zone_spreading_recomputes_only_the_node_a_pod_went_to(sched):
+    zones(sched, per_zone=3, key=ZONE)
+    spread = count_calls(sched.scheduler, "scores", "PodTopologySpread")
+    soft = {"maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"app": "soft"}}}
+    for i in range(6):
+        sched.add(pod(f"s{i}", cpu="100m", labels={"app": "soft"}, topologySpreadConstraints=[soft]))
+    sched.run()
+    placed = [sched.node_of(f"s{i}") for i in range(6)]
+    assert sorted(n[1] for n in placed) == ["0", "0", "1", "1", "2", "2"]  # two per zone
+    # the first pod: the probe and 9 nodes; each later one: the node the one before went to
+    # (its pods changed); its zone's count changed too, but that count is read `later`
+    assert spread["n"] == (1 + 9) + 5
+
+
+def test_outside_a_scheduling_attempt_later_is_the_part_itself():
+    class Plain:  # a context without the attempt's `later`
+        pass
+
+    assert R.later(Plain(), object(), {"a": [1, {"b": 2}]}, ("a", 1, "b")) == 2
+    assert R.later(Plain(), object(), {"a": 1}, ("x",)) is None
+
+
+HEADER = "component c\n  reads Pod, Node\n  writes Pod\n\n"
+
+
+def messages(decl: str, body: str) -> list[str]:
+    text = HEADER + decl + "\n" + "".join(f"  {line}\n" for line in body.splitlines())
+    try:
+        check.load(text, "t.rules")
+    except SourceErrors as e:
+        return [err.message for err in e.errors]
+    return []
+
+
+def test_later_is_checked():
+    assert messages("score S(pod, node):", "let c = {}\nreturn later(c[node.metadata.name])") == []
+    assert messages("rule r for p in Pod:", "let c = {}\nset p.x = later(c)") == [
+        "'later' can only be used in a score, not in a rule"]
+    assert messages("score S(pod, node):", "return later(1 + 2)") == [
+        "later() takes a let or a part of one, like later(counts[zone])"]
+    assert messages("score S(pod, node):", "let c = {}\nreturn later(c, c)") == ["later() takes 1 argument, got 2"]
+    assert messages("score S(pod, node):", "return later") == ["'later' is a function; call it like later(...)"]
