@@ -83,11 +83,10 @@ def nodes_to_find(num_all_nodes: int, percentage: int | None = None) -> int:
     return max(num_all_nodes * percentage // 100, MIN_FEASIBLE_NODES_TO_FIND)
 
 
-def normalize(mode: str | None, raw: dict[str, Any], read: Any = None) -> dict[str, int]:
-    """A score's values over the feasible nodes, rescaled as upstream's NormalizeScore
-    (`read`: how a `later` count is read, see spread_scores)."""
+def normalize(mode: str | None, raw: dict[str, Any]) -> dict[str, int]:
+    """A score's values over the feasible nodes, rescaled as upstream's NormalizeScore."""
     if mode == "spread":
-        return spread_normalize(spread_scores(raw, read))
+        return spread_normalize(spread_scores(raw))
     return dict(zip(raw, normalize_values(mode, list(raw.values()))))
 
 
@@ -112,7 +111,7 @@ def normalize_values(mode: str | None, raw: list) -> list[int]:
     raise ValueError(f"unknown normalize mode {mode!r}")
 
 
-def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None]:
+def spread_scores(raw: dict[str, Any]) -> dict[str, int | None]:
     """PodTopologySpread's Score over the feasible nodes, from each node's per-constraint terms.
 
     A node's raw value is null when the plugin ignores it (no constraints, or
@@ -121,7 +120,6 @@ def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None
     `count` (matching pods in the domain) and `maxSkew`.  Each constraint's
     count is weighted by log(size + 2), size being the number of scored nodes
     for hostname, else the number of their domains; plus maxSkew - 1; rounded.
-    A count given as `later(...)` (runtime.Later) is read here, by `read`.
     """
     scored = {node: terms for node, terms in raw.items() if isinstance(terms, (list, tuple))}
     width = max((len(terms) for terms in scored.values()), default=0)
@@ -139,26 +137,23 @@ def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None
         if terms is None:
             result[node] = None
             continue
-        total = sum(int(_count(t.get("count"), read) or 0) * weights[i] + int(t.get("maxSkew") or 0) - 1
+        total = sum(int(t.get("count") or 0) * weights[i] + int(t.get("maxSkew") or 0) - 1
                     for i, t in enumerate(terms) if t.get("domain") is not None)
         result[node] = int(math.floor(total + 0.5))
     return result
 
 
-def _count(value: Any, read: Any) -> Any:
-    return read(value) if type(value) is R.Later else value
-
-
-def settled(value: Any, read: Any) -> Any:
-    """`value` with each `later` part in it (runtime.Later) read by `read` (a copy where one was)."""
+def settled(value: Any, read: Any, at: int) -> Any:
+    """The answer `value` of the node at place `at` with each `later` part in it
+    (runtime.Later) read by `read(part, at)`: a copy where there was one."""
     cls = type(value)
     if cls is R.Later:
-        return read(value)
+        return read(value, at)
     if cls is list or cls is tuple or cls is _PVECTOR:
-        items = [settled(v, read) for v in value]
+        items = [settled(v, read, at) for v in value]
         return items if any(a is not b for a, b in zip(items, value)) else value
     if cls is dict or cls is _PMAP:
-        found = {k: settled(v, read) for k, v in value.items()}
+        found = {k: settled(v, read, at) for k, v in value.items()}
         return found if any(found[k] is not v for k, v in value.items()) else value
     return value
 
@@ -323,25 +318,25 @@ class _AttemptContext(EvalContext):
         (`reader`); the node's answer does not depend on it, so a change to it drops none."""
         return R.Later(site, steps)
 
-    def reader(self, decl: Any, pod: Mapping, sample: Mapping, run: Any) -> Any:
-        """How `decl`'s `later` parts are read in this attempt: from its once-values as computed
-        in it, or as kept from an earlier one while they stand (a kept answer of a node is
-        never newer than they are).  A value neither holds is computed by running the score
-        on `sample` once."""
+    def reader(self, decl: Any, pod: Mapping, nodes: list, run: Any) -> Any:
+        """How `decl`'s `later` parts in the answers for `nodes` are read in this attempt: from
+        its once-values as computed in it, or as kept from an earlier one while they stand (a
+        kept answer of a node is never newer than they are).  A value neither holds (the
+        attempt ran no code that computes it) is computed by running the score again on the
+        node whose answer holds the part: that run got as far as the let before."""
         sig = self.signatures.get(decl)
         values, once_memo = self.results.values if self.results is not None else {}, self.once_memo
-        ran = False
+        ran: set = set()
 
-        def read(later: R.Later) -> Any:
-            nonlocal ran
+        def read(later: R.Later, at: int) -> Any:
             found = once_memo.get(later.site)
             if found is None and sig is not None and sig is not _UNSET:
                 kept = values.get((later.site, sig))
                 found = kept if kept is not None and kept[1].alive else None
-            if found is None and not ran:
-                ran = True
+            if found is None and at not in ran:
+                ran.add(at)
                 self.running(decl, pod)
-                run(decl, self, pod, sample)  # (its answer is not kept: only its once-values are wanted)
+                run(decl, self, pod, nodes[at])  # (its answer is not kept: only its once-values are wanted)
                 found = once_memo.get(later.site)
             return None if found is None else R.walk(found[0], later.steps)
         return read
@@ -1170,9 +1165,10 @@ class Scheduler:
         varying = []
         for decl in self.scores:
             constant, value = _probe(decl, ctx, pod, feasible[0])
-            read = ctx.reader(decl, pod, feasible[0], self._run_score) if decl.defers else None
-            if constant and read is not None and decl.normalize != "spread":
-                value = settled(value, read)
+            reader = getattr(ctx, "reader", None) if decl.defers else None
+            read = reader(decl, pod, feasible, self._run_score) if reader is not None else None
+            if constant and read is not None:
+                value = settled(value, read, 0)
             if constant:  # the score did not read the node: the same raw value everywhere
                 if decl.normalize == "spread" and value is None:  # no constraint: every node ignored
                     table.append((decl.name, decl.weight, Same(value), Same(0)))
@@ -1184,10 +1180,10 @@ class Scheduler:
                 raws = [value] * len(names)
             else:
                 raws = ctx.answers(decl, pod, names, feasible, span, self._run_score)
-                if read is not None and decl.normalize != "spread":
-                    raws = [settled(v, read) for v in raws]
+                if read is not None:
+                    raws = [settled(v, read, i) for i, v in enumerate(raws)]
             if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
-                per_node = spread_scores(dict(zip(names, raws)), read)
+                per_node = spread_scores(dict(zip(names, raws)))
                 normalized = spread_normalize(per_node)
                 values = [normalized[name] for name in names]
                 raws = [per_node[name] for name in names]

@@ -162,9 +162,9 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 def _freeze(value: object) -> object:
     """pyrsistent's `freeze(value)` without its ABC checks on the usual types.
 
-    A PMap or PVector is frozen all the way down already, as engine.objects.freeze
-    takes it (every map and list a builtin builds is frozen through here), so it is
-    returned as it is instead of being copied.
+    A PMap or PVector is taken as frozen all the way down, as engine.objects.freeze
+    takes it, and returned as it is instead of being copied.  (The builtins that
+    build maps of what a rule gave them freeze it first.)
     """
     cls = type(value)
     if cls in _SCALARS or cls is _PMap or cls is _PVector:
@@ -182,8 +182,8 @@ def _hashable(value: object) -> object:
     try:
         hash(value)
         return value
-    except TypeError:
-        return _freeze(value)
+    except TypeError:  # (pyrsistent's freeze goes into maps too: a builtin's map may hold a rule's dicts)
+        return freeze(value)
 
 
 # -- collections ------------------------------------------------------------------------

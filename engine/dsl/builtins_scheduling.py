@@ -299,6 +299,7 @@ def system_spread_constraints(selector):
     """
     if selector is None:
         return ()
+    selector = _freeze(selector)
     return tuple(pmap({"topologyKey": key, "maxSkew": skew, "minDomains": 1, "nodeAffinityPolicy": "Honor",
                        "nodeTaintsPolicy": "Ignore", "selector": selector})
                  for key, skew in ((HOSTNAME_LABEL, 3), (ZONE_LABEL, 5)))
@@ -338,7 +339,7 @@ def all_selectors(selectors):
             labels.update(sel)
     if not labels and not expressions:
         return None
-    return pmap({"matchLabels": pmap(labels), "matchExpressions": tuple(expressions)})
+    return pmap({"matchLabels": _freeze(labels), "matchExpressions": _freeze(tuple(expressions))})
 
 
 def _term_selector(term: Mapping, owner: object) -> object:
@@ -361,7 +362,7 @@ def _term_selector(term: Mapping, owner: object) -> object:
         return selector
     merged = dict(selector)
     merged["matchExpressions"] = (*_seq(selector.get("matchExpressions")), *map(pmap, extra))
-    return pmap(merged)
+    return _freeze(merged)
 
 
 @builtin()

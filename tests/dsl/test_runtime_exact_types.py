@@ -269,3 +269,13 @@ def test_a_merge_patch_that_changes_nothing_returns_its_target(target):
     assert merge(target, {"a": 1, "x": None}) is target
     assert merge(target, {"a": 1.0}) is target  # equal counts as unchanged
     assert merge(target, {"b": {"c": None}}) == {"a": 1, "b": {}}
+
+
+def test_a_selector_built_of_a_rules_maps_is_frozen_through():
+    sel = B.BUILTINS["all_selectors"].fn([{"matchLabels": {"app": "web"},
+                                           "matchExpressions": [{"key": "app", "operator": "Exists"}]}])
+    hash(sel)  # frozen all the way down: usable as a key (unique, the selector cache)
+    assert B.BUILTINS["unique"].fn([sel, sel]) == (sel,)
+    assert B.BUILTINS["matches"].fn(sel, pmap({"metadata": pmap({"labels": pmap({"app": "web"})})}))
+    spread = B.BUILTINS["system_spread_constraints"].fn({"matchLabels": {"app": "web"}})
+    assert len(B.BUILTINS["unique"].fn(spread)) == 2

@@ -87,3 +87,52 @@ def test_later_is_checked():
         "later() takes a let or a part of one, like later(counts[zone])"]
     assert messages("score S(pod, node):", "let c = {}\nreturn later(c, c)") == ["later() takes 1 argument, got 2"]
     assert messages("score S(pod, node):", "return later") == ["'later' is a function; call it like later(...)"]
+
+
+EARLY = """
+    component crowd
+      reads Pod, Node
+    score Crowd(pod, node) weight 1:
+      when node.metadata.labels.early == "yes":
+        return 0
+      let per_zone = tally([Node[p.spec.nodeName].metadata.labels.zone for p in (Pod in "demo")
+                            if p.spec.nodeName != null])
+      return later(per_zone[node.metadata.labels.zone])
+    """
+
+
+def early_cluster(folder):
+    folder.mkdir()
+    cluster = SchedCluster(folder, extra={"crowd": EARLY}, with_shipped=False)
+    cluster.add(node("n00", cpu="8", labels={"zone": "z0", "early": "yes"}))  # the first node
+    cluster.add(*(node(f"n{z}{i}", cpu="8", labels={"zone": f"z{z}"}) for z in (1, 2) for i in range(2)))
+    return cluster
+
+
+def test_a_part_no_code_of_the_attempt_computed_is_computed_by_the_node_that_handed_it_over(tmp_path):
+    kept = early_cluster(tmp_path / "kept")
+    kept.attempt(pod("a", cpu="100m"))
+    kept.add(pod("x", cpu="100m", node_name="n10"), pod("y", cpu="100m", node_name="n11"))
+    # the first node (the probe's) returns before the let: only the nodes' kept answers hold parts
+    second = kept.attempt(pod("b", cpu="100m"))
+    fresh = early_cluster(tmp_path / "fresh")
+    fresh.add(pod("x", cpu="100m", node_name="n10"), pod("y", cpu="100m", node_name="n11"))
+    expected = {"n00": 0, "n10": 2, "n11": 2, "n20": None, "n21": None}
+    assert {n: lines[0].raw for n, lines in second.scores.items()} == expected
+    assert {n: lines[0].raw for n, lines in fresh.attempt(pod("b", cpu="100m")).scores.items()} == expected
+
+
+def test_a_part_anywhere_in_a_spread_term_is_read(tmp_path):
+    skewed = """
+        component spready
+          reads Pod, Node
+        score Spready(pod, node) weight 1 normalize spread:
+          let skews = {z0: 1, z1: 4}
+          let domains = {z0: "a", z1: "b"}
+          return [{domain: later(domains[node.metadata.labels.zone]), hostname: false, count: 0,
+                   maxSkew: later(skews[node.metadata.labels.zone])}]
+        """
+    cluster = SchedCluster(tmp_path, extra={"s": skewed}, with_shipped=False)
+    cluster.add(*(node(f"n{z}{i}", cpu="8", labels={"zone": f"z{z}"}) for z in (0, 1) for i in range(2)))
+    scores = cluster.attempt(pod("a", cpu="100m")).scores
+    assert {n: lines[0].raw for n, lines in scores.items()} == {"n00": 0, "n01": 0, "n10": 3, "n11": 3}
