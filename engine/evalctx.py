@@ -243,7 +243,7 @@ class EvalContext:
             raise R.RuleRuntimeError(f"set needs an object to write to, got {R.type_name(target)}")
         if any(step is None for step in path):
             raise R.RuleRuntimeError("set path has a null step")
-        self.writes.append(SetWrite(key_of(target), tuple(path), R.plain(value), line))
+        self.writes.append(SetWrite(key_of(target), tuple(path), R.stored(value), line))
 
     def create(self, kind_ref: Any, count: Any, template: Any, options: dict, line: int) -> tuple:
         """Collect a create; the objects it will make, named (`create … as p` binds them)."""

@@ -317,8 +317,11 @@ def set_path(value: Any, path: Sequence[str | int], new: Any) -> Any:
         return value if child is seq[step] else seq.set(step, child)
     base = value if isinstance(value, PMap) else freeze(value or {})
     old = base.get(step)
-    if not rest and new is None:
-        return base.discard(step) if step in base else value
+    if not rest:
+        if new is None:
+            return base.discard(step) if step in base else value
+        if old is not None and type(old) is type(new) and old == new:  # an equal value: no change
+            return value
     child = set_path(old, rest, new)
     if child is old and step in base:
         return value

@@ -135,6 +135,7 @@ class Engine:
         self.scheduler.set_rules(rules)  # scheduler hook: filters and scores in force
         self.order = {d: i for i, d in enumerate(rules.decls())}
         self.component_of = {d: c for c in rules.components for d in c.rules}
+        self._actors: dict[CompiledComponent, Actor] = {}  # (kept once every kind it names resolved)
         self.anchored: dict[str, list[CompiledDecl]] = {}  # by kind name; `any` rules under "any"
         for comp in rules.components:
             for decl in comp.rules:
@@ -472,16 +473,28 @@ class Engine:
 
     def actor(self, comp: CompiledComponent) -> Any:
         """The component as the API server sees it: its header's kinds, and Events (every
-        component may record events about what it does, as upstream's controllers are allowed)."""
+        component may record events about what it does, as upstream's controllers are allowed).
+        Kept once every kind it names has resolved (a resolved kind stays resolved)."""
+        found = self._actors.get(comp)
+        if found is not None:
+            return found
         reads, writes, status = set(), {EVENT}, set()
+        complete = True
         for ref in comp.reads:
-            if (found := ANY if ref.is_any else self.resolve(ref)) is not None:
-                reads.add(found)
+            if (kind := ANY if ref.is_any else self.resolve(ref)) is not None:
+                reads.add(kind)
+            else:
+                complete = False
         for wref in comp.writes:
-            if (found := ANY if wref.ref.is_any else self.resolve(wref.ref)) is not None:
-                (status if wref.status else writes).add(found)
+            if (kind := ANY if wref.ref.is_any else self.resolve(wref.ref)) is not None:
+                (status if wref.status else writes).add(kind)
+            else:
+                complete = False
         perms = Permissions(frozenset(reads), frozenset(writes), frozenset(status))
-        return Actor(comp.name, "component", perms)
+        found = Actor(comp.name, "component", perms)
+        if complete:
+            self._actors[comp] = found
+        return found
 
 
 class RunawayError(Exception):
@@ -529,8 +542,8 @@ def describe_conflicts(conflicts: list[tuple]) -> str:
     parts = []
     for (key, path), rule_a, value_a, rule_b, value_b in conflicts[:5]:
         field = ".".join(map(str, path))
-        parts.append(f"{rule_a} sets {format_key(key)} {field} to {value_a!r} "
-                     f"but {rule_b} sets it to {value_b!r}")
+        parts.append(f"{rule_a} sets {format_key(key)} {field} to {R.plain(value_a)!r} "
+                     f"but {rule_b} sets it to {R.plain(value_b)!r}")
     rules = sorted({c[1] for c in conflicts} | {c[3] for c in conflicts})
     return f"rules fight: {', '.join(rules)}: " + "; ".join(parts)
 

@@ -530,6 +530,29 @@ def _apply(op: str, diff: float) -> bool:
     return diff >= 0
 
 
+def stored(value: Any) -> Any:
+    """`plain(value)`, or a frozen value itself when plain would change nothing in it but the
+    types (no TimeVal, whole float or Quantity in it): a set of a frozen map (a merge, a
+    condition list) is then not thawed here to be frozen again by the write."""
+    cls = type(value)
+    if (cls is _PMap or cls is _PVector) and _plain_already(value):
+        return value
+    return plain(value)
+
+
+def _plain_already(value: Any) -> bool:
+    cls = type(value)
+    if cls is str or cls is int or cls is bool or value is None:
+        return True
+    if cls is float:
+        return not value.is_integer()
+    if cls is _PMap:
+        return all(_plain_already(v) for bucket in value._buckets if bucket for _k, v in bucket)
+    if cls is _PVector:
+        return all(_plain_already(v) for v in value)
+    return False
+
+
 def plain(value: Any) -> Any:
     """A value fit to be stored: TimeVal → float, lists/dicts recursively."""
     cls = type(value)

@@ -271,6 +271,16 @@ def test_a_merge_patch_that_changes_nothing_returns_its_target(target):
     assert merge(target, {"b": {"c": None}}) == {"a": 1, "b": {}}
 
 
+def test_a_frozen_value_is_stored_as_it_is_when_plain_would_change_nothing():
+    frozen = pmap({"a": pvector([pmap({"b": 1.5, "c": None, "d": True, "e": "x"})]), "n": 3})
+    assert R.stored(frozen) is frozen
+    for value, expected in ((pmap({"a": 2.0}), {"a": 2}), (pvector([R.TimeVal(3.0, 1, 0.0)]), [3]),
+                            (pmap({"cpu": Quantity("1")}), {"cpu": "1"}), ({"a": pmap({"b": 1})}, {"a": {"b": 1}})):
+        stored = R.stored(value)
+        assert stored == expected and stored is not value
+        assert stored == R.plain(value) and type(stored) is type(R.plain(value))
+
+
 def test_a_selector_built_of_a_rules_maps_is_frozen_through():
     sel = B.BUILTINS["all_selectors"].fn([{"matchLabels": {"app": "web"},
                                            "matchExpressions": [{"key": "app", "operator": "Exists"}]}])
