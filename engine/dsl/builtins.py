@@ -182,7 +182,13 @@ def _hashable(value: object) -> object:
     try:
         hash(value)
         return value
-    except TypeError:  # (pyrsistent's freeze goes into maps too: a builtin's map may hold a rule's dicts)
+    except TypeError:
+        pass
+    frozen = _freeze(value)
+    try:
+        hash(frozen)
+        return frozen
+    except TypeError:  # a map that holds a rule's dicts: pyrsistent's freeze goes into maps too
         return freeze(value)
 
 

@@ -1,0 +1,28 @@
+"""Paths into frozen objects: setting a value, and what counts as no change."""
+
+from pyrsistent import pmap, pvector
+
+from engine.objects import freeze, set_path
+
+
+def test_setting_an_equal_value_gives_the_object_itself():
+    obj = freeze({"spec": {"a": {"b": [1, 2]}}, "status": {"text": "ready-7"}})
+    equal = pmap({"b": pvector([1, 2])})  # equal to spec.a, not the same object
+    assert equal is not obj["spec"]["a"] and set_path(obj, ["spec", "a"], equal) is obj
+    text = "-".join(["ready", str(7)])
+    assert text is not obj["status"]["text"] and set_path(obj, ["status", "text"], text) is obj
+    assert set_path(obj, ["status", "gone"], None) is obj
+
+
+def test_a_value_of_another_type_is_a_change_even_when_python_calls_it_equal():
+    obj = freeze({"status": {"n": 1, "ok": True}})
+    assert set_path(obj, ["status", "n"], True)["status"]["n"] is True
+    assert type(set_path(obj, ["status", "n"], 1.0)["status"]["n"]) is float
+    assert set_path(obj, ["status", "ok"], 1)["status"]["ok"] == 1
+
+
+def test_setting_a_new_value_copies_the_path_only():
+    obj = freeze({"spec": {"a": {"b": 1}}, "status": {"n": 1}})
+    changed = set_path(obj, ["spec", "a", "b"], 2)
+    assert changed["spec"]["a"]["b"] == 2 and obj["spec"]["a"]["b"] == 1
+    assert changed["status"] is obj["status"]
