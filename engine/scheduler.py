@@ -261,7 +261,7 @@ class _AttemptContext(EvalContext):
         self.keeping = False  # are its answers and once-values kept (its group is worth keeping)?
         self.decl: Any = None  # the plugin running
         self.pod_parts: dict = {}  # path → the pod's value there (signatures)
-        self.seen: set = set()  # the _MemoDeps of the once-values it used so far
+        self.seen: list = []  # (site, value) of the once-values the running plugin used so far
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
         """Note that `decl` runs now for `pod`; its pod signature, or None when neither its answers
@@ -269,7 +269,7 @@ class _AttemptContext(EvalContext):
         whenever it has a signature.)"""
         results = self.results
         self.decl = decl
-        self.seen = set()
+        self.seen = []
         if results is None:
             self.current = None
             self.keeping = False
@@ -284,7 +284,13 @@ class _AttemptContext(EvalContext):
     def remember(self, site: Any, compute: Any) -> Any:
         """A node-independent `let`: computed once per attempt, and kept for later attempts of
         pods of the same signature while nothing it read changes (one `_MemoDep` stands for
-        all it read: a value every node uses may have read the whole cluster).
+        all it read: a value every node uses may have read the whole cluster) and the lets
+        before it are the values it was computed after (`NodeResults.value`).
+
+        A value computed again that equals the one kept is the kept one
+        (early cutoff): the lets after it stand.  The pod's owner changing
+        its status makes PodTopologySpread's constraints be computed again,
+        the same; the eligible nodes after them are not.
 
         A node's answer depends only on the parts of the value it used
         (`used`): when the value is computed again, the answers that read a
@@ -294,20 +300,36 @@ class _AttemptContext(EvalContext):
         if found is None:
             kept = (site, self.current) if self.keeping else None
             if kept is not None:
-                found = self.results.value(kept)
+                found = self.results.values.get(kept)
+                if found is not None and not (found[1].alive and self._inputs_stand(found[2])):
+                    found = None
             if found is None:
-                # the once-values this run used so far count as read: a let may use the lets before it
-                outer, self.deps = self.deps, set(self.seen)
+                inputs = tuple(self.seen)  # a let may use the lets before it
+                outer, self.deps = self.deps, set()
                 try:
                     value = compute()
                 finally:
                     deps, self.deps = self.deps, outer
-                found = (value, _MemoDep(frozenset(deps)))
+                if kept is not None:
+                    old = self.results.values.get(kept)
+                    if old is not None and type(old[0]) is type(value) and old[0] == value:
+                        value = old[0]
+                found = (value, _MemoDep(frozenset(deps)), inputs)
                 if kept is not None:
                     self.results.keep_value(kept, found, self.decl)
             self.once_memo[site] = found
-        self.seen.add(found[1])
+        self.seen.append((site, found[0]))
         return found[0]
+
+    def _inputs_stand(self, inputs: tuple) -> bool:
+        """Are the lets a kept value was computed after the values they are in this attempt?
+        (They come before it, so they were asked for already.)"""
+        once_memo = self.once_memo
+        for site, before in inputs:
+            now = once_memo.get(site)
+            if now is None or now[0] is not before:
+                return False
+        return True
 
     def used(self, site: Any, path: tuple) -> None:
         """Node-dependent code read the once-value of `site` at `path` (runtime.use*)."""
@@ -325,14 +347,13 @@ class _AttemptContext(EvalContext):
         attempt ran no code that computes it) is computed by running the score again on the
         node whose answer holds the part: that run got as far as the let before."""
         sig = self.signatures.get(decl)
-        values, once_memo = self.results.values if self.results is not None else {}, self.once_memo
+        results, once_memo = self.results, self.once_memo
         ran: set = set()
 
         def read(later: R.Later, at: int) -> Any:
             found = once_memo.get(later.site)
-            if found is None and sig is not None and sig is not _UNSET:
-                kept = values.get((later.site, sig))
-                found = kept if kept is not None and kept[1].alive else None
+            if found is None and results is not None and sig is not None and sig is not _UNSET:
+                found = results.value((later.site, sig))
             if found is None and at not in ran:
                 ran.add(at)
                 self.running(decl, pod)
@@ -344,7 +365,8 @@ class _AttemptContext(EvalContext):
     def elements(self, site: Any, items: Any, item: Any, lets: tuple, kept: bool = True) -> list:
         """A once-let's comprehension (`runtime.each`): each element's item kept across attempts
         for pods of the running plugin's signature, while the element is the same object and
-        nothing it read changed (what it read of the snapshot, and the once-lets `lets`).
+        nothing it read changed (what it read of the snapshot) and the once-lets `lets` are
+        the values it was computed with.
 
         The let depends on the group's marker, which a commit dropping any
         of its items drops, rather than on what every item read.
@@ -353,22 +375,23 @@ class _AttemptContext(EvalContext):
         memos = [once_memo.get(s) for s in lets]
         if sig is None or None in memos or not kept:
             return [v for v in map(item, items) if v is not R.SKIP]
-        start = {found[1] for found in memos}
+        now = tuple([found[0] for found in memos])
         results = self.results
         marker = results.marker((site, sig))
         get = results.group(site, sig).get
-        values = [found[1] if (found := get(id(x))) is not None and found[0] is x else _UNSET for x in items]
+        values = [found[1] if (found := get(id(x))) is not None and found[0] is x and _same(found[2], now)
+                  else _UNSET for x in items]
         deps = self.deps
         for i, value in enumerate(values):
             if value is _UNSET:
                 x = items[i]
-                self.deps = start.copy()
+                self.deps = set()
                 try:
                     value = values[i] = item(x)
                 finally:
                     read, self.deps = self.deps, deps
                 read = frozenset(read)
-                if not results.put((site, sig, id(x)), (x, value), read):
+                if not results.put((site, sig, id(x)), (x, value, now), read):
                     deps.update(read)  # not kept: what it read counts for the let directly
         if not marker.alive:  # the cache started over meanwhile: the marker stands for nothing
             return self.elements(site, items, item, lets, kept=False)
@@ -444,6 +467,11 @@ class _AttemptContext(EvalContext):
             found = self.memo[key] = (found[0], found[0][3])               # meanwhile: nothing
         self.deps.update(found[1])                                          # follows the answer
         return found[0][0]
+
+
+def _same(before: tuple, now: tuple) -> bool:
+    """Are the values `now` the very objects `before`?"""
+    return all(a is b for a, b in zip(before, now))
 
 
 def _unselected(where: Any, old: Any, new: Any) -> bool:
@@ -687,7 +715,7 @@ class NodeResults(_DependentCache):
         self.next_signature = 0
         self.size = 0
         self.memos: set = set()  # the _MemoDeps whose own dependencies are registered
-        self.values: dict = {}  # (let site, signature) → (value, _MemoDep): once-values kept
+        self.values: dict = {}  # (let site, signature) → (value, _MemoDep, the lets before it): once-values kept
         self.hits: dict = {}  # (plugin, signature) → answers used again
         self.dropped: dict = {}  # (plugin, signature) → answers dropped by commits
         self.unkept: set = set()  # (plugin, signature) groups not worth keeping
@@ -715,10 +743,21 @@ class NodeResults(_DependentCache):
         self.unkept.clear()
         self.size = 0
 
-    def value(self, key: tuple) -> tuple | None:
-        """A once-per-attempt value kept under (site, signature), while what it read stands."""
+    def value(self, key: tuple, checked: dict | None = None) -> tuple | None:
+        """A once-per-attempt value kept under (site, signature), while what it read stands and
+        the lets it was computed after are still the values it was computed after (`checked`:
+        the lets' answers so far)."""
         found = self.values.get(key)
-        return found if found is not None and found[1].alive else None
+        if found is None or not found[1].alive:
+            return None
+        if checked is None:
+            checked = {}
+        for site, before in found[2]:
+            at = (site, key[1])
+            now = checked[at] if at in checked else checked.setdefault(at, self.value(at, checked))
+            if now is None or now[0] is not before:
+                return None
+        return found
 
     def keep_value(self, key: tuple, found: tuple, decl: Any) -> None:
         """Keep a once-value computed (again) under key (site, signature); drop the answers that
@@ -745,9 +784,9 @@ class NodeResults(_DependentCache):
     def _out_of_date(self, decl: Any, sig: int, computed: dict) -> list[tuple]:
         """The (site, signature) keys of `decl`'s once-values for `sig` that are not up to date:
         not computed in this attempt (`computed`), and not kept or no longer standing."""
-        values = self.values
+        checked: dict = {}
         return [(site, sig) for site in self.sites.get(decl, ()) if site not in computed
-                and ((found := values.get((site, sig))) is None or not found[1].alive)]
+                and self.value((site, sig), checked) is None]
 
     def refresh(self, decl: Any, sig: int, computed: dict) -> None:
         """Before `decl`'s kept answers for `sig` are used: a once-value they read that is out of

@@ -186,3 +186,40 @@ def test_answers_that_read_a_value_a_probe_did_not_compute_again_are_not_used(tm
     cluster.run()
     assert cluster.node_of("c") is None
     assert cluster.condition("c")["message"] == "0/3 nodes are available: 1 early, 2 busy."
+
+
+def test_a_once_per_attempt_value_computed_again_the_same_leaves_the_lets_after_it_standing(tmp_path, monkeypatch):
+    import attrs
+
+    from engine.dsl.builtins import BUILTINS
+
+    tallies = {"n": 0}
+    inner = BUILTINS["tally"].fn
+
+    def counted(*args):
+        tallies["n"] += 1
+        return inner(*args)
+
+    monkeypatch.setitem(BUILTINS, "tally", attrs.evolve(BUILTINS["tally"], fn=counted))
+    chain = """
+        component chain
+          reads Pod, Node, ConfigMap
+        score Chain(pod, node) weight 1:
+          let mode = ConfigMap["demo", "settings"].data.mode
+          let zones = tally([nd.metadata.labels.zone for nd in (Node) if mode == "on"])
+          return later(zones[node.metadata.labels.zone])
+        """
+    cluster = SchedCluster(tmp_path, extra={"chain": chain}, with_shipped=False)
+    cluster.add(node("a1", labels={"zone": "a"}), node("a2", labels={"zone": "a"}), node("b1", labels={"zone": "b"}))
+    settings = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "demo"},
+                "data": {"mode": "on"}}
+    cluster.add(settings)
+    first = cluster.attempt(pod("p"))
+    assert tallies["n"] == 1 and first.chosen in ("a1", "a2")
+    cluster.update({**settings, "data": {"mode": "on", "other": "x"}})  # `mode` is computed again: the same
+    assert cluster.attempt(pod("q")).chosen in ("a1", "a2")
+    assert tallies["n"] == 1  # so `zones` stands
+    cluster.update({**settings, "data": {"mode": "off"}})
+    third = cluster.attempt(pod("r"))
+    assert tallies["n"] == 2
+    assert {n: lines[0].raw for n, lines in third.scores.items()} == {"a1": None, "a2": None, "b1": None}
