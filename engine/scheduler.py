@@ -150,12 +150,31 @@ def settled(value: Any, read: Any, at: int) -> Any:
     if cls is R.Later:
         return read(value, at)
     if cls is list or cls is tuple or cls is _PVECTOR:
-        items = [settled(v, read, at) for v in value]
-        return items if any(a is not b for a, b in zip(items, value)) else value
+        copy = None
+        for i, v in enumerate(value):
+            if type(v) in _SETTLED:
+                continue
+            new = settled(v, read, at)
+            if new is not v:
+                if copy is None:
+                    copy = list(value)
+                copy[i] = new
+        return value if copy is None else copy
     if cls is dict or cls is _PMAP:
-        found = {k: settled(v, read, at) for k, v in value.items()}
-        return found if any(found[k] is not v for k, v in value.items()) else value
+        copy = None
+        for k, v in value.items():
+            if type(v) in _SETTLED:
+                continue
+            new = settled(v, read, at)
+            if new is not v:
+                if copy is None:
+                    copy = dict(value)
+                copy[k] = new
+        return value if copy is None else copy
     return value
+
+
+_SETTLED = frozenset({str, int, float, bool, type(None)})  # (nothing to read in them)
 
 
 def spread_normalize(scores: dict[str, int | None]) -> dict[str, int]:
@@ -658,8 +677,23 @@ def _changed(before: Any, after: Any, paths: set) -> list:
     if type(before) is dict and type(after) is dict:  # a table (tally): mostly one-key paths
         was, now = before.get, after.get
         return [p for p in paths if (was(p[0], MISSING) != now(p[0], MISSING) if len(p) == 1
-                                     else lookup(before, p) != lookup(after, p))]
-    return [p for p in paths if lookup(before, p) != lookup(after, p)]
+                                     else _value_at(before, p) != _value_at(after, p))]
+    return [p for p in paths if _value_at(before, p) != _value_at(after, p)]
+
+
+def _value_at(value: Any, path: tuple) -> Any:
+    """`lookup(value, path)` with the usual types tried first."""
+    for i, step in enumerate(path):
+        cls = type(value)
+        if (cls is dict or cls is _PMAP) and type(step) is str:
+            value = value.get(step, MISSING)
+        elif (cls is tuple or cls is list or cls is _PVECTOR) and type(step) is int:
+            value = value[step] if -len(value) <= step < len(value) else MISSING
+        else:
+            return lookup(value, path[i:])
+        if value is MISSING:
+            return value
+    return value
 
 
 def _places(span: Any) -> Any:

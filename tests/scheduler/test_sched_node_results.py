@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from sched_helpers import SchedCluster, node, pod, sched  # noqa: F401 (fixture)
 from test_sched_speed import count_calls
 
@@ -223,3 +226,19 @@ def test_a_once_per_attempt_value_computed_again_the_same_leaves_the_lets_after_
     third = cluster.attempt(pod("r"))
     assert tallies["n"] == 2
     assert {n: lines[0].raw for n, lines in third.scores.items()} == {"a1": None, "a2": None, "b1": None}
+
+
+_VALUES = st.recursive(
+    st.none() | st.integers(-3, 3) | st.text(max_size=2),
+    lambda inner: (st.lists(inner, max_size=3) | st.lists(inner, max_size=3).map(tuple)
+                   | st.dictionaries(st.sampled_from(["a", "b", ""]), inner, max_size=3)),
+    max_leaves=10)
+
+
+@given(_VALUES, st.lists(st.sampled_from(["a", "b", 0, 1, -1, 2, "", True]), max_size=4).map(tuple))
+def test_the_paths_of_a_once_value_are_read_as_lookup_reads_them(value, path):
+    from engine.objects import freeze, lookup
+    from engine.scheduler import _value_at
+
+    for version in (value, freeze(value)):
+        assert _value_at(version, path) == lookup(version, path)
