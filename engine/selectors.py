@@ -176,12 +176,23 @@ def _by_key(requirements: Sequence[Requirement]) -> tuple[Requirement, ...]:
     return tuple(sorted(requirements, key=lambda r: r.key))  # stable, like sort.Sort(ByKey)
 
 
+_ABSENT = object()
+
+
 @attrs.frozen
 class Selector:
     """An AND of requirements; `nothing` marks labels.Nothing()."""
 
     requirements: tuple[Requirement, ...] = attrs.field(default=(), converter=_by_key)
     nothing: bool = False
+    # (key, value) of each requirement when every one is `key = value` (or `key in (value)`):
+    # most selectors (matchLabels), matched without going through the requirements
+    _exact: tuple | None = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        exact = tuple((r.key, r.values[0]) for r in self.requirements
+                      if r.operator in (IN, EQUALS, DOUBLE_EQUALS) and len(r.values) == 1)
+        object.__setattr__(self, "_exact", exact if len(exact) == len(self.requirements) else None)
 
     @property
     def empty(self) -> bool:
@@ -192,6 +203,14 @@ class Selector:
         if self.nothing:
             return False
         labels = labels if labels is not None else {}
+        exact = self._exact
+        if exact is not None:
+            get = labels.get
+            for key, value in exact:
+                found = get(key, _ABSENT)
+                if found is _ABSENT or found != value:
+                    return False
+            return True
         return all(r.matches(labels) for r in self.requirements)
 
     def equalities(self) -> dict[str, str]:

@@ -205,6 +205,16 @@ def test_a_selector_matches_exactly_when_every_requirement_does(reqs, labels):
     assert selector.matches(labels) == all(r.matches(labels) for r in reqs)
 
 
+@given(st.dictionaries(_keys, _values, max_size=3), st.dictionaries(_keys, _values, max_size=3),
+       st.sampled_from(["=", "==", "in"]))
+def test_a_selector_of_equalities_matches_exactly_when_every_requirement_does(wanted, others, op):
+    reqs = [Requirement(k, op, (v,)) for k, v in wanted.items()]
+    selector = Selector(tuple(reqs))
+    for labels in ({**others, **wanted}, others, {**wanted, **others}):
+        for version in (labels, freeze(labels)):
+            assert selector.matches(version) == all(r.matches(version) for r in reqs)
+
+
 # -- maps and metav1.LabelSelector ------------------------------------------------------------
 
 
