@@ -73,10 +73,49 @@ def _pmap_set(self: PMap, key: Any, value: Any) -> PMap:
     return _pmap_set_new(self, key, value)
 
 
+# PMap's `__eq__` and `__hash__` ask hasattr(self, "_cached_hash"): an unset slot falls back to
+# PMap.__getattr__, which looks the name up as a key and raises twice.  The slot's own
+# descriptor answers without that; the results are PMap's.
+_CACHED_HASH = PMap.__dict__["_cached_hash"]
+_pmap_eq_slow = PMap.__eq__
+
+
+def _cached_hash(self: PMap) -> Any:
+    try:
+        return _CACHED_HASH.__get__(self, PMap)
+    except AttributeError:
+        return None
+
+
+def _pmap_eq(self: PMap, other: Any) -> Any:
+    if self is other:
+        return True
+    if type(other) is not PMap:
+        return _pmap_eq_slow(self, other)
+    if self._size != other._size:
+        return False
+    mine, theirs = _cached_hash(self), _cached_hash(other)
+    if mine is not None and theirs is not None and mine != theirs:
+        return False
+    if self._buckets == other._buckets:
+        return True
+    return dict(self.iteritems()) == dict(other.iteritems())
+
+
+def _pmap_hash(self: PMap) -> int:
+    found = _cached_hash(self)
+    if found is None:
+        found = hash(frozenset(self.iteritems()))
+        _CACHED_HASH.__set__(self, found)
+    return found
+
+
 PMap.get = pmap_get
 PMap.__getitem__ = _pmap_getitem
 PMap.__contains__ = _pmap_contains
 PMap.set = _pmap_set
+PMap.__eq__ = _pmap_eq
+PMap.__hash__ = _pmap_hash
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -1,5 +1,7 @@
 """Paths into frozen objects: setting a value, and what counts as no change."""
 
+from hypothesis import given
+from hypothesis import strategies as st
 from pyrsistent import pmap, pvector
 
 from engine.objects import freeze, set_path
@@ -26,3 +28,19 @@ def test_setting_a_new_value_copies_the_path_only():
     changed = set_path(obj, ["spec", "a", "b"], 2)
     assert changed["spec"]["a"]["b"] == 2 and obj["spec"]["a"]["b"] == 1
     assert changed["status"] is obj["status"]
+
+
+_LEAVES = st.none() | st.booleans() | st.integers(-2, 2) | st.text(max_size=1)
+_MAPS = st.dictionaries(st.sampled_from("abc"), _LEAVES, max_size=3)
+
+
+@given(_MAPS, _MAPS, st.booleans())
+def test_pmap_equality_and_hash_are_pyrsistents(a, b, hashed_first):
+    from engine.objects import _pmap_eq_slow
+
+    left, right = pmap(a), pmap(b)
+    if hashed_first:  # a cached hash takes part in the comparison
+        hash(left), hash(right)
+    assert (left == right) == _pmap_eq_slow(left, right) == (a == b)
+    assert (left == b) == (a == b) and (left != right) == (a != b)
+    assert hash(left) == hash(frozenset(a.items()))
