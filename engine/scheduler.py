@@ -280,7 +280,7 @@ class _AttemptContext(EvalContext):
         self.keeping = False  # are its answers and once-values kept (its group is worth keeping)?
         self.decl: Any = None  # the plugin running
         self.pod_parts: dict = {}  # path → the pod's value there (signatures)
-        self.seen: list = []  # (site, value) of the once-values the running plugin used so far
+        self.seen: dict = {}  # site → (value, _MemoDep, …) of the once-values the running plugin used so far
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
         """Note that `decl` runs now for `pod`; its pod signature, or None when neither its answers
@@ -288,7 +288,7 @@ class _AttemptContext(EvalContext):
         whenever it has a signature.)"""
         results = self.results
         self.decl = decl
-        self.seen = []
+        self.seen = {}
         if results is None:
             self.current = None
             self.keeping = False
@@ -306,10 +306,13 @@ class _AttemptContext(EvalContext):
         all it read: a value every node uses may have read the whole cluster) and the lets
         before it are the values it was computed after (`NodeResults.value`).
 
-        A value computed again that equals the one kept is the kept one
-        (early cutoff): the lets after it stand.  The pod's owner changing
-        its status makes PodTopologySpread's constraints be computed again,
-        the same; the eligible nodes after them are not.
+        A value computed again that is the same as the one kept (`identical`:
+        equal, of the same types and in the same order throughout) is the
+        kept one (early cutoff): the lets after it stand.  The pod's owner
+        changing its status makes PodTopologySpread's constraints be computed
+        again, the same; the eligible nodes after them are not.  (A value
+        that is not kept depends on the lets before it instead: it is
+        dropped with them.)
 
         A node's answer depends only on the parts of the value it used
         (`used`): when the value is computed again, the answers that read a
@@ -323,21 +326,23 @@ class _AttemptContext(EvalContext):
                 if found is not None and not (found[1].alive and self._inputs_stand(found[2])):
                     found = None
             if found is None:
-                inputs = tuple(self.seen)  # a let may use the lets before it
-                outer, self.deps = self.deps, set()
+                seen = self.seen  # a let may use the lets before it
+                inputs = tuple([(s, f[0]) for s, f in seen.items()])
+                start = set() if kept is not None else {f[1] for f in seen.values()}
+                outer, self.deps = self.deps, start
                 try:
                     value = compute()
                 finally:
                     deps, self.deps = self.deps, outer
                 if kept is not None:
                     old = self.results.values.get(kept)
-                    if old is not None and type(old[0]) is type(value) and old[0] == value:
+                    if old is not None and identical(old[0], value):
                         value = old[0]
                 found = (value, _MemoDep(frozenset(deps)), inputs)
                 if kept is not None:
                     self.results.keep_value(kept, found, self.decl)
             self.once_memo[site] = found
-        self.seen.append((site, found[0]))
+        self.seen[site] = found
         return found[0]
 
     def _inputs_stand(self, inputs: tuple) -> bool:
@@ -394,7 +399,10 @@ class _AttemptContext(EvalContext):
         memos = [once_memo.get(s) for s in lets]
         if sig is None or None in memos or not kept:
             return [v for v in map(item, items) if v is not R.SKIP]
-        now = tuple([found[0] for found in memos])
+        if self.keeping:  # the lets are kept values: an item stands while they are the same objects
+            now, start = tuple([found[0] for found in memos]), set()
+        else:  # the lets are computed each attempt: an item depends on what they read
+            now, start = None, {found[1] for found in memos}
         results = self.results
         marker = results.marker((site, sig))
         get = results.group(site, sig).get
@@ -404,7 +412,7 @@ class _AttemptContext(EvalContext):
         for i, value in enumerate(values):
             if value is _UNSET:
                 x = items[i]
-                self.deps = set()
+                self.deps = start.copy()
                 try:
                     value = values[i] = item(x)
                 finally:
@@ -488,9 +496,32 @@ class _AttemptContext(EvalContext):
         return found[0][0]
 
 
-def _same(before: tuple, now: tuple) -> bool:
-    """Are the values `now` the very objects `before`?"""
+def _same(before: tuple | None, now: tuple | None) -> bool:
+    """Are the values `now` the very objects `before` (None: neither is a tuple of values)?"""
+    if before is None or now is None:
+        return before is now
     return all(a is b for a, b in zip(before, now))
+
+
+def identical(a: Any, b: Any) -> bool:
+    """Can no rule tell `a` from `b`?  Equal, of the same types all the way down, maps with
+    their keys in the same order (a rule iterating one sees that order); anything but JSON-like
+    values only when it is the same object."""
+    cls = type(a)
+    if cls is not type(b):
+        return False
+    if cls in _SETTLED:
+        return a == b
+    if cls is list or cls is tuple or cls is _PVECTOR:
+        return len(a) == len(b) and all(x is y or identical(x, y) for x, y in zip(a, b))
+    if cls is dict or cls is _PMAP:
+        if len(a) != len(b):
+            return False
+        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+            if not (type(ka) is type(kb) and ka == kb and (va is vb or identical(va, vb))):
+                return False
+        return True
+    return a is b
 
 
 def _unselected(where: Any, old: Any, new: Any) -> bool:
@@ -676,9 +707,9 @@ def _changed(before: Any, after: Any, paths: set) -> list:
         return []
     if type(before) is dict and type(after) is dict:  # a table (tally): mostly one-key paths
         was, now = before.get, after.get
-        return [p for p in paths if (was(p[0], MISSING) != now(p[0], MISSING) if len(p) == 1
-                                     else _value_at(before, p) != _value_at(after, p))]
-    return [p for p in paths if _value_at(before, p) != _value_at(after, p)]
+        return [p for p in paths if not (identical(was(p[0], MISSING), now(p[0], MISSING)) if len(p) == 1
+                                         else identical(_value_at(before, p), _value_at(after, p)))]
+    return [p for p in paths if not identical(_value_at(before, p), _value_at(after, p))]
 
 
 def _value_at(value: Any, path: tuple) -> Any:

@@ -99,3 +99,54 @@ def test_placements_are_the_same_with_and_without_the_kept_answers(tmp_path, mon
         assert unkept                    # are judged, and some stop being kept
     else:
         assert unkept == set()
+
+
+ORDER = """
+    component order
+      reads Pod, Node
+    score Order(pod, node) weight 1:
+      let zones = tally([p.metadata.labels.zone for p in (Pod in "demo") if p.spec.nodeName != null])
+      let head = first([z for z in zones])
+      return 10 if node.metadata.labels.zone == head else 0
+    """
+
+FLAGS = """
+    component flags
+      reads Pod, Node
+    score Flags(pod, node) weight 1:
+      let flags = [p.spec.foo for p in (Pod in "demo") if p.spec.nodeName != null]
+      let shown = str(flags)
+      return 10 if node.metadata.labels.zone == "a" and shown == "[1]" else 0
+    """
+
+
+def two_attempts(folder, rules, keep, monkeypatch, before, after) -> tuple:
+    """Scores of an attempt, of another after replacing the pods `before` with `after`."""
+    with monkeypatch.context() as m:
+        if not keep:
+            m.setattr(NodeResults, "at", lambda self, snap: None)
+            m.setattr(QueryCache, "at", lambda self, snap: None)
+        folder.mkdir()
+        cluster = SchedCluster(folder, extra={"r": rules}, with_shipped=False)
+        cluster.add(node("na", labels={ZONE: "a", "zone": "a"}), node("nb", labels={ZONE: "b", "zone": "b"}))
+        cluster.add(*before)
+        first = cluster.attempt(pod("x", cpu="10m"))
+        for p in before[:1]:
+            cluster.delete("Pod", p["metadata"]["name"])
+        cluster.add(*after)
+        second = cluster.attempt(pod("y", cpu="10m"))
+        return tuple({n: lines[0].raw for n, lines in a.scores.items()} for a in (first, second))
+
+
+@pytest.mark.parametrize("rules, before, after", [
+    (ORDER,  # the same counts per zone, the keys in the other order
+     [pod("p1", cpu="10m", labels={"zone": "b"}, node_name="na"), pod("p2", cpu="10m", labels={"zone": "a"}, node_name="na")],
+     [pod("p3", cpu="10m", labels={"zone": "b"}, node_name="na")]),
+    (FLAGS,  # true, then 1: equal in Python, not to a rule
+     [pod("p1", cpu="10m", node_name="na", foo=True)], [pod("p2", cpu="10m", node_name="na", foo=1)]),
+])
+def test_a_value_computed_again_is_the_kept_one_only_when_no_rule_can_tell_them_apart(
+        tmp_path, monkeypatch, rules, before, after):
+    kept = two_attempts(tmp_path / "kept", rules, True, monkeypatch, before, after)
+    fresh = two_attempts(tmp_path / "fresh", rules, False, monkeypatch, before, after)
+    assert kept == fresh and kept[0] != kept[1]
