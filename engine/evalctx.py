@@ -77,6 +77,36 @@ class EvalContext:
 
     # ---------------------------------------------------------------- reads
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
+        """The objects of a query (rules' `Kind in ns where …`), noting what the answer depends on.
+
+        On one snapshot a query's answer depends only on the query and on the
+        values it uses, so the same query with the same values (by identity:
+        one Service's selector read by the Endpoints, EndpointSlice and proxy
+        rules) is answered once per snapshot (`_SnapshotQueries`).  A condition
+        that captures the context or the clock is asked every time.
+        """
+        memo = _SnapshotQueries.of(self.snap) if type(self) is EvalContext else None
+        if memo is None:
+            return self._query(spec, values, where)
+        closure = None if where is None else where.__closure__
+        cells = tuple([c.cell_contents for c in closure]) if closure else ()
+        share = spec.share
+        key = (id(spec) if share is None else share, tuple(map(id, values)),
+               None if where is None or share is not None else where.__code__, tuple(map(id, cells)))
+        found = memo.answers.get(key)
+        if found is None:
+            outer, self.deps = self.deps, set()
+            try:
+                answer = self._query(spec, values, where)
+            finally:
+                deps, self.deps = self.deps, outer
+            found = (answer, frozenset(deps), values, cells, spec)  # (what the key's ids name, kept alive)
+            if not any(isinstance(c, (EvalContext, R.TimeVal)) for c in cells):
+                memo.answers[key] = found
+        self.deps.update(found[1])
+        return found[0]
+
+    def _query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
         if spec.kind.is_any:
             return self._query_any(spec, values, where)
         resolved = self.engine.resolve(spec.kind)
@@ -332,3 +362,20 @@ def rule_location(decl: Any, exc: BaseException) -> str:
         if frame.f_code.co_filename == filename:
             line = decl.linemap.get(lineno, line) or line
     return f"{decl.path}:{line}"
+
+
+class _SnapshotQueries:
+    """The query answers of one snapshot (EvalContext.query), kept for the latest snapshot only."""
+
+    __slots__ = ("snap", "answers")
+    _latest: "_SnapshotQueries | None" = None
+
+    def __init__(self, snap: Any):
+        self.snap, self.answers = snap, {}
+
+    @classmethod
+    def of(cls, snap: Any) -> "_SnapshotQueries":
+        latest = cls._latest
+        if latest is None or latest.snap is not snap:
+            latest = cls._latest = cls(snap)
+        return latest
