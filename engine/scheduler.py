@@ -150,28 +150,23 @@ def settled(value: Any, read: Any, at: int) -> Any:
     if cls is R.Later:
         return read(value, at)
     if cls is list or cls is tuple or cls is _PVECTOR:
-        copy = None
-        for i, v in enumerate(value):
-            if type(v) in _SETTLED:
-                continue
-            new = settled(v, read, at)
-            if new is not v:
-                if copy is None:
-                    copy = list(value)
-                copy[i] = new
-        return value if copy is None else copy
+        return _settled_parts(value, enumerate(value), list, read, at)
     if cls is dict or cls is _PMAP:
-        copy = None
-        for k, v in value.items():
-            if type(v) in _SETTLED:
-                continue
-            new = settled(v, read, at)
-            if new is not v:
-                if copy is None:
-                    copy = dict(value)
-                copy[k] = new
-        return value if copy is None else copy
+        return _settled_parts(value, value.items(), dict, read, at)
     return value
+
+
+def _settled_parts(value: Any, parts: Any, copied: Any, read: Any, at: int) -> Any:
+    copy = None
+    for place, part in parts:
+        if type(part) in _SETTLED:
+            continue
+        new = settled(part, read, at)
+        if new is not part:
+            if copy is None:
+                copy = copied(value)
+            copy[place] = new
+    return value if copy is None else copy
 
 
 _SETTLED = frozenset({str, int, float, bool, type(None)})  # (nothing to read in them)
