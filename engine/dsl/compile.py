@@ -220,6 +220,8 @@ class _Gen:
         self.in_once = False  # generating a once-let's value
         self.comp_depth = 0  # comprehensions around the expression being generated
         self.defers = False  # the function being generated hands out `later` parts (CompiledDecl.defers)
+        self.in_rule = False  # generating a rule (not a filter or score)
+        self.timed: set[str] = set()  # names whose values may hold `now` (a TimeVal): see `kept_items`
 
     # -- plumbing
     def emit(self, depth: int, text: str) -> None:
@@ -400,10 +402,36 @@ class _Gen:
             self.scopes.pop()
         sites = self.element_sites(e)
         if sites is None:
+            frees = self.kept_items(e)
+            if frees is not None:
+                body = f"({item}) if ({cond}) else _r.SKIP" if cond else item
+                site = self.const(KeptItems(e.var, e.pos.line, e.pos.col))
+                return f"_r.kept({site}, _r.iterate({source}), (lambda {var(e.var)}: {body}), {_tuple(frees)})"
             return f"[{item} for {var(e.var)} in _r.iterate({source}){f' if {cond}' if cond else ''}]"
         body = f"({item}) if ({cond}) else _r.SKIP" if cond else item
         site = self.const(PerElement(e.var, e.pos.line, e.pos.col))
         return f"_r.each(ctx, {site}, _r.iterate({source}), (lambda {var(e.var)}: {body}), {_tuple(sites)})"
+
+    def kept_items(self, e: A.Comprehension) -> list[str] | None:
+        """The Python names of the values an outermost comprehension of a rule reads besides its
+        element, when its items may be kept by the identity of the element and of those values
+        (`runtime.kept`); else None.
+
+        An item is then a function of those values alone: it reads nothing
+        of the snapshot (no query, lookup or context function) and not the
+        clock (`now`, or a value computed from it, whose comparisons must
+        reach the rule's clockwatch every time).  Items that only index or
+        test their element are not worth it.
+        """
+        if not self.in_rule or self.comp_depth or self.in_where or self.in_once:
+            return None
+        parts = (e.expr, e.cond)
+        if not _worth_keeping(parts) or _reads_context(parts):
+            return None
+        names = (free_names(e.expr) | free_names(e.cond)) - {e.var}
+        if (names_in(parts) | names) & (self.timed | {"now"}):
+            return None
+        return [self.lookup(name) for name in sorted(names)]
 
     def element_sites(self, e: A.Comprehension) -> list[str] | None:
         """The sites of the once-lets an outermost comprehension of a once-let reads, when its
@@ -454,6 +482,8 @@ class _Gen:
         self.scopes.pop()
 
     def stmt_let(self, s: A.Let, depth: int) -> None:
+        if names_in(s.value) & (self.timed | {"now"}):
+            self.timed.add(s.name)
         once = id(s) in self.once
         self.in_once = once
         try:
@@ -481,6 +511,8 @@ class _Gen:
             self.block(s.orelse, depth + 1)
 
     def stmt_for(self, s: A.For, depth: int) -> None:
+        if names_in(s.iter) & (self.timed | {"now"}):
+            self.timed.add(s.var)
         source = self.expr(s.iter)
         self.scopes.append({})
         loop_var = self.bind(s.var)
@@ -537,6 +569,8 @@ class _Gen:
         self.once_py = {}
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.defers = False
+        self.in_rule = isinstance(decl, A.Rule)
+        self.timed = set()
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
         self.emit(1, "_now = ctx.now")
         if where is not None:
@@ -554,6 +588,47 @@ class OncePerAttempt:
 
     def __str__(self) -> str:
         return f"let {self.name} (line {self.line}), once per attempt"
+
+
+@attrs.define(eq=False)
+class KeptItems:
+    """The items of a rule's comprehension, kept by the identity of their element and of the
+    values they read (runtime.kept)."""
+
+    var: str
+    line: int
+    col: int
+    items: dict = attrs.field(factory=dict, repr=False)
+    hits: int = 0  # items used again, and computed, since the last judgement (runtime.kept)
+    misses: int = 0
+    off: int = 0  # judged not worth keeping: evaluations until it is tried again
+
+    def __str__(self) -> str:
+        return f"for {self.var} (line {self.line}:{self.col}), items kept"
+
+
+def _nodes(expr: Any):
+    """`expr` and every expression in it."""
+    if isinstance(expr, (tuple, list)):
+        for e in expr:
+            yield from _nodes(e)
+    elif attrs.has(type(expr)):
+        yield expr
+        for f in attrs.fields(type(expr)):
+            if f.name != "pos":
+                yield from _nodes(getattr(expr, f.name))
+
+
+def _reads_context(expr: Any) -> bool:
+    """Does `expr` read the snapshot or the context (a query, a lookup, a context function)?"""
+    return any(isinstance(n, (A.Query, A.Lookup)) or isinstance(n, A.Call)
+               and (n.func in CONTEXT_FUNCTIONS or n.func == LATER or n.func not in BUILTINS)
+               for n in _nodes(expr))
+
+
+def _worth_keeping(expr: Any) -> bool:
+    """Does `expr` build anything or call a builtin (more than a keyed lookup costs)?"""
+    return any(isinstance(n, (A.Call, A.MapLit, A.ListLit, A.Comprehension)) for n in _nodes(expr))
 
 
 @attrs.frozen(eq=False)

@@ -139,6 +139,52 @@ def _walk(value: Any, steps: tuple) -> tuple[Any, int]:
 
 SKIP = object()  # what a kept comprehension's item function gives for an element its condition drops
 
+KEPT_ITEMS = 4096  # items kept per comprehension; past this, it starts over
+KEPT_TRIAL = 512  # items computed before a comprehension's reuse is judged
+KEPT_PAUSE = 50  # evaluations a comprehension judged not worth keeping computes its items plainly
+
+
+def kept(site: Any, items: Any, item: Any, frees: tuple) -> list:
+    """A rule's comprehension whose item is a function of its element and of `frees` alone (the
+    compiler made sure: `kept_items`): each item kept by the identity of those values, so an
+    Endpoints rule evaluated again after one pod changed builds the entry of that pod only.
+
+    An entry holds the element and the values, so no id in its key is
+    reused while it is kept.  A value holding the clock (a TimeVal) is not
+    kept: its comparisons must reach the rule's clockwatch.  A comprehension
+    whose items are seldom used again (its values are built anew each
+    evaluation, or every element changed, as when pods start together) pauses
+    keeping them after a trial: keeping cost more.
+    """
+    if site.off:  # judged not worth it: tried again after a while (what is asked changes)
+        site.off -= 1
+        return [v for v in map(item, items) if v is not SKIP]
+    memo = site.items
+    ids = tuple(map(id, frees))
+    out = []
+    timed = any(type(v) is TimeVal for v in frees)
+    for x in items:
+        key = (id(x), ids)
+        found = memo.get(key)
+        if found is not None:
+            site.hits += 1
+            value = found[2]
+        else:
+            value = item(x)
+            if not timed and type(x) is not TimeVal:
+                site.misses += 1
+                if len(memo) >= KEPT_ITEMS:
+                    memo.clear()
+                memo[key] = (x, frees, value)
+        if value is not SKIP:
+            out.append(value)
+    if site.misses >= KEPT_TRIAL:
+        if site.hits * 4 < site.misses:
+            site.off = KEPT_PAUSE
+            memo.clear()
+        site.hits = site.misses = 0
+    return out
+
 
 def each(ctx: Any, site: Any, items: Any, item: Any, lets: tuple) -> list:
     """A comprehension in a node-independent `let`: `item(x)` for each element x, leaving out SKIP.

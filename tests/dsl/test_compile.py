@@ -1114,3 +1114,47 @@ def test_every_generated_line_maps_back_to_a_rule_line():
     generated = compiled.python_source.splitlines()
     delete_line = next(i for i, line in enumerate(generated, 1) if "ctx.delete(" in line)
     assert compiled.linemap[delete_line] == line_of(source, "delete p with")
+
+
+# ================================================================= kept items
+
+
+def test_a_rules_comprehension_computes_the_items_of_changed_elements_only(cluster, monkeypatch):
+    import attrs
+
+    from engine.dsl.builtins import BUILTINS
+
+    seen = []
+    inner = BUILTINS["upper"].fn
+
+    def counted(text):
+        seen.append(text)
+        return inner(text)
+
+    monkeypatch.setitem(BUILTINS, "upper", attrs.evolve(BUILTINS["upper"], fn=counted))
+    for name in ("a", "b", "c"):
+        cluster.create(configmap(name, tag=name))
+    status = evaluate(cluster, """
+        let suffix = "!"
+        set p.status.value = [{name: upper(cm.data.tag) + suffix} for cm in (ConfigMap in "demo")]
+        """)
+    assert status["value"] == [{"name": "A!"}, {"name": "B!"}, {"name": "C!"}]
+    assert "_r.kept(" in cluster.engine.rules.components[0].python_source
+    before = len(seen)
+    cluster.api.patch(ADMIN, "", "ConfigMap", "demo", "b", {"data": {"tag": "bee"}})
+    assert cluster.run().converged
+    assert cluster.status()["value"] == [{"name": "A!"}, {"name": "BEE!"}, {"name": "C!"}]
+    assert seen[before:] == ["bee"]  # the other two items were kept
+
+
+def test_a_comprehension_reading_the_clock_is_not_kept_and_still_wakes_the_rule(cluster):
+    cluster.create(configmap("a", at=format_time(EPOCH + 30)))
+    text = probe_rule("""
+        let horizon = now - 10s
+        set p.status.value = [cm.metadata.name for cm in (ConfigMap in "demo") if time(cm.data.at) < horizon]
+        """)
+    cluster.rules(text)
+    assert "_r.kept(" not in cluster.engine.rules.components[0].python_source
+    assert cluster.run(5).converged and cluster.status().get("value") in (None, [])
+    assert cluster.run(60).converged
+    assert cluster.status()["value"] == ["a"]  # woken at 40 s, when the condition turned true
