@@ -98,10 +98,15 @@ class EvalContext:
             outer, self.deps = self.deps, set()
             try:
                 answer = self._query(spec, values, where)
+            except Exception:  # a condition that fails: what was read so far counts
+                outer.update(self.deps)
+                raise
             finally:
                 deps, self.deps = self.deps, outer
             found = (answer, frozenset(deps), values, cells, spec)  # (what the key's ids name, kept alive)
             if not any(isinstance(c, (EvalContext, R.TimeVal)) for c in cells):
+                if len(memo.answers) >= SNAPSHOT_QUERIES:
+                    memo.answers.clear()
                 memo.answers[key] = found
         self.deps.update(found[1])
         return found[0]
@@ -362,6 +367,9 @@ def rule_location(decl: Any, exc: BaseException) -> str:
         if frame.f_code.co_filename == filename:
             line = decl.linemap.get(lineno, line) or line
     return f"{decl.path}:{line}"
+
+
+SNAPSHOT_QUERIES = 4096  # answers kept for one snapshot; past this, it starts over
 
 
 class _SnapshotQueries:

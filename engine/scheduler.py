@@ -474,6 +474,9 @@ class _AttemptContext(EvalContext):
                 outer, self.deps = self.deps, set()  # this query's own dependencies
                 try:
                     answer = super().query(spec, values, where)
+                except Exception:  # a condition that fails: what was read so far counts
+                    outer.update(self.deps)
+                    raise
                 finally:
                     deps, self.deps = self.deps, outer
                 # the entry keeps what its key's ids name alive, so no id is reused meanwhile

@@ -47,6 +47,7 @@ class Builtin:
     max_args: int | None  # None: variadic
     item_arg: int | None  # index of the per-element (`it`) argument
     doc: str
+    pure: bool = True  # a function of its arguments alone (else: of the simulated runtime in force)
 
 
 BUILTINS: dict[str, Builtin] = {}
@@ -67,14 +68,14 @@ def _arity(fn: Callable) -> tuple[int, int | None]:
     return required, None if variadic else len(positional)
 
 
-def builtin(name: str | None = None, *, item_arg: int | None = None) -> Callable:
+def builtin(name: str | None = None, *, item_arg: int | None = None, pure: bool = True) -> Callable:
     """Register a function; its name defaults to the Python name minus a trailing ``_``."""
 
     def register(fn: Callable) -> Callable:
         builtin_name = name or fn.__name__.rstrip("_")
         min_args, max_args = _arity(fn)
         doc = inspect.cleandoc(fn.__doc__ or "")
-        BUILTINS[builtin_name] = Builtin(builtin_name, fn, min_args, max_args, item_arg, doc)
+        BUILTINS[builtin_name] = Builtin(builtin_name, fn, min_args, max_args, item_arg, doc, pure)
         SECTIONS.setdefault(_current_section[0], []).append(builtin_name)
         return fn
 

@@ -26,7 +26,7 @@ KUBELET_ANNOTATION = "sim.recon.dev/kubelet"
 _TERMINAL = ("Succeeded", "Failed")
 
 
-@builtin()
+@builtin(pure=False)  # the simulated runtime in force (runtime.use)
 def container_statuses(pod, now):
     """The runtime's init and app container statuses of an admitted POD at NOW (state, ready, restartCount, image, imageID, containerID, lastState).
 
@@ -36,7 +36,7 @@ def container_statuses(pod, now):
     return freeze(runtime.current().status(_map(pod), now))
 
 
-@builtin()
+@builtin(pure=False)  # the simulated runtime in force (runtime.use)
 def sandbox_start(pod, now):
     """The moment the runtime starts POD's sandbox when the kubelet admits it at NOW: the pod's status.startTime, the origin of its timeline.
 
@@ -45,7 +45,7 @@ def sandbox_start(pod, now):
     return runtime.current().start(_map(pod), float(now))
 
 
-@builtin()
+@builtin(pure=False)  # the simulated runtime in force (runtime.use)
 def containers_stopped_at(pod):
     """The moment the containers of POD (being deleted) have stopped: the delete request plus the time they take, at most the grace period.
 
@@ -54,7 +54,7 @@ def containers_stopped_at(pod):
     return runtime.current().stop(_map(pod))
 
 
-@builtin()
+@builtin(pure=False)  # the simulated runtime in force (runtime.use)
 def runtime_version():
     """The container runtime's name and version, as node.status.nodeInfo.containerRuntimeVersion reports it.
 

@@ -620,9 +620,11 @@ def _nodes(expr: Any):
 
 
 def _reads_context(expr: Any) -> bool:
-    """Does `expr` read the snapshot or the context (a query, a lookup, a context function)?"""
+    """Does `expr` read the snapshot or the context (a query, a lookup, a context function), or
+    call a builtin that is not a function of its arguments alone?"""
     return any(isinstance(n, (A.Query, A.Lookup)) or isinstance(n, A.Call)
-               and (n.func in CONTEXT_FUNCTIONS or n.func == LATER or n.func not in BUILTINS)
+               and (n.func in CONTEXT_FUNCTIONS or n.func == LATER or n.func not in BUILTINS
+                    or not BUILTINS[n.func].pure)
                for n in _nodes(expr))
 
 

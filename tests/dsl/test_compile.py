@@ -1158,3 +1158,13 @@ def test_a_comprehension_reading_the_clock_is_not_kept_and_still_wakes_the_rule(
     assert cluster.run(5).converged and cluster.status().get("value") in (None, [])
     assert cluster.run(60).converged
     assert cluster.status()["value"] == ["a"]  # woken at 40 s, when the condition turned true
+
+
+def test_a_comprehension_calling_the_simulated_runtime_is_not_kept(cluster):
+    cluster.create(configmap("a", tag="x"))
+    cluster.rules(probe_rule("""
+        set p.status.value = [runtime_version() + cm.data.tag for cm in (ConfigMap in "demo")]
+        set p.status.other = [upper(cm.data.tag) for cm in (ConfigMap in "demo")]
+        """))
+    source = cluster.engine.rules.components[0].python_source
+    assert source.count("_r.kept(") == 1 and "runtime_version" not in source.split("_r.kept(")[1].split("\n")[0]
