@@ -21,6 +21,8 @@ BENCHES = [
                           "--clients", "2"],
      {"recon_durable_commits_per_s", "etcd_puts_per_s", "durable_commits_ratio_vs_etcd"}),
     ("idle.py", TINY + ["--seconds", "1"], {"idle_revisions", "idle_cpu_s", "idle_cpu_percent_of_core"}),
+    # (null figures where valgrind is not installed: the bench says so)
+    ("count.py", TINY + ["--edits", "1", "--warmup", "1"], {"instructions_per_edit", "revision", "state_hash"}),
 ]
 
 

@@ -1,0 +1,96 @@
+"""Count bench: the instructions one kind of edit costs, counted by callgrind (repeatable where wall
+clock is not).
+
+Converges the bench/converge.py cluster, makes a few edits of the kind to warm up, then counts
+only the timed edits: the run goes under `valgrind --tool=callgrind --instr-atstart=no` and
+switches counting on and off around them with `callgrind_control`.  The same code gives the same
+count within about 0.2 % (switching counting on and off is not exact), so two versions of the
+engine compare in one try; the final state hash says whether they made the same history.  Prints a table and, as its last line, one JSON object:
+
+    edit, edits, instructions_per_edit, revision, state_hash
+
+Needs valgrind (Debian: `apt-get install valgrind`); without it the count is null and the bench
+says why.  Slow: the cluster converges about five times slower than without valgrind.
+Usage: python bench/count.py [--edit scale|image|delete_pod|node_down] [--edits 20] [--nodes 100] ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures import print_figures  # noqa: E402
+
+INSIDE = "RECON_COUNT_INSIDE"  # set for the run under valgrind
+
+
+def counted_run(args: argparse.Namespace) -> None:
+    """Under valgrind: converge, warm up, count the edits; print what the outer run reads."""
+    from cluster_gen import write_folder
+    from converge import converge
+    from edit import Editor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_folder(Path(tmp) / "manifests", args.nodes, args.deployments, args.replicas)
+        cluster, _ = converge(folder, args.deployments, args.replicas)
+    editor = Editor(cluster, args.deployments, args.replicas, args.nodes)
+    edit = getattr(editor, args.edit)
+    for _ in range(args.warmup):
+        editor.timed(edit)
+    _counting(True)
+    failed = sum(not editor.timed(edit)[1] for _ in range(args.edits))
+    _counting(False)
+    head = cluster.api.store.head
+    print(f"COUNTED failed={failed} revision={head.revision} state={head.state_hash}")
+
+
+def _counting(on: bool) -> None:
+    """Switch callgrind's counting; the run keeps executing until valgrind has taken the command."""
+    command = subprocess.Popen(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while command.poll() is None:
+        sum(range(1000))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edit", choices=("scale", "image", "delete_pod", "node_down"), default="scale")
+    parser.add_argument("--edits", type=int, default=20, help="edits counted")
+    parser.add_argument("--warmup", type=int, default=3, help="edits made before counting")
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--deployments", type=int, default=100)
+    parser.add_argument("--replicas", type=int, default=5)
+    args = parser.parse_args()
+    if os.environ.get(INSIDE):
+        counted_run(args)
+        return
+    figures: dict = {"edit": args.edit, "edits": args.edits, "nodes": args.nodes,
+                     "instructions_per_edit": None, "revision": None, "state_hash": None}
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("valgrind is not installed (Debian: apt-get install valgrind): nothing counted")
+        print_figures(figures)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, **{INSIDE: "1", "PYTHONHASHSEED": "0"})
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                              f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, *sys.argv],
+                             env=env, capture_output=True, text=True)
+    total = re.search(r"Collected : (\d+)", run.stderr)
+    counted = re.search(r"COUNTED failed=(\d+) revision=(\d+) state=(\d+)", run.stdout)
+    if run.returncode != 0 or total is None or counted is None:
+        sys.exit(f"the counted run failed (exit {run.returncode}):\n{run.stderr[-2000:]}")
+    figures.update(instructions_per_edit=int(total.group(1)) // args.edits, edits_not_converged=int(counted.group(1)),
+                   revision=int(counted.group(2)), state_hash=int(counted.group(3)))
+    print_figures(figures)
+
+
+if __name__ == "__main__":
+    main()
