@@ -331,7 +331,7 @@ class _AttemptContext(EvalContext):
                     deps, self.deps = self.deps, outer
                 if kept is not None:
                     old = self.results.values.get(kept)
-                    if old is not None and identical(old[0], value):
+                    if old is not None and old[0] == value and identical(old[0], value):  # (== first: in C)
                         value = old[0]
                 found = (value, _MemoDep(frozenset(deps)), inputs)
                 if kept is not None:
@@ -394,14 +394,19 @@ class _AttemptContext(EvalContext):
         memos = [once_memo.get(s) for s in lets]
         if sig is None or None in memos or not kept:
             return [v for v in map(item, items) if v is not R.SKIP]
+        results = self.results
         if self.keeping:  # the lets are kept values: an item stands while they are the same objects
             now, start = tuple([found[0] for found in memos]), set()
+            last = results.lets.get((site, sig))  # one tuple for the same values: items test it by `is`
+            if last is not None and _same(last, now):
+                now = last
+            else:
+                results.lets[(site, sig)] = now
         else:  # the lets are computed each attempt: an item depends on what they read
             now, start = None, {found[1] for found in memos}
-        results = self.results
         marker = results.marker((site, sig))
         get = results.group(site, sig).get
-        values = [found[1] if (found := get(id(x))) is not None and found[0] is x and _same(found[2], now)
+        values = [found[1] if (found := get(id(x))) is not None and found[0] is x and found[2] is now
                   else _UNSET for x in items]
         deps = self.deps
         for i, value in enumerate(values):
@@ -705,9 +710,14 @@ def _changed(before: Any, after: Any, paths: set) -> list:
         return []
     if type(before) is dict and type(after) is dict:  # a table (tally): mostly one-key paths
         was, now = before.get, after.get
-        return [p for p in paths if not (identical(was(p[0], MISSING), now(p[0], MISSING)) if len(p) == 1
-                                         else identical(_value_at(before, p), _value_at(after, p)))]
-    return [p for p in paths if not identical(_value_at(before, p), _value_at(after, p))]
+        return [p for p in paths if not (_same_value(was(p[0], MISSING), now(p[0], MISSING)) if len(p) == 1
+                                         else _same_value(_value_at(before, p), _value_at(after, p)))]
+    return [p for p in paths if not _same_value(_value_at(before, p), _value_at(after, p))]
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    """`identical`, with Python's == (in C) first: most values that differ differ there."""
+    return a is b or (a == b and identical(a, b))
 
 
 def _value_at(value: Any, path: tuple) -> Any:
@@ -784,6 +794,7 @@ class NodeResults(_DependentCache):
         self.unkept: set = set()  # (plugin, signature) groups not worth keeping
         self.paths: dict = {}  # (let site, signature) → the paths of its value answers read
         self.markers: dict = {}  # (comprehension site, signature) → the _MemoDep of its kept items
+        self.lets: dict = {}  # (comprehension site, signature) → the values of the lets its items read
         self.layout: list | None = None  # the node keys node_group's lists follow
         self.probes: dict = {}  # (plugin, signature) → its probe's outcome (`_probe`)
         self.slots = 0  # places allocated in node_group lists
@@ -794,6 +805,7 @@ class NodeResults(_DependentCache):
         super().clear()
         self.paths.clear()
         self.markers.clear()
+        self.lets.clear()
         self.probes.clear()
         self.slots = 0
         self.signatures.clear()
