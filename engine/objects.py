@@ -309,6 +309,20 @@ MISSING = object()  # `lookup`'s answer where a path leads nowhere
 
 def lookup(value: Any, path: Sequence) -> Any:
     """The value at `path` (MISSING when absent)."""
+    for i, step in enumerate(path):  # the usual types first, without the ABC checks
+        kind = type(value)
+        if (kind is PMap or kind is dict) and type(step) is str:
+            value = value.get(step, MISSING)
+        elif (kind is tuple or kind is list or kind is _PVECTOR) and type(step) is int:
+            value = value[step] if -len(value) <= step < len(value) else MISSING
+        else:
+            return _lookup(value, path[i:])
+        if value is MISSING:
+            return value
+    return value
+
+
+def _lookup(value: Any, path: Sequence) -> Any:
     for step in path:
         if isinstance(step, int) and isinstance(value, Sequence) and not isinstance(value, str):
             value = value[step] if -len(value) <= step < len(value) else MISSING

@@ -331,7 +331,7 @@ class _AttemptContext(EvalContext):
                     deps, self.deps = self.deps, outer
                 if kept is not None:
                     old = self.results.values.get(kept)
-                    if old is not None and old[0] == value and identical(old[0], value):  # (== first: in C)
+                    if old is not None and _same_value(old[0], value):
                         value = old[0]
                 found = (value, _MemoDep(frozenset(deps)), inputs)
                 if kept is not None:
@@ -499,10 +499,8 @@ class _AttemptContext(EvalContext):
         return found[0][0]
 
 
-def _same(before: tuple | None, now: tuple | None) -> bool:
-    """Are the values `now` the very objects `before` (None: neither is a tuple of values)?"""
-    if before is None or now is None:
-        return before is now
+def _same(before: tuple, now: tuple) -> bool:
+    """Are the values `now` the very objects `before`?"""
     return all(a is b for a, b in zip(before, now))
 
 
@@ -711,28 +709,13 @@ def _changed(before: Any, after: Any, paths: set) -> list:
     if type(before) is dict and type(after) is dict:  # a table (tally): mostly one-key paths
         was, now = before.get, after.get
         return [p for p in paths if not (_same_value(was(p[0], MISSING), now(p[0], MISSING)) if len(p) == 1
-                                         else _same_value(_value_at(before, p), _value_at(after, p)))]
-    return [p for p in paths if not _same_value(_value_at(before, p), _value_at(after, p))]
+                                         else _same_value(lookup(before, p), lookup(after, p)))]
+    return [p for p in paths if not _same_value(lookup(before, p), lookup(after, p))]
 
 
 def _same_value(a: Any, b: Any) -> bool:
     """`identical`, with Python's == (in C) first: most values that differ differ there."""
     return a is b or (a == b and identical(a, b))
-
-
-def _value_at(value: Any, path: tuple) -> Any:
-    """`lookup(value, path)` with the usual types tried first."""
-    for i, step in enumerate(path):
-        cls = type(value)
-        if (cls is dict or cls is _PMAP) and type(step) is str:
-            value = value.get(step, MISSING)
-        elif (cls is tuple or cls is list or cls is _PVECTOR) and type(step) is int:
-            value = value[step] if -len(value) <= step < len(value) else MISSING
-        else:
-            return lookup(value, path[i:])
-        if value is MISSING:
-            return value
-    return value
 
 
 def _places(span: Any) -> Any:

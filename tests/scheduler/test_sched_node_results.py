@@ -237,8 +237,7 @@ _VALUES = st.recursive(
 
 @given(_VALUES, st.lists(st.sampled_from(["a", "b", 0, 1, -1, 2, "", True]), max_size=4).map(tuple))
 def test_the_paths_of_a_once_value_are_read_as_lookup_reads_them(value, path):
-    from engine.objects import freeze, lookup
-    from engine.scheduler import _value_at
+    from engine.objects import _lookup, freeze, lookup
 
     for version in (value, freeze(value)):
-        assert _value_at(version, path) == lookup(version, path)
+        assert lookup(version, path) == _lookup(version, path)
