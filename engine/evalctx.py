@@ -88,11 +88,8 @@ class EvalContext:
         memo = _SnapshotQueries.of(self.snap) if type(self) is EvalContext else None
         if memo is None:
             return self._query(spec, values, where)
-        closure = None if where is None else where.__closure__
-        cells = tuple([c.cell_contents for c in closure]) if closure else ()
-        share = spec.share
-        key = (id(spec) if share is None else share, tuple(map(id, values)),
-               None if where is None or share is not None else where.__code__, tuple(map(id, cells)))
+        cells = captured(where)
+        key = query_key(spec, values, where, cells)
         found = memo.answers.get(key)
         if found is None:
             outer, self.deps = self.deps, set()
@@ -367,6 +364,21 @@ def rule_location(decl: Any, exc: BaseException) -> str:
         if frame.f_code.co_filename == filename:
             line = decl.linemap.get(lineno, line) or line
     return f"{decl.path}:{line}"
+
+
+def captured(where: Any) -> tuple:
+    """The values a query's condition captures (its closure's cells)."""
+    closure = None if where is None else where.__closure__
+    return tuple([c.cell_contents for c in closure]) if closure else ()
+
+
+def query_key(spec: Any, values: tuple, where: Any, cells: tuple) -> tuple:
+    """What names a query's answer on one snapshot: the query (its text when the condition uses
+    nothing of its module, so the same query in another rule file is the same), and the
+    identities of the values it uses and of what its condition captures."""
+    share = spec.share
+    return (id(spec) if share is None else share, tuple(map(id, values)),
+            None if where is None or share is not None else where.__code__, tuple(map(id, cells)))
 
 
 SNAPSHOT_QUERIES = 4096  # answers kept for one snapshot; past this, it starts over

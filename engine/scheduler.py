@@ -38,7 +38,7 @@ import attrs
 from .access import Actor, Permissions
 from .apierrors import APIError
 from .dsl import runtime as R
-from .evalctx import EvalContext
+from .evalctx import EvalContext, captured, query_key
 from .kinds import CRD_KIND
 from .objects import MISSING, Key, get_path, lookup
 from .request import Request
@@ -464,13 +464,10 @@ class _AttemptContext(EvalContext):
         return answer
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
-        closure = None if where is None else where.__closure__
-        cells = tuple([c.cell_contents for c in closure]) if closure else ()
+        cells = captured(where)
         if self.probing:
             cells, values = _unwrap(cells), _unwrap(values)  # the probed node's own answer
-        share = spec.share  # (the same query text in another plugin: the same answers)
-        key = (id(spec) if share is None else share, tuple(map(id, values)),
-               None if where is None or share is not None else where.__code__, tuple(map(id, cells)))
+        key = query_key(spec, values, where, cells)
         found = self.memo.get(key)
         if found is None:
             shared = self.shared
