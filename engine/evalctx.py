@@ -108,6 +108,26 @@ class EvalContext:
         self.deps.update(found[1])
         return found[0]
 
+    def shared(self, site: Any, compute: Any) -> Any:
+        """A rule's let that is the same for every instance (compile.shared_lets): computed once
+        per snapshot, its dependencies handed to every instance that uses it."""
+        if type(self) is not EvalContext:
+            return compute()
+        memo = _SnapshotQueries.of(self.snap).shared
+        found = memo.get(site)
+        if found is None:
+            outer, self.deps = self.deps, set()
+            try:
+                value = compute()
+            except Exception:  # a failure is not kept: each instance fails (or not) on its own
+                outer.update(self.deps)
+                raise
+            finally:
+                deps, self.deps = self.deps, outer
+            found = memo[site] = (value, frozenset(deps))
+        self.deps.update(found[1])
+        return found[0]
+
     def _query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
         if spec.kind.is_any:
             return self._query_any(spec, values, where)
@@ -385,13 +405,15 @@ SNAPSHOT_QUERIES = 4096  # answers kept for one snapshot; past this, it starts o
 
 
 class _SnapshotQueries:
-    """The query answers of one snapshot (EvalContext.query), kept for the latest snapshot only."""
+    """The query answers and shared lets of one snapshot (EvalContext.query, .shared), kept for the
+    latest snapshot only."""
 
-    __slots__ = ("snap", "answers")
+    __slots__ = ("snap", "answers", "shared")
     _latest: "_SnapshotQueries | None" = None
 
     def __init__(self, snap: Any):
         self.snap, self.answers = snap, {}
+        self.shared: dict[Any, tuple] = {}  # a rule's shared let (its site) → (value, dependencies)
 
     @classmethod
     def of(cls, snap: Any) -> "_SnapshotQueries":

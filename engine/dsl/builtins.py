@@ -421,6 +421,18 @@ def contains(container, item):
     raise TypeError(f"contains on {_kind(container)} {container!r}")
 
 
+@builtin()
+def index_of(items, item):
+    """The position (from 0) of the first element of ITEMS equal to ITEM; null when there is none.
+
+    index_of(["a", "b", "c"], "b") → 1
+    """
+    try:
+        return _seq(items).index(item)
+    except ValueError:
+        return None
+
+
 # -- maps ------------------------------------------------------------------------------
 
 _section("Maps")

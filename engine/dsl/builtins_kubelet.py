@@ -169,6 +169,24 @@ def nth_free_ip(cidr, used, n, skip_gateway=True):
 
 
 @builtin()
+def free_ips(cidr, used, n, skip_gateway=True):
+    """The N lowest host addresses of CIDR not in USED (fewer when there are not that many), skipping the .1 gateway unless SKIP_GATEWAY is false.
+
+    free_ips("10.244.1.0/24", ["10.244.1.3"], 2) → ["10.244.1.2", "10.244.1.4"]
+    """
+    return tuple(itertools.islice(netaddr.free_ips(cidr, list(_seq(used)), skip_gateway), max(int(n), 0)))
+
+
+@builtin()
+def free_subnets(cluster_cidr, mask, used, n):
+    """The N lowest /MASK subnets of CLUSTER_CIDR overlapping none of USED (fewer when there are not that many).
+
+    free_subnets("10.244.0.0/16", 24, ["10.244.0.0/24"], 2) → ["10.244.1.0/24", "10.244.2.0/24"]
+    """
+    return tuple(itertools.islice(netaddr.free_subnets(cluster_cidr, int(mask), list(_seq(used))), max(int(n), 0)))
+
+
+@builtin()
 def nth_free_subnet(cluster_cidr, mask, used, n):
     """The N-th (from 0) /MASK subnet of CLUSTER_CIDR overlapping none of USED; null when full.
 

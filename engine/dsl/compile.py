@@ -215,6 +215,7 @@ class _Gen:
         self.taken: set[str] = set()  # Python names bound in the current function
         self.once: set[int] = set()  # ids of the `let`s evaluated once per scheduling attempt
         self.once_py: dict[str, str] = {}  # the Python name of a once-let in force → its site
+        self.shared: set[int] = set()  # ids of a rule's `let`s computed once per snapshot (`shared_lets`)
         self.in_where = False  # generating a query's condition
         self.pod_var: str | None = None  # a filter's or score's pod parameter
         self.in_once = False  # generating a once-let's value
@@ -493,6 +494,8 @@ class _Gen:
         if once:  # a filter's or score's node-independent let: once per attempt
             site = self.const(OncePerAttempt(s.name, s.pos.line))
             value = f"_r.once(ctx, {site}, lambda: {value})"
+        elif id(s) in self.shared:  # a rule's let that is the same for every instance
+            value = f"ctx.shared({self.const(SharedLet(s.name, s.pos.line))}, lambda: {value})"
         py = self.bind(s.name)
         if once:
             self.once_py[py] = site
@@ -567,6 +570,7 @@ class _Gen:
         self.taken = {var(p) for p in params}
         self.once = _node_independent_lets(decl) if isinstance(decl, (A.Filter, A.Score)) else set()
         self.once_py = {}
+        self.shared = shared_lets(decl) if isinstance(decl, A.Rule) else set()
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.defers = False
         self.in_rule = isinstance(decl, A.Rule)
@@ -588,6 +592,17 @@ class OncePerAttempt:
 
     def __str__(self) -> str:
         return f"let {self.name} (line {self.line}), once per attempt"
+
+
+@attrs.frozen(eq=False)
+class SharedLet:
+    """The memo key of a rule's `let` that does not depend on the rule's object (`shared_lets`)."""
+
+    name: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"let {self.name} (line {self.line}), once per snapshot"
 
 
 @attrs.define(eq=False)
@@ -699,6 +714,38 @@ def _node_independent_lets(decl: Any) -> set[int]:
             else:
                 once.add(id(stmt))
     return once
+
+
+def shared_lets(decl: A.Rule) -> set[int]:
+    """The top-level `let`s of a rule that are the same for every object it is evaluated for.
+
+    Such a let mentions neither the rule's variable nor a let that does,
+    nor the clock, and calls nothing but functions of their arguments and of
+    the snapshot (queries, lookups, context functions): on one snapshot its
+    value is the same in every instance.  The engine evaluates every dirty
+    instance of a round on one snapshot, so the value is computed once per
+    snapshot and handed, with the dependencies it left, to every instance
+    (`EvalContext.shared`): upstream's informer-cache aggregate that a
+    controller computes once per sync instead of once per object.  Only lets
+    that build something or read the snapshot are worth it.
+    """
+    shared: set[int] = set()
+    dependent = {decl.var, "now"}
+    for stmt in decl.body:
+        if not isinstance(stmt, A.Let):
+            continue
+        if names_in(stmt.value) & dependent or _impure(stmt.value):
+            dependent.add(stmt.name)
+        elif _worth_keeping(stmt.value) or any(isinstance(n, (A.Query, A.Lookup)) for n in _nodes(stmt.value)):
+            shared.add(id(stmt))
+    return shared
+
+
+def _impure(expr: Any) -> bool:
+    """Does `expr` call something that is not a function of its arguments and the snapshot?"""
+    return any(isinstance(n, A.Call) and n.func not in CONTEXT_FUNCTIONS
+               and (n.func == LATER or n.func not in BUILTINS or not BUILTINS[n.func].pure)
+               for n in _nodes(expr))
 
 
 def _decl_hash(source: str, decl: Any, header: str) -> str:

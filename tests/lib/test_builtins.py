@@ -502,6 +502,30 @@ def test_network_builtins():
     assert call("first_free_subnet", "10.244.0.0/16", 24, ["10.244.0.0/24"]) == "10.244.1.0/24"
 
 
+def test_free_subnets_and_ips_give_the_lowest_n_free_ones_and_fewer_when_full():
+    used = freeze(["10.244.1.0/24", None])
+    assert call("free_subnets", "10.244.0.0/16", 24, used, 3) == ("10.244.0.0/24", "10.244.2.0/24", "10.244.3.0/24")
+    assert call("free_subnets", "10.244.0.0/23", 24, ["10.244.0.0/24"], 5) == ("10.244.1.0/24",)
+    assert call("free_subnets", "10.244.0.0/16", 24, None, 0) == ()
+    assert call("free_ips", "10.244.1.0/24", ["10.244.1.3"], 3) == ("10.244.1.2", "10.244.1.4", "10.244.1.5")
+    assert call("free_ips", "10.96.0.0/12", [], 2, False) == ("10.96.0.1", "10.96.0.2")
+    assert call("free_ips", "10.0.0.0/30", [], 9) == ("10.0.0.2",)  # .0 network, .1 gateway, .3 broadcast
+    # the n-th of the list is what nth_free_* gives for n
+    for n in range(4):
+        assert call("free_subnets", "10.244.0.0/16", 24, used, 4)[n] == call("nth_free_subnet", "10.244.0.0/16", 24, used, n)
+        assert call("free_ips", "10.244.1.0/24", ["10.244.1.3"], 4)[n] == call("nth_free_ip", "10.244.1.0/24", ["10.244.1.3"], n)
+
+
+def test_index_of_finds_the_first_equal_element():
+    assert call("index_of", ["a", "b", "a"], "a") == 0
+    assert call("index_of", pvector(["a", "b"]), "b") == 1
+    assert call("index_of", ("a",), "z") is None
+    assert call("index_of", None, "a") is None
+    assert call("index_of", [freeze({"k": 1})], {"k": 1}) == 0  # a frozen map equals the map a rule wrote
+    with pytest.raises(TypeError):
+        call("index_of", "abc", "b")
+
+
 # -- immutability ------------------------------------------------------------------------------------
 
 
