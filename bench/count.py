@@ -1,17 +1,19 @@
-"""Count bench: the instructions one kind of edit costs, counted by callgrind (repeatable where wall
-clock is not).
+"""Count bench: the instructions one kind of edit (or converging) costs, counted by callgrind
+(repeatable where wall clock is not).
 
 Converges the bench/converge.py cluster, makes a few edits of the kind to warm up, then counts
 only the timed edits: the run goes under `valgrind --tool=callgrind --instr-atstart=no` and
 switches counting on and off around them with `callgrind_control`.  The same code gives the same
 count within about 0.2 % (switching counting on and off is not exact), so two versions of the
-engine compare in one try; the final state hash says whether they made the same history.  Prints a table and, as its last line, one JSON object:
+engine compare in one try; the final state hash says whether they made the same history.  With
+`--edit converge` it counts converging the cluster instead (instructions_per_edit is then the
+whole converge's count).  Prints a table and, as its last line, one JSON object:
 
     edit, edits, instructions_per_edit, revision, state_hash
 
 Needs valgrind (Debian: `apt-get install valgrind`); without it the count is null and the bench
 says why.  Slow: the cluster converges about five times slower than without valgrind.
-Usage: python bench/count.py [--edit scale|image|delete_pod|node_down] [--edits 20] [--nodes 100] ...
+Usage: python bench/count.py [--edit scale|image|delete_pod|node_down|converge] [--edits 20] [--nodes 100] ...
 """
 
 from __future__ import annotations
@@ -40,7 +42,14 @@ def counted_run(args: argparse.Namespace) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_folder(Path(tmp) / "manifests", args.nodes, args.deployments, args.replicas)
-        cluster, _ = converge(folder, args.deployments, args.replicas)
+        if args.edit == "converge":
+            _counting(True)
+        cluster, figures = converge(folder, args.deployments, args.replicas)
+    if args.edit == "converge":
+        _counting(False)
+        head = cluster.api.store.head
+        print(f"COUNTED failed={int(not figures['all_converged'])} revision={head.revision} state={head.state_hash}")
+        return
     editor = Editor(cluster, args.deployments, args.replicas, args.nodes)
     edit = getattr(editor, args.edit)
     for _ in range(args.warmup):
@@ -62,7 +71,7 @@ def _counting(on: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--edit", choices=("scale", "image", "delete_pod", "node_down"), default="scale")
+    parser.add_argument("--edit", choices=("scale", "image", "delete_pod", "node_down", "converge"), default="scale")
     parser.add_argument("--edits", type=int, default=20, help="edits counted")
     parser.add_argument("--warmup", type=int, default=3, help="edits made before counting")
     parser.add_argument("--nodes", type=int, default=100)
@@ -87,7 +96,8 @@ def main() -> None:
     counted = re.search(r"COUNTED failed=(\d+) revision=(\d+) state=(\d+)", run.stdout)
     if run.returncode != 0 or total is None or counted is None:
         sys.exit(f"the counted run failed (exit {run.returncode}):\n{run.stderr[-2000:]}")
-    figures.update(instructions_per_edit=int(total.group(1)) // args.edits, edits_not_converged=int(counted.group(1)),
+    edits = 1 if args.edit == "converge" else args.edits
+    figures.update(instructions_per_edit=int(total.group(1)) // edits, edits_not_converged=int(counted.group(1)),
                    revision=int(counted.group(2)), state_hash=int(counted.group(3)))
     print_figures(figures)
 

@@ -322,6 +322,11 @@ class _Gen:
             names.append(base.name)
             base = base.obj
         names.reverse()
+        if not any(name in R.META_SHORTCUTS for name in names):  # (then `.x` reads what `["x"]` reads)
+            site, root, steps = self.once_root(base)
+            if site is not None:  # node-dependent code reading a part of a once-let: the part, named
+                path = _tuple([self.expr(i) for i in steps] + [repr(name) for name in names])
+                return f"_r.use_at(ctx, {site}, {self.lookup(root.id)}, {path})"
         if len(names) == 1:
             return f"_r.attr({self.expr(base)}, {names[0]!r})"
         return f"_r.path({self.expr(base)}, {tuple(names)!r})"

@@ -70,3 +70,22 @@ def test_lookup_tells_versions_apart_where_a_read_could_differ():
     # `t["a"]` read 5 from {"a": 5} and reads null from 5
     assert lookup({"t": 5}, ("t", "a")) != lookup({"t": {"a": 5}}, ("t", "a"))
     assert lookup({"t": 5}, ("t", "a")) == lookup({"t": 5}, ("t", "a"))
+
+
+def test_a_field_of_a_part_of_a_once_let_is_noted_down_to_the_field():
+    from engine.dsl.check import load
+    from engine.dsl.compile import compile_module
+
+    source = """component c
+  reads Pod
+score S(pod, node) weight 1:
+  let terms = [{key: "zone", skew: 2, selector: pod.metadata.labels, metadata: {name: "t"}}]
+  return [terms[0].skew, terms[0].selector.app, terms[0].name, node.metadata.name]
+"""
+    decl = compile_module(load(source, "c.rules"), source).scores[0]
+    ctx = Noting()
+    ctx.now = None
+    pod = freeze({"metadata": {"name": "p", "labels": {"app": "web"}}})
+    assert decl.fn(ctx, pod, freeze({"metadata": {"name": "n1"}})) == [2, "web", "t", "n1"]
+    # `.name` may stand for `.metadata.name` (a shortcut): the part above it is noted whole
+    assert [path for _site, path in ctx.paths] == [(0, "skew"), (0, "selector", "app"), (0,)]

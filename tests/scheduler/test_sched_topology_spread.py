@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from sched_helpers import node, pod, sched  # noqa: F401 (fixture)
@@ -161,6 +163,34 @@ def test_zone_scores_use_the_domain_count_and_ignore_nodes_without_the_key(sched
     # 2 domains: weight log(4); zone1 1 pod → 1, zone2 3 pods → 4; node-b is ignored (0)
     assert {n: (line.raw, line.normalized) for n, line in raw.items()} == {
         "node-a": (1, 100), "node-b": (None, 0), "node-x": (4, 25), "node-y": (4, 25)}
+
+
+def spread_scores(sched, incoming):
+    a = sched.attempt(incoming)
+    return {n: next(line for line in a.scores[n] if line.plugin == "PodTopologySpread").raw for n in a.feasible}
+
+
+@pytest.mark.parametrize("policy, counted", [("Honor", {"node-a": 0, "node-x": 1}), ("Ignore", {"node-a": 3, "node-x": 1})])
+def test_a_score_counts_only_pods_on_nodes_its_node_affinity_policy_includes(sched, policy, counted):
+    sched.add(node("node-a", labels={"zone": "zone1", "foo": ""}), node("node-b", labels={"zone": "zone1"}),
+              node("node-x", labels={"zone": "zone2", "foo": ""}))
+    place(sched, {"node-b": 3, "node-x": 1})
+    incoming = spread_pod("p", constraint("zone", when="ScheduleAnyway", nodeAffinityPolicy=policy),
+                          nodeSelector={"foo": ""})
+    # 2 domains: a zone's count weighted by log(2 + 2); node-b fails the node selector
+    weight = math.log(4)
+    assert spread_scores(sched, incoming) == {n: round(c * weight) for n, c in counted.items()}
+
+
+@pytest.mark.parametrize("policy, counted", [("Honor", {"node-a": 0, "node-x": 1}), ("Ignore", {"node-a": 2, "node-x": 1})])
+def test_a_score_counts_only_pods_on_nodes_whose_taints_its_taints_policy_lets_through(sched, policy, counted):
+    taint = [{"key": "dedicated", "value": "x", "effect": "NoSchedule"}]
+    sched.add(node("node-a", labels={"zone": "zone1"}), node("node-b", labels={"zone": "zone1"}, taints=taint),
+              node("node-x", labels={"zone": "zone2"}))
+    place(sched, {"node-b": 2, "node-x": 1})
+    incoming = spread_pod("p", constraint("zone", when="ScheduleAnyway", nodeTaintsPolicy=policy))
+    weight = math.log(4)
+    assert spread_scores(sched, incoming) == {n: round(c * weight) for n, c in counted.items()}
 
 
 def test_system_default_spreading_applies_to_pods_a_service_selects(sched):
