@@ -68,9 +68,7 @@ def _service_address_errors(staging: Staging, svc: Mapping, old: Mapping | None)
     check_ip = isinstance(ip, str) and ip not in ("", "None") and ip != old_ip
     if not check_ip and not new_ports:
         return []
-    me = (get_path(svc, "metadata", "namespace"), get_path(svc, "metadata", "name"))
-    others = [o for o in staging.list("", "Service")
-              if (get_path(o, "metadata", "namespace"), get_path(o, "metadata", "name")) != me]
+    me = ("", "Service", get_path(svc, "metadata", "namespace") or "", get_path(svc, "metadata", "name"))
     errors = []
     if check_ip:
         try:
@@ -81,18 +79,17 @@ def _service_address_errors(staging: Staging, svc: Mapping, old: Mapping | None)
         if not in_range:
             reason = (f"the provided IP ({ip}) is not in the valid range. "
                       f"The range of valid IPs is {SERVICE_CLUSTER_IP_RANGE}")
-        elif any(get_path(o, "spec", "clusterIP") == ip for o in others):
+        elif _held_by_another(staging, me, ("ip", ip)):
             reason = "provided IP is already allocated"
         if reason:
             errors.append(FieldError("FieldValueInvalid", "spec.clusterIPs[0]", ip,
                                      f"failed to allocate IP {ip}: {reason}"))
-    taken = {p.get("nodePort") for o in others for p in (get_path(o, "spec", "ports") or ())}
     lo, hi = SERVICE_NODE_PORT_RANGE
     seen: set = set()
     for i, port in new_ports:
         if not lo <= port <= hi:
             reason = f"provided port is not in the valid range. The range of valid ports is {lo}-{hi}"
-        elif port in taken or port in seen:
+        elif port in seen or _held_by_another(staging, me, ("port", port)):
             reason = "provided port is already allocated"
         else:
             reason = None
@@ -100,6 +97,21 @@ def _service_address_errors(staging: Staging, svc: Mapping, old: Mapping | None)
         if reason:
             errors.append(FieldError("FieldValueInvalid", f"spec.ports[{i}].nodePort", port, reason))
     return errors
+
+
+def _held_by_another(staging: Staging, me: tuple, address: tuple) -> bool:
+    """Does a Service other than `me` hold `address` (("ip", clusterIP) or ("port", nodePort)) in
+    the staged state?  Found through the store's address index, not by reading every Service."""
+    def holds(obj: Mapping | None) -> bool:
+        if obj is None:
+            return False
+        if address[0] == "ip":
+            return get_path(obj, "spec", "clusterIP") == address[1]
+        return any(isinstance(p, Mapping) and p.get("nodePort") == address[1]
+                   for p in get_path(obj, "spec", "ports") or ())
+    candidates = set(staging.snapshot.index("address", address))
+    candidates.update(key for key in staging.objects if key[:2] == ("", "Service"))
+    return any(key != me and holds(staging.get(key)) for key in candidates)
 
 
 def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None,

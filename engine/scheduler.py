@@ -111,7 +111,7 @@ def normalize_values(mode: str | None, raw: list) -> list[int]:
     raise ValueError(f"unknown normalize mode {mode!r}")
 
 
-def spread_scores(raw: dict[str, Any]) -> dict[str, int | None]:
+def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None]:
     """PodTopologySpread's Score over the feasible nodes, from each node's per-constraint terms.
 
     A node's raw value is null when the plugin ignores it (no constraints, or
@@ -120,25 +120,35 @@ def spread_scores(raw: dict[str, Any]) -> dict[str, int | None]:
     `count` (matching pods in the domain) and `maxSkew`.  Each constraint's
     count is weighted by log(size + 2), size being the number of scored nodes
     for hostname, else the number of their domains; plus maxSkew - 1; rounded.
+    `read(part, at)` reads a `later` part of the answer at place `at` (see
+    `settled`); only the fields used are read, nothing is copied.
     """
+    if read is None:
+        def field(term: Any, name: str, at: int) -> Any:
+            return term.get(name)
+    else:
+        def field(term: Any, name: str, at: int) -> Any:
+            value = term.get(name)
+            return read(value, at) if type(value) is R.Later else settled(value, read, at)
+    places = {node: at for at, node in enumerate(raw)}
     scored = {node: terms for node, terms in raw.items() if isinstance(terms, (list, tuple))}
     width = max((len(terms) for terms in scored.values()), default=0)
     weights = []
     for i in range(width):
-        terms = [t[i] for t in scored.values() if i < len(t)]
-        if terms and terms[0].get("hostname"):
+        terms = [(t[i], places[node]) for node, t in scored.items() if i < len(t)]
+        if terms and field(terms[0][0], "hostname", terms[0][1]):
             size = len(scored)
         else:
-            size = len({t.get("domain") or "" for t in terms})
+            size = len({field(t, "domain", at) or "" for t, at in terms})
         weights.append(math.log(size + 2))
     result: dict[str, int | None] = {}
-    for node in raw:
+    for node, at in places.items():
         terms = scored.get(node)
         if terms is None:
             result[node] = None
             continue
-        total = sum(int(t.get("count") or 0) * weights[i] + int(t.get("maxSkew") or 0) - 1
-                    for i, t in enumerate(terms) if t.get("domain") is not None)
+        total = sum(int(field(t, "count", at) or 0) * weights[i] + int(field(t, "maxSkew", at) or 0) - 1
+                    for i, t in enumerate(terms) if field(t, "domain", at) is not None)
         result[node] = int(math.floor(total + 0.5))
     return result
 
@@ -1274,10 +1284,10 @@ class Scheduler:
                 raws = [value] * len(names)
             else:
                 raws = ctx.answers(decl, pod, names, feasible, span, self._run_score)
-                if read is not None:
+                if read is not None and decl.normalize != "spread":  # (spread reads the parts it uses)
                     raws = [settled(v, read, i) for i, v in enumerate(raws)]
             if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
-                per_node = spread_scores(dict(zip(names, raws)))
+                per_node = spread_scores(dict(zip(names, raws)), None if constant else read)
                 normalized = spread_normalize(per_node)
                 values = [normalized[name] for name in names]
                 raws = [per_node[name] for name in names]

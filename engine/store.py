@@ -48,7 +48,7 @@ from .objects import Key, key_of, resource_version
 _EMPTY = Map()
 _EMPTY_PMAP = pmap()
 _MASK64 = (1 << 64) - 1
-_INDEXES = ("kind", "ns", "label", "owner", "node", "uid")
+_INDEXES = ("kind", "ns", "label", "owner", "node", "uid", "address")
 
 
 # ---------------------------------------------------------------- JSON codec
@@ -447,23 +447,33 @@ def _index_entries(key: Key, obj: Mapping) -> list[tuple[str, Any]]:
         uid = _get(ref, "uid")
         if uid:
             entries.append(("owner", uid))
-    node = _get(_get(obj, "spec"), "nodeName")
+    spec = _get(obj, "spec")
+    node = _get(spec, "nodeName")
     if node:
         entries.append(("node", node))
     uid = _get(meta, "uid")
     if uid:
         entries.append(("uid", uid))
+    if kind == "Service" and group == "" and spec:  # the addresses it holds (admission's allocation checks)
+        ip = _get(spec, "clusterIP")
+        if isinstance(ip, str) and ip not in ("", "None"):
+            entries.append(("address", ("ip", ip)))
+        ports = {port for p in _get(spec, "ports") or () if type(port := _get(p, "nodePort")) is int}
+        entries.extend(("address", ("port", port)) for port in sorted(ports))
     return entries
 
 
 def _same_index_fields(old: Mapping, new: Mapping) -> bool:
     """Whether `new` is filed under the same index entries as `old`, judged by identity alone
-    (a write that leaves labels, owners, uid and node alone keeps those very values)."""
+    (a write that leaves labels, owners, uid, node and addresses alone keeps those very values)."""
     old_meta, new_meta = _get(old, "metadata"), _get(new, "metadata")
+    old_spec, new_spec = _get(old, "spec"), _get(new, "spec")
     return (_get(old_meta, "labels") is _get(new_meta, "labels")
             and _get(old_meta, "ownerReferences") is _get(new_meta, "ownerReferences")
             and _get(old_meta, "uid") is _get(new_meta, "uid")
-            and _get(_get(old, "spec"), "nodeName") is _get(_get(new, "spec"), "nodeName"))
+            and _get(old_spec, "nodeName") is _get(new_spec, "nodeName")
+            and _get(old_spec, "clusterIP") is _get(new_spec, "clusterIP")
+            and _get(old_spec, "ports") is _get(new_spec, "ports"))
 
 
 @attrs.frozen(slots=True)

@@ -75,3 +75,19 @@ def test_a_node_port_taken_or_out_of_range_is_refused(cluster):
     assert ("provided port is not in the valid range. The range of valid ports is 30000-32767"
             in err.value.message)
 
+
+
+def test_an_address_given_up_can_be_taken_and_a_service_keeps_its_own(cluster):
+    cluster.service("a", type="NodePort", clusterIP="10.96.0.7",
+                    ports=[{"name": "http", "port": 80, "nodePort": 30080}])
+    # the holder writing its own addresses again is no conflict
+    cluster.api.patch(cluster.admin, "", "Service", "demo", "a", {"metadata": {"labels": {"x": "y"}}})
+    cluster.api.patch(cluster.admin, "", "Service", "demo", "a",
+                      {"spec": {"ports": [{"name": "http", "port": 80, "nodePort": 30081}]}})
+    with pytest.raises(APIError, match="30081: provided port is already allocated"):
+        cluster.service("b", type="NodePort", ports=[{"name": "http", "port": 80, "nodePort": 30081}])
+    cluster.service("b", type="NodePort", ports=[{"name": "http", "port": 80, "nodePort": 30080}])  # freed
+    with pytest.raises(APIError, match="provided IP is already allocated"):
+        cluster.service("c", clusterIP="10.96.0.7")
+    cluster.api.delete(cluster.admin, "", "Service", "demo", "a")
+    assert cluster.service("c", clusterIP="10.96.0.7")["spec"]["clusterIP"] == "10.96.0.7"
