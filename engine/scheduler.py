@@ -270,7 +270,7 @@ class _AttemptContext(EvalContext):
     """
 
     __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures", "current", "keeping",
-                 "decl", "seen", "pod_parts")
+                 "decl", "seen", "pod_parts", "donors", "donor")
 
     def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None,
                  results: "NodeResults | None" = None):
@@ -286,6 +286,8 @@ class _AttemptContext(EvalContext):
         self.decl: Any = None  # the plugin running
         self.pod_parts: dict = {}  # path → the pod's value there (signatures)
         self.seen: dict = {}  # site → (value, _MemoDep, …) of the once-values the running plugin used so far
+        self.donors: dict = {}  # decl → the signature of what its node code reads of the pod (donor groups)
+        self.donor: int | None = None  # that of the plugin running, when it is keeping
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
         """Note that `decl` runs now for `pod`; its pod signature, or None when neither its answers
@@ -303,7 +305,14 @@ class _AttemptContext(EvalContext):
             sig = self.signatures[decl] = results.signature(decl, pod, self.pod_parts)
         self.current = sig
         self.keeping = sig is not None and (decl, sig) not in results.unkept
-        return sig if self.keeping else None
+        if not self.keeping:
+            self.donor = None
+            return None
+        donor = self.donors.get(decl, _UNSET)
+        if donor is _UNSET:
+            donor = self.donors[decl] = results.signature(decl, pod, self.pod_parts, node_code=True)
+        self.donor = donor
+        return sig
 
     def remember(self, site: Any, compute: Any) -> Any:
         """A node-independent `let`: computed once per attempt, and kept for later attempts of
@@ -454,15 +463,27 @@ class _AttemptContext(EvalContext):
         group = results.node_group(decl, sig)
         found = group[span] if type(span) is slice else [group[i] for i in span]
         misses = found.count(_UNSET)  # (found by C's scans: a slice is mostly kept)
+        donor = self.donor
+        donors = results.entries.get((decl, donor)) if donor is not None and misses else None
+        positions = results.positions
         at = -1
         for _ in range(misses):
             at = found.index(_UNSET, at + 1)
-            found[at] = self._fresh(decl, pod, nodes[at], (decl, sig, names[at]), run)
+            answer = _UNSET
+            if donors is not None:
+                entry = donors[positions[names[at]]]
+                if entry is not _UNSET:
+                    answer = self._transfer(decl, sig, names[at], entry)
+            if answer is _UNSET:
+                answer = self._fresh(decl, pod, nodes[at], (decl, sig, names[at]), run)
+            found[at] = answer
         results.used((decl, sig), len(names) - misses)
         return found
 
     def _fresh(self, decl: Any, pod: Mapping, node: Mapping, key: tuple, run: Any) -> Any:
-        """Run the plugin for one node, noting what it read (the node too); keep the answer."""
+        """Run the plugin for one node, noting what it read (the node too); keep the answer, also
+        as a donor for pods of other signatures (`_transfer`)."""
+        donor = self.donor
         outer, self.deps = self.deps, set()
         try:
             answer = run(decl, self, pod, node)
@@ -470,7 +491,42 @@ class _AttemptContext(EvalContext):
             deps, self.deps = self.deps, outer
         outer.update(deps)
         deps.add(("key", (*NODE, "", key[2])))
-        self.results.put(key, answer, deps)
+        deps = frozenset(deps)
+        if self.results.put(key, answer, deps) and donor is not None:
+            self.results.put((key[0], donor, key[2]), (answer, deps, key[1]), deps)
+        return answer
+
+    def _transfer(self, decl: Any, sig: int, name: str, entry: tuple) -> Any:
+        """The answer a pod of another signature got on node `name` (`entry`: answer, what it
+        read, that signature), if it is this pod's too; else _UNSET.
+
+        The node code of both read the same of the pod (the donor group's
+        signature), so the answer differs only if a part of a once-value it
+        read differs: it is this pod's when every such part is the same in
+        the once-values of this attempt.  Kept then as if computed here, its
+        reads of once-values moved to this signature's.  (One Deployment's
+        pods after another's: PodTopologySpread's terms on a node read the
+        constraints' keys and skews, not their selectors, so the new pods
+        score on the nodes the old ones did without computing anything.)
+        """
+        answer, deps, was_sig = entry
+        values, once_memo = self.results.values, self.once_memo
+        moved = []
+        for dep in deps:
+            if type(dep) is tuple and dep[0] is _USE:
+                site, path = dep[1], dep[3]
+                was, now = values.get((site, was_sig)), once_memo.get(site)
+                if now is None:
+                    now = values.get((site, sig))  # (kept and standing: `refresh` ran)
+                if was is None or now is None or not was[1].alive or not now[1].alive \
+                        or not _same_value(lookup(was[0], path), lookup(now[0], path)):
+                    return _UNSET
+                moved.append((_USE, site, sig, path))
+            else:
+                moved.append(dep)
+        if not self.results.put((decl, sig, name), answer, moved):
+            return _UNSET
+        self.deps.update(moved)
         return answer
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
@@ -951,10 +1007,12 @@ class NodeResults(_DependentCache):
             if type(self.entries.pop(group, None)) is list:
                 self.slots -= len(self.positions)
 
-    def signature(self, decl: Any, pod: Mapping, parts: dict | None = None) -> int | None:
+    def signature(self, decl: Any, pod: Mapping, parts: dict | None = None, node_code: bool = False) -> int | None:
         """The interned values of what `decl` reads of `pod`; None when it reads all of the pod.
-        (`parts`: the pod's values by path, shared by the plugins of one attempt.)"""
-        paths = getattr(decl, "pod_reads", None)
+        (`parts`: the pod's values by path, shared by the plugins of one attempt.)  With
+        `node_code`: of what its node-dependent code reads itself (`decl.node_reads`), which
+        names its group of donors (`_AttemptContext.answers`)."""
+        paths = getattr(decl, "node_reads" if node_code else "pod_reads", None)
         if paths is None:
             return None
         if parts is None:
@@ -965,7 +1023,7 @@ class NodeResults(_DependentCache):
             if value is _UNSET:
                 value = parts[path] = get_path(pod, *path)
             found_parts.append(value)
-        values = (decl, tuple(found_parts))
+        values = (decl, node_code, tuple(found_parts))
         try:
             found = self.signatures.get(values)
         except TypeError:  # an unhashable value: no sharing

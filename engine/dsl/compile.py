@@ -69,6 +69,8 @@ class CompiledDecl:
     normalize: str | None = None  # a score's rescaling over the feasible nodes
     linemap: dict = attrs.field(factory=dict, repr=False)  # generated line → rule line
     pod_reads: tuple | None = None  # a filter's or score's pod paths (dsl.reads); None: all of it
+    # … of which its node-dependent code reads itself (not through its once-per-attempt lets)
+    node_reads: tuple | None = None
     defers: bool = False  # a score whose answers may hold `later` parts of its once-lets (runtime.Later)
 
     @property
@@ -802,6 +804,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             kind=getattr(decl, "kind", None), weight=getattr(decl, "weight", 0) or 0,
             normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
+            node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

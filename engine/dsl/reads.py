@@ -41,12 +41,14 @@ POD_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
 }
 
 
-def pod_reads(decl: A.Filter | A.Score) -> tuple[tuple[str, ...], ...] | None:
-    """The pod paths `decl` reads, sorted; None when it may read the whole pod (or the clock)."""
+def pod_reads(decl: A.Filter | A.Score, skip: frozenset[int] = frozenset()) -> tuple[tuple[str, ...], ...] | None:
+    """The pod paths `decl` reads, sorted; None when it may read the whole pod (or the clock).
+    With `skip` (ids of top-level lets): what the rest of it reads, those lets' values left out."""
     found: set[tuple[str, ...]] = set()
     try:
         for stmt in decl.body:
-            _visit(stmt, decl.pod_var, found)
+            if id(stmt) not in skip:
+                _visit(stmt, decl.pod_var, found)
     except _Whole:
         return None
     return tuple(sorted(found))

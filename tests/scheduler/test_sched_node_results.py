@@ -241,3 +241,43 @@ def test_the_paths_of_a_once_value_are_read_as_lookup_reads_them(value, path):
 
     for version in (value, freeze(value)):
         assert lookup(version, path) == _lookup(version, path)
+
+
+WEIGH = """
+    component weigh
+      reads Pod, Node
+    score Weigh(pod, node) weight 1:
+      let factor = int(default(pod.metadata.labels.factor, "1"))
+      let app = pod.metadata.labels.app
+      return factor * int(node.metadata.labels.size)
+    """
+
+
+def test_a_pod_of_another_signature_takes_the_answers_whose_once_values_it_shares(tmp_path):
+    cluster = SchedCluster(tmp_path, extra={"weigh": WEIGH}, with_shipped=False)
+    cluster.add(*(node(f"n{i}", labels={"size": str(i + 1)}) for i in range(4)))
+    weigh = count_calls(cluster.scheduler, "scores", "Weigh")
+    scores = lambda a: {n: a.scores[n][0].raw for n in a.feasible}  # noqa: E731
+
+    first = cluster.attempt(pod("a", labels={"app": "a", "factor": "2"}))
+    assert scores(first) == {"n0": 2, "n1": 4, "n2": 6, "n3": 8} and weigh["n"] == 1 + 4  # probe, nodes
+    # another app (another signature: the plugin reads the labels), the same factor: the node code
+    # read only `factor` of the once-values, so every node's answer is taken over; only the probe runs
+    other = cluster.attempt(pod("b", labels={"app": "b", "factor": "2"}))
+    assert scores(other) == scores(first) and weigh["n"] == 5 + 1
+    # a factor that differs: nothing to take over, every node is asked
+    third = cluster.attempt(pod("c", labels={"app": "c", "factor": "3"}))
+    assert scores(third) == {"n0": 3, "n1": 6, "n2": 9, "n3": 12} and weigh["n"] == 6 + 1 + 4
+    # the answers taken over are kept for their new signature like computed ones
+    again = cluster.attempt(pod("b2", labels={"app": "b", "factor": "2"}))
+    assert scores(again) == scores(first) and weigh["n"] == 11
+
+
+def test_an_answer_taken_over_is_dropped_with_the_node_like_any_other(tmp_path):
+    cluster = SchedCluster(tmp_path, extra={"weigh": WEIGH}, with_shipped=False)
+    cluster.add(node("n0", labels={"size": "1"}), node("n1", labels={"size": "2"}))
+    cluster.attempt(pod("a", labels={"app": "a"}))
+    cluster.attempt(pod("b", labels={"app": "b"}))  # taken over
+    cluster.update(node("n1", labels={"size": "5"}))
+    after = cluster.attempt(pod("b2", labels={"app": "b"}))
+    assert {n: after.scores[n][0].raw for n in after.feasible} == {"n0": 1, "n1": 5}
