@@ -123,32 +123,40 @@ def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None
     `read(part, at)` reads a `later` part of the answer at place `at` (see
     `settled`); only the fields used are read, nothing is copied.
     """
-    if read is None:
-        def field(term: Any, name: str, at: int) -> Any:
-            return term.get(name)
-    else:
-        def field(term: Any, name: str, at: int) -> Any:
-            value = term.get(name)
-            return read(value, at) if type(value) is R.Later else settled(value, read, at)
-    places = {node: at for at, node in enumerate(raw)}
-    scored = {node: terms for node, terms in raw.items() if isinstance(terms, (list, tuple))}
-    width = max((len(terms) for terms in scored.values()), default=0)
+    fields = ("domain", "hostname", "count", "maxSkew")
+    later = R.Later
+    scored: dict[str, list] = {}  # node → per constraint (domain, hostname, count, maxSkew)
+    for at, (node, terms) in enumerate(raw.items()):
+        if not isinstance(terms, (list, tuple)):
+            continue
+        rows = []
+        for term in terms:
+            row = [term.get(name) for name in fields]
+            if read is not None:
+                for i, value in enumerate(row):
+                    if type(value) is later:
+                        row[i] = read(value, at)
+                    elif type(value) not in _SETTLED:
+                        row[i] = settled(value, read, at)
+            rows.append(row)
+        scored[node] = rows
+    width = max((len(rows) for rows in scored.values()), default=0)
     weights = []
     for i in range(width):
-        terms = [(t[i], places[node]) for node, t in scored.items() if i < len(t)]
-        if terms and field(terms[0][0], "hostname", terms[0][1]):
+        column = [rows[i] for rows in scored.values() if i < len(rows)]
+        if column and column[0][1]:
             size = len(scored)
         else:
-            size = len({field(t, "domain", at) or "" for t, at in terms})
+            size = len({row[0] or "" for row in column})
         weights.append(math.log(size + 2))
     result: dict[str, int | None] = {}
-    for node, at in places.items():
-        terms = scored.get(node)
-        if terms is None:
+    for node in raw:
+        rows = scored.get(node)
+        if rows is None:
             result[node] = None
             continue
-        total = sum(int(field(t, "count", at) or 0) * weights[i] + int(field(t, "maxSkew", at) or 0) - 1
-                    for i, t in enumerate(terms) if field(t, "domain", at) is not None)
+        total = sum(int(row[2] or 0) * weights[i] + int(row[3] or 0) - 1
+                    for i, row in enumerate(rows) if row[0] is not None)
         result[node] = int(math.floor(total + 0.5))
     return result
 
@@ -270,7 +278,7 @@ class _AttemptContext(EvalContext):
     """
 
     __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures", "current", "keeping",
-                 "decl", "seen", "pod_parts", "donors", "donor")
+                 "decl", "seen", "pod_parts", "donors", "donor", "moves")
 
     def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None,
                  results: "NodeResults | None" = None):
@@ -288,6 +296,7 @@ class _AttemptContext(EvalContext):
         self.seen: dict = {}  # site → (value, _MemoDep, …) of the once-values the running plugin used so far
         self.donors: dict = {}  # decl → the signature of what its node code reads of the pod (donor groups)
         self.donor: int | None = None  # that of the plugin running, when it is keeping
+        self.moves: dict = {}  # (a donor answer's read of a once-value, signature) → the same read here, or None
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
         """Note that `decl` runs now for `pod`; its pod signature, or None when neither its answers
@@ -510,18 +519,25 @@ class _AttemptContext(EvalContext):
         score on the nodes the old ones did without computing anything.)
         """
         answer, deps, was_sig = entry
-        values, once_memo = self.results.values, self.once_memo
+        values, once_memo, moves = self.results.values, self.once_memo, self.moves
         moved = []
         for dep in deps:
             if type(dep) is tuple and dep[0] is _USE:
-                site, path = dep[1], dep[3]
-                was, now = values.get((site, was_sig)), once_memo.get(site)
-                if now is None:
-                    now = values.get((site, sig))  # (kept and standing: `refresh` ran)
-                if was is None or now is None or not was[1].alive or not now[1].alive \
-                        or not _same_value(lookup(was[0], path), lookup(now[0], path)):
+                to = moves.get((dep, sig), _UNSET)  # (many answers read the same parts)
+                if to is _UNSET:
+                    site, path = dep[1], dep[3]
+                    was, now = values.get((site, was_sig)), once_memo.get(site)
+                    computed = now is not None  # (this attempt's value: it stays for the attempt)
+                    if not computed:
+                        now = values.get((site, sig))  # (kept and standing: `refresh` ran)
+                    same = (was is not None and now is not None and was[1].alive and now[1].alive
+                            and _same_value(lookup(was[0], path), lookup(now[0], path)))
+                    to = (_USE, site, sig, path) if same else None
+                    if computed:
+                        moves[(dep, sig)] = to
+                if to is None:
                     return _UNSET
-                moved.append((_USE, site, sig, path))
+                moved.append(to)
             else:
                 moved.append(dep)
         if not self.results.put((decl, sig, name), answer, moved):

@@ -16,6 +16,8 @@ import binascii
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from pyrsistent import pmap, pvector
+
 from . import fieldcheck as fc
 from .apierrors import FieldError, duplicate, forbidden, invalid, required
 from .crd import crd_errors, custom_resource_errors
@@ -78,13 +80,35 @@ def metadata_errors(rt: ResourceType, obj: Mapping) -> list[FieldError]:
         namespace = meta.get("namespace")
         errors += [required("metadata.namespace")] if not namespace else fc.named(
             namespace, "metadata.namespace", fc.label_errors)
-    errors += fc.label_map(meta.get("labels"), "metadata.labels")
-    errors += _annotation_errors(meta.get("annotations"))
+    errors += _unless_known_valid(meta.get("labels"), lambda labels: fc.label_map(labels, "metadata.labels"))
+    errors += _unless_known_valid(meta.get("annotations"), _annotation_errors)
     list_errors, finalizers = fc.items(meta.get("finalizers"), "metadata.finalizers")
     errors += list_errors
     for path, finalizer in finalizers:
         errors += fc.named(finalizer, path, fc.qualified_name_errors)
-    return errors + _owner_errors(meta.get("ownerReferences"))
+    return errors + _unless_known_valid(meta.get("ownerReferences"), _owner_errors)
+
+
+_KNOWN_VALID: dict[int, Any] = {}  # id → a frozen labels, annotations or ownerReferences value found valid
+_KNOWN_VALID_LIMIT = 4096
+
+
+def _unless_known_valid(value: Any, errors_of: Callable[[Any], list[FieldError]]) -> list[FieldError]:
+    """`errors_of(value)`, or none for a frozen value found valid before.  A write that leaves an
+    object's labels alone carries the very same frozen map (and equal maps are shared when frozen),
+    so most writes check them once, not every time."""
+    frozen = type(value) in _FROZEN
+    if frozen and _KNOWN_VALID.get(id(value)) is value:
+        return []
+    errors = errors_of(value)
+    if frozen and not errors:
+        if len(_KNOWN_VALID) >= _KNOWN_VALID_LIMIT:
+            _KNOWN_VALID.clear()
+        _KNOWN_VALID[id(value)] = value
+    return errors
+
+
+_FROZEN = (type(pmap()), type(pvector()))
 
 
 # -------------------------------------------------------------- simple kinds

@@ -144,3 +144,24 @@ def test_deployment_selector_is_immutable(api):
     with pytest.raises(APIError) as caught:
         api.update(ADMIN, changed)
     assert "spec.selector: Invalid value: " in caught.value.message and "field is immutable" in caught.value.message
+
+
+def test_frozen_labels_found_valid_are_not_checked_again_and_invalid_ones_always_are(monkeypatch):
+    from pyrsistent import freeze
+
+    import engine.validation as v
+
+    checked = []
+    inner = v.fc.label_map
+    monkeypatch.setattr(v.fc, "label_map", lambda labels, path: checked.append(labels) or inner(labels, path))
+    monkeypatch.setattr(v, "_KNOWN_VALID", {})
+    from engine.kinds import BUILTIN
+
+    pod_type = BUILTIN.by_kind("", "Pod")
+    good, bad = freeze({"app": "web"}), freeze({"app": "-bad-"})
+    for labels in (good, good, bad, bad, {"app": "web"}, {"app": "web"}):
+        meta = {"name": "p", "namespace": "demo", "labels": labels}
+        errors = v.metadata_errors(pod_type, {"metadata": meta})
+        assert bool(errors) == (labels is bad)
+    # the frozen valid map once; the invalid one and the plain (mutable) maps every time
+    assert checked == [good, bad, bad, {"app": "web"}, {"app": "web"}]
