@@ -118,14 +118,16 @@ class EvalContext:
         if found is None:
             outer, self.deps = self.deps, set()
             try:
-                value = compute()
-            except Exception:  # a failure is not kept: each instance fails (or not) on its own
-                outer.update(self.deps)
-                raise
+                value, failed = compute(), None
+            except Exception as exc:  # fails the same in every instance: kept too
+                value, failed = None, (exc, exc.__traceback__)
             finally:
                 deps, self.deps = self.deps, outer
-            found = memo[site] = (value, frozenset(deps))
+            found = memo[site] = (value, frozenset(deps), failed)
         self.deps.update(found[1])
+        if found[2] is not None:
+            exc, tb = found[2]
+            raise exc.with_traceback(tb)
         return found[0]
 
     def _query(self, spec: Any, values: tuple, where: Any) -> list[Any]:

@@ -134,16 +134,14 @@ def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None
             row = [term.get(name) for name in fields]
             if read is not None:
                 for i, value in enumerate(row):
-                    if type(value) is later:
-                        row[i] = read(value, at)
-                    elif type(value) not in _SETTLED:
-                        row[i] = settled(value, read, at)
+                    if i != 2 and type(value) not in _SETTLED:  # (the count: read if it counts)
+                        row[i] = read(value, at) if type(value) is later else settled(value, read, at)
             rows.append(row)
-        scored[node] = rows
-    width = max((len(rows) for rows in scored.values()), default=0)
+        scored[node] = (rows, at)
+    width = max((len(rows) for rows, _at in scored.values()), default=0)
     weights = []
     for i in range(width):
-        column = [rows[i] for rows in scored.values() if i < len(rows)]
+        column = [rows[i] for rows, _at in scored.values() if i < len(rows)]
         if column and column[0][1]:
             size = len(scored)
         else:
@@ -151,12 +149,18 @@ def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None
         weights.append(math.log(size + 2))
     result: dict[str, int | None] = {}
     for node in raw:
-        rows = scored.get(node)
-        if rows is None:
+        found = scored.get(node)
+        if found is None:
             result[node] = None
             continue
-        total = sum(int(row[2] or 0) * weights[i] + int(row[3] or 0) - 1
-                    for i, row in enumerate(rows) if row[0] is not None)
+        rows, at = found
+        total = 0.0
+        for i, (domain, _hostname, count, max_skew) in enumerate(rows):
+            if domain is None:
+                continue
+            if read is not None and type(count) not in _SETTLED:
+                count = read(count, at) if type(count) is later else settled(count, read, at)
+            total += int(count or 0) * weights[i] + int(max_skew or 0) - 1
         result[node] = int(math.floor(total + 0.5))
     return result
 

@@ -726,8 +726,9 @@ def _node_independent_lets(decl: Any) -> set[int]:
 def shared_lets(decl: A.Rule) -> set[int]:
     """The top-level `let`s of a rule that are the same for every object it is evaluated for.
 
-    Such a let mentions neither the rule's variable nor a let that does,
-    nor the clock, and calls nothing but functions of their arguments and of
+    Such a let reads no name but those of earlier such lets (not the rule's
+    variable, nor the objects a `create … as` names, nor `now`), and calls
+    nothing but functions of their arguments and of
     the snapshot (queries, lookups, context functions): on one snapshot its
     value is the same in every instance.  The engine evaluates every dirty
     instance of a round on one snapshot, so the value is computed once per
@@ -737,14 +738,18 @@ def shared_lets(decl: A.Rule) -> set[int]:
     that build something or read the snapshot are worth it.
     """
     shared: set[int] = set()
-    dependent = {decl.var, "now"}
+    same = set()  # the names bound here, so far, to values that are the same in every instance
     for stmt in decl.body:
+        if isinstance(stmt, A.Create) and stmt.alias is not None:  # the objects this instance creates
+            same.discard(stmt.alias)
         if not isinstance(stmt, A.Let):
             continue
-        if names_in(stmt.value) & dependent or _impure(stmt.value):
-            dependent.add(stmt.name)
-        elif _worth_keeping(stmt.value) or any(isinstance(n, (A.Query, A.Lookup)) for n in _nodes(stmt.value)):
-            shared.add(id(stmt))
+        if free_names(stmt.value) <= same and not _impure(stmt.value):  # (nothing else: not `now`)
+            same.add(stmt.name)
+            if _worth_keeping(stmt.value) or any(isinstance(n, (A.Query, A.Lookup)) for n in _nodes(stmt.value)):
+                shared.add(id(stmt))
+        else:
+            same.discard(stmt.name)
     return shared
 
 

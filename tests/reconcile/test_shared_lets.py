@@ -61,7 +61,10 @@ def test_every_instance_gets_the_value_computed_once_and_follows_what_it_read(cl
     assert evaluations[name] == 3 * len(joins) and set(joins[before:]) == {("s1", "s2")}
 
 
-def test_a_failing_shared_let_fails_each_instance_and_all_recover(cluster):
+def test_a_failing_shared_let_fails_each_instance_and_all_recover(cluster, monkeypatch):
+    parsed = []
+    inner = BUILTINS["int"].fn
+    monkeypatch.setitem(BUILTINS, "int", attrs.evolve(BUILTINS["int"], fn=lambda v: parsed.append(v) or inner(v)))
     cluster.rules(members="""
         component members
           reads ConfigMap
@@ -75,6 +78,8 @@ def test_a_failing_shared_let_fails_each_instance_and_all_recover(cluster):
         cluster.apply(configmap(name, role="member"))
     cluster.run(0.1)
     assert len(cluster.engine.failures) == 2
+    assert {f.location.rpartition("/")[2] for f in cluster.engine.failures.values()} == {"members.rules:5"}  # the let
+    assert parsed == ["x"]  # both instances, one snapshot: the failure was computed once
     cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "n1", {"data": {"n": "4"}})
     cluster.run(0.1)  # woken by the change (both kept the dependency), not by the back-off
     assert not cluster.engine.failures
@@ -99,9 +104,11 @@ let plain = "x"
 let late = [s for s in (Secret) if time(s.metadata.creationTimestamp) < now]
 let later = count(late)
 let version = runtime_version()
-set cm.data.x = str(count(both) + count(fixed) + later) + plain + version
-""") == ["secrets", "names", "fixed"]
-    # `mine` reads the rule's object, `both` reads `mine`, `plain` builds nothing, `late` reads the
+let quoted = [plain + s.metadata.name for s in secrets]
+set cm.data.x = str(count(both) + count(fixed) + later + count(quoted)) + plain + version
+""") == ["secrets", "names", "fixed", "quoted"]
+    # `mine` reads the rule's object, `both` reads `mine`, `plain` builds nothing (`quoted`, which reads
+    # it, is shared), `late` reads the
     # clock and `later` reads `late`, `version` calls a builtin that is not a function of its arguments
 
 
@@ -123,3 +130,19 @@ def test_a_shared_let_hidden_by_an_inner_let_of_the_same_name_is_still_right(clu
     assert cluster.run().converged
     assert cluster.get("ConfigMap", "a")["data"] == {"role": "member", "outer": "s1"}
     assert cluster.get("ConfigMap", "b")["data"] == {"role": "member", "inner": "b", "outer": "s1"}
+
+
+def test_a_let_reading_the_objects_an_instance_creates_is_its_own(cluster):
+    cluster.rules(members="""
+        component members
+          reads ConfigMap
+          writes ConfigMap
+        rule child for cm in ConfigMap where cm.data.role == "member" and cm.data.child == null:
+          create ConfigMap from {metadata: {name: cm.metadata.name + "-child"}, data: {role: "child"}} as made
+          let names = join([m.metadata.name for m in [made]], ",")
+          set cm.data.child = names
+        """)
+    for name in ("a", "b"):
+        cluster.apply(configmap(name, role="member"))
+    assert cluster.run().converged
+    assert {n: cluster.get("ConfigMap", n)["data"]["child"] for n in "ab"} == {"a": "a-child", "b": "b-child"}
