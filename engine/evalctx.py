@@ -21,6 +21,7 @@ from .deletion import gc_finalizers
 from .events import Emitted, object_reference
 from .dsl import runtime as R
 from .dsl.builtins import _as_selector as selector_of  # so the planner reads selectors as matches() does
+from .dsl.builtins import _labels_of as labels_of
 from .kinds import CRD_GROUP, CRD_KIND, Registry
 from .objects import Key, key_of
 from .writes import build_created_objects
@@ -140,7 +141,9 @@ class EvalContext:
         if any(t.type == "ns" and not isinstance(v, str) for t, v in zip(spec.terms, values)):
             return []  # `Pod in null`: no namespace, no pods
         keys, dep = self._candidates(group, kind, spec.terms, values)
-        if dep is not None:
+        if type(dep) is frozenset:  # (several: a `selects` term)
+            self.deps.update(dep)
+        elif dep is not None:
             self.deps.add(dep)
         # the label, node and owner indexes span namespaces: keep the query's own
         ns = next((v for t, v in zip(spec.terms, values) if t.type == "ns"), None)
@@ -225,7 +228,25 @@ class EvalContext:
             return self._label(group, kind, ns, term.label, value)
         if term.type == "selector":
             return self._selector(group, kind, ns, value)
+        if term.type == "selects" and isinstance(ns, str):
+            return self._selects(group, kind, ns, value)
         return None
+
+    def _selects(self, group: str, kind: str, ns: str, value: Any) -> tuple | None:
+        """The objects whose spec.selector may select `value` (an object or its labels): those filed
+        under one of its label pairs, or under none (`selectors.selects_entry`); their
+        dependencies, one per pair (a frozenset: `_add_dep`)."""
+        try:
+            labels = labels_of(value)
+        except TypeError:
+            return None  # the where clause reports it
+        snap = self.snap
+        keys = set(snap.index("selects", (group, kind, ns, "*")))
+        deps = {("selects", group, kind, ns, "*")}
+        for pair in labels.items():
+            keys.update(snap.index("selects", (group, kind, ns, *pair)))
+            deps.add(("selects", group, kind, ns, *pair))
+        return keys, frozenset(deps)
 
     def _namespaced(self, group: str, kind: str) -> bool:
         registry = Registry.for_snapshot(self.snap)

@@ -36,6 +36,7 @@ from .events import EVENT, EventRecorder
 from .objects import Key, format_key, freeze, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler
+from .store import selects_pair
 
 MAX_CAUSES = 5
 
@@ -84,6 +85,9 @@ def change_keys(key: Key, obj: Mapping | None) -> Iterable[tuple]:
     spec = obj.get("spec")
     if isinstance(spec, Mapping) and spec.get("nodeName"):
         yield ("node", group, kind, spec["nodeName"])
+    pair = selects_pair(spec) if isinstance(spec, Mapping) else None
+    if pair is not None:
+        yield ("selects", group, kind, ns, *pair)
     if meta.get("uid"):
         yield ("uid", meta["uid"])
 

@@ -123,20 +123,15 @@ def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None
     `read(part, at)` reads a `later` part of the answer at place `at` (see
     `settled`); only the fields used are read, nothing is copied.
     """
-    fields = ("domain", "hostname", "count", "maxSkew")
     later = R.Later
-    scored: dict[str, list] = {}  # node → per constraint (domain, hostname, count, maxSkew)
+    scored: dict[str, tuple] = {}  # node → (per constraint (domain, hostname, count, maxSkew), place)
     for at, (node, terms) in enumerate(raw.items()):
-        if not isinstance(terms, (list, tuple)):
+        if type(terms) is not list and not isinstance(terms, (list, tuple)):
             continue
-        rows = []
-        for term in terms:
-            row = [term.get(name) for name in fields]
-            if read is not None:
-                for i, value in enumerate(row):
-                    if i != 2 and type(value) not in _SETTLED:  # (the count: read if it counts)
-                        row[i] = read(value, at) if type(value) is later else settled(value, read, at)
-            rows.append(row)
+        rows, parts = _spread_rows(terms)
+        if parts and read is not None:  # a `later` part other than a count: read it now
+            rows = [[v if i == 2 or type(v) in _SETTLED else read(v, at) if type(v) is later else settled(v, read, at)
+                     for i, v in enumerate(row)] for row in rows]
         scored[node] = (rows, at)
     width = max((len(rows) for rows, _at in scored.values()), default=0)
     weights = []
@@ -163,6 +158,25 @@ def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None
             total += int(count or 0) * weights[i] + int(max_skew or 0) - 1
         result[node] = int(math.floor(total + 0.5))
     return result
+
+
+_SPREAD_ROWS: dict[int, tuple] = {}  # id of a node's answer → (the answer, its rows, whether …)
+_SPREAD_ROWS_KEPT = 65_536
+
+
+def _spread_rows(terms: Any) -> tuple[tuple, bool]:
+    """A spread answer's terms as rows (domain, hostname, count, maxSkew), and whether a field
+    other than the count is a `later` part (or holds one).  Kept per answer: a node's answer is
+    kept across attempts, and a pod's scores read it on every node they look at."""
+    found = _SPREAD_ROWS.get(id(terms))
+    if found is not None and found[0] is terms:
+        return found[1], found[2]
+    rows = tuple((t.get("domain"), t.get("hostname"), t.get("count"), t.get("maxSkew")) for t in terms)
+    parts = any(type(v) not in _SETTLED for row in rows for v in (row[0], row[1], row[3]))
+    if len(_SPREAD_ROWS) >= _SPREAD_ROWS_KEPT:
+        _SPREAD_ROWS.clear()
+    _SPREAD_ROWS[id(terms)] = (terms, rows, parts)
+    return rows, parts
 
 
 def settled(value: Any, read: Any, at: int) -> Any:

@@ -23,6 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 import attrs
+from pyrsistent import PMap
 
 # selection.Operator values, spelled as upstream spells them.
 EQUALS, DOUBLE_EQUALS, NOT_EQUALS = "=", "==", "!="
@@ -606,3 +607,49 @@ def parse_field_selector(text: str) -> FieldSelector:
         field, operator, value = _split_term(text, part)
         terms.append(FieldTerm(field, NOT_EQUALS if operator == "!=" else EQUALS, _unescape(value)))
     return FieldSelector(tuple(terms))
+
+
+def read(selector: str | Mapping) -> Selector:
+    """A selector as `matches()` reads it: a string ("app=web,tier in (fe)"), a
+    metav1.LabelSelector (matchLabels / matchExpressions), or a map of equalities."""
+    if isinstance(selector, str):
+        return parse(selector)
+    if is_label_selector(selector):
+        return from_label_selector(selector)
+    return from_map(selector)
+
+
+def is_label_selector(selector: Mapping) -> bool:
+    return bool(selector) and all(
+        k in ("matchLabels", "matchExpressions") and not isinstance(v, str) for k, v in selector.items()
+    )
+
+
+_ENTRIES: dict[int, tuple] = {}  # id of a frozen selector → (it, its selects_entry)
+_ENTRIES_KEPT = 4096
+
+
+def selects_entry(selector: object) -> tuple | None:
+    """The label pair under which an object with label selector `selector` is filed in the
+    store's `selects` index (reverse selector lookups: "the Services that select this pod"):
+    one pair every labels map it selects holds, or ("*",) when there is none (it may select
+    any labels, or it does not read as a selector); None when it selects nothing."""
+    if selector is None:
+        return None
+    found = _ENTRIES.get(id(selector))
+    if found is not None and found[0] is selector:
+        return found[1]
+    try:
+        if not isinstance(selector, (str, Mapping)):
+            raise TypeError(selector)
+        parsed = read(selector)
+    except (TypeError, ValueError, KeyError, AttributeError):
+        entry: tuple | None = ("*",)
+    else:
+        pairs = parsed.equalities()
+        entry = None if parsed.nothing else min(pairs.items()) if pairs else ("*",)
+    if type(selector) in (PMap, str):  # (immutable, kept alive by the entry: its id stays its own)
+        if len(_ENTRIES) >= _ENTRIES_KEPT:
+            _ENTRIES.clear()
+        _ENTRIES[id(selector)] = (selector, entry)
+    return entry

@@ -44,11 +44,12 @@ from pyrsistent import PMap, PVector, pmap, pvector
 
 from .errors import ReconError, TemporaryError
 from .objects import Key, key_of, resource_version
+from .selectors import selects_entry
 
 _EMPTY = Map()
 _EMPTY_PMAP = pmap()
 _MASK64 = (1 << 64) - 1
-_INDEXES = ("kind", "ns", "label", "owner", "node", "uid", "address")
+_INDEXES = ("kind", "ns", "label", "owner", "node", "uid", "address", "selects")
 
 
 # ---------------------------------------------------------------- JSON codec
@@ -456,6 +457,9 @@ def _index_entries(key: Key, obj: Mapping) -> list[tuple[str, Any]]:
     uid = _get(meta, "uid")
     if uid:
         entries.append(("uid", uid))
+    pair = selects_pair(spec)
+    if pair is not None:  # what its selector selects (queries `where matches(it.spec.selector, x)`)
+        entries.append(("selects", (group, kind, ns, *pair)))
     if kind == "Service" and group == "" and spec:  # the addresses it holds (admission's allocation checks)
         ip = _get(spec, "clusterIP")
         if isinstance(ip, str) and ip not in ("", "None"):
@@ -475,7 +479,15 @@ def _same_index_fields(old: Mapping, new: Mapping) -> bool:
             and _get(old_meta, "uid") is _get(new_meta, "uid")
             and _get(old_spec, "nodeName") is _get(new_spec, "nodeName")
             and _get(old_spec, "clusterIP") is _get(new_spec, "clusterIP")
-            and _get(old_spec, "ports") is _get(new_spec, "ports"))
+            and _get(old_spec, "ports") is _get(new_spec, "ports")
+            and _get(old_spec, "selector") is _get(new_spec, "selector"))
+
+
+def selects_pair(spec: Any) -> tuple | None:
+    """The `selects` index entry of an object with this spec (selectors.selects_entry), if it
+    has a selector."""
+    selector = _get(spec, "selector")
+    return None if selector is None else selects_entry(selector)
 
 
 @attrs.frozen(slots=True)

@@ -801,19 +801,9 @@ def pod_requests(pod, defaults=None):
 _section("Selectors and tolerations")
 
 
-def _is_label_selector(selector: Mapping) -> bool:
-    return bool(selector) and all(
-        k in ("matchLabels", "matchExpressions") and not isinstance(v, str) for k, v in selector.items()
-    )
-
-
 @lru_cache(maxsize=4096)
 def _cached_selector(selector: object) -> selectors.Selector:
-    if isinstance(selector, str):
-        return selectors.parse(selector)
-    if _is_label_selector(selector):
-        return selectors.from_label_selector(selector)
-    return selectors.from_map(selector)
+    return selectors.read(selector)
 
 
 # The selector of each immutable selector object (a PMap or a string), by identity:

@@ -34,7 +34,7 @@ from .reads import pod_reads
 class QueryTerm:
     """One condition of a query that an index can answer.
 
-    type: "ns" | "node" | "name" | "uid" | "label" | "owner" | "selector";
+    type: "ns" | "node" | "name" | "uid" | "label" | "owner" | "selector" | "selects";
     label: the label key for "label" terms.
     """
 
@@ -157,6 +157,8 @@ def _call_term(expr: A.Call) -> tuple[QueryTerm, Any] | None:
         target = it_path(args[1])
         if target in ((), ("metadata", "labels"), ("labels",)):
             return QueryTerm("selector"), args[0]
+    if expr.func == "matches" and len(args) == 2 and not uses_it(args[1]) and it_path(args[0]) == ("spec", "selector"):
+        return QueryTerm("selects"), args[1]  # the objects whose selector selects x
     return None
 
 
