@@ -239,13 +239,16 @@ class EvalContext:
         try:
             labels = labels_of(value)
         except TypeError:
-            return None  # the where clause reports it
+            labels = None
+        if not isinstance(labels, Mapping):
+            return None  # no index: the where clause tells (or reports) as before
         snap = self.snap
         keys = set(snap.index("selects", (group, kind, ns, "*")))
         deps = {("selects", group, kind, ns, "*")}
         for pair in labels.items():
-            keys.update(snap.index("selects", (group, kind, ns, *pair)))
-            deps.add(("selects", group, kind, ns, *pair))
+            if type(pair[0]) is str and type(pair[1]) is str:  # (only strings are ever filed)
+                keys.update(snap.index("selects", (group, kind, ns, *pair)))
+                deps.add(("selects", group, kind, ns, *pair))
         return keys, frozenset(deps)
 
     def _namespaced(self, group: str, kind: str) -> bool:

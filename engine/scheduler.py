@@ -111,7 +111,7 @@ def normalize_values(mode: str | None, raw: list) -> list[int]:
     raise ValueError(f"unknown normalize mode {mode!r}")
 
 
-def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None]:
+def spread_scores(raw: dict[str, Any], read: Any = None, kept: bool = False) -> dict[str, int | None]:
     """PodTopologySpread's Score over the feasible nodes, from each node's per-constraint terms.
 
     A node's raw value is null when the plugin ignores it (no constraints, or
@@ -121,14 +121,16 @@ def spread_scores(raw: dict[str, Any], read: Any = None) -> dict[str, int | None
     count is weighted by log(size + 2), size being the number of scored nodes
     for hostname, else the number of their domains; plus maxSkew - 1; rounded.
     `read(part, at)` reads a `later` part of the answer at place `at` (see
-    `settled`); only the fields used are read, nothing is copied.
+    `settled`); only the fields used are read, nothing is copied.  `kept`: the
+    answers are the scheduler's, never changed once made, so what is read of
+    each is kept for the next attempt (`_spread_rows`).
     """
     later = R.Later
     scored: dict[str, tuple] = {}  # node → (per constraint (domain, hostname, count, maxSkew), place)
     for at, (node, terms) in enumerate(raw.items()):
         if type(terms) is not list and not isinstance(terms, (list, tuple)):
             continue
-        rows, parts = _spread_rows(terms)
+        rows, parts = _spread_rows(terms) if kept else _rows_of(terms)
         if parts and read is not None:  # a `later` part other than a count: read it now
             rows = [[v if i == 2 or type(v) in _SETTLED else read(v, at) if type(v) is later else settled(v, read, at)
                      for i, v in enumerate(row)] for row in rows]
@@ -171,12 +173,16 @@ def _spread_rows(terms: Any) -> tuple[tuple, bool]:
     found = _SPREAD_ROWS.get(id(terms))
     if found is not None and found[0] is terms:
         return found[1], found[2]
-    rows = tuple((t.get("domain"), t.get("hostname"), t.get("count"), t.get("maxSkew")) for t in terms)
-    parts = any(type(v) not in _SETTLED for row in rows for v in (row[0], row[1], row[3]))
+    rows, parts = _rows_of(terms)
     if len(_SPREAD_ROWS) >= _SPREAD_ROWS_KEPT:
         _SPREAD_ROWS.clear()
     _SPREAD_ROWS[id(terms)] = (terms, rows, parts)
     return rows, parts
+
+
+def _rows_of(terms: Any) -> tuple[tuple, bool]:
+    rows = tuple((t.get("domain"), t.get("hostname"), t.get("count"), t.get("maxSkew")) for t in terms)
+    return rows, any(type(v) not in _SETTLED for row in rows for v in (row[0], row[1], row[3]))
 
 
 def settled(value: Any, read: Any, at: int) -> Any:
@@ -336,8 +342,9 @@ class _AttemptContext(EvalContext):
             self.donor = None
             return None
         donor = self.donors.get(decl, _UNSET)
-        if donor is _UNSET:
-            donor = self.donors[decl] = results.signature(decl, pod, self.pod_parts, node_code=True)
+        if donor is _UNSET:  # (none when the node code reads all the plugin reads: no other pod could take)
+            same = getattr(decl, "node_reads", None) == getattr(decl, "pod_reads", None)
+            donor = self.donors[decl] = None if same else results.signature(decl, pod, self.pod_parts, node_code=True)
         self.donor = donor
         return sig
 
@@ -1379,7 +1386,7 @@ class Scheduler:
                 if read is not None and decl.normalize != "spread":  # (spread reads the parts it uses)
                     raws = [settled(v, read, i) for i, v in enumerate(raws)]
             if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
-                per_node = spread_scores(dict(zip(names, raws)), None if constant else read)
+                per_node = spread_scores(dict(zip(names, raws)), None if constant else read, kept=True)
                 normalized = spread_normalize(per_node)
                 values = [normalized[name] for name in names]
                 raws = [per_node[name] for name in names]

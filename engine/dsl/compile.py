@@ -501,10 +501,10 @@ class _Gen:
         finally:
             self.in_once = False
         if once:  # a filter's or score's node-independent let: once per attempt
-            site = self.const(OncePerAttempt(s.name, s.pos.line))
+            site = self.const(LetSite(s.name, s.pos.line, "attempt"))
             value = f"_r.once(ctx, {site}, lambda: {value})"
         elif id(s) in self.shared:  # a rule's let that is the same for every instance
-            value = f"ctx.shared({self.const(SharedLet(s.name, s.pos.line))}, lambda: {value})"
+            value = f"ctx.shared({self.const(LetSite(s.name, s.pos.line, 'snapshot'))}, lambda: {value})"
         py = self.bind(s.name)
         if once:
             self.once_py[py] = site
@@ -593,25 +593,16 @@ class _Gen:
 
 
 @attrs.frozen(eq=False)
-class OncePerAttempt:
-    """The memo key of a filter's or score's `let` that does not depend on the node."""
+class LetSite:
+    """The memo key of a `let` computed once per scheduling `attempt` (a filter's or score's, not
+    depending on the node) or once per `snapshot` (a rule's, not depending on its object)."""
 
     name: str
     line: int
+    per: str
 
     def __str__(self) -> str:
-        return f"let {self.name} (line {self.line}), once per attempt"
-
-
-@attrs.frozen(eq=False)
-class SharedLet:
-    """The memo key of a rule's `let` that does not depend on the rule's object (`shared_lets`)."""
-
-    name: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"let {self.name} (line {self.line}), once per snapshot"
+        return f"let {self.name} (line {self.line}), once per {self.per}"
 
 
 @attrs.define(eq=False)

@@ -59,3 +59,26 @@ def test_a_service_that_comes_to_select_the_labels_wakes_the_rule(selected):
     assert not selected.store.head.index("selects", ("", "Service", "demo", "app", "a"))  # refiled
     selected.api.delete(selected.admin, "", "Service", "demo", "t")
     assert selected.run().converged and services_of(selected) == ""
+
+
+@pytest.mark.parametrize("labels, expected", [
+    ('{app: "a", extra: [1]}', "s"),  # a value no selector can name: the other pairs still find s
+    ('{app: "a", extra: {k: "v"}}', "s"),
+])
+def test_labels_a_rule_builds_with_values_that_are_not_strings_are_read_as_matches_reads_them(
+        cluster, labels, expected):
+    cluster.rules(selected=SELECTED.replace('{app: cm.data.app, tier: "web"}', labels))
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe", "namespace": "demo"},
+                   "data": {"app": "a"}})
+    cluster.apply(service("s", {"app": "a"}))
+    assert cluster.run().converged and not cluster.engine.failures
+    assert services_of(cluster) == expected
+
+
+def test_labels_that_are_not_a_map_select_nothing_when_no_selector_is_there_to_ask(cluster):
+    cluster.rules(selected=SELECTED.replace('{app: cm.data.app, tier: "web"}', '{metadata: {labels: "x"}}'))
+    cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe", "namespace": "demo"},
+                   "data": {"app": "a"}})
+    cluster.apply(service("none", None))
+    assert cluster.run().converged and not cluster.engine.failures
+    assert services_of(cluster) == ""

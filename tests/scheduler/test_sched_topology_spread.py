@@ -217,3 +217,12 @@ def test_the_scheduler_spreads_a_deployment_like_set_across_zones(sched):
         sched.run()
     zones = [sched.get("Node", sched.node_of(f"p{i}"), "").get("metadata")["labels"]["zone"] for i in range(4)]
     assert sorted(zones) == ["zone1", "zone1", "zone2", "zone2"]
+
+
+def test_spread_scores_read_a_callers_terms_afresh_each_time():
+    from engine.scheduler import spread_scores as scores
+
+    terms = [{"domain": "z1", "hostname": False, "count": 1, "maxSkew": 1}]
+    assert scores({"n1": terms}) == {"n1": 1}
+    terms[0]["count"] = 10  # the caller's own list, changed: only the scheduler's answers are kept
+    assert scores({"n1": terms}) == {"n1": 11}
