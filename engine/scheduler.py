@@ -344,7 +344,14 @@ class _AttemptContext(EvalContext):
         donor = self.donors.get(decl, _UNSET)
         if donor is _UNSET:  # (none when the node code reads all the plugin reads: no other pod could take)
             same = getattr(decl, "node_reads", None) == getattr(decl, "pod_reads", None)
-            donor = self.donors[decl] = None if same else results.signature(decl, pod, self.pod_parts, node_code=True)
+            donor = None if same else results.signature(decl, pod, self.pod_parts, node_code=True)
+            if donor is not None:  # donating starts with the second signature: with one, no pod takes
+                first = results.donating.setdefault((decl, donor), sig)
+                if first is not True and first != sig:
+                    first = results.donating[(decl, donor)] = True
+                if first is not True:
+                    donor = None
+            self.donors[decl] = donor
         self.donor = donor
         return sig
 
@@ -887,9 +894,11 @@ class NodeResults(_DependentCache):
         self.slots = 0  # places allocated in node_group lists
         self.positions: dict = {}  # node name → its place in them
         self.sites: dict = {}  # plugin → the sites of its once-lets
+        self.donating: dict = {}  # (plugin, donor signature) → the one signature seen, or True once two were
 
     def clear(self) -> None:
         super().clear()
+        self.donating.clear()
         self.paths.clear()
         self.markers.clear()
         self.lets.clear()

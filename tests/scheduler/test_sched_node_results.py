@@ -261,23 +261,27 @@ def test_a_pod_of_another_signature_takes_the_answers_whose_once_values_it_share
 
     first = cluster.attempt(pod("a", labels={"app": "a", "factor": "2"}))
     assert scores(first) == {"n0": 2, "n1": 4, "n2": 6, "n3": 8} and weigh["n"] == 1 + 4  # probe, nodes
-    # another app (another signature: the plugin reads the labels), the same factor: the node code
-    # read only `factor` of the once-values, so every node's answer is taken over; only the probe runs
-    other = cluster.attempt(pod("b", labels={"app": "b", "factor": "2"}))
-    assert scores(other) == scores(first) and weigh["n"] == 5 + 1
+    # a second signature (the plugin reads the labels): computed, and from now on given as donors
+    second = cluster.attempt(pod("b", labels={"app": "b", "factor": "2"}))
+    assert scores(second) == scores(first) and weigh["n"] == 5 + 1 + 4
+    # another app, the same factor: the node code read only `factor` of the once-values, so every
+    # node's answer is taken over; only the probe runs
+    other = cluster.attempt(pod("c", labels={"app": "c", "factor": "2"}))
+    assert scores(other) == scores(first) and weigh["n"] == 10 + 1
     # a factor that differs: nothing to take over, every node is asked
-    third = cluster.attempt(pod("c", labels={"app": "c", "factor": "3"}))
-    assert scores(third) == {"n0": 3, "n1": 6, "n2": 9, "n3": 12} and weigh["n"] == 6 + 1 + 4
+    third = cluster.attempt(pod("d", labels={"app": "d", "factor": "3"}))
+    assert scores(third) == {"n0": 3, "n1": 6, "n2": 9, "n3": 12} and weigh["n"] == 11 + 1 + 4
     # the answers taken over are kept for their new signature like computed ones
-    again = cluster.attempt(pod("b2", labels={"app": "b", "factor": "2"}))
-    assert scores(again) == scores(first) and weigh["n"] == 11
+    again = cluster.attempt(pod("c2", labels={"app": "c", "factor": "2"}))
+    assert scores(again) == scores(first) and weigh["n"] == 16
 
 
 def test_an_answer_taken_over_is_dropped_with_the_node_like_any_other(tmp_path):
     cluster = SchedCluster(tmp_path, extra={"weigh": WEIGH}, with_shipped=False)
     cluster.add(node("n0", labels={"size": "1"}), node("n1", labels={"size": "2"}))
     cluster.attempt(pod("a", labels={"app": "a"}))
-    cluster.attempt(pod("b", labels={"app": "b"}))  # taken over
+    cluster.attempt(pod("b", labels={"app": "b"}))  # donating from here on
+    cluster.attempt(pod("c", labels={"app": "c"}))  # taken over
     cluster.update(node("n1", labels={"size": "5"}))
-    after = cluster.attempt(pod("b2", labels={"app": "b"}))
+    after = cluster.attempt(pod("c2", labels={"app": "c"}))
     assert {n: after.scores[n][0].raw for n in after.feasible} == {"n0": 1, "n1": 5}
