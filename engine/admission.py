@@ -15,6 +15,7 @@ from .apierrors import FieldError, forbidden_error, invalid_error, not_found
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import get_path
 from .staging import Staging
+from .store import service_addresses
 from .validation import validate
 
 
@@ -102,16 +103,10 @@ def _service_address_errors(staging: Staging, svc: Mapping, old: Mapping | None)
 def _held_by_another(staging: Staging, me: tuple, address: tuple) -> bool:
     """Does a Service other than `me` hold `address` (("ip", clusterIP) or ("port", nodePort)) in
     the staged state?  Found through the store's address index, not by reading every Service."""
-    def holds(obj: Mapping | None) -> bool:
-        if obj is None:
-            return False
-        if address[0] == "ip":
-            return get_path(obj, "spec", "clusterIP") == address[1]
-        return any(isinstance(p, Mapping) and p.get("nodePort") == address[1]
-                   for p in get_path(obj, "spec", "ports") or ())
     candidates = set(staging.snapshot.index("address", address))
     candidates.update(key for key in staging.objects if key[:2] == ("", "Service"))
-    return any(key != me and holds(staging.get(key)) for key in candidates)
+    return any(key != me and (obj := staging.get(key)) is not None and address in service_addresses(obj.get("spec"))
+               for key in candidates)
 
 
 def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None,

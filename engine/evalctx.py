@@ -235,7 +235,7 @@ class EvalContext:
     def _selects(self, group: str, kind: str, ns: str, value: Any) -> tuple | None:
         """The objects whose spec.selector may select `value` (an object or its labels): those filed
         under one of its label pairs, or under none (`selectors.selects_entry`); their
-        dependencies, one per pair (a frozenset: `_add_dep`)."""
+        dependencies, one per pair (a frozenset: `_query` adds them all)."""
         try:
             labels = labels_of(value)
         except TypeError:

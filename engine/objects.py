@@ -394,3 +394,27 @@ def resource_version(obj: Mapping | None) -> int:
         return 0
     rv = meta(obj).get("resourceVersion")
     return int(rv) if rv else 0
+
+
+class ByIdentity:
+    """Values worked out from immutable objects, kept by the object's identity.
+
+    An entry holds its object, so the id cannot be reused while it is kept;
+    past `limit` entries the memo starts over.  Only for objects nothing
+    changes once made (frozen values, the scheduler's answers).
+    """
+
+    __slots__ = ("entries", "limit")
+
+    def __init__(self, limit: int):
+        self.entries: dict[int, tuple] = {}
+        self.limit = limit
+
+    def get(self, obj: Any, default: Any = None) -> Any:
+        found = self.entries.get(id(obj))
+        return found[1] if found is not None and found[0] is obj else default
+
+    def put(self, obj: Any, value: Any) -> None:
+        if len(self.entries) >= self.limit:
+            self.entries.clear()
+        self.entries[id(obj)] = (obj, value)

@@ -40,7 +40,7 @@ from .apierrors import APIError
 from .dsl import runtime as R
 from .evalctx import EvalContext, captured, query_key
 from .kinds import CRD_KIND
-from .objects import MISSING, Key, get_path, lookup
+from .objects import MISSING, ByIdentity, Key, get_path, lookup
 from .request import Request
 from .timeutil import format_time, parse_time
 
@@ -125,15 +125,13 @@ def spread_scores(raw: dict[str, Any], read: Any = None, kept: bool = False) -> 
     answers are the scheduler's, never changed once made, so what is read of
     each is kept for the next attempt (`_spread_rows`).
     """
-    later = R.Later
     scored: dict[str, tuple] = {}  # node → (per constraint (domain, hostname, count, maxSkew), place)
     for at, (node, terms) in enumerate(raw.items()):
-        if type(terms) is not list and not isinstance(terms, (list, tuple)):
+        if not isinstance(terms, (list, tuple)):
             continue
         rows, parts = _spread_rows(terms) if kept else _rows_of(terms)
         if parts and read is not None:  # a `later` part other than a count: read it now
-            rows = [[v if i == 2 or type(v) in _SETTLED else read(v, at) if type(v) is later else settled(v, read, at)
-                     for i, v in enumerate(row)] for row in rows]
+            rows = [[v if i == 2 else settled(v, read, at) for i, v in enumerate(row)] for row in rows]
         scored[node] = (rows, at)
     width = max((len(rows) for rows, _at in scored.values()), default=0)
     weights = []
@@ -156,31 +154,28 @@ def spread_scores(raw: dict[str, Any], read: Any = None, kept: bool = False) -> 
             if domain is None:
                 continue
             if read is not None and type(count) not in _SETTLED:
-                count = read(count, at) if type(count) is later else settled(count, read, at)
+                count = settled(count, read, at)
             total += int(count or 0) * weights[i] + int(max_skew or 0) - 1
         result[node] = int(math.floor(total + 0.5))
     return result
 
 
-_SPREAD_ROWS: dict[int, tuple] = {}  # id of a node's answer → (the answer, its rows, whether …)
-_SPREAD_ROWS_KEPT = 65_536
+_SPREAD_ROWS = ByIdentity(65_536)  # a node's answer → _rows_of it
 
 
 def _spread_rows(terms: Any) -> tuple[tuple, bool]:
-    """A spread answer's terms as rows (domain, hostname, count, maxSkew), and whether a field
-    other than the count is a `later` part (or holds one).  Kept per answer: a node's answer is
-    kept across attempts, and a pod's scores read it on every node they look at."""
-    found = _SPREAD_ROWS.get(id(terms))
-    if found is not None and found[0] is terms:
-        return found[1], found[2]
-    rows, parts = _rows_of(terms)
-    if len(_SPREAD_ROWS) >= _SPREAD_ROWS_KEPT:
-        _SPREAD_ROWS.clear()
-    _SPREAD_ROWS[id(terms)] = (terms, rows, parts)
-    return rows, parts
+    """`_rows_of(terms)`, kept per answer: a node's answer is kept across attempts, and a pod's
+    scores read it on every node they look at."""
+    found = _SPREAD_ROWS.get(terms)
+    if found is None:
+        found = _rows_of(terms)
+        _SPREAD_ROWS.put(terms, found)
+    return found
 
 
 def _rows_of(terms: Any) -> tuple[tuple, bool]:
+    """A spread answer's terms as rows (domain, hostname, count, maxSkew), and whether a field
+    other than the count is a `later` part (or holds one)."""
     rows = tuple((t.get("domain"), t.get("hostname"), t.get("count"), t.get("maxSkew")) for t in terms)
     return rows, any(type(v) not in _SETTLED for row in rows for v in (row[0], row[1], row[3]))
 
@@ -342,16 +337,8 @@ class _AttemptContext(EvalContext):
             self.donor = None
             return None
         donor = self.donors.get(decl, _UNSET)
-        if donor is _UNSET:  # (none when the node code reads all the plugin reads: no other pod could take)
-            same = getattr(decl, "node_reads", None) == getattr(decl, "pod_reads", None)
-            donor = None if same else results.signature(decl, pod, self.pod_parts, node_code=True)
-            if donor is not None:  # donating starts with the second signature: with one, no pod takes
-                first = results.donating.setdefault((decl, donor), sig)
-                if first is not True and first != sig:
-                    first = results.donating[(decl, donor)] = True
-                if first is not True:
-                    donor = None
-            self.donors[decl] = donor
+        if donor is _UNSET:
+            donor = self.donors[decl] = results.donor(decl, pod, sig, self.pod_parts)
         self.donor = donor
         return sig
 
@@ -1056,6 +1043,21 @@ class NodeResults(_DependentCache):
             self.unkept.add(group)
             if type(self.entries.pop(group, None)) is list:
                 self.slots -= len(self.positions)
+
+    def donor(self, decl: Any, pod: Mapping, sig: int, parts: dict) -> int | None:
+        """The group `decl`'s answers for `pod` (of signature `sig`) are given to, as donors
+        (`_AttemptContext._transfer`): named by what its node code reads of the pod.  None when
+        that is all the plugin reads (no pod of another signature could take), and until a second
+        signature shares the group (with one, no pod takes)."""
+        if getattr(decl, "node_reads", None) == getattr(decl, "pod_reads", None):
+            return None
+        donor = self.signature(decl, pod, parts, node_code=True)
+        if donor is None:
+            return None
+        first = self.donating.setdefault((decl, donor), sig)
+        if first is not True and first != sig:
+            first = self.donating[(decl, donor)] = True
+        return donor if first is True else None
 
     def signature(self, decl: Any, pod: Mapping, parts: dict | None = None, node_code: bool = False) -> int | None:
         """The interned values of what `decl` reads of `pod`; None when it reads all of the pod.

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 import attrs
 from pyrsistent import PMap
 
+from .objects import ByIdentity
+
 # selection.Operator values, spelled as upstream spells them.
 EQUALS, DOUBLE_EQUALS, NOT_EQUALS = "=", "==", "!="
 IN, NOT_IN, EXISTS, DOES_NOT_EXIST = "in", "notin", "exists", "!"
@@ -625,8 +627,8 @@ def is_label_selector(selector: Mapping) -> bool:
     )
 
 
-_ENTRIES: dict[int, tuple] = {}  # id of a frozen selector → (it, its selects_entry)
-_ENTRIES_KEPT = 4096
+_ENTRIES = ByIdentity(4096)  # a frozen selector → its selects_entry
+_UNKNOWN = object()
 
 
 def selects_entry(selector: object) -> tuple | None:
@@ -636,9 +638,9 @@ def selects_entry(selector: object) -> tuple | None:
     any labels, or it does not read as a selector); None when it selects nothing."""
     if selector is None:
         return None
-    found = _ENTRIES.get(id(selector))
-    if found is not None and found[0] is selector:
-        return found[1]
+    found = _ENTRIES.get(selector, _UNKNOWN)
+    if found is not _UNKNOWN:
+        return found
     try:
         if not isinstance(selector, (str, Mapping)):
             raise TypeError(selector)
@@ -648,8 +650,6 @@ def selects_entry(selector: object) -> tuple | None:
     else:
         pairs = parsed.equalities()
         entry = None if parsed.nothing else min(pairs.items()) if pairs else ("*",)
-    if type(selector) in (PMap, str):  # (immutable, kept alive by the entry: its id stays its own)
-        if len(_ENTRIES) >= _ENTRIES_KEPT:
-            _ENTRIES.clear()
-        _ENTRIES[id(selector)] = (selector, entry)
+    if type(selector) in (PMap, str):  # (immutable)
+        _ENTRIES.put(selector, entry)
     return entry

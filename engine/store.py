@@ -460,13 +460,17 @@ def _index_entries(key: Key, obj: Mapping) -> list[tuple[str, Any]]:
     pair = selects_pair(spec)
     if pair is not None:  # what its selector selects (queries `where matches(it.spec.selector, x)`)
         entries.append(("selects", (group, kind, ns, *pair)))
-    if kind == "Service" and group == "" and spec:  # the addresses it holds (admission's allocation checks)
-        ip = _get(spec, "clusterIP")
-        if isinstance(ip, str) and ip not in ("", "None"):
-            entries.append(("address", ("ip", ip)))
-        ports = {port for p in _get(spec, "ports") or () if type(port := _get(p, "nodePort")) is int}
-        entries.extend(("address", ("port", port)) for port in sorted(ports))
+    if kind == "Service" and group == "":  # the addresses it holds (admission's allocation checks)
+        entries.extend(("address", address) for address in service_addresses(spec))
     return entries
+
+
+def service_addresses(spec: Any) -> list[tuple]:
+    """The addresses a Service with this spec holds: ("ip", clusterIP) and ("port", nodePort)."""
+    ip = _get(spec, "clusterIP")
+    found = [("ip", ip)] if isinstance(ip, str) and ip not in ("", "None") else []
+    ports = {port for p in _get(spec, "ports") or () if type(port := _get(p, "nodePort")) is int}
+    return found + [("port", port) for port in sorted(ports)]
 
 
 def _same_index_fields(old: Mapping, new: Mapping) -> bool:

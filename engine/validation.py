@@ -22,7 +22,7 @@ from . import fieldcheck as fc
 from .apierrors import FieldError, duplicate, forbidden, invalid, required
 from .crd import crd_errors, custom_resource_errors
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
-from .objects import get_path
+from .objects import ByIdentity, get_path
 from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
 from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
                                quota_errors, quota_status_errors)
@@ -89,8 +89,7 @@ def metadata_errors(rt: ResourceType, obj: Mapping) -> list[FieldError]:
     return errors + _unless_known_valid(meta.get("ownerReferences"), _owner_errors)
 
 
-_KNOWN_VALID: dict[int, Any] = {}  # id → a frozen labels, annotations or ownerReferences value found valid
-_KNOWN_VALID_LIMIT = 4096
+_KNOWN_VALID = ByIdentity(4096)  # frozen labels, annotations and ownerReferences values found valid
 
 
 def _unless_known_valid(value: Any, errors_of: Callable[[Any], list[FieldError]]) -> list[FieldError]:
@@ -98,13 +97,11 @@ def _unless_known_valid(value: Any, errors_of: Callable[[Any], list[FieldError]]
     object's labels alone carries the very same frozen map (and equal maps are shared when frozen),
     so most writes check them once, not every time."""
     frozen = type(value) in _FROZEN
-    if frozen and _KNOWN_VALID.get(id(value)) is value:
+    if frozen and _KNOWN_VALID.get(value, False):
         return []
     errors = errors_of(value)
     if frozen and not errors:
-        if len(_KNOWN_VALID) >= _KNOWN_VALID_LIMIT:
-            _KNOWN_VALID.clear()
-        _KNOWN_VALID[id(value)] = value
+        _KNOWN_VALID.put(value, True)
     return errors
 
 

@@ -637,9 +637,12 @@ def _nodes(expr: Any):
 def _reads_context(expr: Any) -> bool:
     """Does `expr` read the snapshot or the context (a query, a lookup, a context function), or
     call a builtin that is not a function of its arguments alone?"""
-    return any(isinstance(n, (A.Query, A.Lookup)) or isinstance(n, A.Call)
-               and (n.func in CONTEXT_FUNCTIONS or n.func == LATER or n.func not in BUILTINS
-                    or not BUILTINS[n.func].pure)
+    return _reads_snapshot(expr) or _impure(expr)
+
+
+def _reads_snapshot(expr: Any) -> bool:
+    """Does `expr` read the snapshot (a query, a lookup, a context function)?"""
+    return any(isinstance(n, (A.Query, A.Lookup)) or isinstance(n, A.Call) and n.func in CONTEXT_FUNCTIONS
                for n in _nodes(expr))
 
 
@@ -739,7 +742,7 @@ def shared_lets(decl: A.Rule) -> set[int]:
             continue
         if free_names(stmt.value) <= same and not _impure(stmt.value):  # (nothing else: not `now`)
             same.add(stmt.name)
-            if _worth_keeping(stmt.value) or any(isinstance(n, (A.Query, A.Lookup)) for n in _nodes(stmt.value)):
+            if _worth_keeping(stmt.value) or _reads_snapshot(stmt.value):
                 shared.add(id(stmt))
         else:
             same.discard(stmt.name)

@@ -154,7 +154,7 @@ def test_frozen_labels_found_valid_are_not_checked_again_and_invalid_ones_always
     checked = []
     inner = v.fc.label_map
     monkeypatch.setattr(v.fc, "label_map", lambda labels, path: checked.append(labels) or inner(labels, path))
-    monkeypatch.setattr(v, "_KNOWN_VALID", {})
+    monkeypatch.setattr(v, "_KNOWN_VALID", v.ByIdentity(4096))
     from engine.kinds import BUILTIN
 
     pod_type = BUILTIN.by_kind("", "Pod")

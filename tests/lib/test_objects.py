@@ -44,3 +44,15 @@ def test_pmap_equality_and_hash_are_pyrsistents(a, b, hashed_first):
     assert (left == right) == _pmap_eq_slow(left, right) == (a == b)
     assert (left == b) == (a == b) and (left != right) == (a != b)
     assert hash(left) == hash(frozenset(a.items()))
+
+
+def test_by_identity_answers_for_the_very_object_only_and_starts_over_past_its_limit():
+    from engine.objects import ByIdentity
+
+    memo = ByIdentity(2)
+    a, b = pmap({"k": 1}), pmap({"k": 1})  # equal, not the same object
+    memo.put(a, "a")
+    assert memo.get(a) == "a" and memo.get(b, "none") == "none"
+    memo.put(b, "b")
+    memo.put(pmap({"k": 2}), "c")  # a third entry: the memo starts over
+    assert memo.get(a) is None and memo.get(b) is None
