@@ -233,6 +233,7 @@ def tune_gc(*, freeze: bool = True, threshold0: int = 10_000) -> None:
     """
     gc.set_threshold(threshold0, 50, 100)
     _settle_gc.on = freeze
+    _settle_gc.since, _settle_gc.factor = 0, _settle_gc.FULL_FACTOR
     if freeze:
         _settle_gc.full_pass()
 
@@ -248,36 +249,46 @@ class _GCSettle:
     commit ends, most are never traversed (the basic scheduler bench spends
     a third as long in the GC).  The price: cyclic garbage that exists at a
     freeze, or forms later among frozen objects, waits for the next full
-    pass, which unfreezes first.  There is one once twice as many objects
-    have been frozen since the last one as it left frozen (at least
-    FULL_AT_LEAST): the garbage kept frozen stays a small part of that (most
-    of what is frozen is data, and then freed by its count), and a full pass,
-    which traverses the whole heap (0.5-0.9 s for the 100-node edit bench's
-    600,000-900,000 objects), comes once per two turnovers of the heap.  The
-    state is the process's, as the GC's is.
+    pass, which unfreezes first.  There is one once `factor` times as many
+    objects have been frozen since the last one as it left frozen (at least
+    FULL_AT_LEAST).  A full pass traverses the whole heap (0.5-1 s for the
+    100-node edit bench's 600,000-900,000 objects), and the store makes
+    almost no cyclic garbage: those passes found none at all.  So the factor
+    starts at FULL_FACTOR and doubles, up to FULL_FACTOR_MAX, after each full
+    pass that found less than one cyclic object per GARBAGE_RATE frozen
+    since the one before; a pass that finds more sets it back.  The garbage
+    kept frozen stays a small part of the heap either way (most of what is
+    frozen is data, freed by its count).  The state is the process's, as the
+    GC's is.
     """
 
     FULL_AT_LEAST = 1_000_000  # objects frozen since the last full pass before the next one
-    FULL_FACTOR = 2  # … and at least this many times what the last one left frozen
+    FULL_FACTOR = 2  # … and at least this many times what the last one left frozen, at first
+    FULL_FACTOR_MAX = 32  # … at most, after passes that found next to no garbage
+    GARBAGE_RATE = 1_000  # frozen objects per cyclic one found, at most, for the factor to double
 
     def __init__(self) -> None:
         self.on = False
         self.frozen = 0  # what the last full pass left frozen
         self.since = 0  # objects frozen since then
+        self.factor = self.FULL_FACTOR
 
     def __call__(self) -> None:
         # (what a freeze takes, counted by listing it: `gc.get_freeze_count()` walks the whole
         # frozen heap, a million objects, every time)
         self.since += sum(len(gc.get_objects(generation)) for generation in range(3))
-        if self.since >= max(self.FULL_AT_LEAST, self.FULL_FACTOR * self.frozen):
+        if self.since >= max(self.FULL_AT_LEAST, self.factor * self.frozen):
             self.full_pass()
         else:
             gc.freeze()
 
     def full_pass(self) -> None:
         gc.unfreeze()
-        gc.collect()
+        found = gc.collect()
         gc.freeze()
+        if self.since:  # (not the first pass, which tune_gc makes)
+            clean = found * self.GARBAGE_RATE < self.since
+            self.factor = min(self.factor * 2, self.FULL_FACTOR_MAX) if clean else self.FULL_FACTOR
         self.frozen, self.since = gc.get_freeze_count(), 0
 
 

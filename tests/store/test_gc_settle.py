@@ -1,6 +1,7 @@
 """tune_gc: a group commit that commits something ends by freezing what it left alive; cyclic garbage
 still goes, at the next full pass (once as many objects were frozen since the last one as it left
-frozen, at least FULL_AT_LEAST), and a batch that commits nothing freezes nothing."""
+frozen, at least FULL_AT_LEAST, a factor that grows while full passes find next to no garbage), and
+a batch that commits nothing freezes nothing."""
 
 from __future__ import annotations
 
@@ -101,3 +102,27 @@ def test_without_tune_gc_a_group_commit_leaves_the_collector_alone():
     with store.batch():
         store.commit(Txn([create(_pod("p"))]))
     assert gc.get_freeze_count() == frozen
+
+
+def test_full_passes_grow_rarer_while_they_find_next_to_no_garbage(tuned):
+    assert tuned.factor == st._GCSettle.FULL_FACTOR
+    factors = []
+    for _ in range(8):
+        tuned.since = 10_000_000  # frozen since the last pass (a stray cycle of another thread is far below 1 in 1,000)
+        tuned.full_pass()
+        factors.append(tuned.factor)
+    assert factors == [4, 8, 16, 32, 32, 32, 32, 32]  # doubled each time, up to FULL_FACTOR_MAX
+    assert tuned.since == 0
+
+
+def test_a_full_pass_that_finds_garbage_sets_the_factor_back(tuned):
+    tuned.factor = 32
+    cycles = [_Cycle() for _ in range(100)]  # 200 objects (each with its __dict__) in cycles
+    probe = weakref.ref(cycles[0])
+    gc.freeze()  # caught frozen, as a group commit would
+    del cycles
+    assert probe() is not None
+    tuned.since = 10_000  # … among 10,000 frozen objects: more than 1 in 1,000
+    tuned.full_pass()
+    assert probe() is None
+    assert tuned.factor == st._GCSettle.FULL_FACTOR
