@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
+from pyrsistent import PMap
 
 from .access import ANY
 from .apiserver import Actor, APIError, Permissions, Request
@@ -35,7 +36,7 @@ from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_locat
 from .events import EVENT, EventRecorder
 from .objects import Key, format_key, freeze, set_path
 from .rules import RuleSet
-from .scheduler import Scheduler
+from .scheduler import Scheduler, identical
 from .store import selects_pair
 
 MAX_CAUSES = 5
@@ -92,6 +93,64 @@ def change_keys(key: Key, obj: Mapping | None) -> Iterable[tuple]:
         yield ("uid", meta["uid"])
 
 
+class AnchorPaths:
+    """The paths of their object that the rules anchored on one kind read (CompiledDecl.anchor_reads),
+    as one tree: which rules a change to such an object concerns, found in one walk.
+
+    Each path has a bit; a rule's mask holds the bits of its paths (None: it may read all of the
+    object).  `changed` walks the tree over the old and new versions and leaves out every part
+    that is the same object (a write shares what it does not touch), so a status update costs a
+    few lookups in `status` and `metadata`, whatever the number of rules.  A part that is not
+    the same object is changed unless no rule can tell it from the old one (`identical`).
+    """
+
+    def __init__(self, decls: Iterable[CompiledDecl]):
+        self.root: dict[str, list] = {}  # step → [bit of the path ending here, children, bits below]
+        self.masks: dict[CompiledDecl, int | None] = {}
+        bits: dict[tuple, int] = {}
+        for decl in decls:
+            paths = decl.anchor_reads
+            if paths is None:
+                self.masks[decl] = None
+                continue
+            mask = 0
+            for path in paths:
+                bit = bits.get(path)
+                if bit is None:
+                    bit = bits[path] = 1 << len(bits)
+                    node = self.root
+                    for step in path:
+                        entry = node.setdefault(step, [0, {}, 0])
+                        entry[2] |= bit
+                        node = entry[1]
+                    entry[0] |= bit
+                mask |= bit
+            self.masks[decl] = mask
+
+    def changed(self, old: Any, new: Any) -> int:
+        """The bits of the paths the change from `old` to `new` touches (-1: all of them)."""
+        if type(old) is not PMap or type(new) is not PMap:
+            return -1
+        return _changed(self.root, old, new)
+
+
+def _changed(node: dict, old: PMap, new: PMap) -> int:
+    mask = 0
+    for step, (bit, children, below) in node.items():
+        a, b = old.get(step), new.get(step)
+        if a is b:
+            continue
+        if type(a) is not PMap or type(b) is not PMap:  # not both maps: compared whole
+            if not identical(a, b):
+                mask |= below
+            continue
+        if bit and not identical(a, b):
+            mask |= bit
+        if children:
+            mask |= _changed(children, a, b)
+    return mask
+
+
 class Engine:
     """Runs a RuleSet against an API server until desired and actual state agree."""
 
@@ -141,6 +200,7 @@ class Engine:
         self.component_of = {d: c for c in rules.components for d in c.rules}
         self._actors: dict[CompiledComponent, Actor] = {}  # (kept once every kind it names resolved)
         self.anchored: dict[str, list[CompiledDecl]] = {}  # by kind name; `any` rules under "any"
+        self._anchor_tree: dict[str, AnchorPaths] = {}  # by kind name (`_anchor_paths`)
         for comp in rules.components:
             for decl in comp.rules:
                 self.anchored.setdefault(decl.kind.kind, []).append(decl)
@@ -196,18 +256,35 @@ class Engine:
         # A rule anchored on `any` is not anchored on Events: every component records
         # them, and upstream's garbage collector (the `any` rule) ignores them too.
         anchored_any = self.anchored.get(ANY_KIND, ()) if (key[0], key[1]) != EVENT else ()
+        changed = None  # the paths the change touches (AnchorPaths), found for the first rule that asks
         for decl in (*self.anchored.get(key[1], ()), *anchored_any):
             if not decl.kind.is_any and self.resolve(decl.kind) != (key[0], key[1]):
                 continue
             if event.new is None:
                 self._drop((decl, key))
-            else:
-                self._invalidate((decl, key), cause)
+                continue
+            if event.old is not None:  # a change: does it touch what the rule reads of its object?
+                paths = self._anchor_paths(key[1])
+                mask = paths.masks[decl]
+                if mask is not None:
+                    if changed is None:
+                        changed = paths.changed(event.old, event.new)
+                    if not mask & changed:
+                        continue
+            self._invalidate((decl, key), cause)
         touched = set(change_keys(key, event.old))
         touched.update(change_keys(key, event.new))
         for dep in touched:
             for inst in self.deps.get(dep, ()):
                 self._invalidate(inst, cause)
+
+    def _anchor_paths(self, kind: str) -> AnchorPaths:
+        """The paths read of their object by the rules anchored on kinds named `kind` and on `any`."""
+        found = self._anchor_tree.get(kind)
+        if found is None:
+            found = self._anchor_tree[kind] = AnchorPaths(
+                (*self.anchored.get(kind, ()), *self.anchored.get(ANY_KIND, ())))
+        return found
 
     def _drop(self, inst: tuple) -> None:
         for dep in self.inst_deps.pop(inst, ()):

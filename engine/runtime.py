@@ -58,8 +58,18 @@ BACKOFF_MAX = 300.0
 MAX_RUNS = 100_000  # a guard: a timeline never walks further than this
 
 
+# What a runtime may read of a pod: its answers are a function of these parts (and `now`).  The
+# engine evaluates a kubelet rule again after a change to its pod only when the change touches a
+# part the rule reads (dsl.reads.anchor_reads), so a runtime must not read anything else.
+POD_FIELDS = (
+    ("metadata", "name"), ("metadata", "namespace"), ("metadata", "uid"), ("metadata", "annotations"),
+    ("metadata", "deletionTimestamp"), ("metadata", "deletionGracePeriodSeconds"),
+    ("spec",), ("status", "startTime"),
+)
+
+
 class ContainerRuntime(Protocol):
-    """What the kubelet needs from a container runtime."""
+    """What the kubelet needs from a container runtime (reading only POD_FIELDS of a pod)."""
 
     name: str
     version: str

@@ -25,7 +25,7 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import pod_reads
+from .reads import anchor_reads, pod_reads
 
 # ------------------------------------------------------------ compiled forms
 
@@ -72,6 +72,8 @@ class CompiledDecl:
     # … of which its node-dependent code reads itself (not through its once-per-attempt lets)
     node_reads: tuple | None = None
     defers: bool = False  # a score whose answers may hold `later` parts of its once-lets (runtime.Later)
+    # a rule's paths of its object (dsl.reads.anchor_reads); None: all of it
+    anchor_reads: tuple | None = None
 
     @property
     def qualname(self) -> str:
@@ -806,6 +808,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
+            anchor_reads=anchor_reads(decl) if decl_type == "rule" else None,
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

@@ -24,6 +24,8 @@ from typing import Any
 
 import attrs
 
+from engine.runtime import POD_FIELDS
+
 from . import ast as A
 from .runtime import META_SHORTCUTS
 
@@ -44,14 +46,60 @@ POD_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
 def pod_reads(decl: A.Filter | A.Score, skip: frozenset[int] = frozenset()) -> tuple[tuple[str, ...], ...] | None:
     """The pod paths `decl` reads, sorted; None when it may read the whole pod (or the clock).
     With `skip` (ids of top-level lets): what the rest of it reads, those lets' values left out."""
-    found: set[tuple[str, ...]] = set()
+    reader = _Reader(decl.pod_var, POD_ARGUMENT_READS, clock=True)
     try:
         for stmt in decl.body:
             if id(stmt) not in skip:
-                _visit(stmt, decl.pod_var, found)
+                reader.visit(stmt)
     except _Whole:
         return None
-    return tuple(sorted(found))
+    return tuple(sorted(reader.found))
+
+
+# What a rule's builtins read of its object given whole, beyond the scheduler's.
+_UID = (("metadata", "uid"),)
+_REFERENCE = (("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace"), ("metadata", "uid"))
+_CONDITIONS = (("status", "conditions"),)
+ANCHOR_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
+    **POD_ARGUMENT_READS,
+    "deleting": {0: (("metadata", "deletionTimestamp"),)},
+    "owned_by": {0: (("metadata", "ownerReferences"),), 1: _UID},
+    "controlled_by": {0: (("metadata", "ownerReferences"),), 1: _UID},
+    "owner_ref": {0: _REFERENCE},
+    "condition": {0: _CONDITIONS},
+    "condition_true": {0: _CONDITIONS},
+    "container_statuses": {0: POD_FIELDS},
+    "sandbox_start": {0: POD_FIELDS},
+    "containers_stopped_at": {0: POD_FIELDS},
+    "kubelet_running": {0: (("metadata", "annotations"),)},
+    "node_fit": {0: (("metadata", "uid"), ("metadata", "name"), ("metadata", "creationTimestamp"), ("spec",))},
+}
+# … and the statements that take it whole (evalctx): `delete` (is it being deleted as asked
+# already: deletion.gc_finalizers, evalctx._pending), `event … on` (its reference, but for the
+# resourceVersion: an event carries the version its evaluation read), `create … with owner:`
+# (writes.owner_reference, the namespace).
+_DELETE_READS = (("metadata", "deletionTimestamp"), ("metadata", "deletionGracePeriodSeconds"),
+                 ("metadata", "finalizers"))
+
+
+def anchor_reads(rule: A.Rule) -> tuple[tuple[str, ...], ...] | None:
+    """The paths of its object that a rule reads, sorted (its `where` too, and what it sets, whose
+    value it compares); None when it may read the whole object.
+
+    The engine evaluates an instance again after a change to its object only
+    when the change touches one of these (reconcile.Engine._route): a rule
+    that never looks at a Pod's status is not run for each status update.
+    The clock is not the object: a rule that reads `now` is woken by its
+    timers.
+    """
+    reader = _Reader(rule.var, ANCHOR_ARGUMENT_READS, clock=False)
+    try:
+        reader.visit(rule.where)
+        for stmt in rule.body:
+            reader.visit(stmt)
+    except _Whole:
+        return None
+    return tuple(sorted(reader.found))
 
 
 class _Whole(Exception):
@@ -85,33 +133,55 @@ def _record(found: set, steps: tuple[str, ...]) -> None:
         found.add(("metadata", *steps))
 
 
-def _visit(node: Any, pod: str, found: set) -> None:
-    if isinstance(node, A.Name):
-        if node.id in ("now", pod):
-            raise _Whole()
-        return
-    if isinstance(node, (A.Attr, A.Index)):
-        root, steps, computed = _chain(node)
-        for index in computed:
-            _visit(index, pod, found)
-        if isinstance(root, A.Name) and root.id == pod:
-            _record(found, steps)
-        else:
-            _visit(root, pod, found)
-        return
-    if isinstance(node, A.Call):
-        reads = POD_ARGUMENT_READS.get(node.func, {})
-        for i, arg in enumerate(node.args):
-            if isinstance(arg, A.Name) and arg.id == pod and i in reads:
-                found.update(reads[i])
+class _Reader:
+    """Collects the paths of one variable that the nodes it visits read (`_Whole`: all of it)."""
+
+    def __init__(self, var: str, argument_reads: dict, clock: bool):
+        self.var, self.argument_reads, self.clock = var, argument_reads, clock
+        self.found: set[tuple[str, ...]] = set()
+
+    def is_var(self, node: Any) -> bool:
+        return isinstance(node, A.Name) and node.id == self.var
+
+    def visit(self, node: Any) -> None:
+        found = self.found
+        if isinstance(node, A.Name):
+            if node.id == self.var or (self.clock and node.id == "now"):
+                raise _Whole()
+            return
+        if isinstance(node, (A.Attr, A.Index)):
+            root, steps, computed = _chain(node)
+            for index in computed:
+                self.visit(index)
+            if self.is_var(root):
+                _record(found, steps)
             else:
-                _visit(arg, pod, found)
-        return
-    if isinstance(node, (tuple, list)):
-        for item in node:
-            _visit(item, pod, found)
-        return
-    if attrs.has(type(node)):
-        for field in attrs.fields(type(node)):
-            if field.name != "pos":
-                _visit(getattr(node, field.name), pod, found)
+                self.visit(root)
+            return
+        if isinstance(node, A.Call):
+            reads = self.argument_reads.get(node.func, {})
+            for i, arg in enumerate(node.args):
+                if i in reads and self.is_var(arg):
+                    found.update(reads[i])
+                else:
+                    self.visit(arg)
+            return
+        if isinstance(node, A.Delete) and self.is_var(node.target):
+            found.update(_DELETE_READS)
+            self.visit(node.options)
+            return
+        if isinstance(node, A.Event) and self.is_var(node.target):
+            found.update(_REFERENCE)
+            self.visit((node.message, node.options))
+            return
+        if isinstance(node, A.Option) and node.name == "owner" and self.is_var(node.value):
+            found.update(_REFERENCE)
+            return
+        if isinstance(node, (tuple, list)):
+            for item in node:
+                self.visit(item)
+            return
+        if attrs.has(type(node)):
+            for field in attrs.fields(type(node)):
+                if field.name != "pos":
+                    self.visit(getattr(node, field.name))

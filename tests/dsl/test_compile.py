@@ -926,9 +926,9 @@ def test_set_to_null_removes_the_field(cluster):
 
 
 def test_set_to_the_value_it_already_has_writes_nothing(cluster):
-    engine = cluster.rules(probe_rule("set p.status.value = p.spec.a"))
+    engine = cluster.rules(probe_rule("let spec = p.spec\nset p.status.value = spec.a"))
     cluster.run()
-    cluster.api.patch(ADMIN, "example.com", "Probe", "demo", "p", {"metadata": {"labels": {"x": "y"}}})
+    cluster.api.patch(ADMIN, "example.com", "Probe", "demo", "p", {"spec": {"b": 2}})  # read: the rule runs
     revision, evaluations = cluster.store.revision, engine.evaluations["probe/probe"]
     cluster.run()
     assert engine.evaluations["probe/probe"] == evaluations + 1
