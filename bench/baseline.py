@@ -15,9 +15,13 @@ through the same API server):
   phase 2 (timed): ReplicaSet status counts the ready pods, Endpoints list them.
 
 The Python controllers implement only what this workload exercises
-(matchLabels selectors, numeric target ports, scale up); the rules do
-everything upstream does, so the ratio is an upper bound on the cost of
-writing controllers as rules.  Prints a table and, as its last line, one
+(matchLabels selectors, numeric target ports, scale up), and record the
+ReplicaSet's SuccessfulCreate/SuccessfulDelete events as upstream's
+controller and the rules do: through the same event recorder
+(engine/events.py, the client library both sides use), in the same
+transaction as the pods, which they name as the rules do; the rules do
+everything else upstream does too, so the ratio is an upper bound on the
+cost of writing controllers as rules.  Prints a table and, as its last line, one
 JSON object:
 
     rules_s, python_s, rules_vs_python_ratio (+ the phases)
@@ -43,6 +47,8 @@ from cluster_gen import NAMESPACE, namespace, service  # noqa: E402
 from figures import print_figures  # noqa: E402
 from engine.apiserver import Actor, APIServer, Request  # noqa: E402
 from engine.clock import SimClock  # noqa: E402
+from engine.events import Emitted, EventRecorder, object_reference  # noqa: E402
+from engine.naming import generate_name, name_suffix  # noqa: E402
 from engine.objects import thaw  # noqa: E402
 from engine.reconcile import Engine  # noqa: E402
 from engine.rules import load_rules  # noqa: E402
@@ -103,6 +109,7 @@ class PythonControllers:
         # (namespace, label, value) of a selector's first entry -> {Service key: selector}
         self.selectors: dict[tuple, dict] = {}
         self.store.listeners.append(self.on_commit)
+        self.recorder = EventRecorder(self.store)
 
     def _index_service(self, key, old, new) -> None:  # noqa: ANN001
         for obj, add in ((old, False), (new, True)):
@@ -171,15 +178,18 @@ class PythonControllers:
             template = rs["spec"]["template"]
             owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs["metadata"]["name"],
                      "uid": uid, "controller": True, "blockOwnerDeletion": True}
-            pod = {"apiVersion": "v1", "kind": "Pod",
-                   "metadata": {"generateName": rs["metadata"]["name"] + "-", "namespace": key[2],
-                                "labels": thaw(template["metadata"].get("labels") or {}),
-                                "ownerReferences": [owner]},
-                   "spec": thaw(template["spec"])}
-            self.api.submit(RS_ACTOR, [Request("create", "", "Pod", key[2], None, pod) for _ in range(diff)])
+            names = self.pod_names(head, rs, diff)
+            creates = [Request("create", "", "Pod", key[2], name, {
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": key[2],
+                             "labels": thaw(template["metadata"].get("labels") or {}),
+                             "ownerReferences": [owner]},
+                "spec": thaw(template["spec"])}) for name in names]
+            self.api.submit(RS_ACTOR, creates + self.events(head, rs, "SuccessfulCreate", "Created pod: ", names))
         elif diff < 0:
-            self.api.submit(RS_ACTOR, [Request("delete", "", "Pod", key[2], p["metadata"]["name"])
-                                       for p in pods[:-diff]])
+            names = [p["metadata"]["name"] for p in pods[:-diff]]
+            self.api.submit(RS_ACTOR, [Request("delete", "", "Pod", key[2], name) for name in names]
+                            + self.events(head, rs, "SuccessfulDelete", "Deleted pod: ", names))
         n_ready = sum(1 for p in pods if ready(p))
         status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": n_ready,
                   "availableReplicas": n_ready, "observedGeneration": rs["metadata"].get("generation")}
@@ -188,6 +198,24 @@ class PythonControllers:
             body = thaw(rs)
             body["status"] = {**thaw(current), **status}
             self.api.update(RS_ACTOR, body, subresource="status")
+
+    def pod_names(self, head, rs, count: int) -> list[str]:  # noqa: ANN001
+        """`count` free names `<rs>-<5 chars>`, chosen here (as the rules' creates are), so the
+        events about them ride in the same transaction."""
+        names, base, ns = [], rs["metadata"]["name"] + "-", rs["metadata"]["namespace"]
+        attempt = 0
+        while len(names) < count:
+            name = generate_name(base, name_suffix(f"{rs['metadata']['uid']}/{head.revision}", attempt))
+            attempt += 1
+            if head.get(("", "Pod", ns, name)) is None and name not in names:
+                names.append(name)
+        return names
+
+    def events(self, head, rs, reason: str, text: str, names: list[str]) -> list:  # noqa: ANN001
+        """The Event writes that record one `reason` event per pod about `rs` (the shared recorder)."""
+        about = object_reference(rs)
+        emitted = [Emitted(about, reason, "Normal", text + name, None, 0) for name in names]
+        return self.recorder.requests("replicaset-controller", emitted, self.api.clock.now(), head, set())
 
     # ------------------------------------------------------------ Endpoints
     def sync_endpoints(self, key) -> None:  # noqa: ANN001
@@ -271,7 +299,7 @@ def workload(deployments: int, replicas: int, converge, check) -> dict:  # noqa:
     start = time.perf_counter()
     run()
     phase2 = time.perf_counter() - start
-    return {"phase1_s": phase1, "phase2_s": phase2, "total_s": phase1 + phase2, "ok": check(store)}
+    return {"phase1_s": phase1, "phase2_s": phase2, "total_s": phase1 + phase2, "ok": check(store), "store": store}
 
 
 def checker(deployments: int, replicas: int):  # noqa: ANN201
@@ -287,18 +315,23 @@ def checker(deployments: int, replicas: int):  # noqa: ANN201
     return check
 
 
+def rule_set():  # noqa: ANN201
+    """The rules of this bench: rules/replicaset.rules and rules/endpoints.rules alone."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "rules"
+        folder.mkdir()
+        for name in ("replicaset.rules", "endpoints.rules"):
+            shutil.copy(ROOT / "rules" / name, folder / name)
+        return load_rules(folder)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, default=200)
     parser.add_argument("--replicas", type=int, default=5)
     args = parser.parse_args()
     check = checker(args.deployments, args.replicas)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "rules"
-        folder.mkdir()
-        for name in ("replicaset.rules", "endpoints.rules"):
-            shutil.copy(ROOT / "rules" / name, folder / name)
-        rules = load_rules(folder)
+    rules = rule_set()
 
     def with_rules(store, api, clock):  # noqa: ANN001, ANN202
         engine = Engine(api, rules, clock, max_rounds=10**6, max_creates_per_round=10**7)

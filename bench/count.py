@@ -7,13 +7,17 @@ switches counting on and off around them with `callgrind_control`.  The same cod
 count within about 0.2 % (switching counting on and off is not exact), so two versions of the
 engine compare in one try; the final state hash says whether they made the same history.  With
 `--edit converge` it counts converging the cluster instead (instructions_per_edit is then the
-whole converge's count).  Prints a table and, as its last line, one JSON object:
+whole converge's count).  With `--edit baseline` or `baseline_python` it counts the controllers'
+work of bench/baseline.py (both phases, `--deployments` x `--replicas`), by the rules or by the
+Python controllers: the two counts' ratio is a repeatable rules_vs_python.  Prints a table and,
+as its last line, one JSON object:
 
     edit, edits, instructions_per_edit, revision, state_hash
 
 Needs valgrind (Debian: `apt-get install valgrind`); without it the count is null and the bench
 says why.  Slow: the cluster converges about five times slower than without valgrind.
-Usage: python bench/count.py [--edit scale|image|delete_pod|node_down|converge] [--edits 20] [--nodes 100] ...
+Usage: python bench/count.py [--edit scale|image|delete_pod|node_down|converge|baseline|baseline_python]
+                            [--edits 20] [--nodes 100] [--deployments 100] [--replicas 5] ...
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ INSIDE = "RECON_COUNT_INSIDE"  # set for the run under valgrind
 
 def counted_run(args: argparse.Namespace) -> None:
     """Under valgrind: converge, warm up, count the edits; print what the outer run reads."""
+    if args.edit.startswith("baseline"):
+        counted_baseline(args)
+        return
     from cluster_gen import write_folder
     from converge import converge
     from edit import Editor
@@ -61,6 +68,31 @@ def counted_run(args: argparse.Namespace) -> None:
     print(f"COUNTED failed={failed} revision={head.revision} state={head.state_hash}")
 
 
+def counted_baseline(args: argparse.Namespace) -> None:
+    """Under valgrind: bench/baseline.py's workload, its controllers' runs counted."""
+    import baseline
+
+    def counted(run):  # noqa: ANN001, ANN202
+        def wrapped():  # noqa: ANN202
+            _counting(True)
+            run()
+            _counting(False)
+        return wrapped
+
+    if args.edit == "baseline":
+        rules = baseline.rule_set()
+
+        def converge(store, api, clock):  # noqa: ANN001, ANN202
+            return counted(baseline.Engine(api, rules, clock, max_rounds=10**6, max_creates_per_round=10**7).run)
+    else:
+        def converge(store, api, clock):  # noqa: ANN001, ANN202
+            return counted(baseline.PythonControllers(api).run)
+    result = baseline.workload(args.deployments, args.replicas, converge,
+                               baseline.checker(args.deployments, args.replicas))
+    head = result["store"].head
+    print(f"COUNTED failed={int(not result['ok'])} revision={head.revision} state={head.state_hash}")
+
+
 def _counting(on: bool) -> None:
     """Switch callgrind's counting; the run keeps executing until valgrind has taken the command."""
     command = subprocess.Popen(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
@@ -71,7 +103,8 @@ def _counting(on: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--edit", choices=("scale", "image", "delete_pod", "node_down", "converge"), default="scale")
+    parser.add_argument("--edit", default="scale",
+                        choices=("scale", "image", "delete_pod", "node_down", "converge", "baseline", "baseline_python"))
     parser.add_argument("--edits", type=int, default=20, help="edits counted")
     parser.add_argument("--warmup", type=int, default=3, help="edits made before counting")
     parser.add_argument("--nodes", type=int, default=100)
@@ -96,7 +129,7 @@ def main() -> None:
     counted = re.search(r"COUNTED failed=(\d+) revision=(\d+) state=(\d+)", run.stdout)
     if run.returncode != 0 or total is None or counted is None:
         sys.exit(f"the counted run failed (exit {run.returncode}):\n{run.stderr[-2000:]}")
-    edits = 1 if args.edit == "converge" else args.edits
+    edits = 1 if args.edit in ("converge", "baseline", "baseline_python") else args.edits
     figures.update(instructions_per_edit=int(total.group(1)) // edits, edits_not_converged=int(counted.group(1)),
                    revision=int(counted.group(2)), state_hash=int(counted.group(3)))
     print_figures(figures)

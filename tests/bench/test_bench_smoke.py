@@ -48,3 +48,31 @@ def test_the_converge_bench_reaches_a_converged_cluster_at_a_tiny_size():
 def test_the_python_baseline_and_the_rules_both_finish_the_work():
     figures = last_json("baseline.py", ["--deployments", "2", "--replicas", "2"])
     assert figures["rules_ok"] is True and figures["python_ok"] is True
+
+
+def test_the_count_bench_counts_the_baseline_controllers():
+    figures = last_json("count.py", ["--edit", "baseline", "--deployments", "2", "--replicas", "2"])
+    assert {"instructions_per_edit", "revision", "state_hash"} <= set(figures)
+    if figures["instructions_per_edit"] is not None:  # (valgrind installed)
+        assert figures["edits_not_converged"] == 0 and figures["instructions_per_edit"] > 0
+
+
+def test_the_python_baseline_records_the_replicaset_events_the_rules_record():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import baseline
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+
+    def created(converge) -> list[str]:  # noqa: ANN001
+        store = baseline.workload(2, 3, converge, baseline.checker(2, 3))["store"]
+        events = store.head.list("", "Event", baseline.NAMESPACE)
+        assert {e["reason"] for e in events} == {"SuccessfulCreate"}
+        pods = {p["metadata"]["name"] for p in store.head.list("", "Pod", baseline.NAMESPACE)}
+        assert {e["message"].removeprefix("Created pod: ") for e in events} == pods
+        return sorted(e["involvedObject"]["name"] for e in events)
+
+    rules = baseline.rule_set()
+    by_rules = created(lambda store, api, clock: baseline.Engine(api, rules, clock).run)
+    by_python = created(lambda store, api, clock: baseline.PythonControllers(api).run)
+    assert by_python == by_rules == ["app-0000"] * 3 + ["app-0001"] * 3
