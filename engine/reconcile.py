@@ -134,10 +134,13 @@ class AnchorPaths:
         return _changed(self.root, old, new)
 
 
+_ABSENT = object()
+
+
 def _changed(node: dict, old: PMap, new: PMap) -> int:
     mask = 0
     for step, (bit, children, below) in node.items():
-        a, b = old.get(step), new.get(step)
+        a, b = old.get(step, _ABSENT), new.get(step, _ABSENT)  # (absent is not null: `x.labels`)
         if a is b:
             continue
         if type(a) is not PMap or type(b) is not PMap:  # not both maps: compared whole
@@ -263,7 +266,9 @@ class Engine:
             if event.new is None:
                 self._drop((decl, key))
                 continue
-            if event.old is not None:  # a change: does it touch what the rule reads of its object?
+            if event.old is not None and (decl, key) not in self.failures:
+                # a change: does it touch what the rule reads of its object?  (A failed instance
+                # is tried again at any change: what the API server refused may be mended.)
                 paths = self._anchor_paths(key[1])
                 mask = paths.masks[decl]
                 if mask is not None:

@@ -256,10 +256,13 @@ class _GCSettle:
     almost no cyclic garbage: those passes found none at all.  So the factor
     starts at FULL_FACTOR and doubles, up to FULL_FACTOR_MAX, after each full
     pass that found less than one cyclic object per GARBAGE_RATE frozen
-    since the one before; a pass that finds more sets it back.  The garbage
-    kept frozen stays a small part of the heap either way (most of what is
-    frozen is data, freed by its count).  The state is the process's, as the
-    GC's is.
+    since the one before; a pass that finds more sets it back.  So while the
+    rate stays below that, the garbage kept frozen stays a small part of the
+    heap (most of what is frozen is data, freed by its count); a source of
+    cyclic garbage that starts after a run of clean passes (a failing shared
+    let keeps its traceback) is kept until the next pass, up to
+    FULL_FACTOR_MAX turnovers later, which then sets the factor back.  The
+    state is the process's, as the GC's is.
     """
 
     FULL_AT_LEAST = 1_000_000  # objects frozen since the last full pass before the next one

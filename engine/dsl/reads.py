@@ -128,9 +128,13 @@ def _chain(expr: Any) -> tuple[Any, tuple[str, ...], list[Any]]:
 def _record(found: set, steps: tuple[str, ...]) -> None:
     if not steps:
         raise _Whole()
-    found.add(steps)
-    if steps[0] in META_SHORTCUTS:  # `pod.labels` may be `pod.metadata.labels`
-        found.add(("metadata", *steps))
+    # `pod.labels` may be `pod.metadata.labels`, and so at every step (runtime.path): a map
+    # without a `labels` key of its own reads its `metadata.labels`
+    variants = [()]
+    for step in steps:
+        variants = [v + more for v in variants
+                    for more in (((step,), ("metadata", step)) if step in META_SHORTCUTS else ((step,),))]
+    found.update(variants)
 
 
 class _Reader:

@@ -19,18 +19,25 @@ def test_a_path_through_the_pod_is_read_up_to_its_last_named_step():
 
 
 def test_a_computed_index_reads_the_whole_value_before_it():
-    assert reads('reject "x" when pod.metadata.labels[node.metadata.name] == "a"') == (("metadata", "labels"),)
+    assert reads('reject "x" when pod.metadata.labels[node.metadata.name] == "a"') == (
+        ("metadata", "labels"), ("metadata", "metadata", "labels"))
     assert reads('reject "x" when pod.spec.containers[0].image == node.metadata.name') == (("spec", "containers"),)
 
 
 def test_a_literal_index_is_a_named_step():
     assert reads('reject "x" when pod.metadata.labels["app"] == node.metadata.name') == (
-        ("metadata", "labels", "app"),)
+        ("metadata", "labels", "app"), ("metadata", "metadata", "labels", "app"))
 
 
 def test_a_metadata_shortcut_counts_as_both_spellings():
     assert reads('reject "x" when pod.labels.app == node.metadata.name') == (
         ("labels", "app"), ("metadata", "labels", "app"))
+
+
+def test_a_metadata_shortcut_below_the_top_counts_as_both_spellings_there_too():
+    # a map without `labels` of its own reads its `metadata.labels` at any step (runtime.path)
+    assert reads('reject "x" when pod.spec.template.labels.tier == "a"') == (
+        ("spec", "template", "labels", "tier"), ("spec", "template", "metadata", "labels", "tier"))
 
 
 def test_the_pod_given_whole_to_a_builtin_that_reads_known_paths_counts_as_those_paths():
@@ -55,4 +62,5 @@ def test_reads_inside_queries_lets_and_branches_are_all_found():
         when pod.spec.priority > 0:
           reject "x" when count(mine) > pod.spec.overhead.cpu
     '''
-    assert reads(body) == (("metadata", "namespace"), ("spec", "overhead", "cpu"), ("spec", "priority"))
+    assert reads(body) == (("metadata", "metadata", "namespace"), ("metadata", "namespace"),
+                           ("spec", "overhead", "cpu"), ("spec", "priority"))

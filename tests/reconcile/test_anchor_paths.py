@@ -159,3 +159,71 @@ def test_a_label_change_wakes_the_readers_of_labels(cluster):
 def test_a_spec_change_wakes_the_readers_of_spec(cluster):
     engine = probe_cluster(cluster)
     assert evaluated_after(cluster, engine, {"spec": {"a": 2}}) == {"spec_only", "whole"}
+
+
+def test_a_shortcut_below_the_top_is_followed(cluster):
+    """`d.spec.template.labels.tier` reads the template's metadata.labels (the template has no
+    `labels` of its own): a change there wakes the rule."""
+    cluster.rules(tier="""
+component tier
+  reads apps/Deployment
+  writes apps/Deployment
+
+rule tier for d in apps/Deployment:
+  set d.metadata.annotations["tier"] = default(d.spec.template.labels.tier, "none")
+""")
+    cluster.api.create(cluster.admin, {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "demo"},
+        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web", "tier": "fe"}},
+                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    assert cluster.run().converged
+    cluster.api.patch(cluster.admin, "apps", "Deployment", "demo", "web",
+                      {"spec": {"template": {"metadata": {"labels": {"tier": "be"}}}}})
+    assert cluster.run().converged
+    assert cluster.get("Deployment", "web")["metadata"]["annotations"]["tier"] == "be"
+
+
+def test_a_field_gone_is_not_a_field_set_to_null(cluster):
+    """With `labels: null` at the top, `p.labels` is that null; once the key is gone, it is
+    `p.metadata.labels`."""
+    crd = thaw(PROBE_CRD)  # (one that keeps fields it does not know at the top as well)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["x-kubernetes-preserve-unknown-fields"] = True
+    cluster.api.create(cluster.admin, crd)
+    cluster.rules(probe="""
+component probe
+  reads example.com/Probe
+  writes example.com/Probe.status
+
+rule lab for p in example.com/Probe:
+  set p.status.app = p.labels.app
+""")
+    cluster.api.create(cluster.admin, {"apiVersion": "example.com/v1", "kind": "Probe", "labels": None,
+                                       "metadata": {"name": "p", "namespace": "demo", "labels": {"app": "web"}},
+                                       "spec": {}})
+    assert cluster.run().converged
+    assert (cluster.get("Probe", "p").get("status") or {}).get("app") is None
+    cluster.api.patch(cluster.admin, "example.com", "Probe", "demo", "p", {"labels": None})  # removes the key
+    assert cluster.run().converged
+    assert cluster.get("Probe", "p")["status"]["app"] == "web"
+
+
+def test_a_failed_instance_is_tried_again_at_any_change_of_its_object(cluster):
+    """The API server refuses the annotation (the object would be too large); removing another
+    annotation, which the rule does not read, mends it: the rule is tried at once, not at the end
+    of its back-off."""
+    engine = cluster.rules(mark="""
+component mark
+  reads ConfigMap
+  writes ConfigMap
+
+rule mark for cm in ConfigMap:
+  set cm.metadata.annotations["mark"] = "x" * 100
+""")
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "c", "namespace": "demo", "annotations": {"big": "y" * (256 * 1024 - 10)}}})
+    cluster.run(seconds=0)
+    assert engine.failures
+    cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "c", {"metadata": {"annotations": {"big": None}}})
+    cluster.run(seconds=0)  # no time passes
+    assert cluster.get("ConfigMap", "c")["metadata"]["annotations"]["mark"] == "x" * 100
