@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from pyrsistent import freeze
 
 from engine import netaddr, runtime
-from engine.quantity import Quantity, pod_requests as _pod_requests
+from engine.quantity import Quantity
 
 from .builtins import _dig, _is_map, _map, _section, _seq, builtin
+from .builtins_scheduling import request_units
 
 _section("Kubelet and container runtime")
 
@@ -103,15 +104,15 @@ def _insufficient(pod: Mapping, others: list, allocatable: Mapping) -> tuple | N
         allowed = Quantity(capacity_pods).value()
         if len(others) + 1 > allowed:
             return "pods", 1, len(others), allowed
-    wanted = _pod_requests(pod)
+    wanted = request_units(pod)  # (kept per pod version: a node's pods are asked again at each admission)
     used: dict[str, int] = {}
     for other in others:
-        for name, q in _pod_requests(other).items():
-            used[name] = used.get(name, 0) + _amount(name, q)
+        for name, amount in request_units(other).items():
+            used[name] = used.get(name, 0) + amount
     order = ["cpu", "memory", "ephemeral-storage"] + sorted(n for n in wanted if n not in
                                                              ("cpu", "memory", "ephemeral-storage", "pods"))
     for name in order:
-        requested = _amount(name, wanted.get(name))
+        requested = wanted.get(name, 0)
         if requested <= 0:
             continue
         capacity = _amount(name, Quantity(allocatable[name]) if allocatable.get(name) is not None else None)

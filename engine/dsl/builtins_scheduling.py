@@ -71,6 +71,12 @@ def _one_pod(pod: Mapping, non_zero: bool) -> Mapping:
     return result
 
 
+def request_units(pod: Mapping, non_zero: bool = False) -> Mapping:
+    """A pod's effective requests in the scheduler's units (cpu in millicores, the rest in whole
+    units), kept per pod version and per request parts, as `pod_units` keeps them."""
+    return _one_pod(pod, non_zero)
+
+
 @builtin()
 def pod_units(pods, non_zero=False):
     """A pod's effective requests (or the sum over a list of pods) in the scheduler's units: cpu in millicores, the rest in whole units; NON_ZERO assumes 100m cpu and 200Mi memory for containers that request none (scoring).
