@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--nodes", "3", "--deployments", "2", "--replicas", "2"]
 
 BENCHES = [
-    ("converge.py", TINY, {"converge_s", "revisions", "writes_per_s", "peak_rss_mb"}),
+    ("converge.py", TINY, {"converge_s", "revisions", "writes_per_s", "peak_rss_mb",
+                           "evaluate_s", "submit_s", "schedule_s", "route_s", "other_s"}),
     ("edit.py", TINY + ["--edits", "2", "--node-edits", "1", "--full-edits", "1"],
      {"scale_edit_ms_median", "scale_edit_ms_p99", "full_recompute_ms", "full_recompute_ratio"}),
     ("baseline.py", ["--deployments", "2", "--replicas", "2"], {"rules_s", "python_s", "rules_vs_python_ratio"}),
@@ -43,6 +44,9 @@ def test_the_converge_bench_reaches_a_converged_cluster_at_a_tiny_size():
     figures = last_json("converge.py", TINY)
     assert figures["all_converged"] is True
     assert figures["pods_running"] == 4
+    parts = [figures[name] for name in ("evaluate_s", "submit_s", "schedule_s", "route_s")]
+    assert all(p >= 0 for p in parts) and figures["evaluate_s"] > 0  # (each rounded to 10 ms)
+    assert abs(sum(parts) + figures["other_s"] - figures["converge_s"]) < 0.05
 
 
 def test_the_python_baseline_and_the_rules_both_finish_the_work():
