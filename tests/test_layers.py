@@ -68,3 +68,20 @@ def test_only_the_parser_imports_lark():
             if any(n == "lark" or n.startswith("lark.") for n in names):
                 importers.append(str(path.relative_to(ENGINE.parent)))
     assert sorted(set(importers)) == ["engine/dsl/parser.py"]
+
+
+def test_every_engine_module_imports_first_in_a_fresh_interpreter():
+    """No import cycle breaks a module imported before the others (say, by a test or a tool)."""
+    import subprocess
+    import sys
+
+    modules = sorted(".".join(("engine", *p.relative_to(ENGINE).with_suffix("").parts))
+                     for p in ENGINE.rglob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    script = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+    failed = []
+    for module in modules:
+        done = subprocess.run([sys.executable, "-c", script, module], cwd=ENGINE.parent,
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            failed.append((module, done.stderr.strip().splitlines()[-1:]))
+    assert failed == []

@@ -18,8 +18,8 @@ from pyrsistent import freeze
 from engine import netaddr, runtime
 from engine.quantity import Quantity
 
+from . import builtins_scheduling as _scheduling  # (a module: the two import each other through .builtins)
 from .builtins import _dig, _is_map, _map, _section, _seq, builtin
-from .builtins_scheduling import request_units
 
 _section("Kubelet and container runtime")
 
@@ -104,10 +104,10 @@ def _insufficient(pod: Mapping, others: list, allocatable: Mapping) -> tuple | N
         allowed = Quantity(capacity_pods).value()
         if len(others) + 1 > allowed:
             return "pods", 1, len(others), allowed
-    wanted = request_units(pod)  # (kept per pod version: a node's pods are asked again at each admission)
+    wanted = _scheduling.request_units(pod)  # (kept per pod version: a node's pods are asked again at each admission)
     used: dict[str, int] = {}
     for other in others:
-        for name, amount in request_units(other).items():
+        for name, amount in _scheduling.request_units(other).items():
             used[name] = used.get(name, 0) + amount
     order = ["cpu", "memory", "ephemeral-storage"] + sorted(n for n in wanted if n not in
                                                              ("cpu", "memory", "ephemeral-storage", "pods"))
