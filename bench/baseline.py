@@ -15,7 +15,8 @@ through the same API server):
   phase 2 (timed): ReplicaSet status counts the ready pods, Endpoints list them.
 
 The Python controllers implement only what this workload exercises
-(matchLabels selectors, numeric target ports, scale up), and record the
+(matchLabels selectors, numeric target ports, scale up; scale down without
+upstream's ranking), and record the
 ReplicaSet's SuccessfulCreate/SuccessfulDelete events as upstream's
 controller and the rules do: through the same event recorder
 (engine/events.py, the client library both sides use), in the same

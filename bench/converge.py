@@ -11,10 +11,11 @@ Prints a table and, as its last line, one JSON object:
     converge_s, revisions, writes_per_s, peak_rss_mb (+ the size and the checks)
 
 and where the time went, by part of the engine's loop: evaluate_s (rule
-evaluations), submit_s (the rules' writes: API server and store), schedule_s
-(the scheduler's cycles, its binds included), route_s (from each commit to
-the rule instances it invalidates); the rest (applying the folder, timers)
-is other_s.
+evaluations), submit_s (the rules' writes: API server, store and the store's
+listeners), schedule_s (the scheduler's cycles, its binds included), route_s
+(from each commit to the rule instances it invalidates, and to the
+scheduler's queue); the rest (applying the folder, timers, the check for
+fights between rules) is other_s.
 
 Issue 10's scenario is --nodes 1000 --deployments 1000 --replicas 10.
 Usage: python bench/converge.py [--nodes 100] [--deployments 100] [--replicas 5] [--profile N]

@@ -46,7 +46,8 @@ def test_the_converge_bench_reaches_a_converged_cluster_at_a_tiny_size():
     assert figures["pods_running"] == 4
     parts = [figures[name] for name in ("evaluate_s", "submit_s", "schedule_s", "route_s")]
     assert all(p >= 0 for p in parts) and figures["evaluate_s"] > 0  # (each rounded to 10 ms)
-    assert abs(sum(parts) + figures["other_s"] - figures["converge_s"]) < 0.05
+    # (other_s is what the parts leave: below zero, a part was counted twice)
+    assert figures["other_s"] >= -0.02 and sum(parts) <= figures["converge_s"] + 0.02
 
 
 def test_the_python_baseline_and_the_rules_both_finish_the_work():
@@ -62,18 +63,25 @@ def test_the_count_bench_counts_the_baseline_controllers():
 
 
 def test_the_python_baseline_records_the_replicaset_events_the_rules_record():
+    path = list(sys.path)
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         import baseline
     finally:
-        sys.path.remove(str(ROOT / "bench"))
+        sys.path[:] = path
 
     def created(converge) -> list[str]:  # noqa: ANN001
-        store = baseline.workload(2, 3, converge, baseline.checker(2, 3))["store"]
+        commits = []
+
+        def run(store, api, clock):  # noqa: ANN001, ANN202
+            store.listeners.append(lambda snap, events, record: commits.append({e.key[1] for e in events}))
+            return converge(store, api, clock)
+        store = baseline.workload(2, 3, run, baseline.checker(2, 3))["store"]
         events = store.head.list("", "Event", baseline.NAMESPACE)
         assert {e["reason"] for e in events} == {"SuccessfulCreate"}
         pods = {p["metadata"]["name"] for p in store.head.list("", "Pod", baseline.NAMESPACE)}
         assert {e["message"].removeprefix("Created pod: ") for e in events} == pods
+        assert [kinds for kinds in commits if "Event" in kinds] == [{"Pod", "Event"}] * 2  # one transaction each
         return sorted(e["involvedObject"]["name"] for e in events)
 
     rules = baseline.rule_set()
