@@ -125,6 +125,8 @@ def spread_scores(raw: dict[str, Any], read: Any = None, kept: bool = False) -> 
     answers are the scheduler's, never changed once made, so what is read of
     each is kept for the next attempt (`_spread_rows`).
     """
+    if read is not None:  # a `later` part has one value per attempt: the nodes of a zone share it
+        read = _read_once(read)
     scored: dict[str, tuple] = {}  # node → (per constraint (domain, hostname, count, maxSkew), place)
     for at, (node, terms) in enumerate(raw.items()):
         if not isinstance(terms, (list, tuple)):
@@ -158,6 +160,23 @@ def spread_scores(raw: dict[str, Any], read: Any = None, kept: bool = False) -> 
             total += int(count or 0) * weights[i] + int(max_skew or 0) - 1
         result[node] = int(math.floor(total + 0.5))
     return result
+
+
+def _read_once(read: Any) -> Any:
+    """`read(part, at)`, each part (a let's site and steps) read once: its value is the same
+    whichever node's answer holds it (`_AttemptContext.reader`).  (Null is read again: the
+    once-value may be missing yet, and reading it for another node may compute it.)"""
+    memo: dict[tuple, Any] = {}
+
+    def read_once(part: R.Later, at: int) -> Any:
+        key = (part.site, part.steps)
+        found = memo.get(key)
+        if found is None:
+            found = read(part, at)
+            if found is not None:
+                memo[key] = found
+        return found
+    return read_once
 
 
 _SPREAD_ROWS = ByIdentity(65_536)  # a node's answer → _rows_of it
