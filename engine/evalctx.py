@@ -280,6 +280,18 @@ class EvalContext:
         self.deps.add(("key", key))
         return self.snap.get(key)
 
+    def lookup_read(self, paths: Any, kind_ref: Any, *args: Any) -> Any:
+        """`lookup`, for a rule that reads only `paths` (a dsl.reads.ReadPaths) of the object: its
+        dependency is ("field", key, paths), which the engine wakes at the object's creation and
+        deletion and at a change that touches one of the paths (reconcile.Engine._route_fields)."""
+        resolved = self.engine.resolve(kind_ref)
+        if resolved is None or any(not isinstance(a, str) for a in args):
+            return None
+        ns, name = (args[0], args[1]) if len(args) == 2 else ("", args[0])
+        key = (resolved[0], resolved[1], ns, name)
+        self.deps.add(("field", key, paths))
+        return self.snap.get(key)
+
     def owner_object(self, ref: Any, namespace: Any) -> Any:
         """The object `ref` (an ownerReference: apiVersion, kind, name) points to, or None.
 

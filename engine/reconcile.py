@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
-from pyrsistent import PMap
+from pyrsistent import PMap, pvector
 
 from .access import ANY
 from .apiserver import Actor, APIError, Permissions, Request
@@ -40,6 +40,7 @@ from .scheduler import Scheduler, identical
 from .store import selects_pair
 
 MAX_CAUSES = 5
+_PVECTOR = type(pvector())
 
 
 @attrs.frozen
@@ -104,9 +105,11 @@ class AnchorPaths:
     the same object is changed unless no rule can tell it from the old one (`identical`).
     """
 
-    def __init__(self, decls: Iterable[CompiledDecl]):
+    def __init__(self, decls: Iterable[Any]):
         self.root: dict[str, list] = {}  # step → [bit of the path ending here, children, bits below]
-        self.masks: dict[CompiledDecl, int | None] = {}
+        self.masks: dict[Any, int | None] = {}
+        self.set_masks: dict[Any, int] = {}  # the bits of the paths a rule only sets (anchor_set_only)
+        self.paths: list[tuple] = []  # each bit's path, by the bit's position
         bits: dict[tuple, int] = {}
         for decl in decls:
             paths = decl.anchor_reads
@@ -118,6 +121,7 @@ class AnchorPaths:
                 bit = bits.get(path)
                 if bit is None:
                     bit = bits[path] = 1 << len(bits)
+                    self.paths.append(path)
                     node = self.root
                     for step in path:
                         entry = node.setdefault(step, [0, {}, 0])
@@ -126,6 +130,7 @@ class AnchorPaths:
                     entry[0] |= bit
                 mask |= bit
             self.masks[decl] = mask
+            self.set_masks[decl] = sum(bits[path] for path in decl.anchor_set_only if path in bits)
 
     def changed(self, old: Any, new: Any) -> int:
         """The bits of the paths the change from `old` to `new` touches (-1: all of them)."""
@@ -174,10 +179,14 @@ class Engine:
         self.total_evaluations = 0
         self._seq = 0
         self._inbox: list[tuple] = []
+        self.field_sites: dict[Key, set] = {}  # key → the ReadPaths of its ("field", key, paths) deps
+        self._read_trees: dict[Any, AnchorPaths] = {}  # ReadPaths → its tree of paths
+        self.wanted: dict[tuple, dict] = {}  # instance → (key, path) → the value its last evaluation set
         self._kinds: dict[Any, tuple[str, str] | None] = {}
         self.last_state: int | None = None
         self.conflicts: list[tuple] = []
         self.names_taken: set = set()
+        self.contested: set = set()
         self.between_rounds: Callable[[], None] | None = None
         api.store.listeners.append(self._on_commit)
         self.recorder = EventRecorder(api.store)  # the rules' `event`s: named, counted, folded
@@ -204,6 +213,7 @@ class Engine:
         self._actors: dict[CompiledComponent, Actor] = {}  # (kept once every kind it names resolved)
         self.anchored: dict[str, list[CompiledDecl]] = {}  # by kind name; `any` rules under "any"
         self._anchor_tree: dict[str, AnchorPaths] = {}  # by kind name (`_anchor_paths`)
+        self._read_trees = {}
         for comp in rules.components:
             for decl in comp.rules:
                 self.anchored.setdefault(decl.kind.kind, []).append(decl)
@@ -274,7 +284,8 @@ class Engine:
                 if mask is not None:
                     if changed is None:
                         changed = paths.changed(event.old, event.new)
-                    if not mask & changed:
+                    if not mask & changed or self._as_wanted((decl, key), key, paths, decl,
+                                                             mask & changed, event.new):
                         continue
             self._invalidate((decl, key), cause)
         touched = set(change_keys(key, event.old))
@@ -282,6 +293,56 @@ class Engine:
         for dep in touched:
             for inst in self.deps.get(dep, ()):
                 self._invalidate(inst, cause)
+        sites = self.field_sites.get(key)
+        if sites:
+            self._route_fields(key, sites, event, cause)
+
+    def _route_fields(self, key: Key, sites: set, event: Any, cause: tuple) -> None:
+        """Wake the instances that looked `key` up and read only some paths of it
+        (EvalContext.lookup_read), as a rule is woken by its own object: at its creation and
+        deletion, at a change that touches one of their paths, unless it only left the values
+        they set as they wanted them; a failed instance at any change."""
+        for site in list(sites):
+            users = self.deps.get(("field", key, site))
+            if not users:
+                sites.discard(site)
+                continue
+            if event.old is None or event.new is None:
+                wake = list(users)
+            else:
+                tree = self._read_trees.get(site)
+                if tree is None:
+                    tree = self._read_trees[site] = AnchorPaths((site,))
+                bits = tree.masks[site] & tree.changed(event.old, event.new)
+                if not bits:  # nothing they read: only a failed one is tried again
+                    wake = [inst for inst in self.failures if inst in users]
+                else:
+                    wake = [inst for inst in users if inst in self.failures
+                            or not self._as_wanted(inst, key, tree, site, bits, event.new)]
+            for inst in wake:
+                self._invalidate(inst, cause)
+        if not sites:
+            del self.field_sites[key]
+
+    def _as_wanted(self, inst: tuple, key: Key, paths: AnchorPaths, decl: Any, bits: int, new: Any) -> bool:
+        """Are the paths `bits` of `paths` that the change touched ones `decl` only sets, each holding
+        the value the last evaluation of `inst` set there?  Then evaluating it again would want
+        the same and write nothing: its own write coming back, or a writer agreeing with it."""
+        if bits & ~paths.set_masks.get(decl, 0):
+            return False  # it reads one of them
+        wanted = self.wanted.get(inst)
+        if wanted is None:
+            return False
+        at = 0
+        while bits:
+            if bits & 1:
+                path = paths.paths[at]
+                value = wanted.get((key, path), _ABSENT)
+                if value is _ABSENT or (key, path) in self.contested or not _holds(new, path, value):
+                    return False  # (a field two rules set differently: both are asked again)
+            bits >>= 1
+            at += 1
+        return True
 
     def _anchor_paths(self, kind: str) -> AnchorPaths:
         """The paths read of their object by the rules anchored on kinds named `kind` and on `any`."""
@@ -299,14 +360,16 @@ class Engine:
                 if not users:
                     del self.deps[dep]
         self.dirty.pop(inst, None)
+        self.wanted.pop(inst, None)
         self.inst_timer.pop(inst, None)
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
 
     def _record_deps(self, inst: tuple, deps: frozenset) -> None:
-        old = self.inst_deps.get(inst, frozenset())
+        old = self.inst_deps.get(inst)
         if old == deps:
             return
+        old = old or frozenset()  # (an instance without any is listed too: set_rules drops it)
         for dep in old - deps:
             users = self.deps.get(dep)
             if users is not None:
@@ -315,6 +378,8 @@ class Engine:
                     del self.deps[dep]
         for dep in deps - old:
             self.deps.setdefault(dep, set()).add(inst)
+            if dep[0] == "field":  # (key, paths): routed by _route_fields
+                self.field_sites.setdefault(dep[1], set()).add(dep[2])
         self.inst_deps[inst] = deps
 
     # --------------------------------------------------------------- timers
@@ -409,6 +474,7 @@ class Engine:
         snap = self.api.store.head
         self.names_taken: set = set()
         self.conflicts: list[tuple] = []
+        self.contested: set = set()  # the fields of `conflicts`
         dirty, self.dirty = self.dirty, {}
         order = self.order
         batch = sorted(dirty.items(), key=lambda item: (order[item[0][0]], item[0][1]))
@@ -434,12 +500,18 @@ class Engine:
             R.set_clockwatch(None)
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
+        wanted = {(w.key, w.path): w.value for w in ctx.writes if type(w) is SetWrite}
+        if wanted:
+            self.wanted[inst] = wanted
+        else:
+            self.wanted.pop(inst, None)
         self._record_deps(inst, frozenset(ctx.deps))
         self._set_timer(inst, ctx.wake())
         return ctx
 
     def _fail(self, inst: tuple, ctx: EvalContext, exc: Exception) -> None:
         decl, key = inst
+        self.wanted.pop(inst, None)
         self._record_deps(inst, frozenset(ctx.deps))
         self._back_off(inst, RuleFailure(decl.qualname, rule_location(decl, exc), key, _describe(exc)))
 
@@ -474,6 +546,7 @@ class Engine:
             other = claimed.get(field)
             if other is not None and other[0] != value:
                 self.conflicts.append((field, other[1][0].qualname, other[0], inst[0].qualname, value))
+                self.contested.add(field)
                 return False
         for field, value in mine.items():
             claimed.setdefault(field, (value, inst))
@@ -609,6 +682,44 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, R.RuleRuntimeError):
         return str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def _holds(obj: Any, path: tuple, value: Any) -> bool:
+    """Does the stored object `obj` hold `value` (a rule's set value, `runtime.stored`) at `path`,
+    the same all the way down and of the same types (True is not 1; floats as JSON)?  Null is
+    held where the key is not, in a map that is there.  False when unsure."""
+    for step in path[:-1]:
+        obj = obj.get(step, _ABSENT) if type(obj) is PMap else _ABSENT
+        if obj is _ABSENT:
+            return False
+    if type(obj) is not PMap:
+        return False
+    found = obj.get(path[-1], _ABSENT)
+    if value is None:  # (a set of null deletes the key: a key there holding null is not that)
+        return found is _ABSENT
+    return found is not _ABSENT and _same_stored(found, value)
+
+
+def _same_stored(found: Any, value: Any) -> bool:
+    if found is value:
+        return True
+    cls = type(value)
+    if cls is dict or cls is PMap:
+        if type(found) is not PMap or len(found) != len(value):
+            return False
+        for key, part in value.items():
+            mine = found.get(key, _ABSENT)
+            if mine is _ABSENT or not _same_stored(mine, part):
+                return False
+        return True
+    if cls is list or cls is tuple or cls is _PVECTOR:
+        return (type(found) is _PVECTOR and len(found) == len(value)
+                and all(_same_stored(a, b) for a, b in zip(found, value)))
+    if cls is str or cls is int or cls is bool or value is None:
+        return type(found) is cls and found == value
+    if cls is float:
+        return type(found) is float and found == value and repr(found) == repr(value)
+    return False
 
 
 def cause_record(decl: CompiledDecl, key: Key, causes: list) -> tuple:

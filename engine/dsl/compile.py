@@ -25,7 +25,7 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import anchor_reads, pod_reads
+from .reads import anchor_reads, anchor_set_only, lookup_reads, pod_reads
 
 # ------------------------------------------------------------ compiled forms
 
@@ -74,6 +74,7 @@ class CompiledDecl:
     defers: bool = False  # a score whose answers may hold `later` parts of its once-lets (runtime.Later)
     # a rule's paths of its object (dsl.reads.anchor_reads); None: all of it
     anchor_reads: tuple | None = None
+    anchor_set_only: tuple = ()  # … of which it only sets (dsl.reads.anchor_set_only)
 
     @property
     def qualname(self) -> str:
@@ -499,13 +500,18 @@ class _Gen:
         once = id(s) in self.once
         self.in_once = once
         try:
-            value = self.expr(s.value)  # `let x = x + 1` in an inner block reads the outer x
+            if id(s) in self.lookup_paths:  # a rule's lookup of which it reads known paths only
+                args = ", ".join(self.expr(a) for a in s.value.args)
+                value = (f"ctx.lookup_read({self.const(self.lookup_paths[id(s)])}, "
+                         f"{self.const(s.value.kind)}, {args})")
+            else:
+                value = self.expr(s.value)  # `let x = x + 1` in an inner block reads the outer x
         finally:
             self.in_once = False
         if once:  # a filter's or score's node-independent let: once per attempt
             site = self.const(LetSite(s.name, s.pos.line, "attempt"))
             value = f"_r.once(ctx, {site}, lambda: {value})"
-        elif id(s) in self.shared:  # a rule's let that is the same for every instance
+        if id(s) in self.shared:  # a rule's let that is the same for every instance
             value = f"ctx.shared({self.const(LetSite(s.name, s.pos.line, 'snapshot'))}, lambda: {value})"
         py = self.bind(s.name)
         if once:
@@ -582,6 +588,7 @@ class _Gen:
         self.once = _node_independent_lets(decl) if isinstance(decl, (A.Filter, A.Score)) else set()
         self.once_py = {}
         self.shared = shared_lets(decl) if isinstance(decl, A.Rule) else set()
+        self.lookup_paths = lookup_reads(decl) if isinstance(decl, A.Rule) else {}
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.defers = False
         self.in_rule = isinstance(decl, A.Rule)
@@ -809,6 +816,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
             anchor_reads=anchor_reads(decl) if decl_type == "rule" else None,
+            anchor_set_only=anchor_set_only(decl) if decl_type == "rule" else (),
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

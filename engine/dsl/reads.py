@@ -53,7 +53,7 @@ def pod_reads(decl: A.Filter | A.Score, skip: frozenset[int] = frozenset()) -> t
                 reader.visit(stmt)
     except _Whole:
         return None
-    return tuple(sorted(reader.found))
+    return reader.all_paths()
 
 
 # What a rule's builtins read of its object given whole, beyond the scheduler's.
@@ -92,6 +92,18 @@ def anchor_reads(rule: A.Rule) -> tuple[tuple[str, ...], ...] | None:
     The clock is not the object: a rule that reads `now` is woken by its
     timers.
     """
+    reader = _anchor_reader(rule)
+    return None if reader is None else reader.all_paths()
+
+
+def anchor_set_only(rule: A.Rule) -> tuple:
+    """Of `anchor_reads`, the paths the rule only sets: a change there that leaves the values
+    the rule's last evaluation wanted does not wake it (reconcile.Engine._route)."""
+    reader = _anchor_reader(rule)
+    return () if reader is None else reader.set_only()
+
+
+def _anchor_reader(rule: A.Rule) -> "_Reader | None":
     reader = _Reader(rule.var, ANCHOR_ARGUMENT_READS, clock=False)
     try:
         reader.visit(rule.where)
@@ -99,7 +111,36 @@ def anchor_reads(rule: A.Rule) -> tuple[tuple[str, ...], ...] | None:
             reader.visit(stmt)
     except _Whole:
         return None
-    return tuple(sorted(reader.found))
+    return reader
+
+
+@attrs.frozen(eq=False)
+class ReadPaths:
+    """The paths a rule reads of the object one of its lookups found (`lookup_reads`), and of
+    those, the ones it only sets: the dependency its evaluation leaves on that object
+    (`EvalContext.lookup_read`), woken like a rule by its own object (reconcile.Engine._route).
+    Compared by identity: one per lookup site."""
+
+    anchor_reads: tuple  # (named as a rule's: reconcile.AnchorPaths reads both alike)
+    anchor_set_only: tuple = ()
+
+
+def lookup_reads(rule: A.Rule) -> dict[int, ReadPaths]:
+    """For each top-level `let NAME = Kind[...]` of a rule (by id), what the rule reads of the
+    object found through NAME, when it reads nothing else of it (`NAME == null` tells only
+    whether it exists: the dependency wakes at its creation and deletion anyway).  Lets whose
+    object may be read whole are left out."""
+    found = {}
+    for stmt in rule.body:
+        if isinstance(stmt, A.Let) and isinstance(stmt.value, A.Lookup):
+            reader = _Reader(stmt.name, ANCHOR_ARGUMENT_READS, clock=False, existence=True)
+            try:
+                reader.visit(rule.where)
+                reader.visit(tuple(s for s in rule.body if s is not stmt))
+            except _Whole:
+                continue
+            found[id(stmt)] = ReadPaths(reader.all_paths(), reader.set_only())
+    return found
 
 
 class _Whole(Exception):
@@ -140,9 +181,21 @@ def _record(found: set, steps: tuple[str, ...]) -> None:
 class _Reader:
     """Collects the paths of one variable that the nodes it visits read (`_Whole`: all of it)."""
 
-    def __init__(self, var: str, argument_reads: dict, clock: bool):
+    def __init__(self, var: str, argument_reads: dict, clock: bool, existence: bool = False):
         self.var, self.argument_reads, self.clock = var, argument_reads, clock
+        self.existence = existence  # `var == null` / `var != null` read nothing of it
         self.found: set[tuple[str, ...]] = set()
+        self.targets: set[tuple[str, ...]] = set()  # the paths its `set`s write (compared, not read)
+
+    def all_paths(self) -> tuple:
+        """What it reads and what it sets, sorted."""
+        return tuple(sorted(self.found | self.targets))
+
+    def set_only(self) -> tuple:
+        """The paths it sets and does not otherwise read (nor a part of them, nor what holds them)."""
+        read = self.found
+        return tuple(sorted(t for t in self.targets
+                            if not any(t[:len(p)] == p or p[:len(t)] == t for p in read)))
 
     def is_var(self, node: Any) -> bool:
         return isinstance(node, A.Name) and node.id == self.var
@@ -162,6 +215,18 @@ class _Reader:
             else:
                 self.visit(root)
             return
+        if (self.existence and isinstance(node, A.Binary) and node.op in ("==", "!=")
+                and any(self.is_var(a) and isinstance(b, A.Literal) and b.value is None
+                        for a, b in ((node.left, node.right), (node.right, node.left)))):
+            return
+        if isinstance(node, A.Set):
+            root, steps, computed = _chain(node.target)
+            if self.is_var(root):
+                for index in computed:
+                    self.visit(index)
+                _record(self.targets, steps)
+                self.visit(node.value)
+                return
         if isinstance(node, A.Call):
             reads = self.argument_reads.get(node.func, {})
             for i, arg in enumerate(node.args):

@@ -88,3 +88,59 @@ def test_real_rules_read_only_what_they_look_at():
     status = real("replicaset.rules", "status")
     assert status is not None and ("spec", "selector") in status
     assert ("status", "replicas") in status
+
+
+def set_only(body: str):
+    from engine.dsl.reads import anchor_set_only
+    return anchor_set_only(load(source(body), "t.rules").decls[0])
+
+
+def test_paths_only_set_are_told_apart_from_paths_read():
+    assert set_only("set x.status.phase = x.spec.nodeName") == (("status", "phase"),)
+    # read as a value too (here or a part of it, or what holds it): not only set
+    assert set_only("set x.status.phase = x.status.phase + \"!\"") == ()
+    assert set_only("set x.status.a = count(x.status)") == ()
+    assert set_only("set x.status.a = x.status.a.b") == ()
+    # a computed step: the path up to it is what is set
+    assert set_only('set x.metadata.annotations[x.spec.nodeName] = "y"') == (
+        ("metadata", "annotations"), ("metadata", "metadata", "annotations"))
+
+
+def test_a_top_level_lookup_read_through_paths_gets_its_read_paths():
+    from engine.dsl.reads import lookup_reads
+    rule = load(source('''
+        let cm = ConfigMap[x.namespace, "c"]
+        when cm == null or cm.data.a != "1":
+          set x.status.phase = "Pending"
+        else:
+          set cm.data.b = "2"
+        '''), "t.rules").decls[0]
+    (found,) = lookup_reads(rule).values()
+    assert found.anchor_reads == (("data", "a"), ("data", "b"))
+    assert found.anchor_set_only == (("data", "b"),)
+
+
+def test_a_lookup_used_whole_or_not_at_the_top_keeps_a_plain_dependency():
+    from engine.dsl.reads import lookup_reads
+    whole = load(source('''
+        let cm = ConfigMap[x.namespace, "c"]
+        let same = cm
+        set x.status.phase = same.data.a
+        '''), "t.rules").decls[0]
+    nested = load(source('''
+        when x.spec.nodeName != null:
+          let cm = ConfigMap[x.namespace, "c"]
+          set x.status.phase = cm.data.a
+        '''), "t.rules").decls[0]
+    assert lookup_reads(whole) == {} and lookup_reads(nested) == {}
+
+
+def test_the_endpoints_rule_reads_only_what_it_sets_of_its_endpoints():
+    from engine.dsl.reads import lookup_reads
+    comp, _text = compile_file(RULES / "endpoints.rules")
+    assert "ctx.lookup_read(" in comp.python_source
+    module = load((RULES / "endpoints.rules").read_text(), "endpoints.rules")
+    rule = next(d for d in module.decls if d.name == "endpoints")
+    (found,) = lookup_reads(rule).values()
+    assert found.anchor_set_only == found.anchor_reads  # `ep == null`, and its sets
+    assert ("subsets",) in found.anchor_reads

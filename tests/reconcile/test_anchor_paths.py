@@ -7,10 +7,11 @@ from engine.reconcile import AnchorPaths
 
 
 class Decl:
-    """A stand-in for a CompiledDecl: only its anchor_reads matter (hashed by identity)."""
+    """A stand-in for a CompiledDecl: only its anchor_reads (and anchor_set_only) matter (hashed
+    by identity)."""
 
-    def __init__(self, anchor_reads):
-        self.anchor_reads = anchor_reads
+    def __init__(self, anchor_reads, anchor_set_only=()):
+        self.anchor_reads, self.anchor_set_only = anchor_reads, anchor_set_only
 
 
 POD = freeze({
@@ -227,3 +228,156 @@ rule mark for cm in ConfigMap:
     cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "c", {"metadata": {"annotations": {"big": None}}})
     cluster.run(seconds=0)  # no time passes
     assert cluster.get("ConfigMap", "c")["metadata"]["annotations"]["mark"] == "x" * 100
+
+
+# ------------------------------------------------- what a rule only sets, and lookups
+
+SETTER = """
+component probe
+  reads example.com/Probe, ConfigMap
+  writes example.com/Probe.status, ConfigMap
+
+rule setter for p in example.com/Probe:
+  set p.status.f = p.spec.a
+
+rule mirror for p in example.com/Probe:
+  let cm = ConfigMap[p.namespace, "mirror"]
+  when cm != null:
+    set cm.data.a = str(p.spec.a)
+
+rule reader for p in example.com/Probe:
+  let cm = ConfigMap[p.namespace, "mirror"]
+  set p.status.b = default(cm.data.b, "none")
+"""
+
+
+def setter_cluster(cluster):
+    cluster.api.create(cluster.admin, PROBE_CRD)
+    engine = cluster.rules(probe=SETTER)
+    cluster.api.create(cluster.admin, {"apiVersion": "example.com/v1", "kind": "Probe",
+                                       "metadata": {"name": "p", "namespace": "demo"}, "spec": {"a": 1}})
+    assert cluster.run().converged
+    return engine
+
+
+def test_a_rules_own_write_does_not_wake_it_again(cluster):
+    engine = setter_cluster(cluster)
+    assert cluster.get("Probe", "p")["status"]["f"] == 1
+    assert engine.evaluations["probe/setter"] == 1  # not once more for the status it wrote
+    # another writer setting what the rule wants changes nothing it reads: it stays asleep
+    assert evaluated_after(cluster, engine, {"status": {"f": 1, "other": 2}}, "status") == set()
+    # … and setting something else wakes it, and it sets its value again
+    assert evaluated_after(cluster, engine, {"status": {"f": 7}}, "status") == {"setter"}
+    assert cluster.get("Probe", "p")["status"]["f"] == 1
+
+
+def test_a_value_of_another_type_is_not_the_value_wanted(cluster):
+    engine = setter_cluster(cluster)
+    assert evaluated_after(cluster, engine, {"status": {"f": True}}, "status") == {"setter"}
+    assert cluster.get("Probe", "p")["status"]["f"] == 1
+
+
+def test_a_looked_up_object_wakes_the_rule_only_for_what_it_reads(cluster):
+    engine = setter_cluster(cluster)
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mirror", "namespace": "demo"},
+          "data": {"b": "x"}}
+    before = dict(engine.evaluations)
+    cluster.api.create(cluster.admin, cm)  # created: every rule that looked it up wakes
+    assert cluster.run().converged
+    assert cluster.get("ConfigMap", "mirror")["data"] == {"a": "1", "b": "x"}
+    assert cluster.get("Probe", "p")["status"]["b"] == "x"
+    woken = {n.split("/")[1] for n, c in engine.evaluations.items() if c != before.get(n, 0)}
+    assert woken == {"mirror", "reader"}  # (mirror's own write of data.a woke nobody)
+
+    def patched(data: dict) -> set[str]:
+        before = dict(engine.evaluations)
+        cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "mirror", {"data": data})
+        assert cluster.run().converged
+        return {n.split("/")[1] for n, c in engine.evaluations.items() if c != before.get(n, 0)}
+
+    assert patched({"c": "y"}) == set()  # read by no rule
+    assert patched({"b": "z"}) == {"reader"}
+    assert cluster.get("Probe", "p")["status"]["b"] == "z"
+    assert patched({"a": "9"}) == {"mirror"}  # not what it wants there: it sets it back
+    assert cluster.get("ConfigMap", "mirror")["data"]["a"] == "1"
+    cluster.api.delete(cluster.admin, "", "ConfigMap", "demo", "mirror")
+    before = dict(engine.evaluations)
+    assert cluster.run().converged
+    assert {n.split("/")[1] for n, c in engine.evaluations.items() if c != before.get(n, 0)} == {"mirror", "reader"}
+    assert cluster.get("Probe", "p")["status"]["b"] == "none"
+
+
+def test_rules_that_set_one_field_differently_are_still_caught_fighting(cluster):
+    """`b` loses the field to `a` in the round they both set it; `a`'s write, holding what `a`
+    wanted, must not put `a` to sleep so that `b` wins unseen the next round."""
+    cluster.rules(fight="""
+component fight
+  reads ConfigMap
+  writes ConfigMap
+
+rule a for cm in ConfigMap:
+  set cm.data.v = "1"
+
+rule b for cm in ConfigMap:
+  when cm.data.w != "done":
+    set cm.data.v = "2"
+    set cm.data.w = "done"
+""")
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": "c", "namespace": "demo"}})
+    result = cluster.run()
+    assert not result.converged
+    assert "fight/a sets ConfigMap demo/c data.v to '1' but fight/b sets it to '2'" in result.message
+
+
+def test_a_key_holding_null_is_not_a_key_set_to_null(cluster):
+    """`set p.status.f = null` deletes the key; a writer that stores `f: null` changed that."""
+    cluster.api.create(cluster.admin, PROBE_CRD)
+    cluster.rules(probe="""
+component probe
+  reads example.com/Probe
+  writes example.com/Probe.status
+
+rule clear for p in example.com/Probe:
+  set p.status.f = null
+  set p.status.g = "mine"
+""")
+    cluster.api.create(cluster.admin, {"apiVersion": "example.com/v1", "kind": "Probe",
+                                       "metadata": {"name": "p", "namespace": "demo"}, "spec": {}})
+    assert cluster.run().converged
+    obj = thaw(cluster.get("Probe", "p"))
+    obj["status"]["f"] = None
+    cluster.api.update(cluster.admin, obj, subresource="status")
+    assert "f" in cluster.get("Probe", "p")["status"]
+    assert cluster.run().converged
+    assert thaw(cluster.get("Probe", "p")["status"]) == {"g": "mine"}
+
+
+def test_a_removed_rule_leaves_nothing_behind_even_without_dependencies(cluster, tmp_path):
+    """A failing instance that read nothing (no dependencies) is dropped with its rule: its
+    back-off timer must not fire for a rule that is gone."""
+    from engine.rules import load_rules
+
+    engine = cluster.rules(a="""
+component a
+  reads ConfigMap
+  writes ConfigMap
+
+rule a for cm in ConfigMap:
+  set cm.data.v = str(int(cm.metadata.name) + 1)
+""", b="""
+component b
+  reads ConfigMap
+  writes ConfigMap
+
+rule b for cm in ConfigMap:
+  set cm.data.w = "1"
+""")
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": "c", "namespace": "demo"}})
+    assert cluster.run(seconds=0).failures  # `a` fails: "c" is no number
+    (tmp_path / "rules" / "a.rules").unlink()
+    engine.set_rules(load_rules(tmp_path / "rules"))
+    result = cluster.run(seconds=10)  # (past the back-off of `a`)
+    assert result.converged and not result.failures
+    assert not [inst for inst in (*engine.wanted, *engine.inst_timer, *engine.failures) if inst[0].name == "a"]
