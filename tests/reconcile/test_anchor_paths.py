@@ -122,9 +122,17 @@ rule labels for p in example.com/Probe:
 """
 
 
-def probe_cluster(cluster):
+STATUS_WRITER = """
+component probe
+  reads example.com/Probe
+  writes example.com/Probe.status
+"""
+
+
+def probe_cluster(cluster, rules: str = RULES):
+    """The Probe CRD, `rules`, and one probe `p` (spec.a = 1), converged."""
     cluster.api.create(cluster.admin, PROBE_CRD)
-    engine = cluster.rules(probe=RULES)
+    engine = cluster.rules(probe=rules)
     cluster.api.create(cluster.admin, {"apiVersion": "example.com/v1", "kind": "Probe",
                                        "metadata": {"name": "p", "namespace": "demo"}, "spec": {"a": 1}})
     assert cluster.run().converged
@@ -191,11 +199,7 @@ def test_a_field_gone_is_not_a_field_set_to_null(cluster):
     crd = thaw(PROBE_CRD)  # (one that keeps fields it does not know at the top as well)
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["x-kubernetes-preserve-unknown-fields"] = True
     cluster.api.create(cluster.admin, crd)
-    cluster.rules(probe="""
-component probe
-  reads example.com/Probe
-  writes example.com/Probe.status
-
+    cluster.rules(probe=STATUS_WRITER + """
 rule lab for p in example.com/Probe:
   set p.status.app = p.labels.app
 """)
@@ -251,17 +255,8 @@ rule reader for p in example.com/Probe:
 """
 
 
-def setter_cluster(cluster):
-    cluster.api.create(cluster.admin, PROBE_CRD)
-    engine = cluster.rules(probe=SETTER)
-    cluster.api.create(cluster.admin, {"apiVersion": "example.com/v1", "kind": "Probe",
-                                       "metadata": {"name": "p", "namespace": "demo"}, "spec": {"a": 1}})
-    assert cluster.run().converged
-    return engine
-
-
 def test_a_rules_own_write_does_not_wake_it_again(cluster):
-    engine = setter_cluster(cluster)
+    engine = probe_cluster(cluster, SETTER)
     assert cluster.get("Probe", "p")["status"]["f"] == 1
     assert engine.evaluations["probe/setter"] == 1  # not once more for the status it wrote
     # another writer setting what the rule wants changes nothing it reads: it stays asleep
@@ -272,13 +267,13 @@ def test_a_rules_own_write_does_not_wake_it_again(cluster):
 
 
 def test_a_value_of_another_type_is_not_the_value_wanted(cluster):
-    engine = setter_cluster(cluster)
+    engine = probe_cluster(cluster, SETTER)
     assert evaluated_after(cluster, engine, {"status": {"f": True}}, "status") == {"setter"}
     assert cluster.get("Probe", "p")["status"]["f"] == 1
 
 
 def test_a_looked_up_object_wakes_the_rule_only_for_what_it_reads(cluster):
-    engine = setter_cluster(cluster)
+    engine = probe_cluster(cluster, SETTER)
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mirror", "namespace": "demo"},
           "data": {"b": "x"}}
     before = dict(engine.evaluations)
@@ -333,11 +328,7 @@ rule b for cm in ConfigMap:
 def test_a_key_holding_null_is_not_a_key_set_to_null(cluster):
     """`set p.status.f = null` deletes the key; a writer that stores `f: null` changed that."""
     cluster.api.create(cluster.admin, PROBE_CRD)
-    cluster.rules(probe="""
-component probe
-  reads example.com/Probe
-  writes example.com/Probe.status
-
+    cluster.rules(probe=STATUS_WRITER + """
 rule clear for p in example.com/Probe:
   set p.status.f = null
   set p.status.g = "mine"
