@@ -276,17 +276,12 @@ class Engine:
             if event.new is None:
                 self._drop((decl, key))
                 continue
-            if event.old is not None and (decl, key) not in self.failures:
-                # a change: does it touch what the rule reads of its object?  (A failed instance
-                # is tried again at any change: what the API server refused may be mended.)
+            if event.old is not None:  # a change: does it concern what the rule reads of its object?
                 paths = self._anchor_paths(key[1])
-                mask = paths.masks[decl]
-                if mask is not None:
-                    if changed is None:
-                        changed = paths.changed(event.old, event.new)
-                    if not mask & changed or self._as_wanted((decl, key), key, paths, decl,
-                                                             mask & changed, event.new):
-                        continue
+                if changed is None and paths.masks[decl] is not None:
+                    changed = paths.changed(event.old, event.new)
+                if not self._concerns((decl, key), key, paths, decl, changed, event.new):
+                    continue
             self._invalidate((decl, key), cause)
         touched = set(change_keys(key, event.old))
         touched.update(change_keys(key, event.new))
@@ -313,16 +308,27 @@ class Engine:
                 tree = self._read_trees.get(site)
                 if tree is None:
                     tree = self._read_trees[site] = AnchorPaths((site,))
-                bits = tree.masks[site] & tree.changed(event.old, event.new)
-                if not bits:  # nothing they read: only a failed one is tried again
+                changed = tree.changed(event.old, event.new)
+                if not tree.masks[site] & changed:  # (one mask for all its users) only failed ones
                     wake = [inst for inst in self.failures if inst in users]
                 else:
-                    wake = [inst for inst in users if inst in self.failures
-                            or not self._as_wanted(inst, key, tree, site, bits, event.new)]
+                    wake = [inst for inst in users if self._concerns(inst, key, tree, site, changed, event.new)]
             for inst in wake:
                 self._invalidate(inst, cause)
         if not sites:
             del self.field_sites[key]
+
+    def _concerns(self, inst: tuple, key: Key, paths: AnchorPaths, decl: Any, changed: int | None,
+                  new: Any) -> bool:
+        """Does a change of the object `key` (touching the paths `changed` of `paths`) concern
+        `inst`, which reads the paths of `decl` there?  A failed instance: always (what the API
+        server refused may be mended).  Otherwise when it touches one of them, unless it only
+        left what the instance sets as the instance wanted it (`_as_wanted`)."""
+        mask = paths.masks[decl]
+        if mask is None or inst in self.failures:
+            return True
+        bits = mask & changed
+        return bool(bits) and not self._as_wanted(inst, key, paths, decl, bits, new)
 
     def _as_wanted(self, inst: tuple, key: Key, paths: AnchorPaths, decl: Any, bits: int, new: Any) -> bool:
         """Are the paths `bits` of `paths` that the change touched ones `decl` only sets, each holding

@@ -48,7 +48,9 @@ def _units_map(quantities: Mapping) -> Mapping:
     return pmap({name: _units(name, amount) for name, amount in quantities.items() if amount is not None})
 
 
-def _one_pod(pod: Mapping, non_zero: bool) -> Mapping:
+def request_units(pod: Mapping, non_zero: bool = False) -> Mapping:
+    """A pod's effective requests in the scheduler's units (cpu in millicores, the rest in whole
+    units), kept per pod version and per request parts (`pod_units`; the kubelet's admission)."""
     cache = _pod_cache_nz if non_zero else _pod_cache
     found = cache.get(id(pod))
     if found is not None and found[0] is pod:
@@ -71,12 +73,6 @@ def _one_pod(pod: Mapping, non_zero: bool) -> Mapping:
     return result
 
 
-def request_units(pod: Mapping, non_zero: bool = False) -> Mapping:
-    """A pod's effective requests in the scheduler's units (cpu in millicores, the rest in whole
-    units), kept per pod version and per request parts, as `pod_units` keeps them."""
-    return _one_pod(pod, non_zero)
-
-
 @builtin()
 def pod_units(pods, non_zero=False):
     """A pod's effective requests (or the sum over a list of pods) in the scheduler's units: cpu in millicores, the rest in whole units; NON_ZERO assumes 100m cpu and 200Mi memory for containers that request none (scoring).
@@ -88,13 +84,13 @@ def pod_units(pods, non_zero=False):
     if pods is None:
         return pmap()
     if _is_map(pods):
-        return _one_pod(pods, bool(non_zero))
+        return request_units(pods, bool(non_zero))
     found = _list_cache.get((id(pods), bool(non_zero)))
     if found is not None and found[0] is pods:
         return found[1]
     total: dict[str, int] = {}
     for pod in _seq(pods):
-        for name, amount in _one_pod(pod, bool(non_zero)).items():
+        for name, amount in request_units(pod, bool(non_zero)).items():
             total[name] = total.get(name, 0) + amount
     result = pmap(total)
     if isinstance(pods, tuple) or type(pods) is list:  # e.g. a query's answer, kept across attempts

@@ -25,7 +25,7 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import anchor_reads, anchor_set_only, lookup_reads, pod_reads
+from .reads import anchor_paths, lookup_reads, pod_reads
 
 # ------------------------------------------------------------ compiled forms
 
@@ -808,6 +808,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
     decls = {"rule": [], "filter": [], "score": []}
     comp = module.component
     for decl_type, fname, decl in plan:
+        anchor, set_only = anchor_paths(decl) if decl_type == "rule" else (None, ())
         decls[decl_type].append(CompiledDecl(
             decl_type, decl.name, comp.name, module.path, decl.pos.line, namespace[fname],
             _decl_hash(source, decl, header),
@@ -815,8 +816,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
-            anchor_reads=anchor_reads(decl) if decl_type == "rule" else None,
-            anchor_set_only=anchor_set_only(decl) if decl_type == "rule" else (),
+            anchor_reads=anchor, anchor_set_only=set_only,
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

@@ -92,26 +92,25 @@ def anchor_reads(rule: A.Rule) -> tuple[tuple[str, ...], ...] | None:
     The clock is not the object: a rule that reads `now` is woken by its
     timers.
     """
-    reader = _anchor_reader(rule)
-    return None if reader is None else reader.all_paths()
+    return anchor_paths(rule)[0]
 
 
 def anchor_set_only(rule: A.Rule) -> tuple:
     """Of `anchor_reads`, the paths the rule only sets: a change there that leaves the values
     the rule's last evaluation wanted does not wake it (reconcile.Engine._route)."""
-    reader = _anchor_reader(rule)
-    return () if reader is None else reader.set_only()
+    return anchor_paths(rule)[1]
 
 
-def _anchor_reader(rule: A.Rule) -> "_Reader | None":
+def anchor_paths(rule: A.Rule) -> tuple[tuple | None, tuple]:
+    """(`anchor_reads`, `anchor_set_only`) of a rule, from one reading of it."""
     reader = _Reader(rule.var, ANCHOR_ARGUMENT_READS, clock=False)
     try:
         reader.visit(rule.where)
         for stmt in rule.body:
             reader.visit(stmt)
     except _Whole:
-        return None
-    return reader
+        return None, ()
+    return reader.all_paths(), reader.set_only()
 
 
 @attrs.frozen(eq=False)
