@@ -487,39 +487,62 @@ class Checkpoints:
             if name.endswith(".tmp"):
                 os.unlink(self.folder / name)
 
-    def write(self, snap: Snapshot, pos: LogPos, fresh: dict | None = None) -> int:
-        """Write the checkpoint of `snap` (whose frame is at `pos`); its size.
+    def write(self, snap: Snapshot, pos: LogPos, fresh: dict | None = None,
+              base: dict | None = None) -> tuple[int, dict]:
+        """Write the checkpoint of `snap` (whose frame is at `pos`); its size and its entries.
 
         Objects are stored as their content (`content_of`) beside their
         resourceVersion and hash.  The content of an object is taken from
         `fresh` (key → (rv, content) of what was written since the last
-        checkpoint), else copied from the previous checkpoint if the object
-        has not changed since, else encoded: a checkpoint costs I/O, and CPU
-        only for what changed.
+        checkpoint: current, as its writer saw every commit), else from
+        `base`, the entries (key → (rv, content)) of the checkpoint `fresh`
+        is relative to, which its writer keeps; without `base`, from the
+        newest checkpoint before this one on disk when the object's
+        resourceVersion is the same there, else it is encoded.  So a
+        checkpoint costs I/O, and CPU only for what changed.  The entries
+        returned are this checkpoint's, the `base` of the next one.
         """
-        previous = self._previous_contents(snap.revision)
-        keys, rvs, hashes, contents = [], [], [], []
-        for key, obj in sorted(snap.objects.items()):
-            rv = resource_version(obj)
-            known = fresh.get(key) if fresh else None
-            if known is not None and known[0] == rv:
-                content = known[1]
-            else:
-                content = previous.get((key, rv)) or content_of(obj)
-            keys.append(key)
-            rvs.append(rv)
-            hashes.append(snap.hashes[key])
-            contents.append(content)
-        index = orjson.dumps({"hashes": hashes, "keys": keys, "lengths": [len(c) for c in contents],
-                              "rvs": rvs})
+        if base is None:
+            previous = self._previous_contents(snap.revision)
+        objects, fresh = snap.objects, fresh or {}
+        keys = sorted(objects.keys())
+        entries = {}
+        for key in keys:
+            known = fresh.get(key)
+            if known is None and base is not None:
+                known = base.get(key)
+            if known is None or known[1] is None:  # (a content of None: written, not kept)
+                obj = objects[key]
+                rv = resource_version(obj)
+                content = previous.get((key, rv)) if base is None else None
+                known = (rv, content if content is not None else content_of(obj))
+            entries[key] = known
+        known_hash = snap.hashes.__getitem__
+        contents = [content for _rv, content in entries.values()]
+        index = orjson.dumps({"hashes": [known_hash(key) for key in keys], "keys": keys,
+                              "lengths": [len(c) for c in contents],
+                              "rvs": [rv for rv, _content in entries.values()]})
         meta = orjson.dumps({
             "count": len(keys), "hash": snap.state_hash, "rev": snap.revision, "time": snap.time,
             "log": {"end": pos.end, "start": pos.start, "crc": pos.crc},
         }, option=_SORTED)
-        objects = b"[" + b",".join(contents) + b"]"
-        data = CHECKPOINT_HEADER + _ckpt_frame(meta) + _ckpt_frame(index) + _ckpt_frame(objects)
-        _write_atomically(self.path(snap.revision), data)
-        return len(data)
+        # The objects' frame is written from its parts: joined, a large state's JSON would be
+        # copied twice more into fresh memory.
+        parts = [b"["]
+        for content in contents:
+            parts.append(content)
+            parts.append(b",")
+        if contents:
+            parts.pop()
+        parts.append(b"]")
+        size = sum(map(len, parts))
+        crc = zlib.crc32(size.to_bytes(8, "little"))
+        for part in parts:
+            crc = zlib.crc32(part, crc)
+        objects_header = size.to_bytes(8, "little") + crc.to_bytes(4, "little")
+        head = CHECKPOINT_HEADER + _ckpt_frame(meta) + _ckpt_frame(index) + objects_header
+        _write_atomically(self.path(snap.revision), [head, *parts])
+        return len(head) + size, entries
 
     def _previous_contents(self, revision: int) -> dict:
         """(key, rv) → content of the newest checkpoint before `revision` ({} if none, or unreadable)."""
@@ -656,11 +679,14 @@ def _read_json_frame(path: Path, f: BinaryIO, what: str) -> dict:
         raise StateError(path, f"its {what} is not valid JSON ({exc})") from exc
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `path` so that a crash leaves the old file or the new, never half."""
+def _write_atomically(path: Path, data: bytes | list) -> None:
+    """Write `path` (bytes, or a list of parts) so that a crash leaves the old file or the new, never half."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
+    with open(tmp, "wb", buffering=1 << 20) as f:
+        if isinstance(data, list):
+            f.writelines(data)
+        else:
+            f.write(data)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -875,13 +901,16 @@ class Checkpointer:
     """A store listener that writes a checkpoint every so many revisions.
 
     It keeps the content of every object written since the last checkpoint
-    (the log encoded it already), so a checkpoint encodes nothing again.
+    (the log encoded it already), and the content of every object in the
+    last checkpoint it wrote (about the state's size in JSON), so a
+    checkpoint encodes and reads nothing again.
     """
 
     def __init__(self, checkpoints: Checkpoints, log: HistoryLog, every: int, ratio: float):
         self.checkpoints, self.log = checkpoints, log
         self.every, self.ratio = every, ratio
         self.fresh: dict = {}  # key → (rv, content) of the objects written since the last checkpoint
+        self.entries: dict | None = None  # key → (rv, content) of the last checkpoint it wrote
         revs = checkpoints.revisions()
         self.last = checkpoints.position(revs[-1]) if revs else LogPos(0, len(LOG_HEADER))
         self.last_size = checkpoints.path(revs[-1]).stat().st_size if revs else 0
@@ -889,10 +918,10 @@ class Checkpointer:
 
     def __call__(self, snap: Snapshot, events: Any, record: CommitRecord) -> None:
         for op in record.ops:
-            if op.type == "delete" or op.content is None:
+            if op.type == "delete":
                 self.fresh.pop(op.key, None)
             else:
-                self.fresh[op.key] = (record.revision, op.content)
+                self.fresh[op.key] = (record.revision, op.content)  # (None: encoded at the checkpoint)
         if snap.revision - self.last.revision < self.every:
             return
         if self.log.tail.end - self.last.end < self.ratio * self.last_size:
@@ -902,7 +931,7 @@ class Checkpointer:
             return
         try:
             self.log.sync(durable=True)  # a checkpoint is never ahead of the durable log
-            self.last_size = self.checkpoints.write(snap, pos, self.fresh)
+            self.last_size, self.entries = self.checkpoints.write(snap, pos, self.fresh, self.entries)
             self.fresh.clear()
             self.checkpoints.thin(DENSE_CHECKPOINTS, SPARSE_FACTOR * self.every, SPARSE_RATIO)
         except (OSError, StateError) as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 
+import attrs
 import pytest
 from store_helpers import assert_indexes_match, config_map, pod
 
@@ -257,3 +258,46 @@ def test_a_checkpoint_that_reuses_earlier_work_is_byte_for_byte_one_written_from
         scratch.write(live, checkpoints.position(revision))
         assert scratch.path(revision).read_bytes() == checkpoints.path(revision).read_bytes()
         os.unlink(scratch.path(revision))
+
+
+def test_checkpoints_written_from_the_entries_a_writer_keeps_are_byte_for_byte_ones_written_from_scratch(
+        state, tmp_path):
+    # Most objects stay as the first checkpoint holds them, some are rewritten, deleted or made
+    # again under the same name; every later checkpoint takes the untouched ones from the entries
+    # the writer kept of the one before.
+    store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
+    store.commit(Txn(tuple(create(config_map(f"cm{i}", n="0")) for i in range(30))))
+    snaps = {}
+    for i in range(1, 45):
+        name = f"cm{i % 6}"
+        key = key_of(config_map(name))
+        if i % 4 == 0 and key in store.head:
+            ops = (delete(key),)
+        else:
+            ops = (put(config_map(name, n=str(i))),)
+        snap = store.commit(Txn(ops))[0]
+        snaps[snap.revision] = snap
+    checkpointer = store.listeners[-1]
+    assert checkpointer.entries is not None and set(checkpointer.entries) == set(snaps[40].objects)
+    store.close()
+    checkpoints = Checkpoints(state / "checkpoints")
+    scratch = Checkpoints(tmp_path / "scratch")
+    scratch.folder.mkdir()
+    assert checkpoints.revisions() == [10, 20, 30, 40]
+    for revision in checkpoints.revisions():
+        scratch.write(snaps[revision], checkpoints.position(revision))
+        assert scratch.path(revision).read_bytes() == checkpoints.path(revision).read_bytes()
+        assert checkpoints.load(revision).objects == snaps[revision].objects
+
+
+def test_an_object_logged_without_its_content_is_encoded_at_the_checkpoint(state):
+    # A commit record may carry an object without its encoded content; the entry kept from the
+    # last checkpoint is then stale, and the object is encoded again.
+    store = open_store(state, checkpoint_every=1, checkpoint_ratio=0)
+    store.commit(Txn((create(config_map("a", n="1")),)))
+    checkpointer = store.listeners.pop()  # (kept the entries of checkpoint 1)
+    snap, _events = store.commit(Txn((put(config_map("a", n="2")),)))
+    record = next(iter(store.log.records(2)))
+    checkpointer(snap, (), attrs.evolve(record, ops=(attrs.evolve(record.ops[0], content=None),)))
+    store.close()
+    assert load_snapshot(state, 2).objects == snap.objects
