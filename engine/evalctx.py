@@ -298,15 +298,29 @@ class EvalContext:
         The group comes from ref.apiVersion; a cluster-scoped kind ignores
         `namespace`.  A kind the API server does not serve has no objects.
         """
+        key = self._owner_key(ref, namespace)
+        if key is None:
+            return None
+        self.deps.add(("key", key))
+        return self.snap.get(key)
+
+    def owner_object_read(self, paths: Any, ref: Any, namespace: Any) -> Any:
+        """`owner_object`, for a rule that reads only `paths` (a dsl.reads.ReadPaths) of the
+        object there: its dependency is ("field", key, paths), as `lookup_read`'s."""
+        key = self._owner_key(ref, namespace)
+        if key is None:
+            return None
+        self.deps.add(("field", key, paths))
+        return self.snap.get(key)
+
+    def _owner_key(self, ref: Any, namespace: Any) -> Key | None:
         rt = self._kind_of_ref(ref)
         name = ref.get("name") if isinstance(ref, Mapping) else None
         if rt is None or not isinstance(name, str):
             return None
         if rt.namespaced and not isinstance(namespace, str):
             return None
-        key = (rt.group, rt.kind, namespace if rt.namespaced else "", name)
-        self.deps.add(("key", key))
-        return self.snap.get(key)
+        return (rt.group, rt.kind, namespace if rt.namespaced else "", name)
 
     def known_kind(self, ref: Any) -> bool:
         """Does the API server serve the kind ref.apiVersion and ref.kind name (built-in or custom)?"""

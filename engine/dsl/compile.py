@@ -25,7 +25,7 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import anchor_paths, lookup_reads, pod_reads
+from .reads import ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, lookup_reads, pod_reads, site_paths
 
 # ------------------------------------------------------------ compiled forms
 
@@ -329,6 +329,9 @@ class _Gen:
             names.append(base.name)
             base = base.obj
         names.reverse()
+        if self.is_lookup(base):  # a rule's lookup read through a path right where it is made
+            found = self.lookup_at(base, site_paths(tuple(names)))
+            return f"_r.path({found}, {tuple(names)!r})"
         if not any(name in R.META_SHORTCUTS for name in names):  # (then `.x` reads what `["x"]` reads)
             site, root, steps = self.once_root(base)
             if site is not None:  # node-dependent code reading a part of a once-let: the part, named
@@ -352,10 +355,27 @@ class _Gen:
             return self.later(e.args[0])
         builtin = BUILTINS[e.func]
         args = []
+        reads = ANCHOR_ARGUMENT_READS.get(e.func, {})
         for i, arg in enumerate(e.args):
-            code = self.expr(arg)
+            if i in reads and self.is_lookup(arg):  # `deleting(owner_object(r, ns))`: what it reads
+                code = self.lookup_at(arg, ReadPaths(tuple(sorted(reads[i]))))
+            else:
+                code = self.expr(arg)
             args.append(f"(lambda v_it: {code})" if builtin.item_arg == i else code)
         return f"_b_{e.func}({', '.join(args)})"
+
+    def is_lookup(self, e: Any) -> bool:
+        """Is `e` a rule's lookup of one object (`Kind[...]`, `owner_object(...)`)?"""
+        return self.in_rule and (isinstance(e, A.Lookup)
+                                 or isinstance(e, A.Call) and e.func == "owner_object")
+
+    def lookup_at(self, e: Any, paths: ReadPaths) -> str:
+        """The lookup `e`, leaving a dependency on `paths` of what it finds alone
+        (`EvalContext.lookup_read`), as the code around it reads nothing else of it."""
+        args = ", ".join(self.expr(a) for a in e.args)
+        if isinstance(e, A.Lookup):
+            return f"ctx.lookup_read({self.const(paths)}, {self.const(e.kind)}, {args})"
+        return f"ctx.owner_object_read({self.const(paths)}, {args})"
 
     def later(self, e: Any) -> str:
         """`later(x[a][b])` in a score over a once-let x: the part, read when the scores are
@@ -386,10 +406,14 @@ class _Gen:
         if e.op in ("and", "or"):
             left, right = self.truth(e.left), self.truth(e.right)
             return f"({left} {e.op} {right})"
-        left, right = self.expr(e.left), self.expr(e.right)
         if e.op in ("==", "!=") and (_is_null(e.left) or _is_null(e.right)):  # nothing else equals null
-            tested = right if _is_null(e.left) else left
-            return f"({tested} {'is' if e.op == '==' else 'is not'} None)"
+            tested = e.right if _is_null(e.left) else e.left
+            if self.is_lookup(tested):  # whether it exists: no path of it read
+                code = self.lookup_at(tested, site_paths(()))
+            else:
+                code = self.expr(tested)
+            return f"({code} {'is' if e.op == '==' else 'is not'} None)"
+        left, right = self.expr(e.left), self.expr(e.right)
         if e.op in ("in", "not in"):
             site, base, steps = self.once_root(e.right)
             if site is not None:  # the key's presence is what is read

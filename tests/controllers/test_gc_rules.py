@@ -185,3 +185,21 @@ def test_deleting_one_owner_evaluates_only_what_it_owned(gc):
     assert gc.run().converged
     assert gc.get("ConfigMap", "child-7") is None and len(names(gc)) == 78
     assert gc.engine.total_evaluations - before <= 4
+
+
+def test_a_change_to_an_owner_that_the_collector_does_not_read_wakes_none_of_its_dependents(gc):
+    # The collector reads an owner's uid, deletionTimestamp and finalizers: a ReplicaSet's
+    # status updates (one per pod started) leave its pods' instances asleep.
+    owner = configmap(gc, "owner")
+    for i in range(5):
+        configmap(gc, f"child-{i}", [owner])
+    assert gc.run().converged
+    before = gc.engine.evaluations.get("garbage-collector/dependent", 0)
+    gc.patch("ConfigMap", "owner", {"data": {"replicas": "5"}, "metadata": {"labels": {"ready": "5"}}})
+    assert gc.run().converged
+    assert gc.engine.evaluations.get("garbage-collector/dependent", 0) == before
+    gc.patch("ConfigMap", "owner", {"metadata": {"finalizers": ["example.com/hold"]}})
+    gc.delete("ConfigMap", "owner", propagation="Foreground")  # (held: foregroundDeletion, and its own)
+    assert gc.run().converged
+    assert gc.engine.evaluations["garbage-collector/dependent"] > before
+    assert names(gc) == ["owner"]  # its dependents went first

@@ -771,16 +771,53 @@ def test_a_query_of_a_kind_without_objects_is_empty(cluster):
 # ================================================================= lookups
 
 
+def read_through(deps: set) -> dict:
+    """key → the paths a rule's lookups read of it where they were made (("field", key, paths)
+    dependencies), and ("key", key) → None for a lookup used whole."""
+    return {d[1]: d[2].anchor_reads if d[0] == "field" else None for d in deps if d[0] in ("field", "key")}
+
+
 def test_a_lookup_finds_a_cluster_scoped_object_by_name(cluster):
     cluster.create(node("n1"))
     assert value_of(cluster, 'Node["n1"].metadata.name') == "n1"
-    assert cluster.probe_deps() == {("key", ("", "Node", "", "n1"))}
+    # (read through a path where it is made: it depends on that path of the node alone)
+    assert read_through(cluster.probe_deps()) == {
+        ("", "Node", "", "n1"): (("metadata", "metadata", "name"), ("metadata", "name"))}
+    assert value_of(cluster, '[Node["n1"]][0].metadata.name') == "n1"
+    assert cluster.probe_deps() == {("key", ("", "Node", "", "n1"))}  # (used whole: all of it)
 
 
 def test_a_lookup_finds_a_namespaced_object_by_namespace_and_name(cluster):
     cluster.create(configmap("settings", mode="fast"))
     assert value_of(cluster, 'ConfigMap[p.namespace, "settings"].data.mode') == "fast"
-    assert cluster.probe_deps() == {("key", ("", "ConfigMap", "demo", "settings"))}
+    assert read_through(cluster.probe_deps()) == {("", "ConfigMap", "demo", "settings"): (("data", "mode"),)}
+
+
+def test_a_lookup_read_through_a_path_where_it_is_made_wakes_its_rule_at_that_path_only(cluster):
+    settings = configmap("settings", mode="fast")
+    settings["metadata"]["finalizers"] = ["example.com/hold"]
+    cluster.create(settings)
+    engine = cluster.rules(probe_rule("""
+        set p.status.mode = ConfigMap["demo", "settings"].data.mode
+        set p.status.there = ConfigMap["demo", "gone-later"] != null
+        set p.status.deleting = deleting(ConfigMap["demo", "settings"])"""))
+    cluster.create(configmap("gone-later"))
+    cluster.run()
+    assert cluster.status() == {"mode": "fast", "there": True, "deleting": False}
+    before = engine.evaluations["probe/probe"]
+    for name in ("settings", "gone-later"):
+        cluster.api.patch(ADMIN, "", "ConfigMap", "demo", name, {"metadata": {"labels": {"unread": "yes"}}})
+    cluster.run()
+    assert engine.evaluations["probe/probe"] == before  # nothing it reads of them changed
+    cluster.api.patch(ADMIN, "", "ConfigMap", "demo", "settings", {"data": {"mode": "slow"}})
+    cluster.run()
+    assert cluster.status()["mode"] == "slow"
+    cluster.api.delete(ADMIN, "", "ConfigMap", "demo", "gone-later")
+    cluster.run()
+    assert cluster.status()["there"] is False
+    cluster.api.delete(ADMIN, "", "ConfigMap", "demo", "settings")  # (held by its finalizer)
+    cluster.run()
+    assert cluster.status()["deleting"] is True
 
 
 def test_a_lookup_of_a_missing_object_or_with_a_null_argument_is_null(cluster):

@@ -224,7 +224,9 @@ def test_owner_object_finds_the_object_a_reference_points_to(cluster):
     status = cluster.status()
     assert (status["cm"], status["node"], status["probe"]) == ("cm", "n1", "p")
     assert "elsewhere" not in status and "wrong_group" not in status and "unknown" not in status
-    assert ("key", ("", "Node", "", "n1")) in cluster.probe_deps()
+    # (read through a path where it is made: a dependency on that path of the node alone)
+    assert {d[2].anchor_reads for d in cluster.probe_deps() if d[:2] == ("field", ("", "Node", "", "n1"))} == {
+        (("metadata", "metadata", "name"), ("metadata", "name"))}
 
 
 def test_owner_object_is_reevaluated_when_the_object_appears(cluster):
