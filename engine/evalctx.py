@@ -58,7 +58,8 @@ class DeleteWrite:
 class EvalContext:
     """The reads and writes of one evaluation of one rule instance."""
 
-    __slots__ = ("engine", "snap", "deps", "writes", "events", "clockwatch", "requeue_at", "now", "_t", "inst")
+    __slots__ = ("engine", "snap", "deps", "writes", "events", "clockwatch", "requeue_at", "now", "_t", "inst",
+                 "dormant")
 
     def __init__(self, engine: Any, snap: Any, now: float, inst: tuple | None = None):
         self.engine = engine
@@ -69,6 +70,7 @@ class EvalContext:
         self.events: list[Emitted] = []  # recorded only if the writes go through
         self.clockwatch = R.Clockwatch()
         self.requeue_at: float | None = None
+        self.dormant = False  # its rule's `where` failed: nothing past it was read
         self._t = now
         self.now = R.TimeVal(now, 1, now)
 

@@ -109,12 +109,13 @@ class AnchorPaths:
         self.root: dict[str, list] = {}  # step → [bit of the path ending here, children, bits below]
         self.masks: dict[Any, int | None] = {}
         self.set_masks: dict[Any, int] = {}  # the bits of the paths a rule only sets (anchor_set_only)
+        self.where_masks: dict[Any, int | None] = {}  # the bits of the paths its `where` reads (where_reads)
         self.paths: list[tuple] = []  # each bit's path, by the bit's position
         bits: dict[tuple, int] = {}
         for decl in decls:
             paths = decl.anchor_reads
             if paths is None:
-                self.masks[decl] = None
+                self.masks[decl] = self.where_masks[decl] = None
                 continue
             mask = 0
             for path in paths:
@@ -131,6 +132,8 @@ class AnchorPaths:
                 mask |= bit
             self.masks[decl] = mask
             self.set_masks[decl] = sum(bits[path] for path in decl.anchor_set_only if path in bits)
+            where = getattr(decl, "where_reads", None)  # (a lookup's ReadPaths has no `where`)
+            self.where_masks[decl] = None if where is None else sum(bits[path] for path in where)
 
     def changed(self, old: Any, new: Any) -> int:
         """The bits of the paths the change from `old` to `new` touches (-1: all of them)."""
@@ -182,6 +185,7 @@ class Engine:
         self.field_sites: dict[Key, set] = {}  # key → the ReadPaths of its ("field", key, paths) deps
         self._read_trees: dict[Any, AnchorPaths] = {}  # ReadPaths → its tree of paths
         self.wanted: dict[tuple, dict] = {}  # instance → (key, path) → the value its last evaluation set
+        self.dormant: set = set()  # instances whose rule's `where` failed at their last evaluation
         self._kinds: dict[Any, tuple[str, str] | None] = {}
         self.last_state: int | None = None
         self.conflicts: list[tuple] = []
@@ -324,7 +328,7 @@ class Engine:
         `inst`, which reads the paths of `decl` there?  A failed instance: always (what the API
         server refused may be mended).  Otherwise when it touches one of them, unless it only
         left what the instance sets as the instance wanted it (`_as_wanted`)."""
-        mask = paths.masks[decl]
+        mask = paths.where_masks[decl] if inst in self.dormant else paths.masks[decl]
         if mask is None or inst in self.failures:
             return True
         bits = mask & changed
@@ -367,6 +371,7 @@ class Engine:
                     del self.deps[dep]
         self.dirty.pop(inst, None)
         self.wanted.pop(inst, None)
+        self.dormant.discard(inst)
         self.inst_timer.pop(inst, None)
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
@@ -506,6 +511,10 @@ class Engine:
             R.set_clockwatch(None)
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
+        if ctx.dormant:
+            self.dormant.add(inst)
+        else:
+            self.dormant.discard(inst)
         wanted = {(w.key, w.path): w.value for w in ctx.writes if type(w) is SetWrite}
         if wanted:
             self.wanted[inst] = wanted
@@ -518,6 +527,7 @@ class Engine:
     def _fail(self, inst: tuple, ctx: EvalContext, exc: Exception) -> None:
         decl, key = inst
         self.wanted.pop(inst, None)
+        self.dormant.discard(inst)
         self._record_deps(inst, frozenset(ctx.deps))
         self._back_off(inst, RuleFailure(decl.qualname, rule_location(decl, exc), key, _describe(exc)))
 

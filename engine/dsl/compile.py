@@ -75,6 +75,7 @@ class CompiledDecl:
     # a rule's paths of its object (dsl.reads.anchor_reads); None: all of it
     anchor_reads: tuple | None = None
     anchor_set_only: tuple = ()  # … of which it only sets (dsl.reads.anchor_set_only)
+    where_reads: tuple | None = None  # … of which its `where` reads (None: all, or no `where`)
 
     @property
     def qualname(self) -> str:
@@ -619,8 +620,11 @@ class _Gen:
         self.timed = set()
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
         self.emit(1, "_now = ctx.now")
-        if where is not None:
-            self.emit(1, f"if not _r.truthy({self.expr(where)}): return None")
+        if where is not None:  # (a rule's instance whose `where` fails is dormant: Engine._concerns)
+            self.emit(1, f"if not _r.truthy({self.expr(where)}):")
+            if self.in_rule:
+                self.emit(2, "ctx.dormant = True")
+            self.emit(2, "return None")
         self.block(decl.body, 1, {p: var(p) for p in params})
         self.emit(1, "return None")
 
@@ -832,7 +836,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
     decls = {"rule": [], "filter": [], "score": []}
     comp = module.component
     for decl_type, fname, decl in plan:
-        anchor, set_only = anchor_paths(decl) if decl_type == "rule" else (None, ())
+        anchor, set_only, where_reads = anchor_paths(decl) if decl_type == "rule" else (None, (), None)
         decls[decl_type].append(CompiledDecl(
             decl_type, decl.name, comp.name, module.path, decl.pos.line, namespace[fname],
             _decl_hash(source, decl, header),
@@ -840,7 +844,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
-            anchor_reads=anchor, anchor_set_only=set_only,
+            anchor_reads=anchor, anchor_set_only=set_only, where_reads=where_reads,
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

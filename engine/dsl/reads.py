@@ -101,16 +101,19 @@ def anchor_set_only(rule: A.Rule) -> tuple:
     return anchor_paths(rule)[1]
 
 
-def anchor_paths(rule: A.Rule) -> tuple[tuple | None, tuple]:
-    """(`anchor_reads`, `anchor_set_only`) of a rule, from one reading of it."""
+def anchor_paths(rule: A.Rule) -> tuple[tuple | None, tuple, tuple | None]:
+    """(`anchor_reads`, `anchor_set_only`, `where_reads`) of a rule, from one reading of it:
+    `where_reads` are the paths its `where` reads (None without a `where`, or when it reads the
+    whole object): all that an instance whose `where` failed has read of its object."""
     reader = _Reader(rule.var, ANCHOR_ARGUMENT_READS, clock=False)
     try:
         reader.visit(rule.where)
+        where_reads = tuple(sorted(reader.found)) if rule.where is not None else None
         for stmt in rule.body:
             reader.visit(stmt)
     except _Whole:
-        return None, ()
-    return reader.all_paths(), reader.set_only()
+        return None, (), None
+    return reader.all_paths(), reader.set_only(), where_reads
 
 
 @attrs.frozen(eq=False)

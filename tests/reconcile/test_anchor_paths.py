@@ -372,3 +372,33 @@ rule b for cm in ConfigMap:
     result = cluster.run(seconds=10)  # (past the back-off of `a`)
     assert result.converged and not result.failures
     assert not [inst for inst in (*engine.wanted, *engine.inst_timer, *engine.failures) if inst[0].name == "a"]
+
+
+WHERE_RULES = """
+component probe
+  reads example.com/Probe
+  writes example.com/Probe, example.com/Probe.status
+
+rule gated for p in example.com/Probe where p.metadata.labels.stage == "go":
+  set p.status.seen = p.spec.a
+
+rule open for p in example.com/Probe:
+  when p.spec.a == -1:
+    delete p
+"""
+
+
+def test_an_instance_whose_where_failed_wakes_only_for_what_its_where_reads(cluster):
+    engine = probe_cluster(cluster, WHERE_RULES)
+    # dormant (no `stage: go` label): what its body would read does not wake it
+    assert evaluated_after(cluster, engine, {"spec": {"a": 2}}) == {"open"}
+    assert evaluated_after(cluster, engine, {"metadata": {"labels": {"stage": "wait"}}}) == {"gated"}
+    assert "seen" not in (cluster.get("Probe", "p").get("status") or {})
+    # its `where` holds now: awake, and its body's reads wake it again
+    assert evaluated_after(cluster, engine, {"metadata": {"labels": {"stage": "go"}}}) == {"gated"}
+    assert cluster.get("Probe", "p")["status"]["seen"] == 2
+    assert evaluated_after(cluster, engine, {"spec": {"a": 3}}) == {"gated", "open"}
+    assert cluster.get("Probe", "p")["status"]["seen"] == 3
+    # dormant again once its `where` fails
+    assert evaluated_after(cluster, engine, {"metadata": {"labels": {"stage": None}}}) == {"gated"}
+    assert evaluated_after(cluster, engine, {"spec": {"a": 4}}) == {"open"}

@@ -1,6 +1,8 @@
 def rule_0(ctx, v_cm):
     _now = ctx.now
-    if not _r.truthy(_r.contains(_r.attr(v_cm, 'data'), 'mode')): return None
+    if not _r.truthy(_r.contains(_r.attr(v_cm, 'data'), 'mode')):
+        ctx.dormant = True
+        return None
     v_mode = _r.path(v_cm, ('data', 'mode'))
     v_keys = [v_k for v_k in _r.iterate(_r.attr(v_cm, 'data')) if _r.ne(v_k, 'mode')]
     if _r.truthy(_r.eq(v_mode, 'upper')):
