@@ -493,35 +493,37 @@ class Checkpoints:
 
         Objects are stored as their content (`content_of`) beside their
         resourceVersion and hash.  The content of an object is taken from
-        `fresh` (key → (rv, content) of what was written since the last
-        checkpoint: current, as its writer saw every commit), else from
-        `base`, the entries (key → (rv, content)) of the checkpoint `fresh`
-        is relative to, which its writer keeps; without `base`, from the
-        newest checkpoint before this one on disk when the object's
-        resourceVersion is the same there, else it is encoded.  So a
-        checkpoint costs I/O, and CPU only for what changed.  The entries
+        `fresh` (key → (rv, content, object) of what was written since the
+        last checkpoint), else from `base`, the entries (the same triples)
+        of the checkpoint `fresh` is relative to, which its writer keeps:
+        either when it holds the very object the snapshot holds (so a commit
+        its writer did not see is encoded, not taken stale).  Without
+        `base`, from the newest checkpoint before this one on disk when the
+        object's resourceVersion is the same there; else it is encoded.  So
+        a checkpoint costs I/O, and CPU only for what changed.  The entries
         returned are this checkpoint's, the `base` of the next one.
         """
         if base is None:
             previous = self._previous_contents(snap.revision)
-        objects, fresh = snap.objects, fresh or {}
-        keys = sorted(objects.keys())
+        fresh = fresh or {}
+        items = sorted(snap.objects.items())  # (keys are unique: objects are never compared)
         entries = {}
-        for key in keys:
+        for key, obj in items:
             known = fresh.get(key)
             if known is None and base is not None:
                 known = base.get(key)
-            if known is None or known[1] is None:  # (a content of None: written, not kept)
-                obj = objects[key]
+            if known is None or known[2] is not obj or known[1] is None:  # (None: written, not kept)
                 rv = resource_version(obj)
                 content = previous.get((key, rv)) if base is None else None
-                known = (rv, content if content is not None else content_of(obj))
+                # (a copy: a view would keep the whole previous checkpoint's buffer alive)
+                known = (rv, bytes(content) if content is not None else content_of(obj), obj)
             entries[key] = known
+        keys = [key for key, _obj in items]
         known_hash = snap.hashes.__getitem__
-        contents = [content for _rv, content in entries.values()]
+        contents = [known[1] for known in entries.values()]
         index = orjson.dumps({"hashes": [known_hash(key) for key in keys], "keys": keys,
                               "lengths": [len(c) for c in contents],
-                              "rvs": [rv for rv, _content in entries.values()]})
+                              "rvs": [known[0] for known in entries.values()]})
         meta = orjson.dumps({
             "count": len(keys), "hash": snap.state_hash, "rev": snap.revision, "time": snap.time,
             "log": {"end": pos.end, "start": pos.start, "crc": pos.crc},
@@ -909,8 +911,8 @@ class Checkpointer:
     def __init__(self, checkpoints: Checkpoints, log: HistoryLog, every: int, ratio: float):
         self.checkpoints, self.log = checkpoints, log
         self.every, self.ratio = every, ratio
-        self.fresh: dict = {}  # key → (rv, content) of the objects written since the last checkpoint
-        self.entries: dict | None = None  # key → (rv, content) of the last checkpoint it wrote
+        self.fresh: dict = {}  # key → (rv, content, object) of the objects written since the last checkpoint
+        self.entries: dict | None = None  # key → (rv, content, object) of the last checkpoint it wrote
         revs = checkpoints.revisions()
         self.last = checkpoints.position(revs[-1]) if revs else LogPos(0, len(LOG_HEADER))
         self.last_size = checkpoints.path(revs[-1]).stat().st_size if revs else 0
@@ -921,7 +923,7 @@ class Checkpointer:
             if op.type == "delete":
                 self.fresh.pop(op.key, None)
             else:
-                self.fresh[op.key] = (record.revision, op.content)  # (None: encoded at the checkpoint)
+                self.fresh[op.key] = (record.revision, op.content, op.obj)  # (None: encoded at the checkpoint)
         if snap.revision - self.last.revision < self.every:
             return
         if self.log.tail.end - self.last.end < self.ratio * self.last_size:

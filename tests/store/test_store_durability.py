@@ -301,3 +301,17 @@ def test_an_object_logged_without_its_content_is_encoded_at_the_checkpoint(state
     checkpointer(snap, (), attrs.evolve(record, ops=(attrs.evolve(record.ops[0], content=None),)))
     store.close()
     assert load_snapshot(state, 2).objects == snap.objects
+
+
+def test_a_commit_the_checkpointer_did_not_see_is_encoded_not_taken_stale(state):
+    # The entries kept from the last checkpoint are used only for the very objects they were
+    # taken from: an object changed behind the checkpointer's back is encoded again.
+    store = open_store(state, checkpoint_every=1, checkpoint_ratio=0)
+    store.commit(Txn((create(config_map("a", n="1")),)))
+    checkpointer = store.listeners.pop()
+    store.commit(Txn((put(config_map("a", n="2")),)))  # (not seen by it)
+    store.listeners.append(checkpointer)
+    snap, _events = store.commit(Txn((create(config_map("b", n="3")),)))
+    store.close()
+    assert Checkpoints(state / "checkpoints").load(3).objects == snap.objects
+    assert load_snapshot(state, 3).objects == snap.objects
