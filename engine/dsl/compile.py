@@ -359,7 +359,7 @@ class _Gen:
         reads = ANCHOR_ARGUMENT_READS.get(e.func, {})
         for i, arg in enumerate(e.args):
             if i in reads and self.is_lookup(arg):  # `deleting(owner_object(r, ns))`: what it reads
-                code = self.lookup_at(arg, ReadPaths(tuple(sorted(reads[i]))))
+                code = self.lookup_at(arg, reads[i])
             else:
                 code = self.expr(arg)
             args.append(f"(lambda v_it: {code})" if builtin.item_arg == i else code)
@@ -370,13 +370,21 @@ class _Gen:
         return self.in_rule and (isinstance(e, A.Lookup)
                                  or isinstance(e, A.Call) and e.func == "owner_object")
 
-    def lookup_at(self, e: Any, paths: ReadPaths) -> str:
+    def lookup_at(self, e: Any, paths: tuple) -> str:
         """The lookup `e`, leaving a dependency on `paths` of what it finds alone
-        (`EvalContext.lookup_read`), as the code around it reads nothing else of it."""
+        (`EvalContext.lookup_read`), as the code around it reads nothing else of it.  The sites
+        of one rule that look up the same kind (or owners) share one ReadPaths, the union of
+        their paths (`function` makes it): the same object read at several sites is one
+        dependency, and a wider one only wakes the rule more often."""
+        group = "owner_object" if isinstance(e, A.Call) else str(e.kind)
+        if group not in self.read_groups:
+            self.read_groups[group] = (self.const(None), set())
+        name, found = self.read_groups[group]
+        found.update(paths)
         args = ", ".join(self.expr(a) for a in e.args)
         if isinstance(e, A.Lookup):
-            return f"ctx.lookup_read({self.const(paths)}, {self.const(e.kind)}, {args})"
-        return f"ctx.owner_object_read({self.const(paths)}, {args})"
+            return f"ctx.lookup_read({name}, {self.const(e.kind)}, {args})"
+        return f"ctx.owner_object_read({name}, {args})"
 
     def later(self, e: Any) -> str:
         """`later(x[a][b])` in a score over a once-let x: the part, read when the scores are
@@ -410,7 +418,7 @@ class _Gen:
         if e.op in ("==", "!=") and (_is_null(e.left) or _is_null(e.right)):  # nothing else equals null
             tested = e.right if _is_null(e.left) else e.left
             if self.is_lookup(tested):  # whether it exists: no path of it read
-                code = self.lookup_at(tested, site_paths(()))
+                code = self.lookup_at(tested, ())
             else:
                 code = self.expr(tested)
             return f"({code} {'is' if e.op == '==' else 'is not'} None)"
@@ -617,6 +625,7 @@ class _Gen:
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.defers = False
         self.in_rule = isinstance(decl, A.Rule)
+        self.read_groups: dict[str, tuple[str, set]] = {}  # lookups read where made (`lookup_at`)
         self.timed = set()
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
         self.emit(1, "_now = ctx.now")
@@ -627,6 +636,8 @@ class _Gen:
             self.emit(2, "return None")
         self.block(decl.body, 1, {p: var(p) for p in params})
         self.emit(1, "return None")
+        for name, paths in self.read_groups.values():
+            self.consts[name] = ReadPaths(tuple(sorted(paths)))
 
 
 @attrs.frozen(eq=False)

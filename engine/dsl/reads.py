@@ -127,15 +127,13 @@ class ReadPaths:
     anchor_set_only: tuple = ()
 
 
-def site_paths(steps: tuple[str, ...]) -> ReadPaths:
-    """What a lookup read right where it is made reads of the object it finds: through the
-    static path `steps` (`owner_object(r, ns).metadata.uid`, with the shortcut variants a path
-    reads), or nothing when `steps` is empty (`Kind[...] == null` tells only whether it
-    exists: the dependency wakes at its creation and deletion anyway)."""
+def site_paths(steps: tuple[str, ...]) -> tuple:
+    """What a lookup read right where it is made through the static path `steps` reads of the
+    object it finds (`owner_object(r, ns).metadata.uid`), with the shortcut variants a path
+    reads."""
     found: set = set()
-    if steps:
-        _record(found, steps)
-    return ReadPaths(tuple(sorted(found)))
+    _record(found, steps)
+    return tuple(sorted(found))
 
 
 def lookup_reads(rule: A.Rule) -> dict[int, ReadPaths]:

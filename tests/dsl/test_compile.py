@@ -804,6 +804,12 @@ def test_a_lookup_read_through_a_path_where_it_is_made_wakes_its_rule_at_that_pa
     cluster.create(configmap("gone-later"))
     cluster.run()
     assert cluster.status() == {"mode": "fast", "there": True, "deleting": False}
+    # one dependency per object, on what the rule's sites read of ConfigMaps together
+    read = (("data", "mode"), ("metadata", "deletionTimestamp"))
+    assert sorted(d[:2] for d in cluster.probe_deps() if d[0] in ("field", "key")) == [
+        ("field", ("", "ConfigMap", "demo", "gone-later")), ("field", ("", "ConfigMap", "demo", "settings"))]
+    assert read_through(cluster.probe_deps()) == {("", "ConfigMap", "demo", "gone-later"): read,
+                                                  ("", "ConfigMap", "demo", "settings"): read}
     before = engine.evaluations["probe/probe"]
     for name in ("settings", "gone-later"):
         cluster.api.patch(ADMIN, "", "ConfigMap", "demo", name, {"metadata": {"labels": {"unread": "yes"}}})
