@@ -109,7 +109,8 @@ class AnchorPaths:
         self.root: dict[str, list] = {}  # step → [bit of the path ending here, children, bits below]
         self.masks: dict[Any, int | None] = {}
         self.set_masks: dict[Any, int] = {}  # the bits of the paths a rule only sets (anchor_set_only)
-        self.where_masks: dict[Any, int | None] = {}  # the bits of the paths its `where` reads (where_reads)
+        self.where_masks: dict[Any, int | None] = {}  # the bits of the paths its `where` reads (where_reads;
+        # without one, all of its mask: a lookup's paths are read by the `where` that made it)
         self.paths: list[tuple] = []  # each bit's path, by the bit's position
         bits: dict[tuple, int] = {}
         for decl in decls:
@@ -132,8 +133,8 @@ class AnchorPaths:
                 mask |= bit
             self.masks[decl] = mask
             self.set_masks[decl] = sum(bits[path] for path in decl.anchor_set_only if path in bits)
-            where = getattr(decl, "where_reads", None)  # (a lookup's ReadPaths has no `where`)
-            self.where_masks[decl] = None if where is None else sum(bits[path] for path in where)
+            where = getattr(decl, "where_reads", None)  # (a lookup's ReadPaths has none: all it reads)
+            self.where_masks[decl] = mask if where is None else sum(bits[path] for path in where)
 
     def changed(self, old: Any, new: Any) -> int:
         """The bits of the paths the change from `old` to `new` touches (-1: all of them)."""

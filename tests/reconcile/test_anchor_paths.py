@@ -402,3 +402,26 @@ def test_an_instance_whose_where_failed_wakes_only_for_what_its_where_reads(clus
     # dormant again once its `where` fails
     assert evaluated_after(cluster, engine, {"metadata": {"labels": {"stage": None}}}) == {"gated"}
     assert evaluated_after(cluster, engine, {"spec": {"a": 4}}) == {"open"}
+
+
+GATE_RULES = """
+component probe
+  reads example.com/Probe, ConfigMap
+  writes example.com/Probe.status
+
+rule gated for p in example.com/Probe where ConfigMap["demo", "gate"].data.open == "yes":
+  set p.status.open = true
+"""
+
+
+def test_a_dormant_instance_wakes_for_what_its_where_reads_of_a_lookup_and_only_that(cluster):
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": "gate", "namespace": "demo"}, "data": {"open": "no"}})
+    engine = probe_cluster(cluster, GATE_RULES)
+    before = engine.evaluations["probe/gated"]
+    cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "gate", {"metadata": {"labels": {"unread": "x"}}})
+    assert cluster.run().converged
+    assert engine.evaluations["probe/gated"] == before  # (not a path its `where` reads)
+    cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "gate", {"data": {"open": "yes"}})
+    assert cluster.run().converged
+    assert cluster.get("Probe", "p")["status"]["open"] is True
