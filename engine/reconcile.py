@@ -94,6 +94,43 @@ def change_keys(key: Key, obj: Mapping | None) -> Iterable[tuple]:
         yield ("uid", meta["uid"])
 
 
+def touched_keys(event: Any) -> frozenset:
+    """The dependency keys a change touches: `change_keys` of both its versions.  The engine's
+    routing and the scheduler's caches both ask, so the last few thousand are kept (by the
+    event, which the entry holds: no id is reused meanwhile).  When the versions hold the very
+    parts `change_keys` reads (a status update), the old one's keys are the new one's."""
+    found = _TOUCHED.get(id(event))
+    if found is not None and found[0] is event:
+        return found[1]
+    key, old, new = event.key, event.old, event.new
+    keys = set(change_keys(key, new if new is not None else old))
+    if old is not None and new is not None and not _same_keyed_parts(old, new):
+        keys.update(change_keys(key, old))
+    keys = frozenset(keys)
+    if len(_TOUCHED) >= _TOUCHED_KEPT:
+        _TOUCHED.clear()
+    _TOUCHED[id(event)] = (event, keys)
+    return keys
+
+
+_TOUCHED: dict[int, tuple[Any, frozenset]] = {}
+_TOUCHED_KEPT = 4096
+
+
+def _same_keyed_parts(old: Mapping, new: Mapping) -> bool:
+    """Do two versions of an object hold the very parts `change_keys` reads of it (its labels,
+    ownerReferences and uid, its spec)?"""
+    if old.get("spec") is not new.get("spec"):
+        return False
+    om, nm = old.get("metadata"), new.get("metadata")
+    if om is nm:
+        return True
+    if not isinstance(om, Mapping) or not isinstance(nm, Mapping):
+        return False
+    return (om.get("labels") is nm.get("labels") and om.get("ownerReferences") is nm.get("ownerReferences")
+            and om.get("uid") == nm.get("uid"))
+
+
 class AnchorPaths:
     """The paths of their object that the rules anchored on one kind read (CompiledDecl.anchor_reads),
     as one tree: which rules a change to such an object concerns, found in one walk.
@@ -288,9 +325,7 @@ class Engine:
                 if not self._concerns((decl, key), key, paths, decl, changed, event.new):
                     continue
             self._invalidate((decl, key), cause)
-        touched = set(change_keys(key, event.old))
-        touched.update(change_keys(key, event.new))
-        for dep in touched:
+        for dep in touched_keys(event):
             for inst in self.deps.get(dep, ()):
                 self._invalidate(inst, cause)
         sites = self.field_sites.get(key)

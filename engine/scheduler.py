@@ -745,12 +745,12 @@ class _DependentCache:
 
 def touched_by(events: tuple) -> list[tuple[Any, set]] | None:
     """Each committed change with the dependencies it touches; None when a CRD changed."""
-    from .reconcile import change_keys  # the engine's own notion of what a change touches
+    from .reconcile import touched_keys  # the engine's own notion of what a change touches
     found = []
     for event in events:
         if event.key[1] == CRD_KIND:
             return None
-        found.append((event, {dep for obj in (event.old, event.new) for dep in change_keys(event.key, obj)}))
+        found.append((event, touched_keys(event)))
     return found
 
 
