@@ -742,13 +742,19 @@ def format_(template, *args):
 
     format("{}-{}", rs.metadata.name, "x7k2q") → "web-5d8f-x7k2q"
     """
-    for _, field, _, _ in string.Formatter().parse(template):
-        if field is not None and field != "" and not field.isdigit():
-            raise ValueError(f"format: only {{}} and {{0}}-style fields are allowed, not {{{field}}}")
+    _check_template(template)
     try:
         return template.format(*(str_(a) for a in args))
     except IndexError:
         raise ValueError(f"format: {template!r} needs more than {len(args)} arguments") from None
+
+
+@lru_cache(maxsize=4096)
+def _check_template(template: str) -> None:
+    """Refuse a `format` template with named fields (a rule's templates are few: each is parsed once)."""
+    for _, field, _, _ in string.Formatter().parse(template):
+        if field is not None and field != "" and not field.isdigit():
+            raise ValueError(f"format: only {{}} and {{0}}-style fields are allowed, not {{{field}}}")
 
 
 # -- quantities ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ Probabilities are written as kube-proxy writes them ("%0.10f").
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import itertools
 
@@ -25,7 +26,12 @@ def port_proto_hash(service_port_name, protocol, endpoint=None):
     port_proto_hash("ns1/svc1:p80", "tcp") → "XPGD46QRK7WJZT7O"
     port_proto_hash("ns1/svc1:p80", "tcp", "10.180.0.1:80") → "SXIVWICOYRO3J4NJ"
     """
-    material = f"{service_port_name}{protocol}{endpoint or ''}"
+    return _chain_hash(f"{service_port_name}{protocol}{endpoint or ''}")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _chain_hash(material: str) -> str:
+    # (kept: the proxy rule names every endpoint's chain at each evaluation, and base32 is Python)
     return base64.b32encode(hashlib.sha256(material.encode()).digest()).decode()[:16]
 
 
