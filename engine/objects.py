@@ -94,18 +94,24 @@ def _pmap_eq(self: PMap, other: Any) -> Any:
         return _pmap_eq_slow(self, other)
     if self._size != other._size:
         return False
-    mine, theirs = _cached_hash(self), _cached_hash(other)
-    if mine is not None and theirs is not None and mine != theirs:
-        return False
-    if self._buckets == other._buckets:
+    if self._buckets == other._buckets:  # (the same layout, as versions of one object mostly have)
         return True
-    return dict(self.iteritems()) == dict(other.iteritems())
+    # Another layout, or a difference: each entry looked up in the other (the same size, so the
+    # same keys if all are found), stopping at the first that differs.  (PMap's own iteration,
+    # and a cached hash's absence, each cost more than a lookup.)
+    for bucket in self._buckets:
+        if bucket:
+            for key, value in bucket:
+                theirs = pmap_get(other, key, _ABSENT)
+                if theirs is not value and (theirs is _ABSENT or not theirs == value):
+                    return False
+    return True
 
 
 def _pmap_hash(self: PMap) -> int:
     found = _cached_hash(self)
     if found is None:
-        found = hash(frozenset(self.iteritems()))
+        found = hash(frozenset(item for bucket in self._buckets if bucket for item in bucket))
         _CACHED_HASH.__set__(self, found)
     return found
 

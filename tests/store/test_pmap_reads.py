@@ -45,3 +45,28 @@ def test_set_replaces_a_value_in_a_new_map_and_adds_a_key_as_before():
     assert len(grown) == 51 and grown[50] == "50" and 50 not in changed
     collided = pmap({-1: "a", -2: "b"}).set(-2, "c")  # same bucket: only its own entry changes
     assert collided == {-1: "a", -2: "c"}
+
+
+def test_equality_and_hash_answer_as_dicts_do_whatever_the_layout():
+    import random
+
+    from engine.objects import freeze
+
+    rng = random.Random(7)
+    values = [1, "1", None, True, 1.0, 0, "", {"n": 1}, {"n": 2}, [1, 2], [1, 3]]
+    for _ in range(3000):
+        d = {f"k{j}": rng.choice(values) for j in range(rng.randint(0, 40))}
+        e = dict(d)
+        if d and rng.random() < 0.5:
+            e[rng.choice(list(d))] = rng.choice(values)
+        if d and rng.random() < 0.2:
+            del e[rng.choice(list(d))]
+            e["other"] = 1  # the same size, another key
+        mine = freeze(d)
+        theirs = pmap()  # built in another order: another layout of its buckets
+        for key in reversed(list(e)):
+            theirs = theirs.set(key, freeze(e[key]))
+        assert (mine == theirs) == (d == e) == (theirs == mine)
+        assert (mine != theirs) == (d != e)
+        if d == e:
+            assert hash(mine) == hash(theirs)
