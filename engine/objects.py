@@ -43,6 +43,14 @@ def pmap_get(self: PMap, key: Any, default: Any = None) -> Any:
 _ABSENT = object()
 
 
+def map_items(m: Any) -> Any:
+    """The (key, value) pairs of a map in its order; a PMap's read from its buckets, in the order
+    its own iteration gives (which runs several times slower)."""
+    if type(m) is PMap:
+        return [item for bucket in m._buckets if bucket for item in bucket]
+    return m.items()
+
+
 def _pmap_getitem(self: PMap, key: Any) -> Any:
     value = pmap_get(self, key, _ABSENT)
     if value is _ABSENT:

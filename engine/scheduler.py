@@ -40,7 +40,7 @@ from .apierrors import APIError
 from .dsl import runtime as R
 from .evalctx import EvalContext, captured, query_key
 from .kinds import CRD_KIND
-from .objects import MISSING, ByIdentity, Key, get_path, lookup
+from .objects import MISSING, ByIdentity, Key, get_path, lookup, map_items
 from .request import Request
 from .timeutil import format_time, parse_time
 
@@ -635,7 +635,7 @@ def identical(a: Any, b: Any) -> bool:
     if cls is dict or cls is _PMAP:
         if len(a) != len(b):
             return False
-        for (ka, va), (kb, vb) in zip(a.items(), b.items()):
+        for (ka, va), (kb, vb) in zip(map_items(a), map_items(b)):
             if not (type(ka) is type(kb) and ka == kb and (va is vb or identical(va, vb))):
                 return False
         return True

@@ -32,6 +32,7 @@ import attrs
 from pyrsistent import freeze, pmap, pvector
 
 from engine import naming, netaddr, selectors, timeutil, tolerations
+from engine.objects import map_items
 from engine.quantity import Quantity, pod_requests as _pod_requests
 
 from .runtime import LIST_TYPES, MAP_TYPES, _PMap, _PVector, is_list as _is_list, is_map as _is_map, pmap_get
@@ -501,10 +502,10 @@ def _merge_patch(target: object, patch: object) -> object:
         return _freeze(patch)
     target_is_map = _is_map(target)
     if type(target) is _PMap:
-        merged = dict(target.items())
+        merged = dict(map_items(target))
     else:  # a map a rule wrote ({...}): frozen here, for the parts the patch leaves
         merged = {k: _freeze(v) for k, v in target.items()} if target_is_map else {}
-    for key, value in patch.items():
+    for key, value in map_items(patch):
         if value is None:
             merged.pop(key, None)
         else:
