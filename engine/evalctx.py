@@ -274,11 +274,9 @@ class EvalContext:
         return min(options, key=lambda o: len(o[0])) if options else None
 
     def lookup(self, kind_ref: Any, *args: Any) -> Any:
-        resolved = self.engine.resolve(kind_ref)
-        if resolved is None or any(not isinstance(a, str) for a in args):
+        key = self._lookup_key(kind_ref, args)
+        if key is None:
             return None
-        ns, name = (args[0], args[1]) if len(args) == 2 else ("", args[0])
-        key = (resolved[0], resolved[1], ns, name)
         self.deps.add(("key", key))
         return self.snap.get(key)
 
@@ -286,13 +284,20 @@ class EvalContext:
         """`lookup`, for a rule that reads only `paths` (a dsl.reads.ReadPaths) of the object: its
         dependency is ("field", key, paths), which the engine wakes at the object's creation and
         deletion and at a change that touches one of the paths (reconcile.Engine._route_fields)."""
+        key = self._lookup_key(kind_ref, args)
+        if key is None:
+            return None
+        self.deps.add(("field", key, paths))
+        return self.snap.get(key)
+
+    def _lookup_key(self, kind_ref: Any, args: tuple) -> Key | None:
+        """The key `Kind[name]` / `Kind[namespace, name]` names (None: an unknown kind, or a
+        null or non-string argument)."""
         resolved = self.engine.resolve(kind_ref)
         if resolved is None or any(not isinstance(a, str) for a in args):
             return None
         ns, name = (args[0], args[1]) if len(args) == 2 else ("", args[0])
-        key = (resolved[0], resolved[1], ns, name)
-        self.deps.add(("field", key, paths))
-        return self.snap.get(key)
+        return (resolved[0], resolved[1], ns, name)
 
     def owner_object(self, ref: Any, namespace: Any) -> Any:
         """The object `ref` (an ownerReference: apiVersion, kind, name) points to, or None.

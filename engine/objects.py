@@ -107,7 +107,7 @@ def _pmap_eq(self: PMap, other: Any) -> Any:
     # Another layout, or a difference: each entry looked up in the other (the same size, so the
     # same keys if all are found), stopping at the first that differs.  (PMap's own iteration,
     # and a cached hash's absence, each cost more than a lookup.)
-    for bucket in self._buckets:
+    for bucket in self._buckets:  # (as map_items, without building the list: it stops early)
         if bucket:
             for key, value in bucket:
                 theirs = pmap_get(other, key, _ABSENT)
@@ -119,7 +119,7 @@ def _pmap_eq(self: PMap, other: Any) -> Any:
 def _pmap_hash(self: PMap) -> int:
     found = _cached_hash(self)
     if found is None:
-        found = hash(frozenset(item for bucket in self._buckets if bucket for item in bucket))
+        found = hash(frozenset(map_items(self)))
         _CACHED_HASH.__set__(self, found)
     return found
 

@@ -34,7 +34,7 @@ from .dsl.ast import ANY_KIND
 from .dsl.compile import CompiledComponent, CompiledDecl
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
 from .events import EVENT, EventRecorder
-from .objects import Key, format_key, freeze, set_path
+from .objects import Key, format_key, freeze, map_items, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler, identical
 from .store import selects_pair
@@ -759,7 +759,7 @@ def _same_stored(found: Any, value: Any) -> bool:
     if cls is dict or cls is PMap:
         if type(found) is not PMap or len(found) != len(value):
             return False
-        for key, part in value.items():
+        for key, part in map_items(value):
             mine = found.get(key, _ABSENT)
             if mine is _ABSENT or not _same_stored(mine, part):
                 return False

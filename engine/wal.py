@@ -495,9 +495,10 @@ class Checkpoints:
         resourceVersion and hash.  The content of an object is taken from
         `fresh` (key → (rv, content, object) of what was written since the
         last checkpoint), else from `base`, the entries (the same triples)
-        of the checkpoint `fresh` is relative to, which its writer keeps:
-        either when it holds the very object the snapshot holds (so a commit
-        its writer did not see is encoded, not taken stale).  Without
+        of the checkpoint `fresh` is relative to, which its writer keeps;
+        from either only when the entry holds the very object the snapshot
+        holds (so a commit its writer did not see is encoded, not taken
+        stale).  Without
         `base`, from the newest checkpoint before this one on disk when the
         object's resourceVersion is the same there; else it is encoded.  So
         a checkpoint costs I/O, and CPU only for what changed.  The entries
@@ -537,14 +538,9 @@ class Checkpoints:
         if contents:
             parts.pop()
         parts.append(b"]")
-        size = sum(map(len, parts))
-        crc = zlib.crc32(size.to_bytes(8, "little"))
-        for part in parts:
-            crc = zlib.crc32(part, crc)
-        objects_header = size.to_bytes(8, "little") + crc.to_bytes(4, "little")
-        head = CHECKPOINT_HEADER + _ckpt_frame(meta) + _ckpt_frame(index) + objects_header
+        head = CHECKPOINT_HEADER + _ckpt_frame(meta) + _ckpt_frame(index) + _ckpt_header(parts)
         _write_atomically(self.path(snap.revision), [head, *parts])
-        return len(head) + size, entries
+        return len(head) + sum(map(len, parts)), entries
 
     def _previous_contents(self, revision: int) -> dict:
         """(key, rv) → content of the newest checkpoint before `revision` ({} if none, or unreadable)."""
@@ -640,9 +636,16 @@ class Checkpoints:
 
 
 def _ckpt_frame(payload: bytes) -> bytes:
-    length = len(payload).to_bytes(8, "little")
-    crc = zlib.crc32(payload, zlib.crc32(length))
-    return length + crc.to_bytes(4, "little") + payload
+    return _ckpt_header([payload]) + payload
+
+
+def _ckpt_header(parts: list) -> bytes:
+    """A checkpoint frame's header (length, crc) for the payload made of `parts`."""
+    length = sum(map(len, parts)).to_bytes(8, "little")
+    crc = zlib.crc32(length)
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    return length + crc.to_bytes(4, "little")
 
 
 def _open_checkpoint(path: Path) -> BinaryIO:

@@ -381,10 +381,15 @@ class _Gen:
             self.read_groups[group] = (self.const(None), set())
         name, found = self.read_groups[group]
         found.update(paths)
+        return self.read_call(e, name)
+
+    def read_call(self, e: Any, paths: str) -> str:
+        """The code of the lookup `e` leaving a ("field", key, paths) dependency (`paths`: the
+        constant naming its ReadPaths)."""
         args = ", ".join(self.expr(a) for a in e.args)
         if isinstance(e, A.Lookup):
-            return f"ctx.lookup_read({name}, {self.const(e.kind)}, {args})"
-        return f"ctx.owner_object_read({name}, {args})"
+            return f"ctx.lookup_read({paths}, {self.const(e.kind)}, {args})"
+        return f"ctx.owner_object_read({paths}, {args})"
 
     def later(self, e: Any) -> str:
         """`later(x[a][b])` in a score over a once-let x: the part, read when the scores are
@@ -534,9 +539,7 @@ class _Gen:
         self.in_once = once
         try:
             if id(s) in self.lookup_paths:  # a rule's lookup of which it reads known paths only
-                args = ", ".join(self.expr(a) for a in s.value.args)
-                value = (f"ctx.lookup_read({self.const(self.lookup_paths[id(s)])}, "
-                         f"{self.const(s.value.kind)}, {args})")
+                value = self.read_call(s.value, self.const(self.lookup_paths[id(s)]))
             else:
                 value = self.expr(s.value)  # `let x = x + 1` in an inner block reads the outer x
         finally:

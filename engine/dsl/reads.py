@@ -118,10 +118,11 @@ def anchor_paths(rule: A.Rule) -> tuple[tuple | None, tuple, tuple | None]:
 
 @attrs.frozen(eq=False)
 class ReadPaths:
-    """The paths a rule reads of the object one of its lookups found (`lookup_reads`), and of
-    those, the ones it only sets: the dependency its evaluation leaves on that object
+    """The paths a rule reads of the object one of its lookups found (`lookup_reads`; or its
+    lookups of one kind read where they are made, `compile._Gen.lookup_at`), and of those, the
+    ones it only sets: the dependency its evaluation leaves on that object
     (`EvalContext.lookup_read`), woken like a rule by its own object (reconcile.Engine._route).
-    Compared by identity: one per lookup site."""
+    Compared by identity: one per top-level lookup, or per kind read where looked up, of a rule."""
 
     anchor_reads: tuple  # (named as a rule's: reconcile.AnchorPaths reads both alike)
     anchor_set_only: tuple = ()
