@@ -275,20 +275,14 @@ class EvalContext:
 
     def lookup(self, kind_ref: Any, *args: Any) -> Any:
         key = self._lookup_key(kind_ref, args)
-        if key is None:
-            return None
-        self.deps.add(("key", key))
-        return self.snap.get(key)
+        return self._found(key, ("key", key))
 
     def lookup_read(self, paths: Any, kind_ref: Any, *args: Any) -> Any:
         """`lookup`, for a rule that reads only `paths` (a dsl.reads.ReadPaths) of the object: its
         dependency is ("field", key, paths), which the engine wakes at the object's creation and
         deletion and at a change that touches one of the paths (reconcile.Engine._route_fields)."""
         key = self._lookup_key(kind_ref, args)
-        if key is None:
-            return None
-        self.deps.add(("field", key, paths))
-        return self.snap.get(key)
+        return self._found(key, ("field", key, paths))
 
     def _lookup_key(self, kind_ref: Any, args: tuple) -> Key | None:
         """The key `Kind[name]` / `Kind[namespace, name]` names (None: an unknown kind, or a
@@ -306,18 +300,19 @@ class EvalContext:
         `namespace`.  A kind the API server does not serve has no objects.
         """
         key = self._owner_key(ref, namespace)
-        if key is None:
-            return None
-        self.deps.add(("key", key))
-        return self.snap.get(key)
+        return self._found(key, ("key", key))
 
     def owner_object_read(self, paths: Any, ref: Any, namespace: Any) -> Any:
         """`owner_object`, for a rule that reads only `paths` (a dsl.reads.ReadPaths) of the
         object there: its dependency is ("field", key, paths), as `lookup_read`'s."""
         key = self._owner_key(ref, namespace)
+        return self._found(key, ("field", key, paths))
+
+    def _found(self, key: Key | None, dep: tuple) -> Any:
+        """The object at `key` (None for no key), noting the dependency `dep` on it."""
         if key is None:
             return None
-        self.deps.add(("field", key, paths))
+        self.deps.add(dep)
         return self.snap.get(key)
 
     def _owner_key(self, ref: Any, namespace: Any) -> Key | None:
