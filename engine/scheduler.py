@@ -112,7 +112,14 @@ def normalize_values(mode: str | None, raw: list) -> list[int]:
 
 
 def spread_scores(raw: dict[str, Any], read: Any = None, kept: bool = False) -> dict[str, int | None]:
-    """PodTopologySpread's Score over the feasible nodes, from each node's per-constraint terms.
+    """PodTopologySpread's Score over the feasible nodes (by name), from each node's terms:
+    `spread_values` over the answers in the map's order."""
+    return dict(zip(raw, spread_values(list(raw.values()), read, kept)))
+
+
+def spread_values(raws: list, read: Any = None, kept: bool = False) -> list[int | None]:
+    """PodTopologySpread's Score over the feasible nodes, from each node's per-constraint terms
+    (in the nodes' order).
 
     A node's raw value is null when the plugin ignores it (no constraints, or
     a key of the pod's own constraints missing), else one map per constraint:
@@ -125,58 +132,82 @@ def spread_scores(raw: dict[str, Any], read: Any = None, kept: bool = False) -> 
     answers are the scheduler's, never changed once made, so what is read of
     each is kept for the next attempt (`_spread_rows`).
     """
-    if read is not None:  # a `later` part has one value per attempt: the nodes of a zone share it
-        read = _read_once(read)
-    scored: dict[str, tuple] = {}  # node → (per constraint (domain, hostname, count, maxSkew), place)
-    for at, (node, terms) in enumerate(raw.items()):
+    kept_rows = _SPREAD_ROWS.entries if kept else None
+    scored = []  # (place, per constraint (domain, hostname, count, maxSkew))
+    for at, terms in enumerate(raws):
         if not isinstance(terms, (list, tuple)):
             continue
-        rows, parts = _spread_rows(terms) if kept else _rows_of(terms)
+        found = kept_rows.get(id(terms)) if kept_rows is not None else None
+        if found is not None and found[0] is terms:
+            rows, parts = found[1]
+        else:
+            rows, parts = _spread_rows(terms) if kept else _rows_of(terms)
         if parts and read is not None:  # a `later` part other than a count: read it now
             rows = [[v if i == 2 else settled(v, read, at) for i, v in enumerate(row)] for row in rows]
-        scored[node] = (rows, at)
-    width = max((len(rows) for rows, _at in scored.values()), default=0)
+        scored.append((at, rows))
+    width = max((len(rows) for _at, rows in scored), default=0)
     weights = []
     for i in range(width):
-        column = [rows[i] for rows, _at in scored.values() if i < len(rows)]
+        column = [rows[i] for _at, rows in scored if i < len(rows)]
         if column and column[0][1]:
             size = len(scored)
         else:
             size = len({row[0] or "" for row in column})
         weights.append(math.log(size + 2))
-    result: dict[str, int | None] = {}
-    for node in raw:
-        found = scored.get(node)
-        if found is None:
-            result[node] = None
-            continue
-        rows, at = found
+    count_of = _counts(read) if read is not None else None
+    result: list[int | None] = [None] * len(raws)
+    floor, later = math.floor, R.Later
+    for at, rows in scored:
         total = 0.0
-        for i, (domain, _hostname, count, max_skew) in enumerate(rows):
+        for (domain, _hostname, count, max_skew), weight in zip(rows, weights):
             if domain is None:
                 continue
-            if read is not None and type(count) not in _SETTLED:
-                count = settled(count, read, at)
-            total += int(count or 0) * weights[i] + int(max_skew or 0) - 1
-        result[node] = int(math.floor(total + 0.5))
+            if count_of is not None and type(count) not in _SETTLED:
+                count = count_of(count, at) if type(count) is later else settled(count, read, at)
+            total += int(count or 0) * weight + int(max_skew or 0) - 1
+        result[at] = int(floor(total + 0.5))
     return result
 
 
-def _read_once(read: Any) -> Any:
-    """`read(part, at)`, each part (a let's site and steps) read once: its value is the same
-    whichever node's answer holds it (`_AttemptContext.reader`).  (Null is read again: the
-    once-value may be missing yet, and reading it for another node may compute it.)"""
-    memo: dict[tuple, Any] = {}
+def _counts(read: Any) -> Any:
+    """`read(part, at)` for the `later` counts of one attempt's answers.  A part names a let's
+    value and the steps into it, and the value is the same whichever node's answer holds the
+    part (`_AttemptContext.reader`): it is asked for once (`read.whole`, where the reader has
+    it), and each part read once (the nodes of a zone share their zone's count).  (A value
+    not there yet is asked for again: reading it for another node may compute it.)"""
+    whole = getattr(read, "whole", None)
+    if whole is None:
+        return read
+    values: dict = {}
+    counts: dict = {}
+    index = R.index
 
-    def read_once(part: R.Later, at: int) -> Any:
-        key = (part.site, part.steps)
-        found = memo.get(key)
-        if found is None:
-            found = read(part, at)
-            if found is not None:
-                memo[key] = found
+    def count_of(part: R.Later, at: int) -> Any:
+        site, steps = part.site, part.steps
+        try:
+            found = counts.get((site, steps), _UNSET)
+        except TypeError:  # (a step that is a map or list)
+            found = whole(site, at)
+            return None if found is _UNSET else R.walk(found, steps)
+        if found is not _UNSET:
+            return found
+        found = values.get(site, _UNSET)
+        if found is _UNSET:
+            found = whole(site, at)
+            if found is _UNSET:
+                return None
+            values[site] = found
+        for step in steps:
+            cls = type(found)
+            if cls is dict and type(step) is str:  # (a tally)
+                found = found.get(step)
+            elif cls is list and type(step) is int and -len(found) <= step < len(found):
+                found = found[step]
+            else:
+                found = index(found, step)
+        counts[(site, steps)] = found
         return found
-    return read_once
+    return count_of
 
 
 _SPREAD_ROWS = ByIdentity(65_536)  # a node's answer → _rows_of it
@@ -230,12 +261,19 @@ _SETTLED = frozenset({str, int, float, bool, type(None)})  # (nothing to read in
 
 def spread_normalize(scores: dict[str, int | None]) -> dict[str, int]:
     """PodTopologySpread's NormalizeScore: fewer is better; ignored nodes get 0."""
-    values = [v for v in scores.values() if v is not None]
+    return dict(zip(scores, spread_normalize_values(list(scores.values()))))
+
+
+def spread_normalize_values(scores: list) -> list[int]:
+    """`spread_normalize` over the values alone (in the nodes' order)."""
+    values = [v for v in scores if v is not None]
     if not values:
-        return {node: 0 for node in scores}
+        return [0] * len(scores)
     high, low = max(values), min(values)
-    return {node: 0 if v is None else MAX_NODE_SCORE if high == 0 else MAX_NODE_SCORE * (high + low - v) // high
-            for node, v in scores.items()}
+    if high == 0:
+        return [0 if v is None else MAX_NODE_SCORE for v in scores]
+    top = high + low
+    return [0 if v is None else MAX_NODE_SCORE * (top - v) // high for v in scores]
 
 
 def fit_error_message(num_nodes: int, rejected: Mapping[str, tuple]) -> str:
@@ -316,7 +354,7 @@ class _AttemptContext(EvalContext):
     """
 
     __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures", "current", "keeping",
-                 "decl", "seen", "pod_parts", "donors", "donor", "moves")
+                 "decl", "seen", "pod_parts", "donors", "donor", "holds")
 
     def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None,
                  results: "NodeResults | None" = None):
@@ -334,7 +372,7 @@ class _AttemptContext(EvalContext):
         self.seen: dict = {}  # site → (value, _MemoDep, …) of the once-values the running plugin used so far
         self.donors: dict = {}  # decl → the signature of what its node code reads of the pod (donor groups)
         self.donor: int | None = None  # that of the plugin running, when it is keeping
-        self.moves: dict = {}  # (a donor answer's read of a once-value, signature) → the same read here, or None
+        self.holds: dict = {}  # id of a shared answer's once-value parts → (parts, whether they hold here)
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
         """Note that `decl` runs now for `pod`; its pod signature, or None when neither its answers
@@ -430,21 +468,27 @@ class _AttemptContext(EvalContext):
         its once-values as computed in it, or as kept from an earlier one while they stand (a
         kept answer of a node is never newer than they are).  A value neither holds (the
         attempt ran no code that computes it) is computed by running the score again on the
-        node whose answer holds the part: that run got as far as the let before."""
+        node whose answer holds the part: that run got as far as the let before.  (`read.whole(
+        site, at)`: the value of the let at `site` a part names, _UNSET when there is none.)"""
         sig = self.signatures.get(decl)
         results, once_memo = self.results, self.once_memo
         ran: set = set()
 
-        def read(later: R.Later, at: int) -> Any:
-            found = once_memo.get(later.site)
+        def whole(site: Any, at: int) -> Any:
+            found = once_memo.get(site)
             if found is None and results is not None and sig is not None and sig is not _UNSET:
-                found = results.value((later.site, sig))
+                found = results.value((site, sig))
             if found is None and at not in ran:
                 ran.add(at)
                 self.running(decl, pod)
                 run(decl, self, pod, nodes[at])  # (its answer is not kept: only its once-values are wanted)
-                found = once_memo.get(later.site)
-            return None if found is None else R.walk(found[0], later.steps)
+                found = once_memo.get(site)
+            return _UNSET if found is None else found[0]
+
+        def read(later: R.Later, at: int) -> Any:
+            value = whole(later.site, at)
+            return None if value is _UNSET else R.walk(value, later.steps)
+        read.whole = whole  # type: ignore[attr-defined]
         return read
 
     def elements(self, site: Any, items: Any, item: Any, lets: tuple, kept: bool = True) -> list:
@@ -500,37 +544,99 @@ class _AttemptContext(EvalContext):
         An answer stands while the node is the same (a change to it drops
         its answers), no commit touched what the plugin read of the
         snapshot, and the pod agrees with the earlier one on every path the
-        plugin reads (`decl.pod_reads`).
+        plugin reads (`decl.pod_reads`), or, in a shared group (`_shared`),
+        on every path its node code reads and every part of a once-value
+        the answer read.
         """
         results = self.results
         sig = self.running(decl, pod)
         if sig is None:
             return [run(decl, self, pod, node) for node in nodes]
         results.refresh(decl, sig, self.once_memo)
+        if self.donor is not None:
+            return self._shared(decl, pod, sig, names, nodes, span, run)
         group = results.node_group(decl, sig)
         found = group[span] if type(span) is slice else [group[i] for i in span]
         misses = found.count(_UNSET)  # (found by C's scans: a slice is mostly kept)
-        donor = self.donor
-        donors = results.entries.get((decl, donor)) if donor is not None and misses else None
-        positions = results.positions
         at = -1
         for _ in range(misses):
             at = found.index(_UNSET, at + 1)
-            answer = _UNSET
-            if donors is not None:
-                entry = donors[positions[names[at]]]
-                if entry is not _UNSET:
-                    answer = self._transfer(decl, sig, names[at], entry)
-            if answer is _UNSET:
-                answer = self._fresh(decl, pod, nodes[at], (decl, sig, names[at]), run)
-            found[at] = answer
+            found[at] = self._fresh(decl, pod, nodes[at], (decl, sig, names[at]), run)
         results.used((decl, sig), len(names) - misses)
         return found
 
-    def _fresh(self, decl: Any, pod: Mapping, node: Mapping, key: tuple, run: Any) -> Any:
-        """Run the plugin for one node, noting what it read (the node too); keep the answer, also
-        as a donor for pods of other signatures (`_transfer`)."""
-        donor = self.donor
+    def _shared(self, decl: Any, pod: Mapping, sig: int, names: list[str], nodes: list[Mapping],
+                span: Any, run: Any) -> list[Any]:
+        """`answers` from the group the plugin's answers for pods of every signature whose node
+        code reads the same of the pod share (`NodeResults.donor`).
+
+        Such an answer differs between two of these pods only where a part
+        of a once-value it read differs, so it is kept with those parts'
+        values (`_keep_shared`) and stands for this pod where each of them
+        is the same in this attempt's once-values.  Many answers read the
+        same parts (all the nodes' PodTopologySpread terms read the
+        constraints' keys and skews, not their selectors): that is found
+        once per attempt for each set of parts.  One Deployment's pods after
+        another's score on the nodes the old ones did without computing or
+        copying anything.
+
+        Where a node's shared answer does not stand for this pod (pods of
+        two shapes take turns), the pod's answer is kept in its own group,
+        and found there next time; the shared one stays.
+        """
+        results, donor = self.results, self.donor
+        group = results.node_group(decl, donor)
+        shared = group[span] if type(span) is slice else [group[i] for i in span]
+        own = results.entries.get((decl, sig))
+        holds = self.holds
+        found = []
+        hits = own_hits = 0
+        for at, entry in enumerate(shared):
+            if entry is not _UNSET:
+                parts = entry[1]
+                known = holds.get(id(parts))
+                if known is None or known[0] is not parts:
+                    stands = self._parts_hold(parts, sig)
+                    if stands is not None:  # (None: a once-value not computed yet; ask again)
+                        holds[id(parts)] = (parts, stands)
+                else:
+                    stands = known[1]
+                if stands:
+                    found.append(entry[0])
+                    hits += 1
+                    continue
+            if own is not None:
+                answer = own[results.positions[names[at]]]
+                if answer is not _UNSET:
+                    found.append(answer)
+                    own_hits += 1
+                    continue
+            found.append(self._fresh(decl, pod, nodes[at], (decl, sig, names[at]), run,
+                                     mine=entry is not _UNSET or own is not None, shared=entry is _UNSET))
+        results.used((decl, donor), hits)
+        if own is not None:
+            results.used((decl, sig), own_hits)
+        return found
+
+    def _parts_hold(self, parts: tuple, sig: int) -> bool | None:
+        """Are the once-value parts a shared answer read (site, path, value) the same for pods of
+        `sig` in this attempt?  None when a once-value is neither computed in it nor kept."""
+        once_memo, values = self.once_memo, self.results.values
+        for site, path, value in parts:
+            now = once_memo.get(site)
+            if now is None:
+                now = values.get((site, sig))  # (kept and standing: `refresh` ran)
+                if now is None or not now[1].alive:
+                    return None
+            if not _same_value(lookup(now[0], path), value):
+                return False
+        return True
+
+    def _fresh(self, decl: Any, pod: Mapping, node: Mapping, key: tuple, run: Any, mine: bool = True,
+               shared: bool = True) -> Any:
+        """Run the plugin for one node, noting what it read (the node too), and keep the answer
+        under `key` (plugin, signature, node name) if `mine`, and in the plugin's shared group if
+        it has one and `shared`."""
         outer, self.deps = self.deps, set()
         try:
             answer = run(decl, self, pod, node)
@@ -538,50 +644,26 @@ class _AttemptContext(EvalContext):
             deps, self.deps = self.deps, outer
         outer.update(deps)
         deps.add(("key", (*NODE, "", key[2])))
-        deps = frozenset(deps)
-        if self.results.put(key, answer, deps) and donor is not None:
-            self.results.put((key[0], donor, key[2]), (answer, deps, key[1]), deps)
+        if mine:
+            self.results.put(key, answer, frozenset(deps))
+        if shared and self.donor is not None:
+            self._keep_shared((key[0], self.donor, key[2]), answer, deps)
         return answer
 
-    def _transfer(self, decl: Any, sig: int, name: str, entry: tuple) -> Any:
-        """The answer a pod of another signature got on node `name` (`entry`: answer, what it
-        read, that signature), if it is this pod's too; else _UNSET.
-
-        The node code of both read the same of the pod (the donor group's
-        signature), so the answer differs only if a part of a once-value it
-        read differs: it is this pod's when every such part is the same in
-        the once-values of this attempt.  Kept then as if computed here, its
-        reads of once-values moved to this signature's.  (One Deployment's
-        pods after another's: PodTopologySpread's terms on a node read the
-        constraints' keys and skews, not their selectors, so the new pods
-        score on the nodes the old ones did without computing anything.)
-        """
-        answer, deps, was_sig = entry
-        values, once_memo, moves = self.results.values, self.once_memo, self.moves
-        moved = []
+    def _keep_shared(self, key: tuple, answer: Any, deps: set) -> None:
+        """Keep a shared group's answer with the values of the once-value parts it read, instead
+        of a dependency on them (`_shared`)."""
+        once_memo = self.once_memo
+        parts, rest = [], []
         for dep in deps:
             if type(dep) is tuple and dep[0] is _USE:
-                to = moves.get((dep, sig), _UNSET)  # (many answers read the same parts)
-                if to is _UNSET:
-                    site, path = dep[1], dep[3]
-                    was, now = values.get((site, was_sig)), once_memo.get(site)
-                    computed = now is not None  # (this attempt's value: it stays for the attempt)
-                    if not computed:
-                        now = values.get((site, sig))  # (kept and standing: `refresh` ran)
-                    same = (was is not None and now is not None and was[1].alive and now[1].alive
-                            and _same_value(lookup(was[0], path), lookup(now[0], path)))
-                    to = (_USE, site, sig, path) if same else None
-                    if computed:
-                        moves[(dep, sig)] = to
-                if to is None:
-                    return _UNSET
-                moved.append(to)
+                found = once_memo.get(dep[1])
+                if found is None:  # (node code reads once-values of this attempt only)
+                    return
+                parts.append((dep[1], dep[3], lookup(found[0], dep[3])))
             else:
-                moved.append(dep)
-        if not self.results.put((decl, sig, name), answer, moved):
-            return _UNSET
-        self.deps.update(moved)
-        return answer
+                rest.append(dep)
+        self.results.put(key, (answer, self.results.intern(tuple(parts))), rest)
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
         cells = captured(where)
@@ -875,7 +957,11 @@ class NodeResults(_DependentCache):
     Identical pods (the replicas of one template) share answers: after a
     bind only the answers for the chosen node, whose pods changed, are
     computed again.  The pod signature interns the values of the paths
-    the plugin reads of the pod (`dsl.reads.pod_reads`).
+    the plugin reads of the pod (`dsl.reads.pod_reads`).  Pods whose node
+    code reads the same of them (the replicas of many Deployments alike)
+    share one group (plugin, donor signature), each answer kept as (answer,
+    the once-value parts it read, with their values): see
+    `_AttemptContext._shared`.
     """
 
     SIGNATURES_KEPT = 10_000
@@ -901,10 +987,12 @@ class NodeResults(_DependentCache):
         self.positions: dict = {}  # node name → its place in them
         self.sites: dict = {}  # plugin → the sites of its once-lets
         self.donating: dict = {}  # (plugin, donor signature) → the one signature seen, or True once two were
+        self.parts: dict = {}  # the once-value parts shared answers read, each set kept once (`intern`)
 
     def clear(self) -> None:
         super().clear()
         self.donating.clear()
+        self.parts.clear()
         self.paths.clear()
         self.markers.clear()
         self.lets.clear()
@@ -1064,14 +1152,14 @@ class NodeResults(_DependentCache):
                 self.slots -= len(self.positions)
 
     def donor(self, decl: Any, pod: Mapping, sig: int, parts: dict) -> int | None:
-        """The group `decl`'s answers for `pod` (of signature `sig`) are given to, as donors
-        (`_AttemptContext._transfer`): named by what its node code reads of the pod.  None when
-        that is all the plugin reads (no pod of another signature could take), and until a second
-        signature shares the group (with one, no pod takes)."""
+        """The group `decl`'s answers for `pod` (of signature `sig`) are kept in, shared with pods
+        of other signatures (`_AttemptContext._shared`): named by what its node code reads of the
+        pod.  None when that is all the plugin reads (no pod of another signature could share),
+        and until a second signature shares the group (with one, its own group serves)."""
         if getattr(decl, "node_reads", None) == getattr(decl, "pod_reads", None):
             return None
         donor = self.signature(decl, pod, parts, node_code=True)
-        if donor is None:
+        if donor is None or (decl, donor) in self.unkept:
             return None
         first = self.donating.setdefault((decl, donor), sig)
         if first is not True and first != sig:
@@ -1104,6 +1192,19 @@ class NodeResults(_DependentCache):
                 self.clear()
             found = self.signatures[values] = self.next_signature  # never reused: an attempt
             self.next_signature += 1                                # may hold one across a clear
+        return found
+
+    def intern(self, parts: tuple) -> tuple:
+        """One tuple for every equal set of once-value parts that shared answers read, so that
+        whether they hold is found once per attempt (`_AttemptContext._shared`)."""
+        try:
+            found = self.parts.get(parts)
+        except TypeError:  # an unhashable value: not shared
+            return parts
+        if found is None:
+            if len(self.parts) >= self.LIMIT:
+                self.parts.clear()
+            found = self.parts[parts] = parts
         return found
 
     def put(self, key: tuple, entry: tuple, deps: Any) -> bool:
@@ -1416,10 +1517,8 @@ class Scheduler:
                 if read is not None and decl.normalize != "spread":  # (spread reads the parts it uses)
                     raws = [settled(v, read, i) for i, v in enumerate(raws)]
             if decl.normalize == "spread":  # explain upstream's per-node score, not the terms
-                per_node = spread_scores(dict(zip(names, raws)), None if constant else read, kept=True)
-                normalized = spread_normalize(per_node)
-                values = [normalized[name] for name in names]
-                raws = [per_node[name] for name in names]
+                raws = spread_values(raws, None if constant else read, kept=True)
+                values = spread_normalize_values(raws)
             else:
                 values = normalize_values(decl.normalize, raws)
             table.append((decl.name, decl.weight, raws, values))

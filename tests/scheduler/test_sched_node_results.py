@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.scheduler import _UNSET
 from sched_helpers import SchedCluster, node, pod, sched  # noqa: F401 (fixture)
 from test_sched_speed import count_calls
 
@@ -285,3 +286,32 @@ def test_an_answer_taken_over_is_dropped_with_the_node_like_any_other(tmp_path):
     cluster.update(node("n1", labels={"size": "5"}))
     after = cluster.attempt(pod("c2", labels={"app": "c"}))
     assert {n: after.scores[n][0].raw for n in after.feasible} == {"n0": 1, "n1": 5}
+
+
+def test_pods_of_two_shapes_taking_turns_each_keep_their_answers(tmp_path):
+    cluster = SchedCluster(tmp_path, extra={"weigh": WEIGH}, with_shipped=False)
+    cluster.add(*(node(f"n{i}", labels={"size": str(i + 1)}) for i in range(4)))
+    weigh = count_calls(cluster.scheduler, "scores", "Weigh")
+    scores = lambda a: {n: a.scores[n][0].raw for n in a.feasible}  # noqa: E731
+    cluster.attempt(pod("a", labels={"app": "a", "factor": "2"}))
+    cluster.attempt(pod("b", labels={"app": "b", "factor": "2"}))  # shared from here on
+    cluster.attempt(pod("d", labels={"app": "d", "factor": "3"}))  # the shared answers do not stand: its own
+    before = weigh["n"]
+    for i in range(3):  # more Deployments of both shapes, in turns: every node's answer is kept for each
+        two = cluster.attempt(pod(f"two-{i}", labels={"app": f"two-{i}", "factor": "2"}))
+        three = cluster.attempt(pod(f"three-{i}", labels={"app": "d", "factor": "3"}))
+        assert scores(two) == {"n0": 2, "n1": 4, "n2": 6, "n3": 8}
+        assert scores(three) == {"n0": 3, "n1": 6, "n2": 9, "n3": 12}
+    assert weigh["n"] - before == 3  # the probe of each new signature (app two-i), no node
+    # one answer per node is kept for all the signatures that share it, not a copy for each
+    groups = [g for key, g in cluster.scheduler.results.entries.items()
+              if type(g) is list and getattr(key[0], "name", None) == "Weigh"]
+    assert sum(1 for g in groups for entry in g if entry is not _UNSET) == 4 + 4 + 4  # a, shared, d
+
+
+def test_a_shared_answer_stands_only_for_the_values_it_read(tmp_path):
+    cluster = SchedCluster(tmp_path, extra={"weigh": WEIGH}, with_shipped=False)
+    cluster.add(*(node(f"n{i}", labels={"size": str(i + 1)}) for i in range(3)))
+    for i, factor in enumerate(["2", "2", "5", "2", "7", "5"]):
+        got = cluster.attempt(pod(f"p{i}", labels={"app": f"p{i}", "factor": factor}))
+        assert {n: got.scores[n][0].raw for n in got.feasible} == {f"n{k}": int(factor) * (k + 1) for k in range(3)}
