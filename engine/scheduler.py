@@ -133,51 +133,62 @@ def spread_values(raws: list, read: Any = None, kept: bool = False) -> list[int 
     each is kept for the next attempt (`_spread_rows`).
     """
     kept_rows = _SPREAD_ROWS.entries if kept else None
-    scored = []  # (place, per constraint (domain, hostname, count, maxSkew))
+    scored = []  # (place, per constraint (domain, hostname, count, maxSkew), plan)
     for at, terms in enumerate(raws):
         if not isinstance(terms, (list, tuple)):
             continue
         found = kept_rows.get(id(terms)) if kept_rows is not None else None
         if found is not None and found[0] is terms:
-            rows, parts = found[1]
+            rows, parts, plan = found[1]
         else:
-            rows, parts = _spread_rows(terms) if kept else _rows_of(terms)
+            rows, parts, plan = _spread_rows(terms) if kept else _rows_of(terms)
         if parts and read is not None:  # a `later` part other than a count: read it now
             rows = [[v if i == 2 else settled(v, read, at) for i, v in enumerate(row)] for row in rows]
-        scored.append((at, rows))
-    width = max((len(rows) for _at, rows in scored), default=0)
+        scored.append((at, rows, plan))
+    width = max((len(rows) for _at, rows, _plan in scored), default=0)
     weights = []
     for i in range(width):
-        column = [rows[i] for _at, rows in scored if i < len(rows)]
+        column = [rows[i] for _at, rows, _plan in scored if i < len(rows)]
         if column and column[0][1]:
             size = len(scored)
         else:
             size = len({row[0] or "" for row in column})
         weights.append(math.log(size + 2))
-    count_of = _counts(read) if read is not None else None
+    counts, count_of = _counts(read) if read is not None else (None, None)
     result: list[int | None] = [None] * len(raws)
     floor, later = math.floor, R.Later
-    for at, rows in scored:
+    for at, rows, plan in scored:
         total = 0.0
-        for (domain, _hostname, count, max_skew), weight in zip(rows, weights):
-            if domain is None:
-                continue
-            if count_of is not None and type(count) not in _SETTLED:
-                count = count_of(count, at) if type(count) is later else settled(count, read, at)
-            total += int(count or 0) * weight + int(max_skew or 0) - 1
+        if plan is not None and counts is not None:  # (the same sums, in the same order)
+            for i, max_skew, key, count in plan:
+                if key is not None:
+                    found = counts.get(key, _UNSET)
+                    count = int((count_of(count, at) if found is _UNSET else found) or 0)
+                total += count * weights[i] + max_skew - 1
+        else:
+            for (domain, _hostname, count, max_skew), weight in zip(rows, weights):
+                if domain is None:
+                    continue
+                if count_of is not None and type(count) not in _SETTLED:
+                    count = count_of(count, at) if type(count) is later else settled(count, read, at)
+                total += int(count or 0) * weight + int(max_skew or 0) - 1
         result[at] = int(floor(total + 0.5))
     return result
 
 
-def _counts(read: Any) -> Any:
-    """`read(part, at)` for the `later` counts of one attempt's answers.  A part names a let's
-    value and the steps into it, and the value is the same whichever node's answer holds the
-    part (`_AttemptContext.reader`): it is asked for once (`read.whole`, where the reader has
-    it), and each part read once (the nodes of a zone share their zone's count).  (A value
-    not there yet is asked for again: reading it for another node may compute it.)"""
+def _counts(read: Any) -> tuple[dict | None, Any]:
+    """`read(part, at)` for the `later` counts of one attempt's answers, and the counts read so
+    far by (site, steps) (None when the reader cannot tell the value of a site).
+
+    A part names a let's value and the steps into it, and the value is the
+    same whichever node's answer holds the part (`_AttemptContext.reader`):
+    it is asked for once (`read.whole`), and each part read once (the nodes
+    of a zone share their zone's count).  (A value not there yet is asked
+    for again: reading it for another node may compute it.)
+    """
     whole = getattr(read, "whole", None)
     if whole is None:
-        return read
+        return None, read
     values: dict = {}
     counts: dict = {}
     index = R.index
@@ -207,13 +218,13 @@ def _counts(read: Any) -> Any:
                 found = index(found, step)
         counts[(site, steps)] = found
         return found
-    return count_of
+    return counts, count_of
 
 
 _SPREAD_ROWS = ByIdentity(65_536)  # a node's answer → _rows_of it
 
 
-def _spread_rows(terms: Any) -> tuple[tuple, bool]:
+def _spread_rows(terms: Any) -> tuple[tuple, bool, tuple | None]:
     """`_rows_of(terms)`, kept per answer: a node's answer is kept across attempts, and a pod's
     scores read it on every node they look at."""
     found = _SPREAD_ROWS.get(terms)
@@ -223,11 +234,34 @@ def _spread_rows(terms: Any) -> tuple[tuple, bool]:
     return found
 
 
-def _rows_of(terms: Any) -> tuple[tuple, bool]:
-    """A spread answer's terms as rows (domain, hostname, count, maxSkew), and whether a field
-    other than the count is a `later` part (or holds one)."""
+def _rows_of(terms: Any) -> tuple[tuple, bool, tuple | None]:
+    """A spread answer's terms as rows (domain, hostname, count, maxSkew); whether a field other
+    than the count is a `later` part (or holds one); and the plan of its sum (`_plan`)."""
     rows = tuple((t.get("domain"), t.get("hostname"), t.get("count"), t.get("maxSkew")) for t in terms)
-    return rows, any(type(v) not in _SETTLED for row in rows for v in (row[0], row[1], row[3]))
+    parts = any(type(v) not in _SETTLED for row in rows for v in (row[0], row[1], row[3]))
+    return rows, parts, None if parts else _plan(rows)
+
+
+def _plan(rows: tuple) -> tuple | None:
+    """The terms of a node's spread score, ready to be summed: per row with a domain (column,
+    maxSkew as an int, (site, steps) of a `later` count or None, the `later` part or the count
+    as an int).  None where a value is not a plain one (the general loop says what is wrong)."""
+    plan = []
+    try:
+        for i, (domain, _hostname, count, max_skew) in enumerate(rows):
+            if domain is None:
+                continue
+            if type(count) is R.Later:
+                key = (count.site, count.steps)
+                hash(key)
+                plan.append((i, int(max_skew or 0), key, count))
+            elif type(count) in _SETTLED:
+                plan.append((i, int(max_skew or 0), None, int(count or 0)))
+            else:
+                return None
+    except (TypeError, ValueError):
+        return None
+    return tuple(plan)
 
 
 def settled(value: Any, read: Any, at: int) -> Any:
