@@ -1004,7 +1004,8 @@ class NodeResults(_DependentCache):
 
     def __init__(self) -> None:
         super().__init__()
-        self.signatures: dict = {}  # (plugin, values) → a small int
+        self.signatures: dict = {}  # (plugin, node_code, values) → [(a small int, the values)]: one per
+        #                             set of values no rule can tell apart (`identical`)
         self.next_signature = 0
         self.size = 0
         self.memos: set = set()  # the _MemoDeps whose own dependencies are registered
@@ -1216,16 +1217,23 @@ class NodeResults(_DependentCache):
             if value is _UNSET:
                 value = parts[path] = get_path(pod, *path)
             found_parts.append(value)
-        values = (decl, node_code, tuple(found_parts))
+        values = tuple(found_parts)
         try:
-            found = self.signatures.get(values)
+            known = self.signatures.get((decl, node_code, values))
         except TypeError:  # an unhashable value: no sharing
             return None
-        if found is None:
-            if len(self.signatures) >= self.SIGNATURES_KEPT:
-                self.clear()
-            found = self.signatures[values] = self.next_signature  # never reused: an attempt
-            self.next_signature += 1                                # may hold one across a clear
+        if known is not None:  # equal values; the same signature only for values no rule can tell
+            for sig, before in known:  # apart (True and 1 are equal in Python)
+                if before is values or all(a is b or identical(a, b) for a, b in zip(before, values)):
+                    return sig
+        if len(self.signatures) >= self.SIGNATURES_KEPT:
+            self.clear()
+            known = None
+        if known is None:
+            known = self.signatures[(decl, node_code, values)] = []
+        found = self.next_signature  # never reused: an attempt may hold one across a clear
+        self.next_signature += 1
+        known.append((found, values))
         return found
 
     def intern(self, parts: tuple) -> tuple:
@@ -1239,6 +1247,8 @@ class NodeResults(_DependentCache):
             if len(self.parts) >= self.LIMIT:
                 self.parts.clear()
             found = self.parts[parts] = parts
+        elif not all(a is b or identical(a, b) for a, b in zip(found, parts)):
+            return parts  # equal, but a rule can tell them apart (True and 1)
         return found
 
     def put(self, key: tuple, entry: tuple, deps: Any) -> bool:

@@ -315,3 +315,35 @@ def test_a_shared_answer_stands_only_for_the_values_it_read(tmp_path):
     for i, factor in enumerate(["2", "2", "5", "2", "7", "5"]):
         got = cluster.attempt(pod(f"p{i}", labels={"app": f"p{i}", "factor": factor}))
         assert {n: got.scores[n][0].raw for n in got.feasible} == {f"n{k}": int(factor) * (k + 1) for k in range(3)}
+
+
+FLAGGED = """
+    component flagged
+      reads Pod, Node
+    score Flagged(pod, node) weight 1:
+      let flag = pod.spec.foo
+      let app = pod.metadata.labels.app
+      return int(node.metadata.labels.size) * 10 if str(flag) == "1" else 30 - int(node.metadata.labels.size) * 10
+    """
+FLAGGED_BY_NODE = """
+    component flagged
+      reads Pod, Node
+    score Flagged(pod, node) weight 1:
+      return int(node.metadata.labels.size) * 10 if str(pod.spec.foo) == "1" else 30 - int(node.metadata.labels.size) * 10
+    """
+
+
+def test_values_equal_in_python_but_not_to_a_rule_share_no_answer(tmp_path):
+    """`true` and `1` are equal in Python (and hash alike), but `str` tells them apart."""
+    for rule in (FLAGGED, FLAGGED_BY_NODE):  # read in a once-value (shared group), or by node code (signature)
+        folder = tmp_path / str(len(rule))
+        folder.mkdir()
+        cluster = SchedCluster(folder, extra={"flagged": rule}, with_shipped=False)
+        cluster.add(node("n0", labels={"size": "1"}), node("n1", labels={"size": "2"}))
+        raw = lambda a: {n: a.scores[n][0].raw for n in a.feasible}  # noqa: E731
+        assert raw(cluster.attempt(pod("p1", labels={"app": "a"}, foo=1))) == {"n0": 10, "n1": 20}
+        assert raw(cluster.attempt(pod("p2", labels={"app": "b"}, foo=1))) == {"n0": 10, "n1": 20}
+        cluster.update(node("n1", labels={"size": "2", "x": "y"}))  # n1's answers go: kept anew below
+        assert raw(cluster.attempt(pod("p3", labels={"app": "c"}, foo=True))) == {"n0": 20, "n1": 10}
+        assert raw(cluster.attempt(pod("p4", labels={"app": "d"}, foo=1))) == {"n0": 10, "n1": 20}
+        assert raw(cluster.attempt(pod("p5", labels={"app": "a"}, foo=True))) == {"n0": 20, "n1": 10}
