@@ -195,11 +195,10 @@ def _counts(read: Any) -> tuple[dict | None, Any]:
 
     def count_of(part: R.Later, at: int) -> Any:
         site, steps = part.site, part.steps
-        try:
-            found = counts.get((site, steps), _UNSET)
-        except TypeError:  # (a step that is a map or list)
+        if not _plain_steps(steps):  # (true and 1 are one key in a dict, and a map none)
             found = whole(site, at)
             return None if found is _UNSET else R.walk(found, steps)
+        found = counts.get((site, steps), _UNSET)
         if found is not _UNSET:
             return found
         found = values.get(site, _UNSET)
@@ -219,6 +218,14 @@ def _counts(read: Any) -> tuple[dict | None, Any]:
         counts[(site, steps)] = found
         return found
     return counts, count_of
+
+
+def _plain_steps(steps: tuple) -> bool:
+    """Are `steps` names and positions only (no value a dict key would take for another)?"""
+    for step in steps:
+        if type(step) is not str and type(step) is not int:
+            return False
+    return True
 
 
 _SPREAD_ROWS = ByIdentity(65_536)  # a node's answer → _rows_of it
@@ -252,9 +259,9 @@ def _plan(rows: tuple) -> tuple | None:
             if domain is None:
                 continue
             if type(count) is R.Later:
-                key = (count.site, count.steps)
-                hash(key)
-                plan.append((i, int(max_skew or 0), key, count))
+                if not _plain_steps(count.steps):
+                    return None
+                plan.append((i, int(max_skew or 0), (count.site, count.steps), count))
             elif type(count) in _SETTLED:
                 plan.append((i, int(max_skew or 0), None, int(count or 0)))
             else:
@@ -697,7 +704,9 @@ class _AttemptContext(EvalContext):
                 parts.append((dep[1], dep[3], lookup(found[0], dep[3])))
             else:
                 rest.append(dep)
-        self.results.put(key, (answer, self.results.intern(tuple(parts))), rest)
+        results = self.results
+        if results.put(key, (answer, results.intern(tuple(parts))), rest):
+            results.shared.add(key[:2])
 
     def query(self, spec: Any, values: tuple, where: Any) -> list[Any]:
         cells = captured(where)
@@ -999,6 +1008,7 @@ class NodeResults(_DependentCache):
     """
 
     SIGNATURES_KEPT = 10_000
+    PARTS_AT_LEAST = 1_024  # sets of once-value parts kept for shared answers before a sweep
     SLOTS = 4_000_000  # places in node_group lists (32 MB): past this, start over
     KEEP_TRIAL = 2_000  # answers dropped before a group's reuse is judged
 
@@ -1023,11 +1033,14 @@ class NodeResults(_DependentCache):
         self.sites: dict = {}  # plugin → the sites of its once-lets
         self.donating: dict = {}  # (plugin, donor signature) → the one signature seen, or True once two were
         self.parts: dict = {}  # the once-value parts shared answers read, each set kept once (`intern`)
+        self.parts_limit = self.PARTS_AT_LEAST  # past this many, those no answer holds go
+        self.shared: set = set()  # the keys (plugin, donor signature) of the shared groups
 
     def clear(self) -> None:
         super().clear()
         self.donating.clear()
         self.parts.clear()
+        self.shared.clear()
         self.paths.clear()
         self.markers.clear()
         self.lets.clear()
@@ -1244,12 +1257,24 @@ class NodeResults(_DependentCache):
         except TypeError:  # an unhashable value: not shared
             return parts
         if found is None:
-            if len(self.parts) >= self.LIMIT:
-                self.parts.clear()
+            if len(self.parts) >= self.parts_limit:
+                self._sweep_parts()
             found = self.parts[parts] = parts
         elif not all(a is b or identical(a, b) for a, b in zip(found, parts)):
             return parts  # equal, but a rule can tell them apart (True and 1)
         return found
+
+    def _sweep_parts(self) -> None:
+        """Forget the sets of once-value parts no kept answer holds any more (with their values:
+        a value every bind changes would otherwise be held once per bind); the next sweep when
+        twice as many are kept."""
+        held = set()
+        for key in self.shared:
+            group = self.entries.get(key)
+            if type(group) is list:
+                held.update([id(entry[1]) for entry in group if entry is not _UNSET])
+        self.parts = {parts: parts for parts in self.parts if id(parts) in held}
+        self.parts_limit = max(self.PARTS_AT_LEAST, 2 * len(self.parts))
 
     def put(self, key: tuple, entry: tuple, deps: Any) -> bool:
         """Keep `entry`, the answer of plugin key[0] for signature key[1] on node key[2] (or a

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.scheduler import _UNSET
+from engine.scheduler import _UNSET, NodeResults
 from sched_helpers import SchedCluster, node, pod, sched  # noqa: F401 (fixture)
 from test_sched_speed import count_calls
 
@@ -347,3 +349,44 @@ def test_values_equal_in_python_but_not_to_a_rule_share_no_answer(tmp_path):
         assert raw(cluster.attempt(pod("p3", labels={"app": "c"}, foo=True))) == {"n0": 20, "n1": 10}
         assert raw(cluster.attempt(pod("p4", labels={"app": "d"}, foo=1))) == {"n0": 10, "n1": 20}
         assert raw(cluster.attempt(pod("p5", labels={"app": "a"}, foo=True))) == {"n0": 20, "n1": 10}
+
+
+def test_a_later_count_is_read_at_steps_no_rule_could_mistake(tmp_path):
+    """`xs[true]` is null and `xs[1]` is 7: a count read for one node is not taken for the other."""
+    rule = """
+        component sp
+          reads Pod, Node
+        score Sp(pod, node) weight 1 normalize spread:
+          let xs = [5, 7]
+          return [{domain: node.metadata.name, hostname: false, maxSkew: 1,
+                   count: later(xs[1 if node.metadata.labels.b == "i" else true])}]
+        """
+    cluster = SchedCluster(tmp_path, extra={"sp": rule}, with_shipped=False)
+    cluster.add(node("n0", labels={"b": "t"}), node("n1", labels={"b": "i"}), node("n2", labels={"b": "t"}))
+    got = cluster.attempt(pod("p"))
+    assert {n: got.scores[n][0].raw for n in got.feasible} == {"n0": 0, "n1": round(7 * math.log(5)), "n2": 0}
+
+
+def test_the_parts_of_shared_answers_long_gone_are_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(NodeResults, "PARTS_AT_LEAST", 8)
+    rule = """
+        component placed
+          reads Pod, Node
+        filter Fresh(pod, node):
+          let app = pod.metadata.labels.app
+          let placed = keys(tally([p.metadata.name for p in (Pod where it.spec.nodeName != null)]))
+          reject "taken" when str(placed) == node.metadata.name
+        """
+    cluster = SchedCluster(tmp_path, extra={"placed": rule}, with_shipped=False)
+    cluster.add(*(node(f"n{i}") for i in range(6)))
+    made = set()
+    for i in range(120):  # every bind changes `placed`, which the answers read whole
+        cluster.add(pod(f"p{i}", labels={"app": f"a{i % 5}"}, cpu="1m"))
+        cluster.run()
+        for k in range(6):  # and the nodes change: their answers go, and are kept anew
+            cluster.update(node(f"n{k}", labels={"round": str(i)}))
+        results = cluster.scheduler.results
+        made.update(map(id, results.parts))
+        held = {id(e[1]) for key in results.shared for e in results.entries.get(key, ()) if e is not _UNSET}
+        assert len(results.parts) <= max(8, 2 * len(held)) + 1
+    assert len(made) > 40  # many sets were made: most are gone
