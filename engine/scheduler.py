@@ -395,7 +395,7 @@ class _AttemptContext(EvalContext):
     """
 
     __slots__ = ("memo", "once_memo", "shared", "probing", "results", "signatures", "current", "keeping",
-                 "decl", "seen", "pod_parts", "donors", "donor", "holds")
+                 "decl", "seen", "pod_parts", "donors", "donor", "holds", "let_failed")
 
     def __init__(self, engine: Any, snap: Any, now: float, shared: "QueryCache | None" = None,
                  results: "NodeResults | None" = None):
@@ -414,6 +414,7 @@ class _AttemptContext(EvalContext):
         self.donors: dict = {}  # decl → the signature of what its node code reads of the pod (donor groups)
         self.donor: int | None = None  # that of the plugin running, when it is keeping
         self.holds: dict = {}  # id of a shared answer's once-value parts → (parts, whether they hold here)
+        self.let_failed = False  # did a once-let fail to compute (since the last node's run began)?
 
     def running(self, decl: Any, pod: Mapping) -> int | None:
         """Note that `decl` runs now for `pod`; its pod signature, or None when neither its answers
@@ -472,6 +473,10 @@ class _AttemptContext(EvalContext):
                 outer, self.deps = self.deps, start
                 try:
                     value = compute()
+                except Exception:  # what uses the let fails as well: it depends on what was read
+                    outer.update(self.deps)
+                    self.let_failed = True
+                    raise
                 finally:
                     deps, self.deps = self.deps, outer
                 if kept is not None:
@@ -677,17 +682,19 @@ class _AttemptContext(EvalContext):
                shared: bool = True) -> Any:
         """Run the plugin for one node, noting what it read (the node too), and keep the answer
         under `key` (plugin, signature, node name) if `mine`, and in the plugin's shared group if
-        it has one and `shared`."""
+        it has one and `shared`.  (An answer given after a once-let failed is not shared: the
+        let has no value to say for which pods it stands.)"""
         outer, self.deps = self.deps, set()
+        self.let_failed = False
         try:
             answer = run(decl, self, pod, node)
         finally:
             deps, self.deps = self.deps, outer
         outer.update(deps)
         deps.add(("key", (*NODE, "", key[2])))
-        if mine:
+        if mine or (self.let_failed and self.donor is not None):
             self.results.put(key, answer, frozenset(deps))
-        if shared and self.donor is not None:
+        if shared and self.donor is not None and not self.let_failed:
             self._keep_shared((key[0], self.donor, key[2]), answer, deps)
         return answer
 

@@ -390,3 +390,35 @@ def test_the_parts_of_shared_answers_long_gone_are_not_kept(tmp_path, monkeypatc
         held = {id(e[1]) for key in results.shared for e in results.entries.get(key, ()) if e is not _UNSET}
         assert len(results.parts) <= max(8, 2 * len(held)) + 1
     assert len(made) > 40  # many sets were made: most are gone
+
+
+CAPPED = """
+    component capx
+      reads Pod, Node, ConfigMap
+    filter Capx(pod, node):
+      let app = pod.metadata.labels.app
+      let k = int(default(pod.metadata.labels.cap, ConfigMap["demo", "cfg"].data.cap))
+      reject "too small" when int(node.metadata.labels.size) < k
+    """
+
+
+def _config(cap):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "demo"},
+            "data": {"cap": cap}}
+
+
+def test_an_answer_given_after_a_once_let_failed_is_not_taken_by_another_pod(tmp_path):
+    cluster = SchedCluster(tmp_path, extra={"capx": CAPPED}, with_shipped=False)
+    cluster.add(node("n0", labels={"size": "1"}), node("n1", labels={"size": "2"}), _config("x"))
+    assert cluster.attempt(pod("p1", labels={"app": "a", "cap": "1"})).feasible == ("n0", "n1")
+    failed = cluster.attempt(pod("p2", labels={"app": "b", "cap": "bad"}))  # a second signature: shared
+    assert failed.chosen is None and "cannot convert" in failed.message
+    assert cluster.attempt(pod("p3", labels={"app": "c", "cap": "2"})).feasible == ("n1",)
+
+
+def test_an_answer_given_after_a_once_let_failed_goes_with_what_the_let_read(tmp_path):
+    cluster = SchedCluster(tmp_path, extra={"capx": CAPPED}, with_shipped=False)
+    cluster.add(node("n0", labels={"size": "1"}), node("n1", labels={"size": "2"}), _config("x"))
+    assert cluster.attempt(pod("q1", labels={"app": "z"})).chosen is None  # "x" is no number
+    cluster.update(_config("2"))
+    assert cluster.attempt(pod("q2", labels={"app": "z"})).feasible == ("n1",)
