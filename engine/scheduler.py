@@ -132,16 +132,12 @@ def spread_values(raws: list, read: Any = None, kept: bool = False) -> list[int 
     answers are the scheduler's, never changed once made, so what is read of
     each is kept for the next attempt (`_spread_rows`).
     """
-    kept_rows = _SPREAD_ROWS.entries if kept else None
+    rows_of = _spread_rows if kept else _rows_of
     scored = []  # (place, per constraint (domain, hostname, count, maxSkew), plan)
     for at, terms in enumerate(raws):
         if not isinstance(terms, (list, tuple)):
             continue
-        found = kept_rows.get(id(terms)) if kept_rows is not None else None
-        if found is not None and found[0] is terms:
-            rows, parts, plan = found[1]
-        else:
-            rows, parts, plan = _spread_rows(terms) if kept else _rows_of(terms)
+        rows, parts, plan = rows_of(terms)
         if parts and read is not None:  # a `later` part other than a count: read it now
             rows = [[v if i == 2 else settled(v, read, at) for i, v in enumerate(row)] for row in rows]
         scored.append((at, rows, plan))
@@ -191,7 +187,6 @@ def _counts(read: Any) -> tuple[dict | None, Any]:
         return None, read
     values: dict = {}
     counts: dict = {}
-    index = R.index
 
     def count_of(part: R.Later, at: int) -> Any:
         site, steps = part.site, part.steps
@@ -207,15 +202,7 @@ def _counts(read: Any) -> tuple[dict | None, Any]:
             if found is _UNSET:
                 return None
             values[site] = found
-        for step in steps:
-            cls = type(found)
-            if cls is dict and type(step) is str:  # (a tally)
-                found = found.get(step)
-            elif cls is list and type(step) is int and -len(found) <= step < len(found):
-                found = found[step]
-            else:
-                found = index(found, step)
-        counts[(site, steps)] = found
+        found = counts[(site, steps)] = R.walk(found, steps)
         return found
     return counts, count_of
 
@@ -1244,7 +1231,7 @@ class NodeResults(_DependentCache):
             return None
         if known is not None:  # equal values; the same signature only for values no rule can tell
             for sig, before in known:  # apart (True and 1 are equal in Python)
-                if before is values or all(a is b or identical(a, b) for a, b in zip(before, values)):
+                if before is values or identical(before, values):
                     return sig
         if len(self.signatures) >= self.SIGNATURES_KEPT:
             self.clear()
@@ -1267,7 +1254,7 @@ class NodeResults(_DependentCache):
             if len(self.parts) >= self.parts_limit:
                 self._sweep_parts()
             found = self.parts[parts] = parts
-        elif not all(a is b or identical(a, b) for a, b in zip(found, parts)):
+        elif not identical(found, parts):
             return parts  # equal, but a rule can tell them apart (True and 1)
         return found
 
