@@ -11,15 +11,19 @@ whole converge's count).  With `--edit baseline` or `baseline_python` it counts 
 work of bench/baseline.py (both phases, `--deployments` x `--replicas`), by the rules or by the
 Python controllers: the two counts' ratio is a repeatable rules_vs_python (a little against the
 rules: the Python controllers' event handlers run at commit time, so those of the untimed writes
-are not counted, where the engine routes every change inside its run).  Prints a table and,
-as its last line, one JSON object:
+are not counted, where the engine routes every change inside its run).  With `--edit store` it
+counts bench/store_vs_etcd.py's recon side: `--commits` one-Pod durable commits (half creates,
+half updates) in group commits of `--batch` (instructions_per_edit is then per commit; the
+fsyncs' waiting is not counted, their system calls are).  Prints a table and, as its last line,
+one JSON object:
 
     edit, edits, instructions_per_edit, revision, state_hash
 
 Needs valgrind (Debian: `apt-get install valgrind`); without it the count is null and the bench
 says why.  Slow: the cluster converges about five times slower than without valgrind.
-Usage: python bench/count.py [--edit scale|image|delete_pod|node_down|converge|baseline|baseline_python]
-                            [--edits 20] [--nodes 100] [--deployments 100] [--replicas 5] ...
+Usage: python bench/count.py [--edit scale|image|delete_pod|node_down|converge|baseline|baseline_python|store]
+                            [--edits 20] [--nodes 100] [--deployments 100] [--replicas 5]
+                            [--commits 5000] [--batch 100] ...
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ def counted_run(args: argparse.Namespace) -> None:
     """Under valgrind: converge, warm up, count the edits; print what the outer run reads."""
     if args.edit.startswith("baseline"):
         counted_baseline(args)
+        return
+    if args.edit == "store":
+        counted_store(args)
         return
     from cluster_gen import write_folder
     from converge import converge
@@ -95,6 +102,25 @@ def counted_baseline(args: argparse.Namespace) -> None:
     print(f"COUNTED failed={int(not result['ok'])} revision={head.revision} state={head.state_hash}")
 
 
+def counted_store(args: argparse.Namespace) -> None:
+    """Under valgrind: store_vs_etcd.py's recon commits, made ready first, then counted."""
+    from store import run, workload
+
+    from engine.store import tune_gc
+    from engine.wal import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(Path(tmp) / "state")
+        tune_gc()
+        txns = list(workload(args.commits, args.commits // 2))
+        _counting(True)
+        run(store, txns, args.batch)
+        _counting(False)
+        store.close()
+    head = store.head
+    print(f"COUNTED failed=0 revision={head.revision} state={head.state_hash}")
+
+
 def _counting(on: bool) -> None:
     """Switch callgrind's counting; the run keeps executing until valgrind has taken the command."""
     command = subprocess.Popen(["callgrind_control", "-i", "on" if on else "off", str(os.getpid())],
@@ -106,12 +132,15 @@ def _counting(on: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edit", default="scale",
-                        choices=("scale", "image", "delete_pod", "node_down", "converge", "baseline", "baseline_python"))
+                        choices=("scale", "image", "delete_pod", "node_down", "converge", "baseline", "baseline_python",
+                                 "store"))
     parser.add_argument("--edits", type=int, default=20, help="edits counted")
     parser.add_argument("--warmup", type=int, default=3, help="edits made before counting")
     parser.add_argument("--nodes", type=int, default=100)
     parser.add_argument("--deployments", type=int, default=100)
     parser.add_argument("--replicas", type=int, default=5)
+    parser.add_argument("--commits", type=int, default=5000, help="with --edit store")
+    parser.add_argument("--batch", type=int, default=100, help="with --edit store")
     args = parser.parse_args()
     if os.environ.get(INSIDE):
         counted_run(args)
@@ -119,6 +148,9 @@ def main() -> None:
     if args.edit.startswith("baseline"):  # (what is counted: one run of the workload, at its size)
         figures: dict = {"edit": args.edit, "deployments": args.deployments, "replicas": args.replicas,
                          "instructions_per_edit": None, "revision": None, "state_hash": None}
+    elif args.edit == "store":
+        figures = {"edit": args.edit, "commits": args.commits, "batch": args.batch,
+                   "instructions_per_edit": None, "revision": None, "state_hash": None}
     else:
         figures = {"edit": args.edit, "edits": args.edits, "nodes": args.nodes,
                    "instructions_per_edit": None, "revision": None, "state_hash": None}
@@ -135,7 +167,7 @@ def main() -> None:
     counted = re.search(r"COUNTED failed=(\d+) revision=(\d+) state=(\d+)", run.stdout)
     if run.returncode != 0 or total is None or counted is None:
         sys.exit(f"the counted run failed (exit {run.returncode}):\n{run.stderr[-2000:]}")
-    edits = 1 if args.edit in ("converge", "baseline", "baseline_python") else args.edits
+    edits = {"converge": 1, "baseline": 1, "baseline_python": 1, "store": args.commits}.get(args.edit, args.edits)
     figures.update(instructions_per_edit=int(total.group(1)) // edits, edits_not_converged=int(counted.group(1)),
                    revision=int(counted.group(2)), state_hash=int(counted.group(3)))
     print_figures(figures)
