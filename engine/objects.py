@@ -66,8 +66,9 @@ _pmap_set_new = PMap.set
 
 
 def _pmap_set(self: PMap, key: Any, value: Any) -> PMap:
-    """`set`, without an evolver when the key is there already (a new resourceVersion, status,
-    spec): the key's bucket replaced in a copy of the bucket vector, as the evolver would."""
+    """`set` without an evolver, as the evolver would do it: the key's bucket replaced in a copy
+    of the bucket vector (a new resourceVersion, status, spec), or a new key put first in its
+    bucket; the evolver only when the new key makes the vector grow."""
     buckets = self._buckets
     index = hash(key) % len(buckets)
     bucket = buckets[index]
@@ -78,7 +79,9 @@ def _pmap_set(self: PMap, key: Any, value: Any) -> PMap:
                     return self
                 return PMap(self._size, buckets.set(index, [(k2, value) if k2 == key else (k2, v2)
                                                               for k2, v2 in bucket]))
-    return _pmap_set_new(self, key, value)
+    if len(buckets) < 0.67 * self._size:  # (the evolver's test for reallocating)
+        return _pmap_set_new(self, key, value)
+    return PMap(self._size + 1, buckets.set(index, [(key, value), *bucket] if bucket else [(key, value)]))
 
 
 # PMap's `__eq__` and `__hash__` ask hasattr(self, "_cached_hash"): an unset slot falls back to

@@ -47,6 +47,23 @@ def test_set_replaces_a_value_in_a_new_map_and_adds_a_key_as_before():
     assert collided == {-1: "a", -2: "c"}
 
 
+def test_a_new_key_lands_where_pyrsistents_evolver_puts_it():
+    # (the layout decides PMap's iteration order and its fast equality; inserts without an
+    # evolver must build the very buckets the evolver would, reallocations included)
+    import random
+
+    rng = random.Random(7)
+    evolver_set = engine.objects._pmap_set_new
+    for _ in range(300):
+        ours = theirs = pmap()
+        for _ in range(rng.randrange(1, 60)):
+            key = rng.choice([rng.randrange(-50, 50), f"k{rng.randrange(60)}", (rng.randrange(4), "x")])
+            value = rng.randrange(3)
+            ours, theirs = ours.set(key, value), evolver_set(theirs, key, value)
+            assert list(ours._buckets) == list(theirs._buckets) and len(ours) == len(theirs)
+            assert ours == theirs and dict(ours) == dict(theirs)
+
+
 def test_equality_and_hash_answer_as_dicts_do_whatever_the_layout():
     import random
 
