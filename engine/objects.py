@@ -62,6 +62,23 @@ def _pmap_contains(self: PMap, key: Any) -> bool:
     return pmap_get(self, key, _ABSENT) is not _ABSENT
 
 
+def pmap_of(items: dict) -> PMap:
+    """`pmap(items)` for a plain dict: the same layout (a bucket vector twice the size), built
+    without pyrsistent's checks for other kinds of input."""
+    size = 2 * len(items)
+    if not size:
+        return _EMPTY
+    buckets: list = [None] * size
+    for item in items.items():
+        index = hash(item[0]) % size
+        bucket = buckets[index]
+        if bucket:
+            bucket.append(item)
+        else:
+            buckets[index] = [item]
+    return PMap(size >> 1, pvector(buckets))
+
+
 _pmap_set_new = PMap.set
 
 
@@ -230,7 +247,7 @@ def _freeze_shared(value: dict | list | tuple, text: bytes) -> Any:
     frozen = _SHARED.get(digest)
     if frozen is None:
         if type(value) is dict:
-            frozen = pmap({k: v if type(v) in _SCALARS else _shared_part(v) for k, v in value.items()})
+            frozen = pmap_of({k: v if type(v) in _SCALARS else _shared_part(v) for k, v in value.items()})
         else:
             frozen = pvector([v if type(v) in _SCALARS else _shared_part(v) for v in value])
         _SHARED.add(digest, frozen)
@@ -253,12 +270,14 @@ def freeze_unshared(value: Any) -> Any:
 def _freeze_copy(value: Any) -> Any:
     """`freeze` without sharing: every map and list copied."""
     kind = type(value)
-    if kind in _SCALARS or isinstance(value, (PMap, PVector)):
-        return value
-    if kind is dict or isinstance(value, Mapping):
-        return pmap({k: _freeze_copy(v) for k, v in value.items()})
+    if kind is dict:  # (the exact types first: an ABC's isinstance costs several times more)
+        return pmap_of({k: v if type(v) in _SCALARS else _freeze_copy(v) for k, v in value.items()})
     if kind is list or kind is tuple:
-        return pvector([_freeze_copy(v) for v in value])
+        return pvector([v if type(v) in _SCALARS else _freeze_copy(v) for v in value])
+    if kind in _SCALARS or kind is PMap or kind is _PVECTOR or isinstance(value, (PMap, PVector)):
+        return value
+    if isinstance(value, Mapping):
+        return pmap({k: _freeze_copy(v) for k, v in value.items()})
     return value
 
 

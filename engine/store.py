@@ -43,7 +43,7 @@ from immutables import Map
 from pyrsistent import PMap, PVector, pmap, pvector
 
 from .errors import ReconError, TemporaryError
-from .objects import Key, key_of, resource_version
+from .objects import Key, key_of, pmap_of, resource_version
 from .selectors import selects_entry
 
 _EMPTY = Map()
@@ -84,7 +84,7 @@ def decode(data: bytes | str) -> Any:
 def _freeze(value: Any) -> Any:
     kind = type(value)
     if kind is dict:
-        return pmap({k: _freeze(v) if type(v) in _CONTAINERS else v for k, v in value.items()})
+        return pmap_of({k: _freeze(v) if type(v) in _CONTAINERS else v for k, v in value.items()})
     if kind is list:
         return pvector([_freeze(v) if type(v) in _CONTAINERS else v for v in value])
     return value
@@ -116,7 +116,7 @@ class Interner:
         if frozen is None:
             freeze = self.freeze
             if kind is dict:
-                frozen = pmap({k: freeze(v) if type(v) in _CONTAINERS else v for k, v in value.items()})
+                frozen = pmap_of({k: freeze(v) if type(v) in _CONTAINERS else v for k, v in value.items()})
             else:
                 frozen = pvector([freeze(v) if type(v) in _CONTAINERS else v for v in value])
             if len(memo) >= self.limit:
@@ -133,7 +133,7 @@ class Interner:
                 meta = value["metadata"] = {}
             meta["resourceVersion"] = str(rv)
         freeze = self.freeze
-        return pmap({k: freeze(v) if type(v) in _CONTAINERS else v for k, v in value.items()})
+        return pmap_of({k: freeze(v) if type(v) in _CONTAINERS else v for k, v in value.items()})
 
 
 class _EncodedParts:

@@ -32,7 +32,7 @@ import attrs
 from pyrsistent import freeze, pmap, pvector
 
 from engine import naming, netaddr, selectors, timeutil, tolerations
-from engine.objects import map_items
+from engine.objects import map_items, pmap_of
 from engine.quantity import Quantity, pod_requests as _pod_requests
 
 from .runtime import LIST_TYPES, MAP_TYPES, _PMap, _PVector, is_list as _is_list, is_map as _is_map, pmap_get
@@ -172,7 +172,7 @@ def _freeze(value: object) -> object:
     if cls in _SCALARS or cls is _PMap or cls is _PVector:
         return value
     if cls is dict:
-        return pmap({k: _freeze(v) for k, v in value.items()})
+        return pmap_of({k: _freeze(v) for k, v in value.items()})
     if cls is tuple:
         return tuple([_freeze(v) for v in value])
     if cls is list:
@@ -510,7 +510,7 @@ def _merge_patch(target: object, patch: object) -> object:
             merged.pop(key, None)
         else:
             merged[key] = _merge_patch(merged.get(key), value)
-    result = pmap(merged)
+    result = pmap_of(merged)
     return target if target_is_map and result == target else result
 
 

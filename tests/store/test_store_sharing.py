@@ -75,3 +75,27 @@ def test_a_value_holding_nan_or_an_infinity_is_never_shared_with_one_holding_nul
     assert inf["a"]["limit"] == float("inf") and null["b"]["limit"] is None
     assert nan["c"][0] != nan["c"][0] and nulls["d"][0] is None
     assert freeze({"e": {"limit": None}})["e"] is null["b"]  # nulls are still shared among themselves
+
+
+def test_frozen_maps_have_the_layout_pyrsistent_gives_them():
+    # (pmap_of builds what pmap() would without its checks; the layout decides iteration order)
+    import random
+
+    from pyrsistent import pmap
+
+    from engine.objects import freeze_unshared, pmap_of
+
+    rng = random.Random(11)
+    for _ in range(500):
+        plain = {rng.choice([rng.randrange(-40, 40), f"k{rng.randrange(60)}", (1, rng.randrange(4))]): rng.randrange(5)
+                 for _ in range(rng.randrange(0, 40))}
+        ours, theirs = pmap_of(plain), pmap(plain)
+        assert list(ours._buckets) == list(theirs._buckets) and len(ours) == len(theirs) == len(plain)
+    assert pmap_of({}) is pmap()
+    event = {"kind": "Event", "metadata": {"name": "e", "labels": {"a": "b"}}, "count": 1,
+             "related": [{"kind": "Pod"}, ("x", 1.5)], "source": None}
+    frozen = freeze_unshared(event)
+    assert thaw(frozen) == {**event, "related": [{"kind": "Pod"}, ["x", 1.5]]}
+    assert type(frozen["metadata"]["labels"]) is PMap and isinstance(frozen["related"], PVector)
+    assert isinstance(frozen["related"][1], PVector)  # a tuple is frozen as a list
+    assert list(frozen["metadata"]._buckets) == list(pmap({"name": "e", "labels": frozen["metadata"]["labels"]})._buckets)
