@@ -144,22 +144,23 @@ def spread_values(raws: list, read: Any = None, kept: bool = False) -> list[int 
     width = max((len(rows) for _at, rows, _plan in scored), default=0)
     weights = []
     for i in range(width):
-        column = [rows[i] for _at, rows, _plan in scored if i < len(rows)]
-        if column and column[0][1]:
+        first = next((rows[i] for _at, rows, _plan in scored if i < len(rows)), None)
+        if first is not None and first[1]:
             size = len(scored)
         else:
-            size = len({row[0] or "" for row in column})
+            size = len({rows[i][0] or "" for _at, rows, _plan in scored if i < len(rows)})
         weights.append(math.log(size + 2))
     counts, count_of = _counts(read) if read is not None else (None, None)
+    planned = _planned_counts(read) if counts is not None else None
     result: list[int | None] = [None] * len(raws)
     floor, later = math.floor, R.Later
     for at, rows, plan in scored:
         total = 0.0
         if plan is not None and counts is not None:  # (the same sums, in the same order)
-            for i, max_skew, key, count in plan:
+            for i, max_skew, key, _held, parent, last, count in plan:
                 if key is not None:
-                    found = counts.get(key, _UNSET)
-                    count = int((count_of(count, at) if found is _UNSET else found) or 0)
+                    found = planned.get(key, _UNSET)
+                    count = int((planned.read(key, parent, last, at) if found is _UNSET else found) or 0)
                 total += count * weights[i] + max_skew - 1
         else:
             for (domain, _hostname, count, max_skew), weight in zip(rows, weights):
@@ -207,6 +208,50 @@ def _counts(read: Any) -> tuple[dict | None, Any]:
     return counts, count_of
 
 
+class _PlannedCounts(dict):
+    """The `later` counts of one attempt's planned sums (`_plan`), by the id of their interned
+    (site, steps) key (which the plan holds), each read once: the value of the let at the site once (`read.whole`),
+    the map or list of counts the steps but the last lead to once per interned (site, those
+    steps), then the count in it.  So the nodes of a zone share their zone's count, and a node's
+    own count (hostname) is one lookup in the let's per-node map.  (The interned keys a plan
+    holds stay alive while it does, so no id is reused within an attempt.)  As `_counts` does,
+    a let with no value yet is asked for again, and nothing is kept of it."""
+
+    __slots__ = ("whole", "parents")
+
+    def __init__(self, whole: Any) -> None:
+        super().__init__()
+        self.whole, self.parents = whole, {}
+
+    def read(self, key: int, parent: tuple, last: Any, at: int) -> Any:
+        found = self.parents.get(id(parent), _UNSET)
+        if found is _UNSET:
+            found = self.whole(parent[0], at)
+            if found is _UNSET:
+                return None
+            found = self.parents[id(parent)] = R.walk(found, parent[1])
+        found = self[key] = R.index(found, last)
+        return found
+
+
+def _planned_counts(read: Any) -> _PlannedCounts | None:
+    whole = getattr(read, "whole", None)
+    return None if whole is None else _PlannedCounts(whole)
+
+
+_COUNT_KEYS: dict = {}  # (site, steps) → itself: one tuple per key, for the planned sums' memos
+_COUNT_KEYS_KEPT = 200_000
+
+
+def _count_key(key: tuple) -> tuple:
+    found = _COUNT_KEYS.get(key)
+    if found is None:
+        if len(_COUNT_KEYS) >= _COUNT_KEYS_KEPT:  # (plans keep their own keys: only sharing is lost)
+            _COUNT_KEYS.clear()
+        found = _COUNT_KEYS[key] = key
+    return found
+
+
 def _plain_steps(steps: tuple) -> bool:
     """Are `steps` names and positions only (no value a dict key would take for another)?"""
     for step in steps:
@@ -238,19 +283,24 @@ def _rows_of(terms: Any) -> tuple[tuple, bool, tuple | None]:
 
 def _plan(rows: tuple) -> tuple | None:
     """The terms of a node's spread score, ready to be summed: per row with a domain (column,
-    maxSkew as an int, (site, steps) of a `later` count or None, the `later` part or the count
-    as an int).  None where a value is not a plain one (the general loop says what is wrong)."""
+    maxSkew as an int; for a `later` count the id of the interned (site, steps), that key (held
+    so the id stays its own), the interned (site, steps but the last) and the last step, else
+    four Nones; the `later` part or the count as an int).  None where a value is not a plain one
+    (the general loop says what is wrong)."""
     plan = []
     try:
         for i, (domain, _hostname, count, max_skew) in enumerate(rows):
             if domain is None:
                 continue
             if type(count) is R.Later:
-                if not _plain_steps(count.steps):
+                steps = count.steps
+                if not steps or not _plain_steps(steps):
                     return None
-                plan.append((i, int(max_skew or 0), (count.site, count.steps), count))
+                key = _count_key((count.site, steps))
+                plan.append((i, int(max_skew or 0), id(key), key, _count_key((count.site, steps[:-1])),
+                             steps[-1], count))
             elif type(count) in _SETTLED:
-                plan.append((i, int(max_skew or 0), None, int(count or 0)))
+                plan.append((i, int(max_skew or 0), None, None, None, None, int(count or 0)))
             else:
                 return None
     except (TypeError, ValueError):

@@ -136,3 +136,35 @@ def test_a_part_anywhere_in_a_spread_term_is_read(tmp_path):
     cluster.add(*(node(f"n{z}{i}", cpu="8", labels={"zone": f"z{z}"}) for z in (0, 1) for i in range(2)))
     scores = cluster.attempt(pod("a", cpu="100m")).scores
     assert {n: lines[0].raw for n, lines in scores.items()} == {"n00": 0, "n01": 0, "n10": 3, "n11": 3}
+
+
+def test_planned_spread_sums_read_the_counts_the_general_loop_reads():
+    # spread_values plans a kept answer's sum and reads its `later` counts through the let's
+    # value once per attempt (`read.whole`); a reader without `whole` takes the general loop
+    import math
+
+    from engine.scheduler import _UNSET, spread_values
+
+    lets = {"H": ({"n1": 2, "n3": 1}, {}), "Z": ({"a": 3, "b": 1},)}
+
+    def read(part, at):
+        return R.walk(lets[part.site], part.steps) if part.site in lets else None
+
+    class Reader:
+        def __call__(self, part, at):
+            return read(part, at)
+
+        def whole(self, site, at):
+            return lets.get(site, _UNSET)
+
+    nodes = (("n1", "a"), ("n2", "a"), ("n3", "b"), ("n4", "c"))
+    raws = [[{"domain": zone, "hostname": False, "count": R.Later("Z", (0, zone)), "maxSkew": 5},
+             {"domain": name, "hostname": True, "count": R.Later("H", (0, name)), "maxSkew": 3},
+             {"domain": name, "hostname": True, "count": R.Later("M", (0, name)), "maxSkew": 1}]
+            for name, zone in nodes] + [None]
+    planned, general = spread_values(raws, Reader()), spread_values(raws, read)
+    zone_weight, host_weight = math.log(3 + 2), math.log(4 + 2)  # 3 zones; 4 nodes scored
+    by_hand = [math.floor(z * zone_weight + 4 + h * host_weight + 2 + 0 + 0 + 0.5)
+               for z, h in ((3, 2), (3, 0), (1, 1), (0, 0))]
+    assert planned == general == by_hand + [None]
+    assert len(set(by_hand)) == 4  # (each node's counts matter)
