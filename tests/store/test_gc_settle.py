@@ -111,7 +111,7 @@ def test_full_passes_grow_rarer_while_they_find_next_to_no_garbage(tuned):
         tuned.since = 10_000_000  # frozen since the last pass (a stray cycle of another thread is far below 1 in 1,000)
         tuned.full_pass()
         factors.append(tuned.factor)
-    assert factors == [4, 8, 16, 32, 32, 32, 32, 32]  # doubled each time, up to FULL_FACTOR_MAX
+    assert factors == [8, 32, 32, 32, 32, 32, 32, 32]  # four times as large each time, up to FULL_FACTOR_MAX
     assert tuned.since == 0
 
 
