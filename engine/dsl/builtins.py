@@ -510,6 +510,8 @@ def _merge_patch(target: object, patch: object) -> object:
             merged.pop(key, None)
         else:
             merged[key] = _merge_patch(merged.get(key), value)
+    if type(target) is dict:  # (the test below, without freezing first: a PMap equals a dict as its items do)
+        return target if merged == target else pmap_of(merged)
     result = pmap_of(merged)
     return target if target_is_map and result == target else result
 
