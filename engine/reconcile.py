@@ -103,10 +103,10 @@ def touched_keys(event: Any) -> frozenset:
     if found is not None and found[0] is event:
         return found[1]
     key, old, new = event.key, event.old, event.new
-    keys = set(change_keys(key, new if new is not None else old))
     if old is not None and new is not None and not _same_keyed_parts(old, new):
-        keys.update(change_keys(key, old))
-    keys = frozenset(keys)
+        keys = _version_keys(key, old) | _version_keys(key, new)  # (the new version's kept last)
+    else:
+        keys = _version_keys(key, new if new is not None else old)
     if len(_TOUCHED) >= _TOUCHED_KEPT:
         _TOUCHED.clear()
     _TOUCHED[id(event)] = (event, keys)
@@ -115,6 +115,29 @@ def touched_keys(event: Any) -> frozenset:
 
 _TOUCHED: dict[int, tuple[Any, frozenset]] = {}
 _TOUCHED_KEPT = 4096
+
+
+def _version_keys(key: Key, obj: Mapping) -> frozenset:
+    """`change_keys` of one version, as a set.  The last one made per object is kept with the
+    parts it came from (labels, ownerReferences, spec: the very values; uid): the next version
+    that holds them (a status update) has the same keys."""
+    meta = None if obj is None else obj.get("metadata")
+    if type(meta) is not PMap:  # (a plain or odd object: made every time)
+        return frozenset(change_keys(key, obj))
+    labels, owners, uid, spec = meta.get("labels"), meta.get("ownerReferences"), meta.get("uid"), obj.get("spec")
+    found = _VERSION_KEYS.get(key)
+    if found is not None and found[0] is labels and found[1] is owners and found[2] is spec \
+            and (found[3] is uid or (type(found[3]) is type(uid) and found[3] == uid)):
+        return found[4]
+    keys = frozenset(change_keys(key, obj))
+    if len(_VERSION_KEYS) >= _VERSION_KEYS_KEPT:
+        _VERSION_KEYS.clear()
+    _VERSION_KEYS[key] = (labels, owners, spec, uid, keys)
+    return keys
+
+
+_VERSION_KEYS: dict[Key, tuple] = {}
+_VERSION_KEYS_KEPT = 100_000
 
 
 def _same_keyed_parts(old: Mapping, new: Mapping) -> bool:

@@ -43,3 +43,20 @@ def test_the_keys_of_one_event_are_found_once_and_handed_to_every_asker():
     assert touched_keys(event) is touched_keys(event)
     again = Event("MODIFIED", KEY, POD, set_path(POD, ("status", "phase"), "Running"), 1)
     assert touched_keys(again) == touched_keys(event)
+
+
+def test_a_version_holding_the_parts_of_the_last_one_seen_has_its_keys_and_no_other_does():
+    # the keys of the last version seen per object are kept with the parts they came from; a
+    # chain of versions, each checked against change_keys made afresh
+    versions = [POD]
+    for path, value in ((("status", "phase"), "Running"), (("metadata", "labels", "app"), "b"),
+                        (("status", "phase"), "Succeeded"), (("spec", "nodeName"), "n2"),
+                        (("metadata", "uid"), "u2"), (("metadata", "labels"), {"app": "b"}),
+                        (("metadata", "ownerReferences"), []), (("spec", "nodeName"), "n1")):
+        versions.append(set_path(versions[-1], path, value))
+    for revision, (old, new) in enumerate(zip(versions, versions[1:]), 1):
+        assert touched_keys(Event("MODIFIED", KEY, old, new, revision)) == both(old, new)
+        assert touched_keys(Event("ADDED", KEY, None, new, revision)) == both(None, new)
+    going_back = [(versions[5], versions[1]), (versions[8], versions[0])]  # older parts again
+    for revision, (old, new) in enumerate(going_back, 20):
+        assert touched_keys(Event("MODIFIED", KEY, old, new, revision)) == both(old, new)
