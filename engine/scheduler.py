@@ -150,8 +150,8 @@ def spread_values(raws: list, read: Any = None, kept: bool = False) -> list[int 
         else:
             size = len({rows[i][0] or "" for _at, rows, _plan in scored if i < len(rows)})
         weights.append(math.log(size + 2))
-    counts, count_of = _counts(read) if read is not None else (None, None)
-    planned = _planned_counts(read) if counts is not None else None
+    counts, count_of, lets = _counts(read) if read is not None else (None, None, None)
+    planned = _PlannedCounts(read.whole, lets) if counts is not None else None
     result: list[int | None] = [None] * len(raws)
     floor, later = math.floor, R.Later
     for at, rows, plan in scored:
@@ -173,9 +173,10 @@ def spread_values(raws: list, read: Any = None, kept: bool = False) -> list[int 
     return result
 
 
-def _counts(read: Any) -> tuple[dict | None, Any]:
-    """`read(part, at)` for the `later` counts of one attempt's answers, and the counts read so
-    far by (site, steps) (None when the reader cannot tell the value of a site).
+def _counts(read: Any) -> tuple[dict | None, Any, dict | None]:
+    """`read(part, at)` for the `later` counts of one attempt's answers, the counts read so far
+    by (site, steps) and the lets' values by site (both None when the reader cannot tell the
+    value of a site).
 
     A part names a let's value and the steps into it, and the value is the
     same whichever node's answer holds the part (`_AttemptContext.reader`):
@@ -185,7 +186,7 @@ def _counts(read: Any) -> tuple[dict | None, Any]:
     """
     whole = getattr(read, "whole", None)
     if whole is None:
-        return None, read
+        return None, read, None
     values: dict = {}
     counts: dict = {}
 
@@ -205,7 +206,7 @@ def _counts(read: Any) -> tuple[dict | None, Any]:
             values[site] = found
         found = counts[(site, steps)] = R.walk(found, steps)
         return found
-    return counts, count_of
+    return counts, count_of, values
 
 
 class _PlannedCounts(dict):
@@ -214,29 +215,29 @@ class _PlannedCounts(dict):
     the map or list of counts the steps but the last lead to once per interned (site, those
     steps), then the count in it.  So the nodes of a zone share their zone's count, and a node's
     own count (hostname) is one lookup in the let's per-node map.  (The interned keys a plan
-    holds stay alive while it does, so no id is reused within an attempt.)  As `_counts` does,
-    a let with no value yet is asked for again, and nothing is kept of it."""
+    holds stay alive while it does, so no id is reused within an attempt.)  The lets' values are
+    those `_counts` keeps (`values`, by site), so both loops read one value of a let per attempt;
+    as there, a let with no value yet is asked for again, and nothing is kept of it."""
 
-    __slots__ = ("whole", "parents")
+    __slots__ = ("whole", "values", "parents")
 
-    def __init__(self, whole: Any) -> None:
+    def __init__(self, whole: Any, values: dict) -> None:
         super().__init__()
-        self.whole, self.parents = whole, {}
+        self.whole, self.values, self.parents = whole, values, {}
 
     def read(self, key: int, parent: tuple, last: Any, at: int) -> Any:
         found = self.parents.get(id(parent), _UNSET)
         if found is _UNSET:
-            found = self.whole(parent[0], at)
+            site = parent[0]
+            found = self.values.get(site, _UNSET)
             if found is _UNSET:
-                return None
+                found = self.whole(site, at)
+                if found is _UNSET:
+                    return None
+                self.values[site] = found
             found = self.parents[id(parent)] = R.walk(found, parent[1])
         found = self[key] = R.index(found, last)
         return found
-
-
-def _planned_counts(read: Any) -> _PlannedCounts | None:
-    whole = getattr(read, "whole", None)
-    return None if whole is None else _PlannedCounts(whole)
 
 
 _COUNT_KEYS: dict = {}  # (site, steps) → itself: one tuple per key, for the planned sums' memos

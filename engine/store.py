@@ -272,7 +272,7 @@ class _GCSettle:
     FULL_FACTOR = 2  # … and at least this many times what the last one left frozen, at first
     FULL_FACTOR_MAX = 32  # … at most, after passes that found next to no garbage
     FULL_FACTOR_GROWTH = 4  # how much each such pass makes it grow
-    GARBAGE_RATE = 1_000  # frozen objects per cyclic one found, at most, for the factor to double
+    GARBAGE_RATE = 1_000  # frozen objects per cyclic one found, at most, for the factor to grow
 
     def __init__(self) -> None:
         self.on = False

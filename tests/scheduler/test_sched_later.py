@@ -168,3 +168,25 @@ def test_planned_spread_sums_read_the_counts_the_general_loop_reads():
                for z, h in ((3, 2), (3, 0), (1, 1), (0, 0))]
     assert planned == general == by_hand + [None]
     assert len(set(by_hand)) == 4  # (each node's counts matter)
+
+
+def test_planned_spread_sums_ask_for_a_let_once_per_attempt_whatever_steps_they_read():
+    # two counts of one let under different steps (a zone's, a node's): the let is asked for
+    # once, so every node's sum reads one value of it
+    from engine.scheduler import spread_values
+
+    values = iter([{"z": {"a": 1}, "n": {"n0": 1, "n1": 1}}] + [{"z": {"a": 9}, "n": {"n0": 9, "n1": 9}}] * 9)
+    asked = []
+
+    def read(part, at):
+        return R.walk(read.whole(part.site, at), part.steps)
+
+    def whole(site, at):
+        asked.append(site)
+        return next(values)
+    read.whole = whole
+    raws = [({"domain": "a", "hostname": False, "count": R.Later("S", ("z", "a")), "maxSkew": 1},
+             {"domain": f"n{i}", "hostname": True, "count": R.Later("S", ("n", f"n{i}")), "maxSkew": 1})
+            for i in range(2)]
+    assert spread_values(raws, read) == [2, 2]  # round(1 x log(1 + 2) + 1 x log(2 + 2))
+    assert asked == ["S"]
