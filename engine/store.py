@@ -194,13 +194,21 @@ _PARTS = _EncodedParts(50_000, 4 << 20, 256 << 10)
 
 
 def content_of(obj: Any) -> bytes:
-    """What an object's hash covers: its canonical JSON without resourceVersion."""
+    """What an object's hash covers: its canonical JSON without resourceVersion.
+
+    An Event is encoded whole, its parts not kept: Events are written once
+    (or counted up) and share no part with another object (the API server
+    freezes them unshared), so keeping their parts would only push out
+    those of the objects that are written again (a Pod's spec), at twice
+    the cost of encoding the Event whole."""
     top = _plain(obj)  # shallow plain copies: cheaper than a frozen object without the field
     meta = top.get("metadata")
     if meta is not None and "resourceVersion" in meta:  # (its labels, owners, managedFields kept)
         meta = top["metadata"] = _plain(meta)
         del meta["resourceVersion"]
         _PARTS.fragments(meta, 1)
+    elif top.get("kind") == "Event":
+        return memoryview(encode(top)).tobytes()
     for name, value in top.items():  # (only values replaced: the dict keeps its size)
         kind = type(value)
         if kind is PMap or kind is _PVECTOR:

@@ -106,3 +106,14 @@ def test_a_resource_version_is_dropped_before_anything_of_it_is_encoded():
     from pyrsistent import pmap
     odd = pmap({"metadata": pmap({"name": "x", "resourceVersion": pmap({1: "a"})})})  # not JSON
     assert st.content_of(odd) == b'{"metadata":{"name":"x"}}'
+
+
+def test_an_event_is_encoded_whole_and_leaves_no_parts_behind():
+    event = freeze({"apiVersion": "v1", "kind": "Event", "count": 1, "reason": "Scheduled",
+                    "metadata": {"name": "p.1", "namespace": "default", "labels": {"b": "1", "a": "2"}},
+                    "involvedObject": {"kind": "Pod", "name": "p", "uid": "u"}, "source": {"component": "s"}})
+    young, old = dict(st._PARTS.young), dict(st._PARTS.old)
+    assert st.content_of(event) == _canonical(event)
+    assert st._PARTS.young == young and st._PARTS.old == old  # nothing kept
+    stored = set_path(event, ("metadata", "resourceVersion"), "7")  # a stored one (counted up later)
+    assert st.content_of(stored) == _canonical(event)
