@@ -85,9 +85,10 @@ def change_keys(key: Key, obj: Mapping | None) -> Iterable[tuple]:
             yield ("owner", group, kind, ref["uid"])
             yield ("owner*", ref["uid"])  # `any where owned_by(it, x)`
     spec = obj.get("spec")
-    if isinstance(spec, Mapping) and spec.get("nodeName"):
+    spec_is_map = type(spec) is PMap or isinstance(spec, Mapping)
+    if spec_is_map and spec.get("nodeName"):
         yield ("node", group, kind, spec["nodeName"])
-    pair = selects_pair(spec) if isinstance(spec, Mapping) else None
+    pair = selects_pair(spec) if spec_is_map else None
     if pair is not None:
         yield ("selects", group, kind, ns, *pair)
     if meta.get("uid"):

@@ -44,7 +44,8 @@ class Request:
 def request_namespace(rt: ResourceType, req: Request) -> str:
     if not rt.namespaced:
         return ""
-    in_body = get_path(req.body, "metadata", "namespace") if isinstance(req.body, Mapping) else None
+    body = req.body
+    in_body = get_path(body, "metadata", "namespace") if type(body) is dict or isinstance(body, Mapping) else None
     if req.namespace and in_body and req.namespace != in_body and req.verb in ("create", "update"):
         raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
     return req.namespace or in_body or "default"
