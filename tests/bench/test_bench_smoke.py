@@ -62,6 +62,14 @@ def test_the_count_bench_counts_the_baseline_controllers():
         assert figures["edits_not_converged"] == 0 and figures["instructions_per_edit"] > 0
 
 
+def test_the_count_bench_counts_the_store_commits():
+    figures = last_json("count.py", ["--edit", "store", "--commits", "40", "--batch", "10"])
+    assert {"instructions_per_edit", "revision", "state_hash", "commits"} <= set(figures)
+    if figures["instructions_per_edit"] is not None:  # (valgrind installed)
+        assert figures["instructions_per_edit"] > 0
+        assert figures["revision"] == 39  # 20 creates, 20 updates (the first sets restartCount 0 again: no revision)
+
+
 def test_the_python_baseline_records_the_replicaset_events_the_rules_record():
     path = list(sys.path)
     sys.path.insert(0, str(ROOT / "bench"))
