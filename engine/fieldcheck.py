@@ -10,13 +10,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pyrsistent import pmap
-
 from . import selectors
 from .apierrors import FieldError, duplicate, invalid, not_supported, preformatted, required
+from .objects import is_mapping
 from .quantity import parse_quantity
-
-_PMAP = type(pmap())
 
 DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
 DNS1123_SUBDOMAIN_FMT = DNS1123_LABEL_FMT + r"(\." + DNS1123_LABEL_FMT + ")*"
@@ -205,6 +202,6 @@ def mapping(value: Any, path: str) -> tuple[list[FieldError], Mapping]:
     """(type errors, the map or {}) of an object field."""
     if value is None:
         return [], {}
-    if type(value) is not _PMAP and type(value) is not dict and not isinstance(value, Mapping):
-        return wrong_type(value, path, "object"), {}  # (exact types first: an ABC's check costs more)
+    if not is_mapping(value):
+        return wrong_type(value, path, "object"), {}
     return [], value

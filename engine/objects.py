@@ -43,6 +43,12 @@ def pmap_get(self: PMap, key: Any, default: Any = None) -> Any:
 _ABSENT = object()
 
 
+def is_mapping(value: Any) -> bool:
+    """`isinstance(value, Mapping)`, the exact types objects are made of tested first: pyrsistent
+    registers PMap with the ABC, whose check then runs in Python, several times a plain one."""
+    return type(value) is PMap or type(value) is dict or isinstance(value, Mapping)
+
+
 def map_items(m: Any) -> Any:
     """The (key, value) pairs of a map in its order; a PMap's read from its buckets, in the order
     its own iteration gives (which runs several times slower)."""

@@ -34,7 +34,7 @@ from .dsl.ast import ANY_KIND
 from .dsl.compile import CompiledComponent, CompiledDecl
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
 from .events import EVENT, EventRecorder
-from .objects import Key, format_key, freeze, map_items, set_path
+from .objects import Key, format_key, freeze, is_mapping, map_items, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler, identical
 from .store import selects_pair
@@ -85,7 +85,7 @@ def change_keys(key: Key, obj: Mapping | None) -> Iterable[tuple]:
             yield ("owner", group, kind, ref["uid"])
             yield ("owner*", ref["uid"])  # `any where owned_by(it, x)`
     spec = obj.get("spec")
-    spec_is_map = type(spec) is PMap or isinstance(spec, Mapping)
+    spec_is_map = is_mapping(spec)
     if spec_is_map and spec.get("nodeName"):
         yield ("node", group, kind, spec["nodeName"])
     pair = selects_pair(spec) if spec_is_map else None

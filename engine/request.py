@@ -16,7 +16,7 @@ import attrs
 
 from .apierrors import MODIFIED, bad_request, conflict, invalid, invalid_error, not_supported
 from .kinds import ResourceType
-from .objects import get_path, resource_version, thaw
+from .objects import get_path, is_mapping, resource_version, thaw
 
 VERBS = ("create", "update", "patch", "delete")
 
@@ -44,8 +44,7 @@ class Request:
 def request_namespace(rt: ResourceType, req: Request) -> str:
     if not rt.namespaced:
         return ""
-    body = req.body
-    in_body = get_path(body, "metadata", "namespace") if type(body) is dict or isinstance(body, Mapping) else None
+    in_body = get_path(req.body, "metadata", "namespace") if is_mapping(req.body) else None
     if req.namespace and in_body and req.namespace != in_body and req.verb in ("create", "update"):
         raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
     return req.namespace or in_body or "default"

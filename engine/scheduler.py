@@ -150,17 +150,19 @@ def spread_values(raws: list, read: Any = None, kept: bool = False) -> list[int 
         else:
             size = len({rows[i][0] or "" for _at, rows, _plan in scored if i < len(rows)})
         weights.append(math.log(size + 2))
-    counts, count_of, lets = _counts(read) if read is not None else (None, None, None)
-    planned = _PlannedCounts(read.whole, lets) if counts is not None else None
+    whole = getattr(read, "whole", None)
+    counts = _AttemptCounts(whole) if whole is not None else None
+    count_of = counts.part if counts is not None else read
     result: list[int | None] = [None] * len(raws)
     floor, later = math.floor, R.Later
     for at, rows, plan in scored:
         total = 0.0
         if plan is not None and counts is not None:  # (the same sums, in the same order)
+            planned, known = counts.planned, counts.planned_counts
             for i, max_skew, key, _held, parent, last, count in plan:
                 if key is not None:
-                    found = planned.get(key, _UNSET)
-                    count = int((planned.read(key, parent, last, at) if found is _UNSET else found) or 0)
+                    found = known.get(key, _UNSET)
+                    count = int((planned(key, parent, last, at) if found is _UNSET else found) or 0)
                 total += count * weights[i] + max_skew - 1
         else:
             for (domain, _hostname, count, max_skew), weight in zip(rows, weights):
@@ -173,70 +175,63 @@ def spread_values(raws: list, read: Any = None, kept: bool = False) -> list[int 
     return result
 
 
-def _counts(read: Any) -> tuple[dict | None, Any, dict | None]:
-    """`read(part, at)` for the `later` counts of one attempt's answers, the counts read so far
-    by (site, steps) and the lets' values by site (both None when the reader cannot tell the
-    value of a site).
+class _AttemptCounts:
+    """The `later` counts of one attempt's spread answers, read through `read.whole(site, at)`
+    (`_AttemptContext.reader`: a let's value, _UNSET when it has none yet).
 
     A part names a let's value and the steps into it, and the value is the
-    same whichever node's answer holds the part (`_AttemptContext.reader`):
-    it is asked for once (`read.whole`), and each part read once (the nodes
-    of a zone share their zone's count).  (A value not there yet is asked
-    for again: reading it for another node may compute it.)
+    same whichever node's answer holds the part: each let is asked for once
+    (a let with no value yet is asked for again: reading it for another
+    node may compute it), and each part read once (the nodes of a zone
+    share their zone's count).  `part` serves the general loop; `planned`
+    the planned sums (`_plan`), by the id of their interned (site, steps)
+    key and through the map the steps but the last lead to, read once per
+    interned (site, those steps): a node's own count (hostname) is then one
+    lookup in the let's per-node map.  (The interned keys a plan holds stay
+    alive while it does, so no id is reused within an attempt.)
     """
-    whole = getattr(read, "whole", None)
-    if whole is None:
-        return None, read, None
-    values: dict = {}
-    counts: dict = {}
 
-    def count_of(part: R.Later, at: int) -> Any:
+    __slots__ = ("whole", "lets", "parts", "planned_counts", "parents")
+
+    def __init__(self, whole: Any) -> None:
+        self.whole = whole
+        self.lets: dict = {}  # site → the let's value
+        self.parts: dict = {}  # (site, steps) → the part
+        self.planned_counts: dict = {}  # id of an interned (site, steps) → the part
+        self.parents: dict = {}  # id of an interned (site, steps but the last) → what they lead to
+
+    def let(self, site: Any, at: int) -> Any:
+        found = self.lets.get(site, _UNSET)
+        if found is _UNSET:
+            found = self.whole(site, at)
+            if found is not _UNSET:
+                self.lets[site] = found
+        return found
+
+    def part(self, part: R.Later, at: int) -> Any:
         site, steps = part.site, part.steps
         if not _plain_steps(steps):  # (true and 1 are one key in a dict, and a map none)
-            found = whole(site, at)
+            found = self.whole(site, at)
             return None if found is _UNSET else R.walk(found, steps)
-        found = counts.get((site, steps), _UNSET)
-        if found is not _UNSET:
-            return found
-        found = values.get(site, _UNSET)
+        found = self.parts.get((site, steps), _UNSET)
         if found is _UNSET:
-            found = whole(site, at)
+            found = self.let(site, at)
             if found is _UNSET:
                 return None
-            values[site] = found
-        found = counts[(site, steps)] = R.walk(found, steps)
+            found = self.parts[(site, steps)] = R.walk(found, steps)
         return found
-    return counts, count_of, values
 
-
-class _PlannedCounts(dict):
-    """The `later` counts of one attempt's planned sums (`_plan`), by the id of their interned
-    (site, steps) key (which the plan holds), each read once: the value of the let at the site once (`read.whole`),
-    the map or list of counts the steps but the last lead to once per interned (site, those
-    steps), then the count in it.  So the nodes of a zone share their zone's count, and a node's
-    own count (hostname) is one lookup in the let's per-node map.  (The interned keys a plan
-    holds stay alive while it does, so no id is reused within an attempt.)  The lets' values are
-    those `_counts` keeps (`values`, by site), so both loops read one value of a let per attempt;
-    as there, a let with no value yet is asked for again, and nothing is kept of it."""
-
-    __slots__ = ("whole", "values", "parents")
-
-    def __init__(self, whole: Any, values: dict) -> None:
-        super().__init__()
-        self.whole, self.values, self.parents = whole, values, {}
-
-    def read(self, key: int, parent: tuple, last: Any, at: int) -> Any:
+    def planned(self, key: int, parent: tuple, last: Any, at: int) -> Any:
+        found = self.planned_counts.get(key, _UNSET)
+        if found is not _UNSET:
+            return found
         found = self.parents.get(id(parent), _UNSET)
         if found is _UNSET:
-            site = parent[0]
-            found = self.values.get(site, _UNSET)
+            found = self.let(parent[0], at)
             if found is _UNSET:
-                found = self.whole(site, at)
-                if found is _UNSET:
-                    return None
-                self.values[site] = found
+                return None
             found = self.parents[id(parent)] = R.walk(found, parent[1])
-        found = self[key] = R.index(found, last)
+        found = self.planned_counts[key] = R.index(found, last)
         return found
 
 

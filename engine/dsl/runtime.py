@@ -18,7 +18,7 @@ from typing import Any
 
 from pyrsistent import pmap, pvector
 
-from ..objects import MISSING, pmap_get  # pmap_get: the generated code and builtins read maps through it
+from ..objects import MISSING, is_mapping, pmap_get  # pmap_get: the generated code and builtins read maps through it
 from ..timeutil import parse_time
 
 # Shortcuts that read an object's metadata: `rs.name` is `rs.metadata.name`.
@@ -215,9 +215,7 @@ LIST_TYPES = frozenset({tuple, list, _PVector})
 _NOT_LISTS = frozenset({str, bytes, int, float, bool, type(None), _PMap, dict})
 
 
-def is_map(value: Any) -> bool:
-    """Whether a rule value is a map (any Mapping)."""
-    return type(value) in MAP_TYPES or isinstance(value, Mapping)
+is_map = is_mapping  # whether a rule value is a map (any Mapping)
 
 
 def is_list(value: Any) -> bool:
