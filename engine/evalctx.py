@@ -59,7 +59,7 @@ class EvalContext:
     """The reads and writes of one evaluation of one rule instance."""
 
     __slots__ = ("engine", "snap", "deps", "writes", "events", "clockwatch", "requeue_at", "now", "_t", "inst",
-                 "dormant")
+                 "dormant", "indexed")
 
     def __init__(self, engine: Any, snap: Any, now: float, inst: tuple | None = None):
         self.engine = engine
@@ -71,6 +71,7 @@ class EvalContext:
         self.clockwatch = R.Clockwatch()
         self.requeue_at: float | None = None
         self.dormant = False  # its rule's `where` failed: nothing past it was read
+        self.indexed: set | None = None  # where `_query` puts the index entry it read, when asked (`query`)
         self._t = now
         self.now = R.TimeVal(now, 1, now)
 
@@ -96,19 +97,29 @@ class EvalContext:
         found = memo.answers.get(key)
         if found is None:
             outer, self.deps = self.deps, set()
+            indexed, self.indexed = self.indexed, set()
+            entries = self.indexed
             try:
                 answer = self._query(spec, values, where)
             except Exception:  # a condition that fails: what was read so far counts
                 outer.update(self.deps)
+                outer.update(entries)
                 raise
             finally:
                 deps, self.deps = self.deps, outer
-            found = (answer, frozenset(deps), values, cells, spec)  # (what the key's ids name, kept alive)
+                self.indexed = indexed
+            found = (answer, frozenset(deps), values, cells, spec, frozenset(entries))  # (what the key's
+            # ids name, kept alive)
             if not any(isinstance(c, (EvalContext, R.TimeVal)) for c in cells):
                 if len(memo.answers) >= SNAPSHOT_QUERIES:
                     memo.answers.clear()
                 memo.answers[key] = found
         self.deps.update(found[1])
+        reads = spec.reads if found[0] else spec.empty_reads
+        if reads is None:
+            self.deps.update(found[5])
+        else:  # woken by a change there only when it touches what the rule reads of the objects
+            self.deps.update([("query", entry, reads) for entry in found[5]])
         return found[0]
 
     def shared(self, site: Any, compute: Any) -> Any:
@@ -143,10 +154,13 @@ class EvalContext:
         if any(t.type == "ns" and not isinstance(v, str) for t, v in zip(spec.terms, values)):
             return []  # `Pod in null`: no namespace, no pods
         keys, dep = self._candidates(group, kind, spec.terms, values)
+        # the index entries read: `query`'s to note (kept apart from what the condition reads),
+        # or dependencies
+        into, self.indexed = (self.deps, None) if self.indexed is None else (self.indexed, None)
         if type(dep) is frozenset:  # (several: a `selects` term)
-            self.deps.update(dep)
+            into.update(dep)
         elif dep is not None:
-            self.deps.add(dep)
+            into.add(dep)
         # the label, node and owner indexes span namespaces: keep the query's own
         ns = next((v for t, v in zip(spec.terms, values) if t.type == "ns"), None)
         objects = self.snap.objects

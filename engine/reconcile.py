@@ -100,21 +100,28 @@ def touched_keys(event: Any) -> frozenset:
     routing and the scheduler's caches both ask, so the last few thousand are kept (by the
     event, which the entry holds: no id is reused meanwhile).  When the versions hold the very
     parts `change_keys` reads (a status update), the old one's keys are the new one's."""
+    return _touched(event)[1]
+
+
+def _touched(event: Any) -> tuple:
+    """(event, `touched_keys`, the keys of both versions: the index entries the object stays in)."""
     found = _TOUCHED.get(id(event))
     if found is not None and found[0] is event:
-        return found[1]
+        return found
     key, old, new = event.key, event.old, event.new
     if old is not None and new is not None and not _same_keyed_parts(old, new):
-        keys = _version_keys(key, old) | _version_keys(key, new)  # (the new version's kept last)
+        before, after = _version_keys(key, old), _version_keys(key, new)  # (the new version's kept last)
+        keys, members = before | after, before & after
     else:
         keys = _version_keys(key, new if new is not None else old)
+        members = keys if old is not None and new is not None else frozenset()
     if len(_TOUCHED) >= _TOUCHED_KEPT:
         _TOUCHED.clear()
-    _TOUCHED[id(event)] = (event, keys)
-    return keys
+    found = _TOUCHED[id(event)] = (event, keys, members)
+    return found
 
 
-_TOUCHED: dict[int, tuple[Any, frozenset]] = {}
+_TOUCHED: dict[int, tuple[Any, frozenset, frozenset]] = {}
 _TOUCHED_KEPT = 4096
 
 
@@ -139,6 +146,16 @@ def _version_keys(key: Key, obj: Mapping) -> frozenset:
 
 _VERSION_KEYS: dict[Key, tuple] = {}
 _VERSION_KEYS_KEPT = 100_000
+
+
+def _entry_kind(entry: tuple) -> str | None:
+    """The kind name of the objects an index entry (a `change_keys` key) holds; None for the
+    entries across kinds (a uid, an owner's uid, a namespace)."""
+    if entry[0] == "key":
+        return entry[1][1]
+    if entry[0] in ("uid", "owner*", "ns*"):
+        return None
+    return entry[2]
 
 
 def _same_keyed_parts(old: Mapping, new: Mapping) -> bool:
@@ -245,7 +262,11 @@ class Engine:
         self._seq = 0
         self._inbox: list[tuple] = []
         self.field_sites: dict[Key, set] = {}  # key → the ReadPaths of its ("field", key, paths) deps
-        self._read_trees: dict[Any, AnchorPaths] = {}  # ReadPaths → its tree of paths
+        self.query_sites: dict[tuple, dict] = {}  # index entry → ReadPaths → the users of ("query", entry, paths)
+        self._query_kind_sites: dict[str, dict] = {}  # kind name → the ReadPaths in its `_anchor_paths` (as keys)
+        self._query_kinds: set[str] = set()  # the kind names of the entries in query_sites (`_entry_kind`)
+        self._query_any_kind = False  # … or an entry that names no kind
+        self._read_trees: dict[Any, AnchorPaths] = {}  # ReadPaths (a lookup's or a query's) → its tree of paths
         self.wanted: dict[tuple, dict] = {}  # instance → (key, path) → the value its last evaluation set
         self.dormant: set = set()  # instances whose rule's `where` failed at their last evaluation
         self._kinds: dict[Any, tuple[str, str] | None] = {}
@@ -280,6 +301,7 @@ class Engine:
         self.anchored: dict[str, list[CompiledDecl]] = {}  # by kind name; `any` rules under "any"
         self._anchor_tree: dict[str, AnchorPaths] = {}  # by kind name (`_anchor_paths`)
         self._read_trees = {}
+        self._query_kind_sites = {}
         for comp in rules.components:
             for decl in comp.rules:
                 self.anchored.setdefault(decl.kind.kind, []).append(decl)
@@ -349,9 +371,31 @@ class Engine:
                 if not self._concerns((decl, key), key, paths, decl, changed, event.new):
                     continue
             self._invalidate((decl, key), cause)
-        for dep in touched_keys(event):
-            for inst in self.deps.get(dep, ()):
-                self._invalidate(inst, cause)
+        _event, keys, members = _touched(event)
+        deps, dirty = self.deps, self.dirty
+        queried = self.query_sites if key[1] in self._query_kinds or self._query_any_kind else None
+        asked = []  # the query sites of these entries: (site, its users, the object is in the entry before and after)
+        for dep in keys:
+            users = deps.get(dep)
+            if users:
+                for inst in users:  # (`_invalidate`, inline: the hottest loop of routing)
+                    causes = dirty.get(inst)
+                    if causes is None:
+                        dirty[inst] = [cause]
+                    elif len(causes) < MAX_CAUSES:
+                        causes.append(cause)
+            if queried:
+                sites = queried.get(dep)
+                if sites is not None:
+                    for site, users in list(sites.items()):
+                        if users:
+                            asked.append((site, users, dep in members))
+                        else:
+                            del sites[site]
+                    if not sites:
+                        del queried[dep]
+        if asked:
+            self._route_queries(asked, event, cause, changed)
         sites = self.field_sites.get(key)
         if sites:
             self._route_fields(key, sites, event, cause)
@@ -381,6 +425,46 @@ class Engine:
                 self._invalidate(inst, cause)
         if not sites:
             del self.field_sites[key]
+
+    def _route_queries(self, asked: list, event: Any, cause: tuple, changed: int | None) -> None:
+        """Wake the instances whose queries read the index entries the change touches and only
+        some paths of their objects (EvalContext.query, dsl.reads.query_reads): at a change that
+        brings the object into an entry or takes it out (its creation and deletion too), or that
+        touches one of the paths, unless it only left what an instance sets there as the instance
+        wanted it (`_as_wanted`: its own write coming back); a failed instance at any change.
+        `asked`: (site, its users, is the object in the site's entry before and after the change);
+        `changed`: what it touches of the paths of its kind's tree (`_anchor_paths`), when `_route`
+        walked it for the rules anchored there."""
+        key, old, new, dirty = event.key, event.old, event.new, self.dirty
+        woken = dirty.keys()
+        shared = self._anchor_tree.get(key[1]) if changed is not None else None
+        for site, users, inside in asked:
+            if not inside or woken >= users:  # (woken already: this change is one of their causes, as
+                wake = users  # before; what it touches need not be found)
+            else:
+                if shared is not None and site in shared.masks:  # found by `_route` already
+                    tree, bits = shared, shared.masks[site] & changed
+                else:  # its own paths (a few: a walk of all its kind's would cost more)
+                    if shared is not None:  # (in `_route`'s walk from the next change on)
+                        self._query_kind_sites.setdefault(key[1], {})[site] = None
+                        self._anchor_tree.pop(key[1], None)
+                    tree = self._read_trees.get(site)
+                    if tree is None:
+                        tree = self._read_trees[site] = AnchorPaths((site,))
+                    bits = tree.masks[site] & tree.changed(old, new)
+                if not bits:
+                    wake = [inst for inst in self.failures if inst in users]
+                elif bits & ~tree.set_masks[site]:  # it reads one of them
+                    wake = users
+                else:  # it only sets them: unless it left them as an instance wanted them
+                    wake = [inst for inst in users
+                            if inst in self.failures or not self._as_wanted(inst, key, tree, site, bits, new)]
+            for inst in wake:  # (`_invalidate`, inline)
+                causes = dirty.get(inst)
+                if causes is None:
+                    dirty[inst] = [cause]
+                elif len(causes) < MAX_CAUSES:
+                    causes.append(cause)
 
     def _concerns(self, inst: tuple, key: Key, paths: AnchorPaths, decl: Any, changed: int | None,
                   new: Any) -> bool:
@@ -415,11 +499,12 @@ class Engine:
         return True
 
     def _anchor_paths(self, kind: str) -> AnchorPaths:
-        """The paths read of their object by the rules anchored on kinds named `kind` and on `any`."""
+        """The paths read of their object by the rules anchored on kinds named `kind` and on `any`,
+        and of the objects they find by the queries of that kind `_route_queries` met."""
         found = self._anchor_tree.get(kind)
         if found is None:
             found = self._anchor_tree[kind] = AnchorPaths(
-                (*self.anchored.get(kind, ()), *self.anchored.get(ANY_KIND, ())))
+                (*self.anchored.get(kind, ()), *self.anchored.get(ANY_KIND, ()), *self._query_kind_sites.get(kind, ())))
         return found
 
     def _drop(self, inst: tuple) -> None:
@@ -448,7 +533,17 @@ class Engine:
                 if not users:
                     del self.deps[dep]
         for dep in deps - old:
-            self.deps.setdefault(dep, set()).add(inst)
+            users = self.deps.get(dep)
+            if users is None:
+                users = self.deps[dep] = set()
+                if dep[0] == "query":  # (index entry, paths): routed by _route_queries, which reads
+                    self.query_sites.setdefault(dep[1], {})[dep[2]] = users  # the users from here
+                    kind = _entry_kind(dep[1])
+                    if kind is None:
+                        self._query_any_kind = True
+                    else:
+                        self._query_kinds.add(kind)
+            users.add(inst)
             if dep[0] == "field":  # (key, paths): routed by _route_fields
                 self.field_sites.setdefault(dep[1], set()).add(dep[2])
         self.inst_deps[inst] = deps

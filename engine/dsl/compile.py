@@ -25,7 +25,7 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, lookup_reads, pod_reads, site_paths
+from .reads import ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, lookup_reads, pod_reads, query_reads, site_paths
 
 # ------------------------------------------------------------ compiled forms
 
@@ -51,6 +51,11 @@ class QuerySpec:
     # same text in any rule file, has the same answer for the same values and captured values, so
     # the scheduler's kept answers are shared by every plugin that asks it.  None: not shared.
     share: str | None = attrs.field(default=None, eq=False)
+    # What a rule reads of the answer's objects, and of an empty answer's (dsl.reads.query_reads),
+    # when known: its dependency on the index entry then wakes it only for changes there
+    # (EvalContext.query).
+    reads: Any = attrs.field(default=None, eq=False)
+    empty_reads: Any = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen(eq=False)
@@ -224,6 +229,7 @@ class _Gen:
         self.once: set[int] = set()  # ids of the `let`s evaluated once per scheduling attempt
         self.once_py: dict[str, str] = {}  # the Python name of a once-let in force → its site
         self.shared: set[int] = set()  # ids of a rule's `let`s computed once per snapshot (`shared_lets`)
+        self.query_paths: dict[int, tuple] = {}  # a rule's queries (by id) → what it reads of their objects
         self.in_where = False  # generating a query's condition
         self.pod_var: str | None = None  # a filter's or score's pod parameter
         self.in_once = False  # generating a once-let's value
@@ -514,6 +520,9 @@ class _Gen:
         vals = _tuple(self.expr(v) for v in values)
         if e.where is not None and not _MODULE_CONSTANT.search(where):
             spec = attrs.evolve(spec, share=f"{spec.kind}|{spec.terms}|{where}")
+        if id(e) in self.query_paths:
+            reads, empty_reads = self.query_paths[id(e)]
+            spec = attrs.evolve(spec, reads=reads, empty_reads=empty_reads)
         query = f"ctx.query({self.const(spec)}, {vals}, {where})"
         return f"_r.use_all(ctx, {_tuple(sites)}, {query})" if sites else query
 
@@ -625,6 +634,7 @@ class _Gen:
         self.once_py = {}
         self.shared = shared_lets(decl) if isinstance(decl, A.Rule) else set()
         self.lookup_paths = lookup_reads(decl) if isinstance(decl, A.Rule) else {}
+        self.query_paths = query_reads(decl) if isinstance(decl, A.Rule) else {}
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.defers = False
         self.in_rule = isinstance(decl, A.Rule)

@@ -266,3 +266,362 @@ class _Reader:
             for field in attrs.fields(type(node)):
                 if field.name != "pos":
                     self.visit(getattr(node, field.name))
+
+
+# ------------------------------------------------------------- query items
+
+# Builtins that take a list (argument 0) and an expression per element (`it`, argument 1): what
+# they return when given a query's objects: more of them ("list"), one of them or null ("item"),
+# or a value made of what the expression read (None).  `unique` without a key hashes whole
+# objects, and `map` returns what its expression does; both are handled where they are used.
+_LIST_RESULTS = {"filter": "list", "sort": "list", "sort_desc": "list", "first": "item", "last": "item",
+                 "min_by": "item", "max_by": "item", "count": None, "any": None, "all": None,
+                 "sum": None, "min": None, "max": None}
+# What these read of an object given whole, beyond a rule's anchor builtins.
+QUERY_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
+    **ANCHOR_ARGUMENT_READS,
+    "find_port": {0: (("spec", "containers"), ("spec", "initContainers"))},
+}
+_LIST, _ITEM = "list", "item"
+
+
+def query_reads(rule: A.Rule) -> dict[int, tuple[ReadPaths | None, ReadPaths | None]]:
+    """For each query of a rule (by id), the paths its objects' values can reach the rule's
+    results through, and those its `where` reads of them: (ReadPaths of the answer, ReadPaths of
+    an empty answer), None where unknown.
+
+    What it reads of the answer is what its `where` reads and what the rule reads of every
+    object the answer holds, followed through lets, list builtins (`filter`, `sort`, `first`,
+    `+`, …), comprehensions and loops.  A query whose objects are used in any other way (put in
+    a map or list literal, compared whole, handed to a builtin not known to read only some
+    paths) reads all of them.  An empty answer gave the rule nothing but what the `where` read:
+    a change elsewhere in an object that did not pass it cannot make it pass.
+
+    The engine wakes an instance for a change to one of the objects it queried only when the
+    change touches one of these paths, or moves the object into or out of the index entry the
+    query read (reconcile.Engine._route_queries): a ReplicaSet's claim, which reads its pods'
+    labels and owners (and the phase and deletion of the orphans it finds), is not evaluated
+    again for each status update of theirs.  Queries over `any` kind are left out (their index
+    spans kinds)."""
+    found = {}
+    for query in _queries(rule):
+        if query.kind.is_any:
+            continue
+        flow = _Flow(query)
+        try:
+            flow.value(rule.where, {})
+            flow.block(rule.body, {})
+        except _Whole:
+            answer = None
+        else:
+            read = flow.found
+            set_only = tuple(sorted(t for t in flow.targets
+                                    if not any(t[:len(p)] == p or p[:len(t)] == t for p in read)))
+            answer = _site(tuple(sorted(read | flow.targets)), set_only)
+        flow = _Flow(query)
+        try:
+            flow.value(query.where, {"it": _ITEM})
+        except _Whole:
+            empty = None
+        else:
+            empty = _site(tuple(sorted(flow.found)), ())
+        if answer is not None or empty is not None:
+            found[id(query)] = (answer, empty)
+    return found
+
+
+def _site(paths: tuple, set_only: tuple) -> ReadPaths:
+    """The one ReadPaths of these paths: queries that read the same paths of their objects share
+    it, so an instance whose queries read one index entry alike has one dependency on it, and a
+    change there is judged once for them all."""
+    key = (paths, set_only)
+    found = _SITES.get(key)
+    if found is None:
+        found = _SITES[key] = ReadPaths(paths, set_only)
+    return found
+
+
+_SITES: dict[tuple, ReadPaths] = {}
+
+
+def _queries(node: Any) -> list:
+    out = []
+    if isinstance(node, A.Query):
+        out.append(node)
+    if isinstance(node, (tuple, list)):
+        for item in node:
+            out.extend(_queries(item))
+    elif attrs.has(type(node)):
+        for field in attrs.fields(type(node)):
+            if field.name != "pos":
+                out.extend(_queries(getattr(node, field.name)))
+    return out
+
+
+class _Flow:
+    """Follows the objects of one query through a rule: `expr` tells what an expression is (a list
+    of them, one of them, or neither) given what the names in scope are (`env`: name → role;
+    names not in it hold neither), and collects the paths read of them; `_Whole` when they are
+    used in a way it cannot follow."""
+
+    def __init__(self, query: A.Query):
+        self.query = query
+        self.found: set[tuple[str, ...]] = set()
+        self.targets: set[tuple[str, ...]] = set()  # the paths `set` writes (compared, not read)
+
+    def value(self, node: Any, env: dict) -> None:
+        """An expression whose value must not be the query's objects."""
+        if self.expr(node, env) is not None:
+            raise _Whole()
+
+    def expr(self, node: Any, env: dict) -> str | None:
+        if node is None or isinstance(node, (A.Literal, A.Duration)):
+            return None
+        if isinstance(node, A.Name):
+            return env.get(node.id)
+        if isinstance(node, A.Query):
+            self.value(node.namespace, env)
+            inner = dict(env)
+            if node is self.query:
+                inner["it"] = _ITEM
+            else:
+                inner.pop("it", None)
+            self.value(node.where, inner)
+            return _LIST if node is self.query else None
+        if isinstance(node, A.Lookup):
+            for arg in node.args:
+                self.value(arg, env)
+            return None
+        if isinstance(node, (A.Attr, A.Index)):
+            return self.chain(node, env)
+        if isinstance(node, A.Call):
+            return self.call(node, env)
+        if isinstance(node, A.Unary):
+            self.value(node.operand, env)
+            return None
+        if isinstance(node, A.Binary):
+            return self.binary(node, env)
+        if isinstance(node, A.Cond):
+            self.value(node.test, env)
+            return _join(self.expr(node.then, env), self.expr(node.orelse, env))
+        if isinstance(node, A.Comprehension):
+            source = self.expr(node.iter, env)
+            if source == _ITEM:
+                raise _Whole()  # iterating over one object: its keys
+            inner = dict(env)
+            if source == _LIST:
+                inner[node.var] = _ITEM
+            else:
+                inner.pop(node.var, None)
+            self.value(node.cond, inner)
+            made = self.expr(node.expr, inner)
+            if made == _ITEM:
+                return _LIST
+            if made is not None:
+                raise _Whole()
+            return None
+        if isinstance(node, A.ListLit):
+            roles = [self.expr(item, env) for item in node.items]
+            if roles and all(r == _ITEM for r in roles):
+                return _LIST
+            if any(r is not None for r in roles):
+                raise _Whole()
+            return None
+        if isinstance(node, A.MapLit):
+            for _key, item in node.items:
+                self.value(item, env)
+            return None
+        raise _Whole()  # (a node this does not know)
+
+    def chain(self, node: Any, env: dict) -> str | None:
+        ops = []
+        while isinstance(node, (A.Attr, A.Index)):
+            ops.append(node)
+            node = node.obj
+        role = self.expr(node, env)
+        steps: list[str] = []
+        for op in reversed(ops):
+            static = op.name if isinstance(op, A.Attr) else (
+                op.index.value if isinstance(op.index, A.Literal) and isinstance(op.index.value, str) else None)
+            if isinstance(op, A.Index):
+                self.value(op.index, env)
+            if role == _LIST:
+                if isinstance(op, A.Attr):
+                    raise _Whole()
+                role = _ITEM  # list[i]: one of them
+            elif role == _ITEM:
+                if static is None:  # a computed step: the path so far is read whole
+                    _record(self.found, tuple(steps))
+                    role = None
+                else:
+                    steps.append(static)
+        if role == _ITEM and steps:
+            _record(self.found, tuple(steps))
+            return None
+        return role
+
+    def call(self, node: A.Call, env: dict) -> str | None:
+        func, args = node.func, node.args
+        if func in _LIST_RESULTS or func in ("map", "unique"):
+            source = self.expr(args[0], env) if args else None
+            if source == _ITEM:
+                raise _Whole()
+            inner = dict(env)
+            if source == _LIST:
+                inner["it"] = _ITEM
+            else:
+                inner.pop("it", None)
+            made = self.expr(args[1], inner) if len(args) > 1 else None
+            for arg in args[2:]:
+                self.value(arg, env)
+            if source != _LIST:
+                if made is not None:
+                    raise _Whole()
+                return None
+            if func == "map":
+                if made == _ITEM:
+                    return _LIST
+            elif func == "unique":
+                if len(args) < 2:
+                    raise _Whole()  # (whole objects hashed)
+                if made is None:
+                    return _LIST
+            elif made is None:
+                return _LIST_RESULTS[func]
+            if made is not None:
+                raise _Whole()
+            return None
+        if func == "take":
+            source = self.expr(args[0], env) if args else None
+            for arg in args[1:]:
+                self.value(arg, env)
+            if source == _ITEM:
+                raise _Whole()
+            return source
+        if func == "get" and len(args) >= 2:  # get(list, i): one of them; get(object, "key"): a path
+            source = self.expr(args[0], env)
+            for arg in args[1:]:
+                self.value(arg, env)
+            if source == _ITEM:
+                key = args[1]
+                if not (isinstance(key, A.Literal) and isinstance(key.value, str)):
+                    raise _Whole()  # (a computed key: any of it)
+                _record(self.found, (key.value,))
+                return None
+            return _ITEM if source == _LIST else None
+        if func == "default":
+            roles = [self.expr(arg, env) for arg in args]
+            role = None
+            for r in roles:
+                role = _join(role, r)
+            return role
+        if func == "len":
+            for arg in args:
+                if self.expr(arg, env) == _ITEM:
+                    raise _Whole()
+            return None
+        reads = QUERY_ARGUMENT_READS.get(func, {})
+        for i, arg in enumerate(args):
+            role = self.expr(arg, env)
+            if role == _ITEM and i in reads:
+                self.found.update(reads[i])
+            elif role is not None:
+                raise _Whole()
+        return None
+
+    def binary(self, node: A.Binary, env: dict) -> str | None:
+        op = node.op
+        if op in ("==", "!="):
+            for a, b in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(b, A.Literal) and b.value is None and self.expr(a, env) == _ITEM:
+                    return None  # whether it is there: the answer's membership
+        left, right = self.expr(node.left, env), self.expr(node.right, env)
+        if op == "+" and _ITEM not in (left, right) and _LIST in (left, right):
+            return _LIST
+        if left is not None or right is not None:
+            raise _Whole()
+        return None
+
+    def block(self, stmts: tuple, env: dict) -> None:
+        env = dict(env)
+        for stmt in stmts:
+            self.stmt(stmt, env)
+
+    def stmt(self, node: Any, env: dict) -> None:
+        if isinstance(node, A.Let):
+            role = self.expr(node.value, env)
+            if role is None:
+                env.pop(node.name, None)
+            else:
+                env[node.name] = role
+        elif isinstance(node, A.When):
+            self.value(node.cond, env)
+            self.block(node.body, env)
+            self.block(node.orelse, env)
+        elif isinstance(node, A.For):
+            source = self.expr(node.iter, env)
+            if source == _ITEM:
+                raise _Whole()
+            inner = dict(env)
+            if source == _LIST:
+                inner[node.var] = _ITEM
+            else:
+                inner.pop(node.var, None)
+            self.block(node.body, inner)
+        elif isinstance(node, A.Set):
+            target = node.target
+            if not isinstance(target, (A.Attr, A.Index)):
+                raise _Whole()
+            step = target
+            while isinstance(step, (A.Attr, A.Index)):  # what its computed steps read, as reads
+                if isinstance(step, A.Index) and not (isinstance(step.index, A.Literal)
+                                                      and isinstance(step.index.value, str)):
+                    self.value(step.index, env)
+                step = step.obj
+            read, self.found = self.found, self.targets
+            try:
+                role = self.chain(target, env)  # the path set, as a target
+            finally:
+                self.found = read
+            if role is not None:
+                raise _Whole()
+            self.value(node.value, env)
+        elif isinstance(node, A.Delete):
+            if self.expr(node.target, env) is not None:
+                self.found.update(_DELETE_READS)
+            self.options(node.options, env)
+        elif isinstance(node, A.Event):
+            if self.expr(node.target, env) is not None:
+                self.found.update(_REFERENCE)
+            self.value(node.message, env)
+            self.options(node.options, env)
+        elif isinstance(node, A.Create):
+            self.value(node.count, env)
+            self.value(node.template, env)
+            self.options(node.options, env)
+            if node.alias is not None:
+                env.pop(node.alias, None)
+        elif isinstance(node, (A.Requeue, A.Return)):
+            self.value(node.after if isinstance(node, A.Requeue) else node.value, env)
+        elif isinstance(node, A.Reject):
+            self.value(node.message, env)
+            self.value(node.cond, env)
+        else:
+            raise _Whole()
+
+    def options(self, options: tuple, env: dict) -> None:
+        for option in options:
+            role = self.expr(option.value, env)
+            if role == _ITEM and option.name == "owner":
+                self.found.update(_REFERENCE)
+            elif role is not None:
+                raise _Whole()
+
+
+def _join(a: str | None, b: str | None) -> str | None:
+    """The role of a value that is one of two."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    raise _Whole()  # a list of them or one of them

@@ -138,8 +138,10 @@ class Cluster:
         return self.get("Probe", "p").get("status") or {}
 
     def probe_deps(self) -> set:
-        """The dependencies the probe's rule instances recorded (queries and lookups)."""
-        return {dep for (decl, key), deps in self.engine.inst_deps.items() if key == PROBE_KEY for dep in deps}
+        """The dependencies the probe's rule instances recorded (queries and lookups); a query
+        whose objects the rule reads only some paths of is given by the index entry it read."""
+        return {dep[1] if dep[0] == "query" else dep
+                for (decl, key), deps in self.engine.inst_deps.items() if key == PROBE_KEY for dep in deps}
 
 
 @pytest.fixture
