@@ -226,8 +226,25 @@ _ABSENT = object()
 
 def _changed(node: dict, old: PMap, new: PMap) -> int:
     mask = 0
+    ob, nb = old._buckets, new._buckets  # (PMap.get's own lookup, inline: the walk's hot path)
+    size = len(ob)
     for step, (bit, children, below) in node.items():
-        a, b = old.get(step, _ABSENT), new.get(step, _ABSENT)  # (absent is not null: `x.labels`)
+        i = hash(step) % size
+        bucket = ob[i]
+        if size == len(nb) and bucket is nb[i]:  # (a write shares the buckets it leaves alone)
+            continue
+        a = b = _ABSENT  # (absent is not null: `x.labels`)
+        if bucket:
+            for k, v in bucket:
+                if k == step:
+                    a = v
+                    break
+        bucket = nb[hash(step) % len(nb)]
+        if bucket:
+            for k, v in bucket:
+                if k == step:
+                    b = v
+                    break
         if a is b:
             continue
         if type(a) is not PMap or type(b) is not PMap:  # not both maps: compared whole
@@ -437,21 +454,16 @@ class Engine:
         walked it for the rules anchored there."""
         key, old, new, dirty = event.key, event.old, event.new, self.dirty
         woken = dirty.keys()
-        shared = self._anchor_tree.get(key[1]) if changed is not None else None
+        tree = None
         for site, users, inside in asked:
             if not inside or woken >= users:  # (woken already: this change is one of their causes, as
                 wake = users  # before; what it touches need not be found)
             else:
-                if shared is not None and site in shared.masks:  # found by `_route` already
-                    tree, bits = shared, shared.masks[site] & changed
-                else:  # its own paths (a few: a walk of all its kind's would cost more)
-                    if shared is not None:  # (in `_route`'s walk from the next change on)
-                        self._query_kind_sites.setdefault(key[1], {})[site] = None
-                        self._anchor_tree.pop(key[1], None)
-                    tree = self._read_trees.get(site)
-                    if tree is None:
-                        tree = self._read_trees[site] = AnchorPaths((site,))
-                    bits = tree.masks[site] & tree.changed(old, new)
+                if tree is None:  # what the change touches of the paths of the sites to decide: one walk
+                    tree, changed = self._sites_tree(key[1], asked, woken, changed)
+                    if changed is None:
+                        changed = tree.changed(old, new)
+                bits = tree.masks[site] & changed
                 if not bits:
                     wake = [inst for inst in self.failures if inst in users]
                 elif bits & ~tree.set_masks[site]:  # it reads one of them
@@ -465,6 +477,24 @@ class Engine:
                     dirty[inst] = [cause]
                 elif len(causes) < MAX_CAUSES:
                     causes.append(cause)
+
+    def _sites_tree(self, kind: str, asked: list, woken: Any, changed: int | None) -> tuple:
+        """The tree of paths to find what a change touches for the query sites of `asked` whose users
+        are not all woken yet, and what it touches of them when known: `_route`'s walk of the kind's
+        tree (`changed`), if that holds them all; else one of their paths alone (the kind's tree
+        holds them from its next walk on)."""
+        sites = tuple({site: None for site, users, inside in asked if inside and not woken >= users})
+        if changed is not None:
+            shared = self._anchor_tree.get(kind)
+            missing = [site for site in sites if site not in shared.masks]
+            if not missing:
+                return shared, changed
+            self._query_kind_sites.setdefault(kind, {}).update(dict.fromkeys(missing))
+            self._anchor_tree.pop(kind, None)
+        tree = self._read_trees.get(sites)
+        if tree is None:
+            tree = self._read_trees[sites] = AnchorPaths(sites)
+        return tree, None
 
     def _concerns(self, inst: tuple, key: Key, paths: AnchorPaths, decl: Any, changed: int | None,
                   new: Any) -> bool:
