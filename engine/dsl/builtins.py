@@ -35,7 +35,7 @@ from engine import naming, netaddr, selectors, timeutil, tolerations
 from engine.objects import map_items, pmap_of
 from engine.quantity import Quantity, pod_requests as _pod_requests
 
-from .runtime import LIST_TYPES, MAP_TYPES, _PMap, _PVector, is_list as _is_list, is_map as _is_map, pmap_get
+from .runtime import LIST_TYPES, MAP_TYPES, _PMap, _PVector, is_list as _is_list, is_map as _is_map
 
 
 @attrs.frozen
@@ -128,7 +128,14 @@ def _dig(obj: object, *path: str) -> object:
     for part in path:
         cls = type(obj)
         if cls is _PMap:
-            obj = pmap_get(obj, part)
+            buckets = obj._buckets  # (pmap_get, inline)
+            bucket = buckets[hash(part) % len(buckets)]
+            obj = None
+            if bucket:
+                for k, v in bucket:
+                    if k == part:
+                        obj = v
+                        break
         elif cls is dict:
             obj = obj.get(part)
         elif obj is None:

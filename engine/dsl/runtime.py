@@ -234,7 +234,14 @@ def is_list(value: Any) -> bool:
 def attr(value: Any, name: str) -> Any:
     cls = type(value)
     if cls is _PMap:  # the common case (frozen objects): same result as below, faster
-        found = pmap_get(value, name)
+        buckets = value._buckets  # (pmap_get, inline)
+        bucket = buckets[hash(name) % len(buckets)]
+        found = None
+        if bucket:
+            for k, v in bucket:
+                if k == name:
+                    found = v
+                    break
     elif cls is dict:
         found = value.get(name)
     elif isinstance(value, Mapping):
@@ -264,7 +271,14 @@ def _meta_shortcut(value: Mapping, name: str) -> Any:
 def path(value: Any, names: tuple[str, ...]) -> Any:
     for name in names:
         if type(value) is _PMap and name not in META_SHORTCUTS:
-            value = pmap_get(value, name)
+            buckets = value._buckets  # (pmap_get, inline: the rules' most frequent read)
+            bucket = buckets[hash(name) % len(buckets)]
+            value = None
+            if bucket:
+                for k, v in bucket:
+                    if k == name:
+                        value = v
+                        break
         else:
             value = attr(value, name)
         if value is None:
