@@ -466,6 +466,8 @@ class _Flow:
             source = self.expr(args[0], env) if args else None
             if source == _ITEM:
                 raise _Whole()
+            if source == _LIST and len(args) < 2 and func in ("sort", "sort_desc", "min", "max", "sum"):
+                raise _Whole()  # (whole objects ordered, returned or added up)
             inner = dict(env)
             if source == _LIST:
                 inner["it"] = _ITEM

@@ -155,3 +155,10 @@ def test_an_empty_answer_reads_what_the_where_reads_even_of_a_query_read_whole()
     [(answer, empty)] = query_reads(rule).values()
     assert answer is None
     assert set(empty.anchor_reads) == {("spec", "nodeName"), ("metadata", "deletionTimestamp")}
+
+
+def test_keyless_sort_min_max_read_the_objects_whole():
+    assert reads_of("set cm.data.x = first(sort(Pod in cm.namespace)).metadata.name") == [None]
+    assert reads_of("set cm.data.x = first(sort_desc(Pod in cm.namespace)).metadata.name") == [None]
+    assert reads_of("set cm.data.x = min(Pod in cm.namespace).status.phase") == [None]
+    assert reads_of("set cm.data.x = max(Pod in cm.namespace).status.phase") == [None]
