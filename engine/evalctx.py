@@ -55,11 +55,14 @@ class DeleteWrite:
     propagation: str | None = None
 
 
+_NO_TARGET = object()
+
+
 class EvalContext:
     """The reads and writes of one evaluation of one rule instance."""
 
     __slots__ = ("engine", "snap", "deps", "writes", "events", "clockwatch", "requeue_at", "now", "_t", "inst",
-                 "dormant", "indexed")
+                 "dormant", "indexed", "_set_target", "_set_key")
 
     def __init__(self, engine: Any, snap: Any, now: float, inst: tuple | None = None):
         self.engine = engine
@@ -72,6 +75,8 @@ class EvalContext:
         self.requeue_at: float | None = None
         self.dormant = False  # its rule's `where` failed: nothing past it was read
         self.indexed: set | None = None  # where `_query` puts the index entry it read, when asked (`query`)
+        self._set_target: Any = _NO_TARGET  # the object of the last `set`, and its key (a rule sets
+        self._set_key: Any = None  # several fields of one object in a row)
         self._t = now
         self.now = R.TimeVal(now, 1, now)
 
@@ -359,11 +364,16 @@ class EvalContext:
 
     # --------------------------------------------------------------- writes
     def set(self, target: Any, path: tuple, value: Any, line: int) -> None:
-        if not isinstance(target, Mapping) or "metadata" not in target:
-            raise R.RuleRuntimeError(f"set needs an object to write to, got {R.type_name(target)}")
+        if target is self._set_target:
+            key = self._set_key
+        else:
+            if not isinstance(target, Mapping) or "metadata" not in target:
+                raise R.RuleRuntimeError(f"set needs an object to write to, got {R.type_name(target)}")
+            key = self._set_key = key_of(target)
+            self._set_target = target
         if any(step is None for step in path):
             raise R.RuleRuntimeError("set path has a null step")
-        self.writes.append(SetWrite(key_of(target), tuple(path), R.stored(value), line))
+        self.writes.append(SetWrite(key, tuple(path), R.stored(value), line))
 
     def create(self, kind_ref: Any, count: Any, template: Any, options: dict, line: int) -> tuple:
         """Collect a create; the objects it will make, named (`create … as p` binds them)."""
