@@ -236,12 +236,16 @@ def attr(value: Any, name: str) -> Any:
     if cls is _PMap:  # the common case (frozen objects): same result as below, faster
         buckets = value._buckets  # (pmap_get, inline)
         bucket = buckets[hash(name) % len(buckets)]
-        found = None
         if bucket:
             for k, v in bucket:
                 if k == name:
-                    found = v
-                    break
+                    return v  # (there, null or not: no shortcut)
+        if name not in META_SHORTCUTS:
+            return None
+        meta = pmap_get(value, "metadata")  # `rs.name` as `rs.metadata.name` (`_meta_shortcut`)
+        if type(meta) is _PMap:
+            return pmap_get(meta, name)
+        return meta.get(name) if isinstance(meta, Mapping) else None
     elif cls is dict:
         found = value.get(name)
     elif isinstance(value, Mapping):
