@@ -405,14 +405,7 @@ class _Flow:
             self.value(node.test, env)
             return _join(self.expr(node.then, env), self.expr(node.orelse, env))
         if isinstance(node, A.Comprehension):
-            source = self.expr(node.iter, env)
-            if source == _ITEM:
-                raise _Whole()  # iterating over one object: its keys
-            inner = dict(env)
-            if source == _LIST:
-                inner[node.var] = _ITEM
-            else:
-                inner.pop(node.var, None)
+            inner = _scope(env, node.var, self.expr(node.iter, env))
             self.value(node.cond, inner)
             made = self.expr(node.expr, inner)
             if made == _ITEM:
@@ -468,11 +461,7 @@ class _Flow:
                 raise _Whole()
             if source == _LIST and len(args) < 2 and func in ("sort", "sort_desc", "min", "max", "sum"):
                 raise _Whole()  # (whole objects ordered, returned or added up)
-            inner = dict(env)
-            if source == _LIST:
-                inner["it"] = _ITEM
-            else:
-                inner.pop("it", None)
+            inner = _scope(env, "it", source)
             made = self.expr(args[1], inner) if len(args) > 1 else None
             for arg in args[2:]:
                 self.value(arg, env)
@@ -561,15 +550,7 @@ class _Flow:
             self.block(node.body, env)
             self.block(node.orelse, env)
         elif isinstance(node, A.For):
-            source = self.expr(node.iter, env)
-            if source == _ITEM:
-                raise _Whole()
-            inner = dict(env)
-            if source == _LIST:
-                inner[node.var] = _ITEM
-            else:
-                inner.pop(node.var, None)
-            self.block(node.body, inner)
+            self.block(node.body, _scope(env, node.var, self.expr(node.iter, env)))
         elif isinstance(node, A.Set):
             target = node.target
             if not isinstance(target, (A.Attr, A.Index)):
@@ -618,6 +599,20 @@ class _Flow:
                 self.found.update(_REFERENCE)
             elif role is not None:
                 raise _Whole()
+
+
+def _scope(env: dict, var: str, source: str | None) -> dict:
+    """The names in scope where `var` takes each element of `source` in turn: one of the objects
+    when it is a list of them, hiding an outer `var` otherwise.  (Iterating over one object goes
+    over its keys: all of it.)"""
+    if source == _ITEM:
+        raise _Whole()
+    inner = dict(env)
+    if source == _LIST:
+        inner[var] = _ITEM
+    else:
+        inner.pop(var, None)
+    return inner
 
 
 def _join(a: str | None, b: str | None) -> str | None:
