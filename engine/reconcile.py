@@ -533,8 +533,8 @@ class Engine:
         and of the objects they find by the queries of that kind `_route_queries` met."""
         found = self._anchor_tree.get(kind)
         if found is None:
-            found = self._anchor_tree[kind] = AnchorPaths(
-                (*self.anchored.get(kind, ()), *self.anchored.get(ANY_KIND, ()), *self._query_kind_sites.get(kind, ())))
+            decls = (*self.anchored.get(kind, ()), *self.anchored.get(ANY_KIND, ()))
+            found = self._anchor_tree[kind] = AnchorPaths((*decls, *self._query_kind_sites.get(kind, ())))
         return found
 
     def _drop(self, inst: tuple) -> None:

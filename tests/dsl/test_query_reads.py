@@ -16,7 +16,8 @@ HEADER = """component c
 
 def reads_of(body: str) -> list:
     """The paths each query of a one-rule file reads, in the order the queries appear (None: all)."""
-    source = HEADER + "\nrule r for cm in ConfigMap:\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "  ") + "\n"
+    body = textwrap.indent(textwrap.dedent(body).strip("\n"), "  ")
+    source = HEADER + "\nrule r for cm in ConfigMap:\n" + body + "\n"
     rule = next(d for d in parse(source, "t.rules").decls if isinstance(d, A.Rule))
     found = query_reads(rule)
     return [None if found.get(id(q), (None,))[0] is None else set(found[id(q)][0].anchor_reads)

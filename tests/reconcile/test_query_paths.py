@@ -29,7 +29,8 @@ def pod(name: str, app: str = "web") -> dict:
 
 def setup(cluster, rules: str = RULES):
     engine = cluster.rules(counter=rules)
-    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "demo"}})
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": "cm", "namespace": "demo"}})
     for name in ("a", "b"):
         cluster.api.create(cluster.admin, pod(name))
     cluster.run()
