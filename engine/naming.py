@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 
-from pyrsistent import PMap
+from pyrsistent import PMap, pvector
 
 # utilrand's alphabet: no vowels, no 0/1/3, so suffixes never spell words.
 ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
@@ -43,8 +43,19 @@ def safe_encode(text: str) -> str:
     return "".join(ALPHANUMS[ord(char) % len(ALPHANUMS)] for char in text)
 
 
+_PVECTOR = type(pvector())
+_SCALARS = (str, bool, int, float, type(None))
+
+
 def _plain(value: object) -> object:
     """Immutable mappings and sequences as dicts and lists, others as strings."""
+    cls = type(value)  # (the exact types objects are made of first: an ABC's check costs more)
+    if cls in _SCALARS:
+        return value
+    if cls is PMap or cls is dict:
+        return {str(k): _plain(v) for k, v in value.items()}
+    if cls is _PVECTOR or cls is list or cls is tuple:
+        return [_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, Sequence) and not isinstance(value, str):
@@ -83,11 +94,24 @@ _TEMPLATE_HASHES: dict[int, tuple[object, int | None, str]] = {}
 
 
 def _template_hash(template: object, collision_count: int | None) -> str:
-    data = canonical_json(template).encode()
+    text = canonical_json(template)
+    key = (text, collision_count) if collision_count is None or type(collision_count) is int else None
+    found = _HASHES_BY_TEXT.get(key) if key is not None else None
+    if found is not None:  # an equal template frozen anew (its object left the store's shared parts)
+        return found
+    data = text.encode()
     if collision_count is not None:
         # upstream writes the uint32 little-endian into an 8-byte buffer
         data += (int(collision_count) & 0xFFFFFFFF).to_bytes(4, "little") + bytes(4)
-    return safe_encode(str(fnv32a(data)))
+    found = safe_encode(str(fnv32a(data)))  # (FNV in Python: as long as the JSON itself)
+    if key is not None:
+        if len(_HASHES_BY_TEXT) >= TEMPLATE_HASHES_KEPT:
+            del _HASHES_BY_TEXT[next(iter(_HASHES_BY_TEXT))]  # the oldest entry
+        _HASHES_BY_TEXT[key] = found
+    return found
+
+
+_HASHES_BY_TEXT: dict[tuple, str] = {}  # (canonical JSON, collision count) → hash
 
 
 def _digest(purpose: bytes, seed: str, counter: int, size: int) -> bytes:

@@ -53,6 +53,16 @@ def test_template_hash_ignores_key_order_and_container_types():
     assert template_hash(thawed) == template_hash(TEMPLATE)
 
 
+def test_an_equal_template_frozen_anew_takes_its_hash_from_the_text(monkeypatch):
+    template = freeze({"metadata": {"labels": {"app": "again"}}, "spec": {"containers": [{"name": "c"}]}})
+    first = template_hash(template, 2)
+    counted = []
+    monkeypatch.setattr(naming, "fnv32a", lambda data: counted.append(data) or 0)
+    again = freeze({"spec": {"containers": [{"name": "c"}]}, "metadata": {"labels": {"app": "again"}}})
+    assert again is not template and template_hash(again, 2) == first and not counted
+    assert template_hash(again, 3) == safe_encode("0") and counted  # (another collision count: computed)
+
+
 def test_template_hash_changes_with_the_template():
     changed = TEMPLATE.transform(["spec", "containers", 0, "image"], "nginx:1.26")
     assert template_hash(changed) != template_hash(TEMPLATE)
