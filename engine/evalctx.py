@@ -160,8 +160,9 @@ class EvalContext:
             return []  # `Pod in null`: no namespace, no pods
         keys, dep = self._candidates(group, kind, spec.terms, values)
         # the index entries read: `query`'s to note (kept apart from what the condition reads),
-        # or dependencies
-        into, self.indexed = (self.deps, None) if self.indexed is None else (self.indexed, None)
+        # or dependencies; the condition's own queries note theirs themselves
+        into = self.deps if self.indexed is None else self.indexed
+        self.indexed = None
         if type(dep) is frozenset:  # (several: a `selects` term)
             into.update(dep)
         elif dep is not None:

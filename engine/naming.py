@@ -52,13 +52,9 @@ def _plain(value: object) -> object:
     cls = type(value)  # (the exact types objects are made of first: an ABC's check costs more)
     if cls in _SCALARS:
         return value
-    if cls is PMap or cls is dict:
+    if cls is PMap or cls is dict or isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
-    if cls is _PVECTOR or cls is list or cls is tuple:
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str):
+    if cls is _PVECTOR or cls is list or cls is tuple or (isinstance(value, Sequence) and not isinstance(value, str)):
         return [_plain(v) for v in value]
     if value is None or isinstance(value, (str, bool, int, float)):
         return value

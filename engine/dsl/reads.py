@@ -274,9 +274,11 @@ class _Reader:
 # they return when given a query's objects: more of them ("list"), one of them or null ("item"),
 # or a value made of what the expression read (None).  `unique` without a key hashes whole
 # objects, and `map` returns what its expression does; both are handled where they are used.
-_LIST_RESULTS = {"filter": "list", "sort": "list", "sort_desc": "list", "first": "item", "last": "item",
-                 "min_by": "item", "max_by": "item", "count": None, "any": None, "all": None,
-                 "sum": None, "min": None, "max": None}
+_LIST_RESULTS = {"filter": "list", "sort": "list", "sort_desc": "list", "unique": "list", "first": "item",
+                 "last": "item", "min_by": "item", "max_by": "item", "count": None, "any": None, "all": None,
+                 "sum": None, "min": None, "max": None, "map": None}
+# … of which these, without the expression, order, return, add up or hash the objects whole
+_WHOLE_WITHOUT_KEY = frozenset({"sort", "sort_desc", "min", "max", "sum", "unique"})
 # What these read of an object given whole, beyond a rule's anchor builtins.
 QUERY_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
     **ANCHOR_ARGUMENT_READS,
@@ -455,33 +457,19 @@ class _Flow:
 
     def call(self, node: A.Call, env: dict) -> str | None:
         func, args = node.func, node.args
-        if func in _LIST_RESULTS or func in ("map", "unique"):
+        if func in _LIST_RESULTS:
             source = self.expr(args[0], env) if args else None
-            if source == _ITEM:
+            if source == _LIST and len(args) < 2 and func in _WHOLE_WITHOUT_KEY:
                 raise _Whole()
-            if source == _LIST and len(args) < 2 and func in ("sort", "sort_desc", "min", "max", "sum"):
-                raise _Whole()  # (whole objects ordered, returned or added up)
-            inner = _scope(env, "it", source)
+            inner = _scope(env, "it", source)  # (one object given as the list: its keys, all of it)
             made = self.expr(args[1], inner) if len(args) > 1 else None
             for arg in args[2:]:
                 self.value(arg, env)
-            if source != _LIST:
-                if made is not None:
-                    raise _Whole()
-                return None
-            if func == "map":
-                if made == _ITEM:
-                    return _LIST
-            elif func == "unique":
-                if len(args) < 2:
-                    raise _Whole()  # (whole objects hashed)
-                if made is None:
-                    return _LIST
-            elif made is None:
-                return _LIST_RESULTS[func]
+            if source == _LIST and func == "map" and made == _ITEM:
+                return _LIST  # map(objects, it)
             if made is not None:
                 raise _Whole()
-            return None
+            return _LIST_RESULTS[func] if source == _LIST else None
         if func == "take":
             source = self.expr(args[0], env) if args else None
             for arg in args[1:]:

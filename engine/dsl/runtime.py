@@ -18,7 +18,7 @@ from typing import Any
 
 from pyrsistent import pmap, pvector
 
-from ..objects import MISSING, is_mapping, pmap_get  # pmap_get: the generated code and builtins read maps through it
+from ..objects import is_mapping, pmap_get  # pmap_get: the generated code and builtins read maps through it
 from ..timeutil import parse_time
 
 # Shortcuts that read an object's metadata: `rs.name` is `rs.metadata.name`.
@@ -258,15 +258,11 @@ def attr(value: Any, name: str) -> Any:
 
 
 def _meta_shortcut(value: Mapping, name: str) -> Any:
-    """`rs.name` as `rs.metadata.name`, for a map without a `name` of its own."""
-    if type(value) is _PMap:
-        meta = pmap_get(value, "metadata")
-        if meta is None or pmap_get(value, name, MISSING) is not MISSING:
-            return None
-    else:
-        meta = value.get("metadata")
-        if meta is None or name in value:
-            return None
+    """`rs.name` as `rs.metadata.name`, for a map without a `name` of its own (other than a PMap:
+    `attr` reads those itself)."""
+    meta = value.get("metadata")
+    if meta is None or name in value:
+        return None
     if type(meta) is _PMap:
         return pmap_get(meta, name)
     return meta.get(name) if isinstance(meta, Mapping) else None

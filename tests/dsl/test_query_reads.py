@@ -163,3 +163,7 @@ def test_keyless_sort_min_max_read_the_objects_whole():
     assert reads_of("set cm.data.x = first(sort_desc(Pod in cm.namespace)).metadata.name") == [None]
     assert reads_of("set cm.data.x = min(Pod in cm.namespace).status.phase") == [None]
     assert reads_of("set cm.data.x = max(Pod in cm.namespace).status.phase") == [None]
+
+
+def test_one_object_given_as_a_list_reads_it_whole():
+    assert reads_of("set cm.data.x = str(count(first(Pod in cm.namespace)))") == [None]
