@@ -357,8 +357,13 @@ class Engine:
         self._inbox.append(events)
 
     def _invalidate(self, inst: tuple, cause: tuple) -> None:
-        causes = self.dirty.setdefault(inst, [])
-        if len(causes) < MAX_CAUSES:
+        """Mark `inst` dirty for `cause`.  A change that reaches an instance through several of its
+        dependencies is one cause, once: how many of them it went through depends on the order the
+        change's keys are walked in (a set's), which must not reach the history."""
+        causes = self.dirty.get(inst)
+        if causes is None:
+            self.dirty[inst] = [cause]
+        elif len(causes) < MAX_CAUSES and causes[-1] is not cause:
             causes.append(cause)
 
     def _drain(self) -> None:
@@ -399,7 +404,7 @@ class Engine:
                     causes = dirty.get(inst)
                     if causes is None:
                         dirty[inst] = [cause]
-                    elif len(causes) < MAX_CAUSES:
+                    elif len(causes) < MAX_CAUSES and causes[-1] is not cause:
                         causes.append(cause)
             if queried:
                 sites = queried.get(dep)
@@ -475,7 +480,7 @@ class Engine:
                 causes = dirty.get(inst)
                 if causes is None:
                     dirty[inst] = [cause]
-                elif len(causes) < MAX_CAUSES:
+                elif len(causes) < MAX_CAUSES and causes[-1] is not cause:
                     causes.append(cause)
 
     def _sites_tree(self, kind: str, asked: list, woken: Any, changed: int | None) -> tuple:

@@ -130,3 +130,32 @@ def test_its_own_write_coming_back_does_not_wake_it_and_another_writers_does(clu
     cluster.api.patch(cluster.admin, "", "Pod", "demo", "a", {"metadata": {"annotations": {"mark": "y"}}})
     assert cluster.run().converged
     assert cluster.get("Pod", "a")["metadata"]["annotations"]["mark"] == "x"
+
+
+TWO_SITES = """
+component counter
+  reads ConfigMap, Pod
+  writes ConfigMap
+
+rule running for cm in ConfigMap:
+  let pods = Pod in cm.namespace where it.metadata.labels.app == "web"
+  let placed = Pod in cm.namespace where it.metadata.labels.app == "web" and it.spec.nodeName == null
+  set cm.data.running = str(count(pods, it.status.phase == "Running")) + "/" + str(count(placed))
+"""
+
+
+def test_a_change_reaching_an_instance_through_several_queries_is_one_cause(cluster):
+    """The two queries read one index entry with different paths (two sites): a phase change
+    wakes the rule through both, and is listed once in its write's cause, whatever order the
+    sites are walked in."""
+    engine = setup(cluster, TWO_SITES)
+    [deps] = [d for (decl, key), d in engine.inst_deps.items() if decl.qualname == "counter/running"]
+    assert len({d[2] for d in deps if d[0] == "query"}) == 2
+    records = []
+    cluster.store.listeners.append(lambda snap, events, record: records.append(record))
+    status(cluster, "a", {"phase": "Running"})()
+    trigger = cluster.store.revision
+    assert cluster.run().converged
+    [write] = [r for r in records if r.actor == "counter"]
+    assert list(write.cause[1:]) == [{"type": "change", "rev": trigger, "key": ["", "Pod", "demo", "a"]}]
+    assert cluster.get("ConfigMap", "cm")["data"]["running"] == "1/2"
