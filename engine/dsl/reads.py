@@ -274,17 +274,40 @@ class _Reader:
 # they return when given a query's objects: more of them ("list"), one of them or null ("item"),
 # or a value made of what the expression read (None).  `unique` without a key hashes whole
 # objects, and `map` returns what its expression does; both are handled where they are used.
+@attrs.frozen
+class _Seq:
+    """The role of a list whose elements have the role `of`."""
+
+    of: Any
+
+
+@attrs.frozen
+class _Map:
+    """The role of a map literal that holds some of the query's objects: (key, role) of the keys
+    that do, sorted; a key not there holds neither."""
+
+    fields: tuple
+
+    def get(self, key: str) -> Any:
+        for name, role in self.fields:
+            if name == key:
+                return role
+        return None
+
+
+_ITEM = "item"  # one of the query's objects
+_LIST = _Seq(_ITEM)  # a list of them
+# The list builtins: what they return of a list (the list's role, one element's, or neither)
 _LIST_RESULTS = {"filter": "list", "sort": "list", "sort_desc": "list", "unique": "list", "first": "item",
                  "last": "item", "min_by": "item", "max_by": "item", "count": None, "any": None, "all": None,
                  "sum": None, "min": None, "max": None, "map": None}
-# … of which these, without the expression, order, return, add up or hash the objects whole
+# … of which these, without the expression, order, return, add up or hash the elements whole
 _WHOLE_WITHOUT_KEY = frozenset({"sort", "sort_desc", "min", "max", "sum", "unique"})
 # What these read of an object given whole, beyond a rule's anchor builtins.
 QUERY_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
     **ANCHOR_ARGUMENT_READS,
     "find_port": {0: (("spec", "containers"), ("spec", "initContainers"))},
 }
-_LIST, _ITEM = "list", "item"
 
 
 def query_reads(rule: A.Rule) -> dict[int, tuple[ReadPaths | None, ReadPaths | None]]:
@@ -361,10 +384,10 @@ def _queries(node: Any) -> list:
 
 
 class _Flow:
-    """Follows the objects of one query through a rule: `expr` tells what an expression is (a list
-    of them, one of them, or neither) given what the names in scope are (`env`: name → role;
-    names not in it hold neither), and collects the paths read of them; `_Whole` when they are
-    used in a way it cannot follow."""
+    """Follows the objects of one query through a rule: `expr` tells what an expression is (one
+    of them, a list of such, a map literal holding such, or neither) given what the names in
+    scope are (`env`: name → role; names not in it hold neither), and collects the paths read of
+    them; `_Whole` when they are used in a way it cannot follow."""
 
     def __init__(self, query: A.Query):
         self.query = query
@@ -376,7 +399,7 @@ class _Flow:
         if self.expr(node, env) is not None:
             raise _Whole()
 
-    def expr(self, node: Any, env: dict) -> str | None:
+    def expr(self, node: Any, env: dict) -> Any:
         if node is None or isinstance(node, (A.Literal, A.Duration)):
             return None
         if isinstance(node, A.Name):
@@ -410,25 +433,24 @@ class _Flow:
             inner = _scope(env, node.var, self.expr(node.iter, env))
             self.value(node.cond, inner)
             made = self.expr(node.expr, inner)
-            if made == _ITEM:
-                return _LIST
-            if made is not None:
-                raise _Whole()
-            return None
+            return None if made is None else _Seq(made)
         if isinstance(node, A.ListLit):
-            roles = [self.expr(item, env) for item in node.items]
-            if roles and all(r == _ITEM for r in roles):
-                return _LIST
-            if any(r is not None for r in roles):
-                raise _Whole()
-            return None
-        if isinstance(node, A.MapLit):
-            for _key, item in node.items:
-                self.value(item, env)
-            return None
+            role = None
+            for item in node.items:
+                role = _join(role, self.expr(item, env))
+            return None if role is None else _Seq(role)
+        if isinstance(node, A.MapLit):  # `{rs: r, size: 3}`: `.rs` is one of them again
+            fields = []
+            for key, item in node.items:
+                role = self.expr(item, env)
+                if role is not None:
+                    if key == "metadata":  # (`.name` of a map without one reads `.metadata.name`)
+                        raise _Whole()
+                    fields.append((key, role))
+            return _Map(tuple(sorted(fields))) if fields else None
         raise _Whole()  # (a node this does not know)
 
-    def chain(self, node: Any, env: dict) -> str | None:
+    def chain(self, node: Any, env: dict) -> Any:
         ops = []
         while isinstance(node, (A.Attr, A.Index)):
             ops.append(node)
@@ -440,10 +462,14 @@ class _Flow:
                 op.index.value if isinstance(op.index, A.Literal) and isinstance(op.index.value, str) else None)
             if isinstance(op, A.Index):
                 self.value(op.index, env)
-            if role == _LIST:
+            if isinstance(role, _Seq):
                 if isinstance(op, A.Attr):
                     raise _Whole()
-                role = _ITEM  # list[i]: one of them
+                role = role.of  # list[i]: one of its elements
+            elif isinstance(role, _Map):
+                if static is None:
+                    raise _Whole()  # (a computed key: any of its values)
+                role = role.get(static)
             elif role == _ITEM:
                 if static is None:  # a computed step: the path so far is read whole
                     _record(self.found, tuple(steps))
@@ -455,39 +481,43 @@ class _Flow:
             return None
         return role
 
-    def call(self, node: A.Call, env: dict) -> str | None:
+    def call(self, node: A.Call, env: dict) -> Any:
         func, args = node.func, node.args
         if func in _LIST_RESULTS:
             source = self.expr(args[0], env) if args else None
-            if source == _LIST and len(args) < 2 and func in _WHOLE_WITHOUT_KEY:
+            listed = isinstance(source, _Seq)
+            if listed and len(args) < 2 and func in _WHOLE_WITHOUT_KEY:
                 raise _Whole()
             inner = _scope(env, "it", source)  # (one object given as the list: its keys, all of it)
             made = self.expr(args[1], inner) if len(args) > 1 else None
             for arg in args[2:]:
                 self.value(arg, env)
-            if source == _LIST and func == "map" and made == _ITEM:
-                return _LIST  # map(objects, it)
+            if listed and func == "map" and made is not None:
+                return _Seq(made)  # map(objects, it), map(targets, it.rs)
             if made is not None:
                 raise _Whole()
-            return _LIST_RESULTS[func] if source == _LIST else None
+            result = _LIST_RESULTS[func] if listed else None
+            return source if result == "list" else (source.of if result == "item" else None)
         if func == "take":
             source = self.expr(args[0], env) if args else None
             for arg in args[1:]:
                 self.value(arg, env)
-            if source == _ITEM:
+            if source is not None and not isinstance(source, _Seq):
                 raise _Whole()
             return source
-        if func == "get" and len(args) >= 2:  # get(list, i): one of them; get(object, "key"): a path
+        if func == "get" and len(args) >= 2:  # get(list, i): an element; get(object, "key"): a path
             source = self.expr(args[0], env)
             for arg in args[1:]:
                 self.value(arg, env)
-            if source == _ITEM:
+            if source == _ITEM or isinstance(source, _Map):
                 key = args[1]
                 if not (isinstance(key, A.Literal) and isinstance(key.value, str)):
                     raise _Whole()  # (a computed key: any of it)
+                if isinstance(source, _Map):
+                    return source.get(key.value)
                 _record(self.found, (key.value,))
                 return None
-            return _ITEM if source == _LIST else None
+            return source.of if isinstance(source, _Seq) else None
         if func == "default":
             roles = [self.expr(arg, env) for arg in args]
             role = None
@@ -508,15 +538,16 @@ class _Flow:
                 raise _Whole()
         return None
 
-    def binary(self, node: A.Binary, env: dict) -> str | None:
+    def binary(self, node: A.Binary, env: dict) -> Any:
         op = node.op
         if op in ("==", "!="):
             for a, b in ((node.left, node.right), (node.right, node.left)):
-                if isinstance(b, A.Literal) and b.value is None and self.expr(a, env) == _ITEM:
+                if isinstance(b, A.Literal) and b.value is None and self.expr(a, env) is not None:
                     return None  # whether it is there: the answer's membership
         left, right = self.expr(node.left, env), self.expr(node.right, env)
-        if op == "+" and _ITEM not in (left, right) and _LIST in (left, right):
-            return _LIST
+        if op == "+" and isinstance(left, (_Seq, type(None))) and isinstance(right, (_Seq, type(None))) and (
+                left is not None or right is not None):
+            return _Seq(_join(left and left.of, right and right.of))
         if left is not None or right is not None:
             raise _Whole()
         return None
@@ -558,12 +589,16 @@ class _Flow:
                 raise _Whole()
             self.value(node.value, env)
         elif isinstance(node, A.Delete):
-            if self.expr(node.target, env) is not None:
+            if self.expr(node.target, env) in (_ITEM, _LIST):
                 self.found.update(_DELETE_READS)
+            elif self.expr(node.target, env) is not None:
+                raise _Whole()
             self.options(node.options, env)
         elif isinstance(node, A.Event):
-            if self.expr(node.target, env) is not None:
+            if self.expr(node.target, env) in (_ITEM, _LIST):
                 self.found.update(_REFERENCE)
+            elif self.expr(node.target, env) is not None:
+                raise _Whole()
             self.value(node.message, env)
             self.options(node.options, env)
         elif isinstance(node, A.Create):
@@ -589,24 +624,30 @@ class _Flow:
                 raise _Whole()
 
 
-def _scope(env: dict, var: str, source: str | None) -> dict:
-    """The names in scope where `var` takes each element of `source` in turn: one of the objects
-    when it is a list of them, hiding an outer `var` otherwise.  (Iterating over one object goes
-    over its keys: all of it.)"""
-    if source == _ITEM:
-        raise _Whole()
+def _scope(env: dict, var: str, source: Any) -> dict:
+    """The names in scope where `var` takes each element of `source` in turn: the role of its
+    elements when it is a list holding the objects, hiding an outer `var` otherwise.  (Iterating
+    over one object or a map goes over its keys: all of it.)"""
     inner = dict(env)
-    if source == _LIST:
-        inner[var] = _ITEM
-    else:
+    if isinstance(source, _Seq):
+        inner[var] = source.of
+    elif source is None:
         inner.pop(var, None)
+    else:
+        raise _Whole()
     return inner
 
 
-def _join(a: str | None, b: str | None) -> str | None:
-    """The role of a value that is one of two."""
+def _join(a: Any, b: Any) -> Any:
+    """The role of a value that is one of two (a value that holds none of the objects joins as
+    anything: reading it as one of them reads nothing of theirs)."""
     if a is None or a == b:
         return b
     if b is None:
         return a
-    raise _Whole()  # a list of them or one of them
+    if isinstance(a, _Seq) and isinstance(b, _Seq):
+        return _Seq(_join(a.of, b.of))
+    if isinstance(a, _Map) and isinstance(b, _Map):
+        keys = sorted({k for k, _ in a.fields} | {k for k, _ in b.fields})
+        return _Map(tuple((k, _join(a.get(k), b.get(k))) for k in keys))
+    raise _Whole()  # e.g. a list of them or one of them

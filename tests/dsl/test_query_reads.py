@@ -66,11 +66,7 @@ def test_an_existence_test_reads_nothing_of_the_object():
     """) == [set()]
 
 
-def test_objects_put_in_a_map_compared_whole_or_given_to_an_unknown_builtin_are_read_whole():
-    assert reads_of("""
-        let pairs = [{pod: p} for p in (Pod in cm.namespace)]
-        set cm.data.n = str(count(pairs))
-    """) == [None]
+def test_objects_compared_whole_or_given_to_an_unknown_builtin_are_read_whole():
     assert reads_of("""
         let pods = Pod in cm.namespace
         set cm.data.same = str(first(pods) == last(pods))
@@ -150,7 +146,7 @@ def test_an_empty_answer_reads_what_the_where_reads_even_of_a_query_read_whole()
     source = HEADER + textwrap.dedent("""
         rule r for cm in ConfigMap:
           let pods = Pod in cm.namespace where it.spec.nodeName == "n1" and not deleting(it)
-          set cm.data.pairs = str(count([{pod: p} for p in pods]))
+          set cm.data.same = str(first(pods) == last(pods))
         """)
     rule = next(d for d in parse(source, "t.rules").decls if isinstance(d, A.Rule))
     [(answer, empty)] = query_reads(rule).values()
@@ -167,3 +163,74 @@ def test_keyless_sort_min_max_read_the_objects_whole():
 
 def test_one_object_given_as_a_list_reads_it_whole():
     assert reads_of("set cm.data.x = str(count(first(Pod in cm.namespace)))") == [None]
+
+
+def test_objects_held_in_map_literals_are_followed_through_their_keys():
+    """The rollout's shape: targets as `{rs: r, size: n}` maps, filtered, looped over, summed."""
+    [paths] = reads_of("""
+        let pods = Pod in cm.namespace
+        let targets = [{pod: p, size: 1} for p in pods if p.spec.nodeName != null]
+        let lone = [{pod: first(pods), size: 2}]
+        let all = targets + lone if count(targets) > 0 else lone
+        let picked = filter(all, it.pod.status.phase == "Running" and it.size > 0)
+        for t in picked:
+          set t.pod.metadata.annotations["size"] = str(t.size)
+        set cm.data.n = str(sum(picked, it.size) + sum(map(all, it.pod), len(it.metadata.name)))
+        set cm.data.first = get(first(all), "pod").spec.hostname
+    """)
+    shortcut = {p for p in paths if p[:2] == ("metadata", "metadata")}  # (`.metadata.name` of a map)
+    assert paths - shortcut == {("spec", "nodeName"), ("status", "phase"), ("metadata", "annotations", "size"),
+                                ("metadata", "name"), ("spec", "hostname")}
+
+
+def test_two_map_literals_joined_keep_the_keys_of_both():
+    [paths] = reads_of("""
+        let p = first(Pod in cm.namespace)
+        let m = {a: p, n: 1} if cm.data.x == "1" else {b: p}
+        set cm.data.x = default(m.a.status.phase, "") + default(m.b.spec.nodeName, "")
+    """)
+    assert paths == {("status", "phase"), ("spec", "nodeName")}
+
+
+def test_map_literals_used_in_ways_not_followed_read_the_objects_whole():
+    # a map with a `metadata` of them: `.name` of it reads `.metadata.name`
+    assert reads_of("""
+        let m = {metadata: first(Pod in cm.namespace)}
+        set cm.data.x = m.name
+    """) == [None]
+    # a computed key: any of its values
+    assert reads_of("""
+        let m = {pod: first(Pod in cm.namespace)}
+        set cm.data.x = get(m, cm.data.key).status.phase
+    """) == [None]
+    assert reads_of("""
+        let m = {pod: first(Pod in cm.namespace)}
+        set cm.data.x = m[cm.data.key].status.phase
+    """) == [None]
+    # compared whole, ordered whole, iterated, given to an unknown builtin or an event
+    assert reads_of("""
+        let ms = [{pod: p} for p in (Pod in cm.namespace)]
+        set cm.data.x = str(first(ms) == last(ms))
+    """) == [None]
+    assert reads_of("""
+        let ms = [{pod: p} for p in (Pod in cm.namespace)]
+        set cm.data.x = str(count(sort(ms)))
+    """) == [None]
+    assert reads_of("""
+        let m = {pod: first(Pod in cm.namespace)}
+        set cm.data.x = join([k for k in m], ",")
+    """) == [None]
+    assert reads_of("""
+        let m = {pod: first(Pod in cm.namespace)}
+        set cm.data.x = join(values(m), ",")
+    """) == [None]
+    assert reads_of("""
+        let m = {pod: first(Pod in cm.namespace)}
+        event "Seen" on m: "seen"
+    """) == [None]
+    # one of them in a map joined with one of them alone
+    assert reads_of("""
+        let p = first(Pod in cm.namespace)
+        let m = {pod: p} if cm.data.x == "1" else p
+        set cm.data.x = str(m.pod)
+    """) == [None]

@@ -32,12 +32,13 @@ def pod(name: str, app: str = "web", **extra) -> dict:
 
 
 def setup(cluster, body: str, pods=("a", "b")):
-    cluster.rules(flows=rules(body))
+    engine = cluster.rules(flows=rules(body))
     cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
                                        "metadata": {"name": "cm", "namespace": "demo"}})
     for p in pods:
         cluster.api.create(cluster.admin, pod(p) if isinstance(p, str) else p)
     assert cluster.run().converged
+    return engine
 
 
 def data(cluster, field: str):
@@ -188,6 +189,27 @@ def test_map_to_the_objects_then_a_loop_and_a_comprehension(cluster):
     assert data(cluster, "running") == "b"
     annotate(cluster, "a", pick="yes")
     assert data(cluster, "picked") == "a"
+
+
+def test_objects_held_in_map_literals_wake_for_what_is_read_through_them(cluster):
+    """Targets as `{pod: p, size: n}` maps (the rollout's shape): a change to a path read through
+    the map wakes the rule and its output follows; a change to another path does not wake it."""
+    engine = setup(cluster, """
+        let pods = Pod in cm.namespace
+        let targets = [{pod: p, size: 2 if p.status.phase == "Running" else 1} for p in pods]
+        let big = filter(targets, it.size > 1)
+        set cm.data.big = join(map(big, it.pod.metadata.name), ",")
+        set cm.data.total = str(sum(targets, it.size))
+    """)
+    assert data(cluster, "big") == "" and data(cluster, "total") == "2"
+    before = engine.evaluations["flows/r"]
+    annotate(cluster, "a", note="x")
+    patch(cluster, "b", {"status": {"message": "pulling"}}, subresource="status")
+    assert engine.evaluations["flows/r"] == before
+    phase(cluster, "b", "Running")
+    assert data(cluster, "big") == "b" and data(cluster, "total") == "3"
+    assert engine.evaluations["flows/r"] == before + 1
+    assert fresh_data(cluster, "big") == "b"
 
 
 def test_a_shadowing_loop_variable_does_not_hide_the_outer_objects(cluster):
