@@ -630,6 +630,7 @@ class Engine:
                 self._invalidate_all()
             try:
                 writes = self._round()
+                self._drain()  # (the scheduler queues the pods the round made)
                 writes += self.scheduler.cycle()  # scheduler hook: bind queued pods
             except RunawayError as exc:
                 return self._result(False, str(exc), rounds + 1, evaluations_before)

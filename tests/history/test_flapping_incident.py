@@ -40,13 +40,19 @@ def history(cwd: Path, *args: str) -> list[list[str]]:
 
 def test_a_hello_pod_is_created_and_deleted_again_and_again(incident):
     lines = history(incident, "--since", "82", "--actor", "replicaset-controller/replicas")
-    ops = [op for line in lines for op in line if op.startswith(("+pod/hello-", "-pod/hello-"))]
+    ops = [op for line in lines for op in line if op.startswith(("+pod/hello-", "~pod/hello-"))]
     created = [op for op in ops if op.startswith("+")]
     assert len(created) > 50
-    assert ops[:2] == [created[0], "-" + created[0][1:]]  # the first one lives two revisions
+    assert ops[:2] == [created[0], "~" + created[0][1:]]  # the first one: created, then deleted
     pod = created[0].removeprefix("+")
     own = history(incident, pod, "-n", "demo")
-    assert [op for line in own for op in line if op.endswith(pod)] == [created[0], "-" + pod]
+    # scheduled and admitted, deleted by the ReplicaSet (gracefully: its metadata), removed by the kubelet
+    assert [(line[2], op) for line in own for op in line if op.endswith(pod)] == [
+        ("replicaset-controller/replicas", created[0]), ("default-scheduler", "~" + pod),
+        ("kubelet/pod_admission", "~" + pod), ("replicaset-controller/replicas", "~" + pod),
+        ("kubelet/pod_termination", "-" + pod)]
+    deleting = next(line for line in own if line[2] == "replicaset-controller/replicas" and "~" + pod in line)
+    assert deleting[deleting.index("~" + pod) + 1] == "metadata"
 
 
 def test_explain_leads_from_the_pod_to_the_new_rule(incident):

@@ -198,3 +198,30 @@ def test_a_user_filter_dropped_into_the_rules_folder_joins_the_profile(tmp_path)
     pending = next(f"w{i}" for i in range(3) if c.node_of(f"w{i}") is None)
     assert c.condition(pending)["message"] == \
         "0/3 nodes are available: 3 node(s) are in a rack that already runs this app."
+
+
+MAKER = {"maker": """
+component maker
+  reads ConfigMap, Pod
+  writes Pod, ConfigMap
+
+rule make for cm in ConfigMap:
+  when Pod[cm.namespace, cm.name] == null:
+    create Pod from {spec: {containers: [{name: "c", image: "nginx"}]}} with name: cm.name
+
+rule seen for p in Pod:
+  let cm = ConfigMap[p.namespace, p.name]
+  when cm != null:
+    set cm.data.node = default(p.spec.nodeName, "none")
+"""}
+
+
+def test_a_pod_a_rule_creates_is_bound_before_the_rules_see_it(tmp_path):
+    """The cycle runs right after the round that created the pod: the rules anchored on it see
+    its creation and its bind in one evaluation."""
+    sched = SchedCluster(tmp_path, extra=MAKER)
+    sched.add(node("n1"), {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "p", "namespace": "demo"}})
+    assert sched.engine.run().converged
+    assert sched.node_of("p") == "n1"
+    assert sched.engine.evaluations["maker/seen"] == 1
+    assert sched.get("ConfigMap", "p", "demo")["data"] == {"node": "n1"}
