@@ -73,7 +73,7 @@ class EvalContext:
         self.events: list[Emitted] = []  # recorded only if the writes go through
         self.clockwatch = R.Clockwatch()
         self.requeue_at: float | None = None
-        self.dormant = False  # its rule's `where` failed: nothing past it was read
+        self.dormant = 0  # its rule's `where` failed (1) or its guard (2): nothing past it was read
         self.indexed: set | None = None  # where `_query` puts the index entry it read, when asked (`query`)
         self._set_target: Any = _NO_TARGET  # the object of the last `set`, and its key (a rule sets
         self._set_key: Any = None  # several fields of one object in a row)

@@ -187,6 +187,7 @@ class AnchorPaths:
         self.root: dict[str, list] = {}  # step → [bit of the path ending here, children, bits below]
         self.masks: dict[Any, int | None] = {}
         self.set_masks: dict[Any, int] = {}  # the bits of the paths a rule only sets (anchor_set_only)
+        self.guard_masks: dict[Any, int | None] = {}  # … those its `where`, lets and guard read (guard_reads)
         self.where_masks: dict[Any, int | None] = {}  # the bits of the paths its `where` reads (where_reads;
         # without one, all of its mask: a lookup's paths are read by the `where` that made it)
         self.paths: list[tuple] = []  # each bit's path, by the bit's position
@@ -194,7 +195,7 @@ class AnchorPaths:
         for decl in decls:
             paths = decl.anchor_reads
             if paths is None:
-                self.masks[decl] = self.where_masks[decl] = None
+                self.masks[decl] = self.where_masks[decl] = self.guard_masks[decl] = None
                 continue
             mask = 0
             for path in paths:
@@ -213,6 +214,8 @@ class AnchorPaths:
             self.set_masks[decl] = sum(bits[path] for path in decl.anchor_set_only if path in bits)
             where = getattr(decl, "where_reads", None)  # (a lookup's ReadPaths has none: all it reads)
             self.where_masks[decl] = mask if where is None else sum(bits[path] for path in where)
+            guarded = getattr(decl, "guard_reads", None)
+            self.guard_masks[decl] = mask if guarded is None else sum(bits[path] for path in guarded)
 
     def changed(self, old: Any, new: Any) -> int:
         """The bits of the paths the change from `old` to `new` touches (-1: all of them)."""
@@ -285,7 +288,8 @@ class Engine:
         self._query_any_kind = False  # … or an entry that names no kind
         self._read_trees: dict[Any, AnchorPaths] = {}  # ReadPaths (a lookup's or a query's) → its tree of paths
         self.wanted: dict[tuple, dict] = {}  # instance → (key, path) → the value its last evaluation set
-        self.dormant: set = set()  # instances whose rule's `where` failed at their last evaluation
+        self.dormant: dict[tuple, int] = {}  # instances whose rule's `where` (1) or guard (2) failed at
+        # their last evaluation
         self._kinds: dict[Any, tuple[str, str] | None] = {}
         self.last_state: int | None = None
         self.conflicts: list[tuple] = []
@@ -507,7 +511,9 @@ class Engine:
         `inst`, which reads the paths of `decl` there?  A failed instance: always (what the API
         server refused may be mended).  Otherwise when it touches one of them, unless it only
         left what the instance sets as the instance wanted it (`_as_wanted`)."""
-        mask = paths.where_masks[decl] if inst in self.dormant else paths.masks[decl]
+        dormant = self.dormant.get(inst)
+        mask = paths.masks[decl] if dormant is None else (
+            paths.where_masks[decl] if dormant == 1 else paths.guard_masks[decl])
         if mask is None or inst in self.failures:
             return True
         bits = mask & changed
@@ -551,7 +557,7 @@ class Engine:
                     del self.deps[dep]
         self.dirty.pop(inst, None)
         self.wanted.pop(inst, None)
-        self.dormant.discard(inst)
+        self.dormant.pop(inst, None)
         self.inst_timer.pop(inst, None)
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
@@ -703,9 +709,9 @@ class Engine:
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
         if ctx.dormant:
-            self.dormant.add(inst)
+            self.dormant[inst] = ctx.dormant
         else:
-            self.dormant.discard(inst)
+            self.dormant.pop(inst, None)
         wanted = {(w.key, w.path): w.value for w in ctx.writes if type(w) is SetWrite}
         if wanted:
             self.wanted[inst] = wanted
@@ -718,7 +724,7 @@ class Engine:
     def _fail(self, inst: tuple, ctx: EvalContext, exc: Exception) -> None:
         decl, key = inst
         self.wanted.pop(inst, None)
-        self.dormant.discard(inst)
+        self.dormant.pop(inst, None)
         self._record_deps(inst, frozenset(ctx.deps))
         self._back_off(inst, RuleFailure(decl.qualname, rule_location(decl, exc), key, _describe(exc)))
 

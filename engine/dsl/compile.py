@@ -25,7 +25,7 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, lookup_reads, pod_reads, query_reads, site_paths
+from .reads import ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, guard, lookup_reads, pod_reads, query_reads, site_paths
 
 # ------------------------------------------------------------ compiled forms
 
@@ -81,6 +81,7 @@ class CompiledDecl:
     anchor_reads: tuple | None = None
     anchor_set_only: tuple = ()  # … of which it only sets (dsl.reads.anchor_set_only)
     where_reads: tuple | None = None  # … of which its `where` reads (None: all, or no `where`)
+    guard_reads: tuple | None = None  # … its `where`, lets and guard read (reads.guard; None: no guard)
 
     @property
     def qualname(self) -> str:
@@ -236,6 +237,7 @@ class _Gen:
         self.comp_depth = 0  # comprehensions around the expression being generated
         self.defers = False  # the function being generated hands out `later` parts (CompiledDecl.defers)
         self.in_rule = False  # generating a rule (not a filter or score)
+        self.guard: Any = None  # a rule's guard (reads.guard): its else leaves the instance dormant
         self.timed: set[str] = set()  # names whose values may hold `now` (a TimeVal): see `kept_items`
 
     # -- plumbing
@@ -568,7 +570,10 @@ class _Gen:
     def stmt_when(self, s: A.When, depth: int, keyword: str = "if") -> None:
         self.emit(depth, f"{keyword} _r.truthy({self.expr(s.cond)}):")
         self.block(s.body, depth + 1)
-        if len(s.orelse) == 1 and isinstance(s.orelse[0], A.When):
+        if s is self.guard:  # (a rule's guard that fails leaves the instance dormant: reads.guard)
+            self.emit(depth, "else:")
+            self.emit(depth + 1, "ctx.dormant = 2")
+        elif len(s.orelse) == 1 and isinstance(s.orelse[0], A.When):
             self.at(s.orelse[0])
             self.stmt_when(s.orelse[0], depth, "elif")
         elif s.orelse:
@@ -638,6 +643,7 @@ class _Gen:
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.defers = False
         self.in_rule = isinstance(decl, A.Rule)
+        self.guard = guard(decl) if self.in_rule else None
         self.read_groups: dict[str, tuple[str, set]] = {}  # lookups read where made (`lookup_at`)
         self.timed = set()
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
@@ -645,7 +651,7 @@ class _Gen:
         if where is not None:  # (a rule's instance whose `where` fails is dormant: Engine._concerns)
             self.emit(1, f"if not _r.truthy({self.expr(where)}):")
             if self.in_rule:
-                self.emit(2, "ctx.dormant = True")
+                self.emit(2, "ctx.dormant = 1")
             self.emit(2, "return None")
         self.block(decl.body, 1, {p: var(p) for p in params})
         self.emit(1, "return None")
@@ -860,7 +866,8 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
     decls = {"rule": [], "filter": [], "score": []}
     comp = module.component
     for decl_type, fname, decl in plan:
-        anchor, set_only, where_reads = anchor_paths(decl) if decl_type == "rule" else (None, (), None)
+        anchor, set_only, where_reads, guard_reads = (anchor_paths(decl) if decl_type == "rule"
+                                                      else (None, (), None, None))
         decls[decl_type].append(CompiledDecl(
             decl_type, decl.name, comp.name, module.path, decl.pos.line, namespace[fname],
             _decl_hash(source, decl, header),
@@ -868,7 +875,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
-            anchor_reads=anchor, anchor_set_only=set_only, where_reads=where_reads,
+            anchor_reads=anchor, anchor_set_only=set_only, where_reads=where_reads, guard_reads=guard_reads,
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

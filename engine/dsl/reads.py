@@ -101,19 +101,40 @@ def anchor_set_only(rule: A.Rule) -> tuple:
     return anchor_paths(rule)[1]
 
 
-def anchor_paths(rule: A.Rule) -> tuple[tuple | None, tuple, tuple | None]:
-    """(`anchor_reads`, `anchor_set_only`, `where_reads`) of a rule, from one reading of it:
-    `where_reads` are the paths its `where` reads (None without a `where`, or when it reads the
-    whole object): all that an instance whose `where` failed has read of its object."""
+def anchor_paths(rule: A.Rule) -> tuple[tuple | None, tuple, tuple | None, tuple | None]:
+    """(`anchor_reads`, `anchor_set_only`, `where_reads`, `guard_reads`) of a rule, from one
+    reading of it: `where_reads` are the paths its `where` reads (None without a `where`, or when
+    it reads the whole object): all that an instance whose `where` failed has read of its object;
+    `guard_reads` those its `where`, its lets and its `guard`'s condition read (None without a
+    guard): all that one whose guard failed has read."""
     reader = _Reader(rule.var, ANCHOR_ARGUMENT_READS, clock=False)
+    found = guard(rule)
+    guard_reads = None
     try:
         reader.visit(rule.where)
         where_reads = tuple(sorted(reader.found)) if rule.where is not None else None
+        if found is not None:
+            reader.visit(rule.body[:-1])
+            reader.visit(found.cond)
+            guard_reads = tuple(sorted(reader.found))
         for stmt in rule.body:
             reader.visit(stmt)
     except _Whole:
-        return None, (), None
-    return reader.all_paths(), reader.set_only(), where_reads
+        return None, (), None, None
+    return reader.all_paths(), reader.set_only(), where_reads, guard_reads
+
+
+def guard(rule: A.Rule) -> A.When | None:
+    """The rule's guard: a `when` without `else` that ends a body of lets (`lets…; when c: …`).
+    An instance whose guard is false wrote nothing and read no more than its `where`, its lets
+    and the condition (`guard_reads`): like one whose `where` failed it is dormant, and only a
+    change there wakes it (a change elsewhere leaves the condition false).  Queries and lookups inside the guarded
+    block were not made, so they leave no dependency either."""
+    body = rule.body
+    if body and isinstance(body[-1], A.When) and not body[-1].orelse \
+            and all(isinstance(stmt, A.Let) for stmt in body[:-1]):
+        return body[-1]
+    return None
 
 
 @attrs.frozen(eq=False)

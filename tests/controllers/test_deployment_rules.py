@@ -236,6 +236,26 @@ def test_revision_history_limit_deletes_the_oldest_replicasets_scaled_to_zero(cl
     assert [rs["spec"]["template"]["spec"]["containers"][0]["image"] for rs in rss] == ["nginx:1.2", "nginx:1.3"]
 
 
+def test_the_history_rule_sleeps_while_there_are_no_more_old_replicasets_than_the_limit(cluster):
+    """Its guard reads the old ReplicaSets' templates only: scaling the Deployment and the
+    status updates that follow do not wake it; a new template (one more old ReplicaSet) does."""
+    c = cluster
+    c.apply(deployment(replicas=2, revisionHistoryLimit=1))
+    converge(c)
+    make_ready(c)
+    converge(c)
+    before = c.engine.evaluations["deployment-controller/history"]
+    c.apply(deployment(replicas=3, revisionHistoryLimit=1))
+    converge(c)
+    make_ready(c)
+    converge(c)
+    assert c.get("Deployment", "web")["status"]["readyReplicas"] == 3
+    assert c.engine.evaluations["deployment-controller/history"] == before
+    c.apply(deployment(replicas=3, image="nginx:1.28", revisionHistoryLimit=1))
+    converge(c)
+    assert c.engine.evaluations["deployment-controller/history"] > before
+
+
 def test_scaling_mid_rollout_spreads_replicas_proportionally(cluster):
     c = cluster
     c.apply(deployment(replicas=10, strategy=rolling(3, 2)))

@@ -144,3 +144,37 @@ def test_the_endpoints_rule_reads_only_what_it_sets_of_its_endpoints():
     (found,) = lookup_reads(rule).values()
     assert found.anchor_set_only == found.anchor_reads  # `ep == null`, and its sets
     assert ("subsets",) in found.anchor_reads
+
+
+def test_a_guard_ends_a_body_of_lets_and_its_reads_are_the_dormant_ones():
+    from engine.dsl.reads import anchor_paths
+
+    def paths(body: str, where: str = ""):
+        _all, _set_only, where_reads, guard_reads = anchor_paths(load(source(body, where), "t.rules").decls[0])
+        return where_reads, guard_reads
+
+    guarded = """
+        let n = x.spec.priority
+        when n > 1 and x.status.phase == "Running":
+          set x.status.message = x.spec.nodeName
+    """
+    assert paths(guarded, where="x.spec.hostname != null") == (
+        (("spec", "hostname"),), (("spec", "hostname"), ("spec", "priority"), ("status", "phase")))
+    assert paths(guarded) == (None, (("spec", "priority"), ("status", "phase")))
+    # not guards: an `else`, a write before the `when`, a statement after it
+    assert paths("""
+        when x.spec.priority > 1:
+          set x.status.message = "a"
+        else:
+          set x.status.message = "b"
+    """) == (None, None)
+    assert paths("""
+        set x.status.reason = "r"
+        when x.spec.priority > 1:
+          set x.status.message = "a"
+    """) == (None, None)
+    assert paths("""
+        when x.spec.priority > 1:
+          set x.status.message = "a"
+        set x.status.reason = "r"
+    """) == (None, None)

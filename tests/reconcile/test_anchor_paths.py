@@ -425,3 +425,36 @@ def test_a_dormant_instance_wakes_for_what_its_where_reads_of_a_lookup_and_only_
     cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "gate", {"data": {"open": "yes"}})
     assert cluster.run().converged
     assert cluster.get("Probe", "p")["status"]["open"] is True
+
+
+GUARD_RULES = """
+component probe
+  reads example.com/Probe, ConfigMap
+  writes example.com/Probe, example.com/Probe.status
+
+rule guarded for p in example.com/Probe where p.metadata.labels.skip != "yes":
+  let limit = default(p.spec.limit, 10)
+  when p.spec.a > limit:
+    let cm = ConfigMap["demo", p.spec.config]
+    set p.status.over = str(p.spec.a) + default(cm.data.note, "") + default(p.spec.note, "")
+"""
+
+
+def test_an_instance_whose_guard_failed_wakes_only_for_its_where_lets_and_guard(cluster):
+    """`lets…; when c: …`: while c is false the block's reads (spec.note, spec.config, the
+    ConfigMap it would look up) do not wake the rule; the guard's own reads and the lets' do."""
+    engine = probe_cluster(cluster, GUARD_RULES)
+    assert not [d for d in engine.inst_deps[next(i for i in engine.inst_deps if i[0].name == "guarded")]
+                if d[0] == "field"]  # (the lookup inside the block was not made)
+    assert evaluated_after(cluster, engine, {"spec": {"note": "n", "config": "c"}}) == set()
+    assert evaluated_after(cluster, engine, {"spec": {"limit": 5}}) == {"guarded"}  # (a let's read)
+    assert evaluated_after(cluster, engine, {"spec": {"a": 7}}) == {"guarded"}
+    assert cluster.get("Probe", "p")["status"]["over"] == "7n"
+    # awake now: the block's reads wake it
+    assert evaluated_after(cluster, engine, {"spec": {"note": "m"}}) == {"guarded"}
+    assert cluster.get("Probe", "p")["status"]["over"] == "7m"
+    # dormant by its `where`: only what the `where` reads wakes it, not the guard's reads
+    assert evaluated_after(cluster, engine, {"metadata": {"labels": {"skip": "yes"}}}) == {"guarded"}
+    assert evaluated_after(cluster, engine, {"spec": {"a": 8, "limit": 1}}) == set()
+    assert evaluated_after(cluster, engine, {"metadata": {"labels": {"skip": None}}}) == {"guarded"}
+    assert cluster.get("Probe", "p")["status"]["over"] == "8m"

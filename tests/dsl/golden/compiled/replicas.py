@@ -1,7 +1,7 @@
 def rule_0(ctx, v_rs):
     _now = ctx.now
     if not _r.truthy((_r.path(v_rs, ('spec', 'replicas')) is not None)):
-        ctx.dormant = True
+        ctx.dormant = 1
         return None
     v_pods = ctx.query(_c0, (_r.attr(v_rs, 'namespace'), v_rs, ), (lambda v_it: (_r.truthy(_b_controlled_by(v_it, v_rs)) and (not _b_deleting(v_it)))))
     v_diff = _r.sub(_r.path(v_rs, ('spec', 'replicas')), _b_count(v_pods))

@@ -1,7 +1,7 @@
 def rule_0(ctx, v_cm):
     _now = ctx.now
     if not _r.truthy(_r.contains(_r.attr(v_cm, 'data'), 'mode')):
-        ctx.dormant = True
+        ctx.dormant = 1
         return None
     v_mode = _r.path(v_cm, ('data', 'mode'))
     v_keys = [v_k for v_k in _r.iterate(_r.attr(v_cm, 'data')) if _r.ne(v_k, 'mode')]
