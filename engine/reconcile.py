@@ -31,7 +31,7 @@ from .access import ANY
 from .apiserver import Actor, APIError, Permissions, Request
 from .dsl import runtime as R
 from .dsl.ast import ANY_KIND
-from .dsl.compile import CompiledComponent, CompiledDecl
+from .dsl.compile import CompiledComponent, CompiledDecl, _namespace
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
 from .events import EVENT, EventRecorder
 from .objects import Key, format_key, freeze, is_mapping, map_items, set_path
@@ -146,6 +146,24 @@ def _version_keys(key: Key, obj: Mapping) -> frozenset:
 
 _VERSION_KEYS: dict[Key, tuple] = {}
 _VERSION_KEYS_KEPT = 100_000
+
+
+def _admits(prefilter: str, obj: Any) -> bool:
+    """Can `obj` (a version of an object; None: none) pass a query's `where`, by the conditions of
+    it that read the object alone (ReadPaths.prefilter)?  A condition that fails to evaluate
+    cannot tell: it admits."""
+    if obj is None:
+        return False
+    test = _PREFILTERS.get(prefilter)
+    if test is None:
+        test = _PREFILTERS[prefilter] = eval(f"lambda v_it: {prefilter}", _namespace({}))  # noqa: S307
+    try:
+        return bool(test(obj))
+    except Exception:  # (a rule's runtime error: the query's own evaluation reports it)
+        return True
+
+
+_PREFILTERS: dict[str, Callable] = {}  # the prefilters' Python → its function (compiled once per process)
 
 
 def _entry_kind(entry: tuple) -> str | None:
@@ -465,7 +483,9 @@ class Engine:
         woken = dirty.keys()
         tree = None
         for site, users, inside in asked:
-            if not inside or woken >= users:  # (woken already: this change is one of their causes, as
+            if site.prefilter is not None and not (_admits(site.prefilter, old) or _admits(site.prefilter, new)):
+                wake = [inst for inst in self.failures if inst in users]  # (in no answer, before or after)
+            elif not inside or woken >= users:  # (woken already: this change is one of their causes, as
                 wake = users  # before; what it touches need not be found)
             else:
                 if tree is None:  # what the change touches of the paths of the sites to decide: one walk

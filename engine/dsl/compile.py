@@ -25,7 +25,8 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, guard, lookup_reads, pod_reads, query_reads, site_paths
+from .reads import (ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, guard, lookup_reads, pod_reads, query_reads,
+                    site_paths, with_prefilter)
 
 # ------------------------------------------------------------ compiled forms
 
@@ -524,9 +525,26 @@ class _Gen:
             spec = attrs.evolve(spec, share=f"{spec.kind}|{spec.terms}|{where}")
         if id(e) in self.query_paths:
             reads, empty_reads = self.query_paths[id(e)]
-            spec = attrs.evolve(spec, reads=reads, empty_reads=empty_reads)
+            prefilter = self.prefilter(e)
+            spec = attrs.evolve(spec, reads=with_prefilter(reads, prefilter),
+                                empty_reads=with_prefilter(empty_reads, prefilter))
         query = f"ctx.query({self.const(spec)}, {vals}, {where})"
         return f"_r.use_all(ctx, {_tuple(sites)}, {query})" if sites else query
+
+    def prefilter(self, e: A.Query) -> str | None:
+        """The Python of the conditions of a rule's query that read nothing but its object (no
+        other name, no clock, no query or lookup, no constant of the module): Engine._route_queries
+        tests a changed object with them, at any time, in any module (`_prefilters`)."""
+        parts = [part for part in conjuncts(e.where) if free_names(part) <= {"it"}
+                 and "now" not in names_in(part) and not _reads_context(part)]
+        if not parts:
+            return None
+        self.in_where, outer = True, self.in_where
+        try:
+            code = " and ".join(self.truth(part) for part in parts)
+        finally:
+            self.in_where = outer
+        return None if _MODULE_CONSTANT.search(code) or "ctx" in code else code
 
     def expr_lookup(self, e: A.Lookup) -> str:
         args = ", ".join(self.expr(a) for a in e.args)

@@ -147,6 +147,10 @@ class ReadPaths:
 
     anchor_reads: tuple  # (named as a rule's: reconcile.AnchorPaths reads both alike)
     anchor_set_only: tuple = ()
+    # A query's: the Python of the conditions of its `where` that read the object alone
+    # (`lambda v_it: …`, compile._Gen.prefilter): an object failing them both before and after
+    # a change is in the answer neither time, so the change does not wake the rule.
+    prefilter: str | None = None
 
 
 def site_paths(steps: tuple[str, ...]) -> tuple:
@@ -376,15 +380,22 @@ def query_reads(rule: A.Rule) -> dict[int, tuple[ReadPaths | None, ReadPaths | N
     return found
 
 
-def _site(paths: tuple, set_only: tuple) -> ReadPaths:
+def _site(paths: tuple, set_only: tuple, prefilter: str | None = None) -> ReadPaths:
     """The one ReadPaths of these paths: queries that read the same paths of their objects share
     it, so an instance whose queries read one index entry alike has one dependency on it, and a
     change there is judged once for them all."""
-    key = (paths, set_only)
+    key = (paths, set_only, prefilter)
     found = _SITES.get(key)
     if found is None:
-        found = _SITES[key] = ReadPaths(paths, set_only)
+        found = _SITES[key] = ReadPaths(paths, set_only, prefilter)
     return found
+
+
+def with_prefilter(site: ReadPaths | None, prefilter: str | None) -> ReadPaths | None:
+    """The query site `site` with the conditions `prefilter` of its objects alone."""
+    if site is None or prefilter is None:
+        return site
+    return _site(site.anchor_reads, site.anchor_set_only, prefilter)
 
 
 _SITES: dict[tuple, ReadPaths] = {}

@@ -159,3 +159,59 @@ def test_a_change_reaching_an_instance_through_several_queries_is_one_cause(clus
     [write] = [r for r in records if r.actor == "counter"]
     assert list(write.cause[1:]) == [{"type": "change", "rev": trigger, "key": ["", "Pod", "demo", "a"]}]
     assert cluster.get("ConfigMap", "cm")["data"]["running"] == "1/2"
+
+
+ADDRESSED = """
+component counter
+  reads ConfigMap, Pod
+  writes ConfigMap
+
+rule running for cm in ConfigMap:
+  let pods = Pod in cm.namespace where it.metadata.labels.app == "web" and it.status.podIP != null
+  set cm.data.running = join(sort([p.metadata.name + "@" + default(p.spec.nodeName, "-") for p in pods]), ",")
+"""
+
+
+def test_an_object_failing_the_conditions_of_a_where_on_itself_wakes_nothing(cluster):
+    """`it.status.podIP != null` reads the pod alone: a pod without an address is in the answer
+    neither before nor after its creation, binding or deletion, so none of them wakes the
+    rule; its address does."""
+    engine = setup(cluster, ADDRESSED)
+    [deps] = [d for (decl, key), d in engine.inst_deps.items() if decl.qualname == "counter/running"]
+    [site] = {d[2] for d in deps if d[0] == "query"}
+    assert site.prefilter is not None and "podIP" in site.prefilter
+    assert evaluated(cluster, engine, lambda: cluster.api.create(cluster.admin, pod("c"))) == 0
+    assert evaluated(cluster, engine, lambda: cluster.api.patch(
+        cluster.admin, "", "Pod", "demo", "c", {"spec": {"nodeName": "n1"}})) == 0
+    assert evaluated(cluster, engine, status(cluster, "c", {"podIP": "10.0.0.3"})) == 1
+    assert cluster.get("ConfigMap", "cm")["data"]["running"] == "c@n1"
+    assert evaluated(cluster, engine, lambda: cluster.api.delete(cluster.admin, "", "Pod", "demo", "a",
+                                                                 grace_period=0)) == 0
+    assert evaluated(cluster, engine, lambda: cluster.api.delete(cluster.admin, "", "Pod", "demo", "c",
+                                                                 grace_period=0)) == 1
+    assert cluster.get("ConfigMap", "cm")["data"]["running"] == ""
+
+
+def test_conditions_reading_more_than_the_object_are_no_prefilter():
+    from engine.dsl.check import load
+    from engine.dsl.compile import compile_module
+
+    text = """
+component c
+  reads ConfigMap, Pod
+  writes ConfigMap
+
+rule r for cm in ConfigMap:
+  let pods = Pod in cm.namespace where it.metadata.labels.app == cm.data.app and time(it.metadata.creationTimestamp) < now
+  let ready = Pod in cm.namespace where condition_true(it, "Ready") and len(it.spec.containers) > 0
+  set cm.data.n = str(count(pods) + count(ready))
+"""
+    rule = compile_module(load(text, "t.rules"), text)
+    specs = [v for k, v in _consts(rule).items() if type(v).__name__ == "QuerySpec"]
+    prefilters = sorted(str(s.reads.prefilter) for s in specs)
+    assert prefilters[0] == "None"  # (one reads cm, the other the clock)
+    assert "condition_true" in prefilters[1] and "_b_len" in prefilters[1]
+
+
+def _consts(compiled) -> dict:
+    return compiled.rules[0].fn.__globals__
