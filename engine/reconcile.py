@@ -166,6 +166,14 @@ def _admits(prefilter: str, obj: Any) -> bool:
 _PREFILTERS: dict[str, Callable] = {}  # the prefilters' Python → its function (compiled once per process)
 
 
+def _either(admitted: dict, prefilter: str, old: Any, new: Any) -> bool:
+    """`_admits` of either version, found once per change for the sites that share `prefilter`."""
+    found = admitted.get(prefilter)
+    if found is None:
+        found = admitted[prefilter] = _admits(prefilter, old) or _admits(prefilter, new)
+    return found
+
+
 def _entry_kind(entry: tuple) -> str | None:
     """The kind name of the objects an index entry (a `change_keys` key) holds; None for the
     entries across kinds (a uid, an owner's uid, a namespace)."""
@@ -482,11 +490,14 @@ class Engine:
         key, old, new, dirty = event.key, event.old, event.new, self.dirty
         woken = dirty.keys()
         tree = None
+        admitted: dict[str, bool] = {}  # prefilter → does the object pass it before or after
         for site, users, inside in asked:
-            if site.prefilter is not None and not (_admits(site.prefilter, old) or _admits(site.prefilter, new)):
+            if woken >= users:  # (woken already: this change is one of their causes, as before; what
+                wake = users  # it touches need not be found)
+            elif site.prefilter is not None and not _either(admitted, site.prefilter, old, new):
                 wake = [inst for inst in self.failures if inst in users]  # (in no answer, before or after)
-            elif not inside or woken >= users:  # (woken already: this change is one of their causes, as
-                wake = users  # before; what it touches need not be found)
+            elif not inside:
+                wake = users
             else:
                 if tree is None:  # what the change touches of the paths of the sites to decide: one walk
                     tree, changed = self._sites_tree(key[1], asked, woken, changed)
