@@ -31,7 +31,7 @@ from .access import ANY
 from .apiserver import Actor, APIError, Permissions, Request
 from .dsl import runtime as R
 from .dsl.ast import ANY_KIND
-from .dsl.compile import CompiledComponent, CompiledDecl, _namespace
+from .dsl.compile import CompiledComponent, CompiledDecl, prefilter_test
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
 from .events import EVENT, EventRecorder
 from .objects import Key, format_key, freeze, is_mapping, map_items, set_path
@@ -154,16 +154,10 @@ def _admits(prefilter: str, obj: Any) -> bool:
     cannot tell: it admits."""
     if obj is None:
         return False
-    test = _PREFILTERS.get(prefilter)
-    if test is None:
-        test = _PREFILTERS[prefilter] = eval(f"lambda v_it: {prefilter}", _namespace({}))  # noqa: S307
     try:
-        return bool(test(obj))
+        return bool(prefilter_test(prefilter)(obj))
     except Exception:  # (a rule's runtime error: the query's own evaluation reports it)
         return True
-
-
-_PREFILTERS: dict[str, Callable] = {}  # the prefilters' Python → its function (compiled once per process)
 
 
 def _either(admitted: dict, prefilter: str, old: Any, new: Any) -> bool:

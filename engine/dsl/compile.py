@@ -920,6 +920,18 @@ def _header_text(source: str, module: A.Module) -> str:
     return "\n".join(lines[: first - 1])
 
 
+def prefilter_test(code: str) -> Callable:
+    """The function of a query's prefilter (`_Gen.prefilter`: Python that uses nothing of its
+    module but the runtime and the builtins), made once per process."""
+    found = _PREFILTER_TESTS.get(code)
+    if found is None:
+        found = _PREFILTER_TESTS[code] = eval(f"lambda v_it: {code}", _namespace({}))  # noqa: S307
+    return found
+
+
+_PREFILTER_TESTS: dict[str, Callable] = {}
+
+
 def _namespace(consts: dict[str, Any]) -> dict[str, Any]:
     namespace: dict[str, Any] = {"_r": R, "__builtins__": {}}
     for name, builtin in BUILTINS.items():

@@ -621,16 +621,10 @@ class _Flow:
                 raise _Whole()
             self.value(node.value, env)
         elif isinstance(node, A.Delete):
-            if self.expr(node.target, env) in (_ITEM, _LIST):
-                self.found.update(_DELETE_READS)
-            elif self.expr(node.target, env) is not None:
-                raise _Whole()
+            self._target(node.target, env, _DELETE_READS)
             self.options(node.options, env)
         elif isinstance(node, A.Event):
-            if self.expr(node.target, env) in (_ITEM, _LIST):
-                self.found.update(_REFERENCE)
-            elif self.expr(node.target, env) is not None:
-                raise _Whole()
+            self._target(node.target, env, _REFERENCE)
             self.value(node.message, env)
             self.options(node.options, env)
         elif isinstance(node, A.Create):
@@ -645,6 +639,14 @@ class _Flow:
             self.value(node.message, env)
             self.value(node.cond, env)
         else:
+            raise _Whole()
+
+    def _target(self, target: Any, env: dict, reads: tuple) -> None:
+        """A `delete` or `event` of one of the objects, or of a list of them: what it reads of them."""
+        role = self.expr(target, env)
+        if role in (_ITEM, _LIST):
+            self.found.update(reads)
+        elif role is not None:
             raise _Whole()
 
     def options(self, options: tuple, env: dict) -> None:
