@@ -478,6 +478,8 @@ class Engine:
         brings the object into an entry or takes it out (its creation and deletion too), or that
         touches one of the paths, unless it only left what an instance sets there as the instance
         wanted it (`_as_wanted`: its own write coming back); a failed instance at any change.
+        None of it when the object fails the site's prefilter (the query's conditions on the
+        object alone) both before and after: it was in no answer.
         `asked`: (site, its users, is the object in the site's entry before and after the change);
         `changed`: what it touches of the paths of its kind's tree (`_anchor_paths`), when `_route`
         walked it for the rules anchored there."""

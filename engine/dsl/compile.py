@@ -534,7 +534,7 @@ class _Gen:
     def prefilter(self, e: A.Query) -> str | None:
         """The Python of the conditions of a rule's query that read nothing but its object (no
         other name, no clock, no query or lookup, no constant of the module): Engine._route_queries
-        tests a changed object with them, at any time, in any module (`_prefilters`)."""
+        tests a changed object with them, at any time, in any module (`prefilter_test`)."""
         parts = [part for part in conjuncts(e.where) if free_names(part) <= {"it"}
                  and "now" not in names_in(part) and not _reads_context(part)]
         if not parts:

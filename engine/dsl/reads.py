@@ -128,8 +128,8 @@ def guard(rule: A.Rule) -> A.When | None:
     """The rule's guard: a `when` without `else` that ends a body of lets (`lets…; when c: …`).
     An instance whose guard is false wrote nothing and read no more than its `where`, its lets
     and the condition (`guard_reads`): like one whose `where` failed it is dormant, and only a
-    change there wakes it (a change elsewhere leaves the condition false).  Queries and lookups inside the guarded
-    block were not made, so they leave no dependency either."""
+    change there wakes it (a change elsewhere leaves the condition false).  Queries and lookups
+    inside the guarded block were not made, so they leave no dependency either."""
     body = rule.body
     if body and isinstance(body[-1], A.When) and not body[-1].orelse \
             and all(isinstance(stmt, A.Let) for stmt in body[:-1]):
@@ -295,10 +295,7 @@ class _Reader:
 
 # ------------------------------------------------------------- query items
 
-# Builtins that take a list (argument 0) and an expression per element (`it`, argument 1): what
-# they return when given a query's objects: more of them ("list"), one of them or null ("item"),
-# or a value made of what the expression read (None).  `unique` without a key hashes whole
-# objects, and `map` returns what its expression does; both are handled where they are used.
+
 @attrs.frozen
 class _Seq:
     """The role of a list whose elements have the role `of`."""
@@ -322,7 +319,9 @@ class _Map:
 
 _ITEM = "item"  # one of the query's objects
 _LIST = _Seq(_ITEM)  # a list of them
-# The list builtins: what they return of a list (the list's role, one element's, or neither)
+# The builtins that take a list (argument 0) and an expression per element (`it`, argument 1): what
+# they return of a list holding the objects (the list's role, one element's, or neither; `map`
+# returns what its expression does, handled where it is used)
 _LIST_RESULTS = {"filter": "list", "sort": "list", "sort_desc": "list", "unique": "list", "first": "item",
                  "last": "item", "min_by": "item", "max_by": "item", "count": None, "any": None, "all": None,
                  "sum": None, "min": None, "max": None, "map": None}
@@ -342,9 +341,9 @@ def query_reads(rule: A.Rule) -> dict[int, tuple[ReadPaths | None, ReadPaths | N
 
     What it reads of the answer is what its `where` reads and what the rule reads of every
     object the answer holds, followed through lets, list builtins (`filter`, `sort`, `first`,
-    `+`, …), comprehensions and loops.  A query whose objects are used in any other way (put in
-    a map or list literal, compared whole, handed to a builtin not known to read only some
-    paths) reads all of them.  An empty answer gave the rule nothing but what the `where` read:
+    `+`, …), comprehensions, loops and the keys of map literals (`{rs: r}.rs`).  A query whose
+    objects are used in any other way (compared whole, handed to a builtin not known to read
+    only some paths, sorted without a key) reads all of them.  An empty answer gave the rule nothing but what the `where` read:
     a change elsewhere in an object that did not pass it cannot make it pass.
 
     The engine wakes an instance for a change to one of the objects it queried only when the
@@ -467,9 +466,7 @@ class _Flow:
             made = self.expr(node.expr, inner)
             return None if made is None else _Seq(made)
         if isinstance(node, A.ListLit):
-            role = None
-            for item in node.items:
-                role = _join(role, self.expr(item, env))
+            role = _join_all(self.expr(item, env) for item in node.items)
             return None if role is None else _Seq(role)
         if isinstance(node, A.MapLit):  # `{rs: r, size: 3}`: `.rs` is one of them again
             fields = []
@@ -551,11 +548,7 @@ class _Flow:
                 return None
             return source.of if isinstance(source, _Seq) else None
         if func == "default":
-            roles = [self.expr(arg, env) for arg in args]
-            role = None
-            for r in roles:
-                role = _join(role, r)
-            return role
+            return _join_all([self.expr(arg, env) for arg in args])
         if func == "len":
             for arg in args:
                 if self.expr(arg, env) == _ITEM:
@@ -670,6 +663,14 @@ def _scope(env: dict, var: str, source: Any) -> dict:
     else:
         raise _Whole()
     return inner
+
+
+def _join_all(roles: Any) -> Any:
+    """The role of a value that is any one of several."""
+    role = None
+    for other in roles:
+        role = _join(role, other)
+    return role
 
 
 def _join(a: Any, b: Any) -> Any:
