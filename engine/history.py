@@ -659,8 +659,10 @@ def verify(state_dir: str | os.PathLike, to: int | None = None) -> Verification:
                                 f"state hash {snap.state_hash:016x}, the log recorded {record.state_hash:016x}")
                 break
             if record.revision in ckpts:
-                checked += 1
-                problems += _check_checkpoint(folder, snap)
+                found = _check_checkpoint(folder, snap)
+                if found is not None:
+                    checked += 1
+                    problems += found
             if to is not None and record.revision >= to:
                 break
         else:
@@ -676,10 +678,13 @@ def verify(state_dir: str | os.PathLike, to: int | None = None) -> Verification:
     return Verification(snap.revision, checked, tuple(problems))
 
 
-def _check_checkpoint(folder: StateFolder, snap: Snapshot) -> list[str]:
+def _check_checkpoint(folder: StateFolder, snap: Snapshot) -> list[str] | None:
+    """What is wrong with the checkpoint at `snap`'s revision; None if a writer thinned it out meanwhile."""
     path = folder.checkpoints.path(snap.revision)
     try:
         meta = folder.checkpoints.meta(snap.revision)
+    except FileNotFoundError:
+        return None
     except StateError as exc:
         return [str(exc)]
     if meta.get("hash") != snap.state_hash:

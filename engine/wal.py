@@ -388,7 +388,10 @@ class HistoryLog:
         if self.checkpoints is not None:
             for rev in reversed(self.checkpoints.revisions()):
                 if rev < from_rev:
-                    return self.checkpoints.position(rev)
+                    try:
+                        return self.checkpoints.position(rev)
+                    except FileNotFoundError:
+                        continue  # a writer thinned it out just now: the next one below will do
         return LogPos(0, len(LOG_HEADER))
 
     def _decode(self, frame: Frame, expected: int, interner: Interner) -> CommitRecord:
@@ -568,7 +571,8 @@ class Checkpoints:
 
     def meta(self, revision: int) -> dict:
         """The small header of a checkpoint: revision, time, hash, log position."""
-        if revision not in self._meta:
+        meta = self._meta.get(revision)
+        if meta is None:
             path = self.path(revision)
             with _open_checkpoint(path) as f:
                 meta = _read_json_frame(path, f, "header")
@@ -576,7 +580,7 @@ class Checkpoints:
                 raise StateError(path, f"holds revision {meta.get('rev')}, not the {revision} "
                                  "its name says; move it away to rebuild from the log")
             self._meta[revision] = meta
-        return self._meta[revision]
+        return meta  # (not the cache's: the writer's `thin` may drop the entry meanwhile)
 
     def thin(self, dense: int, every: int, ratio: float) -> list[int]:
         """Drop older checkpoints down to a sparser spacing; the revisions dropped.
@@ -985,6 +989,8 @@ def snapshot_at(log: HistoryLog, revision: int) -> Snapshot:
             break
         except FileNotFoundError:
             continue  # a writer thinned that checkpoint out just now: take the next one below
+    else:  # (thinned out from under it three times over: from the start of the log)
+        base, pos, snap = 0, LogPos(0, len(LOG_HEADER)), Snapshot()
     if revision == base:
         return snap
     log._write()
