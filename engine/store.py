@@ -503,14 +503,17 @@ def _same_index_fields(old: Mapping, new: Mapping) -> bool:
     """Whether `new` is filed under the same index entries as `old`, judged by identity alone
     (a write that leaves labels, owners, uid, node and addresses alone keeps those very values)."""
     old_meta, new_meta = _get(old, "metadata"), _get(new, "metadata")
-    old_spec, new_spec = _get(old, "spec"), _get(new, "spec")
-    return (_get(old_meta, "labels") is _get(new_meta, "labels")
+    if old_meta is not new_meta and not (  # (a write's metadata differs at least by its resourceVersion)
+            _get(old_meta, "labels") is _get(new_meta, "labels")
             and _get(old_meta, "ownerReferences") is _get(new_meta, "ownerReferences")
-            and _get(old_meta, "uid") is _get(new_meta, "uid")
-            and _get(old_spec, "nodeName") is _get(new_spec, "nodeName")
-            and _get(old_spec, "clusterIP") is _get(new_spec, "clusterIP")
-            and _get(old_spec, "ports") is _get(new_spec, "ports")
-            and _get(old_spec, "selector") is _get(new_spec, "selector"))
+            and _get(old_meta, "uid") is _get(new_meta, "uid")):
+        return False
+    old_spec, new_spec = _get(old, "spec"), _get(new, "spec")
+    return old_spec is new_spec or (  # (a status write leaves the spec the very same)
+        _get(old_spec, "nodeName") is _get(new_spec, "nodeName")
+        and _get(old_spec, "clusterIP") is _get(new_spec, "clusterIP")
+        and _get(old_spec, "ports") is _get(new_spec, "ports")
+        and _get(old_spec, "selector") is _get(new_spec, "selector"))
 
 
 def selects_pair(spec: Any) -> tuple | None:
@@ -594,6 +597,11 @@ class _SnapshotBuilder:
 
     def _refile(self, key: Key, old: list, new: list) -> None:
         """Move `key` from the index entries `old` to `new` (unchanged ones stay)."""
+        if not old:  # (a create)
+            for name, value in new:
+                index = self._index(name)
+                index[value] = index.get(value, _EMPTY).set(key, True)
+            return
         if old == new:
             return
         old_set, new_set = set(old), set(new)
