@@ -205,6 +205,39 @@ def test_a_service_selecting_nothing_keeps_an_empty_placeholder_slice(ep):
     assert eps["endpoints"] == [] and eps["ports"] == []
 
 
+def test_the_placeholder_slice_is_taken_over_by_the_first_pod_and_given_back_by_the_last(ep):
+    # Upstream's reconciler turns a create and a delete into an update: the slice keeps its name.
+    service(ep)
+    assert ep.run().converged
+    [placeholder] = slices(ep)
+    pod(ep, "a", "10.0.0.1")
+    assert ep.run().converged
+    [taken] = slices(ep)
+    assert taken["metadata"]["name"] == placeholder["metadata"]["name"]
+    assert taken["metadata"]["uid"] == placeholder["metadata"]["uid"]
+    assert [e["addresses"] for e in taken["endpoints"]] == [["10.0.0.1"]]
+    assert [p["port"] for p in taken["ports"]] == [8080]
+    ep.delete("Pod", "a", grace_period=0)
+    assert ep.run().converged
+    [given_back] = slices(ep)
+    assert given_back["metadata"]["uid"] == placeholder["metadata"]["uid"]
+    assert given_back["endpoints"] == [] and given_back["ports"] == []
+
+
+def test_a_new_port_set_takes_over_the_slice_of_the_old_one(ep):
+    pod(ep, "a", "10.0.0.1")
+    service(ep)
+    assert ep.run().converged
+    [before] = slices(ep)
+    ep.delete("Pod", "a", grace_period=0)
+    pod(ep, "b", "10.0.0.2", ports=[{"name": "http", "containerPort": 9090}])
+    assert ep.run().converged
+    [after] = slices(ep)
+    assert after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert [p["port"] for p in after["ports"]] == [9090]
+    assert [e["targetRef"]["name"] for e in after["endpoints"]] == ["b"]
+
+
 def test_pods_with_different_ports_get_different_slices(ep):
     pod(ep, "a", "10.0.0.1")
     pod(ep, "b", "10.0.0.2", ports=[{"name": "http", "containerPort": 9090}])
