@@ -527,6 +527,13 @@ class _Flow:
                 raise _Whole()
             result = _LIST_RESULTS[func] if listed else None
             return source if result == "list" else (source.of if result == "item" else None)
+        if func == "flatten":  # one level: a sublist's elements, or an element that is no list
+            source = self.expr(args[0], env) if args else None
+            if source is None:
+                return None
+            if not isinstance(source, _Seq):
+                raise _Whole()  # (one object given as the list)
+            return _Seq(source.of.of) if isinstance(source.of, _Seq) else source
         if func == "take":
             source = self.expr(args[0], env) if args else None
             for arg in args[1:]:

@@ -128,6 +128,17 @@ def test_get_takes_one_of_them_or_reads_a_key():
     """) == [None]
 
 
+def test_lists_of_them_flattened_are_followed():
+    [paths] = reads_of("""
+        let pods = Pod in cm.namespace
+        let groups = [[p for p in pods if p.spec.nodeName == n] for n in ["a", "b"]]
+        let picked = flatten(groups) + flatten([first(pods)])
+        set cm.data.x = get(picked, 0).status.phase
+    """)
+    assert paths == {("spec", "nodeName"), ("status", "phase")}
+    assert reads_of("set cm.data.x = str(count(flatten(first(Pod in cm.namespace))))") == [None]
+
+
 def test_a_path_only_set_is_set_only_and_one_also_read_is_not():
     source = HEADER + textwrap.dedent("""
         rule r for cm in ConfigMap:
