@@ -12,7 +12,9 @@ through the same API server):
       Endpoints.
   between (untimed, identical): a stand-in kubelet marks every pod Running
       and Ready with a pod IP.
-  phase 2 (timed): ReplicaSet status counts the ready pods, Endpoints list them.
+  phase 2 (timed): the controllers take in those updates (the engine routes
+      them, the Python controllers' handlers queue keys: both in their run),
+      ReplicaSet status counts the ready pods, Endpoints list them.
 
 The Python controllers implement only what this workload exercises
 (matchLabels selectors, numeric target ports, scale up; scale down without
@@ -109,6 +111,10 @@ class PythonControllers:
         self.svc_queue: dict = {}
         # (namespace, label, value) of a selector's first entry -> {Service key: selector}
         self.selectors: dict[tuple, dict] = {}
+        # The events of each commit, handled by `run` (as an informer hands them to the controller's
+        # handlers in its own process; the engine's routing, too, runs in its `run`, so both sides'
+        # handling of the stand-in kubelet's pod updates is timed).
+        self.inbox: list = []
         self.store.listeners.append(self.on_commit)
         self.recorder = EventRecorder(self.store)
 
@@ -134,6 +140,10 @@ class PythonControllers:
 
     # ------------------------------------------------------------ event handlers
     def on_commit(self, snap, events, record) -> None:  # noqa: ANN001
+        self.inbox.append(events)
+
+    def handle(self, events) -> None:  # noqa: ANN001
+        snap = self.store.head  # (what a lister reads: the cache as of now)
         for event in events:
             group, kind, ns, name = event.key
             if kind == "ReplicaSet":
@@ -155,7 +165,10 @@ class PythonControllers:
 
     def run(self) -> int:
         syncs = 0
-        while self.rs_queue or self.svc_queue:
+        while self.inbox or self.rs_queue or self.svc_queue:
+            inbox, self.inbox = self.inbox, []
+            for events in inbox:
+                self.handle(events)
             rs_keys, self.rs_queue = list(self.rs_queue), {}
             svc_keys, self.svc_queue = list(self.svc_queue), {}
             for key in rs_keys:
