@@ -532,7 +532,7 @@ class _Flow:
             if source is None:
                 return None
             if not isinstance(source, _Seq):
-                raise _Whole()  # (one object given as the list)
+                raise _Whole()  # (an object, or a map holding some, given as the list)
             return _Seq(source.of.of) if isinstance(source.of, _Seq) else source
         if func == "take":
             source = self.expr(args[0], env) if args else None

@@ -149,6 +149,20 @@ def test_endpoints_and_slices_of_a_deleted_service_are_removed(ep):
     assert ep.get("Endpoints", "web") is None and slices(ep) == []
 
 
+def test_no_slice_is_made_for_a_service_being_deleted(ep):
+    pod(ep, "a", "10.0.0.1")
+    ep.create({"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "web", "namespace": "demo", "finalizers": ["example.com/hold"]},
+               "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}})
+    assert ep.run().converged
+    [made] = slices(ep)
+    ep.delete("Service", "web")
+    ep.delete("EndpointSlice", made["metadata"]["name"])
+    assert ep.run().converged
+    assert ep.get("Service", "web")["metadata"]["deletionTimestamp"]
+    assert slices(ep) == []
+
+
 def test_a_change_to_one_pod_reevaluates_only_its_service(ep):
     for i in range(20):
         pod(ep, f"p{i}", f"10.0.1.{i}", labels={"app": f"app{i}"})
@@ -236,6 +250,43 @@ def test_a_new_port_set_takes_over_the_slice_of_the_old_one(ep):
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
     assert [p["port"] for p in after["ports"]] == [9090]
     assert [e["targetRef"]["name"] for e in after["endpoints"]] == ["b"]
+
+
+def managed_slice(cluster, name: str, owner: dict, port: int = 9090, finalizers=None) -> dict:
+    """A slice labelled as `web`'s and managed by the controller, owned by `owner`, before it runs."""
+    meta = owner["metadata"]
+    return cluster.create({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+        "metadata": {"name": name, "namespace": "demo", "finalizers": finalizers or [],
+                     "labels": {"kubernetes.io/service-name": "web",
+                                "endpointslice.kubernetes.io/managed-by": MANAGED_BY},
+                     "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": meta["name"],
+                                          "uid": meta["uid"], "controller": True}]},
+        "ports": [{"name": "http", "port": port, "protocol": "TCP"}], "endpoints": []})
+
+
+def test_a_slice_being_deleted_is_left_alone_not_taken_over(ep):
+    web = service(ep)
+    managed_slice(ep, "web-going", web, finalizers=["example.com/hold"])
+    ep.delete("EndpointSlice", "web-going")
+    pod(ep, "a", "10.0.0.1")
+    assert ep.run().converged
+    going = ep.get("EndpointSlice", "web-going")
+    assert going["metadata"]["deletionTimestamp"] and going["endpoints"] == []
+    [live] = [s for s in slices(ep) if s["metadata"]["name"] != "web-going"]
+    assert [e["targetRef"]["name"] for e in live["endpoints"]] == ["a"]
+
+
+def test_a_slice_labelled_for_the_service_but_owned_by_another_is_deleted_not_filled(ep):
+    other = service(ep, "other", selector={"app": "db"})
+    managed_slice(ep, "web-foreign", other, port=8080)
+    web = service(ep)
+    pod(ep, "a", "10.0.0.1")
+    assert ep.run().converged
+    assert ep.get("EndpointSlice", "web-foreign") is None
+    [own] = slices(ep)
+    assert own["metadata"]["ownerReferences"][0]["uid"] == web["metadata"]["uid"]
+    assert [e["targetRef"]["name"] for e in own["endpoints"]] == ["a"]
 
 
 def test_pods_with_different_ports_get_different_slices(ep):

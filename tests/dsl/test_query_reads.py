@@ -117,6 +117,18 @@ def test_the_shipped_controllers_claim_rules_read_only_labels_owners_and_the_lik
         assert ("status", "phase") in paths.anchor_reads and ("status", "phase") not in empty.anchor_reads
 
 
+def test_the_shipped_endpointslice_rule_only_sets_its_slices_endpoints():
+    # It only sets them: its own write of a slice's endpoints must not wake it again.
+    from pathlib import Path
+    source = (Path(__file__).resolve().parents[2] / "rules" / "endpointslice.rules").read_text()
+    [rule] = [d for d in parse(source, "endpointslice.rules").decls if isinstance(d, A.Rule)]
+    found = query_reads(rule)
+    [slices] = [q for q in _queries(rule) if q.kind.kind == "EndpointSlice"]
+    paths = found[id(slices)][0]
+    assert paths is not None and ("ports",) in paths.anchor_reads
+    assert paths.anchor_set_only == (("endpoints",),)
+
+
 def test_get_takes_one_of_them_or_reads_a_key():
     [paths] = reads_of("""
         let pods = Pod in cm.namespace

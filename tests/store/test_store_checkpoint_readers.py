@@ -23,7 +23,8 @@ def commit(store: Store, count: int) -> list[Snapshot]:
             for r in range(store.revision + 1, store.revision + 1 + count)]
 
 
-def test_a_reader_whose_checkpoint_was_thinned_out_under_it_starts_from_the_one_below(state, monkeypatch):
+def test_readers_whose_checkpoint_was_thinned_out_under_them_start_from_the_one_below(state, monkeypatch):
+    # records() and snapshot_at start from the one below; verify checks the ones left.
     store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
     snaps = commit(store, 35)
     store.close()
@@ -47,7 +48,7 @@ def test_a_reader_whose_checkpoint_was_thinned_out_under_it_starts_from_the_one_
     assert result.ok and result.checkpoints == 2
 
 
-def test_a_checkpoint_header_is_read_even_when_thinned_from_the_cache_meanwhile(state, monkeypatch):
+def test_a_checkpoint_header_is_read_even_when_thinned_from_the_cache_meanwhile(state):
     store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
     commit(store, 25)
     store.close()
@@ -59,3 +60,17 @@ def test_a_checkpoint_header_is_read_even_when_thinned_from_the_cache_meanwhile(
 
     checkpoints._meta = Forgetful()
     assert checkpoints.meta(20)["rev"] == 20
+
+
+def test_a_time_travel_that_finds_every_listed_checkpoint_gone_replays_from_the_log_start(state, monkeypatch):
+    store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
+    snaps = commit(store, 25)
+    store.close()
+    log = HistoryLog(state / "history.log", readonly=True, checkpoints=Checkpoints(state / "checkpoints"))
+    listed = log.checkpoints.revisions()
+    assert listed == [10, 20]
+    for revision in listed:
+        os.unlink(log.checkpoints.path(revision))
+    monkeypatch.setattr(Checkpoints, "revisions", lambda self: listed)  # (a listing that stays stale)
+    snap = snapshot_at(log, 23)
+    assert (snap.revision, snap.objects, snap.state_hash) == (23, snaps[22].objects, snaps[22].state_hash)
