@@ -8,7 +8,7 @@ import pytest
 from store_helpers import config_map
 
 from engine.history import verify
-from engine.store import Snapshot, Store, Txn, put
+from engine.store import Snapshot, Txn, put
 from engine.wal import Checkpoints, HistoryLog, open_store, snapshot_at
 
 
@@ -17,18 +17,24 @@ def state(tmp_path):
     return tmp_path / "state"
 
 
-def commit(store: Store, count: int) -> list[Snapshot]:
-    """`count` commits that each rewrite one of 4 ConfigMaps; the snapshots they made."""
-    return [store.commit(Txn((put(config_map(f"c{r % 4}", n=str(r))),)), time=float(r))[0]
-            for r in range(store.revision + 1, store.revision + 1 + count)]
+def written(state, count: int) -> list[Snapshot]:
+    """A folder of `count` commits (each rewrites one of 4 ConfigMaps), checkpointed every 10; their
+    snapshots."""
+    store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
+    snaps = [store.commit(Txn((put(config_map(f"c{r % 4}", n=str(r))),)), time=float(r))[0]
+             for r in range(1, count + 1)]
+    store.close()
+    return snaps
+
+
+def reader(state) -> HistoryLog:
+    return HistoryLog(state / "history.log", readonly=True, checkpoints=Checkpoints(state / "checkpoints"))
 
 
 def test_readers_whose_checkpoint_was_thinned_out_under_them_start_from_the_one_below(state, monkeypatch):
     # records() and snapshot_at start from the one below; verify checks the ones left.
-    store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
-    snaps = commit(store, 35)
-    store.close()
-    log = HistoryLog(state / "history.log", readonly=True, checkpoints=Checkpoints(state / "checkpoints"))
+    snaps = written(state, 35)
+    log = reader(state)
     listed = log.checkpoints.revisions()
     assert listed == [10, 20, 30]
     os.unlink(log.checkpoints.path(30))
@@ -49,9 +55,7 @@ def test_readers_whose_checkpoint_was_thinned_out_under_them_start_from_the_one_
 
 
 def test_a_checkpoint_header_is_read_even_when_thinned_from_the_cache_meanwhile(state):
-    store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
-    commit(store, 25)
-    store.close()
+    written(state, 25)
     checkpoints = Checkpoints(state / "checkpoints")
 
     class Forgetful(dict):  # a writer's `thin` dropping each entry as soon as it is kept
@@ -63,10 +67,8 @@ def test_a_checkpoint_header_is_read_even_when_thinned_from_the_cache_meanwhile(
 
 
 def test_a_time_travel_that_finds_every_listed_checkpoint_gone_replays_from_the_log_start(state, monkeypatch):
-    store = open_store(state, checkpoint_every=10, checkpoint_ratio=0)
-    snaps = commit(store, 25)
-    store.close()
-    log = HistoryLog(state / "history.log", readonly=True, checkpoints=Checkpoints(state / "checkpoints"))
+    snaps = written(state, 25)
+    log = reader(state)
     listed = log.checkpoints.revisions()
     assert listed == [10, 20]
     for revision in listed:
