@@ -9,10 +9,11 @@ HTTP/JSON gateway (POST /v3/kv/put, base64 key and value) by one client over
 a keep-alive connection, and by each number of concurrent clients in
 --clients (etcd batches concurrent proposals into one fsync, so it goes faster
 the more clients there are, up to what the machine's cores give it and its
-clients; its history is compacted before each count).  The ratio compares recon's default group commit against etcd's
-best rate among those.  The clients are Python threads sharing the machine
-with etcd, so etcd's rate here is what a Python client gets from it.  If etcd
-is not installed the bench says so and reports the etcd figures as null.
+clients; its history is compacted before each count).  The ratio compares
+recon's default group commit against etcd's best rate among those.  The
+clients are Python threads sharing the machine with etcd, so etcd's rate here
+is what a Python client gets from it.  If etcd is not installed the bench says
+so and reports the etcd figures as null.
 Prints a table and, as its last line, one JSON object:
 
     recon_durable_commits_per_s, recon_fsync_each_commits_per_s,
