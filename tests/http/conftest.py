@@ -12,3 +12,12 @@ def live(tmp_path_factory) -> Live:
     server = start(tmp_path_factory.mktemp("live"))
     yield server
     stop(server)
+
+
+@pytest.fixture(autouse=True)
+def _server_still_running(request):
+    """A test during which the module's server died fails with what the server wrote last."""
+    yield
+    if "live" in request.fixturenames:
+        died = request.getfixturevalue("live").died()
+        assert died is None, died

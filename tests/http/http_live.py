@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +23,21 @@ class Live:
 
     def __init__(self, root: Path, proc: subprocess.Popen, url: str, kubeconfig: Path):
         self.root, self.proc, self.url, self.kubeconfig = root, proc, url, kubeconfig
+        # What it writes once started (stdout and stderr), read as it comes: a pipe nobody
+        # reads would stop the server once full.
+        self.output: list[str] = []
+        self.readers: list[threading.Thread] = []
+
+    def text(self) -> str:
+        """What it wrote once started (all of it once `stop` returned)."""
+        return "".join(self.output)
+
+    def died(self) -> str | None:
+        """None while the server runs; else how it ended, with the last lines it wrote."""
+        code = self.proc.poll()
+        if code is None:
+            return None
+        return f"recon up exited with {code} before it was stopped; its last output:\n" + "".join(self.output[-200:])
 
     def kubectl(self, *args: str, check: int | None = 0, timeout: float = 30,
                 input: str | None = None) -> subprocess.CompletedProcess:
@@ -76,6 +92,10 @@ def start(root: Path, *extra: str) -> Live:
             break
     assert url and kubeconfig, proc.stderr.read() if proc.stderr else "no output"
     live = Live(root, proc, url, kubeconfig)
+    for stream in (proc.stdout, proc.stderr):
+        reader = threading.Thread(target=live.output.extend, args=(stream,), daemon=True)
+        reader.start()
+        live.readers.append(reader)
     deadline = time.monotonic() + 30
     while "web-" not in live.kubectl("get", "pods", "-n", "demo", "-o", "name", check=None).stdout:
         assert time.monotonic() < deadline, "the example cluster did not come up"
@@ -97,3 +117,5 @@ def stop(live: Live) -> int:
     finally:
         if live.proc.poll() is None:
             live.proc.kill()
+        for reader in live.readers:  # (its pipes close as it exits)
+            reader.join(timeout=10)

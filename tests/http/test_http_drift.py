@@ -28,7 +28,7 @@ def test_kubectl_scaling_a_manifest_owned_field_is_reported_as_drift_and_restore
         assert json.loads(out)["metadata"]["annotations"]["note"] == "mine"
     finally:
         code = stop(live)
-    output = live.proc.stdout.read() + live.proc.stderr.read()
+    output = live.text()
     assert code == 0
     assert "drift: " in output and "deploy" in output and "restoring the manifest's version" in output
     assert "converged at revision" in output and "Running" in output  # the text-mode summary
