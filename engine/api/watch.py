@@ -163,19 +163,31 @@ async def stream(response: Any, sub: Subscription, encoder: Encoder, query: Mapp
     deadline = loop.time() + timeout
     if sub.initial:
         await response.write(b"".join(encoder.line(kind, obj) for kind, obj in sub.initial))
-    while not stopping.is_set():
-        left = deadline - loop.time()
-        if left <= 0:
-            return
-        try:
-            event = await asyncio.wait_for(sub.queue.get(), timeout=min(left, BOOKMARK_EVERY))
-        except asyncio.TimeoutError:
-            if bookmarks:
-                await response.write(encoder.bookmark(sub.cluster.store.head.revision))
-            continue
-        batch = [event]
-        while not sub.queue.empty():
-            batch.append(sub.queue.get_nowait())
-        lines = [encoder.line(*found) for e in batch if (found := sub.translate(e)) is not None]
-        if lines:
-            await response.write(b"".join(lines))
+    # The next event and the server's stop, waited for together: a stop ends the stream at once
+    # (not at the next bookmark tick), so the server's shutdown does not wait for its watches.
+    stopped = asyncio.ensure_future(stopping.wait())
+    getting = None
+    try:
+        while not stopping.is_set():
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            if getting is None:
+                getting = asyncio.ensure_future(sub.queue.get())
+            done, _pending = await asyncio.wait((getting, stopped), timeout=min(left, BOOKMARK_EVERY),
+                                                return_when=asyncio.FIRST_COMPLETED)
+            if getting not in done:  # (the get goes on waiting into the next turn: no event is lost)
+                if stopped not in done and bookmarks:
+                    await response.write(encoder.bookmark(sub.cluster.store.head.revision))
+                continue
+            batch = [getting.result()]
+            getting = None
+            while not sub.queue.empty():
+                batch.append(sub.queue.get_nowait())
+            lines = [encoder.line(*found) for e in batch if (found := sub.translate(e)) is not None]
+            if lines:
+                await response.write(b"".join(lines))
+    finally:
+        stopped.cancel()
+        if getting is not None:
+            getting.cancel()
