@@ -670,7 +670,12 @@ class Engine:
             rounds += 1
             history.append(writes)
             if self.between_rounds is not None:
+                before = self.api.store.head.revision
                 self.between_rounds()  # e.g. let waiting API writers in (cluster.WriterGate)
+                if self.api.store.head.revision != before:
+                    # Others wrote (a user's create and delete can bring a state back): a state
+                    # seen before them is no cycle of the rules'.
+                    seen.clear()
             message = self._fight(seen, history, rounds)
             if message is not None:
                 return self._result(False, message, rounds, evaluations_before)
@@ -999,7 +1004,8 @@ def describe_fight(rounds: list[list[tuple]]) -> str:
                 rule, key, path, _value = w
                 fields.setdefault((key, path), set()).add(rule)
     rules = sorted({w[0] for writes in rounds for w in writes})
-    parts = [f"{format_key(k)} {'.'.join(map(str, p))} (by {', '.join(sorted(r))})"
-             for (k, p), r in sorted(fields.items())]
+    # (by the text shown: a path's steps are names and list indexes, which do not compare)
+    parts = sorted(f"{format_key(k)} {'.'.join(map(str, p))} (by {', '.join(sorted(r))})"
+                   for (k, p), r in fields.items())
     detail = "; ".join(parts) if parts else "objects created and deleted"
     return f"rules fight: {', '.join(rules)} keep undoing each other: {detail}"

@@ -171,6 +171,43 @@ def test_two_rules_that_undo_each_other_are_reported_as_a_fight(cluster):
     assert cluster.get("ConfigMap", "c")["metadata"]["labels"]["color"] in ("red", "blue")
 
 
+def test_a_fight_over_list_elements_and_fields_of_one_object_is_described():
+    # A path's steps are names and list indexes: they do not compare, the description still sorts.
+    from engine.reconcile import describe_fight
+    key = ("", "ConfigMap", "demo", "c")
+    rounds = [[("a/paint", key, ("spec", 0), "x"), ("b/paint", key, ("spec", "name"), "y")]]
+    assert describe_fight(rounds) == ("rules fight: a/paint, b/paint keep undoing each other: "
+                                      "ConfigMap demo/c spec.0 (by a/paint); ConfigMap demo/c spec.name (by b/paint)")
+
+
+COPIER = """
+component copier
+  reads ConfigMap
+  writes ConfigMap
+
+rule copy for cm in ConfigMap where cm.metadata.name == "copy":
+  set cm.data.v = ConfigMap[cm.namespace, "source"].data.v
+"""
+
+
+def test_a_state_brought_back_by_others_writes_between_rounds_is_no_fight(cluster):
+    # The rule copies a ConfigMap's value; after each of its rounds a user sets the value: 2, 1,
+    # 2 (as the API server's writers get in between rounds).  The state after the third round and
+    # the user's write is the one after the first: by the user's doing, not a cycle of the rules'.
+    engine = cluster.rules(copier=COPIER)
+    for name in ("source", "copy"):
+        cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                             "metadata": {"name": name, "namespace": "demo"}, "data": {"v": "0"}})
+    cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "source", {"data": {"v": "1"}})
+    users = [lambda v=v: cluster.api.patch(cluster.admin, "", "ConfigMap", "demo", "source", {"data": {"v": v}})
+             for v in ("2", "1", "2")]  # (popped from the end)
+    engine.between_rounds = lambda: users and users.pop()()
+    result = cluster.run()
+    assert not users  # (the user did write, three times)
+    assert result.converged, result.message
+    assert cluster.get("ConfigMap", "copy")["data"] == {"v": "2"}
+
+
 RUNAWAY = """
 component breeder
   reads Namespace, ConfigMap
