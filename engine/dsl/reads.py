@@ -341,10 +341,11 @@ def query_reads(rule: A.Rule) -> dict[int, tuple[ReadPaths | None, ReadPaths | N
 
     What it reads of the answer is what its `where` reads and what the rule reads of every
     object the answer holds, followed through lets, list builtins (`filter`, `sort`, `first`,
-    `+`, …), comprehensions, loops and the keys of map literals (`{rs: r}.rs`).  A query whose
-    objects are used in any other way (compared whole, handed to a builtin not known to read
-    only some paths, sorted without a key) reads all of them.  An empty answer gave the rule nothing but what the `where` read:
-    a change elsewhere in an object that did not pass it cannot make it pass.
+    `flatten`, `+`, …), comprehensions, loops and the keys of map literals (`{rs: r}.rs`).  A
+    query whose objects are used in any other way (compared whole, handed to a builtin not known
+    to read only some paths, sorted without a key) reads all of them.  An empty answer gave the
+    rule nothing but what the `where` read: a change elsewhere in an object that did not pass it
+    cannot make it pass.
 
     The engine wakes an instance for a change to one of the objects it queried only when the
     change touches one of these paths, or moves the object into or out of the index entry the
