@@ -293,10 +293,12 @@ def thaw(value: Any) -> Any:
     if kind is PMap:  # PMap's own iteration runs ~10x slower than reading its buckets
         return {k: v if type(v) in _SCALARS else thaw(v)
                 for bucket in value._buckets if bucket for k, v in bucket}
-    if kind is _PVECTOR:
+    if kind is _PVECTOR or kind is list:
         return [v if type(v) in _SCALARS else thaw(v) for v in value]
     if kind in _SCALARS:
         return value
+    if kind is dict:  # (a plain body, copied: the exact type before the ABCs)
+        return {k: v if type(v) in _SCALARS else thaw(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {k: thaw(v) for k, v in value.items()}
     if isinstance(value, (PVector, list, tuple)):

@@ -16,7 +16,7 @@ import attrs
 
 from .apierrors import MODIFIED, bad_request, conflict, invalid, invalid_error, not_supported
 from .kinds import ResourceType
-from .objects import get_path, is_mapping, resource_version, thaw
+from .objects import get_path, is_mapping, map_items, resource_version, thaw
 
 VERBS = ("create", "update", "patch", "delete")
 
@@ -53,16 +53,17 @@ def request_namespace(rt: ResourceType, req: Request) -> str:
 def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
     """The request's object, thawed, with apiVersion and kind checked against the type.
 
-    `deep=False` thaws only the top level and the metadata (a status write
-    reads the rest, so a whole Pod need not be copied twice)."""
+    `deep=False` copies only the top level and the metadata's (a status write
+    reads the rest and sets only the metadata's name and namespace, so a whole
+    Pod need not be copied twice)."""
     if not isinstance(req.body, Mapping):
         raise bad_request(f"the body of a {req.verb} request must be an object")
     if deep:
         obj = thaw(req.body)
     else:
-        obj = dict(req.body.items())
+        obj = dict(map_items(req.body))
         if isinstance(obj.get("metadata"), Mapping):
-            obj["metadata"] = thaw(obj["metadata"])
+            obj["metadata"] = dict(map_items(obj["metadata"]))
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if kind and kind != rt.kind:
         raise bad_request(f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
