@@ -13,7 +13,7 @@ import attrs
 
 from .dsl.check import load as load_module
 from .dsl.compile import CompiledComponent, CompiledDecl, compile_module
-from .errors import SourceError, SourceErrors
+from .errors import SourceError, SourceErrors, source_line_of
 
 
 @attrs.frozen(eq=False)
@@ -71,13 +71,18 @@ def load_rules(folder: str | Path) -> RuleSet:
 
 def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError]]:
     """One `path: ok (…)` line per good file, and every mistake of the others."""
-    lines, errors = [], []
+    compiled, sources, errors = [], {}, []
     for path in [f for p in paths for f in rule_files(p)]:
         try:
-            comp, _text = compile_file(path)
+            comp, sources[_display(path)] = compile_file(path)
         except SourceErrors as exc:
             errors.extend(exc.errors)
             continue
+        compiled.append(comp)
+    unique = list(compiled)  # (a component named twice fails here as it would in `recon up`)
+    _check_unique(unique, errors, sources)
+    lines = []
+    for comp in unique:
         counts = [f"{len(comp.rules)} rules", f"{len(comp.filters)} filters", f"{len(comp.scores)} scores"]
         shown = ", ".join(c for c in counts if not c.startswith("0 ")) or "no declarations"
         lines.append(f"{comp.path}: ok (component {comp.name}: {shown})")
@@ -104,16 +109,29 @@ def _compile_folder(folder: str | Path, previous: RuleSet) -> tuple[RuleSet, lis
                 continue
         components.append(comp)
         sources[comp.path] = text
-    _check_unique(components, errors)
+    _check_unique(components, errors, sources)
     return RuleSet(tuple(components), sources), errors
 
 
-def _check_unique(components: list[CompiledComponent], errors: list[SourceError]) -> None:
+def _check_unique(components: list[CompiledComponent], errors: list[SourceError], sources: dict[str, str]) -> None:
+    """Drop (and report, at its `component` line) each component whose name an earlier file took."""
     seen: dict[str, str] = {}
     for comp in list(components):
         if comp.name in seen:
-            errors.append(SourceError(comp.path, 1, 1,
-                                      f"component {comp.name!r} is already defined in {seen[comp.name]}"))
+            text = sources.get(comp.path, "")
+            line, col = _component_position(text, comp.name)
+            errors.append(SourceError(comp.path, line, col,
+                                      f"component {comp.name!r} is already defined in {seen[comp.name]}",
+                                      source_line_of(text, line)))
             components.remove(comp)
         else:
             seen[comp.name] = comp.path
+
+
+def _component_position(text: str, name: str) -> tuple[int, int]:
+    """Line and column of the name in a file's `component NAME` header (1, 1 if not found)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if words[:2] == ["component", name]:
+            return number, line.index(name, line.index("component") + len("component")) + 1
+    return 1, 1

@@ -36,6 +36,21 @@ def test_rules_check_reports_every_mistake_of_a_file_and_exits_1(tmp_path):
     assert "Traceback" not in err
 
 
+def test_rules_check_refuses_a_component_two_files_define_as_recon_up_does(tmp_path):
+    header = "component same\n  reads ConfigMap\n  writes ConfigMap\n"
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "a.rules").write_text(header)
+    (tmp_path / "rules" / "b.rules").write_text("# the same name again\n" + header)
+    proc = recon("rules", "check", "rules", cwd=tmp_path, check=1)
+    assert "a.rules: ok (component same" in proc.stdout
+    assert "b.rules: ok" not in proc.stdout
+    assert "rules/b.rules:2:11: component 'same' is already defined in rules/a.rules\n    component same\n" \
+        in proc.stderr
+    (tmp_path / "manifests").mkdir()
+    up = recon("up", "manifests", "--rules", "rules", "--once", cwd=tmp_path, check=1)
+    assert "rules/b.rules:2:11: component 'same' is already defined in rules/a.rules" in up.stderr
+
+
 def test_rules_without_a_subcommand_is_a_usage_error(tmp_path):
     assert recon("rules", cwd=tmp_path).returncode == 2
 
