@@ -150,12 +150,33 @@ def load_file(path: Path, rel: str) -> tuple[list[Document], list[SourceError]]:
             docs += found
             errors += errs
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = "YAML syntax error: " + (exc.problem or exc.context or "invalid YAML")
-        if exc.context and exc.problem and exc.context_mark:
-            message += f" ({exc.context} at line {exc.context_mark.line + 1})"
-        return [], [_error(display, lines, mark.line + 1, mark.column + 1, message)]
+        return [], [_syntax_error(exc, display, lines)]
     return docs, errors
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, display: str, lines: Sequence[str]) -> SourceError:
+    """PyYAML's error at the position it names, and the context it gives ("while parsing ... at line N")."""
+    mark = exc.problem_mark or exc.context_mark
+    line, col = _within(lines, mark.line + 1, mark.column + 1)
+    message = "YAML syntax error: " + (exc.problem or exc.context or "invalid YAML")
+    if exc.context and exc.problem and exc.context_mark:
+        context_line, _ = _within(lines, exc.context_mark.line + 1, exc.context_mark.column + 1)
+        message += f" ({exc.context} at line {context_line})"
+    return _error(display, lines, line, col, message)
+
+
+def _within(lines: Sequence[str], line: int, col: int) -> tuple[int, int]:
+    """A position past the file's last line of YAML moved back to just after that line.
+
+    PyYAML places a mistake found at the end of the stream (an unclosed `[`
+    or quote) after the trailing blank and comment lines, where there is no
+    source line to show; the YAML left unfinished ends on the last line that
+    holds any.
+    """
+    last = next((n for n in range(len(lines), 0, -1) if lines[n - 1].strip()[:1] not in ("", "#")), 0)
+    if last and line > last:
+        return last, len(lines[last - 1].rstrip()) + 1
+    return line, col
 
 
 def _compose_all(text: str) -> Iterable[tuple[yaml.Node, Any]]:

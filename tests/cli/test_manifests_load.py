@@ -82,6 +82,24 @@ def test_yaml_syntax_error_has_line_column_and_source_line(tmp_path):
     assert folder.bad_files == {"bad.yaml"} and folder.documents == ()
 
 
+CONFIGMAP_HEAD = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  namespace: demo\n"
+
+
+@pytest.mark.parametrize("tail, source, col, context", [
+    ("  labels: [\n", "  labels: [", 12, "while parsing a flow node at line 5"),
+    ("  labels: [a,\n\n# more to come\n\n", "  labels: [a,", 14, "while parsing a flow node at line 5"),
+    ('  name: "c\n', '  name: "c', 11, "while scanning a quoted scalar at line 5"),
+    ('  name: "c', '  name: "c', 11, "while scanning a quoted scalar at line 5"),
+], ids=["unclosed-bracket", "unclosed-bracket-then-comments", "unclosed-quote", "unclosed-quote-no-newline"])
+def test_a_yaml_syntax_error_at_the_end_of_the_file_points_just_past_its_last_line(tmp_path, tail, source, col,
+                                                                                   context):
+    write(tmp_path, "eof.yaml", CONFIGMAP_HEAD + tail)
+    (error,) = load_folder(tmp_path).errors
+    assert (error.line, error.col, error.source_line) == (5, col, source)
+    assert context in error.message
+    assert error.format().endswith(f"    {source}\n    {' ' * (col - 1)}^")
+
+
 def test_a_bad_document_makes_the_whole_file_bad(tmp_path):
     write(tmp_path, "mixed.yaml", POD.format(name="good") + "---\napiVersion: v1\nkind: Pod\nmetadata: {}\n")
     folder = load_folder(tmp_path)
