@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -205,8 +206,12 @@ def _run_up(args: argparse.Namespace) -> int:
         raise UsageError(f"invalid --until: {exc}") from None
     if args.dry_run:
         plan = _plan(args.state, folder, rules_dir, budget)
-        print(plan_text(plan, dry_run=True), end="")
-        _report(plan.result, None, None)
+        if args.json:  # (one line, as every event of `recon up --json`)
+            print(json.dumps({"event": "plan", **plan.to_json()}, ensure_ascii=False))
+        else:
+            if not args.quiet:
+                print(plan_text(plan, dry_run=True), end="")
+            _report(plan.result, None, None, quiet=args.quiet)
         return 1 if plan.result.errors else 0
     store = open_store(args.state)
     try:
@@ -220,8 +225,11 @@ def _run_up(args: argparse.Namespace) -> int:
                 if server is not None:
                     server.stop()
         until = cluster.clock.now() + budget
-        result, run = cluster.sync(folder, until)
-        _report(result, run, cluster)
+        if args.json:
+            result, run = _once_json(cluster, folder, until)
+        else:
+            result, run = cluster.sync(folder, until)
+            _report(result, run, cluster, quiet=args.quiet)
         return 1 if result.errors or (run is not None and not run.converged) else 0
     finally:
         store.close()
@@ -252,10 +260,35 @@ def _plan(state: str, folder: Path, rules_dir: Path, horizon: float) -> Any:
     return make_plan(head, folder, rules_dir, horizon)
 
 
-def _report(result: ApplyResult, run: Any, cluster: Cluster | None) -> None:
-    for note in result.notes:
+def _once_json(cluster: Cluster, folder: Path, until: float) -> tuple[ApplyResult, Any]:
+    """`recon up --once --json`: the run as the live loop's first change is shown, an `applied`
+    event (with the changes, errors and what followed) and, once converged, `ready`."""
+    import time
+
+    from .live import _failures
+    from .plan import effects, recording
+    from .report import Batch, Reporter, cluster_summary
+
+    started = time.monotonic()
+    with recording(cluster.store) as recorder:
+        result, run = cluster.sync(folder, until)
+        found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
+    converged = run is None or run.converged
+    batch = Batch("start", (), result, recorder.revisions, found, converged,
+                  "" if run is None else run.message, time.monotonic() - started, _failures(run))
+    reporter = Reporter(json_lines=True)
+    if converged:
+        reporter.ready(batch, cluster_summary(cluster.store.head))
+    else:
+        reporter.applied(batch)
+    return result, run
+
+
+def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool = False) -> None:
+    """What `recon up --once` / `--dry-run` did, in text; `quiet`: errors and warnings only."""
+    for note in () if quiet else result.notes:
         print(f"note: {note}", file=sys.stderr)
-    if not result.dry_run:
+    if not result.dry_run and not quiet:
         for change in result.changes:
             print(change.format(result.dry_run))
     for error in result.errors:
@@ -265,6 +298,8 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster | None) -> None:
     for failure in run.failures:
         print(f"warning: {failure.format()}", file=sys.stderr)
     head = cluster.store.head
+    if run.converged and quiet:
+        return
     if run.converged:
         print(f"converged at revision {head.revision} after {run.rounds} rounds "
               f"(clock {format_time(cluster.clock.now())})")
@@ -633,7 +668,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # (here: a reader that left shows up as a BrokenPipeError below)
+        return code
+    except BrokenPipeError:  # `recon get pods -A | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the exit's own flush)
+        return 0
     except UsageError as exc:
         print(f"error: {exc}\nSee 'recon {args.command} -h' for help and examples.", file=sys.stderr)
         return 2

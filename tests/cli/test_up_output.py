@@ -1,0 +1,70 @@
+"""What `recon up --once` and `--dry-run` print with -q and --json, and a reader that leaves early."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .helpers import copy_example, recon
+
+
+def _broken(folder: Path) -> None:
+    (folder / "broken.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [\n")
+
+
+def test_once_quiet_prints_nothing_when_all_goes_well_and_the_errors_when_not(tmp_path):
+    folder = copy_example(tmp_path)
+    proc = recon("up", "manifests", "--once", "-q", cwd=tmp_path, check=0)
+    assert proc.stdout == "" and proc.stderr == ""
+    assert "deployment.apps/web" in recon("get", "deploy", "-n", "demo", "-o", "name", cwd=tmp_path, check=0).stdout
+    _broken(folder)
+    proc = recon("up", "manifests", "--once", "-q", cwd=tmp_path, check=1)
+    assert proc.stdout == ""
+    assert "manifests/broken.yaml:4:" in proc.stderr
+
+
+def test_once_json_prints_one_event_per_line_as_the_live_loop_does(tmp_path):
+    copy_example(tmp_path)
+    proc = recon("up", "manifests", "--once", "--json", cwd=tmp_path, check=0)
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["applied", "ready"]
+    applied, ready = events
+    assert {"action": "created", "object": "deployment.apps/web", "source": "web.yaml"} in applied["changes"]
+    assert applied["converged"] is True and applied["errors"] == []
+    assert ready["revision"] == applied["revisions"][1]
+    assert ready["objects"]["Deployment"] >= 1
+
+
+def test_once_json_reports_a_broken_file_in_its_event(tmp_path):
+    _broken(copy_example(tmp_path))
+    proc = recon("up", "manifests", "--once", "--json", cwd=tmp_path, check=1)
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[0]["event"] == "applied"
+    assert any(e["path"].endswith("broken.yaml") for e in events[0]["errors"])
+
+
+def test_dry_run_json_is_the_plan_on_one_line_and_quiet_shows_only_errors(tmp_path):
+    copy_example(tmp_path)
+    proc = recon("up", "manifests", "--dry-run", "--json", cwd=tmp_path, check=0)
+    (line,) = proc.stdout.splitlines()
+    plan = json.loads(line)
+    assert plan["event"] == "plan"
+    assert any(o["ref"] == "deployment.apps/web" and o["action"] == "created" for o in plan["objects"])
+    assert recon("up", "manifests", "--dry-run", "-q", cwd=tmp_path, check=0).stdout == ""
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    copy_example(tmp_path)
+    recon("up", "manifests", "--once", "-q", cwd=tmp_path, check=0)
+    for args in (["get", "all,events", "-A", "-o", "json"], ["diff", "1", "80"]):
+        # (more than a pipe holds, so the reader leaves while the command still writes)
+        assert len(recon(*args, cwd=tmp_path, check=0).stdout) > 65_536
+        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc.stdout.readline()
+        proc.stdout.close()  # as `| head -1` does
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 0, err
+        assert "Traceback" not in err and "BrokenPipe" not in err
