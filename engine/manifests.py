@@ -17,7 +17,10 @@ at the line and column it was made; the whole file is then *bad*.
   (`recon.dev/source`) and the label `applyset.kubernetes.io/part-of`;
 - an object that carries that label but is no longer defined by any good
   file is deleted (pruned).  Objects of a bad file are never pruned and keep
-  their last good version.
+  their last good version;
+- an object two documents define is an error at the definition that is new
+  (not the one the live object came from): neither is applied, and the
+  object stays as it is until one of them goes.
 
 Namespaces and CustomResourceDefinitions are applied first, so a folder may
 hold a CRD and its objects.
@@ -426,10 +429,21 @@ class Item:
     config: PMap  # what the folder says the object is (namespace filled in)
 
 
-def resolve(folder: Folder, registry: Registry) -> tuple[list[Item], list[SourceError]]:
-    """Each document's kind, scope and key; unknown kinds and duplicates are errors."""
+def resolve(folder: Folder, registry: Registry, live: Any = None) -> tuple[list[Item], list[SourceError]]:
+    """Each document's kind, scope and key; unknown kinds and objects defined twice are errors.
+
+    `live`: the snapshot the folder is applied to, which tells which of two
+    definitions of an object is the one already in force (see `defined_once`).
+    """
+    items, errors = _resolve_documents(folder, registry)
+    items, twice = defined_once(items, live)
+    return items, [*errors, *twice]
+
+
+def _resolve_documents(folder: Folder, registry: Registry) -> tuple[list[Item], list[SourceError]]:
+    """Each document's item, duplicates included; unknown kinds and fields are errors."""
     crds = _folder_crds(folder)
-    items, errors, seen = [], [], {}
+    items, errors = [], []
     for doc in folder.documents:
         item = _item(doc, registry, crds)
         if isinstance(item, SourceError):
@@ -439,16 +453,40 @@ def resolve(folder: Folder, registry: Registry) -> tuple[list[Item], list[Source
         if unknown:  # what `kubectl apply` (fieldValidation=Strict) refuses
             errors.extend(doc.error(f'unknown field "{field}"', field_path(field)) for field in unknown)
             continue
-        first = seen.get(item.key)
-        if first is not None:
-            where = f" in namespace {item.key[2]}" if item.key[2] else ""
-            errors.append(doc.error(
-                f"{object_ref(item.key)}{where} is defined twice: also at {first.display}:{first.line}; "
-                "define each object in one place", ("metadata", "name")))
-            continue
-        seen[item.key] = doc
         items.append(item)
     return items, errors
+
+
+def defined_once(items: list[Item], live: Any = None) -> tuple[list[Item], list[SourceError]]:
+    """The items whose object no other document defines, and an error at each extra definition.
+
+    An object defined twice is applied from neither definition: it keeps the
+    version it has (the folder's last good one, or none) until one of them
+    goes.  The error is placed at every definition but one: the one the live
+    object was applied from, else the first in path order (so a new file is
+    blamed, not the one in force).
+    """
+    by_key: dict[Key, list[Item]] = {}
+    for item in items:
+        by_key.setdefault(item.key, []).append(item)
+    kept = {key: _in_force(defs, live) for key, defs in by_key.items() if len(defs) > 1}
+    errors = [_defined_twice(i, kept[i.key]) for i in items if i.key in kept and i is not kept[i.key]]
+    return [i for i in items if i.key not in kept], errors
+
+
+def _in_force(definitions: list[Item], live: Any) -> Item:
+    """The definition the live object was applied from; the first one when none was."""
+    obj = live.get(definitions[0].key) if live is not None else None
+    source = get_path(obj, "metadata", "annotations", SOURCE)
+    return next((d for d in definitions if d.doc.path == source), definitions[0])
+
+
+def _defined_twice(item: Item, other: Item) -> SourceError:
+    where = f" in namespace {item.key[2]}" if item.key[2] else ""
+    line, col = other.doc.where(("metadata", "name"))
+    return item.doc.error(
+        f"{object_ref(item.key)}{where} is defined twice: also at {other.doc.display}:{line}:{col}; "
+        "define each object in one place (until then neither definition is applied)", ("metadata", "name"))
 
 
 def _folder_crds(folder: Folder) -> dict[tuple[str, str], ResourceType]:
@@ -491,8 +529,9 @@ def _unknown_kind(kind: str, api_version: str, types: Sequence[ResourceType]) ->
 
 def apply_folder(api: Any, folder: Folder) -> ApplyResult:
     """Make the objects the folder defines match it; prune those that left it."""
-    items, errors = resolve(folder, api.registry)
-    errors = [*folder.errors, *errors]
+    every, errors = _resolve_documents(folder, api.registry)
+    items, twice = defined_once(every, api.store.head)
+    errors = [*folder.errors, *errors, *twice]
     bad = set(folder.bad_files) | _paths_of(errors, folder)
     changes: list[Change] = []
     for first in (True, False):
@@ -501,7 +540,8 @@ def apply_folder(api: Any, folder: Folder) -> ApplyResult:
             if path not in bad:
                 _apply_file(api, path, list(file_items), bad, errors, changes)
     notes = list(folder.notes)
-    for key, source in prune_candidates(api.store.head, {i.key for i in items}, bad):
+    defined = {i.key for i in every}  # an object defined twice stays as it is: it is not pruned either
+    for key, source in prune_candidates(api.store.head, defined, bad):
         try:
             _delete(api, key, source)
         except APIError as exc:

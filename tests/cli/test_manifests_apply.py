@@ -152,6 +152,52 @@ def test_a_refused_document_keeps_its_whole_file_at_the_last_good_version(folder
     assert get_path(folder.get("", "ConfigMap", "demo", "a"), "data") is None
 
 
+SERVICE = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: demo\nspec:\n  ports:\n    - port: {port}\n"
+
+
+def service_port(folder: Folder) -> int:
+    return get_path(folder.get("", "Service", "demo", "web"), "spec", "ports", 0, "port")
+
+
+def test_a_new_file_defining_an_applied_object_again_is_the_error_and_changes_nothing(folder):
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=80))
+    folder.apply()
+    revision = folder.store.revision
+    folder.write("aa.yaml", SERVICE.format(port=81))  # before web.yaml in path order
+    result = folder.apply()
+    (error,) = result.errors
+    assert error.path.endswith("aa.yaml") and (error.line, error.col) == (4, 9)
+    assert "service/web in namespace demo is defined twice: also at" in error.message
+    assert "web.yaml:19:9;" in error.message
+    assert result.bad_files == {"aa.yaml"} and "Service/web" not in actions(result)
+    assert folder.store.revision == revision
+    assert service_port(folder) == 80
+    assert get_path(folder.get("", "Service", "demo", "web"), "metadata", "annotations", SOURCE) == "web.yaml"
+
+
+def test_an_object_defined_twice_is_neither_applied_nor_pruned_until_one_definition_goes(folder):
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=80))
+    folder.apply()
+    folder.write("web.yaml", DEPLOY.replace("nginx:1.27", "nginx:1.28") + "---\n" + SERVICE.format(port=82))
+    folder.write("aa.yaml", SERVICE.format(port=81))
+    result = folder.apply()
+    assert actions(result) == {"Namespace/demo": "unchanged", "Deployment/web": "configured"}
+    assert service_port(folder) == 80  # web.yaml's other objects apply; its Service waits
+    folder.remove("aa.yaml")
+    assert actions(folder.apply())["Service/web"] == "configured"
+    assert service_port(folder) == 82
+
+
+def test_an_object_two_new_files_define_is_created_from_neither(folder):
+    folder.write("aa.yaml", SERVICE.format(port=81))
+    folder.write("bb.yaml", SERVICE.format(port=82))
+    result = folder.apply()
+    (error,) = result.errors
+    assert error.path.endswith("bb.yaml") and "also at" in error.message and "aa.yaml:4:9;" in error.message
+    assert result.bad_files == {"bb.yaml"}
+    assert folder.get("", "Service", "demo", "web") is None
+
+
 def test_a_crd_and_its_objects_apply_in_one_folder(folder):
     folder.write("zz-crd.yaml", """\
         apiVersion: apiextensions.k8s.io/v1

@@ -100,7 +100,7 @@ def test_the_same_object_in_two_files_names_both_places(tmp_path):
     (folder / "zz-copy.yaml").write_text((folder / "demo.yaml").read_text())
     proc = recon("up", "manifests", "--once", cwd=tmp_path, check=1)
     assert "manifests/zz-copy.yaml:5:9:" in proc.stderr
-    assert "namespace/demo is defined twice: also at manifests/demo.yaml:2" in proc.stderr
+    assert "namespace/demo is defined twice: also at manifests/demo.yaml:5:9;" in proc.stderr
 
 
 def test_unknown_kind_in_a_manifest_points_at_the_kind(tmp_path):

@@ -105,3 +105,21 @@ def test_a_burst_of_fifty_files_is_applied_in_one_change(live, folder: Path):
     created = sorted(c["object"] for b in batches for c in b["changes"])
     assert created == [f"configmap/cm-{i:02d}" for i in range(50)]
     assert len(state_of(folder.parent).list("", "ConfigMap", "default")) >= 50
+
+
+def test_a_file_defining_a_live_object_again_is_reported_and_changes_nothing_until_removed(live, folder: Path):
+    up = live()
+    before = state_of(folder.parent).get(("", "Service", "default", "web"))
+    (folder / "aa.yaml").write_text(web(2).split("---\n")[1].replace("port: 80", "port: 81"))
+    event = up.applied("aa.yaml")
+    [error] = event["errors"]
+    assert error["path"].endswith("manifests/aa.yaml") and (error["line"], error["col"]) == (4, 9)
+    assert "service/web in namespace default is defined twice: also at" in error["message"]
+    assert "manifests/web.yaml:22:9;" in error["message"]
+    assert error["source"] == "  name: web"
+    assert event["changes"] == []  # (unchanged objects are not listed)
+    assert state_of(folder.parent).get(("", "Service", "default", "web")) == before
+    (folder / "aa.yaml").unlink()
+    event = up.applied("aa.yaml")
+    assert not event["errors"] and event["changes"] == []
+    assert state_of(folder.parent).get(("", "Service", "default", "web")) == before

@@ -84,6 +84,18 @@ def test_a_broken_file_exits_2_with_its_position(state: Path):
     assert "manifests/web.yaml:7:11: YAML syntax error" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_an_object_defined_again_in_a_new_file_is_an_error_and_not_in_the_plan(state: Path):
+    folder = state
+    (folder / "web.yaml").write_text(web(3))
+    (folder / "aa.yaml").write_text(web(2).split("---\n")[1].replace("port: 80", "port: 81"))
+    proc = recon("diff", "manifests", "--json", "--rules", str(RULES), cwd=folder.parent, check=2)
+    plan = json.loads(proc.stdout)
+    assert [o["ref"] for o in plan["objects"]] == ["deployment.apps/web"]  # the Service stays as it is
+    [error] = plan["errors"]
+    assert error["path"].endswith("manifests/aa.yaml") and "defined twice" in error["message"]
+    assert error["text"].startswith("manifests/aa.yaml:4:9: service/web in namespace default is defined twice")
+
+
 def test_diff_without_a_state_plans_the_whole_folder(folder: Path):
     plan = json.loads(diff(folder, "--json", check=1))
     assert {o["action"] for o in plan["objects"]} == {"created"}
