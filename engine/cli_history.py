@@ -52,6 +52,7 @@ examples:
   recon explain pod/web-7c9f8-x2x4z spec.nodeName -n demo
   recon explain rs/web-7c9f8 spec.replicas -n demo --at 120
   recon explain deploy/web -n demo
+  recon explain node/node-1 'metadata.labels["kubernetes.io/hostname"]'   # quote keys with dots
 """
 
 REPLAY_HELP = """\
@@ -139,7 +140,8 @@ def _add_diff(commands: Any) -> None:
 def _add_explain(commands: Any) -> None:
     p = _parser(commands, "explain", "why an object or field is what it is: its causal chain", EXPLAIN_HELP)
     p.add_argument("object", metavar="KIND/NAME")
-    p.add_argument("field", nargs="?", metavar="FIELD.PATH", help="one field, e.g. spec.nodeName")
+    p.add_argument("field", nargs="?", metavar="FIELD.PATH",
+                   help='one field, e.g. spec.nodeName or metadata.labels["kubernetes.io/hostname"]')
     p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
     p.add_argument("--at", metavar="REV", type=int, help="as of this revision (default: the latest)")
     p.add_argument("--rules", metavar="DIR", help="rules to re-run a scheduling attempt with "
@@ -276,13 +278,17 @@ def _plan_diff(args: argparse.Namespace) -> int:
 def run_explain(args: argparse.Namespace) -> int:
     from .cluster import local_or_bundled
 
+    try:
+        path = H.field_path(args.field)
+    except H.FieldPathError as exc:
+        raise _usage(str(exc)) from None
     found = _open(args)
     key = _key(found, args.object, args.namespace)
-    path = H.field_path(args.field)
-    at = found.head if args.at is None else args.at
+    at = found.head if args.at is None else found.check(args.at)
+    obj = found.at(key, at) if path else None
+    path = H.resolve_field(obj, path)  # metadata.labels.kubernetes.io/hostname: the label, unquoted
     rules = Path(args.rules) if args.rules else local_or_bundled("rules")
     steps = H.explain(found, key, path, at, scheduling=H.scheduling_from(rules))
-    obj = found.at(key, at) if path else None
     value = H.lookup(obj, path) if obj is not None else H._MISSING
     print(H.format_chain(steps, key, path, value))
     return 0

@@ -27,7 +27,9 @@ cause does not name a rule (`{"rule": …}`) or the scheduler
 from __future__ import annotations
 
 import difflib
+import json
 import os
+import re
 import struct
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -118,11 +120,104 @@ def cause_text(record: CommitRecord) -> str:
 # ---------------------------------------------------------------- fields
 
 
-def field_path(text: str | None) -> tuple:
-    """`spec.containers[0].image` → ("spec", "containers", 0, "image"); None → ()."""
-    from .manifests import field_path as parse
+class FieldPathError(HistoryError):
+    """A field path that cannot be read (the command line's mistake, not the history's)."""
 
-    return parse(text) if text else ()
+
+# a key as it is typed: "…" (JSON escapes), '…' (\' and \\ escaped) or bare (\. is a dot in it, as in
+# kubectl's jsonpath); a bare key has no dots, brackets, quotes or blanks
+_QUOTED = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\''
+_KEY = re.compile(rf'{_QUOTED}|(?:[^.\[\]"\'\\\s]|\\.)+')
+_BRACKET = re.compile(rf'\[\s*(?:(\d+)|({_QUOTED})|([^\[\]"\'\s]+))\s*\]')
+_BARE = re.compile(r'[^.\[\]"\'\\\s]+')
+
+
+def field_path(text: str | None) -> tuple:
+    """A field path as typed → its steps; None → ().
+
+    `spec.containers[0].image` → ("spec", "containers", 0, "image").  A key
+    with dots is quoted, the ways kubectl and jq users know:
+    `metadata.labels["kubernetes.io/hostname"]`, `metadata.labels['…']`,
+    `metadata.labels."kubernetes.io/hostname"` (the form chains print), or
+    `metadata.labels.kubernetes\\.io/hostname`.  A leading dot is allowed.
+    """
+    if text is None:
+        return ()
+    steps: list = []
+    pos = 1 if text.startswith(".") and len(text) > 1 else 0
+    while pos < len(text) or not steps:
+        if pos < len(text) and text[pos] == "[":
+            found = _BRACKET.match(text, pos)
+            step = found and _bracket_step(found)
+        else:
+            if steps and text[pos] != ".":
+                found = None
+            else:
+                found = _KEY.match(text, pos + 1 if steps else pos)
+            step = found and _unquote(found.group())
+        if not found:
+            raise FieldPathError(_path_problem(text, pos))
+        steps.append(step)
+        pos = found.end()
+    return tuple(steps)
+
+
+def _bracket_step(found: re.Match) -> Any:
+    index, quoted, bare = found.groups()
+    return int(index) if index is not None else _unquote(quoted) if quoted is not None else bare
+
+
+def _unquote(key: str) -> str:
+    if key.startswith('"'):
+        try:
+            return json.loads(key)
+        except ValueError:
+            raise FieldPathError(f"{key} is not a valid quoted key (its escapes are JSON's)") from None
+    if key.startswith("'"):
+        key = key[1:-1]
+    return re.sub(r"\\(.)", r"\1", key)
+
+
+def _path_problem(text: str, pos: int) -> str:
+    where = f"at column {pos + 1}" if pos < len(text) else "at its end"
+    return (f"cannot read the field path {text!r} {where}; write it like spec.containers[0].image, "
+            f"and quote a key with dots: metadata.labels[\"kubernetes.io/hostname\"]")
+
+
+def resolve_field(obj: Any, path: tuple) -> tuple:
+    """`path` as `obj` reads it: a key with dots typed without quotes is found.
+
+    `metadata.labels.kubernetes.io/hostname` splits at every dot; where the
+    walk meets a map without the next key, the longest run of the following
+    steps that, joined with dots, is a key of that map is taken as one key.
+    A path that reads as it is, or not at all, is returned as it is.
+    """
+    if obj is None or lookup(obj, path) is not _MISSING:
+        return path
+    node, out, i = obj, [], 0
+    while i < len(path):
+        step = path[i]
+        if isinstance(node, Mapping) and step not in node:
+            step, i = _joined_key(node, path, i)
+        if isinstance(node, Mapping) and step in node:
+            node = node[step]
+        elif isinstance(step, int) and isinstance(node, Sequence) and not isinstance(node, str) \
+                and 0 <= step < len(node):
+            node = node[step]
+        else:
+            return path
+        out.append(step)
+        i += 1
+    return tuple(out)
+
+
+def _joined_key(node: Mapping, path: tuple, i: int) -> tuple[Any, int]:
+    """The longest key of `node` that is path[i:j] joined with dots, and j - 1 (else path[i], i)."""
+    for j in range(len(path), i + 1, -1):
+        parts = path[i:j]
+        if all(isinstance(p, str) for p in parts) and ".".join(parts) in node:
+            return ".".join(parts), j - 1
+    return path[i], i
 
 
 def changed_fields(old: Any, new: Any, path: tuple = ()) -> list[tuple[tuple, Any, Any]]:
@@ -151,9 +246,14 @@ def _show(value: Any) -> str:
 
 
 def _dotted(path: Sequence) -> str:
+    """A path as `field_path` reads it back: `metadata.labels."kubernetes.io/hostname"`."""
     out = ""
     for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+        if isinstance(step, int):
+            out += f"[{step}]"
+            continue
+        name = str(step) if _BARE.fullmatch(str(step)) else json.dumps(str(step), ensure_ascii=False)
+        out += f".{name}" if out else name
     return out
 
 

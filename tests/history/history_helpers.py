@@ -11,11 +11,14 @@ from engine.apiserver import Actor
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = Actor("admin", "user", None)
+# what the installed `recon` script runs; `python -m engine.cli` would load engine.cli twice (as __main__
+# too), and a UsageError raised by engine.cli_history would not be the one main() turns into exit 2
+ENTRY_POINT = "import sys; from engine.cli import main; sys.exit(main())"
 
 
 def recon(*args: str, cwd: Path, check: int | None = 0) -> subprocess.CompletedProcess:
     """`recon ARGS` in `cwd`; `check` is the exit code it must end with."""
-    proc = subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", ENTRY_POINT, *args], cwd=cwd, capture_output=True,
                           text=True, timeout=120)
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"

@@ -62,7 +62,7 @@ def test_an_evicted_pod_goes_back_to_its_node_going_down(recording):
     steps = explain(history, evicted[0], ("metadata", "deletionTimestamp"))
     assert steps[0].rule == "node-lifecycle-controller/evict"
     assert steps[-1].actor == "admin" and steps[-1].key == ("", "Node", "", "node-1")
-    assert "sim.recon.dev/kubelet: <none> → down" in steps[-1].what
+    assert steps[-1].what == 'metadata.annotations."sim.recon.dev/kubelet": <none> → down'
     assert any(s.rule == "node-lifecycle-controller/heartbeat" for s in steps)
 
 
