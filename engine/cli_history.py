@@ -290,7 +290,7 @@ def run_explain(args: argparse.Namespace) -> int:
     rules = Path(args.rules) if args.rules else local_or_bundled("rules")
     steps = H.explain(found, key, path, at, scheduling=H.scheduling_from(rules))
     value = H.lookup(obj, path) if obj is not None else H._MISSING
-    print(H.format_chain(steps, key, path, value))
+    print(H.format_chain(steps, key, path, value, at))
     return 0
 
 

@@ -679,10 +679,17 @@ def _follow(history: History, record: CommitRecord) -> tuple[int | None, Key, st
     return rev, anchor, f"{what} at rev {upto} of {ref(anchor)}; its last write by another rule or actor"
 
 
-def format_chain(steps: list[Step], key: Key, path: tuple, value: Any = _MISSING) -> str:
+def format_chain(steps: list[Step], key: Key, path: tuple, value: Any = _MISSING, at: int | None = None) -> str:
+    """The chain under its title: the object, the field and its value as of revision `at`.
+
+    A field the object does not have at `at` reads `= <none> (not set at
+    revision N)`; the chain then shows the write that left it unset.
+    """
     title = ref(key) + (f" {_dotted(path)}" if path else "")
     if value is not _MISSING:
         title += f" = {_show(value)}"
+    elif path and at is not None:
+        title += f" = <none> (not set at revision {at})"
     return "\n".join([title, *(s.format(i == 0) for i, s in enumerate(steps))])
 
 

@@ -1,4 +1,4 @@
-"""explain's field paths: keys with dots as kubectl and jq users quote them."""
+"""explain's field paths: keys with dots as kubectl and jq users quote them, and fields never set."""
 
 from __future__ import annotations
 
@@ -80,3 +80,13 @@ def test_explain_refuses_a_path_it_cannot_read_with_exit_2(node_down):
                  cwd=cwd, check=2)
     assert "cannot read the field path" in proc.stderr and proc.stdout == ""
 
+
+def test_explain_says_a_field_the_object_does_not_have_is_not_set(node_down):
+    cwd, edit = node_down
+    out = recon("explain", "deploy/web", "spec.nosuch", "-n", "demo", "--state", "s", cwd=cwd).stdout
+    head = H.History.open(cwd / "s").head
+    assert out.splitlines()[0] == f"deploy/web spec.nosuch = <none> (not set at revision {head})"
+    before = recon("explain", "node/node-1", 'metadata.annotations."sim.recon.dev/kubelet"', "--at", str(edit - 1),
+                   "--state", "s", cwd=cwd).stdout
+    assert before.splitlines()[0] == (f'node/node-1 metadata.annotations."sim.recon.dev/kubelet" = <none> '
+                                      f"(not set at revision {edit - 1})")
