@@ -509,6 +509,8 @@ def lines(history: History, key: Key | None = None, since: int | None = None, un
     state at `since - 1`.
     """
     start = max(since or 1, history.base.revision + 1)
+    if since is not None and start > history.head:
+        raise HistoryError(f"there is no revision {since} (the history ends at {history.head})")
     if key is not None:
         yield from _lines_of(history, tuple(key), start, until, actor)
         return

@@ -47,3 +47,13 @@ def test_replay_verifies_and_what_if_with_the_same_rules_finds_no_divergence(sta
     assert "ok" in recon("replay", "--state", "s", cwd=state).stdout
     out = recon("replay", "--rules", "rules", "--state", "s", cwd=state).stdout
     assert "no divergence" in out
+
+
+def test_history_since_after_the_end_names_the_revision_asked_for(state):
+    head = len(recon("history", "--state", "s", cwd=state).stdout.splitlines())
+    err = recon("history", "--since", str(head + 50), "--state", "s", cwd=state, check=1).stderr
+    assert err.strip() == f"error: there is no revision {head + 50} (the history ends at {head})"
+    err = recon("history", "deploy/web", "-n", "demo", "--since", str(head + 1), "--state", "s", cwd=state,
+                check=1).stderr
+    assert err.strip() == f"error: there is no revision {head + 1} (the history ends at {head})"
+    assert recon("history", "--since", str(head), "--state", "s", cwd=state).stdout.split()[0] == str(head)
