@@ -29,6 +29,7 @@ examples:
   recon history                          # the whole history
   recon history deploy/web -n demo       # revisions that wrote one object
   recon history --since 40 --until 60 --actor replicaset-controller
+  recon history --actor manifests        # every manifest file's writes (manifests:web.yaml, ...)
   recon history --json > history.jsonl   # JSON lines, every op in full
 """
 
@@ -125,7 +126,9 @@ def _add_history(commands: Any) -> None:
     p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
     p.add_argument("--since", metavar="REV", type=int, help="from this revision")
     p.add_argument("--until", metavar="REV", type=int, help="up to this revision")
-    p.add_argument("--actor", metavar="NAME", help="only writes by this actor, component or component/rule")
+    p.add_argument("--actor", metavar="NAME", help="only writes by this actor or rule, named in full or up to "
+                                                   "a / or : (kubelet, kubelet/node_status, manifests, "
+                                                   "manifests:web.yaml)")
     p.add_argument("--json", action="store_true", help="JSON lines, one per revision, every op in full")
     p.set_defaults(func=run_history)
 

@@ -526,8 +526,12 @@ def lines(history: History, key: Key | None = None, since: int | None = None, un
 
 
 def _wanted(record: CommitRecord, actor: str | None) -> bool:
-    return (actor is None or actor in (record.actor, who(record))
-            or who(record).startswith(actor + "/"))
+    """Written by `actor`: the actor or rule named in full, or up to a `/` or `:` in it
+    (`kubelet` for kubelet/node_status, `manifests` for manifests:web.yaml)."""
+    if actor is None:
+        return True
+    actor = actor.rstrip("/:")
+    return any(name == actor or name.startswith((actor + "/", actor + ":")) for name in (record.actor, who(record)))
 
 
 def _lines_of(history: History, key: Key, start: int, until: int | None, actor: str | None) -> Iterator[Line]:

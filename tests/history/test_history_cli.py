@@ -57,3 +57,17 @@ def test_history_since_after_the_end_names_the_revision_asked_for(state):
                 check=1).stderr
     assert err.strip() == f"error: there is no revision {head + 1} (the history ends at {head})"
     assert recon("history", "--since", str(head), "--state", "s", cwd=state).stdout.split()[0] == str(head)
+
+
+@pytest.mark.parametrize("actor, writer", [
+    ("manifests", "manifests:web.yaml"), ("manifests:web.yaml", "manifests:web.yaml"),
+    ("kubelet", "kubelet/node_status"), ("kubelet/node_status", "kubelet/node_status"),
+    ("replicaset-controller", "replicaset-controller/replicas")])
+def test_history_actor_matches_a_name_in_full_or_up_to_its_separator(state, actor, writer):
+    out = recon("history", "--actor", actor, "--state", "s", cwd=state).stdout.splitlines()
+    writers = {line.split()[2] for line in out}
+    assert writer in writers and all(w == actor or w.startswith((actor + "/", actor + ":")) for w in writers)
+
+
+def test_history_actor_does_not_match_a_part_of_a_name(state):
+    assert recon("history", "--actor", "manifest", "--state", "s", cwd=state).stdout == ""
