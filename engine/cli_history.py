@@ -79,7 +79,9 @@ With --kind, the expression is evaluated for each object of the kind, bound
 as `it`: for all of them at the first revision checked, then for the objects
 each later revision wrote (an object is re-checked when it changes).
 Without --kind, it is evaluated once per revision, with no `it`; queries and
-lookups read the state of that revision.  Exit 0: it holds; 1: it fails.
+lookups read the state of that revision.  Exit 0: it holds; 1: it fails;
+2: the command is wrong (an invalid expression, an unknown kind, --from
+after the end of the history).
 
 examples:
   recon check --invariant 'it.spec.replicas > 0' --kind Deployment
@@ -349,10 +351,7 @@ def run_check(args: argparse.Namespace) -> int:
     from .errors import SourceErrors
 
     found = _open(args)
-    kind = None
-    if args.kind:
-        rt = _resolve(found, args.kind)
-        kind = (rt.group, rt.kind)
+    kind = _check_kind(found, args.kind) if args.kind else None
     try:
         fn = compile_expression(args.invariant, "<invariant>", it=kind is not None)
     except SourceErrors as exc:
@@ -363,6 +362,8 @@ def run_check(args: argparse.Namespace) -> int:
         return 2
     if args.from_rev is not None and args.to is not None and args.from_rev > args.to:
         raise _usage(f"--from {args.from_rev} is after --to {args.to}")
+    if args.from_rev is not None and args.from_rev > found.head:
+        raise _usage(f"--from {args.from_rev} is after the end of the history (revision {found.head})")
     result = H.check_invariant(found, fn, kind, args.namespace, args.from_rev, args.to)
     bad = result.violation
     if bad is None:
@@ -381,6 +382,17 @@ def run_check(args: argparse.Namespace) -> int:
         steps = H.explain(found, key, (), bad.revision)
         print(H.format_chain(steps, key, ()))
     return 1
+
+
+def _check_kind(found: H.History, name: str) -> tuple[str, str]:
+    """--kind as (group, kind); an unknown kind is a usage mistake (exit 2), not a failing invariant (1)."""
+    from .kinds import UnknownKind
+
+    try:
+        rt = _resolve(found, name)
+    except UnknownKind as exc:
+        raise _usage(f"--kind {name}: {exc}") from None
+    return (rt.group, rt.kind)
 
 
 def run_describe(args: argparse.Namespace) -> int:

@@ -87,3 +87,12 @@ def test_with_a_kind_only_the_objects_a_revision_wrote_are_evaluated(recording):
                  if op.type == "put" and op.key[:2] == ("", "Pod"))
     assert at_start and writes  # pods existed at the start and were written later
     assert result.violation is None and result.evaluations == len(seen) == at_start + writes
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--kind", "Widget"), 'error: --kind Widget: the server doesn\'t have a resource type "Widget"'),
+    (("--kind", "Deployment", "--from", "100000"), "error: --from 100000 is after the end of the history")])
+def test_a_usage_mistake_exits_2_not_1_which_says_the_invariant_fails(scaled_to_zero, args, message):
+    cwd, _ = scaled_to_zero
+    proc = recon("check", "--invariant", "it.spec.replicas >= 0", *args, "--state", "s", cwd=cwd, check=2)
+    assert proc.stderr.startswith(message) and proc.stdout == ""
