@@ -11,9 +11,11 @@ change; `make_plan` prints it for a change not yet made.
 `make_plan(head, folder, rules_dir)` is `recon diff DIR` and
 `recon up --dry-run`: it forks the state (an in-memory `Store` built from
 the head snapshot, nothing is written to disk), converges the fork once so
-that only the folder's effects remain, applies the folder to it, runs the
-rules on a simulated clock, and reports what changed: objects created,
-changed (a YAML diff) or deleted, then the downstream effects.
+that only the folder's effects remain (not a fresh state: there the fork
+starts as `recon up` does, so the names it predicts are the ones made),
+applies the folder to it, runs the rules on a simulated clock, and reports
+what changed: objects created, changed (a YAML diff) or deleted, then the
+downstream effects.
 """
 
 from __future__ import annotations
@@ -352,7 +354,7 @@ def make_plan(head: Any, folder: Path, rules_dir: Path | None, horizon: float = 
 
     cluster = Cluster(Store(head), rules_dir, simulated=True)
     until = cluster.clock.now() + horizon
-    if cluster.engine is not None:
+    if cluster.engine is not None and _has_run(head):
         cluster.engine.run(until=until)  # what would happen anyway is not the folder's effect
     loaded = load_folder(folder)
     base = cluster.store.head
@@ -371,3 +373,14 @@ def make_plan(head: Any, folder: Path, rules_dir: Path | None, horizon: float = 
     converged = run is None or run.converged
     return Plan(tuple(objects), found, attrs.evolve(result, dry_run=True), converged,
                 "" if run is None else run.message)
+
+
+def _has_run(head: Any) -> bool:
+    """Whether the state has run before; a fresh one is not converged ahead of the folder.
+
+    `recon up` on a fresh state applies the folder right after the bootstrap
+    writes and lets the rules' first round (ServiceAccounts, Endpoints, ...)
+    interleave with its effects.  Generated names and uids hang on revision
+    numbers, so a fork converged first would predict pods named differently.
+    """
+    return head is not None and head.revision > 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from live_helpers import RULES, config_map, make_folder, recon, state_of, web
+from live_helpers import RULES, config_map, make_folder, pods, recon, state_of, web
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +108,11 @@ def test_up_dry_run_shows_the_same_plan(state: Path):
     (folder / "web.yaml").write_text(web(3))
     out = recon("up", "manifests", "--dry-run", "--rules", str(RULES), cwd=folder.parent, check=0).stdout
     assert "deployment.apps/web configured (dry run)" in out and "+1 pod → node-" in out
+
+
+def test_diff_without_a_state_predicts_the_pods_up_then_creates(folder: Path):
+    plan = json.loads(diff(folder, "--json", check=1))
+    predicted = sorted((p["ref"], p["node"]) for p in plan["effects"]["pods"] if p["action"] == "created")
+    recon("up", "manifests", "--once", "--rules", str(RULES), cwd=folder.parent, check=0)
+    made = sorted((f"pod/{p['metadata']['name']}", p["spec"]["nodeName"]) for p in pods(state_of(folder.parent)))
+    assert len(predicted) == 2 and predicted == made
