@@ -7,6 +7,9 @@ CustomResourceDefinitions present in a snapshot; `Registry.for_snapshot`
 reads only the CRD objects (through the kind index) and reuses the derived
 type of each CRD until that CRD object is rewritten.
 
+A custom kind's type also carries, per served version, the
+`additionalPrinterColumns` its CRD declares for `kubectl get`.
+
 `resolve` answers the names kubectl accepts: `po`, `pods`, `pod`, `Pod`,
 `deployments.apps`, `deploy.apps`, `widgets.example.com`.
 """
@@ -36,6 +39,18 @@ class UnknownKind(ReconError):
 
 
 @attrs.frozen
+class PrinterColumn:
+    """One of a CRD version's `additionalPrinterColumns`: a JSONPath shown as a column."""
+
+    name: str
+    type: str
+    json_path: str
+    format: str = ""
+    description: str = ""
+    priority: int = 0
+
+
+@attrs.frozen
 class ResourceType:
     """One kind of resource, as discovery describes it."""
 
@@ -57,6 +72,8 @@ class ResourceType:
     versions: tuple[str, ...] = attrs.field(default=attrs.Factory(lambda self: (self.version,), takes_self=True))
     schemas: Mapping[str, Any] = attrs.field(factory=pmap, eq=False, repr=False)
     crd_revision: int = 0
+    # custom resources: the printer columns of each served version
+    printer_columns: Mapping[str, tuple[PrinterColumn, ...]] = attrs.field(factory=pmap, eq=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -135,10 +152,12 @@ def crd_types(crd: Mapping) -> ResourceType:
     served = [v for v in spec.get("versions") or () if v.get("served", True)]
     storage = next((v for v in served if v.get("storage")), served[0] if served else pmap())
     subresources: set[str] = set()
-    schemas = {}
+    schemas, columns = {}, {}
     for version in served:
+        name = version.get("name")
         subresources.update((version.get("subresources") or pmap()).keys())
-        schemas[version.get("name")] = get_path(version, "schema", "openAPIV3Schema")
+        schemas[name] = get_path(version, "schema", "openAPIV3Schema")
+        columns[name] = _printer_columns(version)
     return ResourceType(
         group=spec.get("group") or "",
         version=storage.get("name") or "v1",
@@ -154,7 +173,22 @@ def crd_types(crd: Mapping) -> ResourceType:
         versions=tuple(v.get("name") for v in served),
         schemas=pmap(schemas),
         crd_revision=max(resource_version(crd), 1),
+        printer_columns=pmap(columns),
     )
+
+
+def _printer_columns(version: Mapping) -> tuple[PrinterColumn, ...]:
+    """A version's `additionalPrinterColumns`, in order (those without a name or path are skipped)."""
+    return tuple(
+        PrinterColumn(str(c["name"]), str(c.get("type") or "string"), str(c["jsonPath"]),
+                      str(c.get("format") or ""), str(c.get("description") or ""), _int(c.get("priority")))
+        for c in version.get("additionalPrinterColumns") or ()
+        if isinstance(c, Mapping) and c.get("name") and c.get("jsonPath")
+    )
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 # ------------------------------------------------------------------ registry

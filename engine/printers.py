@@ -4,19 +4,28 @@
 kind: each a `Column` whose `fn(obj, now)` renders one cell.  The cell logic
 follows kubectl's printers (pkg/printers/internalversion/printers.go), so
 READY, STATUS, RESTARTS, PORT(S) and friends read the way Kubernetes users
-know them.  The HTTP API's Table output uses the same columns.
+know them.  The HTTP API's Table output uses the same columns, each cell
+typed as kube-apiserver sends it (`Column.cell`).
+
+A custom kind shows its CRD's `additionalPrinterColumns` (a JSONPath per
+column, typed and formatted the way apiextensions-apiserver's table
+convertor does).
 
 `render_table(headers, rows)` lays rows out like kubectl's tabwriter.
 """
 
 from __future__ import annotations
 
+import decimal
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from .objects import get_path
+from . import jsonpath
+from .kinds import PrinterColumn
+from .objects import get_path, thaw
 from .selectors import format_label_selector, from_map
 from .timeutil import format_age, format_time, parse_time
 
@@ -26,13 +35,26 @@ UNKNOWN = "<unknown>"
 
 @attrs.frozen
 class Column:
-    """One column of `kubectl get`: priority 0 always, 1 only with -o wide."""
+    """One column of `kubectl get`: priority 0 always, 1 only with -o wide.
+
+    `fn` renders the text kubectl prints; `value`, when set, the Table cell
+    (a number, a boolean or None) the text comes from.
+    """
 
     name: str
     priority: int
     fn: Callable[[Mapping, float], str]
     type: str = "string"
     description: str = ""
+    format: str = ""
+    value: Callable[[Mapping, float], Any] | None = None
+
+    def cell(self, obj: Mapping, now: float) -> Any:
+        """The Table cell: `value`'s, else the text (an integer column's as a number)."""
+        if self.value is not None:
+            return self.value(obj, now)
+        text = self.fn(obj, now)
+        return int(text) if self.type == "integer" and text.lstrip("-").isdigit() else text
 
 
 # ---------------------------------------------------------------- helpers
@@ -399,11 +421,107 @@ def _quota_column(limits: bool) -> Callable[[Mapping, float], str]:
     return cell
 
 
+def _go_bool(value: Any) -> str:
+    return "true" if value else "false"
+
+
+# ---------------------------------------------------------- custom kinds
+
+
+def _go_float(value: float) -> str:
+    """A float as Go's fmt prints it: shortest digits, an exponent from 1e+06 up and below 1e-04."""
+    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    lead = len(digits) + int(exponent) - 1
+    if -4 <= lead < 6:
+        return format(decimal.Decimal(repr(value)).normalize(), "f")
+    mantissa = str(digits[0]) + ("." + "".join(map(str, digits[1:])) if len(digits) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{'-' if lead < 0 else '+'}{abs(lead):02d}"
+
+
+def _go_json(value: Any) -> str:
+    """Compact JSON with sorted keys and <, >, & escaped, as Go's json.Marshal writes it."""
+    text = json.dumps(thaw(value), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _jsonpath_text(value: Any) -> str:
+    """A value as client-go's JSONPath prints it: objects and lists as JSON, scalars as Go's fmt."""
+    if value is None:
+        return "<no value>"
+    if isinstance(value, bool):
+        return _go_bool(value)
+    if isinstance(value, float):
+        return _go_float(value)
+    if isinstance(value, (Mapping, Sequence)) and not isinstance(value, str):
+        return _go_json(value)
+    return str(value)
+
+
+def _typed_cell(column: PrinterColumn, value: Any, now: float) -> Any:
+    """The Table cell of a custom column (apiextensions' cellForJSONValue): None when the type does not fit."""
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if column.type == "string":
+        return _jsonpath_text(value)
+    if column.type == "integer" and numeric:
+        return int(value)
+    if column.type == "number" and numeric:
+        return float(value)
+    if column.type == "boolean" and isinstance(value, bool):
+        return value
+    if column.type == "date" and isinstance(value, str):
+        try:
+            return _age_of(value, now) if value else UNKNOWN
+        except ValueError:
+            return "<invalid>"
+    return None
+
+
+def cell_text(cell: Any) -> str:
+    """How kubectl prints a Table cell: nothing for None, a string up to its first newline."""
+    if cell is None:
+        return ""
+    if isinstance(cell, str):
+        head, newline, _ = cell.partition("\n")
+        return head + "..." if newline else head
+    return _jsonpath_text(cell)
+
+
+def _custom_value(column: PrinterColumn) -> Callable[[Mapping, float], Any]:
+    def value(obj: Mapping, now: float) -> Any:
+        try:
+            found = jsonpath.find(column.json_path, obj)
+        except jsonpath.JSONPathError:
+            return None
+        return _typed_cell(column, found[0], now) if found else None
+
+    return value
+
+
+def custom_column(column: PrinterColumn) -> Column:
+    """A CRD's printer column: its JSONPath's first result, typed as the column declares."""
+    value = _custom_value(column)
+    description = column.description or f"Custom resource definition column (in JSONPath format): {column.json_path}"
+    return Column(column.name.upper(), column.priority, lambda obj, now: cell_text(value(obj, now)),
+                  column.type, description, column.format, value)
+
+
+# served when a CRD version declares no columns (apiextensions' serveDefaultColumnsIfEmpty)
+_CUSTOM_AGE = PrinterColumn("Age", "date", ".metadata.creationTimestamp",
+                            description="CreationTimestamp is a timestamp representing the server time "
+                                        "when this object was created.")
+
+
+def _custom_columns(rt: Any, version: str | None) -> list[Column]:
+    declared = rt.printer_columns.get(version if version in rt.printer_columns else rt.version) or ()
+    return [_NAME, *(custom_column(c) for c in declared or (_CUSTOM_AGE,))]
+
+
 # ------------------------------------------------------------- the table
 
 C = Column
-_NAME = C("NAME", 0, name)
-_AGE = C("AGE", 0, age, "date")
+_NAME = C("NAME", 0, name, format="name")
+_AGE = C("AGE", 0, age)
+_CREATED_AT = C("CREATED AT", 0, created_at, "date")
 _WORKLOAD_WIDE = [C("CONTAINERS", 1, container_names), C("IMAGES", 1, container_images), C("SELECTOR", 1, selector)]
 
 _BY_KIND: dict[tuple[str, str], list[Column]] = {
@@ -457,7 +575,7 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         C("PARAMETERS", 0, ingressclass_parameters), _AGE,
     ],
     ("", "ResourceQuota"): [_NAME, _AGE, C("REQUEST", 0, _quota_column(False)), C("LIMIT", 0, _quota_column(True))],
-    ("", "LimitRange"): [_NAME, C("CREATED AT", 0, created_at, "date")],
+    ("", "LimitRange"): [_NAME, _CREATED_AT],
     ("", "Service"): [
         _NAME, C("TYPE", 0, _path("spec", "type", default="ClusterIP")), C("CLUSTER-IP", 0, _path("spec", "clusterIP")),
         C("EXTERNAL-IP", 0, service_external_ip), C("PORT(S)", 0, service_ports), _AGE,
@@ -481,7 +599,7 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
     ("", "ConfigMap"): [_NAME, C("DATA", 0, data_count, "integer"), _AGE],
     ("", "Secret"): [_NAME, C("TYPE", 0, _path("type", default="")), C("DATA", 0, data_count, "integer"), _AGE],
     ("coordination.k8s.io", "Lease"): [_NAME, C("HOLDER", 0, _path("spec", "holderIdentity", default="")), _AGE],
-    ("apiextensions.k8s.io", "CustomResourceDefinition"): [_NAME, C("CREATED AT", 0, created_at, "date")],
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): [_NAME, _CREATED_AT],
     ("", "Event"): [
         C("LAST SEEN", 0, event_last_seen), C("TYPE", 0, _path("type", default="")),
         C("REASON", 0, _path("reason", default="")), C("OBJECT", 0, event_object),
@@ -492,9 +610,15 @@ _BY_KIND[("events.k8s.io", "Event")] = _BY_KIND[("", "Event")]
 _DEFAULT = [_NAME, _AGE]
 
 
-def columns(resource_type: Any, wide: bool = False) -> list[Column]:
-    """The `kubectl get` columns of a kind (priority-1 columns only when wide)."""
-    cols = _BY_KIND.get((resource_type.group, resource_type.kind), _DEFAULT)
+def columns(resource_type: Any, wide: bool = False, version: str | None = None) -> list[Column]:
+    """The `kubectl get` columns of a kind (priority-1 columns only when wide).
+
+    A custom kind's come from the CRD's `version` (default: the stored one).
+    """
+    if resource_type.is_custom:
+        cols = _custom_columns(resource_type, version)
+    else:
+        cols = _BY_KIND.get((resource_type.group, resource_type.kind), _DEFAULT)
     return [c for c in cols if wide or c.priority == 0]
 
 

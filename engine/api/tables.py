@@ -17,9 +17,11 @@ from ..kinds import ResourceType
 from ..objects import thaw
 from ..printers import columns
 
+_CREATED = "CreationTimestamp is a timestamp representing the server time when this object was created."
 _DESCRIPTIONS = {
     "NAME": "Name must be unique within a namespace. Cannot be updated.",
-    "AGE": "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    "AGE": _CREATED,
+    "CREATED AT": _CREATED,
 }
 
 
@@ -33,15 +35,10 @@ def wants_table(accept: str) -> bool:
     return False
 
 
-def column_definitions(rt: ResourceType) -> list[dict]:
-    defs = []
-    for col in columns(rt, wide=True):
-        doc = {"name": col.name, "type": col.type if col.type != "date" else "string", "format": "",
-               "description": col.description or _DESCRIPTIONS.get(col.name, col.name), "priority": col.priority}
-        if col.name == "NAME":
-            doc["format"] = "name"
-        defs.append(doc)
-    return defs
+def column_definitions(rt: ResourceType, version: str | None = None) -> list[dict]:
+    return [{"name": col.name, "type": col.type, "format": col.format,
+             "description": col.description or _DESCRIPTIONS.get(col.name, col.name), "priority": col.priority}
+            for col in columns(rt, True, version=version)]
 
 
 def _row_object(obj: Mapping, include: str) -> Any:
@@ -52,15 +49,12 @@ def _row_object(obj: Mapping, include: str) -> Any:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": thaw(obj.get("metadata") or {})}
 
 
-def rows(rt: ResourceType, objects: Sequence[Mapping], now: float, include: str = "Metadata") -> list[dict]:
-    cols = columns(rt, wide=True)
+def rows(rt: ResourceType, objects: Sequence[Mapping], now: float, include: str = "Metadata",
+         version: str | None = None) -> list[dict]:
+    cols = columns(rt, True, version=version)
     out = []
     for obj in objects:
-        cells: list[Any] = []
-        for col in cols:
-            cell = col.fn(obj, now)
-            cells.append(int(cell) if col.type == "integer" and cell.lstrip("-").isdigit() else cell)
-        row: dict[str, Any] = {"cells": cells}
+        row: dict[str, Any] = {"cells": [col.cell(obj, now) for col in cols]}
         row_object = _row_object(obj, include)
         if row_object is not None:
             row["object"] = row_object
@@ -69,10 +63,11 @@ def rows(rt: ResourceType, objects: Sequence[Mapping], now: float, include: str 
 
 
 def table(rt: ResourceType, objects: Sequence[Mapping], now: float, meta: Mapping, include: str = "Metadata",
-          with_columns: bool = True) -> dict:
-    """A meta.k8s.io/v1 Table of `objects` (`meta`: the list's resourceVersion and continue)."""
+          with_columns: bool = True, version: str | None = None) -> dict:
+    """A meta.k8s.io/v1 Table of `objects` (`meta`: the list's resourceVersion and continue;
+    `version` picks a custom kind's printer columns)."""
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": dict(meta),
-        "columnDefinitions": column_definitions(rt) if with_columns else [],
-        "rows": rows(rt, objects, now, include),
+        "columnDefinitions": column_definitions(rt, version) if with_columns else [],
+        "rows": rows(rt, objects, now, include, version),
     }
