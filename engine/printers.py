@@ -9,7 +9,7 @@ typed as kube-apiserver sends it (`Column.cell`).
 
 A custom kind shows its CRD's `additionalPrinterColumns` (a JSONPath per
 column, typed and formatted the way apiextensions-apiserver's table
-convertor does).
+convertor does), and a `scale` subresource shows DESIRED and AVAILABLE.
 
 `render_table(headers, rows)` lays rows out like kubectl's tabwriter.
 """
@@ -314,14 +314,56 @@ def created_at(obj: Mapping, now: float) -> str:
     return format_time(parse_time(ts)) if ts else UNKNOWN
 
 
+# A core Event's field and its events.k8s.io/v1 name (upstream prints the internal type both convert to)
+_EVENT_FIELDS = {"involvedObject": "regarding", "message": "note", "source": "deprecatedSource",
+                 "firstTimestamp": "deprecatedFirstTimestamp", "lastTimestamp": "deprecatedLastTimestamp",
+                 "count": "deprecatedCount", "reportingComponent": "reportingController"}
+
+
+def _event(obj: Mapping, field: str) -> Any:
+    value = obj.get(field)
+    return obj.get(_EVENT_FIELDS[field]) if value is None and field in _EVENT_FIELDS else value
+
+
 def event_object(obj: Mapping, now: float) -> str:
-    ref = obj.get("involvedObject") or obj.get("regarding") or {}
-    return f"{(ref.get('kind') or '').lower()}/{ref.get('name', '')}"
+    """`pod/web-1`, or the bare kind when the event names no object."""
+    ref = _event(obj, "involvedObject") or {}
+    kind = (ref.get("kind") or "").lower()
+    return f"{kind}/{ref['name']}" if ref.get("name") else kind
+
+
+def event_subobject(obj: Mapping, now: float) -> str:
+    return (_event(obj, "involvedObject") or {}).get("fieldPath") or ""
+
+
+def event_first_seen(obj: Mapping, now: float) -> str:
+    return _age_of(_event(obj, "firstTimestamp") or obj.get("eventTime"), now)
 
 
 def event_last_seen(obj: Mapping, now: float) -> str:
-    ts = obj.get("lastTimestamp") or obj.get("eventTime") or get_path(obj, "metadata", "creationTimestamp")
-    return _age_of(ts, now)
+    """The series' last observation, else lastTimestamp, else the first sighting (printEvent)."""
+    observed = get_path(obj, "series", "lastObservedTime")
+    if observed:
+        return _age_of(observed, now)
+    last = _event(obj, "lastTimestamp")
+    return _age_of(last, now) if last else event_first_seen(obj, now)
+
+
+def event_count(obj: Mapping, now: float) -> str:
+    """The series' count, else count; a singleton event (count unset) is 1."""
+    return str(get_path(obj, "series", "count") or _event(obj, "count") or 1)
+
+
+def event_source(obj: Mapping, now: float) -> str:
+    """`kubelet, node-1`: the source's component and host, else the reporting controller and instance."""
+    source = _event(obj, "source") or {}
+    component = source.get("component") or _event(obj, "reportingComponent") or ""
+    instance = source.get("host") or obj.get("reportingInstance") or ""
+    return f"{component}, {instance}" if instance else component
+
+
+def event_message(obj: Mapping, now: float) -> str:
+    return (_event(obj, "message") or "").strip()
 
 
 def job_status(job: Mapping, now: float) -> str:
@@ -417,6 +459,22 @@ def _quota_column(limits: bool) -> Callable[[Mapping, float], str]:
         parts = [f"{r}: {used.get(r, '0')}/{hard[r]}" for r in sorted(hard)
                  if (r.split(".", 1)[0] == "limits" and "." in r) == limits]
         return ", ".join(parts)
+
+    return cell
+
+
+def role_ref(binding: Mapping, now: float) -> str:
+    """A binding's ROLE: `ClusterRole/view`."""
+    ref = binding.get("roleRef") or {}
+    return f"{ref.get('kind', '')}/{ref.get('name', '')}"
+
+
+def _subjects(kind: str) -> Callable[[Mapping, float], str]:
+    """A binding's subjects of one kind (`ns/name` for service accounts), as rbac.SubjectsStrings lists them."""
+    def cell(binding: Mapping, now: float) -> str:
+        return ", ".join(
+            f"{s.get('namespace', '')}/{s.get('name', '')}" if kind == "ServiceAccount" else s.get("name", "")
+            for s in binding.get("subjects") or () if s.get("kind") == kind)
 
     return cell
 
@@ -526,7 +584,7 @@ _WORKLOAD_WIDE = [C("CONTAINERS", 1, container_names), C("IMAGES", 1, container_
 
 _BY_KIND: dict[tuple[str, str], list[Column]] = {
     ("", "Pod"): [
-        _NAME, C("READY", 0, pod_ready), C("STATUS", 0, pod_status), C("RESTARTS", 0, pod_restarts, "integer"), _AGE,
+        _NAME, C("READY", 0, pod_ready), C("STATUS", 0, pod_status), C("RESTARTS", 0, pod_restarts), _AGE,
         C("IP", 1, _path("status", "podIP")), C("NODE", 1, _path("spec", "nodeName")),
         C("NOMINATED NODE", 1, _path("status", "nominatedNodeName")), C("READINESS GATES", 1, pod_readiness_gates),
     ],
@@ -603,19 +661,48 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
     ("", "Event"): [
         C("LAST SEEN", 0, event_last_seen), C("TYPE", 0, _path("type", default="")),
         C("REASON", 0, _path("reason", default="")), C("OBJECT", 0, event_object),
-        C("MESSAGE", 0, _path("message", default="")),
+        C("SUBOBJECT", 1, event_subobject), C("SOURCE", 1, event_source),
+        C("MESSAGE", 0, event_message), C("FIRST SEEN", 1, event_first_seen),
+        C("COUNT", 1, event_count, value=lambda o, n: int(event_count(o, n))), attrs.evolve(_NAME, priority=1),
+    ],
+    ("scheduling.k8s.io", "PriorityClass"): [
+        _NAME, C("VALUE", 0, _count("value"), "integer"),
+        C("GLOBAL-DEFAULT", 0, lambda o, n: _go_bool(o.get("globalDefault")), "boolean",
+          value=lambda o, n: bool(o.get("globalDefault"))),
+        _AGE, C("PREEMPTIONPOLICY", 0, _path("preemptionPolicy", default="")),
+    ],
+    ("rbac.authorization.k8s.io", "Role"): [_NAME, _CREATED_AT],
+    ("rbac.authorization.k8s.io", "ClusterRole"): [_NAME, _CREATED_AT],
+    ("rbac.authorization.k8s.io", "RoleBinding"): [
+        _NAME, C("ROLE", 0, role_ref), _AGE, C("USERS", 1, _subjects("User")),
+        C("GROUPS", 1, _subjects("Group")), C("SERVICEACCOUNTS", 1, _subjects("ServiceAccount")),
     ],
 }
 _BY_KIND[("events.k8s.io", "Event")] = _BY_KIND[("", "Event")]
+_BY_KIND[("rbac.authorization.k8s.io", "ClusterRoleBinding")] = _BY_KIND[("rbac.authorization.k8s.io", "RoleBinding")]
 _DEFAULT = [_NAME, _AGE]
 
 
-def columns(resource_type: Any, wide: bool = False, version: str | None = None) -> list[Column]:
+def _scale_columns(rt: Any) -> list[Column]:
+    """The Scale subresource's table: printScale's, or a custom kind's from its scale paths."""
+    desired = C("DESIRED", 0, _count("spec", "replicas"), "integer", "Number of desired replicas")
+    available = C("AVAILABLE", 0, _count("status", "replicas"), "integer", "Number of actual replicas")
+    if rt.is_custom:
+        return [_NAME, desired, available, custom_column(_CUSTOM_AGE)]
+    return [attrs.evolve(_NAME, format=""), desired, available, _AGE]
+
+
+def columns(resource_type: Any, wide: bool = False, subresource: str = "",
+            version: str | None = None) -> list[Column]:
     """The `kubectl get` columns of a kind (priority-1 columns only when wide).
 
-    A custom kind's come from the CRD's `version` (default: the stored one).
+    `subresource` "scale" answers the Scale's columns; any other shows the
+    kind's own (`--subresource=status`).  A custom kind's come from the CRD's
+    `version` (default: the stored one).
     """
-    if resource_type.is_custom:
+    if subresource == "scale":
+        cols = _scale_columns(resource_type)
+    elif resource_type.is_custom:
         cols = _custom_columns(resource_type, version)
     else:
         cols = _BY_KIND.get((resource_type.group, resource_type.kind), _DEFAULT)

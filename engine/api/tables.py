@@ -5,7 +5,9 @@ column definitions (priority 1 = only with `-o wide`), one row per object
 with its cells and, by default, the object's metadata as a
 PartialObjectMetadata (`includeObject=None|Metadata|Object`).  The cells
 come from `engine/printers.py`, the same columns `recon get` prints; ages
-are formatted by the server at the time of the request.
+are formatted by the server at the time of the request.  A subresource's
+Table (`kubectl get --subresource=scale|status`) prints the Scale, or the
+object with its kind's columns.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ def wants_table(accept: str) -> bool:
     return False
 
 
-def column_definitions(rt: ResourceType, version: str | None = None) -> list[dict]:
+def column_definitions(rt: ResourceType, subresource: str = "", version: str | None = None) -> list[dict]:
     return [{"name": col.name, "type": col.type, "format": col.format,
              "description": col.description or _DESCRIPTIONS.get(col.name, col.name), "priority": col.priority}
-            for col in columns(rt, True, version=version)]
+            for col in columns(rt, True, subresource, version)]
 
 
 def _row_object(obj: Mapping, include: str) -> Any:
@@ -50,8 +52,8 @@ def _row_object(obj: Mapping, include: str) -> Any:
 
 
 def rows(rt: ResourceType, objects: Sequence[Mapping], now: float, include: str = "Metadata",
-         version: str | None = None) -> list[dict]:
-    cols = columns(rt, True, version=version)
+         subresource: str = "", version: str | None = None) -> list[dict]:
+    cols = columns(rt, True, subresource, version)
     out = []
     for obj in objects:
         row: dict[str, Any] = {"cells": [col.cell(obj, now) for col in cols]}
@@ -63,11 +65,13 @@ def rows(rt: ResourceType, objects: Sequence[Mapping], now: float, include: str 
 
 
 def table(rt: ResourceType, objects: Sequence[Mapping], now: float, meta: Mapping, include: str = "Metadata",
-          with_columns: bool = True, version: str | None = None) -> dict:
-    """A meta.k8s.io/v1 Table of `objects` (`meta`: the list's resourceVersion and continue;
-    `version` picks a custom kind's printer columns)."""
+          with_columns: bool = True, subresource: str = "", version: str | None = None) -> dict:
+    """A meta.k8s.io/v1 Table of `objects` (`meta`: the list's resourceVersion and continue).
+
+    `subresource` "scale" prints Scale objects; `version` picks a custom kind's printer columns.
+    """
     return {
         "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": dict(meta),
-        "columnDefinitions": column_definitions(rt, version) if with_columns else [],
-        "rows": rows(rt, objects, now, include, version),
+        "columnDefinitions": column_definitions(rt, subresource, version) if with_columns else [],
+        "rows": rows(rt, objects, now, include, subresource, version),
     }

@@ -7,7 +7,7 @@ import pytest
 from engine import jsonpath
 from engine.api import tables
 from engine.clock import EPOCH
-from engine.kinds import crd_types
+from engine.kinds import BUILTIN, crd_types
 from engine.objects import freeze
 from engine.printers import columns
 from engine.timeutil import format_time
@@ -120,3 +120,68 @@ def test_jsonpath_selects_as_client_go_does(path, found):
     obj = freeze({"metadata": {"labels": {"app.kubernetes.io/name": "web"}},
                   "spec": {"size": 3, "items": [{"name": "a", "n": 1}, {"name": "b", "n": 2}, {"name": "c", "n": 3}]}})
     assert jsonpath.find(path, obj) == found
+
+
+# --------------------------------------------------------------- built-ins
+
+
+def test_priorityclass_columns_are_printpriorityclasss():
+    pc = freeze({"metadata": {"name": "high", "creationTimestamp": format_time(EPOCH)}, "value": 1000,
+                 "preemptionPolicy": "Never"})
+    doc = table(BUILTIN.resolve("pc"), pc)
+    assert headers(doc) == [("NAME", "string", 0), ("VALUE", "integer", 0), ("GLOBAL-DEFAULT", "boolean", 0),
+                            ("AGE", "string", 0), ("PREEMPTIONPOLICY", "string", 0)]
+    assert doc["rows"][0]["cells"] == ["high", 1000, False, "60m", "Never"]
+    assert [c.fn(pc, NOW) for c in columns(BUILTIN.resolve("pc"))] == ["high", "1000", "false", "60m", "Never"]
+
+
+@pytest.mark.parametrize("plural", ["rolebindings", "clusterrolebindings"])
+def test_bindings_show_their_role_and_in_wide_their_subjects(plural):
+    binding = freeze({"metadata": {"name": "b", "creationTimestamp": format_time(EPOCH)},
+                      "roleRef": {"kind": "ClusterRole", "name": "view"},
+                      "subjects": [{"kind": "User", "name": "alice"}, {"kind": "User", "name": "bob"},
+                                   {"kind": "Group", "name": "devs"},
+                                   {"kind": "ServiceAccount", "name": "sa1", "namespace": "default"}]})
+    rt = BUILTIN.resolve(plural)
+    assert [c.name for c in columns(rt)] == ["NAME", "ROLE", "AGE"]
+    assert [c.fn(binding, NOW) for c in columns(rt, wide=True)] == \
+        ["b", "ClusterRole/view", "60m", "alice, bob", "devs", "default/sa1"]
+
+
+@pytest.mark.parametrize("plural", ["roles", "clusterroles"])
+def test_roles_show_when_they_were_created(plural):
+    doc = table(BUILTIN.resolve(plural), freeze({"metadata": {"name": "r", "creationTimestamp": format_time(EPOCH)}}))
+    assert headers(doc) == [("NAME", "string", 0), ("CREATED AT", "date", 0)]
+    assert doc["rows"][0]["cells"] == ["r", format_time(EPOCH)]
+
+
+def test_a_scale_subresource_table_shows_desired_and_available():
+    scale = freeze({"apiVersion": "autoscaling/v1", "kind": "Scale",
+                    "metadata": {"name": "web", "creationTimestamp": format_time(EPOCH)},
+                    "spec": {"replicas": 3}, "status": {"replicas": 2, "selector": "app=web"}})
+    doc = table(BUILTIN.resolve("deploy"), scale, subresource="scale")
+    assert headers(doc) == [("NAME", "string", 0), ("DESIRED", "integer", 0), ("AVAILABLE", "integer", 0),
+                            ("AGE", "string", 0)]
+    assert doc["rows"][0]["cells"] == ["web", 3, 2, "60m"]
+    custom = table(crd_types(crd(specReplicasPath=".spec.size", statusReplicasPath=".status.size")), scale,
+                   subresource="scale")
+    assert headers(custom)[-1] == ("AGE", "date", 0) and custom["rows"][0]["cells"] == ["web", 3, 2, "60m"]
+
+
+def test_a_status_subresource_table_has_the_kinds_own_columns():
+    deploy = BUILTIN.resolve("deploy")
+    assert headers(table(deploy, subresource="status")) == headers(table(deploy))
+
+
+def test_wide_events_add_subobject_source_first_seen_count_and_name():
+    event = freeze({"metadata": {"name": "web.1", "creationTimestamp": format_time(EPOCH)},
+                    "involvedObject": {"kind": "Pod", "name": "web", "fieldPath": "spec.containers{app}"},
+                    "type": "Normal", "reason": "Pulled", "message": " pulled \n",
+                    "source": {"component": "kubelet", "host": "node-1"},
+                    "firstTimestamp": format_time(EPOCH), "lastTimestamp": format_time(EPOCH + 3000), "count": 4})
+    events = BUILTIN.resolve("ev")
+    assert [c.name for c in columns(events)] == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert [(c.name, c.cell(event, NOW)) for c in columns(events, wide=True)] == [
+        ("LAST SEEN", "10m"), ("TYPE", "Normal"), ("REASON", "Pulled"), ("OBJECT", "pod/web"),
+        ("SUBOBJECT", "spec.containers{app}"), ("SOURCE", "kubelet, node-1"), ("MESSAGE", "pulled"),
+        ("FIRST SEEN", "60m"), ("COUNT", 4), ("NAME", "web.1")]

@@ -40,7 +40,8 @@ def test_headers_match_kubectl():
     assert names["Node"] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert names["Namespace"] == ["NAME", "STATUS", "AGE"]
     assert names["Endpoints"] == ["NAME", "ENDPOINTS", "AGE"]
-    assert names["PriorityClass"] == ["NAME", "AGE"]
+    assert names["PriorityClass"] == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE", "PREEMPTIONPOLICY"]
+    assert names["ServiceRules"] == ["NAME", "AGE"]
 
 
 def test_wide_pod_columns():
