@@ -156,7 +156,7 @@ class APIServer:
         obj = snap.get((rt.group, rt.kind, ns, name))
         if obj is None:
             raise not_found(rt.resource, name, rt.group)
-        return strategy.scale_of(obj) if subresource == "scale" else obj
+        return strategy.scale_of(obj, rt) if subresource == "scale" else obj
 
     def list(self, actor: Actor, group: str, kind: str, namespace: str | None = None,
              label_selector: str | Selector | None = None, field_selector: str | FieldSelector | None = None,
@@ -192,7 +192,7 @@ class APIServer:
         obj = staging.get(result.key) if request.dry_run else snap.get(result.key)
         if obj is None:
             return None
-        return strategy.scale_of(obj) if result.scale else obj
+        return strategy.scale_of(obj, staging.registry.get(*result.key[:2])) if result.scale else obj
 
     def _run(self, actor: Actor, requests: Sequence[Request], cause: tuple):
         requests = tuple(requests)
@@ -298,7 +298,7 @@ class APIServer:
             return self._server_side_apply(staging, rt, req, namespace, index, old)
         if old is None:
             raise not_found(rt.resource, req.name or "", rt.group)
-        target = strategy.scale_of(old) if req.subresource == "scale" else old
+        target = strategy.scale_of(old, rt) if req.subresource == "scale" else old
         try:
             patched = apply_patch(target, req.body, req.patch_type)
         except PatchError as exc:

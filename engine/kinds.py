@@ -7,8 +7,9 @@ CustomResourceDefinitions present in a snapshot; `Registry.for_snapshot`
 reads only the CRD objects (through the kind index) and reuses the derived
 type of each CRD until that CRD object is rewritten.
 
-A custom kind's type also carries, per served version, the
-`additionalPrinterColumns` its CRD declares for `kubectl get`.
+A custom kind's type also carries, per served version, what its CRD
+declares for clients: the `additionalPrinterColumns` of `kubectl get` and
+the paths the `scale` subresource reads and writes.
 
 `resolve` answers the names kubectl accepts: `po`, `pods`, `pod`, `Pod`,
 `deployments.apps`, `deploy.apps`, `widgets.example.com`.
@@ -51,6 +52,15 @@ class PrinterColumn:
 
 
 @attrs.frozen
+class ScalePaths:
+    """A CRD version's `scale` subresource: where its replicas and label selector live."""
+
+    spec_replicas: str
+    status_replicas: str
+    label_selector: str = ""
+
+
+@attrs.frozen
 class ResourceType:
     """One kind of resource, as discovery describes it."""
 
@@ -72,8 +82,9 @@ class ResourceType:
     versions: tuple[str, ...] = attrs.field(default=attrs.Factory(lambda self: (self.version,), takes_self=True))
     schemas: Mapping[str, Any] = attrs.field(factory=pmap, eq=False, repr=False)
     crd_revision: int = 0
-    # custom resources: the printer columns of each served version
+    # custom resources, per served version: the printer columns and the scale subresource's paths
     printer_columns: Mapping[str, tuple[PrinterColumn, ...]] = attrs.field(factory=pmap, eq=False, repr=False)
+    scale_paths: Mapping[str, ScalePaths] = attrs.field(factory=pmap, eq=False, repr=False)
 
     @property
     def api_version(self) -> str:
@@ -152,12 +163,15 @@ def crd_types(crd: Mapping) -> ResourceType:
     served = [v for v in spec.get("versions") or () if v.get("served", True)]
     storage = next((v for v in served if v.get("storage")), served[0] if served else pmap())
     subresources: set[str] = set()
-    schemas, columns = {}, {}
+    schemas, columns, scales = {}, {}, {}
     for version in served:
         name = version.get("name")
         subresources.update((version.get("subresources") or pmap()).keys())
         schemas[name] = get_path(version, "schema", "openAPIV3Schema")
         columns[name] = _printer_columns(version)
+        scale = _scale_paths(version)
+        if scale is not None:
+            scales[name] = scale
     return ResourceType(
         group=spec.get("group") or "",
         version=storage.get("name") or "v1",
@@ -174,6 +188,7 @@ def crd_types(crd: Mapping) -> ResourceType:
         schemas=pmap(schemas),
         crd_revision=max(resource_version(crd), 1),
         printer_columns=pmap(columns),
+        scale_paths=pmap(scales),
     )
 
 
@@ -185,6 +200,15 @@ def _printer_columns(version: Mapping) -> tuple[PrinterColumn, ...]:
         for c in version.get("additionalPrinterColumns") or ()
         if isinstance(c, Mapping) and c.get("name") and c.get("jsonPath")
     )
+
+
+def _scale_paths(version: Mapping) -> ScalePaths | None:
+    scale = get_path(version, "subresources", "scale")
+    if not isinstance(scale, Mapping):
+        return None
+    return ScalePaths(str(scale.get("specReplicasPath") or ".spec.replicas"),
+                      str(scale.get("statusReplicasPath") or ".status.replicas"),
+                      str(scale.get("labelSelectorPath") or ""))
 
 
 def _int(value: Any) -> int:

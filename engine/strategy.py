@@ -11,7 +11,8 @@ Upstream's registry strategies, for every kind at once:
   and bumps `generation` when the spec changed.
 - `prepare_status`: a status (or namespace finalize) write keeps everything
   but the status (or the finalizer list).
-- `scale_of` / `prepare_scale`: the autoscaling/v1 Scale view.
+- `scale_of` / `prepare_scale`: the autoscaling/v1 Scale view (a custom kind's
+  at the paths its CRD's scale subresource declares).
 - `prepare_binding`: a Binding sets a pod's node and its PodScheduled condition.
 """
 
@@ -23,7 +24,7 @@ from typing import Any
 from . import defaulting
 from .crd import crd_status, shape_custom_resource
 from .fieldcheck import int_range
-from .kinds import CRD_GROUP, CRD_KIND, ResourceType
+from .kinds import CRD_GROUP, CRD_KIND, ResourceType, ScalePaths
 from .naming import uid_for
 from .objects import Key, freeze, freeze_unshared, get_path, set_path, thaw
 from .selectors import from_label_selector
@@ -162,20 +163,51 @@ def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: s
 # ------------------------------------------------------------------- scale
 
 
-def scale_of(obj: Mapping) -> Mapping:
-    """The autoscaling/v1 Scale view of a Deployment, ReplicaSet or scalable custom resource."""
+def scale_of(obj: Mapping, rt: ResourceType | None = None) -> Mapping:
+    """The autoscaling/v1 Scale view of a Deployment, ReplicaSet or scalable custom resource.
+
+    A custom resource's replicas and selector are read where its CRD's scale
+    subresource says (`specReplicasPath`, `statusReplicasPath`,
+    `labelSelectorPath`), so `rt` must be given for one.
+    """
     meta = obj.get("metadata") or {}
-    selector = get_path(obj, "spec", "selector")
-    try:
-        selector_text = str(from_label_selector(selector)) if selector is not None else ""
-    except ValueError:
-        selector_text = ""
+    paths = _scale_paths(rt, obj)
+    if paths is None:
+        spec, status = get_path(obj, "spec", "replicas") or 0, get_path(obj, "status", "replicas") or 0
+        selector = _selector_text(get_path(obj, "spec", "selector"))
+    else:
+        spec, status = _replicas_at(obj, paths.spec_replicas), _replicas_at(obj, paths.status_replicas)
+        found = get_path(obj, *_path_of(paths.label_selector)) if paths.label_selector else None
+        selector = found if isinstance(found, str) else ""
     view_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta}
     return freeze({
         "apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": view_meta,
-        "spec": {"replicas": get_path(obj, "spec", "replicas") or 0},
-        "status": {"replicas": get_path(obj, "status", "replicas") or 0, "selector": selector_text},
+        "spec": {"replicas": spec}, "status": {"replicas": status, "selector": selector},
     })
+
+
+def _scale_paths(rt: ResourceType | None, obj: Mapping) -> ScalePaths | None:
+    """A custom kind's scale paths, for the version `obj` is stored in; None for the built-in kinds."""
+    if rt is None or not rt.is_custom:
+        return None
+    return rt.scale_paths.get(_version(obj)) or rt.scale_paths.get(rt.version)
+
+
+def _path_of(dotted: str) -> tuple[str, ...]:
+    """`.spec.size` → ("spec", "size"): upstream splits a scale path at its dots."""
+    return tuple(dotted.removeprefix(".").split("."))
+
+
+def _replicas_at(obj: Mapping, dotted: str) -> int:
+    value = get_path(obj, *_path_of(dotted))
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _selector_text(selector: Any) -> str:
+    try:
+        return str(from_label_selector(selector)) if selector is not None else ""
+    except ValueError:
+        return ""
 
 
 def scale_errors(scale: Mapping) -> list:
@@ -184,7 +216,11 @@ def scale_errors(scale: Mapping) -> list:
 
 
 def prepare_scale(rt: ResourceType, old: Mapping, scale: Mapping) -> Mapping:
-    new = set_path(old, ("spec", "replicas"), get_path(scale, "spec", "replicas") or 0)
+    """The object a scale write stores: the Scale's replicas at `.spec.replicas`, or at a custom
+    kind's `specReplicasPath`."""
+    paths = _scale_paths(rt, old)
+    where = _path_of(paths.spec_replicas) if paths is not None else ("spec", "replicas")
+    new = set_path(old, where, get_path(scale, "spec", "replicas") or 0)
     return bump_generation(rt, old, new)
 
 
