@@ -191,6 +191,59 @@ def _default(value: Any, schema: Any) -> Any:
     return value
 
 
+def pruned_fields(schema: Mapping | None, path: Sequence[Any], value: Any) -> list[tuple]:
+    """The fields that `value`, written at `path` of an object (its steps from the root: names
+    and list indexes), loses to `shape_custom_resource`: each as its path, up to the first name
+    the schema does not declare (`status` for all of an undeclared status).  Empty when the
+    schema keeps all of it, or has nothing to say there (no schema; no `items`; a part that
+    preserves unknown fields)."""
+    if not isinstance(schema, Mapping) or not path or path[0] in _ROOT_FIELDS:
+        return []
+    node = schema
+    for depth, step in enumerate(path):
+        node = _declared(node, step)
+        if node is _UNDECLARED:
+            return [tuple(path[:depth + 1])]
+        if not isinstance(node, Mapping):  # (kept as it is, whatever is below)
+            return []
+    return list(_unknown_fields(node, tuple(path), value))
+
+
+_UNDECLARED = object()
+
+
+def _declared(schema: Mapping, step: Any) -> Any:
+    """The schema of the part `step` of a value of `schema`, as `_prune` follows it: None when it
+    keeps the part as it is, `_UNDECLARED` when it drops it."""
+    if isinstance(step, int):
+        return schema.get("items")
+    props = schema.get("properties") or {}
+    extra = schema.get("additionalProperties")
+    if step in props:
+        return props[step]
+    if isinstance(extra, Mapping):
+        return extra
+    if schema.get("x-kubernetes-preserve-unknown-fields") or extra is True:
+        return None
+    return _UNDECLARED
+
+
+def _unknown_fields(schema: Mapping, path: tuple, value: Any):
+    """The paths of the parts of `value` (at `path`) that `_prune` drops under `schema`."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            below = _declared(schema, key)
+            if below is _UNDECLARED:
+                yield (*path, key)
+            elif isinstance(below, Mapping):
+                yield from _unknown_fields(below, (*path, key), item)
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            for i, item in enumerate(value):
+                yield from _unknown_fields(items, (*path, i), item)
+
+
 def shape_custom_resource(obj: Mapping, schema: Mapping | None) -> Mapping:
     """`obj` with undeclared fields pruned and schema defaults filled (upstream's order)."""
     if not isinstance(schema, Mapping):

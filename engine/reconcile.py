@@ -29,18 +29,21 @@ from pyrsistent import PMap, pvector
 
 from .access import ANY
 from .apiserver import Actor, APIError, Permissions, Request
+from .crd import pruned_fields
 from .dsl import runtime as R
 from .dsl.ast import ANY_KIND
 from .dsl.compile import CompiledComponent, CompiledDecl, prefilter_test
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
 from .events import EVENT, EventRecorder
-from .objects import Key, format_key, freeze, is_mapping, map_items, set_path
+from .kinds import BUILTINS, CRD_GROUP, CRD_KIND
+from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler, identical
 from .store import selects_pair
 
 MAX_CAUSES = 5
 _PVECTOR = type(pvector())
+_BUILT_IN = frozenset((t.group, t.kind) for t in BUILTINS)  # (no schema prunes what is set on them)
 
 
 @attrs.frozen
@@ -55,12 +58,45 @@ class RuleFailure:
 
 
 @attrs.frozen
+class DroppedFields:
+    """Fields a rule sets on a custom resource that the API server drops, as upstream prunes the
+    fields a CRD's structural schema does not declare.  The write goes through and leaves the
+    object without them, so the rule wants them again whenever it is evaluated: reported for as
+    long as it lasts, as a warning (it is no failure of the rule, and no fight)."""
+
+    rule: str
+    path: str  # the rule file, and the position in it of the first of those sets
+    line: int
+    key: Key
+    fields: tuple[tuple, ...]  # the paths the rule sets there, of which the API server drops all or part
+    undeclared: tuple[tuple, ...]  # the paths the schema does not declare (up to the first such name)
+    crd: str  # the CustomResourceDefinition's name
+    version: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    def format(self) -> str:
+        fields = ", ".join(_dotted(f) for f in self.fields)
+        whole = all(any(f[:len(u)] == u for u in self.undeclared) for f in self.fields)
+        them = ("it" if len(self.fields) == 1 else "them") if whole else "what the schema does not declare"
+        return (f"{self.location}: rule {self.rule} sets {fields} of {format_key(self.key)}, but the API server "
+                f"drops {them}: the schema of CustomResourceDefinition {self.crd} ({self.version}) does not declare "
+                + ", ".join(_dotted(u) for u in self.undeclared))
+
+
+def _dotted(path: tuple) -> str:
+    return ".".join(map(str, path))
+
+
+@attrs.frozen
 class RunResult:
     converged: bool
     message: str
     rounds: int
     evaluations: int
-    failures: tuple[RuleFailure, ...] = ()
+    failures: tuple[RuleFailure | DroppedFields, ...] = ()  # what fails, and what the API server drops
 
 
 class Fight(Exception):
@@ -297,6 +333,7 @@ class Engine:
         self.inst_timer: dict[tuple, float] = {}
         self.backoff: dict[tuple, float] = {}
         self.failures: dict[tuple, RuleFailure] = {}
+        self.dropped: dict[tuple, DroppedFields] = {}  # instances whose last writes lost fields
         self.evaluations: dict[str, int] = {}
         self.total_evaluations = 0
         self._seq = 0
@@ -403,6 +440,8 @@ class Engine:
         # A rule anchored on `any` is not anchored on Events: every component records
         # them, and upstream's garbage collector (the `any` rule) ignores them too.
         anchored_any = self.anchored.get(ANY_KIND, ()) if (key[0], key[1]) != EVENT else ()
+        if self.dropped and (key[0], key[1]) == (CRD_GROUP, CRD_KIND):
+            self._retry_dropped(event, cause)
         changed = None  # the paths the change touches (AnchorPaths), found for the first rule that asks
         for decl in (*self.anchored.get(key[1], ()), *anchored_any):
             if not decl.kind.is_any and self.resolve(decl.kind) != (key[0], key[1]):
@@ -445,6 +484,15 @@ class Engine:
         sites = self.field_sites.get(key)
         if sites:
             self._route_fields(key, sites, event, cause)
+
+    def _retry_dropped(self, event: Any, cause: tuple) -> None:
+        """A changed CustomResourceDefinition may now declare the fields the API server dropped
+        from its objects (`DroppedFields`): the instances that set them are evaluated again."""
+        kinds = {(get_path(crd, "spec", "group"), get_path(crd, "spec", "names", "kind"))
+                 for crd in (event.old, event.new) if crd is not None}
+        for inst, dropped in list(self.dropped.items()):
+            if dropped.key[:2] in kinds:
+                self._invalidate(inst, cause)
 
     def _route_fields(self, key: Key, sites: set, event: Any, cause: tuple) -> None:
         """Wake the instances that looked `key` up and read only some paths of it
@@ -588,6 +636,7 @@ class Engine:
         self.inst_timer.pop(inst, None)
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
+        self.dropped.pop(inst, None)
 
     def _record_deps(self, inst: tuple, deps: frozenset) -> None:
         old = self.inst_deps.get(inst)
@@ -682,7 +731,7 @@ class Engine:
 
     def _result(self, converged: bool, message: str, rounds: int, before: int) -> RunResult:
         return RunResult(converged, message, rounds, self.total_evaluations - before,
-                         tuple(self.failures.values()))
+                         (*self.failures.values(), *self.dropped.values()))
 
     def _invalidate_all(self) -> None:
         head = self.api.store.head
@@ -757,6 +806,7 @@ class Engine:
         decl, key = inst
         self.wanted.pop(inst, None)
         self.dormant.pop(inst, None)
+        self.dropped.pop(inst, None)
         self._record_deps(inst, frozenset(ctx.deps))
         self._back_off(inst, RuleFailure(decl.qualname, rule_location(decl, exc), key, _describe(exc)))
 
@@ -774,6 +824,8 @@ class Engine:
         with self.api.store.batch():
             for inst, causes, ctx in results:
                 if ctx is None or not ctx.writes:
+                    if ctx is not None:
+                        self.dropped.pop(inst, None)
                     continue
                 if self._claim(inst, ctx, claimed):
                     self._submit(inst, causes, ctx, created, done)
@@ -803,6 +855,7 @@ class Engine:
         comp = self.component_of[decl]
         requests = self._requests(inst, ctx)
         if not requests:
+            self.dropped.pop(inst, None)
             return
         n_created = sum(1 for r in requests if r.verb == "create")
         created[comp.name] = created.get(comp.name, 0) + n_created
@@ -814,6 +867,7 @@ class Engine:
         events = self.recorder.requests(comp.name, ctx.events, self.clock.now(),
                                         self.api.store.head, self.names_taken) if ctx.events else []
         cause = cause_record(decl, key, causes)
+        before = self.api.store.head
         try:
             self._submit_with_events(comp, requests, events, cause)
         except APIError as exc:
@@ -823,9 +877,46 @@ class Engine:
             location = f"{decl.path}:{_refused_line(ctx, exc, decl.line)}"
             self._back_off(inst, RuleFailure(decl.qualname, location, key, exc.message))
             return
-        done.extend((decl.qualname, w.key, w.path, w.value) for w in ctx.writes if isinstance(w, SetWrite))
+        head = self.api.store.head
+        sets = [w for w in ctx.writes if type(w) is SetWrite]
+        dropped = self._note_dropped(inst, sets, head)
+        # A set counts as written where it changed its object: one whose fields the API server
+        # dropped (and nothing with them) wrote nothing, and a state that did not change is
+        # no sign of a fight.
+        done.extend((decl.qualname, w.key, w.path, w.value) for w in sets
+                    if head.get(w.key) is not before.get(w.key) and id(w) not in dropped)
         done.extend((decl.qualname, r.verb, r.kind, r.name) for r in requests
                     if r.verb != "update" and (r.group, r.kind) != EVENT)
+
+    def _note_dropped(self, inst: tuple, sets: list, head: Any) -> set[int]:
+        """The sets of `inst`, just submitted, that the API server dropped (all or part of what
+        they set: the schema of their custom resource does not declare it), by id.  Noted in
+        `dropped` (`DroppedFields`: the first object that lost fields), or cleared when none did."""
+        found: set[int] = set()
+        first, fields, undeclared = None, {}, {}
+        for w in sets:
+            if w.value is None or w.key[:2] in _BUILT_IN:  # (a null set removes the field: nothing to drop)
+                continue
+            rt, obj = self.api.registry.get(*w.key[:2]), head.get(w.key)
+            if rt is None or not rt.is_custom or obj is None:
+                continue
+            version = str(obj.get("apiVersion") or "").rpartition("/")[2]
+            lost = pruned_fields(rt.schemas.get(version), w.path, w.value)
+            if lost:
+                found.add(id(w))
+                first = first or (w, rt, version)
+                if w.key == first[0].key:
+                    fields[w.path] = None
+                    undeclared.update(dict.fromkeys(lost))
+        if first is None:
+            self.dropped.pop(inst, None)
+            return found
+        decl, _anchor = inst
+        w, rt, version = first
+        self.dropped[inst] = DroppedFields(
+            decl.qualname, decl.path, w.line, w.key, tuple(sorted(fields, key=_dotted)),
+            tuple(sorted(undeclared, key=_dotted)), f"{rt.plural}.{rt.group}", version)
+        return found
 
     def _submit_with_events(self, comp: CompiledComponent, requests: list, events: list, cause: tuple) -> None:
         """Submit the writes and their events as one transaction.  Recording an event is
