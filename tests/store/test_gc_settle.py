@@ -1,7 +1,8 @@
 """tune_gc: a group commit that commits something ends by freezing what it left alive; cyclic garbage
 still goes, at the next full pass (once as many objects were frozen since the last one as it left
-frozen, at least FULL_AT_LEAST, a factor that grows while full passes find next to no garbage), and
-a batch that commits nothing freezes nothing."""
+frozen, at least FULL_AT_LEAST, a factor that grows while full passes find next to no garbage;
+what a freeze takes counted as objects made less objects freed, across young passes), and a batch
+that commits nothing freezes nothing."""
 
 from __future__ import annotations
 
@@ -56,6 +57,18 @@ def test_a_group_commit_freezes_what_it_left_alive(tuned):
     before = gc.get_freeze_count()
     store.commit(Txn([create(_pod("single"))]))  # a commit outside a batch: nothing frozen
     assert gc.get_freeze_count() <= before  # (a frozen object freed by its count leaves it)
+
+
+def test_what_a_freeze_takes_is_counted_across_young_passes(tuned, monkeypatch):
+    monkeypatch.setattr(st._GCSettle, "FULL_AT_LEAST", 10**9)  # (no full pass to start the count over)
+    store = Store()
+    before = tuned.since
+    kept = []
+    with store.batch():
+        store.commit(Txn([create(_pod("p"))]))
+        kept.extend([i] for i in range(30_000))  # three young passes' worth of survivors
+    assert tuned.since - before >= 30_000
+    assert tuned.since - before < 40_000
 
 
 def test_a_batch_that_commits_nothing_freezes_nothing(tuned):
