@@ -255,10 +255,11 @@ class HTTPServer:
             return await self._logs(request, user, target, query)
         if verb == "get":
             obj = await self.reading(resources.get, api, user, target)
-            if not target.subresource and tables.wants_table(request.headers.get("Accept", "")):
+            if tables.wants_table(request.headers.get("Accept", "")):  # also --subresource=scale|status
                 meta = {"resourceVersion": (obj.get("metadata") or {}).get("resourceVersion", "")}
                 return _json(tables.table(target.rt, [obj], self.cluster.clock.now(), meta,
-                                          query.get("includeObject") or "Metadata"))
+                                          query.get("includeObject") or "Metadata",
+                                          subresource=target.subresource, version=target.version))
             return _json(obj)
         if verb == "list":
             read = self.locked if query.get("continue") else self.reading  # a continue token reads the store's recent window
