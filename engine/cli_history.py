@@ -160,7 +160,8 @@ def _add_replay(commands: Any) -> None:
     p.add_argument("--to", metavar="REV", type=int, help="verify up to this revision")
     p.add_argument("--rules", metavar="DIR", help="what-if: re-execute with the rules in DIR")
     p.add_argument("--from", dest="from_rev", metavar="REV", type=int, default=0,
-                   help="what-if: re-execute from this revision (default: the beginning)")
+                   help="what-if: re-execute from the last revision at or before REV that external "
+                        "inputs follow (default: the beginning)")
     p.set_defaults(func=run_replay)
 
 
@@ -331,11 +332,25 @@ def _what_if(args: argparse.Namespace) -> int:
     print(f"first divergence at revision {rev}:")
     for label, hist in (("recorded", found), ("new", result.new)):
         print(f"  {label + ':':<9} " + _one_line(hist, rev))
+    _note_unsettled(result)
     changes = result.end_changes()
     print(f"end states differ in {len(changes)} object(s):")
     for change in changes:
         print(change.yaml_diff("(recorded)", "(new)"), end="")
     return 0
+
+
+def _note_unsettled(result: H.WhatIf) -> None:
+    """Say when the divergence may come from an input the recorded rules did not wait for."""
+    early = [rev for rev in result.unsettled if rev <= result.divergence]
+    if not early:
+        return
+    rev = early[0]
+    start = f" (so revision {result.start}, where this re-execution started, was not a quiet point)" \
+        if rev == result.start + 1 else ""
+    print(f"  note: the recorded input at revision {rev} came while the recorded rules still had work to do"
+          f"{start}; a re-execution feeds an input once the rules are done, so from there the histories "
+          "can differ whatever the rules")
 
 
 def _one_line(hist: H.History, rev: int) -> str:

@@ -819,6 +819,7 @@ class WhatIf:
     new: History
     divergence: int | None  # the first revision whose state differs (None: identical)
     messages: tuple[str, ...]  # runs that did not converge, rule failures
+    unsettled: tuple[int, ...] = ()  # inputs that came while the recorded rules had work (`unsettled_inputs`)
 
     def end_changes(self) -> list[Change]:
         """The objects that differ between the recorded and the new end state."""
@@ -832,11 +833,53 @@ class WhatIf:
 
 
 def quiet_point(history: History, revision: int) -> int:
-    """The last revision ≤ `revision` right before an external input (or the start)."""
+    """Where a re-execution from `revision` starts: the last revision ≤ `revision` right before a
+    run of external inputs (or the beginning).
+
+    Never inside a run of inputs: the recorded rules had not seen the first
+    ones when the last came, and the new ones, started cold there, would.
+    """
     rev = min(revision, history.head - 1)
-    while rev > history.base.revision and not is_external(history.record(rev + 1)):
+    while rev > history.base.revision and (
+            not is_external(history.record(rev + 1)) or is_external(history.record(rev))):
         rev -= 1
     return max(rev, history.base.revision)
+
+
+def unsettled_inputs(history: History, start: int) -> list[int]:
+    """The runs of external inputs after `start` (by their first revision) that came while the
+    recorded rules still had work to do.
+
+    The sign: a rule write after the run, before the next inputs, that was
+    triggered by something older than the run — a change, timer or retry at
+    or before the revision it came to, or the engine's start before it.  A
+    re-execution feeds an input only once the rules are done, so from such
+    an input on the histories can differ whatever the rules.  Not counted:
+    an engine started at that very revision (the log cannot tell whether its
+    first evaluations had work of their own), and scheduler binds (a pod may
+    wait for a node for good).
+    """
+    found: list[int] = []
+    came_to, previous_external = None, False
+    for record in history.records(start + 1):
+        if is_external(record):
+            if not previous_external:
+                came_to = record.revision - 1
+            previous_external = True
+            continue
+        previous_external = False
+        if came_to is not None and (not found or found[-1] != came_to + 1) and _older(record, came_to):
+            found.append(came_to + 1)
+    return found
+
+
+def _older(record: CommitRecord, revision: int) -> bool:
+    """A rule write triggered by something that was already there at `revision`."""
+    for trigger in triggers(record):
+        rev = trigger.get("rev")
+        if isinstance(rev, int) and (rev < revision or (rev == revision and trigger.get("type") != "start")):
+            return True
+    return False
 
 
 def _segments(history: History, after: int) -> list[list[CommitRecord]]:
@@ -892,11 +935,14 @@ def _feed(store: Store, history: History, record: CommitRecord) -> None:
 def what_if(history: History, rules_dir: Path, from_rev: int = 0, extra: float = 0.0) -> WhatIf:
     """Re-execute history from `from_rev` with the rules in `rules_dir`.
 
-    Starts from the state at the last quiet point at or before `from_rev`
-    (right before an external input: the engine starts cold, so it must
-    start where the recorded engine had nothing left to do), feeds every
-    later external input at its recorded time, runs the rules in between on
-    a simulated clock, and compares the two histories revision by revision.
+    Starts from the state right before the last run of external inputs at
+    or before `from_rev` (`quiet_point`; the beginning when there is none),
+    runs the new rules there (they start cold, so the recorded rules should
+    have had nothing left to do), feeds every later external input at its
+    recorded time once the rules are done, and compares the two histories
+    revision by revision.  The inputs the recorded rules did not wait for
+    (`unsettled_inputs`) are listed: a divergence from one of them on may
+    come from the order, not the rules.
     """
     from .apiserver import APIServer
     from .clock import EPOCH, SimClock
@@ -929,7 +975,7 @@ def what_if(history: History, rules_dir: Path, from_rev: int = 0, extra: float =
     run(end + extra)
     new = History(new_records, base=base)
     return WhatIf(start, sum(map(len, segments)), history, new, first_divergence(history, new, start),
-                  tuple(dict.fromkeys(messages)))
+                  tuple(dict.fromkeys(messages)), tuple(unsettled_inputs(history, start)))
 
 
 def first_divergence(recorded: History, new: History, start: int) -> int | None:

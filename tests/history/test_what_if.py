@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 
-from engine.history import History, rule_of, what_if
+import pytest
 
-from history_helpers import REPO
+from engine.history import History, quiet_point, rule_of, what_if
+
+from history_helpers import ADMIN, REPO, recon
 
 
 def test_the_same_rules_remake_the_same_history_revision_for_revision(recording):
@@ -48,3 +50,45 @@ def test_a_modified_replicaset_rule_diverges_where_the_replicaset_first_created_
     pods = lambda snap: [k for k in snap.objects if k[1] == "Pod"]  # noqa: E731
     assert len(pods(result.new.snapshot(result.new.head))) == len(pods(recording.store.head)) + 2
     assert any(c.old is None and c.key[1] == "Pod" for c in result.end_changes())
+
+
+@pytest.fixture
+def three_runs(recording):
+    """The example cluster, then web scaled to 5, then node-1's kubelet down for ten minutes."""
+    recording.edit("web.yaml", "replicas: 3", "replicas: 5")
+    recording.sync()
+    recording.edit("nodes.yaml", "  name: node-1\n", "  name: node-1\n  annotations:\n    sim.recon.dev/kubelet: down\n")
+    recording.sync()
+    return History.open(recording.state)
+
+
+def test_the_same_rules_remake_the_same_history_from_any_revision(three_runs):
+    history = three_runs
+    starts = {quiet_point(history, rev) for rev in range(history.head + 1)}
+    assert not any(rule_of(history.record(start)) is None for start in starts - {0})  # never among inputs
+    assert quiet_point(history, 3) == 0  # inside the first run of inputs: before all of them
+    for start in sorted(starts):
+        result = what_if(history, REPO / "rules", from_rev=start)
+        assert (result.start, result.divergence) == (start, None)
+
+
+def test_an_input_the_recorded_rules_did_not_wait_for_is_flagged_under_the_divergence(recording):
+    first = recording.store.revision
+    recording.edit("web.yaml", "replicas: 3", "replicas: 5")
+    patched = []
+
+    def patch_between_rounds():  # an API request while the rules still scale web up
+        if not patched and recording.store.revision > first + 3:
+            recording.api.patch(ADMIN, "apps", "Deployment", "demo", "web", {"spec": {"replicas": 4}})
+            patched.append(recording.store.revision)
+
+    recording.cluster.engine.between_rounds = patch_between_rounds
+    recording.sync()
+    history = History.open(recording.state)
+    result = what_if(history, REPO / "rules", from_rev=first)
+    assert result.unsettled == (patched[0],) and result.divergence == patched[0]
+    out = recon("replay", "--rules", str(REPO / "rules"), "--from", str(first), "--state", str(recording.state),
+                cwd=recording.state.parent).stdout
+    assert f"first divergence at revision {patched[0]}:" in out
+    assert (f"note: the recorded input at revision {patched[0]} came while the recorded rules still had work "
+            "to do") in out
