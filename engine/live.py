@@ -83,9 +83,12 @@ class DriftWatch:
         rtype = self.cluster.api.registry.get(event.key[0], event.key[1])
         if rtype is None or rtype.has_status:
             last = last.discard("status")
-        patch = three_way_patch(event.new, last, last, strategic=rtype is not None and not rtype.is_custom)
-        fields = tuple(_paths(patch))
-        return Drift(ref, actor, fields) if fields else None
+        strategic = rtype is not None and not rtype.is_custom
+        drifted = _paths(three_way_patch(event.new, last, last, strategic))
+        if event.old is not None:  # a field already off the folder's value is this writer's only if it changed it
+            changed = _paths(three_way_patch(event.new, {}, event.old, strategic))
+            drifted = [f for f in drifted if any(_overlap(f, c) for c in changed)]
+        return Drift(ref, actor, tuple(drifted)) if drifted else None
 
     def wait_time(self, quiet: float) -> float | None:
         with self._lock:
@@ -104,6 +107,11 @@ class DriftWatch:
 
     def given_up(self) -> list:
         return [key for key, n in self.restores.items() if n == MAX_RESTORES + 1]
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Is one dotted field path the other or inside it?"""
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
 
 def _paths(patch: Any, prefix: str = "") -> list[str]:
