@@ -1,9 +1,10 @@
 """Admission: the checks that depend on other objects, and the validation gate.
 
-NamespaceLifecycle (new content needs a live namespace), the rule that no
-finalizer may be added to an object being deleted, names a CRD may not take,
-and `validate_or_raise`, which turns every field error of an object into
-one upstream-worded `Invalid` error.
+NamespaceLifecycle (new content needs a live namespace), ServiceAccount (a
+new pod's service account must exist), the rule that no finalizer may be
+added to an object being deleted, names a CRD may not take, and
+`validate_or_raise`, which turns every field error of an object into one
+upstream-worded `Invalid` error.
 """
 
 from __future__ import annotations
@@ -29,6 +30,29 @@ def admit_namespace(staging: Staging, rt: ResourceType, namespace: str, name: st
                  "field": "metadata.namespace"}
         raise forbidden_error(rt.resource, name or None, f"unable to create new content in namespace {namespace} "
                               "because it is being terminated", rt.group, causes=[cause])
+
+
+MIRROR_POD = "kubernetes.io/config.mirror"
+
+
+def admit_service_account(staging: Staging, pod: Mapping) -> None:
+    """ServiceAccount admission: a new pod's service account must exist in its namespace (403 if not).
+
+    Upstream looks the `default` account up for about a second before refusing,
+    since its controller makes one in every new namespace; recon cannot wait
+    inside a request for the rules to run, so `default` is never required
+    (nor is any account of a mirror pod).
+    """
+    meta = pod.get("metadata") or {}
+    account = get_path(pod, "spec", "serviceAccountName") or "default"
+    if account == "default" or MIRROR_POD in (meta.get("annotations") or {}):
+        return
+    namespace = meta.get("namespace") or ""
+    if staging.get(("", "ServiceAccount", namespace, account)) is not None:
+        return
+    name = meta.get("generateName") or meta.get("name") or "Unknown"  # admission runs before names are generated
+    raise forbidden_error("pods", name, f"error looking up service account {namespace}/{account}: "
+                          f'serviceaccount "{account}" not found')
 
 
 def _new_finalizer_errors(old: Mapping | None, new: Mapping) -> list[FieldError]:
@@ -111,6 +135,8 @@ def _held_by_another(staging: Staging, me: tuple, address: tuple) -> bool:
 
 def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None,
               subresource: str | None = None) -> None:
+    if (rt.group, rt.kind) == ("", "Pod") and old is None:
+        admit_service_account(staging, obj)  # a mutating plugin upstream: it answers before validation
     errors = validate(rt, obj, old, subresource) + _new_finalizer_errors(old, obj)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND) and not errors:
         errors += _crd_conflicts(staging, obj)
