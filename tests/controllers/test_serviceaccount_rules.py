@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import re
 
 import pytest
 
@@ -42,23 +41,30 @@ def test_a_deleted_default_service_account_is_recreated(sa):
     assert sa.get("ServiceAccount", "default") is not None
 
 
-def test_each_service_account_gets_a_referenced_token_secret(sa):
+def manual_token(cluster, name: str = "manual", account: str = "default") -> dict:
+    return cluster.create({"apiVersion": "v1", "kind": "Secret", "type": TOKEN_TYPE,
+                           "metadata": {"name": name, "namespace": "demo",
+                                        "annotations": {"kubernetes.io/service-account.name": account}}})
+
+
+def test_no_token_secret_is_generated_for_a_service_account(sa):
+    # LegacyServiceAccountTokenNoAutoGeneration (GA in 1.26): tokens come from TokenRequest
     sa.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "demo"}})
     assert sa.run().converged
+    assert [s for s in sa.list("Secret", None) if s.get("type") == TOKEN_TYPE] == []
+    assert "secrets" not in sa.get("ServiceAccount", "builder")
+
+
+def test_a_token_secret_made_by_hand_holds_the_accounts_signed_token(sa):
+    sa.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "demo"}})
+    manual_token(sa, "builder-token", "builder")
+    assert sa.run().converged
     account = sa.get("ServiceAccount", "builder")
-    secret = token_secret(sa, "builder")
-    name = secret["metadata"]["name"]
-    assert re.fullmatch(r"builder-token-[bcdfghjklmnpqrstvwxz2456789]{5}", name)
-    assert account["secrets"] == [{"name": name}]
-    assert secret["metadata"]["annotations"] == {"kubernetes.io/service-account.name": "builder",
-                                                 "kubernetes.io/service-account.uid": account["metadata"]["uid"]}
-    assert decoded(secret, "namespace") == "demo"
-    assert secret["data"]["ca.crt"] == ""
-    claims = verify_sa_token(decoded(secret, "token"))
+    claims = verify_sa_token(decoded(token_secret(sa, "builder"), "token"))
     assert claims == {
         "iss": "kubernetes/serviceaccount",
         "kubernetes.io/serviceaccount/namespace": "demo",
-        "kubernetes.io/serviceaccount/secret.name": name,
+        "kubernetes.io/serviceaccount/secret.name": "builder-token",
         "kubernetes.io/serviceaccount/service-account.name": "builder",
         "kubernetes.io/serviceaccount/service-account.uid": account["metadata"]["uid"],
         "sub": "system:serviceaccount:demo:builder",
@@ -67,45 +73,32 @@ def test_each_service_account_gets_a_referenced_token_secret(sa):
 
 def test_a_token_signed_with_another_seed_does_not_verify(sa):
     assert sa.run().converged
+    manual_token(sa)
+    assert sa.run().converged
     token = decoded(token_secret(sa), "token")
     assert verify_sa_token(token, seed="another-cluster") is None
     assert verify_sa_token(token[:-2] + "xx") is None
 
 
-def test_the_token_secret_is_the_same_in_every_run(tmp_path, sa):
+def test_the_token_is_the_same_in_every_run(tmp_path, sa):
     (tmp_path / "other").mkdir()
     other = type(sa)(tmp_path / "other")  # a second, independent cluster
     other.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
     other.load("serviceaccount")
     assert sa.run().converged and other.run().converged
-    assert token_secret(sa)["metadata"]["name"] == token_secret(other)["metadata"]["name"]
+    manual_token(sa), manual_token(other)
+    assert sa.run().converged and other.run().converged
     assert token_secret(sa)["data"] == token_secret(other)["data"]
-
-
-def test_a_deleted_token_secret_is_replaced_and_referenced_again(sa):
-    assert sa.run().converged
-    old = token_secret(sa)["metadata"]["name"]
-    sa.delete("Secret", old)
-    assert sa.run().converged
-    new = token_secret(sa)["metadata"]["name"]
-    assert sa.get("ServiceAccount", "default")["secrets"] == [{"name": new}]
-
-
-def test_references_to_other_secrets_are_kept(sa):
-    sa.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "bot", "namespace": "demo"},
-               "secrets": [{"name": "registry-creds"}]})
-    assert sa.run().converged
-    refs = sa.get("ServiceAccount", "bot")["secrets"]
-    assert refs == [{"name": "registry-creds"}, {"name": token_secret(sa, "bot")["metadata"]["name"]}]
 
 
 def test_the_token_secret_of_a_deleted_service_account_is_deleted(sa):
     sa.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "temp", "namespace": "demo"}})
     assert sa.run().converged
-    name = token_secret(sa, "temp")["metadata"]["name"]
+    manual_token(sa, "temp-token", "temp")
+    assert sa.run().converged
     sa.delete("ServiceAccount", "temp")
     assert sa.run().converged
-    assert sa.get("Secret", name) is None
+    assert sa.get("Secret", "temp-token") is None
 
 
 def test_a_token_secret_created_by_hand_gets_its_token_and_uid(sa):

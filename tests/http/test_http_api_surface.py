@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import ssl
@@ -13,10 +12,11 @@ from http_live import start, stop
 
 
 def sa_token(live, namespace: str = "demo") -> str:
-    code, _, body = live.request("GET", f"/api/v1/namespaces/{namespace}/secrets")
-    assert code == 200
-    secret = next(s for s in json.loads(body)["items"] if s.get("type") == "kubernetes.io/service-account-token")
-    return base64.b64decode(secret["data"]["token"]).decode()
+    # a bound token from TokenRequest: v1.32 generates no token Secrets
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    code, _, body = live.request("POST", f"/api/v1/namespaces/{namespace}/serviceaccounts/default/token", request)
+    assert code == 201, body
+    return json.loads(body)["status"]["token"]
 
 
 def test_a_wrong_token_is_refused_with_401(live):
