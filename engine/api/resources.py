@@ -18,11 +18,12 @@ from typing import Any
 import attrs
 
 from ..access import Actor
-from ..apierrors import APIError, bad_request, conflict, gone, method_not_allowed
+from ..apierrors import (APIError, bad_request, conflict, gone, invalid_error, method_not_allowed,
+                         not_supported)
 from ..apiserver import APIServer
 from ..kinds import Registry, ResourceType
 from ..objects import get_path, key_of, thaw
-from ..request import Request
+from ..request import Request, propagation_policy
 from . import tables
 from .apply import forced
 from .auth import User
@@ -162,6 +163,16 @@ def gone_expired(message: str) -> APIError:
     return error
 
 
+def _bool_param(query: Mapping[str, str], name: str) -> bool:
+    """A boolean query parameter as Go's strconv.ParseBool reads it."""
+    value = query.get(name, "")
+    if value in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if value in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise bad_request(f'invalid {name} "{value}": must be true or false')
+
+
 def _int_param(query: Mapping[str, str], name: str) -> int | None:
     value = query.get(name)
     if value in (None, ""):
@@ -234,36 +245,19 @@ def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str
 def delete(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str) -> Any:
     if target.subresource:
         raise method_not_allowed()
-    options = dict(body) if isinstance(body, Mapping) else {}
-    for name in ("propagationPolicy", "gracePeriodSeconds", "orphanDependents"):
-        if name in query and name not in options:
-            value = query[name]
-            options[name] = int(value) if name == "gracePeriodSeconds" else (
-                value == "true" if name == "orphanDependents" else value)
+    options = delete_options(body, query)
     if not target.name:
         return delete_collection(api, user, target, options, query, path)
-    return _delete_one(api, user, target, target.name, options, query, path)
+    return _delete_one(api, user, target, target.name, options, path)
 
 
-def _delete_one(api: APIServer, user: User, target: Target, name: str, options: Mapping, query: Mapping[str, str],
-                path: str) -> Any:
-    preconditions = options.get("preconditions") or {}
+def _delete_one(api: APIServer, user: User, target: Target, name: str, options: Mapping, path: str) -> Any:
     actor = actor_of(user)
-    if preconditions.get("uid"):
-        current = api.get(actor, target.group, target.rt.kind, target.namespace, name)
-        stored = get_path(current, "metadata", "uid")
-        if stored != preconditions["uid"]:
-            raise conflict(target.rt.resource, name, f"Precondition failed: UID in precondition: "
-                           f"{preconditions['uid']}, UID in object meta: {stored}", target.group)
-    else:
-        current = None
+    current = api.get(actor, target.group, target.rt.kind, target.namespace, name)
+    _check_preconditions(target.rt, current, options.get("preconditions") or {})
     grace = options.get("gracePeriodSeconds")
-    policy = {k: options[k] for k in ("propagationPolicy", "orphanDependents") if options.get(k) is not None}
-    request = Request("delete", target.group, target.rt.kind, target.namespace or None, name, body=policy or None,
-                      grace_period=int(grace) if grace is not None else None,
-                      rv=preconditions.get("resourceVersion") or None, dry_run=_dry_run(query))
-    if current is None:
-        current = api.get(actor, target.group, target.rt.kind, target.namespace, name)
+    request = Request("delete", target.group, target.rt.kind, target.namespace or None, name,
+                      body=_propagation(options) or None, grace_period=grace, dry_run=_dry_run_option(options))
     result = api.request(actor, request, _cause(user, "DELETE", path))
     if result is not None:
         return served_as(result, target)
@@ -278,11 +272,81 @@ def delete_collection(api: APIServer, user: User, target: Target, options: Mappi
     items, meta = list_objects(api, user, target, {k: v for k, v in query.items() if k != "limit"})
     for obj in items:
         try:
-            _delete_one(api, user, target, get_path(obj, "metadata", "name"), options, query, path)
+            _delete_one(api, user, target, get_path(obj, "metadata", "name"), options, path)
         except APIError as exc:
             if exc.reason != "NotFound":
                 raise
     return list_document(target, items, meta)
+
+
+# ---------------------------------------------------------- delete options
+
+
+def delete_options(body: Any, query: Mapping[str, str]) -> dict:
+    """A delete's DeleteOptions, read as upstream's DeleteResource reads them: from the body when
+    there is one (kubectl sends `{"propagationPolicy": "Background", "dryRun": ["All"]}`), and
+    then the query string is not read; else from the query string. Checked as
+    ValidateDeleteOptions does, before anything is deleted."""
+    if body is None:
+        options = _query_delete_options(query)
+    elif isinstance(body, Mapping):
+        options = dict(body)
+    else:
+        raise bad_request("the body of a delete request must be a DeleteOptions object")
+    _check_delete_options(options)
+    return options
+
+
+def _query_delete_options(query: Mapping[str, str]) -> dict:
+    """The DeleteOptions a query string carries (preconditions have no query form)."""
+    options: dict[str, Any] = {}
+    if _int_param(query, "gracePeriodSeconds") is not None:
+        options["gracePeriodSeconds"] = _int_param(query, "gracePeriodSeconds")
+    if "propagationPolicy" in query:
+        options["propagationPolicy"] = query["propagationPolicy"]
+    if "orphanDependents" in query:
+        options["orphanDependents"] = _bool_param(query, "orphanDependents")
+    if query.get("dryRun"):
+        options["dryRun"] = [query["dryRun"]]
+    return options
+
+
+def _check_delete_options(options: Mapping) -> None:
+    grace, dry_run, preconditions = (options.get(k) for k in ("gracePeriodSeconds", "dryRun", "preconditions"))
+    if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
+        raise bad_request(f"gracePeriodSeconds must be an integer, got {grace!r}")
+    if preconditions is not None and not isinstance(preconditions, Mapping):
+        raise bad_request("preconditions must be an object with uid and resourceVersion")
+    if dry_run is not None and (not isinstance(dry_run, list) or not all(isinstance(v, str) for v in dry_run)):
+        raise bad_request("dryRun must be a list of strings")
+    if any(value != "All" for value in dry_run or ()):
+        raise invalid_error("DeleteOptions.meta.k8s.io", "", [not_supported("dryRun", dry_run, ["All"])],
+                            "meta.k8s.io")
+    propagation_policy(Request("delete", "", "DeleteOptions", body=_propagation(options)))
+
+
+def _propagation(options: Mapping) -> dict:
+    return {k: options[k] for k in ("propagationPolicy", "orphanDependents") if options.get(k) is not None}
+
+
+def _dry_run_option(options: Mapping) -> bool:
+    return bool(options.get("dryRun"))
+
+
+def _check_preconditions(rt: ResourceType, current: Mapping, preconditions: Mapping) -> None:
+    """BeforeDelete's early check of the DeleteOptions preconditions: a 409 naming the kind."""
+    meta = current.get("metadata") or {}
+    uid, version = preconditions.get("uid"), preconditions.get("resourceVersion")
+    if uid is not None and uid != meta.get("uid"):
+        why = (f"the UID in the precondition ({uid}) does not match the UID in record ({meta.get('uid')}). "
+               "The object might have been deleted and then recreated")
+    elif version is not None and version != meta.get("resourceVersion"):
+        why = (f"the ResourceVersion in the precondition ({version}) does not match the ResourceVersion in "
+               f"record ({meta.get('resourceVersion')}). The object might have been modified")
+    else:
+        return
+    kind = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    raise conflict(kind, meta.get("name") or "", why, rt.group)
 
 
 # ---------------------------------------------------------- access reviews
