@@ -3,12 +3,12 @@
 Upstream's registry strategies, for every kind at once:
 
 - `prepare_create`: system metadata (deterministic uid, creationTimestamp,
-  generation 1), status dropped where status is a subresource (a Node keeps
-  the capacity and allocatable that describe its simulated machine), the
-  scheme defaults and each kind's PrepareForCreate.
+  generation 1 for the kinds that keep one), status dropped where status is
+  a subresource (a Node keeps the capacity and allocatable that describe its
+  simulated machine), the scheme defaults and each kind's PrepareForCreate.
 - `prepare_update`: a main-resource write keeps the stored system metadata
   and status (and a Namespace's `spec.finalizers`), refills the defaults,
-  and bumps `generation` when the spec changed.
+  and bumps `generation` when the spec changed (status writes never do).
 - `prepare_status`: a status (or namespace finalize) write keeps everything
   but the status (or the finalizer list).
 - `scale_of` / `prepare_scale`: the autoscaling/v1 Scale view (a custom kind's
@@ -70,7 +70,10 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
         meta.pop(field, None)
     meta["uid"] = uid(seed, revision, key)
     meta["creationTimestamp"] = format_time(now)
-    meta["generation"] = 1
+    if has_generation(rt):
+        meta["generation"] = 1
+    else:
+        meta.pop("generation", None)
     _create_status(rt, obj)
     obj = _shape(rt, obj)
     defaulting.apply_defaults(rt.group, rt.kind, obj)
@@ -85,16 +88,37 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
 # ------------------------------------------------------------------ update
 
 
+# The built-in kinds whose v1.32 strategy keeps metadata.generation (1 at create, bumped
+# when the spec changes); every other built-in kind has none.  Custom kinds all have one.
+_GENERATION_KINDS = frozenset({
+    ("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"), ("apps", "DaemonSet"),
+    ("", "ReplicationController"), ("batch", "Job"), ("batch", "CronJob"),
+    ("policy", "PodDisruptionBudget"), ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "IngressClass"), ("networking.k8s.io", "NetworkPolicy"),
+    ("discovery.k8s.io", "EndpointSlice"), (CRD_GROUP, CRD_KIND),
+    ("proxy.recon.dev", "ServiceRules"),  # recon's own kind, versioned as a workload's
+})
+
+
+def has_generation(rt: ResourceType) -> bool:
+    """Does the kind keep metadata.generation?  (Pods, Services, Nodes, ConfigMaps, … do not in v1.32.)"""
+    return rt.is_custom or (rt.group, rt.kind) in _GENERATION_KINDS
+
+
 def generation_part(rt: ResourceType, obj: Mapping) -> Any:
     """The part of an object whose change bumps metadata.generation."""
     if rt.is_custom:
         skip = ("metadata", "status", "apiVersion", "kind") if rt.has_status else ("metadata", "apiVersion", "kind")
         return {k: v for k, v in obj.items() if k not in skip}
-    return obj.get("spec") if rt.has_spec else None
+    if (rt.group, rt.kind) == ("discovery.k8s.io", "EndpointSlice"):  # no spec: anything but metadata, and labels
+        rest = {k: v for k, v in obj.items() if k not in ("metadata", "apiVersion", "kind")}
+        return rest, get_path(obj, "metadata", "labels")
+    return obj.get("spec")
 
 
 def bump_generation(rt: ResourceType, old: Mapping, new: Mapping) -> Mapping:
-    if generation_part(rt, old) == generation_part(rt, new):
+    """`new` with its generation one past `old`'s when the kind keeps one and its spec changed."""
+    if not has_generation(rt) or generation_part(rt, old) == generation_part(rt, new):
         return new
     return set_path(new, ("metadata", "generation"), (get_path(old, "metadata", "generation") or 0) + 1)
 

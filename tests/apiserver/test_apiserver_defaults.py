@@ -22,7 +22,7 @@ from engine.objects import get_path, thaw
     (("spec", "containers", 0, "terminationMessagePolicy"), "File"),
     (("status", "phase"), "Pending"),
     (("status", "qosClass"), "BestEffort"),
-    (("metadata", "generation"), 1),
+    (("metadata", "generation"), None),  # pods have none in v1.32
     (("metadata", "creationTimestamp"), "2026-01-01T00:00:00Z"),
 ])
 def test_pod_create_fills_upstream_defaults(api, path, expected):

@@ -67,7 +67,7 @@ def test_status_writes_never_bump_generation(api):
 
 def test_configmap_data_changes_do_not_bump_generation(api):
     cm = api.create(ADMIN, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}})
-    assert api.update(ADMIN, set_path(cm, ("data", "a"), "2"))["metadata"]["generation"] == 1
+    assert "generation" not in api.update(ADMIN, set_path(cm, ("data", "a"), "2"))["metadata"]
 
 
 def test_an_update_that_changes_nothing_makes_no_revision(api):
