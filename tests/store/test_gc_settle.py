@@ -43,7 +43,9 @@ class _Cycle:
         self.me = self
 
 
-def test_a_group_commit_freezes_what_it_left_alive(tuned):
+def test_a_group_commit_freezes_what_it_left_alive(tuned, monkeypatch):
+    # (no full pass here: one could free more cyclic garbage, another thread's, than was frozen)
+    monkeypatch.setattr(st._GCSettle, "FULL_AT_LEAST", 10**9)
     store = Store()
     frozen = gc.get_freeze_count()
     with store.batch():
