@@ -10,7 +10,7 @@ they are.
 
 from __future__ import annotations
 
-import traceback
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -455,14 +455,50 @@ def _check_name(count: int, template: Mapping, options: Mapping) -> None:
         raise R.RuleRuntimeError("create needs a name or a name_prefix")
 
 
-def rule_location(decl: Any, exc: BaseException) -> str:
-    """`path:line` of the rule line that raised, from the generated code's line map."""
+def rule_position(decl: Any, exc: BaseException) -> tuple[int, int]:
+    """Line and column in its rule file of what raised `exc` in `decl` (column 0: not known): the
+    innermost expression whose code the last frame of the generated code was running (by the
+    code positions of its instruction, compile.Placed), else the statement of that line."""
     filename = f"<rules {decl.path}>"
-    line = decl.line
-    for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        if frame.f_code.co_filename == filename:
-            line = decl.linemap.get(lineno, line) or line
-    return f"{decl.path}:{line}"
+    last = None
+    for tb in _frames(exc.__traceback__):
+        if tb.tb_frame.f_code.co_filename == filename:
+            last = tb
+    if last is None:
+        return decl.line, 0
+    line = decl.linemap.get(last.tb_lineno) or decl.line
+    placed = decl.colmap.get(last.tb_lineno)
+    if placed is None:
+        return line, 0
+    start, end = _code_span(last)
+    inner = None
+    for span in placed.spans if start is not None else ():
+        if span[0] <= start and end <= span[1] and (inner is None or span[1] - span[0] < inner[1] - inner[0]):
+            inner = span
+    return (inner[2].line, inner[2].col) if inner is not None else (line, placed.col)
+
+
+def statement_column(decl: Any, line: int) -> int:
+    """The column of the last statement generated from rule line `line` of `decl`'s file (that of
+    the write in `when …: set …`), 0 when not known: where a write the rule made is reported."""
+    col = 0
+    for number, placed in decl.colmap.items():
+        if decl.linemap.get(number) == line:
+            col = placed.col
+    return col
+
+
+def _frames(tb: Any):
+    while tb is not None:
+        yield tb
+        tb = tb.tb_next
+
+
+def _code_span(tb: Any) -> tuple[int | None, int | None]:
+    """Where in its line is the code of the instruction `tb` stopped at (UTF-8 bytes)."""
+    positions = itertools.islice(tb.tb_frame.f_code.co_positions(), tb.tb_lasti // 2, None)
+    _line, _end_line, start, end = next(positions, (None, None, None, None))
+    return start, end
 
 
 def captured(where: Any) -> tuple:

@@ -33,7 +33,8 @@ from .crd import pruned_fields
 from .dsl import runtime as R
 from .dsl.ast import ANY_KIND
 from .dsl.compile import CompiledComponent, CompiledDecl, prefilter_test
-from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_location
+from .errors import SourceError
+from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_position, statement_column
 from .events import EVENT, EventRecorder
 from .kinds import BUILTINS, CRD_GROUP, CRD_KIND
 from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, set_path
@@ -48,13 +49,23 @@ _BUILT_IN = frozenset((t.group, t.kind) for t in BUILTINS)  # (no schema prunes 
 
 @attrs.frozen
 class RuleFailure:
+    """A rule that failed on an object: its evaluation raised, or the API server refused its writes."""
+
     rule: str
-    location: str  # path:line
+    path: str  # the rule file, and the position in it of what failed
+    line: int
     key: Key
     message: str
+    col: int = 0  # (0: not known)
+    source_line: str | None = None
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}"
 
     def format(self) -> str:
-        return f"{self.location}: rule {self.rule} failed on {format_key(self.key)}: {self.message}"
+        return _at(self.path, self.line, self.col, self.source_line,
+                   f"rule {self.rule} failed on {format_key(self.key)}: {self.message}")
 
 
 @attrs.frozen
@@ -72,6 +83,8 @@ class DroppedFields:
     undeclared: tuple[tuple, ...]  # the paths the schema does not declare (up to the first such name)
     crd: str  # the CustomResourceDefinition's name
     version: str
+    col: int = 0
+    source_line: str | None = None
 
     @property
     def location(self) -> str:
@@ -81,9 +94,18 @@ class DroppedFields:
         fields = ", ".join(_dotted(f) for f in self.fields)
         whole = all(any(f[:len(u)] == u for u in self.undeclared) for f in self.fields)
         them = ("it" if len(self.fields) == 1 else "them") if whole else "what the schema does not declare"
-        return (f"{self.location}: rule {self.rule} sets {fields} of {format_key(self.key)}, but the API server "
-                f"drops {them}: the schema of CustomResourceDefinition {self.crd} ({self.version}) does not declare "
-                + ", ".join(_dotted(u) for u in self.undeclared))
+        return _at(self.path, self.line, self.col, self.source_line,
+                   f"rule {self.rule} sets {fields} of {format_key(self.key)}, but the API server drops {them}: "
+                   f"the schema of CustomResourceDefinition {self.crd} ({self.version}) does not declare "
+                   + ", ".join(_dotted(u) for u in self.undeclared))
+
+
+def _at(path: str, line: int, col: int, source_line: str | None, message: str) -> str:
+    """`path:line:col: message`, then the source line and a caret: the one format of the mistakes
+    in a user's files (errors.SourceError); `path:line: message` when the column is not known."""
+    if col <= 0:
+        return f"{path}:{line}: {message}"
+    return SourceError(path, line, col, message, source_line).format()
 
 
 def _dotted(path: tuple) -> str:
@@ -361,12 +383,14 @@ class Engine:
 
     # ----------------------------------------------------------- rule sets
     def set_rules(self, rules: RuleSet) -> None:
-        """Swap in a new rule set; re-evaluate every instance of changed rules."""
-        old = {(d.qualname, d.source_hash): d for d in self.rules.decls()}
+        """Swap in a new rule set; re-evaluate every instance of changed rules.  A rule whose text
+        is the same but at other lines (the file edited above it) counts as changed: what it
+        compiled to names its lines in its failures."""
+        old = {(d.qualname, d.source_hash, d.line): d for d in self.rules.decls()}
         keep = {}
         for comp in rules.components:
             for decl in comp.rules:
-                keep[decl] = old.get((decl.qualname, decl.source_hash))
+                keep[decl] = old.get((decl.qualname, decl.source_hash, decl.line))
         rules = rules.reuse(keep)
         current = set(rules.decls())
         for inst in [i for i in self.inst_deps if i[0] not in current]:
@@ -808,7 +832,12 @@ class Engine:
         self.dormant.pop(inst, None)
         self.dropped.pop(inst, None)
         self._record_deps(inst, frozenset(ctx.deps))
-        self._back_off(inst, RuleFailure(decl.qualname, rule_location(decl, exc), key, _describe(exc)))
+        self._back_off(inst, self._rule_failure(decl, key, rule_position(decl, exc), _describe(exc)))
+
+    def _rule_failure(self, decl: CompiledDecl, key: Key, position: tuple[int, int], message: str) -> RuleFailure:
+        """A failure of `decl` on `key` at `position` (line, column) of its file, with that line."""
+        line, col = position
+        return RuleFailure(decl.qualname, decl.path, line, key, message, col, self.rules.source_line(decl.path, line))
 
     def _back_off(self, inst: tuple, failure: RuleFailure) -> None:
         """Record a failure; retry the instance after 1 s, doubling up to 5 min."""
@@ -874,8 +903,8 @@ class Engine:
             if exc.reason == "Conflict":  # a concurrent write: evaluate again next round
                 self._invalidate(inst, ("retry", self.api.store.revision, None))
                 return
-            location = f"{decl.path}:{_refused_line(ctx, exc, decl.line)}"
-            self._back_off(inst, RuleFailure(decl.qualname, location, key, exc.message))
+            line = _refused_line(ctx, exc, decl.line)
+            self._back_off(inst, self._rule_failure(decl, key, (line, statement_column(decl, line)), exc.message))
             return
         head = self.api.store.head
         sets = [w for w in ctx.writes if type(w) is SetWrite]
@@ -915,7 +944,8 @@ class Engine:
         w, rt, version = first
         self.dropped[inst] = DroppedFields(
             decl.qualname, decl.path, w.line, w.key, tuple(sorted(fields, key=_dotted)),
-            tuple(sorted(undeclared, key=_dotted)), f"{rt.plural}.{rt.group}", version)
+            tuple(sorted(undeclared, key=_dotted)), f"{rt.plural}.{rt.group}", version,
+            statement_column(decl, w.line), self.rules.source_line(decl.path, w.line))
         return found
 
     def _submit_with_events(self, comp: CompiledComponent, requests: list, events: list, cause: tuple) -> None:

@@ -29,6 +29,10 @@ class RuleSet:
     def component(self, name: str) -> CompiledComponent | None:
         return next((c for c in self.components if c.name == name), None)
 
+    def source_line(self, path: str, line: int) -> str | None:
+        """Line `line` of the rule file `path` as compiled (shown under a failure at that line)."""
+        return source_line_of(self.sources.get(path, ""), line)
+
     def reuse(self, keep: dict) -> "RuleSet":
         """The same set, with unchanged declarations replaced by their previous objects."""
         comps = []

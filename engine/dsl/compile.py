@@ -8,8 +8,9 @@ says which of the query's conditions an index can answer (the planner below)
 so the engine can both look candidates up and know which changes can alter
 the result.
 
-A generated line remembers the rule line it came from, so a runtime error in
-a rule is reported at `file:line` of the rule, not of the generated code.
+A generated line remembers the rule line it came from, and where in it the
+code of each expression is, so a runtime error in a rule is reported at
+`file:line:col` of the expression that failed, not of the generated code.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class CompiledDecl:
     weight: int = 0
     normalize: str | None = None  # a score's rescaling over the feasible nodes
     linemap: dict = attrs.field(factory=dict, repr=False)  # generated line → rule line
+    colmap: dict = attrs.field(factory=dict, repr=False)  # generated line → `Placed`
     pod_reads: tuple | None = None  # a filter's or score's pod paths (dsl.reads); None: all of it
     # … of which its node-dependent code reads itself (not through its once-per-attempt lets)
     node_reads: tuple | None = None
@@ -197,6 +199,50 @@ def plan_query(query: A.Query) -> tuple[QuerySpec, list[Any]]:
 
 # ------------------------------------------------------------ code generation
 
+# The code of each expression is generated between two marks, the first holding the number of
+# the expression's position (`_Gen.places`); `_Gen.emit` takes them out of the line it emits and
+# notes where the code is (`Placed`).  Generated code holds no control characters of its own
+# (string literals are written with repr).
+_OPEN, _NUMBERED, _CLOSE = "\x1c", "\x1d", "\x1e"
+_MARKS = re.compile("\x1c(\\d+)\x1d|\x1e")
+
+
+@attrs.frozen
+class Placed:
+    """What a generated line computes, by rule file position: `col`, the column of its statement
+    (on the rule line `linemap` gives), and `spans`, the expressions whose code is on the line,
+    each as (start, end, Pos): where its code is in the line, in UTF-8 bytes from the line's
+    start, as Python's code positions count (`code.co_positions`)."""
+
+    col: int
+    spans: tuple[tuple[int, int, A.Pos], ...]
+
+
+def unmarked(code: str) -> str:
+    """Generated code without the marks around its expressions."""
+    return _MARKS.sub("", code)
+
+
+def _unmark(text: str) -> tuple[str, list[tuple[int, int, int]]]:
+    """`text` without its marks, and where the code between each pair is in what is left:
+    (the mark's number, start, end), in UTF-8 bytes."""
+    out: list[str] = []
+    spans, opened = [], []
+    at = size = 0
+    for mark in _MARKS.finditer(text):
+        piece = text[at:mark.start()]
+        out.append(piece)
+        size += len(piece.encode())
+        if mark.group(1) is not None:
+            opened.append((int(mark.group(1)), size))
+        else:
+            number, start = opened.pop()
+            spans.append((number, start, size))
+        at = mark.end()
+    out.append(text[at:])
+    return "".join(out), spans
+
+
 _BINOPS = {
     "+": "_r.add", "-": "_r.sub", "*": "_r.mul", "/": "_r.div", "%": "_r.mod",
     "==": "_r.eq", "!=": "_r.ne", "<": "_r.lt", "<=": "_r.le", ">": "_r.gt", ">=": "_r.ge",
@@ -224,8 +270,11 @@ class _Gen:
         self.module = module
         self.lines: list[str] = []
         self.linemap: dict[int, int] = {}
+        self.colmap: dict[int, Placed] = {}
+        self.places: list[A.Pos] = []  # the positions of the expressions generated, by their mark's number
         self.consts: dict[str, Any] = {}
         self.src_line = 0
+        self.src_col = 0
         self.scopes: list[dict[str, str]] = []  # per block: rule name → Python name
         self.taken: set[str] = set()  # Python names bound in the current function
         self.once: set[int] = set()  # ids of the `let`s evaluated once per scheduling attempt
@@ -243,8 +292,11 @@ class _Gen:
 
     # -- plumbing
     def emit(self, depth: int, text: str) -> None:
-        self.lines.append("    " * depth + text)
+        line, spans = _unmark("    " * depth + text)
+        self.lines.append(line)
         self.linemap[len(self.lines)] = self.src_line
+        self.colmap[len(self.lines)] = Placed(self.src_col, tuple((start, end, self.places[number])
+                                                                  for number, start, end in spans))
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.consts)}"
@@ -253,7 +305,7 @@ class _Gen:
 
     def at(self, node: Any) -> None:
         if node.pos.line:
-            self.src_line = node.pos.line
+            self.src_line, self.src_col = node.pos.line, node.pos.col
 
     # -- names: a block's `let` or loop variable may hide an outer one, but
     #    only inside the block, so a hiding binding gets a Python name of its own
@@ -279,8 +331,13 @@ class _Gen:
 
     # -- expressions
     def expr(self, e: Any) -> str:
+        """The code of `e`, between the marks of its position (see `_unmark`)."""
         method = getattr(self, "expr_" + type(e).__name__.lower())
-        return method(e)
+        code = method(e)
+        if not e.pos.line:
+            return code
+        self.places.append(e.pos)
+        return f"{_OPEN}{len(self.places) - 1}{_NUMBERED}{code}{_CLOSE}"
 
     def expr_literal(self, e: A.Literal) -> str:
         return repr(e.value)
@@ -522,7 +579,7 @@ class _Gen:
             self.in_where = outer
         vals = _tuple(self.expr(v) for v in values)
         if e.where is not None and not _MODULE_CONSTANT.search(where):
-            spec = attrs.evolve(spec, share=f"{spec.kind}|{spec.terms}|{where}")
+            spec = attrs.evolve(spec, share=f"{spec.kind}|{spec.terms}|{unmarked(where)}")
         if id(e) in self.query_paths:
             reads, empty_reads = self.query_paths[id(e)]
             prefilter = self.prefilter(e)
@@ -544,7 +601,7 @@ class _Gen:
             code = " and ".join(self.truth(part) for part in parts)
         finally:
             self.in_where = outer
-        return None if _MODULE_CONSTANT.search(code) or "ctx" in code else code
+        return None if _MODULE_CONSTANT.search(code) or "ctx" in code else unmarked(code)
 
     def expr_lookup(self, e: A.Lookup) -> str:
         args = ", ".join(self.expr(a) for a in e.args)
@@ -890,7 +947,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             decl_type, decl.name, comp.name, module.path, decl.pos.line, namespace[fname],
             _decl_hash(source, decl, header),
             kind=getattr(decl, "kind", None), weight=getattr(decl, "weight", 0) or 0,
-            normalize=getattr(decl, "normalize", None), linemap=gen.linemap,
+            normalize=getattr(decl, "normalize", None), linemap=gen.linemap, colmap=gen.colmap,
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
             anchor_reads=anchor, anchor_set_only=set_only, where_reads=where_reads, guard_reads=guard_reads,

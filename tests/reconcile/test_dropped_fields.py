@@ -67,9 +67,11 @@ def test_fields_the_schema_does_not_declare_are_a_warning_not_a_fight(cluster):
     assert warning.location.endswith("widgets.rules:12")  # the set
     assert warning.key == ("example.com", "Widget", "demo", "w")
     assert warning.fields == (("status", "seen"),)
-    assert warning.format().endswith(
-        "widgets.rules:12: rule widget-controller/status sets status.seen of example.com/Widget demo/w, but the "
+    head, source, caret = warning.format().split("\n")
+    assert head.endswith(
+        "widgets.rules:12:3: rule widget-controller/status sets status.seen of example.com/Widget demo/w, but the "
         "API server drops it: the schema of CustomResourceDefinition widgets.example.com (v1) does not declare status")
+    assert (source, caret) == ('      set w.status.seen = default(cm.data.seen, "no")', "      ^")
     assert "status" not in cluster.get("Widget", "w")
     assert cluster.get("ConfigMap", "w")["data"] == {"seen": "yes"}
 

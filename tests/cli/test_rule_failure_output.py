@@ -1,0 +1,69 @@
+"""A rule that fails at run time is reported by `recon up --once` and by the live loop alike: the
+file, line and column of the failing expression, its source line and a caret."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .helpers import recon
+
+BOOM = """\
+component boom-controller
+  reads ConfigMap
+  writes ConfigMap
+
+rule a for cm in ConfigMap where cm.name == "boom":
+  set cm.metadata.labels.y = cm.data.x + 1
+"""
+
+MANIFESTS = """\
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: boom, namespace: demo}
+data: {x: "a"}
+"""
+
+REPORTED = """\
+warning: rules/boom.rules:6:40: rule boom-controller/a failed on ConfigMap demo/boom: cannot compute string + number
+      set cm.metadata.labels.y = cm.data.x + 1
+                                           ^
+"""
+
+
+def boom_folder(root: Path) -> Path:
+    (root / "manifests").mkdir()
+    (root / "manifests" / "boom.yaml").write_text(MANIFESTS)
+    (root / "rules").mkdir()
+    (root / "rules" / "boom.rules").write_text(BOOM)
+    return root
+
+
+def test_once_reports_a_runtime_failure_at_its_expression_with_the_source_line(tmp_path):
+    proc = recon("up", "manifests", "--once", cwd=boom_folder(tmp_path), check=0)
+    assert REPORTED in proc.stderr
+
+
+def test_the_live_loop_reports_it_the_same_way(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "up", "manifests"], cwd=boom_folder(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    seen: list[str] = []
+    threading.Thread(target=lambda: seen.extend(proc.stderr), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 30
+        while REPORTED not in "".join(seen) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert REPORTED in "".join(seen), "".join(seen)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
