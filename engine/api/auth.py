@@ -243,6 +243,12 @@ class Attributes:
         return bool(self.resource)
 
 
+# what system:basic-user lets every user create (the reviews of oneself; see _BASIC_RESOURCE_RULES)
+_SELF_REVIEWS = (("authorization.k8s.io", "selfsubjectaccessreviews"),
+                 ("authorization.k8s.io", "selfsubjectrulesreviews"),
+                 ("authentication.k8s.io", "selfsubjectreviews"))
+
+
 def authorized(snapshot: Any, user: User, request: Attributes) -> bool:
     """RBAC: does any binding that names `user` grant a rule matching `request`?"""
     if user.is_admin:
@@ -250,8 +256,7 @@ def authorized(snapshot: Any, user: User, request: Attributes) -> bool:
     if not request.is_resource and any(request.path == p or request.path.startswith(p + "/")
                                        for p in _PUBLIC_PATHS):
         return True
-    if (request.group, request.resource) in (("authorization.k8s.io", "selfsubjectaccessreviews"),
-                                             ("authorization.k8s.io", "selfsubjectrulesreviews")):
+    if (request.group, request.resource) in _SELF_REVIEWS:
         return True
     return any(_rule_matches(rule, request) for rule in rules_for(snapshot, user, request.namespace))
 

@@ -39,12 +39,16 @@ SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "up
              "finalize": ["update"], "binding": ["create"], "log": ["get"], "token": ["create"]}
 # kinds served only as a verb (no storage, no list)
 _CREATE_ONLY = {("", "Binding")}
-# the authorization group: reviews are created and answered, never stored
+# the review kinds of the authorization and authentication groups: created and answered, never stored
 SSAR = ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
                     namespaced=False, has_spec=False)
 SSRR = ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
                     namespaced=False, has_spec=False)
-EXTRA_TYPES = (SSAR, SSRR)
+# `kubectl auth whoami`: the caller's user info, created and answered like the reviews
+SSR = ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+                   namespaced=False, has_spec=False)
+REVIEWS = (SSAR, SSRR, SSR)
+EXTRA_TYPES = REVIEWS
 
 
 def served(registry: Registry) -> list[tuple[ResourceType, str]]:
@@ -64,7 +68,7 @@ def subresources(rt: ResourceType) -> list[str]:
 
 
 def verbs(rt: ResourceType) -> list[str]:
-    if (rt.group, rt.kind) in _CREATE_ONLY or rt in (SSAR, SSRR):
+    if (rt.group, rt.kind) in _CREATE_ONLY or rt in REVIEWS:
         return ["create"]
     return VERBS
 

@@ -52,7 +52,8 @@ API_MODULES = {
     "coordination_v1_api": "coordination.k8s.io", "scheduling_v1_api": "scheduling.k8s.io",
     "policy_v1_api": "policy", "autoscaling_v1_api": "autoscaling", "autoscaling_v2_api": "autoscaling",
     "storage_v1_api": "storage.k8s.io", "apiextensions_v1_api": "apiextensions.k8s.io",
-    "authorization_v1_api": "authorization.k8s.io", "node_v1_api": "node.k8s.io", "events_v1_api": "events.k8s.io",
+    "authorization_v1_api": "authorization.k8s.io", "authentication_v1_api": "authentication.k8s.io",
+    "node_v1_api": "node.k8s.io", "events_v1_api": "events.k8s.io",
 }
 # kinds served only as subresources (their paths name the parent's group)
 SUBRESOURCE_KINDS = {"V1Scale": ("autoscaling", "v1"), "V1Eviction": ("policy", "v1")}

@@ -35,7 +35,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from ..apierrors import APIError, bad_request, method_not_allowed
+from ..apierrors import APIError, bad_request, method_not_allowed, no_such_resource
 from ..errors import ReconError
 from ..kinds import Registry
 from ..objects import dumps
@@ -212,11 +212,21 @@ class HTTPServer:
 
             raise forbidden(resources.actor_of(user), verb, target.rt, target.namespace or None,
                             target.name or None, target.subresource or None)
+        _check_served(target, verb)
         return await self._resource(request, user, target, verb, path)
 
     def _non_resource(self, request: web.Request, path: str, parts: list[str], registry: Registry) -> web.Response:
+        """Discovery, OpenAPI, version and health documents. A path that serves none is a 404
+        whatever the method (an unknown resource included, as upstream); one that serves a
+        document is a 405 to anything but GET."""
+        response = self._document(request, path, parts, registry)
+        if response is None:
+            return _plain_error(404, "NotFound", "the server could not find the requested resource")
         if request.method != "GET":
             raise method_not_allowed()
+        return response
+
+    def _document(self, request: web.Request, path: str, parts: list[str], registry: Registry) -> web.Response | None:
         accept = request.headers.get("Accept", "")
         if path == "/version":
             return _json(VERSION)
@@ -241,9 +251,7 @@ class HTTPServer:
             rest = parts[2:]
             group, version = ("", rest[1]) if rest[0] == "api" else (rest[1], rest[2] if len(rest) > 2 else "")
             doc = discovery.openapi_group_version(registry, group, version)
-        if doc is None:
-            return _plain_error(404, "NotFound", "the server could not find the requested resource")
-        return _json(doc)
+        return None if doc is None else _json(doc)
 
     async def _resource(self, request: web.Request, user: User, target: Target, verb: str,
                         path: str) -> web.StreamResponse:
@@ -273,6 +281,8 @@ class HTTPServer:
             return _json(await self.locked(resources.access_review, self.cluster.store.head, user, body), 201)
         if target.rt is discovery.SSRR:
             return _json(await self.reading(resources.rules_review, self.cluster.store.head, user, body), 201)
+        if target.rt is discovery.SSR:
+            return _json(resources.self_subject_review(user, body), 201)
         if target.subresource == "token" and verb == "create":
             now = self.cluster.clock.now()
             return _json(await self.reading(resources.token_request, api, user, target, body, now, self.auth.seed), 201)
@@ -374,6 +384,17 @@ def _verb(request: web.Request, target: Target) -> str:
     if method == "PATCH":
         return "patch"
     return "delete" if target.name else "deletecollection"
+
+
+def _check_served(target: Target, verb: str) -> None:
+    """404 for a subresource the type does not have (exec, attach, eviction, ...); 405 for a verb
+    the resource or subresource does not take (a GET of an access review, a POST to status)."""
+    if target.subresource and target.subresource not in discovery.subresources(target.rt):
+        raise no_such_resource()
+    allowed = (discovery.SUB_VERBS.get(target.subresource, ["get"]) if target.subresource
+               else discovery.verbs(target.rt))
+    if verb not in allowed:
+        raise method_not_allowed()
 
 
 def _forbidden_path(user: User, verb: str, path: str) -> web.Response:

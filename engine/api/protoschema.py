@@ -1204,6 +1204,19 @@ BoundObjectReference
 TokenRequestStatus
   1  token                string!
   2  expirationTimestamp  Time
+
+SelfSubjectReview
+  1  metadata  ObjectMeta
+  2  status    SelfSubjectReviewStatus
+
+SelfSubjectReviewStatus
+  1  userInfo  UserInfo
+
+UserInfo
+  1  username  string
+  2  uid       string
+  3  groups    [string]
+  4  extra     {ExtraValue}
 """
 
 # (group, kind) of the top-level objects a request body may carry → their message; all are version v1
@@ -1225,6 +1238,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("authorization.k8s.io", "LocalSubjectAccessReview"): "LocalSubjectAccessReview",
     ("authorization.k8s.io", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
     ("authentication.k8s.io", "TokenRequest"): "TokenRequest",
+    ("authentication.k8s.io", "SelfSubjectReview"): "SelfSubjectReview",
 }
 # kinds every group version registers (client-go encodes DeleteOptions in the target's group version)
 ANY_GROUP_KINDS = {"DeleteOptions": "DeleteOptions"}

@@ -391,6 +391,19 @@ def rules_review(snapshot: Any, user: User, body: Any) -> dict:
     return doc
 
 
+def self_subject_review(user: User, body: Any) -> dict:
+    """A SelfSubjectReview answered with the caller's user info (`kubectl auth whoami`)."""
+    if body is not None and not isinstance(body, Mapping):
+        raise bad_request("the body of a SelfSubjectReview must be an object")
+    info: dict[str, Any] = {"username": user.name}
+    if user.uid:
+        info["uid"] = user.uid
+    if user.groups:
+        info["groups"] = list(user.groups)
+    return {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": None}, "status": {"userInfo": info}}
+
+
 # ---------------------------------------------------------- token requests
 
 

@@ -181,6 +181,24 @@ def test_auth_can_i_answers_yes_for_the_admin_and_no_for_a_serviceaccount_withou
     assert out.stdout.startswith("no")
 
 
+def test_auth_whoami_sends_a_protobuf_self_subject_review_and_names_the_serviceaccount(live):
+    live.kubectl("create", "serviceaccount", "who", "-n", "pb")
+    out = live.kubectl("--token", sa_token(live, "pb", "who"), "auth", "whoami", "-v=9")
+    assert "application/vnd.kubernetes.protobuf" in out.stderr
+    assert out.stdout.splitlines()[1].split() == ["Username", "system:serviceaccount:pb:who"]
+
+
+def test_a_server_dry_run_drain_sends_its_dry_run_in_protobuf_delete_options_and_deletes_nothing(live):
+    node = live.kubectl("get", "pods", "-n", "demo", "-o", "jsonpath={.items[0].spec.nodeName}").stdout
+    pods = live.kubectl("get", "pods", "-A", "-o", "name").stdout
+    # no eviction subresource: kubectl deletes, then waits for pods a dry run keeps, until its timeout
+    out = live.kubectl("-v=9", "drain", node, "--dry-run=server", "--ignore-daemonsets", "--force",
+                       "--timeout=2s", check=None, timeout=60)
+    deletes = [line for line in out.stderr.splitlines() if "curl -v -XDELETE" in line]
+    assert deletes and all('"Content-Type: application/vnd.kubernetes.protobuf"' in line for line in deletes)
+    assert live.kubectl("get", "pods", "-A", "-o", "name").stdout == pods
+
+
 def test_a_drain_deletes_pods_with_protobuf_delete_options(live):
     node = live.kubectl("get", "pods", "-n", "demo", "-o", "jsonpath={.items[0].spec.nodeName}").stdout
     out = live.kubectl("-v=9", "drain", node, "--ignore-daemonsets", "--force", "--timeout=30s", timeout=60)
