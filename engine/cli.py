@@ -25,7 +25,7 @@ import yaml
 
 from . import cli_history, selectors
 from .apierrors import APIError
-from .errors import ReconError, SourceErrors
+from .errors import ReconError, SourceErrors, UsageError
 from .kinds import Registry, ResourceType
 from .cluster import Cluster, bundled, local_or_bundled  # noqa: F401 (bundled: public)
 from .manifests import ApplyResult, object_ref
@@ -35,10 +35,6 @@ from .report import plan_text
 from .store import tune_gc
 from .timeutil import format_time, parse_duration
 from .wal import load_snapshot, open_store
-
-
-class UsageError(ReconError):
-    """A mistake in the command line itself (exit 2, with a hint)."""
 
 UP_HELP = """\
 Run the cluster that a folder of Kubernetes manifests describes.

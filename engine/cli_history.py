@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from . import history as H
-from .errors import ReconError
+from .errors import ReconError, UsageError
 from .kinds import Registry
 from .store import _plain
 from .timeutil import format_time
@@ -189,8 +189,6 @@ def _add_describe(commands: Any) -> None:
 
 
 def _usage(message: str) -> Exception:
-    from .cli import UsageError
-
     return UsageError(message)
 
 

@@ -51,6 +51,10 @@ class ReconError(Exception):
     """Base of every error recon reports to a user without a traceback."""
 
 
+class UsageError(ReconError):
+    """A mistake in the command line itself (exit 2, with a hint)."""
+
+
 class SourceErrors(ReconError):
     """All the mistakes found in one or more files, reported together."""
 

@@ -11,8 +11,7 @@ from engine.apiserver import Actor
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = Actor("admin", "user", None)
-# what the installed `recon` script runs; `python -m engine.cli` would load engine.cli twice (as __main__
-# too), and a UsageError raised by engine.cli_history would not be the one main() turns into exit 2
+# what the installed `recon` script runs (`python -m engine.cli` loads engine.cli twice, as __main__ too)
 ENTRY_POINT = "import sys; from engine.cli import main; sys.exit(main())"
 
 
