@@ -1,0 +1,14 @@
+"""A usage mistake exits 2 however recon is started (`python -m engine.cli` loads engine.cli twice)."""
+
+from __future__ import annotations
+
+from .helpers import copy_example, recon
+
+
+def test_a_usage_mistake_of_a_history_command_exits_2_under_python_m(tmp_path):
+    copy_example(tmp_path)
+    recon("up", "manifests", "--once", "-q", cwd=tmp_path, check=0)
+    proc = recon("check", "--invariant", "true", "--kind", "Widget", cwd=tmp_path, check=2)
+    assert "Widget" in proc.stderr and "Traceback" not in proc.stderr
+    proc = recon("explain", "deploy/web", "-n", "demo", "spec[", cwd=tmp_path, check=2)
+    assert "Traceback" not in proc.stderr
