@@ -16,12 +16,13 @@ import pytest
 from history_helpers import example_run, recon
 
 INCIDENT = Path(__file__).parent / "incident"
+CONVERGED = 76  # the example cluster's last revision, as the page shows it
 
 
 @pytest.fixture(scope="module")
 def incident(tmp_path_factory) -> Path:
     cwd = example_run(tmp_path_factory.mktemp("flapping"))
-    assert recon("history", "--state", "s", cwd=cwd).stdout.splitlines()[-1].split()[0] == "81"
+    assert recon("history", "--state", "s", cwd=cwd).stdout.splitlines()[-1].split()[0] == str(CONVERGED)
     shutil.copy(INCIDENT / "autoscaler-bad.rules", cwd / "rules" / "autoscaler.rules")
     shutil.copytree(cwd / "rules", cwd / "rules-fixed")
     shutil.copy(INCIDENT / "autoscaler-fixed.rules", cwd / "rules-fixed" / "autoscaler.rules")
@@ -39,7 +40,7 @@ def history(cwd: Path, *args: str) -> list[list[str]]:
 
 
 def test_a_hello_pod_is_created_and_deleted_again_and_again(incident):
-    lines = history(incident, "--since", "82", "--actor", "replicaset-controller/replicas")
+    lines = history(incident, "--since", str(CONVERGED + 1), "--actor", "replicaset-controller/replicas")
     ops = [op for line in lines for op in line if op.startswith(("+pod/hello-", "~pod/hello-"))]
     created = [op for op in ops if op.startswith("+")]
     assert len(created) > 50
@@ -56,7 +57,7 @@ def test_a_hello_pod_is_created_and_deleted_again_and_again(incident):
 
 
 def test_explain_leads_from_the_pod_to_the_new_rule(incident):
-    lines = history(incident, "--since", "82", "--actor", "replicaset-controller/replicas")
+    lines = history(incident, "--since", str(CONVERGED + 1), "--actor", "replicaset-controller/replicas")
     rev, pod = lines[0][0], next(word for word in lines[0] if word.startswith("+pod/")).removeprefix("+")
     text = recon("explain", pod, "-n", "demo", "--at", rev, "--state", "s", cwd=incident).stdout
     assert "replicaset-controller/replicas:" in text.splitlines()[1]
@@ -66,13 +67,14 @@ def test_explain_leads_from_the_pod_to_the_new_rule(incident):
 
 
 def test_the_new_rule_and_the_webapp_controller_take_turns_on_spec_replicas(incident):
-    writers = [line[2] for line in history(incident, "deploy/hello", "-n", "demo", "--since", "82")
+    since = str(CONVERGED + 1)
+    writers = [line[2] for line in history(incident, "deploy/hello", "-n", "demo", "--since", since)
                if line[-1] == "metadata,spec" and line[-2] == "~deploy/hello"]
     assert writers[0] == "autoscaler/minimum"
     assert set(writers) == {"autoscaler/minimum", "webapp-controller/deployment"}
     turns = sum(1 for a, b in zip(writers, writers[1:]) if a != b)
     assert turns > 50
-    back = next(line[0] for line in history(incident, "deploy/hello", "-n", "demo", "--since", "82")
+    back = next(line[0] for line in history(incident, "deploy/hello", "-n", "demo", "--since", since)
                 if line[2] == "webapp-controller/deployment")
     text = recon("explain", "deploy/hello", "spec.replicas", "-n", "demo", "--at", back, "--state", "s",
                  cwd=incident).stdout
@@ -82,17 +84,19 @@ def test_the_new_rule_and_the_webapp_controller_take_turns_on_spec_replicas(inci
 
 
 def test_what_if_the_deployed_rules_reproduce_the_fight(incident):
-    out = recon("replay", "--rules", "rules", "--from", "82", "--state", "s", cwd=incident)
-    assert "re-executed from revision 81 with the rules in rules: 1 external input(s)" in out.stdout
+    out = recon("replay", "--rules", "rules", "--from", str(CONVERGED + 1), "--state", "s", cwd=incident)
+    assert f"re-executed from revision {CONVERGED} with the rules in rules: 1 external input(s)" in out.stdout
     assert "warning: at revision" in out.stderr
     assert "did not converge after 200 rounds; still writing: autoscaler/minimum" in out.stderr
 
 
 def test_what_if_the_fixed_rule_settles_without_flapping(incident):
-    out = recon("replay", "--rules", "rules-fixed", "--from", "82", "--state", "s", cwd=incident)
+    out = recon("replay", "--rules", "rules-fixed", "--from", str(CONVERGED + 1), "--state", "s",
+                cwd=incident)
     assert "did not converge" not in out.stderr
     head = int(re.search(r"recorded history ends at revision (\d+); the new one at (\d+)", out.stdout)[2])
-    assert head - 81 < 40
-    assert "first divergence at revision 82:" in out.stdout
-    assert re.search(r"new: +autoscaler/minimum +\(start@81\) +~webapp/hello metadata,spec", out.stdout)
+    assert head - CONVERGED < 40
+    assert f"first divergence at revision {CONVERGED + 1}:" in out.stdout
+    assert re.search(rf"new: +autoscaler/minimum +\(start@{CONVERGED}\) +~webapp/hello metadata,spec",
+                     out.stdout)
     assert "-  generation: 201\n+  generation: 2\n" in out.stdout
