@@ -58,6 +58,8 @@ def _json(doc: Any, status: int = 200, content_type: str = JSON) -> web.Response
 
 
 def status_response(error: APIError) -> web.Response:
+    """The Status of a refused request; a 422 always names its causes (kubectl prints only those)."""
+    error = resources.with_cause(error, "")
     return _json(error.status(), error.code)
 
 
@@ -287,6 +289,8 @@ class HTTPServer:
             now = self.cluster.clock.now()
             return _json(await self.reading(resources.token_request, api, user, target, body, now, self.auth.seed), 201)
         warnings: list[str] = []
+        if verb == "patch":
+            resources.check_patch_document(resources.PATCH_TYPES[_content_type(request)], body)
         if verb in ("create", "update", "patch"):
             checked_patch = resources.PATCH_TYPES.get(_content_type(request)) if verb == "patch" else None
             if verb != "patch" or checked_patch in ("merge", "strategic", "json"):

@@ -238,8 +238,48 @@ def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str
     request = Request("patch", target.group, target.rt.kind, target.namespace or None, target.name, body,
                       subresource=target.subresource or None, patch_type=patch_type, dry_run=_dry_run(query),
                       field_manager=manager, force=forced(query))
-    result = api.request(actor_of(user), request, _cause(user, "PATCH", path))
+    try:
+        result = api.request(actor_of(user), request, _cause(user, "PATCH", path))
+    except APIError as exc:
+        raise with_cause(exc, "patch") from None
     return thaw(result) if target.subresource == "scale" else served_as(result, target)
+
+
+def check_patch_document(patch_type: str, body: Any) -> None:
+    """What upstream's patch handler refuses while it decodes the patch, before reading the object:
+    a merge or strategic patch that is no JSON object, a JSON patch that is no list of operation
+    objects (`kubectl patch -p 'not json'` sends the string "not json"). A 400 in kube-apiserver's
+    words (its Go decoder's), where applying the patch would fail as a 422."""
+    if body is None or patch_type == "apply":
+        return
+    if patch_type in ("merge", "strategic") and not isinstance(body, Mapping):
+        why = f"json: cannot unmarshal {_json_type(body)} into Go value of type map[string]interface {{}}"
+        raise bad_request(why if patch_type == "strategic" else f"error decoding patch: {why}")
+    if patch_type == "json":
+        wrong = body if not isinstance(body, list) else next((op for op in body if not isinstance(op, Mapping)), None)
+        if wrong is not None:
+            into = "[]handlers.jsonPatchOp" if wrong is body else "handlers.jsonPatchOp"
+            raise bad_request(f"error decoding patch: json: cannot unmarshal {_json_type(wrong)} into Go value "
+                              f"of type {into}")
+
+
+def _json_type(value: Any) -> str:
+    """A JSON value's type as Go's decoder names it in its errors."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array"}.get(type(value), "object")
+
+
+def with_cause(error: APIError, field: str) -> APIError:
+    """A 422 that names no cause, given one: kubectl prints an Invalid error's causes (field: message),
+    never its message, so without one it shows only `The Deployment "web" is invalid`."""
+    if error.code != 422 or error.details.get("causes"):
+        return error
+    details = dict(error.details, causes=[{"reason": "FieldValueInvalid", "message": error.message,
+                                           "field": field}])
+    return type(error)(error.reason, error.message, details, error.code)
 
 
 def delete(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str) -> Any:
