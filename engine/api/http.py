@@ -39,7 +39,7 @@ from ..apierrors import APIError, bad_request, method_not_allowed, no_such_resou
 from ..errors import ReconError
 from ..kinds import Registry
 from ..objects import dumps
-from . import apply, discovery, fieldvalidation, protobuf, resources, tables
+from . import apply, discovery, fieldvalidation, logs, protobuf, resources, tables
 from .auth import Attributes, Authenticator, User, authorized, impersonate, new_token, write_kubeconfig
 from .resources import Target
 from .watch import Encoder, Subscription, error_line, stream
@@ -341,32 +341,35 @@ class HTTPServer:
             sub.close()
         return response
 
+    def _now(self, fn: Any, *args: Any) -> Any:
+        """`fn(*args, now)`, the clock read once the caller holds the lock."""
+        return fn(*args, self.cluster.clock.now())
+
     async def _logs(self, request: web.Request, user: User, target: Target,
                     query: dict[str, str]) -> web.StreamResponse:
-        api, clock = self.cluster.api, self.cluster.clock
-        lines = await self.locked(lambda: resources.pod_logs(api, user, target, query, clock.now()))
-        if query.get("follow") not in ("1", "t", "T", "TRUE", "true", "True"):
-            text = "".join(line + "\n" for line in lines)
-            return web.Response(body=text.encode(), content_type="text/plain")
+        """A container's log (see logs.py); with `follow`, then the lines it writes later, until the
+        pod is gone, the byte limit is reached or the server stops."""
+        api = self.cluster.api
+        options = logs.log_options(query, target.name, self.cluster.clock.now())
+        first, seen = await self.locked(self._now, logs.read, api, user, target, options)
+        if not options.follow or options.previous:  # a terminated instance writes no more
+            return web.Response(body=first, content_type="text/plain")
         response = web.StreamResponse(headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
         await response.prepare(request)
-        sent = 0
-        everything = dict(query, tailLines="")
+        budget = None if options.limit is None else options.limit - len(first)
         try:
-            await response.write("".join(line + "\n" for line in lines).encode())
-            total = len(await self.locked(lambda: resources.pod_logs(api, user, target, everything, clock.now())))
-            sent = total
+            await response.write(first)
             assert self._stopping is not None
-            while not self._stopping.is_set():
+            while not self._stopping.is_set() and budget != 0:
                 await asyncio.sleep(0.5)
                 try:
-                    now_lines = await self.locked(
-                        lambda: resources.pod_logs(api, user, target, everything, clock.now()))
+                    lines, seen = await self.locked(self._now, logs.written_since, api, user, target, options, seen)
                 except APIError:
                     break  # the pod is gone
-                if len(now_lines) > sent:
-                    await response.write("".join(line + "\n" for line in now_lines[sent:]).encode())
-                    sent = len(now_lines)
+                chunk = logs.encode(lines, options.timestamps, budget)
+                if chunk:
+                    await response.write(chunk)
+                    budget = None if budget is None else budget - len(chunk)
         except (ConnectionResetError, ConnectionError):
             pass
         return response

@@ -470,34 +470,3 @@ def token_request(api: APIServer, user: User, target: Target, body: Any, now: fl
     return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
             "metadata": {"name": target.name, "namespace": target.namespace, "creationTimestamp": None},
             "spec": spec, "status": {"token": token, "expirationTimestamp": format_time(issued + seconds)}}
-
-
-# --------------------------------------------------------------------- logs
-
-
-def pod_logs(api: APIServer, user: User, target: Target, query: Mapping[str, str], now: float) -> list[str]:
-    """The simulated runtime's lines of one container (`tailLines`, `limitBytes` honoured)."""
-    from .. import runtime
-
-    pod = api.get(actor_of(user), "", "Pod", target.namespace, target.name)
-    container = container_of(pod, query.get("container"))
-    lines = runtime.current().logs(pod, container, now)
-    tail = _int_param(query, "tailLines")
-    if tail is not None:
-        lines = lines[-tail:] if tail > 0 else []
-    return lines
-
-
-def container_of(pod: Mapping, asked: str | None) -> str:
-    spec = pod.get("spec") or {}
-    apps = [c.get("name") for c in spec.get("containers") or ()]
-    inits = [c.get("name") for c in spec.get("initContainers") or ()]
-    name = get_path(pod, "metadata", "name")
-    if not asked:
-        if len(apps) == 1:
-            return apps[0]
-        raise bad_request(f"a container name must be specified for pod {name}, choose one of: [{' '.join(apps)}]"
-                          + (f" or one of the init containers: [{' '.join(inits)}]" if inits else ""))
-    if asked not in apps + inits:
-        raise bad_request(f"container {asked} is not valid for pod {name}")
-    return asked
