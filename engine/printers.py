@@ -110,57 +110,107 @@ def selector(obj: Mapping, now: float) -> str:
 # -------------------------------------------------------------------- pods
 
 
-def pod_status(pod: Mapping, now: float = 0.0) -> str:
-    """The STATUS column: kubectl's printPod reason logic."""
+@attrs.frozen
+class PodSummary:
+    """What printPod works out of a pod: its READY counts, STATUS reason and restarts."""
+
+    ready: int
+    total: int
+    reason: str
+    restarts: int
+    last_restart: float | None
+
+
+def _restartable(container: Mapping | None) -> bool:
+    """A sidecar: an init container with `restartPolicy: Always` (podutil.IsRestartableInitContainer)."""
+    return bool(container) and container.get("restartPolicy") == "Always"
+
+
+def _last_terminated(cs: Mapping) -> float | None:
+    finished = get_path(cs, "lastState", "terminated", "finishedAt")
+    return parse_time(finished) if finished else None
+
+
+def _latest(*times: float | None) -> float | None:
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def _init_step(cs: Mapping, index: int, total: int, sidecar: bool) -> tuple[str | None, bool]:
+    """One init container's say in printPod: (the Init:… reason that stops the walk, or None to go on;
+    whether it counts as a ready sidecar)."""
+    state = cs.get("state") or {}
+    term, waiting = state.get("terminated"), state.get("waiting")
+    if term and term.get("exitCode", 0) == 0:
+        return None, False
+    if sidecar and cs.get("started"):
+        return None, bool(cs.get("ready"))
+    if term:
+        if term.get("reason"):
+            return "Init:" + term["reason"], False
+        if term.get("signal"):
+            return f"Init:Signal:{term['signal']}", False
+        return f"Init:ExitCode:{term.get('exitCode', 0)}", False
+    if waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+        return "Init:" + waiting["reason"], False
+    return f"Init:{index}/{total}", False
+
+
+def pod_summary(pod: Mapping) -> PodSummary:
+    """printPod's walk over a pod's init containers, then (once initialized) its containers."""
     status = pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or ""
-    init_reason = _init_reason(pod)
-    if init_reason is not None:
-        reason = init_reason
-    if init_reason is None or _condition(pod, "Initialized") == "True":
-        reason = _containers_reason(pod, reason)
+    phase = status.get("phase") or ""
+    reason = status.get("reason") or phase
+    if any(c.get("type") == "PodScheduled" and c.get("reason") == "SchedulingGated"
+           for c in status.get("conditions") or ()) or _gated(pod):
+        reason = "SchedulingGated"
+    init_specs = {c.get("name"): c for c in get_path(pod, "spec", "initContainers") or ()}
+    total = len(get_path(pod, "spec", "containers") or ()) + sum(map(_restartable, init_specs.values()))
+    ready = restarts = sidecar_restarts = 0
+    last = sidecar_last = None
+    initializing = False
+    for i, cs in enumerate(status.get("initContainerStatuses") or ()):
+        sidecar = _restartable(init_specs.get(cs.get("name")))
+        restarts += _int(cs.get("restartCount"))
+        last = _latest(last, _last_terminated(cs))
+        if sidecar:
+            sidecar_restarts += _int(cs.get("restartCount"))
+            sidecar_last = _latest(sidecar_last, _last_terminated(cs))
+        init_reason, sidecar_ready = _init_step(cs, i, len(init_specs), sidecar)
+        ready += sidecar_ready
+        if init_reason is not None:
+            reason, initializing = init_reason, True
+            break
+    if not initializing or _condition(pod, "Initialized") == "True":
+        restarts, last = sidecar_restarts, sidecar_last
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or ()):
+            restarts += _int(cs.get("restartCount"))
+            last = _latest(last, _last_terminated(cs))
+            state = cs.get("state") or {}
+            waiting, term = state.get("waiting"), state.get("terminated")
+            if waiting and waiting.get("reason"):
+                reason = waiting["reason"]
+            elif term and term.get("reason"):
+                reason = term["reason"]
+            elif term:
+                reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode', 0)}"
+            elif cs.get("ready") and state.get("running") is not None:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            reason = "Running" if _condition(pod, "Ready") == "True" else "NotReady"
     if get_path(pod, "metadata", "deletionTimestamp"):
-        return "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
-    return reason
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif phase not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    return PodSummary(ready, total, reason, restarts, last)
 
 
-def _init_reason(pod: Mapping) -> str | None:
-    """The Init:… reason while init containers are still running, else None."""
-    statuses = get_path(pod, "status", "initContainerStatuses") or ()
-    total = len(get_path(pod, "spec", "initContainers") or ())
-    for i, cs in enumerate(statuses):
-        state = cs.get("state") or {}
-        term, waiting = state.get("terminated"), state.get("waiting")
-        if term and term.get("exitCode") == 0:
-            continue
-        if term:
-            if term.get("reason"):
-                return "Init:" + term["reason"]
-            if term.get("signal"):
-                return f"Init:Signal:{term['signal']}"
-            return f"Init:ExitCode:{term.get('exitCode', 0)}"
-        if waiting and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            return "Init:" + waiting["reason"]
-        return f"Init:{i}/{total}"
-    return None
-
-
-def _containers_reason(pod: Mapping, reason: str) -> str:
-    has_running = False
-    for cs in reversed(get_path(pod, "status", "containerStatuses") or ()):
-        state = cs.get("state") or {}
-        waiting, term = state.get("waiting"), state.get("terminated")
-        if waiting and waiting.get("reason"):
-            reason = waiting["reason"]
-        elif term and term.get("reason"):
-            reason = term["reason"]
-        elif term:
-            reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode', 0)}"
-        elif cs.get("ready") and state.get("running") is not None:
-            has_running = True
-    if reason == "Completed" and has_running:
-        return "Running" if _condition(pod, "Ready") == "True" else "NotReady"
-    return reason
+def _gated(pod: Mapping) -> bool:
+    """Scheduling gates hold an unbound pod (the SchedulingGated condition upstream's API server adds)."""
+    return bool(get_path(pod, "spec", "schedulingGates")) and not get_path(pod, "spec", "nodeName")
 
 
 def _condition(obj: Mapping, ctype: str) -> str | None:
@@ -170,26 +220,23 @@ def _condition(obj: Mapping, ctype: str) -> str | None:
     return None
 
 
+def pod_status(pod: Mapping, now: float = 0.0) -> str:
+    """The STATUS column: printPod's reason."""
+    return pod_summary(pod).reason
+
+
 def pod_ready(pod: Mapping, now: float) -> str:
-    total = len(get_path(pod, "spec", "containers") or ())
-    ready = sum(
-        1 for cs in get_path(pod, "status", "containerStatuses") or ()
-        if cs.get("ready") and get_path(cs, "state", "running") is not None
-    )
-    return f"{ready}/{total}"
+    """`1/2`: ready containers and started sidecars of all containers and sidecars."""
+    summary = pod_summary(pod)
+    return f"{summary.ready}/{summary.total}"
 
 
 def pod_restarts(pod: Mapping, now: float) -> str:
     """`3`, or `3 (2m ago)` with the time of the last restart."""
-    statuses = get_path(pod, "status", "containerStatuses") or ()
-    restarts = sum(_int(cs.get("restartCount")) for cs in statuses)
-    finished = [
-        parse_time(f) for cs in statuses
-        if (f := get_path(cs, "lastState", "terminated", "finishedAt"))
-    ]
-    if restarts and finished:
-        return f"{restarts} ({format_age(max(0.0, now - max(finished)))} ago)"
-    return str(restarts)
+    summary = pod_summary(pod)
+    if summary.restarts and summary.last_restart is not None:
+        return f"{summary.restarts} ({format_age(max(0.0, now - summary.last_restart))} ago)"
+    return str(summary.restarts)
 
 
 def pod_readiness_gates(pod: Mapping, now: float) -> str:

@@ -77,6 +77,49 @@ def test_pod_restarts_sum_with_the_time_of_the_last_one():
     assert pod_restarts(pod(RUNNING), EPOCH) == "0"
 
 
+COMPLETED = {"name": "c0", "state": {"terminated": {"reason": "Completed", "exitCode": 0}}}
+ERRORED = {"name": "c0", "state": {"terminated": {"reason": "Error", "exitCode": 1}}}
+
+
+@pytest.mark.parametrize("obj, status", [
+    (pod(COMPLETED, phase="Succeeded", deleting=True), "Completed"),
+    (pod(ERRORED, phase="Failed", deleting=True), "Error"),
+    (pod(RUNNING, phase="Running", deleting=True), "Terminating"),
+])
+def test_a_finished_pod_being_deleted_keeps_its_terminal_reason(obj, status):
+    assert pod_status(obj, EPOCH) == status
+
+
+def test_a_pod_held_by_scheduling_gates_is_schedulinggated():
+    gated = pod(phase="Pending").transform(["spec", "schedulingGates"], [{"name": "example.com/quota"}])
+    assert pod_status(gated, EPOCH) == "SchedulingGated"
+    condition = {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}
+    assert pod_status(pod(phase="Pending", conditions=[condition]), EPOCH) == "SchedulingGated"
+    bound = gated.transform(["spec", "nodeName"], "node-1")
+    assert pod_status(bound, EPOCH) == "Pending"
+
+
+def sidecar_pod(sidecar_status: dict, *statuses, initialized=True) -> dict:
+    """A pod whose init container i0 is a sidecar (restartPolicy: Always)."""
+    conditions = [{"type": "Initialized", "status": "True" if initialized else "False"}]
+    return pod(*statuses, init=[1], init_statuses=[dict(sidecar_status, name="i0")], conditions=conditions) \
+        .transform(["spec", "initContainers", 0, "restartPolicy"], "Always")
+
+
+def test_pod_ready_counts_started_sidecars_as_upstream_does():
+    started = {"started": True, "ready": True, "restartCount": 2, "state": {"running": {}},
+               "lastState": {"terminated": {"finishedAt": format_time(EPOCH + 60)}}}
+    obj = sidecar_pod(started, RUNNING)
+    assert pod_ready(obj, EPOCH) == "2/2"
+    assert pod_status(obj, EPOCH) == "Running"
+    assert pod_restarts(obj, EPOCH + 180) == "2 (2m ago)"
+    unready = sidecar_pod(dict(started, ready=False), RUNNING)
+    assert pod_ready(unready, EPOCH) == "1/2"
+    not_started = sidecar_pod({"started": False, "state": {"running": {}}}, waiting("PodInitializing"),
+                              initialized=False)
+    assert (pod_ready(not_started, EPOCH), pod_status(not_started, EPOCH)) == ("0/2", "Init:0/1")
+
+
 def test_node_status():
     ready = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
     assert node_status(freeze(ready), 0) == "Ready"
