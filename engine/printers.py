@@ -37,17 +37,24 @@ UNKNOWN = "<unknown>"
 class Column:
     """One column of `kubectl get`: priority 0 always, 1 only with -o wide.
 
-    `fn` renders the text kubectl prints; `value`, when set, the Table cell
-    (a number, a boolean or None) the text comes from.
+    `title` is the column definition's name as upstream declares it
+    (`Name`, `Up-to-date`; a CRD column's own name); kubectl prints it
+    upper-cased (`name`).  `fn` renders the text kubectl prints; `value`,
+    when set, the Table cell (a number, a boolean or None) the text comes from.
     """
 
-    name: str
+    title: str
     priority: int
     fn: Callable[[Mapping, float], str]
     type: str = "string"
     description: str = ""
     format: str = ""
     value: Callable[[Mapping, float], Any] | None = None
+
+    @property
+    def name(self) -> str:
+        """The header kubectl prints: the title upper-cased."""
+        return self.title.upper()
 
     def cell(self, obj: Mapping, now: float) -> Any:
         """The Table cell: `value`'s, else the text (an integer column's as a number)."""
@@ -606,7 +613,7 @@ def custom_column(column: PrinterColumn) -> Column:
     """A CRD's printer column: its JSONPath's first result, typed as the column declares."""
     value = _custom_value(column)
     description = column.description or f"Custom resource definition column (in JSONPath format): {column.json_path}"
-    return Column(column.name.upper(), column.priority, lambda obj, now: cell_text(value(obj, now)),
+    return Column(column.name, column.priority, lambda obj, now: cell_text(value(obj, now)),
                   column.type, description, column.format, value)
 
 
@@ -624,105 +631,105 @@ def _custom_columns(rt: Any, version: str | None) -> list[Column]:
 # ------------------------------------------------------------- the table
 
 C = Column
-_NAME = C("NAME", 0, name, format="name")
-_AGE = C("AGE", 0, age)
-_CREATED_AT = C("CREATED AT", 0, created_at, "date")
-_WORKLOAD_WIDE = [C("CONTAINERS", 1, container_names), C("IMAGES", 1, container_images), C("SELECTOR", 1, selector)]
+_NAME = C("Name", 0, name, format="name")
+_AGE = C("Age", 0, age)
+_CREATED_AT = C("Created At", 0, created_at, "date")
+_WORKLOAD_WIDE = [C("Containers", 1, container_names), C("Images", 1, container_images), C("Selector", 1, selector)]
 
 _BY_KIND: dict[tuple[str, str], list[Column]] = {
     ("", "Pod"): [
-        _NAME, C("READY", 0, pod_ready), C("STATUS", 0, pod_status), C("RESTARTS", 0, pod_restarts), _AGE,
-        C("IP", 1, _path("status", "podIP")), C("NODE", 1, _path("spec", "nodeName")),
-        C("NOMINATED NODE", 1, _path("status", "nominatedNodeName")), C("READINESS GATES", 1, pod_readiness_gates),
+        _NAME, C("Ready", 0, pod_ready), C("Status", 0, pod_status), C("Restarts", 0, pod_restarts), _AGE,
+        C("IP", 1, _path("status", "podIP")), C("Node", 1, _path("spec", "nodeName")),
+        C("Nominated Node", 1, _path("status", "nominatedNodeName")), C("Readiness Gates", 1, pod_readiness_gates),
     ],
     ("apps", "Deployment"): [
-        _NAME, C("READY", 0, deployment_ready), C("UP-TO-DATE", 0, _count("status", "updatedReplicas"), "integer"),
-        C("AVAILABLE", 0, _count("status", "availableReplicas"), "integer"), _AGE, *_WORKLOAD_WIDE,
+        _NAME, C("Ready", 0, deployment_ready), C("Up-to-date", 0, _count("status", "updatedReplicas"), "integer"),
+        C("Available", 0, _count("status", "availableReplicas"), "integer"), _AGE, *_WORKLOAD_WIDE,
     ],
     ("apps", "ReplicaSet"): [
-        _NAME, C("DESIRED", 0, _count("spec", "replicas"), "integer"), C("CURRENT", 0, _count("status", "replicas"), "integer"),
-        C("READY", 0, _count("status", "readyReplicas"), "integer"), _AGE, *_WORKLOAD_WIDE,
+        _NAME, C("Desired", 0, _count("spec", "replicas"), "integer"), C("Current", 0, _count("status", "replicas"), "integer"),
+        C("Ready", 0, _count("status", "readyReplicas"), "integer"), _AGE, *_WORKLOAD_WIDE,
     ],
-    ("apps", "StatefulSet"): [_NAME, C("READY", 0, deployment_ready), _AGE, *_WORKLOAD_WIDE[:2]],
+    ("apps", "StatefulSet"): [_NAME, C("Ready", 0, deployment_ready), _AGE, *_WORKLOAD_WIDE[:2]],
     ("apps", "DaemonSet"): [
-        _NAME, C("DESIRED", 0, _count("status", "desiredNumberScheduled"), "integer"),
-        C("CURRENT", 0, _count("status", "currentNumberScheduled"), "integer"),
-        C("READY", 0, _count("status", "numberReady"), "integer"),
-        C("UP-TO-DATE", 0, _count("status", "updatedNumberScheduled"), "integer"),
-        C("AVAILABLE", 0, _count("status", "numberAvailable"), "integer"),
-        C("NODE SELECTOR", 0, lambda o, n: format_labels(get_path(o, "spec", "template", "spec", "nodeSelector"))),
+        _NAME, C("Desired", 0, _count("status", "desiredNumberScheduled"), "integer"),
+        C("Current", 0, _count("status", "currentNumberScheduled"), "integer"),
+        C("Ready", 0, _count("status", "numberReady"), "integer"),
+        C("Up-to-date", 0, _count("status", "updatedNumberScheduled"), "integer"),
+        C("Available", 0, _count("status", "numberAvailable"), "integer"),
+        C("Node Selector", 0, lambda o, n: format_labels(get_path(o, "spec", "template", "spec", "nodeSelector"))),
         _AGE, *_WORKLOAD_WIDE,
     ],
     ("batch", "Job"): [
-        _NAME, C("STATUS", 0, job_status), C("COMPLETIONS", 0, job_completions), C("DURATION", 0, job_duration),
+        _NAME, C("Status", 0, job_status), C("Completions", 0, job_completions), C("Duration", 0, job_duration),
         _AGE, *_WORKLOAD_WIDE,
     ],
     ("batch", "CronJob"): [
-        _NAME, C("SCHEDULE", 0, _path("spec", "schedule", default="")),
-        C("TIMEZONE", 0, _path("spec", "timeZone")), C("SUSPEND", 0, _bool_ptr("spec", "suspend"), "boolean"),
-        C("ACTIVE", 0, lambda o, n: str(len(get_path(o, "status", "active") or ())), "integer"),
-        C("LAST SCHEDULE", 0, cronjob_last_schedule), _AGE,
-        C("CONTAINERS", 1, lambda o, n: ",".join(c.get("name", "") for c in _job_template_containers(o)) or NONE),
-        C("IMAGES", 1, lambda o, n: ",".join(c.get("image", "") for c in _job_template_containers(o)) or NONE),
-        C("SELECTOR", 1, lambda o, n: format_label_selector(get_path(o, "spec", "jobTemplate", "spec", "selector"))),
+        _NAME, C("Schedule", 0, _path("spec", "schedule", default="")),
+        C("Timezone", 0, _path("spec", "timeZone")), C("Suspend", 0, _bool_ptr("spec", "suspend"), "boolean"),
+        C("Active", 0, lambda o, n: str(len(get_path(o, "status", "active") or ())), "integer"),
+        C("Last Schedule", 0, cronjob_last_schedule), _AGE,
+        C("Containers", 1, lambda o, n: ",".join(c.get("name", "") for c in _job_template_containers(o)) or NONE),
+        C("Images", 1, lambda o, n: ",".join(c.get("image", "") for c in _job_template_containers(o)) or NONE),
+        C("Selector", 1, lambda o, n: format_label_selector(get_path(o, "spec", "jobTemplate", "spec", "selector"))),
     ],
     ("policy", "PodDisruptionBudget"): [
-        _NAME, C("MIN AVAILABLE", 0, _int_or_string("spec", "minAvailable")),
-        C("MAX UNAVAILABLE", 0, _int_or_string("spec", "maxUnavailable")),
-        C("ALLOWED DISRUPTIONS", 0, _count("status", "disruptionsAllowed"), "integer"), _AGE,
+        _NAME, C("Min Available", 0, _int_or_string("spec", "minAvailable")),
+        C("Max Unavailable", 0, _int_or_string("spec", "maxUnavailable")),
+        C("Allowed Disruptions", 0, _count("status", "disruptionsAllowed"), "integer"), _AGE,
     ],
     ("networking.k8s.io", "Ingress"): [
-        _NAME, C("CLASS", 0, _path("spec", "ingressClassName")), C("HOSTS", 0, ingress_hosts),
-        C("ADDRESS", 0, ingress_address), C("PORTS", 0, ingress_ports), _AGE,
+        _NAME, C("Class", 0, _path("spec", "ingressClassName")), C("Hosts", 0, ingress_hosts),
+        C("Address", 0, ingress_address), C("Ports", 0, ingress_ports), _AGE,
     ],
     ("networking.k8s.io", "IngressClass"): [
-        _NAME, C("CONTROLLER", 0, _path("spec", "controller", default="")),
-        C("PARAMETERS", 0, ingressclass_parameters), _AGE,
+        _NAME, C("Controller", 0, _path("spec", "controller", default="")),
+        C("Parameters", 0, ingressclass_parameters), _AGE,
     ],
-    ("", "ResourceQuota"): [_NAME, _AGE, C("REQUEST", 0, _quota_column(False)), C("LIMIT", 0, _quota_column(True))],
+    ("", "ResourceQuota"): [_NAME, _AGE, C("Request", 0, _quota_column(False)), C("Limit", 0, _quota_column(True))],
     ("", "LimitRange"): [_NAME, _CREATED_AT],
     ("", "Service"): [
-        _NAME, C("TYPE", 0, _path("spec", "type", default="ClusterIP")), C("CLUSTER-IP", 0, _path("spec", "clusterIP")),
-        C("EXTERNAL-IP", 0, service_external_ip), C("PORT(S)", 0, service_ports), _AGE,
-        C("SELECTOR", 1, lambda o, n: format_labels(get_path(o, "spec", "selector"))),
+        _NAME, C("Type", 0, _path("spec", "type", default="ClusterIP")), C("Cluster-IP", 0, _path("spec", "clusterIP")),
+        C("External-IP", 0, service_external_ip), C("Port(s)", 0, service_ports), _AGE,
+        C("Selector", 1, lambda o, n: format_labels(get_path(o, "spec", "selector"))),
     ],
-    ("", "Endpoints"): [_NAME, C("ENDPOINTS", 0, endpoints_list), _AGE],
+    ("", "Endpoints"): [_NAME, C("Endpoints", 0, endpoints_list), _AGE],
     ("discovery.k8s.io", "EndpointSlice"): [
-        _NAME, C("ADDRESSTYPE", 0, _path("addressType")), C("PORTS", 0, endpointslice_ports),
-        C("ENDPOINTS", 0, endpointslice_endpoints), _AGE,
+        _NAME, C("AddressType", 0, _path("addressType")), C("Ports", 0, endpointslice_ports),
+        C("Endpoints", 0, endpointslice_endpoints), _AGE,
     ],
     ("", "Node"): [
-        _NAME, C("STATUS", 0, node_status), C("ROLES", 0, node_roles), _AGE,
-        C("VERSION", 0, _path("status", "nodeInfo", "kubeletVersion", default="")),
-        C("INTERNAL-IP", 1, _node_address("InternalIP")), C("EXTERNAL-IP", 1, _node_address("ExternalIP")),
-        C("OS-IMAGE", 1, _path("status", "nodeInfo", "osImage", default=UNKNOWN)),
-        C("KERNEL-VERSION", 1, _path("status", "nodeInfo", "kernelVersion", default=UNKNOWN)),
-        C("CONTAINER-RUNTIME", 1, _path("status", "nodeInfo", "containerRuntimeVersion", default=UNKNOWN)),
+        _NAME, C("Status", 0, node_status), C("Roles", 0, node_roles), _AGE,
+        C("Version", 0, _path("status", "nodeInfo", "kubeletVersion", default="")),
+        C("Internal-IP", 1, _node_address("InternalIP")), C("External-IP", 1, _node_address("ExternalIP")),
+        C("OS-Image", 1, _path("status", "nodeInfo", "osImage", default=UNKNOWN)),
+        C("Kernel-Version", 1, _path("status", "nodeInfo", "kernelVersion", default=UNKNOWN)),
+        C("Container-Runtime", 1, _path("status", "nodeInfo", "containerRuntimeVersion", default=UNKNOWN)),
     ],
-    ("", "Namespace"): [_NAME, C("STATUS", 0, _path("status", "phase", default="")), _AGE],
-    ("", "ServiceAccount"): [_NAME, C("SECRETS", 0, lambda o, n: str(len(o.get("secrets") or ())), "integer"), _AGE],
-    ("", "ConfigMap"): [_NAME, C("DATA", 0, data_count, "integer"), _AGE],
-    ("", "Secret"): [_NAME, C("TYPE", 0, _path("type", default="")), C("DATA", 0, data_count, "integer"), _AGE],
-    ("coordination.k8s.io", "Lease"): [_NAME, C("HOLDER", 0, _path("spec", "holderIdentity", default="")), _AGE],
+    ("", "Namespace"): [_NAME, C("Status", 0, _path("status", "phase", default="")), _AGE],
+    ("", "ServiceAccount"): [_NAME, C("Secrets", 0, lambda o, n: str(len(o.get("secrets") or ())), "integer"), _AGE],
+    ("", "ConfigMap"): [_NAME, C("Data", 0, data_count, "integer"), _AGE],
+    ("", "Secret"): [_NAME, C("Type", 0, _path("type", default="")), C("Data", 0, data_count, "integer"), _AGE],
+    ("coordination.k8s.io", "Lease"): [_NAME, C("Holder", 0, _path("spec", "holderIdentity", default="")), _AGE],
     ("apiextensions.k8s.io", "CustomResourceDefinition"): [_NAME, _CREATED_AT],
     ("", "Event"): [
-        C("LAST SEEN", 0, event_last_seen), C("TYPE", 0, _path("type", default="")),
-        C("REASON", 0, _path("reason", default="")), C("OBJECT", 0, event_object),
-        C("SUBOBJECT", 1, event_subobject), C("SOURCE", 1, event_source),
-        C("MESSAGE", 0, event_message), C("FIRST SEEN", 1, event_first_seen),
-        C("COUNT", 1, event_count, value=lambda o, n: int(event_count(o, n))), attrs.evolve(_NAME, priority=1),
+        C("Last Seen", 0, event_last_seen), C("Type", 0, _path("type", default="")),
+        C("Reason", 0, _path("reason", default="")), C("Object", 0, event_object),
+        C("Subobject", 1, event_subobject), C("Source", 1, event_source),
+        C("Message", 0, event_message), C("First Seen", 1, event_first_seen),
+        C("Count", 1, event_count, value=lambda o, n: int(event_count(o, n))), attrs.evolve(_NAME, priority=1),
     ],
     ("scheduling.k8s.io", "PriorityClass"): [
-        _NAME, C("VALUE", 0, _count("value"), "integer"),
-        C("GLOBAL-DEFAULT", 0, lambda o, n: _go_bool(o.get("globalDefault")), "boolean",
+        _NAME, C("Value", 0, _count("value"), "integer"),
+        C("Global-Default", 0, lambda o, n: _go_bool(o.get("globalDefault")), "boolean",
           value=lambda o, n: bool(o.get("globalDefault"))),
-        _AGE, C("PREEMPTIONPOLICY", 0, _path("preemptionPolicy", default="")),
+        _AGE, C("PreemptionPolicy", 0, _path("preemptionPolicy", default="")),
     ],
     ("rbac.authorization.k8s.io", "Role"): [_NAME, _CREATED_AT],
     ("rbac.authorization.k8s.io", "ClusterRole"): [_NAME, _CREATED_AT],
     ("rbac.authorization.k8s.io", "RoleBinding"): [
-        _NAME, C("ROLE", 0, role_ref), _AGE, C("USERS", 1, _subjects("User")),
-        C("GROUPS", 1, _subjects("Group")), C("SERVICEACCOUNTS", 1, _subjects("ServiceAccount")),
+        _NAME, C("Role", 0, role_ref), _AGE, C("Users", 1, _subjects("User")),
+        C("Groups", 1, _subjects("Group")), C("ServiceAccounts", 1, _subjects("ServiceAccount")),
     ],
 }
 _BY_KIND[("events.k8s.io", "Event")] = _BY_KIND[("", "Event")]
@@ -732,8 +739,8 @@ _DEFAULT = [_NAME, _AGE]
 
 def _scale_columns(rt: Any) -> list[Column]:
     """The Scale subresource's table: printScale's, or a custom kind's from its scale paths."""
-    desired = C("DESIRED", 0, _count("spec", "replicas"), "integer", "Number of desired replicas")
-    available = C("AVAILABLE", 0, _count("status", "replicas"), "integer", "Number of actual replicas")
+    desired = C("Desired", 0, _count("spec", "replicas"), "integer", "Number of desired replicas")
+    available = C("Available", 0, _count("status", "replicas"), "integer", "Number of actual replicas")
     if rt.is_custom:
         return [_NAME, desired, available, custom_column(_CUSTOM_AGE)]
     return [attrs.evolve(_NAME, format=""), desired, available, _AGE]

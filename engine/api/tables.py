@@ -21,9 +21,9 @@ from ..printers import columns
 
 _CREATED = "CreationTimestamp is a timestamp representing the server time when this object was created."
 _DESCRIPTIONS = {
-    "NAME": "Name must be unique within a namespace. Cannot be updated.",
-    "AGE": _CREATED,
-    "CREATED AT": _CREATED,
+    "Name": "Name must be unique within a namespace. Cannot be updated.",
+    "Age": _CREATED,
+    "Created At": _CREATED,
 }
 
 
@@ -38,8 +38,9 @@ def wants_table(accept: str) -> bool:
 
 
 def column_definitions(rt: ResourceType, subresource: str = "", version: str | None = None) -> list[dict]:
-    return [{"name": col.name, "type": col.type, "format": col.format,
-             "description": col.description or _DESCRIPTIONS.get(col.name, col.name), "priority": col.priority}
+    """The Table's columns, named as upstream's printers declare them (kubectl upper-cases them)."""
+    return [{"name": col.title, "type": col.type, "format": col.format,
+             "description": col.description or _DESCRIPTIONS.get(col.title, col.title), "priority": col.priority}
             for col in columns(rt, True, subresource, version)]
 
 

@@ -51,7 +51,7 @@ def headers(doc: dict) -> list[tuple[str, str, int]]:
 def test_a_crds_printer_columns_are_the_table_in_order_with_priority_1_only_in_wide():
     rt = crd_types(crd(SIZE_AND_COLOR))
     doc = table(rt, widget(spec={"size": 3, "color": "red"}))
-    assert headers(doc) == [("NAME", "string", 0), ("SIZE", "integer", 0), ("COLOR", "string", 1)]
+    assert headers(doc) == [("Name", "string", 0), ("Size", "integer", 0), ("Color", "string", 1)]
     assert doc["columnDefinitions"][1]["description"] == \
         "Custom resource definition column (in JSONPath format): .spec.size"
     assert doc["rows"][0]["cells"] == ["w1", 3, "red"]
@@ -129,8 +129,8 @@ def test_priorityclass_columns_are_printpriorityclasss():
     pc = freeze({"metadata": {"name": "high", "creationTimestamp": format_time(EPOCH)}, "value": 1000,
                  "preemptionPolicy": "Never"})
     doc = table(BUILTIN.resolve("pc"), pc)
-    assert headers(doc) == [("NAME", "string", 0), ("VALUE", "integer", 0), ("GLOBAL-DEFAULT", "boolean", 0),
-                            ("AGE", "string", 0), ("PREEMPTIONPOLICY", "string", 0)]
+    assert headers(doc) == [("Name", "string", 0), ("Value", "integer", 0), ("Global-Default", "boolean", 0),
+                            ("Age", "string", 0), ("PreemptionPolicy", "string", 0)]
     assert doc["rows"][0]["cells"] == ["high", 1000, False, "60m", "Never"]
     assert [c.fn(pc, NOW) for c in columns(BUILTIN.resolve("pc"))] == ["high", "1000", "false", "60m", "Never"]
 
@@ -151,7 +151,7 @@ def test_bindings_show_their_role_and_in_wide_their_subjects(plural):
 @pytest.mark.parametrize("plural", ["roles", "clusterroles"])
 def test_roles_show_when_they_were_created(plural):
     doc = table(BUILTIN.resolve(plural), freeze({"metadata": {"name": "r", "creationTimestamp": format_time(EPOCH)}}))
-    assert headers(doc) == [("NAME", "string", 0), ("CREATED AT", "date", 0)]
+    assert headers(doc) == [("Name", "string", 0), ("Created At", "date", 0)]
     assert doc["rows"][0]["cells"] == ["r", format_time(EPOCH)]
 
 
@@ -160,12 +160,12 @@ def test_a_scale_subresource_table_shows_desired_and_available():
                     "metadata": {"name": "web", "creationTimestamp": format_time(EPOCH)},
                     "spec": {"replicas": 3}, "status": {"replicas": 2, "selector": "app=web"}})
     doc = table(BUILTIN.resolve("deploy"), scale, subresource="scale")
-    assert headers(doc) == [("NAME", "string", 0), ("DESIRED", "integer", 0), ("AVAILABLE", "integer", 0),
-                            ("AGE", "string", 0)]
+    assert headers(doc) == [("Name", "string", 0), ("Desired", "integer", 0), ("Available", "integer", 0),
+                            ("Age", "string", 0)]
     assert doc["rows"][0]["cells"] == ["web", 3, 2, "60m"]
     custom = table(crd_types(crd(specReplicasPath=".spec.size", statusReplicasPath=".status.size")), scale,
                    subresource="scale")
-    assert headers(custom)[-1] == ("AGE", "date", 0) and custom["rows"][0]["cells"] == ["web", 3, 2, "60m"]
+    assert headers(custom)[-1] == ("Age", "date", 0) and custom["rows"][0]["cells"] == ["web", 3, 2, "60m"]
 
 
 def test_a_status_subresource_table_has_the_kinds_own_columns():

@@ -61,7 +61,7 @@ def test_lists_come_as_tables_when_asked_with_row_metadata(live):
     table = json.loads(body)
     assert code == 200 and table["kind"] == "Table"
     assert [c["name"] for c in table["columnDefinitions"] if c["priority"] == 0] == [
-        "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+        "Name", "Ready", "Status", "Restarts", "Age"]
     assert len(table["rows"]) == 3
     assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
 
