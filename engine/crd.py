@@ -1,7 +1,8 @@
 """CustomResourceDefinitions: checking the definition, and objects against its schema.
 
 `crd_errors` validates a CRD the way apiextensions-apiserver does (name is
-`<plural>.<group>`, exactly one storage version, a schema per version).
+`<plural>.<group>`, exactly one storage version, a schema per version, its
+printer columns and scale paths).
 `shape_custom_resource` prunes the fields a structural schema does not
 declare and fills its defaults; `custom_resource_errors` validates an
 object with the `jsonschema` package (OpenAPI v3.0's `nullable` and
@@ -60,6 +61,74 @@ def _version_errors(version: Any, path: str, seen: set) -> list[FieldError]:
     return errors
 
 
+# apiextensions' printerColumnDatatypes and customResourceColumnDefinitionFormats, as its messages list them (sorted)
+COLUMN_TYPES = ("boolean", "date", "integer", "number", "string")
+COLUMN_FORMATS = ("byte", "date", "date-time", "double", "float", "int32", "int64", "password")
+
+
+def _simple_json_path_errors(value: str, path: str) -> list[FieldError]:
+    """validateSimpleJSONPath: a non-empty path starting with `.`."""
+    if not value:
+        return [invalid(path, value, "must not be empty")]
+    if not value.startswith("."):
+        return [invalid(path, value, "must be a simple json path starting with .")]
+    return []
+
+
+def _column_errors(column: Any, path: str) -> list[FieldError]:
+    """ValidateCustomResourceColumnDefinition (its field path says `JSONPath`, as upstream's does)."""
+    errors, column = fc.mapping(column, path)
+    if not column.get("name"):
+        errors.append(required(f"{path}.name"))
+    ctype, types = column.get("type"), ",".join(COLUMN_TYPES)
+    if not ctype:
+        errors.append(required(f"{path}.type", f"must be one of {types}"))
+    elif ctype not in COLUMN_TYPES:
+        errors.append(invalid(f"{path}.type", ctype, f"must be one of {types}"))
+    if column.get("format") and column["format"] not in COLUMN_FORMATS:
+        errors.append(invalid(f"{path}.format", column["format"], f"must be one of {','.join(COLUMN_FORMATS)}"))
+    if not column.get("jsonPath"):
+        errors.append(required(f"{path}.JSONPath"))
+    else:
+        errors += _simple_json_path_errors(str(column["jsonPath"]), f"{path}.JSONPath")
+    return errors
+
+
+def _scale_path_errors(scale: Mapping, field: str, path: str, under: tuple[str, ...], where: str) -> list[FieldError]:
+    value = scale.get(field)
+    if value is None or value == "":
+        return [] if field == "labelSelectorPath" else [required(f"{path}.{field}")]
+    errors = _simple_json_path_errors(str(value), f"{path}.{field}")
+    if not errors and not str(value).startswith(under):
+        errors.append(invalid(f"{path}.{field}", value, f"should be a json path under {where}"))
+    return errors
+
+
+def _subresources_errors(subresources: Any, path: str) -> list[FieldError]:
+    """ValidateCustomResourceDefinitionSubresources: the scale paths, each a simple JSON path where it belongs."""
+    errors, subresources = fc.mapping(subresources, path)
+    if subresources.get("scale") is None:
+        return errors
+    scale_errors, scale = fc.mapping(subresources["scale"], f"{path}.scale")
+    return errors + scale_errors + [
+        *_scale_path_errors(scale, "specReplicasPath", f"{path}.scale", (".spec.",), ".spec"),
+        *_scale_path_errors(scale, "statusReplicasPath", f"{path}.scale", (".status.",), ".status"),
+        *_scale_path_errors(scale, "labelSelectorPath", f"{path}.scale", (".spec.", ".status."), "either .spec or .status"),
+    ]
+
+
+def _version_extras_errors(version: Any, path: str) -> list[FieldError]:
+    """A version's subresources and additionalPrinterColumns."""
+    if not isinstance(version, Mapping):
+        return []
+    errors = _subresources_errors(version.get("subresources"), f"{path}.subresources")
+    list_errors, columns = fc.items(version.get("additionalPrinterColumns"), f"{path}.additionalPrinterColumns")
+    errors += list_errors
+    for column_path, column in columns:
+        errors += _column_errors(column, column_path)
+    return errors
+
+
 def crd_errors(crd: Mapping, old: Mapping | None) -> list[FieldError]:
     errors, spec = fc.mapping(crd.get("spec"), "spec")
     group = spec.get("group")
@@ -81,7 +150,7 @@ def crd_errors(crd: Mapping, old: Mapping | None) -> list[FieldError]:
     errors += list_errors
     seen: set = set()
     for path, version in versions:
-        errors += _version_errors(version, path, seen)
+        errors += _version_errors(version, path, seen) + _version_extras_errors(version, path)
     storage = [v for _, v in versions if isinstance(v, Mapping) and v.get("storage")]
     if len(storage) != 1 and not list_errors:
         errors.append(invalid("spec.versions", [v.get("name") for _, v in versions if isinstance(v, Mapping)],

@@ -64,3 +64,61 @@ def test_a_negative_scale_of_a_custom_resource_is_invalid(widget):
         widget.patch(ADMIN, "example.com", "Widget", "default", "w1", {"spec": {"replicas": -1}}, subresource="scale")
     assert caught.value.code == 422
     assert widget.get(ADMIN, "example.com", "Widget", "default", "w1")["spec"]["size"] == 2
+
+
+def refusal(api, body) -> APIError:
+    with pytest.raises(APIError) as caught:
+        api.create(ADMIN, body)
+    assert caught.value.code == 422
+    return caught.value
+
+
+SCALE = "spec.versions[0].subresources.scale"
+
+
+@pytest.mark.parametrize("paths, message", [
+    ({**PATHS, "specReplicasPath": ".status.size"},
+     f'{SCALE}.specReplicasPath: Invalid value: ".status.size": should be a json path under .spec'),
+    ({**PATHS, "statusReplicasPath": "status.size"},
+     f'{SCALE}.statusReplicasPath: Invalid value: "status.size": must be a simple json path starting with .'),
+    ({**PATHS, "labelSelectorPath": ".metadata.labels"},
+     f'{SCALE}.labelSelectorPath: Invalid value: ".metadata.labels": should be a json path under either .spec or .status'),
+    ({"statusReplicasPath": ".status.size"}, f"{SCALE}.specReplicasPath: Required value"),
+    ({**PATHS, "specReplicasPath": ".spec"}, f'{SCALE}.specReplicasPath: Invalid value: ".spec": should be a json path under .spec'),
+])
+def test_scale_paths_must_be_simple_json_paths_where_upstream_allows_them(api, paths, message):
+    error = refusal(api, crd(**paths))
+    assert message in error.message
+    assert any(c["field"].startswith(SCALE) for c in error.details["causes"])
+
+
+def crd_with_columns(*columns) -> dict:
+    body = crd(**PATHS)
+    body["spec"]["versions"][0]["additionalPrinterColumns"] = list(columns)
+    return body
+
+
+COLUMNS = "spec.versions[0].additionalPrinterColumns"
+
+
+@pytest.mark.parametrize("column, message", [
+    ({"name": "Size", "type": "int", "jsonPath": ".spec.size"},
+     f'{COLUMNS}[0].type: Invalid value: "int": must be one of boolean,date,integer,number,string'),
+    ({"name": "Size", "jsonPath": ".spec.size"},
+     f"{COLUMNS}[0].type: Required value: must be one of boolean,date,integer,number,string"),
+    ({"type": "integer", "jsonPath": ".spec.size"}, f"{COLUMNS}[0].name: Required value"),
+    ({"name": "Size", "type": "integer", "format": "percent", "jsonPath": ".spec.size"},
+     f'{COLUMNS}[0].format: Invalid value: "percent": must be one of byte,date,date-time,double,float,int32,int64,password'),
+    ({"name": "Size", "type": "integer", "jsonPath": "spec.size"},
+     f'{COLUMNS}[0].JSONPath: Invalid value: "spec.size": must be a simple json path starting with .'),
+    ({"name": "Size", "type": "integer"}, f"{COLUMNS}[0].JSONPath: Required value"),
+])
+def test_printer_columns_are_validated_as_apiextensions_does(api, column, message):
+    error = refusal(api, crd_with_columns(column))
+    assert message in error.message
+    assert error.details["causes"][0]["field"].startswith(f"{COLUMNS}[0]")
+
+
+def test_valid_printer_columns_and_scale_paths_are_accepted(api):
+    api.create(ADMIN, crd_with_columns({"name": "Size", "type": "integer", "format": "int32", "jsonPath": ".spec.size"},
+                                       {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}))
