@@ -215,16 +215,26 @@ def apply(live: Any, config: Any, entries: list[Entry], manager: str, api_versio
 # ------------------------------------------------- the API server's side
 
 
-def ignored_for(rt: Any, subresource: str | None) -> Any:
+def ignored_for(rt: Any, subresource: str | None, version: str | None = None) -> Any:
     """Upstream's reset fields: a kind with a status subresource owns its status only through
-    it, and a status write owns nothing else."""
+    it, and a status write owns nothing else.  A scale write owns only the replicas: a custom
+    kind's at the `specReplicasPath` of `version` (upstream's ScaleHandler path mapping)."""
     if subresource in ("status", "finalize"):
         return lambda path: path[0] != "f:status"
     if subresource == "scale":
-        return lambda path: path[:2] != ("f:spec", "f:replicas")
+        replicas = _scale_replicas_path(rt, version)
+        return lambda path: path[:len(replicas)] != replicas
     if rt.has_status:
         return lambda path: path[0] == "f:status"
     return None
+
+
+def _scale_replicas_path(rt: Any, version: str | None) -> Path:
+    """("f:spec", "f:replicas"), or the field path of a custom kind's declared specReplicasPath."""
+    declared = rt.scale_paths.get(version) or rt.scale_paths.get(rt.version) if rt.is_custom else None
+    if declared is None:
+        return ("f:spec", "f:replicas")
+    return tuple("f:" + step for step in declared.spec_replicas.removeprefix(".").split("."))
 
 
 def _without_managed(obj: Any) -> Any:
@@ -288,10 +298,11 @@ def track(rt: Any, old: Any, new: Any, manager: str, subresource: str | None, no
         if not entries and old is not None:
             entries = _entries_of(old)
     api_version = str(new.get("apiVersion") or rt.api_version)
+    version = api_version.rpartition("/")[2]
     after = _no_nulls(_without_managed(new))
     before = _zero_filled(_no_nulls(_without_managed(old)) if old is not None else {}, after)
     entries = update(before, _zero_filled(after, before), entries, manager or "unknown", api_version, format_time(now),
-                     subresource or "", shape_of(rt, api_version.rpartition("/")[2]), ignored_for(rt, subresource))
+                     subresource or "", shape_of(rt, version), ignored_for(rt, subresource, version))
     return with_entries(new, entries)
 
 
@@ -337,7 +348,7 @@ def apply_object(rt: Any, live: Any, config: Mapping, manager: str, force: bool,
     entries = _entries_of(live) if live is not None else []
     base = thaw(_without_managed(live)) if live is not None else None
     config = thaw(config)
-    stamp, ignored = format_time(now), ignored_for(rt, subresource)
+    stamp, ignored = format_time(now), ignored_for(rt, subresource, api_version.rpartition("/")[2])
     try:
         merged, entries = apply(base, config, entries, manager, api_version, stamp, force, subresource or "",
                                 shape, ignored)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from apiserver_fixtures import ADMIN
 
-from engine.apiserver import APIError
+from engine.apiserver import APIError, Request
 from engine.objects import thaw
 
 SCHEMA = {
@@ -122,3 +122,12 @@ def test_printer_columns_are_validated_as_apiextensions_does(api, column, messag
 def test_valid_printer_columns_and_scale_paths_are_accepted(api):
     api.create(ADMIN, crd_with_columns({"name": "Size", "type": "integer", "format": "int32", "jsonPath": ".spec.size"},
                                        {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}))
+
+
+def test_a_custom_scale_write_manages_the_declared_spec_replicas_path(widget):
+    widget.request(ADMIN, Request("patch", "example.com", "Widget", "default", "w1", {"spec": {"replicas": 4}},
+                                  subresource="scale", field_manager="kubectl"))
+    stored = widget.get(ADMIN, "example.com", "Widget", "default", "w1")
+    [scale_entry] = [e for e in stored["metadata"]["managedFields"] if e.get("subresource") == "scale"]
+    assert thaw(scale_entry["fieldsV1"]) == {"f:spec": {"f:size": {}}}
+    assert scale_entry["operation"] == "Update" and scale_entry["apiVersion"] == "example.com/v1"
