@@ -20,7 +20,11 @@ at the line and column it was made; the whole file is then *bad*.
   their last good version;
 - an object two documents define is an error at the definition that is new
   (not the one the live object came from): neither is applied, and the
-  object stays as it is until one of them goes.
+  object stays as it is until one of them goes;
+- an object applied from a file that is now bad cannot be taken over by
+  another file: the bad file may still define it, so the other definition is
+  an error and the object keeps its last good version until that file is
+  fixed (or deleted).
 
 Namespaces and CustomResourceDefinitions are applied first, so a folder may
 hold a CRD and its objects.
@@ -530,8 +534,10 @@ def _unknown_kind(kind: str, api_version: str, types: Sequence[ResourceType]) ->
 def apply_folder(api: Any, folder: Folder) -> ApplyResult:
     """Make the objects the folder defines match it; prune those that left it."""
     every, errors = _resolve_documents(folder, api.registry)
-    items, twice = defined_once(every, api.store.head)
-    errors = [*folder.errors, *errors, *twice]
+    broken = set(folder.bad_files) | _paths_of(errors, folder)
+    items, held = not_held(every, api.store.head, broken, [*folder.errors, *errors])
+    items, twice = defined_once(items, api.store.head)
+    errors = [*folder.errors, *errors, *held, *twice]
     bad = set(folder.bad_files) | _paths_of(errors, folder)
     changes: list[Change] = []
     for first in (True, False):
@@ -549,6 +555,44 @@ def apply_folder(api: Any, folder: Folder) -> ApplyResult:
             continue
         changes.append(Change("pruned", key, source))
     return ApplyResult(tuple(changes), tuple(errors), tuple(notes), frozenset(bad))
+
+
+def not_held(items: list[Item], live: Any, broken: set[str],
+             mistakes: Sequence[SourceError]) -> tuple[list[Item], list[SourceError]]:
+    """The items whose live object no broken file holds, and an error at each of the others.
+
+    A file with a mistake is not read, so it may still define the objects
+    applied from it: another file defining one of them is not a move yet
+    (which would prune nothing and apply the new definition) but a second
+    definition nobody can see.  The object keeps its last good version until
+    the broken file is fixed without it, or deleted.
+    """
+    kept, errors = [], []
+    for item in items:
+        source = get_path(live.get(item.key), "metadata", "annotations", SOURCE)
+        if source in broken and source != item.doc.path:
+            errors.append(_held_by(item, source, mistakes))
+        else:
+            kept.append(item)
+    return kept, errors
+
+
+def _held_by(item: Item, source: str, mistakes: Sequence[SourceError]) -> SourceError:
+    where = f" in namespace {item.key[2]}" if item.key[2] else ""
+    display = _display_of(item.doc, source)
+    first = next((e for e in mistakes if e.path == display), None)
+    at = f" (line {first.line})" if first is not None else ""
+    return item.doc.error(
+        f"{object_ref(item.key)}{where} is defined in {display}, which has an error{at}: fix that first, "
+        f"or remove {object_ref(item.key)} from it (until then its last good version stays in force)",
+        ("metadata", "name"))
+
+
+def _display_of(doc: Document, path: str) -> str:
+    """How the user names the folder's file `path`, seen from a document of the same folder."""
+    if not doc.display.endswith(doc.path):
+        return path
+    return doc.display[:len(doc.display) - len(doc.path)] + path
 
 
 def _paths_of(errors: Iterable[SourceError], folder: Folder) -> set[str]:

@@ -228,3 +228,67 @@ def test_removing_the_whole_folder_content_prunes_namespaces_last(folder):
     result = folder.apply()
     pruned = [c.key[1] for c in result.changes if c.action == "pruned"]
     assert pruned[-1] == "Namespace" and sorted(pruned[:-1]) == ["ConfigMap", "Deployment"]
+
+
+def test_a_new_file_cannot_take_over_an_object_of_a_file_that_is_broken(folder):
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=80))
+    folder.apply()
+    revision = folder.store.revision
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=82) + "  bad: [\n")
+    folder.write("aa.yaml", SERVICE.format(port=81) + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: demo}\n")
+    result = folder.apply()
+    held = next(e for e in result.errors if e.path.endswith("aa.yaml"))
+    assert (held.line, held.col) == (4, 9) and held.source_line == "  name: web"
+    assert "service/web in namespace demo is defined in " in held.message
+    assert held.message.endswith("web.yaml, which has an error (line 24): fix that first, or remove service/web "
+                                 "from it (until then its last good version stays in force)")
+    assert result.bad_files == {"web.yaml", "aa.yaml"} and actions(result) == {"Namespace/demo": "unchanged"}
+    assert folder.store.revision == revision  # neither taken over nor pruned
+    assert service_port(folder) == 80
+    assert get_path(folder.get("", "Service", "demo", "web"), "metadata", "annotations", SOURCE) == "web.yaml"
+
+
+def test_an_object_moves_to_a_new_file_once_its_broken_file_is_fixed_without_it(folder):
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=80))
+    folder.apply()
+    folder.write("web.yaml", DEPLOY + "  bad: [\n")
+    folder.write("aa.yaml", SERVICE.format(port=81))
+    folder.apply()
+    assert service_port(folder) == 80
+    folder.write("web.yaml", DEPLOY)
+    result = folder.apply()
+    assert not result.errors and actions(result)["Service/web"] == "configured"
+    assert service_port(folder) == 81
+    assert get_path(folder.get("", "Service", "demo", "web"), "metadata", "annotations", SOURCE) == "aa.yaml"
+
+
+def test_an_object_moves_to_a_new_file_once_its_broken_file_is_deleted(folder):
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=80))
+    folder.apply()
+    folder.write("web.yaml", "  bad: [\n")
+    folder.write("aa.yaml", SERVICE.format(port=81))
+    folder.apply()
+    folder.remove("web.yaml")
+    result = folder.apply()
+    assert not result.errors and actions(result)["Service/web"] == "configured"
+    assert actions(result)["Deployment/web"] == "pruned" and service_port(folder) == 81
+
+
+def test_an_object_whose_document_is_refused_cannot_be_taken_over_either(folder):
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=80))
+    folder.apply()
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=82).replace("ports:", "portz:"))
+    folder.write("aa.yaml", SERVICE.format(port=81))
+    result = folder.apply()
+    assert any(e.path.endswith("aa.yaml") and "which has an error" in e.message for e in result.errors)
+    assert service_port(folder) == 80
+
+
+def test_a_broken_file_never_affects_the_objects_of_another(folder):
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=80))
+    folder.apply()
+    folder.write("aa.yaml", SERVICE.format(port=81) + "  bad: [\n")
+    folder.write("web.yaml", DEPLOY + "---\n" + SERVICE.format(port=82))
+    result = folder.apply()
+    assert result.bad_files == {"aa.yaml"} and len(result.errors) == 1
+    assert actions(result)["Service/web"] == "configured" and service_port(folder) == 82

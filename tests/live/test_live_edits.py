@@ -123,3 +123,24 @@ def test_a_file_defining_a_live_object_again_is_reported_and_changes_nothing_unt
     event = up.applied("aa.yaml")
     assert not event["errors"] and event["changes"] == []
     assert state_of(folder.parent).get(("", "Service", "default", "web")) == before
+
+
+def test_a_new_file_cannot_take_over_an_object_of_a_broken_file_until_it_is_fixed(live, folder: Path):
+    up = live()
+    before = state_of(folder.parent).get(("", "Service", "default", "web"))
+    (folder / "web.yaml").write_text(web(2).replace("replicas: 2", "replicas: [2"))
+    up.applied("web.yaml")
+    (folder / "aa.yaml").write_text(web(2).split("---\n")[1].replace("port: 80", "port: 81"))
+    event = up.applied("aa.yaml")
+    [error] = [e for e in event["errors"] if e["path"].endswith("manifests/aa.yaml")]
+    assert (error["line"], error["col"]) == (4, 9) and error["source"] == "  name: web"
+    assert "service/web in namespace default is defined in " in error["message"]
+    assert "manifests/web.yaml, which has an error (line " in error["message"]
+    assert event["changes"] == []
+    assert state_of(folder.parent).get(("", "Service", "default", "web")) == before
+    (folder / "web.yaml").write_text(web(2).split("---\n")[0])  # fixed, without the Service: it moved
+    event = up.applied("web.yaml")
+    assert not event["errors"]
+    assert {"action": "configured", "object": "service/web", "source": "aa.yaml"} in event["changes"]
+    service = state_of(folder.parent).get(("", "Service", "default", "web"))
+    assert service["spec"]["ports"][0]["port"] == 81 and service["metadata"]["annotations"]["recon.dev/source"] == "aa.yaml"

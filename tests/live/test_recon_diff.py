@@ -116,3 +116,17 @@ def test_diff_without_a_state_predicts_the_pods_up_then_creates(folder: Path):
     recon("up", "manifests", "--once", "--rules", str(RULES), cwd=folder.parent, check=0)
     made = sorted((f"pod/{p['metadata']['name']}", p["spec"]["nodeName"]) for p in pods(state_of(folder.parent)))
     assert len(predicted) == 2 and predicted == made
+
+
+def test_a_new_file_defining_an_object_of_a_broken_file_is_an_error_and_not_in_the_plan(state: Path):
+    folder = state
+    (folder / "web.yaml").write_text(web(3).replace("replicas: 3", "replicas: [3"))
+    (folder / "aa.yaml").write_text(web(2).split("---\n")[1].replace("port: 80", "port: 81"))
+    proc = recon("diff", "manifests", "--json", "--rules", str(RULES), cwd=folder.parent, check=2)
+    plan = json.loads(proc.stdout)
+    assert plan["objects"] == []  # the Service is neither taken over nor pruned
+    held = next(e for e in plan["errors"] if e["path"].endswith("manifests/aa.yaml"))
+    assert held["text"].startswith("manifests/aa.yaml:4:9: service/web in namespace default is defined in "
+                                   "manifests/web.yaml, which has an error (line 7): fix that first")
+    out = recon("up", "manifests", "--dry-run", "--rules", str(RULES), cwd=folder.parent, check=None)
+    assert "service/web" not in out.stdout and "manifests/aa.yaml:4:9: service/web" in out.stdout + out.stderr
