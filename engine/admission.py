@@ -4,7 +4,11 @@ NamespaceLifecycle (new content needs a live namespace), ServiceAccount (a
 new pod's service account must exist), the rule that no finalizer may be
 added to an object being deleted, names a CRD may not take, and
 `validate_or_raise`, which turns every field error of an object into one
-upstream-worded `Invalid` error.
+upstream-worded `Invalid` error; LimitRanger (`admit_limit_ranges`: a new
+pod's default requests and limits, then min/max/ratio) and ResourceQuota
+(`charge_quota`: refuse a create over `status.hard`, charge it to
+`status.used`).  A namespace without LimitRanges or ResourceQuotas costs one
+index lookup each.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 
-from .apierrors import FieldError, forbidden_error, invalid_error, not_found
+from . import quota
+from .apierrors import FieldError, aggregate, forbidden_error, invalid_error, not_found
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
-from .objects import get_path
+from .objects import freeze, get_path, thaw
+from .quantity import Quantity
 from .staging import Staging
 from .store import service_addresses
 from .validation import validate
@@ -144,3 +150,85 @@ def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Map
         errors += _service_address_errors(staging, obj, old)
     if errors:
         raise invalid_error(rt.group_kind, get_path(obj, "metadata", "name") or "", errors, rt.group)
+
+
+LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger"
+
+
+def admit_limit_ranges(staging: Staging, rt: ResourceType, pod: Mapping) -> Mapping:
+    """LimitRanger on a pod create: fill each container's missing requests and limits from the
+    namespace's `type: Container` defaults, then refuse (403) a pod outside a min, max or
+    maxLimitRequestRatio of a Container or Pod limit.  PersistentVolumeClaim limits are not enforced."""
+    if (rt.group, rt.kind) != ("", "Pod"):
+        return pod
+    keys = staging.snapshot.keys("", "LimitRange", get_path(pod, "metadata", "namespace") or "")
+    if not keys:
+        return pod
+    ranges = [lr for lr in map(staging.get, keys) if lr is not None]
+    pod = thaw(pod)
+    notes: list[str] = []
+    for limit_range in ranges:
+        requests, limits = quota.container_defaults(limit_range)
+        if not requests and not limits:
+            continue
+        spec = pod.setdefault("spec", {})
+        for field, kind in (("containers", "container"), ("initContainers", "init container")):
+            for container in spec.get(field) or ():
+                notes += quota.default_container(container, requests, limits, kind)
+    if notes:
+        annotations = pod["metadata"].setdefault("annotations", {})
+        annotations[LIMIT_RANGER_ANNOTATION] = "LimitRanger plugin set: " + "; ".join(notes)
+    errors = [e for limit_range in ranges for e in quota.limit_errors(limit_range, pod)]
+    if errors:
+        raise forbidden_error("pods", _admission_name(pod), aggregate(errors))
+    return freeze(pod)
+
+
+def charge_quota(staging: Staging, rt: ResourceType, obj: Mapping) -> None:
+    """ResourceQuota admission on a create: for each quota of the namespace whose status.hard
+    counts the object (and whose scopes take it in), refuse (403) a pod that leaves out a resource
+    the quota needs (`failed quota: …`), or a create that would take status.used past
+    status.hard (`exceeded quota: …`); else charge the object to status.used, staged with it,
+    as upstream's admission updates the quota's status.  The quota controller
+    (rules/resourcequota.rules) recounts it afterwards.  Quotas are checked on create only."""
+    namespace = get_path(obj, "metadata", "namespace") or ""
+    keys = staging.snapshot.keys("", "ResourceQuota", namespace) if rt.namespaced else ()
+    if not keys:
+        return
+    usage: dict | None = None
+    for key in keys:
+        q = staging.get(key)
+        hard = get_path(q, "status", "hard") if q is not None else None
+        restricted = quota.matching_resources(rt.group, rt.kind, rt.plural, hard or ())
+        if not restricted or not quota.matches(q, rt.group, rt.kind, obj):
+            continue
+        name = key[3]
+        if (rt.group, rt.kind) == ("", "Pod"):
+            missing = quota.missing_constraints(obj, restricted)
+            if missing:
+                raise forbidden_error(rt.resource, _admission_name(obj), f"failed quota: {name}: {missing}", rt.group)
+        used = get_path(q, "status", "used") or {}
+        if any(r not in used for r in restricted):
+            raise forbidden_error(rt.resource, _admission_name(obj), f"status unknown for quota: {name}, "
+                                  f"resources: {','.join(restricted)}", rt.group)
+        if usage is None:
+            usage = quota.usage(rt.group, rt.kind, rt.plural, obj)
+        requested = {r: usage[r] for r in restricted if r in usage and not usage[r].is_zero()}
+        if not requested:
+            continue
+        new_used = {r: Quantity(used[r]) + amount for r, amount in requested.items()}
+        over = quota.exceeded(new_used, hard)
+        if over:
+            raise forbidden_error(rt.resource, _admission_name(obj), (
+                f"exceeded quota: {name}, requested: {quota.pretty({r: requested[r] for r in over})}, "
+                f"used: {quota.pretty({r: used[r] for r in over})}, limited: {quota.pretty({r: hard[r] for r in over})}"),
+                rt.group)
+        staged = thaw(q)
+        staged["status"]["used"] = {**used, **{r: str(amount) for r, amount in new_used.items()}}
+        staging.put(key, freeze(staged))
+
+
+def _admission_name(obj: Mapping) -> str:
+    """extractResourceName: the name, else the generateName (admission runs before names are generated)."""
+    meta = obj.get("metadata") or {}
+    return meta.get("generateName") or meta.get("name") or "Unknown"

@@ -247,7 +247,9 @@ class APIServer:
             defaulting.admit_pod(body, staging.list("scheduling.k8s.io", "PriorityClass"))
         obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
+        obj = admission.admit_limit_ranges(staging, rt, obj)
         admission.validate_or_raise(staging, rt, obj, None)
+        admission.charge_quota(staging, rt, obj)
         if staging.get(key) is not None:
             raise already_exists(rt.resource, name, rt.group)
         staging.put(key, obj)

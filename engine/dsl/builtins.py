@@ -1189,6 +1189,7 @@ from . import builtins_proxy  # noqa: E402,F401
 from . import builtins_scheduling  # noqa: E402,F401
 from . import builtins_workloads  # noqa: E402,F401
 from . import builtins_batch  # noqa: E402,F401
+from . import builtins_quota  # noqa: E402,F401
 
 if __name__ == "__main__":
     # Run as a script this file is `__main__`, a second copy of the module: print

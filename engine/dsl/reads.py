@@ -72,6 +72,7 @@ ANCHOR_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
     "sandbox_start": {0: POD_FIELDS},
     "containers_stopped_at": {0: POD_FIELDS},
     "kubelet_running": {0: (("metadata", "annotations"),)},
+    "quota_pod_usage": {1: (("spec",), ("status", "phase"))},
     "node_fit": {0: (("metadata", "uid"), ("metadata", "name"), ("metadata", "creationTimestamp"), ("spec",))},
 }
 # … and the statements that take it whole (evalctx): `delete` (is it being deleted as asked
