@@ -908,20 +908,18 @@ class Engine:
             return
         head = self.api.store.head
         sets = [w for w in ctx.writes if type(w) is SetWrite]
-        dropped = self._note_dropped(inst, sets, head)
-        # A set counts as written where it changed its object: one whose fields the API server
-        # dropped (and nothing with them) wrote nothing, and a state that did not change is
-        # no sign of a fight.
-        done.extend((decl.qualname, w.key, w.path, w.value) for w in sets
-                    if head.get(w.key) is not before.get(w.key) and id(w) not in dropped)
+        self._note_dropped(inst, sets, head)
+        # A set counts as written where it changed what its path holds: one whose fields the API
+        # server dropped (all of them) wrote nothing, and a state that did not change is no sign
+        # of a fight; one that lost some fields and changed others did write.
+        done.extend((decl.qualname, w.key, w.path, w.value) for w in sets if _changed_at(before, head, w))
         done.extend((decl.qualname, r.verb, r.kind, r.name) for r in requests
                     if r.verb != "update" and (r.group, r.kind) != EVENT)
 
-    def _note_dropped(self, inst: tuple, sets: list, head: Any) -> set[int]:
-        """The sets of `inst`, just submitted, that the API server dropped (all or part of what
-        they set: the schema of their custom resource does not declare it), by id.  Noted in
-        `dropped` (`DroppedFields`: the first object that lost fields), or cleared when none did."""
-        found: set[int] = set()
+    def _note_dropped(self, inst: tuple, sets: list, head: Any) -> None:
+        """Note in `dropped` the sets of `inst`, just submitted, that the API server dropped (all or
+        part of what they set: the schema of their custom resource does not declare it) —
+        `DroppedFields`: the first object that lost fields — or clear it when none did."""
         first, fields, undeclared = None, {}, {}
         for w in sets:
             if w.value is None or w.key[:2] in _BUILT_IN:  # (a null set removes the field: nothing to drop)
@@ -932,21 +930,19 @@ class Engine:
             version = str(obj.get("apiVersion") or "").rpartition("/")[2]
             lost = pruned_fields(rt.schemas.get(version), w.path, w.value)
             if lost:
-                found.add(id(w))
                 first = first or (w, rt, version)
                 if w.key == first[0].key:
                     fields[w.path] = None
                     undeclared.update(dict.fromkeys(lost))
         if first is None:
             self.dropped.pop(inst, None)
-            return found
+            return
         decl, _anchor = inst
         w, rt, version = first
         self.dropped[inst] = DroppedFields(
             decl.qualname, decl.path, w.line, w.key, tuple(sorted(fields, key=_dotted)),
             tuple(sorted(undeclared, key=_dotted)), f"{rt.plural}.{rt.group}", version,
             statement_column(decl, w.line), self.rules.source_line(decl.path, w.line))
-        return found
 
     def _submit_with_events(self, comp: CompiledComponent, requests: list, events: list, cause: tuple) -> None:
         """Submit the writes and their events as one transaction.  Recording an event is
@@ -1020,6 +1016,15 @@ class Engine:
         if complete:
             self._actors[comp] = found
         return found
+
+
+def _changed_at(before: Any, after: Any, w: SetWrite) -> bool:
+    """Did the object `w` sets hold something else at its path before (two snapshots)?"""
+    old, new = before.get(w.key), after.get(w.key)
+    if old is new:
+        return False
+    a, b = get_path(old, *w.path), get_path(new, *w.path)
+    return a is not b and a != b
 
 
 class RunawayError(Exception):

@@ -96,6 +96,36 @@ def test_declaring_the_fields_in_the_schema_ends_the_warning_and_keeps_them(clus
     assert cluster.get("Widget", "w")["status"] == {"seen": "yes"}
 
 
+FIGHT = """
+component a
+  reads example.com/Widget
+  writes example.com/Widget.status
+
+rule one for w in example.com/Widget:
+  when default(w.status.seen, "") != "a":
+    set w.status = {seen: "a", extra: 1}
+
+component b
+  reads example.com/Widget
+  writes example.com/Widget.status
+
+rule two for w in example.com/Widget:
+  when w.status.seen == "a":
+    set w.status = {seen: "b", extra: 2}
+"""
+
+
+def test_a_fight_over_fields_the_schema_partly_drops_is_still_a_fight(cluster):
+    cluster.api.create(cluster.admin, widget_crd(WITH_STATUS))
+    cluster.api.create(cluster.admin, {"apiVersion": "example.com/v1", "kind": "Widget",
+                                       "metadata": {"name": "w", "namespace": "demo"}, "spec": {"size": 1}})
+    a, b = FIGHT.split("component b")
+    cluster.rules(a=a, b="component b" + b)
+    result = cluster.run()
+    assert not result.converged
+    assert "rules fight: a/one, b/two keep undoing each other" in result.message, result.message
+
+
 def test_a_status_the_schema_declares_is_set_without_a_warning(cluster):
     result = widget_cluster(cluster, WITH_STATUS).run()
     assert result.converged and result.failures == ()
