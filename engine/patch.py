@@ -1,8 +1,13 @@
 """Patches: JSON merge patch (RFC 7386), JSON patch (RFC 6902), strategic merge.
 
 Each function takes the stored object (frozen or plain) and a patch, and
-returns the patched document frozen.  A patch that cannot apply raises
-`PatchError` (the apiserver answers 422, as upstream does).
+returns the patched document plain: the apiserver decodes it as the body of
+an update (copying it once, where a frozen result was frozen only to be
+thawed), so an API client's patch leaves nulls and empty maps as upstream's
+decode does (a strategic `annotations: {x: null}` on an object without
+annotations leaves `annotations: {}` here, and no annotations once decoded).
+A patch that cannot apply raises `PatchError` (the apiserver answers 422, as
+upstream does).
 
 Strategic merge patch is upstream's for the fields that matter here: lists
 of maps merge by their merge key (containers by `name`, container ports by
@@ -19,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .errors import ReconError
-from .objects import freeze, thaw
+from .objects import thaw
 
 PATCH_TYPES = ("merge", "json", "strategic")
 
@@ -57,7 +62,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: maps merge recursively, null deletes, everything else replaces."""
     if not isinstance(patch, Mapping):
         raise PatchError("a merge patch must be a JSON object")
-    return freeze(_merge(thaw(target), thaw(patch)))
+    return _merge(thaw(target), thaw(patch))
 
 
 # ------------------------------------------------------------- RFC 6902
@@ -163,7 +168,7 @@ def json_patch(target: Any, ops: Any) -> Any:
         if not isinstance(op, dict):
             raise PatchError("each JSON patch operation must be an object")
         doc = _apply_op(doc, op)
-    return freeze(doc)
+    return doc
 
 
 # ------------------------------------------------------------ strategic merge
@@ -241,4 +246,4 @@ def strategic_merge_patch(target: Any, patch: Any) -> Any:
     """Upstream's strategic merge patch for the common merge keys (see module doc)."""
     if not isinstance(patch, Mapping):
         raise PatchError("a strategic merge patch must be a JSON object")
-    return freeze(_strategic(thaw(target), thaw(patch)))
+    return _strategic(thaw(target), thaw(patch))

@@ -5,11 +5,20 @@ kube-apiserver's handlers do before any strategy runs: apiVersion and kind
 checked against the resource type, the namespace and name of the body
 reconciled with the request's, and the optimistic-concurrency preconditions
 (the request's `rv`, else `metadata.resourceVersion` in the body, and the uid).
+
+An API write's main-resource body is also left as upstream's typed decode
+leaves it (see `drop_unset`): a null is the field unset, and for built-in
+kinds an empty map or list is no map or list at all, so a client writing back
+what it read changes nothing.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -55,7 +64,13 @@ def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
 
     `deep=False` copies only the top level and the metadata's (a status write
     reads the rest and sets only the metadata's name and namespace, so a whole
-    Pod need not be copied twice)."""
+    Pod need not be copied twice).
+
+    The main-resource body of an API write (a create, an update, a patch's or
+    an apply's result) is left as upstream's decode would leave it
+    (`drop_unset`).  The rules, the scheduler and the event recorder write
+    what they mean and are taken as written (the placeholder EndpointSlice's
+    `endpoints: []`, a terminating Namespace's `finalizers: []`), at no cost."""
     if not isinstance(req.body, Mapping):
         raise bad_request(f"the body of a {req.verb} request must be an object")
     if deep:
@@ -72,11 +87,185 @@ def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
         raise bad_request(f"the API version in the data ({api_version}) does not match the expected "
                           f"API version ({rt.api_version})")
     obj["apiVersion"], obj["kind"] = api_version or rt.api_version, rt.kind
+    if deep and req.subresource is None and req.field_manager is not None:
+        drop_unset(rt, obj)
     if obj.get("metadata") is None:
         obj["metadata"] = {}
     elif not isinstance(obj["metadata"], dict):
         raise bad_request("metadata must be an object")
     return obj
+
+
+# ------------------------------------------------------------ unset fields
+#
+# kube-apiserver decodes a built-in kind's body into its Go struct and stores it
+# as protobuf, so a null is the field unset and an empty map or list is stored
+# as none; an empty struct (`emptyDir: {}`, `securityContext: {}`,
+# `resources: {}`) stays, as it means something.  The kinds' schemas tell which
+# is which: `additionalProperties` is a Go map, `array` a slice, a `$ref` a
+# struct; free-form parts (RawExtension, JSON, FieldsV1) keep what they hold.
+# A custom resource is stored as JSON: its nulls go unless the schema says
+# `nullable` (one with a default is then defaulted), its empty maps and lists
+# stay, and its metadata is ObjectMeta like any other.
+
+SCHEMAS_FILE = Path(__file__).with_name("api") / "schemas.json.gz"  # (read here: the api layer sits above)
+_REF = "#/components/schemas/"
+_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+SCALAR, STRUCT, MAP, LIST, FREE = "scalar", "struct", "map", "list", "free"
+_KEEP = object()  # the zero of a scalar whose null is kept (in a map)
+
+
+@attrs.frozen
+class TypeTables:
+    """The built-in types as the decode walks them.
+
+    A struct is (walked, plain): its struct, map and list fields by name, each a (tag, payload)
+    node (a struct's own pair, a map's value node, a list's item node), and the names of its
+    scalar and free-form fields, whose null is all there is to drop."""
+
+    kinds: dict  # (group, version, kind) → the struct of the kind
+    structs: dict  # definition name → its struct
+
+
+@functools.cache
+def type_tables() -> TypeTables:
+    """Read once from the built-in kinds' OpenAPI schemas (engine/api/schemas.json.gz)."""
+    defs = json.loads(gzip.decompress(SCHEMAS_FILE.read_bytes()))["definitions"]
+    structs: dict[str, tuple] = {name: ({}, set()) for name, schema in defs.items() if "properties" in schema}
+    for name, (walked, plain) in structs.items():  # (filled in place: JSONSchemaProps holds itself)
+        for field, schema in defs[name]["properties"].items():
+            node = _node(schema, defs, structs)
+            if node[0] in (SCALAR, FREE):
+                plain.add(field)
+            else:
+                walked[field] = node
+    kinds = {(gvk["group"], gvk["version"], gvk["kind"]): structs[name]
+             for name, schema in defs.items() if name in structs
+             for gvk in schema.get("x-kubernetes-group-version-kind", ())}
+    return TypeTables(kinds, structs)
+
+
+def _node(schema: Mapping, defs: dict, structs: dict) -> tuple:
+    """A field's (tag, payload): a struct's pair, a map's value node, a list's item node, a scalar's zero."""
+    all_of = schema.get("allOf")
+    ref = schema.get("$ref") or (all_of[0].get("$ref") if isinstance(all_of, list) and len(all_of) == 1 else None)
+    if ref:
+        name = ref[len(_REF):]
+        return (STRUCT, structs[name]) if name in structs else (SCALAR, _zero(defs.get(name) or {}))
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return (FREE, None)
+    kind = schema.get("type")
+    if kind == "array":
+        return (LIST, _node(schema.get("items") or {}, defs, structs))
+    if kind == "object":
+        extra = schema.get("additionalProperties")
+        return (MAP, _node(extra, defs, structs)) if isinstance(extra, dict) else (FREE, None)
+    return (SCALAR, _zero(schema))
+
+
+def _zero(schema: Mapping) -> Any:
+    """What a null decodes to as a map's value: "" for a string (a Go map keeps the key), else kept."""
+    plain = schema.get("type") == "string" and schema.get("format") in (None, "byte")
+    return "" if plain and not schema.get("x-kubernetes-int-or-string") else _KEEP
+
+
+def drop_unset(rt: ResourceType, obj: dict) -> None:
+    """Leave a main-resource body (thawed) as upstream's decode would, in place (see above).
+
+    A status the write does not keep (a status subresource's kind) is not walked."""
+    version = str(obj.get("apiVersion") or "").rpartition("/")[2]
+    status = obj.pop("status", None) if rt.has_status else None
+    if rt.is_custom:
+        _drop_custom(obj, rt.schemas.get(version))
+    else:
+        struct = type_tables().kinds.get((rt.group, version, rt.kind))
+        if struct is not None:
+            _drop_struct(obj, struct)
+    if status is not None:
+        obj["status"] = status
+
+
+def _drop_struct(obj: dict, struct: tuple) -> None:
+    """A struct decoded: null fields unset, empty maps and lists dropped, the rest walked.
+    A name the type does not have is left alone (fieldValidation's business)."""
+    walked, plain = struct
+    unset = []
+    for key, value in obj.items():
+        if value is None:
+            if key in walked or key in plain:
+                unset.append(key)
+        elif key in walked and not _kept(value, walked[key]):
+            unset.append(key)
+    for key in unset:
+        del obj[key]
+
+
+def _kept(value: Any, node: tuple) -> bool:
+    """Walk one typed value; False for an empty map or list (stored as none)."""
+    tag, sub = node
+    kind = type(value)
+    if tag is STRUCT:
+        if kind is dict:
+            _drop_struct(value, sub)
+    elif tag is MAP and kind is dict:
+        if not value:
+            return False
+        _drop_in_map(value, sub)
+    elif tag is LIST and kind is list:
+        if not value:
+            return False
+        if sub[0] is STRUCT or sub[0] is MAP or sub[0] is LIST:
+            for item in value:
+                _kept(item, sub)
+    return True
+
+
+def _drop_in_map(value: dict, node: tuple) -> None:
+    """A map's values: a null string is "" (the key stays); structs, maps and lists walked."""
+    tag, sub = node
+    if tag is SCALAR:
+        if sub is not _KEEP and None in value.values():
+            for key, item in value.items():
+                if item is None:
+                    value[key] = sub
+    elif tag is not FREE:
+        for item in value.values():
+            if item is not None:
+                _kept(item, node)
+
+
+def _drop_custom(obj: dict, schema: Any) -> None:
+    """A custom resource: its metadata as ObjectMeta, the rest as its schema says."""
+    meta = obj.get("metadata")
+    if type(meta) is dict:
+        _drop_struct(meta, type_tables().structs[_OBJECT_META])
+    if is_mapping(schema):
+        _drop_nulls(obj, schema)
+
+
+def _drop_nulls(value: Any, schema: Mapping) -> None:
+    """Upstream's PruneNonNullableNullsWithoutDefaults: a null the schema declares goes unless
+    `nullable` (one with a default is defaulted when the object is shaped, as upstream's
+    defaulting replaces it); a null the schema does not declare stays (pruning decides)."""
+    if type(value) is dict:
+        props = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for key, item in list(value.items()):
+            sub = props.get(key)
+            if sub is None and is_mapping(extra):
+                sub = extra
+            if not is_mapping(sub):
+                continue
+            if item is None:
+                if not sub.get("nullable"):
+                    del value[key]
+            else:
+                _drop_nulls(item, sub)
+    elif type(value) is list:
+        items = schema.get("items")
+        if is_mapping(items):
+            for item in value:
+                _drop_nulls(item, items)
 
 
 def decode_scale(req: Request) -> dict:
