@@ -21,6 +21,10 @@ state at all.  Every container's life is a pure function of
   `sim.recon.dev/exit-code.migrate: "1"`.  The pod-wide values apply to the
   app containers; init containers run to completion at once (exit 0) unless
   their own `.NAME` keys say otherwise;
+* the kubelet's record of the app containers it restarted because their
+  definition changed (`kubectl set image pod/...`): the annotation
+  `sim.recon.dev/restarted.NAME`, the moments of those restarts (RFC 3339,
+  separated by spaces), written by the kubelet rules (`runs`);
 * `now`.
 
 From those it derives the whole timeline: init containers one after the
@@ -56,6 +60,7 @@ PREFIX = "sim.recon.dev/"
 BACKOFF_INITIAL = 10.0
 BACKOFF_MAX = 300.0
 MAX_RUNS = 100_000  # a guard: a timeline never walks further than this
+RESTARTED = "restarted"  # the kubelet's record of its restarts for a changed definition (restart_moments)
 
 
 # What a runtime may read of a pod: its answers are a function of these parts (and `now`).  The
@@ -99,6 +104,9 @@ class Controls:
     exit_after: float | None = None  # None: runs until stopped
     exit_code: int = 0
     stop_after: float = 0.0
+    restarted: tuple[float, ...] = ()  # when the kubelet restarted it for a changed definition
+    kill_after: float = 0.0  # how long a run takes to stop then: stop_after, at most the grace period
+    kill_code: int = 0  # its exit code: 0 when it stops in the grace period, 137 (SIGKILL) when not
 
 
 def _annotation(pod: Mapping, name: str, container: str, pod_wide: bool) -> str | None:
@@ -131,13 +139,36 @@ def controls(pod: Mapping, container: str, init: bool = False) -> Controls:
     exit_after = _seconds(get("exit-after"), "exit-after")
     if exit_after is None and (code is not None or init):
         exit_after = 0.0
+    stop_after = _seconds(_annotation(pod, "stop-after", container, True), "stop-after") or 0.0
+    grace = _grace(pod)
     return Controls(
         start_after=_seconds(get("start-after"), "start-after") or 0.0,
         ready_after=_seconds(get("ready-after"), "ready-after") or 0.0,
         exit_after=exit_after,
         exit_code=code if code is not None else 0,
-        stop_after=_seconds(_annotation(pod, "stop-after", container, True), "stop-after") or 0.0,
+        stop_after=stop_after,
+        restarted=() if init else restart_moments(pod, container),
+        kill_after=min(stop_after, grace),
+        kill_code=0 if stop_after <= grace else 137,
     )
+
+
+def restart_moments(pod: Mapping, container: str) -> tuple[float, ...]:
+    """When the kubelet restarted app container `container` because its definition changed (its
+    image: `kubectl set image`), from the annotation the kubelet rules write, RESTARTED + ".NAME"."""
+    text = _annotation(pod, RESTARTED, container, pod_wide=False)
+    if not text:
+        return ()
+    try:
+        return tuple(sorted(parse_time(moment) for moment in str(text).split()))
+    except ValueError:
+        raise ValueError(f"annotation {PREFIX}{RESTARTED}.{container}: {text!r} is not a list of times "
+                         "like 2026-01-01T00:00:05Z") from None
+
+
+def _grace(pod: Mapping) -> float:
+    grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds")
+    return 30.0 if grace is None else max(0.0, float(grace))
 
 
 # ------------------------------------------------------------------ timeline
@@ -152,6 +183,7 @@ class Run:
     ready: float | None  # the moment it turns Ready (None: never in this run)
     exit: float | None  # the moment it exits (None: never)
     code: int
+    killed: float | None = None  # when the kubelet stopped it for a changed definition (None: it was not)
 
 
 @attrs.frozen
@@ -167,24 +199,41 @@ def restarts(policy: str, code: int) -> bool:
 
 
 def runs(ctl: Controls, first_start: float, policy: str) -> Iterator[tuple[Run, Restart | None]]:
-    """Every run of a container from `first_start` on, each with the restart that follows it."""
+    """Every run of a container from `first_start` on, each with the restart that follows it.
+
+    A restart for a changed definition (`ctl.restarted`, computePodActions) stops the run going
+    then, whatever the restart policy, and the next starts as soon as it has stopped; a container
+    waiting out a back-off starts at once.  Either way the back-off starts afresh (upstream keys it
+    by the container's hash).  A change after the container stopped for good changes nothing.
+    """
+    changes = iter(ctl.restarted)
+    change = next(changes, None)
     start, backoff, last_update = first_start, None, None
     for number in range(MAX_RUNS):
-        exit_at = None if ctl.exit_after is None else start + ctl.exit_after
+        while change is not None and change <= start:  # seen while it was starting or stopping
+            change = next(changes, None)
+        exit_at, code, killed = None if ctl.exit_after is None else start + ctl.exit_after, ctl.exit_code, None
+        if change is not None and (exit_at is None or change < exit_at):
+            killed, exit_at, code = change, change + ctl.kill_after, ctl.kill_code
+            change = next(changes, None)
         ready_at = start + ctl.ready_after
         if exit_at is not None and ready_at >= exit_at and ctl.ready_after > 0:
             ready_at = None
-        run = Run(number, start, ready_at, exit_at, ctl.exit_code)
-        if exit_at is None or not restarts(policy, ctl.exit_code):
+        run = Run(number, start, ready_at, exit_at, code, killed)
+        if killed is not None:
+            restart, backoff = Restart(exit_at, 0.0), None
+        elif exit_at is None or not restarts(policy, code):
             yield run, None
             return
         # flowcontrol.Backoff: no entry (or one idle for > 2·max) restarts at once.
-        if backoff is None or exit_at - last_update > 2 * BACKOFF_MAX:
+        elif backoff is None or exit_at - last_update > 2 * BACKOFF_MAX:
             restart = Restart(exit_at, 0.0)
             backoff = BACKOFF_INITIAL
         else:
             restart = Restart(exit_at + backoff, backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
+        if change is not None and change < restart.at:  # changed while backing off: started at once
+            restart, backoff = Restart(change, restart.backoff), None
         last_update = restart.at
         yield run, restart
         start = restart.at
@@ -343,6 +392,8 @@ def _run_lines(name: str, run: Run, restart: Restart | None, now: float) -> Iter
     if run.ready is not None and now >= run.ready and (run.exit is None or run.ready < run.exit
                                                        or run.ready == run.start):
         yield run.ready, f"container {name} is ready"
+    if run.killed is not None and now >= run.killed:
+        yield run.killed, f"stopping container {name}: definition changed"
     if run.exit is not None and now >= run.exit:
         yield run.exit, f"container {name} exited with code {run.code}"
         if restart is not None and restart.backoff > 0:

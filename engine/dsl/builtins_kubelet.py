@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pyrsistent import freeze
 
 from engine import netaddr, runtime
+from engine.timeutil import format_time
 from engine.quantity import Quantity
 
 from . import builtins_scheduling as _scheduling  # (a module: the two import each other through .builtins)
@@ -28,13 +29,44 @@ _TERMINAL = ("Succeeded", "Failed")
 
 
 @builtin(pure=False)  # the simulated runtime in force (runtime.use)
-def container_statuses(pod, now):
-    """The runtime's init and app container statuses of an admitted POD at NOW (state, ready, restartCount, image, imageID, containerID, lastState).
+def container_statuses(pod, now, annotations=None):
+    """The runtime's init and app container statuses of an admitted POD at NOW (state, ready, restartCount, image, imageID, containerID, lastState); with ANNOTATIONS, as if the pod had those (definition_changes).
 
     container_statuses(pod, now).containerStatuses[0].state → {"running": {"startedAt": "2026-01-01T00:00:05Z"}}
     container_statuses(pod, now).initContainerStatuses → null (no init containers)
     """
-    return freeze(runtime.current().status(_map(pod), now))
+    pod = _map(pod)
+    if annotations is not None:
+        meta = _map(pod.get("metadata"))
+        pod = pod.set("metadata", meta.set("annotations", _map(annotations)))
+    return freeze(runtime.current().status(pod, now))
+
+
+@builtin()
+def definition_changes(before, statuses, annotations, now):
+    """The app containers to restart at NOW because their definition changed (computePodActions): those whose image in STATUSES (the runtime's, from the pod's spec) differs from the one BEFORE (the status last written) for the same run, running (killed, then started again) or backing off (started at once); null when none.  `annotations` are ANNOTATIONS with the restarts recorded (runtime.restart_moments), `containers` the names and whether each was running.
+
+    definition_changes(pod.status.containerStatuses, statuses, pod.metadata.annotations, now) → null
+    definition_changes(…).containers → [{"name": "app", "running": true}]
+    """
+    seen = {_dig(s, "name"): s for s in _seq(before)}
+    changed = []
+    for status in _seq(statuses):
+        was = seen.get(_dig(status, "name"))
+        if was is None or _dig(was, "image") == _dig(status, "image"):
+            continue  # (the common case: one dict lookup and a comparison per container)
+        running = _dig(status, "state", "running") is not None
+        backing_off = _dig(status, "state", "waiting", "reason") == "CrashLoopBackOff"
+        if (running or backing_off) and _dig(was, "containerID") == _dig(status, "containerID"):
+            changed.append({"name": _dig(status, "name"), "running": running})
+    if not changed:
+        return None
+    notes = dict(_map(annotations))
+    moment = format_time(float(now))
+    for change in changed:
+        key = f"{runtime.PREFIX}{runtime.RESTARTED}.{change['name']}"
+        notes[key] = f"{notes[key]} {moment}" if notes.get(key) else moment
+    return freeze({"annotations": notes, "containers": changed})
 
 
 @builtin(pure=False)  # the simulated runtime in force (runtime.use)
