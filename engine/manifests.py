@@ -27,7 +27,9 @@ at the line and column it was made; the whole file is then *bad*.
   fixed (or deleted).
 
 Namespaces and CustomResourceDefinitions are applied first, so a folder may
-hold a CRD and its objects.
+hold a CRD and its objects; then what admission reads when a pod is created
+(ServiceAccounts, PriorityClasses, LimitRanges); then the rest.  So a folder
+converges whatever files its dependencies are in.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ PART_OF = "applyset.kubernetes.io/part-of"
 APPLYSET = "recon-manifests"
 SUFFIXES = (".yaml", ".yml", ".json")
 FIRST = {("", "Namespace"), (CRD_GROUP, CRD_KIND)}
+SECOND = {("", "ServiceAccount"), ("scheduling.k8s.io", "PriorityClass"), ("", "LimitRange")}
+
+
+def _phase(key: Key) -> int:
+    """When an object of the folder is applied: 0 (FIRST), 1 (SECOND: what pod admission reads), 2."""
+    kind = (key[0], key[1])
+    return 0 if kind in FIRST else 1 if kind in SECOND else 2
 
 
 # ================================================================== loading
@@ -540,8 +549,8 @@ def apply_folder(api: Any, folder: Folder) -> ApplyResult:
     errors = [*folder.errors, *errors, *held, *twice]
     bad = set(folder.bad_files) | _paths_of(errors, folder)
     changes: list[Change] = []
-    for first in (True, False):
-        phase = [i for i in items if ((i.key[0], i.key[1]) in FIRST) == first]
+    for number in (0, 1, 2):
+        phase = [i for i in items if _phase(i.key) == number]
         for path, file_items in itertools.groupby(phase, key=lambda i: i.doc.path):
             if path not in bad:
                 _apply_file(api, path, list(file_items), bad, errors, changes)
@@ -677,7 +686,7 @@ def prune_candidates(snapshot: Any, keep: set[Key], bad: set[str]) -> list[tuple
                 continue  # the label alone was copied by a controller (an Endpoints takes its Service's labels)
             if key not in keep and source not in bad and not meta.get("deletionTimestamp"):
                 found.append((key, source))
-    return sorted(found, key=lambda ks: ((ks[0][0], ks[0][1]) in FIRST, ks[0][1] == "Namespace", ks[0]))
+    return sorted(found, key=lambda ks: (-_phase(ks[0]), ks[0][1] == "Namespace", ks[0]))
 
 
 _FIELD_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]|\[([^\]]*)\]")

@@ -292,3 +292,35 @@ def test_a_broken_file_never_affects_the_objects_of_another(folder):
     result = folder.apply()
     assert result.bad_files == {"aa.yaml"} and len(result.errors) == 1
     assert actions(result)["Service/web"] == "configured" and service_port(folder) == 82
+
+
+def test_what_pod_admission_reads_is_applied_before_the_pods_whatever_file_it_is_in(folder):
+    folder.write("a-pod.yaml", """\
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: solo, namespace: demo}
+        spec:
+          serviceAccountName: builder
+          priorityClassName: batch
+          containers: [{name: c, image: busybox}]
+        """)
+    folder.write("b-sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: builder, namespace: demo}\n")
+    folder.write("c-pc.yaml", "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: batch}\nvalue: 10\n")
+    folder.write("d-limits.yaml", """\
+        apiVersion: v1
+        kind: LimitRange
+        metadata: {name: limits, namespace: demo}
+        spec:
+          limits: [{type: Container, defaultRequest: {cpu: 50m}}]
+        """)
+    result = folder.apply()
+    assert result.errors == (), [e.format() for e in result.errors]
+    pod = folder.get("", "Pod", "demo", "solo")
+    assert get_path(pod, "spec", "priority") == 10
+    assert get_path(pod, "spec", "containers", 0, "resources", "requests", "cpu") == "50m"
+    for name in ("b-sa.yaml", "c-pc.yaml", "d-limits.yaml", "a-pod.yaml"):
+        folder.remove(name)
+    result = folder.apply()  # pruned dependents first: the pod before what its admission read
+    assert result.errors == () and result.notes == (), (result.errors, result.notes)
+    pruned = [c.key[1] for c in result.changes if c.action == "pruned"]
+    assert pruned[0] == "Pod" and sorted(pruned[1:]) == ["LimitRange", "PriorityClass", "ServiceAccount"]
