@@ -53,6 +53,7 @@ from .errors import ReconError, SourceError
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, crd_types
 from .objects import Key, dumps, freeze, get_path, group_of, key_of, thaw
 from .patch import MERGE_KEYS, SET_LISTS
+from .request import drop_unset
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SOURCE = "recon.dev/source"
@@ -527,8 +528,18 @@ def _item(doc: Document, registry: Registry, crds: Mapping) -> Item | SourceErro
                          f'{kind} is served as "{rtype.api_version}"', ("apiVersion",))
     meta = obj["metadata"]
     meta = meta.set("namespace", meta.get("namespace") or "default") if rtype.namespaced else meta.discard("namespace")
-    config = obj.set("metadata", meta)
+    config = _as_stored(rtype, obj.set("metadata", meta))
     return Item(doc, rtype, key_of(config), config)
+
+
+def _as_stored(rtype: ResourceType, obj: PMap) -> PMap:
+    """A document as the API server keeps what a client sends (`request.drop_unset`): a null
+    unset, an empty map or list of a built-in kind's optional field left out.  So the
+    `creationTimestamp: null` of `kubectl create … --dry-run=client -o yaml` in a Deployment's
+    template is no change to it (the folder patched it away after the create: a second rollout)."""
+    body = thaw(obj)
+    drop_unset(rtype, body)
+    return freeze(body)
 
 
 def _unknown_kind(kind: str, api_version: str, types: Sequence[ResourceType]) -> str:

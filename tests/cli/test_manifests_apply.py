@@ -324,3 +324,16 @@ def test_what_pod_admission_reads_is_applied_before_the_pods_whatever_file_it_is
     assert result.errors == () and result.notes == (), (result.errors, result.notes)
     pruned = [c.key[1] for c in result.changes if c.action == "pruned"]
     assert pruned[0] == "Pod" and sorted(pruned[1:]) == ["LimitRange", "PriorityClass", "ServiceAccount"]
+
+
+def test_nulls_and_empty_lists_are_kept_out_as_the_api_server_keeps_them_out(folder):
+    # as `kubectl create deployment … --dry-run=client -o yaml` writes it
+    folder.write("web.yaml", DEPLOY.replace("metadata: {labels: {app: web}}",
+                                            "metadata: {labels: {app: web}, creationTimestamp: null}")
+                 + "          env: []\n      nodeSelector: null\n")
+    assert actions(folder.apply())["Deployment/web"] == "created"
+    template = get_path(folder.deployment(), "spec", "template")
+    assert "creationTimestamp" not in template["metadata"]
+    assert "env" not in template["spec"]["containers"][0] and "nodeSelector" not in template["spec"]
+    assert actions(folder.apply())["Deployment/web"] == "unchanged"  # (it was patched: a new template)
+    assert get_path(folder.deployment(), "metadata", "generation") == 1
