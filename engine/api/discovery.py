@@ -36,7 +36,8 @@ from ..objects import thaw
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
-             "finalize": ["update"], "binding": ["create"], "log": ["get"], "token": ["create"]}
+             "finalize": ["update"], "binding": ["create"], "eviction": ["create"], "log": ["get"],
+             "token": ["create"]}
 # kinds served only as a verb (no storage, no list)
 _CREATE_ONLY = {("", "Binding")}
 # the review kinds of the authorization and authentication groups: created and answered, never stored
@@ -78,6 +79,8 @@ def _sub_kind(rt: ResourceType, version: str, sub: str) -> dict:
         return {"group": "autoscaling", "version": "v1", "kind": "Scale"}
     if sub == "binding":
         return {"group": "", "version": "v1", "kind": "Binding"}
+    if sub == "eviction":
+        return {"group": "policy", "version": "v1", "kind": "Eviction"}
     if sub == "log":
         return {"group": "", "version": "v1", "kind": "Pod"}
     if sub == "token":

@@ -288,6 +288,10 @@ class HTTPServer:
         if target.subresource == "token" and verb == "create":
             now = self.cluster.clock.now()
             return _json(await self.reading(resources.token_request, api, user, target, body, now, self.auth.seed), 201)
+        if target.subresource == "eviction":
+            code, result = await self.locked(self._now, resources.evict, api, user, target, body, query, path)
+            self.converger.kick()
+            return _json(result, code)
         warnings: list[str] = []
         if verb == "patch":
             resources.check_patch_document(resources.PATCH_TYPES[_content_type(request)], body)

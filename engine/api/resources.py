@@ -470,3 +470,158 @@ def token_request(api: APIServer, user: User, target: Target, body: Any, now: fl
     return {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
             "metadata": {"name": target.name, "namespace": target.namespace, "creationTimestamp": None},
             "spec": spec, "status": {"token": token, "expirationTimestamp": format_time(issued + seconds)}}
+
+
+# ---------------------------------------------------------------- evictions
+
+EVICTION_REFUSED = "Cannot evict pod as it would violate the pod's disruption budget."
+MAX_DISRUPTED_PODS = 2000  # MaxDisruptedPodSize
+
+
+def evict(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str,
+          now: float) -> tuple[int, dict]:
+    """`pods/NAME/eviction` (pkg/registry/core/pod/storage/eviction.go): delete the pod unless a
+    PodDisruptionBudget that selects it allows no disruption (429). A pod that is Pending,
+    Succeeded, Failed or already being deleted is deleted without looking at budgets. With one
+    budget, its status is decremented (the pod recorded in `disruptedPods`, for the disruption
+    controller to count it as gone) and the pod deleted in one transaction; an unready pod is
+    deleted without decrementing while the budget is met (the IfHealthyBudget policy). The pod
+    gets the DisruptionTarget condition before it is deleted. The delete honours the Eviction's
+    `deleteOptions`; a dry run (there or in the query) writes nothing."""
+    if not isinstance(body, Mapping) or body.get("kind") not in (None, "Eviction"):
+        raise bad_request("the body of an eviction must be a policy/v1 Eviction")
+    if get_path(body, "metadata", "name") != target.name:
+        raise bad_request("name in URL does not match name in Eviction object")
+    options = dict(body.get("deleteOptions") or {})
+    if _dry_run(query):  # propagateDryRun
+        options["dryRun"] = ["All"]
+    _check_delete_options(options)
+    dry_run = _dry_run_option(options)
+    actor = actor_of(user)
+    pod = api.get(actor, "", "Pod", target.namespace, target.name)
+    _check_preconditions(target.rt, pod, options.get("preconditions") or {})
+    requests = []
+    if not _can_ignore_budgets(pod):
+        budgets = _budgets_of(api, actor, pod)
+        if len(budgets) > 1:
+            return 500, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 500,
+                         "message": "This pod has more than one PodDisruptionBudget, which the eviction "
+                                    "subresource does not support."}
+        if budgets and not _unhealthy_may_go(pod, budgets[0]):
+            decrement = _decrement(budgets[0], target.name, now)
+            if not dry_run:
+                requests.append(decrement)
+    if not dry_run:
+        requests.append(_disruption_target(pod, now))
+    requests.append(Request("delete", "", "Pod", target.namespace, target.name, body=_propagation(options) or None,
+                            grace_period=options.get("gracePeriodSeconds"), dry_run=dry_run))
+    api.submit(actor, requests, _cause(user, "POST", path))
+    return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
+def _can_ignore_budgets(pod: Mapping) -> bool:
+    """canIgnorePDB: a pod that is terminal, Pending or being deleted disrupts nothing more."""
+    return (get_path(pod, "status", "phase") in ("Succeeded", "Failed", "Pending")
+            or bool(get_path(pod, "metadata", "deletionTimestamp")))
+
+
+def _budgets_of(api: APIServer, actor: Actor, pod: Mapping) -> list:
+    """The PodDisruptionBudgets of the pod's namespace whose selector selects it (getPodDisruptionBudgets)."""
+    from ..selectors import from_label_selector
+
+    labels = get_path(pod, "metadata", "labels") or {}
+    budgets, _ = api.list(actor, "policy", "PodDisruptionBudget", get_path(pod, "metadata", "namespace"))
+    found = []
+    for pdb in budgets:
+        try:
+            selector = from_label_selector(get_path(pdb, "spec", "selector"))
+        except ValueError:
+            continue
+        if selector.matches(labels):
+            found.append(pdb)
+    return found
+
+
+def _ready(pod: Mapping) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in get_path(pod, "status", "conditions") or ())
+
+
+def _unhealthy_may_go(pod: Mapping, pdb: Mapping) -> bool:
+    """An unready pod is deleted without spending the budget when the policy is AlwaysAllow, or
+    (IfHealthyBudget, the default) while the application has its desired healthy pods."""
+    if _ready(pod):
+        return False
+    if get_path(pdb, "spec", "unhealthyPodEvictionPolicy") == "AlwaysAllow":
+        return True
+    status = pdb.get("status") or {}
+    desired = status.get("desiredHealthy") or 0
+    return (status.get("currentHealthy") or 0) >= desired > 0
+
+
+def _too_many_requests(why: str, retry_after: int = 0) -> APIError:
+    details: dict[str, Any] = {"causes": [{"reason": "DisruptionBudget", "message": why}]}
+    if retry_after:
+        details["retryAfterSeconds"] = retry_after
+    return APIError("TooManyRequests", EVICTION_REFUSED, details, code=429)
+
+
+def _decrement(pdb: Mapping, pod_name: str, now: float) -> Request:
+    """checkAndDecrement: the status write that spends one disruption, or the refusal."""
+    from ..apierrors import forbidden_error
+    from ..timeutil import format_time
+
+    meta, status = pdb.get("metadata") or {}, pdb.get("status") or {}
+    name = meta.get("name") or ""
+    if (status.get("observedGeneration") or 0) < (meta.get("generation") or 0):
+        raise _too_many_requests(f"The disruption budget {name} is still being processed by the server.", 10)
+    allowed = status.get("disruptionsAllowed") or 0
+    if allowed < 0:
+        raise forbidden_error("poddisruptionbudget", name, "pdb disruptions allowed is negative", "policy")
+    disrupted = dict(status.get("disruptedPods") or {})
+    if len(disrupted) > MAX_DISRUPTED_PODS:
+        raise forbidden_error("poddisruptionbudget", name, "DisruptedPods map too big - too many evictions not "
+                              "confirmed by PDB controller", "policy")
+    if allowed == 0:
+        raise _too_many_requests(f"The disruption budget {name} needs {status.get('desiredHealthy') or 0} healthy "
+                                 f"pods and has {status.get('currentHealthy') or 0} currently")
+    disrupted[pod_name] = format_time(now)
+    patch: dict[str, Any] = {"disruptionsAllowed": allowed - 1, "disruptedPods": disrupted}
+    if allowed == 1:  # UpdateDisruptionAllowedCondition
+        condition = {"type": "DisruptionAllowed", "status": "False", "reason": "InsufficientPods", "message": ""}
+        if status.get("observedGeneration"):
+            condition["observedGeneration"] = status["observedGeneration"]
+        patch["conditions"] = _with_condition(status.get("conditions") or [], condition, format_time(now))
+    return Request("patch", "policy", "PodDisruptionBudget", meta.get("namespace"), name, {"status": patch},
+                   subresource="status", patch_type="merge", rv=meta.get("resourceVersion"))
+
+
+def _with_condition(conditions: list, condition: dict, now: str) -> list:
+    """meta.SetStatusCondition: the entry of its type replaced, lastTransitionTime kept while its status is."""
+    old = next((c for c in conditions if c.get("type") == condition["type"]), None)
+    since = old.get("lastTransitionTime") if old is not None and old.get("status") == condition["status"] else None
+    new = dict(condition, lastTransitionTime=since or now)
+    if old is None:
+        return [*map(thaw, conditions), new]
+    return [new if c is old else thaw(c) for c in conditions]
+
+
+def _disruption_target(pod: Mapping, now: float) -> Request:
+    """addConditionAndDeletePod: the DisruptionTarget condition the pod carries while it goes."""
+    from ..timeutil import format_time
+
+    meta = pod.get("metadata") or {}
+    condition = {"type": "DisruptionTarget", "status": "True", "reason": "EvictionByEvictionAPI",
+                 "message": "Eviction API: evicting", "lastProbeTime": None}
+    conditions = [thaw(c) for c in get_path(pod, "status", "conditions") or ()]
+    old = next((c for c in conditions if c.get("type") == "DisruptionTarget"), None)
+    if old is None or old.get("status") != "True":  # UpdatePodCondition
+        condition["lastTransitionTime"] = format_time(now)
+    else:
+        condition["lastTransitionTime"] = old.get("lastTransitionTime")
+    if old is None:
+        conditions.append(condition)
+    else:
+        conditions[conditions.index(old)] = condition
+    return Request("patch", "", "Pod", meta.get("namespace"), meta.get("name"), {"status": {"conditions": conditions}},
+                   subresource="status", patch_type="merge")
