@@ -34,7 +34,7 @@ def test_an_unknown_resource_is_not_found_whatever_the_verb(live, method):
 @pytest.mark.parametrize("method", METHODS)
 def test_an_unknown_subresource_is_not_found_whatever_the_verb(live, method):
     pod = _pod(live)
-    for sub in ("exec", "attach", "portforward", "eviction", "nothing"):
+    for sub in ("exec", "attach", "portforward", "nothing"):
         code, status = _status(live, method, f"/api/v1/namespaces/demo/pods/{pod}/{sub}")
         assert (code, status["reason"]) == (404, "NotFound"), (method, sub)
 
