@@ -62,7 +62,7 @@ class EvalContext:
     """The reads and writes of one evaluation of one rule instance."""
 
     __slots__ = ("engine", "snap", "deps", "writes", "events", "clockwatch", "requeue_at", "now", "_t", "inst",
-                 "dormant", "indexed", "_set_target", "_set_key")
+                 "dormant", "indexed", "_set_target", "_set_key", "create_cap", "_creating")
 
     def __init__(self, engine: Any, snap: Any, now: float, inst: tuple | None = None):
         self.engine = engine
@@ -79,6 +79,8 @@ class EvalContext:
         self._set_key: Any = None  # several fields of one object in a row)
         self._t = now
         self.now = R.TimeVal(now, 1, now)
+        self.create_cap: int | None = None  # at most this many creations (the engine's slow start)
+        self._creating = 0  # creations so far
 
     def wake(self) -> float | None:
         times = [t for t in (self.clockwatch.wake, self.requeue_at) if t is not None]
@@ -382,6 +384,10 @@ class EvalContext:
             raise R.RuleRuntimeError(f"create needs a number of objects, got {R.type_name(count)}")
         if int(count) <= 0:
             return ()
+        if self.create_cap is not None:  # (a refused batch: fewer this time, as the rule sees it)
+            count = min(int(count), self.create_cap - self._creating)
+            if count <= 0:
+                return ()
         if template is not None and not isinstance(template, Mapping):
             raise R.RuleRuntimeError(f"create needs a map as template, got {R.type_name(template)}")
         if self.engine.resolve(kind_ref) is None:
@@ -393,6 +399,7 @@ class EvalContext:
             raise R.RuleRuntimeError("create is only possible in a rule evaluated by the engine")
         objects = tuple(build_created_objects(self.engine, self.inst, write, self.snap, self.engine.names_taken))
         self.writes.append(attrs.evolve(write, objects=objects))
+        self._creating += len(objects)
         return objects
 
     def delete(self, target: Any, options: Mapping, line: int) -> None:

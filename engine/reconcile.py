@@ -35,7 +35,7 @@ from .dsl.ast import ANY_KIND
 from .dsl.compile import CompiledComponent, CompiledDecl, prefilter_test
 from .errors import SourceError
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_position, statement_column
-from .events import EVENT, EventRecorder
+from .events import EVENT, Emitted, EventRecorder, object_reference
 from .kinds import BUILTINS, CRD_GROUP, CRD_KIND
 from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, set_path
 from .rules import RuleSet
@@ -354,6 +354,7 @@ class Engine:
         self.timers: list[tuple[float, int, tuple]] = []
         self.inst_timer: dict[tuple, float] = {}
         self.backoff: dict[tuple, float] = {}
+        self.create_caps: dict[tuple, int] = {}  # instances in slow start: at most this many creations
         self.failures: dict[tuple, RuleFailure] = {}
         self.dropped: dict[tuple, DroppedFields] = {}  # instances whose last writes lost fields
         self.evaluations: dict[str, int] = {}
@@ -660,6 +661,7 @@ class Engine:
         self.inst_timer.pop(inst, None)
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
+        self.create_caps.pop(inst, None)
         self.dropped.pop(inst, None)
 
     def _record_deps(self, inst: tuple, deps: frozenset) -> None:
@@ -801,6 +803,7 @@ class Engine:
             self._drop(inst)
             return None
         ctx = EvalContext(self, snap, self.clock.now(), inst)
+        ctx.create_cap = self.create_caps.get(inst)
         self.total_evaluations += 1
         self.evaluations[decl.qualname] = self.evaluations.get(decl.qualname, 0) + 1
         R.set_clockwatch(ctx.clockwatch)
@@ -855,6 +858,7 @@ class Engine:
                 if ctx is None or not ctx.writes:
                     if ctx is not None:
                         self.dropped.pop(inst, None)
+                        self.create_caps.pop(inst, None)
                     continue
                 if self._claim(inst, ctx, claimed):
                     self._submit(inst, causes, ctx, created, done)
@@ -885,6 +889,10 @@ class Engine:
         requests = self._requests(inst, ctx)
         if not requests:
             self.dropped.pop(inst, None)
+            self.create_caps.pop(inst, None)
+            return
+        if self._overtaken(ctx):  # (upstream's controller would get a Conflict on its resourceVersion)
+            self._invalidate(inst, ("retry", self.api.store.revision, None))
             return
         n_created = sum(1 for r in requests if r.verb == "create")
         created[comp.name] = created.get(comp.name, 0) + n_created
@@ -903,9 +911,25 @@ class Engine:
             if exc.reason == "Conflict":  # a concurrent write: evaluate again next round
                 self._invalidate(inst, ("retry", self.api.store.revision, None))
                 return
+            created[comp.name] -= n_created
+            if n_created > 1:  # slow start: the rule again, with one creation (then 2, 4, … as they land)
+                self.create_caps[inst] = 1
+                retry = self._evaluate(inst, self.api.store.head)
+                if retry is not None and retry.writes:
+                    self._submit(inst, causes, retry, created, done)
+                return
+            self.create_caps.pop(inst, None)
             line = _refused_line(ctx, exc, decl.line)
             self._back_off(inst, self._rule_failure(decl, key, (line, statement_column(decl, line)), exc.message))
+            if n_created:
+                self._failed_create(comp, key, exc.message, cause)
             return
+        cap = self.create_caps.get(inst)
+        if cap is not None:  # every creation the cap let through landed: twice as many next time
+            if n_created >= cap:
+                self.create_caps[inst] = cap * 2
+            else:
+                del self.create_caps[inst]
         head = self.api.store.head
         sets = [w for w in ctx.writes if type(w) is SetWrite]
         self._note_dropped(inst, sets, head)
@@ -943,6 +967,37 @@ class Engine:
             decl.qualname, decl.path, w.line, w.key, tuple(sorted(fields, key=_dotted)),
             tuple(sorted(undeclared, key=_dotted)), f"{rt.plural}.{rt.group}", version,
             statement_column(decl, w.line), self.rules.source_line(decl.path, w.line))
+
+    def _overtaken(self, ctx: EvalContext) -> bool:
+        """Did another write change a field this evaluation sets, since the snapshot it read?  Its
+        value may then rest on what is no longer so (a quota's `used` that admission has counted
+        up meanwhile): it is evaluated again, on the new state, instead of writing over it."""
+        head, snap = self.api.store.head, ctx.snap
+        if head is snap:
+            return False
+        for w in ctx.writes:
+            if type(w) is SetWrite:
+                then, now = snap.get(w.key), head.get(w.key)
+                if then is not now:
+                    a, b = get_path(then, *w.path), get_path(now, *w.path)
+                    if a is not b and a != b:
+                        return True
+        return False
+
+    def _failed_create(self, comp: CompiledComponent, key: Key, message: str, cause: tuple) -> None:
+        """A Warning Event FailedCreate on the rule's object, as upstream's controllers record a
+        refused create (`Error creating: <why>`); best effort, on its own."""
+        anchor = self.api.store.head.get(key)
+        if anchor is None:
+            return
+        emitted = Emitted(object_reference(anchor), "FailedCreate", "Warning", f"Error creating: {message}", None, 0)
+        try:
+            events = self.recorder.requests(comp.name, [emitted], self.clock.now(), self.api.store.head,
+                                            self.names_taken)
+            if events:
+                self.api.submit(self.actor(comp), events, cause=cause)
+        except APIError:
+            pass
 
     def _submit_with_events(self, comp: CompiledComponent, requests: list, events: list, cause: tuple) -> None:
         """Submit the writes and their events as one transaction.  Recording an event is

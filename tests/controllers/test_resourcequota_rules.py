@@ -158,8 +158,6 @@ def test_a_replicaset_refused_by_quota_backs_off_with_the_quota_error(controller
         "pods": str(len(c.list("Pod")))}
 
 
-@pytest.mark.xfail(strict=True, reason="a rule's creations are one transaction (no slow start: upstream makes the "
-                   "2 that fit), and a refused write records no FailedCreate event")
 def test_a_replicaset_refused_by_quota_makes_what_fits_and_records_failed_create(controller_cluster):
     c = controller_cluster
     c.load("resourcequota", "replicaset")
