@@ -191,18 +191,33 @@ def test_auth_whoami_sends_a_protobuf_self_subject_review_and_names_the_servicea
 def test_a_server_dry_run_drain_sends_its_dry_run_in_protobuf_delete_options_and_deletes_nothing(live):
     node = live.kubectl("get", "pods", "-n", "demo", "-o", "jsonpath={.items[0].spec.nodeName}").stdout
     pods = live.kubectl("get", "pods", "-A", "-o", "name").stdout
-    # no eviction subresource: kubectl deletes, then waits for pods a dry run keeps, until its timeout
-    out = live.kubectl("-v=9", "drain", node, "--dry-run=server", "--ignore-daemonsets", "--force",
-                       "--timeout=2s", check=None, timeout=60)
+    # deleting instead of evicting (client-go's typed client: protobuf DeleteOptions), then waiting for pods
+    # a dry run keeps, until its timeout
+    out = live.kubectl("-v=9", "drain", node, "--dry-run=server", "--disable-eviction", "--ignore-daemonsets",
+                       "--force", "--timeout=2s", check=None, timeout=60)
     deletes = [line for line in out.stderr.splitlines() if "curl -v -XDELETE" in line]
     assert deletes and all('"Content-Type: application/vnd.kubernetes.protobuf"' in line for line in deletes)
     assert live.kubectl("get", "pods", "-A", "-o", "name").stdout == pods
+    live.kubectl("uncordon", node)
 
 
 def test_a_drain_deletes_pods_with_protobuf_delete_options(live):
     node = live.kubectl("get", "pods", "-n", "demo", "-o", "jsonpath={.items[0].spec.nodeName}").stdout
-    out = live.kubectl("-v=9", "drain", node, "--ignore-daemonsets", "--force", "--timeout=30s", timeout=60)
+    out = live.kubectl("-v=9", "drain", node, "--disable-eviction", "--ignore-daemonsets", "--force",
+                       "--timeout=30s", timeout=60)
     deletes = [line for line in out.stderr.splitlines() if "curl -v -XDELETE" in line]
     assert deletes and all('"Content-Type: application/vnd.kubernetes.protobuf"' in line for line in deletes)
     assert f"node/{node} drained" in out.stdout
+    live.kubectl("uncordon", node)
+
+
+def test_a_drain_evicts_its_pods(live):
+    # (the module's generators made PodDisruptionBudgets in pb and js that select the same pods: an eviction
+    # refuses a pod two budgets cover, as upstream's)
+    for ns in ("pb", "js"):
+        live.kubectl("delete", "pdb", "--all", "-n", ns)
+    node = live.kubectl("get", "pods", "-n", "demo", "-o", "jsonpath={.items[0].spec.nodeName}").stdout
+    out = live.kubectl("-v=9", "drain", node, "--ignore-daemonsets", "--force", "--timeout=30s", timeout=60)
+    evictions = [line for line in out.stderr.splitlines() if "curl -v -XPOST" in line and "/eviction" in line]
+    assert evictions and "evicted" in out.stdout and f"node/{node} drained" in out.stdout
     live.kubectl("uncordon", node)
