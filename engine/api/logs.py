@@ -27,7 +27,7 @@ from ..apiserver import APIServer
 from ..objects import get_path
 from ..timeutil import parse_time
 from .auth import User
-from .resources import actor_of
+from .resources import actor_of, int_param
 
 TRUE = ("1", "t", "T", "TRUE", "true", "True")  # Go's strconv.ParseBool
 # how the simulated runtime begins the lines of a run (runtime._run_lines)
@@ -60,7 +60,7 @@ class LogOptions:
 
 def log_options(query: Mapping[str, str], pod: str, now: float) -> LogOptions:
     """The query's PodLogOptions, checked as ValidatePodLogOptions does (a 422 naming each field)."""
-    tail, limit, seconds = (_int(query, k) for k in ("tailLines", "limitBytes", "sinceSeconds"))
+    tail, limit, seconds = (int_param(query, k) for k in ("tailLines", "limitBytes", "sinceSeconds"))
     since_time = _time(query, "sinceTime")
     errors = []
     if tail is not None and tail < 0:
@@ -76,16 +76,6 @@ def log_options(query: Mapping[str, str], pod: str, now: float) -> LogOptions:
     return LogOptions(query.get("container") or None, query.get("previous") in TRUE, query.get("follow") in TRUE,
                       query.get("timestamps") in TRUE, since_time if seconds is None else now - seconds,
                       tail, limit)
-
-
-def _int(query: Mapping[str, str], name: str) -> int | None:
-    value = query.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise bad_request(f'invalid {name} "{value}": must be an integer') from None
 
 
 def _time(query: Mapping[str, str], name: str) -> float | None:

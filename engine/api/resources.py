@@ -122,7 +122,7 @@ def list_objects(api: APIServer, user: User, target: Target, query: Mapping[str,
     if start is not None:
         items = [o for o in items if _sort_key(o) > start]
     meta: dict[str, Any] = {"resourceVersion": str(revision)}
-    limit = _int_param(query, "limit")
+    limit = int_param(query, "limit")
     if limit and len(items) > limit:
         items = items[:limit]
         meta["continue"] = _encode_continue(revision, _sort_key(items[-1]))
@@ -173,7 +173,7 @@ def _bool_param(query: Mapping[str, str], name: str) -> bool:
     raise bad_request(f'invalid {name} "{value}": must be true or false')
 
 
-def _int_param(query: Mapping[str, str], name: str) -> int | None:
+def int_param(query: Mapping[str, str], name: str) -> int | None:
     value = query.get(name)
     if value in (None, ""):
         return None
@@ -340,8 +340,8 @@ def delete_options(body: Any, query: Mapping[str, str]) -> dict:
 def _query_delete_options(query: Mapping[str, str]) -> dict:
     """The DeleteOptions a query string carries (preconditions have no query form)."""
     options: dict[str, Any] = {}
-    if _int_param(query, "gracePeriodSeconds") is not None:
-        options["gracePeriodSeconds"] = _int_param(query, "gracePeriodSeconds")
+    if int_param(query, "gracePeriodSeconds") is not None:
+        options["gracePeriodSeconds"] = int_param(query, "gracePeriodSeconds")
     if "propagationPolicy" in query:
         options["propagationPolicy"] = query["propagationPolicy"]
     if "orphanDependents" in query:

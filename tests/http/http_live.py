@@ -119,3 +119,19 @@ def stop(live: Live) -> int:
             live.proc.kill()
         for reader in live.readers:  # (its pipes close as it exits)
             reader.join(timeout=10)
+
+
+def pod_manifest(name: str, **annotations: str) -> str:
+    """A one-container pod in `default`, with simulation annotations (`exit_after="3s"` → sim.recon.dev/exit-after)."""
+    notes = "".join(f"\n    sim.recon.dev/{key.replace('_', '-')}: \"{value}\"" for key, value in annotations.items())
+    return f"""apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  namespace: default
+  annotations:{notes or " {}"}
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+"""

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from http_live import KUBECTL, Live, start, stop
+from http_live import KUBECTL, Live, pod_manifest, start, stop
 
 
 @pytest.fixture(scope="module")
@@ -22,21 +22,6 @@ def live(tmp_path_factory) -> Live:
     server = start(tmp_path_factory.mktemp("follow"))
     yield server
     stop(server)
-
-
-def _pod(name: str, **annotations: str) -> str:
-    notes = "".join(f"\n    sim.recon.dev/{key.replace('_', '-')}: \"{value}\"" for key, value in annotations.items())
-    return f"""apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  namespace: default
-  annotations:{notes or " {}"}
-spec:
-  containers:
-  - name: app
-    image: busybox:1.36
-"""
 
 
 def _apply(live: Live, name: str, text: str) -> None:
@@ -57,7 +42,7 @@ def _kubectl_bg(live: Live, *args: str, limit: float = 60) -> subprocess.Popen:
 
 
 def test_wait_for_ready_returns_when_the_pod_becomes_ready_not_before(live):
-    _apply(live, "slow", _pod("slow", ready_after="4s"))
+    _apply(live, "slow", pod_manifest("slow", ready_after="4s"))
     assert live.kubectl("get", "pod", "slow", "-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
                         ).stdout != "True"
     started = time.monotonic()
@@ -69,14 +54,14 @@ def test_wait_for_ready_returns_when_the_pod_becomes_ready_not_before(live):
 
 
 def test_wait_for_a_condition_that_never_comes_times_out_with_kubectls_error(live):
-    _apply(live, "never", _pod("never", ready_after="1h"))
+    _apply(live, "never", pod_manifest("never", ready_after="1h"))
     proc = live.kubectl("wait", "--for=condition=Ready", "pod/never", "--timeout=2s", check=None)
     assert proc.returncode != 0
     assert "timed out waiting for the condition on pods/never" in proc.stderr
 
 
 def test_wait_for_delete_returns_once_the_pod_is_gone(live):
-    _apply(live, "doomed", _pod("doomed", stop_after="3s"))
+    _apply(live, "doomed", pod_manifest("doomed", stop_after="3s"))
     live.kubectl("wait", "--for=condition=Ready", "pod/doomed", "--timeout=60s", timeout=90)
     live.kubectl("delete", "pod", "doomed", "--wait=false")
     out = live.kubectl("wait", "--for=delete", "pod/doomed", "--timeout=60s", timeout=90).stdout
@@ -85,7 +70,7 @@ def test_wait_for_delete_returns_once_the_pod_is_gone(live):
 
 
 def test_logs_follow_streams_lines_written_after_it_started(live):
-    _apply(live, "chatty", _pod("chatty", ready_after="3s"))
+    _apply(live, "chatty", pod_manifest("chatty", ready_after="3s"))
     proc = _kubectl_bg(live, "logs", "-f", "pod/chatty")
     try:
         seen = []
@@ -103,7 +88,7 @@ def test_logs_follow_streams_lines_written_after_it_started(live):
 
 
 def test_get_watch_on_one_pod_prints_its_changes(live):
-    _apply(live, "watched", _pod("watched", ready_after="3s"))
+    _apply(live, "watched", pod_manifest("watched", ready_after="3s"))
     proc = _kubectl_bg(live, "get", "pod", "watched", "-w", "--no-headers")
     try:
         assert proc.stdout is not None

@@ -7,27 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from http_live import Live, wait_for
-
-
-def _pod(name: str, **annotations: str) -> str:
-    notes = "".join(f"\n    sim.recon.dev/{key.replace('_', '-')}: \"{value}\"" for key, value in annotations.items())
-    return f"""apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-  namespace: default
-  annotations:{notes or " {}"}
-spec:
-  containers:
-  - name: app
-    image: busybox:1.36
-"""
+from http_live import Live, pod_manifest, wait_for
 
 
 def _apply(live: Live, name: str, **annotations: str) -> None:
     path = live.root / f"{name}.yaml"
-    path.write_text(_pod(name, **annotations))
+    path.write_text(pod_manifest(name, **annotations))
     live.kubectl("apply", "-f", str(path))
 
 
