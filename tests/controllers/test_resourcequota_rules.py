@@ -145,13 +145,18 @@ def _replicaset(replicas):
                                   "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}}}}
 
 
-def test_a_replicaset_refused_by_quota_backs_off_with_the_quota_error(controller_cluster):
-    c = controller_cluster
+def _replicaset_past_its_quota(c):
+    """A ReplicaSet of 3 in a namespace whose quota allows 2 pods, run for a minute."""
     c.load("resourcequota", "replicaset")
     c.create(quota({"pods": "2"}))
     c.run(5)
     c.create(_replicaset(3))
-    result = c.run(60)
+    return c.run(60)
+
+
+def test_a_replicaset_refused_by_quota_backs_off_with_the_quota_error(controller_cluster):
+    c = controller_cluster
+    result = _replicaset_past_its_quota(c)
     [failure] = [f for f in result.failures if f.rule == "replicaset-controller/replicas"]
     assert "is forbidden: exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2" in failure.message
     assert c.api.get(c.admin, "", "ResourceQuota", "demo", "q")["status"]["used"] == {
@@ -160,11 +165,7 @@ def test_a_replicaset_refused_by_quota_backs_off_with_the_quota_error(controller
 
 def test_a_replicaset_refused_by_quota_makes_what_fits_and_records_failed_create(controller_cluster):
     c = controller_cluster
-    c.load("resourcequota", "replicaset")
-    c.create(quota({"pods": "2"}))
-    c.run(5)
-    c.create(_replicaset(3))
-    c.run(60)
+    _replicaset_past_its_quota(c)
     assert len(c.list("Pod")) == 2
     assert any(e.get("reason") == "FailedCreate" and "Error creating: " in e.get("message", "")
                for e in c.list("Event"))
