@@ -933,10 +933,13 @@ class Engine:
         head = self.api.store.head
         sets = [w for w in ctx.writes if type(w) is SetWrite]
         self._note_dropped(inst, sets, head)
-        # A set counts as written where it changed what its path holds: one whose fields the API
-        # server dropped (all of them) wrote nothing, and a state that did not change is no sign
-        # of a fight; one that lost some fields and changed others did write.
-        done.extend((decl.qualname, w.key, w.path, w.value) for w in sets if _changed_at(before, head, w))
+        # A set counts as written where it changed its object; where the API server dropped fields
+        # of this instance's sets, where it changed what its path holds: one whose fields were all
+        # dropped wrote nothing (a state that did not change is no sign of a fight), one that lost
+        # some and changed others did write.
+        exact = inst in self.dropped
+        done.extend((decl.qualname, w.key, w.path, w.value) for w in sets
+                    if (_changed_at(before, head, w) if exact else head.get(w.key) is not before.get(w.key)))
         done.extend((decl.qualname, r.verb, r.kind, r.name) for r in requests
                     if r.verb != "update" and (r.group, r.kind) != EVENT)
 
