@@ -53,7 +53,6 @@ from .errors import ReconError, SourceError
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, crd_types
 from .objects import Key, dumps, freeze, get_path, group_of, key_of, thaw
 from .patch import MERGE_KEYS, SET_LISTS
-from .request import drop_unset
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SOURCE = "recon.dev/source"
@@ -528,18 +527,8 @@ def _item(doc: Document, registry: Registry, crds: Mapping) -> Item | SourceErro
                          f'{kind} is served as "{rtype.api_version}"', ("apiVersion",))
     meta = obj["metadata"]
     meta = meta.set("namespace", meta.get("namespace") or "default") if rtype.namespaced else meta.discard("namespace")
-    config = _as_stored(rtype, obj.set("metadata", meta))
+    config = obj.set("metadata", meta)
     return Item(doc, rtype, key_of(config), config)
-
-
-def _as_stored(rtype: ResourceType, obj: PMap) -> PMap:
-    """A document as the API server keeps what a client sends (`request.drop_unset`): a null
-    unset, an empty map or list of a built-in kind's optional field left out.  So the
-    `creationTimestamp: null` of `kubectl create … --dry-run=client -o yaml` in a Deployment's
-    template is no change to it (the folder patched it away after the create: a second rollout)."""
-    body = thaw(obj)
-    drop_unset(rtype, body)
-    return freeze(body)
 
 
 def _unknown_kind(kind: str, api_version: str, types: Sequence[ResourceType]) -> str:
@@ -654,15 +643,15 @@ def requests_for(item: Item, live: Mapping | None) -> list[Request]:
     """The writes that make the object what `item` says it is: none when it already is."""
     group, kind, ns, name = item.key
     applied = _stamped(item.config, item)
-    if live is None:
-        return [Request("create", group, kind, ns, name, body=applied)]
+    if live is None:  # (a client's body, as kubectl's: the API server decodes it as upstream's does)
+        return [Request("create", group, kind, ns, name, body=applied, client_body=True)]
     last = last_applied(live)
     if item.rtype.has_status:  # status is the controllers'; a manifest's counts only on create
         applied, last = applied.discard("status"), last and last.discard("status")
     patch = three_way_patch(live, last, applied, strategic=not item.rtype.is_custom)
     if not patch:
         return []
-    return [Request("patch", group, kind, ns, name, body=patch,
+    return [Request("patch", group, kind, ns, name, body=patch, client_body=True,
                     patch_type="merge" if item.rtype.is_custom else "strategic")]
 
 

@@ -48,6 +48,9 @@ class Request:
     # server-side apply and managedFields: who writes (None records nothing), and an apply's force
     field_manager: str | None = None
     force: bool = False
+    # a body a client wrote (the manifests folder's, as kubectl's): decoded as an API write's is
+    # (`drop_unset`), though it records no managedFields
+    client_body: bool = False
 
 
 def request_namespace(rt: ResourceType, req: Request) -> str:
@@ -66,9 +69,9 @@ def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
     reads the rest and sets only the metadata's name and namespace, so a whole
     Pod need not be copied twice).
 
-    The main-resource body of an API write (a create, an update, a patch's or
-    an apply's result) is left as upstream's decode would leave it
-    (`drop_unset`).  The rules, the scheduler and the event recorder write
+    The main-resource body of an API write or the manifests folder's (a
+    create, an update, a patch's or an apply's result) is left as upstream's
+    decode would leave it (`drop_unset`).  The rules, the scheduler and the event recorder write
     what they mean and are taken as written (the placeholder EndpointSlice's
     `endpoints: []`, a terminating Namespace's `finalizers: []`), at no cost."""
     if not isinstance(req.body, Mapping):
@@ -87,7 +90,7 @@ def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
         raise bad_request(f"the API version in the data ({api_version}) does not match the expected "
                           f"API version ({rt.api_version})")
     obj["apiVersion"], obj["kind"] = api_version or rt.api_version, rt.kind
-    if deep and req.subresource is None and req.field_manager is not None:
+    if deep and req.subresource is None and (req.field_manager is not None or req.client_body):
         drop_unset(rt, obj)
     if obj.get("metadata") is None:
         obj["metadata"] = {}

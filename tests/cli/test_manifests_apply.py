@@ -337,3 +337,25 @@ def test_nulls_and_empty_lists_are_kept_out_as_the_api_server_keeps_them_out(fol
     assert "env" not in template["spec"]["containers"][0] and "nodeSelector" not in template["spec"]
     assert actions(folder.apply())["Deployment/web"] == "unchanged"  # (it was patched: a new template)
     assert get_path(folder.deployment(), "metadata", "generation") == 1
+
+
+def test_a_null_in_the_file_removes_the_field_as_kubectl_apply_does(folder):
+    folder.write("cm.yaml", """\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: c, namespace: demo, labels: {gone: x, kept: y}, annotations: {note: n}}
+        data: {a: "1", b: "2"}
+        """)
+    folder.apply()
+    folder.write("cm.yaml", """\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: c, namespace: demo, labels: {gone: null, kept: y}, annotations: {note: null}}
+        data: {a: "1", b: null}
+        """)
+    assert actions(folder.apply())["ConfigMap/c"] == "configured"
+    cm = folder.get("", "ConfigMap", "demo", "c")
+    assert dict(cm["data"]) == {"a": "1"}
+    assert dict(cm["metadata"]["labels"])["kept"] == "y" and "gone" not in cm["metadata"]["labels"]
+    assert "note" not in (cm["metadata"].get("annotations") or {})
+    assert actions(folder.apply())["ConfigMap/c"] == "unchanged"
