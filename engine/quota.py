@@ -18,6 +18,10 @@ ONE = Quantity(1)
 LEGACY_COUNTS = {("", "Service"): "services", ("", "ConfigMap"): "configmaps", ("", "Secret"): "secrets",
                  ("", "PersistentVolumeClaim"): "persistentvolumeclaims", ("", "ResourceQuota"): "resourcequotas",
                  ("", "ReplicationController"): "replicationcontrollers"}
+# The kinds whose `count/<resource>` rules/resourcequota.rules counts (besides pods): admission charges
+# only these, so that a quota's `used` is what the controller reports (other kinds: neither).
+COUNTED_KINDS = frozenset({*LEGACY_COUNTS, ("apps", "Deployment"), ("apps", "ReplicaSet"),
+                           ("apps", "StatefulSet"), ("apps", "DaemonSet"), ("batch", "Job"), ("batch", "CronJob")})
 POD_COMPUTE = ("cpu", "memory", "ephemeral-storage")
 # BACKWARD COMPATIBILITY (podEvaluator.Constraints): quota on these needs every container to say them.
 VALIDATION_SET = frozenset({"cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"})
@@ -89,6 +93,8 @@ def usage(group: str, kind: str, plural: str, obj: Mapping) -> dict[str, Quantit
 def matching_resources(group: str, kind: str, plural: str, hard: Iterable[str]) -> list[str]:
     """evaluator.MatchingResources: the names of `hard` this kind's evaluator counts."""
     if (group, kind) != ("", "Pod"):
+        if (group, kind) not in COUNTED_KINDS:
+            return []
         names = {count_name(plural, group), LEGACY_COUNTS.get((group, kind))}
         return sorted(h for h in hard if h in names)
     return sorted(h for h in hard if h in ("pods", "count/pods") or h in POD_COMPUTE

@@ -138,6 +138,21 @@ def test_quota_counts_objects_and_ignores_pods_outside_its_scope(controller_clus
     assert c.get("ResourceQuota", "be")["status"]["used"] == {"pods": "1"}
 
 
+def test_a_count_of_a_kind_the_controller_does_not_count_is_not_enforced_either(controller_cluster):
+    # (admission charging it while the controller reset it to 0 let every create through anyway, and showed 0)
+    c = controller_cluster
+    c.load("resourcequota")
+    c.create(quota({"count/serviceaccounts": "1", "count/configmaps": "5"}))
+    c.run(5)
+    for name in ("a", "b"):
+        c.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "demo"}})
+        c.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "demo"}})
+        # as admission leaves it (before the controller recounts): the same as the controller says
+        assert c.get("ResourceQuota", "q")["status"]["used"]["count/serviceaccounts"] == "0"
+        c.run(5)
+    assert c.get("ResourceQuota", "q")["status"]["used"] == {"count/serviceaccounts": "0", "count/configmaps": "2"}
+
+
 def _replicaset(replicas):
     return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web", "namespace": "demo"},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
