@@ -912,16 +912,15 @@ class Engine:
                 self._invalidate(inst, ("retry", self.api.store.revision, None))
                 return
             created[comp.name] -= n_created
-            if n_created > 1:  # slow start: the rule again, with one creation (then 2, 4, … as they land)
+            refused_create = _refused_create(requests, exc)
+            if refused_create and n_created > 1:  # slow start: next round with one creation (then 2, 4, …)
                 self.create_caps[inst] = 1
-                retry = self._evaluate(inst, self.api.store.head)
-                if retry is not None and retry.writes:
-                    self._submit(inst, causes, retry, created, done)
+                self._invalidate(inst, ("retry", self.api.store.revision, None))
                 return
             self.create_caps.pop(inst, None)
             line = _refused_line(ctx, exc, decl.line)
             self._back_off(inst, self._rule_failure(decl, key, (line, statement_column(decl, line)), exc.message))
-            if n_created:
+            if refused_create:
                 self._failed_create(comp, key, exc.message, cause)
             return
         cap = self.create_caps.get(inst)
@@ -983,7 +982,7 @@ class Engine:
                 then, now = snap.get(w.key), head.get(w.key)
                 if then is not now:
                     a, b = get_path(then, *w.path), get_path(now, *w.path)
-                    if a is not b and a != b:
+                    if a is not b and a != b and b != w.value:  # (already what it sets: no harm)
                         return True
         return False
 
@@ -1074,6 +1073,18 @@ class Engine:
         if complete:
             self._actors[comp] = found
         return found
+
+
+def _refused_create(requests: list, exc: Any) -> bool:
+    """Was it one of the creations the API server refused (by the name it gives, else: only
+    creations were asked)?"""
+    creates = [r for r in requests if r.verb == "create"]
+    name = (exc.details or {}).get("name") if isinstance(exc.details, dict) else None
+    if not creates:
+        return False
+    if name:
+        return any(r.name == name for r in creates)
+    return len(creates) == len(requests)
 
 
 def _changed_at(before: Any, after: Any, w: SetWrite) -> bool:
