@@ -7,7 +7,7 @@ the step a live run repeats for each settled batch of edits to the folder.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -127,14 +127,16 @@ class Cluster:
         return errors
 
     def sync(self, folder: Path, until: float | None,
-             applied: Callable[[ApplyResult], None] | None = None) -> tuple[ApplyResult, Any]:
+             applied: Callable[[ApplyResult], None] | None = None,
+             leave: frozenset = frozenset()) -> tuple[ApplyResult, Any]:
         """Apply `folder` as one batch and converge (until `until`, simulated clocks).
 
         `applied(result)` is called between the two: writers let in during the
         run (between engine rounds) already meet what the folder defines.
+        `leave`: keys of objects the folder defines but is not to touch now.
         """
         with self.store.batch():
-            result = apply_folder(self.api, load_folder(folder))
+            result = apply_folder(self.api, load_folder(folder), leave)
         if applied is not None:
             applied(result)
         run = self.engine.run(until=until) if self.engine is not None else None

@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from .apierrors import APIError
 from .errors import ReconError
 from .manifests import SOURCE, SUFFIXES, ApplyResult, last_applied, three_way_patch
@@ -50,8 +52,9 @@ class DriftWatch:
         self.wake = wake or threading.Event()  # set on every write the folder did not make
         self.owned: set = set()  # keys the folder defined at its last apply
         self.restores: dict = {}
+        self.given_up: list = []  # objects `take` stopped restoring, not reported yet
         self._lock = threading.Lock()
-        self._pending: list[Drift] = []
+        self._pending: list[tuple[Any, Drift]] = []  # (key, drift)
         self._keys: set = set()
         self._last: float | None = None
 
@@ -65,7 +68,7 @@ class DriftWatch:
             drift = self._drift(event, record.actor)
             if drift is not None:
                 with self._lock:
-                    self._pending.append(drift)
+                    self._pending.append((event.key, drift))
                     self._keys.add(event.key)
                     self._last = time.monotonic()
 
@@ -95,7 +98,8 @@ class DriftWatch:
             return None if self._last is None else max(0.0, self._last + quiet - time.monotonic())
 
     def take(self, quiet: float) -> list[Drift]:
-        """The drifts of a settled burst of writes (once), minus objects restored too often."""
+        """The drifts of a settled burst of writes (once) to restore: those of objects restored
+        fewer than MAX_RESTORES times since the folder last changed."""
         with self._lock:
             if self._last is None or time.monotonic() - self._last < quiet:
                 return []
@@ -103,10 +107,14 @@ class DriftWatch:
             self._pending, self._keys, self._last = [], set(), None
         for key in keys:
             self.restores[key] = self.restores.get(key, 0) + 1
-        return pending
+            if self.restores[key] == MAX_RESTORES + 1:
+                self.given_up.append(key)
+        left = self.left_alone()
+        return [drift for key, drift in pending if key not in left]
 
-    def given_up(self) -> list:
-        return [key for key, n in self.restores.items() if n == MAX_RESTORES + 1]
+    def left_alone(self) -> frozenset:
+        """The objects the folder no longer restores (until it changes): drifted once too often."""
+        return frozenset(key for key, n in self.restores.items() if n > MAX_RESTORES)
 
 
 def _overlap(a: str, b: str) -> bool:
@@ -135,6 +143,7 @@ class Live:
         self.quiet = quiet
         self.wake = wake or threading.Event()  # ends the loop's sleep early
         self._failed = ""  # the last message of a background run that did not converge
+        self._shown_failures: set[str] = set()  # the rule failures reported and still failing
         self.drift = DriftWatch(cluster, self.wake)
         self.manifests = _watch(self.folder, SUFFIXES, quiet, self.wake)
         self.rules = None
@@ -154,6 +163,7 @@ class Live:
         rules = str(self.cluster.rules_dir) if self.cluster.engine is not None else None
         self.reporter.started(str(self.folder), rules, self.state)
         batch = self.apply("start", ())
+        self._shown_failures = set(batch.failures)
         self.reporter.ready(batch, cluster_summary(self.cluster.store.head))
 
     def timeout(self) -> float:
@@ -175,15 +185,16 @@ class Live:
             files = self.manifests.take()
             if files is not None:
                 self.drift.restores.clear()
-                self.reporter.applied(self.apply("files", tuple(sorted(files))))
+                self._show(self.apply("files", tuple(sorted(files))))
                 return
             drifts = self.drift.take(self.quiet)
+            given_up, self.drift.given_up = self.drift.given_up, []
+            for key in given_up:
+                self.reporter.warning(f"{key[1]} {key[3]} keeps being changed by another writer; "
+                                      "recon stops restoring it until the folder changes")
             if drifts:
                 self.reporter.drifted(drifts)
-                for key in self.drift.given_up():
-                    self.reporter.warning(f"{key[1]} {key[3]} keeps being changed by another writer; "
-                                          "recon stops restoring it until the folder changes")
-                self.reporter.applied(self.apply("drift", ()))
+                self._show(self.apply("drift", ()))
                 return
             self.background()
         except (ReconError, APIError) as exc:
@@ -193,12 +204,13 @@ class Live:
         """Apply the folder as one change and converge; what it did."""
         cluster = self.cluster
         started = time.monotonic()
+        left = self.drift.left_alone()  # (drifted too often: neither restored nor watched)
+
         def owned(result: Any) -> None:  # before the engine runs: writes let in meanwhile are drift too
-            self.drift.owned = {c.key for c in result.changes if c.action != "pruned"}
-            self.drift.owned -= {k for k, n in self.drift.restores.items() if n > MAX_RESTORES}
+            self.drift.owned = {c.key for c in result.changes if c.action != "pruned"} - left
 
         with cluster.lock, recording(cluster.store) as recorder, self.reporter.converging("converging…"):
-            result, run = cluster.sync(self.folder, None, owned)
+            result, run = cluster.sync(self.folder, None, owned, leave=left)
             found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
         return Batch(trigger, files, result, recorder.revisions, found,
                      run is None or run.converged, "" if run is None else run.message,
@@ -208,18 +220,24 @@ class Live:
         with self.cluster.lock:
             errors = self.cluster.reload_rules()
         self.reporter.rules_reloaded(errors)
-        batch = self.converge("rules")
-        if batch.revisions:
-            self.reporter.applied(batch)
+        self._show(self.converge("rules"), always=False)
 
     def background(self) -> None:
         """Run the engine for due timers and others' writes; show it only when it did something visible
         (a failure to converge once per message, not at every tick)."""
         batch = self.converge("engine")
         failed = "" if batch.converged else batch.message
-        if batch.effects.lines or (failed and failed != self._failed):
-            self.reporter.applied(batch)
+        self._show(batch, always=bool(failed and failed != self._failed))
         self._failed = failed
+
+    def _show(self, batch: Batch, always: bool = True) -> None:
+        """Report a batch with the rule failures not reported yet (a failure that went away and
+        comes back is new again); one that wrote nothing is shown only with new failures, or
+        `always`."""
+        new = tuple(f for f in batch.failures if f not in self._shown_failures)
+        self._shown_failures = set(batch.failures)  # (a run's failures are all that fail now)
+        if always or new or batch.revisions or batch.effects.lines:
+            self.reporter.applied(attrs.evolve(batch, failures=new))
 
     def converge(self, trigger: str) -> Batch:
         cluster = self.cluster

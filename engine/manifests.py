@@ -540,12 +540,14 @@ def _unknown_kind(kind: str, api_version: str, types: Sequence[ResourceType]) ->
     return f"{message}: ensure its CustomResourceDefinition is installed first"
 
 
-def apply_folder(api: Any, folder: Folder) -> ApplyResult:
-    """Make the objects the folder defines match it; prune those that left it."""
+def apply_folder(api: Any, folder: Folder, leave: frozenset = frozenset()) -> ApplyResult:
+    """Make the objects the folder defines match it; prune those that left it.  The objects of
+    `leave` (keys) stay as they are, though defined (the live loop's objects drifted too often)."""
     every, errors = _resolve_documents(folder, api.registry)
     broken = set(folder.bad_files) | _paths_of(errors, folder)
     items, held = not_held(every, api.store.head, broken, [*folder.errors, *errors])
     items, twice = defined_once(items, api.store.head)
+    items = [i for i in items if i.key not in leave]
     errors = [*folder.errors, *errors, *held, *twice]
     bad = set(folder.bad_files) | _paths_of(errors, folder)
     changes: list[Change] = []

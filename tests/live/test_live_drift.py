@@ -74,8 +74,13 @@ def test_an_object_that_keeps_drifting_is_left_alone_after_a_few_restores(loop: 
     for _ in range(MAX_RESTORES + 1):
         loop.cluster.api.patch(ADMIN, *WEB, {"spec": {"replicas": 9}})
         loop.step()
-    warnings = [e for e in events(loop) if e["event"] == "warning"]
+    seen = events(loop)
+    warnings = [e for e in seen if e["event"] == "warning"]
     assert len(warnings) == 1 and "keeps being changed" in warnings[0]["message"]
+    assert len([e for e in seen if e["event"] == "drift"]) == MAX_RESTORES  # (the last change is not restored)
+    assert loop.cluster.store.head.get(WEB)["spec"]["replicas"] == 9
+    loop.step()  # (the warning is given once)
+    assert [e["event"] for e in events(loop)] == []
     loop.cluster.api.patch(ADMIN, *WEB, {"spec": {"replicas": 9}})
     loop.step()
     assert [e["event"] for e in events(loop)] == []
