@@ -195,7 +195,8 @@ def _workload_lines(before: Mapping[Key, Any], after: Any, pods: tuple[PodChange
 def _deployment_head(key: Key, old: Any, new: Any) -> str | None:
     ref = short_ref(key)
     if _gone(old) and not _gone(new):
-        return f"{ref} created ({_replicas(new)} replicas)"
+        n = _replicas(new)
+        return f"{ref} created ({n} replica{'' if n == 1 else 's'})"
     if not _gone(old) and _gone(new):
         return f"{ref} deleted"
     if old is None or new is None:

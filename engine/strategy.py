@@ -204,9 +204,9 @@ def scale_of(obj: Mapping, rt: ResourceType | None = None) -> Mapping:
         found = get_path(obj, *_path_of(paths.label_selector)) if paths.label_selector else None
         selector = found if isinstance(found, str) else ""
     view_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta}
-    return freeze({
+    return freeze({  # (status.selector is omitempty upstream: no selector, no field)
         "apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": view_meta,
-        "spec": {"replicas": spec}, "status": {"replicas": status, "selector": selector},
+        "spec": {"replicas": spec}, "status": {"replicas": status, **({"selector": selector} if selector else {})},
     })
 
 

@@ -50,6 +50,14 @@ def test_a_custom_scale_reads_the_declared_replicas_and_selector_paths(widget):
     assert thaw(scale["status"]) == {"replicas": 5, "selector": "app=w"}
 
 
+def test_a_custom_scale_without_a_selector_path_has_no_selector(api):
+    api.create(ADMIN, crd(specReplicasPath=".spec.size", statusReplicasPath=".status.size"))
+    api.create(ADMIN, {"apiVersion": "example.com/v1", "kind": "Widget",
+                       "metadata": {"name": "w1", "namespace": "default"}, "spec": {"size": 2}})
+    scale = api.get(ADMIN, "example.com", "Widget", "default", "w1", subresource="scale")
+    assert thaw(scale["status"]) == {"replicas": 0}  # (selector is omitempty upstream)
+
+
 def test_scaling_a_custom_resource_writes_its_spec_replicas_path(widget):
     scaled = widget.patch(ADMIN, "example.com", "Widget", "default", "w1", {"spec": {"replicas": 3}},
                           subresource="scale")
