@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 
 from ..access import Actor
-from ..apierrors import (APIError, bad_request, conflict, gone, invalid_error, method_not_allowed,
+from ..apierrors import (APIError, FieldError, bad_request, conflict, gone, invalid_error, method_not_allowed,
                          not_supported)
 from ..apiserver import APIServer
 from ..kinds import Registry, ResourceType
@@ -190,13 +190,29 @@ def _cause(user: User, method: str, path: str) -> tuple:
     return ({"http": f"{method} {path}", "user": user.name},)
 
 
-def _dry_run(query: Mapping[str, str]) -> bool:
+def _dry_run(query: Mapping[str, str], options: str = "CreateOptions") -> bool:
+    """A write's dryRun query parameter, checked as ValidateDryRun does (a 422 naming its options kind)."""
     value = query.get("dryRun")
     if value in (None, ""):
         return False
     if value != "All":
-        raise bad_request(f'Invalid dry run value: "{value}": valid values are "All"')
+        raise _dry_run_invalid(f"{options}.meta.k8s.io", [value])
     return True
+
+
+@attrs.frozen
+class _GoStrings(FieldError):
+    """A field error whose bad value is a []string, which Go prints as `[]string{"a", "b"}`."""
+
+    def body(self) -> str:
+        value = "[]string{" + ", ".join(json.dumps(v) for v in self.value) + "}"
+        return f"Unsupported value: {value}: {self.detail}"
+
+
+def _dry_run_invalid(group_kind: str, values: list) -> APIError:
+    error = not_supported("dryRun", values, ["All"])
+    return invalid_error(group_kind, "", [_GoStrings(error.type, error.field, list(values), error.detail)],
+                         "meta.k8s.io")
 
 
 def create(api: APIServer, user: User, target: Target, body: Any, query: Mapping[str, str], path: str,
@@ -226,7 +242,8 @@ def update(api: APIServer, user: User, target: Target, body: Any, query: Mapping
     if target.subresource != "scale":
         body = _versioned(body, target)
     request = Request("update", target.group, target.rt.kind, target.namespace or None, target.name, body,
-                      subresource=target.subresource or None, dry_run=_dry_run(query), field_manager=manager)
+                      subresource=target.subresource or None, dry_run=_dry_run(query, "UpdateOptions"),
+                      field_manager=manager)
     result = api.request(actor_of(user), request, _cause(user, "PUT", path))
     return thaw(result) if target.subresource == "scale" else served_as(result, target)
 
@@ -236,8 +253,8 @@ def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str
     if not target.name:
         raise method_not_allowed()
     request = Request("patch", target.group, target.rt.kind, target.namespace or None, target.name, body,
-                      subresource=target.subresource or None, patch_type=patch_type, dry_run=_dry_run(query),
-                      field_manager=manager, force=forced(query))
+                      subresource=target.subresource or None, patch_type=patch_type,
+                      dry_run=_dry_run(query, "PatchOptions"), field_manager=manager, force=forced(query))
     try:
         result = api.request(actor_of(user), request, _cause(user, "PATCH", path))
     except APIError as exc:
@@ -360,8 +377,7 @@ def _check_delete_options(options: Mapping) -> None:
     if dry_run is not None and (not isinstance(dry_run, list) or not all(isinstance(v, str) for v in dry_run)):
         raise bad_request("dryRun must be a list of strings")
     if any(value != "All" for value in dry_run or ()):
-        raise invalid_error("DeleteOptions.meta.k8s.io", "", [not_supported("dryRun", dry_run, ["All"])],
-                            "meta.k8s.io")
+        raise _dry_run_invalid("DeleteOptions.meta.k8s.io", dry_run)
     propagation_policy(Request("delete", "", "DeleteOptions", body=_propagation(options)))
 
 

@@ -1,0 +1,33 @@
+"""Small answers that follow kube-apiserver v1.32 word for word: a dryRun value it does not know,
+a deletecollection of namespaces, an unknown resource asked for without rights, the Retry-After
+of a refused eviction, a custom kind's list Table in a version other than the stored one, and the
+log of a container that has not started."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def _request(live, method: str, path: str, body: dict | None = None, **kw) -> tuple[int, dict, dict]:
+    code, headers, text = live.request(method, path, body, **kw)
+    return code, headers, json.loads(text) if text.strip().startswith("{") else {"text": text}
+
+
+@pytest.mark.parametrize("method, options", [("POST", "CreateOptions"), ("PUT", "UpdateOptions"),
+                                             ("PATCH", "PatchOptions")])
+def test_an_unknown_dry_run_value_is_a_422_naming_the_options_kind(live, method, options):
+    live.kubectl("create", "configmap", f"dry-{method.lower()}", "-n", "default", check=None)
+    base = "/api/v1/namespaces/default/configmaps"
+    path = base if method == "POST" else f"{base}/dry-{method.lower()}"
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"dry-{method.lower()}"}}
+    headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else None
+    code, _, status = _request(live, method, path + "?dryRun=foo", {} if method == "PATCH" else body,
+                               headers=headers)
+    assert code == 422, status
+    assert status["reason"] == "Invalid"
+    assert status["message"] == (f'{options}.meta.k8s.io "" is invalid: dryRun: Unsupported value: '
+                                 '[]string{"foo"}: supported values: "All"')
+    assert status["details"]["causes"] == [{"reason": "FieldValueNotSupported", "field": "dryRun",
+                                            "message": 'Unsupported value: []string{"foo"}: supported values: "All"'}]
