@@ -19,6 +19,7 @@ from .errors import ReconError, UsageError
 from .kinds import Registry
 from .store import _plain
 from .timeutil import format_time
+from .wal import StateError
 
 HISTORY_HELP = """\
 One line per revision: revision, time, who wrote it (rule component/rule,
@@ -80,8 +81,9 @@ as `it`: for all of them at the first revision checked, then for the objects
 each later revision wrote (an object is re-checked when it changes).
 Without --kind, it is evaluated once per revision, with no `it`; queries and
 lookups read the state of that revision.  Exit 0: it holds; 1: it fails;
-2: the command is wrong (an invalid expression, an unknown kind, --from
-after the end of the history).
+2: it cannot be checked — the command is wrong (an invalid expression, an
+unknown kind, --from after the end of the history), the state folder is
+missing, or its history log is damaged before the revisions asked for end.
 
 examples:
   recon check --invariant 'it.spec.replicas > 0' --kind Deployment
@@ -213,7 +215,7 @@ def _resolve(history: H.History, kind: str) -> Any:
 
 def _open(args: argparse.Namespace) -> H.History:
     if not Path(args.state).is_dir():
-        raise ReconError(f'no cluster state in {args.state}: start one with "recon up"')
+        raise H.HistoryError(f'no cluster state in {args.state}: start one with "recon up"')
     found = H.History.open(args.state)
     if found.problem:
         print(f"warning: the history log is damaged after revision {found.head} ({found.problem}); "
@@ -360,6 +362,32 @@ def _one_line(hist: H.History, rev: int) -> str:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    try:
+        found, kind, result = _run_invariant(args)
+    except CannotCheck as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (H.HistoryError, StateError) as exc:  # no state, a damaged log: not a failing invariant (1)
+        print(f"error: cannot check the invariant: {exc}", file=sys.stderr)
+        return 2
+    if result.violation is not None:
+        return _report_violation(args, found, result)
+    what = f"for every {kind[1]}" if kind else "at every revision"
+    print(f"invariant holds {what} in revisions {result.start}..{result.end} "
+          f"({result.evaluations} evaluation(s))")
+    if found.problem and (args.to is None or args.to > found.head):
+        print(f"error: cannot check the invariant after revision {found.head}: the history log is damaged "
+              f"there ({found.problem}); run 'recon replay' for details", file=sys.stderr)
+        return 2
+    return 0
+
+
+class CannotCheck(ReconError):
+    """An invariant that does not compile (exit 2; its message is the expression's errors, with a caret)."""
+
+
+def _run_invariant(args: argparse.Namespace) -> tuple[H.History, tuple[str, str] | None, H.InvariantResult]:
+    """Open the state, compile the expression and evaluate it over the revisions asked for."""
     from .dsl.compile import compile_expression
     from .errors import SourceErrors
 
@@ -368,22 +396,20 @@ def run_check(args: argparse.Namespace) -> int:
     try:
         fn = compile_expression(args.invariant, "<invariant>", it=kind is not None)
     except SourceErrors as exc:
-        print(exc, file=sys.stderr)
+        hint = ""
         if kind is None and "'it' is only defined" in str(exc):
-            print("hint: give --kind KIND to evaluate the expression for each object of KIND, bound as `it`",
-                  file=sys.stderr)
-        return 2
+            hint = "\nhint: give --kind KIND to evaluate the expression for each object of KIND, bound as `it`"
+        raise CannotCheck(f"{exc}{hint}") from None
     if args.from_rev is not None and args.to is not None and args.from_rev > args.to:
         raise _usage(f"--from {args.from_rev} is after --to {args.to}")
     if args.from_rev is not None and args.from_rev > found.head:
         raise _usage(f"--from {args.from_rev} is after the end of the history (revision {found.head})")
-    result = H.check_invariant(found, fn, kind, args.namespace, args.from_rev, args.to)
+    return found, kind, H.check_invariant(found, fn, kind, args.namespace, args.from_rev, args.to)
+
+
+def _report_violation(args: argparse.Namespace, found: H.History, result: H.InvariantResult) -> int:
+    """The failing revision, who wrote it and why, and the causal chain of the object (exit 1)."""
     bad = result.violation
-    if bad is None:
-        what = f"for every {kind[1]}" if kind else "at every revision"
-        print(f"invariant holds {what} in revisions {result.start}..{result.end} "
-              f"({result.evaluations} evaluation(s))")
-        return 0
     subject = f" for {H.ref(bad.key)}" + (f" -n {bad.key[2]}" if bad.key[2] else "") if bad.key else ""
     gives = f"cannot be evaluated: {bad.error}" if bad.error else f"gives {H._show(bad.value)}"
     print(f"invariant fails at revision {bad.revision}{subject}: {args.invariant} {gives}")

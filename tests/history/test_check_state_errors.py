@@ -1,0 +1,57 @@
+"""recon check on a state it cannot read exits 2, never 1 (which says the invariant fails)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from history_helpers import example_run, recon
+from engine.wal import LOG_HEADER, FrameReader
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory):
+    return example_run(tmp_path_factory.mktemp("check-state"))
+
+
+def _damage(state, revision: int, *, keep_index: bool) -> None:
+    """Flip a byte in the record of `revision`; without the index, it is rebuilt up to the damage."""
+    log = state / "history.log"
+    with open(log, "rb") as f:
+        frame = list(FrameReader(f, len(LOG_HEADER), log.stat().st_size))[revision - 1]
+    data = bytearray(log.read_bytes())
+    data[frame.start + 20] ^= 0x01
+    log.write_bytes(bytes(data))
+    if not keep_index:
+        shutil.rmtree(state / "index")
+
+
+def test_a_missing_state_folder_exits_2_with_a_clear_message(example):
+    proc = recon("check", "--invariant", "true", "--state", "nowhere", cwd=example, check=2)
+    assert proc.stderr == 'error: cannot check the invariant: no cluster state in nowhere: start one with "recon up"\n'
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("command", [("history",), ("explain", "deploy/web", "-n", "demo")])
+def test_history_and_explain_on_a_missing_state_folder_say_so_without_a_traceback(example, command):
+    proc = recon(*command, "--state", "nowhere", cwd=example, check=1)
+    assert proc.stderr == 'error: no cluster state in nowhere: start one with "recon up"\n'
+
+
+def test_a_log_damaged_under_its_index_exits_2(example, tmp_path):
+    state = shutil.copytree(example / "s", tmp_path / "s")
+    _damage(state, 40, keep_index=True)
+    proc = recon("check", "--invariant", "true", "--state", str(state), cwd=example, check=2)
+    assert proc.stderr.startswith("error: cannot check the invariant: ") and "checksum mismatch" in proc.stderr
+
+
+def test_an_invariant_that_holds_up_to_the_damage_exits_2_not_0(example, tmp_path):
+    state = shutil.copytree(example / "s", tmp_path / "s")
+    _damage(state, 40, keep_index=False)
+    proc = recon("check", "--invariant", "true", "--state", str(state), cwd=example, check=2)
+    assert proc.stdout.startswith("invariant holds at every revision in revisions 1..39 ")
+    assert "error: cannot check the invariant after revision 39: the history log is damaged" in proc.stderr
+    recon("check", "--invariant", "true", "--to", "30", "--state", str(state), cwd=example, check=0)
+    failing = recon("check", "--invariant", "false", "--state", str(state), cwd=example, check=1)
+    assert failing.stdout.startswith("invariant fails at revision 1:")
