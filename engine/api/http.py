@@ -58,9 +58,15 @@ def _json(doc: Any, status: int = 200, content_type: str = JSON) -> web.Response
 
 
 def status_response(error: APIError) -> web.Response:
-    """The Status of a refused request; a 422 always names its causes (kubectl prints only those)."""
+    """The Status of a refused request; a 422 always names its causes (kubectl prints only those).
+    A Status that suggests a delay (retryAfterSeconds) also says it in a Retry-After header, as
+    upstream's ErrorNegotiated does (a refused eviction: client-go's retry honours the header)."""
     error = resources.with_cause(error, "")
-    return _json(error.status(), error.code)
+    response = _json(error.status(), error.code)
+    retry_after = (error.details or {}).get("retryAfterSeconds") or 0
+    if retry_after > 0:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _plain_error(code: int, reason: str, message: str) -> web.Response:

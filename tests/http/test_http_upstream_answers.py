@@ -31,3 +31,32 @@ def test_an_unknown_dry_run_value_is_a_422_naming_the_options_kind(live, method,
                                  '[]string{"foo"}: supported values: "All"')
     assert status["details"]["causes"] == [{"reason": "FieldValueNotSupported", "field": "dryRun",
                                             "message": 'Unsupported value: []string{"foo"}: supported values: "All"'}]
+
+
+def test_a_429_that_suggests_a_delay_says_it_in_a_retry_after_header_too():
+    from engine.api.http import status_response
+    from engine.api.resources import _decrement
+
+    pdb = {"metadata": {"name": "busy", "namespace": "default", "generation": 2},
+           "status": {"observedGeneration": 1, "disruptionsAllowed": 1}}
+    with pytest.raises(Exception) as refused:
+        _decrement(pdb, "web-1", 0.0)
+    response = status_response(refused.value)
+    status = json.loads(response.body)
+    assert (response.status, status["details"]["retryAfterSeconds"]) == (429, 10)
+    assert response.headers["Retry-After"] == "10"
+    assert status["details"]["causes"][0]["message"] == "The disruption budget busy is still being processed by " \
+                                                        "the server."
+
+
+def test_a_429_of_a_spent_budget_suggests_no_delay():
+    from engine.api.http import status_response
+    from engine.api.resources import _decrement
+
+    pdb = {"metadata": {"name": "spent", "namespace": "default", "generation": 1},
+           "status": {"observedGeneration": 1, "disruptionsAllowed": 0, "desiredHealthy": 2, "currentHealthy": 2}}
+    with pytest.raises(Exception) as refused:
+        _decrement(pdb, "web-1", 0.0)
+    response = status_response(refused.value)
+    assert response.status == 429 and "Retry-After" not in response.headers
+    assert "retryAfterSeconds" not in json.loads(response.body)["details"]
