@@ -40,6 +40,8 @@ SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "up
              "token": ["create"]}
 # kinds served only as a verb (no storage, no list)
 _CREATE_ONLY = {("", "Binding")}
+# kinds whose storage has no DeleteCollection upstream (a namespace's REST wraps only Delete)
+_NO_COLLECTION_DELETE = {("", "Namespace")}
 # the review kinds of the authorization and authentication groups: created and answered, never stored
 SSAR = ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
                     namespaced=False, has_spec=False)
@@ -71,6 +73,8 @@ def subresources(rt: ResourceType) -> list[str]:
 def verbs(rt: ResourceType) -> list[str]:
     if (rt.group, rt.kind) in _CREATE_ONLY or rt in REVIEWS:
         return ["create"]
+    if (rt.group, rt.kind) in _NO_COLLECTION_DELETE:
+        return [verb for verb in VERBS if verb != "deletecollection"]
     return VERBS
 
 

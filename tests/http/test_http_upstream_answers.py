@@ -60,3 +60,13 @@ def test_a_429_of_a_spent_budget_suggests_no_delay():
     response = status_response(refused.value)
     assert response.status == 429 and "Retry-After" not in response.headers
     assert "retryAfterSeconds" not in json.loads(response.body)["details"]
+
+
+def test_namespaces_take_no_deletecollection_in_discovery_or_at_the_door(live):
+    resources = json.loads(live.kubectl("get", "--raw", "/api/v1").stdout)["resources"]
+    verbs = next(r["verbs"] for r in resources if r["name"] == "namespaces")
+    assert verbs == ["create", "delete", "get", "list", "patch", "update", "watch"]
+    code, _, status = _request(live, "DELETE", "/api/v1/namespaces")
+    assert (code, status["reason"]) == (405, "MethodNotAllowed"), status
+    assert status["message"] == "the server does not allow this method on the requested resource"
+    assert "demo" in live.kubectl("get", "namespaces", "-o", "name").stdout
