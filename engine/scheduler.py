@@ -7,6 +7,8 @@ upstream's framework does around them (pkg/scheduler/schedule_one.go):
 
 * the queue: pending pods (no `spec.nodeName`, `schedulerName`
   default-scheduler, not terminating) by priority, then creation time;
+  a pod with `spec.schedulingGates` never enters it (SchedulingGates'
+  PreEnqueue) until an update removes the last gate;
   pods no node accepts wait in an unschedulable set until a change that
   could help (a node added or changed, an assigned pod removed, or, for
   pods that pod-based plugins rejected, an assigned pod changed) moves them
@@ -1736,9 +1738,12 @@ def _key(pod: Mapping) -> Key:
 
 
 def _pending(pod: Mapping) -> bool:
-    """Is this pod the scheduler's to place?"""
+    """Is this pod the scheduler's to place?  (Not while it has scheduling gates: upstream's
+    SchedulingGates PreEnqueue keeps it out of the active queue, with no attempt and no event.)"""
     spec = pod.get("spec") or {}
     if spec.get("nodeName") or (spec.get("schedulerName") or SCHEDULER_NAME) != SCHEDULER_NAME:
+        return False
+    if spec.get("schedulingGates"):
         return False
     if get_path(pod, "metadata", "deletionTimestamp"):
         return False

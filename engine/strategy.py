@@ -78,11 +78,31 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
     obj = _shape(rt, obj)
     defaulting.apply_defaults(rt.group, rt.kind, obj)
     defaulting.prepare_create(rt.group, rt.kind, obj)
+    if (rt.group, rt.kind) == ("", "Pod"):
+        _scheduling_gated(obj)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
         obj["status"] = thaw(crd_status(obj, None))
     if rt.kind == "Event" and rt.group in ("", "events.k8s.io"):
         return freeze_unshared(obj)
     return freeze(obj)
+
+
+SCHEDULING_GATED = "Scheduling is blocked due to non-empty scheduling gates"
+
+
+def _scheduling_gated(pod: dict) -> None:
+    """A pod created with scheduling gates reads PodScheduled=False, reason SchedulingGated
+    (upstream's applySchedulingGatedCondition; its times are null, as upstream's)."""
+    spec = pod.get("spec")
+    if not isinstance(spec, dict) or not spec.get("schedulingGates"):
+        return
+    status = pod.setdefault("status", {})
+    conditions = status.get("conditions") if isinstance(status.get("conditions"), list) else []
+    if any(isinstance(c, dict) and c.get("type") == "PodScheduled" for c in conditions):
+        return
+    status["conditions"] = [*conditions, {
+        "type": "PodScheduled", "status": "False", "lastProbeTime": None, "lastTransitionTime": None,
+        "reason": "SchedulingGated", "message": SCHEDULING_GATED}]
 
 
 # ------------------------------------------------------------------ update

@@ -115,7 +115,31 @@ def pod_spec_errors(spec: Any, path: str) -> list[FieldError]:
     errors += list_errors
     for toleration_path, toleration in tolerations:
         errors += _toleration_errors(toleration, toleration_path)
+    if spec.get("schedulingGates") is not None:
+        errors += _scheduling_gate_errors(spec["schedulingGates"], f"{path}.schedulingGates")
     return errors
+
+
+def _scheduling_gate_errors(gates: Any, path: str) -> list[FieldError]:
+    """validateSchedulingGates: each gate's name is a qualified name, named once."""
+    errors, items = fc.items(gates, path)
+    seen: set = set()
+    for gate_path, gate in items:
+        gate_errors, gate = fc.mapping(gate, gate_path)
+        errors += gate_errors or fc.unique_name(gate.get("name", ""), gate_path, fc.qualified_name_errors, seen)
+    return errors
+
+
+def _gate_names(spec: Mapping) -> list:
+    return [g.get("name") for g in spec.get("schedulingGates") or () if isinstance(g, Mapping)]
+
+
+def _scheduling_gate_update_errors(spec: Mapping, old_spec: Mapping) -> list[FieldError]:
+    """validateOnlyDeletedSchedulingGates: a gate can be removed, never added (nor renamed)."""
+    old = set(_gate_names(old_spec))
+    return [forbidden(f"spec.schedulingGates[{i}].name",
+                      f"only deletion is allowed, but found new scheduling gate '{name}'")
+            for i, name in enumerate(_gate_names(spec)) if name not in old]
 
 
 # ------------------------------------------------------------------ kinds
@@ -127,6 +151,7 @@ _POD_MUTABLE = ("`spec.containers[*].image`,`spec.initContainers[*].image`,`spec
 
 def _without_mutable(spec: Mapping) -> Mapping:
     spec = spec.discard("activeDeadlineSeconds").discard("tolerations").discard("terminationGracePeriodSeconds")
+    spec = spec.discard("schedulingGates")
     for field in ("containers", "initContainers"):
         if spec.get(field):
             spec = spec.set(field, [c.discard("image") if isinstance(c, Mapping) else c for c in spec[field]])
@@ -135,9 +160,14 @@ def _without_mutable(spec: Mapping) -> Mapping:
 
 def pod_errors(pod: Mapping, old: Mapping | None) -> list[FieldError]:
     errors = pod_spec_errors(pod.get("spec"), "spec")
+    spec = pod.get("spec")
+    if not errors and spec.get("schedulingGates") and spec.get("nodeName"):
+        errors.append(forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"))
     if old is None or errors:
         return errors
-    spec, old_spec = pod.get("spec"), old.get("spec")
+    old_spec = old.get("spec")
+    if spec.get("schedulingGates"):
+        errors += _scheduling_gate_update_errors(spec, old_spec)
     if not old_spec.get("nodeName"):  # recon lets a main update bind an unscheduled pod
         spec, old_spec = spec.discard("nodeName"), old_spec.discard("nodeName")
     if _without_mutable(spec) != _without_mutable(old_spec):
