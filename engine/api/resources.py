@@ -137,8 +137,12 @@ def list_document(target: Target, items: list, meta: dict) -> dict:
 
 
 def table_document(target: Target, items: list, meta: dict, now: float, query: Mapping[str, str]) -> dict:
+    """A list as a Table, with the printer columns of the version asked for (a custom kind's differ
+    between versions), whole objects (includeObject=Object) shown in that version too."""
     include = query.get("includeObject") or "Metadata"
-    return tables.table(target.rt, items, now, meta, include)
+    if include == "Object":
+        items = [served_as(obj, target) for obj in items]
+    return tables.table(target.rt, items, now, meta, include, version=target.version)
 
 
 def _sort_key(obj: Mapping) -> list:

@@ -139,8 +139,10 @@ class Encoder:
         if not self.table:
             return LINES.line(kind, obj, self.target)
         meta = {"resourceVersion": get_path(obj, "metadata", "resourceVersion") or ""}
-        doc = tables.table(self.target.rt, [obj], self.clock.now(), meta,
-                           self.query.get("includeObject") or "Metadata", with_columns=not self.columns_sent)
+        include = self.query.get("includeObject") or "Metadata"
+        doc = tables.table(self.target.rt, [served_as(obj, self.target) if include == "Object" else obj],
+                           self.clock.now(), meta, include, with_columns=not self.columns_sent,
+                           version=self.target.version)
         self.columns_sent = True
         return dumps({"type": kind, "object": doc}, sort_keys=False) + b"\n"
 

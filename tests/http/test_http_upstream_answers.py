@@ -70,3 +70,50 @@ def test_namespaces_take_no_deletecollection_in_discovery_or_at_the_door(live):
     assert (code, status["reason"]) == (405, "MethodNotAllowed"), status
     assert status["message"] == "the server does not allow this method on the requested resource"
     assert "demo" in live.kubectl("get", "namespaces", "-o", "name").stdout
+
+
+GADGETS = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.versions.example.com
+spec:
+  group: versions.example.com
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+  - name: v2
+    served: true
+    storage: false
+    additionalPrinterColumns:
+    - {name: Colour, type: string, jsonPath: .spec.color}
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+"""
+TABLE = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}
+
+
+def test_a_list_table_of_a_custom_kind_has_the_printer_columns_of_the_version_asked_for(live):
+    from http_live import wait_for
+
+    (live.root / "gadgets.yaml").write_text(GADGETS)
+    live.kubectl("apply", "-f", str(live.root / "gadgets.yaml"))
+    base = "/apis/versions.example.com/{}/namespaces/default/gadgets"
+    wait_for(lambda: live.request("GET", base.format("v2"))[0] == 200, "the Gadget kind")
+    code, _, _ = _request(live, "POST", base.format("v1"), {"apiVersion": "versions.example.com/v1",
+                                                          "kind": "Gadget", "metadata": {"name": "g1"},
+                                                          "spec": {"size": 3, "color": "teal"}})
+    assert code == 201
+    for version, column, cell in (("v1", "Size", 3), ("v2", "Colour", "teal")):
+        code, _, table = _request(live, "GET", base.format(version) + "?includeObject=Object", headers=TABLE)
+        assert code == 200, table
+        assert [c["name"] for c in table["columnDefinitions"]] == ["Name", column]
+        assert table["rows"][0]["cells"][:2] == ["g1", cell]
+        assert table["rows"][0]["object"]["apiVersion"] == f"versions.example.com/{version}"
+    out = live.kubectl("get", "gadgets.v2.versions.example.com", "-n", "default").stdout.split("\n")
+    assert out[0].split() == ["NAME", "COLOUR"]
