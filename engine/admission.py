@@ -1,7 +1,7 @@
 """Admission: the checks that depend on other objects, and the validation gate.
 
 NamespaceLifecycle (new content needs a live namespace), ServiceAccount (a
-new pod's service account must exist), the rule that no finalizer may be
+new pod's service account must exist; a mirror pod may name none), the rule that no finalizer may be
 added to an object being deleted, names a CRD may not take, and
 `validate_or_raise`, which turns every field error of an object into one
 upstream-worded `Invalid` error; LimitRanger (`admit_limit_ranges`: a new
@@ -41,24 +41,87 @@ def admit_namespace(staging: Staging, rt: ResourceType, namespace: str, name: st
 MIRROR_POD = "kubernetes.io/config.mirror"
 
 
-def admit_service_account(staging: Staging, pod: Mapping) -> None:
-    """ServiceAccount admission: a new pod's service account must exist in its namespace (403 if not).
+def admit_service_account(staging: Staging, pod: Mapping, requested_name: str) -> None:
+    """ServiceAccount admission on a pod create: its service account must exist in its namespace (403 if not).
 
     Upstream looks the `default` account up for about a second before refusing,
     since its controller makes one in every new namespace; recon cannot wait
-    inside a request for the rules to run, so `default` is never required
-    (nor is any account of a mirror pod).
+    inside a request for the rules to run, so `default` is never required.  A
+    mirror pod (the kubelet's copy of a static pod) may not reference an
+    account, secrets or service account tokens at all.  `requested_name` is the
+    request's name ("" when the server generates one): upstream runs this
+    before a name is generated, so such a pod is refused under its generateName.
     """
+    spec = pod.get("spec") if isinstance(pod.get("spec"), Mapping) else {}
     meta = pod.get("metadata") or {}
-    account = get_path(pod, "spec", "serviceAccountName") or "default"
-    if account == "default" or MIRROR_POD in (meta.get("annotations") or {}):
+    name = requested_name or meta.get("generateName") or "Unknown"
+    if MIRROR_POD in (meta.get("annotations") or {}):
+        refusal = _mirror_pod_refusal(spec)
+        if refusal:
+            raise forbidden_error("pods", name, refusal)
         return
+    account = spec.get("serviceAccountName") or "default"
     namespace = meta.get("namespace") or ""
-    if staging.get(("", "ServiceAccount", namespace, account)) is not None:
+    if account == "default" or staging.get(("", "ServiceAccount", namespace, account)) is not None:
         return
-    name = meta.get("generateName") or meta.get("name") or "Unknown"  # admission runs before names are generated
     raise forbidden_error("pods", name, f"error looking up service account {namespace}/{account}: "
                           f'serviceaccount "{account}" not found')
+
+
+def _mirror_pod_refusal(spec: Mapping) -> str | None:
+    """Why upstream refuses a mirror pod: it names a service account, a secret, or a projected token."""
+    if spec.get("serviceAccountName"):
+        return "a mirror pod may not reference service accounts"
+    if next(_pod_secret_names(spec), None) is not None:
+        return "a mirror pod may not reference secrets"
+    for volume in _mappings(spec.get("volumes")):
+        if any("serviceAccountToken" in source for source in _mappings(get_path(volume, "projected", "sources"))):
+            return "a mirror pod may not use ServiceAccountToken volume projections"
+    return None
+
+
+# The volume sources whose `secretRef` names a Secret (upstream's VisitPodSecretNames).
+_SECRET_REF_VOLUMES = ("cephfs", "cinder", "flexVolume", "iscsi", "rbd", "scaleIO", "storageos")
+
+
+def _pod_secret_names(spec: Mapping):
+    """Every Secret a pod spec names: pull secrets, containers' env and envFrom, volumes (upstream's
+    VisitPodSecretNames over all containers, ephemeral ones too)."""
+    for ref in _mappings(spec.get("imagePullSecrets")):
+        yield ref.get("name") or ""
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        for container in _mappings(spec.get(field)):
+            for source in _mappings(container.get("envFrom")):
+                if isinstance(source.get("secretRef"), Mapping):
+                    yield source["secretRef"].get("name") or ""
+            for env in _mappings(container.get("env")):
+                ref = get_path(env, "valueFrom", "secretKeyRef")
+                if isinstance(ref, Mapping):
+                    yield ref.get("name") or ""
+    for volume in _mappings(spec.get("volumes")):
+        yield from _volume_secret_names(volume)
+
+
+def _volume_secret_names(volume: Mapping):
+    if isinstance(volume.get("secret"), Mapping):
+        yield volume["secret"].get("secretName") or ""
+    if isinstance(volume.get("azureFile"), Mapping):
+        yield volume["azureFile"].get("secretName") or ""
+    for kind in _SECRET_REF_VOLUMES:
+        ref = get_path(volume, kind, "secretRef")
+        if isinstance(ref, Mapping):
+            yield ref.get("name") or ""
+    ref = get_path(volume, "csi", "nodePublishSecretRef")
+    if isinstance(ref, Mapping):
+        yield ref.get("name") or ""
+    for source in _mappings(get_path(volume, "projected", "sources")):
+        if isinstance(source.get("secret"), Mapping):
+            yield source["secret"].get("name") or ""
+
+
+def _mappings(items) -> list:
+    """The mappings of a list field (nothing when the field is missing or not a list)."""
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, (list, tuple)) else []
 
 
 def _new_finalizer_errors(old: Mapping | None, new: Mapping) -> list[FieldError]:
@@ -141,8 +204,6 @@ def _held_by_another(staging: Staging, me: tuple, address: tuple) -> bool:
 
 def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None,
               subresource: str | None = None) -> None:
-    if (rt.group, rt.kind) == ("", "Pod") and old is None:
-        admit_service_account(staging, obj)  # a mutating plugin upstream: it answers before validation
     errors = validate(rt, obj, old, subresource) + _new_finalizer_errors(old, obj)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND) and not errors:
         errors += _crd_conflicts(staging, obj)
@@ -229,6 +290,6 @@ def charge_quota(staging: Staging, rt: ResourceType, obj: Mapping) -> None:
 
 
 def _admission_name(obj: Mapping) -> str:
-    """extractResourceName: the name, else the generateName (admission runs before names are generated)."""
+    """extractResourceName: the object's name (generated by now), else its generateName."""
     meta = obj.get("metadata") or {}
-    return meta.get("generateName") or meta.get("name") or "Unknown"
+    return meta.get("name") or meta.get("generateName") or "Unknown"

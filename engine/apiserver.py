@@ -29,8 +29,9 @@ from . import admission, defaulting, deletion, listing, managedfields, strategy
 from . import request as rq
 from . import store as st
 from .access import MANIFESTS, SYSTEM, Actor, Permissions, authorize, forbidden
-from .apierrors import (MODIFIED, APIError, already_exists, bad_request, conflict, forbidden_error, gone,
-                        invalid_error, method_not_allowed, no_such_resource, not_found, unprocessable)
+from .apierrors import (MODIFIED, APIError, PermanentAPIError, already_exists, bad_request, conflict,
+                        forbidden_error, gone, invalid_error, method_not_allowed, no_such_resource, not_found,
+                        unprocessable)
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, UnknownKind
 from .naming import generate_name, name_suffix
 from .objects import Key, freeze, get_path, resource_version, thaw
@@ -237,13 +238,15 @@ class APIServer:
             meta.pop("namespace", None)
         if meta.get("resourceVersion"):
             raise bad_request("resourceVersion should not be set on objects to be created")
-        if not meta.get("name") and meta.get("generateName"):
+        requested = meta.get("name") or ""
+        if not requested and meta.get("generateName"):
             meta["name"] = self._generate_name(staging, rt, namespace, meta["generateName"], index)
         name = meta.get("name") or ""
         key = (rt.group, rt.kind, namespace, name)
         if rt.namespaced:
             admission.admit_namespace(staging, rt, namespace, name)
         if (rt.group, rt.kind) == ("", "Pod"):
+            admission.admit_service_account(staging, body, requested)
             defaulting.admit_pod(body, staging.list("scheduling.k8s.io", "PriorityClass"))
         obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
@@ -384,6 +387,9 @@ class APIServer:
         node = get_path(pod, "spec", "nodeName")
         if node:
             raise conflict("pods/binding", name, f'pod {name} is already assigned to node "{node}"')
+        if get_path(pod, "spec", "schedulingGates"):  # (upstream's registry: a plain error, a 500)
+            raise PermanentAPIError("InternalError", f"Internal error occurred: pod {name} has non-empty "
+                                    ".spec.schedulingGates", code=500)
         staging.put(key, strategy.prepare_binding(pod, binding, staging.now))
         return _Result(key)
 
