@@ -209,7 +209,11 @@ class HTTPServer:
         registry = Registry.for_snapshot(snapshot)
         target = resources.parse_path(registry, parts) if request.method in _RESOURCE_METHODS else None
         if target is None:
-            if not authorized(snapshot, user, Attributes(request.method.lower(), path=path)):
+            asked = _resource_attributes(request, parts) if request.method in _RESOURCE_METHODS else None
+            if asked is not None:  # a resource request for a resource not served: authorized, then a 404
+                if not authorized(snapshot, user, asked):
+                    raise _forbidden_resource(user, asked)
+            elif not authorized(snapshot, user, Attributes(request.method.lower(), path=path)):
                 return _forbidden_path(user, request.method.lower(), path)
             return self._non_resource(request, path, parts, registry)
         verb = _verb(request, target)
@@ -412,6 +416,41 @@ def _check_served(target: Target, verb: str) -> None:
                else discovery.verbs(target.rt))
     if verb not in allowed:
         raise method_not_allowed()
+
+
+def _resource_attributes(request: web.Request, parts: list[str]) -> Attributes | None:
+    """What upstream's RequestInfoFactory reads from a path it takes for a resource request
+    (`/api/V/...`, `/apis/G/V/...`, with at least a resource), whether or not the resource is
+    served: the authorizer sees it as such before any 404. None for a non-resource path."""
+    if parts[:1] == ["api"] and len(parts) >= 3:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 4:
+        group, rest = parts[1], parts[3:]
+    else:
+        return None
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) > 1:
+        namespace = rest[1]
+        if len(rest) > 2 and rest[2] not in ("status", "finalize"):  # else the namespace itself
+            rest = rest[2:]
+    resource, name, sub = (rest + ["", ""])[:3]
+    verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[request.method]
+    if not name and verb == "get":
+        verb = "watch" if request.query.get("watch") in ("1", "t", "T", "TRUE", "true", "True") else "list"
+    elif not name and verb == "delete":
+        verb = "deletecollection"
+    return Attributes(verb, group, resource, sub, namespace, name)
+
+
+def _forbidden_resource(user: User, asked: Attributes) -> APIError:
+    """responsewriters.Forbidden for a resource request (upstream's forbiddenMessage)."""
+    from ..apierrors import forbidden_error
+
+    resource = f"{asked.resource}/{asked.subresource}" if asked.subresource else asked.resource
+    scope = f'in the namespace "{asked.namespace}"' if asked.namespace else "at the cluster scope"
+    why = f'User "{user.name}" cannot {asked.verb} resource "{resource}" in API group "{asked.group}" {scope}'
+    qualified = f"{asked.resource}.{asked.group}" if asked.group else asked.resource
+    return forbidden_error(qualified, asked.name or None, why, group=asked.group)
 
 
 def _forbidden_path(user: User, verb: str, path: str) -> web.Response:

@@ -117,3 +117,22 @@ def test_a_list_table_of_a_custom_kind_has_the_printer_columns_of_the_version_as
         assert table["rows"][0]["object"]["apiVersion"] == f"versions.example.com/{version}"
     out = live.kubectl("get", "gadgets.v2.versions.example.com", "-n", "default").stdout.split("\n")
     assert out[0].split() == ["NAME", "COLOUR"]
+
+
+def test_an_unknown_resource_is_authorized_as_a_resource_before_its_404(live):
+    from test_http_api_surface import sa_token
+
+    token = sa_token(live, "default")
+    code, _, status = _request(live, "POST", "/apis/nonexist.io/v1/foos", {"kind": "Foo"}, token=token)
+    assert (code, status["reason"]) == (403, "Forbidden"), status
+    assert status["message"] == ('foos.nonexist.io is forbidden: User "system:serviceaccount:default:default" '
+                                 'cannot create resource "foos" in API group "nonexist.io" at the cluster scope')
+    assert status["details"] == {"group": "nonexist.io", "kind": "foos"}
+    code, _, status = _request(live, "GET", "/api/v1/namespaces/default/foos/f1/status", token=token)
+    assert code == 403
+    assert status["message"] == ('foos "f1" is forbidden: User "system:serviceaccount:default:default" cannot get '
+                                 'resource "foos/status" in API group "" in the namespace "default"')
+    code, _, status = _request(live, "POST", "/apis/nonexist.io/v1/foos", {"kind": "Foo"})  # the admin
+    assert (code, status["reason"]) == (404, "NotFound")
+    code, _, _ = _request(live, "GET", "/apis/nonexist.io/v1", token=token)  # a discovery path (system:discovery)
+    assert code == 404
