@@ -96,6 +96,14 @@ def test_a_gated_pod_cannot_be_bound_by_an_update(sched):
         in caught.value.message
 
 
+def test_a_gated_pod_cannot_be_bound_by_a_binding(sched):
+    sched.add(node("n1"), gated("p"))
+    with pytest.raises(APIError) as caught:
+        sched.api.bind(ADMIN, "demo", "p", "n1")
+    assert caught.value.code == 500 and caught.value.message.endswith("pod p has non-empty .spec.schedulingGates")
+    assert "nodeName" not in sched.get("Pod", "p")["spec"]
+
+
 def test_gate_names_are_qualified_names_named_once(sched):
     with pytest.raises(APIError) as caught:
         sched.add(gated("p", "a", "a"))
