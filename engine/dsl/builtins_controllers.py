@@ -23,8 +23,6 @@ import hmac
 import json
 from collections.abc import Mapping
 
-from engine import naming
-
 from .builtins import _dig, _section, builtin
 
 # The seed of the token signing key (the engine's and the API server's default seed).
@@ -158,20 +156,9 @@ def verify_sa_token(token: str, seed: str = TOKEN_SEED) -> dict | None:
 def sa_token(sa, secret_name):
     """The legacy token of service account SA kept in the Secret SECRET_NAME (a JWT, deterministic).
 
-    sa_token(sa, "default-token-x7k2q") → "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOi…"
+    sa_token(sa, "build-robot-secret") → "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOi…"
     """
     meta = _dig(sa, "metadata") or {}
     if not meta.get("uid") or secret_name is None:
         return None
     return legacy_token(meta.get("namespace") or "", meta.get("name") or "", meta["uid"], str(secret_name))
-
-
-@builtin()
-def token_suffix(uid):
-    """5 characters of the generateName alphabet derived from UID (a stable name suffix).
-
-    token_suffix(sa.metadata.uid) → "x7k2q"
-    """
-    if uid is None:
-        return None
-    return naming.name_suffix(f"service-account-token/{uid}", 0)
