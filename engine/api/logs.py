@@ -94,6 +94,8 @@ def _time(query: Mapping[str, str], name: str) -> float | None:
 def read(api: APIServer, user: User, target: Any, options: LogOptions, now: float) -> tuple[bytes, int]:
     """What to send now, and how many lines the container has written in all (where a follow goes on)."""
     pod, container, written = _written(api, user, target, options, now)
+    if not options.previous and get_path(pod, "spec", "nodeName"):  # unbound: an empty log, as upstream
+        _check_started(pod, container, now)
     lines = _instance(pod, container, written, options.previous, now)
     if options.since is not None:
         cutoff = math.floor(options.since)  # line times are whole seconds, so the cutoff is too
@@ -155,6 +157,26 @@ def _instance(pod: Mapping, container: str, lines: list[Line], previous: bool, n
     waiting = "waiting" in (status.get("state") or {})  # crash-looping: the last run is the terminated one
     back = 1 if waiting else 2
     return runs[-back] if len(runs) >= back else []
+
+
+def _check_started(pod: Mapping, container: str, now: float) -> None:
+    """validateContainerLogStatus for the current instance: a container that is running or ran has
+    a log; one still waiting to start (and never terminated) is a 400 naming why it waits."""
+    status, name = _status(pod, container, now), get_path(pod, "metadata", "name")
+    if not status:
+        raise bad_request(f'container "{container}" in pod "{name}" is not available')
+    state = status.get("state") or {}
+    if "running" in state or "terminated" in state or get_path(status, "lastState", "terminated"):
+        return
+    if "waiting" not in state:
+        raise bad_request(f'container "{container}" in pod "{name}" is waiting to start - no logs yet')
+    reason = (state.get("waiting") or {}).get("reason") or ""
+    why = _WAITING_WORDS.get(reason, reason)
+    raise bad_request(f'container "{container}" in pod "{name}" is waiting to start: {why}')
+
+
+# the kubelet's words for the most common pending failures; any other reason is given as it is
+_WAITING_WORDS = {"ErrImagePull": "image can't be pulled", "ImagePullBackOff": "trying and failing to pull image"}
 
 
 def _runs(lines: list[Line]) -> list[list[Line]]:

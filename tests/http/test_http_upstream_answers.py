@@ -136,3 +136,44 @@ def test_an_unknown_resource_is_authorized_as_a_resource_before_its_404(live):
     assert (code, status["reason"]) == (404, "NotFound")
     code, _, _ = _request(live, "GET", "/apis/nonexist.io/v1", token=token)  # a discovery path (system:discovery)
     assert code == 404
+
+
+def test_the_log_of_a_container_that_has_not_started_is_a_400_naming_why_it_waits(live):
+    from http_live import pod_manifest, wait_for
+
+    (live.root / "later.yaml").write_text(pod_manifest("later", start_after="1h"))
+    live.kubectl("apply", "-f", str(live.root / "later.yaml"))
+    wait_for(lambda: live.kubectl("get", "pod", "later", "-n", "default", "-o",
+                                  "jsonpath={.status.startTime}").stdout, "the kubelet to admit the pod")
+    for args in ((), ("-f",)):
+        failed = live.kubectl("logs", "later", "-n", "default", *args, check=1)
+        assert failed.stderr.strip() == ('Error from server (BadRequest): container "app" in pod "later" is waiting '
+                                         'to start: ContainerCreating')
+    code, _, status = _request(live, "GET", "/api/v1/namespaces/default/pods/later/log")
+    assert (code, status["reason"]) == (400, "BadRequest")
+
+
+@pytest.mark.parametrize("state, why", [
+    ({"waiting": {"reason": "PodInitializing"}}, "is waiting to start: PodInitializing"),
+    ({"waiting": {"reason": "CreateContainerConfigError", "message": "x"}},
+     "is waiting to start: CreateContainerConfigError"),
+    ({"waiting": {"reason": "ErrImagePull"}}, "is waiting to start: image can't be pulled"),
+    ({"waiting": {"reason": "ImagePullBackOff"}}, "is waiting to start: trying and failing to pull image"),
+    ({}, "is waiting to start - no logs yet"),
+])
+def test_the_kubelets_words_for_a_container_waiting_to_start(state, why):
+    from engine import runtime
+    from engine.api.logs import _check_started
+
+    class Waiting(runtime.SimulatedRuntime):
+        def status(self, pod, now):
+            return {"containerStatuses": [{"name": "app", "state": state, "lastState": {}}]}
+
+    pod = {"metadata": {"name": "p", "namespace": "default"}, "spec": {"nodeName": "n", "containers": [{"name": "app"}]}}
+    previous = runtime.use(Waiting())
+    try:
+        with pytest.raises(Exception) as refused:
+            _check_started(pod, "app", 0.0)
+    finally:
+        runtime.use(previous)
+    assert (refused.value.code, refused.value.message) == (400, f'container "app" in pod "p" {why}')
