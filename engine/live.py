@@ -35,9 +35,10 @@ import attrs
 from .apierrors import APIError
 from .errors import ReconError
 from .manifests import SOURCE, SUFFIXES, ApplyResult, last_applied, three_way_patch
-from .objects import get_path
+from .objects import freeze, get_path, thaw
 from .plan import effects, recording
 from .report import Batch, Drift, Reporter, cluster_summary
+from .request import drop_unset
 from .watch import FolderWatch
 
 TICK = 5.0  # the longest the loop sleeps; folder edits, others' writes and signals wake it earlier
@@ -86,6 +87,10 @@ class DriftWatch:
         rtype = self.cluster.api.registry.get(event.key[0], event.key[1])
         if rtype is None or rtype.has_status:
             last = last.discard("status")
+        if rtype is not None:  # as the API server stored the file's object (no `env: []` to differ by)
+            body = thaw(last)
+            drop_unset(rtype, body)
+            last = freeze(body)
         strategic = rtype is not None and not rtype.is_custom
         drifted = _paths(three_way_patch(event.new, last, last, strategic))
         if event.old is not None:  # a field already off the folder's value is this writer's only if it changed it
@@ -143,7 +148,7 @@ class Live:
         self.quiet = quiet
         self.wake = wake or threading.Event()  # ends the loop's sleep early
         self._failed = ""  # the last message of a background run that did not converge
-        self._shown_failures: set[str] = set()  # the rule failures reported and still failing
+        self._shown_failures: set = set()  # the rule failures reported and still failing (`failure_ids`)
         self.drift = DriftWatch(cluster, self.wake)
         self.manifests = _watch(self.folder, SUFFIXES, quiet, self.wake)
         self.rules = None
@@ -163,7 +168,7 @@ class Live:
         rules = str(self.cluster.rules_dir) if self.cluster.engine is not None else None
         self.reporter.started(str(self.folder), rules, self.state)
         batch = self.apply("start", ())
-        self._shown_failures = set(batch.failures)
+        self._shown_failures = set(batch.failing)
         self.reporter.ready(batch, cluster_summary(self.cluster.store.head))
 
     def timeout(self) -> float:
@@ -214,7 +219,7 @@ class Live:
             found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
         return Batch(trigger, files, result, recorder.revisions, found,
                      run is None or run.converged, "" if run is None else run.message,
-                     time.monotonic() - started, _failures(run))
+                     time.monotonic() - started, _failures(run), failure_ids(run))
 
     def reload_rules(self) -> None:
         with self.cluster.lock:
@@ -234,8 +239,8 @@ class Live:
         """Report a batch with the rule failures not reported yet (a failure that went away and
         comes back is new again); one that wrote nothing is shown only with new failures, or
         `always`."""
-        new = tuple(f for f in batch.failures if f not in self._shown_failures)
-        self._shown_failures = set(batch.failures)  # (a run's failures are all that fail now)
+        new = tuple(text for text, who in zip(batch.failures, batch.failing) if who not in self._shown_failures)
+        self._shown_failures = set(batch.failing)  # (a run's failures are all that fail now)
         if always or new or batch.revisions or batch.effects.lines:
             self.reporter.applied(attrs.evolve(batch, failures=new))
 
@@ -247,7 +252,7 @@ class Live:
             found = effects(recorder.before, cluster.store.head)
         return Batch(trigger, (), ApplyResult(), recorder.revisions, found,
                      run is None or run.converged, "" if run is None else run.message,
-                     time.monotonic() - started, _failures(run))
+                     time.monotonic() - started, _failures(run), failure_ids(run))
 
 
 def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threading.Event) -> FolderWatch:
@@ -259,6 +264,15 @@ def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threadin
 
 def _failures(run: Any) -> tuple[str, ...]:
     return tuple(f.format() for f in run.failures) if run is not None else ()
+
+
+def failure_ids(run: Any) -> tuple:
+    """Who failed where, per failure of `run` (the rule, its object, the position in its file): a
+    failure is the same while these are, whatever its message says (a refused create names the
+    pod it tried, a new name at each retry)."""
+    if run is None:
+        return ()
+    return tuple((type(f).__name__, f.rule, f.key, f.path, f.line, f.col) for f in run.failures)
 
 
 def serve(cluster: Any, folder: Path, reporter: Reporter, *, state: str = ".recon") -> int:

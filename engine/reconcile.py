@@ -1079,11 +1079,12 @@ def _refused_create(requests: list, exc: Any) -> bool:
     """Was it one of the creations the API server refused (by the name it gives, else: only
     creations were asked)?"""
     creates = [r for r in requests if r.verb == "create"]
-    name = (exc.details or {}).get("name") if isinstance(exc.details, dict) else None
+    details = exc.details if isinstance(exc.details, dict) else {}
+    name, kind = details.get("name"), str(details.get("kind") or "").lower()
     if not creates:
         return False
-    if name:
-        return any(r.name == name for r in creates)
+    if name:  # (the details name the kind, or its resource: "Pod" or "pods", "NetworkPolicy" or "networkpolicies")
+        return any(r.name == name and (not kind or kind.startswith(r.kind.lower()[:-1])) for r in creates)
     return len(creates) == len(requests)
 
 

@@ -40,6 +40,7 @@ class Batch:
     message: str
     elapsed: float
     failures: tuple[str, ...] = ()
+    failing: tuple = attrs.field(default=(), eq=False)  # who failed where, per failure (`failure_ids`)
 
     @property
     def quiet_change(self) -> bool:

@@ -117,3 +117,22 @@ def test_a_write_let_in_while_the_first_apply_converges_is_drift_too(folder: Pat
         assert [d.fields for d in live.drift.take(0.0)] == [("spec.replicas",)]
     finally:
         live.close()
+
+
+def test_empty_lists_and_maps_in_the_file_are_no_drift_when_others_change_what_it_leaves(loop: Live, folder: Path):
+    # (the API server leaves `env: []` and `nodeSelector: {}` out; last-applied keeps them as written)
+    text = web(2).replace("          image: nginx:1.27\n", "          image: nginx:1.27\n          env: []\n", 1)
+    text = text.replace("    spec:\n      containers:", "    spec:\n      nodeSelector: {}\n      containers:", 1)
+    assert "env: []" in text and "nodeSelector: {}" in text
+    (folder / "web.yaml").write_text(text)
+    loop.apply("files", ("web.yaml",))
+    events(loop)
+    for cpu in ("1", "2", "3", "4", "5"):  # more than MAX_RESTORES harmless changes by another writer
+        loop.cluster.api.patch(ADMIN, *WEB, {"spec": {"template": {"spec": {"containers": [
+            {"name": "nginx", "resources": {"limits": {"cpu": cpu}}}]}}}}, patch_type="strategic")
+        loop.step()
+    assert [e for e in events(loop) if e["event"] in ("drift", "warning")] == []
+    loop.cluster.api.patch(ADMIN, *WEB, {"spec": {"replicas": 7}})
+    loop.step()
+    assert [e["event"] for e in events(loop)][:1] == ["drift"]
+    assert loop.cluster.store.head.get(WEB)["spec"]["replicas"] == 2

@@ -51,3 +51,24 @@ def test_a_failure_that_writes_nothing_is_reported_at_once_and_once(tmp_path: Pa
         assert any("boom.rules:7:" in f for f in shown[1]["failures"]), shown[1]["failures"]
     finally:
         live.close()
+
+
+def test_a_failure_whose_message_changes_at_each_retry_is_still_shown_once(tmp_path: Path, folder: Path):
+    # (a refused create names the pod it tried: a new name at each retry, the same rule, object and place)
+    from engine.plan import Effects
+    from engine.manifests import ApplyResult
+    from engine.report import Batch
+
+    out = io.StringIO()
+    live = Live(Cluster(Store(), None, simulated=True), folder, Reporter(json_lines=True, out=out), quiet=0.0)
+    live.out = out
+    who = (("RuleFailure", "rs/replicas", ("apps", "ReplicaSet", "demo", "web"), "rules/rs.rules", 40, 5),)
+    try:
+        for attempt in ("web-abcde", "web-fghij", "web-klmno"):
+            text = f'rules/rs.rules:40:5: … pods "{attempt}" is forbidden: exceeded quota'
+            live._show(Batch("engine", (), ApplyResult(), None, Effects(), True, "", 0.0, (text,), who),
+                       always=False)
+        shown = events(live)
+        assert len(shown) == 1 and "web-abcde" in shown[0]["failures"][0]
+    finally:
+        live.close()
