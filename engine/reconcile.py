@@ -814,8 +814,7 @@ class Engine:
             return None
         finally:
             R.set_clockwatch(None)
-        self.failures.pop(inst, None)
-        self.backoff.pop(inst, None)
+        self.failures.pop(inst, None)  # (its back-off goes once its writes land, or it has none: `_settled`)
         if ctx.dormant:
             self.dormant[inst] = ctx.dormant
         else:
@@ -859,6 +858,7 @@ class Engine:
                     if ctx is not None:
                         self.dropped.pop(inst, None)
                         self.create_caps.pop(inst, None)
+                        self.backoff.pop(inst, None)
                     continue
                 if self._claim(inst, ctx, claimed):
                     self._submit(inst, causes, ctx, created, done)
@@ -890,6 +890,7 @@ class Engine:
         if not requests:
             self.dropped.pop(inst, None)
             self.create_caps.pop(inst, None)
+            self.backoff.pop(inst, None)
             return
         if self._overtaken(ctx):  # (upstream's controller would get a Conflict on its resourceVersion)
             self._invalidate(inst, ("retry", self.api.store.revision, None))
@@ -923,6 +924,7 @@ class Engine:
             if refused_create:
                 self._failed_create(comp, key, exc.message, cause)
             return
+        self.backoff.pop(inst, None)  # (its writes landed: a later refusal backs off from 1 s again)
         cap = self.create_caps.get(inst)
         if cap is not None:  # every creation the cap let through landed: twice as many next time
             if n_created >= cap:
