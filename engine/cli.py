@@ -222,10 +222,10 @@ def _run_up(args: argparse.Namespace) -> int:
                     server.stop()
         until = cluster.clock.now() + budget
         if args.json:
-            result, run = _once_json(cluster, folder, until)
-        else:
-            result, run = cluster.sync(folder, until)
-            _report(result, run, cluster, quiet=args.quiet)
+            batch = _once_json(cluster, folder, until)
+            return 1 if batch.result.errors or not batch.converged else 0
+        result, run = cluster.sync(folder, until)
+        _report(result, run, cluster, quiet=args.quiet)
         return 1 if result.errors or (run is not None and not run.converged) else 0
     finally:
         store.close()
@@ -256,28 +256,19 @@ def _plan(state: str, folder: Path, rules_dir: Path, horizon: float) -> Any:
     return make_plan(head, folder, rules_dir, horizon)
 
 
-def _once_json(cluster: Cluster, folder: Path, until: float) -> tuple[ApplyResult, Any]:
+def _once_json(cluster: Cluster, folder: Path, until: float) -> Any:
     """`recon up --once --json`: the run as the live loop's first change is shown, an `applied`
-    event (with the changes, errors and what followed) and, once converged, `ready`."""
-    import time
+    event (with the changes, errors and what followed) and, once converged, `ready`; the Batch."""
+    from .live import recorded_batch
+    from .report import Reporter, cluster_summary
 
-    from .live import _failures
-    from .plan import effects, recording
-    from .report import Batch, Reporter, cluster_summary
-
-    started = time.monotonic()
-    with recording(cluster.store) as recorder:
-        result, run = cluster.sync(folder, until)
-        found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
-    converged = run is None or run.converged
-    batch = Batch("start", (), result, recorder.revisions, found, converged,
-                  "" if run is None else run.message, time.monotonic() - started, _failures(run))
+    batch = recorded_batch(cluster, "start", (), lambda: cluster.sync(folder, until))
     reporter = Reporter(json_lines=True)
-    if converged:
+    if batch.converged:
         reporter.ready(batch, cluster_summary(cluster.store.head))
     else:
         reporter.applied(batch)
-    return result, run
+    return batch
 
 
 def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool = False) -> None:

@@ -208,18 +208,13 @@ class Live:
     def apply(self, trigger: str, files: tuple[str, ...]) -> Batch:
         """Apply the folder as one change and converge; what it did."""
         cluster = self.cluster
-        started = time.monotonic()
         left = self.drift.left_alone()  # (drifted too often: neither restored nor watched)
 
         def owned(result: Any) -> None:  # before the engine runs: writes let in meanwhile are drift too
             self.drift.owned = {c.key for c in result.changes if c.action != "pruned"} - left
 
-        with cluster.lock, recording(cluster.store) as recorder, self.reporter.converging("converging…"):
-            result, run = cluster.sync(self.folder, None, owned, leave=left)
-            found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
-        return Batch(trigger, files, result, recorder.revisions, found,
-                     run is None or run.converged, "" if run is None else run.message,
-                     time.monotonic() - started, _failures(run), failure_ids(run))
+        with cluster.lock, self.reporter.converging("converging…"):
+            return recorded_batch(cluster, trigger, files, lambda: cluster.sync(self.folder, None, owned, leave=left))
 
     def reload_rules(self) -> None:
         with self.cluster.lock:
@@ -246,13 +241,23 @@ class Live:
 
     def converge(self, trigger: str) -> Batch:
         cluster = self.cluster
-        started = time.monotonic()
-        with cluster.lock, recording(cluster.store) as recorder:
-            run = cluster.engine.run(until=cluster.clock.now()) if cluster.engine is not None else None
-            found = effects(recorder.before, cluster.store.head)
-        return Batch(trigger, (), ApplyResult(), recorder.revisions, found,
-                     run is None or run.converged, "" if run is None else run.message,
-                     time.monotonic() - started, _failures(run), failure_ids(run))
+
+        def run() -> tuple[ApplyResult, Any]:
+            return ApplyResult(), (cluster.engine.run(until=cluster.clock.now()) if cluster.engine is not None else None)
+
+        with cluster.lock:
+            return recorded_batch(cluster, trigger, (), run)
+
+
+def recorded_batch(cluster: Any, trigger: str, files: tuple[str, ...], sync: Any) -> Batch:
+    """What `sync()` (an apply and/or an engine run, giving the ApplyResult and the RunResult) did
+    to `cluster`'s store, as one Batch to report."""
+    started = time.monotonic()
+    with recording(cluster.store) as recorder:
+        result, run = sync()
+        found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
+    return Batch(trigger, files, result, recorder.revisions, found, run is None or run.converged,
+                 "" if run is None else run.message, time.monotonic() - started, _failures(run), failure_ids(run))
 
 
 def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threading.Event) -> FolderWatch:

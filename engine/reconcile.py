@@ -856,9 +856,7 @@ class Engine:
             for inst, causes, ctx in results:
                 if ctx is None or not ctx.writes:
                     if ctx is not None:
-                        self.dropped.pop(inst, None)
-                        self.create_caps.pop(inst, None)
-                        self.backoff.pop(inst, None)
+                        self._settled(inst)
                     continue
                 if self._claim(inst, ctx, claimed):
                     self._submit(inst, causes, ctx, created, done)
@@ -888,9 +886,7 @@ class Engine:
         comp = self.component_of[decl]
         requests = self._requests(inst, ctx)
         if not requests:
-            self.dropped.pop(inst, None)
-            self.create_caps.pop(inst, None)
-            self.backoff.pop(inst, None)
+            self._settled(inst)
             return
         if self._overtaken(ctx):  # (upstream's controller would get a Conflict on its resourceVersion)
             self._invalidate(inst, ("retry", self.api.store.revision, None))
@@ -972,21 +968,21 @@ class Engine:
             tuple(sorted(undeclared, key=_dotted)), f"{rt.plural}.{rt.group}", version,
             statement_column(decl, w.line), self.rules.source_line(decl.path, w.line))
 
+    def _settled(self, inst: tuple) -> None:
+        """`inst` wants nothing written: no slow start, no back-off, no dropped fields left."""
+        self.dropped.pop(inst, None)
+        self.create_caps.pop(inst, None)
+        self.backoff.pop(inst, None)
+
     def _overtaken(self, ctx: EvalContext) -> bool:
         """Did another write change a field this evaluation sets, since the snapshot it read?  Its
         value may then rest on what is no longer so (a quota's `used` that admission has counted
-        up meanwhile): it is evaluated again, on the new state, instead of writing over it."""
+        up meanwhile): it is evaluated again, on the new state, instead of writing over it (unless
+        the field already holds what it sets)."""
         head, snap = self.api.store.head, ctx.snap
-        if head is snap:
-            return False
-        for w in ctx.writes:
-            if type(w) is SetWrite:
-                then, now = snap.get(w.key), head.get(w.key)
-                if then is not now:
-                    a, b = get_path(then, *w.path), get_path(now, *w.path)
-                    if a is not b and a != b and b != w.value:  # (already what it sets: no harm)
-                        return True
-        return False
+        return head is not snap and any(
+            type(w) is SetWrite and _changed_at(snap, head, w) and get_path(head.get(w.key), *w.path) != w.value
+            for w in ctx.writes)
 
     def _failed_create(self, comp: CompiledComponent, key: Key, message: str, cause: tuple) -> None:
         """A Warning Event FailedCreate on the rule's object, as upstream's controllers record a
@@ -1203,7 +1199,7 @@ def describe_fight(rounds: list[list[tuple]]) -> str:
                 fields.setdefault((key, path), set()).add(rule)
     rules = sorted({w[0] for writes in rounds for w in writes})
     # (by the text shown: a path's steps are names and list indexes, which do not compare)
-    parts = sorted(f"{format_key(k)} {'.'.join(map(str, p))} (by {', '.join(sorted(r))})"
+    parts = sorted(f"{format_key(k)} {_dotted(p)} (by {', '.join(sorted(r))})"
                    for (k, p), r in fields.items())
     detail = "; ".join(parts) if parts else "objects created and deleted"
     return f"rules fight: {', '.join(rules)} keep undoing each other: {detail}"
