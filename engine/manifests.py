@@ -494,11 +494,15 @@ def _in_force(definitions: list[Item], live: Any) -> Item:
     return next((d for d in definitions if d.doc.path == source), definitions[0])
 
 
+def _named(key: Key) -> str:
+    """An object as the folder's errors name it: `service/web in namespace demo`."""
+    return f"{object_ref(key)} in namespace {key[2]}" if key[2] else object_ref(key)
+
+
 def _defined_twice(item: Item, other: Item) -> SourceError:
-    where = f" in namespace {item.key[2]}" if item.key[2] else ""
     line, col = other.doc.where(("metadata", "name"))
     return item.doc.error(
-        f"{object_ref(item.key)}{where} is defined twice: also at {other.doc.display}:{line}:{col}; "
+        f"{_named(item.key)} is defined twice: also at {other.doc.display}:{line}:{col}; "
         "define each object in one place (until then neither definition is applied)", ("metadata", "name"))
 
 
@@ -589,12 +593,11 @@ def not_held(items: list[Item], live: Any, broken: set[str],
 
 
 def _held_by(item: Item, source: str, mistakes: Sequence[SourceError]) -> SourceError:
-    where = f" in namespace {item.key[2]}" if item.key[2] else ""
     display = _display_of(item.doc, source)
     first = next((e for e in mistakes if e.path == display), None)
     at = f" (line {first.line})" if first is not None else ""
     return item.doc.error(
-        f"{object_ref(item.key)}{where} is defined in {display}, which has an error{at}: fix that first, "
+        f"{_named(item.key)} is defined in {display}, which has an error{at}: fix that first, "
         f"or remove {object_ref(item.key)} from it (until then its last good version stays in force)",
         ("metadata", "name"))
 
