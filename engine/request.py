@@ -15,10 +15,7 @@ what it read changes nothing.
 from __future__ import annotations
 
 import functools
-import gzip
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -26,6 +23,7 @@ import attrs
 from .apierrors import MODIFIED, bad_request, conflict, invalid, invalid_error, not_supported
 from .kinds import ResourceType
 from .objects import get_path, is_mapping, map_items, resource_version, thaw
+from .schemas import OBJECT_META, REF, builtin_schemas
 
 VERBS = ("create", "update", "patch", "delete")
 
@@ -111,9 +109,6 @@ def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
 # `nullable` (one with a default is then defaulted), its empty maps and lists
 # stay, and its metadata is ObjectMeta like any other.
 
-SCHEMAS_FILE = Path(__file__).with_name("api") / "schemas.json.gz"  # (read here: the api layer sits above)
-_REF = "#/components/schemas/"
-_OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 SCALAR, STRUCT, MAP, LIST, FREE = "scalar", "struct", "map", "list", "free"
 _KEEP = object()  # the zero of a scalar whose null is kept (in a map)
 
@@ -133,7 +128,7 @@ class TypeTables:
 @functools.cache
 def type_tables() -> TypeTables:
     """Read once from the built-in kinds' OpenAPI schemas (engine/api/schemas.json.gz)."""
-    defs = json.loads(gzip.decompress(SCHEMAS_FILE.read_bytes()))["definitions"]
+    defs = builtin_schemas()
     structs: dict[str, tuple] = {name: ({}, set()) for name, schema in defs.items() if "properties" in schema}
     for name, (walked, plain) in structs.items():  # (filled in place: JSONSchemaProps holds itself)
         for field, schema in defs[name]["properties"].items():
@@ -153,7 +148,7 @@ def _node(schema: Mapping, defs: dict, structs: dict) -> tuple:
     all_of = schema.get("allOf")
     ref = schema.get("$ref") or (all_of[0].get("$ref") if isinstance(all_of, list) and len(all_of) == 1 else None)
     if ref:
-        name = ref[len(_REF):]
+        name = ref[len(REF):]
         return (STRUCT, structs[name]) if name in structs else (SCALAR, _zero(defs.get(name) or {}))
     if schema.get("x-kubernetes-preserve-unknown-fields"):
         return (FREE, None)
@@ -241,7 +236,7 @@ def _drop_custom(obj: dict, schema: Any) -> None:
     """A custom resource: its metadata as ObjectMeta, the rest as its schema says."""
     meta = obj.get("metadata")
     if type(meta) is dict:
-        _drop_struct(meta, type_tables().structs[_OBJECT_META])
+        _drop_struct(meta, type_tables().structs[OBJECT_META])
     if is_mapping(schema):
         _drop_nulls(obj, schema)
 

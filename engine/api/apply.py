@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..apierrors import FieldError, forbidden, invalid, invalid_error, required
+from .query import TRUE
 
 FIELD_MANAGER_MAX_LENGTH = 128  # upstream's FieldManagerMaxLength
 APPLY = "apply"
@@ -51,4 +52,4 @@ def prefix_from_user_agent(user_agent: str) -> str:
 
 def forced(query: Mapping[str, str]) -> bool:
     """An apply's `force` option (Go's ParseBool spellings of true)."""
-    return query.get("force") in ("1", "t", "T", "TRUE", "true", "True")
+    return query.get("force") in TRUE

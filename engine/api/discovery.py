@@ -24,14 +24,13 @@ custom resources), as it does when a server publishes no patch types.
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 from ..kinds import Registry, ResourceType
 from ..objects import thaw
+from ..schemas import OBJECT_META, REF, builtin_schemas  # noqa: F401 (REF: fieldvalidation's)
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -258,16 +257,7 @@ def _openapi_group_version(rts: list[ResourceType], group: str, version: str) ->
 
 # ------------------------------------------------------------ the schemas
 
-SCHEMAS_FILE = Path(__file__).with_name("schemas.json.gz")
-REF = "#/components/schemas/"
-OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _SCALE = "io.k8s.api.autoscaling.v1.Scale"
-
-
-@functools.cache
-def builtin_schemas() -> dict[str, Any]:
-    """Every built-in definition by its upstream name (read once from schemas.json.gz)."""
-    return json.loads(gzip.decompress(SCHEMAS_FILE.read_bytes()))["definitions"]
 
 
 @functools.cache

@@ -41,6 +41,7 @@ from ..kinds import Registry
 from ..objects import dumps
 from . import apply, discovery, fieldvalidation, logs, protobuf, resources, tables
 from .auth import Attributes, Authenticator, User, authorized, impersonate, new_token, write_kubeconfig
+from .query import TRUE
 from .resources import Target
 from .watch import Encoder, Subscription, error_line, stream
 
@@ -395,7 +396,7 @@ _RESOURCE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 def _verb(request: web.Request, target: Target) -> str:
     method = request.method
     if method == "GET":
-        if request.query.get("watch") in ("1", "t", "T", "TRUE", "true", "True"):  # Go's ParseBool
+        if request.query.get("watch") in TRUE:
             return "watch"
         return "get" if target.name else "list"
     if method == "POST":
@@ -436,7 +437,7 @@ def _resource_attributes(request: web.Request, parts: list[str]) -> Attributes |
     resource, name, sub = (rest + ["", ""])[:3]
     verb = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}[request.method]
     if not name and verb == "get":
-        verb = "watch" if request.query.get("watch") in ("1", "t", "T", "TRUE", "true", "True") else "list"
+        verb = "watch" if request.query.get("watch") in TRUE else "list"
     elif not name and verb == "delete":
         verb = "deletecollection"
     return Attributes(verb, group, resource, sub, namespace, name)

@@ -27,9 +27,9 @@ from ..apiserver import APIServer
 from ..objects import get_path
 from ..timeutil import parse_time
 from .auth import User
+from .query import TRUE
 from .resources import actor_of, int_param
 
-TRUE = ("1", "t", "T", "TRUE", "true", "True")  # Go's strconv.ParseBool
 # how the simulated runtime begins the lines of a run (runtime._run_lines)
 RUN_STARTS = ("started container ", "restarted container ")
 

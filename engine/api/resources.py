@@ -27,6 +27,7 @@ from ..request import Request, propagation_policy
 from . import tables
 from .apply import forced
 from .auth import User
+from .query import TRUE
 
 PATCH_TYPES = {
     "application/json-patch+json": "json",
@@ -170,7 +171,7 @@ def gone_expired(message: str) -> APIError:
 def _bool_param(query: Mapping[str, str], name: str) -> bool:
     """A boolean query parameter as Go's strconv.ParseBool reads it."""
     value = query.get(name, "")
-    if value in ("1", "t", "T", "TRUE", "true", "True"):
+    if value in TRUE:
         return True
     if value in ("0", "f", "F", "FALSE", "false", "False"):
         return False

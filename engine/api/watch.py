@@ -26,6 +26,7 @@ from ..apierrors import APIError
 from ..listing import parse_selectors
 from ..objects import dumps, get_path
 from . import tables
+from .query import TRUE
 from .resources import Target, actor_of, served_as
 from .auth import User
 
@@ -160,7 +161,7 @@ async def stream(response: Any, sub: Subscription, encoder: Encoder, query: Mapp
                  stopping: asyncio.Event) -> None:
     """Write the initial events, then every event until the timeout, the client leaves or the server stops."""
     timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
-    bookmarks = query.get("allowWatchBookmarks") in ("1", "t", "T", "TRUE", "true", "True")
+    bookmarks = query.get("allowWatchBookmarks") in TRUE
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     if sub.initial:
