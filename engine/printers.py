@@ -164,7 +164,19 @@ def _init_step(cs: Mapping, index: int, total: int, sidecar: bool) -> tuple[str 
 
 
 def pod_summary(pod: Mapping) -> PodSummary:
-    """printPod's walk over a pod's init containers, then (once initialized) its containers."""
+    """printPod's walk over a pod's init containers, then (once initialized) its containers; the
+    row's READY, STATUS and RESTARTS columns ask in turn, so the last pod's summary is kept."""
+    if _LAST_SUMMARY[0] is pod:
+        return _LAST_SUMMARY[1]
+    summary = _pod_summary(pod)
+    _LAST_SUMMARY[:] = [pod, summary]
+    return summary
+
+
+_LAST_SUMMARY: list = [None, None]  # (the pod, its summary): one row's three columns
+
+
+def _pod_summary(pod: Mapping) -> PodSummary:
     status = pod.get("status") or {}
     phase = status.get("phase") or ""
     reason = status.get("reason") or phase
