@@ -216,12 +216,11 @@ def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Map
 LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger"
 
 
-def admit_limit_ranges(staging: Staging, rt: ResourceType, pod: Mapping) -> Mapping:
-    """LimitRanger on a pod create: fill each container's missing requests and limits from the
-    namespace's `type: Container` defaults, then refuse (403) a pod outside a min, max or
-    maxLimitRequestRatio of a Container or Pod limit.  PersistentVolumeClaim limits are not enforced."""
-    if (rt.group, rt.kind) != ("", "Pod"):
-        return pod
+def admit_limit_ranges(staging: Staging, pod: dict) -> dict:
+    """LimitRanger on a pod create (the request's body, before PrepareForCreate): fill each
+    container's missing requests and limits from the namespace's `type: Container` defaults, then
+    refuse (403) a pod outside a min, max or maxLimitRequestRatio of a Container or Pod limit.
+    PersistentVolumeClaim limits are not enforced."""
     keys = staging.snapshot.keys("", "LimitRange", get_path(pod, "metadata", "namespace") or "")
     if not keys:
         return pod
@@ -242,7 +241,7 @@ def admit_limit_ranges(staging: Staging, rt: ResourceType, pod: Mapping) -> Mapp
     errors = [e for limit_range in ranges for e in quota.limit_errors(limit_range, pod)]
     if errors:
         raise forbidden_error("pods", _admission_name(pod), aggregate(errors))
-    return freeze(pod)
+    return pod
 
 
 def charge_quota(staging: Staging, rt: ResourceType, obj: Mapping) -> None:

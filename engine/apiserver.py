@@ -248,9 +248,10 @@ class APIServer:
         if (rt.group, rt.kind) == ("", "Pod"):
             admission.admit_service_account(staging, body, requested)
             defaulting.admit_pod(body, staging.list("scheduling.k8s.io", "PriorityClass"))
+            # (mutating admission before PrepareForCreate, as upstream: the QoS class sees the defaults)
+            body = admission.admit_limit_ranges(staging, body)
         obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
-        obj = admission.admit_limit_ranges(staging, rt, obj)
         admission.validate_or_raise(staging, rt, obj, None)
         admission.charge_quota(staging, rt, obj)
         if staging.get(key) is not None:

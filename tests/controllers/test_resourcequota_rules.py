@@ -47,6 +47,13 @@ def test_limit_range_defaults_requests_and_limits_of_a_container(controller_clus
         "LimitRanger plugin set: cpu request for container c; cpu, memory limit for container c")
 
 
+def test_a_pod_given_its_resources_by_a_limit_range_has_the_qos_class_they_make(controller_cluster):
+    c = controller_cluster
+    c.create(limit_range({"type": "Container", "default": {"cpu": "500m", "memory": "256Mi"}}))
+    created = c.create(pod("g"))  # (limits defaulted, requests from them: equal, so Guaranteed)
+    assert created["status"]["qosClass"] == "Guaranteed"
+
+
 def test_limit_range_max_defaults_the_limit_and_refuses_a_larger_one(controller_cluster):
     c = controller_cluster
     c.create(limit_range({"type": "Container", "max": {"cpu": "1"}, "min": {"memory": "10Mi"}}))
