@@ -31,7 +31,7 @@ import decimal
 import functools
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 
 DECIMAL_SI = "DecimalSI"
@@ -310,12 +310,12 @@ def _sum_format(left: Quantity, right: Quantity) -> str:
 # -- resource lists ----------------------------------------------------------
 
 
-def _add_into(total: dict[str, Quantity], resources: Mapping | None) -> None:
+def add_into(total: dict[str, Quantity], resources: Mapping | None) -> None:
     for name, amount in (resources or {}).items():
         total[name] = total.get(name, Quantity(0)) + Quantity(amount)
 
 
-def _max_into(total: dict[str, Quantity], resources: Mapping) -> None:
+def max_into(total: dict[str, Quantity], resources: Mapping) -> None:
     for name, amount in resources.items():
         amount = Quantity(amount)
         if name not in total or amount > total[name]:
@@ -324,7 +324,7 @@ def _max_into(total: dict[str, Quantity], resources: Mapping) -> None:
 
 def _requests_of(container: Mapping, non_missing: Mapping | None) -> dict[str, Quantity]:
     requests: dict[str, Quantity] = {}
-    _add_into(requests, ((container.get("resources") or {}).get("requests")))
+    add_into(requests, ((container.get("resources") or {}).get("requests")))
     for name, amount in (non_missing or {}).items():
         requests.setdefault(name, Quantity(amount))
     return requests
@@ -340,21 +340,43 @@ def pod_requests(pod: Mapping, non_missing: Mapping | None = None) -> dict[str, 
     scoring uses ``{cpu: 100m, memory: 200Mi}``).  Pod-level resources
     (``spec.resources``, beta in 1.34) are not modelled.
     """
+    total = _pod_total(pod, lambda container: _requests_of(container, non_missing))
+    add_into(total, (pod.get("spec") or {}).get("overhead"))
+    return total
+
+
+def pod_limits(pod: Mapping) -> dict[str, Quantity]:
+    """The effective resource limits of a pod, as upstream PodLimits: PodRequests' sums over the
+    containers' limits, the overhead added to the limits that are set."""
+    total = _pod_total(pod, _limits_of)
+    overhead = (pod.get("spec") or {}).get("overhead") or {}
+    add_into(total, {name: amount for name, amount in overhead.items() if name in total})
+    return total
+
+
+def _limits_of(container: Mapping) -> dict[str, Quantity]:
+    limits: dict[str, Quantity] = {}
+    add_into(limits, (container.get("resources") or {}).get("limits"))
+    return limits
+
+
+def _pod_total(pod: Mapping, part: Callable[[Mapping], dict]) -> dict[str, Quantity]:
+    """App containers and sidecars summed, the max with each plain init container plus the
+    sidecars started before it; `part(container)`: its requests or limits (a fresh dict)."""
     spec = pod.get("spec") or {}
     total: dict[str, Quantity] = {}
     for container in spec.get("containers") or ():
-        _add_into(total, _requests_of(container, non_missing))
+        add_into(total, part(container))
     sidecars: dict[str, Quantity] = {}
     init_peak: dict[str, Quantity] = {}
     for container in spec.get("initContainers") or ():
-        requests = _requests_of(container, non_missing)
+        amounts = part(container)
         if container.get("restartPolicy") == "Always":
-            _add_into(total, requests)
-            _add_into(sidecars, requests)
-            _max_into(init_peak, sidecars)
+            add_into(total, amounts)
+            add_into(sidecars, amounts)
+            max_into(init_peak, sidecars)
         else:
-            _add_into(requests, sidecars)
-            _max_into(init_peak, requests)
-    _max_into(total, init_peak)
-    _add_into(total, spec.get("overhead"))
+            add_into(amounts, sidecars)
+            max_into(init_peak, amounts)
+    max_into(total, init_peak)
     return total

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from .objects import get_path
-from .quantity import Quantity, pod_requests
+from .quantity import Quantity, add_into, max_into, pod_limits, pod_requests
 
 ONE = Quantity(1)
 # The object counts that predate `count/<resource>` (generic evaluator's legacy names).
@@ -30,32 +30,6 @@ TERMINAL = ("Succeeded", "Failed")
 
 def count_name(plural: str, group: str) -> str:
     return f"count/{plural}.{group}" if group else f"count/{plural}"
-
-
-def pod_limits(pod: Mapping) -> dict[str, Quantity]:
-    """Upstream PodLimits: containers and sidecars summed, max with each init container,
-    overhead added to the limits that are set."""
-    spec = pod.get("spec") or {}
-    total: dict[str, Quantity] = {}
-    for container in spec.get("containers") or ():
-        _add(total, get_path(container, "resources", "limits"))
-    for container in spec.get("initContainers") or ():
-        limits = get_path(container, "resources", "limits") or {}
-        if container.get("restartPolicy") == "Always":
-            _add(total, limits)
-            continue
-        for name, amount in limits.items():
-            if name not in total or Quantity(amount) > total[name]:
-                total[name] = Quantity(amount)
-    for name, amount in (spec.get("overhead") or {}).items():
-        if name in total:
-            total[name] = total[name] + Quantity(amount)
-    return total
-
-
-def _add(total: dict[str, Quantity], resources: Mapping | None) -> None:
-    for name, amount in (resources or {}).items():
-        total[name] = total.get(name, Quantity(0)) + Quantity(amount)
 
 
 def compute_usage(requests: Mapping, limits: Mapping) -> dict[str, Quantity]:
@@ -253,11 +227,9 @@ def _pod_totals(pod: Mapping, part: str) -> dict[str, Quantity]:
     spec = pod.get("spec") or {}
     total: dict[str, Quantity] = {}
     for container in spec.get("containers") or ():
-        _add(total, get_path(container, "resources", part))
+        add_into(total, get_path(container, "resources", part))
     for container in spec.get("initContainers") or ():
-        for name, amount in (get_path(container, "resources", part) or {}).items():
-            if name not in total or Quantity(amount) > total[name]:
-                total[name] = Quantity(amount)
+        max_into(total, get_path(container, "resources", part) or {})
     return total
 
 
