@@ -303,8 +303,8 @@ def qos_class(spec: Mapping) -> str:
     for container in containers:
         resources = container.get("resources") or {}
         requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
-        if any(_positive(v) for v in (*requests.values(), *limits.values())):
-            any_set = True
+        if any(_positive(part[name]) for part in (requests, limits) for name in ("cpu", "memory") if name in part):
+            any_set = True  # (only cpu and memory count: isSupportedQoSComputeResource)
         for name in ("cpu", "memory"):
             limit = limits.get(name)
             if limit is None or not _positive(limit) or (name in requests and _amount(requests[name]) != _amount(limit)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from .defaulting import qos_class
 from .objects import get_path
 from .quantity import Quantity, add_into, max_into, pod_limits, pod_requests
 
@@ -122,13 +123,7 @@ def _affinity_terms(affinity: Mapping | None) -> list[Mapping]:
 
 def best_effort(pod: Mapping) -> bool:
     """QoS BestEffort: no container asks for or limits cpu or memory (zero amounts do not count)."""
-    spec = pod.get("spec") or {}
-    for container in list(spec.get("containers") or ()) + list(spec.get("initContainers") or ()):
-        for part in ("requests", "limits"):
-            for name, amount in (get_path(container, "resources", part) or {}).items():
-                if name in ("cpu", "memory") and not Quantity(amount).is_zero():
-                    return False
-    return True
+    return qos_class(pod.get("spec") or {}) == "BestEffort"
 
 
 # ------------------------------------------------------------------ admission checks

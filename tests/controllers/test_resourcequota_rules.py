@@ -193,3 +193,13 @@ def test_a_replicaset_refused_by_quota_makes_what_fits_and_records_failed_create
     assert failed and all("Error creating: " in e["message"] for e in failed)
     # the refused rule backs off 1, 2, 4, … s (a minute: a handful of tries, not one a second)
     assert sum(e.get("count", 1) for e in failed) <= 8
+
+
+def test_only_cpu_and_memory_decide_the_qos_class():
+    from engine.defaulting import qos_class
+    from engine.quota import best_effort
+
+    storage_only = {"containers": [{"name": "c", "resources": {"requests": {"ephemeral-storage": "1Gi"}}}]}
+    assert qos_class(storage_only) == "BestEffort" and best_effort({"spec": storage_only})
+    cpu = {"containers": [{"name": "c", "resources": {"requests": {"cpu": "100m"}}}]}
+    assert qos_class(cpu) == "Burstable" and not best_effort({"spec": cpu})
