@@ -19,6 +19,7 @@ ONE = Quantity(1)
 LEGACY_COUNTS = {("", "Service"): "services", ("", "ConfigMap"): "configmaps", ("", "Secret"): "secrets",
                  ("", "PersistentVolumeClaim"): "persistentvolumeclaims", ("", "ResourceQuota"): "resourcequotas",
                  ("", "ReplicationController"): "replicationcontrollers"}
+LEGACY_BY_COUNT = {f"count/{name}": name for name in LEGACY_COUNTS.values()}  # count/services → services
 # The kinds whose `count/<resource>` rules/resourcequota.rules counts (besides pods): admission charges
 # only these, so that a quota's `used` is what the controller reports (other kinds: neither).
 COUNTED_KINDS = frozenset({*LEGACY_COUNTS, ("apps", "Deployment"), ("apps", "ReplicaSet"),

@@ -27,10 +27,27 @@ def quota_pod_usage(q, pod):
 
 
 @builtin()
+def quota_counts(hard, name):
+    """Does HARD (a ResourceQuota's spec.hard) limit NAME: a `count/<resource>`, or `pods` for what pods use (their count, cpu, memory, requests.*, limits.*, hugepages); a count's older name (`services` for `count/services`) counts too.
+
+    quota_counts({"services": "5"}, "count/services") → true
+    quota_counts({"requests.cpu": "2"}, "pods") → true
+    """
+    hard = _map(hard)
+    if name == "pods":
+        return bool(_quota.matching_resources("", "Pod", "pods", hard))
+    return name in hard or _quota.LEGACY_BY_COUNT.get(name) in hard
+
+
+@builtin()
 def quota_used(hard, usages, counts=None):
-    """A ResourceQuota's status.used: for each resource of HARD, the sum over USAGES (maps from quota_pod_usage) plus COUNTS (object counts by resource name), as quantity strings; 0 for what nothing uses.
+    """A ResourceQuota's status.used: for each resource of HARD, the sum over USAGES (maps from quota_pod_usage) plus COUNTS (object counts by `count/<resource>` name, given under its older name too), as quantity strings; 0 for what nothing uses.
 
     quota_used({"pods": "10", "requests.cpu": "2"}, [quota_pod_usage(q, p) for p in pods]) → {"pods": "3", "requests.cpu": "1500m"}
     """
-    extra = {name: _quota.Quantity(n) for name, n in _map(counts).items()}
+    extra = {}
+    for name, n in _map(counts).items():  # (a count under its older name too: `services`)
+        extra[name] = _quota.Quantity(n)
+        if name in _quota.LEGACY_BY_COUNT:
+            extra[_quota.LEGACY_BY_COUNT[name]] = extra[name]
     return pmap(_quota.total(list(_seq(usages)) + [extra], _map(hard)))
