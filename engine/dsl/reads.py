@@ -381,6 +381,80 @@ def query_reads(rule: A.Rule) -> dict[int, tuple[ReadPaths | None, ReadPaths | N
     return found
 
 
+def branch_chains(rule: A.Rule) -> tuple:
+    """The rule's top-level `when` statements, each as its chain (`when … else when …`): the
+    branches an evaluation records taking (`BranchReads`)."""
+    chains = []
+    for stmt in rule.body:
+        if isinstance(stmt, A.When):
+            chain = [stmt]
+            while len(chain[-1].orelse) == 1 and isinstance(chain[-1].orelse[0], A.When):
+                chain.append(chain[-1].orelse[0])
+            chains.append(tuple(chain))
+    return tuple(chains)
+
+
+@attrs.define(eq=False)
+class BranchReads:
+    """What a rule's queries read of their answers, by the branches of its top-level `when`s an
+    evaluation took: the rule's ReplicaSet `replicas` reads its pods' readiness only to rank them
+    for a scale-down, and one that took no branch (the count was right) is not woken by it.
+
+    An evaluation records, per chain (`branch_chains`), the branch it took: j for the body of
+    the chain's j-th `when`, its length for its `else` or for none (the generated
+    `_br[i] = j`).  The reads of that outcome are `query_reads` of the rule with each chain
+    cut down to what ran: the conditions it tested and the one body.  `remap` gives, for a
+    vector of outcomes, the query sites (the static ones, `QuerySpec.reads`) whose reads are
+    fewer there and the sites to record instead (reconcile.Engine._evaluate); a site that is
+    also another query's empty-answer site, or that two queries would refine differently, is
+    left as it is."""
+
+    rule: A.Rule
+    chains: tuple
+    queries: tuple  # (query node, prefilter, its answer's site, its empty answer's site)
+    remaps: dict = attrs.field(factory=dict)
+
+    def outcomes(self) -> list:
+        """The vector of outcomes of an evaluation that took no branch (generated code starts from it)."""
+        return [len(chain) for chain in self.chains]
+
+    def remap(self, taken: tuple) -> dict:
+        found = self.remaps.get(taken)
+        if found is None:
+            found = self.remaps[taken] = self._remap(taken)
+        return found
+
+    def _remap(self, taken: tuple) -> dict:
+        body = []
+        chains = iter(zip(self.chains, taken))
+        for stmt in self.rule.body:
+            if not isinstance(stmt, A.When):
+                body.append(stmt)
+                continue
+            chain, j = next(chains)
+            for tested in chain[:j]:  # (conditions tested and found false)
+                body.append(A.When(tested.cond, (), ()))
+            if j < len(chain):
+                body.append(A.When(chain[j].cond, chain[j].body, ()))
+            elif chain[-1].orelse:
+                body.append(A.When(A.Literal(True), chain[-1].orelse, ()))
+        ran = query_reads(attrs.evolve(self.rule, body=tuple(body)))
+        empty_sites = {empty for _q, _p, _a, empty in self.queries}
+        found: dict = {}
+        refused = set()
+        for query, prefilter, static, _empty in self.queries:
+            if static is None or id(query) not in ran or static in empty_sites:
+                continue
+            site = with_prefilter(ran[id(query)][0], prefilter)
+            if site is None or site is static:
+                continue
+            if found.setdefault(static, site) is not site:
+                refused.add(static)
+        for static in refused:
+            del found[static]
+        return found
+
+
 def _site(paths: tuple, set_only: tuple, prefilter: str | None = None) -> ReadPaths:
     """The one ReadPaths of these paths: queries that read the same paths of their objects share
     it, so an instance whose queries read one index entry alike has one dependency on it, and a
