@@ -89,7 +89,8 @@ class ContainerRuntime(Protocol):
         """{"initContainerStatuses": [...], "containerStatuses": [...]} at `now`."""
 
     def logs(self, pod: Mapping, container: str, now: float) -> list[str]:
-        """The lines container `container` has written up to `now`."""
+        """The lines container `container` has written up to `now`, each run's first line starting
+        with one of RUN_STARTS (`kubectl logs --previous` finds the runs there)."""
 
 
 # ------------------------------------------------------------------ controls
@@ -385,10 +386,14 @@ def pod_statuses(pod: Mapping, now: float) -> dict:
 
 # ------------------------------------------------------------------ logs
 
+# The words each run of a container starts its lines with (its first run, a restart): `kubectl
+# logs` splits a container's lines into runs there (api/logs.py, `--previous`).
+RUN_STARTS = ("started container ", "restarted container ")
+
 
 def _run_lines(name: str, run: Run, restart: Restart | None, now: float) -> Iterator[tuple[float, str]]:
-    yield run.start, (f"started container {name}" if run.number == 0
-                      else f"restarted container {name} (restart {run.number})")
+    yield run.start, (f"{RUN_STARTS[0]}{name}" if run.number == 0
+                      else f"{RUN_STARTS[1]}{name} (restart {run.number})")
     if run.ready is not None and now >= run.ready and (run.exit is None or run.ready < run.exit
                                                        or run.ready == run.start):
         yield run.ready, f"container {name} is ready"

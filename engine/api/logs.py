@@ -30,10 +30,6 @@ from .auth import User
 from .query import TRUE
 from .resources import actor_of, int_param
 
-# how the simulated runtime begins the lines of a run (runtime._run_lines)
-RUN_STARTS = ("started container ", "restarted container ")
-
-
 @attrs.frozen
 class Line:
     """One line the container wrote, and when (None: the runtime gave no time)."""
@@ -183,7 +179,7 @@ def _runs(lines: list[Line]) -> list[list[Line]]:
     """The lines split into the runs of the container, each starting with its start line."""
     runs: list[list[Line]] = []
     for line in lines:
-        if not runs or line.text.startswith(RUN_STARTS):
+        if not runs or line.text.startswith(runtime.RUN_STARTS):
             runs.append([])
         runs[-1].append(line)
     return runs
