@@ -257,3 +257,41 @@ def test_map_literals_used_in_ways_not_followed_read_the_objects_whole():
         let m = {pod: p} if cm.data.x == "1" else p
         set cm.data.x = str(m.pod)
     """) == [None]
+
+
+def conditions_of(body: str) -> list:
+    """For each query of a one-rule file: {condition's Python: the paths only it reads}."""
+    from engine.dsl.check import load
+    from engine.dsl.compile import _Gen
+
+    body = textwrap.indent(textwrap.dedent(body).strip("\n"), "  ")
+    source = HEADER + "\nrule r for cm in ConfigMap:\n" + body + "\n"
+    module = load(source, "t.rules")
+    rule = next(d for d in module.decls if isinstance(d, A.Rule))
+    found = query_reads(rule, _Gen(module).conditions(rule))
+    return [dict(found[id(q)][0].conditions) for q in sorted(_queries(rule), key=lambda q: (q.pos.line, q.pos.col))]
+
+
+def test_conditions_on_the_object_alone_note_the_paths_only_they_read():
+    [conditions] = conditions_of("""
+        let pods = filter(Pod in cm.namespace, it.status.phase not in ["Succeeded", "Failed"] and not deleting(it))
+        set cm.data.n = str(count(pods)) + str(count(pods, condition_true(it, "Ready")))
+    """)
+    assert sorted(conditions.values()) == [(("metadata", "deletionTimestamp"), ("status", "phase")),
+                                           (("status", "conditions"),)]
+    assert all("v_it" in code and "ctx" not in code for code in conditions)
+
+
+def test_a_path_also_read_elsewhere_or_a_condition_on_more_than_the_object_is_left_out():
+    [conditions] = conditions_of("""
+        let pods = filter(Pod in cm.namespace, it.status.phase != "Failed" and it.spec.nodeName == cm.data.node)
+        set cm.data.n = str(count(pods, it.status.podIP != null))
+        set cm.data.ips = join(map(pods, it.status.podIP), ",")
+    """)
+    assert conditions == {}  # (the filter reads cm; podIP is read by the map too)
+    [conditions] = conditions_of("""
+        let pods = Pod in cm.namespace
+        set cm.data.n = str(count(pods, it.status.phase == "Running"))
+        set cm.data.first = first(sort(pods, it.status.phase)).metadata.name
+    """)
+    assert conditions == {}  # (sorted by the phase: its value counts)

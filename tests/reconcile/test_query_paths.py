@@ -210,3 +210,50 @@ rule r for cm in ConfigMap:
 
 def _consts(compiled) -> dict:
     return compiled.rules[0].fn.__globals__
+
+
+def test_a_path_only_a_condition_on_the_object_reads_wakes_it_when_the_outcome_changes(cluster):
+    # `count(pods, it.status.phase == "Running")` takes only the condition's outcome from the
+    # phase (dsl.reads.ReadPaths.conditions): Pending (as created) → Failed → Unknown leaves it false
+    engine = setup(cluster)
+    assert cluster.get("Pod", "a")["status"]["phase"] == "Pending"
+    assert evaluated(cluster, engine, status(cluster, "a", {"phase": "Failed"})) == 0
+    assert evaluated(cluster, engine, status(cluster, "a", {"phase": "Unknown"})) == 0
+    assert evaluated(cluster, engine, status(cluster, "a", {"phase": "Running"})) >= 1
+    assert cluster.get("ConfigMap", "cm")["data"]["running"] == "1"
+    assert evaluated(cluster, engine, status(cluster, "b", {"phase": "Running"})) >= 1
+    assert cluster.get("ConfigMap", "cm")["data"]["running"] == "2"
+    assert evaluated(cluster, engine, status(cluster, "a", {"phase": "Succeeded"})) >= 1
+    assert cluster.get("ConfigMap", "cm")["data"]["running"] == "1"
+
+
+def test_a_path_read_outside_the_condition_too_wakes_it_at_any_change(cluster):
+    rules = RULES.replace("""  set cm.data.running = str(count(pods, it.status.phase == "Running"))
+""", """  set cm.data.running = str(count(pods, it.status.phase == "Running"))
+  set cm.data.phases = join(sort(map(pods, default(it.status.phase, "-"))), ",")
+""")
+    engine = setup(cluster, rules)
+    assert evaluated(cluster, engine, status(cluster, "a", {"phase": "Failed"})) >= 1
+    assert cluster.get("ConfigMap", "cm")["data"]["phases"] == "Failed,Pending"
+
+
+def test_a_condition_that_reads_more_than_the_object_is_no_shortcut(cluster):
+    rules = RULES.replace("""  set cm.data.running = str(count(pods, it.status.phase == "Running"))
+""", """  set cm.data.running = str(count(pods, it.status.phase == default(cm.data.phase, "Running")))
+""")
+    engine = setup(cluster, rules)
+    assert evaluated(cluster, engine, status(cluster, "a", {"phase": "Failed"})) >= 1
+
+
+def test_a_condition_that_fails_on_the_changed_object_wakes_it(cluster):
+    rules = RULES.replace("""  set cm.data.running = str(count(pods, it.status.phase == "Running"))
+""", """  set cm.data.running = str(count(pods, int(default(it.metadata.annotations.n, "0")) > 1))
+""")
+    engine = setup(cluster, rules)
+    note = lambda n: lambda: cluster.api.patch(  # noqa: E731
+        cluster.admin, "", "Pod", "demo", "a", {"metadata": {"annotations": {"n": n}}})
+    assert evaluated(cluster, engine, note("1")) == 0  # (0 → 1: still not above 1)
+    assert evaluated(cluster, engine, note("x")) >= 1  # (the condition fails: woken, and the rule fails)
+    assert any(f.rule == "counter/running" for f in cluster.run().failures)
+    assert evaluated(cluster, engine, note("5")) >= 1
+    assert cluster.get("ConfigMap", "cm")["data"]["running"] == "1"
