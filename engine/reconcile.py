@@ -226,24 +226,6 @@ def _either(admitted: dict, prefilter: str, old: Any, new: Any) -> bool:
     return found
 
 
-def _outcomes_kept(kept: dict, conditions: tuple, old: Any, new: Any) -> bool:
-    """Does each of a query site's conditions on one object alone (ReadPaths.conditions) give the
-    same outcome for both versions of the object?  Found once per change for the sites that share
-    a condition; one that fails to evaluate cannot tell: not kept."""
-    for code, _paths in conditions:
-        same = kept.get(code)
-        if same is None:
-            test = prefilter_test(code)
-            try:
-                same = bool(test(old)) == bool(test(new))
-            except Exception:  # (a rule's runtime error: the rule's own evaluation reports it)
-                same = False
-            kept[code] = same
-        if not same:
-            return False
-    return True
-
-
 def _entry_kind(entry: tuple) -> str | None:
     """The kind name of the objects an index entry (a `change_keys` key) holds; None for the
     entries across kinds (a uid, an owner's uid, a namespace)."""
@@ -283,7 +265,6 @@ class AnchorPaths:
         self.root: dict[str, list] = {}  # step → [bit of the path ending here, children, bits below]
         self.masks: dict[Any, int | None] = {}
         self.set_masks: dict[Any, int] = {}  # the bits of the paths a rule only sets (anchor_set_only)
-        self.condition_masks: dict[Any, int] = {}  # a query site's: those only its conditions read
         self.guard_masks: dict[Any, int | None] = {}  # … those its `where`, lets and guard read (guard_reads)
         self.where_masks: dict[Any, int | None] = {}  # the bits of the paths its `where` reads (where_reads;
         # without one, all of its mask: a lookup's paths are read by the `where` that made it)
@@ -309,9 +290,6 @@ class AnchorPaths:
                 mask |= bit
             self.masks[decl] = mask
             self.set_masks[decl] = sum(bits[path] for path in decl.anchor_set_only if path in bits)
-            conditions = getattr(decl, "conditions", ())  # (ReadPaths.conditions)
-            if conditions:
-                self.condition_masks[decl] = sum({bits[path] for _code, paths in conditions for path in paths})
             where = getattr(decl, "where_reads", None)  # (a lookup's ReadPaths has none: all it reads)
             self.where_masks[decl] = mask if where is None else sum(bits[path] for path in where)
             guarded = getattr(decl, "guard_reads", None)
@@ -582,7 +560,6 @@ class Engine:
         woken = dirty.keys()
         tree = None
         admitted: dict[str, bool] = {}  # prefilter → does the object pass it before or after
-        kept: dict[str, bool] = {}  # a site's condition → is its outcome the same before and after
         for site, users, inside in asked:
             if woken >= users:  # (woken already: this change is one of their causes, as before; what
                 wake = users  # it touches need not be found)
@@ -596,14 +573,9 @@ class Engine:
                     if changed is None:
                         changed = tree.changed(old, new)
                 bits = tree.masks[site] & changed
-                read = bits & ~tree.set_masks[site]
-                if read and site.conditions and not read & ~tree.condition_masks[site] \
-                        and _outcomes_kept(kept, site.conditions, old, new):
-                    bits &= tree.set_masks[site]  # (read only by its conditions, whose outcomes stay)
-                    read = 0
                 if not bits:
                     wake = [inst for inst in self.failures if inst in users]
-                elif read:  # it reads one of them
+                elif bits & ~tree.set_masks[site]:  # it reads one of them
                     wake = users
                 else:  # it only sets them: unless it left them as an instance wanted them
                     wake = [inst for inst in users

@@ -26,8 +26,8 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import (ANCHOR_ARGUMENT_READS, CONDITION_BUILTINS, BranchReads, ReadPaths, anchor_paths, branch_chains,
-                    guard, lookup_reads, pod_reads, query_reads, site_paths, with_prefilter)
+from .reads import (ANCHOR_ARGUMENT_READS, BranchReads, ReadPaths, anchor_paths, branch_chains, guard, lookup_reads,
+                    pod_reads, query_reads, site_paths, with_prefilter)
 
 # ------------------------------------------------------------ compiled forms
 
@@ -594,26 +594,6 @@ class _Gen:
         query = f"ctx.query({self.const(spec)}, {vals}, {where})"
         return f"_r.use_all(ctx, {_tuple(sites)}, {query})" if sites else query
 
-    def conditions(self, rule: A.Rule) -> dict[int, str]:
-        """The Python of each condition on one object alone that the rule hands a list builtin
-        (`filter(pods, it.status.phase != "Failed")`), by id: like a prefilter, it reads nothing
-        but `it` and is tested at any time in any module (dsl.reads.ReadPaths.conditions)."""
-        found = {}
-        scopes, self.scopes = self.scopes, [{}]  # (`it` is v_it, as in the builtin's own lambda)
-        self.in_where, outer = True, self.in_where
-        try:
-            for node in _nodes(rule.body):
-                if not (isinstance(node, A.Call) and node.func in CONDITION_BUILTINS and len(node.args) > 1):
-                    continue
-                cond = node.args[1]
-                if free_names(cond) <= {"it"} and "now" not in names_in(cond) and not _reads_context(cond):
-                    code = self.truth(cond)
-                    if not _MODULE_CONSTANT.search(code) and "ctx" not in code:
-                        found[id(cond)] = unmarked(code)
-        finally:
-            self.in_where, self.scopes = outer, scopes
-        return found
-
     def prefilter(self, e: A.Query) -> str | None:
         """The Python of the conditions of a rule's query that read nothing but its object (no
         other name, no clock, no query or lookup, no constant of the module): Engine._route_queries
@@ -745,8 +725,7 @@ class _Gen:
         self.once_py = {}
         self.shared = shared_lets(decl) if isinstance(decl, A.Rule) else set()
         self.lookup_paths = lookup_reads(decl) if isinstance(decl, A.Rule) else {}
-        conditions = self.conditions(decl) if isinstance(decl, A.Rule) else {}
-        self.query_paths = query_reads(decl, conditions) if isinstance(decl, A.Rule) else {}
+        self.query_paths = query_reads(decl) if isinstance(decl, A.Rule) else {}
         self.pod_var = decl.pod_var if isinstance(decl, (A.Filter, A.Score)) else None
         self.defers = False
         self.in_rule = isinstance(decl, A.Rule)
@@ -767,7 +746,7 @@ class _Gen:
         if chains:
             self.emit(1, f"_br = ctx.branches = {[len(chain) for chain in chains]!r}")
         self.block(decl.body, 1, {p: var(p) for p in params})
-        self.branch_reads = BranchReads(decl, chains, tuple(self.rule_queries), conditions) if chains else None
+        self.branch_reads = BranchReads(decl, chains, tuple(self.rule_queries)) if chains else None
         self.emit(1, "return None")
         for name, paths in self.read_groups.values():
             self.consts[name] = ReadPaths(tuple(sorted(paths)))

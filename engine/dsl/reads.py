@@ -152,12 +152,6 @@ class ReadPaths:
     # (`lambda v_it: …`, compile._Gen.prefilter): an object failing them both before and after
     # a change is in the answer neither time, so the change does not wake the rule.
     prefilter: str | None = None
-    # A query's: the conditions on one object alone that the rule tests its objects with
-    # (`filter(pods, it.status.phase != "Failed")`, `count`, `any`, `all`, `first`, `last`), each
-    # as (its Python, `lambda v_it: …`, the paths it reads that nothing else reads): a change
-    # that touches only such paths and leaves every condition's outcome as it was changes
-    # nothing the rule computes (reconcile.Engine._route_queries).
-    conditions: tuple = ()
 
 
 def site_paths(steps: tuple[str, ...]) -> tuple:
@@ -325,8 +319,6 @@ class _Map:
 
 
 _ITEM = "item"  # one of the query's objects
-# The list builtins whose per-element argument is a condition, of which they take only the outcome
-CONDITION_BUILTINS = frozenset({"filter", "count", "any", "all", "first", "last"})
 _LIST = _Seq(_ITEM)  # a list of them
 # The builtins that take a list (argument 0) and an expression per element (`it`, argument 1): what
 # they return of a list holding the objects (the list's role, one element's, or neither; `map`
@@ -343,7 +335,7 @@ QUERY_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
 }
 
 
-def query_reads(rule: A.Rule, conditions: dict | None = None) -> dict[int, tuple[ReadPaths | None, ReadPaths | None]]:
+def query_reads(rule: A.Rule) -> dict[int, tuple[ReadPaths | None, ReadPaths | None]]:
     """For each query of a rule (by id), the paths its objects' values can reach the rule's
     results through, and those its `where` reads of them: (ReadPaths of the answer, ReadPaths of
     an empty answer), None where unknown.
@@ -361,18 +353,12 @@ def query_reads(rule: A.Rule, conditions: dict | None = None) -> dict[int, tuple
     query read (reconcile.Engine._route_queries): a ReplicaSet's claim, which reads its pods'
     labels and owners (and the phase and deletion of the orphans it finds), is not evaluated
     again for each status update of theirs.  Queries over `any` kind are left out (their index
-    spans kinds).
-
-    `conditions` (id of a per-element argument → its Python, from the compiler) are the
-    conditions on the object alone the rule may test the answer's objects with; the paths only
-    they read are noted apart (ReadPaths.conditions): the ReplicaSet's pods going from Pending
-    to Running leave `phase not in ["Succeeded", "Failed"]` true, and wake nothing that only
-    counts them."""
+    spans kinds)."""
     found = {}
     for query in _queries(rule):
         if query.kind.is_any:
             continue
-        flow = _Flow(query, conditions)
+        flow = _Flow(query)
         try:
             flow.value(rule.where, {})
             flow.block(rule.body, {})
@@ -380,14 +366,9 @@ def query_reads(rule: A.Rule, conditions: dict | None = None) -> dict[int, tuple
             answer = None
         else:
             read = flow.found
-            tested = set().union(*flow.conds.values()) if flow.conds else set()
-            also = read | flow.targets
-            only = {code: tuple(sorted(p for p in paths if not _overlaps(p, also)))
-                    for code, paths in flow.conds.items()}
-            read = read | tested
-            set_only = tuple(sorted(t for t in flow.targets if not _overlaps(t, read)))
-            answer = _site(tuple(sorted(read | flow.targets)), set_only,
-                           conditions=tuple(sorted((code, paths) for code, paths in only.items() if paths)))
+            set_only = tuple(sorted(t for t in flow.targets
+                                    if not any(t[:len(p)] == p or p[:len(t)] == t for p in read)))
+            answer = _site(tuple(sorted(read | flow.targets)), set_only)
         flow = _Flow(query)
         try:
             flow.value(query.where, {"it": _ITEM})
@@ -431,7 +412,6 @@ class BranchReads:
     rule: A.Rule
     chains: tuple
     queries: tuple  # (query node, prefilter, its answer's site, its empty answer's site)
-    conditions: dict = attrs.field(factory=dict)  # (as query_reads takes them)
     remaps: dict = attrs.field(factory=dict)
 
     def outcomes(self) -> list:
@@ -458,7 +438,7 @@ class BranchReads:
                 body.append(A.When(chain[j].cond, chain[j].body, ()))
             elif chain[-1].orelse:
                 body.append(A.When(A.Literal(True), chain[-1].orelse, ()))
-        ran = query_reads(attrs.evolve(self.rule, body=tuple(body)), self.conditions)
+        ran = query_reads(attrs.evolve(self.rule, body=tuple(body)))
         empty_sites = {empty for _q, _p, _a, empty in self.queries}
         found: dict = {}
         refused = set()
@@ -475,19 +455,14 @@ class BranchReads:
         return found
 
 
-def _overlaps(path: tuple, others: set) -> bool:
-    """Is `path` one of `others`, a part of one, or does it hold one?"""
-    return any(path[:len(p)] == p or p[:len(path)] == path for p in others)
-
-
-def _site(paths: tuple, set_only: tuple, prefilter: str | None = None, conditions: tuple = ()) -> ReadPaths:
+def _site(paths: tuple, set_only: tuple, prefilter: str | None = None) -> ReadPaths:
     """The one ReadPaths of these paths: queries that read the same paths of their objects share
     it, so an instance whose queries read one index entry alike has one dependency on it, and a
     change there is judged once for them all."""
-    key = (paths, set_only, prefilter, conditions)
+    key = (paths, set_only, prefilter)
     found = _SITES.get(key)
     if found is None:
-        found = _SITES[key] = ReadPaths(paths, set_only, prefilter, conditions)
+        found = _SITES[key] = ReadPaths(paths, set_only, prefilter)
     return found
 
 
@@ -495,7 +470,7 @@ def with_prefilter(site: ReadPaths | None, prefilter: str | None) -> ReadPaths |
     """The query site `site` with the conditions `prefilter` of its objects alone."""
     if site is None or prefilter is None:
         return site
-    return _site(site.anchor_reads, site.anchor_set_only, prefilter, site.conditions)
+    return _site(site.anchor_reads, site.anchor_set_only, prefilter)
 
 
 _SITES: dict[tuple, ReadPaths] = {}
@@ -521,12 +496,10 @@ class _Flow:
     scope are (`env`: name → role; names not in it hold neither), and collects the paths read of
     them; `_Whole` when they are used in a way it cannot follow."""
 
-    def __init__(self, query: A.Query, conditions: dict | None = None):
+    def __init__(self, query: A.Query):
         self.query = query
         self.found: set[tuple[str, ...]] = set()
         self.targets: set[tuple[str, ...]] = set()  # the paths `set` writes (compared, not read)
-        self.conditions = conditions or {}  # id of a condition on one object alone → its Python
-        self.conds: dict[str, set] = {}  # the Python of each such condition met → the paths it reads
 
     def value(self, node: Any, env: dict) -> None:
         """An expression whose value must not be the query's objects."""
@@ -621,16 +594,7 @@ class _Flow:
             if listed and len(args) < 2 and func in _WHOLE_WITHOUT_KEY:
                 raise _Whole()
             inner = _scope(env, "it", source)  # (one object given as the list: its keys, all of it)
-            code = self.conditions.get(id(args[1])) if len(args) > 1 and source == _LIST else None
-            if code is not None and func in CONDITION_BUILTINS:  # (its outcome is all the builtin takes from it)
-                read, self.found = self.found, set()
-                try:
-                    made = self.expr(args[1], inner)
-                finally:
-                    tested, self.found = self.found, read
-                self.conds.setdefault(code, set()).update(tested)
-            else:
-                made = self.expr(args[1], inner) if len(args) > 1 else None
+            made = self.expr(args[1], inner) if len(args) > 1 else None
             for arg in args[2:]:
                 self.value(arg, env)
             if listed and func == "map" and made is not None:
