@@ -62,7 +62,7 @@ class EvalContext:
     """The reads and writes of one evaluation of one rule instance."""
 
     __slots__ = ("engine", "snap", "deps", "writes", "events", "clockwatch", "requeue_at", "now", "_t", "inst",
-                 "dormant", "indexed", "_set_target", "_set_key", "create_cap", "_creating", "branches")
+                 "dormant", "indexed", "_set_target", "_set_key", "create_cap", "_creating")
 
     def __init__(self, engine: Any, snap: Any, now: float, inst: tuple | None = None):
         self.engine = engine
@@ -74,7 +74,6 @@ class EvalContext:
         self.clockwatch = R.Clockwatch()
         self.requeue_at: float | None = None
         self.dormant = 0  # its rule's `where` failed (1) or its guard (2): nothing past it was read
-        self.branches: list | None = None  # the branches of its top-level `when`s it took (dsl.reads.BranchReads)
         self.indexed: set | None = None  # where `_query` puts the index entry it read, when asked (`query`)
         self._set_target: Any = _NO_TARGET  # the object of the last `set`, and its key (a rule sets
         self._set_key: Any = None  # several fields of one object in a row)

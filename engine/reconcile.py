@@ -824,12 +824,7 @@ class Engine:
             self.wanted[inst] = wanted
         else:
             self.wanted.pop(inst, None)
-        deps = ctx.deps
-        if ctx.branches is not None:  # its queries' sites for the branches it took, where they read less
-            remap = decl.branch_reads.remap(tuple(ctx.branches))
-            if remap:
-                deps = [(dep[0], dep[1], remap.get(dep[2], dep[2])) if dep[0] == "query" else dep for dep in deps]
-        self._record_deps(inst, frozenset(deps))
+        self._record_deps(inst, frozenset(ctx.deps))
         self._set_timer(inst, ctx.wake())
         return ctx
 

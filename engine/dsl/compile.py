@@ -26,8 +26,8 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import (ANCHOR_ARGUMENT_READS, BranchReads, ReadPaths, anchor_paths, branch_chains, guard, lookup_reads,
-                    pod_reads, query_reads, site_paths, with_prefilter)
+from .reads import (ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, guard, lookup_reads, pod_reads, query_reads,
+                    site_paths, with_prefilter)
 
 # ------------------------------------------------------------ compiled forms
 
@@ -85,8 +85,6 @@ class CompiledDecl:
     anchor_set_only: tuple = ()  # … of which it only sets (dsl.reads.anchor_set_only)
     where_reads: tuple | None = None  # … of which its `where` reads (None: all, or no `where`)
     guard_reads: tuple | None = None  # … its `where`, lets and guard read (reads.guard; None: no guard)
-    # what its queries read by the branches of its top-level `when`s it took (None: no such branches)
-    branch_reads: BranchReads | None = None
 
     @property
     def qualname(self) -> str:
@@ -290,9 +288,6 @@ class _Gen:
         self.defers = False  # the function being generated hands out `later` parts (CompiledDecl.defers)
         self.in_rule = False  # generating a rule (not a filter or score)
         self.guard: Any = None  # a rule's guard (reads.guard): its else leaves the instance dormant
-        self.branches: dict[int, tuple[int, int]] = {}  # a rule's top-level chains' branches (`function`)
-        self.rule_queries: list[tuple] = []
-        self.branch_reads: Any = None
         self.timed: set[str] = set()  # names whose values may hold `now` (a TimeVal): see `kept_items`
 
     # -- plumbing
@@ -590,7 +585,6 @@ class _Gen:
             prefilter = self.prefilter(e)
             spec = attrs.evolve(spec, reads=with_prefilter(reads, prefilter),
                                 empty_reads=with_prefilter(empty_reads, prefilter))
-            self.rule_queries.append((e, prefilter, spec.reads, spec.empty_reads))
         query = f"ctx.query({self.const(spec)}, {vals}, {where})"
         return f"_r.use_all(ctx, {_tuple(sites)}, {query})" if sites else query
 
@@ -650,9 +644,6 @@ class _Gen:
 
     def stmt_when(self, s: A.When, depth: int, keyword: str = "if") -> None:
         self.emit(depth, f"{keyword} _r.truthy({self.expr(s.cond)}):")
-        branch = self.branches.get(id(s))  # (a branch of a top-level chain: noted, reads.BranchReads)
-        if branch is not None:
-            self.emit(depth + 1, f"_br[{branch[0]}] = {branch[1]}")
         self.block(s.body, depth + 1)
         if s is self.guard:  # (a rule's guard that fails leaves the instance dormant: reads.guard)
             self.emit(depth, "else:")
@@ -662,8 +653,6 @@ class _Gen:
             self.stmt_when(s.orelse[0], depth, "elif")
         elif s.orelse:
             self.emit(depth, "else:")
-            if branch is not None:
-                self.emit(depth + 1, f"_br[{branch[0]}] = {branch[1] + 1}")
             self.block(s.orelse, depth + 1)
 
     def stmt_for(self, s: A.For, depth: int) -> None:
@@ -732,10 +721,6 @@ class _Gen:
         self.guard = guard(decl) if self.in_rule else None
         self.read_groups: dict[str, tuple[str, set]] = {}  # lookups read where made (`lookup_at`)
         self.timed = set()
-        self.rule_queries: list[tuple] = []  # (query, prefilter, its sites) of a rule's queries read by paths
-        # the branches of a rule's top-level `when` chains (reads.BranchReads), by id: (chain, branch)
-        chains = branch_chains(decl) if self.in_rule and self.query_paths else ()
-        self.branches = {id(when): (i, j) for i, chain in enumerate(chains) for j, when in enumerate(chain)}
         self.emit(0, f"def {fname}(ctx, {', '.join(var(p) for p in params)}):")
         self.emit(1, "_now = ctx.now")
         if where is not None:  # (a rule's instance whose `where` fails is dormant: Engine._concerns)
@@ -743,10 +728,7 @@ class _Gen:
             if self.in_rule:
                 self.emit(2, "ctx.dormant = 1")
             self.emit(2, "return None")
-        if chains:
-            self.emit(1, f"_br = ctx.branches = {[len(chain) for chain in chains]!r}")
         self.block(decl.body, 1, {p: var(p) for p in params})
-        self.branch_reads = BranchReads(decl, chains, tuple(self.rule_queries)) if chains else None
         self.emit(1, "return None")
         for name, paths in self.read_groups.values():
             self.consts[name] = ReadPaths(tuple(sorted(paths)))
@@ -940,12 +922,10 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
     gen = _Gen(module)
     plan: list[tuple[str, str, Any]] = []
     defers: dict[str, bool] = {}
-    branch_reads: dict[str, BranchReads | None] = {}
     for i, decl in enumerate(module.decls):
         if isinstance(decl, A.Rule):
             gen.function(f"rule_{i}", [decl.var], decl, decl.where)
             plan.append(("rule", f"rule_{i}", decl))
-            branch_reads[f"rule_{i}"] = gen.branch_reads
         elif isinstance(decl, A.Filter):
             gen.function(f"filter_{i}", [decl.pod_var, decl.node_var], decl)
             plan.append(("filter", f"filter_{i}", decl))
@@ -971,7 +951,6 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
             anchor_reads=anchor, anchor_set_only=set_only, where_reads=where_reads, guard_reads=guard_reads,
-            branch_reads=branch_reads.get(fname),
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

@@ -225,26 +225,3 @@ def test_a_replicaset_being_deleted_neither_creates_nor_adopts(controller_cluste
     assert c.owned("Pod", rs) == []
     assert c.get("Pod", "stray")["metadata"].get("ownerReferences") in (None, [])
     assert format_time(c.clock.now())  # the clock is still sane
-
-
-def test_a_pods_readiness_wakes_the_status_rule_not_the_replicas_rule(controller_cluster):
-    # `replicas` reads readiness only to rank pods for a scale-down, a branch it does not take
-    # while the count is right (dsl.reads.BranchReads); `status` counts the ready pods.
-    c = controller_cluster
-    engine = c.load("replicaset")
-    c.apply(replicaset(replicas=2))
-    assert c.run().converged
-    pods = names(c.owned("Pod", c.get("ReplicaSet", "web")))
-    for name in pods:
-        c.set_pod_status(name)
-    assert c.run().converged
-    before = dict(engine.evaluations)
-    c.set_pod_status(pods[0], ready=False)
-    assert c.run().converged
-    assert c.get("ReplicaSet", "web")["status"]["readyReplicas"] == 1
-    woken = {rule: n - before.get(rule, 0) for rule, n in engine.evaluations.items() if n != before.get(rule, 0)}
-    assert woken == {"replicaset-controller/status": 1}
-    c.apply(replicaset(replicas=1))  # the scale-down ranks them: the unready pod goes
-    assert c.run().converged
-    remaining = [p for p in c.owned("Pod", c.get("ReplicaSet", "web")) if not p["metadata"].get("deletionTimestamp")]
-    assert names(remaining) == [pods[1]]
