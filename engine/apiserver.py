@@ -34,7 +34,7 @@ from .apierrors import (MODIFIED, APIError, PermanentAPIError, already_exists, b
                         unprocessable)
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, UnknownKind
 from .naming import generate_name, name_suffix
-from .objects import Key, freeze, get_path, resource_version, thaw
+from .objects import Key, freeze, get_path, resource_version, set_path, thaw
 from .patch import PatchError, apply_patch
 from .request import Request
 from .selectors import FieldSelector, Selector
@@ -61,6 +61,9 @@ KUBERNETES_SERVICE = {
 class _Result:
     key: Key
     scale: bool = False
+    # An update that removed the object (its last finalizer gone while it was being deleted):
+    # the object as it last was, which the request answers with, as upstream's registry does
+    gone: Mapping | None = None
 
 
 class APIServer:
@@ -191,6 +194,9 @@ class APIServer:
         snap, staging, results, _events = self._run(actor, [request], cause)
         result = results[0]
         obj = staging.get(result.key) if request.dry_run else snap.get(result.key)
+        if obj is None and result.gone is not None:
+            obj = result.gone if request.dry_run else set_path(result.gone, ("metadata", "resourceVersion"),
+                                                                 str(snap.revision))
         if obj is None:
             return None
         return strategy.scale_of(obj, staging.registry.get(*result.key[:2])) if result.scale else obj
@@ -293,8 +299,8 @@ class APIServer:
         admission.validate_or_raise(staging, rt, new, old, req.subresource)
         if deletion.removed_by_update(rt, old, new):
             self._remove(staging, rt, key)
-        else:
-            staging.put(key, new)
+            return _Result(key, scale, gone=new)
+        staging.put(key, new)
         return _Result(key, scale)
 
     def _patch(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int) -> _Result:

@@ -207,3 +207,13 @@ def test_http_writes_land_in_the_history_as_the_user(live):
         store.close()
     assert [r.actor for r in records] == ["kubernetes-admin"]
     assert records[0].cause[0]["http"] == "POST /api/v1/namespaces/default/configmaps"
+
+
+def test_removing_the_last_finalizer_of_an_object_being_deleted_answers_with_it(live):
+    live.kubectl("create", "configmap", "held", "-n", "default", "--from-literal=a=b")
+    live.kubectl("patch", "configmap", "held", "-n", "default", "-p", '{"metadata":{"finalizers":["example.com/x"]}}')
+    live.kubectl("delete", "configmap", "held", "-n", "default", "--wait=false")
+    out = live.kubectl("patch", "configmap", "held", "-n", "default", "--type", "merge",
+                       "-p", '{"metadata":{"finalizers":null}}').stdout
+    assert out.strip() == "configmap/held patched"
+    assert "NotFound" in live.kubectl("get", "configmap", "held", "-n", "default", check=1).stderr
