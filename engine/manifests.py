@@ -52,7 +52,7 @@ from .apiserver import MANIFESTS, Actor, APIError, Request
 from .errors import ReconError, SourceError
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, crd_types
 from .objects import Key, dumps, freeze, get_path, group_of, key_of, thaw
-from .patch import MERGE_KEYS, SET_LISTS
+from .patch import MERGE_KEYS, RETAIN_KEYS, RETAIN_KEYS_ITEMS, SET_LISTS
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SOURCE = "recon.dev/source"
@@ -338,11 +338,11 @@ def three_way_patch(live: Mapping, last: Mapping | None, new: Mapping, strategic
         elif isinstance(value, Mapping) and isinstance(current, Mapping):
             sub = three_way_patch(current, last.get(key), value, strategic)
             if sub:
-                patch[key] = sub
+                patch[key] = _retaining(sub, value) if strategic and key in RETAIN_KEYS else sub
         elif strategic and _is_list(value) and _is_list(current) and key in SET_LISTS:
             _set_list_patch(patch, key, current, last.get(key), value)
         elif strategic and _is_list(value) and _is_list(current) and (mkey := _merge_key(key, value)):
-            sub = _list_patch(mkey, current, last.get(key), value, strategic)
+            sub = _list_patch(mkey, current, last.get(key), value, strategic, key in RETAIN_KEYS_ITEMS)
             if sub:
                 patch[key] = sub
         elif value != current:
@@ -362,7 +362,13 @@ def _merge_key(field: str, items: Sequence) -> str | None:
     return None
 
 
-def _list_patch(mkey: str, live: Sequence, last: Any, new: Sequence, strategic: bool) -> list:
+def _retaining(sub: dict, new: Mapping) -> dict:
+    """A patch of a `retainKeys` union (engine.patch.RETAIN_KEYS) keeps only the fields the manifest
+    sets: `strategy: {type: Recreate}` drops the `rollingUpdate` the API server defaulted."""
+    return {"$retainKeys": sorted(k for k, v in new.items() if v is not None), **sub}
+
+
+def _list_patch(mkey: str, live: Sequence, last: Any, new: Sequence, strategic: bool, retain: bool = False) -> list:
     live_by = {item.get(mkey): item for item in live if isinstance(item, Mapping)}
     last_by = {item.get(mkey): item for item in last if isinstance(item, Mapping)} if _is_list(last) else {}
     patch = []
@@ -371,7 +377,7 @@ def _list_patch(mkey: str, live: Sequence, last: Any, new: Sequence, strategic: 
         if current is None:
             patch.append(thaw(item))
         elif sub := three_way_patch(current, last_by.get(item[mkey]), item, strategic):
-            patch.append({mkey: item[mkey], **sub})
+            patch.append({mkey: item[mkey], **(_retaining(sub, item) if retain else sub)})
     named = {item[mkey] for item in new}
     patch += [{mkey: k, "$patch": "delete"} for k in last_by if k not in named and k in live_by]
     return patch

@@ -13,8 +13,8 @@ Strategic merge patch is upstream's for the fields that matter here: lists
 of maps merge by their merge key (containers by `name`, container ports by
 `containerPort`, service ports by `port`, conditions by `type`, ...), the
 `finalizers` list merges as a set, and the `$patch: delete|replace`,
-`$deleteFromPrimitiveList/<field>` and `$setElementOrder/<field>`
-directives are understood.  Other lists replace, as in a merge patch.
+`$deleteFromPrimitiveList/<field>`, `$setElementOrder/<field>` and
+`$retainKeys` directives are understood.  Other lists replace, as in a merge patch.
 """
 
 from __future__ import annotations
@@ -181,7 +181,12 @@ MERGE_KEYS = {
     "ownerReferences": ("uid",), "hostAliases": ("ip",), "addresses": ("type",),
 }
 SET_LISTS = ("finalizers",)
+# Unions whose patch strategy is `retainKeys`: a Deployment's `strategy`, and each volume of a pod
+# spec (its one source); kubectl apply lists the fields to keep in `$retainKeys`
+RETAIN_KEYS = ("strategy",)
+RETAIN_KEYS_ITEMS = ("volumes",)
 _DIRECTIVE = "$patch"
+_RETAIN = "$retainKeys"
 
 
 def _merge_key(field: str, items: list) -> str | None:
@@ -223,8 +228,10 @@ def _strategic(target: Any, patch: Any) -> Any:
     if directive == "delete":
         return None
     result = dict(target) if isinstance(target, dict) else {}
+    if _RETAIN in patch:
+        result = _retained(result, patch)
     for key, value in patch.items():
-        if key == _DIRECTIVE or key.startswith("$setElementOrder/") or key == "$retainKeys":
+        if key == _DIRECTIVE or key.startswith("$setElementOrder/") or key == _RETAIN:
             continue
         if key.startswith("$deleteFromPrimitiveList/"):
             field = key.partition("/")[2]
@@ -240,6 +247,22 @@ def _strategic(target: Any, patch: Any) -> Any:
             else:
                 result[key] = merged
     return result
+
+
+def _retained(target: dict, patch: dict) -> dict:
+    """The `$retainKeys: [...]` directive (the fields of a union, `patchStrategy: retainKeys`,
+    such as a Deployment's `strategy` or a volume's source): of the object's fields, only those
+    listed stay, so `strategy: {type: Recreate}` drops the `rollingUpdate` that went with the
+    old type.  Every field the patch sets must be listed (upstream's applyRetainKeysDirective)."""
+    keys = patch[_RETAIN]
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise PatchError("invalid patch format of retainKeys")
+    for key, value in patch.items():
+        if value is None or key.startswith("$"):
+            continue
+        if key not in keys:
+            raise PatchError("invalid patch format of retainKeys")
+    return {k: v for k, v in target.items() if k in keys}
 
 
 def strategic_merge_patch(target: Any, patch: Any) -> Any:

@@ -91,3 +91,24 @@ def test_status_patch_changes_only_status(api):
     patched = api.patch(ADMIN, "apps", "Deployment", "default", "web",
                         {"spec": {"replicas": 9}, "status": {"replicas": 1}}, subresource="status")
     assert patched["spec"]["replicas"] == 1 and patched["status"]["replicas"] == 1
+
+
+def test_strategic_retain_keys_clears_the_fields_it_does_not_list():
+    live = freeze({"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}, "replicas": 2}})
+    patched = strategic_merge_patch(live, {"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}})
+    assert thaw(patched) == {"spec": {"strategy": {"type": "Recreate"}, "replicas": 2}}
+
+
+def test_strategic_retain_keys_must_list_every_field_the_patch_sets():
+    with pytest.raises(PatchError, match="invalid patch format of retainKeys"):
+        strategic_merge_patch(freeze({"a": {}}), {"a": {"$retainKeys": ["x"], "y": 1}})
+    with pytest.raises(PatchError, match="invalid patch format of retainKeys"):
+        strategic_merge_patch(freeze({"a": {}}), {"a": {"$retainKeys": "x", "x": 1}})
+
+
+def test_a_deployment_patched_to_recreate_as_kubectl_apply_sends_it(api):
+    api.create(ADMIN, deployment("web"))
+    assert api.head.get(("apps", "Deployment", "default", "web"))["spec"]["strategy"]["rollingUpdate"]
+    patched = api.patch(ADMIN, "apps", "Deployment", "default", "web",
+                        {"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate"}}}, "strategic")
+    assert thaw(patched["spec"]["strategy"]) == {"type": "Recreate"}

@@ -104,3 +104,15 @@ def test_finalizers_merge_as_a_set():
     live = {"metadata": {"finalizers": ["a", "controller-added"]}}
     out = merge(live, {"metadata": {"finalizers": ["a"]}}, {"metadata": {"finalizers": ["b"]}})
     assert sorted(out["metadata"]["finalizers"]) == ["b", "controller-added"]
+
+
+def test_a_retain_keys_union_keeps_only_what_the_manifest_sets():
+    # a Deployment switched to Recreate: the API server defaulted rollingUpdate, the manifest never
+    # set it, and kubectl's patch lists `$retainKeys` so that it goes (patchStrategy retainKeys)
+    live = {"spec": {"strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}}}
+    new = {"spec": {"strategy": {"type": "Recreate"}}}
+    assert merge(live, {"spec": {}}, new) == {"spec": {"strategy": {"type": "Recreate"}}}
+    # a volume's source replaced: only the new source stays
+    live = {"spec": {"volumes": [{"name": "data", "emptyDir": {}}, {"name": "cfg", "configMap": {"name": "c"}}]}}
+    new = {"spec": {"volumes": [{"name": "data", "hostPath": {"path": "/d"}}, {"name": "cfg", "configMap": {"name": "c"}}]}}
+    assert merge(live, live, new) == new

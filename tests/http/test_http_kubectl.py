@@ -217,3 +217,13 @@ def test_removing_the_last_finalizer_of_an_object_being_deleted_answers_with_it(
                        "-p", '{"metadata":{"finalizers":null}}').stdout
     assert out.strip() == "configmap/held patched"
     assert "NotFound" in live.kubectl("get", "configmap", "held", "-n", "default", check=1).stderr
+
+
+def test_apply_switches_a_deployment_to_recreate_dropping_the_defaulted_rolling_update(live):
+    path = write(live, "switch.yaml", DEPLOYMENT.format(name="switch", image="nginx:1.27"))
+    live.kubectl("apply", "-f", path)
+    write(live, "switch.yaml", DEPLOYMENT.format(name="switch", image="nginx:1.27").replace(
+        "  replicas: 2\n", "  replicas: 2\n  strategy:\n    type: Recreate\n"))
+    assert "configured" in live.kubectl("apply", "-f", path).stdout
+    strategy = json.loads(live.kubectl("get", "deploy", "switch", "-n", "default", "-o", "jsonpath={.spec.strategy}").stdout)
+    assert strategy == {"type": "Recreate"}
