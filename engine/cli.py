@@ -86,8 +86,22 @@ examples:
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, with kubectl's way of reporting usage mistakes (exit 2 and a hint)."""
 
+    _mixing = False
+
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"error: {message}\nSee '{self.prog} -h' for help and examples.\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]  # noqa: ANN001, ANN201
+        # A command's names and options in any order, as kubectl takes them (`recon get pods -n demo
+        # web`); argparse would take the names before the first option only.  (Not for a parser
+        # of commands: intermixed parsing cannot hand the rest to a subcommand.)
+        if self._mixing or any(isinstance(a, argparse._SubParsersAction) for a in self._actions):
+            return super().parse_known_args(args, namespace)
+        self._mixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._mixing = False
 
 
 def build_parser() -> ArgumentParser:
@@ -650,7 +664,12 @@ def _run_proxy_route(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # (named with the command they were given to, as its other usage mistakes are)
+        where = f"recon {args.command}" if args.command else "recon"
+        print(f"error: unrecognized arguments: {' '.join(extra)}\nSee '{where} -h' for help and examples.",
+              file=sys.stderr)
+        return 2
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -156,3 +156,11 @@ def test_help_is_short_with_examples(tmp_path):
     assert "examples:" in out and "recon get pods -n demo" in out
     out = recon("up", "-h", cwd=tmp_path, check=0).stdout
     assert "examples:" in out and "--once" in out
+
+
+def test_names_and_options_may_come_in_any_order_as_kubectl_takes_them(example):
+    after = recon("get", "svc", "-n", "demo", "web", cwd=example, check=0).stdout
+    assert after == recon("get", "svc", "web", "-n", "demo", cwd=example, check=0).stdout
+    assert rows(after)[1][0] == "web"
+    described = recon("describe", "svc", "-n", "demo", "web", cwd=example, check=0).stdout
+    assert "Name:" in described and "web" in described

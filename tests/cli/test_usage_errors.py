@@ -12,3 +12,10 @@ def test_a_usage_mistake_of_a_history_command_exits_2_under_python_m(tmp_path):
     assert "Widget" in proc.stderr and "Traceback" not in proc.stderr
     proc = recon("explain", "deploy/web", "-n", "demo", "spec[", cwd=tmp_path, check=2)
     assert "Traceback" not in proc.stderr
+
+
+def test_an_unknown_option_names_the_command_it_was_given_to(tmp_path):
+    proc = recon("get", "pods", "--bogus", cwd=tmp_path, check=2)
+    assert proc.stderr == "error: unrecognized arguments: --bogus\nSee 'recon get -h' for help and examples.\n"
+    proc = recon("--bogus", cwd=tmp_path, check=2)
+    assert "See 'recon -h'" in proc.stderr
