@@ -266,7 +266,7 @@ def run_diff(args: argparse.Namespace) -> int:
         print(change.yaml_diff(f"@{rev1}", f"@{rev2}"), end="")
     if not changes:
         print(f"no changes between revisions {rev1} and {rev2}", file=sys.stderr)
-    return 0
+    return 1 if changes else 0  # (as `recon diff DIR` and kubectl diff: 1 when something changed)
 
 
 def _plan_diff(args: argparse.Namespace) -> int:

@@ -27,10 +27,12 @@ def test_history_prints_a_line_per_revision_and_json_lines(state):
 
 
 def test_diff_with_revision_numbers_compares_two_revisions(state):
-    out = recon("diff", "5", "6", "--state", "s", cwd=state).stdout
+    out = recon("diff", "5", "6", "--state", "s", cwd=state, check=1).stdout  # (1: they differ, as kubectl diff)
     assert "+++ deploy/web @6" in out and "+++ svc/web @6" in out
-    one = recon("diff", "5", "6", "svc/web", "-n", "demo", "--state", "s", cwd=state).stdout
+    one = recon("diff", "5", "6", "svc/web", "-n", "demo", "--state", "s", cwd=state, check=1).stdout
     assert "+++ svc/web @6" in one and "deploy/web" not in one
+    same = recon("diff", "6", "6", "--state", "s", cwd=state, check=0)
+    assert same.stdout == "" and "no changes between revisions 6 and 6" in same.stderr
 
 
 def test_explain_prints_the_chain_with_the_schedulers_scores(state):
