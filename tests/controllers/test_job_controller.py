@@ -85,6 +85,20 @@ def test_job_counts_succeeded_pods_and_completes_with_success_criteria_met_then_
     assert len(c.owned("Pod", j)) == 3  # finished pods stay until the Job goes
 
 
+def test_a_succeeded_job_leaves_its_zero_counts_out_as_upstreams_omitempty_fields_do(controller_cluster):
+    c = controller_cluster
+    c.load("job")
+    c.create(job())
+    c.run(1)
+    finish(c, active_pods(c, c.get("Job", "pi"))[0], "Succeeded")
+    c.run(1)
+    status = c.get("Job", "pi")["status"]
+    assert ("Complete", "True", "CompletionsReached") in conditions(c.get("Job", "pi"))
+    # active, succeeded and failed are omitempty int32s; ready and terminating pointers the controller sets
+    assert status["succeeded"] == 1 and "failed" not in status and "active" not in status
+    assert (status["ready"], status["terminating"]) == (0, 0)
+
+
 def test_job_fails_with_backoff_limit_exceeded_and_deletes_its_active_pods(controller_cluster):
     c = controller_cluster
     c.load("job")
