@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from engine.apierrors import APIError
+from engine.describe import events_of
+from engine.objects import key_of
 from engine.timeutil import parse_time
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,6 +26,26 @@ def cronjob(name="tick", schedule="*/5 * * * *", **spec):
 
 def jobs(c):
     return [j["metadata"]["name"] for j in c.list("Job")]
+
+
+def by_hand(c, name="manual1", cronjob_name="tick"):
+    """A Job made from the CronJob's template as `kubectl create job NAME --from=cronjob/CRONJOB` makes it:
+    controlled by the CronJob, which did not create it."""
+    cj = c.get("CronJob", cronjob_name)
+    owner = {"apiVersion": "batch/v1", "kind": "CronJob", "name": cronjob_name, "uid": cj["metadata"]["uid"],
+             "controller": True, "blockOwnerDeletion": True}
+    return c.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {
+        "name": name, "namespace": "demo", "annotations": {"cronjob.kubernetes.io/instantiate": "manual"},
+        "ownerReferences": [owner]}, "spec": cj["spec"]["jobTemplate"]["spec"]})
+
+
+def said(c, name="tick"):
+    cj = c.get("CronJob", name)
+    return [(e["type"], e["reason"], e["message"]) for e in events_of(c.store.head, key_of(cj), cj)]
+
+
+def active(c, name="tick"):
+    return [r["name"] for r in c.get("CronJob", name).get("status", {}).get("active", ())]
 
 
 def complete(c, name):
@@ -81,6 +103,55 @@ def test_forbid_skips_a_run_while_a_job_is_still_running_and_replace_replaces_it
     c.patch("CronJob", "tick", {"spec": {"concurrencyPolicy": "Replace"}})
     c.run(1)
     assert jobs(c) == [f"tick-{ten}"]  # the running Job was deleted, the due run made
+
+
+def test_a_job_made_by_hand_from_the_cronjob_is_not_active_so_forbid_still_runs_on_schedule(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    c.create(cronjob(concurrencyPolicy="Forbid"))
+    by_hand(c)
+    c.run(60)
+    assert active(c) == []  # status.active lists only the Jobs the controller started
+    c.run(5 * 60)
+    five = f"tick-{int(parse_time('2026-01-01T00:05:00Z')) // 60}"
+    assert jobs(c) == ["manual1", five]
+    status = c.get("CronJob", "tick")["status"]
+    assert status["lastScheduleTime"] == "2026-01-01T00:05:00Z"
+    assert [(r["name"], r["uid"]) for r in status["active"]] == [(five, c.get("Job", five)["metadata"]["uid"])]
+    assert ("Warning", "UnexpectedJob", "Saw a job that the controller did not create or forgot: manual1") in said(c)
+    c.run(5 * 60)
+    assert len(jobs(c)) == 2  # now the scheduled Job holds the 00:10 run back
+
+
+def test_replace_deletes_only_the_jobs_the_cronjob_started(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    c.create(cronjob(concurrencyPolicy="Replace"))
+    c.run(5 * 60)
+    by_hand(c)
+    c.run(5 * 60)
+    five, ten = (f"tick-{int(parse_time(f'2026-01-01T00:{m}:00Z')) // 60}" for m in ("05", "10"))
+    assert jobs(c) == ["manual1", ten]
+    assert active(c) == [ten]
+    assert ("Normal", "SuccessfulDelete", f"Deleted job {five}") in said(c)
+
+
+def test_an_active_job_that_finishes_or_goes_missing_leaves_status_active(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    c.create(cronjob(concurrencyPolicy="Forbid"))
+    c.run(5 * 60)
+    five, ten = (f"tick-{int(parse_time(f'2026-01-01T00:{m}:00Z')) // 60}" for m in ("05", "10"))
+    c.delete("Job", five)
+    c.run(1)
+    assert active(c) == []
+    assert ("Normal", "MissingJob", f"Active job went missing: {five}") in said(c)
+    c.run(5 * 60)  # nothing holds the 00:10 run back
+    assert active(c) == [ten]
+    complete(c, ten)
+    c.run(1)
+    assert active(c) == []
+    assert ("Normal", "SawCompletedJob", f"Saw completed job: {ten}, status: Complete") in said(c)
 
 
 def test_a_suspended_cronjob_creates_no_jobs(controller_cluster):
