@@ -47,8 +47,9 @@ def candidates(snap: st.Snapshot, rt: ResourceType, namespace: str | None,
         keys = snap.index("label", (rt.group, rt.kind, label, value))
         if len(keys) < len(best):
             best = keys
-    if (rt.group, rt.kind) == ("", "Pod") and exact.get("spec.nodeName"):
-        keys = snap.index("node", exact["spec.nodeName"])
+    node = exact.get("spec.nodeName") or exact.get("spec.host")  # (spec.host: old clients' name for it)
+    if (rt.group, rt.kind) == ("", "Pod") and node:
+        keys = snap.index("node", node)
         if len(keys) < len(best):
             best = keys
     return sorted(k for k in best if k[:2] == (rt.group, rt.kind))

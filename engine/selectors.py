@@ -479,13 +479,16 @@ def format_label_selector(selector: Mapping | None) -> str:
 # -- field selectors ----------------------------------------------------------
 
 # Fields the apiserver lets a field selector use, per kind (besides
-# metadata.name and metadata.namespace, which every kind supports).
+# metadata.name and metadata.namespace, which every kind supports): upstream's
+# AddFieldLabelConversionsFor<Kind>.
 FIELD_LABELS: Mapping[str, frozenset[str]] = {
     "Pod": frozenset({
         "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
         "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName",
+        "spec.host",
     }),
     "Node": frozenset({"spec.unschedulable"}),
+    "Service": frozenset({"spec.clusterIP", "spec.type"}),
     "Event": frozenset({
         "involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
         "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
@@ -497,7 +500,24 @@ FIELD_LABELS: Mapping[str, frozenset[str]] = {
     "ReplicationController": frozenset({"status.replicas"}),
     "Job": frozenset({"status.successful"}),
 }
-_FIELD_ALIASES = {("Event", "source"): "source.component"}
+# Where a field label reads the object when that is not the label's own path: a
+# conversion (a Pod's `spec.host`, what old clients send for spec.nodeName) or a
+# selectable field named apart from its field (a Job's status.successful).
+_FIELD_ALIASES = {
+    ("Event", "source"): "source.component",
+    ("Pod", "spec.host"): "spec.nodeName",
+    ("Job", "status.successful"): "status.succeeded",
+}
+# What a field reads when the object leaves it out, for the fields upstream's
+# <Kind>ToSelectableFields formats from a bool or a number (FormatBool, Itoa),
+# which always have a value: an unset spec.hostNetwork selects as "false".
+_FIELD_DEFAULTS = {
+    ("Pod", "spec.hostNetwork"): "false",
+    ("Node", "spec.unschedulable"): "false",
+    ("Job", "status.successful"): "0",
+    ("ReplicaSet", "status.replicas"): "0",
+    ("ReplicationController", "status.replicas"): "0",
+}
 
 
 def _escape(value: str) -> str:
@@ -525,13 +545,15 @@ def _unescape(value: str) -> str:
 
 
 def field_value(obj: Mapping, field: str) -> str:
-    """The string a field selector compares: "" when missing, "true"/"false" for booleans."""
-    path = _FIELD_ALIASES.get((obj.get("kind"), field), field)
+    """The string a field selector compares: "true"/"false" for booleans; when missing, the
+    kind's default for a bool or number field ("false", "0"), else ""."""
+    kind = obj.get("kind")
+    path = _FIELD_ALIASES.get((kind, field), field)
     value: object = obj
     for part in path.split("."):
         value = value.get(part) if isinstance(value, Mapping) else None
     if value is None or isinstance(value, (Mapping, Sequence)) and not isinstance(value, str):
-        return ""
+        return _FIELD_DEFAULTS.get((kind, field), "")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

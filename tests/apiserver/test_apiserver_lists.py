@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from apiserver_fixtures import ADMIN, namespace, pod
+from apiserver_fixtures import ADMIN, namespace, node, pod
 
 from engine.apiserver import APIError
 from engine.selectors import parse
@@ -40,6 +40,48 @@ def names(items):
 def test_list_filters_by_namespace_labels_and_fields(cluster, namespace_, labels, fields, expected):
     items, revision = cluster.list(ADMIN, "", "Pod", namespace_, labels, fields)
     assert names(items) == expected and revision == cluster.head.revision
+
+
+def test_a_pods_spec_host_selects_as_its_node_name(cluster):
+    items, _ = cluster.list(ADMIN, "", "Pod", None, None, "spec.host=n1")
+    assert names(items) == ["default/a", "demo/d"]
+
+
+def test_unset_boolean_and_number_fields_select_as_upstream_formats_them(api):
+    """PodToSelectableFields, NodeToSelectableFields, … format a bool or a number whatever the
+    object holds: an unset spec.hostNetwork is "false", an unset status.succeeded "0"."""
+    api.create(ADMIN, pod("plain"))
+    api.create(ADMIN, pod("on-host", hostNetwork=True))
+    api.create(ADMIN, node("schedulable"))
+    api.create(ADMIN, {**node("cordoned"), "spec": {"unschedulable": True}})
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once", "namespace": "default"},
+           "spec": {"template": {"spec": {"restartPolicy": "Never",
+                                          "containers": [{"name": "app", "image": "busybox:1.36"}]}}}}
+    created = api.create(ADMIN, job)
+    template = {"metadata": {"labels": {"app": "rs"}}, "spec": {"containers": [{"name": "app", "image": "nginx"}]}}
+    api.create(ADMIN, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "rs", "namespace": "default"},
+                       "spec": {"selector": {"matchLabels": {"app": "rs"}}, "template": template}})
+
+    def selected(kind: str, fields: str, group: str = "") -> list[str]:
+        return [i["metadata"]["name"] for i in api.list(ADMIN, group, kind, None, None, fields)[0]]
+
+    assert selected("Pod", "spec.hostNetwork=false") == ["plain"]
+    assert selected("Pod", "spec.hostNetwork=true") == ["on-host"]
+    assert selected("Node", "spec.unschedulable=false") == ["schedulable"]
+    assert selected("Node", "spec.unschedulable!=false") == ["cordoned"]
+    assert selected("Job", "status.successful=0", "batch") == ["once"]
+    assert selected("ReplicaSet", "status.replicas=0", "apps") == ["rs"]
+    api.update(ADMIN, {**created, "status": {"succeeded": 1}}, subresource="status")
+    assert selected("Job", "status.successful=1", "batch") == ["once"]
+
+
+def test_services_select_by_type_and_cluster_ip(api):
+    api.create(ADMIN, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "np", "namespace": "default"},
+                       "spec": {"type": "NodePort", "ports": [{"port": 80}]}})
+    items, _ = api.list(ADMIN, "", "Service", None, None, "spec.type=NodePort")
+    assert names(items) == ["default/np"]
+    items, _ = api.list(ADMIN, "", "Service", None, None, "spec.clusterIP=10.96.0.1")
+    assert names(items) == ["default/kubernetes"]
 
 
 def test_list_accepts_a_parsed_selector_and_an_old_snapshot(cluster):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import urllib.request
 
 import yaml
 
@@ -227,3 +228,35 @@ def test_apply_switches_a_deployment_to_recreate_dropping_the_defaulted_rolling_
     assert "configured" in live.kubectl("apply", "-f", path).stdout
     strategy = json.loads(live.kubectl("get", "deploy", "switch", "-n", "default", "-o", "jsonpath={.spec.strategy}").stdout)
     assert strategy == {"type": "Recreate"}
+
+
+def test_field_selectors_read_unset_booleans_as_false_and_take_upstreams_field_labels(live):
+    def names(*args: str) -> list[str]:
+        return sorted(live.kubectl("get", *args, "-o", "name").stdout.split())
+
+    pods = names("pods", "-n", "demo")
+    assert pods and names("pods", "-n", "demo", "--field-selector", "spec.hostNetwork=false") == pods
+    assert names("pods", "-n", "demo", "--field-selector", "spec.hostNetwork=true") == []
+    nodes = names("nodes")
+    assert nodes and names("nodes", "--field-selector", "spec.unschedulable=false") == nodes
+    node = live.kubectl("get", pods[0], "-n", "demo", "-o", "jsonpath={.spec.nodeName}").stdout
+    assert names("pods", "-n", "demo", "--field-selector", f"spec.host={node}") == names(
+        "pods", "-n", "demo", "--field-selector", f"spec.nodeName={node}")
+    assert names("svc", "-A", "--field-selector", "spec.type=ClusterIP,spec.clusterIP=10.96.0.1") == [
+        "service/kubernetes"]
+
+
+def test_a_watch_with_a_field_selector_on_an_unset_boolean_sees_the_pods_it_selects(live):
+    since = json.loads(live.request("GET", "/api/v1/namespaces/default/pods")[2])["metadata"]["resourceVersion"]
+    for name, host in (("on-host", True), ("in-pod-net", False)):
+        spec = {"containers": [{"name": "app", "image": "busybox:1.36"}], **({"hostNetwork": True} if host else {})}
+        code, _, body = live.request("POST", "/api/v1/namespaces/default/pods", {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
+        assert code == 201, body
+    req = urllib.request.Request(live.url + f"/api/v1/namespaces/default/pods?watch=true&resourceVersion={since}"
+                                 "&timeoutSeconds=1&fieldSelector=spec.hostNetwork%3Dfalse")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        events = [json.loads(line) for line in resp.read().splitlines()]
+    seen = {e["object"]["metadata"]["name"] for e in events}
+    assert "in-pod-net" in seen and "on-host" not in seen
+    live.kubectl("delete", "pod", "on-host", "in-pod-net", "-n", "default", "--wait=false")
