@@ -205,6 +205,8 @@ def _service(svc: dict) -> None:
         spec.setdefault("internalTrafficPolicy", "Cluster")
     if kind in ("NodePort", "LoadBalancer"):
         spec.setdefault("externalTrafficPolicy", "Cluster")
+    if kind == "LoadBalancer":
+        spec.setdefault("allocateLoadBalancerNodePorts", True)
     for port in spec.get("ports") or ():
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")

@@ -8,7 +8,9 @@ Upstream's registry strategies, for every kind at once:
   simulated machine), the scheme defaults and each kind's PrepareForCreate.
 - `prepare_update`: a main-resource write keeps the stored system metadata
   and status (and a Namespace's `spec.finalizers`), refills the defaults,
-  and bumps `generation` when the spec changed (status writes never do).
+  keeps a Service's allocated addresses and drops what its new type does not
+  use (engine/servicetype.py), and bumps `generation` when the spec changed
+  (status writes never do).
 - `prepare_status`: a status (or namespace finalize) write keeps everything
   but the status (or the finalizer list).
 - `scale_of` / `prepare_scale`: the autoscaling/v1 Scale view (a custom kind's
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import defaulting
+from . import defaulting, servicetype
 from .crd import crd_status, shape_custom_resource
 from .fieldcheck import int_range
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType, ScalePaths
@@ -78,6 +80,9 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
     obj = _shape(rt, obj)
     defaulting.apply_defaults(rt.group, rt.kind, obj)
     defaulting.prepare_create(rt.group, rt.kind, obj)
+    if (rt.group, rt.kind) == ("", "Service") and isinstance(obj.get("spec"), dict):
+        servicetype.normalize_cluster_ips(None, obj["spec"])
+        servicetype.drop_unused_internal_policy(obj["spec"])
     if (rt.group, rt.kind) == ("", "Pod"):
         _scheduling_gated(obj)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
@@ -157,10 +162,6 @@ def _keep_from_old(rt: ResourceType, old: Mapping, body: dict) -> None:
             body["status"] = thaw(old["status"])
     if (rt.group, rt.kind) == ("", "Namespace"):
         body["spec"] = _namespace_spec(old, body.get("spec"))
-    if (rt.group, rt.kind) == ("", "Service") and isinstance(body.get("spec"), dict):
-        old_ip = get_path(old, "spec", "clusterIP")
-        if old_ip and not body["spec"].get("clusterIP"):
-            body["spec"]["clusterIP"] = old_ip
 
 
 def _namespace_spec(old: Mapping, spec: Any) -> dict:
@@ -183,10 +184,25 @@ def prepare_update(rt: ResourceType, old: Mapping, body: dict) -> Mapping:
         defaulting.admit_pod_update(body, old)
     body = _shape(rt, body)
     defaulting.apply_defaults(rt.group, rt.kind, body)
+    if (rt.group, rt.kind) == ("", "Service"):
+        _service_update(old, body)
     new = freeze(body)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
         new = new.set("status", crd_status(new, old.get("status")))
     return bump_generation(rt, old, new)
+
+
+def _service_update(old: Mapping, body: dict) -> None:
+    """A Service update keeps the addresses the write left out and drops the fields its new
+    type does not use (engine/servicetype.py); what it drops is released with this write."""
+    spec, old_spec = body.get("spec"), thaw(old.get("spec"))
+    if not isinstance(spec, dict) or not isinstance(old_spec, dict):
+        return
+    status = body.get("status") if isinstance(body.get("status"), dict) else None
+    servicetype.drop_type_dependent_fields(old_spec, spec, status)  # (PrepareForUpdate)
+    servicetype.patch_allocated_values(old_spec, spec)  # (then the registry's beginUpdate)
+    servicetype.normalize_cluster_ips(old_spec, spec)
+    servicetype.drop_unused_internal_policy(spec)
 
 
 def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: str) -> Mapping:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import fieldcheck as fc
-from . import selectors
+from . import selectors, servicetype
 from .apierrors import FieldError, duplicate, forbidden, invalid, not_supported, required
 
 PROTOCOLS = ("SCTP", "TCP", "UDP")
@@ -195,6 +195,27 @@ def _service_port_errors(port: Any, path: str, many: bool, names: set) -> list[F
     return errors + fc.int_range(port.get("nodePort"), f"{path}.nodePort", 1, 65535)
 
 
+def _type_dependent_errors(spec: Mapping, kind: str, ports: list) -> list[FieldError]:
+    """The fields a Service's type rules out (upstream's ValidateService): node ports on a
+    ClusterIP Service, cluster IPs and IP families on an ExternalName one, an external traffic
+    policy where no traffic comes from outside.  An update that changes the type drops those it
+    left unchanged first (engine/servicetype.py), so only values the write set are refused."""
+    errors = []
+    if kind == "ClusterIP":
+        errors += [forbidden(f"{path}.nodePort", "may not be used when `type` is 'ClusterIP'")
+                   for path, port in ports if isinstance(port, Mapping) and port.get("nodePort")]
+    if kind == "ExternalName":
+        if spec.get("clusterIPs") or spec.get("clusterIP"):  # (upstream has filled clusterIPs from clusterIP)
+            errors.append(forbidden("spec.clusterIPs", "may not be set for ExternalName services"))
+        for field in ("ipFamilies", "ipFamilyPolicy"):
+            if spec.get(field):
+                errors.append(forbidden(f"spec.{field}", "may not be set for ExternalName services"))
+    if spec.get("externalTrafficPolicy") and not servicetype.externally_accessible(spec):
+        errors.append(invalid("spec.externalTrafficPolicy", spec.get("externalTrafficPolicy"),
+                              "may only be set for externally-accessible services"))
+    return errors
+
+
 def service_errors(svc: Mapping, old: Mapping | None) -> list[FieldError]:
     errors, spec = fc.mapping(svc.get("spec"), "spec")
     kind = spec.get("type") or "ClusterIP"
@@ -214,6 +235,7 @@ def service_errors(svc: Mapping, old: Mapping | None) -> list[FieldError]:
             if ident in seen:
                 errors.append(duplicate(port_path, port))
             seen.add(ident)
+    errors += _type_dependent_errors(spec, kind, ports)
     errors += fc.label_map(spec.get("selector"), "spec.selector")
     errors += fc.one_of(spec.get("sessionAffinity"), "spec.sessionAffinity", ("ClientIP", "None"))
     old_ip = (old.get("spec") or {}).get("clusterIP") if old is not None else None

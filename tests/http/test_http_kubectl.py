@@ -230,6 +230,32 @@ def test_apply_switches_a_deployment_to_recreate_dropping_the_defaulted_rolling_
     assert strategy == {"type": "Recreate"}
 
 
+NODE_PORT_SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: default}}
+spec:
+  type: NodePort
+  selector: {{app: {name}}}
+  ports:
+  - {{name: http, port: 80, nodePort: 30123}}
+"""
+
+
+def test_a_service_patched_to_another_type_gives_up_what_the_old_type_held(live):
+    live.kubectl("apply", "-f", write(live, "np1.yaml", NODE_PORT_SERVICE.format(name="np1")))
+    live.kubectl("patch", "svc", "np1", "-n", "default", "-p", '{"spec":{"type":"ClusterIP"}}')
+    spec = json.loads(live.kubectl("get", "svc", "np1", "-n", "default", "-o", "json").stdout)["spec"]
+    assert "nodePort" not in spec["ports"][0] and "externalTrafficPolicy" not in spec
+    # the node port is free for another Service
+    live.kubectl("apply", "-f", write(live, "np2.yaml", NODE_PORT_SERVICE.format(name="np2")))
+    live.kubectl("patch", "svc", "np1", "-n", "default", "-p",
+                 '{"spec":{"type":"ExternalName","externalName":"example.com"}}')
+    spec = json.loads(live.kubectl("get", "svc", "np1", "-n", "default", "-o", "json").stdout)["spec"]
+    assert not {"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy"} & set(spec)
+    live.kubectl("delete", "svc", "np1", "np2", "-n", "default")
+
+
 def test_field_selectors_read_unset_booleans_as_false_and_take_upstreams_field_labels(live):
     def names(*args: str) -> list[str]:
         return sorted(live.kubectl("get", *args, "-o", "name").stdout.split())

@@ -33,6 +33,13 @@ def test_an_explicit_cluster_ip_is_honoured_and_skipped_by_allocation(cluster):
     assert cluster.svc("auto")["spec"]["clusterIP"] == "10.96.0.3"
 
 
+def test_an_empty_cluster_ip_asks_for_one_and_a_given_one_fills_cluster_ips(cluster):
+    cluster.service("empty", clusterIP="")
+    assert list(cluster.service("fixed", clusterIP="10.96.0.9")["spec"]["clusterIPs"]) == ["10.96.0.9"]
+    cluster.run()
+    assert cluster.svc("empty")["spec"]["clusterIP"] == "10.96.0.2"
+
+
 @pytest.mark.parametrize("ip, message", [
     ("10.96.0.1", "spec.clusterIPs[0]: Invalid value: \"10.96.0.1\": failed to allocate IP 10.96.0.1: "
                   "provided IP is already allocated"),
