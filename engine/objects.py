@@ -420,7 +420,7 @@ def set_path(value: Any, path: Sequence[str | int], new: Any) -> Any:
         if old is not None and type(old) is type(new) and old == new:  # an equal value: no change
             return value
     child = set_path(old, rest, new)
-    if child is old and step in base:
+    if child is old and (step in base or child is None):  # (deleting under a missing key: nothing)
         return value
     return base.set(step, child)
 

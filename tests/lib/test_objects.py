@@ -56,3 +56,11 @@ def test_by_identity_answers_for_the_very_object_only_and_starts_over_past_its_l
     memo.put(b, "b")
     memo.put(pmap({"k": 2}), "c")  # a third entry: the memo starts over
     assert memo.get(a) is None and memo.get(b) is None
+
+
+def test_deleting_under_a_missing_map_changes_nothing():
+    # (a rule's `set cj.status.active = null` on an object without a status: no `status: null`)
+    obj = freeze({"spec": {"a": 1}})
+    assert set_path(obj, ["status", "active"], None) is obj
+    assert set_path(obj, ["spec", "b", "c"], None) is obj
+    assert set_path(obj, ["spec", "a"], None) == {"spec": {}}
