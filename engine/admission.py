@@ -211,6 +211,18 @@ def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Map
         errors += _service_address_errors(staging, obj, old)
     if errors:
         raise invalid_error(rt.group_kind, get_path(obj, "metadata", "name") or "", errors, rt.group)
+    if (rt.group, rt.kind) == ("scheduling.k8s.io", "PriorityClass") and obj.get("globalDefault"):
+        _one_global_default(staging, obj)
+
+
+def _one_global_default(staging: Staging, pc: Mapping) -> None:
+    """Priority admission on a PriorityClass: only one may be the global default (a 403 naming it)."""
+    name = get_path(pc, "metadata", "name") or ""
+    for key in staging.snapshot.keys("scheduling.k8s.io", "PriorityClass", ""):
+        other = staging.get(key)
+        if other is not None and other.get("globalDefault") and key[3] != name:
+            raise forbidden_error("priorityclasses.scheduling.k8s.io", name, f"PriorityClass {key[3]} is already "
+                                  "marked as default. Only one default can exist", "scheduling.k8s.io")
 
 
 LIMIT_RANGER_ANNOTATION = "kubernetes.io/limit-ranger"

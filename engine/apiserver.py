@@ -39,12 +39,11 @@ from .patch import PatchError, apply_patch
 from .request import Request
 from .selectors import FieldSelector, Selector
 from .staging import Staging
-from .validation import validate
+from .validation import SYSTEM_PRIORITY_CLASSES, validate
 
 __all__ = ["APIError", "APIServer", "Actor", "Permissions", "Request", "SYSTEM", "MANIFESTS"]
 
 BOOT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-SYSTEM_PRIORITY_CLASSES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
 # The Service for the API itself, on the first address of the service CIDR (the apiserver's
 # "kubernetes" service controller).
 KUBERNETES_SERVICE = {

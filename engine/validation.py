@@ -231,12 +231,24 @@ def _endpointslice_errors(eps: Mapping, old: Mapping | None) -> list[FieldError]
     return errors + _ports_errors(eps.get("ports"), "ports")
 
 
+# The PriorityClasses the API server makes at start, the only ones a `system-` name may have
+SYSTEM_PRIORITY_CLASSES = {"system-cluster-critical": 2000000000, "system-node-critical": 2000001000}
+
+
 def _priorityclass_errors(pc: Mapping, old: Mapping | None) -> list[FieldError]:
     value = pc.get("value")
     if value is None:
         return [required("value")]
     errors = fc.int_range(value, "value")
     name = get_path(pc, "metadata", "name") or ""
+    if name.startswith("system-"):  # (IsKnownSystemPriorityClass)
+        known = SYSTEM_PRIORITY_CLASSES.get(name)
+        why = (f"{name} is not a known system priority class" if known is None else
+               f"value of {name} PriorityClass must be {known}" if value != known else
+               f"globalDefault of {name} PriorityClass must be false" if pc.get("globalDefault") else None)
+        if why is not None:
+            errors.append(forbidden("metadata.name", "priority class names with 'system-' prefix are reserved for "
+                                                     f"system use only. error: {why}"))
     if not errors and value > 1_000_000_000 and not name.startswith("system-"):
         errors.append(forbidden("value", "maximum allowed value of a user defined priority is 1000000000"))
     errors += fc.wrong_type(pc.get("globalDefault"), "globalDefault", "boolean")

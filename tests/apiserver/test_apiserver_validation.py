@@ -165,3 +165,29 @@ def test_frozen_labels_found_valid_are_not_checked_again_and_invalid_ones_always
         assert bool(errors) == (labels is bad)
     # the frozen valid map once; the invalid one and the plain (mutable) maps every time
     assert checked == [good, bad, bad, {"app": "web"}, {"app": "web"}]
+
+
+def _priority_class(name: str, value: int, default: bool = False) -> dict:
+    return {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": name},
+            "value": value, "globalDefault": default}
+
+
+def test_only_one_priority_class_may_be_the_global_default(api):
+    api.create(ADMIN, _priority_class("low", 5, default=True))
+    with pytest.raises(APIError) as caught:
+        api.create(ADMIN, _priority_class("high", 6, default=True))
+    assert (caught.value.code, caught.value.message) == (
+        403, 'priorityclasses.scheduling.k8s.io "high" is forbidden: PriorityClass low is already marked as '
+             "default. Only one default can exist")
+    api.create(ADMIN, _priority_class("high", 6))
+    again = api.update(ADMIN, {**_priority_class("low", 5, default=True), "description": "still the default"})
+    assert again["globalDefault"] is True
+
+
+def test_system_priority_class_names_are_reserved(api):
+    with pytest.raises(APIError) as caught:
+        api.create(ADMIN, _priority_class("system-foo", 10))
+    assert caught.value.code == 422 and caught.value.message.endswith(
+        "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. "
+        "error: system-foo is not a known system priority class")
+    assert api.head.get(("scheduling.k8s.io", "PriorityClass", "", "system-node-critical"))["value"] == 2000001000
