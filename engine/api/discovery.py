@@ -200,6 +200,17 @@ def _gv_path(group: str, version: str) -> str:
     return f"api/{version}" if not group else f"apis/{group}/{version}"
 
 
+# /openapi/v2: kubectl reads the schemas from /openapi/v3 and asks v2 only for a kind v3 does not
+# have (its fieldValidation check and client-side validation fall back to it).  A document
+# without definitions tells it the kind is unknown here, so `kubectl apply` of a misspelt kind
+# says `no matches for kind …` as against kube-apiserver, instead of "failed to download
+# openapi".  (Clients that read v2's schemas find none: the published ones are v3's.)
+OPENAPI_V2 = {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.32.0"}, "paths": {}, "definitions": {}}
+OPENAPI_V2_PROTOBUF_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+# gnostic's openapi_v2.Document with its first field, swagger, "2.0" (the rest empty)
+OPENAPI_V2_PROTOBUF = b"\x0a\x032.0"
+
+
 def openapi_root(registry: Registry) -> dict:
     paths = {}
     for group, versions in _groups(registry).items():

@@ -258,6 +258,10 @@ class HTTPServer:
             doc = discovery.group(registry, parts[1])
         elif parts[:1] == ["apis"] and len(parts) == 3:
             doc = discovery.resource_list(registry, parts[1], parts[2])
+        elif path == "/openapi/v2":  # (a swagger document without definitions: see discovery.OPENAPI_V2)
+            if "protobuf" in accept:
+                return web.Response(body=discovery.OPENAPI_V2_PROTOBUF, content_type=discovery.OPENAPI_V2_PROTOBUF_TYPE)
+            doc = discovery.OPENAPI_V2
         elif path == "/openapi/v3":
             doc = discovery.openapi_root(registry)
         elif parts[:2] == ["openapi", "v3"] and len(parts) in (4, 5):

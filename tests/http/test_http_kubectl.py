@@ -286,3 +286,14 @@ def test_a_watch_with_a_field_selector_on_an_unset_boolean_sees_the_pods_it_sele
     seen = {e["object"]["metadata"]["name"] for e in events}
     assert "in-pod-net" in seen and "on-host" not in seen
     live.kubectl("delete", "pod", "on-host", "in-pod-net", "-n", "default", "--wait=false")
+
+
+def test_apply_of_a_misspelt_kind_says_no_matches_for_kind_as_against_kube_apiserver(live):
+    path = write(live, "typo.yaml", DEPLOYMENT.format(name="typo", image="nginx:1.27").replace(
+        "kind: Deployment", "kind: Deploymnet"))
+    err = live.kubectl("apply", "-f", path, check=1).stderr
+    assert 'no matches for kind "Deploymnet" in version "apps/v1"' in err
+    assert "openapi" not in err
+    # a known kind still applies (its schemas come from /openapi/v3)
+    good = write(live, "fine.yaml", DEPLOYMENT.format(name="fine", image="nginx:1.27"))
+    assert "created" in live.kubectl("apply", "-f", good).stdout
