@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from engine.clock import EPOCH
+from engine.describe import events_of
+from engine.objects import key_of
 from engine.timeutil import format_time
 
 from kubelet_helpers import conditions, node, pod
@@ -144,3 +146,26 @@ def test_the_pod_network_has_room_for_a_thousand_nodes_each_with_its_own_address
     ips = {a["address"] for n in names for a in kc.get("Node", n)["status"]["addresses"] if a["type"] == "InternalIP"}
     assert len(ips) == 258
     assert {a["address"] for a in last["status"]["addresses"] if a["type"] == "InternalIP"} == {"172.18.1.3"}
+
+
+def test_a_noexecute_taint_added_without_time_added_evicts_after_toleration_seconds(kc):
+    kc.create(node("node-3"))
+    kc.create(pod("patient", node_name="node-3", tolerations=[{"key": "evict", "operator": "Exists",
+                                                                 "effect": "NoExecute", "tolerationSeconds": 10}]))
+    kc.create(pod("intolerant", node_name="node-3"))
+    kc.run_until(100)
+    # kubectl taint nodes node-3 evict=yes:NoExecute: no timeAdded
+    kc.api.patch(kc.admin, "", "Node", "", "node-3",
+                 {"spec": {"taints": [{"key": "evict", "value": "yes", "effect": "NoExecute"}]}})
+    kc.run_until(100)
+    assert kc.get("Pod", "intolerant") is None  # evicted at once; the kubelet stops it
+    (taint,) = kc.get("Node", "node-3")["spec"]["taints"]
+    assert taint == {"key": "evict", "value": "yes", "effect": "NoExecute", "timeAdded": at(100)}
+    patient = kc.get("Pod", "patient")
+    kc.run_until(109)
+    assert kc.get("Pod", "patient") is not None
+    kc.run_until(110)
+    assert kc.get("Pod", "patient") is None  # evicted tolerationSeconds after the taint was added
+    said = [(e["reason"], e["message"], e["firstTimestamp"])
+            for e in events_of(kc.store.head, key_of(patient), patient)]
+    assert ("TaintManagerEviction", "Marking for deletion Pod demo/patient", at(110)) in said
