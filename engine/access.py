@@ -11,6 +11,7 @@ resource "pods" in API group "" in the namespace "demo"`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -64,6 +65,9 @@ class Actor:
     name: str
     kind: str = attrs.field(default="user", validator=attrs.validators.in_({"user", "component", "manifests", "system"}))
     permissions: Permissions | None = None
+    # An HTTP caller's RBAC (engine.api.escalation.Grantor): asked to confirm each write, so that no
+    # Role or binding grants what the caller does not hold itself; None for the engine's own actors
+    grantor: Any = attrs.field(default=None, eq=False)
 
     def allows(self, verb: str, group: str, kind: str, subresource: str | None = None) -> bool:
         return self.permissions is None or self.permissions.allows(verb, group, kind, subresource)

@@ -228,7 +228,14 @@ class APIServer:
         if req.subresource and req.subresource not in rt.subresources:
             raise no_such_resource(kind=rt.plural, group=rt.group, name=name)
         handler = {"create": self._create, "update": self._update, "patch": self._patch, "delete": self._delete}
-        return handler[req.verb](staging, rt, req, namespace, index)
+        result = handler[req.verb](staging, rt, req, namespace, index)
+        if actor.grantor is not None and req.verb != "delete" and not result.scale:
+            # upstream's policybased RBAC storage: the caller may not grant what it does not hold,
+            # judged by the state before this submit
+            key = result.key
+            actor.grantor.check_write(staging.snapshot, rt.group, rt.kind, namespace, staging.get(key),
+                                      staging.snapshot.get(key), req.name)
+        return result
 
     # -- create
     def _create(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int,

@@ -25,6 +25,7 @@ answers `cluster-admin`, `admin`, `edit` and `view` from code when no object
 of that name exists, and lets every authenticated user read discovery, the
 version and the OpenAPI documents and create SelfSubjectAccessReviews
 (upstream's `system:discovery`, `system:public-info-viewer`, `system:basic-user`).
+Nobody grants through a Role or binding what they do not hold (`escalation`).
 """
 
 from __future__ import annotations

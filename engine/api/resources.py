@@ -27,6 +27,7 @@ from ..request import Request, propagation_policy
 from . import tables
 from .apply import forced
 from .auth import User
+from .escalation import Grantor
 from .query import TRUE
 
 PATCH_TYPES = {
@@ -84,7 +85,7 @@ def _by_plural(registry: Registry, group: str, version: str, plural: str) -> Res
 
 def actor_of(user: User) -> Actor:
     """The apiserver actor for an HTTP user (RBAC already said yes)."""
-    return Actor(user.name, "user", None)
+    return Actor(user.name, "user", None, grantor=Grantor(user))
 
 
 def served_as(obj: Mapping, target: Target) -> Any:

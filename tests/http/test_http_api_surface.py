@@ -46,6 +46,45 @@ def test_a_rolebinding_to_view_lets_the_service_account_read_but_not_write(live)
     assert code == 403 and 'deployments.apps "web" is forbidden' in json.loads(body)["message"]
 
 
+def test_a_service_account_may_not_grant_itself_more_through_roles_or_bindings(live):
+    # upstream's escalation prevention: creating roles and rolebindings grants only what one holds
+    rbac = "/apis/rbac.authorization.k8s.io/v1/namespaces/demo"
+    assert live.request("POST", "/api/v1/namespaces/demo/serviceaccounts",
+                        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "bot"}})[0] == 201
+    rules = [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+             {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
+              "verbs": ["create", "get", "list"]}]
+    live.request("POST", f"{rbac}/roles", {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+                                           "metadata": {"name": "bot"}, "rules": rules})
+    live.request("POST", f"{rbac}/rolebindings", {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "bot"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "bot"},
+        "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "demo"}]})
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    token = json.loads(live.request("POST", "/api/v1/namespaces/demo/serviceaccounts/bot/token", request)[2])[
+        "status"]["token"]
+    sneaky = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "sneaky"},
+              "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}
+    code, _, body = live.request("POST", f"{rbac}/roles", sneaky, token=token)
+    status = json.loads(body)
+    assert code == 403 and status["reason"] == "Forbidden", body
+    assert status["message"] == (
+        'roles.rbac.authorization.k8s.io "sneaky" is forbidden: user "system:serviceaccount:demo:bot" '
+        '(groups=["system:serviceaccounts" "system:serviceaccounts:demo" "system:authenticated"]) is attempting '
+        'to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}')
+    assert status["details"] == {"name": "sneaky", "group": "rbac.authorization.k8s.io", "kind": "roles"}
+    admin = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "sneaky-b"},
+             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+             "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "demo"}]}
+    code, _, body = live.request("POST", f"{rbac}/rolebindings", admin, token=token)
+    assert code == 403 and "is attempting to grant RBAC permissions not currently held" in json.loads(body)["message"]
+    assert live.request("GET", f"{rbac}/rolebindings/sneaky-b")[0] == 404
+    assert live.request("GET", "/api/v1/namespaces/demo/secrets", token=token)[0] == 403
+    within = {**sneaky, "metadata": {"name": "pod-reader"},
+              "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]}
+    assert live.request("POST", f"{rbac}/roles", within, token=token)[0] == 201
+
+
 def test_a_self_subject_access_review_answers_for_the_caller(live):
     review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
               "spec": {"resourceAttributes": {"verb": "create", "resource": "pods", "namespace": "demo"}}}
