@@ -244,7 +244,7 @@ class Attributes:
         return bool(self.resource)
 
 
-# what system:basic-user lets every user create (the reviews of oneself; see _BASIC_RESOURCE_RULES)
+# what system:basic-user lets every user create (the reviews of oneself; see BASIC_RESOURCE_RULES)
 _SELF_REVIEWS = (("authorization.k8s.io", "selfsubjectaccessreviews"),
                  ("authorization.k8s.io", "selfsubjectrulesreviews"),
                  ("authentication.k8s.io", "selfsubjectreviews"))
@@ -267,11 +267,11 @@ def rules_for(snapshot: Any, user: User, namespace: str) -> list[Mapping]:
     found: list[Mapping] = []
     for binding in snapshot.list(RBAC_GROUP, "ClusterRoleBinding"):
         if _names(binding, user, ""):
-            found += _role_rules(snapshot, binding.get("roleRef") or {}, "")
+            found += role_rules(snapshot, binding.get("roleRef") or {}, "")
     if namespace:
         for binding in snapshot.list(RBAC_GROUP, "RoleBinding", namespace):
             if _names(binding, user, namespace):
-                found += _role_rules(snapshot, binding.get("roleRef") or {}, namespace)
+                found += role_rules(snapshot, binding.get("roleRef") or {}, namespace)
     return found
 
 
@@ -289,7 +289,7 @@ def _names(binding: Mapping, user: User, namespace: str) -> bool:
     return False
 
 
-def _role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
+def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
     kind, name = ref.get("kind"), ref.get("name") or ""
     if kind == "Role" and namespace:
         role = snapshot.get((RBAC_GROUP, "Role", namespace, name))
@@ -315,8 +315,7 @@ def _rule_matches(rule: Mapping, request: Attributes) -> bool:
     if "*" not in verbs and request.verb not in verbs:
         return False
     if not request.is_resource:
-        return any(u == "*" or u == request.path or (u.endswith("*") and request.path.startswith(u[:-1]))
-                   for u in rule.get("nonResourceURLs") or ())
+        return url_matches(rule.get("nonResourceURLs") or (), request.path)
     groups = rule.get("apiGroups") or ()
     if "*" not in groups and request.group not in groups:
         return False
@@ -327,6 +326,11 @@ def _rule_matches(rule: Mapping, request: Attributes) -> bool:
         return False
     names = rule.get("resourceNames") or ()
     return not names or request.name in names
+
+
+def url_matches(patterns: Sequence[str], path: str) -> bool:
+    """Does a rule's nonResourceURLs entry name `path` (`*`, the path, or a prefix ending in `*`)?"""
+    return any(u == "*" or u == path or (u.endswith("*") and path.startswith(u[:-1])) for u in patterns)
 
 
 def _resource_matches(resources: Sequence[str], resource: str, subresource: str) -> bool:
@@ -385,12 +389,12 @@ def impersonate(snapshot: Any, user: User, headers: Mapping[str, str]) -> User:
 
 # ------------------------------------------------------------ rules reviews
 
-_BASIC_RESOURCE_RULES = [
+BASIC_RESOURCE_RULES = [
     {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
      "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
     {"verbs": ["create"], "apiGroups": [_AUTH_GROUP], "resources": ["selfsubjectreviews"]},
 ]
-_BASIC_NON_RESOURCE_RULES = [
+BASIC_NON_RESOURCE_RULES = [
     {"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
                                            "/openapi/*", "/readyz", "/version", "/version/"]},
 ]
@@ -413,5 +417,5 @@ def rules_review(snapshot: Any, user: User, namespace: str) -> dict:
             if rule.get("resourceNames"):
                 entry["resourceNames"] = list(rule["resourceNames"])
             resource_rules.append(entry)
-    return {"resourceRules": resource_rules + _BASIC_RESOURCE_RULES,
-            "nonResourceRules": non_resource_rules + _BASIC_NON_RESOURCE_RULES, "incomplete": False}
+    return {"resourceRules": resource_rules + BASIC_RESOURCE_RULES,
+            "nonResourceRules": non_resource_rules + BASIC_NON_RESOURCE_RULES, "incomplete": False}

@@ -29,8 +29,8 @@ from typing import Any
 import attrs
 
 from ..apierrors import forbidden_error
-from .auth import (_BASIC_NON_RESOURCE_RULES, _BASIC_RESOURCE_RULES, RBAC_GROUP, Attributes, User, _role_rules,
-                   authorized, rules_for)
+from .auth import (BASIC_NON_RESOURCE_RULES, BASIC_RESOURCE_RULES, RBAC_GROUP, Attributes, User, authorized,
+                   role_rules, rules_for, url_matches)
 
 ROLE_KINDS = {"Role": "roles", "ClusterRole": "clusterroles"}
 BINDING_KINDS = {"RoleBinding": "rolebindings", "ClusterRoleBinding": "clusterrolebindings"}
@@ -88,12 +88,12 @@ class Grantor:
                 raise forbidden_error(f"{resource}.{RBAC_GROUP}", name,
                                       f'{ref_resource or "roles"}.{RBAC_GROUP} "{ref_name}" not found',
                                       group=RBAC_GROUP)
-            self._confirm(snapshot, resource, name, namespace, _role_rules(snapshot, ref, namespace))
+            self._confirm(snapshot, resource, name, namespace, role_rules(snapshot, ref, namespace))
 
     def _owner_rules(self, snapshot: Any, namespace: str) -> list[Mapping]:
         """What the caller holds in `namespace` (upstream's RulesFor): its bindings' rules and
         what every authenticated user holds (system:basic-user, system:discovery)."""
-        return rules_for(snapshot, self.user, namespace) + _BASIC_RESOURCE_RULES + _BASIC_NON_RESOURCE_RULES
+        return rules_for(snapshot, self.user, namespace) + BASIC_RESOURCE_RULES + BASIC_NON_RESOURCE_RULES
 
     def _confirm(self, snapshot: Any, resource: str, name: str, namespace: str, rules: Sequence[Mapping]) -> None:
         """ConfirmNoEscalation: Forbidden, listing the compacted missing rules, unless covered."""
@@ -119,7 +119,7 @@ def _role_exists(snapshot: Any, ref: Mapping, namespace: str) -> bool:
     if kind == "Role":
         return bool(namespace) and snapshot.get((RBAC_GROUP, "Role", namespace, name)) is not None
     if kind == "ClusterRole":
-        return snapshot.get((RBAC_GROUP, "ClusterRole", "", name)) is not None or bool(_role_rules(snapshot, ref, ""))
+        return snapshot.get((RBAC_GROUP, "ClusterRole", "", name)) is not None or bool(role_rules(snapshot, ref, ""))
     return False
 
 
@@ -155,9 +155,7 @@ def _covers(owner: Mapping, piece: Mapping) -> bool:
     if "*" not in verbs and piece["verbs"][0] not in verbs:
         return False
     if "nonResourceURLs" in piece:
-        url = piece["nonResourceURLs"][0]
-        return any(u == "*" or u == url or (u.endswith("*") and url.startswith(u[:-1]))
-                   for u in owner.get("nonResourceURLs") or ())
+        return url_matches(owner.get("nonResourceURLs") or (), piece["nonResourceURLs"][0])
     group, resource = piece["apiGroups"][0], piece["resources"][0]
     groups, resources = owner.get("apiGroups") or (), owner.get("resources") or ()
     if "*" not in groups and group not in groups:
