@@ -6,8 +6,8 @@ added to an object being deleted, names a CRD may not take, and
 `validate_or_raise`, which turns every field error of an object into one
 upstream-worded `Invalid` error; LimitRanger (`admit_limit_ranges`: a new
 pod's default requests and limits, then min/max/ratio) and ResourceQuota
-(`charge_quota`: refuse a create over `status.hard`, charge it to
-`status.used`).  A namespace without LimitRanges or ResourceQuotas costs one
+(`charge_quota`: refuse a create, or a Service update, over `status.hard`,
+charge it to `status.used`).  A namespace without LimitRanges or ResourceQuotas costs one
 index lookup each.
 """
 
@@ -256,14 +256,17 @@ def admit_limit_ranges(staging: Staging, pod: dict) -> dict:
     return pod
 
 
-def charge_quota(staging: Staging, rt: ResourceType, obj: Mapping) -> None:
-    """ResourceQuota admission on a create: for each quota of the namespace whose status.hard
+def charge_quota(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None = None) -> None:
+    """ResourceQuota admission on a create, or on an update (`old`) of a kind whose usage an update
+    can change (a Service's type and ports): for each quota of the namespace whose status.hard
     counts the object (and whose scopes take it in), refuse (403) a pod that leaves out a resource
-    the quota needs (`failed quota: …`), or a create that would take status.used past
-    status.hard (`exceeded quota: …`); else charge the object to status.used, staged with it,
-    as upstream's admission updates the quota's status.  The quota controller
-    (rules/resourcequota.rules) recounts it afterwards.  Quotas are checked on create only."""
+    the quota needs (`failed quota: …`), or a write that would take status.used past
+    status.hard (`exceeded quota: …`); else charge it to status.used, staged with it,
+    as upstream's admission updates the quota's status.  An update is charged what it adds (what
+    it gives back is the quota controller's to recount: rules/resourcequota.rules)."""
     namespace = get_path(obj, "metadata", "namespace") or ""
+    if old is not None and (rt.group, rt.kind) not in quota.CHARGED_ON_UPDATE:
+        return
     keys = staging.snapshot.keys("", "ResourceQuota", namespace) if rt.namespaced else ()
     if not keys:
         return
@@ -285,6 +288,8 @@ def charge_quota(staging: Staging, rt: ResourceType, obj: Mapping) -> None:
                                   f"resources: {','.join(restricted)}", rt.group)
         if usage is None:
             usage = quota.usage(rt.group, rt.kind, rt.plural, obj)
+            if old is not None:
+                usage = quota.update_delta(quota.usage(rt.group, rt.kind, rt.plural, old), usage)
         requested = {r: usage[r] for r in restricted if r in usage and not usage[r].is_zero()}
         if not requested:
             continue

@@ -303,6 +303,8 @@ class APIServer:
             new = strategy.prepare_update(rt, old, body)
         new = _managed_fields(rt, req, old, new, staging.now, managed)
         admission.validate_or_raise(staging, rt, new, old, req.subresource)
+        if not req.subresource:
+            admission.charge_quota(staging, rt, new, old)
         if deletion.removed_by_update(rt, old, new):
             self._remove(staging, rt, key)
             return _Result(key, scale, gone=new)

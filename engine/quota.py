@@ -28,6 +28,12 @@ POD_COMPUTE = ("cpu", "memory", "ephemeral-storage")
 # BACKWARD COMPATIBILITY (podEvaluator.Constraints): quota on these needs every container to say them.
 VALIDATION_SET = frozenset({"cpu", "memory", "requests.cpu", "requests.memory", "limits.cpu", "limits.memory"})
 TERMINAL = ("Succeeded", "Failed")
+# What a Service uses beyond its count (serviceEvaluator): the node ports and load balancers its type asks for.
+SERVICE_RESOURCES = ("services.nodeports", "services.loadbalancers")
+# The kinds whose evaluator charges an update by the difference it makes (evaluator.Handles): a Service's
+# type and ports can change.  Pods are charged on create only (in-place resize is off in 1.32), and the
+# object counts of every other kind cannot change.
+CHARGED_ON_UPDATE = frozenset({("", "Service")})
 
 
 def count_name(plural: str, group: str) -> str:
@@ -63,7 +69,30 @@ def usage(group: str, kind: str, plural: str, obj: Mapping) -> dict[str, Quantit
         result[legacy] = ONE
     if (group, kind) == ("", "Pod") and pod_active(obj):
         result.update(compute_usage(pod_requests(obj), pod_limits(obj)))
+    elif (group, kind) == ("", "Service"):
+        result.update(service_usage(obj))
     return result
+
+
+def service_usage(service: Mapping) -> dict[str, Quantity]:
+    """serviceEvaluator.Usage beyond the count: a NodePort's node ports (one a port), a LoadBalancer's
+    too (only the ports that name one when allocateLoadBalancerNodePorts is false) and its load balancer."""
+    spec = service.get("spec") or {}
+    ports = list(spec.get("ports") or ())
+    result = {name: Quantity(0) for name in SERVICE_RESOURCES}
+    if spec.get("type") == "NodePort":
+        result["services.nodeports"] = Quantity(len(ports))
+    elif spec.get("type") == "LoadBalancer":
+        if spec.get("allocateLoadBalancerNodePorts") is False:
+            ports = [p for p in ports if isinstance(p, Mapping) and p.get("nodePort")]
+        result["services.nodeports"] = Quantity(len(ports))
+        result["services.loadbalancers"] = ONE
+    return result
+
+
+def update_delta(before: Mapping, after: Mapping) -> dict[str, Quantity]:
+    """quota.SubtractWithNonNegativeResult: what an update adds to a usage (what it gives back is 0)."""
+    return {name: max(amount - before.get(name, Quantity(0)), Quantity(0)) for name, amount in after.items()}
 
 
 def matching_resources(group: str, kind: str, plural: str, hard: Iterable[str]) -> list[str]:
@@ -72,6 +101,8 @@ def matching_resources(group: str, kind: str, plural: str, hard: Iterable[str]) 
         if (group, kind) not in COUNTED_KINDS:
             return []
         names = {count_name(plural, group), LEGACY_COUNTS.get((group, kind))}
+        if (group, kind) == ("", "Service"):
+            names.update(SERVICE_RESOURCES)
         return sorted(h for h in hard if h in names)
     return sorted(h for h in hard if h in ("pods", "count/pods") or h in POD_COMPUTE
                   or any(h == f"{p}.{r}" for p in ("requests", "limits") for r in POD_COMPUTE)

@@ -27,6 +27,15 @@ def quota_pod_usage(q, pod):
 
 
 @builtin()
+def quota_service_usage(service):
+    """What SERVICE uses of a quota beyond its count (upstream's service evaluator): services.nodeports (a NodePort's or LoadBalancer's ports; with allocateLoadBalancerNodePorts false, those that name a nodePort) and services.loadbalancers.
+
+    quota_service_usage(svc)["services.nodeports"] → 2
+    """
+    return pmap(_quota.service_usage(_map(service)))
+
+
+@builtin()
 def quota_counts(hard, name):
     """Does HARD (a ResourceQuota's spec.hard) limit NAME: a `count/<resource>`, or `pods` for what pods use (their count, cpu, memory, requests.*, limits.*, hugepages); a count's older name (`services` for `count/services`) counts too.
 
@@ -41,7 +50,7 @@ def quota_counts(hard, name):
 
 @builtin()
 def quota_used(hard, usages, counts=None):
-    """A ResourceQuota's status.used: for each resource of HARD, the sum over USAGES (maps from quota_pod_usage) plus COUNTS (object counts by `count/<resource>` name, given under its older name too), as quantity strings; 0 for what nothing uses.
+    """A ResourceQuota's status.used: for each resource of HARD, the sum over USAGES (maps from quota_pod_usage, quota_service_usage) plus COUNTS (object counts by `count/<resource>` name, given under its older name too), as quantity strings; 0 for what nothing uses.
 
     quota_used({"pods": "10", "requests.cpu": "2"}, [quota_pod_usage(q, p) for p in pods]) → {"pods": "3", "requests.cpu": "1500m"}
     """

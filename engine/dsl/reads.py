@@ -73,6 +73,7 @@ ANCHOR_ARGUMENT_READS: dict[str, dict[int, tuple[tuple[str, ...], ...]]] = {
     "containers_stopped_at": {0: POD_FIELDS},
     "kubelet_running": {0: (("metadata", "annotations"),)},
     "quota_pod_usage": {1: (("spec",), ("status", "phase"))},
+    "quota_service_usage": {0: (("spec",),)},
     "node_fit": {0: (("metadata", "uid"), ("metadata", "name"), ("metadata", "creationTimestamp"), ("spec",))},
 }
 # … and the statements that take it whole (evalctx): `delete` (is it being deleted as asked

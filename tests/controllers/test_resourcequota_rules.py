@@ -203,3 +203,82 @@ def test_only_cpu_and_memory_decide_the_qos_class():
     assert qos_class(storage_only) == "BestEffort" and best_effort({"spec": storage_only})
     cpu = {"containers": [{"name": "c", "resources": {"requests": {"cpu": "100m"}}}]}
     assert qos_class(cpu) == "Burstable" and not best_effort({"spec": cpu})
+
+
+def service(name, type_="ClusterIP", ports=(80,), **spec):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "demo"},
+            "spec": {"type": type_, "selector": {"app": name},
+                     "ports": [{"name": f"p{p}", "port": p} for p in ports], **spec}}
+
+
+def refused_patch(c, kind, name, patch):
+    with pytest.raises(APIError) as caught:
+        c.patch(kind, name, patch)
+    assert caught.value.code == 403
+    return caught.value.message
+
+
+def test_quota_counts_the_node_ports_and_load_balancers_services_ask_for(controller_cluster):
+    c = controller_cluster
+    c.load("resourcequota")
+    c.create(quota({"services": "5", "services.nodeports": "3", "services.loadbalancers": "1"}))
+    c.run(5)
+    c.create(service("plain"))
+    c.create(service("np", "NodePort", ports=(80, 81)))
+    c.create(service("lb", "LoadBalancer"))
+    assert c.get("ResourceQuota", "q")["status"]["used"] == {
+        "services": "3", "services.nodeports": "3", "services.loadbalancers": "1"}
+    assert refused(c, service("np2", "NodePort")) == (
+        'services "np2" is forbidden: exceeded quota: q, requested: services.nodeports=1, '
+        'used: services.nodeports=3, limited: services.nodeports=3')
+    c.run(5)
+    assert c.get("ResourceQuota", "q")["status"]["used"] == {
+        "services": "3", "services.nodeports": "3", "services.loadbalancers": "1"}
+    c.delete("Service", "lb")
+    c.run(5)
+    assert c.get("ResourceQuota", "q")["status"]["used"] == {
+        "services": "2", "services.nodeports": "2", "services.loadbalancers": "0"}
+
+
+def test_a_load_balancer_without_node_ports_is_charged_only_the_ports_that_name_one(controller_cluster):
+    c = controller_cluster
+    c.load("resourcequota")
+    c.create(quota({"services.nodeports": "1"}))
+    c.run(5)
+    c.create(service("lb", "LoadBalancer", ports=(80, 81), allocateLoadBalancerNodePorts=False))
+    c.run(5)
+    assert c.get("ResourceQuota", "q")["status"]["used"] == {"services.nodeports": "0"}
+
+
+def test_quota_refuses_an_update_that_turns_a_service_into_a_load_balancer_past_hard(controller_cluster):
+    c = controller_cluster
+    c.load("resourcequota")
+    c.create(quota({"services": "5", "services.nodeports": "2", "services.loadbalancers": "1"}))
+    c.run(5)
+    c.create(service("lb", "LoadBalancer"))
+    c.create(service("a"))
+    assert refused_patch(c, "Service", "a", {"spec": {"type": "LoadBalancer"}}) == (
+        'services "a" is forbidden: exceeded quota: q, requested: services.loadbalancers=1, '
+        'used: services.loadbalancers=1, limited: services.loadbalancers=1')
+    assert c.get("Service", "a")["spec"]["type"] == "ClusterIP"
+    # a NodePort of one port fits: charged at once, by the difference the update makes
+    c.patch("Service", "a", {"spec": {"type": "NodePort"}})
+    assert c.get("ResourceQuota", "q")["status"]["used"]["services.nodeports"] == "2"
+    assert refused_patch(c, "Service", "a", {"spec": {"ports": [{"name": "p80", "port": 80},
+                                                                {"name": "p81", "port": 81}]}}) == (
+        'services "a" is forbidden: exceeded quota: q, requested: services.nodeports=1, '
+        'used: services.nodeports=2, limited: services.nodeports=2')
+
+
+def test_an_update_that_does_not_change_what_a_service_uses_passes_a_full_quota(controller_cluster):
+    c = controller_cluster
+    c.load("resourcequota")
+    c.create(quota({"services": "1", "services.nodeports": "1"}))
+    c.run(5)
+    c.create(service("np", "NodePort"))
+    c.run(5)
+    c.patch("Service", "np", {"metadata": {"labels": {"tier": "web"}}})
+    c.patch("Service", "np", {"spec": {"type": "ClusterIP"}})  # (gives back: never refused)
+    assert c.get("Service", "np")["spec"]["type"] == "ClusterIP"
+    c.run(5)
+    assert c.get("ResourceQuota", "q")["status"]["used"] == {"services": "1", "services.nodeports": "0"}
