@@ -206,6 +206,7 @@ class APIServer:
         if len({r.dry_run for r in requests}) > 1:
             raise bad_request("a submit must be all dry-run or none")
         staging = Staging(head, Registry.for_snapshot(head), self.clock.now(), self.seed)
+        staging.grantor = actor.grantor
         results = [self._apply(actor, staging, request, index) for index, request in enumerate(requests)]
         if not requests or requests[0].dry_run:
             return head, staging, results, ()
@@ -228,14 +229,7 @@ class APIServer:
         if req.subresource and req.subresource not in rt.subresources:
             raise no_such_resource(kind=rt.plural, group=rt.group, name=name)
         handler = {"create": self._create, "update": self._update, "patch": self._patch, "delete": self._delete}
-        result = handler[req.verb](staging, rt, req, namespace, index)
-        if actor.grantor is not None and req.verb != "delete" and not result.scale:
-            # upstream's policybased RBAC storage: the caller may not grant what it does not hold,
-            # judged by the state before this submit
-            key = result.key
-            actor.grantor.check_write(staging.snapshot, rt.group, rt.kind, namespace, staging.get(key),
-                                      staging.snapshot.get(key), req.name)
-        return result
+        return handler[req.verb](staging, rt, req, namespace, index)
 
     # -- create
     def _create(self, staging: Staging, rt: ResourceType, req: Request, namespace: str, index: int,
@@ -264,6 +258,7 @@ class APIServer:
             body = admission.admit_limit_ranges(staging, body)
         obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
+        _confirm_grant(staging, rt, req, obj, None)
         admission.validate_or_raise(staging, rt, obj, None)
         admission.charge_quota(staging, rt, obj)
         if staging.get(key) is not None:
@@ -302,6 +297,8 @@ class APIServer:
         else:
             new = strategy.prepare_update(rt, old, body)
         new = _managed_fields(rt, req, old, new, staging.now, managed)
+        if not req.subresource:
+            _confirm_grant(staging, rt, req, new, old)
         admission.validate_or_raise(staging, rt, new, old, req.subresource)
         if not req.subresource:
             admission.charge_quota(staging, rt, new, old)
@@ -425,6 +422,15 @@ def _managed_fields(rt: ResourceType, req: Request, old: Mapping | None, new: Ma
 
 def _group_kind(obj: Mapping) -> tuple[str, str]:
     return str(obj.get("apiVersion") or "").rpartition("/")[0], obj.get("kind") or ""
+
+
+def _confirm_grant(staging: Staging, rt: ResourceType, req: Request, obj: Mapping, old: Mapping | None) -> None:
+    """Upstream's policybased RBAC storage: the caller may not grant through a Role or binding what
+    it does not hold, judged by the state before this submit, and before the wrapped storage
+    validates the object or finds its name taken (so a refusal is 403 whatever else is wrong)."""
+    if staging.grantor is not None:
+        staging.grantor.check_write(staging.snapshot, rt.group, rt.kind, get_path(obj, "metadata", "namespace") or "",
+                                    obj, old, req.name)
 
 
 def _type(registry: Registry, group: str, kind: str) -> ResourceType:

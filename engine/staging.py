@@ -24,6 +24,8 @@ class Staging:
         self.now = now
         self.seed = seed
         self.objects: dict[Key, Any] = {}
+        # the submitting HTTP caller's RBAC check (engine.api.escalation.Grantor), None when unchecked
+        self.grantor: Any = None
 
     # -- reads
     def get(self, key: Key) -> Any:

@@ -25,7 +25,7 @@ from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import ByIdentity, get_path
 from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
 from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
-                               quota_errors, quota_status_errors)
+                               quota_errors, quota_status_errors, role_binding_errors, role_errors)
 
 Check = Callable[[Mapping, "Mapping | None"], list[FieldError]]
 
@@ -305,6 +305,10 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("networking.k8s.io", "Ingress"): ingress_errors,
     ("", "ResourceQuota"): quota_errors,
     ("", "LimitRange"): limitrange_errors,
+    ("rbac.authorization.k8s.io", "Role"): role_errors,
+    ("rbac.authorization.k8s.io", "ClusterRole"): role_errors,
+    ("rbac.authorization.k8s.io", "RoleBinding"): role_binding_errors,
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): role_binding_errors,
     (CRD_GROUP, CRD_KIND): crd_errors,
 }
 

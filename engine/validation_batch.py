@@ -235,3 +235,57 @@ def limitrange_errors(lr: Mapping, old: Mapping | None) -> list[FieldError]:
         for field in ("max", "min", "default", "defaultRequest", "maxLimitRequestRatio"):
             errors += fc.quantity_map(item.get(field) if isinstance(item, Mapping) else None, f"{path}.{field}")
     return errors
+
+
+# ----------------------------------------------------------- RBAC
+
+
+def role_errors(role: Mapping, old: Mapping | None) -> list[FieldError]:
+    """ValidateRole / ValidateClusterRole: each rule's verbs, and what it applies to (ValidatePolicyRule)."""
+    namespaced = role.get("kind") == "Role"
+    errors, rules = fc.items(role.get("rules"), "rules")
+    for path, rule in rules:
+        found, rule = fc.mapping(rule, path)
+        errors += found
+        fields = {}
+        for field in ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs"):
+            found, values = fc.items(rule.get(field), f"{path}.{field}")
+            errors += found + [e for p, v in values for e in fc.wrong_type(v, p, "string")]
+            fields[field] = [v for _p, v in values]
+        if not fields["verbs"]:
+            errors.append(required(f"{path}.verbs", "verbs must contain at least one value"))
+        urls = fields["nonResourceURLs"]
+        if urls:
+            if namespaced:
+                errors.append(invalid(f"{path}.nonResourceURLs", urls, "namespaced rules cannot apply to "
+                                                                        "non-resource URLs"))
+            if fields["apiGroups"] or fields["resources"] or fields["resourceNames"]:
+                errors.append(invalid(f"{path}.nonResourceURLs", urls, "rules cannot apply to both regular "
+                                                                        "resources and non-resource URLs"))
+            continue
+        if not fields["apiGroups"]:
+            errors.append(required(f"{path}.apiGroups", "resource rules must supply at least one api group"))
+        if not fields["resources"]:
+            errors.append(required(f"{path}.resources", "resource rules must supply at least one resource"))
+    return errors
+
+
+def role_binding_errors(binding: Mapping, old: Mapping | None) -> list[FieldError]:
+    """ValidateRoleBinding / ValidateClusterRoleBinding: the roleRef (immutable) and each subject's kind and name."""
+    kinds = ("Role", "ClusterRole") if binding.get("kind") == "RoleBinding" else ("ClusterRole",)
+    errors, ref = fc.mapping(binding.get("roleRef"), "roleRef")
+    errors += fc.one_of(ref.get("kind"), "roleRef.kind", kinds) if ref.get("kind") else [
+        not_supported("roleRef.kind", "", kinds)]
+    errors += [required("roleRef.name")] if not ref.get("name") else fc.wrong_type(ref.get("name"), "roleRef.name",
+                                                                                     "string")
+    if old is not None and old.get("roleRef") != binding.get("roleRef"):
+        errors.append(invalid("roleRef", binding.get("roleRef"), "cannot change roleRef"))
+    found, subjects = fc.items(binding.get("subjects"), "subjects")
+    for path, subject in subjects:
+        more, subject = fc.mapping(subject, path)
+        found += more
+        if not subject.get("name"):
+            found.append(required(f"{path}.name"))
+        found += fc.one_of(subject.get("kind"), f"{path}.kind", ("ServiceAccount", "User", "Group")) \
+            if subject.get("kind") else [not_supported(f"{path}.kind", "", ("ServiceAccount", "User", "Group"))]
+    return errors + found

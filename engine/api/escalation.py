@@ -69,7 +69,7 @@ class Grantor:
             if authorized(snapshot, self.user, Attributes("escalate", RBAC_GROUP, resource, namespace=namespace,
                                                           name=request_name or "")):
                 return
-            self._confirm(snapshot, resource, name, namespace, list(obj.get("rules") or ()))
+            self._confirm(snapshot, resource, name, namespace, _rules_of(obj.get("rules")))
             if kind == "ClusterRole" and obj.get("aggregationRule") and (
                     old is None or old.get("aggregationRule") != obj.get("aggregationRule")):
                 if _missing(self._owner_rules(snapshot, ""), _FULL_AUTHORITY):
@@ -78,7 +78,8 @@ class Grantor:
                                           group=RBAC_GROUP)
         elif kind in BINDING_KINDS:
             resource = BINDING_KINDS[kind]
-            ref = obj.get("roleRef") or {}
+            # (judged before validation: a malformed roleRef refers to nothing; validation says why)
+            ref = {k: v for k, v in _mapping(obj.get("roleRef")).items() if isinstance(v, str)}
             ref_resource = ROLE_KINDS.get(ref.get("kind") or "", "")
             if ref_resource and authorized(snapshot, self.user, Attributes(
                     "bind", RBAC_GROUP, ref_resource, namespace=namespace, name=ref.get("name") or "")):
@@ -105,6 +106,20 @@ class Grantor:
         why = (f'user "{self.user.name}" (groups=[{groups}]) is attempting to grant RBAC permissions '
                f"not currently held:\n{listed}")
         raise forbidden_error(f"{resource}.{RBAC_GROUP}", name, why, group=RBAC_GROUP)
+
+
+def _mapping(value: Any) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _rules_of(value: Any) -> list[dict]:
+    """A role's rules as the check reads them, before validation: the maps of a list, each with
+    its lists of strings (anything else grants nothing here, and validation refuses it)."""
+    fields = ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs")
+    def listed(v: Any) -> bool:
+        return isinstance(v, Sequence) and not isinstance(v, str)
+    return [{k: [v for v in r[k] if isinstance(v, str)] for k in fields if listed(r.get(k))}
+            for r in (value if listed(value) else ()) if isinstance(r, Mapping)]
 
 
 def _only_gc_fields(obj: Mapping, old: Mapping) -> bool:

@@ -184,3 +184,51 @@ def test_an_aggregation_rule_needs_full_authority(api):
     message = refused(api, BOT, aggregated)
     assert message == (f'clusterroles.{RBAC} "gathers" is forbidden: '
                        'must have cluster-admin privileges to use the aggregationRule')
+
+
+def test_escalation_is_judged_before_validation_and_before_a_name_clash(api):
+    """The policybased storage checks before the wrapped storage validates or stores: 403 first."""
+    invalid = role("bad", [{"apiGroups": [""], "resources": ["secrets"], "verbs": []},
+                           rule([""], ["secrets"], ["get"])])
+    assert 'Resources:["secrets"], Verbs:["get"]' in refused(api, BOT, invalid)
+    api.create(ADMIN, role("taken", [rule([""], ["secrets"], ["get"])]))
+    assert 'Resources:["secrets"]' in refused(api, BOT, role("taken", [rule([""], ["secrets"], ["get"])]))
+    created = api.create(BOT, role("grows", [rule([""], ["pods"], ["get"])]))
+    with pytest.raises(APIError) as caught:
+        api.update(BOT, {**created, "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+                                              {"verbs": []}]})
+    assert caught.value.code == 403
+    assert 'Resources:["secrets"]' in refused(api, BOT, role("bad/name", [rule([""], ["secrets"], ["get"])]))
+    # what the caller holds, invalid: the validation's 422
+    with pytest.raises(APIError) as caught:
+        api.create(BOT, role("bad/name", [rule([""], ["pods"], ["get"])]))
+    assert caught.value.code == 422
+
+
+def test_a_malformed_role_or_binding_is_invalid_not_a_crash(api):
+    for bad in (role("s", "rules"), role("t", ["rule"]), role("u", [{"verbs": "get", "resources": 1}]),
+                {**binding("b", "Role", "bot"), "roleRef": "bot"},
+                {**binding("c", "Role", "bot"), "roleRef": {"kind": ["Role"], "name": 5}}):
+        with pytest.raises(APIError) as caught:
+            api.create(BOT, bad)
+        assert caught.value.code in (403, 422), caught.value.message
+
+
+def test_roles_and_bindings_are_validated_in_upstreams_words(api):
+    def invalid(obj):
+        with pytest.raises(APIError) as caught:
+            api.create(ADMIN, obj)
+        assert caught.value.code == 422
+        return caught.value.message
+    assert invalid(role("r", [{"apiGroups": [""], "resources": ["pods"]}])).endswith(
+        'rules[0].verbs: Required value: verbs must contain at least one value')
+    assert "rules[0].resources: Required value: resource rules must supply at least one resource" in invalid(
+        role("r", [{"apiGroups": [""], "verbs": ["get"]}]))
+    assert "namespaced rules cannot apply to non-resource URLs" in invalid(
+        role("r", [{"nonResourceURLs": ["/healthz"], "verbs": ["get"]}]))
+    assert 'roleRef.kind: Unsupported value: "ClusterRole"' not in invalid(binding("b", "Secret", "x"))
+    created = api.create(ADMIN, binding("b", "Role", "bot"))
+    with pytest.raises(APIError) as caught:
+        api.update(ADMIN, {**created, "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "view"}})
+    assert caught.value.code == 422 and "roleRef: Invalid value" in caught.value.message
+    assert "cannot change roleRef" in caught.value.message
