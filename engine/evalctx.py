@@ -24,6 +24,7 @@ from .dsl.builtins import _as_selector as selector_of  # so the planner reads se
 from .dsl.builtins import _labels_of as labels_of
 from .kinds import CRD_GROUP, CRD_KIND, Registry
 from .objects import Key, key_of
+from .strategy import scale_of as scale_view
 from .writes import build_created_objects
 
 _NONE = pset()
@@ -345,6 +346,19 @@ class EvalContext:
         if rt.namespaced and not isinstance(namespace, str):
             return None
         return (rt.group, rt.kind, namespace if rt.namespaced else "", name)
+
+    def scale_of(self, ref: Any, namespace: Any) -> Any:
+        """The autoscaling/v1 Scale of the object `ref` (an ownerReference) points to, as the
+        `scale` subresource answers it (a custom kind's at its CRD's paths); None when there is no
+        such object with ref's uid, or its kind has no scale subresource (the disruption
+        controller's getScaleController)."""
+        rt = self._kind_of_ref(ref)
+        if rt is None or "scale" not in rt.subresources:
+            return None
+        obj = self.owner_object(ref, namespace)
+        if obj is None or (obj.get("metadata") or {}).get("uid") != ref.get("uid"):
+            return None
+        return scale_view(obj, rt)
 
     def known_kind(self, ref: Any) -> bool:
         """Does the API server serve the kind ref.apiVersion and ref.kind name (built-in or custom)?"""

@@ -50,7 +50,9 @@ LIST_ARG = frozenset({"flatten", "take"})
 #   owner_object(ref, namespace): the object an ownerReference (any map with
 #     apiVersion, kind, name) points to, null when absent;
 #   known_kind(ref): does the API server serve ref's apiVersion and kind?
-CONTEXT_FUNCTIONS = {"owner_object": 2, "known_kind": 1}
+#   scale_of(ref, namespace): the autoscaling/v1 Scale of the object ref points to (its uid
+#     too), null when absent or when its kind has no scale subresource.
+CONTEXT_FUNCTIONS = {"owner_object": 2, "known_kind": 1, "scale_of": 2}
 # later(x): in a score, a part of a node-independent let, read when the scores are normalised
 # (compile.py, runtime.later); anywhere else it is x.
 LATER = "later"

@@ -111,3 +111,55 @@ def test_a_pdb_without_a_scale_to_read_fails_safe(controller_cluster):
     assert s["disruptionsAllowed"] == 0
     assert s["conditions"][0]["reason"] == "SyncFailed"
     assert s["conditions"][0]["message"] == 'found no controllers for pod "job-pod"'
+
+
+def scaled_crd(plural="widgets", kind="Widget", scale=True):
+    schema = {"type": "object", "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}}
+    subresources = {"scale": {"specReplicasPath": ".spec.size", "statusReplicasPath": ".status.size"}} if scale else {}
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": plural, "kind": kind},
+                     "versions": [{"name": "v1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": schema}, "subresources": subresources}]}}
+
+
+def owned_pods(c, owner, ready):
+    ref = {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": owner["metadata"]["name"],
+           "uid": owner["metadata"]["uid"], "controller": True}
+    for i in range(ready):
+        c.create({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": f"w-{i}", "namespace": "demo", "labels": {"app": "web"}, "ownerReferences": [ref]},
+            "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}})
+        c.set_pod_status(f"w-{i}")
+
+
+@pytest.mark.parametrize("spec, desired, allowed", [
+    ({"max_unavailable": 1}, 4, 0),
+    ({"min_available": "50%"}, 3, 1),
+])
+def test_a_pdb_reads_the_scale_of_a_custom_controller(controller_cluster, spec, desired, allowed):
+    c = controller_cluster
+    c.load("disruption")
+    c.create(scaled_crd())
+    widget = c.create({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "demo"},
+                       "spec": {"size": 5}})
+    owned_pods(c, widget, 4)
+    c.apply(pdb(**spec))
+    c.run()
+    s = status(c)
+    assert (s["expectedPods"], s["desiredHealthy"], s["currentHealthy"], s["disruptionsAllowed"]) == (
+        5, desired, 4, allowed)
+    assert s["conditions"][0]["reason"] == ("SufficientPods" if allowed else "InsufficientPods")
+
+
+def test_a_custom_controller_without_a_scale_fails_the_pdb_safe(controller_cluster):
+    c = controller_cluster
+    c.load("disruption")
+    c.create(scaled_crd("gadgets", "Gadget", scale=False))
+    gadget = c.create({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": "demo"},
+                       "spec": {"size": 5}})
+    owned_pods(c, gadget, 2)
+    c.apply(pdb(max_unavailable=1))
+    c.run()
+    assert status(c)["conditions"][0]["reason"] == "SyncFailed"
+    assert status(c)["disruptionsAllowed"] == 0
