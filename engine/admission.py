@@ -14,10 +14,11 @@ index lookup each.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 
-from . import quota
-from .apierrors import FieldError, aggregate, forbidden_error, invalid_error, not_found
+from . import quota, servicetype
+from .apierrors import FieldError, aggregate, forbidden_error, internal_error, invalid, invalid_error, not_found
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import freeze, get_path, thaw
 from .quantity import Quantity
@@ -193,13 +194,64 @@ def _service_address_errors(staging: Staging, svc: Mapping, old: Mapping | None)
     return errors
 
 
+def _service_family_errors(spec: Mapping) -> list[FieldError]:
+    """The IP families this single-stack cluster lacks (upstream's initIPFamilyFields, which runs
+    before allocation): a cluster IP of another family, another family asked for, or a dual-stack
+    requirement.  A headless Service without a selector may name any family."""
+    if (spec.get("type") or "ClusterIP") == "ExternalName" or servicetype.headless_without_selector(spec):
+        return []
+    ips, families = (list(value) if isinstance(value := spec.get(field), Sequence) and not isinstance(value, str)
+                     else [] for field in ("clusterIPs", "ipFamilies"))
+    shown = "[]string{" + ", ".join(json.dumps(ip) for ip in ips) + "}"
+    errors = [FieldError("Preformatted", f"spec.clusterIPs[{i}]", None,
+                         f"Invalid value: {shown}: {family} is not configured on this cluster")
+              for i, family in enumerate(map(servicetype.family_of, ips))
+              if i >= len(families) and family is not None and family not in servicetype.CLUSTER_FAMILIES]
+    if errors:
+        return errors
+    if spec.get("ipFamilyPolicy") == "RequireDualStack" and len(servicetype.CLUSTER_FAMILIES) < 2:
+        errors.append(invalid("spec.ipFamilyPolicy", "RequireDualStack",
+                              "this cluster is not configured for dual-stack services"))
+    errors += [invalid(f"spec.ipFamilies[{i}]", family, "not configured on this cluster")
+               for i, family in enumerate(families)
+               if family not in servicetype.CLUSTER_FAMILIES and family in ("IPv4", "IPv6")]
+    return errors
+
+
 def _held_by_another(staging: Staging, me: tuple, address: tuple) -> bool:
     """Does a Service other than `me` hold `address` (("ip", clusterIP) or ("port", nodePort)) in
-    the staged state?  Found through the store's address index, not by reading every Service."""
+    the staged state?  Found through the store's address index, not by reading every Service;
+    a port may also be another's health-check port, which the index does not hold."""
     candidates = set(staging.snapshot.index("address", address))
     candidates.update(key for key in staging.objects if key[:2] == ("", "Service"))
-    return any(key != me and (obj := staging.get(key)) is not None and address in service_addresses(obj.get("spec"))
-               for key in candidates)
+    if any(key != me and (obj := staging.get(key)) is not None and address in service_addresses(obj.get("spec"))
+           for key in candidates):
+        return True
+    if address[0] != "port":
+        return False
+    services = candidates.union(staging.snapshot.keys("", "Service"))
+    return any(key != me and get_path(staging.get(key), "spec", "healthCheckNodePort") == address[1] for key in services)
+
+
+def _admit_health_check_port(staging: Staging, svc: Mapping, old: Mapping | None) -> None:
+    """An explicit health-check node port new to this write must be in the node port range and
+    not held, by another Service or by this one's node ports: upstream's allocHealthCheckNodePort,
+    whose refusal is an internal error (500), not a field error."""
+    spec = svc.get("spec") or {}
+    port = spec.get("healthCheckNodePort")
+    if (not isinstance(port, int) or not servicetype.needs_health_check_port(spec)
+            or old is not None and port == get_path(old, "spec", "healthCheckNodePort")):
+        return
+    lo, hi = SERVICE_NODE_PORT_RANGE
+    me = ("", "Service", get_path(svc, "metadata", "namespace") or "", get_path(svc, "metadata", "name"))
+    own = {p.get("nodePort") for p in (spec.get("ports") or ()) if isinstance(p, Mapping)}
+    if not lo <= port <= hi:
+        reason = f"provided port is not in the valid range. The range of valid ports is {lo}-{hi}"
+    elif port in own or _held_by_another(staging, me, ("port", port)):
+        reason = "provided port is already allocated"
+    else:
+        return
+    raise internal_error(f"failed to allocate requested HealthCheck NodePort {port}: {reason}")
 
 
 def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None,
@@ -208,9 +260,11 @@ def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Map
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND) and not errors:
         errors += _crd_conflicts(staging, obj)
     if (rt.group, rt.kind) == ("", "Service") and not errors and subresource is None:
-        errors += _service_address_errors(staging, obj, old)
+        errors += _service_family_errors(obj.get("spec") or {}) or _service_address_errors(staging, obj, old)
     if errors:
         raise invalid_error(rt.group_kind, get_path(obj, "metadata", "name") or "", errors, rt.group)
+    if (rt.group, rt.kind) == ("", "Service") and subresource is None:
+        _admit_health_check_port(staging, obj, old)
     if (rt.group, rt.kind) == ("scheduling.k8s.io", "PriorityClass") and obj.get("globalDefault"):
         _one_global_default(staging, obj)
 

@@ -116,7 +116,7 @@ def aggregate(messages: Sequence[str]) -> str:
 
 _CODES = {
     "BadRequest": 400, "Forbidden": 403, "NotFound": 404, "MethodNotAllowed": 405,
-    "AlreadyExists": 409, "Conflict": 409, "Gone": 410, "Invalid": 422,
+    "AlreadyExists": 409, "Conflict": 409, "Gone": 410, "Invalid": 422, "InternalError": 500,
 }
 
 
@@ -203,6 +203,11 @@ def no_such_resource(message: str = "the server could not find the requested res
 def unprocessable(message: str, **details: Any) -> APIError:
     """A 422 that is not a field error (a patch that does not apply)."""
     return _error("Invalid", message, **details)
+
+
+def internal_error(why: str) -> APIError:
+    """A 500 upstream answers where a request fails past validation (NewInternalError)."""
+    return _error("InternalError", f"Internal error occurred: {why}", causes=[{"message": why}])
 
 
 def bad_request(message: str) -> APIError:

@@ -17,6 +17,8 @@ write, and a value kept here stays held.
   `dropTypeDependentFields`, pkg/registry/core/service/strategy.go); a field
   the write did change is left for validation to refuse.
 - `normalize_cluster_ips`: clusterIP and clusterIPs kept in step.
+- `init_ip_families`: the IP family policy and families a Service leaves out
+  (upstream's `initIPFamilyFields`), on this single-stack IPv4 cluster.
 - `drop_unused_internal_policy`: an ExternalName Service shows no
   internalTrafficPolicy (upstream drops it on read,
   `defaultOnReadInternalTrafficPolicy`; here it is dropped on write).
@@ -26,8 +28,14 @@ The functions edit a thawed spec (and status) in place.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
+
+# The families of the service CIDR (--service-cluster-ip-range is one IPv4 range): the first
+# is the default a Service without families gets.
+CLUSTER_FAMILIES = ("IPv4",)
+_OTHER_FAMILY = {"IPv4": "IPv6", "IPv6": "IPv4"}
 
 
 def _type(spec: Mapping) -> str:
@@ -143,6 +151,53 @@ def normalize_cluster_ips(old: Mapping | None, new: dict) -> None:
                 new["clusterIPs"] = [ip]
     if new.get("clusterIP") == "":
         del new["clusterIP"]
+
+
+def family_of(ip: Any) -> str | None:
+    """"IPv4" or "IPv6" for an address, None for anything else ("None", a malformed one)."""
+    try:
+        return f"IPv{ipaddress.ip_address(ip).version}" if isinstance(ip, str) else None
+    except ValueError:
+        return None
+
+
+def headless_without_selector(spec: Mapping) -> bool:
+    """Upstream's special case: a headless Service without a selector may be of any family."""
+    return spec.get("clusterIP") == "None" and not spec.get("selector")
+
+
+def init_ip_families(old: Mapping | None, new: dict) -> None:
+    """Fill the ipFamilyPolicy and ipFamilies a write leaves out (upstream's initIPFamilyFields).
+
+    The policy is the stored one on an update, else RequireDualStack for a headless Service
+    without a selector and SingleStack for any other.  The families follow the cluster IPs
+    given (only those the cluster has; engine/admission.py refuses the others), else the
+    cluster's default family; a headless Service without a selector that is not SingleStack
+    gets both families, whatever the cluster has, as upstream's.  ExternalName has none.
+    """
+    if _type(new) == "ExternalName" or not isinstance(new.get("ipFamilies", []), (list, type(None))):
+        return
+    if new.get("ipFamilyPolicy") is None:
+        if old is not None and old.get("ipFamilyPolicy") is not None:
+            new["ipFamilyPolicy"] = old["ipFamilyPolicy"]
+        elif headless_without_selector(new):
+            new["ipFamilyPolicy"] = "RequireDualStack"
+        else:
+            new["ipFamilyPolicy"] = "SingleStack"
+    families = list(new.get("ipFamilies") or [])
+    for ip in _list(new, "clusterIPs")[len(families):]:
+        family = family_of(ip)
+        if family is None:  # ("None", or malformed: validation's to report)
+            break
+        if family not in CLUSTER_FAMILIES:
+            return  # (refused by admission, naming the address)
+        families.append(family)
+    if not families:
+        families.append(CLUSTER_FAMILIES[0])
+    if (headless_without_selector(new) and len(families) == 1 and families[0] in _OTHER_FAMILY
+            and new["ipFamilyPolicy"] != "SingleStack"):
+        families.append(_OTHER_FAMILY[families[0]])
+    new["ipFamilies"] = families
 
 
 def drop_unused_internal_policy(spec: dict) -> None:

@@ -82,6 +82,7 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
     defaulting.prepare_create(rt.group, rt.kind, obj)
     if (rt.group, rt.kind) == ("", "Service") and isinstance(obj.get("spec"), dict):
         servicetype.normalize_cluster_ips(None, obj["spec"])
+        servicetype.init_ip_families(None, obj["spec"])
         servicetype.drop_unused_internal_policy(obj["spec"])
     if (rt.group, rt.kind) == ("", "Pod"):
         _scheduling_gated(obj)
@@ -202,6 +203,7 @@ def _service_update(old: Mapping, body: dict) -> None:
     servicetype.drop_type_dependent_fields(old_spec, spec, status)  # (PrepareForUpdate)
     servicetype.patch_allocated_values(old_spec, spec)  # (then the registry's beginUpdate)
     servicetype.normalize_cluster_ips(old_spec, spec)
+    servicetype.init_ip_families(old_spec, spec)
     servicetype.drop_unused_internal_policy(spec)
 
 

@@ -213,7 +213,20 @@ def _type_dependent_errors(spec: Mapping, kind: str, ports: list) -> list[FieldE
     if spec.get("externalTrafficPolicy") and not servicetype.externally_accessible(spec):
         errors.append(invalid("spec.externalTrafficPolicy", spec.get("externalTrafficPolicy"),
                               "may only be set for externally-accessible services"))
-    return errors
+    return errors + _health_check_port_errors(spec)
+
+
+def _health_check_port_errors(spec: Mapping) -> list[FieldError]:
+    """Only a LoadBalancer with the Local policy has a health-check node port (upstream's
+    validateServiceExternalTrafficPolicy; one it has yet to get is allocated after the write,
+    rules/service-ip.rules, so a missing one is not refused)."""
+    port = spec.get("healthCheckNodePort")
+    if not port:
+        return []
+    if not servicetype.needs_health_check_port(spec):
+        return [invalid("spec.healthCheckNodePort", port,
+                        "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'")]
+    return fc.port_number(port, "spec.healthCheckNodePort")
 
 
 def service_errors(svc: Mapping, old: Mapping | None) -> list[FieldError]:
@@ -238,9 +251,14 @@ def service_errors(svc: Mapping, old: Mapping | None) -> list[FieldError]:
     errors += _type_dependent_errors(spec, kind, ports)
     errors += fc.label_map(spec.get("selector"), "spec.selector")
     errors += fc.one_of(spec.get("sessionAffinity"), "spec.sessionAffinity", ("ClientIP", "None"))
-    old_ip = (old.get("spec") or {}).get("clusterIP") if old is not None else None
+    old_spec = (old.get("spec") or {}) if old is not None else {}
+    old_ip = old_spec.get("clusterIP")
     if old_ip and spec.get("clusterIP") and spec.get("clusterIP") != old_ip:
         errors.append(invalid("spec.clusterIP", spec.get("clusterIP"), "field is immutable"))
+    if (servicetype.needs_health_check_port(old_spec) and servicetype.needs_health_check_port(spec)
+            and old_spec.get("healthCheckNodePort")  # (not while it waits for its allocation)
+            and spec.get("healthCheckNodePort") != old_spec.get("healthCheckNodePort")):
+        errors.append(forbidden("spec.healthCheckNodePort", "field is immutable"))
     return errors
 
 
