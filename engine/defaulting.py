@@ -16,7 +16,7 @@ The functions here edit a thawed (plain dict) object in place:
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .apierrors import forbidden_error
@@ -293,6 +293,23 @@ def apply_defaults(group: str, kind: str, obj: dict) -> None:
 def node_defaults(obj: dict) -> None:
     """The defaults that apply to Node status writes too (allocatable from capacity)."""
     _node(obj)
+
+
+def pod_status_ips(status: Mapping) -> dict:
+    """What keeps a pod's podIP and podIPs (hostIP and hostIPs) in step, as upstream's v1
+    PodStatus conversion does on every write: the plural list from the single address when only
+    that is given or the two differ (the single one wins, for old clients), the single from the
+    first of the list.  Empty when they are in step already."""
+    fixes: dict = {}
+    for single, plural in (("podIP", "podIPs"), ("hostIP", "hostIPs")):
+        ip, ips = status.get(single), status.get(plural)
+        ips = ips if isinstance(ips, Sequence) and not isinstance(ips, str) else ()
+        first = ips[0].get("ip") if ips and isinstance(ips[0], Mapping) else None
+        if ip and isinstance(ip, str) and ip != first and (not ips or first is not None):
+            fixes[plural] = [{"ip": ip}]
+        elif first and not ip:
+            fixes[single] = first
+    return fixes
 
 
 # ------------------------------------------------------------ create only

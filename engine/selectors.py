@@ -502,10 +502,12 @@ FIELD_LABELS: Mapping[str, frozenset[str]] = {
 }
 # Where a field label reads the object when that is not the label's own path: a
 # conversion (a Pod's `spec.host`, what old clients send for spec.nodeName) or a
-# selectable field named apart from its field (a Job's status.successful).
+# selectable field named apart from its field (a Job's status.successful, a Pod's
+# status.podIP, which PodToSelectableFields reads from status.podIPs[0]).
 _FIELD_ALIASES = {
     ("Event", "source"): "source.component",
     ("Pod", "spec.host"): "spec.nodeName",
+    ("Pod", "status.podIP"): "status.podIPs.0.ip",
     ("Job", "status.successful"): "status.succeeded",
 }
 # What a field reads when the object leaves it out, for the fields upstream's
@@ -518,6 +520,10 @@ _FIELD_DEFAULTS = {
     ("ReplicaSet", "status.replicas"): "0",
     ("ReplicationController", "status.replicas"): "0",
 }
+
+
+def _is_list(value: object) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, str)
 
 
 def _escape(value: str) -> str:
@@ -551,7 +557,10 @@ def field_value(obj: Mapping, field: str) -> str:
     path = _FIELD_ALIASES.get((kind, field), field)
     value: object = obj
     for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
+        if part.isdigit():  # (an item of a list)
+            value = value[int(part)] if _is_list(value) and int(part) < len(value) else None
+        else:
+            value = value.get(part) if isinstance(value, Mapping) else None
     if value is None or isinstance(value, (Mapping, Sequence)) and not isinstance(value, str):
         return _FIELD_DEFAULTS.get((kind, field), "")
     if isinstance(value, bool):

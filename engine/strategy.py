@@ -217,6 +217,10 @@ def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: s
         obj = thaw(new)
         defaulting.node_defaults(obj)
         new = freeze(obj)
+    elif (rt.group, rt.kind) == ("", "Pod") and isinstance(status, Mapping):
+        fixes = defaulting.pod_status_ips(status)
+        if fixes:
+            new = new.set("status", new["status"].update(freeze(fixes)))
     elif rt.is_custom:
         new = shape_custom_resource(new, rt.schemas.get(_version(new)))
     return new

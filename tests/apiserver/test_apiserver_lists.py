@@ -124,3 +124,18 @@ def test_watch_from_a_compacted_revision_is_gone(api):
     with pytest.raises(APIError) as caught:
         api.watch(ADMIN, "", "Pod", since=1)
     assert caught.value.code == 410 and caught.value.message.startswith("too old resource version: 1")
+
+
+def test_a_pods_status_pod_ip_selects_its_first_pod_ip(api):
+    """PodToSelectableFields reads status.podIP from status.podIPs[0]; status.podIPs itself is a
+    field label no pod carries, so only an empty value matches it."""
+    created = api.create(ADMIN, pod("only-ips"))
+    api.update(ADMIN, {**created, "status": {"podIPs": [{"ip": "10.244.0.9"}]}}, subresource="status")
+    api.create(ADMIN, pod("no-ip"))
+
+    def selected(fields: str) -> list[str]:
+        return [i["metadata"]["name"] for i in api.list(ADMIN, "", "Pod", None, None, fields)[0]]
+
+    assert selected("status.podIP=10.244.0.9") == ["only-ips"]
+    assert selected("status.podIP=") == ["no-ip"]
+    assert selected("status.podIPs=10.244.0.9") == []

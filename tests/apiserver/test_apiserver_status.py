@@ -146,3 +146,19 @@ def test_service_update_keeps_its_cluster_ip_and_refuses_to_change_it(api):
     with pytest.raises(APIError) as caught:
         api.update(ADMIN, {**svc, "spec": {"ports": [{"port": 80}], "clusterIP": "10.96.0.11"}})
     assert 'spec.clusterIP: Invalid value: "10.96.0.11": field is immutable' in caught.value.message
+
+
+@pytest.mark.parametrize("status, expected", [
+    ({"podIPs": [{"ip": "10.244.0.9"}], "hostIPs": [{"ip": "192.168.0.1"}]},
+     {"podIP": "10.244.0.9", "podIPs": [{"ip": "10.244.0.9"}], "hostIP": "192.168.0.1", "hostIPs": [{"ip": "192.168.0.1"}]}),
+    ({"podIP": "10.244.0.9", "hostIP": "192.168.0.1"},
+     {"podIP": "10.244.0.9", "podIPs": [{"ip": "10.244.0.9"}], "hostIP": "192.168.0.1", "hostIPs": [{"ip": "192.168.0.1"}]}),
+    ({"podIP": "10.244.0.8", "podIPs": [{"ip": "10.244.0.9"}]},
+     {"podIP": "10.244.0.8", "podIPs": [{"ip": "10.244.0.8"}]}),
+])
+def test_a_pods_single_and_plural_ips_are_kept_in_step(api, status, expected):
+    """Upstream's v1 PodStatus conversion: podIPs from podIP when only podIP is given or the two
+    differ (podIP wins, for old clients), podIP from podIPs[0]; hostIP and hostIPs the same way."""
+    created = api.create(ADMIN, pod("p"))
+    updated = api.update(ADMIN, {**created, "status": {"phase": "Running", **status}}, subresource="status")
+    assert {k: v for k, v in thaw(updated["status"]).items() if k in expected} == expected
