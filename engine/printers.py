@@ -314,8 +314,8 @@ def endpoints_list(ep: Mapping, now: float, limit: int = 3) -> str:
             addresses += ips
         for port in ports:
             addresses += [_host_port(ip, port.get("port")) for ip in ips]
-    if not addresses:
-        return NONE
+    if not ep.get("subsets"):
+        return NONE  # (subsets of not-ready addresses only show an empty cell, as formatEndpoints)
     shown = ",".join(addresses[:limit])
     return f"{shown} + {len(addresses) - limit} more..." if len(addresses) > limit else shown
 
@@ -325,16 +325,21 @@ def _host_port(ip: str, port: Any) -> str:
 
 
 def endpointslice_ports(obj: Mapping, now: float) -> str:
-    ports = [str(p.get("port")) for p in obj.get("ports") or () if p.get("port") is not None]
-    return ",".join(ports) or NONE
+    """`80,metrics,*`: a port's number, else its name, else * (formatDiscoveryPorts)."""
+    ports = [str(p["port"]) if p.get("port") is not None else p.get("name") or "*" for p in obj.get("ports") or ()]
+    return _list_with_more(ports)
 
 
-def endpointslice_endpoints(obj: Mapping, now: float, limit: int = 3) -> str:
-    addresses = [a for e in obj.get("endpoints") or () for a in e.get("addresses") or ()]
-    if not addresses:
-        return NONE
-    shown = ",".join(addresses[:limit])
-    return f"{shown} + {len(addresses) - limit} more..." if len(addresses) > limit else shown
+def endpointslice_endpoints(obj: Mapping, now: float) -> str:
+    return _list_with_more([a for e in obj.get("endpoints") or () for a in e.get("addresses") or ()])
+
+
+def _list_with_more(items: list[str], limit: int = 3) -> str:
+    """The first `limit` items and how many more, or <unset> (upstream's listWithMoreString)."""
+    shown = ",".join(items[:limit])
+    if len(items) > limit:
+        return f"{shown} + {len(items) - limit} more..."
+    return shown or "<unset>"
 
 
 # ----------------------------------------------------------------- nodes

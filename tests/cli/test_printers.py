@@ -155,6 +155,24 @@ def test_endpoints_show_three_addresses_then_how_many_more():
     assert cells("ep", {"metadata": {"name": "x"}})[1] == "<none>"
 
 
+def test_endpoints_with_only_not_ready_addresses_show_an_empty_cell():
+    """formatEndpoints says <none> only when there are no subsets at all."""
+    ep = {"metadata": {"name": "web"}, "subsets": [
+        {"notReadyAddresses": [{"ip": "10.0.0.1"}], "ports": [{"port": 80}]}]}
+    assert cells("ep", ep)[1] == ""
+
+
+def test_endpointslices_show_three_ports_and_addresses_then_how_many_more_or_unset():
+    """formatDiscoveryPorts and formatDiscoveryEndpoints: a port without a number shows its name
+    (or *), and an empty list is <unset>."""
+    slice_ = {"metadata": {"name": "web-abc"}, "addressType": "IPv4",
+              "ports": [{"name": "a", "port": 80}, {"name": "named"}, {}, {"port": 8443}],
+              "endpoints": [{"addresses": [f"10.0.0.{i}"]} for i in range(1, 5)]}
+    assert cells("endpointslices", slice_)[2:4] == ["80,named,* + 1 more...", "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more..."]
+    empty = {"metadata": {"name": "web-def"}, "addressType": "IPv4", "ports": [], "endpoints": []}
+    assert cells("endpointslices", empty)[2:4] == ["<unset>", "<unset>"]
+
+
 def test_node_roles_from_labels():
     node = {"metadata": {"name": "n", "labels": {"node-role.kubernetes.io/control-plane": "", "x": "y"}}}
     assert cells("no", node)[2] == "control-plane"
