@@ -19,6 +19,7 @@ import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from . import servicetype
 from .apierrors import forbidden_error
 from .fieldcheck import quantity_value
 from .kinds import CRD_GROUP, CRD_KIND
@@ -196,6 +197,8 @@ def _service(svc: dict) -> None:
         return
     kind = spec.setdefault("type", "ClusterIP")
     affinity = spec.setdefault("sessionAffinity", "None")
+    if affinity == "None":
+        spec.pop("sessionAffinityConfig", None)
     if affinity == "ClientIP":
         config = spec.setdefault("sessionAffinityConfig", {})
         client = config.setdefault("clientIP", {}) if isinstance(config, dict) else None
@@ -203,15 +206,16 @@ def _service(svc: dict) -> None:
             client.setdefault("timeoutSeconds", 10800)  # DefaultClientIPServiceAffinitySeconds
     if kind != "ExternalName":
         spec.setdefault("internalTrafficPolicy", "Cluster")
-    if kind in ("NodePort", "LoadBalancer"):
+    if servicetype.externally_accessible(spec):
         spec.setdefault("externalTrafficPolicy", "Cluster")
     if kind == "LoadBalancer":
         spec.setdefault("allocateLoadBalancerNodePorts", True)
     for port in spec.get("ports") or ():
         if isinstance(port, dict):
             port.setdefault("protocol", "TCP")
-            if "port" in port:
-                port.setdefault("targetPort", port["port"])
+            target = port.get("targetPort")
+            if "port" in port and (target is None or target in (0, "") and not isinstance(target, bool)):
+                port["targetPort"] = port["port"]  # (an unset IntOrString is 0 or "")
 
 
 def _namespace(ns: dict) -> None:

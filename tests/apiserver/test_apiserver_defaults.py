@@ -89,6 +89,33 @@ def test_service_defaults_type_affinity_protocol_and_target_port(api):
     assert thaw(svc["spec"]["ports"]) == [{"port": 80, "protocol": "TCP", "targetPort": 80}]
 
 
+def service(api, name: str, **spec) -> dict:
+    body = {"selector": {"app": "web"}, "ports": [{"port": 80}], **spec}
+    return thaw(api.create(ADMIN, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": body}))
+
+
+def test_service_defaults_affinity_config_only_for_client_ip(api):
+    """SetDefaults_Service: ClientIP gets a 10800 s timeout when it names none; None drops the config."""
+    assert service(api, "sticky", sessionAffinity="ClientIP")["spec"]["sessionAffinityConfig"] == {
+        "clientIP": {"timeoutSeconds": 10800}}
+    loose = service(api, "loose", sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}})["spec"]
+    assert loose["sessionAffinity"] == "None" and "sessionAffinityConfig" not in loose
+    turned = api.patch(ADMIN, "", "Service", "default", "sticky", {"spec": {"sessionAffinity": "None"}})
+    assert "sessionAffinityConfig" not in turned["spec"]
+
+
+def test_service_with_external_ips_defaults_the_cluster_external_policy(api):
+    spec = service(api, "ext", externalIPs=["203.0.113.5"])["spec"]
+    assert (spec["type"], spec["externalTrafficPolicy"]) == ("ClusterIP", "Cluster")
+    assert "externalTrafficPolicy" not in service(api, "plain")["spec"]
+
+
+def test_service_zero_or_empty_target_port_defaults_to_the_port(api):
+    ports = service(api, "web", ports=[{"name": "a", "port": 80, "targetPort": 0},
+                                       {"name": "b", "port": 81, "targetPort": ""}])["spec"]["ports"]
+    assert [p["targetPort"] for p in ports] == [80, 81]
+
+
 def test_deployment_defaults_strategy_history_deadline_and_replicas(api):
     spec = api.create(ADMIN, deployment())["spec"]
     assert spec["replicas"] == 1
