@@ -442,7 +442,10 @@ class EvalContext:
         for name, value in (("field_path", field_path), ("host", host)):
             if value is not None and not isinstance(value, str):
                 raise R.RuleRuntimeError(f"event option {name} must be a string, got {R.type_name(value)}")
-        self.events.append(Emitted(object_reference(target, field_path), reason, type_, message, host, line))
+        alone = options.get("alone", False)
+        if not isinstance(alone, bool):
+            raise R.RuleRuntimeError(f"event option alone must be true or false, got {R.type_name(alone)}")
+        self.events.append(Emitted(object_reference(target, field_path), reason, type_, message, host, line, alone))
 
     def requeue(self, after: Any) -> None:
         if after is None:

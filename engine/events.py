@@ -48,6 +48,7 @@ class Emitted:
     message: str
     host: str | None
     line: int
+    alone: bool = False  # recorded even when its evaluation writes nothing (`with alone: true`)
 
 
 def object_reference(obj: Mapping, field_path: str | None = None) -> dict:

@@ -857,6 +857,7 @@ class Engine:
                 if ctx is None or not ctx.writes:
                     if ctx is not None:
                         self._settled(inst)
+                        self._record_alone(inst, causes, ctx)
                     continue
                 if self._claim(inst, ctx, claimed):
                     self._submit(inst, causes, ctx, created, done)
@@ -887,6 +888,7 @@ class Engine:
         requests = self._requests(inst, ctx)
         if not requests:
             self._settled(inst)
+            self._record_alone(inst, causes, ctx)
             return
         if self._overtaken(ctx):  # (upstream's controller would get a Conflict on its resourceVersion)
             self._invalidate(inst, ("retry", self.api.store.revision, None))
@@ -983,6 +985,20 @@ class Engine:
         return head is not snap and any(
             type(w) is SetWrite and _changed_at(snap, head, w) and get_path(head.get(w.key), *w.path) != w.value
             for w in ctx.writes)
+
+    def _record_alone(self, inst: tuple, causes: list, ctx: EvalContext) -> None:
+        """The `alone` events of an evaluation that writes nothing: recorded by themselves, best effort."""
+        alone = [e for e in ctx.events if e.alone]
+        if not alone:
+            return
+        decl, key = inst
+        comp = self.component_of[decl]
+        events = self.recorder.requests(comp.name, alone, self.clock.now(), self.api.store.head, self.names_taken)
+        if events:
+            try:
+                self.api.submit(self.actor(comp), events, cause=cause_record(decl, key, causes))
+            except APIError:
+                pass
 
     def _failed_create(self, comp: CompiledComponent, key: Key, message: str, cause: tuple) -> None:
         """A Warning Event FailedCreate on the rule's object, as upstream's controllers record a

@@ -34,7 +34,7 @@ from engine.errors import SourceError, SourceErrors, source_line_of
 IT, NOW = "it", "now"
 CREATE_OPTIONS = ("name", "name_prefix", "namespace", "owner", "labels", "annotations")
 DELETE_OPTIONS = ("grace_period", "propagation")
-EVENT_OPTIONS = ("field_path", "host")
+EVENT_OPTIONS = ("field_path", "host", "alone")
 NORMALIZE_MODES = ("max", "reverse", "minmax", "spread")
 POD, NODE = ast.KindRef("Pod", None), ast.KindRef("Node", None)
 
@@ -293,8 +293,9 @@ class _Checker:
                                          "convert numbers with str(...)")
         for option in stmt.options:
             shown = _shown_type(option.value)
-            if shown not in (None, "string", "null"):
-                self.error(option.value.pos, f"event option '{option.name}' is a string, got {_a(shown)}")
+            wanted = "bool" if option.name == "alone" else "string"
+            if shown not in (None, wanted, "null"):
+                self.error(option.value.pos, f"event option '{option.name}' is a {wanted}, got {_a(shown)}")
 
     def stmt_requeue(self, stmt: ast.Requeue, scope: _Scope) -> None:
         self.expr(stmt.after, scope)

@@ -100,9 +100,12 @@ def test_forbid_skips_a_run_while_a_job_is_still_running_and_replace_replaces_it
     c.run(5 * 60)
     five, ten = (int(parse_time(f"2026-01-01T00:{m}:00Z")) // 60 for m in ("05", "10"))
     assert jobs(c) == [f"tick-{five}"]  # the 00:10 run waits for the 00:05 Job
+    assert ("Normal", "JobAlreadyActive", "Not starting job because prior execution is running and concurrency "
+            "policy is Forbid") in said(c)
     c.patch("CronJob", "tick", {"spec": {"concurrencyPolicy": "Replace"}})
     c.run(1)
     assert jobs(c) == [f"tick-{ten}"]  # the running Job was deleted, the due run made
+    assert ("Normal", "SuccessfulDelete", f"Deleted job tick-{five}") in said(c)
 
 
 def test_a_job_made_by_hand_from_the_cronjob_is_not_active_so_forbid_still_runs_on_schedule(controller_cluster):

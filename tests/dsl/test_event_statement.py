@@ -221,6 +221,23 @@ def test_an_event_with_no_write_at_all_is_never_recorded(cluster):
     assert cluster.events() == []
 
 
+def test_an_event_alone_is_recorded_at_each_evaluation_that_says_it_without_a_write(cluster):
+    cluster.rules('''
+        when cm.data.n != null:
+          event "Seen" on cm: "saw " + cm.data.n with alone: true
+        ''')
+    cluster.configmap(n="1")
+    cluster.run()
+    cluster.configmap(n="2")
+    cluster.run()
+    assert [(e["reason"], e["message"]) for e in cluster.events()] == [("Seen", "saw 1"), ("Seen", "saw 2")]
+
+
+def test_the_alone_option_is_a_bool():
+    assert errors(rule('event "Copied" on cm: "m" with alone: "yes"')) == [
+        "t.rules:6:41: event option 'alone' is a bool, got a string"]
+
+
 def test_the_same_event_again_counts_on_the_first_one(cluster):
     cluster.rules('''
         set cm.metadata.labels["seen"] = default(cm.data.n, "0")
