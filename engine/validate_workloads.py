@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import fieldcheck as fc
-from . import selectors, servicetype
+from . import selectors, servicetype, validate_service
 from .apierrors import FieldError, duplicate, forbidden, invalid, not_supported, required
 
 PROTOCOLS = ("SCTP", "TCP", "UDP")
@@ -252,6 +252,7 @@ def service_errors(svc: Mapping, old: Mapping | None) -> list[FieldError]:
     errors += fc.label_map(spec.get("selector"), "spec.selector")
     errors += fc.one_of(spec.get("sessionAffinity"), "spec.sessionAffinity", ("ClientIP", "None"))
     old_spec = (old.get("spec") or {}) if old is not None else {}
+    errors += validate_service.spec_errors(spec, kind, old_spec)
     old_ip = old_spec.get("clusterIP")
     if old_ip and spec.get("clusterIP") and spec.get("clusterIP") != old_ip:
         errors.append(invalid("spec.clusterIP", spec.get("clusterIP"), "field is immutable"))

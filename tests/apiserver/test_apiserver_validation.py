@@ -92,6 +92,57 @@ def test_service_port_errors(api, ports, message):
     assert message in refusal(api, body).message
 
 
+@pytest.mark.parametrize("spec, message", [
+    ({"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 0}}},
+     "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: 0: must be greater than 0 and less than 86400"),
+    ({"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 86401}}},
+     "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: 86401: must be greater than 0 and less than 86400"),
+    ({"type": "LoadBalancer", "clusterIP": "None"},
+     "spec.clusterIPs[0]: Invalid value: \"None\": may not be set to 'None' for LoadBalancer services"),
+    ({"type": "NodePort", "clusterIP": "None"},
+     "spec.clusterIPs[0]: Invalid value: \"None\": may not be set to 'None' for NodePort services"),
+    ({"clusterIP": "10.96.300.1"},
+     'spec.clusterIPs[0]: Invalid value: "10.96.300.1": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'),
+    ({"ipFamilyPolicy": "Bogus"},
+     'spec.ipFamilyPolicy: Unsupported value: "Bogus": supported values: "PreferDualStack", "RequireDualStack", "SingleStack"'),
+    ({"ipFamilies": ["IPv5"]}, 'spec.ipFamilies[0]: Unsupported value: "IPv5": supported values: "IPv4", "IPv6"'),
+    ({"ipFamilies": ["IPv4", "IPv4"]}, 'spec.ipFamilies[1]: Duplicate value: "IPv4"'),
+    ({"type": "NodePort", "externalTrafficPolicy": "Bogus"},
+     'spec.externalTrafficPolicy: Unsupported value: "Bogus": supported values: "Cluster", "Local"'),
+    ({"internalTrafficPolicy": "Bogus"},
+     'spec.internalTrafficPolicy: Unsupported value: "Bogus": supported values: "Cluster", "Local"'),
+    ({"type": "ExternalName", "externalName": "bad_name!."},
+     'spec.externalName: Invalid value: "bad_name!": a lowercase RFC 1123 subdomain'),
+    ({"externalIPs": ["not-an-ip"]},
+     'spec.externalIPs[0]: Invalid value: "not-an-ip": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'),
+    ({"externalIPs": ["127.0.0.1"]},
+     'spec.externalIPs[0]: Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)'),
+    ({"loadBalancerSourceRanges": ["10.0.0.0/8"]},
+     "spec.LoadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'"),
+    ({"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/33"]},
+     'spec.LoadBalancerSourceRanges[0]: Invalid value: "10.0.0.0/33": must be a valid CIDR value, '
+     "(e.g. 10.9.8.0/24 or 2001:db8::/64)"),
+    ({"allocateLoadBalancerNodePorts": False},
+     "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'"),
+    ({"loadBalancerClass": "example.com/lb"},
+     "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'"),
+])
+def test_service_spec_errors(api, spec, message):
+    """ValidateService's checks of the fields besides ports (pkg/apis/core/validation)."""
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}], **spec}}
+    assert message in refusal(api, body).message
+
+
+def test_a_load_balancer_class_may_not_change_once_set(api):
+    body = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+            "spec": {"type": "LoadBalancer", "loadBalancerClass": "example.com/a", "ports": [{"port": 80}]}}
+    api.create(ADMIN, body)
+    with pytest.raises(APIError) as err:
+        api.patch(ADMIN, "", "Service", "default", "web", {"spec": {"loadBalancerClass": "example.com/b"}})
+    assert 'spec.loadBalancerClass: Invalid value: "example.com/b": may not change once set' in err.value.message
+
+
 def test_label_keys_and_values_are_checked(api):
     error = refusal(api, pod("x", labels={"bad key": "ok", "ok": "bad value!"}))
     assert 'metadata.labels: Invalid value: "bad key": name part must consist of alphanumeric characters' in error.message
