@@ -133,6 +133,8 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("coordination.k8s.io", "Lease", "leases", create_on_update=True),
     _t("apps", "Deployment", "deployments", "deploy", categories=_ALL, sub={"status", "scale"}),
     _t("apps", "ReplicaSet", "replicasets", "rs", categories=_ALL, sub={"status", "scale"}),
+    # the DaemonSet and StatefulSet controllers' record of each pod template they rolled out
+    _t("apps", "ControllerRevision", "controllerrevisions", has_spec=False),
     _t("batch", "Job", "jobs", categories=_ALL, sub={"status"}),
     _t("batch", "CronJob", "cronjobs", "cj", categories=_ALL, sub={"status"}),
     _t("policy", "PodDisruptionBudget", "poddisruptionbudgets", "pdb", sub={"status"}),

@@ -403,6 +403,16 @@ def event_object(obj: Mapping, now: float) -> str:
     return f"{kind}/{ref['name']}" if ref.get("name") else kind
 
 
+def controllerrevision_owner(obj: Mapping, now: float) -> str:
+    """The controller as `daemonset.apps/fluentd` (formatResourceName with its group), or <none>."""
+    ref = next((r for r in get_path(obj, "metadata", "ownerReferences") or () if r.get("controller")), None)
+    if ref is None:
+        return NONE
+    group = (ref.get("apiVersion") or "").rpartition("/")[0]
+    kind = f"{ref.get('kind') or ''}.{group}" if group else ref.get("kind") or ""
+    return f"{kind.lower()}/{ref.get('name') or ''}"
+
+
 def event_subobject(obj: Mapping, now: float) -> str:
     return (_event(obj, "involvedObject") or {}).get("fieldPath") or ""
 
@@ -727,6 +737,8 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
     ("", "ServiceAccount"): [_NAME, C("Secrets", 0, lambda o, n: str(len(o.get("secrets") or ())), "integer"), _AGE],
     ("", "ConfigMap"): [_NAME, C("Data", 0, data_count, "integer"), _AGE],
     ("", "Secret"): [_NAME, C("Type", 0, _path("type", default="")), C("Data", 0, data_count, "integer"), _AGE],
+    ("apps", "ControllerRevision"): [_NAME, C("Controller", 0, controllerrevision_owner),
+                                     C("Revision", 0, _count("revision"), "integer"), _AGE],
     ("coordination.k8s.io", "Lease"): [_NAME, C("Holder", 0, _path("spec", "holderIdentity", default="")), _AGE],
     ("apiextensions.k8s.io", "CustomResourceDefinition"): [_NAME, _CREATED_AT],
     ("", "Event"): [

@@ -267,6 +267,15 @@ def _lease_errors(lease: Mapping, old: Mapping | None) -> list[FieldError]:
     return errors + fc.wrong_type(spec.get("holderIdentity"), "spec.holderIdentity", "string")
 
 
+def _controllerrevision_errors(revision: Mapping, old: Mapping | None) -> list[FieldError]:
+    """ValidateControllerRevision: a non-negative revision; its data is fixed once created."""
+    number = revision.get("revision")
+    errors = fc.int_range(number, "revision", 0) if number is not None else [required("revision")]
+    if old is not None and revision.get("data") != old.get("data"):
+        errors.append(forbidden("data", "field is immutable"))
+    return errors
+
+
 def _binding_errors(binding: Mapping, old: Mapping | None) -> list[FieldError]:
     errors, target = fc.mapping(binding.get("target"), "target")
     if not target.get("name"):
@@ -296,6 +305,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("", "Binding"): _binding_errors,
     ("discovery.k8s.io", "EndpointSlice"): _endpointslice_errors,
     ("coordination.k8s.io", "Lease"): _lease_errors,
+    ("apps", "ControllerRevision"): _controllerrevision_errors,
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass_errors,
     ("apps", "Deployment"): deployment_errors,
     ("apps", "ReplicaSet"): replicaset_errors,
