@@ -113,6 +113,52 @@ def _deployment(deploy: dict) -> None:
     _template_owner(deploy)
 
 
+# ---------------------------------------------------- stateful sets & claims
+
+
+def _claim_defaults(claim: dict) -> None:
+    """SetDefaults_PersistentVolumeClaim: a Filesystem volume, Pending until bound."""
+    spec = claim.get("spec")
+    if isinstance(spec, dict):
+        spec.setdefault("volumeMode", "Filesystem")
+    status = claim.setdefault("status", {})
+    if isinstance(status, dict) and not status.get("phase"):
+        status["phase"] = "Pending"
+
+
+def _persistentvolumeclaim(claim: dict) -> None:
+    _claim_defaults(claim)
+
+
+def _statefulset(sts: dict) -> None:
+    """SetDefaults_StatefulSet (apps/v1), and the claim templates' defaults as claims get them."""
+    spec = sts.get("spec")
+    if not isinstance(spec, dict):
+        return
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        if not strategy.get("type"):
+            strategy["type"] = "RollingUpdate"
+            strategy.setdefault("rollingUpdate", {})
+        rolling = strategy.get("rollingUpdate")
+        if strategy["type"] == "RollingUpdate" and isinstance(rolling, dict):
+            rolling.setdefault("partition", 0)
+    policy = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    if isinstance(policy, dict):
+        for field in ("whenDeleted", "whenScaled"):
+            if not policy.get(field):
+                policy[field] = "Retain"
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    for claim in spec.get("volumeClaimTemplates") or ():
+        if isinstance(claim, dict):
+            claim.setdefault("apiVersion", "v1")
+            claim.setdefault("kind", "PersistentVolumeClaim")
+            _claim_defaults(claim)
+    _template_owner(sts)
+
+
 # ------------------------------------------------------------------ batch
 
 JOB_UID_LABELS = ("batch.kubernetes.io/controller-uid", "controller-uid")
@@ -281,6 +327,8 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass,
     ("apps", "Deployment"): _deployment,
     ("apps", "ReplicaSet"): _replicaset,
+    ("apps", "StatefulSet"): _statefulset,
+    ("", "PersistentVolumeClaim"): _persistentvolumeclaim,
     ("batch", "Job"): _job,
     ("batch", "CronJob"): _cronjob,
     (CRD_GROUP, CRD_KIND): _crd,

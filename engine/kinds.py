@@ -128,11 +128,13 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("", "Secret", "secrets", has_spec=False),
     _t("", "ServiceAccount", "serviceaccounts", "sa", has_spec=False, sub={"token"}),
     _t("", "Event", "events", "ev", create_on_update=True, has_spec=False),
+    _t("", "PersistentVolumeClaim", "persistentvolumeclaims", "pvc", sub={"status"}),
     _t("", "Binding", "bindings", has_spec=False),
     _t("discovery.k8s.io", "EndpointSlice", "endpointslices", has_spec=False),
     _t("coordination.k8s.io", "Lease", "leases", create_on_update=True),
     _t("apps", "Deployment", "deployments", "deploy", categories=_ALL, sub={"status", "scale"}),
     _t("apps", "ReplicaSet", "replicasets", "rs", categories=_ALL, sub={"status", "scale"}),
+    _t("apps", "StatefulSet", "statefulsets", "sts", categories=_ALL, sub={"status", "scale"}),
     # the DaemonSet and StatefulSet controllers' record of each pod template they rolled out
     _t("apps", "ControllerRevision", "controllerrevisions", has_spec=False),
     _t("batch", "Job", "jobs", categories=_ALL, sub={"status"}),

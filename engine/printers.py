@@ -413,6 +413,36 @@ def controllerrevision_owner(obj: Mapping, now: float) -> str:
     return f"{kind.lower()}/{ref.get('name') or ''}"
 
 
+# ------------------------------------------------------------- claims
+
+_ACCESS_MODE_SHORT = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"),
+                      ("ReadWriteOncePod", "RWOP"))
+
+
+def claim_phase(obj: Mapping, now: float) -> str:
+    return "Terminating" if get_path(obj, "metadata", "deletionTimestamp") else get_path(obj, "status", "phase") or ""
+
+
+def claim_capacity(obj: Mapping, now: float) -> str:
+    """The bound volume's capacity; blank until the claim names a volume (printPersistentVolumeClaim)."""
+    if not get_path(obj, "spec", "volumeName"):
+        return ""
+    return str(get_path(obj, "status", "capacity", "storage") or "")
+
+
+def claim_access_modes(obj: Mapping, now: float) -> str:
+    """GetAccessModesAsString of the bound volume's modes: `RWO,RWX`."""
+    if not get_path(obj, "spec", "volumeName"):
+        return ""
+    modes = get_path(obj, "status", "accessModes") or ()
+    return ",".join(short for mode, short in _ACCESS_MODE_SHORT if mode in modes)
+
+
+def claim_class(obj: Mapping, now: float) -> str:
+    beta = (get_path(obj, "metadata", "annotations") or {}).get("volume.beta.kubernetes.io/storage-class")
+    return beta if beta is not None else get_path(obj, "spec", "storageClassName") or ""
+
+
 def event_subobject(obj: Mapping, now: float) -> str:
     return (_event(obj, "involvedObject") or {}).get("fieldPath") or ""
 
@@ -737,6 +767,13 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
     ("", "ServiceAccount"): [_NAME, C("Secrets", 0, lambda o, n: str(len(o.get("secrets") or ())), "integer"), _AGE],
     ("", "ConfigMap"): [_NAME, C("Data", 0, data_count, "integer"), _AGE],
     ("", "Secret"): [_NAME, C("Type", 0, _path("type", default="")), C("Data", 0, data_count, "integer"), _AGE],
+    ("", "PersistentVolumeClaim"): [
+        _NAME, C("Status", 0, claim_phase), C("Volume", 0, _path("spec", "volumeName", default="")),
+        C("Capacity", 0, claim_capacity), C("Access Modes", 0, claim_access_modes),
+        C("StorageClass", 0, claim_class),
+        C("VolumeAttributesClass", 0, _path("spec", "volumeAttributesClassName", default="<unset>")), _AGE,
+        C("VolumeMode", 1, _path("spec", "volumeMode", default="<unset>")),
+    ],
     ("apps", "ControllerRevision"): [_NAME, C("Controller", 0, controllerrevision_owner),
                                      C("Revision", 0, _count("revision"), "integer"), _AGE],
     ("coordination.k8s.io", "Lease"): [_NAME, C("Holder", 0, _path("spec", "holderIdentity", default="")), _AGE],

@@ -23,6 +23,7 @@ from .apierrors import FieldError, duplicate, forbidden, invalid, required
 from .crd import crd_errors, custom_resource_errors
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import ByIdentity, get_path
+from .validate_statefulset import claim_errors, statefulset_errors, statefulset_status_errors
 from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
 from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
                                quota_errors, quota_status_errors, role_binding_errors, role_errors)
@@ -309,6 +310,8 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass_errors,
     ("apps", "Deployment"): deployment_errors,
     ("apps", "ReplicaSet"): replicaset_errors,
+    ("apps", "StatefulSet"): statefulset_errors,
+    ("", "PersistentVolumeClaim"): claim_errors,
     ("batch", "Job"): job_errors,
     ("batch", "CronJob"): cronjob_errors,
     ("policy", "PodDisruptionBudget"): pdb_errors,
@@ -343,6 +346,7 @@ _STATUS_CHECKS: dict[tuple[str, str], Callable[[Mapping], list[FieldError]]] = {
     ("", "Node"): _node_status_errors,
     ("apps", "Deployment"): _replicas_status_errors,
     ("apps", "ReplicaSet"): _replicas_status_errors,
+    ("apps", "StatefulSet"): statefulset_status_errors,
     ("", "ResourceQuota"): quota_status_errors,
 }
 
