@@ -335,9 +335,26 @@ def _what_if(args: argparse.Namespace) -> int:
     _note_unsettled(result)
     changes = result.end_changes()
     print(f"end states differ in {len(changes)} object(s):")
+    for line in _by_kind(changes):
+        print(f"  {line}")
     for change in changes:
         print(change.yaml_diff("(recorded)", "(new)"), end="")
     return 0
+
+
+def _by_kind(changes: list[H.Change]) -> list[str]:
+    """One line per kind: how many of its objects differ, and how (before the diffs, which can run
+    to thousands of objects)."""
+    counts: dict[str, list[int]] = {}
+    for change in changes:
+        tally = counts.setdefault(change.key[1], [0, 0, 0])
+        tally[0 if change.old is not None and change.new is not None else 1 if change.new is None else 2] += 1
+    lines = []
+    for kind, (changed, recorded_only, new_only) in sorted(counts.items()):
+        parts = [f"{n} {what}" for n, what in ((changed, "changed"), (recorded_only, "only in the recorded history"),
+                                               (new_only, "only in the new one")) if n]
+        lines.append(f"{kind}: " + ", ".join(parts))
+    return lines
 
 
 def _note_unsettled(result: H.WhatIf) -> None:

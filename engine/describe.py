@@ -73,7 +73,7 @@ def _table(rows: Sequence[Sequence[Any]], indent: int = 2) -> list[str]:
 def _yaml(label: str, value: Any) -> list[str]:
     if not value:
         return [_field(label, None)]
-    text = yaml.safe_dump(thaw(value), default_flow_style=False, sort_keys=True, width=100)
+    text = yaml.dump(thaw(value), Dumper=yaml.CSafeDumper, default_flow_style=False, sort_keys=True, width=100)
     return [f"{label}:", *("  " + line for line in text.splitlines())]
 
 

@@ -340,7 +340,7 @@ def _shown(obj: Any) -> str:
     annotations.pop(LAST_APPLIED, None)
     if not annotations:
         meta.pop("annotations", None)
-    return yaml.safe_dump(data, default_flow_style=False, sort_keys=True)
+    return yaml.dump(data, Dumper=yaml.CSafeDumper, default_flow_style=False, sort_keys=True)
 
 
 def yaml_diff(old: Any, new: Any, old_name: str, new_name: str) -> str:

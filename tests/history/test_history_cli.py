@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -49,6 +50,25 @@ def test_replay_verifies_and_what_if_with_the_same_rules_finds_no_divergence(sta
     assert "ok" in recon("replay", "--state", "s", cwd=state).stdout
     out = recon("replay", "--rules", "rules", "--state", "s", cwd=state).stdout
     assert "no divergence" in out
+
+
+def test_what_if_counts_the_end_states_differences_by_kind_before_the_diffs(state, tmp_path):
+    rules = tmp_path / "surge"
+    shutil.copytree(state / "rules", rules)
+    path = rules / "replicaset.rules"
+    text = path.read_text()
+    assert "let diff = default(rs.spec.replicas, 1) - count(pods)" in text
+    path.write_text(text.replace("let diff = default(rs.spec.replicas, 1) - count(pods)",
+                                 "let diff = default(rs.spec.replicas, 1) + 1 - count(pods)"))
+    out = recon("replay", "--rules", str(rules), "--state", "s", cwd=state).stdout.splitlines()
+    at = next(i for i, line in enumerate(out) if line.startswith("end states differ in "))
+    total = int(out[at].split()[4])
+    summary = out[at + 1:at + 1 + next(i for i, line in enumerate(out[at + 1:]) if not line.startswith("  "))]
+    by_kind = {line.split(":")[0].strip(): line.split(":", 1)[1] for line in summary}
+    # one more pod per ReplicaSet: pods only in the new history, their ReplicaSets' status changed
+    assert "only in the new one" in by_kind["Pod"] and "changed" in by_kind["ReplicaSet"]
+    counted = sum(int(n) for text in by_kind.values() for n in text.replace(",", " ").split() if n.isdigit())
+    assert counted == total and out[at + 1 + len(summary)].startswith("--- ")
 
 
 def test_history_since_after_the_end_names_the_revision_asked_for(state):
