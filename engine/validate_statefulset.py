@@ -36,6 +36,8 @@ def _policy_errors(spec: Mapping) -> list[FieldError]:
 def _update_strategy_errors(spec: Mapping) -> list[FieldError]:
     errors, strategy = fc.mapping(spec.get("updateStrategy"), "spec.updateStrategy")
     kind, rolling = strategy.get("type"), strategy.get("rollingUpdate")
+    if errors:
+        return errors
     if not kind:
         return errors + [required("spec.updateStrategy")]
     if kind == "OnDelete":
@@ -72,7 +74,9 @@ def statefulset_errors(sts: Mapping, old: Mapping | None) -> list[FieldError]:
     ordinal_errors, ordinals = fc.mapping(spec.get("ordinals"), "spec.ordinals")
     errors += ordinal_errors + fc.int_range(ordinals.get("start"), "spec.ordinals.start", 0)
     errors += fc.wrong_type(spec.get("serviceName"), "spec.serviceName", "string")
-    claim_errors, _ = fc.items(spec.get("volumeClaimTemplates"), "spec.volumeClaimTemplates")
+    claim_errors, claims = fc.items(spec.get("volumeClaimTemplates"), "spec.volumeClaimTemplates")
+    for claim_path, claim in claims:
+        claim_errors += fc.mapping(claim, claim_path)[0]
     errors += claim_errors + _template_errors(spec, "statefulset")
     template_spec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), Mapping) else None
     if isinstance(template_spec, Mapping) and template_spec.get("activeDeadlineSeconds") is not None:

@@ -125,3 +125,12 @@ def test_a_claim_needs_access_modes_and_a_storage_request(api):
     assert made["spec"]["volumeMode"] == "Filesystem" and made["status"] == {"phase": "Pending"}
     assert "spec: Forbidden: spec is immutable after creation" in refused(
         api, claim(accessModes=["ReadWriteMany"]), update=True)
+
+
+def test_fields_of_the_wrong_type_are_refused_without_a_traceback(api):
+    assert "spec.volumeClaimTemplates[0]: Invalid value: \"x\": must be of type object" in refused(
+        api, statefulset(volumeClaimTemplates=["x"]))
+    assert refused(api, statefulset(updateStrategy="x")).endswith(
+        'spec.updateStrategy: Invalid value: "x": must be of type object')
+    assert "spec.ordinals.start: Invalid value: \"a\": must be of type integer" in refused(
+        api, statefulset(ordinals={"start": "a"}))

@@ -240,3 +240,32 @@ def test_a_delete_retention_policy_makes_the_set_own_its_claims(cluster):
     sts = c.get("StatefulSet", "web")
     refs = c.get("PersistentVolumeClaim", "data-web-0")["metadata"]["ownerReferences"]
     assert refs == [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": sts["metadata"]["uid"]}]
+
+
+def test_a_when_scaled_delete_policy_hands_a_condemned_pods_claims_to_the_pod(cluster):
+    c = cluster
+    claim = {"metadata": {"name": "data"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    c.create(statefulset(replicas=2, volumeClaimTemplates=[claim], podManagementPolicy="Parallel",
+                         persistentVolumeClaimRetentionPolicy={"whenDeleted": "Delete", "whenScaled": "Delete"}))
+    c.run()
+    c.patch("Pod", "web-1", {"spec": {"nodeName": "n1"}})  # bound: its deletion waits for the kubelet
+    sts = c.get("StatefulSet", "web")
+    set_ref = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": sts["metadata"]["uid"]}
+    assert c.get("PersistentVolumeClaim", "data-web-1")["metadata"]["ownerReferences"] == [set_ref]
+    c.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+    c.run()
+    pod = c.get("Pod", "web-1")
+    assert c.get("PersistentVolumeClaim", "data-web-1")["metadata"]["ownerReferences"] == [
+        {"apiVersion": "v1", "kind": "Pod", "name": "web-1", "uid": pod["metadata"]["uid"]}]
+    assert c.get("PersistentVolumeClaim", "data-web-0")["metadata"]["ownerReferences"] == [set_ref]
+
+
+def test_a_claim_template_the_api_server_refuses_creates_no_pod_and_says_why(cluster):
+    c = cluster
+    claim = {"metadata": {"name": "data"}, "spec": {"accessModes": ["ReadWriteOnce"]}}
+    c.create(statefulset(replicas=1, volumeClaimTemplates=[claim]))
+    c.run(30)
+    assert pod_names(c) == []
+    [warning] = [e for e in c.list("Event") if e["reason"] == "FailedCreate"]
+    assert warning["type"] == "Warning" and "spec.resources.requests[storage]: Required value" in warning["message"]
