@@ -269,3 +269,15 @@ def test_a_claim_template_the_api_server_refuses_creates_no_pod_and_says_why(clu
     assert pod_names(c) == []
     [warning] = [e for e in c.list("Event") if e["reason"] == "FailedCreate"]
     assert warning["type"] == "Warning" and "spec.resources.requests[storage]: Required value" in warning["message"]
+
+
+def test_only_orphans_named_as_members_are_adopted(cluster):
+    c = cluster
+    for name in ("web-0", "web-abc"):
+        c.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "demo", "labels": {"app": "web"}},
+                  "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]}})
+    c.create(statefulset(replicas=1))
+    c.run()
+    sts = c.get("StatefulSet", "web")
+    assert [p["metadata"]["name"] for p in c.owned("Pod", sts)] == ["web-0"]
+    assert not c.get("Pod", "web-abc")["metadata"].get("ownerReferences")
