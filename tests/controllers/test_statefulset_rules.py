@@ -281,3 +281,26 @@ def test_only_orphans_named_as_members_are_adopted(cluster):
     sts = c.get("StatefulSet", "web")
     assert [p["metadata"]["name"] for p in c.owned("Pod", sts)] == ["web-0"]
     assert not c.get("Pod", "web-abc")["metadata"].get("ownerReferences")
+
+
+def test_a_disruption_budget_with_max_unavailable_reads_the_statefulsets_scale(controller_cluster):
+    c = controller_cluster
+    c.load("statefulset", "disruption")
+    c.create(statefulset(replicas=2, podManagementPolicy="Parallel"))
+    c.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p", "namespace": "demo"},
+              "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+    c.run()
+    ready(c, "web-0", "web-1")
+    status = c.get("PodDisruptionBudget", "p")["status"]
+    assert (status["expectedPods"], status["desiredHealthy"], status["disruptionsAllowed"]) == (2, 1, 1)
+
+
+def test_a_pod_that_lost_its_identity_labels_gets_them_back(cluster):
+    c = cluster
+    c.create(statefulset(replicas=1))
+    c.run()
+    c.patch("Pod", "web-0", {"metadata": {"labels": {"statefulset.kubernetes.io/pod-name": None,
+                                                     "apps.kubernetes.io/pod-index": "7"}}})
+    c.run()
+    labels = c.get("Pod", "web-0")["metadata"]["labels"]
+    assert (labels["statefulset.kubernetes.io/pod-name"], labels["apps.kubernetes.io/pod-index"]) == ("web-0", "0")
