@@ -304,3 +304,16 @@ def test_a_pod_that_lost_its_identity_labels_gets_them_back(cluster):
     c.run()
     labels = c.get("Pod", "web-0")["metadata"]["labels"]
     assert (labels["statefulset.kubernetes.io/pod-name"], labels["apps.kubernetes.io/pod-index"]) == ("web-0", "0")
+
+
+def test_ordered_ready_waits_min_ready_seconds_before_the_next_ordinal(cluster):
+    c = cluster
+    c.create(statefulset(replicas=2, minReadySeconds=30))
+    c.run()
+    c.set_pod_status("web-0")
+    c.run(20)  # (the clock moves only to a deadline within the run: none before 30s)
+    assert pod_names(c) == ["web-0"]
+    assert c.get("StatefulSet", "web")["status"]["availableReplicas"] == 0
+    c.run(40)
+    assert pod_names(c) == ["web-0", "web-1"]
+    assert c.get("StatefulSet", "web")["status"]["availableReplicas"] == 1
