@@ -294,6 +294,8 @@ def events_of(snapshot: Any, key: Key, obj: Mapping) -> list[Mapping]:
     in their namespace, cluster-scoped objects' in every namespace)."""
     group, kind, namespace, name = key
     uid = get_path(obj, "metadata", "uid")
+    # a kubelet names its Node by name where a uid goes (kubectl's describe node looks for both)
+    uids = {uid, name} if (group, kind) == ("", "Node") else {uid}
     keys = snapshot.keys("", "Event", namespace) if namespace else snapshot.keys("", "Event")
     found = []
     for k in keys:
@@ -302,7 +304,7 @@ def events_of(snapshot: Any, key: Key, obj: Mapping) -> list[Mapping]:
         api_group = str(about.get("apiVersion", "")).rpartition("/")[0]
         if (about.get("kind") == kind and about.get("name") == name and api_group == group
                 and (about.get("namespace") or "") == namespace
-                and (not uid or not about.get("uid") or about.get("uid") == uid)):
+                and (not uid or not about.get("uid") or about.get("uid") in uids)):
             found.append(event)
     return sorted(found, key=lambda e: (_when(e), get_path(e, "metadata", "name") or ""))
 

@@ -174,8 +174,9 @@ def test_a_node_going_down_records_node_not_ready_on_the_node_and_its_pods_and_e
     c.patch("Node", "node-1", {"metadata": {"annotations": {DOWN: "down"}}}, namespace="")
     c.run(3600)
     n = c.get("Node", "node-1")
-    assert said(c, n) == [("Normal", "NodeNotReady", "Node node-1 status is now: NodeNotReady")]
-    (node_event,) = events(c, n)
+    # after the kubelet's start (tests/kubelet/test_node_events.py), the controller's NodeNotReady
+    assert said(c, n)[-1] == ("Normal", "NodeNotReady", "Node node-1 status is now: NodeNotReady")
+    (node_event,) = [e for e in events(c, n) if e["reason"] == "NodeNotReady"]
     assert node_event["metadata"]["namespace"] == "default"
     assert node_event["source"] == {"component": "node-lifecycle-controller"}
     assert said(c, p)[3:] == [
