@@ -30,6 +30,7 @@ from typing import Any
 
 from ..kinds import Registry, ResourceType
 from ..objects import thaw
+from .eventsv1 import EVENTS
 from ..schemas import OBJECT_META, REF, builtin_schemas  # noqa: F401 (REF: fieldvalidation's)
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -50,7 +51,8 @@ SSRR = ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "sel
 SSR = ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
                    namespaced=False, has_spec=False)
 REVIEWS = (SSAR, SSRR, SSR)
-EXTRA_TYPES = REVIEWS
+# events.k8s.io/v1 Events: the core Events in the newer shape (see eventsv1.py)
+EXTRA_TYPES = (*REVIEWS, EVENTS)
 
 
 def served(registry: Registry) -> list[tuple[ResourceType, str]]:

@@ -469,7 +469,7 @@ def _content_type(request: web.Request) -> str:
 def _patch(api: Any, user: Any, target: Any, body: Any, patch_type: str, query: Any, path: str,
            manager: str | None) -> tuple[Any, bool]:
     """resources.patch, and whether it created the object (only an apply can)."""
-    key = (target.group, target.rt.kind, target.namespace or "", target.name)
+    key = (*target.stored, target.namespace or "", target.name)
     created = patch_type == "apply" and not target.subresource and api.store.head.get(key) is None
     result = resources.patch(api, user, target, body, patch_type, query, path, manager)
     return result, created

@@ -19,12 +19,13 @@ import attrs
 
 from ..access import Actor
 from ..apierrors import (APIError, FieldError, bad_request, conflict, gone, invalid_error, method_not_allowed,
-                         not_supported)
+                         not_supported, unprocessable)
 from ..apiserver import APIServer
 from ..kinds import Registry, ResourceType
 from ..objects import get_path, key_of, thaw
+from ..patch import PatchError, apply_patch
 from ..request import Request, propagation_policy
-from . import tables
+from . import eventsv1, tables
 from .apply import forced
 from .auth import User
 from .escalation import Grantor
@@ -51,6 +52,11 @@ class Target:
     @property
     def group(self) -> str:
         return self.rt.group
+
+    @property
+    def stored(self) -> tuple[str, str]:
+        """The group and kind the store keeps these objects as (events.k8s.io's Events are core's)."""
+        return eventsv1.STORED if eventsv1.is_view(self.rt) else (self.rt.group, self.rt.kind)
 
 
 def parse_path(registry: Registry, parts: list[str]) -> Target | None:
@@ -90,6 +96,8 @@ def actor_of(user: User) -> Actor:
 
 def served_as(obj: Mapping, target: Target) -> Any:
     """The object as the requested version shows it (custom resources convert with strategy None)."""
+    if eventsv1.is_view(target.rt):
+        return eventsv1.to_events_v1(obj)
     doc = thaw(obj)
     if target.rt.is_custom and target.version != target.rt.version:
         doc["apiVersion"] = f"{target.group}/{target.version}"
@@ -100,7 +108,7 @@ def served_as(obj: Mapping, target: Target) -> Any:
 
 
 def get(api: APIServer, user: User, target: Target) -> Any:
-    obj = api.get(actor_of(user), target.group, target.rt.kind, target.namespace, target.name,
+    obj = api.get(actor_of(user), *target.stored, target.namespace, target.name,
                   subresource=target.subresource or None, snapshot=api.store.visible)
     if target.subresource == "scale":
         return thaw(obj)
@@ -118,8 +126,8 @@ def list_objects(api: APIServer, user: User, target: Target, query: Mapping[str,
         except Exception:  # compacted (TooOld) or unknown
             raise gone_expired("The provided continue parameter is too old to display a consistent list result. "
                                "You can start a new list without the continue parameter.") from None
-    items, revision = api.list(actor_of(user), target.group, target.rt.kind, target.namespace or None,
-                               query.get("labelSelector") or None, query.get("fieldSelector") or None,
+    items, revision = api.list(actor_of(user), *target.stored, target.namespace or None,
+                               query.get("labelSelector") or None, field_selector(target, query.get("fieldSelector")),
                                snapshot=snapshot)
     if start is not None:
         items = [o for o in items if _sort_key(o) > start]
@@ -129,6 +137,11 @@ def list_objects(api: APIServer, user: User, target: Target, query: Mapping[str,
         items = items[:limit]
         meta["continue"] = _encode_continue(revision, _sort_key(items[-1]))
     return items, meta
+
+
+def field_selector(target: Target, text: str | None) -> Any:
+    """The request's field selector, as one on the stored objects."""
+    return eventsv1.field_selector(text) if eventsv1.is_view(target.rt) else text or None
 
 
 def list_document(target: Target, items: list, meta: dict) -> dict:
@@ -229,13 +242,21 @@ def create(api: APIServer, user: User, target: Target, body: Any, query: Mapping
         return served_as(api.request(actor_of(user), request, _cause(user, "POST", path)), target)
     if target.name or target.subresource:
         raise method_not_allowed()
-    request = Request("create", target.group, target.rt.kind, target.namespace or None, None, _versioned(body, target),
+    if eventsv1.is_view(target.rt):
+        errors = eventsv1.create_errors(body)
+        if errors:
+            name = get_path(body, "metadata", "name") or ""
+            raise invalid_error(f"Event.{eventsv1.GROUP}", name, errors, eventsv1.GROUP)
+    request = Request("create", *target.stored, target.namespace or None, None, _versioned(body, target),
                       dry_run=_dry_run(query), field_manager=manager)
     return served_as(api.request(actor_of(user), request, _cause(user, "POST", path)), target)
 
 
 def _versioned(body: Any, target: Target) -> Any:
-    """A custom resource written in a served version other than the stored one is stored as that."""
+    """A custom resource written in a served version other than the stored one is stored as that;
+    an events.k8s.io Event as the core Event."""
+    if eventsv1.is_view(target.rt):
+        return eventsv1.to_core(body)
     if target.rt.is_custom and isinstance(body, Mapping) and body.get("apiVersion") == f"{target.group}/{target.version}":
         body = dict(body, apiVersion=target.rt.api_version)
     return body
@@ -247,7 +268,7 @@ def update(api: APIServer, user: User, target: Target, body: Any, query: Mapping
         raise method_not_allowed()
     if target.subresource != "scale":
         body = _versioned(body, target)
-    request = Request("update", target.group, target.rt.kind, target.namespace or None, target.name, body,
+    request = Request("update", *target.stored, target.namespace or None, target.name, body,
                       subresource=target.subresource or None, dry_run=_dry_run(query, "UpdateOptions"),
                       field_manager=manager)
     result = api.request(actor_of(user), request, _cause(user, "PUT", path))
@@ -258,6 +279,8 @@ def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str
           path: str, manager: str | None = None) -> Any:
     if not target.name:
         raise method_not_allowed()
+    if eventsv1.is_view(target.rt):
+        return _patch_events_v1(api, user, target, body, patch_type, query, path)
     request = Request("patch", target.group, target.rt.kind, target.namespace or None, target.name, body,
                       subresource=target.subresource or None, patch_type=patch_type,
                       dry_run=_dry_run(query, "PatchOptions"), field_manager=manager, force=forced(query))
@@ -266,6 +289,28 @@ def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str
     except APIError as exc:
         raise with_cause(exc, "patch") from None
     return thaw(result) if target.subresource == "scale" else served_as(result, target)
+
+
+def _patch_events_v1(api: APIServer, user: User, target: Target, body: Any, patch_type: str,
+                     query: Mapping[str, str], path: str) -> Any:
+    """A patch of an events.k8s.io Event applies to that version of the stored Event (a patch names
+    its fields), which is then written back as an update of what was read."""
+    if patch_type == "apply":
+        raise method_not_allowed("server-side apply is not supported on events.k8s.io Events")
+    actor = actor_of(user)
+    current = api.get(actor, *target.stored, target.namespace, target.name)
+    try:
+        patched = apply_patch(eventsv1.to_events_v1(current), body, patch_type)
+    except PatchError as exc:
+        raise with_cause(unprocessable(str(exc), name=target.name, group=eventsv1.GROUP, kind="Event"),
+                         "patch") from None
+    if not isinstance(patched, Mapping):
+        raise bad_request("the patch did not produce an object")
+    patched = eventsv1.to_core(patched)
+    patched.setdefault("metadata", {})["resourceVersion"] = get_path(current, "metadata", "resourceVersion")
+    request = Request("update", *target.stored, target.namespace or None, target.name, patched,
+                      dry_run=_dry_run(query, "PatchOptions"))
+    return served_as(api.request(actor, request, _cause(user, "PATCH", path)), target)
 
 
 def check_patch_document(patch_type: str, body: Any) -> None:
@@ -316,10 +361,10 @@ def delete(api: APIServer, user: User, target: Target, body: Any, query: Mapping
 
 def _delete_one(api: APIServer, user: User, target: Target, name: str, options: Mapping, path: str) -> Any:
     actor = actor_of(user)
-    current = api.get(actor, target.group, target.rt.kind, target.namespace, name)
+    current = api.get(actor, *target.stored, target.namespace, name)
     _check_preconditions(target.rt, current, options.get("preconditions") or {})
     grace = options.get("gracePeriodSeconds")
-    request = Request("delete", target.group, target.rt.kind, target.namespace or None, name,
+    request = Request("delete", *target.stored, target.namespace or None, name,
                       body=_propagation(options) or None, grace_period=grace, dry_run=_dry_run_option(options))
     result = api.request(actor, request, _cause(user, "DELETE", path))
     if result is not None:

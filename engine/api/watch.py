@@ -27,7 +27,7 @@ from ..listing import parse_selectors
 from ..objects import dumps, get_path
 from . import tables
 from .query import TRUE
-from .resources import Target, actor_of, served_as
+from .resources import Target, actor_of, field_selector, served_as
 from .auth import User
 
 DEFAULT_TIMEOUT = 1800.0
@@ -42,7 +42,7 @@ class Subscription:
         self.cluster, self.target, self.query, self.loop = cluster, target, query, loop
         self.queue: asyncio.Queue = asyncio.Queue()
         self.labels, self.fields = parse_selectors(target.rt, query.get("labelSelector") or None,
-                                                   _field_selector(target, query))
+                                                   field_selector(target, _field_selector(target, query)))
         self.initial: list[tuple[str, Any]] = []
         self.watch: Any = None
         self.user = user
@@ -52,11 +52,11 @@ class Subscription:
         api, t, rv = self.cluster.api, self.target, self.query.get("resourceVersion") or "0"
         actor = actor_of(self.user)
         if rv == "0":
-            items, revision = api.list(actor, t.group, t.rt.kind, t.namespace or None, self.labels, self.fields)
+            items, revision = api.list(actor, *t.stored, t.namespace or None, self.labels, self.fields)
             self.initial = [("ADDED", obj) for obj in items]
-            self.watch = api.watch(actor, t.group, t.rt.kind, t.namespace or None, since=revision)
+            self.watch = api.watch(actor, *t.stored, t.namespace or None, since=revision)
         else:
-            self.watch = api.watch(actor, t.group, t.rt.kind, t.namespace or None, since=_revision(rv))
+            self.watch = api.watch(actor, *t.stored, t.namespace or None, since=_revision(rv))
         self.watch.on_event = lambda event: self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
         for event in self.watch.poll():
             self._add_initial(event)
