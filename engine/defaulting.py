@@ -27,6 +27,7 @@ from .kinds import CRD_GROUP, CRD_KIND
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 DEFAULT_TOLERATION_SECONDS = 300
+TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
 
 # ------------------------------------------------------------ pods & templates
 
@@ -93,6 +94,43 @@ def _replicaset(rs: dict) -> None:
     if isinstance(rs.get("spec"), dict):
         rs["spec"].setdefault("replicas", 1)
         _template_owner(rs)
+
+
+def _daemonset(ds: dict) -> None:
+    """SetDefaults_DaemonSet (apps/v1): RollingUpdate with maxUnavailable 1 and maxSurge 0, revisionHistoryLimit 10."""
+    spec = ds.get("spec")
+    if not isinstance(spec, dict):
+        return
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        if not strategy.get("type"):
+            strategy["type"] = "RollingUpdate"
+        if strategy["type"] == "RollingUpdate":
+            if strategy.get("rollingUpdate") is None:
+                strategy["rollingUpdate"] = {}
+            rolling = strategy["rollingUpdate"]
+            if isinstance(rolling, dict):
+                for field, value in (("maxUnavailable", 1), ("maxSurge", 0)):
+                    if rolling.get(field) is None:
+                        rolling[field] = value
+    if spec.get("revisionHistoryLimit") is None:
+        spec["revisionHistoryLimit"] = 10
+    _template_owner(ds)
+
+
+def daemonset_template_generation(ds: dict, old_generation: int | None, template_changed: bool) -> None:
+    """A DaemonSet's templateGeneration, which apps/v1 carries as the annotation
+    `deprecated.daemonset.template.generation`: 1 at create (or the one given, when higher), one
+    more each time an update changes the template; an update cannot set it (PrepareForUpdate)."""
+    meta = ds.setdefault("metadata", {})
+    if not isinstance(meta.get("annotations"), dict):
+        meta["annotations"] = {}
+    given = meta["annotations"].get(TEMPLATE_GENERATION)
+    if old_generation is None:
+        generation = max(int(given), 1) if isinstance(given, str) and given.isdigit() else 1
+    else:
+        generation = old_generation + (1 if template_changed else 0)
+    meta["annotations"][TEMPLATE_GENERATION] = str(generation)
 
 
 def _deployment(deploy: dict) -> None:
@@ -327,6 +365,7 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass,
     ("apps", "Deployment"): _deployment,
     ("apps", "ReplicaSet"): _replicaset,
+    ("apps", "DaemonSet"): _daemonset,
     ("apps", "StatefulSet"): _statefulset,
     ("", "PersistentVolumeClaim"): _persistentvolumeclaim,
     ("batch", "Job"): _job,

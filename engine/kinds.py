@@ -137,6 +137,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("apps", "StatefulSet", "statefulsets", "sts", categories=_ALL, sub={"status", "scale"}),
     # the DaemonSet and StatefulSet controllers' record of each pod template they rolled out
     _t("apps", "ControllerRevision", "controllerrevisions", has_spec=False),
+    _t("apps", "DaemonSet", "daemonsets", "ds", categories=_ALL, sub={"status"}),
     _t("batch", "Job", "jobs", categories=_ALL, sub={"status"}),
     _t("batch", "CronJob", "cronjobs", "cj", categories=_ALL, sub={"status"}),
     _t("policy", "PodDisruptionBudget", "poddisruptionbudgets", "pdb", sub={"status"}),

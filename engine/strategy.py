@@ -88,6 +88,8 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
         _scheduling_gated(obj)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
         obj["status"] = thaw(crd_status(obj, None))
+    if (rt.group, rt.kind) == ("apps", "DaemonSet"):
+        defaulting.daemonset_template_generation(obj, None, False)
     if rt.kind == "Event" and rt.group in ("", "events.k8s.io"):
         return freeze_unshared(obj)
     return freeze(obj)
@@ -187,10 +189,20 @@ def prepare_update(rt: ResourceType, old: Mapping, body: dict) -> Mapping:
     defaulting.apply_defaults(rt.group, rt.kind, body)
     if (rt.group, rt.kind) == ("", "Service"):
         _service_update(old, body)
+    if (rt.group, rt.kind) == ("apps", "DaemonSet"):
+        _daemonset_update(old, body)
     new = freeze(body)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
         new = new.set("status", crd_status(new, old.get("status")))
     return bump_generation(rt, old, new)
+
+
+def _daemonset_update(old: Mapping, body: dict) -> None:
+    """The stored templateGeneration, one more when the template changed."""
+    stored = get_path(old, "metadata", "annotations", defaulting.TEMPLATE_GENERATION)
+    generation = int(stored) if isinstance(stored, str) and stored.isdigit() else 1
+    changed = freeze(get_path(body, "spec", "template")) != get_path(old, "spec", "template")
+    defaulting.daemonset_template_generation(body, generation, changed)
 
 
 def _service_update(old: Mapping, body: dict) -> None:

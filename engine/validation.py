@@ -23,6 +23,7 @@ from .apierrors import FieldError, duplicate, forbidden, invalid, required
 from .crd import crd_errors, custom_resource_errors
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import ByIdentity, get_path
+from .validate_daemonset import daemonset_errors, daemonset_status_errors
 from .validate_statefulset import claim_errors, statefulset_errors, statefulset_status_errors
 from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
 from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
@@ -307,6 +308,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("discovery.k8s.io", "EndpointSlice"): _endpointslice_errors,
     ("coordination.k8s.io", "Lease"): _lease_errors,
     ("apps", "ControllerRevision"): _controllerrevision_errors,
+    ("apps", "DaemonSet"): daemonset_errors,
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass_errors,
     ("apps", "Deployment"): deployment_errors,
     ("apps", "ReplicaSet"): replicaset_errors,
@@ -348,6 +350,7 @@ _STATUS_CHECKS: dict[tuple[str, str], Callable[[Mapping], list[FieldError]]] = {
     ("apps", "ReplicaSet"): _replicas_status_errors,
     ("apps", "StatefulSet"): statefulset_status_errors,
     ("", "ResourceQuota"): quota_status_errors,
+    ("apps", "DaemonSet"): daemonset_status_errors,
 }
 
 

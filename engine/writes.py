@@ -87,7 +87,8 @@ def _name(engine: Any, decl: Any, anchor_key: tuple, write: Any, options: Mappin
     prefix = options.get("name_prefix") or meta.get("generateName")
     if not prefix:
         raise RuleRuntimeError("create needs a name or a name_prefix")
-    for attempt in range(100):
+    # (a `create` in a loop makes one object each time, all with i 0: each takes the next free try)
+    for attempt in range(100 + len(taken)):
         material = f"{engine.seed}|{head.revision}|{decl.qualname}|{anchor_key}|{i}|{attempt}"
         name = prefix + suffix(material)
         key = (resolved[0], resolved[1], namespace, name)
