@@ -219,18 +219,13 @@ def _service_family_errors(spec: Mapping) -> list[FieldError]:
 
 
 def _held_by_another(staging: Staging, me: tuple, address: tuple) -> bool:
-    """Does a Service other than `me` hold `address` (("ip", clusterIP) or ("port", nodePort)) in
-    the staged state?  Found through the store's address index, not by reading every Service;
-    a port may also be another's health-check port, which the index does not hold."""
+    """Does a Service other than `me` hold `address` (("ip", clusterIP) or ("port", a node or
+    health-check node port)) in the staged state?  Found through the store's address index, not by
+    reading every Service."""
     candidates = set(staging.snapshot.index("address", address))
     candidates.update(key for key in staging.objects if key[:2] == ("", "Service"))
-    if any(key != me and (obj := staging.get(key)) is not None and address in service_addresses(obj.get("spec"))
-           for key in candidates):
-        return True
-    if address[0] != "port":
-        return False
-    services = candidates.union(staging.snapshot.keys("", "Service"))
-    return any(key != me and get_path(staging.get(key), "spec", "healthCheckNodePort") == address[1] for key in services)
+    return any(key != me and (obj := staging.get(key)) is not None and address in service_addresses(obj.get("spec"))
+               for key in candidates)
 
 
 def _admit_health_check_port(staging: Staging, svc: Mapping, old: Mapping | None) -> None:

@@ -514,10 +514,13 @@ def _index_entries(key: Key, obj: Mapping) -> list[tuple[str, Any]]:
 
 
 def service_addresses(spec: Any) -> list[tuple]:
-    """The addresses a Service with this spec holds: ("ip", clusterIP) and ("port", nodePort)."""
+    """The addresses a Service with this spec holds: ("ip", clusterIP) and ("port", N) for its node
+    ports and its health-check node port (one range, one pool)."""
     ip = _get(spec, "clusterIP")
     found = [("ip", ip)] if isinstance(ip, str) and ip not in ("", "None") else []
     ports = {port for p in _get(spec, "ports") or () if type(port := _get(p, "nodePort")) is int}
+    if type(health := _get(spec, "healthCheckNodePort")) is int:
+        ports.add(health)
     return found + [("port", port) for port in sorted(ports)]
 
 
@@ -535,6 +538,7 @@ def _same_index_fields(old: Mapping, new: Mapping) -> bool:
         _get(old_spec, "nodeName") is _get(new_spec, "nodeName")
         and _get(old_spec, "clusterIP") is _get(new_spec, "clusterIP")
         and _get(old_spec, "ports") is _get(new_spec, "ports")
+        and _get(old_spec, "healthCheckNodePort") == _get(new_spec, "healthCheckNodePort")
         and _get(old_spec, "selector") is _get(new_spec, "selector"))
 
 

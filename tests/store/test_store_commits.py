@@ -145,6 +145,22 @@ def test_every_index_answers_after_creates_updates_deletes_and_relabels():
     assert store.head.kinds() == [("", "Pod")]
 
 
+def test_a_services_node_and_health_check_ports_are_filed_as_its_addresses():
+    store = Store()
+    ports = freeze([{"port": 80, "nodePort": 30000}])
+    svc = freeze({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb", "namespace": "default"},
+                  "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.10", "ports": ports}})
+    key = key_of(svc)
+    snap = commit(store, create(svc))
+    assert [set(snap.index("address", a)) for a in (("ip", "10.96.0.10"), ("port", 30000), ("port", 30001))] == [
+        {key}, {key}, set()]
+    # the health-check port set by an update that leaves the ports the very same value
+    snap = commit(store, update(set_path(svc, ["spec", "healthCheckNodePort"], 30001)))
+    assert set(snap.index("address", ("port", 30001))) == {key}
+    snap = commit(store, update(svc))  # released
+    assert set(snap.index("address", ("port", 30001))) == set() and set(snap.index("address", ("port", 30000))) == {key}
+
+
 def test_an_index_entry_is_a_set_that_compares_with_python_sets():
     store = Store()
     snap = commit(store, create(pod("a", labels={"app": "web"})), create(pod("b", labels={"app": "web"})))
