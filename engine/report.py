@@ -6,8 +6,9 @@ three ways: for people (colour with rich, errors in red on stderr, a
 spinner while a large change converges), as one JSON object per line on
 stdout (`--json`, for tools and tests), or errors only (`-q`).
 
-`status_text(snapshot)` is `recon status`: the Deployments, the pods the
-scheduler could not place (with its reason), and the nodes.
+`status_text(snapshot)` is `recon status`: the Deployments (StatefulSets and
+DaemonSets when there are some), the pods the scheduler could not place (with
+its reason), and the nodes.
 """
 
 from __future__ import annotations
@@ -205,8 +206,32 @@ def _condition(obj: Any, kind: str) -> Any:
     return None
 
 
+# The other workload kinds `recon status` shows when there are some: title, kind, and the columns
+# after NAMESPACE and NAME as (header, status field or a function of the object).
+_WORKLOADS = (
+    ("StatefulSets", "StatefulSet", [
+        ("READY", lambda o: f"{get_path(o, 'status', 'readyReplicas') or 0}/{get_path(o, 'spec', 'replicas')}"),
+        ("UP-TO-DATE", "updatedReplicas"), ("AVAILABLE", "availableReplicas")]),
+    ("DaemonSets", "DaemonSet", [
+        ("DESIRED", "desiredNumberScheduled"), ("CURRENT", "currentNumberScheduled"), ("READY", "numberReady"),
+        ("UP-TO-DATE", "updatedNumberScheduled"), ("AVAILABLE", "numberAvailable")]),
+)
+
+
+def _workload_sections(snapshot: Any) -> list[str]:
+    sections = []
+    for title, kind, columns in _WORKLOADS:
+        rows = [[get_path(o, "metadata", "namespace"), get_path(o, "metadata", "name"),
+                 *(str(field(o) if callable(field) else get_path(o, "status", field) or 0) for _, field in columns)]
+                for o in snapshot.list("apps", kind, None)]
+        if rows:
+            sections.append(f"{title}\n" + render_table(["NAMESPACE", "NAME", *(h for h, _ in columns)], rows))
+    return sections
+
+
 def status_text(snapshot: Any) -> str:
-    """`recon status`: Deployments, pods waiting to be scheduled (and why), nodes."""
+    """`recon status`: Deployments (StatefulSets and DaemonSets when there are some), pods waiting to be
+    scheduled (and why), nodes."""
     sections = []
     deploys = snapshot.list("apps", "Deployment", None)
     rows = [[get_path(d, "metadata", "namespace"), get_path(d, "metadata", "name"),
@@ -215,6 +240,7 @@ def status_text(snapshot: Any) -> str:
             for d in deploys]
     sections.append("Deployments\n" + (render_table(["NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE"], rows)
                                          if rows else "  (none)"))
+    sections += _workload_sections(snapshot)
     pending = [p for p in snapshot.list("", "Pod", None) if (get_path(p, "status", "phase") or "Pending") == "Pending"]
     rows = []
     for pod in pending:
