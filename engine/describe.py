@@ -161,16 +161,59 @@ def _deployment(obj: Mapping, _snapshot: Any) -> list[str]:
 
 def _replicaset(obj: Mapping, snapshot: Any) -> list[str]:
     spec, status = obj.get("spec", {}), obj.get("status", {})
-    uid = get_path(obj, "metadata", "uid")
-    pods = [snapshot.get(k) for k in sorted(snapshot.index("owner", uid))] if uid else []
-    phases = [get_path(p, "status", "phase") for p in pods if p.get("kind") == "Pod"]
     out = [
         _field("Selector", _selector(obj)),
         _field("Replicas", f"{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired"),
-        _field("Pods Status", " / ".join(f"{phases.count(p)} {'Waiting' if p == 'Pending' else p}"
-                                         for p in ("Running", "Pending", "Succeeded", "Failed"))),
+        _field("Pods Status", _pods_status(snapshot, obj)),
     ]
     return out + _template(spec.get("template"))
+
+
+def _pods_status(snapshot: Any, obj: Mapping) -> str:
+    """`N Running / N Waiting / N Succeeded / N Failed` of the pods `obj` controls."""
+    uid = get_path(obj, "metadata", "uid")
+    pods = [snapshot.get(k) for k in sorted(snapshot.index("owner", uid))] if uid else []
+    phases = [get_path(p, "status", "phase") for p in pods if p.get("kind") == "Pod"]
+    return " / ".join(f"{phases.count(p)} {'Waiting' if p == 'Pending' else p}"
+                      for p in ("Running", "Pending", "Succeeded", "Failed"))
+
+
+def _daemonset(obj: Mapping, snapshot: Any) -> list[str]:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    node_selector = get_path(spec, "template", "spec", "nodeSelector") or {}
+    return [
+        _field("Selector", _selector(obj)),
+        _field("Node-Selector", ",".join(f"{k}={v}" for k, v in sorted(node_selector.items())) or "<none>"),
+        *(_field(label, status.get(name, 0)) for label, name in (
+            ("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
+            ("Current Number of Nodes Scheduled", "currentNumberScheduled"),
+            ("Number of Nodes Scheduled with Up-to-date Pods", "updatedNumberScheduled"),
+            ("Number of Nodes Scheduled with Available Pods", "numberAvailable"),
+            ("Number of Nodes Misscheduled", "numberMisscheduled"))),
+        _field("Pods Status", _pods_status(snapshot, obj)),
+    ] + _template(spec.get("template"))
+
+
+def _statefulset(obj: Mapping, snapshot: Any) -> list[str]:
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    strategy = spec.get("updateStrategy", {})
+    out = [
+        _field("Selector", _selector(obj)),
+        _field("Replicas", f"{spec.get('replicas', 1)} desired | {status.get('replicas', 0)} total"),
+        _field("Update Strategy", strategy.get("type")),
+    ]
+    partition = get_path(strategy, "rollingUpdate", "partition")
+    if partition is not None:
+        out.append(_field("Partition", partition, 2))
+    out += [_field("Pods Status", _pods_status(snapshot, obj)), *_template(spec.get("template"))]
+    claims = spec.get("volumeClaimTemplates") or ()
+    out.append("Volume Claims:" if claims else _field("Volume Claims", None))
+    for claim in claims:
+        out += [_field("Name", get_path(claim, "metadata", "name"), 2),
+                _field("StorageClass", get_path(claim, "spec", "storageClassName") or "", 2),
+                _field("Capacity", get_path(claim, "spec", "resources", "requests", "storage"), 2),
+                _field("Access Modes", ",".join(get_path(claim, "spec", "accessModes") or ()), 2)]
+    return out
 
 
 def _template(template: Mapping | None) -> list[str]:
@@ -274,7 +317,8 @@ def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
 
 
 _KINDS = {"Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "Node": _node,
-          "Service": _service, "Job": _job, "CronJob": _cronjob}
+          "Service": _service, "Job": _job, "CronJob": _cronjob, "DaemonSet": _daemonset,
+          "StatefulSet": _statefulset}
 
 
 # ---------------------------------------------------------------- conditions and events
