@@ -49,6 +49,8 @@ from .timeutil import format_time, parse_time
 _PMAP, _PVECTOR = R._PMap, R._PVector
 
 SCHEDULER_NAME = "default-scheduler"
+# its events' reportingInstance: upstream's is the scheduler's name and its host's ("default-scheduler-HOST")
+SCHEDULER_INSTANCE = SCHEDULER_NAME + "-recon"
 NODE = ("", "Node")
 POD = ("", "Pod")
 
@@ -1711,8 +1713,11 @@ class Scheduler:
             "involvedObject": {"apiVersion": "v1", "kind": "Pod", "namespace": meta["namespace"],
                                "name": meta["name"], "uid": meta.get("uid")},
             "type": type_, "reason": reason, "message": message, "action": action,
-            "source": {"component": SCHEDULER_NAME}, "reportingComponent": SCHEDULER_NAME,
-            "firstTimestamp": format_time(now), "lastTimestamp": format_time(now), "count": 1,
+            # as upstream's scheduler records through events.k8s.io: an eventTime (MicroTime, here to the
+            # second like the other events' times); the core fields unset (null and {} as Go writes them)
+            "eventTime": format_time(now).replace("Z", ".000000Z"),
+            "firstTimestamp": None, "lastTimestamp": None, "source": {},
+            "reportingComponent": SCHEDULER_NAME, "reportingInstance": SCHEDULER_INSTANCE,
         }
         return Request("create", "", "Event", meta["namespace"], name, body=event)
 
