@@ -317,3 +317,29 @@ def test_ordered_ready_waits_min_ready_seconds_before_the_next_ordinal(cluster):
     c.run(40)
     assert pod_names(c) == ["web-0", "web-1"]
     assert c.get("StatefulSet", "web")["status"]["availableReplicas"] == 1
+
+
+def test_a_set_created_again_over_its_orphans_adopts_them_without_a_collision(controller_cluster):
+    c = controller_cluster
+    c.load("statefulset", "garbage-collector")
+    c.create(statefulset(replicas=2, podManagementPolicy="Parallel"))
+    c.run()
+    revision = c.get("StatefulSet", "web")["status"]["updateRevision"]
+    c.delete("StatefulSet", "web", propagation="Orphan")
+    c.run()
+    c.create(statefulset(replicas=2, podManagementPolicy="Parallel"))
+    c.run()
+    sts = c.get("StatefulSet", "web")
+    # the orphaned revision of the same template is adopted, as its pods are: no hash collision
+    assert (sts["status"]["updateRevision"], sts["status"]["collisionCount"]) == (revision, 0)
+    assert [r["metadata"]["name"] for r in c.owned("ControllerRevision", sts)] == [revision]
+    assert [p["metadata"]["name"] for p in c.owned("Pod", sts)] == ["web-0", "web-1"]
+
+
+def test_claims_keep_their_templates_labels_next_to_the_selectors(cluster):
+    c = cluster
+    claim = {"metadata": {"name": "data", "labels": {"tier": "db"}},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    c.create(statefulset(replicas=1, volumeClaimTemplates=[claim]))
+    c.run()
+    assert c.get("PersistentVolumeClaim", "data-web-0")["metadata"]["labels"] == {"tier": "db", "app": "web"}
