@@ -209,6 +209,19 @@ def test_a_failed_pod_is_deleted_and_replaced(controller_cluster):
     assert events(c, "FailedDaemonPod") == [f"Found failed daemon pod demo/{old} on node n1, will try to kill it"]
 
 
+def test_a_succeeded_pod_is_deleted_and_replaced_and_said_so(controller_cluster):
+    c = cluster(controller_cluster, "n1")
+    c.create(daemonset())
+    settle(c)
+    old = by_node(c)["n1"]["metadata"]["name"]
+    c.set_pod_status(old, phase="Succeeded", ready=False)
+    settle(c)
+    assert by_node(c)["n1"]["metadata"]["name"] != old and c.get("Pod", old) is None
+    [event] = [e for e in c.list("Event") if e["reason"] == "SucceededDaemonPod"]
+    assert (event["type"], event["message"]) == (
+        "Normal", f"Found succeeded daemon pod demo/{old} on node n1, will try to delete it")
+
+
 def test_status_counts_as_upstream_with_min_ready_seconds(controller_cluster):
     c = cluster(controller_cluster, "n1", "n2", "n3")
     c.create(daemonset(min_ready=30))
