@@ -343,3 +343,72 @@ def test_claims_keep_their_templates_labels_next_to_the_selectors(cluster):
     c.create(statefulset(replicas=1, volumeClaimTemplates=[claim]))
     c.run()
     assert c.get("PersistentVolumeClaim", "data-web-0")["metadata"]["labels"] == {"tier": "db", "app": "web"}
+
+
+def test_a_pod_below_the_partition_is_created_again_at_the_current_revision(cluster):
+    c = cluster
+    old = roll_out(c, updateStrategy={"type": "RollingUpdate", "rollingUpdate": {"partition": 2}})
+    c.patch("StatefulSet", "web", {"spec": {"template": {"metadata": {"labels": {"app": "web", "v": "2"}}}}})
+    c.run()
+    gone(c, "web-2")
+    ready(c, "web-2")
+    gone(c, "web-0")  # the user deletes a pod the partition holds back (newVersionedStatefulSetPod)
+    assert revision_of(c, "web-0") == old and "v" not in c.get("Pod", "web-0")["metadata"]["labels"]
+
+
+def test_parallel_deletes_every_condemned_pod_in_one_go(cluster):
+    c = cluster
+    c.create(statefulset(replicas=3, podManagementPolicy="Parallel"))
+    c.run()
+    for p in c.list("Pod"):  # bound: a deletion waits for the kubelet
+        c.patch("Pod", p["metadata"]["name"], {"spec": {"nodeName": "n1"}})
+    c.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+    c.run()
+    assert pod_names(c) == ["web-0"]
+
+
+def test_ordered_scale_down_waits_for_a_condemned_pod_above_the_first_unhealthy_one(cluster):
+    c = cluster
+    c.create(statefulset(replicas=3))
+    for i in range(3):
+        c.run()
+        ready(c, f"web-{i}")
+    for p in c.list("Pod"):
+        c.patch("Pod", p["metadata"]["name"], {"spec": {"nodeName": "n1"}})
+    c.set_pod_status("web-1", ready=False)
+    c.set_pod_status("web-2", ready=False)
+    c.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
+    c.run()
+    # web-1 is the first unhealthy pod: web-2, unhealthy too, is not deleted until it is healthy (processCondemned)
+    assert pod_names(c) == ["web-0", "web-1", "web-2"]
+    ready(c, "web-2")
+    assert pod_names(c) == ["web-0", "web-1"]
+
+
+def image(c, value):
+    c.patch("StatefulSet", "web", {"spec": {"template": {"spec": {"containers": [{"name": "c", "image": value}]}}}})
+    c.run()
+    return c.get("StatefulSet", "web")["status"]["updateRevision"]
+
+
+def test_revision_history_keeps_the_current_revision_and_those_pods_still_run(cluster):
+    c = cluster
+    c.create(statefulset(replicas=1, revisionHistoryLimit=0, updateStrategy={"type": "OnDelete"}))
+    c.run()
+    ready(c, "web-0")
+    first = c.get("StatefulSet", "web")["status"]["currentRevision"]
+    second = image(c, "a:1")
+    gone(c, "web-0")  # OnDelete: web-0 comes back at the second revision
+    latest = image(c, "b:1")
+    # the first is still current (OnDelete never completes a rollout), web-0 runs the second (truncateHistory)
+    assert c.get("StatefulSet", "web")["status"]["currentRevision"] == first and revision_of(c, "web-0") == second
+    assert sorted(r["metadata"]["name"] for r in c.list("ControllerRevision")) == sorted([first, second, latest])
+
+
+def test_a_pod_relabelled_out_of_the_selector_is_released(cluster):
+    c = cluster
+    c.create(statefulset(replicas=1))
+    c.run()
+    c.patch("Pod", "web-0", {"metadata": {"labels": {"app": "other"}}})
+    c.run()
+    assert not c.get("Pod", "web-0")["metadata"].get("ownerReferences")
