@@ -366,3 +366,79 @@ def test_node_heartbeats_do_not_wake_the_daemonset(controller_cluster):
                 "", subresource="status")
     c.run()
     assert c.engine.evaluations == {}
+
+
+def test_history_spares_a_revision_a_pod_still_runs(controller_cluster):
+    c = cluster(controller_cluster, "n1", "n2")
+    strategy = {"type": "OnDelete"}
+    c.create(daemonset(image="agent:1", history=0, strategy=strategy))
+    settle(c)
+    first = c.list("ControllerRevision")[0]["metadata"]["name"]
+    c.apply(daemonset(image="agent:2", history=0, strategy=strategy))
+    settle(c)
+    c.delete("Pod", by_node(c)["n1"]["metadata"]["name"], grace_period=0)  # n1 comes back at agent:2
+    settle(c)
+    c.apply(daemonset(image="agent:3", history=0, strategy=strategy))
+    settle(c)
+    # n2 still runs agent:1 and n1 agent:2: a limit of 0 deletes neither (cleanupHistory)
+    assert rolled(c, "agent:1") == ["n2"] and rolled(c, "agent:2") == ["n1"]
+    assert len(c.list("ControllerRevision")) == 3 and c.get("ControllerRevision", first) is not None
+
+
+def test_a_pod_relabelled_out_of_the_selector_is_released_and_replaced(controller_cluster):
+    c = cluster(controller_cluster, "n1")
+    c.create(daemonset())
+    settle(c)
+    old = by_node(c)["n1"]["metadata"]["name"]
+    c.patch("Pod", old, {"metadata": {"labels": {"app": "debug"}}})
+    settle(c)
+    assert not c.get("Pod", old)["metadata"].get("ownerReferences")
+    assert by_node(c)["n1"]["metadata"]["name"] != old
+
+
+def test_a_daemonset_created_again_over_its_orphans_adopts_pods_and_history(controller_cluster):
+    c = controller_cluster
+    c.create(node("n1"))
+    c.load("daemonset", "garbage-collector")
+    c.create(daemonset(image="agent:1"))
+    settle(c)
+    c.apply(daemonset(image="agent:2"))
+    settle(c)
+    pod = by_node(c)["n1"]["metadata"]["name"]
+    c.delete("DaemonSet", "agent", propagation="Orphan")
+    c.run()
+    c.create(daemonset(image="agent:2"))
+    settle(c)
+    ds = c.get("DaemonSet", "agent")
+    assert [p["metadata"]["name"] for p in c.owned("Pod", ds)] == [pod]
+    assert sorted(r["revision"] for r in c.owned("ControllerRevision", ds)) == [1, 2]
+    assert ds["status"].get("collisionCount", 0) == 0
+
+
+def test_an_unavailable_old_pod_goes_at_once_and_counts_against_max_unavailable(controller_cluster):
+    c = cluster(controller_cluster, "n1", "n2", "n3")
+    c.create(daemonset())
+    settle(c)
+    pods = by_node(c)
+    c.set_pod_status(pods["n3"]["metadata"]["name"], ready=False)
+    c.apply(daemonset(image="agent:2"))
+    c.run()
+    # n3's broken old pod goes at once and takes maxUnavailable 1: the healthy old pods wait (rollingUpdate)
+    doomed = sorted(n for n, p in by_node(c).items() if p["metadata"].get("deletionTimestamp"))
+    assert doomed == ["n3"]
+    settle(c)
+    assert rolled(c, "agent:2") == ["n1", "n2", "n3"]
+
+
+def test_max_surge_deletes_an_old_pod_that_is_not_ready_once_its_replacement_exists(controller_cluster):
+    strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    c = cluster(controller_cluster, "n1")
+    c.create(daemonset(strategy=strategy))
+    settle(c)
+    old = by_node(c)["n1"]["metadata"]["name"]
+    c.apply(daemonset(image="agent:2", strategy=strategy))
+    c.run()
+    assert len(c.list("Pod")) == 2  # the new pod next to the old one, not ready yet
+    c.set_pod_status(old, ready=False)
+    c.run()
+    assert c.get("Pod", old)["metadata"].get("deletionTimestamp")
