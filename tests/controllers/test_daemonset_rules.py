@@ -442,3 +442,12 @@ def test_max_surge_deletes_an_old_pod_that_is_not_ready_once_its_replacement_exi
     c.set_pod_status(old, ready=False)
     c.run()
     assert c.get("Pod", old)["metadata"].get("deletionTimestamp")
+
+
+def test_a_daemonset_on_more_than_a_hundred_nodes_names_every_pod(controller_cluster):
+    # one `create` in a loop makes every pod of a round from the same material but its attempt
+    # number: past 100 pods the names must still be found (engine/writes.py)
+    c = cluster(controller_cluster, *[f"n{i}" for i in range(120)])
+    c.create(daemonset())
+    assert c.run().converged
+    assert len({p["metadata"]["name"] for p in c.list("Pod")}) == 120
