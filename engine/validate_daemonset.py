@@ -66,7 +66,9 @@ def _selector_and_template_errors(spec: Mapping) -> list[FieldError]:
     errors = _template_errors(spec, "daemonset")
     if spec.get("selector") is not None:
         return errors
-    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    template = spec.get("template") if isinstance(spec.get("template"), Mapping) else {}
+    metadata = template.get("metadata") if isinstance(template.get("metadata"), Mapping) else {}
+    labels = metadata.get("labels") or {}
     return [e for e in errors if e.field != "spec.selector"] + [
         invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`")]
 
@@ -77,7 +79,7 @@ def daemonset_errors(ds: Mapping, old: Mapping | None) -> list[FieldError]:
         return [required("spec")]
     errors, spec = fc.mapping(ds.get("spec"), "spec")
     errors += _selector_and_template_errors(spec)
-    template_spec = (spec.get("template") or {}).get("spec")
+    template_spec = spec["template"].get("spec") if isinstance(spec.get("template"), Mapping) else None
     if isinstance(template_spec, Mapping) and template_spec.get("activeDeadlineSeconds") is not None:
         errors.append(forbidden("spec.template.spec.activeDeadlineSeconds",
                                 "activeDeadlineSeconds in DaemonSet is not Supported"))

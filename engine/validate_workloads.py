@@ -272,8 +272,9 @@ def _template_errors(spec: Mapping, kind_word: str) -> list[FieldError]:
     if template is None:
         return errors + [required("spec.template")]
     template_errors, template = fc.mapping(template, "spec.template")
-    errors += template_errors
-    labels = (template.get("metadata") or {}).get("labels") or {}
+    metadata_errors, metadata = fc.mapping(template.get("metadata"), "spec.template.metadata")
+    errors += template_errors + metadata_errors
+    labels = metadata.get("labels") or {}
     label_errors = fc.label_map(labels, "spec.template.metadata.labels")
     errors += label_errors
     if not errors and not selectors.from_label_selector(selector).matches(labels):

@@ -127,3 +127,12 @@ def test_kubectl_get_columns_are_upstream_printers(api):
     cells = [c.cell(made, 0.0) for c in cols]
     assert cells[:7] == ["fluentd", 3, 3, 2, 1, 2, "disk=ssd"]
     assert cells[8:] == ["c", "fluentd:1", "app=fluentd"]
+
+
+def test_a_template_of_the_wrong_type_is_refused_without_a_traceback(api):
+    assert 'spec.template: Invalid value: "x": must be of type object' in refused(api, daemonset(template="x"))
+    no_selector = daemonset(template="x")
+    del no_selector["spec"]["selector"]
+    assert 'spec.template: Invalid value: "x": must be of type object' in refused(api, no_selector)
+    assert 'spec.template.metadata: Invalid value: "x": must be of type object' in refused(
+        api, daemonset(template={"metadata": "x", "spec": {"containers": [{"name": "c", "image": "i"}]}}))

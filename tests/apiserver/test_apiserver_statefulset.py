@@ -134,3 +134,5 @@ def test_fields_of_the_wrong_type_are_refused_without_a_traceback(api):
         'spec.updateStrategy: Invalid value: "x": must be of type object')
     assert "spec.ordinals.start: Invalid value: \"a\": must be of type integer" in refused(
         api, statefulset(ordinals={"start": "a"}))
+    assert 'spec.template.metadata: Invalid value: "x": must be of type object' in refused(
+        api, statefulset(template={"metadata": "x", "spec": {"containers": [{"name": "c", "image": "i"}]}}))
