@@ -63,7 +63,7 @@ class EvalContext:
     """The reads and writes of one evaluation of one rule instance."""
 
     __slots__ = ("engine", "snap", "deps", "writes", "events", "clockwatch", "requeue_at", "now", "_t", "inst",
-                 "dormant", "indexed", "_set_target", "_set_key", "create_cap", "_creating")
+                 "dormant", "indexed", "_set_target", "_set_key", "create_cap", "_creating", "_cut")
 
     def __init__(self, engine: Any, snap: Any, now: float, inst: tuple | None = None):
         self.engine = engine
@@ -82,6 +82,7 @@ class EvalContext:
         self.now = R.TimeVal(now, 1, now)
         self.create_cap: int | None = None  # at most this many creations (the engine's slow start)
         self._creating = 0  # creations so far
+        self._cut: set[int] = set()  # the creates (by line) the cap left nothing to make, when they last ran
 
     def wake(self) -> float | None:
         times = [t for t in (self.clockwatch.wake, self.requeue_at) if t is not None]
@@ -397,11 +398,14 @@ class EvalContext:
         if count is None or isinstance(count, bool) or not isinstance(count, (int, float)):
             raise R.RuleRuntimeError(f"create needs a number of objects, got {R.type_name(count)}")
         if int(count) <= 0:
+            self._cut.discard(line)
             return ()
         if self.create_cap is not None:  # (a refused batch: fewer this time, as the rule sees it)
             count = min(int(count), self.create_cap - self._creating)
             if count <= 0:
+                self._cut.add(line)
                 return ()
+            self._cut.discard(line)
         if template is not None and not isinstance(template, Mapping):
             raise R.RuleRuntimeError(f"create needs a map as template, got {R.type_name(template)}")
         if self.engine.resolve(kind_ref) is None:
@@ -415,6 +419,12 @@ class EvalContext:
         self.writes.append(attrs.evolve(write, objects=objects))
         self._creating += len(objects)
         return objects
+
+    def cut(self, line: int) -> bool:
+        """Did the engine's slow start leave the create at `line` nothing to make, the last time it
+        ran?  The events that tell of it (`stmt_event`: those after it in its block or in a block
+        within) are then left out: that create waits for a later round, and so do they."""
+        return line in self._cut
 
     def delete(self, target: Any, options: Mapping, line: int) -> None:
         if target is None:

@@ -276,6 +276,7 @@ class _Gen:
         self.src_line = 0
         self.src_col = 0
         self.scopes: list[dict[str, str]] = []  # per block: rule name → Python name
+        self.creates: list[int | None] = []  # per block: the line of the last create in it so far
         self.taken: set[str] = set()  # Python names bound in the current function
         self.once: set[int] = set()  # ids of the `let`s evaluated once per scheduling attempt
         self.once_py: dict[str, str] = {}  # the Python name of a once-let in force → its site
@@ -611,11 +612,13 @@ class _Gen:
     def block(self, stmts: tuple, depth: int, bound: dict[str, str] | None = None) -> None:
         """A block of statements with its own scope (`bound`: names it starts with)."""
         self.scopes.append(dict(bound or {}))
+        self.creates.append(None)
         if not stmts:
             self.emit(depth, "pass")
         for stmt in stmts:
             self.at(stmt)
             getattr(self, "stmt_" + type(stmt).__name__.lower())(stmt, depth)
+        self.creates.pop()
         self.scopes.pop()
 
     def stmt_let(self, s: A.Let, depth: int) -> None:
@@ -680,12 +683,21 @@ class _Gen:
         call = f"ctx.create({self.const(s.kind)}, {count}, {self.expr(s.template)}, {opts}, {s.pos.line})"
         if s.alias is None:
             self.emit(depth, call)
-        else:  # the objects to be created, named; one object when no count is given
-            self.emit(depth, f"{self.bind(s.alias)} = {call}" + ("[0]" if s.count is None else ""))
+        elif s.count is None:  # one object, named; null when the engine's slow start holds it back
+            self.emit(depth, f"{self.bind(s.alias)} = ({call} or (None,))[0]")
+        else:  # the objects to be created, named
+            self.emit(depth, f"{self.bind(s.alias)} = {call}")
+        self.creates[-1] = s.pos.line
 
     def stmt_event(self, s: A.Event, depth: int) -> None:
+        """An event after a create in its block, or in a block around it, tells of that create: it
+        is recorded only if that create is (`EvalContext.cut`)."""
         opts = "{" + ", ".join(f"{o.name!r}: {self.expr(o.value)}" for o in s.options) + "}"
         kind = "Warning" if s.warning else "Normal"
+        create = next((line for line in reversed(self.creates) if line is not None), None)
+        if create is not None:
+            self.emit(depth, f"if not ctx.cut({create}):")
+            depth += 1
         self.emit(depth, f"ctx.event({self.expr(s.target)}, {s.reason!r}, {kind!r}, "
                          f"{self.expr(s.message)}, {opts}, {s.pos.line})")
 

@@ -451,3 +451,18 @@ def test_a_daemonset_on_more_than_a_hundred_nodes_names_every_pod(controller_clu
     c.create(daemonset())
     assert c.run().converged
     assert len({p["metadata"]["name"] for p in c.list("Pod")}) == 120
+
+
+def test_a_quota_that_fits_one_pod_gets_one_pod_made_and_said_so_and_the_rest_refused(controller_cluster):
+    c = cluster(controller_cluster, "n1", "n2", "n3")
+    c.load("daemonset", "resourcequota")
+    c.create({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q", "namespace": "demo"},
+              "spec": {"hard": {"pods": "1"}}})
+    c.run(5)
+    c.create(daemonset())
+    result = c.run(60)
+    [made] = c.list("Pod")
+    assert events(c, "SuccessfulCreate") == ["Created pod: " + made["metadata"]["name"]]
+    assert [e for e in c.list("Event") if e["reason"] == "FailedCreate"]
+    [failure] = [f for f in result.failures if f.rule.startswith("daemonset-controller/")]
+    assert "exceeded quota: q" in failure.message

@@ -412,3 +412,15 @@ def test_a_pod_relabelled_out_of_the_selector_is_released(cluster):
     c.patch("Pod", "web-0", {"metadata": {"labels": {"app": "other"}}})
     c.run()
     assert not c.get("Pod", "web-0")["metadata"].get("ownerReferences")
+
+
+def test_a_refused_claim_records_no_successful_create_for_the_pod_or_claim_that_never_was(cluster):
+    c = cluster
+    claim = {"metadata": {"name": "Bad_Name"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}
+    c.create(statefulset(replicas=1, volumeClaimTemplates=[claim]))
+    c.run(30)
+    assert pod_names(c) == [] and c.list("PersistentVolumeClaim") == []
+    assert messages(c, "SuccessfulCreate") == []
+    [warning] = [e for e in c.list("Event") if e["reason"] == "FailedCreate"]
+    assert warning["type"] == "Warning" and "Bad_Name-web-0" in warning["message"]

@@ -134,9 +134,11 @@ def test_the_compiled_rule_records_the_event_and_binds_the_created_objects():
         event warning "Made" on cm: "made " + made.metadata.name with host: "n"
         ''')
     python = compile_module(check.load(text, "t.rules"), text).python_source
-    assert "v_made = ctx.create(" in python and ", 6)[0]" in python
+    assert "v_made = (ctx.create(" in python and ", 6) or (None,))[0]" in python  # (null: held back)
     assert "v_pair = ctx.create(" in python and ", 7)\n" in python
-    assert "ctx.event(v_cm, 'Made', 'Warning', _r.add('made ', _r.path(v_made, ('metadata', 'name'))), " \
+    # the event tells of the create before it: left out when the engine's slow start holds that back
+    assert "    if not ctx.cut(7):\n" \
+           "        ctx.event(v_cm, 'Made', 'Warning', _r.add('made ', _r.path(v_made, ('metadata', 'name'))), " \
            "{'host': 'n'}, 8)" in python
 
 

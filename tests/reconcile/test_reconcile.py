@@ -337,3 +337,29 @@ def test_a_query_in_a_null_namespace_finds_nothing(cluster):
                                        "spec": {"containers": [{"name": "c", "image": "i"}]}})
     assert cluster.run().converged
     assert cluster.get("Node", "n1", "")["metadata"]["labels"]["pods"] == "0"
+
+
+TWO_MAKERS = """
+component maker
+  reads Namespace, ConfigMap
+  writes ConfigMap
+
+rule make for ns in Namespace where ns.name == "demo":
+  for name in ["good", "Bad_Name"]:
+    when ConfigMap["demo", name] == null:
+      create ConfigMap from {} as made with name: name, namespace: "demo"
+      event "SuccessfulCreate" on ns: "Created config map: " + made.name
+  event "Checked" on ns: "looked at both"
+"""
+
+
+def test_a_refused_create_records_no_event_of_its_own_and_the_others_land_with_theirs(cluster):
+    cluster.rules(maker=TWO_MAKERS)
+    result = cluster.run(30)
+    assert [cm["metadata"]["name"] for cm in cluster.list("ConfigMap")] == ["good"]
+    events = cluster.list("Event", "default")  # (about the Namespace: in default, as upstream)
+    assert [e["message"] for e in events if e["reason"] == "SuccessfulCreate"] == ["Created config map: good"]
+    assert any(e["reason"] == "Checked" for e in events)  # (not tied to a create: recorded with what landed)
+    assert [f.rule for f in result.failures] == ["maker/make"]
+    assert "Bad_Name" in result.failures[0].message
+    assert any(e["reason"] == "FailedCreate" and "Bad_Name" in e["message"] for e in events)
