@@ -9,13 +9,22 @@ never as lark's token names.  After an error the parser drops the rest of the
 logical line and the block indented under it, returns to the nearest
 statement or declaration boundary and goes on, so one run reports the
 mistakes of every broken statement (at most one per line).
+
+Parsing is most of what loading the rules costs (about a second for the
+bundled rules, at every `recon up`, `diff` or `replay`), so a clean parse is
+also kept on disk (`_DiskCache`): a file whose text, path, grammar and parser
+are unchanged is read back instead of parsed again.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import pathlib
+import pickle
 import re
+import sys
 import threading
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -59,8 +68,67 @@ def parse_partial(text: str, path: str) -> tuple[ast.Module, list[SourceError]]:
     return module, list(errors)
 
 
+class _DiskCache:
+    """Clean parses kept between processes, one pickle per file version.
+
+    A parse is a pure function of the file's text and path, the grammar and
+    the code that builds the AST, so the key is a hash of all of them (and
+    of Python's and lark's versions): any change there is a miss, never a
+    stale answer.  The folder is $RECON_CACHE_DIR, else recon/ under
+    $XDG_CACHE_HOME or ~/.cache.  A folder that cannot be read or written, or
+    an entry that does not load, only costs the parse.
+    """
+
+    def __init__(self) -> None:
+        import lark
+
+        sources = [GRAMMAR, pathlib.Path(__file__), pathlib.Path(ast.__file__)]
+        self.salt = hashlib.blake2b(b"".join(p.read_bytes() for p in sources)
+                                    + f"{sys.version}|{lark.__version__}".encode(), digest_size=16).digest()
+        folder = os.environ.get("RECON_CACHE_DIR") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "recon")
+        self.folder = pathlib.Path(folder) / "parse"
+
+    def _path(self, text: str, path: str) -> pathlib.Path:
+        key = hashlib.blake2b(self.salt + path.encode() + b"\0" + text.encode(), digest_size=20).hexdigest()
+        return self.folder / f"{key}.pickle"
+
+    def get(self, text: str, path: str) -> ast.Module | None:
+        try:
+            found = pickle.loads(self._path(text, path).read_bytes())
+        except Exception:  # missing, unreadable or from another build: parse instead
+            return None
+        return found if isinstance(found, ast.Module) else None
+
+    def put(self, text: str, path: str, module: ast.Module) -> None:
+        target = self._path(text, path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{os.getpid()}")
+            temporary.write_bytes(pickle.dumps(module, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(temporary, target)
+        except (OSError, pickle.PicklingError):  # (a folder we may not write: the next run parses again)
+            pass
+
+
+@functools.cache
+def _disk_cache() -> _DiskCache:
+    return _DiskCache()
+
+
 @functools.lru_cache(maxsize=256)  # results are immutable; reloads are free
 def _parse_cached(text: str, path: str) -> tuple[ast.Module, tuple[SourceError, ...]]:
+    cache = _disk_cache()
+    module = cache.get(text, path)
+    if module is not None:
+        return module, ()
+    module, errors = _parse(text, path)
+    if not errors:
+        cache.put(text, path, module)
+    return module, errors
+
+
+def _parse(text: str, path: str) -> tuple[ast.Module, tuple[SourceError, ...]]:
     text = text.replace("\r\n", "\n")
     if not text.endswith("\n"):
         text += "\n"
