@@ -348,11 +348,16 @@ def test_a_cluster_without_daemonsets_never_evaluates_the_rules(controller_clust
     c = cluster(controller_cluster, "n1", "n2")
     c.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "demo"},
               "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "x"}]}})
-    c.patch("Node", "n1", {"status": {"conditions": [{"type": "Ready", "status": "True",
-                                                      "lastHeartbeatTime": format_time(c.clock.now())}]}},
-            "", subresource="status")
+    heartbeat(c, "n1")
     c.run()
     assert c.engine.evaluations == {}
+
+
+def heartbeat(c, node):
+    """The kubelet's status write of a heartbeat: Ready, its time now."""
+    c.patch("Node", node, {"status": {"conditions": [{"type": "Ready", "status": "True",
+                                                      "lastHeartbeatTime": format_time(c.clock.now())}]}},
+            "", subresource="status")
 
 
 def test_node_heartbeats_do_not_wake_the_daemonset(controller_cluster):
@@ -361,9 +366,7 @@ def test_node_heartbeats_do_not_wake_the_daemonset(controller_cluster):
     settle(c)
     c.engine.evaluations.clear()
     for name in ("n1", "n2"):
-        c.patch("Node", name, {"status": {"conditions": [{"type": "Ready", "status": "True",
-                                                          "lastHeartbeatTime": format_time(c.clock.now())}]}},
-                "", subresource="status")
+        heartbeat(c, name)
     c.run()
     assert c.engine.evaluations == {}
 

@@ -98,14 +98,19 @@ def test_parallel_creates_and_deletes_every_pod_at_once(cluster):
     assert pod_names(c) == ["web-0"]
 
 
-def test_ordered_scale_down_removes_the_highest_ordinal_first_one_at_a_time(cluster):
-    c = cluster
+def three_ready_and_bound(c):
+    """web-0..2 created in order, each Running and Ready, all bound (a deletion waits for the kubelet)."""
     c.create(statefulset(replicas=3))
     for i in range(3):
         c.run()
         ready(c, f"web-{i}")
-    for p in c.list("Pod"):  # bound: a deletion waits for the kubelet
+    for p in c.list("Pod"):
         c.patch("Pod", p["metadata"]["name"], {"spec": {"nodeName": "n1"}})
+    return c
+
+
+def test_ordered_scale_down_removes_the_highest_ordinal_first_one_at_a_time(cluster):
+    c = three_ready_and_bound(cluster)
     c.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
     c.run()
     assert pod_names(c) == ["web-0", "web-1"]  # web-2 terminating: web-1 waits for it to be gone
@@ -368,13 +373,7 @@ def test_parallel_deletes_every_condemned_pod_in_one_go(cluster):
 
 
 def test_ordered_scale_down_waits_for_a_condemned_pod_above_the_first_unhealthy_one(cluster):
-    c = cluster
-    c.create(statefulset(replicas=3))
-    for i in range(3):
-        c.run()
-        ready(c, f"web-{i}")
-    for p in c.list("Pod"):
-        c.patch("Pod", p["metadata"]["name"], {"spec": {"nodeName": "n1"}})
+    c = three_ready_and_bound(cluster)
     c.set_pod_status("web-1", ready=False)
     c.set_pod_status("web-2", ready=False)
     c.patch("StatefulSet", "web", {"spec": {"replicas": 1}})
