@@ -30,3 +30,14 @@ def example_run(cwd: Path) -> Path:
     shutil.copytree(REPO / "rules", cwd / "rules")
     recon("up", "manifests", "--once", "--state", "s", cwd=cwd)
     return cwd
+
+
+def surge_rules(rules: Path, into: Path) -> Path:
+    """A copy of the rules folder `rules` at `into` whose ReplicaSets keep one pod more than asked."""
+    shutil.copytree(rules, into)
+    path = into / "replicaset.rules"
+    text = path.read_text()
+    assert "let diff = default(rs.spec.replicas, 1) - count(pods)" in text
+    path.write_text(text.replace("let diff = default(rs.spec.replicas, 1) - count(pods)",
+                                 "let diff = default(rs.spec.replicas, 1) + 1 - count(pods)"))
+    return into

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-from history_helpers import example_run, recon
+from history_helpers import example_run, recon, surge_rules
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +52,7 @@ def test_replay_verifies_and_what_if_with_the_same_rules_finds_no_divergence(sta
 
 
 def test_what_if_counts_the_end_states_differences_by_kind_before_the_diffs(state, tmp_path):
-    rules = tmp_path / "surge"
-    shutil.copytree(state / "rules", rules)
-    path = rules / "replicaset.rules"
-    text = path.read_text()
-    assert "let diff = default(rs.spec.replicas, 1) - count(pods)" in text
-    path.write_text(text.replace("let diff = default(rs.spec.replicas, 1) - count(pods)",
-                                 "let diff = default(rs.spec.replicas, 1) + 1 - count(pods)"))
+    rules = surge_rules(state / "rules", tmp_path / "surge")
     out = recon("replay", "--rules", str(rules), "--state", "s", cwd=state).stdout.splitlines()
     at = next(i for i, line in enumerate(out) if line.startswith("end states differ in "))
     total = int(out[at].split()[4])

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from engine.history import History, quiet_point, rule_of, what_if
 
-from history_helpers import ADMIN, REPO, recon
+from history_helpers import ADMIN, REPO, recon, surge_rules
 
 
 def test_the_same_rules_remake_the_same_history_revision_for_revision(recording):
@@ -32,13 +30,7 @@ def test_re_executing_from_a_later_revision_starts_before_the_next_external_inpu
 
 
 def test_a_modified_replicaset_rule_diverges_where_the_replicaset_first_created_pods(recording, tmp_path):
-    rules = tmp_path / "surge-rules"
-    shutil.copytree(REPO / "rules", rules)
-    path = rules / "replicaset.rules"
-    text = path.read_text()
-    assert "let diff = default(rs.spec.replicas, 1) - count(pods)" in text
-    path.write_text(text.replace("let diff = default(rs.spec.replicas, 1) - count(pods)",
-                                 "let diff = default(rs.spec.replicas, 1) + 1 - count(pods)"))
+    rules = surge_rules(REPO / "rules", tmp_path / "surge-rules")
     history = History.open(recording.state)
     result = what_if(history, rules)
     first_create = next(r.revision for r in history.records() if rule_of(r) == "replicaset-controller/replicas")
