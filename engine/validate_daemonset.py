@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import fieldcheck as fc
-from .apierrors import FieldError, forbidden, invalid, not_supported, required
-from .validate_workloads import _int_or_percent, _template_errors
+from .apierrors import FieldError, invalid, not_supported, required
+from .validate_workloads import _int_or_percent, _no_active_deadline, _selector_immutable, _template_errors
 
 _STRATEGIES = ("RollingUpdate", "OnDelete")
 _STATUS_COUNTS = ("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady",
@@ -78,17 +78,11 @@ def daemonset_errors(ds: Mapping, old: Mapping | None) -> list[FieldError]:
     if ds.get("spec") is None:
         return [required("spec")]
     errors, spec = fc.mapping(ds.get("spec"), "spec")
-    errors += _selector_and_template_errors(spec)
-    template_spec = spec["template"].get("spec") if isinstance(spec.get("template"), Mapping) else None
-    if isinstance(template_spec, Mapping) and template_spec.get("activeDeadlineSeconds") is not None:
-        errors.append(forbidden("spec.template.spec.activeDeadlineSeconds",
-                                "activeDeadlineSeconds in DaemonSet is not Supported"))
+    errors += _selector_and_template_errors(spec) + _no_active_deadline(spec, "DaemonSet")
     errors += fc.int_range(spec.get("minReadySeconds"), "spec.minReadySeconds", 0)
     errors += _update_strategy_errors(spec.get("updateStrategy"))
     errors += fc.int_range(spec.get("revisionHistoryLimit"), "spec.revisionHistoryLimit", 0)
-    if old is not None and spec.get("selector") != (old.get("spec") or {}).get("selector"):
-        errors.append(invalid("spec.selector", spec.get("selector"), "field is immutable"))
-    return errors
+    return errors + _selector_immutable(spec, old)
 
 
 def daemonset_status_errors(ds: Mapping) -> list[FieldError]:

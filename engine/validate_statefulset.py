@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from . import fieldcheck as fc
 from .apierrors import FieldError, forbidden, invalid, not_supported, required
-from .validate_workloads import _template_errors
+from .validate_workloads import _no_active_deadline, _template_errors
 
 _ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
 _RETENTION = ("Retain", "Delete")
@@ -77,11 +77,7 @@ def statefulset_errors(sts: Mapping, old: Mapping | None) -> list[FieldError]:
     claim_errors, claims = fc.items(spec.get("volumeClaimTemplates"), "spec.volumeClaimTemplates")
     for claim_path, claim in claims:
         claim_errors += fc.mapping(claim, claim_path)[0]
-    errors += claim_errors + _template_errors(spec, "statefulset")
-    template_spec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), Mapping) else None
-    if isinstance(template_spec, Mapping) and template_spec.get("activeDeadlineSeconds") is not None:
-        errors.append(forbidden("spec.template.spec.activeDeadlineSeconds",
-                                "activeDeadlineSeconds in StatefulSet is not Supported"))
+    errors += claim_errors + _template_errors(spec, "statefulset") + _no_active_deadline(spec, "StatefulSet")
     if old is not None and not errors:
         errors += _immutable_errors(spec, old.get("spec") or {})
     return errors

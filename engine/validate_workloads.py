@@ -286,6 +286,15 @@ def _template_errors(spec: Mapping, kind_word: str) -> list[FieldError]:
     return errors
 
 
+def _no_active_deadline(spec: Mapping, kind: str) -> list[FieldError]:
+    """A DaemonSet's or StatefulSet's pods run for good: their template may not set activeDeadlineSeconds."""
+    template = spec.get("template")
+    template_spec = template.get("spec") if isinstance(template, Mapping) else None
+    if isinstance(template_spec, Mapping) and template_spec.get("activeDeadlineSeconds") is not None:
+        return [forbidden("spec.template.spec.activeDeadlineSeconds", f"activeDeadlineSeconds in {kind} is not Supported")]
+    return []
+
+
 def _selector_immutable(spec: Mapping, old: Mapping | None) -> list[FieldError]:
     if old is None or spec.get("selector") == (old.get("spec") or {}).get("selector"):
         return []
