@@ -14,7 +14,9 @@ import functools
 import hashlib
 import itertools
 
-from .builtins import _section, _seq, builtin
+from engine import servicetype
+
+from .builtins import _map, _section, _seq, builtin
 
 _section("Proxy")
 
@@ -55,3 +57,12 @@ def nth_free_port(lo, hi, used, n):
     taken = {int(port) for port in _seq(used) if port is not None}
     free = (port for port in range(int(lo), int(hi) + 1) if port not in taken)
     return next(itertools.islice(free, int(n), None), None)
+
+
+@builtin()
+def needs_health_check_port(service):
+    """Does SERVICE hold a health-check node port: a LoadBalancer whose externalTrafficPolicy is Local (upstream's NeedsHealthCheck; the API server asks the same)?
+
+    needs_health_check_port({spec: {type: "LoadBalancer", externalTrafficPolicy: "Local"}}) → true
+    """
+    return servicetype.needs_health_check_port(_map(_map(service).get("spec")))
