@@ -124,6 +124,7 @@ def test_empty_lists_and_maps_in_the_file_are_no_drift_when_others_change_what_i
     text = web(2).replace("          image: nginx:1.27\n", "          image: nginx:1.27\n          env: []\n", 1)
     text = text.replace("    spec:\n      containers:", "    spec:\n      nodeSelector: {}\n      containers:", 1)
     assert "env: []" in text and "nodeSelector: {}" in text
+    loop.manifests.close()  # (the test applies the file itself: a late notice of the write would apply it again)
     (folder / "web.yaml").write_text(text)
     loop.apply("files", ("web.yaml",))
     events(loop)
