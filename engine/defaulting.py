@@ -333,6 +333,24 @@ def _endpointslice(eps: dict) -> None:
     _ports_protocol(eps.get("ports"))
 
 
+def _networkpolicy(np: dict) -> None:
+    """SetDefaults_NetworkPolicy and _NetworkPolicyPort: without policyTypes a policy is about
+    Ingress, and Egress too when it has egress rules; a port's protocol is TCP.  The spec and its
+    pod selector are structs upstream, so a policy always shows them (`podSelector: {}`)."""
+    spec = np.setdefault("spec", {})
+    if not isinstance(spec, dict):
+        return
+    if spec.get("podSelector") is None:
+        spec["podSelector"] = {}
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
+    for direction in ("ingress", "egress"):
+        rules = spec.get(direction)
+        for rule in rules if isinstance(rules, list) else ():
+            if isinstance(rule, dict):
+                _ports_protocol(rule.get("ports"))
+
+
 def _node(node: dict) -> None:
     status = node.get("status")
     if isinstance(status, dict) and status.get("capacity") is not None and status.get("allocatable") is None:
@@ -362,6 +380,7 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("", "Endpoints"): _endpoints,
     ("", "Node"): _node,
     ("discovery.k8s.io", "EndpointSlice"): _endpointslice,
+    ("networking.k8s.io", "NetworkPolicy"): _networkpolicy,
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass,
     ("apps", "Deployment"): _deployment,
     ("apps", "ReplicaSet"): _replicaset,

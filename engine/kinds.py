@@ -143,6 +143,8 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("policy", "PodDisruptionBudget", "poddisruptionbudgets", "pdb", sub={"status"}),
     _t("networking.k8s.io", "Ingress", "ingresses", "ing", sub={"status"}),
     _t("networking.k8s.io", "IngressClass", "ingressclasses", namespaced=False),
+    # stored and validated; nothing filters traffic by them (upstream leaves that to a network plugin)
+    _t("networking.k8s.io", "NetworkPolicy", "networkpolicies", "netpol"),
     _t("", "ResourceQuota", "resourcequotas", "quota", sub={"status"}),
     _t("", "LimitRange", "limitranges", "limits"),
     _t(CRD_GROUP, CRD_KIND, "customresourcedefinitions", "crd", "crds", namespaced=False,

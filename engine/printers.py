@@ -743,6 +743,9 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         _NAME, C("Controller", 0, _path("spec", "controller", default="")),
         C("Parameters", 0, ingressclass_parameters), _AGE,
     ],
+    ("networking.k8s.io", "NetworkPolicy"): [
+        _NAME, C("Pod-Selector", 0, lambda o, n: format_label_selector(get_path(o, "spec", "podSelector"))), _AGE,
+    ],
     ("", "ResourceQuota"): [_NAME, _AGE, C("Request", 0, _quota_column(False)), C("Limit", 0, _quota_column(True))],
     ("", "LimitRange"): [_NAME, _CREATED_AT],
     ("", "Service"): [

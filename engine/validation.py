@@ -24,6 +24,7 @@ from .crd import crd_errors, custom_resource_errors
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import ByIdentity, get_path
 from .validate_daemonset import daemonset_errors, daemonset_status_errors
+from .validate_networkpolicy import networkpolicy_errors
 from .validate_statefulset import claim_errors, statefulset_errors, statefulset_status_errors
 from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
 from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
@@ -318,6 +319,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("batch", "CronJob"): cronjob_errors,
     ("policy", "PodDisruptionBudget"): pdb_errors,
     ("networking.k8s.io", "Ingress"): ingress_errors,
+    ("networking.k8s.io", "NetworkPolicy"): networkpolicy_errors,
     ("", "ResourceQuota"): quota_errors,
     ("", "LimitRange"): limitrange_errors,
     ("rbac.authorization.k8s.io", "Role"): role_errors,
