@@ -67,8 +67,8 @@ def _port_errors(port: Any, path: str) -> list[FieldError]:
         return errors
     errors += fc.port_number(number, f"{path}.port", needed=False)
     if end is not None and fc.is_int(number):
-        if end < number:
-            errors.append(invalid(f"{path}.endPort", end, "must be greater than or equal to `port`"))
+        if end < number:  # (v1.32 shows the port's value here, not the endPort's)
+            errors.append(invalid(f"{path}.endPort", number, "must be greater than or equal to `port`"))
         errors += fc.port_number(end, f"{path}.endPort", needed=False)
     return errors
 

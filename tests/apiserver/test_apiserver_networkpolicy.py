@@ -141,7 +141,8 @@ def test_end_port_follows_a_numeric_port_and_is_a_port_number(api):
         {"port": 100, "endPort": 90}, {"port": "http", "endPort": 90}, {"endPort": 90}, {"port": 100, "endPort": 70000},
     ]}]))
     assert found == [
-        ("spec.egress[0].ports[0].endPort", "FieldValueInvalid", "Invalid value: 90: must be greater than or equal to `port`"),
+        ("spec.egress[0].ports[0].endPort", "FieldValueInvalid",  # (v1.32 quotes the port, not the endPort)
+         "Invalid value: 100: must be greater than or equal to `port`"),
         ("spec.egress[0].ports[1].endPort", "FieldValueInvalid",
          "Invalid value: 90: may not be specified when `port` is non-numeric"),
         ("spec.egress[0].ports[2].endPort", "FieldValueInvalid",
