@@ -256,12 +256,14 @@ def test_kubectl_get_shows_the_pod_selector_as_upstreams_printer(api):
 # ------------------------------------------------------------------ RBAC
 
 
+@pytest.mark.parametrize("resource", ["networkpolicies", "ingresses"])
 @pytest.mark.parametrize("role, verbs, refused", [
     ("view", ("get", "list", "watch"), ("create", "update", "patch", "delete")),
     ("edit", ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"), ()),
     ("admin", ("get", "create", "delete"), ()),
 ])
-def test_the_default_user_roles_grant_network_policies_as_upstreams_do(api, role, verbs, refused):
+def test_the_default_user_roles_grant_the_networking_kinds_as_upstreams_do(api, role, verbs, refused, resource):
+    """Upstream's edit writes ingresses and networkpolicies, its view reads them (and ingresses/status)."""
     api.create(ADMIN, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
                        "metadata": {"name": f"bot-{role}", "namespace": "default"},
                        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
@@ -269,7 +271,10 @@ def test_the_default_user_roles_grant_network_policies_as_upstreams_do(api, role
     bot = service_account_user("default", "bot")
 
     def may(verb: str) -> bool:
-        request = Attributes(verb, "networking.k8s.io", "networkpolicies", namespace="default", name="api")
+        request = Attributes(verb, "networking.k8s.io", resource, namespace="default", name="api")
         return authorized(api.head, bot, request)
 
     assert [v for v in verbs if not may(v)] == [] and [v for v in refused if may(v)] == []
+    if resource == "ingresses" and role == "view":
+        status = Attributes("get", "networking.k8s.io", resource, "status", namespace="default", name="api")
+        assert authorized(api.head, bot, status)
