@@ -146,3 +146,18 @@ def test_recon_up_empties_and_removes_a_namespace_whose_file_was_pruned(tmp_path
     assert "shop" not in [o["metadata"]["name"] for o in get(tmp_path, "ns")]
     for kind in ("cm", "svc", "endpoints", "endpointslices", "sa", "secrets"):
         assert get(tmp_path, kind, "-n", "shop") == [], kind
+
+
+def test_remaining_network_policies_and_ingresses_are_named_by_their_irregular_plurals(ns):
+    ns.create({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+               "metadata": {"name": "held", "namespace": "demo", "finalizers": ["example.com/hold"]},
+               "spec": {"podSelector": {}}})
+    ns.create({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "held", "namespace": "demo", "finalizers": ["example.com/hold"]},
+               "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}})
+    ns.delete("Namespace", "demo", "")
+    assert ns.run().converged
+    found = conditions(ns.get("Namespace", "demo", ""))
+    assert found["NamespaceContentRemaining"][2] == (
+        "Some resources are remaining: ingresses.networking.k8s.io has 1 resource instances, "
+        "networkpolicies.networking.k8s.io has 1 resource instances")
