@@ -3,11 +3,11 @@
 Name, Namespace, Labels and Annotations (but the last applied
 configuration, which kubectl leaves out too); then the fields of the kind that
 matter when debugging (kubectl's describers for Pods, Deployments,
-ReplicaSets, Nodes, Services, Jobs and CronJobs; the spec and status of any other kind as
-YAML); the Conditions table; and the object's Events — the core/v1 Events
-whose involvedObject names it (kind, name, namespace and, when both have
-one, uid).  Everything is read from one snapshot, so `--at REV` describes
-the object as it was.
+ReplicaSets, Nodes, Services, Jobs, CronJobs and NetworkPolicies; the spec
+and status of any other kind as YAML); the Conditions table; and the object's
+Events — the core/v1 Events whose involvedObject names it (kind, name,
+namespace and, when both have one, uid).  Everything is read from one
+snapshot, so `--at REV` describes the object as it was.
 """
 
 from __future__ import annotations
@@ -306,6 +306,59 @@ def _cronjob(obj: Mapping, _snapshot: Any) -> list[str]:
     return out
 
 
+def _networkpolicy(obj: Mapping, _snapshot: Any) -> list[str]:
+    """kubectl's NetworkPolicy describer: the pods it selects, then per direction its rules (or that
+    it leaves that direction alone), then the policy types."""
+    spec = obj.get("spec") or {}
+    selector = spec.get("podSelector") or {}
+    selected = format_label_selector(selector) if selector.get("matchLabels") or selector.get("matchExpressions") \
+        else "<none> (Allowing the specific traffic to all pods in this namespace)"
+    out = ["Spec:", f"  PodSelector:     {selected}"]
+    types = spec.get("policyTypes") or ()
+    for kind, field, peers, what in (("Ingress", "ingress", "From", "source"),
+                                     ("Egress", "egress", "To", "destination")):
+        if kind not in types:
+            out.append(f"  Not affecting {field} traffic")
+            continue
+        out.append(f"  Allowing {field} traffic:")
+        rules = spec.get(field) or ()
+        if not rules:
+            out.append(f"    <none> (Selected pods are isolated for {field} connectivity)")
+        for i, rule in enumerate(rules):
+            out += ["    " + line for line in _policy_rule(rule, peers, what)]
+            if i != len(rules) - 1:
+                out.append("    ----------")
+    return out + [f"  Policy Types: {', '.join(types)}"]
+
+
+def _policy_rule(rule: Mapping, peers: str, what: str) -> list[str]:
+    out = []
+    for port in rule.get("ports") or ():
+        number = "<nil>" if port.get("port") is None else port["port"]
+        protocol = port.get("protocol") or "TCP"
+        out.append(f"To Port: {number}/{protocol}" if port.get("endPort") is None
+                   else f"To Port Range: {number}-{port['endPort']}/{protocol}")
+    if not out:
+        out.append("To Port: <any> (traffic allowed to all ports)")
+    if not rule.get(peers.lower()):
+        out.append(f"{peers}: <any> (traffic not restricted by {what})")
+    for peer in rule.get(peers.lower()) or ():
+        out += [f"{peers}:", *("  " + line for line in _policy_peer(peer))]
+    return out
+
+
+def _policy_peer(peer: Mapping) -> list[str]:
+    """A peer's selectors (namespaces first), else its IP block."""
+    found = [f"{label}: {format_label_selector(peer[field])}"
+             for label, field in (("NamespaceSelector", "namespaceSelector"), ("PodSelector", "podSelector"))
+             if peer.get(field) is not None]
+    block = peer.get("ipBlock")
+    if found or block is None:
+        return found
+    excepts = ", ".join(block.get("except") or ())
+    return ["IPBlock:", f"  CIDR: {block.get('cidr') or ''}", f"  Except: {excepts}".rstrip()]
+
+
 def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
     status = {k: v for k, v in (obj.get("status") or {}).items() if k != "conditions"}
     body = {k: v for k, v in obj.items()
@@ -318,7 +371,7 @@ def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
 
 _KINDS = {"Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "Node": _node,
           "Service": _service, "Job": _job, "CronJob": _cronjob, "DaemonSet": _daemonset,
-          "StatefulSet": _statefulset}
+          "StatefulSet": _statefulset, "NetworkPolicy": _networkpolicy}
 
 
 # ---------------------------------------------------------------- conditions and events

@@ -96,7 +96,8 @@ def _ip_block_errors(block: Any, path: str) -> list[FieldError]:
         return errors + [required(f"{path}.cidr")]
     network = parse_cidr(cidr)
     if network is None:
-        return errors + (fc.wrong_type(cidr, f"{path}.cidr", "string") or [invalid(f"{path}.cidr", cidr, _INVALID_CIDR)])
+        wrong = fc.wrong_type(cidr, f"{path}.cidr", "string")
+        return errors + (wrong or [invalid(f"{path}.cidr", cidr, _INVALID_CIDR)])
     list_errors, excepts = fc.items(block.get("except"), f"{path}.except")
     errors += list_errors
     for except_path, value in excepts:

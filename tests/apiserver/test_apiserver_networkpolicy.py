@@ -118,7 +118,8 @@ def test_a_port_number_is_between_1_and_65535_and_a_port_name_is_an_iana_service
     found = causes(api, policy(podSelector={}, ingress=[ingress(ports=[{"port": 0}, {"port": 70000}, {"port": "HTTP"},
                                                                       {"port": "a--b"}])]))
     assert found == [
-        ("spec.ingress[0].ports[0].port", "FieldValueInvalid", "Invalid value: 0: must be between 1 and 65535, inclusive"),
+        ("spec.ingress[0].ports[0].port", "FieldValueInvalid",
+         "Invalid value: 0: must be between 1 and 65535, inclusive"),
         ("spec.ingress[0].ports[1].port", "FieldValueInvalid",
          "Invalid value: 70000: must be between 1 and 65535, inclusive"),
         ("spec.ingress[0].ports[2].port", "FieldValueInvalid",
@@ -217,7 +218,8 @@ def test_the_name_is_a_dns_subdomain_and_every_error_is_reported_at_once(api):
     message = caught.value.message
     assert message.startswith('NetworkPolicy.networking.k8s.io "Bad_Name" is invalid: [metadata.name: Invalid value: '
                               '"Bad_Name": a lowercase RFC 1123 subdomain must consist of')
-    assert message.endswith('spec.policyTypes[0]: Unsupported value: "Sideways": supported values: "Ingress", "Egress"]')
+    assert message.endswith(
+        'spec.policyTypes[0]: Unsupported value: "Sideways": supported values: "Ingress", "Egress"]')
 
 
 def test_wrong_types_are_invalid_never_a_crash(api):

@@ -109,7 +109,8 @@ def test_kubectl_describe_prints_the_rules_with_kubectls_own_describer(live):
 def test_an_invalid_policy_is_refused_with_every_error_in_upstreams_words(live):
     out = apply(live, "broken.yaml", BROKEN, check=1)
     assert 'The NetworkPolicy "broken" is invalid: ' in out.stderr
-    for line in ("* spec.egress[0].ports[0].endPort: Invalid value: 90: may not be specified when `port` is non-numeric",
+    for line in ("* spec.egress[0].ports[0].endPort: Invalid value: 90: may not be specified when `port` is "
+                 "non-numeric",
                  "* spec.egress[0].ports[1].port: Invalid value: 0: must be between 1 and 65535, inclusive",
                  '* spec.egress[0].to[0].ipBlock.except[0]: Invalid value: "11.0.0.0/16": must be a strict subset '
                  "of `cidr`",
@@ -124,7 +125,8 @@ def test_apply_again_patch_edit_and_delete_change_the_stored_policy(live):
     apply(live, "changed.yaml", POLICY.format(name="changed", port=8080))
     assert "configured" in apply(live, "changed.yaml", POLICY.format(name="changed", port=9090)).stdout
     assert spec(live, "changed")["ingress"][0]["ports"][0] == {"port": 9090, "protocol": "TCP"}
-    live.kubectl("patch", "netpol", "changed", "--type=merge", "-p", '{"spec":{"egress":[{"to":[{"podSelector":{}}]}]}}')
+    live.kubectl("patch", "netpol", "changed", "--type=merge", "-p",
+                 '{"spec":{"egress":[{"to":[{"podSelector":{}}]}]}}')
     patched = json.loads(live.kubectl("get", "netpol", "changed", "-o", "json").stdout)
     assert patched["spec"]["egress"] == [{"to": [{"podSelector": {}}]}]
     assert patched["spec"]["policyTypes"] == ["Ingress"]  # (defaulted once: kept as stored)
