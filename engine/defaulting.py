@@ -16,6 +16,7 @@ The functions here edit a thawed (plain dict) object in place:
 from __future__ import annotations
 
 import base64
+import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -372,6 +373,40 @@ def _crd(crd: dict) -> None:
     spec.setdefault("conversion", {"strategy": "None"})
 
 
+# ---------------------------------------------------------------- autoscaling
+
+# SetDefaults_HorizontalPodAutoscaler (autoscaling/v2): the rules a behavior's missing scaleUp or
+# scaleDown gets (scaleDown's stabilization window is left to the controller's flag, 300 s)
+HPA_SCALE_UP = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                             {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+HPA_SCALE_DOWN = {"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+HPA_DEFAULT_CPU_UTILIZATION = 80
+
+
+def _horizontalpodautoscaler(hpa: dict) -> None:
+    """minReplicas 1; no metrics: an 80 % average cpu utilization target; a behavior's scaleUp and
+    scaleDown filled field by field from upstream's rules."""
+    spec = hpa.get("spec")
+    if not isinstance(spec, dict):
+        return
+    if spec.get("minReplicas") is None:
+        spec["minReplicas"] = 1
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": HPA_DEFAULT_CPU_UTILIZATION}}}]
+    behavior = spec.get("behavior")
+    if isinstance(behavior, dict):
+        for field, rules in (("scaleUp", HPA_SCALE_UP), ("scaleDown", HPA_SCALE_DOWN)):
+            given = behavior.get(field)
+            if given is None:
+                behavior[field] = copy.deepcopy(rules)
+            elif isinstance(given, dict):
+                for key, value in rules.items():
+                    if given.get(key) is None:
+                        given[key] = copy.deepcopy(value)
+
+
 _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("", "Pod"): _pod,
     ("", "Service"): _service,
@@ -389,6 +424,7 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("", "PersistentVolumeClaim"): _persistentvolumeclaim,
     ("batch", "Job"): _job,
     ("batch", "CronJob"): _cronjob,
+    ("autoscaling", "HorizontalPodAutoscaler"): _horizontalpodautoscaler,
     (CRD_GROUP, CRD_KIND): _crd,
 }
 

@@ -140,6 +140,9 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("apps", "DaemonSet", "daemonsets", "ds", categories=_ALL, sub={"status"}),
     _t("batch", "Job", "jobs", categories=_ALL, sub={"status"}),
     _t("batch", "CronJob", "cronjobs", "cj", categories=_ALL, sub={"status"}),
+    # stored as autoscaling/v2, served as autoscaling/v1 too (engine/autoscaling_v1.py converts)
+    _t("autoscaling", "HorizontalPodAutoscaler", "horizontalpodautoscalers", "hpa", categories=_ALL, sub={"status"},
+       version="v2", versions=("v2", "v1")),
     _t("policy", "PodDisruptionBudget", "poddisruptionbudgets", "pdb", sub={"status"}),
     _t("networking.k8s.io", "Ingress", "ingresses", "ing", sub={"status"}),
     _t("networking.k8s.io", "IngressClass", "ingressclasses", namespaced=False),

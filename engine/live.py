@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 
+from . import autoscaling_v1
 from .apierrors import APIError
 from .errors import ReconError
 from .manifests import SOURCE, SUFFIXES, ApplyResult, last_applied, three_way_patch
@@ -92,9 +93,12 @@ class DriftWatch:
             drop_unset(rtype, body)
             last = freeze(body)
         strategic = rtype is not None and not rtype.is_custom
-        drifted = _paths(three_way_patch(event.new, last, last, strategic))
-        if event.old is not None:  # a field already off the folder's value is this writer's only if it changed it
-            changed = _paths(three_way_patch(event.new, {}, event.old, strategic))
+        new, old = event.new, event.old
+        if autoscaling_v1.is_v1(last):  # an autoscaling/v1 file: compared with the v1 view
+            new, old = autoscaling_v1.to_v1(new), old and autoscaling_v1.to_v1(old)
+        drifted = _paths(three_way_patch(new, last, last, strategic))
+        if old is not None:  # a field already off the folder's value is this writer's only if it changed it
+            changed = _paths(three_way_patch(new, {}, old, strategic))
             drifted = [f for f in drifted if any(_overlap(f, c) for c in changed)]
         return Drift(ref, actor, tuple(drifted)) if drifted else None
 

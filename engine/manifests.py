@@ -48,11 +48,12 @@ import yaml
 from pyrsistent import PMap
 
 from .api.fieldvalidation import unknown_fields
+from . import autoscaling_v1
 from .apiserver import MANIFESTS, Actor, APIError, Request
 from .errors import ReconError, SourceError
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, crd_types
 from .objects import Key, dumps, freeze, get_path, group_of, key_of, thaw
-from .patch import MERGE_KEYS, RETAIN_KEYS, RETAIN_KEYS_ITEMS, SET_LISTS
+from .patch import MERGE_KEYS, RETAIN_KEYS, RETAIN_KEYS_ITEMS, SET_LISTS, apply_patch
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SOURCE = "recon.dev/source"
@@ -659,11 +660,27 @@ def requests_for(item: Item, live: Mapping | None) -> list[Request]:
     last = last_applied(live)
     if item.rtype.has_status:  # status is the controllers'; a manifest's counts only on create
         applied, last = applied.discard("status"), last and last.discard("status")
+    if autoscaling_v1.is_v1(applied):  # an autoscaling/v1 file: compared with (and patched into) the v1 view
+        return _v1_requests(item, live, last, applied)
     patch = three_way_patch(live, last, applied, strategic=not item.rtype.is_custom)
     if not patch:
         return []
     return [Request("patch", group, kind, ns, name, body=patch, client_body=True,
                     patch_type="merge" if item.rtype.is_custom else "strategic")]
+
+
+def _v1_requests(item: Item, live: Mapping, last: Mapping | None, applied: Mapping) -> list[Request]:
+    """The write of an autoscaling/v1 HorizontalPodAutoscaler file, as kubectl apply makes it: the
+    patch from the v1 view of the stored object, applied to that view and sent back as an update."""
+    view = autoscaling_v1.to_v1(live)
+    view.pop("status", None)
+    patch = three_way_patch(view, last, applied)
+    if not patch:
+        return []
+    group, kind, ns, name = item.key
+    body = apply_patch(view, patch, "strategic")
+    return [Request("update", group, kind, ns, name, body=body, client_body=True,
+                    rv=get_path(live, "metadata", "resourceVersion"))]
 
 
 def _stamped(obj: PMap, item: Item) -> PMap:

@@ -574,6 +574,47 @@ def _quota_column(limits: bool) -> Callable[[Mapping, float], str]:
     return cell
 
 
+def _hpa_metric(spec: Mapping, status: Any) -> str:
+    """One metric of an HPA's TARGETS: `current/target`, `<unknown>` until a current value is read."""
+    kind = spec.get("type")
+    source = {"External": "external", "Pods": "pods", "Object": "object", "Resource": "resource",
+              "ContainerResource": "containerResource"}.get(kind)
+    if source is None or not isinstance(spec.get(source), Mapping):
+        return "<unknown type>"
+    target = get_path(spec, source, "target") or {}
+    current = get_path(status, source, "current") if isinstance(status, Mapping) and status.get(source) else None
+    if source in ("resource", "containerResource"):
+        name = get_path(spec, source, "name") or ""
+        if target.get("averageValue") is not None:
+            now_value = UNKNOWN if current is None else str((current or {}).get("averageValue") or "0")
+            return f"{name}: {now_value}/{target['averageValue']}"
+        used = (current or {}).get("averageUtilization")
+        goal = target.get("averageUtilization")
+        return f"{name}: {UNKNOWN if used is None else f'{used}%'}/{'<auto>' if goal is None else f'{goal}%'}"
+    if source == "pods":
+        return f"{UNKNOWN if current is None else (current or {}).get('averageValue') or '0'}/{target.get('averageValue') or '0'}"
+    if target.get("averageValue") is not None:  # external, object: per pod
+        used = (current or {}).get("averageValue")
+        return f"{UNKNOWN if used is None else used}/{target['averageValue']} (avg)"
+    return f"{UNKNOWN if current is None else (current or {}).get('value') or '0'}/{target.get('value') or '0'}"
+
+
+def hpa_targets(hpa: Mapping, now: float, limit: int = 2) -> str:
+    """formatHPAMetrics: each metric's current value against its target, the spec's order, two at most."""
+    specs = [m for m in get_path(hpa, "spec", "metrics") or () if isinstance(m, Mapping)]
+    if not specs:
+        return NONE
+    statuses = list(get_path(hpa, "status", "currentMetrics") or ())
+    cells = [_hpa_metric(spec, statuses[i] if i < len(statuses) else None) for i, spec in enumerate(specs)]
+    text = ", ".join(cells[:limit])
+    return f"{text} + {len(cells) - limit} more..." if len(cells) > limit else text
+
+
+def hpa_reference(hpa: Mapping, now: float) -> str:
+    ref = get_path(hpa, "spec", "scaleTargetRef") or {}
+    return f"{ref.get('kind', '')}/{ref.get('name', '')}"
+
+
 def role_ref(binding: Mapping, now: float) -> str:
     """A binding's ROLE: `ClusterRole/view`."""
     ref = binding.get("roleRef") or {}
@@ -729,6 +770,14 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         C("Containers", 1, lambda o, n: ",".join(c.get("name", "") for c in _job_template_containers(o)) or NONE),
         C("Images", 1, lambda o, n: ",".join(c.get("image", "") for c in _job_template_containers(o)) or NONE),
         C("Selector", 1, lambda o, n: format_label_selector(get_path(o, "spec", "jobTemplate", "spec", "selector"))),
+    ],
+    ("autoscaling", "HorizontalPodAutoscaler"): [
+        _NAME, C("Reference", 0, hpa_reference), C("Targets", 0, hpa_targets),
+        C("MinPods", 0, _path("spec", "minReplicas", default="<unset>")),
+        C("MaxPods", 0, _count("spec", "maxReplicas"), value=lambda o, n: _int(get_path(o, "spec", "maxReplicas"))),
+        C("Replicas", 0, _count("status", "currentReplicas"),
+          value=lambda o, n: _int(get_path(o, "status", "currentReplicas"))),
+        _AGE,
     ],
     ("policy", "PodDisruptionBudget"): [
         _NAME, C("Min Available", 0, _int_or_string("spec", "minAvailable")),

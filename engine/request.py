@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from . import autoscaling_v1
 from .apierrors import MODIFIED, bad_request, conflict, invalid, invalid_error, not_supported
 from .kinds import ResourceType
 from .objects import get_path, is_mapping, map_items, resource_version, thaw
@@ -88,6 +89,11 @@ def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
         raise bad_request(f"the API version in the data ({api_version}) does not match the expected "
                           f"API version ({rt.api_version})")
     obj["apiVersion"], obj["kind"] = api_version or rt.api_version, rt.kind
+    if autoscaling_v1.is_v1(obj) and rt.group == autoscaling_v1.GROUP:  # (stored as autoscaling/v2)
+        try:
+            obj = autoscaling_v1.to_v2(obj)
+        except autoscaling_v1.ConversionError as exc:
+            raise bad_request(str(exc)) from None
     if deep and req.subresource is None and (req.field_manager is not None or req.client_body):
         drop_unset(rt, obj)
     if obj.get("metadata") is None:

@@ -24,6 +24,7 @@ from .crd import crd_errors, custom_resource_errors
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import ByIdentity, get_path
 from .validate_daemonset import daemonset_errors, daemonset_status_errors
+from .validate_hpa import hpa_errors, hpa_status_errors
 from .validate_networkpolicy import networkpolicy_errors
 from .validate_statefulset import claim_errors, statefulset_errors, statefulset_status_errors
 from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
@@ -318,6 +319,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("batch", "Job"): job_errors,
     ("batch", "CronJob"): cronjob_errors,
     ("policy", "PodDisruptionBudget"): pdb_errors,
+    ("autoscaling", "HorizontalPodAutoscaler"): hpa_errors,
     ("networking.k8s.io", "Ingress"): ingress_errors,
     ("networking.k8s.io", "NetworkPolicy"): networkpolicy_errors,
     ("", "ResourceQuota"): quota_errors,
@@ -353,6 +355,7 @@ _STATUS_CHECKS: dict[tuple[str, str], Callable[[Mapping], list[FieldError]]] = {
     ("apps", "StatefulSet"): statefulset_status_errors,
     ("", "ResourceQuota"): quota_status_errors,
     ("apps", "DaemonSet"): daemonset_status_errors,
+    ("autoscaling", "HorizontalPodAutoscaler"): hpa_status_errors,
 }
 
 

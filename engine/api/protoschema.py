@@ -880,6 +880,29 @@ ScaleSpec
 ScaleStatus
   1  replicas  int32!
   2  selector  string
+
+HorizontalPodAutoscaler
+  1  metadata  ObjectMeta
+  2  spec      HorizontalPodAutoscalerSpec
+  3  status    HorizontalPodAutoscalerStatus
+
+HorizontalPodAutoscalerSpec
+  1  scaleTargetRef                  CrossVersionObjectReference
+  2  minReplicas                     int32!
+  3  maxReplicas                     int32!
+  4  targetCPUUtilizationPercentage  int32!
+
+CrossVersionObjectReference
+  1  kind        string!
+  2  name        string!
+  3  apiVersion  string
+
+HorizontalPodAutoscalerStatus
+  1  observedGeneration               int64!
+  2  lastScaleTime                    Time
+  3  currentReplicas                  int32!
+  4  desiredReplicas                  int32!
+  5  currentCPUUtilizationPercentage  int32!
 """
 
 BATCH = """
@@ -1226,6 +1249,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("", "ResourceQuota"): "ResourceQuota",
     ("apps", "Deployment"): "Deployment", ("apps", "ReplicaSet"): "ReplicaSet",
     ("autoscaling", "Scale"): "Scale",
+    ("autoscaling", "HorizontalPodAutoscaler"): "HorizontalPodAutoscaler",  # (kubectl autoscale's v1 body)
     ("batch", "Job"): "Job", ("batch", "CronJob"): "CronJob",
     ("rbac.authorization.k8s.io", "Role"): "Role", ("rbac.authorization.k8s.io", "ClusterRole"): "ClusterRole",
     ("rbac.authorization.k8s.io", "RoleBinding"): "RoleBinding",

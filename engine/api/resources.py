@@ -20,6 +20,7 @@ import attrs
 from ..access import Actor
 from ..apierrors import (APIError, FieldError, bad_request, conflict, gone, invalid_error, method_not_allowed,
                          not_supported, unprocessable)
+from .. import autoscaling_v1
 from ..apiserver import APIServer
 from ..kinds import Registry, ResourceType
 from ..objects import get_path, key_of, thaw
@@ -98,6 +99,8 @@ def served_as(obj: Mapping, target: Target) -> Any:
     """The object as the requested version shows it (custom resources convert with strategy None)."""
     if eventsv1.is_view(target.rt):
         return eventsv1.to_events_v1(obj)
+    if _hpa_v1(target):
+        return autoscaling_v1.to_v1(obj)
     doc = thaw(obj)
     if target.rt.is_custom and target.version != target.rt.version:
         doc["apiVersion"] = f"{target.group}/{target.version}"
@@ -105,6 +108,11 @@ def served_as(obj: Mapping, target: Target) -> Any:
 
 
 # ------------------------------------------------------------------- reads
+
+
+def _hpa_v1(target: Target) -> bool:
+    """Is this a request for autoscaling/v1 HorizontalPodAutoscalers (stored as v2)?"""
+    return (target.rt.group, target.rt.kind, target.version) == (autoscaling_v1.GROUP, autoscaling_v1.KIND, "v1")
 
 
 def get(api: APIServer, user: User, target: Target) -> Any:
@@ -259,6 +267,8 @@ def _versioned(body: Any, target: Target) -> Any:
         return eventsv1.to_core(body)
     if target.rt.is_custom and isinstance(body, Mapping) and body.get("apiVersion") == f"{target.group}/{target.version}":
         body = dict(body, apiVersion=target.rt.api_version)
+    if _hpa_v1(target) and isinstance(body, Mapping) and not body.get("apiVersion"):
+        body = dict(body, apiVersion=autoscaling_v1.V1)  # (converted by the API server)
     return body
 
 
@@ -281,6 +291,8 @@ def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str
         raise method_not_allowed()
     if eventsv1.is_view(target.rt):
         return _patch_events_v1(api, user, target, body, patch_type, query, path)
+    if _hpa_v1(target):
+        return _patch_hpa_v1(api, user, target, body, patch_type, query, path, manager)
     request = Request("patch", target.group, target.rt.kind, target.namespace or None, target.name, body,
                       subresource=target.subresource or None, patch_type=patch_type,
                       dry_run=_dry_run(query, "PatchOptions"), field_manager=manager, force=forced(query))
@@ -311,6 +323,36 @@ def _patch_events_v1(api: APIServer, user: User, target: Target, body: Any, patc
     request = Request("update", *target.stored, target.namespace or None, target.name, patched,
                       dry_run=_dry_run(query, "PatchOptions"))
     return served_as(api.request(actor, request, _cause(user, "PATCH", path)), target)
+
+
+def _patch_hpa_v1(api: APIServer, user: User, target: Target, body: Any, patch_type: str,
+                  query: Mapping[str, str], path: str, manager: str | None) -> Any:
+    """A patch through autoscaling/v1 applies to the v1 view of the stored HorizontalPodAutoscaler
+    (its fields are v1's: targetCPUUtilizationPercentage), written back as an update of what was read."""
+    if patch_type == "apply":
+        raise method_not_allowed("server-side apply is not supported on autoscaling/v1 HorizontalPodAutoscalers; "
+                                 "apply the autoscaling/v2 object")
+    actor = actor_of(user)
+    current = api.get(actor, *target.stored, target.namespace, target.name)
+    try:
+        patched = apply_patch(autoscaling_v1.to_v1(current), body, patch_type)
+    except PatchError as exc:
+        raise with_cause(unprocessable(str(exc), name=target.name, group=target.group, kind=target.rt.kind),
+                         "patch") from None
+    if not isinstance(patched, Mapping):
+        raise bad_request("the patch did not produce an object")
+    patched = dict(patched)
+    if not isinstance(patched.get("metadata"), Mapping):
+        raise bad_request("metadata must be an object")
+    patched["metadata"] = dict(patched["metadata"], resourceVersion=get_path(current, "metadata", "resourceVersion"))
+    request = Request("update", *target.stored, target.namespace or None, target.name, patched,
+                      subresource=target.subresource or None, dry_run=_dry_run(query, "PatchOptions"),
+                      field_manager=manager)
+    try:
+        result = api.request(actor, request, _cause(user, "PATCH", path))
+    except APIError as exc:
+        raise with_cause(exc, "patch") from None
+    return served_as(result, target)
 
 
 def check_patch_document(patch_type: str, body: Any) -> None:

@@ -359,3 +359,35 @@ def test_a_null_in_the_file_removes_the_field_as_kubectl_apply_does(folder):
     assert dict(cm["metadata"]["labels"])["kept"] == "y" and "gone" not in cm["metadata"]["labels"]
     assert "note" not in (cm["metadata"].get("annotations") or {})
     assert actions(folder.apply())["ConfigMap/c"] == "unchanged"
+
+
+HPA_V1 = """\
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: web, namespace: demo}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  minReplicas: 2
+  maxReplicas: 5
+  targetCPUUtilizationPercentage: 60
+"""
+
+
+def test_an_autoscaling_v1_file_is_compared_with_the_v1_view_of_the_stored_v2_object(folder):
+    folder.write("ns.yaml", NS)
+    folder.write("hpa.yaml", HPA_V1)
+    assert actions(folder.apply())["HorizontalPodAutoscaler/web"] == "created"
+    stored = folder.get("autoscaling", "HorizontalPodAutoscaler", "demo", "web")
+    assert stored["apiVersion"] == "autoscaling/v2"
+    assert stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 60
+    assert actions(folder.apply())["HorizontalPodAutoscaler/web"] == "unchanged"
+    # a field v1 cannot show, set by someone else through v2, is kept when the file changes
+    behavior = {"scaleDown": {"stabilizationWindowSeconds": 60}}
+    folder.api.patch(ADMIN, "autoscaling", "HorizontalPodAutoscaler", "demo", "web", {"spec": {"behavior": behavior}})
+    folder.write("hpa.yaml", HPA_V1.replace("60", "75"))
+    assert actions(folder.apply())["HorizontalPodAutoscaler/web"] == "configured"
+    stored = folder.get("autoscaling", "HorizontalPodAutoscaler", "demo", "web")
+    assert stored["spec"]["metrics"] == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 75}}}]
+    assert stored["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 60
+    assert actions(folder.apply())["HorizontalPodAutoscaler/web"] == "unchanged"

@@ -49,10 +49,10 @@ def test_a_verb_a_served_resource_does_not_take_is_method_not_allowed(live):
     assert _status(live, "POST", "/version")[0] == 405
 
 
-def test_kubectl_exec_attach_port_forward_and_autoscale_fail_as_not_found(live):
+def test_kubectl_exec_attach_and_port_forward_fail_as_not_found(live):
     pod = _pod(live)
     for args in (["exec", "-n", "demo", pod, "--", "ls"], ["attach", "-n", "demo", pod],
-                 ["port-forward", "-n", "demo", pod, "0:80"], ["autoscale", "deploy/web", "-n", "demo", "--max=3"]):
+                 ["port-forward", "-n", "demo", pod, "0:80"]):
         failed = live.kubectl(*args, check=1, timeout=30)
         assert "MethodNotAllowed" not in failed.stderr, args
         assert "the server could not find the requested resource" in failed.stderr, args
