@@ -188,3 +188,24 @@ def test_a_quiet_cluster_records_the_events_once(controller_cluster):
     c.patch("Deployment", "web", {"status": {"replicas": 3}}, subresource="status")
     c.run(3600)
     assert [e.get("count", 1) for e in events(c)] == [1, 1]
+
+
+def test_pods_under_two_hpas_are_an_ambiguous_selector(controller_cluster):
+    c = controller_cluster
+    c.load("replicaset", "deployment", "horizontal-pod-autoscaler")
+    c.create(deployment(replicas=3))
+    c.run()
+    c.create(hpa("first"))
+    c.create(hpa("second", maxReplicas=4))
+    c.run()
+    message = "pods by selector app=web are controlled by multiple HPAs: [demo/first demo/second]"
+    for name in ("first", "second"):
+        found = conditions(c, name)["ScalingActive"]
+        assert (found["status"], found["reason"], found["message"]) == ("False", "AmbiguousSelector", message)
+    assert {e["message"] for e in events(c, "AmbiguousSelector")} == {message}
+    assert {e["message"] for e in events(c, "FailedComputeMetricsReplicas")} == {message}
+    assert c.get("Deployment", "web")["spec"]["replicas"] == 3
+    # one of them goes: the other's metrics decide again
+    c.delete("HorizontalPodAutoscaler", "second")
+    c.run()
+    assert conditions(c, "first")["ScalingActive"]["reason"] == "FailedGetResourceMetric"
