@@ -3,11 +3,12 @@
 Name, Namespace, Labels and Annotations (but the last applied
 configuration, which kubectl leaves out too); then the fields of the kind that
 matter when debugging (kubectl's describers for Pods, Deployments,
-ReplicaSets, Nodes, Services, Jobs, CronJobs and NetworkPolicies; the spec
-and status of any other kind as YAML); the Conditions table; and the object's
-Events — the core/v1 Events whose involvedObject names it (kind, name,
-namespace and, when both have one, uid).  Everything is read from one
-snapshot, so `--at REV` describes the object as it was.
+ReplicaSets, Nodes, Services, Jobs, CronJobs, NetworkPolicies and
+HorizontalPodAutoscalers; the spec and status of any other kind as YAML);
+the Conditions table; and the object's Events — the core/v1 Events whose
+involvedObject names it (kind, name, namespace and, when both have one,
+uid).  Everything is read from one snapshot, so `--at REV` describes the
+object as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .selectors import format_label_selector
 from .timeutil import format_age, parse_time
 
 NONE = "<none>"
+UNKNOWN = "<unknown>"
 WIDTH = 14  # the label column, as kubectl's
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"  # kubectl describe leaves it out
 
@@ -359,6 +361,60 @@ def _policy_peer(peer: Mapping) -> list[str]:
     return ["IPBlock:", f"  CIDR: {block.get('cidr') or ''}", f"  Except: {excepts}".rstrip()]
 
 
+def _horizontalpodautoscaler(obj: Mapping, _snapshot: Any) -> list[str]:
+    """kubectl's HorizontalPodAutoscaler describer (v2): the target, each metric's current value
+    against its target, the replica bounds, the behavior and the target's replicas."""
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    ref = spec.get("scaleTargetRef") or {}
+    current = list(status.get("currentMetrics") or ())
+    out = [_field("Reference", f"{ref.get('kind', '')}/{ref.get('name', '')}"), "Metrics:  ( current / target )"]
+    for i, metric in enumerate(spec.get("metrics") or ()):
+        out.append("  " + _hpa_metric_line(metric, current[i] if i < len(current) else None))
+    out += [_field("Min replicas", spec.get("minReplicas")), _field("Max replicas", spec.get("maxReplicas"))]
+    behavior = spec.get("behavior")
+    if behavior:
+        out.append("Behavior:")
+        for label, field in (("Scale Up", "scaleUp"), ("Scale Down", "scaleDown")):
+            rules = behavior.get(field) or {}
+            out.append(f"  {label}:")
+            if rules.get("stabilizationWindowSeconds") is not None:
+                out.append(f"    Stabilization Window: {rules['stabilizationWindowSeconds']} seconds")
+            out.append(f"    Select Policy: {rules.get('selectPolicy') or ''}")
+            out.append("    Policies:")
+            out += [f"      - Type: {p.get('type')}  Value: {p.get('value')}  Period: {p.get('periodSeconds')} seconds"
+                    for p in rules.get("policies") or ()]
+    out.append(f"{ref.get('kind', '')} pods:  {status.get('currentReplicas', 0)} current / "
+               f"{status.get('desiredReplicas', 0)} desired")
+    return out
+
+
+def _hpa_metric_line(metric: Mapping, status: Mapping | None) -> str:
+    """One metric as kubectl's describer lists it: `resource cpu on pods  (as a percentage of request):  <unknown> / 80%`."""
+    kind = metric.get("type")
+    source = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods", "Object": "object",
+              "External": "external"}.get(kind, "")
+    spec = metric.get(source) or {}
+    target = spec.get("target") or {}
+    now = (status or {}).get(source, {}).get("current") if status and status.get(source) else None
+    if source in ("resource", "containerResource"):
+        where = f"resource {spec.get('name')}" + (f" of container \"{spec.get('container')}\"" if spec.get("container") else "")
+        if target.get("averageValue") is not None:
+            return f"{where} on pods:  {(now or {}).get('averageValue', UNKNOWN)} / {target['averageValue']}"
+        used = UNKNOWN if not now or now.get("averageUtilization") is None else \
+            f"{now['averageUtilization']}% ({now.get('averageValue', '0')})"
+        return f"{where} on pods  (as a percentage of request):  {used} / {target.get('averageUtilization')}%"
+    name = (spec.get("metric") or {}).get("name")
+    value = target.get("averageValue") if target.get("averageValue") is not None else target.get("value")
+    used = UNKNOWN if not now else now.get("averageValue") or now.get("value") or UNKNOWN
+    if source == "pods":
+        return f"\"{name}\" on pods:  {used} / {value}"
+    kind_of_target = "target average value" if target.get("averageValue") is not None else "target value"
+    if source == "object":
+        described = spec.get("describedObject") or {}
+        return f"\"{name}\" on {described.get('kind')}/{described.get('name')} ({kind_of_target}):  {used} / {value}"
+    return f"\"{name}\" ({kind_of_target}):  {used} / {value}"
+
+
 def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
     status = {k: v for k, v in (obj.get("status") or {}).items() if k != "conditions"}
     body = {k: v for k, v in obj.items()
@@ -371,7 +427,8 @@ def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
 
 _KINDS = {"Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "Node": _node,
           "Service": _service, "Job": _job, "CronJob": _cronjob, "DaemonSet": _daemonset,
-          "StatefulSet": _statefulset, "NetworkPolicy": _networkpolicy}
+          "StatefulSet": _statefulset, "NetworkPolicy": _networkpolicy,
+          "HorizontalPodAutoscaler": _horizontalpodautoscaler}
 
 
 # ---------------------------------------------------------------- conditions and events

@@ -209,3 +209,22 @@ def test_pods_under_two_hpas_are_an_ambiguous_selector(controller_cluster):
     c.delete("HorizontalPodAutoscaler", "second")
     c.run()
     assert conditions(c, "first")["ScalingActive"]["reason"] == "FailedGetResourceMetric"
+
+
+def test_recon_describe_shows_the_target_metrics_bounds_and_behavior(controller_cluster):
+    from engine.describe import describe
+
+    c = controller_cluster
+    c.load("horizontal-pod-autoscaler")
+    c.create(deployment(replicas=3))
+    c.create(hpa(behavior={"scaleDown": {"stabilizationWindowSeconds": 60}}))
+    c.run()
+    text = describe(c.store.head, ("autoscaling", "HorizontalPodAutoscaler", "demo", "web"))
+    lines = text.splitlines()
+    assert "Reference:    Deployment/web" in lines
+    assert "  resource cpu on pods  (as a percentage of request):  <unknown> / 80%" in lines
+    assert "Min replicas: 2" in lines and "Max replicas: 5" in lines
+    assert "    Stabilization Window: 60 seconds" in lines
+    assert "      - Type: Pods  Value: 4  Period: 15 seconds" in lines
+    assert "Deployment pods:  3 current / 0 desired" in lines
+    assert "FailedGetResourceMetric" in text and "Spec:" not in text
