@@ -221,10 +221,12 @@ DEFAULT_CLUSTER_ROLES: dict[str, list[dict]] = {
     "admin": [_rule(["*"])],
     "edit": [_rule(_READ + _ALL_WRITE, ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io"]),
              _rule(_READ + _ALL_WRITE, ["networking.k8s.io"], ["ingresses", "networkpolicies"]),
+             _rule(_READ + _ALL_WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
              _rule(_READ, ["*"])],
     "view": [_rule(_READ, ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io", "scheduling.k8s.io",
                            "apiextensions.k8s.io"]),
-             _rule(_READ, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"])],
+             _rule(_READ, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"]),
+             _rule(_READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"])],
 }
 _PUBLIC_PATHS = ("/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz")
 

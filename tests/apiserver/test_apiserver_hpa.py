@@ -9,6 +9,7 @@ import pytest
 from apiserver_fixtures import ADMIN
 
 from engine import autoscaling_v1
+from engine.api.auth import Attributes, authorized, service_account_user
 from engine.apiserver import APIError
 from engine.kinds import BUILTIN
 from engine.printers import columns
@@ -238,3 +239,27 @@ def test_targets_show_two_metrics_then_how_many_more():
     assert row(obj)[2] == "cpu: <unknown>/80%, <unknown>/10 + 1 more..."
     assert row(hpa(metrics=[external]))[2] == "<unknown>/30 (avg)"
     assert row(hpa(metrics=[]))[2] == "<none>"
+
+
+# --------------------------------------------------------------------- RBAC
+
+
+@pytest.mark.parametrize("role, verbs, refused", [
+    ("view", ("get", "list", "watch"), ("create", "update", "patch", "delete")),
+    ("edit", ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"), ()),
+])
+def test_the_default_user_roles_grant_hpas_as_upstreams_do(api, role, verbs, refused):
+    """Upstream's edit writes horizontalpodautoscalers, its view reads them and their status."""
+    api.create(ADMIN, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                       "metadata": {"name": f"bot-{role}", "namespace": "default"},
+                       "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                       "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "default"}]})
+    bot = service_account_user("default", "bot")
+
+    def may(verb: str, subresource: str = "") -> bool:
+        request = Attributes(verb, "autoscaling", "horizontalpodautoscalers", subresource, namespace="default",
+                             name="web")
+        return authorized(api.head, bot, request)
+
+    assert [v for v in verbs if not may(v)] == [] and [v for v in refused if may(v)] == []
+    assert may("get", "status")
