@@ -32,8 +32,14 @@ _TYPE_TEXT = {
 _NO_VALUE = ("FieldValueRequired", "FieldValueForbidden", "FieldValueTooLong", "FieldValueTooMany")
 
 
+class GoLiteral(str):
+    """A bad value already spelled as Go's %#v prints it (`[]string{"a", "b"}`), shown as is."""
+
+
 def go_value(value: Any) -> str:
     """A value as upstream's field errors print it (`"x"`, `3`, `map[string]string{...}`)."""
+    if isinstance(value, GoLiteral):
+        return str(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):

@@ -468,6 +468,9 @@ def _query(args: argparse.Namespace) -> Query:
         raise ReconError("name cannot be provided when a selector is specified")
     try:
         labels = selectors.parse(args.selector)
+    except ValueError as exc:
+        raise ReconError(f"invalid label selector {args.selector!r}: {exc}") from None
+    try:
         fields = selectors.parse_field_selector(args.field_selector)
     except ValueError as exc:
         raise ReconError(str(exc)) from None

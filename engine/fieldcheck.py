@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import selectors
-from .apierrors import FieldError, duplicate, invalid, not_supported, preformatted, required
+from .apierrors import FieldError, duplicate, invalid, not_supported, required
 from .objects import is_mapping
 from .quantity import parse_quantity
 
@@ -156,7 +156,8 @@ def label_map(labels: Any, path: str) -> list[FieldError]:
 
 
 def label_selector(selector: Any, path: str) -> list[FieldError]:
-    return [preformatted(m) for m in selectors.validate_label_selector(selector, path)]
+    """metav1validation.ValidateLabelSelector."""
+    return selectors.validate_label_selector(selector, path)
 
 
 def quantity_map(values: Any, path: str) -> list[FieldError]:

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 import attrs
 from pyrsistent import PMap
 
+from .apierrors import FieldError, GoLiteral, aggregate, forbidden, go_value, invalid, not_supported, required
 from .objects import ByIdentity
 
 # selection.Operator values, spelled as upstream spells them.
@@ -145,33 +146,56 @@ class Requirement:
         return f"{self.key}{symbol}{joined}"
 
 
-def requirement_errors(key: str, operator: str, values: Sequence[str]) -> list[str]:
-    """Why NewRequirement would refuse this term; [] if it is valid."""
-    errors = [f"key: Invalid value: {key!r}: {e}" for e in label_key_errors(key)]
+_OPERATORS = (IN, NOT_IN, EQUALS, DOUBLE_EQUALS, NOT_EQUALS, GREATER_THAN, LESS_THAN, EXISTS, DOES_NOT_EXIST)
+# the path of a field error with no path: Go prints a nil *field.Path as "<nil>"
+NO_PATH = "<nil>"
+
+
+def _go_strings(values: Sequence[str]) -> GoLiteral:
+    """A []string as Go's %#v prints it."""
+    return GoLiteral("[]string{" + ", ".join(go_value(v) for v in values) + "}")
+
+
+def _is_int64(value: str) -> bool:
+    """strconv.ParseInt(value, 10, 64) succeeds."""
+    return bool(_INTEGER.fullmatch(value)) and -(2 ** 63) <= int(value) < 2 ** 63
+
+
+def label_key_error(key: str, path: str) -> FieldError | None:
+    """validateLabelKey: one Invalid error joining every reason the key is not a label key."""
+    errors = label_key_errors(key)
+    return invalid(path, key, "; ".join(errors)) if errors else None
+
+
+def requirement_errors(key: str, operator: str, values: Sequence[str]) -> list[FieldError]:
+    """Why NewRequirement would refuse this term, as its field errors; [] if it is valid."""
+    errors = [e for e in [label_key_error(key, "key")] if e]
     if operator in (IN, NOT_IN) and not values:
-        errors.append("values: Invalid value: []: for 'in', 'notin' operators, values set can't be empty")
+        errors.append(invalid("values", _go_strings(values), "for 'in', 'notin' operators, values set can't be empty"))
     elif operator in (EQUALS, DOUBLE_EQUALS, NOT_EQUALS) and len(values) != 1:
-        errors.append("values: Invalid value: exact-match compatibility requires one single value")
+        errors.append(invalid("values", _go_strings(values), "exact-match compatibility requires one single value"))
     elif operator in (EXISTS, DOES_NOT_EXIST) and values:
-        errors.append("values: Invalid value: values set must be empty for exists and does not exist")
+        errors.append(invalid("values", _go_strings(values), "values set must be empty for exists and does not exist"))
     elif operator in (GREATER_THAN, LESS_THAN):
         if len(values) != 1:
-            errors.append("values: Invalid value: for 'Gt', 'Lt' operators, exactly one value is required")
-        for i, value in enumerate(values):
-            if not _INTEGER.fullmatch(value):
-                errors.append(f"values[{i}]: Invalid value: {value!r}: for 'Gt', 'Lt' operators, the value must be an integer")
-    elif operator not in (IN, NOT_IN, EQUALS, DOUBLE_EQUALS, NOT_EQUALS, EXISTS, DOES_NOT_EXIST):
-        errors.append(f"operator: Unsupported value: {operator!r}")
+            errors.append(invalid("values", _go_strings(values), "for 'Gt', 'Lt' operators, exactly one value is required"))
+        errors.extend(invalid(f"values[{i}]", value, "for 'Gt', 'Lt' operators, the value must be an integer")
+                      for i, value in enumerate(values) if not _is_int64(value))
+    elif operator not in _OPERATORS:
+        errors.append(not_supported("operator", operator, _OPERATORS))
     for i, value in enumerate(values):
-        errors.extend(f"values[{i}]: Invalid value: {value!r}: {e}" for e in label_value_errors(value))
+        value_errors = label_value_errors(value)
+        if value_errors:  # (validateLabelValue files the error under the key: values[0][app])
+            errors.append(invalid(f"values[{i}][{key}]", value, "; ".join(value_errors)))
     return errors
 
 
 def requirement(key: str, operator: str, values: Sequence[str] = ()) -> Requirement:
-    """A validated Requirement (labels.NewRequirement); ValueError if invalid."""
+    """A validated Requirement (labels.NewRequirement); ValueError with upstream's aggregated
+    message (one error alone, several as `[a, b]`) if invalid."""
     errors = requirement_errors(key, operator, values)
     if errors:
-        raise ValueError("; ".join(errors))
+        raise ValueError(aggregate([e.message() for e in errors]))
     return Requirement(key, operator, tuple(values))
 
 
@@ -306,7 +330,7 @@ class _Parser:
                 return requirement(key, operator)
             operator = self.operator()
             values = self.values() if operator in (IN, NOT_IN) else self.exact_value()
-            return requirement(key, operator, values)
+            return requirement(key, operator, _sorted_values(values))  # (a sets.String's List())
         except ValueError as error:
             raise ValueError(f"unable to parse requirement: {error}") from None
 
@@ -318,9 +342,9 @@ class _Parser:
             kind, literal = self.take()
         if kind != "id":
             raise ValueError(f"found '{literal}', expected: identifier")
-        errors = label_key_errors(literal)
-        if errors:
-            raise ValueError(f"invalid label key {literal!r}: {'; '.join(errors)}")
+        error = label_key_error(literal, NO_PATH)
+        if error:
+            raise ValueError(error.message())
         if self.peek()[0] in ("end", ",") and operator is None:
             operator = EXISTS
         return literal, operator
@@ -381,11 +405,11 @@ class _Parser:
 
 
 def parse(text: str) -> Selector:
-    """A selector from kubectl's syntax (labels.Parse); "" matches everything."""
-    try:
-        return Selector(tuple(_Parser(text).selector()))
-    except ValueError as error:
-        raise ValueError(f"invalid label selector {text!r}: {error}") from None
+    """A selector from kubectl's syntax (labels.Parse); "" matches everything.
+
+    ValueError carries labels.Parse's message, which the apiserver returns as is in a 400
+    (``unable to parse requirement: values[0][app]: Invalid value: "-x": ...``)."""
+    return Selector(tuple(_Parser(text).selector()))
 
 
 def from_map(labels: Mapping | None) -> Selector:
@@ -403,51 +427,70 @@ def from_map(labels: Mapping | None) -> Selector:
 _EXPRESSION_OPERATORS = {"In": IN, "NotIn": NOT_IN, "Exists": EXISTS, "DoesNotExist": DOES_NOT_EXIST}
 
 
-def _label_map_errors(labels: object, path: str) -> list[str]:
+def _wrong_type(value: object, path: str, type_name: str) -> FieldError:
+    return FieldError("FieldValueTypeInvalid", path, value, f"must be of type {type_name}")
+
+
+def _label_map_errors(labels: object, path: str) -> list[FieldError]:
+    """ValidateLabels: every key a qualified name, every value a label value, filed under `path`."""
     if labels is None:
         return []
     if not isinstance(labels, Mapping):
-        return [f"{path}: Invalid value: must be a map of label keys to values"]
+        return [_wrong_type(labels, path, "object")]
     errors = []
     for key, value in labels.items():
-        errors.extend(f"{path}: Invalid value: {key!r}: {e}" for e in label_key_errors(str(key)))
+        errors.extend(invalid(path, key, e) for e in label_key_errors(str(key)))
         if not isinstance(value, str):
-            errors.append(f"{path}: Invalid value: {value!r}: must be a string")
+            errors.append(_wrong_type(value, f"{path}[{key}]", "string"))
             continue
-        errors.extend(f"{path}: Invalid value: {value!r}: {e}" for e in label_value_errors(value))
+        errors.extend(invalid(path, value, e) for e in label_value_errors(value))
     return errors
 
 
-def _expression_errors(expression: object, path: str) -> list[str]:
+def _as_list(values: object) -> list:
+    return list(values) if isinstance(values, Sequence) and not isinstance(values, str) else [values]
+
+
+def _expression_errors(expression: object, path: str) -> list[FieldError]:
+    """ValidateLabelSelectorRequirement: the operator's values rule, the key, then each value."""
     if not isinstance(expression, Mapping):
-        return [f"{path}: Invalid value: must be a map with key, operator and values"]
-    operator, values = expression.get("operator"), expression.get("values") or ()
+        return [_wrong_type(expression, path, "object")]
+    operator, values = expression.get("operator"), _as_list(expression.get("values") or ())
     errors = []
-    if operator in ("In", "NotIn") and not values:
-        errors.append(f"{path}.values: Required value: must be specified when `operator` is 'In' or 'NotIn'")
-    elif operator in ("Exists", "DoesNotExist") and values:
-        errors.append(f"{path}.values: Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
-    elif operator not in _EXPRESSION_OPERATORS:
-        errors.append(f"{path}.operator: Invalid value: {operator!r}: not a valid selector operator")
+    if operator in ("In", "NotIn"):
+        if not values:
+            errors.append(required(f"{path}.values", "must be specified when `operator` is 'In' or 'NotIn'"))
+    elif operator in ("Exists", "DoesNotExist"):
+        if values:
+            errors.append(forbidden(f"{path}.values",
+                                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+    else:
+        errors.append(invalid(f"{path}.operator", "" if operator is None else operator, "not a valid selector operator"))
     key = expression.get("key")
-    key_errors = label_key_errors(key) if isinstance(key, str) else ["must be a string"]
-    errors.extend(f"{path}.key: Invalid value: {key!r}: {e}" for e in key_errors)
-    for i, value in enumerate(values if isinstance(values, Sequence) and not isinstance(values, str) else [values]):
-        value_errors = label_value_errors(value) if isinstance(value, str) else ["must be a string"]
-        errors.extend(f"{path}.values[{i}]: Invalid value: {value!r}: {e}" for e in value_errors)
+    if isinstance(key, str):
+        errors.extend(invalid(f"{path}.key", key, e) for e in label_key_errors(key))
+    else:
+        errors.append(_wrong_type(key, f"{path}.key", "string"))
+    for i, value in enumerate(values):
+        if isinstance(value, str):
+            errors.extend(invalid(f"{path}.values[{i}]", value, e) for e in label_value_errors(value))
+        else:
+            errors.append(_wrong_type(value, f"{path}.values[{i}]", "string"))
     return errors
 
 
-def validate_label_selector(selector: Mapping | None, path: str = "selector") -> list[str]:
-    """Every problem with a metav1.LabelSelector (ValidateLabelSelector), as messages."""
+def validate_label_selector(selector: Mapping | None, path: str = "selector") -> list[FieldError]:
+    """Every problem with a metav1.LabelSelector (ValidateLabelSelector), as upstream's field errors:
+    `values` missing for In/NotIn is Required, `values` given for Exists/DoesNotExist Forbidden,
+    an unknown operator, a bad key or a bad value Invalid."""
     if selector is None:
         return []
     if not isinstance(selector, Mapping):
-        return [f"{path}: Invalid value: must be a map with matchLabels and/or matchExpressions"]
+        return [_wrong_type(selector, path, "object")]
     errors = _label_map_errors(selector.get("matchLabels"), f"{path}.matchLabels")
     expressions = selector.get("matchExpressions") or ()
     if isinstance(expressions, str) or not isinstance(expressions, Sequence):
-        return errors + [f"{path}.matchExpressions: Invalid value: must be a list"]
+        return errors + [_wrong_type(expressions, f"{path}.matchExpressions", "array")]
     for i, expression in enumerate(expressions):
         errors.extend(_expression_errors(expression, f"{path}.matchExpressions[{i}]"))
     return errors
@@ -459,7 +502,7 @@ def from_label_selector(selector: Mapping | None) -> Selector:
         return NOTHING
     errors = validate_label_selector(selector)
     if errors:
-        raise ValueError("invalid label selector: " + "; ".join(errors))
+        raise ValueError("invalid label selector: " + aggregate([e.message() for e in errors]))
     requirements = [Requirement(k, EQUALS, (v,)) for k, v in (selector.get("matchLabels") or {}).items()]
     for expression in selector.get("matchExpressions") or ():
         operator = _EXPRESSION_OPERATORS[expression["operator"]]

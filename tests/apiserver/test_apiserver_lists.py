@@ -92,7 +92,7 @@ def test_list_accepts_a_parsed_selector_and_an_old_snapshot(cluster):
 
 
 @pytest.mark.parametrize("labels, fields, message", [
-    ("app in (", None, "invalid label selector"),
+    ("app in (", None, "unable to parse requirement: found '', expected: ',', ')' or identifier"),
     (None, "spec.color=red", "field label not supported: spec.color"),
 ])
 def test_bad_selectors_are_bad_requests(cluster, labels, fields, message):

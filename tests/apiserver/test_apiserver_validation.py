@@ -80,6 +80,63 @@ def test_deployment_spec_errors(api, change, message):
     assert message in refusal(api, body).message
 
 
+LABEL_KEY = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+             "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+             "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+LABEL_VALUE = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and "
+               "must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', "
+               "regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+
+
+def test_selector_expression_errors_have_upstreams_types_and_quotes(api):
+    body = deployment("web")
+    body["spec"]["selector"] = {"matchLabels": {"app": "web"}, "matchExpressions": [
+        {"key": "tier", "operator": "In"},
+        {"key": "track", "operator": "Exists", "values": ["x"]},
+        {"key": "size", "operator": "Gt", "values": ["1"]},
+        {"key": "-zone", "operator": "NotIn", "values": ["-a"]},
+    ]}
+    error = refusal(api, body)
+    path = "spec.selector.matchExpressions"
+    assert [(c["reason"], c["field"], c["message"]) for c in error.status()["details"]["causes"]] == [
+        ("FieldValueRequired", f"{path}[0].values", "Required value: must be specified when `operator` is 'In' or 'NotIn'"),
+        ("FieldValueForbidden", f"{path}[1].values",
+         "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'"),
+        ("FieldValueInvalid", f"{path}[2].operator", 'Invalid value: "Gt": not a valid selector operator'),
+        ("FieldValueInvalid", f"{path}[3].key", f'Invalid value: "-zone": {LABEL_KEY}'),
+        ("FieldValueInvalid", f"{path}[3].values[0]", f'Invalid value: "-a": {LABEL_VALUE}'),
+    ]
+    assert error.message.startswith(
+        'Deployment.apps "web" is invalid: [spec.selector.matchExpressions[0].values: Required value: must be '
+        "specified when `operator` is 'In' or 'NotIn', spec.selector.matchExpressions[1].values: Forbidden: ")
+
+
+def test_selector_match_labels_errors_quote_the_bad_key_and_value(api):
+    body = deployment("web")
+    body["spec"]["selector"] = {"matchLabels": {"-app": "web", "tier": "a b"}}
+    causes = refusal(api, body).status()["details"]["causes"]
+    assert [(c["reason"], c["field"], c["message"]) for c in causes][:2] == [
+        ("FieldValueInvalid", "spec.selector.matchLabels", f'Invalid value: "-app": {LABEL_KEY}'),
+        ("FieldValueInvalid", "spec.selector.matchLabels", f'Invalid value: "a b": {LABEL_VALUE}'),
+    ]
+
+
+@pytest.mark.parametrize("selector, message", [
+    ("app=-web", f'unable to parse requirement: values[0][app]: Invalid value: "-web": {LABEL_VALUE}'),
+    ("-app=web", f'unable to parse requirement: <nil>: Invalid value: "-app": {LABEL_KEY}'),
+    ("size>big", "unable to parse requirement: values[0]: Invalid value: \"big\": for 'Gt', 'Lt' operators, "
+                 "the value must be an integer"),
+    ("app web", "unable to parse requirement: found 'web', expected: in, notin, =, ==, !=, gt, lt"),
+    ("app in (web", "unable to parse requirement: found '', expected: ',' or ')'"),
+    ("app=web,", "found '', expected: identifier after ','"),
+])
+def test_a_bad_label_selector_query_is_a_bad_request_with_labels_parse_message(api, selector, message):
+    """kubectl get -l sends the selector as is; the 400's message is labels.Parse's error, nothing added."""
+    with pytest.raises(APIError) as caught:
+        api.list(ADMIN, "", "Pod", "default", selector, None)
+    assert (caught.value.code, caught.value.reason, caught.value.message) == (400, "BadRequest", message)
+
+
 @pytest.mark.parametrize("ports, message", [
     ([], "spec.ports: Required value"),
     ([{"port": 0}], "spec.ports[0].port: Required value"),

@@ -112,6 +112,13 @@ def test_a_missing_object_reads_as_upstreams_not_found(live):
     assert proc.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'
 
 
+def test_a_bad_label_selector_reads_as_kube_apiservers_parse_error(live):
+    err = live.kubectl("get", "pods", "-n", "demo", "-l", "app=-web", check=1).stderr.strip()
+    assert err.startswith('Error from server (BadRequest): Unable to find "/v1, Resource=pods" that match label '
+                          'selector "app=-web", field selector "": unable to parse requirement: values[0][app]: '
+                          'Invalid value: "-web": a valid label must be an empty string')
+
+
 def test_apply_twice_with_a_changed_image_keeps_the_ports(live):
     path = write(live, "ports.yaml", DEPLOYMENT.format(name="ports", image="nginx:1.26"))
     assert "deployment.apps/ports created" in live.kubectl("apply", "-f", path).stdout
