@@ -222,11 +222,13 @@ DEFAULT_CLUSTER_ROLES: dict[str, list[dict]] = {
     "edit": [_rule(_READ + _ALL_WRITE, ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io"]),
              _rule(_READ + _ALL_WRITE, ["networking.k8s.io"], ["ingresses", "networkpolicies"]),
              _rule(_READ + _ALL_WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
+             _rule(_READ + _ALL_WRITE, ["policy"], ["poddisruptionbudgets"]),
              _rule(_READ, ["*"])],
     "view": [_rule(_READ, ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io", "scheduling.k8s.io",
                            "apiextensions.k8s.io"]),
              _rule(_READ, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"]),
-             _rule(_READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"])],
+             _rule(_READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
+             _rule(_READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"])],
 }
 _PUBLIC_PATHS = ("/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz")
 
@@ -306,11 +308,16 @@ def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
     return list(role.get("rules") or ()) if role is not None else []
 
 
+# cluster-scoped storage, which upstream's admin, edit and view roles leave to cluster-admin
+_CLUSTER_STORAGE = frozenset({("", "persistentvolumes"), ("storage.k8s.io", "storageclasses")})
+
+
 def _default_rules(name: str) -> list[Mapping]:
-    """A default ClusterRole; `view` reads no Secrets, neither `view` nor `edit` touches RBAC."""
+    """A default ClusterRole; `view` reads no Secrets, neither `view` nor `edit` touches RBAC, and
+    none of `admin`, `edit` and `view` grants PersistentVolumes or StorageClasses."""
     rules = DEFAULT_CLUSTER_ROLES.get(name, [])
-    if name in ("view", "edit"):
-        return [dict(r, excluded="view" if name == "view" else "edit") for r in rules]
+    if name in ("view", "edit", "admin"):
+        return [dict(r, excluded=name) for r in rules]
     return rules
 
 
@@ -323,8 +330,11 @@ def _rule_matches(rule: Mapping, request: Attributes) -> bool:
     groups = rule.get("apiGroups") or ()
     if "*" not in groups and request.group not in groups:
         return False
-    if rule.get("excluded") and (request.group == RBAC_GROUP or (
-            rule["excluded"] == "view" and (request.group, request.resource) == ("", "secrets"))):
+    excluded = rule.get("excluded")
+    if excluded and (request.group, request.resource) in _CLUSTER_STORAGE:
+        return False
+    if excluded in ("view", "edit") and (request.group == RBAC_GROUP or (
+            excluded == "view" and (request.group, request.resource) == ("", "secrets"))):
         return False
     if not _resource_matches(rule.get("resources") or (), request.resource, request.subresource):
         return False
