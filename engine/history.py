@@ -1034,13 +1034,13 @@ class _Kinds:
 
 def evaluate(fn: Any, snap: Snapshot, it: Any = None) -> tuple[Any, str | None]:
     """The value of a compiled expression on a snapshot (`it` bound), or the error it raised."""
-    from .dsl.runtime import RuleRuntimeError
+    from .dsl.runtime import describe_failure
     from .evalctx import EvalContext
 
     try:
         return fn(EvalContext(_Kinds(snap), snap, snap.time), it), None
-    except (RuleRuntimeError, TypeError, ValueError, KeyError, ZeroDivisionError) as exc:
-        return None, str(exc) or type(exc).__name__
+    except Exception as exc:  # whatever a rule's evaluation may raise (as the engine catches it)
+        return None, describe_failure(exc)
 
 
 def check_invariant(history: History, fn: Any, kind: tuple[str, str] | None = None,

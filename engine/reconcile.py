@@ -834,7 +834,7 @@ class Engine:
         self.dormant.pop(inst, None)
         self.dropped.pop(inst, None)
         self._record_deps(inst, frozenset(ctx.deps))
-        self._back_off(inst, self._rule_failure(decl, key, rule_position(decl, exc), _describe(exc)))
+        self._back_off(inst, self._rule_failure(decl, key, rule_position(decl, exc), R.describe_failure(exc)))
 
     def _rule_failure(self, decl: CompiledDecl, key: Key, position: tuple[int, int], message: str) -> RuleFailure:
         """A failure of `decl` on `key` at `position` (line, column) of its file, with that line."""
@@ -1131,12 +1131,6 @@ def _refused_line(ctx: EvalContext, exc: Any, default: int) -> int:
         if name is not None and written == name:
             return w.line
     return ctx.writes[0].line if ctx.writes else default
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, R.RuleRuntimeError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _holds(obj: Any, path: tuple, value: Any) -> bool:

@@ -29,6 +29,13 @@ class RuleRuntimeError(Exception):
     """A rule did something impossible with the data it met (e.g. "a" * {})."""
 
 
+def describe_failure(exc: Exception) -> str:
+    """What a rule's (or an invariant's) evaluation that raised `exc` did wrong, for its report."""
+    if isinstance(exc, RuleRuntimeError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
 # ------------------------------------------------------ once per attempt
 
 

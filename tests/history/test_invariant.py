@@ -96,3 +96,12 @@ def test_a_usage_mistake_exits_2_not_1_which_says_the_invariant_fails(scaled_to_
     cwd, _ = scaled_to_zero
     proc = recon("check", "--invariant", "it.spec.replicas >= 0", *args, "--state", "s", cwd=cwd, check=2)
     assert proc.stderr.startswith(message) and proc.stdout == ""
+
+
+def test_a_builtin_failing_on_the_values_it_meets_is_a_failing_invariant_not_a_traceback(scaled_to_zero):
+    cwd, _ = scaled_to_zero
+    proc = recon("check", "--invariant", 'split(it.spec.replicas) == ["3"]', "--kind", "Deployment",
+                 "--state", "s", cwd=cwd, check=1)
+    first = proc.stdout.splitlines()[0]
+    assert first.startswith("invariant fails at revision ") and "cannot be evaluated: " in first
+    assert "Traceback" not in proc.stderr
