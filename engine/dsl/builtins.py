@@ -35,7 +35,7 @@ from engine import naming, netaddr, selectors, timeutil, tolerations
 from engine.objects import map_items, pmap_of
 from engine.quantity import Quantity, pod_requests as _pod_requests
 
-from .runtime import LIST_TYPES, MAP_TYPES, _PMap, _PVector, is_list as _is_list, is_map as _is_map
+from .runtime import LIST_TYPES, MAP_TYPES, _PMap, _PVector, is_list as _is_list, is_map as _is_map, type_name
 
 
 @attrs.frozen
@@ -97,7 +97,7 @@ def _seq(value: object) -> Sequence:
         return ()
     if _is_list(value):
         return value
-    raise TypeError(f"expected a list, not {_kind(value)} {value!r}")
+    raise TypeError(f"expected a list, not {_kind(value)}")
 
 
 def _map(value: object) -> Mapping:
@@ -108,7 +108,7 @@ def _map(value: object) -> Mapping:
         return pmap()
     if isinstance(value, Mapping):
         return value
-    raise TypeError(f"expected a map, not {_kind(value)} {value!r}")
+    raise TypeError(f"expected a map, not {_kind(value)}")
 
 
 def _kind(value: object) -> str:
@@ -116,7 +116,11 @@ def _kind(value: object) -> str:
         return "a map"
     if _is_list(value):
         return "a list"
-    return type(value).__name__
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    if isinstance(value, str):
+        return f'the string "{value}"'
+    return f"the {type_name(value)} {value}"  # (in the rule language's words, not Python's)
 
 
 def _mapped(items: object, key: Callable | None) -> list:
@@ -162,7 +166,7 @@ def _order(value: object) -> tuple:
         return (3, tuple(_order(v) for v in value))
     if _is_map(value):
         return (4, tuple(sorted((str(k), _order(v)) for k, v in value.items())))
-    raise TypeError(f"cannot order {_kind(value)} {value!r}")
+    raise TypeError(f"cannot order {_kind(value)}")
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -410,7 +414,7 @@ def len_(value):
         return 0
     if isinstance(value, str) or _is_map(value) or _is_list(value):
         return len(value)
-    raise TypeError(f"len of {_kind(value)} {value!r}")
+    raise TypeError(f"len of {_kind(value)}")
 
 
 @builtin()
@@ -426,7 +430,7 @@ def contains(container, item):
         return isinstance(item, str) and item in container
     if _is_map(container) or _is_list(container):
         return item in container
-    raise TypeError(f"contains on {_kind(container)} {container!r}")
+    raise TypeError(f"contains on {_kind(container)}")
 
 
 @builtin()
@@ -500,7 +504,7 @@ def has(container, key):
         return False
     if _is_map(container) or _is_list(container):
         return key in container
-    raise TypeError(f"has on {_kind(container)} {container!r}")
+    raise TypeError(f"has on {_kind(container)}")
 
 
 def _merge_patch(target: object, patch: object) -> object:
@@ -838,7 +842,7 @@ def _as_selector(selector: object) -> selectors.Selector:
     if isinstance(selector, selectors.Selector):
         return selector
     if not (isinstance(selector, str) or _is_map(selector)):
-        raise TypeError(f"a selector is a map or a string, not {_kind(selector)} {selector!r}")
+        raise TypeError(f"a selector is a map or a string, not {_kind(selector)}")
     parsed = _cached_selector(_hashable(selector))
     if type(selector) is _PMap or type(selector) is str:  # kept alive by the entry, so its id stays its own
         if len(_selector_ids) >= _SELECTOR_IDS_LIMIT:

@@ -30,10 +30,75 @@ class RuleRuntimeError(Exception):
 
 
 def describe_failure(exc: Exception) -> str:
-    """What a rule's (or an invariant's) evaluation that raised `exc` did wrong, for its report."""
+    """What a rule's (or an invariant's) evaluation that raised `exc` did wrong, for its report.
+
+    A builtin that refuses its arguments is named with them: in its own words when it raised
+    the error itself (`int(): cannot convert 'x' to an integer`), else by the arguments it
+    could not take (`split() cannot take these arguments: s = 3 (a number)`), never with the
+    names of Python's exceptions.  Anything else is a fault of the engine and named as it is."""
     if isinstance(exc, RuleRuntimeError):
         return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+    found = _failed_builtin(exc)
+    if found is None:
+        return f"{type(exc).__name__}: {exc}"
+    name, tb = found
+    last = tb
+    while last.tb_next is not None:
+        last = last.tb_next
+    if isinstance(exc, (TypeError, ValueError)) and _raised_here(last):  # worded by recon's own code
+        text = str(exc)
+        return f"{name}(): {text[len(name) + 1:].lstrip() if text.startswith(name + ':') else text}"
+    return f"{name}() cannot take these arguments: {_arguments(name, tb.tb_frame)}"
+
+
+def _failed_builtin(exc: BaseException) -> tuple[str, Any] | None:
+    """The builtin the rule called when `exc` was raised (the outermost one), with its traceback entry."""
+    from .builtins import BUILTINS  # (builtins imports this module)
+
+    codes = {b.fn.__code__: name for name, b in BUILTINS.items() if hasattr(b.fn, "__code__")}
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code in codes:
+            return codes[tb.tb_frame.f_code], tb
+        tb = tb.tb_next
+    return None
+
+
+def _raised_here(tb: Any) -> bool:
+    """Was the exception raised by a `raise` statement of this frame (not by Python underneath it)?"""
+    import dis
+
+    code = tb.tb_frame.f_code.co_code
+    return 0 <= tb.tb_lasti < len(code) and dis.opname[code[tb.tb_lasti]] == "RAISE_VARARGS"
+
+
+def _arguments(name: str, frame: Any) -> str:
+    """The arguments a builtin's frame received, as `param = value (type)`; defaults left out."""
+    import inspect
+
+    from .builtins import BUILTINS
+
+    shown = []
+    for param in inspect.signature(BUILTINS[name].fn).parameters.values():
+        value = frame.f_locals.get(param.name, param.default)
+        if param.kind == param.VAR_POSITIONAL:
+            shown += [_argument(f"{param.name}[{i}]", v) for i, v in enumerate(value)]
+        elif value is not param.default:
+            shown.append(_argument(param.name, value))
+    return ", ".join(shown) or "none"
+
+
+def _argument(name: str, value: Any) -> str:
+    """`n = "a" (a string)`, `items = a list`, `sep = null`: one argument in the rule language's words."""
+    if value is None or isinstance(value, bool):
+        return f"{name} = {'null' if value is None else str(value).lower()}"
+    if isinstance(value, str):
+        return f'{name} = "{value}" (a string)'
+    if isinstance(value, (int, float)):
+        return f"{name} = {value} (a number)"
+    if callable(value) and not isinstance(value, (Mapping, Sequence)):
+        return f"{name} = (an expression of it)"
+    return f"{name} = a {type_name(value)}"
 
 
 # ------------------------------------------------------ once per attempt

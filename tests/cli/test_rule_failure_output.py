@@ -67,3 +67,27 @@ def test_the_live_loop_reports_it_the_same_way(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+BUILTIN_BOOM = """\
+component boom-controller
+  reads ConfigMap
+  writes ConfigMap
+
+rule convert for cm in ConfigMap where cm.name == "boom":
+  set cm.metadata.labels.y = str(int(cm.data.x) + 1)
+
+rule parts for cm in ConfigMap where cm.name == "boom":
+  set cm.metadata.labels.z = join(split(len(cm.data)), "-")
+"""
+
+
+def test_a_builtin_that_refuses_its_arguments_is_named_in_the_rule_languages_words(tmp_path):
+    root = boom_folder(tmp_path)
+    (root / "rules" / "boom.rules").write_text(BUILTIN_BOOM)
+    err = recon("up", "manifests", "--once", cwd=root, check=0).stderr
+    assert ("warning: rules/boom.rules:6:34: rule boom-controller/convert failed on ConfigMap demo/boom: "
+            "int(): cannot convert 'a' to an integer\n") in err
+    assert ("warning: rules/boom.rules:9:35: rule boom-controller/parts failed on ConfigMap demo/boom: "
+            "split() cannot take these arguments: s = 1 (a number)\n") in err
+    assert "Error:" not in err and "Traceback" not in err
