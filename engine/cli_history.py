@@ -257,11 +257,17 @@ def run_diff(args: argparse.Namespace) -> int:
     objects = [t for t in args.targets if not t.isdigit()]
     if len(revs) > 2 or len(objects) > 1 or args.targets[:len(revs)] != revs:
         raise _usage("expected REV1 [REV2] [KIND/NAME]")
-    found = _open(args)
-    rev1 = int(revs[0])
-    rev2 = int(revs[1]) if len(revs) > 1 else found.head
-    key = _key(found, objects[0], args.namespace) if objects else None
-    changes = H.diff(found, rev1, rev2, key)
+    try:
+        found = _open(args)
+        rev1 = int(revs[0])
+        rev2 = int(revs[1]) if len(revs) > 1 else found.head
+        key = _key(found, objects[0], args.namespace) if objects else None
+        changes = H.diff(found, rev1, rev2, key)
+    except UsageError:
+        raise
+    except ReconError as exc:  # (2, not 1, which says the revisions differ: as kubectl diff)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for change in changes:
         print(change.yaml_diff(f"@{rev1}", f"@{rev2}"), end="")
     if not changes:

@@ -86,3 +86,12 @@ def test_history_actor_matches_a_name_in_full_or_up_to_its_separator(state, acto
 
 def test_history_actor_does_not_match_a_part_of_a_name(state):
     assert recon("history", "--actor", "manifest", "--state", "s", cwd=state).stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (("diff", "5", "100000"), "error: there is no revision 100000 (the history ends at "),
+    (("diff", "5", "6", "widget/x"), 'error: the server doesn\'t have a resource type "widget"'),
+    (("diff", "5", "6", "--state", "nowhere"), 'error: no cluster state in nowhere: start one with "recon up"')])
+def test_diff_of_revisions_that_cannot_be_compared_exits_2_not_1_which_says_they_differ(state, args, message):
+    proc = recon(*args, *(() if "--state" in args else ("--state", "s")), cwd=state, check=2)
+    assert proc.stderr.startswith(message) and proc.stdout == ""
