@@ -43,6 +43,7 @@ from .dsl import runtime as R
 from .evalctx import EvalContext, captured, query_key
 from .kinds import CRD_KIND
 from .objects import MISSING, ByIdentity, Key, get_path, lookup, map_items
+from .preemption import preempt
 from .request import Request
 from .timeutil import format_time, parse_time
 
@@ -1391,8 +1392,8 @@ class Scheduler:
         listeners = getattr(self.api.store, "listeners", None)
         if listeners is not None:  # (a snapshot's stand-in store for explanations has none)
             listeners.append(self._on_commit)
-        self.actor = Actor(SCHEDULER_NAME, "component", Permissions(
-            reads={("*", "*")}, writes={("", "Binding"), ("", "Event"), ("events.k8s.io", "Event")},
+        self.actor = Actor(SCHEDULER_NAME, "component", Permissions(  # (pods: preemption deletes victims)
+            reads={("*", "*")}, writes={("", "Binding"), ("", "Event"), ("events.k8s.io", "Event"), POD},
             status_writes={POD}))
 
     def _on_commit(self, snap: Any, events: tuple, _record: Any) -> None:
@@ -1503,8 +1504,32 @@ class Scheduler:
             del self.attempts[next(iter(self.attempts))]
         if attempt.chosen is None:
             self.unschedulable[attempt.pod] = frozenset(p for p, _ in attempt.rejected.values())
-            return self._report_unschedulable(pod, attempt)
+            outcome = preempt(self, pod, attempt, snap) if attempt.num_nodes else None
+            if outcome is not None and outcome.message:
+                attempt = attrs.evolve(attempt, message=f"{attempt.message} {outcome.message}.")  # (FitError's " %v.")
+                self.attempts[attempt.pod] = attempt
+            if outcome is not None and outcome.candidate is not None:
+                if not self._preempt_victims(pod, outcome.candidate, attempt):
+                    return []
+                return self._report_unschedulable(pod, attempt, outcome.candidate.node)
+            return self._report_unschedulable(pod, attempt, outcome.nominate if outcome is not None else None)
         return self._bind(pod, attempt)
+
+    def filters_reject(self, pod: Mapping, snap: Any, node: Mapping) -> tuple | None:
+        """The first (plugin, reasons) of the filters that reject `node` for `pod` on `snap` (any
+        snapshot: preemption's have victims taken away), None when every filter lets it through."""
+        ctx = _AttemptContext(self.engine, snap, self.engine.clock.now())
+        for decl in self.filters:
+            ctx.running(decl, pod)
+            why = self._run_filter(decl, ctx, pod, node)
+            if why is not None:
+                return why
+        return None
+
+    def preemption_offset(self, pod: Mapping, n: int) -> int:
+        """Where preemption starts among its `n` potential nodes (upstream: at random; here from
+        the pod's identity, so the same inputs give the same history)."""
+        return _tie_break(self.engine.seed, pod, n)
 
     def attempt(self, pod: Mapping, snap: Any) -> Attempt:
         """Filter, score and choose, on one snapshot; writes nothing."""
@@ -1520,6 +1545,12 @@ class Scheduler:
                               self.cache.at(snap) if live else None, results)
         n = len(all_names)
         want = nodes_to_find(n, self.percentage)
+        nominated = get_path(pod, "status", "nominatedNodeName")
+        if nominated and (key_at := bisect.bisect_left(all_names, nominated)) < n and all_names[key_at] == nominated:
+            # the node an earlier preemption made room on is tried first: if it fits, it is chosen
+            # without looking at the others (evaluateNominatedNode)
+            if self.filters_reject(pod, snap, all_nodes[key_at]) is None:
+                return Attempt(key, snap.revision, n, {}, (nominated,), (), nominated, "")
         rejected: dict[str, tuple] = {}
         feasible: list[Any] = []
         feasible_names: list[str] = []
@@ -1678,11 +1709,15 @@ class Scheduler:
         self.scheduled += 1
         return [(SCHEDULER_NAME, "bind", attempt.pod, attempt.chosen)]
 
-    def _report_unschedulable(self, pod: Mapping, attempt: Attempt) -> list[tuple]:
+    def _report_unschedulable(self, pod: Mapping, attempt: Attempt, nominate: str | None = None) -> list[tuple]:
+        """The PodScheduled condition and FailedScheduling event of a failed attempt; `nominate`
+        sets status.nominatedNodeName ("" clears it, None leaves it)."""
         current = next((c for c in get_path(pod, "status", "conditions") or () if c.get("type") == "PodScheduled"),
                        None)
+        was_nominated = get_path(pod, "status", "nominatedNodeName") or ""
+        renominated = nominate is not None and nominate != was_nominated
         if current is not None and current.get("status") == "False" and current.get("reason") == "Unschedulable" \
-                and current.get("message") == attempt.message:
+                and current.get("message") == attempt.message and not renominated:
             return []
         now = format_time(self.engine.clock.now())
         condition = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
@@ -1691,15 +1726,60 @@ class Scheduler:
                      "reason": "Unschedulable", "message": attempt.message}
         others = [c for c in get_path(pod, "status", "conditions") or () if c.get("type") != "PodScheduled"]
         body = R.plain(pod)
-        body.setdefault("status", {})["conditions"] = [*others, condition]
+        status = body.setdefault("status", {})
+        status["conditions"] = [*others, condition]
+        if renominated:
+            if nominate:
+                status["nominatedNodeName"] = nominate
+            else:
+                status.pop("nominatedNodeName", None)
         ns, name = attempt.pod[2], attempt.pod[3]
-        requests = [Request("update", "", "Pod", ns, name, body=body, subresource="status"),
-                    self._event(pod, "Warning", "FailedScheduling", attempt.message, "Scheduling")]
+        requests = [Request("update", "", "Pod", ns, name, body=body, subresource="status")]
+        if not (current is not None and current.get("status") == "False" and current.get("message") == attempt.message):
+            requests.append(self._event(pod, "Warning", "FailedScheduling", attempt.message, "Scheduling"))
         if not self._submit(requests, attempt):
             return []
         return [(SCHEDULER_NAME, attempt.pod, ("status", "conditions"), attempt.message)]
 
-    def _event(self, pod: Mapping, type_: str, reason: str, message: str, action: str) -> Request:
+    def _preempt_victims(self, pod: Mapping, candidate: Any, attempt: Attempt) -> bool:
+        """prepareCandidate: each victim not yet being deleted gets the DisruptionTarget condition,
+        is deleted and gets a Preempted event; lower-priority pods nominated to the node lose their
+        nomination.  One transaction; False when it did not land."""
+        now = format_time(self.engine.clock.now())
+        scheduler_name = get_path(pod, "spec", "schedulerName") or SCHEDULER_NAME
+        condition = {"type": "DisruptionTarget", "status": "True", "lastProbeTime": None, "lastTransitionTime": now,
+                     "reason": "PreemptionByScheduler",
+                     "message": f"{scheduler_name}: preempting to accommodate a higher priority pod"}
+        uid = get_path(pod, "metadata", "uid")
+        requests: list = []
+        for victim in candidate.victims:
+            if get_path(victim, "metadata", "deletionTimestamp"):
+                continue
+            ns, name = victim["metadata"]["namespace"], victim["metadata"]["name"]
+            conditions = list(get_path(victim, "status", "conditions") or ())
+            if not any(c.get("type") == "DisruptionTarget" and c.get("status") == "True"
+                       and c.get("reason") == "PreemptionByScheduler" for c in conditions):
+                body = R.plain(victim)
+                body.setdefault("status", {})["conditions"] = [
+                    *(R.plain(c) for c in conditions if c.get("type") != "DisruptionTarget"), condition]
+                requests.append(Request("update", "", "Pod", ns, name, body=body, subresource="status"))
+            requests.append(Request("delete", "", "Pod", ns, name))
+            requests.append(self._event(victim, "Normal", "Preempted",
+                                        f"Preempted by pod {uid} on node {candidate.node}", "Preempting",
+                                        related=pod))
+        mine = get_path(pod, "spec", "priority") or 0
+        head = self.api.store.head
+        for key in head.keys(*POD):
+            other = head.get(key)
+            if key != attempt.pod and get_path(other, "status", "nominatedNodeName") == candidate.node \
+                    and (get_path(other, "spec", "priority") or 0) < mine and not get_path(other, "spec", "nodeName"):
+                body = R.plain(other)
+                body["status"].pop("nominatedNodeName", None)
+                requests.append(Request("update", "", "Pod", key[2], key[3], body=body, subresource="status"))
+        return not requests or self._submit(requests, attempt)
+
+    def _event(self, pod: Mapping, type_: str, reason: str, message: str, action: str,
+               related: Mapping | None = None) -> Request:
         meta = pod["metadata"]
         now = self.engine.clock.now()
         head = self.api.store.head
@@ -1719,6 +1799,10 @@ class Scheduler:
             "firstTimestamp": None, "lastTimestamp": None, "source": {},
             "reportingComponent": SCHEDULER_NAME, "reportingInstance": SCHEDULER_INSTANCE,
         }
+        if related is not None:
+            rmeta = related["metadata"]
+            event["related"] = {"apiVersion": "v1", "kind": "Pod", "namespace": rmeta.get("namespace"),
+                                "name": rmeta["name"], "uid": rmeta.get("uid")}
         return Request("create", "", "Event", meta["namespace"], name, body=event)
 
     def _submit(self, requests: list, attempt: Attempt) -> bool:

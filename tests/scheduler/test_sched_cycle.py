@@ -13,7 +13,8 @@ DEDICATED = [{"key": "dedicated", "value": "user1", "effect": "NoSchedule"}]
 def test_a_pod_no_node_accepts_gets_upstreams_message_condition_and_event(sched):
     sched.add(node("n1", taints=DEDICATED), node("n2", cpu="1"), node("n3", cpu="1"), pod("p", cpu="2"))
     sched.run()
-    message = "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: user1}, 2 Insufficient cpu."
+    message = ("0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: user1}, 2 Insufficient cpu."
+               " preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod..")
     assert sched.node_of("p") is None
     cond = sched.condition("p")
     assert (cond["status"], cond["reason"], cond["message"]) == ("False", "Unschedulable", message)
@@ -84,7 +85,8 @@ def test_an_unschedulable_pod_is_retried_when_a_pod_is_deleted(sched):
 def test_an_unschedulable_pod_is_retried_when_a_node_is_uncordoned(sched):
     sched.add(node("n1", unschedulable=True), pod("p"))
     sched.run()
-    assert sched.condition("p")["message"] == "0/1 nodes are available: 1 node(s) were unschedulable."
+    assert sched.condition("p")["message"] == ("0/1 nodes are available: 1 node(s) were unschedulable."
+                                               " preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling..")
     sched.update(node("n1", unschedulable=False))
     sched.run()
     assert sched.node_of("p") == "n1"
@@ -202,7 +204,8 @@ def test_a_user_filter_dropped_into_the_rules_folder_joins_the_profile(tmp_path)
     assert racks == ["a", "b"]
     pending = next(f"w{i}" for i in range(3) if c.node_of(f"w{i}") is None)
     assert c.condition(pending)["message"] == \
-        "0/3 nodes are available: 3 node(s) are in a rack that already runs this app."
+        "0/3 nodes are available: 3 node(s) are in a rack that already runs this app." \
+        " preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
 
 
 MAKER = {"maker": """

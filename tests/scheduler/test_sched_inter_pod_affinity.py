@@ -219,7 +219,8 @@ def test_the_scheduler_places_anti_affine_replicas_on_distinct_nodes(sched):
     placed = sorted(n for n in (sched.node_of(f"p{i}") for i in range(4)) if n)
     assert placed == ["n1", "n2", "n3"]
     pending = next(f"p{i}" for i in range(4) if not sched.node_of(f"p{i}"))
-    assert sched.condition(pending)["message"] == f"0/3 nodes are available: 3 {ANTI}."
+    assert sched.condition(pending)["message"] == \
+        f"0/3 nodes are available: 3 {ANTI}. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
 
 
 # -- matchLabelKeys / mismatchLabelKeys (upstream test/integration/scheduler/filters: TestInterPodAffinity)

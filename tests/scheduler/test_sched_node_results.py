@@ -41,7 +41,8 @@ def test_a_cached_answer_does_not_hide_that_a_node_filled_up(sched):
     sched.run()
     assert sorted(sched.node_of(n) or "-" for n in ("a", "b", "c")) == ["-", "n1", "n2"]
     pending = next(n for n in ("a", "b", "c") if sched.node_of(n) is None)
-    assert sched.condition(pending)["message"] == "0/2 nodes are available: 2 Insufficient cpu."
+    assert sched.condition(pending)["message"] == \
+        "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.."
 
 
 def test_a_pod_that_differs_in_what_the_plugin_reads_gets_its_own_answers(sched):
@@ -140,7 +141,7 @@ def test_answers_that_every_bind_drops_stop_being_kept_and_reused_ones_stay(tmp_
     assert "NodeResourcesFit" not in unkept  # only the chosen node's answer is dropped by a bind
     assert sorted(cluster.node_of(f"p{i}") is not None for i in range(8)) == [False] + [True] * 7
     assert cluster.condition(next(f"p{i}" for i in range(8) if cluster.node_of(f"p{i}") is None))["message"] \
-        == "0/6 nodes are available: 6 full."  # still filtered right without kept answers
+        == "0/6 nodes are available: 6 full. preemption: 0/6 nodes are available: 6 No preemption victims found for incoming pod.."  # (filtered right)
 
 
 ANTI = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
@@ -163,7 +164,8 @@ def test_a_bind_drops_only_the_answers_that_read_the_pair_it_changed(sched):
     sched.run()
     assert sched.node_of("s6") is None
     assert sched.condition("s6")["message"] == \
-        "0/6 nodes are available: 6 node(s) didn't match pod anti-affinity rules."
+        "0/6 nodes are available: 6 node(s) didn't match pod anti-affinity rules." \
+        " preemption: 0/6 nodes are available: 6 No preemption victims found for incoming pod.."
 
 
 # `busy` is computed after a statement that may return: a probe of an "early" node never gets
@@ -191,7 +193,8 @@ def test_answers_that_read_a_value_a_probe_did_not_compute_again_are_not_used(tm
     cluster.add(pod("c", labels={"app": "web"}))
     cluster.run()
     assert cluster.node_of("c") is None
-    assert cluster.condition("c")["message"] == "0/3 nodes are available: 1 early, 2 busy."
+    assert cluster.condition("c")["message"] == \
+        "0/3 nodes are available: 1 early, 2 busy. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.."
 
 
 def test_a_once_per_attempt_value_computed_again_the_same_leaves_the_lets_after_it_standing(tmp_path, monkeypatch):

@@ -59,7 +59,8 @@ def test_a_pod_ungated_when_no_node_fits_becomes_unschedulable(sched):
     ungate(sched, "p")
     sched.run()
     cond = sched.condition("p")
-    assert (cond["reason"], cond["message"]) == ("Unschedulable", "0/1 nodes are available: 1 Insufficient cpu.")
+    assert (cond["reason"], cond["message"]) == ("Unschedulable", "0/1 nodes are available: 1 Insufficient cpu."
+                                                 " preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..")
     assert [e["reason"] for e in sched.events("p")] == ["FailedScheduling"]
 
 

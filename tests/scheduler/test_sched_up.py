@@ -70,7 +70,8 @@ def test_recon_up_once_binds_each_pod_to_the_only_node_that_fits(tmp_path):
     assert "nodeName" not in huge["spec"]
     [cond] = [c for c in huge["status"]["conditions"] if c["type"] == "PodScheduled"]
     assert cond["message"] == ("0/4 nodes are available: 1 node(s) had untolerated taint {dedicated: user1}, "
-                               "3 Insufficient cpu.")
+                               "3 Insufficient cpu. preemption: 0/4 nodes are available: "
+                               "1 Preemption is not helpful for scheduling, 3 No preemption victims found for incoming pod..")
 
 
 def test_a_pending_pods_explanation_is_recomputed_from_the_state_folder(tmp_path):
