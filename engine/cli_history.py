@@ -311,6 +311,10 @@ def run_replay(args: argparse.Namespace) -> int:
         return _what_if(args)
     if not Path(args.state).is_dir():
         raise ReconError(f'no cluster state in {args.state}: start one with "recon up"')
+    if args.to is not None:
+        found = H.History.open(args.state)
+        if not found.problem and args.to > found.head:  # (a damaged log: the verification says where)
+            raise _usage(f"--to {args.to} is after the end of the history (revision {found.head})")
     result = H.verify(args.state, args.to)
     for problem in result.problems:
         print(f"error: {problem}", file=sys.stderr)
@@ -325,6 +329,8 @@ def _what_if(args: argparse.Namespace) -> int:
     if not rules.is_dir():
         raise ReconError(f"{rules}: no such rules folder")
     found = _open(args)
+    if args.from_rev > found.head:
+        raise _usage(f"--from {args.from_rev} is after the end of the history (revision {found.head})")
     result = H.what_if(found, rules, args.from_rev)
     print(f"re-executed from revision {result.start} with the rules in {rules}: "
           f"{result.inputs} external input(s) fed at their recorded times")

@@ -95,3 +95,11 @@ def test_history_actor_does_not_match_a_part_of_a_name(state):
 def test_diff_of_revisions_that_cannot_be_compared_exits_2_not_1_which_says_they_differ(state, args, message):
     proc = recon(*args, *(() if "--state" in args else ("--state", "s")), cwd=state, check=2)
     assert proc.stderr.startswith(message) and proc.stdout == ""
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--to", "100000"), "error: --to 100000 is after the end of the history (revision "),
+    (("--rules", "rules", "--from", "100000"), "error: --from 100000 is after the end of the history (revision ")])
+def test_replay_past_the_end_of_the_history_is_a_usage_mistake_not_a_damaged_log(state, args, message):
+    proc = recon("replay", *args, "--state", "s", cwd=state, check=2)
+    assert proc.stderr.startswith(message) and proc.stdout == ""
