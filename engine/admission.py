@@ -18,12 +18,14 @@ import json
 from collections.abc import Mapping, Sequence
 
 from . import quota, servicetype
+from .storage import BETA_STORAGE_CLASS, is_default_class
 from .apierrors import FieldError, aggregate, forbidden_error, internal_error, invalid, invalid_error, not_found
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import freeze, get_path, thaw
 from .quantity import Quantity
 from .staging import Staging
 from .store import service_addresses
+from .timeutil import parse_time
 from .validation import validate
 
 
@@ -37,6 +39,22 @@ def admit_namespace(staging: Staging, rt: ResourceType, namespace: str, name: st
                  "field": "metadata.namespace"}
         raise forbidden_error(rt.resource, name or None, f"unable to create new content in namespace {namespace} "
                               "because it is being terminated", rt.group, causes=[cause])
+
+
+def admit_default_storage_class(staging: Staging, claim: dict) -> None:
+    """DefaultStorageClass: a new claim that names no class (neither `spec.storageClassName`, not even
+    "", nor the beta annotation) gets the default one, the newest when several are marked default
+    (then by name), and stays without a class when none is."""
+    spec = claim.get("spec")
+    annotations = get_path(claim, "metadata", "annotations") or {}
+    if not isinstance(spec, dict) or "storageClassName" in spec and spec["storageClassName"] is not None \
+            or BETA_STORAGE_CLASS in annotations:
+        return
+    defaults = [c for c in staging.list("storage.k8s.io", "StorageClass") if is_default_class(c)]
+    if defaults:
+        newest = min(defaults, key=lambda c: (-parse_time(get_path(c, "metadata", "creationTimestamp")),
+                                              get_path(c, "metadata", "name") or ""))
+        spec["storageClassName"] = get_path(newest, "metadata", "name")
 
 
 MIRROR_POD = "kubernetes.io/config.mirror"

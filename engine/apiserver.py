@@ -46,6 +46,13 @@ __all__ = ["APIError", "APIServer", "Actor", "Permissions", "Request", "SYSTEM",
 BOOT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # The Service for the API itself, on the first address of the service CIDR (the apiserver's
 # "kubernetes" service controller).
+# the default class a kind or minikube cluster comes with; rules/volume-provisioner.rules simulates its
+# provisioner (and any other but kubernetes.io/no-provisioner)
+DEFAULT_STORAGE_CLASS = {
+    "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+    "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+    "provisioner": "recon.dev/simulated", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
+}
 KUBERNETES_SERVICE = {
     "apiVersion": "v1", "kind": "Service",
     "metadata": {"name": "kubernetes", "namespace": "default",
@@ -130,7 +137,8 @@ class APIServer:
         return self._one(actor, Request("create", "", "Binding", namespace, pod, body), cause)
 
     def bootstrap(self) -> st.Snapshot:
-        """Create the system namespaces, priority classes and `kubernetes` Service that are missing (idempotent)."""
+        """Create the system namespaces, priority classes and `kubernetes` Service that are missing, and
+        the default StorageClass `standard` when there is no StorageClass at all (idempotent)."""
         head = self.store.head
         requests = [
             Request("create", "", "Namespace", None, name, {"apiVersion": "v1", "kind": "Namespace",
@@ -145,6 +153,9 @@ class APIServer:
                 requests.append(Request("create", "scheduling.k8s.io", "PriorityClass", None, name, body))
         if head.get(("", "Service", "default", "kubernetes")) is None:
             requests.append(Request("create", "", "Service", "default", "kubernetes", KUBERNETES_SERVICE))
+        if not head.list("storage.k8s.io", "StorageClass"):  # (as kind and minikube ship one)
+            requests.append(Request("create", "storage.k8s.io", "StorageClass", None, "standard",
+                                    DEFAULT_STORAGE_CLASS))
         if not requests:
             return head
         return self.submit(SYSTEM, requests, cause=("bootstrap",))[0]
@@ -256,6 +267,8 @@ class APIServer:
             defaulting.admit_pod(body, staging.list("scheduling.k8s.io", "PriorityClass"))
             # (mutating admission before PrepareForCreate, as upstream: the QoS class sees the defaults)
             body = admission.admit_limit_ranges(staging, body)
+        if (rt.group, rt.kind) == ("", "PersistentVolumeClaim"):
+            admission.admit_default_storage_class(staging, body)
         obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
         _confirm_grant(staging, rt, req, obj, None)
@@ -293,7 +306,7 @@ class APIServer:
                 raise invalid_error("Scale.autoscaling", name, errors, "autoscaling")
             new = strategy.prepare_scale(rt, old, body)
         elif req.subresource in ("status", "finalize"):
-            new = strategy.prepare_status(rt, old, body, req.subresource)
+            new = strategy.prepare_status(rt, old, body, req.subresource, staging.now)
         else:
             new = strategy.prepare_update(rt, old, body)
         new = _managed_fields(rt, req, old, new, staging.now, managed)

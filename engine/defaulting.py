@@ -169,6 +169,27 @@ def _persistentvolumeclaim(claim: dict) -> None:
     _claim_defaults(claim)
 
 
+def _persistentvolume(pv: dict) -> None:
+    """SetDefaults_PersistentVolume: Retain, a Filesystem volume, Pending until the controller sees it."""
+    spec = pv.get("spec")
+    if isinstance(spec, dict):
+        if not spec.get("persistentVolumeReclaimPolicy"):
+            spec["persistentVolumeReclaimPolicy"] = "Retain"
+        spec.setdefault("volumeMode", "Filesystem")
+    status = pv.setdefault("status", {})
+    if isinstance(status, dict) and not status.get("phase"):
+        status["phase"] = "Pending"
+
+
+def _storageclass(sc: dict) -> None:
+    """SetDefaults_StorageClass (storage/v1): volumes of the class are deleted with their claims and
+    bound at once."""
+    if not sc.get("reclaimPolicy"):
+        sc["reclaimPolicy"] = "Delete"
+    if not sc.get("volumeBindingMode"):
+        sc["volumeBindingMode"] = "Immediate"
+
+
 def _statefulset(sts: dict) -> None:
     """SetDefaults_StatefulSet (apps/v1), and the claim templates' defaults as claims get them."""
     spec = sts.get("spec")
@@ -422,6 +443,8 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("apps", "DaemonSet"): _daemonset,
     ("apps", "StatefulSet"): _statefulset,
     ("", "PersistentVolumeClaim"): _persistentvolumeclaim,
+    ("", "PersistentVolume"): _persistentvolume,
+    ("storage.k8s.io", "StorageClass"): _storageclass,
     ("batch", "Job"): _job,
     ("batch", "CronJob"): _cronjob,
     ("autoscaling", "HorizontalPodAutoscaler"): _horizontalpodautoscaler,

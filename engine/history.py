@@ -59,7 +59,7 @@ SHORT = {
     "Namespace": "ns", "ServiceAccount": "sa", "ConfigMap": "cm", "DaemonSet": "ds",
     "StatefulSet": "sts", "EndpointSlice": "endpointslice", "PersistentVolumeClaim": "pvc",
     "CustomResourceDefinition": "crd", "PriorityClass": "pc", "HorizontalPodAutoscaler": "hpa",
-    "NetworkPolicy": "netpol",
+    "NetworkPolicy": "netpol", "PersistentVolume": "pv", "StorageClass": "sc",
 }
 NOISE = "kubectl.kubernetes.io/last-applied-configuration"  # left out of change summaries
 MAX_CHAIN = 30  # steps of an explanation, at most

@@ -129,6 +129,8 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("", "ServiceAccount", "serviceaccounts", "sa", has_spec=False, sub={"token"}),
     _t("", "Event", "events", "ev", create_on_update=True, has_spec=False),
     _t("", "PersistentVolumeClaim", "persistentvolumeclaims", "pvc", sub={"status"}),
+    _t("", "PersistentVolume", "persistentvolumes", "pv", namespaced=False, sub={"status"}),
+    _t("storage.k8s.io", "StorageClass", "storageclasses", "sc", namespaced=False, has_spec=False),
     _t("", "Binding", "bindings", has_spec=False),
     _t("discovery.k8s.io", "EndpointSlice", "endpointslices", has_spec=False),
     _t("coordination.k8s.io", "Lease", "leases", create_on_update=True),

@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from . import jsonpath
+from . import jsonpath, storage
 from .kinds import PrinterColumn
 from .objects import get_path, thaw
 from .selectors import format_label_selector, from_map
@@ -443,6 +443,26 @@ def claim_class(obj: Mapping, now: float) -> str:
     return beta if beta is not None else get_path(obj, "spec", "storageClassName") or ""
 
 
+def volume_claim(obj: Mapping, now: float) -> str:
+    """`namespace/name` of the claim a volume is bound (or reserved) to; blank when none."""
+    ref = get_path(obj, "spec", "claimRef")
+    return f"{ref.get('namespace') or ''}/{ref.get('name') or ''}" if ref else ""
+
+
+def volume_access_modes(obj: Mapping, now: float) -> str:
+    modes = get_path(obj, "spec", "accessModes") or ()
+    return ",".join(short for mode, short in _ACCESS_MODE_SHORT if mode in modes)
+
+
+def volume_class(obj: Mapping, now: float) -> str:
+    return storage.volume_class(obj)
+
+
+def storageclass_name(obj: Mapping, now: float) -> str:
+    name = get_path(obj, "metadata", "name") or ""
+    return name + " (default)" if storage.is_default_class(obj) else name
+
+
 def event_subobject(obj: Mapping, now: float) -> str:
     return (_event(obj, "involvedObject") or {}).get("fieldPath") or ""
 
@@ -825,6 +845,24 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         C("StorageClass", 0, claim_class),
         C("VolumeAttributesClass", 0, _path("spec", "volumeAttributesClassName", default="<unset>")), _AGE,
         C("VolumeMode", 1, _path("spec", "volumeMode", default="<unset>")),
+    ],
+    ("", "PersistentVolume"): [
+        _NAME, C("Capacity", 0, _path("spec", "capacity", "storage", default="0")),
+        C("Access Modes", 0, volume_access_modes),
+        C("Reclaim Policy", 0, _path("spec", "persistentVolumeReclaimPolicy", default="")),
+        C("Status", 0, claim_phase), C("Claim", 0, volume_claim), C("StorageClass", 0, volume_class),
+        C("VolumeAttributesClass", 0, _path("spec", "volumeAttributesClassName", default="<unset>")),
+        C("Reason", 0, _path("status", "reason", default="")), _AGE,
+        C("VolumeMode", 1, _path("spec", "volumeMode", default="<unset>")),
+    ],
+    ("storage.k8s.io", "StorageClass"): [
+        C("Name", 0, storageclass_name, format="name"),
+        C("Provisioner", 0, _path("provisioner", default="")),
+        C("ReclaimPolicy", 0, _path("reclaimPolicy", default="Delete")),
+        C("VolumeBindingMode", 0, _path("volumeBindingMode", default="Immediate")),
+        C("AllowVolumeExpansion", 0, lambda o, n: _go_bool(o.get("allowVolumeExpansion")),
+          value=lambda o, n: bool(o.get("allowVolumeExpansion"))),
+        _AGE,
     ],
     ("apps", "ControllerRevision"): [_NAME, C("Controller", 0, controllerrevision_owner),
                                      C("Revision", 0, _count("revision"), "integer"), _AGE],

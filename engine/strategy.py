@@ -90,6 +90,8 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
         obj["status"] = thaw(crd_status(obj, None))
     if (rt.group, rt.kind) == ("apps", "DaemonSet"):
         defaulting.daemonset_template_generation(obj, None, False)
+    if (rt.group, rt.kind) == ("", "PersistentVolume") and isinstance(obj.get("status"), dict):
+        obj["status"]["lastPhaseTransitionTime"] = format_time(now)
     if rt.kind == "Event" and rt.group in ("", "events.k8s.io"):
         return freeze_unshared(obj)
     return freeze(obj)
@@ -219,8 +221,9 @@ def _service_update(old: Mapping, body: dict) -> None:
     servicetype.drop_unused_internal_policy(spec)
 
 
-def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: str) -> Mapping:
-    """The object a status (or namespace finalize) write stores: only that part changes."""
+def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: str, now: float = 0.0) -> Mapping:
+    """The object a status (or namespace finalize) write stores: only that part changes (a
+    PersistentVolume's new phase notes when it changed, as upstream's status strategy does)."""
     if subresource == "finalize":
         return set_path(old, ("spec", "finalizers"), freeze(get_path(body, "spec", "finalizers") or []))
     status = body.get("status")
@@ -235,6 +238,10 @@ def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: s
             new = new.set("status", new["status"].update(freeze(fixes)))
     elif rt.is_custom:
         new = shape_custom_resource(new, rt.schemas.get(_version(new)))
+    elif (rt.group, rt.kind) == ("", "PersistentVolume") and isinstance(status, Mapping):
+        phase = status.get("phase")
+        if phase != get_path(old, "status", "phase"):
+            new = set_path(new, ("status", "lastPhaseTransitionTime"), format_time(now))
     return new
 
 

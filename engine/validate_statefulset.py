@@ -120,19 +120,34 @@ def claim_spec_errors(spec: Mapping, path: str) -> list[FieldError]:
         if not found and fc.quantity_value(storage) <= 0:
             found = [invalid(where, storage, "must be greater than zero")]
         errors += found
+    if spec.get("selector") is not None:
+        errors += fc.label_selector(spec["selector"], f"{path}.selector")
+    if spec.get("storageClassName"):
+        errors += fc.named(spec["storageClassName"], f"{path}.storageClassName")
     return errors + fc.one_of(spec.get("volumeMode"), f"{path}.volumeMode", ("Block", "Filesystem"))
 
 
+_BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
+
+
 def claim_errors(claim: Mapping, old: Mapping | None) -> list[FieldError]:
-    """ValidatePersistentVolumeClaim; on an update only the storage request may change."""
+    """ValidatePersistentVolumeClaim; on an update only the storage request may change, besides
+    what binding sets: `volumeName` once, and a class where none was (a retroactive default)."""
     if claim.get("spec") is None:
         return [required("spec")]
     errors, spec = fc.mapping(claim.get("spec"), "spec")
     errors += claim_spec_errors(spec, "spec")
     if old is not None and not errors:
-        requests = ("resources", "volumeAttributesClassName", "volumeName")
-        fixed = {k: v for k, v in spec.items() if k not in requests}
-        was = {k: v for k, v in (old.get("spec") or {}).items() if k not in requests}
+        old_spec = old.get("spec") or {}
+        free = {"resources", "volumeAttributesClassName"}
+        if not old_spec.get("volumeName"):
+            free.add("volumeName")
+        old_annotations = (old.get("metadata") or {}).get("annotations") or {}
+        if _BETA_CLASS not in old_annotations and old_spec.get("storageClassName") is None \
+                and spec.get("storageClassName"):
+            free.add("storageClassName")
+        fixed = {k: v for k, v in spec.items() if k not in free}
+        was = {k: v for k, v in old_spec.items() if k not in free}
         if fixed != was:
             errors.append(forbidden("spec", "spec is immutable after creation except resources.requests and "
                                             "volumeAttributesClassName for bound claims"))

@@ -27,6 +27,7 @@ from .validate_daemonset import daemonset_errors, daemonset_status_errors
 from .validate_hpa import hpa_errors, hpa_status_errors
 from .validate_networkpolicy import networkpolicy_errors
 from .validate_statefulset import claim_errors, statefulset_errors, statefulset_status_errors
+from .validate_storage import persistentvolume_errors, storageclass_errors
 from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
 from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
                                quota_errors, quota_status_errors, role_binding_errors, role_errors)
@@ -316,6 +317,8 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("apps", "ReplicaSet"): replicaset_errors,
     ("apps", "StatefulSet"): statefulset_errors,
     ("", "PersistentVolumeClaim"): claim_errors,
+    ("", "PersistentVolume"): persistentvolume_errors,
+    ("storage.k8s.io", "StorageClass"): storageclass_errors,
     ("batch", "Job"): job_errors,
     ("batch", "CronJob"): cronjob_errors,
     ("policy", "PodDisruptionBudget"): pdb_errors,

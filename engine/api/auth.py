@@ -309,7 +309,7 @@ def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
 
 
 # cluster-scoped storage, which upstream's admin, edit and view roles leave to cluster-admin
-_CLUSTER_STORAGE = frozenset({("", "persistentvolumes"), ("storage.k8s.io", "storageclasses")})
+CLUSTER_STORAGE = frozenset({("", "persistentvolumes"), ("storage.k8s.io", "storageclasses")})
 
 
 def _default_rules(name: str) -> list[Mapping]:
@@ -331,7 +331,7 @@ def _rule_matches(rule: Mapping, request: Attributes) -> bool:
     if "*" not in groups and request.group not in groups:
         return False
     excluded = rule.get("excluded")
-    if excluded and (request.group, request.resource) in _CLUSTER_STORAGE:
+    if excluded and (request.group, request.resource) in CLUSTER_STORAGE:
         return False
     if excluded in ("view", "edit") and (request.group == RBAC_GROUP or (
             excluded == "view" and (request.group, request.resource) == ("", "secrets"))):

@@ -29,8 +29,8 @@ from typing import Any
 import attrs
 
 from ..apierrors import forbidden_error
-from .auth import (BASIC_NON_RESOURCE_RULES, BASIC_RESOURCE_RULES, RBAC_GROUP, Attributes, User, authorized,
-                   role_rules, rules_for, url_matches)
+from .auth import (BASIC_NON_RESOURCE_RULES, BASIC_RESOURCE_RULES, CLUSTER_STORAGE, RBAC_GROUP, Attributes, User,
+                   authorized, role_rules, rules_for, url_matches)
 
 ROLE_KINDS = {"Role": "roles", "ClusterRole": "clusterroles"}
 BINDING_KINDS = {"RoleBinding": "rolebindings", "ClusterRoleBinding": "clusterrolebindings"}
@@ -184,14 +184,24 @@ def _covers(owner: Mapping, piece: Mapping) -> bool:
     return not names or ("resourceNames" in piece and piece["resourceNames"][0] in names)
 
 
+_LEAVES_OUT = {"admin": 1, "edit": 2, "view": 3}  # each default role leaves out what the one before does
+
+
 def _excluded_covers(owner: str | None, piece: str | None, group: str, resource: str) -> bool:
-    """recon's default `edit` and `view` grant no RBAC (`view` no Secrets either): such a rule covers a
-    piece only outside what it leaves out, or a piece of a default role leaving out as much."""
-    if not owner or piece == "view" or piece == owner:
+    """recon's default `admin`, `edit` and `view` grant no PersistentVolumes nor StorageClasses, `edit`
+    and `view` no RBAC, `view` no Secrets either: such a rule covers a piece only outside what it
+    leaves out, or a piece of a default role leaving out as much."""
+    if not owner or (piece and _LEAVES_OUT[piece] >= _LEAVES_OUT[owner]):
         return True
-    if group in ("*", RBAC_GROUP):
+    base = resource.split("/")[0]
+    storage_groups = {g for g, _ in CLUSTER_STORAGE}
+    if group == "*" or (group, base) in CLUSTER_STORAGE or (base == "*" and group in storage_groups):
         return False
-    return owner != "view" or not (group == "" and resource.split("/")[0] in ("*", "secrets"))
+    if owner == "admin":
+        return True
+    if group == RBAC_GROUP:
+        return False
+    return owner != "view" or not (group == "" and base in ("*", "secrets"))
 
 
 def _compact(pieces: Sequence[Mapping]) -> list[dict]:
