@@ -228,19 +228,21 @@ class Live:
 
     def background(self) -> None:
         """Run the engine for due timers and others' writes; show it only when it did something visible
-        (a failure to converge once per message, not at every tick)."""
+        (a failure to converge once per message, not at every tick: rules that keep fighting write
+        at every tick, and say nothing new)."""
         batch = self.converge("engine")
         failed = "" if batch.converged else batch.message
-        self._show(batch, always=bool(failed and failed != self._failed))
-        self._failed = failed
+        repeated = bool(failed) and failed == self._failed
+        self._show(batch, always=bool(failed) and not repeated, repeated=repeated)
 
-    def _show(self, batch: Batch, always: bool = True) -> None:
+    def _show(self, batch: Batch, always: bool = True, repeated: bool = False) -> None:
         """Report a batch with the rule failures not reported yet (a failure that went away and
-        comes back is new again); one that wrote nothing is shown only with new failures, or
-        `always`."""
+        comes back is new again); one that wrote nothing, or only went on failing to converge as
+        reported (`repeated`), is shown only with new failures, or `always`."""
         new = tuple(text for text, who in zip(batch.failures, batch.failing) if who not in self._shown_failures)
         self._shown_failures = set(batch.failing)  # (a run's failures are all that fail now)
-        if always or new or batch.revisions or batch.effects.lines:
+        self._failed = "" if batch.converged else batch.message
+        if always or new or not repeated and (batch.revisions or batch.effects.lines):
             self.reporter.applied(attrs.evolve(batch, failures=new))
 
     def converge(self, trigger: str) -> Batch:

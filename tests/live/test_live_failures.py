@@ -72,3 +72,36 @@ def test_a_failure_whose_message_changes_at_each_retry_is_still_shown_once(tmp_p
         assert len(shown) == 1 and "web-abcde" in shown[0]["failures"][0]
     finally:
         live.close()
+
+
+FIGHT = """component fight-controller
+  reads ConfigMap
+  writes ConfigMap
+
+rule one for cm in ConfigMap where cm.name == "cm":
+  set cm.data.x = "1"
+
+rule two for cm in ConfigMap where cm.name == "cm":
+  set cm.data.x = "2"
+"""
+
+
+def test_two_rules_that_keep_fighting_are_reported_once_not_at_every_tick(tmp_path: Path, folder: Path):
+    (folder / "cm.yaml").write_text(config_map("cm"))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "fight.rules").write_text(FIGHT)
+    out = io.StringIO()
+    live = Live(Cluster(Store(), rules, simulated=False), folder, Reporter(json_lines=True, out=out), quiet=0.0)
+    live.out = out
+    try:
+        live.start()
+        first = [e for e in events(live) if e["event"] == "applied"]
+        assert not first[-1]["converged"] and "fight-controller/one" in first[-1]["message"]
+        live.step()  # the fight goes on: each run is stopped by the engine's guard, in its words
+        assert [e["converged"] for e in events(live)] in ([], [False])
+        live.step()  # and again, as already reported: nothing more is shown
+        live.step()
+        assert events(live) == []
+    finally:
+        live.close()
