@@ -69,3 +69,14 @@ class PermanentError(ReconError):
 
 class TemporaryError(ReconError):
     """A failure that may go away on retry (a conflict with a concurrent write)."""
+
+
+def undecodable(path: str, data: bytes, exc: UnicodeDecodeError, what: str) -> SourceError:
+    """The mistake of a file that is not UTF-8, at the line and column of its first bad byte."""
+    before = data[:exc.start]
+    line = before.count(b"\n") + 1
+    start = before.rfind(b"\n") + 1
+    col = len(data[start:exc.start].decode("utf-8", "replace")) + 1
+    source = data[start:].split(b"\n", 1)[0].decode("utf-8", "replace")
+    return SourceError(path, line, col, f"{what} is not UTF-8: byte 0x{data[exc.start]:02x} cannot be read "
+                                        "here; save the file as UTF-8", source)

@@ -50,7 +50,7 @@ from pyrsistent import PMap
 from .api.fieldvalidation import unknown_fields
 from . import autoscaling_v1
 from .apiserver import MANIFESTS, Actor, APIError, Request
-from .errors import ReconError, SourceError
+from .errors import ReconError, SourceError, undecodable
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, crd_types
 from .objects import Key, dumps, freeze, get_path, group_of, key_of, thaw
 from .patch import MERGE_KEYS, RETAIN_KEYS, RETAIN_KEYS_ITEMS, SET_LISTS, apply_patch
@@ -157,8 +157,10 @@ def load_file(path: Path, rel: str) -> tuple[list[Document], list[SourceError]]:
     display = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         return [], [SourceError(display, 1, 1, f"cannot read manifest: {exc}")]
+    except UnicodeDecodeError as exc:
+        return [], [undecodable(display, path.read_bytes(), exc, "the manifest")]
     lines = text.splitlines()
     docs, errors = [], []
     try:

@@ -13,7 +13,7 @@ import attrs
 
 from .dsl.check import load as load_module
 from .dsl.compile import CompiledComponent, CompiledDecl, compile_module
-from .errors import SourceError, SourceErrors, source_line_of
+from .errors import SourceError, SourceErrors, source_line_of, undecodable
 
 
 @attrs.frozen(eq=False)
@@ -59,8 +59,10 @@ def _display(path: Path) -> str:
 def compile_file(path: Path) -> tuple[CompiledComponent, str]:
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise SourceErrors([SourceError(_display(path), 1, 1, f"cannot read rule file: {exc}")]) from None
+    except UnicodeDecodeError as exc:
+        raise SourceErrors([undecodable(_display(path), path.read_bytes(), exc, "the rule file")]) from None
     module = load_module(text, _display(path))
     return compile_module(module, text), text
 

@@ -202,3 +202,10 @@ def test_the_same_object_in_two_files_names_both_places_and_resolves_neither(tmp
 def test_field_path_reads_apiserver_field_names():
     assert field_path("spec.template.spec.containers[0].image") == ("spec", "template", "spec", "containers", 0, "image")
     assert field_path("metadata.labels[app]") == ("metadata", "labels", "app")
+
+
+def test_a_manifest_that_is_not_utf8_is_reported_at_its_first_bad_byte(tmp_path):
+    (tmp_path / "cm.yaml").write_bytes(b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: \"caf\xe9\"}\n")
+    (error,) = load_folder(tmp_path).errors
+    assert (error.line, error.col, error.source_line) == (4, 15, "data: {a: \"caf\N{REPLACEMENT CHARACTER}\"}")
+    assert error.message == "the manifest is not UTF-8: byte 0xe9 cannot be read here; save the file as UTF-8"

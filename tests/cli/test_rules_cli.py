@@ -109,3 +109,10 @@ def test_two_runs_on_the_same_inputs_write_byte_identical_history(tmp_path):
         logs.append((root / ".recon" / "history.log").read_bytes())
     assert len(logs[0]) > 1000
     assert logs[0] == logs[1]
+
+
+def test_a_rule_file_that_is_not_utf8_is_reported_at_its_first_bad_byte(tmp_path):
+    (tmp_path / "latin1.rules").write_bytes(b"component latin1\n  reads Pod\n\n# caf\xe9\n")
+    err = recon("rules", "check", "latin1.rules", cwd=tmp_path, check=1).stderr
+    assert err.splitlines() == ["latin1.rules:4:6: the rule file is not UTF-8: byte 0xe9 cannot be read here; "
+                                "save the file as UTF-8", "    # caf\N{REPLACEMENT CHARACTER}", "         ^"]
