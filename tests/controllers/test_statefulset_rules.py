@@ -20,7 +20,7 @@ def statefulset(name="web", replicas=3, image="nginx:1.27", **spec_fields):
 
 @pytest.fixture
 def cluster(controller_cluster):
-    controller_cluster.load("statefulset", "persistentvolume")
+    controller_cluster.load("statefulset", "persistentvolume", "volume-provisioner")
     return controller_cluster
 
 
@@ -230,7 +230,11 @@ def test_volume_claim_templates_create_bound_claims_the_pod_refers_to(cluster):
     pvc = c.get("PersistentVolumeClaim", "data-web-0")
     assert pvc["metadata"]["labels"] == {"app": "web"} and "ownerReferences" not in pvc["metadata"]
     assert pvc["status"] == {"phase": "Bound", "capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"]}
+    # (the default class `standard` provisions a volume for it, which the claim is bound to)
+    assert pvc["spec"]["storageClassName"] == "standard"
     assert pvc["spec"]["volumeName"] == "pvc-" + pvc["metadata"]["uid"]
+    volume = c.get("PersistentVolume", pvc["spec"]["volumeName"], "")
+    assert volume["status"]["phase"] == "Bound" and volume["spec"]["claimRef"]["name"] == "data-web-0"
     assert c.get("Pod", "web-0")["spec"]["volumes"] == [{"name": "data", "persistentVolumeClaim": {"claimName": "data-web-0"}}]
     assert "create Claim data-web-0 Pod web-0 in StatefulSet web success" in messages(c, "SuccessfulCreate")
 
