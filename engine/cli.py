@@ -544,8 +544,9 @@ def _table(rt: ResourceType, objects: list, args: argparse.Namespace, now: float
     cols = columns(rt, wide=args.output == "wide")
     headers = [c.name for c in cols]
     rows = [[c.fn(obj, now) for c in cols] for obj in objects]
-    if with_kind and headers[0] == "NAME":
-        rows = [[object_ref(key_of(obj)), *row[1:]] for obj, row in zip(objects, rows)]
+    if with_kind and headers[0] == "NAME":  # (the kind before the cell: `storageclass.storage.k8s.io/x (default)`)
+        rows = [[object_ref(key_of(obj)).rpartition("/")[0] + "/" + row[0], *row[1:]]
+                for obj, row in zip(objects, rows)]
     if args.all_namespaces and rt.namespaced:
         headers = ["NAMESPACE", *headers]
         rows = [[get_path(obj, "metadata", "namespace") or "", *row] for obj, row in zip(objects, rows)]

@@ -85,6 +85,14 @@ def test_comma_list_prints_one_table_per_kind_with_kind_prefixes(example):
     assert "service/web" in [r[0] for r in rows(second)[1:]]
 
 
+def test_kind_prefixes_go_before_the_name_cell_as_kubectl_puts_them(example):
+    """The example cluster has the default StorageClass recon ships: kubectl shows it `standard (default)`."""
+    alone = rows(recon("get", "sc", cwd=example, check=0).stdout)
+    assert [r[0] for r in alone[1:]] == ["standard (default)"]
+    out = recon("get", "sc,ns", cwd=example, check=0).stdout
+    assert [r[0] for r in rows(out.strip().split("\n\n")[0])[1:]] == ["storageclass.storage.k8s.io/standard (default)"]
+
+
 def test_all_category(example):
     out = recon("get", "all", "-n", "demo", "-o", "name", cwd=example, check=0).stdout.split()
     assert "service/web" in out and "deployment.apps/web" in out
