@@ -22,6 +22,9 @@ write, and a value kept here stays held.
 - `drop_unused_internal_policy`: an ExternalName Service shows no
   internalTrafficPolicy (upstream drops it on read,
   `defaultOnReadInternalTrafficPolicy`; here it is dropped on write).
+- `with_load_balancer_status`: every Service's status holds `loadBalancer`,
+  `{}` until something fills it (ServiceStatus.LoadBalancer is a struct, not
+  a pointer, so upstream always writes it: `status: {loadBalancer: {}}`).
 
 The functions edit a thawed spec (and status) in place.
 """
@@ -129,6 +132,15 @@ def drop_type_dependent_fields(old: Mapping, new: dict, status: dict | None = No
             new.pop("externalTrafficPolicy", None)
     if status is not None and _type(new) != "LoadBalancer" and status.get("loadBalancer"):
         status["loadBalancer"] = {}
+
+
+def with_load_balancer_status(status: Any) -> dict:
+    """A Service's status as upstream stores it: a copy with `loadBalancer: {}` when it has none
+    (a create's status is reset to exactly that, PrepareForCreate's `ServiceStatus{}`)."""
+    status = dict(status) if isinstance(status, Mapping) else {}
+    if status.get("loadBalancer") is None:
+        status["loadBalancer"] = {}
+    return status
 
 
 def normalize_cluster_ips(old: Mapping | None, new: dict) -> None:

@@ -80,6 +80,8 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
     obj = _shape(rt, obj)
     defaulting.apply_defaults(rt.group, rt.kind, obj)
     defaulting.prepare_create(rt.group, rt.kind, obj)
+    if (rt.group, rt.kind) == ("", "Service"):  # (PrepareForCreate resets the status)
+        obj["status"] = servicetype.with_load_balancer_status(None)
     if (rt.group, rt.kind) == ("", "Service") and isinstance(obj.get("spec"), dict):
         servicetype.normalize_cluster_ips(None, obj["spec"])
         servicetype.init_ip_families(None, obj["spec"])
@@ -210,6 +212,7 @@ def _daemonset_update(old: Mapping, body: dict) -> None:
 def _service_update(old: Mapping, body: dict) -> None:
     """A Service update keeps the addresses the write left out and drops the fields its new
     type does not use (engine/servicetype.py); what it drops is released with this write."""
+    body["status"] = servicetype.with_load_balancer_status(body.get("status"))
     spec, old_spec = body.get("spec"), thaw(old.get("spec"))
     if not isinstance(spec, dict) or not isinstance(old_spec, dict):
         return
@@ -236,6 +239,8 @@ def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: s
         fixes = defaulting.pod_status_ips(status)
         if fixes:
             new = new.set("status", new["status"].update(freeze(fixes)))
+    elif (rt.group, rt.kind) == ("", "Service"):
+        new = new.set("status", freeze(servicetype.with_load_balancer_status(status)))
     elif rt.is_custom:
         new = shape_custom_resource(new, rt.schemas.get(_version(new)))
     elif (rt.group, rt.kind) == ("", "PersistentVolume") and isinstance(status, Mapping):

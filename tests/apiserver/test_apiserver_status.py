@@ -162,3 +162,39 @@ def test_a_pods_single_and_plural_ips_are_kept_in_step(api, status, expected):
     created = api.create(ADMIN, pod("p"))
     updated = api.update(ADMIN, {**created, "status": {"phase": "Running", **status}}, subresource="status")
     assert {k: v for k, v in thaw(updated["status"]).items() if k in expected} == expected
+
+
+def service(name: str = "web", **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"selector": {"app": name}, "ports": [{"port": 80}], **spec}}
+
+
+@pytest.mark.parametrize("kind", ["ClusterIP", "NodePort", "LoadBalancer"])
+def test_every_new_service_has_an_empty_load_balancer_status(api, kind):
+    """PrepareForCreate resets the status to ServiceStatus{}, whose loadBalancer is always written."""
+    body = service(type=kind)
+    body["status"] = {"loadBalancer": {"ingress": [{"ip": "192.0.2.7"}]}}
+    assert thaw(api.create(ADMIN, body)["status"]) == {"loadBalancer": {}}
+    assert thaw(api.get(ADMIN, "", "Service", "default", "web")["status"]) == {"loadBalancer": {}}
+
+
+def test_the_bootstrapped_kubernetes_service_has_an_empty_load_balancer_status(api):
+    assert thaw(api.get(ADMIN, "", "Service", "default", "kubernetes")["status"]) == {"loadBalancer": {}}
+
+
+def test_a_service_keeps_its_load_balancer_status_through_updates(api):
+    created = api.create(ADMIN, service(type="LoadBalancer"))
+    ingress = {"loadBalancer": {"ingress": [{"ip": "192.0.2.7", "ipMode": "VIP"}]}}
+    assert thaw(api.update(ADMIN, set_path(created, ("status",), ingress), subresource="status")["status"]) == ingress
+    relabelled = api.patch(ADMIN, "", "Service", "default", "web", {"metadata": {"labels": {"tier": "front"}}})
+    assert thaw(relabelled["status"]) == ingress
+    cleared = api.patch(ADMIN, "", "Service", "default", "web", {"status": None}, subresource="status")
+    assert thaw(cleared["status"]) == {"loadBalancer": {}}
+
+
+def test_a_service_turned_from_load_balancer_to_cluster_ip_keeps_an_empty_load_balancer_status(api):
+    created = api.create(ADMIN, service(type="LoadBalancer"))
+    api.update(ADMIN, set_path(created, ("status", "loadBalancer", "ingress"), [{"ip": "192.0.2.7"}]),
+               subresource="status")
+    turned = api.patch(ADMIN, "", "Service", "default", "web", {"spec": {"type": "ClusterIP"}})
+    assert thaw(turned["status"]) == {"loadBalancer": {}}

@@ -95,6 +95,15 @@ def test_reapplying_an_unchanged_folder_writes_nothing(folder):
     assert folder.store.revision == revision
 
 
+def test_a_services_server_set_status_is_not_a_difference_to_apply(folder):
+    folder.write("svc.yaml", SERVICE.format(port=80))
+    folder.apply()
+    assert get_path(folder.get("", "Service", "demo", "web"), "status") == {"loadBalancer": {}}
+    revision = folder.store.revision
+    assert set(actions(folder.apply()).values()) == {"unchanged"}
+    assert folder.store.revision == revision
+
+
 def test_an_edit_is_applied_and_fields_set_by_others_are_kept(folder):
     folder.apply()
     folder.api.patch(ADMIN, "apps", "Deployment", "demo", "web", {"spec": {"replicas": 7}}, "merge")

@@ -107,6 +107,13 @@ def test_get_prints_names_json_yaml_and_jsonpath(live):
     assert path == "3"
 
 
+def test_get_svc_yaml_shows_the_empty_load_balancer_status_and_the_external_ip_column(live):
+    doc = yaml.safe_load(live.kubectl("get", "svc", "web", "-n", "demo", "-o", "yaml").stdout)
+    assert doc["status"] == {"loadBalancer": {}}
+    row = live.kubectl("get", "svc", "web", "-n", "demo", "--no-headers").stdout.split()
+    assert row[1] == "ClusterIP" and row[3] == "<none>"
+
+
 def test_a_missing_object_reads_as_upstreams_not_found(live):
     proc = live.kubectl("get", "pod", "nope", check=1)
     assert proc.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'

@@ -137,3 +137,22 @@ def test_empty_lists_and_maps_in_the_file_are_no_drift_when_others_change_what_i
     loop.step()
     assert [e["event"] for e in events(loop)][:1] == ["drift"]
     assert loop.cluster.store.head.get(WEB)["spec"]["replicas"] == 2
+
+
+def test_a_services_server_set_status_is_no_drift(loop: Live, folder: Path):
+    """Every Service is stored with `status: {loadBalancer: {}}`, which the file leaves out; a load
+    balancer filling it in is no drift either, nor is a file that spells the empty status out."""
+    svc = ("", "Service", "default", "web")
+    assert loop.cluster.store.head.get(svc)["status"] == {"loadBalancer": {}}
+    events(loop)
+    loop.cluster.api.patch(ADMIN, *svc, {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.7"}]}}},
+                           subresource="status")
+    loop.step()
+    assert events(loop) == []
+    loop.manifests.close()
+    (folder / "web.yaml").write_text((folder / "web.yaml").read_text() + "status:\n  loadBalancer: {}\n")
+    loop.apply("files", ("web.yaml",))
+    loop.step()
+    assert [e for e in events(loop) if e["event"] == "drift"] == []
+    # (the file's own write, a main update of a ClusterIP Service, empties loadBalancer as upstream's does)
+    assert loop.cluster.store.head.get(svc)["status"] == {"loadBalancer": {}}
