@@ -286,12 +286,12 @@ def service_external_ip(svc: Mapping, now: float) -> str:
     external = list(spec.get("externalIPs") or ())
     if stype in ("ClusterIP", "NodePort"):
         return ",".join(external) or NONE
-    if stype == "LoadBalancer":
+    if stype == "LoadBalancer":  # the balancer's addresses, sorted and unique, then the external IPs
         ingress = get_path(svc, "status", "loadBalancer", "ingress") or ()
-        external += [i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")]
-        return ",".join(external) or "<pending>"
+        balancer = sorted({i.get("ip") or i.get("hostname") for i in ingress if i.get("ip") or i.get("hostname")})
+        return ",".join(balancer + external) or "<pending>"
     if stype == "ExternalName":
-        return spec.get("externalName") or NONE
+        return spec.get("externalName") or ""
     return UNKNOWN
 
 

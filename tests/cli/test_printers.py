@@ -139,6 +139,35 @@ def test_service_row():
     assert cells("svc", svc, wide=True) == ["web", "ClusterIP", "10.96.0.12", "<none>", "80/TCP,53:30053/UDP", "90s", "app=web"]
 
 
+def _service(kind: str, external_ips=(), ingress=None, **spec) -> dict:
+    body = {"metadata": {"name": "web"}, "spec": {"type": kind, **spec}, "status": {"loadBalancer": {}}}
+    if external_ips:
+        body["spec"]["externalIPs"] = list(external_ips)
+    if ingress is not None:
+        body["status"]["loadBalancer"]["ingress"] = ingress
+    return body
+
+
+@pytest.mark.parametrize("svc, external", [
+    (_service("ClusterIP"), "<none>"),
+    (_service("NodePort"), "<none>"),
+    (_service("ClusterIP", ["192.0.2.1", "192.0.2.2"]), "192.0.2.1,192.0.2.2"),
+    (_service("LoadBalancer"), "<pending>"),
+    (_service("LoadBalancer", ingress=[]), "<pending>"),
+    (_service("LoadBalancer", ingress=[{"ipMode": "VIP"}]), "<pending>"),
+    # the balancer's addresses (an IP, else the hostname) sorted and unique, then the external IPs
+    (_service("LoadBalancer", ingress=[{"ip": "203.0.113.9"}, {"hostname": "lb.example.com"},
+                                       {"ip": "203.0.113.10", "hostname": "ignored"}, {"ip": "203.0.113.9"}]),
+     "203.0.113.10,203.0.113.9,lb.example.com"),
+    (_service("LoadBalancer", ["192.0.2.1"], ingress=[{"ip": "203.0.113.9"}]), "203.0.113.9,192.0.2.1"),
+    (_service("LoadBalancer", ["192.0.2.1"]), "192.0.2.1"),
+    (_service("ExternalName", externalName="db.example.com"), "db.example.com"),
+])
+def test_service_external_ip_is_upstreams_get_service_external_ip(svc, external):
+    """The server prints tables wide, so a long list of balancer addresses is not cut to 16 characters."""
+    assert cells("svc", svc)[3] == external
+
+
 def test_deployment_and_replicaset_rows():
     deploy = {"metadata": {"name": "web"}, "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
                                                      "template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}},
