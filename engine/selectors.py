@@ -438,7 +438,7 @@ def _label_map_errors(labels: object, path: str) -> list[FieldError]:
     if not isinstance(labels, Mapping):
         return [_wrong_type(labels, path, "object")]
     errors = []
-    for key, value in labels.items():
+    for key, value in sorted(labels.items(), key=lambda item: str(item[0])):  # (upstream: a Go map's order)
         errors.extend(invalid(path, key, e) for e in label_key_errors(str(key)))
         if not isinstance(value, str):
             errors.append(_wrong_type(value, f"{path}[{key}]", "string"))
