@@ -227,6 +227,8 @@ def _open(args: argparse.Namespace) -> H.History:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    if args.since is not None and args.until is not None and args.since > args.until:
+        raise _usage(f"--since {args.since} is after --until {args.until}")
     found = _open(args)
     key = _key(found, args.object, args.namespace) if args.object else None
     try:

@@ -74,6 +74,12 @@ def test_history_since_after_the_end_names_the_revision_asked_for(state):
     assert recon("history", "--since", str(head), "--state", "s", cwd=state).stdout.split()[0] == str(head)
 
 
+def test_history_since_after_until_is_a_usage_mistake(state):
+    # (as recon check's --from after --to: nothing printed and exit 0 read as "no revisions there")
+    err = recon("history", "--since", "50", "--until", "40", "--state", "s", cwd=state, check=2).stderr
+    assert err.splitlines()[0] == "error: --since 50 is after --until 40"
+
+
 @pytest.mark.parametrize("actor, writer", [
     ("manifests", "manifests:web.yaml"), ("manifests:web.yaml", "manifests:web.yaml"),
     ("kubelet", "kubelet/node_status"), ("kubelet/node_status", "kubelet/node_status"),
