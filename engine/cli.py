@@ -145,6 +145,11 @@ def _run_rules_check(args: argparse.Namespace) -> int:
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise ReconError(f"{missing[0]}: no such file or folder")
+    from .rules import rule_files
+
+    empty = [p for p in paths if not rule_files(p)]
+    if empty:  # (nothing checked is not "all good": a mistyped folder would pass)
+        raise ReconError(f"{empty[0]}: no rule files (*.rules) there")
     lines, errors = check_paths(paths)
     for line in lines:
         print(line)

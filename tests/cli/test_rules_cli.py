@@ -36,6 +36,14 @@ def test_rules_check_reports_every_mistake_of_a_file_and_exits_1(tmp_path):
     assert "Traceback" not in err
 
 
+def test_rules_check_of_a_folder_without_rule_files_says_so_and_fails(tmp_path):
+    (tmp_path / "rulez").mkdir()
+    (tmp_path / "rulez" / "notes.txt").write_text("not a rule file")
+    proc = recon("rules", "check", "rulez", cwd=tmp_path, check=1)
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines()[0] == "error: rulez: no rule files (*.rules) there"
+
+
 def test_rules_check_refuses_a_component_two_files_define_as_recon_up_does(tmp_path):
     header = "component same\n  reads ConfigMap\n  writes ConfigMap\n"
     (tmp_path / "rules").mkdir()
