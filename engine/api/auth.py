@@ -45,6 +45,7 @@ import yaml
 
 from ..apierrors import bad_request, forbidden_error
 from ..dsl.builtins_controllers import signing_key, verify_sa_token
+from ..kinds import BUILTINS
 from ..objects import get_path
 
 ADMIN = "kubernetes-admin"
@@ -308,13 +309,16 @@ def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
     return list(role.get("rules") or ()) if role is not None else []
 
 
-# cluster-scoped storage, which upstream's admin, edit and view roles leave to cluster-admin
-CLUSTER_STORAGE = frozenset({("", "persistentvolumes"), ("storage.k8s.io", "storageclasses")})
+# The cluster-scoped kinds (nodes, persistent volumes, storage and priority classes, CRDs, cluster
+# roles and their bindings, ...), which upstream's admin, edit and view roles leave to
+# cluster-admin: bound cluster-wide, they grant namespaced objects only.  (Namespaces are read
+# by all three and written by none: `_rule_matches`.)
+CLUSTER_SCOPED = frozenset((t.group, t.plural) for t in BUILTINS if not t.namespaced and t.plural != "namespaces")
 
 
 def _default_rules(name: str) -> list[Mapping]:
     """A default ClusterRole; `view` reads no Secrets, neither `view` nor `edit` touches RBAC, and
-    none of `admin`, `edit` and `view` grants PersistentVolumes or StorageClasses."""
+    none of `admin`, `edit` and `view` grants a cluster-scoped kind but reading namespaces."""
     rules = DEFAULT_CLUSTER_ROLES.get(name, [])
     if name in ("view", "edit", "admin"):
         return [dict(r, excluded=name) for r in rules]
@@ -331,7 +335,8 @@ def _rule_matches(rule: Mapping, request: Attributes) -> bool:
     if "*" not in groups and request.group not in groups:
         return False
     excluded = rule.get("excluded")
-    if excluded and (request.group, request.resource) in CLUSTER_STORAGE:
+    if excluded and ((request.group, request.resource) in CLUSTER_SCOPED or (
+            (request.group, request.resource) == ("", "namespaces") and request.verb not in _READ)):
         return False
     if excluded in ("view", "edit") and (request.group == RBAC_GROUP or (
             excluded == "view" and (request.group, request.resource) == ("", "secrets"))):

@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 
 from ..apierrors import forbidden_error
-from .auth import (BASIC_NON_RESOURCE_RULES, BASIC_RESOURCE_RULES, CLUSTER_STORAGE, RBAC_GROUP, Attributes, User,
+from .auth import (BASIC_NON_RESOURCE_RULES, BASIC_RESOURCE_RULES, CLUSTER_SCOPED, RBAC_GROUP, Attributes, User,
                    authorized, role_rules, rules_for, url_matches)
 
 ROLE_KINDS = {"Role": "roles", "ClusterRole": "clusterroles"}
@@ -188,14 +188,14 @@ _LEAVES_OUT = {"admin": 1, "edit": 2, "view": 3}  # each default role leaves out
 
 
 def _excluded_covers(owner: str | None, piece: str | None, group: str, resource: str) -> bool:
-    """recon's default `admin`, `edit` and `view` grant no PersistentVolumes nor StorageClasses, `edit`
-    and `view` no RBAC, `view` no Secrets either: such a rule covers a piece only outside what it
+    """recon's default `admin`, `edit` and `view` grant no cluster-scoped kind (but reading namespaces),
+    `edit` and `view` no RBAC, `view` no Secrets either: such a rule covers a piece only outside what it
     leaves out, or a piece of a default role leaving out as much."""
     if not owner or (piece and _LEAVES_OUT[piece] >= _LEAVES_OUT[owner]):
         return True
     base = resource.split("/")[0]
-    storage_groups = {g for g, _ in CLUSTER_STORAGE}
-    if group == "*" or (group, base) in CLUSTER_STORAGE or (base == "*" and group in storage_groups):
+    cluster_groups = {g for g, _ in CLUSTER_SCOPED}
+    if group == "*" or (group, base) in CLUSTER_SCOPED or (base == "*" and group in cluster_groups):
         return False
     if owner == "admin":
         return True
