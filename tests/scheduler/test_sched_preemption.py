@@ -27,13 +27,18 @@ def setup(sched, *extra):
               priority_class("high-never", 1000, "Never"), *extra)
 
 
-def test_a_high_priority_pod_preempts_a_low_priority_one_and_lands_on_the_node_it_freed(sched):
+def full_node_then(sched, name, priority_class_name):
+    """One 2-cpu node that a low-priority pod fills, then the pod `name` asking for it all."""
     setup(sched, node("n1", cpu="2"))
     sched.add(pod("low", cpu="2", priorityClassName="low"))
     sched.run()
     assert sched.node_of("low") == "n1"
-    sched.add(pod("vip", cpu="2", priorityClassName="high"))
+    sched.add(pod(name, cpu="2", priorityClassName=priority_class_name))
     sched.run()
+
+
+def test_a_high_priority_pod_preempts_a_low_priority_one_and_lands_on_the_node_it_freed(sched):
+    full_node_then(sched, "vip", "high")
     # the victim is marked and deleted, the preemptor nominated to its node and still pending
     assert terminating(sched, "low")
     victim = sched.get("Pod", "low")
@@ -69,11 +74,7 @@ def test_a_pod_of_equal_or_lower_priority_finds_no_victims(sched):
 
 
 def test_preemption_policy_never_does_not_preempt(sched):
-    setup(sched, node("n1", cpu="2"))
-    sched.add(pod("low", cpu="2", priorityClassName="low"))
-    sched.run()
-    sched.add(pod("polite", cpu="2", priorityClassName="high-never"))
-    sched.run()
+    full_node_then(sched, "polite", "high-never")
     assert not terminating(sched, "low")
     assert sched.condition("polite")["message"] == (
         "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to preemptionPolicy=Never..")
@@ -134,11 +135,7 @@ def test_a_node_whose_victims_a_disruption_budget_protects_is_avoided(sched):
 
 
 def test_a_pod_waits_while_a_victim_of_its_nomination_terminates(sched):
-    setup(sched, node("n1", cpu="2"))
-    sched.add(pod("low", cpu="2", priorityClassName="low"))
-    sched.run()
-    sched.add(pod("vip", cpu="2", priorityClassName="high"))
-    sched.run()
+    full_node_then(sched, "vip", "high")
     assert terminating(sched, "low")
     events = len(sched.events("vip"))
     # tried again while the victim terminates: no new victims, no new nomination
