@@ -45,6 +45,7 @@ from .store import selects_pair
 MAX_CAUSES = 5
 _PVECTOR = type(pvector())
 _BUILT_IN = frozenset((t.group, t.kind) for t in BUILTINS)  # (no schema prunes what is set on them)
+FIGHT_ROUNDS = 4  # the last rounds of a stopped run whose writers are held back (`Engine._park`)
 
 
 @attrs.frozen
@@ -357,6 +358,8 @@ class Engine:
         self.create_caps: dict[tuple, int] = {}  # instances in slow start: at most this many creations
         self.failures: dict[tuple, RuleFailure] = {}
         self.dropped: dict[tuple, DroppedFields] = {}  # instances whose last writes lost fields
+        self.parked: dict[tuple, RuleFailure] = {}  # instances held back after a fight (`_park`)
+        self.fight_delays: dict[frozenset, float] = {}  # the rules of a fight → how long they wait next
         self.evaluations: dict[str, int] = {}
         self.total_evaluations = 0
         self._seq = 0
@@ -658,6 +661,7 @@ class Engine:
         self.dirty.pop(inst, None)
         self.wanted.pop(inst, None)
         self.dormant.pop(inst, None)
+        self.parked.pop(inst, None)
         self.inst_timer.pop(inst, None)
         self.failures.pop(inst, None)
         self.backoff.pop(inst, None)
@@ -733,6 +737,8 @@ class Engine:
                     seen.clear()
                     history.clear()
                     continue
+                if not self.parked:
+                    self.fight_delays.clear()  # (every fight settled: a new one starts at 1 s)
                 return self._result(True, "converged", rounds, evaluations_before)
             if self.full_recompute:
                 self._invalidate_all()
@@ -753,11 +759,30 @@ class Engine:
                     seen.clear()
             message = self._fight(seen, history, rounds)
             if message is not None:
+                self._park(history[-FIGHT_ROUNDS:], message)
                 return self._result(False, message, rounds, evaluations_before)
 
     def _result(self, converged: bool, message: str, rounds: int, before: int) -> RunResult:
         return RunResult(converged, message, rounds, self.total_evaluations - before,
-                         (*self.failures.values(), *self.dropped.values()))
+                         (*self.failures.values(), *self.parked.values(), *self.dropped.values()))
+
+    def _park(self, rounds: list[list[tuple]], message: str) -> None:
+        """Hold back the instances of the rules that went on writing when a run stopped (a fight, or
+        a rule that never settles): each waits 1 s, doubling up to 5 min at each new stop, as a
+        failing rule does, instead of going on at the next run.  A `recon up` would otherwise
+        write the fight into the history at every tick.  A change to what it reads still wakes
+        it; one that settles is free again (`_settled`)."""
+        writers = {w[0] for writes in rounds for w in writes}
+        writers.update(name for c in self.conflicts for name in (c[1], c[3]))  # (one of two waited)
+        fight = frozenset(writers)
+        delay = self.fight_delays[fight] = min(self.fight_delays.get(fight, 0.5) * 2, 300.0)
+        now = self.clock.now()
+        for inst in [inst for inst in self.dirty if inst[0].qualname in writers]:
+            decl, key = inst
+            del self.dirty[inst]
+            self.parked[inst] = RuleFailure(decl.qualname, decl.path, decl.line, key,
+                                            f"held back {delay:g} s: {message}")
+            self._set_timer(inst, now + delay)
 
     def _invalidate_all(self) -> None:
         head = self.api.store.head
@@ -798,6 +823,7 @@ class Engine:
 
     def _evaluate(self, inst: tuple, snap: Any) -> EvalContext | None:
         decl, key = inst
+        self.parked.pop(inst, None)  # (held back no more: run again)
         anchor = snap.get(key)
         if anchor is None:
             self._drop(inst)

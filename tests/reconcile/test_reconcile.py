@@ -171,6 +171,36 @@ def test_two_rules_that_undo_each_other_are_reported_as_a_fight(cluster):
     assert cluster.get("ConfigMap", "c")["metadata"]["labels"]["color"] in ("red", "blue")
 
 
+def test_the_rules_of_a_fight_are_held_back_with_a_growing_delay_not_run_again_at_once(cluster):
+    cluster.rules(a=FIGHT_A, b=FIGHT_B)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": "c", "namespace": "demo"}})
+    assert not cluster.run().converged
+    stopped = cluster.store.revision
+    # the next run (a live loop's tick, no time passing) writes nothing: the fighters wait
+    now = cluster.engine.run(until=cluster.clock.now())
+    assert now.converged and cluster.store.revision == stopped
+    [held] = now.failures
+    assert held.rule in ("painter-a/paint", "painter-b/paint") and "held back 1 s: rules fight" in held.message
+    # once the delay is over, the fight goes on for a few rounds and is stopped again, for longer
+    again = cluster.run()
+    assert not again.converged and cluster.store.revision - stopped < 10
+    assert any("held back 2 s" in f.message for f in cluster.engine.run(until=cluster.clock.now()).failures)
+
+
+def test_a_held_back_rule_that_settles_is_free_again(cluster):
+    cluster.rules(a=FIGHT_A, b=FIGHT_B)
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                         "metadata": {"name": "c", "namespace": "demo"}})
+    assert not cluster.run().converged
+    (cluster.tmp_path / "rules" / "b.rules").unlink()  # the user removes one of the two painters
+    from engine.rules import load_rules
+    cluster.engine.set_rules(load_rules(cluster.tmp_path / "rules"))
+    result = cluster.run()
+    assert result.converged and result.failures == ()
+    assert cluster.get("ConfigMap", "c")["metadata"]["labels"]["color"] == "red"
+
+
 def test_a_fight_over_list_elements_and_fields_of_one_object_is_described():
     # A path's steps are names and list indexes: they do not compare, the description still sorts.
     from engine.reconcile import describe_fight
