@@ -44,15 +44,15 @@ from .validation import SYSTEM_PRIORITY_CLASSES, validate
 __all__ = ["APIError", "APIServer", "Actor", "Permissions", "Request", "SYSTEM", "MANIFESTS"]
 
 BOOT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-# The Service for the API itself, on the first address of the service CIDR (the apiserver's
-# "kubernetes" service controller).
-# the default class a kind or minikube cluster comes with; rules/volume-provisioner.rules simulates its
-# provisioner (and any other but kubernetes.io/no-provisioner)
+# The default class a kind or minikube cluster comes with; rules/volume-provisioner.rules simulates its
+# provisioner (and any other but kubernetes.io/no-provisioner).
 DEFAULT_STORAGE_CLASS = {
     "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
     "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
     "provisioner": "recon.dev/simulated", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
 }
+# The Service for the API itself, on the first address of the service CIDR (the apiserver's
+# "kubernetes" service controller).
 KUBERNETES_SERVICE = {
     "apiVersion": "v1", "kind": "Service",
     "metadata": {"name": "kubernetes", "namespace": "default",

@@ -35,9 +35,9 @@ from typing import Any
 
 import attrs
 
-from .objects import Key, get_path
+from .objects import get_path, key_of
 from .selectors import from_label_selector
-from .store import _SnapshotBuilder
+from .store import derived
 from .timeutil import parse_time
 
 MIN_CANDIDATE_NODES_PERCENTAGE = 10
@@ -107,24 +107,6 @@ def _assigned(snap: Any, node: str) -> list:
         if pod is not None and key[1] == "Pod" and get_path(pod, "status", "phase") not in ("Succeeded", "Failed"):
             found.append(pod)
     return found
-
-
-def _key(pod: Mapping) -> Key:
-    return ("", "Pod", pod["metadata"].get("namespace", ""), pod["metadata"]["name"])
-
-
-def _without(snap: Any, pods: list) -> Any:
-    builder = _SnapshotBuilder(snap)
-    for pod in pods:
-        builder.remove(_key(pod))
-    return builder.seal(snap.revision, snap.time)
-
-
-def _with(snap: Any, original: Any, pod: Mapping) -> Any:
-    builder = _SnapshotBuilder(snap)
-    key = _key(pod)
-    builder.put(key, pod, original.hashes[key])
-    return builder.seal(snap.revision, snap.time)
 
 
 class _Budgets:
@@ -212,7 +194,7 @@ def _victims_on(scheduler: Any, pod: Mapping, snap: Any, node_name: str, budgets
     potential = [p for p in _assigned(snap, node_name) if priority(p) < mine]
     if not potential:
         return (NO_VICTIMS,)
-    reduced = _without(snap, potential)
+    reduced = derived(snap, remove=map(key_of, potential))
     why = scheduler.filters_reject(pod, reduced, node)
     if why is not None:
         return why[1]
@@ -222,7 +204,8 @@ def _victims_on(scheduler: Any, pod: Mapping, snap: Any, node_name: str, budgets
     violations = 0
     for group, counted in ((violating, True), (fine, False)):
         for victim in group:
-            tried = _with(reduced, snap, victim)
+            key = key_of(victim)
+            tried = derived(reduced, put=[(key, victim, snap.hashes[key])])
             if scheduler.filters_reject(pod, tried, node) is None:
                 reduced = tried  # it fits with this pod back: reprieved
             else:

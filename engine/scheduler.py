@@ -43,7 +43,7 @@ from .dsl import runtime as R
 from .evalctx import EvalContext, captured, query_key
 from .kinds import CRD_KIND
 from .objects import MISSING, ByIdentity, Key, get_path, lookup, map_items
-from .preemption import preempt
+from .preemption import preempt, priority
 from .request import Request
 from .timeutil import format_time, parse_time
 
@@ -1381,6 +1381,7 @@ class Scheduler:
         self.scores: list = []
         self.active: set[Key] = set()
         self.unschedulable: dict[Key, frozenset] = {}  # pod → plugins that rejected it
+        self.nominated: dict[Key, str] = {}  # pending pod → the node preemption nominated it to
         self.attempts: dict[Key, Attempt] = {}
         self.next_start = 0
         self.scheduled = 0
@@ -1428,9 +1429,11 @@ class Scheduler:
         if self.enabled:
             self.active.update(self.unschedulable)
             self.unschedulable.clear()
+            self.nominated.clear()
             for pod in self.api.store.head.list(*POD):
                 if _pending(pod):
                     self.active.add(_key(pod))
+                    self._note_nomination(_key(pod), pod)
 
     @property
     def enabled(self) -> bool:
@@ -1451,8 +1454,17 @@ class Scheduler:
         elif (group, kind) == POD:
             self._pod_event(event)
 
+    def _note_nomination(self, key: Key, pod: Mapping | None) -> None:
+        """Keep `nominated` (upstream's nominator) up to date with a pending pod, or one gone or bound."""
+        node = get_path(pod, "status", "nominatedNodeName") if pod is not None and _pending(pod) else None
+        if node:
+            self.nominated[key] = node
+        else:
+            self.nominated.pop(key, None)
+
     def _pod_event(self, event: Any) -> None:
         old, new, key = event.old, event.new, event.key
+        self._note_nomination(key, new)
         if new is not None and _pending(new):
             if old is None or key not in self.unschedulable or old.get("spec") != new.get("spec") \
                     or get_path(old, "metadata", "labels") != get_path(new, "metadata", "labels"):
@@ -1714,10 +1726,9 @@ class Scheduler:
         sets status.nominatedNodeName ("" clears it, None leaves it)."""
         current = next((c for c in get_path(pod, "status", "conditions") or () if c.get("type") == "PodScheduled"),
                        None)
-        was_nominated = get_path(pod, "status", "nominatedNodeName") or ""
-        renominated = nominate is not None and nominate != was_nominated
-        if current is not None and current.get("status") == "False" and current.get("reason") == "Unschedulable" \
-                and current.get("message") == attempt.message and not renominated:
+        renominated = nominate is not None and nominate != (get_path(pod, "status", "nominatedNodeName") or "")
+        said = current is not None and current.get("status") == "False" and current.get("message") == attempt.message
+        if said and current.get("reason") == "Unschedulable" and not renominated:
             return []
         now = format_time(self.engine.clock.now())
         condition = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
@@ -1735,7 +1746,7 @@ class Scheduler:
                 status.pop("nominatedNodeName", None)
         ns, name = attempt.pod[2], attempt.pod[3]
         requests = [Request("update", "", "Pod", ns, name, body=body, subresource="status")]
-        if not (current is not None and current.get("status") == "False" and current.get("message") == attempt.message):
+        if not said:  # (a new nomination alone records no second FailedScheduling)
             requests.append(self._event(pod, "Warning", "FailedScheduling", attempt.message, "Scheduling"))
         if not self._submit(requests, attempt):
             return []
@@ -1767,12 +1778,11 @@ class Scheduler:
             requests.append(self._event(victim, "Normal", "Preempted",
                                         f"Preempted by pod {uid} on node {candidate.node}", "Preempting",
                                         related=pod))
-        mine = get_path(pod, "spec", "priority") or 0
+        mine = priority(pod)
         head = self.api.store.head
-        for key in head.keys(*POD):
+        for key in sorted(k for k, node in self.nominated.items() if node == candidate.node and k != attempt.pod):
             other = head.get(key)
-            if key != attempt.pod and get_path(other, "status", "nominatedNodeName") == candidate.node \
-                    and (get_path(other, "spec", "priority") or 0) < mine and not get_path(other, "spec", "nodeName"):
+            if other is not None and priority(other) < mine:
                 body = R.plain(other)
                 body["status"].pop("nominatedNodeName", None)
                 requests.append(Request("update", "", "Pod", key[2], key[3], body=body, subresource="status"))
@@ -1858,7 +1868,7 @@ def _queue_order(pod: Mapping) -> tuple:
     """PrioritySort: higher priority first, then earlier creation, then name."""
     meta = pod["metadata"]
     created = meta.get("creationTimestamp")
-    return (-(get_path(pod, "spec", "priority") or 0), parse_time(created) if created else 0.0,
+    return (-priority(pod), parse_time(created) if created else 0.0,
             meta.get("namespace", ""), meta["name"])
 
 

@@ -679,6 +679,18 @@ class _SnapshotBuilder:
         return self.snap.indexes.update({name: m.finish() for name, m in self.indexes.items()})
 
 
+def derived(snap: Snapshot, remove: Iterable[Key] = (), put: Iterable[tuple[Key, Any, int]] = ()) -> Snapshot:
+    """A snapshot like `snap` (same revision and time) without the objects `remove` and with the
+    objects `put` (key, object, its object_hash), never stored: what-if states such as the
+    scheduler's preemption tries."""
+    builder = _SnapshotBuilder(snap)
+    for key in remove:
+        builder.remove(key)
+    for key, obj, obj_hash in put:
+        builder.put(key, obj, obj_hash)
+    return builder.seal(snap.revision, snap.time)
+
+
 def build_snapshot(objects: Iterable[Any], revision: int, time: float,
                    hashes: Iterable[int] | None = None) -> Snapshot:
     """A snapshot holding `objects` (used to load checkpoints).

@@ -167,3 +167,17 @@ def test_the_same_cluster_preempts_the_same_way_twice(tmp_path):
     first = run(tmp_path / "a")
     assert first == run(tmp_path / "b")
     assert len(first[1]) == 1
+
+
+def test_a_higher_priority_preemption_takes_a_lower_priority_pods_nomination_away(sched):
+    sched.add(priority_class("mid", 500))
+    full_node_then(sched, "mid", "mid")
+    assert sched.get("Pod", "mid")["status"]["nominatedNodeName"] == "n1" and terminating(sched, "low")
+    sched.add(pod("vip", cpu="2", priorityClassName="high"))
+    sched.run()
+    # the room the terminating victim leaves goes to the more important pod: the other forgets it
+    assert sched.get("Pod", "vip")["status"]["nominatedNodeName"] == "n1"
+    assert "nominatedNodeName" not in sched.get("Pod", "mid")["status"]
+    finish_deletion(sched, "low")
+    sched.run()
+    assert sched.node_of("vip") == "n1" and sched.node_of("mid") is None
