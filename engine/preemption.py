@@ -11,7 +11,8 @@ priority would make one fit:
    name, affinity, taints, unschedulable nodes and a missing topology label
    stay as they are).  On each, from an offset and until enough are found
    (max(10 % of them, 100)), the lower-priority pods are taken away
-   (SelectVictimsOnNode): if the pod still does not fit, the node is no
+   (SelectVictimsOnNode; the pods nominated to the node with at least the
+   pod's priority count as bound there): if the pod still does not fit, the node is no
    candidate; else the victims are given back one at a time, the most
    important first (higher priority, then the earlier started), those whose
    PodDisruptionBudget would be broken first, and a pod stays a victim only
@@ -164,10 +165,11 @@ def preempt(scheduler: Any, pod: Mapping, attempt: Any, snap: Any) -> Outcome:
         want = min(want, len(potential))
         offset = scheduler.preemption_offset(pod, len(potential))
         budgets = _Budgets(snap)
+        others = scheduler.nominated_for(pod, snap)
         fine_found = 0
         for i in range(len(potential)):
             name = potential[(offset + i) % len(potential)]
-            found = _victims_on(scheduler, pod, snap, name, budgets)
+            found = _victims_on(scheduler, pod, snap, name, budgets, others)
             if isinstance(found, Candidate):
                 candidates.append(found)
                 fine_found += found.violations == 0
@@ -187,15 +189,18 @@ def preempt(scheduler: Any, pod: Mapping, attempt: Any, snap: Any) -> Outcome:
     return Outcome("", None, _pick(candidates))
 
 
-def _victims_on(scheduler: Any, pod: Mapping, snap: Any, node_name: str, budgets: _Budgets) -> Candidate | tuple:
-    """SelectVictimsOnNode: the candidate `node_name` makes, or the reasons it makes none."""
+def _victims_on(scheduler: Any, pod: Mapping, snap: Any, node_name: str, budgets: _Budgets,
+                others: dict) -> Candidate | tuple:
+    """SelectVictimsOnNode: the candidate `node_name` makes, or the reasons it makes none.  The pods
+    nominated to the node with at least `pod`'s priority (`others`) keep their room: the pod must
+    fit beside them."""
     node = snap.get(("", "Node", "", node_name))
     mine = priority(pod)
     potential = [p for p in _assigned(snap, node_name) if priority(p) < mine]
     if not potential:
         return (NO_VICTIMS,)
     reduced = derived(snap, remove=map(key_of, potential))
-    why = scheduler.filters_reject(pod, reduced, node)
+    why = scheduler.filters_reject(pod, reduced, node, others)
     if why is not None:
         return why[1]
     potential.sort(key=importance)
@@ -206,7 +211,7 @@ def _victims_on(scheduler: Any, pod: Mapping, snap: Any, node_name: str, budgets
         for victim in group:
             key = key_of(victim)
             tried = derived(reduced, put=[(key, victim, snap.hashes[key])])
-            if scheduler.filters_reject(pod, tried, node) is None:
+            if scheduler.filters_reject(pod, tried, node, others) is None:
                 reduced = tried  # it fits with this pod back: reprieved
             else:
                 victims.append(victim)

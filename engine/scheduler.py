@@ -42,9 +42,10 @@ from .apierrors import APIError
 from .dsl import runtime as R
 from .evalctx import EvalContext, captured, query_key
 from .kinds import CRD_KIND
-from .objects import MISSING, ByIdentity, Key, get_path, lookup, map_items
+from .objects import MISSING, ByIdentity, Key, get_path, key_of, lookup, map_items, set_path
 from .preemption import preempt, priority
 from .request import Request
+from .store import content_of, derived, object_hash
 from .timeutil import format_time, parse_time
 
 _PMAP, _PVECTOR = R._PMap, R._PVector
@@ -1527,9 +1528,15 @@ class Scheduler:
             return self._report_unschedulable(pod, attempt, outcome.nominate if outcome is not None else None)
         return self._bind(pod, attempt)
 
-    def filters_reject(self, pod: Mapping, snap: Any, node: Mapping) -> tuple | None:
+    def filters_reject(self, pod: Mapping, snap: Any, node: Mapping, nominated: dict | None = None) -> tuple | None:
         """The first (plugin, reasons) of the filters that reject `node` for `pod` on `snap` (any
-        snapshot: preemption's have victims taken away), None when every filter lets it through."""
+        snapshot: preemption's have victims taken away), None when every filter lets it through.
+        With `nominated` (`nominated_for`), the pods nominated to the node are first taken as bound
+        there (`_reject_with_nominated`)."""
+        if nominated and (found := nominated.get(node["metadata"]["name"])):
+            why = self._reject_with_nominated(pod, snap, node, found)
+            if why is not None:
+                return why
         ctx = _AttemptContext(self.engine, snap, self.engine.clock.now())
         for decl in self.filters:
             ctx.running(decl, pod)
@@ -1537,6 +1544,33 @@ class Scheduler:
             if why is not None:
                 return why
         return None
+
+    def nominated_for(self, pod: Mapping, snap: Any) -> dict[str, list]:
+        """The pods `pod` must leave room for, by the node they are nominated to (upstream's
+        addGENominatedPods): pending on `snap`, still nominated there, of at least `pod`'s priority,
+        `pod` itself excepted.  Empty (the common case) while no preemption nominated a pod."""
+        if not self.nominated:
+            return {}
+        mine, own = priority(pod), _key(pod)
+        found: dict[str, list] = {}
+        for key in sorted(self.nominated):
+            other = snap.get(key) if key != own else None
+            node = self.nominated[key]
+            if other is not None and _pending(other) and priority(other) >= mine \
+                    and get_path(other, "status", "nominatedNodeName") == node:
+                found.setdefault(node, []).append(other)
+        return found
+
+    def _reject_with_nominated(self, pod: Mapping, snap: Any, node: Mapping, others: list) -> tuple | None:
+        """RunFilterPluginsWithNominatedPods' first pass: the filters on a snapshot derived from `snap`
+        with `others` bound to `node` (the second pass, without them, is the ordinary one), so that a
+        pod of lower priority does not take the room a preemption made for a higher one."""
+        name = node["metadata"]["name"]
+        put = []
+        for other in others:
+            key, bound = key_of(other), set_path(other, ("spec", "nodeName"), name)
+            put.append((key, bound, object_hash(key, content_of(bound))))
+        return self.filters_reject(pod, derived(snap, put=put), node)
 
     def preemption_offset(self, pod: Mapping, n: int) -> int:
         """Where preemption starts among its `n` potential nodes (upstream: at random; here from
@@ -1557,11 +1591,12 @@ class Scheduler:
                               self.cache.at(snap) if live else None, results)
         n = len(all_names)
         want = nodes_to_find(n, self.percentage)
+        others = self.nominated_for(pod, snap)
         nominated = get_path(pod, "status", "nominatedNodeName")
         if nominated and (key_at := bisect.bisect_left(all_names, nominated)) < n and all_names[key_at] == nominated:
             # the node an earlier preemption made room on is tried first: if it fits, it is chosen
             # without looking at the others (evaluateNominatedNode)
-            if self.filters_reject(pod, snap, all_nodes[key_at]) is None:
+            if self.filters_reject(pod, snap, all_nodes[key_at], others) is None:
                 return Attempt(key, snap.revision, n, {}, (nominated,), (), nominated, "")
         rejected: dict[str, tuple] = {}
         feasible: list[Any] = []
@@ -1596,6 +1631,8 @@ class Scheduler:
                         else:
                             rejected[name] = why
                     names, nodes = passed_names, passed
+            if others:  # a node holding room for pods nominated to it must fit them as well
+                names, nodes, span = self._leave_room(pod, snap, others, names, nodes, _places(span), rejected)
             feasible_names += names
             feasible += nodes
             places += _places(span)
@@ -1617,6 +1654,21 @@ class Scheduler:
         turn = ties.index(min(ties))
         chosen = ties[(turn + _tie_break(self.engine.seed, pod, len(ties))) % len(ties)]
         return Attempt(key, snap.revision, n, rejected, names, table, chosen, "")
+
+    def _leave_room(self, pod: Mapping, snap: Any, others: dict, names: list, nodes: list, at: list,
+                    rejected: dict) -> tuple[list, list, list]:
+        """Of the nodes the filters let through, those that also fit `pod` with the pods nominated
+        to them bound there; the others go to `rejected`, with the reason that pass gave."""
+        kept: tuple[list, list, list] = ([], [], [])
+        for name, node, i in zip(names, nodes, at):
+            why = self._reject_with_nominated(pod, snap, node, others[name]) if name in others else None
+            if why is None:
+                kept[0].append(name)
+                kept[1].append(node)
+                kept[2].append(i)
+            else:
+                rejected[name] = why
+        return kept
 
     def _filter_plan(self, ctx: EvalContext, pod: Mapping, sample: Mapping) -> list[tuple]:
         """The filters to run per node for this pod: (decl, None), or (decl, reasons) when it answers

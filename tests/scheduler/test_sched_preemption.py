@@ -181,3 +181,33 @@ def test_a_higher_priority_preemption_takes_a_lower_priority_pods_nomination_awa
     finish_deletion(sched, "low")
     sched.run()
     assert sched.node_of("vip") == "n1" and sched.node_of("mid") is None
+
+
+def test_a_pod_of_lower_or_equal_priority_leaves_the_room_kept_for_a_nominated_one(sched):
+    full_node_then(sched, "vip", "high")
+    finish_deletion(sched, "low")  # the node is empty, and the pod nominated to it not bound yet
+    assert sched.node_of("vip") is None and sched.get("Pod", "vip")["status"]["nominatedNodeName"] == "n1"
+    # the filters count the nominated pod as if it were bound there, for pods not more important
+    for name, prio in (("lower", 500), ("equal", 1000)):
+        assert sched.rejection(pod(name, cpu="1", priority=prio), "n1") == ("NodeResourcesFit", ("Insufficient cpu",))
+    # a more important pod does not see it (it may preempt the nominated pod's nomination instead)
+    assert sched.rejection(pod("higher", cpu="1", priority=2000), "n1") is None
+    # the nominated pod itself fits, of course
+    sched.run()
+    assert sched.node_of("vip") == "n1"
+
+
+def test_a_preemption_does_not_count_on_the_room_a_higher_priority_nomination_holds(sched):
+    sched.add(priority_class("mid", 500))
+    full_node_then(sched, "vip", "high")
+    sched.add(pod("mid", cpu="2", priorityClassName="mid"))
+    sched.run()
+    # taking the terminating low-priority pod away would make room, but the room is vip's: the
+    # node is no candidate, and no second nomination is made to it
+    assert "nominatedNodeName" not in sched.get("Pod", "mid").get("status", {})
+    assert sched.condition("mid")["message"] == (
+        "0/1 nodes are available: 1 Insufficient cpu."
+        " preemption: 0/1 nodes are available: 1 Insufficient cpu..")
+    finish_deletion(sched, "low")
+    sched.run()
+    assert sched.node_of("vip") == "n1" and sched.node_of("mid") is None
