@@ -7,8 +7,10 @@ ReplicaSets, Nodes, Services, Jobs, CronJobs, NetworkPolicies and
 HorizontalPodAutoscalers; the spec and status of any other kind as YAML);
 the Conditions table; and the object's Events — the core/v1 Events whose
 involvedObject names it (kind, name, namespace and, when both have one,
-uid).  Everything is read from one snapshot, so `--at REV` describes the
-object as it was.
+uid).  PersistentVolumes, PersistentVolumeClaims and StorageClasses get
+kubectl's whole page, laid out as kubectl lays it out (describe_storage.py).
+Everything is read from one snapshot, so `--at REV` describes the object as
+it was.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from .describe_storage import PAGES, annotation_lines, rows_to_lines, since, tabbed, volume_source
 from .objects import Key, get_path, thaw
 from .selectors import format_label_selector
 from .timeutil import format_age, parse_time
@@ -25,19 +28,20 @@ from .timeutil import format_age, parse_time
 NONE = "<none>"
 UNKNOWN = "<unknown>"
 WIDTH = 14  # the label column, as kubectl's
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"  # kubectl describe leaves it out
 
 
 def describe(snapshot: Any, key: Key) -> str:
     """The page of the object at `key` in `snapshot` (the object must exist)."""
     obj = snapshot.get(tuple(key))
+    page = PAGES.get((key[0], key[1]))
+    if page is not None:
+        return "\n".join(tabbed([*page(obj, snapshot), *_event_lines(snapshot, key, obj)])) + "\n"
     meta = obj.get("metadata", {})
     out: list[str] = [_field("Name", meta.get("name"))]
     if key[2]:
         out.append(_field("Namespace", key[2]))
     out += _map_field("Labels", meta.get("labels"))
-    shown = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
-    out += _map_field("Annotations", shown)
+    out += _fixed(annotation_lines("Annotations", meta.get("annotations")))
     if meta.get("creationTimestamp"):
         out.append(_field("CreationTimestamp", meta["creationTimestamp"]))
     if meta.get("deletionTimestamp"):
@@ -64,6 +68,15 @@ def _map_field(label: str, values: Mapping | None) -> list[str]:
     if not items:
         return [_field(label, None)]
     return [_field(label, items[0]), *(" " * WIDTH + item for item in items[1:])]
+
+
+def _fixed(lines: Sequence[str]) -> list[str]:
+    """Tab-separated `label:\tvalue` lines in this page's fixed label column."""
+    out = []
+    for line in lines:
+        label, tab, value = line.partition("\t")
+        out.append(f"{label:<{max(WIDTH, len(label) + 1)}}{value}".rstrip() if tab else line)
+    return out
 
 
 def _table(rows: Sequence[Sequence[Any]], indent: int = 2) -> list[str]:
@@ -118,11 +131,38 @@ def _pod(obj: Mapping, _snapshot: Any) -> list[str]:
         if requests:
             out.append("    Requests:")
             out += [_field(k, v, 6) for k, v in sorted(requests.items())]
+        out += _mounts(c)
+    out += _volumes(spec.get("volumes"))
     out.append(_field("QoS Class", status.get("qosClass")))
     out += _map_field("Node-Selectors", spec.get("nodeSelector"))
     tolerations = [_toleration(t) for t in spec.get("tolerations", ())]
     out.append(_field("Tolerations", tolerations[0] if tolerations else None))
     out += [" " * WIDTH + t for t in tolerations[1:]]
+    return out
+
+
+def _mounts(container: Mapping) -> list[str]:
+    """kubectl's Mounts (and Devices): `/data from data (rw)`, by mount path."""
+    mounts = sorted(container.get("volumeMounts") or (), key=lambda m: m.get("mountPath", ""))
+    out = ["    Mounts:" if mounts else _field("Mounts", None, 4)]
+    for m in mounts:
+        flags = ["ro" if m.get("readOnly") else "rw"] + ([f'path="{m["subPath"]}"'] if m.get("subPath") else [])
+        out.append(f"      {m.get('mountPath')} from {m.get('name')} ({','.join(flags)})")
+    devices = sorted(container.get("volumeDevices") or (), key=lambda d: d.get("devicePath", ""))
+    if devices:
+        out += ["    Devices:", *(f"      {d.get('devicePath')} from {d.get('name')}" for d in devices)]
+    return out
+
+
+def _volumes(volumes: Sequence[Mapping] | None) -> list[str]:
+    """kubectl's Volumes: each volume's name, then what its source says (a claim's name, a host path, ...),
+    aligned volume by volume as kubectl aligns them."""
+    if not volumes:
+        return [_field("Volumes", None)]
+    out = ["Volumes:"]
+    for volume in volumes:
+        rows = volume_source(volume)
+        out += [f"  {volume.get('name')}:", *(tabbed(rows_to_lines(rows, "    ")) if rows else [f"  {UNKNOWN}"])]
     return out
 
 
@@ -472,13 +512,28 @@ def _when(event: Mapping) -> float:
 
 
 def _events(snapshot: Any, key: Key, obj: Mapping) -> list[str]:
+    lines = _event_lines(snapshot, key, obj)
+    return [_field("Events", None)] if len(lines) == 1 else tabbed(lines)
+
+
+def _event_lines(snapshot: Any, key: Key, obj: Mapping) -> list[str]:
+    """kubectl's DescribeEvents as tab-separated cells: `Events:\t<none>`, or the table."""
     events = events_of(snapshot, key, obj)
     if not events:
-        return [_field("Events", None)]
+        return [f"Events:\t{NONE}"]
     rows = [["Type", "Reason", "Age", "From", "Message"], ["----", "------", "----", "----", "-------"]]
-    for e in events:
-        age = format_age(max(0.0, snapshot.time - _when(e)))
-        count = e.get("count") or 1
-        rows.append([e.get("type"), e.get("reason"), f"{age} (x{count})" if count > 1 else age,
-                     get_path(e, "source", "component") or e.get("reportingComponent"), e.get("message")])
-    return ["Events:", *_table(rows)]
+    rows += [_event_row(e, snapshot.time) for e in events]
+    return ["Events:", *("  " + "\t".join(row) for row in rows)]
+
+
+def _event_row(event: Mapping, now: float) -> list[str]:
+    """One event as kubectl lists it: its age since first seen, or `LAST (xN over FIRST)` when repeated."""
+    first = since(event.get("eventTime") or event.get("firstTimestamp"), now)
+    series, count = event.get("series"), event.get("count") or 0
+    if series:
+        age = f"{since(series.get('lastObservedTime'), now)} (x{series.get('count', 0)} over {first})"
+    else:
+        age = f"{since(event.get('lastTimestamp'), now)} (x{count} over {first})" if count > 1 else first
+    return [event.get("type") or "", event.get("reason") or "", age,
+            get_path(event, "source", "component") or event.get("reportingComponent") or "",
+            str(event.get("message") or "").strip()]
