@@ -1,7 +1,9 @@
 """Admission: the checks that depend on other objects, and the validation gate.
 
 NamespaceLifecycle (new content needs a live namespace), ServiceAccount (a
-new pod's service account must exist; a mirror pod may name none), the rule that no finalizer may be
+new pod's service account must exist; a mirror pod may name none),
+StorageObjectInUseProtection (the protection finalizer of a new claim or
+volume), the rule that no finalizer may be
 added to an object being deleted, names a CRD may not take, and
 `validate_or_raise`, which turns every field error of an object into one
 upstream-worded `Invalid` error; LimitRanger (`admit_limit_ranges`: a new
@@ -55,6 +57,23 @@ def admit_default_storage_class(staging: Staging, claim: dict) -> None:
         newest = min(defaults, key=lambda c: (-parse_time(get_path(c, "metadata", "creationTimestamp")),
                                               get_path(c, "metadata", "name") or ""))
         spec["storageClassName"] = get_path(newest, "metadata", "name")
+
+
+PROTECTION_FINALIZERS = {("", "PersistentVolumeClaim"): "kubernetes.io/pvc-protection",
+                         ("", "PersistentVolume"): "kubernetes.io/pv-protection"}
+
+
+def admit_storage_protection(rt: ResourceType, obj: dict) -> None:
+    """StorageObjectInUseProtection: a new claim gets the `kubernetes.io/pvc-protection` finalizer and
+    a new volume `kubernetes.io/pv-protection`, after any finalizers of its own (once), so that
+    deleting one still in use waits for the pvc-protection and pv-protection rules."""
+    finalizer = PROTECTION_FINALIZERS[(rt.group, rt.kind)]
+    meta = obj.get("metadata")
+    finalizers = meta.get("finalizers") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or finalizers is not None and not isinstance(finalizers, list):
+        return  # (validation says what is wrong with it)
+    if finalizer not in (finalizers or ()):
+        meta["finalizers"] = [*(finalizers or ()), finalizer]
 
 
 MIRROR_POD = "kubernetes.io/config.mirror"

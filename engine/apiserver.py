@@ -269,6 +269,8 @@ class APIServer:
             body = admission.admit_limit_ranges(staging, body)
         if (rt.group, rt.kind) == ("", "PersistentVolumeClaim"):
             admission.admit_default_storage_class(staging, body)
+        if (rt.group, rt.kind) in admission.PROTECTION_FINALIZERS:
+            admission.admit_storage_protection(rt, body)
         obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
         _confirm_grant(staging, rt, req, obj, None)

@@ -12,7 +12,7 @@ COMPLETED = "pv.kubernetes.io/bind-completed"
 
 @pytest.fixture
 def cluster(controller_cluster):
-    controller_cluster.load("persistentvolume", "volume-provisioner")
+    controller_cluster.load("persistentvolume", "volume-provisioner", "pvc-protection", "pv-protection")
     return controller_cluster
 
 
@@ -251,6 +251,9 @@ def test_a_bound_claim_whose_volume_goes_is_lost(cluster):
     c.create(claim(storageClassName="manual"))
     c.run(30)
     c.delete("PersistentVolume", "disk")
+    c.run(30)
+    assert c.get("PersistentVolumeClaim", "data")["status"]["phase"] == "Bound"  # (pv-protection holds it)
+    c.patch("PersistentVolume", "disk", {"metadata": {"finalizers": None}}, "")  # (forced away)
     c.run(30)
     pvc = c.get("PersistentVolumeClaim", "data")
     assert pvc["status"] == {"phase": "Lost"} and pvc["spec"]["volumeName"] == "disk"
