@@ -22,7 +22,9 @@ their namespace; a rule matches on apiGroups, resources (`pods`, `pods/log`,
 `*`, `*/scale`, `pods/*`), resourceNames and verbs.  `system:masters` may do
 everything.  Upstream bootstraps its default ClusterRoles as objects; recon
 answers `cluster-admin`, `admin`, `edit` and `view` from code when no object
-of that name exists, and lets every authenticated user read discovery, the
+of that name exists (admin, edit and view with the rules of the ClusterRoles
+labelled `rbac.authorization.k8s.io/aggregate-to-admin|edit|view`, as upstream
+aggregates them), and lets every authenticated user read discovery, the
 version and the OpenAPI documents and create SelfSubjectAccessReviews
 (upstream's `system:discovery`, `system:public-info-viewer`, `system:basic-user`).
 Nobody grants through a Role or binding what they do not hold (`escalation`).
@@ -216,21 +218,37 @@ def _rule(verbs: Sequence[str], groups: Sequence[str] = ("*",), resources: Seque
     return {"verbs": list(verbs), "apiGroups": list(groups), "resources": list(resources)}
 
 
-# Upstream's default user-facing ClusterRoles, simplified to what they grant on recon's kinds.
+# The API groups of recon's built-in kinds (events.k8s.io serves the core Events in a newer shape).
+# The default admin, edit and view roles grant in these only: custom resources come through aggregation.
+BUILTIN_GROUPS = sorted({t.group for t in BUILTINS} | {"events.k8s.io"})
+
+# Upstream's default user-facing ClusterRoles, simplified to what they grant on recon's kinds (the
+# rules of upstream's system:aggregate-to-admin, -edit and -view, by API group rather than by resource).
 DEFAULT_CLUSTER_ROLES: dict[str, list[dict]] = {
     "cluster-admin": [_rule(["*"]), {"verbs": ["*"], "nonResourceURLs": ["*"]}],
-    "admin": [_rule(["*"])],
+    "admin": [_rule(_READ + _ALL_WRITE, BUILTIN_GROUPS),
+              _rule(["impersonate"], [""], ["serviceaccounts"])],
     "edit": [_rule(_READ + _ALL_WRITE, ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io"]),
              _rule(_READ + _ALL_WRITE, ["networking.k8s.io"], ["ingresses", "networkpolicies"]),
              _rule(_READ + _ALL_WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
              _rule(_READ + _ALL_WRITE, ["policy"], ["poddisruptionbudgets"]),
-             _rule(_READ, ["*"])],
+             _rule(["impersonate"], [""], ["serviceaccounts"]),
+             _rule(_READ, BUILTIN_GROUPS)],
     "view": [_rule(_READ, ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io", "scheduling.k8s.io",
                            "apiextensions.k8s.io"]),
              _rule(_READ, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"]),
              _rule(_READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
              _rule(_READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"])],
 }
+# Upstream's aggregation chain: admin, edit and view gather the ClusterRoles labelled
+# `rbac.authorization.k8s.io/aggregate-to-<role>: "true"`, and (as upstream's view is labelled
+# aggregate-to-edit and its edit aggregate-to-admin) what view gathers edit gathers too, and admin
+# what edit gathers.
+AGGREGATE_TO = {role: f"{RBAC_GROUP}/aggregate-to-{role}" for role in ("admin", "edit", "view")}
+_GATHERS = {"view": ("view",), "edit": ("edit", "view"), "admin": ("admin", "edit", "view")}
+# (the store's label index entries of those ClusterRoles: looked up at every request)
+_GATHERED = {role: tuple((RBAC_GROUP, "ClusterRole", AGGREGATE_TO[label], "true") for label in labels)
+             for role, labels in _GATHERS.items()}
 _PUBLIC_PATHS = ("/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz")
 
 
@@ -303,7 +321,7 @@ def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
     elif kind == "ClusterRole":
         role = snapshot.get((RBAC_GROUP, "ClusterRole", "", name))
         if role is None:
-            return _default_rules(name)
+            return default_rules(snapshot, name)
     else:
         return []
     return list(role.get("rules") or ()) if role is not None else []
@@ -315,14 +333,30 @@ def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
 # by all three and written by none: `_rule_matches`.)
 CLUSTER_SCOPED = frozenset((t.group, t.plural) for t in BUILTINS if not t.namespaced and t.plural != "namespaces")
 
+# A default role's own rules, marked with what they leave out (`_rule_matches`): view reads no
+# Secrets, neither view nor edit touches RBAC, and none of the three grants a cluster-scoped kind
+# but reading namespaces.
+_BUILT_IN: dict[str, tuple[Mapping, ...]] = {
+    name: tuple(dict(r, excluded=name) if name in _GATHERS else r for r in rules)
+    for name, rules in DEFAULT_CLUSTER_ROLES.items()}
 
-def _default_rules(name: str) -> list[Mapping]:
-    """A default ClusterRole; `view` reads no Secrets, neither `view` nor `edit` touches RBAC, and
-    none of `admin`, `edit` and `view` grants a cluster-scoped kind but reading namespaces."""
-    rules = DEFAULT_CLUSTER_ROLES.get(name, [])
-    if name in ("view", "edit", "admin"):
-        return [dict(r, excluded=name) for r in rules]
+
+def default_rules(snapshot: Any, name: str) -> list[Mapping]:
+    """A default ClusterRole not stored under its name: its own rules, then, for admin, edit and view,
+    the rules of the ClusterRoles labelled to aggregate into it, which grant what they say,
+    cluster-scoped kinds included.  The labelled roles are found by the store's label index (this
+    runs at every request); unlike upstream's aggregation controller, a rule two of them hold is
+    not merged into one."""
+    rules = list(_BUILT_IN.get(name, ()))
+    for key in aggregated_into(snapshot, name):
+        rules += snapshot.get(key).get("rules") or ()
     return rules
+
+
+def aggregated_into(snapshot: Any, name: str) -> list[tuple]:
+    """The keys of the ClusterRoles that add their rules to the default role `name`, by name."""
+    keys = [key for entry in _GATHERED.get(name, ()) for key in snapshot.index("label", entry)]
+    return sorted(set(keys)) if keys else keys
 
 
 def _rule_matches(rule: Mapping, request: Attributes) -> bool:

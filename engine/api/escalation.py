@@ -17,7 +17,10 @@ every rule broken down to one verb, group, resource and name
 escalate (`EscalationAllowed`).  Only HTTP API callers carry a `Grantor`: the
 rule engine's controllers, the manifests folder and the apiserver itself
 write RBAC objects unchecked.  The caller's rules are read from the state
-before the write (the binding being created never vouches for itself).
+before the write (the binding being created never vouches for itself); the
+default admin, edit and view roles count with what aggregates into them
+(`auth.default_rules`), on both sides: held through a binding, and granted by
+one.
 """
 
 from __future__ import annotations
