@@ -80,6 +80,7 @@ examples:
   recon get pod/web-7c9f8 -o yaml      # one object, in full
   recon get nodes -o name
   recon get all -n demo --at 42        # the state at revision 42
+  recon get pods -A --at -2            # before the newest revision
 """
 
 
@@ -201,7 +202,7 @@ def _add_get(commands: argparse._SubParsersAction) -> None:
     get.add_argument("--field-selector", metavar="SELECTOR", default="", help="field selector, e.g. spec.nodeName=node-1")
     get.add_argument("-o", "--output", choices=("wide", "json", "yaml", "name"), help="output format")
     get.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
-    get.add_argument("--at", metavar="REV", type=int, help="show the state at this revision")
+    get.add_argument("--at", metavar="REV", type=int, help=cli_history.rev_help("show the state at this revision"))
     get.set_defaults(func=_run_get)
 
 
@@ -324,12 +325,15 @@ Endpoints and kube-proxy routes that would change.
 
 Exit code as kubectl diff: 0 no changes, 1 changes, 2 an error (a broken file).
 With a revision number instead of a folder, shows what changed between
-revisions of the history.
+revisions of the history (REV2 defaults to the newest; a negative revision
+counts back from the newest, -1 being the newest).
 
 examples:
   recon diff                      # ./manifests against the state in ./.recon
   recon diff site/ --state /tmp/state
   recon diff manifests --json
+  recon diff 40 57 deploy/web -n demo   # revisions 40 and 57 of the history
+  recon diff -2 -1                # what the newest revision changed
 """
 
 
@@ -350,7 +354,7 @@ def _add_diff(commands: argparse._SubParsersAction) -> None:
 
 def _run_diff(args: argparse.Namespace) -> int:
     """`recon diff DIR` plans an edit; `recon diff REV...` compares revisions (engine/cli_history.py)."""
-    if args.targets and args.targets[0].isdigit() and not Path(args.targets[0]).exists():
+    if args.targets and cli_history.is_revision(args.targets[0]) and not Path(args.targets[0]).exists():
         return cli_history.run_diff(args)
     if len(args.targets) > 1:
         raise UsageError("expected one folder: recon diff [DIR] (or revisions: recon diff REV1 [REV2])")
@@ -395,14 +399,14 @@ def _add_status(commands: argparse._SubParsersAction) -> None:
     status = commands.add_parser("status", help="Deployments, pending pods and nodes at a glance",
                                  description=STATUS_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     status.add_argument("--state", metavar="DIR", default=".recon", help="state folder (default: .recon)")
-    status.add_argument("--at", metavar="REV", type=int, help="show the status at this revision")
+    status.add_argument("--at", metavar="REV", type=int, help=cli_history.rev_help("show the status at this revision"))
     status.set_defaults(func=_run_status)
 
 
 def _run_status(args: argparse.Namespace) -> int:
     from .report import status_text
 
-    print(status_text(_read_state(args.state, args.at)), end="")
+    print(status_text(_read_state(args.state, cli_history.at_revision(args.state, args.at))), end="")
     return 0
 
 
@@ -487,7 +491,7 @@ def _run_get(args: argparse.Namespace) -> int:
         raise UsageError('you must specify the type of resource to get. Use "recon get pods", '
                          '"recon get deployments -n demo" or "recon get all -A"')
     query = _query(args)
-    snapshot = _read_state(args.state, args.at)
+    snapshot = _read_state(args.state, cli_history.at_revision(args.state, args.at))
     targets = _targets(Registry.for_snapshot(snapshot), args.kind, args.names)
     missing: list[str] = []
     found = [(rt, query.select(snapshot, rt, names, missing)) for rt, names in targets]

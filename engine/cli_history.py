@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,17 @@ from .wal import StateError
 HISTORY_HELP = """\
 One line per revision: revision, time, who wrote it (rule component/rule,
 manifests:FILE, an API user), what triggered it (OBJECT@REV of the change,
-or timer/start@REV) and its ops (+created ~changed PARTS -deleted).
+or timer/start@REV), the namespace of the objects it wrote (blank: none is
+namespaced) and its ops (+created ~changed PARTS -deleted).  With KIND/NAME,
+only the revisions that wrote that object, in the namespace -n names
+(default: default), and no namespace column.
+
+A revision REV is a number from 1 to the newest; a negative one counts back
+from the newest (-1 is the newest, -5 the fifth newest).
 
 examples:
   recon history                          # the whole history
+  recon history --since -20              # the last 20 revisions
   recon history deploy/web -n demo       # revisions that wrote one object
   recon history --since 40 --until 60 --actor replicaset-controller
   recon history --actor manifests        # every manifest file's writes (manifests:web.yaml, ...)
@@ -41,6 +49,7 @@ plans an edit of the manifests instead.
 
 examples:
   recon diff 40                          # revision 40 → now
+  recon diff -2 -1                       # what the newest revision changed
   recon diff 40 57 pod/web-7c9f8-x2x4z -n demo
 """
 
@@ -67,6 +76,7 @@ history differs from the recorded one and how the end states differ.
 examples:
   recon replay                           # verify the whole log
   recon replay --to 500
+  recon replay --to -2                   # all but the newest revision
   recon replay --rules my-rules/         # what if these rules had run?
   recon replay --rules my-rules/ --from 120
 """
@@ -90,6 +100,7 @@ examples:
   recon check --invariant 'it.spec.nodeName != null or it.status.phase == "Pending"' --kind Pod -n demo
   recon check --invariant 'count(Pod where it.status.phase == "Failed") == 0'
   recon check --invariant 'count(Node where is_ready(it)) >= 2' --from 100 --to 400
+  recon check --invariant 'it.spec.replicas > 0' --kind Deployment --from -50   # the last 50 revisions
 """
 
 DESCRIBE_HELP = """\
@@ -100,9 +111,16 @@ annotations, the fields of its kind, its conditions and its events.  With
 examples:
   recon describe pod web-7c9f8-x2x4z -n demo
   recon describe deploy web -n demo --at 57
+  recon describe deploy web -n demo --at -2   # as it was before the newest revision
   recon describe node node-1
   recon describe pods -n demo             # every pod of the namespace
 """
+
+
+
+def rev_help(text: str, default: str = "") -> str:
+    """The help of a revision option (get's and status' too): each says how a negative one counts."""
+    return f"{text} ({default + '; ' if default else ''}negative: counts back, -1 is the newest)"
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -127,9 +145,10 @@ def _parser(commands: Any, name: str, summary: str, text: str) -> argparse.Argum
 def _add_history(commands: Any) -> None:
     p = _parser(commands, "history", "one line per revision: who, why, what", HISTORY_HELP)
     p.add_argument("object", nargs="?", metavar="KIND/NAME", help="only revisions that wrote this object")
-    p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
-    p.add_argument("--since", metavar="REV", type=int, help="from this revision")
-    p.add_argument("--until", metavar="REV", type=int, help="up to this revision")
+    p.add_argument("-n", "--namespace", metavar="NS", default="default",
+                   help="namespace of KIND/NAME (default: default)")
+    p.add_argument("--since", metavar="REV", type=int, help=rev_help("from this revision"))
+    p.add_argument("--until", metavar="REV", type=int, help=rev_help("up to this revision"))
     p.add_argument("--actor", metavar="NAME", help="only writes by this actor or rule, named in full or up to "
                                                    "a / or : (kubelet, kubelet/node_status, manifests, "
                                                    "manifests:web.yaml)")
@@ -150,7 +169,7 @@ def _add_explain(commands: Any) -> None:
     p.add_argument("field", nargs="?", metavar="FIELD.PATH",
                    help='one field, e.g. spec.nodeName or metadata.labels["kubernetes.io/hostname"]')
     p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
-    p.add_argument("--at", metavar="REV", type=int, help="as of this revision (default: the latest)")
+    p.add_argument("--at", metavar="REV", type=int, help=rev_help("as of this revision", "default: the latest"))
     p.add_argument("--rules", metavar="DIR", help="rules to re-run a scheduling attempt with "
                                                   "(default: ./rules, else the bundled rules)")
     p.set_defaults(func=run_explain)
@@ -159,11 +178,11 @@ def _add_explain(commands: Any) -> None:
 def _add_replay(commands: Any) -> None:
     p = _parser(commands, "replay", "verify the history log, or re-run it with other rules (what-if)",
                 REPLAY_HELP)
-    p.add_argument("--to", metavar="REV", type=int, help="verify up to this revision")
+    p.add_argument("--to", metavar="REV", type=int, help=rev_help("verify up to this revision"))
     p.add_argument("--rules", metavar="DIR", help="what-if: re-execute with the rules in DIR")
-    p.add_argument("--from", dest="from_rev", metavar="REV", type=int, default=0,
-                   help="what-if: re-execute from the last revision at or before REV that external "
-                        "inputs follow (default: the beginning)")
+    p.add_argument("--from", dest="from_rev", metavar="REV", type=int,
+                   help=rev_help("what-if: re-execute from the last revision at or before REV that external "
+                                 "inputs follow", "default: the beginning"))
     p.set_defaults(func=run_replay)
 
 
@@ -172,8 +191,9 @@ def _add_check(commands: Any) -> None:
     p.add_argument("--invariant", metavar="EXPR", required=True, help="a rule-language boolean expression")
     p.add_argument("--kind", metavar="KIND", help="evaluate for each object of KIND, bound as `it`")
     p.add_argument("-n", "--namespace", metavar="NS", help="only objects in this namespace (default: all)")
-    p.add_argument("--from", dest="from_rev", metavar="REV", type=int, help="from this revision (default: 1)")
-    p.add_argument("--to", metavar="REV", type=int, help="up to this revision (default: the latest)")
+    p.add_argument("--from", dest="from_rev", metavar="REV", type=int,
+                   help=rev_help("from this revision", "default: 1"))
+    p.add_argument("--to", metavar="REV", type=int, help=rev_help("up to this revision", "default: the latest"))
     p.set_defaults(func=run_check)
 
 
@@ -183,7 +203,8 @@ def _add_describe(commands: Any) -> None:
     p.add_argument("kind", metavar="KIND", help="kind (pod, deploy, node, …), or KIND/NAME")
     p.add_argument("name", nargs="?", metavar="NAME")
     p.add_argument("-n", "--namespace", metavar="NS", default="default", help="namespace (default: default)")
-    p.add_argument("--at", metavar="REV", type=int, help="as it was at this revision (default: the latest)")
+    p.add_argument("--at", metavar="REV", type=int,
+                   help=rev_help("as it was at this revision", "default: the latest"))
     p.set_defaults(func=run_describe)
 
 
@@ -214,32 +235,87 @@ def _resolve(history: H.History, kind: str) -> Any:
 
 
 def _open(args: argparse.Namespace) -> H.History:
-    if not Path(args.state).is_dir():
-        raise H.HistoryError(f'no cluster state in {args.state}: start one with "recon up"')
-    found = H.History.open(args.state)
+    return open_history(args.state)
+
+
+def open_history(state: str) -> H.History:
+    """The history of the state folder `state`, with a warning when its log is damaged."""
+    if not Path(state).is_dir():
+        raise H.HistoryError(f'no cluster state in {state}: start one with "recon up"')
+    found = H.History.open(state)
     if found.problem:
         print(f"warning: the history log is damaged after revision {found.head} ({found.problem}); "
               "run 'recon replay' for details", file=sys.stderr)
     return found
 
 
+def revision(found: H.History, value: int | None, option: str = "", *, past_damage: bool = False) -> int | None:
+    """A revision argument as the revision it names: N is revision N, -N the Nth newest (-1: the newest).
+
+    The same for every command: 0 and a revision the history does not hold
+    are usage mistakes (exit 2).  `past_damage`: a revision after the last
+    intact one of a damaged log is let through, for a command that reports
+    the damage itself (replay, check).
+    """
+    if value is None:
+        return None
+    head = found.head
+    rev = head + 1 + value if value < 0 else value
+    if 1 <= rev <= head or (past_damage and found.problem and value > head):
+        return rev
+    holds = f"the history holds 1..{head}, or -{head}..-1 counting back from the newest" if head \
+        else "the history is empty"
+    named = f"{option} {value}: " if option else ""  # (diff's REV1 REV2 are positional)
+    raise _usage(f"{named}there is no revision {value} ({holds})")
+
+
+def at_revision(state: str, value: int | None) -> int | None:
+    """`--at` of a command that reads one state (get, status): the revision it names (None: the latest)."""
+    return None if value is None else revision(open_history(state), value, "--at")
+
+
+def _shown(value: int, rev: int) -> str:
+    """A revision argument as given, with the revision it names when it counted back."""
+    return f"{value} (revision {rev})" if value < 0 else str(value)
+
+
+def _written(found: H.History, key: H.Key) -> H.Key:
+    """`key`, when some revision wrote it; else a NotFound (exit 1) naming it and the namespaces
+    where an object of its kind and name was written (a mistaken or forgotten -n)."""
+    if found.revisions_of(key):
+        return key
+    group, kind, namespace, name = key
+    what = f'{kind.lower()} "{name}"' + (f' in namespace "{namespace}"' if namespace else "")
+    message = f"no revision wrote {what}"
+    if namespace:  # (the namespaces of the newest state: the index answers for each without reading records)
+        spaces = [ns_key[3] for ns_key in found.snapshot(found.head).keys("", "Namespace", None)]
+        elsewhere = [ns for ns in spaces if ns != namespace and found.revisions_of((group, kind, ns, name))]
+        if elsewhere:
+            where = ", ".join(f'"{ns}"' for ns in elsewhere)
+            message += (f"\nhint: it was written in namespace{'s' if len(elsewhere) > 1 else ''} {where}: "
+                        f"add -n {elsewhere[0]}")
+    raise H.HistoryError(message)
+
+
 # ------------------------------------------------------------------ commands
 
 
 def run_history(args: argparse.Namespace) -> int:
-    if args.since is not None and args.until is not None and args.since > args.until:
-        raise _usage(f"--since {args.since} is after --until {args.until}")
     found = _open(args)
-    key = _key(found, args.object, args.namespace) if args.object else None
+    since, until = revision(found, args.since, "--since"), revision(found, args.until, "--until")
+    if since is not None and until is not None and since > until:
+        raise _usage(f"--since {_shown(args.since, since)} is after --until {_shown(args.until, until)}")
+    key = _written(found, _key(found, args.object, args.namespace)) if args.object else None
     try:
-        _print_lines(args, found, key)
+        _print_lines(args, found, key, since, until)
     except BrokenPipeError:  # `recon history | head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")
     return 0
 
 
-def _print_lines(args: argparse.Namespace, found: H.History, key: Any) -> None:
-    for line in H.lines(found, key, args.since, args.until, args.actor):
+def _print_lines(args: argparse.Namespace, found: H.History, key: Any, since: int | None,
+                 until: int | None) -> None:
+    for line in H.lines(found, key, since, until, args.actor):
         if args.json:
             r = line.record
             doc = {"rev": r.revision, "time": r.time, "timestamp": format_time(r.time), "actor": r.actor,
@@ -247,23 +323,28 @@ def _print_lines(args: argparse.Namespace, found: H.History, key: Any) -> None:
                    "ops": [{"op": op.type, "key": op.key, **({"obj": op.obj} if op.type == "put" else {})}
                            for op in r.ops]}
             sys.stdout.write(orjson.dumps(doc, default=_plain, option=orjson.OPT_SORT_KEYS).decode() + "\n")
-        else:
-            print(line.format())
+        else:  # (the namespace column unless the listing is of one object, so of one namespace)
+            print(line.format(namespace=key is None))
+
+
+def is_revision(text: str) -> bool:
+    """A revision argument: `40`, or `-2` (counting back from the newest)."""
+    return re.fullmatch(r"-?[0-9]+", text) is not None
 
 
 def run_diff(args: argparse.Namespace) -> int:
     first = args.targets[0]
-    if not first.lstrip("-").isdigit():
+    if not is_revision(first):
         return _plan_diff(args)
-    revs = [t for t in args.targets if t.isdigit()]
-    objects = [t for t in args.targets if not t.isdigit()]
+    revs = [t for t in args.targets if is_revision(t)]
+    objects = [t for t in args.targets if not is_revision(t)]
     if len(revs) > 2 or len(objects) > 1 or args.targets[:len(revs)] != revs:
         raise _usage("expected REV1 [REV2] [KIND/NAME]")
     try:
         found = _open(args)
-        rev1 = int(revs[0])
-        rev2 = int(revs[1]) if len(revs) > 1 else found.head
-        key = _key(found, objects[0], args.namespace) if objects else None
+        rev1 = revision(found, int(revs[0]))
+        rev2 = revision(found, int(revs[1])) if len(revs) > 1 else found.head
+        key = _written(found, _key(found, objects[0], args.namespace)) if objects else None
         changes = H.diff(found, rev1, rev2, key)
     except UsageError:
         raise
@@ -297,8 +378,8 @@ def run_explain(args: argparse.Namespace) -> int:
     except H.FieldPathError as exc:
         raise _usage(str(exc)) from None
     found = _open(args)
-    key = _key(found, args.object, args.namespace)
-    at = found.head if args.at is None else found.check(args.at)
+    at = found.head if args.at is None else revision(found, args.at, "--at")
+    key = _written(found, _key(found, args.object, args.namespace))
     obj = found.at(key, at) if path else None
     path = H.resolve_field(obj, path)  # metadata.labels.kubernetes.io/hostname: the label, unquoted
     rules = Path(args.rules) if args.rules else local_or_bundled("rules")
@@ -313,11 +394,10 @@ def run_replay(args: argparse.Namespace) -> int:
         return _what_if(args)
     if not Path(args.state).is_dir():
         raise ReconError(f'no cluster state in {args.state}: start one with "recon up"')
+    to = None  # (a damaged log: a --to after the damage passes, and the verification says where)
     if args.to is not None:
-        found = H.History.open(args.state)
-        if not found.problem and args.to > found.head:  # (a damaged log: the verification says where)
-            raise _usage(f"--to {args.to} is after the end of the history (revision {found.head})")
-    result = H.verify(args.state, args.to)
+        to = revision(H.History.open(args.state), args.to, "--to", past_damage=True)
+    result = H.verify(args.state, to)
     for problem in result.problems:
         print(f"error: {problem}", file=sys.stderr)
     verdict = "ok" if result.ok else "FAILED"
@@ -331,9 +411,7 @@ def _what_if(args: argparse.Namespace) -> int:
     if not rules.is_dir():
         raise ReconError(f"{rules}: no such rules folder")
     found = _open(args)
-    if args.from_rev > found.head:
-        raise _usage(f"--from {args.from_rev} is after the end of the history (revision {found.head})")
-    result = H.what_if(found, rules, args.from_rev)
+    result = H.what_if(found, rules, revision(found, args.from_rev, "--from") or 0)
     print(f"re-executed from revision {result.start} with the rules in {rules}: "
           f"{result.inputs} external input(s) fed at their recorded times")
     print(f"recorded history ends at revision {found.head}; the new one at {result.new.head}")
@@ -406,7 +484,7 @@ def run_check(args: argparse.Namespace) -> int:
     what = f"for every {kind[1]}" if kind else "at every revision"
     print(f"invariant holds {what} in revisions {result.start}..{result.end} "
           f"({result.evaluations} evaluation(s))")
-    if found.problem and (args.to is None or args.to > found.head):
+    if found.problem and (args.to is None or args.to > found.head):  # (a negative --to: before the damage)
         print(f"error: cannot check the invariant after revision {found.head}: the history log is damaged "
               f"there ({found.problem}); run 'recon replay' for details", file=sys.stderr)
         return 2
@@ -431,11 +509,11 @@ def _run_invariant(args: argparse.Namespace) -> tuple[H.History, tuple[str, str]
         if kind is None and "'it' is only defined" in str(exc):
             hint = "\nhint: give --kind KIND to evaluate the expression for each object of KIND, bound as `it`"
         raise CannotCheck(f"{exc}{hint}") from None
-    if args.from_rev is not None and args.to is not None and args.from_rev > args.to:
-        raise _usage(f"--from {args.from_rev} is after --to {args.to}")
-    if args.from_rev is not None and args.from_rev > found.head:
-        raise _usage(f"--from {args.from_rev} is after the end of the history (revision {found.head})")
-    return found, kind, H.check_invariant(found, fn, kind, args.namespace, args.from_rev, args.to)
+    start = revision(found, args.from_rev, "--from")
+    end = revision(found, args.to, "--to", past_damage=True)  # (after the damage: checked up to it, then said)
+    if start is not None and end is not None and start > end:
+        raise _usage(f"--from {_shown(args.from_rev, start)} is after --to {_shown(args.to, end)}")
+    return found, kind, H.check_invariant(found, fn, kind, args.namespace, start, end)
 
 
 def _report_violation(args: argparse.Namespace, found: H.History, result: H.InvariantResult) -> int:
@@ -446,7 +524,7 @@ def _report_violation(args: argparse.Namespace, found: H.History, result: H.Inva
     print(f"invariant fails at revision {bad.revision}{subject}: {args.invariant} {gives}")
     if bad.revision == result.start and bad.key is not None:
         print(f"(revision {bad.revision} is the first checked: it may have failed before)")
-    print(bad.line.format())
+    print(bad.line.format(namespace=True))  # (as `recon history` shows it)
     key = bad.key or next((op.key for op in bad.line.record.ops), None)
     if key is not None:
         steps = H.explain(found, key, (), bad.revision)
@@ -471,7 +549,7 @@ def run_describe(args: argparse.Namespace) -> int:
     if "/" in args.kind and args.name:
         raise _usage("give KIND NAME or KIND/NAME, not both")
     found = _open(args)
-    at = found.head if args.at is None else found.check(args.at)
+    at = found.head if args.at is None else revision(found, args.at, "--at")
     snap = found.snapshot(at)
     if "/" in args.kind or args.name:
         keys = [_key(found, args.kind if "/" in args.kind else f"{args.kind}/{args.name}", args.namespace)]

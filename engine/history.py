@@ -473,12 +473,7 @@ def summarize(record: CommitRecord, previous: Mapping) -> list[str]:
     they are all it wrote.  `previous` maps keys to the objects before the
     record (a snapshot's objects)."""
     out = []
-    ops = record.ops
-    events = [op for op in ops if op.key[1] == "Event" and op.key[0] in ("", "events.k8s.io")]
-    if events and len(events) < len(ops):
-        ops = [op for op in ops if op not in events]
-    else:
-        events = []
+    ops, events = _fold_events(record.ops)
     for op in ops:
         old = previous.get(op.key)
         if op.type == "delete":
@@ -493,6 +488,14 @@ def summarize(record: CommitRecord, previous: Mapping) -> list[str]:
     return out
 
 
+def _fold_events(ops: Sequence[Op]) -> tuple[list[Op], list[Op]]:
+    """The ops a line names one by one, and the Events it folds into one word (unless they are all)."""
+    events = [op for op in ops if op.key[1] == "Event" and op.key[0] in ("", "events.k8s.io")]
+    if events and len(events) < len(ops):
+        return [op for op in ops if op not in events], events
+    return list(ops), []
+
+
 @attrs.frozen
 class Line:
     """One revision as `recon history` shows it."""
@@ -500,9 +503,18 @@ class Line:
     record: CommitRecord
     ops: tuple[str, ...]
 
-    def format(self) -> str:
+    @property
+    def namespace(self) -> str:
+        """The namespaces of the objects the line names (folded Events left out), comma-separated;
+        empty when they are all cluster-scoped."""
+        named, _events = _fold_events(self.record.ops)
+        return ",".join(dict.fromkeys(op.key[2] for op in named if op.key[2]))
+
+    def format(self, namespace: bool = False) -> str:
+        """`namespace`: with a column for the namespace of its objects before the ops (as `get -A`)."""
         r = self.record
-        return f"{r.revision:>6}  {format_time(r.time)}  {who(r):<40}  {cause_text(r):<28}  {' '.join(self.ops)}"
+        ns = f"{self.namespace:<15}  " if namespace else ""  # (15: kube-node-lease, whose Leases are many)
+        return f"{r.revision:>6}  {format_time(r.time)}  {who(r):<40}  {cause_text(r):<28}  {ns}{' '.join(self.ops)}"
 
 
 def lines(history: History, key: Key | None = None, since: int | None = None, until: int | None = None,

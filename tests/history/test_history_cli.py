@@ -66,11 +66,12 @@ def test_what_if_counts_the_end_states_differences_by_kind_before_the_diffs(stat
 
 def test_history_since_after_the_end_names_the_revision_asked_for(state):
     head = len(recon("history", "--state", "s", cwd=state).stdout.splitlines())
-    err = recon("history", "--since", str(head + 50), "--state", "s", cwd=state, check=1).stderr
-    assert err.strip() == f"error: there is no revision {head + 50} (the history ends at {head})"
+    holds = f"(the history holds 1..{head}, or -{head}..-1 counting back from the newest)"
+    err = recon("history", "--since", str(head + 50), "--state", "s", cwd=state, check=2).stderr
+    assert err.splitlines()[0] == f"error: --since {head + 50}: there is no revision {head + 50} {holds}"
     err = recon("history", "deploy/web", "-n", "demo", "--since", str(head + 1), "--state", "s", cwd=state,
-                check=1).stderr
-    assert err.strip() == f"error: there is no revision {head + 1} (the history ends at {head})"
+                check=2).stderr
+    assert err.splitlines()[0] == f"error: --since {head + 1}: there is no revision {head + 1} {holds}"
     assert recon("history", "--since", str(head), "--state", "s", cwd=state).stdout.split()[0] == str(head)
 
 
@@ -95,7 +96,7 @@ def test_history_actor_does_not_match_a_part_of_a_name(state):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("diff", "5", "100000"), "error: there is no revision 100000 (the history ends at "),
+    (("diff", "5", "100000"), "error: there is no revision 100000 (the history holds 1.."),
     (("diff", "5", "6", "widget/x"), 'error: the server doesn\'t have a resource type "widget"'),
     (("diff", "5", "6", "--state", "nowhere"), 'error: no cluster state in nowhere: start one with "recon up"')])
 def test_diff_of_revisions_that_cannot_be_compared_exits_2_not_1_which_says_they_differ(state, args, message):
@@ -104,8 +105,67 @@ def test_diff_of_revisions_that_cannot_be_compared_exits_2_not_1_which_says_they
 
 
 @pytest.mark.parametrize("args, message", [
-    (("--to", "100000"), "error: --to 100000 is after the end of the history (revision "),
-    (("--rules", "rules", "--from", "100000"), "error: --from 100000 is after the end of the history (revision ")])
+    (("--to", "100000"), "error: --to 100000: there is no revision 100000 (the history holds 1.."),
+    (("--rules", "rules", "--from", "100000"), "error: --from 100000: there is no revision 100000 (the history holds 1..")])
 def test_replay_past_the_end_of_the_history_is_a_usage_mistake_not_a_damaged_log(state, args, message):
     proc = recon("replay", *args, "--state", "s", cwd=state, check=2)
     assert proc.stderr.startswith(message) and proc.stdout == ""
+
+
+def test_history_of_an_object_no_revision_wrote_is_not_found_and_exits_1(state):
+    # (as kubectl's NotFound: printing nothing and exit 0 read as "it was never touched")
+    proc = recon("history", "deploy/nope", "--state", "s", cwd=state, check=1)
+    assert proc.stderr == 'error: no revision wrote deployment "nope" in namespace "default"\n'
+    assert proc.stdout == ""
+    proc = recon("history", "node/nope", "-n", "demo", "--state", "s", cwd=state, check=1)
+    assert proc.stderr == 'error: no revision wrote node "nope"\n'  # (cluster-scoped: no namespace)
+
+
+def test_history_of_an_object_written_only_in_another_namespace_names_that_namespace_in_a_hint(state):
+    # (-n defaults to "default", as kubectl's: the example's deploy/web is in demo)
+    proc = recon("history", "deploy/web", "--state", "s", cwd=state, check=1)
+    assert proc.stderr.splitlines() == ['error: no revision wrote deployment "web" in namespace "default"',
+                                        'hint: it was written in namespace "demo": add -n demo']
+    other = recon("history", "sa/nope", "-n", "demo", "--state", "s", cwd=state, check=1)
+    assert "hint" not in other.stderr
+
+
+def test_explain_and_diff_of_an_object_no_revision_wrote_say_so_as_history_does(state):
+    message = ['error: no revision wrote deployment "web" in namespace "default"',
+               'hint: it was written in namespace "demo": add -n demo']
+    assert recon("explain", "deploy/web", "--state", "s", cwd=state, check=1).stderr.splitlines() == message
+    diff = recon("diff", "5", "6", "deploy/web", "--state", "s", cwd=state, check=2)  # (2: not "they differ")
+    assert diff.stderr.splitlines() == message and diff.stdout == ""
+
+
+def test_history_of_an_unknown_kind_is_a_clear_error_not_a_traceback(state):
+    proc = recon("history", "frob/x", "--state", "s", cwd=state, check=1)
+    assert proc.stderr == ('error: the server doesn\'t have a resource type "frob": ensure its '
+                           'CustomResourceDefinition is installed first\n')
+
+
+def test_history_lines_name_the_namespace_of_their_objects_before_the_ops(state):
+    out = recon("history", "--state", "s", cwd=state).stdout.splitlines()
+    accounts = [line.split() for line in out if line.endswith("  +sa/default")]
+    # one default ServiceAccount per namespace, each line saying which
+    assert sorted(words[-2] for words in accounts) == ["default", "demo", "kube-node-lease", "kube-public",
+                                                       "kube-system"]
+    web = next(line for line in out if "+deploy/web" in line)
+    assert web.split()[-3:] == ["demo", "+deploy/web", "+svc/web"]
+    nodes = next(line for line in out if "+node/node-1" in line)
+    words = nodes.split()
+    assert words[words.index("+node/node-1") - 1] == "nodes.yaml"  # cluster-scoped: the column is blank,
+    assert nodes.index("+node/") == web.index("+deploy/")  # and the ops stay aligned
+
+
+def test_history_of_one_object_has_no_namespace_column_as_get_without_all_namespaces(state):
+    line = recon("history", "deploy/web", "-n", "demo", "--state", "s", cwd=state).stdout.splitlines()[0]
+    assert line.split()[-3:] == ["web.yaml", "+deploy/web", "+svc/web"]
+
+
+def test_a_failing_invariant_shows_its_revision_as_the_history_listing_does(state):
+    out = recon("check", "--invariant", "it.spec.replicas > 2", "--kind", "Deployment", "--state", "s",
+                cwd=state, check=1).stdout.splitlines()
+    rev = out[0].split()[4]
+    listed = recon("history", "--since", rev, "--until", rev, "--state", "s", cwd=state).stdout
+    assert out[1] + "\n" == listed and "  demo  " in listed

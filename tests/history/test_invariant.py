@@ -91,7 +91,7 @@ def test_with_a_kind_only_the_objects_a_revision_wrote_are_evaluated(recording):
 
 @pytest.mark.parametrize("args, message", [
     (("--kind", "Widget"), 'error: --kind Widget: the server doesn\'t have a resource type "Widget"'),
-    (("--kind", "Deployment", "--from", "100000"), "error: --from 100000 is after the end of the history")])
+    (("--kind", "Deployment", "--from", "100000"), "error: --from 100000: there is no revision 100000 (the history")])
 def test_a_usage_mistake_exits_2_not_1_which_says_the_invariant_fails(scaled_to_zero, args, message):
     cwd, _ = scaled_to_zero
     proc = recon("check", "--invariant", "it.spec.replicas >= 0", *args, "--state", "s", cwd=cwd, check=2)
