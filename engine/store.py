@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Set
 from contextlib import contextmanager
@@ -258,26 +259,34 @@ class _GCSettle:
     commit ends, most are never traversed (the basic scheduler bench spends
     a third as long in the GC).  The price: cyclic garbage that exists at a
     freeze, or forms later among frozen objects, waits for the next full
-    pass, which unfreezes first.  There is one once `factor` times as many
-    objects have been frozen since the last one as it left frozen (at least
-    FULL_AT_LEAST), counting what each freeze takes as the collector counts
-    its young generation: objects made less objects freed, so a write that
-    replaces an object's version adds next to nothing, and garbage frozen in a
-    cycle (never freed) counts in full.  A full pass traverses the whole heap (0.5-1 s for the
-    100-node edit bench's 600,000-900,000 objects), and the store makes
-    almost no cyclic garbage: those passes found none at all.  So the factor
-    starts at FULL_FACTOR and grows FULL_FACTOR_GROWTH times, up to
-    FULL_FACTOR_MAX, after each full pass that found less than one cyclic
+    pass, which unfreezes first.
+
+    A full pass traverses the whole heap (0.5-1 s for the 100-node edit
+    bench's 600,000-900,000 objects, 8-11 s for the 1,000-node converge's 6
+    million), and the store makes almost no cyclic garbage: those passes
+    found none at all.  So there is one once the heap has grown `factor`
+    times the objects the last one left frozen (at least FULL_AT_LEAST).
+    What a freeze takes is counted as the collector counts its young
+    generation, objects made less objects freed (`since`), so garbage frozen
+    in a cycle (never freed) counts in full; but a frozen object freed later
+    by its count (an object's old version, replaced) is not taken off, so
+    `since` overstates the growth where objects are replaced, by half in the
+    1,000-node converge.  Once `since` reaches the mark, the heap's real
+    growth is read (`sys.getallocatedblocks`, a few ms, in BLOCKS_PER_OBJECT
+    blocks per object): the pass is made if it grew that much, or if `since`
+    went CHURN times past the mark (so garbage frozen amid replaced objects
+    goes at the latest then); else `since` is looked at again once it has
+    gone as far again as the growth fell short.
+
+    The factor starts at FULL_FACTOR and grows FULL_FACTOR_GROWTH times, up
+    to FULL_FACTOR_MAX, after each full pass that found less than one cyclic
     object per GARBAGE_RATE frozen since the one before; a pass that finds
-    more sets it back.  (Growing fourfold, not twofold: the 1,000-node
-    converge's third pass, 3.2 s over 2.8 million objects, found nothing
-    either, and it is not made now.)  So while the
-    rate stays below that, the garbage kept frozen stays a small part of the
-    heap (most of what is frozen is data, freed by its count); a source of
-    cyclic garbage that starts after a run of clean passes (a failing shared
-    let keeps its traceback) is kept until the next pass, up to
-    FULL_FACTOR_MAX turnovers later, which then sets the factor back.  The
-    state is the process's, as the GC's is.
+    more sets it back.  So while the rate stays below that, the garbage kept
+    frozen stays a small part of the heap (most of what is frozen is data,
+    freed by its count); a source of cyclic garbage that starts after a run
+    of clean passes (a failing shared let keeps its traceback) is kept until
+    the next pass, up to FULL_FACTOR_MAX turnovers later, which then sets
+    the factor back.  The state is the process's, as the GC's is.
     """
 
     FULL_AT_LEAST = 1_000_000  # objects frozen (made less freed) since the last full pass before the next one
@@ -285,6 +294,10 @@ class _GCSettle:
     FULL_FACTOR_MAX = 32  # … at most, after passes that found next to no garbage
     FULL_FACTOR_GROWTH = 4  # how much each such pass makes it grow
     GARBAGE_RATE = 1_000  # frozen objects per cyclic one found, at most, for the factor to grow
+    CHURN = 4  # how far past the mark `since` may go while the heap has not grown to it
+    # allocated blocks per object the GC tracks, as the store's data takes them (a tracked object
+    # and its untracked parts: 1.8-2.0 for pods created, for a 300-node converge's whole heap)
+    BLOCKS_PER_OBJECT = 2.0
 
     def __init__(self) -> None:
         self.on = False
@@ -293,6 +306,8 @@ class _GCSettle:
         self.factor = self.FULL_FACTOR
         self.young = 0  # objects young passes left alive since the last freeze (`_young_pass`)
         self.watching = False
+        self.blocks = 0  # the heap's allocated blocks after the last full pass
+        self.look_at = 0  # the `since` at which the heap's growth is read next
 
     def __call__(self) -> None:
         # What a freeze takes: the objects made and not freed since the last freeze, which the
@@ -301,10 +316,22 @@ class _GCSettle:
         # cost a few µs per group commit; `gc.get_freeze_count()` walks the whole frozen heap.
         self.since += self.young + gc.get_count()[0]
         self.young = 0
-        if self.since >= max(self.FULL_AT_LEAST, self.factor * self.frozen):
+        if self.since >= self.look_at and self._due():
             self.full_pass()
         else:
             gc.freeze()
+
+    def _due(self) -> bool:
+        """Is a full pass due?  Else when to ask again (`look_at`)."""
+        mark = max(self.FULL_AT_LEAST, self.factor * self.frozen)
+        if self.since < mark:
+            self.look_at = mark
+            return False
+        grown = (sys.getallocatedblocks() - self.blocks) / self.BLOCKS_PER_OBJECT  # in objects' worth
+        if grown >= mark or self.since >= self.CHURN * mark:
+            return True
+        self.look_at = min(self.since + max(mark - grown, mark / 16), self.CHURN * mark)
+        return False
 
     def watch(self) -> None:
         """Note the young passes from now on (a gc callback, once per process)."""
@@ -326,7 +353,8 @@ class _GCSettle:
         if self.since:  # (not the first pass, which tune_gc makes)
             clean = found * self.GARBAGE_RATE < self.since
             self.factor = min(self.factor * self.FULL_FACTOR_GROWTH, self.FULL_FACTOR_MAX) if clean else self.FULL_FACTOR
-        self.frozen, self.since = gc.get_freeze_count(), 0
+        self.frozen, self.since, self.look_at = gc.get_freeze_count(), 0, 0
+        self.blocks = sys.getallocatedblocks()
 
 
 _settle_gc = _GCSettle()

@@ -1,8 +1,10 @@
 """tune_gc: a group commit that commits something ends by freezing what it left alive; cyclic garbage
-still goes, at the next full pass (once as many objects were frozen since the last one as it left
-frozen, at least FULL_AT_LEAST, a factor that grows while full passes find next to no garbage;
-what a freeze takes counted as objects made less objects freed, across young passes), and a batch
-that commits nothing freezes nothing."""
+still goes, at the next full pass (once the heap grew by as many objects as the last one left
+frozen, at least FULL_AT_LEAST, times a factor that grows while full passes find next to no garbage;
+what a freeze takes counted as objects made less objects freed, across young passes, and the heap's
+real growth read once that count reaches the mark, since frozen objects freed later are not taken
+off it; at the latest once the count went CHURN times past the mark), and a batch that commits
+nothing freezes nothing."""
 
 from __future__ import annotations
 
@@ -141,3 +143,42 @@ def test_a_full_pass_that_finds_garbage_sets_the_factor_back(tuned):
     tuned.full_pass()
     assert probe() is None
     assert tuned.factor == st._GCSettle.FULL_FACTOR
+
+
+def _count_full_passes(monkeypatch, tuned) -> list:
+    passes = []
+    real = st._GCSettle.full_pass
+
+    def counted(self):
+        passes.append(self.since)
+        real(self)
+    monkeypatch.setattr(st._GCSettle, "full_pass", counted)
+    return passes
+
+
+def test_objects_replaced_rather_than_added_do_not_bring_a_full_pass_at_the_mark(tuned, monkeypatch):
+    monkeypatch.setattr(st._GCSettle, "FULL_AT_LEAST", 30_000)  # (well above what the test process adds)
+    passes = _count_full_passes(monkeypatch, tuned)
+    store = Store(window=1)  # (no older revisions kept: each update frees the version before)
+    with store.batch():
+        store.commit(Txn([create(_pod("p", 0))]))
+    mark = st._GCSettle.FULL_AT_LEAST
+    value = 0
+    while not passes:  # each version replaces the last: the heap grows by the commit's record only
+        value += 1
+        with store.batch():
+            store.commit(Txn([update(_pod("p", value))]))
+    # counted past the mark long before the heap grew by it; the pass comes at CHURN times the mark
+    assert 2 * mark <= passes[0] < (st._GCSettle.CHURN + 1) * mark
+
+
+def test_a_heap_that_grows_by_the_mark_gets_its_full_pass_there(tuned, monkeypatch):
+    passes = _count_full_passes(monkeypatch, tuned)
+    store = Store()
+    i = 0
+    while not passes:  # every pod kept: what is frozen stays
+        with store.batch():
+            store.commit(Txn([create(_pod(f"p{i}", i)) for i in range(i, i + 20)]))
+        i += 20
+    # (the heap's growth is read in blocks, BLOCKS_PER_OBJECT per object: roughly)
+    assert st._GCSettle.FULL_AT_LEAST <= passes[0] < st._GCSettle.CHURN * st._GCSettle.FULL_AT_LEAST / 2
