@@ -26,9 +26,13 @@ HISTORY_HELP = """\
 One line per revision: revision, time, who wrote it (rule component/rule,
 manifests:FILE, an API user), what triggered it (OBJECT@REV of the change,
 or timer/start@REV), the namespace of the objects it wrote (blank: none is
-namespaced) and its ops (+created ~changed PARTS -deleted).  With KIND/NAME,
-only the revisions that wrote that object, in the namespace -n names
-(default: default), and no namespace column.
+namespaced) and its ops (+created ~changed PARTS -deleted).
+
+Without -n, every namespace (as -A).  With -n NS, only the revisions that
+wrote an object in NS, each naming only those ops ("(+3 more outside NS)"
+counts the others, cluster-scoped ones too), and no namespace column.  With
+KIND/NAME, only the revisions that wrote that object, in the namespace -n
+names (default: default), and no namespace column.
 
 A revision REV is a number from 1 to the newest; a negative one counts back
 from the newest (-1 is the newest, -5 the fifth newest).
@@ -36,6 +40,7 @@ from the newest (-1 is the newest, -5 the fifth newest).
 examples:
   recon history                          # the whole history
   recon history --since -20              # the last 20 revisions
+  recon history -n demo                  # revisions that wrote objects in namespace demo
   recon history deploy/web -n demo       # revisions that wrote one object
   recon history --since 40 --until 60 --actor replicaset-controller
   recon history --actor manifests        # every manifest file's writes (manifests:web.yaml, ...)
@@ -145,14 +150,18 @@ def _parser(commands: Any, name: str, summary: str, text: str) -> argparse.Argum
 def _add_history(commands: Any) -> None:
     p = _parser(commands, "history", "one line per revision: who, why, what", HISTORY_HELP)
     p.add_argument("object", nargs="?", metavar="KIND/NAME", help="only revisions that wrote this object")
-    p.add_argument("-n", "--namespace", metavar="NS", default="default",
-                   help="namespace of KIND/NAME (default: default)")
+    p.add_argument("-n", "--namespace", metavar="NS",
+                   help="only revisions that wrote objects in NS (default: every namespace); "
+                        "with KIND/NAME, its namespace (default: default)")
+    p.add_argument("-A", "--all-namespaces", action="store_true",
+                   help="every namespace, as without -n (overrides -n, as kubectl's)")
     p.add_argument("--since", metavar="REV", type=int, help=rev_help("from this revision"))
     p.add_argument("--until", metavar="REV", type=int, help=rev_help("up to this revision"))
     p.add_argument("--actor", metavar="NAME", help="only writes by this actor or rule, named in full or up to "
                                                    "a / or : (kubelet, kubelet/node_status, manifests, "
                                                    "manifests:web.yaml)")
-    p.add_argument("--json", action="store_true", help="JSON lines, one per revision, every op in full")
+    p.add_argument("--json", action="store_true", help="JSON lines, one per revision, every op in full "
+                                                       "(with -n NS: those in NS, and how many are outside)")
     p.set_defaults(func=run_history)
 
 
@@ -305,26 +314,35 @@ def run_history(args: argparse.Namespace) -> int:
     since, until = revision(found, args.since, "--since"), revision(found, args.until, "--until")
     if since is not None and until is not None and since > until:
         raise _usage(f"--since {_shown(args.since, since)} is after --until {_shown(args.until, until)}")
-    key = _written(found, _key(found, args.object, args.namespace)) if args.object else None
+    if args.object and args.all_namespaces:
+        raise _usage("KIND/NAME is one object in one namespace: give -n NS, not -A")
+    key = _written(found, _key(found, args.object, args.namespace or "default")) if args.object else None
+    # (-n without KIND/NAME: that namespace's revisions; none given, or -A: every namespace, as always)
+    namespace = args.namespace if key is None and not args.all_namespaces else None
     try:
-        _print_lines(args, found, key, since, until)
+        if not _print_lines(args, found, key, since, until, namespace) and namespace is not None:
+            print(f"No revisions found in {namespace} namespace.", file=sys.stderr)  # (as get's)
     except BrokenPipeError:  # `recon history | head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")
     return 0
 
 
 def _print_lines(args: argparse.Namespace, found: H.History, key: Any, since: int | None,
-                 until: int | None) -> None:
-    for line in H.lines(found, key, since, until, args.actor):
+                 until: int | None, namespace: str | None) -> int:
+    """Print the lines asked for; how many."""
+    count = 0
+    for count, line in enumerate(H.lines(found, key, since, until, args.actor, namespace), 1):
         if args.json:
             r = line.record
             doc = {"rev": r.revision, "time": r.time, "timestamp": format_time(r.time), "actor": r.actor,
                    "rule": H.rule_of(r), "cause": r.cause, "summary": list(line.ops),
                    "ops": [{"op": op.type, "key": op.key, **({"obj": op.obj} if op.type == "put" else {})}
-                           for op in r.ops]}
+                           for op in H.in_namespace(r.ops, namespace)],
+                   **({"outside": line.outside} if namespace is not None else {})}
             sys.stdout.write(orjson.dumps(doc, default=_plain, option=orjson.OPT_SORT_KEYS).decode() + "\n")
-        else:  # (the namespace column unless the listing is of one object, so of one namespace)
-            print(line.format(namespace=key is None))
+        else:  # (the namespace column unless the listing is of one object or one namespace, as get's)
+            print(line.format(namespace=key is None and namespace is None))
+    return count
 
 
 def is_revision(text: str) -> bool:

@@ -466,14 +466,14 @@ class StoredHistory(History):
 # ---------------------------------------------------------------- history lines
 
 
-def summarize(record: CommitRecord, previous: Mapping) -> list[str]:
+def summarize(record: CommitRecord, previous: Mapping, namespace: str | None = None) -> list[str]:
     """`+pod/web-x`, `~deploy/web status`, `-pod/web-y`: one word per op.
 
     The Events a record also wrote fold into one word (`+3 events`), unless
     they are all it wrote.  `previous` maps keys to the objects before the
-    record (a snapshot's objects)."""
+    record (a snapshot's objects).  `namespace`: only the ops on objects in it."""
     out = []
-    ops, events = _fold_events(record.ops)
+    ops, events = (in_namespace(part, namespace) for part in _fold_events(record.ops))  # (folded as unfiltered)
     for op in ops:
         old = previous.get(op.key)
         if op.type == "delete":
@@ -486,6 +486,11 @@ def summarize(record: CommitRecord, previous: Mapping) -> list[str]:
     if events:
         out.append(f"+{len(events)} event{'s' if len(events) > 1 else ''}")
     return out
+
+
+def in_namespace(ops: Sequence[Op], namespace: str | None) -> Sequence[Op]:
+    """The ops on objects in `namespace` (None: all of them; cluster-scoped objects are in none)."""
+    return ops if namespace is None else [op for op in ops if op.key[2] == namespace]
 
 
 def _fold_events(ops: Sequence[Op]) -> tuple[list[Op], list[Op]]:
@@ -502,28 +507,37 @@ class Line:
 
     record: CommitRecord
     ops: tuple[str, ...]
+    within: str | None = None  # the namespace the ops were limited to (`recon history -n NS`)
 
     @property
     def namespace(self) -> str:
         """The namespaces of the objects the line names (folded Events left out), comma-separated;
         empty when they are all cluster-scoped."""
         named, _events = _fold_events(self.record.ops)
-        return ",".join(dict.fromkeys(op.key[2] for op in named if op.key[2]))
+        return ",".join(dict.fromkeys(op.key[2] for op in in_namespace(named, self.within) if op.key[2]))
+
+    @property
+    def outside(self) -> int:
+        """How many of the record's ops the line leaves out: those outside the namespace `within`."""
+        return 0 if self.within is None else len(self.record.ops) - len(in_namespace(self.record.ops, self.within))
 
     def format(self, namespace: bool = False) -> str:
         """`namespace`: with a column for the namespace of its objects before the ops (as `get -A`)."""
         r = self.record
         ns = f"{self.namespace:<15}  " if namespace else ""  # (15: kube-node-lease, whose Leases are many)
-        return f"{r.revision:>6}  {format_time(r.time)}  {who(r):<40}  {cause_text(r):<28}  {ns}{' '.join(self.ops)}"
+        more = f"  (+{self.outside} more outside {self.within})" if self.outside else ""
+        return (f"{r.revision:>6}  {format_time(r.time)}  {who(r):<40}  {cause_text(r):<28}  "
+                f"{ns}{' '.join(self.ops)}{more}")
 
 
 def lines(history: History, key: Key | None = None, since: int | None = None, until: int | None = None,
-          actor: str | None = None) -> Iterator[Line]:
-    """The history's lines, optionally only those writing `key` or by `actor`.
+          actor: str | None = None, namespace: str | None = None) -> Iterator[Line]:
+    """The history's lines, optionally only those writing `key`, by `actor` or in `namespace`.
 
     With `key`, only the revisions that wrote it are read (the index says
     which); otherwise the records from `since` are read in order, from the
-    state at `since - 1`.
+    state at `since - 1`.  With `namespace`, only the revisions that wrote an
+    object in it, each line naming only those ops (and counting the others).
     """
     start = max(since or 1, history.base.revision + 1)
     if since is not None and start > history.head:
@@ -533,8 +547,8 @@ def lines(history: History, key: Key | None = None, since: int | None = None, un
         return
     objects = dict(history.snapshot(start - 1).objects) if start > 1 else {}
     for record in history.records(start, until):
-        if _wanted(record, actor):
-            yield Line(record, tuple(summarize(record, objects)))
+        if _wanted(record, actor) and (namespace is None or in_namespace(record.ops, namespace)):
+            yield Line(record, tuple(summarize(record, objects, namespace)), namespace)
         for op in record.ops:
             if op.type == "delete":
                 objects.pop(op.key, None)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import shutil
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 from engine.apiserver import Actor
+from engine.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = Actor("admin", "user", None)
@@ -22,6 +26,20 @@ def recon(*args: str, cwd: Path, check: int | None = 0) -> subprocess.CompletedP
     if check is not None:
         assert proc.returncode == check, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     return proc
+
+
+def in_process(*args: str, cwd: Path, check: int | None = 0) -> types.SimpleNamespace:
+    """`recon ARGS` in `cwd`, run by `main` in this process (the code a `recon` process runs, without
+    its second of start-up): its exit code, standard output and error."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # (argparse's own usage errors and -h)
+            code = exc.code
+    if check is not None:
+        assert code == check, f"exit {code}\n{out.getvalue()}\n{err.getvalue()}"
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def example_run(cwd: Path) -> Path:

@@ -7,14 +7,9 @@ spares a second of start-up per command.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import types
-
 import pytest
 
-from engine.cli import main
-from history_helpers import example_run, recon
+from history_helpers import example_run, in_process, recon
 
 COUNTS_BACK = "negative: counts back, -1 is the newest)"
 
@@ -39,19 +34,6 @@ def state(tmp_path_factory):
     cwd = example_run(tmp_path_factory.mktemp("revisions"))
     head = int(recon("history", "--state", "s", cwd=cwd).stdout.splitlines()[-1].split()[0])
     return cwd, head
-
-
-def in_process(*args: str, cwd, check: int | None = 0) -> types.SimpleNamespace:
-    """`recon ARGS` in `cwd`, run by `main` in this process: its exit code, standard output and error."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.chdir(cwd), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # (argparse's own usage errors and -h)
-            code = exc.code
-    if check is not None:
-        assert code == check, f"exit {code}\n{out.getvalue()}\n{err.getvalue()}"
-    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def run(cwd, *args: str, check: int | None = 0) -> str:

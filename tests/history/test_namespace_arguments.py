@@ -1,0 +1,95 @@
+"""-n and -A in `recon history`: -n NS lists one namespace's revisions, no -n or -A every namespace.
+
+Run on a recorded state folder through the command's entry point in this process (`in_process`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from history_helpers import example_run, in_process
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    return example_run(tmp_path_factory.mktemp("namespaces"))
+
+
+def run(cwd, *args: str, check: int = 0):
+    return in_process(*args, "--state", "s", cwd=cwd, check=check)
+
+
+def revisions(out: str) -> list[int]:
+    return [int(line.split()[0]) for line in out.splitlines()]
+
+
+def every_revision(cwd) -> list[dict]:
+    return [json.loads(line) for line in run(cwd, "history", "--json").stdout.splitlines()]
+
+
+def test_history_with_a_namespace_lists_only_the_revisions_that_wrote_an_object_in_it(state):
+    docs = every_revision(state)
+    wrote_demo = [d["rev"] for d in docs if any(op["key"][2] == "demo" for op in d["ops"])]
+    assert 0 < len(wrote_demo) < len(docs)
+    assert revisions(run(state, "history", "-n", "demo").stdout) == wrote_demo
+    assert revisions(run(state, "history", "--namespace=demo", "--since", "-20").stdout) == \
+        [rev for rev in wrote_demo if rev > docs[-1]["rev"] - 20]
+    manifests = run(state, "history", "-n", "demo", "--actor", "manifests").stdout.splitlines()
+    assert manifests and all(line.split()[2].startswith("manifests:") for line in manifests)
+
+
+def test_history_with_a_namespace_names_only_its_ops_and_counts_the_others_after_them(state):
+    docs = {d["rev"]: d for d in every_revision(state)}
+    lease = next(line for line in run(state, "history", "-n", "kube-node-lease").stdout.splitlines()
+                 if "+lease/node-1" in line)
+    others = len(docs[int(lease.split()[0])]["ops"]) - 1  # (the node's status and its Events)
+    assert lease.endswith(f"  +lease/node-1  (+{others} more outside kube-node-lease)")
+    # the same revision in the namespace of its Events: folded into one word, as in the whole listing
+    rev = lease.split()[0]
+    events = next(line for line in run(state, "history", "-n", "default").stdout.splitlines()
+                  if line.split()[0] == rev)
+    assert events.endswith(f"  +{others - 1} events  (+2 more outside default)")  # (the node, the Lease)
+
+
+def test_history_with_a_namespace_has_no_namespace_column_as_the_history_of_one_object(state):
+    one_object = run(state, "history", "deploy/web", "-n", "demo").stdout.splitlines()[0]
+    assert one_object.split()[-3:] == ["web.yaml", "+deploy/web", "+svc/web"]
+    rev = one_object.split()[0]
+    line = next(line for line in run(state, "history", "-n", "demo").stdout.splitlines()
+                if line.split()[0] == rev)
+    assert line == one_object  # (every op of that revision is in demo: nothing more to count)
+
+
+def test_history_json_with_a_namespace_holds_only_its_ops_and_counts_the_others(state):
+    whole = every_revision(state)[0]
+    doc = json.loads(run(state, "history", "-n", "default", "--json", "--until", "1").stdout)
+    assert [op["key"] for op in doc["ops"]] == [op["key"] for op in whole["ops"] if op["key"][2] == "default"]
+    assert doc["summary"] == ["+svc/kubernetes"] and doc["outside"] == len(whole["ops"]) - 1
+    assert "outside" not in whole
+
+
+def test_history_without_a_namespace_or_with_all_namespaces_lists_every_revision_with_the_column(state):
+    plain = run(state, "history").stdout
+    assert revisions(plain) == list(range(1, len(plain.splitlines()) + 1))
+    assert run(state, "history", "-A").stdout == plain
+    assert run(state, "history", "-n", "demo", "--all-namespaces").stdout == plain  # (-A wins, as kubectl's)
+    web = next(line for line in plain.splitlines() if "+deploy/web" in line)
+    assert web.split()[-3:] == ["demo", "+deploy/web", "+svc/web"] and "more outside" not in plain
+
+
+def test_history_of_a_namespace_no_revision_wrote_says_so_as_get_does(state):
+    proc = run(state, "history", "-n", "nope")
+    assert proc.stdout == "" and proc.stderr == "No revisions found in nope namespace.\n"
+
+
+def test_history_of_one_object_across_all_namespaces_is_a_usage_mistake(state):
+    proc = run(state, "history", "deploy/web", "-A", check=2)
+    assert proc.stderr.startswith("error: KIND/NAME is one object in one namespace: give -n NS, not -A\n")
+
+
+def test_history_help_says_that_only_an_explicit_namespace_filters_the_listing(state):
+    text = " ".join(in_process("history", "-h", cwd=state).stdout.split())
+    assert "Without -n, every namespace (as -A)" in text and "-A, --all-namespaces" in text
+    assert "recon history -n demo" in text
