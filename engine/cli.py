@@ -463,7 +463,9 @@ class Query:
         namespace = self.namespace if rt.namespaced else ""
         if names:
             found = [(name, snapshot.get((rt.group, rt.kind, namespace, name))) for name in names]
-            missing += [f'{rt.resource} "{name}" not found' for name, obj in found if obj is None]
+            missing += [f'{rt.resource} "{name}" not found'  # (with a hint when it is in another namespace)
+                        + cli_history.elsewhere(snapshot, (rt.group, rt.kind, namespace, name))
+                        for name, obj in found if obj is None]
             return [obj for _, obj in found if obj is not None]
         objects = snapshot.list(rt.group, rt.kind, None if self.all_namespaces and rt.namespaced else namespace)
         return [o for o in objects

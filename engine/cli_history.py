@@ -297,13 +297,32 @@ def _written(found: H.History, key: H.Key) -> H.Key:
     what = f'{kind.lower()} "{name}"' + (f' in namespace "{namespace}"' if namespace else "")
     message = f"no revision wrote {what}"
     if namespace:  # (the namespaces of the newest state: the index answers for each without reading records)
-        spaces = [ns_key[3] for ns_key in found.snapshot(found.head).keys("", "Namespace", None)]
-        elsewhere = [ns for ns in spaces if ns != namespace and found.revisions_of((group, kind, ns, name))]
-        if elsewhere:
-            where = ", ".join(f'"{ns}"' for ns in elsewhere)
-            message += (f"\nhint: it was written in namespace{'s' if len(elsewhere) > 1 else ''} {where}: "
-                        f"add -n {elsewhere[0]}")
+        spaces = _namespaces(found.snapshot(found.head))
+        message += _hint("was written in", [ns for ns in spaces if ns != namespace
+                                            and found.revisions_of((group, kind, ns, name))])
     raise H.HistoryError(message)
+
+
+def elsewhere(snapshot: Any, key: H.Key) -> str:
+    """For an object `key` names but `snapshot` does not hold: a hint naming the other namespaces
+    where an object of its kind and name is in `snapshot` (a mistaken or forgotten -n); else ""."""
+    group, kind, namespace, name = key
+    if not namespace:
+        return ""
+    return _hint("exists in", [ns for ns in _namespaces(snapshot)
+                               if ns != namespace and snapshot.get((group, kind, ns, name)) is not None])
+
+
+def _namespaces(snapshot: Any) -> list[str]:
+    return [ns_key[3] for ns_key in snapshot.keys("", "Namespace", None)]
+
+
+def _hint(verb: str, spaces: list[str]) -> str:
+    """A second line of a NotFound, 'hint: it VERB namespace "demo": add -n demo'; "" without `spaces`."""
+    if not spaces:
+        return ""
+    where = ", ".join(f'"{ns}"' for ns in spaces)
+    return f"\nhint: it {verb} namespace{'s' if len(spaces) > 1 else ''} {where}: add -n {spaces[0]}"
 
 
 # ------------------------------------------------------------------ commands
@@ -573,7 +592,7 @@ def run_describe(args: argparse.Namespace) -> int:
         keys = [_key(found, args.kind if "/" in args.kind else f"{args.kind}/{args.name}", args.namespace)]
         if snap.get(keys[0]) is None:
             where = f" in namespace {keys[0][2]}" if keys[0][2] else ""
-            raise ReconError(f"{H.ref(keys[0])} not found{where} at revision {at}")
+            raise ReconError(f"{H.ref(keys[0])} not found{where} at revision {at}{elsewhere(snap, keys[0])}")
     else:  # every object of the kind in the namespace, as kubectl describe KIND
         rt = Registry.for_snapshot(found.snapshot(found.head)).resolve(args.kind)
         keys = snap.keys(rt.group, rt.kind, args.namespace if rt.namespaced else None)

@@ -1,4 +1,5 @@
-"""-n and -A in `recon history`: -n NS lists one namespace's revisions, no -n or -A every namespace.
+"""-n and -A in the history commands: `recon history -n NS` lists one namespace's revisions, and an
+object asked for in the wrong namespace gets a hint naming the one it is in (history, describe, get).
 
 Run on a recorded state folder through the command's entry point in this process (`in_process`).
 """
@@ -93,3 +94,30 @@ def test_history_help_says_that_only_an_explicit_namespace_filters_the_listing(s
     text = " ".join(in_process("history", "-h", cwd=state).stdout.split())
     assert "Without -n, every namespace (as -A)" in text and "-A, --all-namespaces" in text
     assert "recon history -n demo" in text
+
+
+def test_describe_of_an_object_in_another_namespace_names_that_namespace_in_a_hint(state):
+    proc = run(state, "describe", "deploy", "web", check=1)
+    head = revisions(run(state, "history", "--since", "-1").stdout)[0]
+    assert proc.stderr.splitlines() == [f"error: deploy/web not found in namespace default at revision {head}",
+                                        'hint: it exists in namespace "demo": add -n demo']
+    assert proc.stdout == ""
+
+
+def test_describe_hints_only_at_a_namespace_the_object_is_in_at_the_revision_shown(state):
+    created = revisions(run(state, "history", "deploy/web", "-n", "demo").stdout)[0]
+    before = run(state, "describe", "deploy/web", "--at", str(created - 1), check=1)
+    assert "hint" not in before.stderr  # (deploy/web was not yet anywhere)
+    assert "hint" not in run(state, "describe", "deploy", "nope", check=1).stderr
+    several = run(state, "describe", "sa", "default", "-n", "nope", check=1).stderr.splitlines()[1]
+    assert several == ('hint: it exists in namespaces "default", "demo", "kube-node-lease", "kube-public", '
+                       '"kube-system": add -n default')
+
+
+def test_get_of_an_object_in_another_namespace_names_that_namespace_in_a_hint(state):
+    for args in (("deploy", "web"), ("deploy/web",), ("deploy", "web", "-o", "yaml")):
+        proc = run(state, "get", *args, check=1)
+        assert proc.stderr.splitlines() == ['Error from server (NotFound): deployments.apps "web" not found',
+                                            'hint: it exists in namespace "demo": add -n demo']
+    assert run(state, "get", "node", "nope", check=1).stderr == \
+        'Error from server (NotFound): nodes "nope" not found\n'  # (cluster-scoped: no namespace to hint)
