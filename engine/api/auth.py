@@ -22,8 +22,9 @@ their namespace; a rule matches on apiGroups, resources (`pods`, `pods/log`,
 `*`, `*/scale`, `pods/*`), resourceNames and verbs.  `system:masters` may do
 everything.  Upstream bootstraps its default ClusterRoles as objects; recon
 answers `cluster-admin`, `admin`, `edit` and `view` from code when no object
-of that name exists (admin, edit and view with the rules of the ClusterRoles
-labelled `rbac.authorization.k8s.io/aggregate-to-admin|edit|view`, as upstream
+of that name exists (admin, edit and view with upstream's lists of resources
+for the kinds recon serves, plus the rules of the ClusterRoles labelled
+`rbac.authorization.k8s.io/aggregate-to-admin|edit|view`, as upstream
 aggregates them), and lets every authenticated user read discovery, the
 version and the OpenAPI documents and create SelfSubjectAccessReviews
 (upstream's `system:discovery`, `system:public-info-viewer`, `system:basic-user`).
@@ -38,7 +39,7 @@ import hmac
 import json
 import os
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,6 @@ import yaml
 
 from ..apierrors import bad_request, forbidden_error
 from ..dsl.builtins_controllers import signing_key, verify_sa_token
-from ..kinds import BUILTINS
 from ..objects import get_path
 
 ADMIN = "kubernetes-admin"
@@ -211,35 +211,75 @@ def write_kubeconfig(path: Path, server: str, token: str, ca_file: Path | None =
 # --------------------------------------------------------------------- RBAC
 
 _READ = ("get", "list", "watch")
-_ALL_WRITE = ("create", "update", "patch", "delete", "deletecollection")
+_WRITE = ("create", "update", "patch", "delete", "deletecollection")
 
 
 def _rule(verbs: Sequence[str], groups: Sequence[str] = ("*",), resources: Sequence[str] = ("*",)) -> dict:
     return {"verbs": list(verbs), "apiGroups": list(groups), "resources": list(resources)}
 
 
-# The API groups of recon's built-in kinds (events.k8s.io serves the core Events in a newer shape).
-# The default admin, edit and view roles grant in these only: custom resources come through aggregation.
-BUILTIN_GROUPS = sorted({t.group for t in BUILTINS} | {"events.k8s.io"})
+# Upstream's user-facing roles (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go: the rules of
+# system:aggregate-to-view, -edit and -admin), resource by resource, for the kinds recon serves: no
+# replicationcontrollers, nothing of the extensions group, no localsubjectaccessreviews.  The
+# subresources of those kinds keep upstream's names where recon does not serve them (exec, attach,
+# port-forward, proxy, rollback), so a Role written for a real cluster names nothing the default roles
+# lack.  None names a cluster-scoped kind but namespaces (read: at a namespace's scope, that namespace).
+_POD_ACCESS = ("pods/attach", "pods/exec", "pods/portforward", "pods/proxy")
+_VIEW_RULES = [
+    _rule(_READ, [""], ["pods", "pods/status", "pods/log", "services", "services/status", "endpoints",
+                        "persistentvolumeclaims", "persistentvolumeclaims/status", "configmaps", "serviceaccounts",
+                        "events", "bindings", "limitranges", "resourcequotas", "resourcequotas/status"]),
+    _rule(_READ, [""], ["namespaces", "namespaces/status"]),
+    _rule(_READ, ["apps"], ["deployments", "deployments/status", "deployments/scale", "replicasets",
+                            "replicasets/status", "replicasets/scale", "statefulsets", "statefulsets/status",
+                            "statefulsets/scale", "daemonsets", "daemonsets/status", "controllerrevisions"]),
+    _rule(_READ, ["batch"], ["jobs", "jobs/status", "cronjobs", "cronjobs/status"]),
+    _rule(_READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
+    _rule(_READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
+    _rule(_READ, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"]),
+    _rule(_READ, ["discovery.k8s.io"], ["endpointslices"]),
+    _rule(_READ, ["proxy.recon.dev"], ["servicerules"]),  # recon's own: a Service's routing, read like its slices
+]
+# edit writes the workloads and what they use; not Endpoints or EndpointSlices (the controllers' since
+# Kubernetes 1.22), not quotas or limit ranges (what a cluster admin limits a namespace by), no
+# */status.  It reads Secrets and the pod-access subresources, which view leaves out.
+_EDIT_RULES = [
+    _rule(_READ, [""], [*_POD_ACCESS, "secrets", "services/proxy"]),
+    _rule(["impersonate"], [""], ["serviceaccounts"]),
+    _rule(_WRITE, [""], ["pods", *_POD_ACCESS]),
+    _rule(["create"], [""], ["pods/eviction", "serviceaccounts/token"]),
+    _rule(_WRITE, [""], ["configmaps", "events", "persistentvolumeclaims", "secrets", "serviceaccounts", "services",
+                         "services/proxy"]),
+    _rule(_WRITE, ["apps"], ["deployments", "deployments/scale", "deployments/rollback", "replicasets",
+                             "replicasets/scale", "statefulsets", "statefulsets/scale", "daemonsets"]),
+    _rule(_WRITE, ["batch"], ["jobs", "cronjobs"]),
+    _rule(_WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
+    _rule(_WRITE, ["policy"], ["poddisruptionbudgets"]),
+    _rule(_WRITE, ["networking.k8s.io"], ["ingresses", "networkpolicies"]),
+    _rule(_READ + _WRITE, ["coordination.k8s.io"], ["leases"]),
+]
+# admin is edit plus the namespace's roles and role bindings (within what it holds: `escalation`)
+_ADMIN_RULES = [_rule(_READ + _WRITE, [RBAC_GROUP], ["roles", "rolebindings"])]
 
-# Upstream's default user-facing ClusterRoles, simplified to what they grant on recon's kinds (the
-# rules of upstream's system:aggregate-to-admin, -edit and -view, by API group rather than by resource).
+# The default ClusterRoles answered from code; as upstream's view aggregates into edit and edit into
+# admin, each holds the rules of the one before (reads first: most requests are reads).
 DEFAULT_CLUSTER_ROLES: dict[str, list[dict]] = {
     "cluster-admin": [_rule(["*"]), {"verbs": ["*"], "nonResourceURLs": ["*"]}],
-    "admin": [_rule(_READ + _ALL_WRITE, BUILTIN_GROUPS),
-              _rule(["impersonate"], [""], ["serviceaccounts"])],
-    "edit": [_rule(_READ + _ALL_WRITE, ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io"]),
-             _rule(_READ + _ALL_WRITE, ["networking.k8s.io"], ["ingresses", "networkpolicies"]),
-             _rule(_READ + _ALL_WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
-             _rule(_READ + _ALL_WRITE, ["policy"], ["poddisruptionbudgets"]),
-             _rule(["impersonate"], [""], ["serviceaccounts"]),
-             _rule(_READ, BUILTIN_GROUPS)],
-    "view": [_rule(_READ, ["", "apps", "batch", "discovery.k8s.io", "coordination.k8s.io", "scheduling.k8s.io",
-                           "apiextensions.k8s.io"]),
-             _rule(_READ, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"]),
-             _rule(_READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
-             _rule(_READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"])],
+    "admin": [*_VIEW_RULES, *_EDIT_RULES, *_ADMIN_RULES],
+    "edit": [*_VIEW_RULES, *_EDIT_RULES],
+    "view": _VIEW_RULES,
 }
+
+
+def _grants(rules: Sequence[Mapping]) -> frozenset[tuple[str, str, str, str]]:
+    """Every (verb, group, resource, subresource) that rules without wildcards grant."""
+    return frozenset((verb, group, *resource.partition("/")[::2]) for rule in rules for verb in rule["verbs"]
+                     for group in rule["apiGroups"] for resource in rule["resources"])
+
+
+# (admin, edit and view are matched at every request of a user bound to one: a set each)
+_DEFAULT_GRANTS = {name: _grants(DEFAULT_CLUSTER_ROLES[name]) for name in ("admin", "edit", "view")}
+
 # Upstream's aggregation chain: admin, edit and view gather the ClusterRoles labelled
 # `rbac.authorization.k8s.io/aggregate-to-<role>: "true"`, and (as upstream's view is labelled
 # aggregate-to-edit and its edit aggregate-to-admin) what view gathers edit gathers too, and admin
@@ -284,20 +324,39 @@ def authorized(snapshot: Any, user: User, request: Attributes) -> bool:
         return True
     if (request.group, request.resource) in _SELF_REVIEWS:
         return True
-    return any(_rule_matches(rule, request) for rule in rules_for(snapshot, user, request.namespace))
+    return any(_role_grants(snapshot, ref, namespace, request)
+               for ref, namespace in bound_roles(snapshot, user, request.namespace))
 
 
 def rules_for(snapshot: Any, user: User, namespace: str) -> list[Mapping]:
     """The rules the bindings naming `user` grant in `namespace` (cluster-wide ones included)."""
-    found: list[Mapping] = []
+    return [rule for ref, bound_in in bound_roles(snapshot, user, namespace)
+            for rule in role_rules(snapshot, ref, bound_in)]
+
+
+def bound_roles(snapshot: Any, user: User, namespace: str) -> Iterator[tuple[Mapping, str]]:
+    """The roleRef of each binding naming `user` that counts in `namespace`, with the namespace it
+    grants in ("" for a ClusterRoleBinding)."""
     for binding in snapshot.list(RBAC_GROUP, "ClusterRoleBinding"):
         if _names(binding, user, ""):
-            found += role_rules(snapshot, binding.get("roleRef") or {}, "")
+            yield binding.get("roleRef") or {}, ""
     if namespace:
         for binding in snapshot.list(RBAC_GROUP, "RoleBinding", namespace):
             if _names(binding, user, namespace):
-                found += role_rules(snapshot, binding.get("roleRef") or {}, namespace)
-    return found
+                yield binding.get("roleRef") or {}, namespace
+
+
+def _role_grants(snapshot: Any, ref: Mapping, namespace: str, request: Attributes) -> bool:
+    """Does the role `ref` names grant `request`?  A default role's own rules are one set lookup
+    (`_DEFAULT_GRANTS`), then come the rules aggregated into it."""
+    name = ref.get("name") or ""
+    grants = _DEFAULT_GRANTS.get(name) if ref.get("kind") == "ClusterRole" else None
+    if grants is None or snapshot.get((RBAC_GROUP, "ClusterRole", "", name)) is not None:
+        return any(_rule_matches(rule, request) for rule in role_rules(snapshot, ref, namespace))
+    if (request.verb, request.group, request.resource, request.subresource) in grants:
+        return True
+    return any(_rule_matches(rule, request)
+               for key in aggregated_into(snapshot, name) for rule in snapshot.get(key).get("rules") or ())
 
 
 def _names(binding: Mapping, user: User, namespace: str) -> bool:
@@ -327,27 +386,13 @@ def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
     return list(role.get("rules") or ()) if role is not None else []
 
 
-# The cluster-scoped kinds (nodes, persistent volumes, storage and priority classes, CRDs, cluster
-# roles and their bindings, ...), which upstream's admin, edit and view roles leave to
-# cluster-admin: bound cluster-wide, they grant namespaced objects only.  (Namespaces are read
-# by all three and written by none: `_rule_matches`.)
-CLUSTER_SCOPED = frozenset((t.group, t.plural) for t in BUILTINS if not t.namespaced and t.plural != "namespaces")
-
-# A default role's own rules, marked with what they leave out (`_rule_matches`): view reads no
-# Secrets, neither view nor edit touches RBAC, and none of the three grants a cluster-scoped kind
-# but reading namespaces.
-_BUILT_IN: dict[str, tuple[Mapping, ...]] = {
-    name: tuple(dict(r, excluded=name) if name in _GATHERS else r for r in rules)
-    for name, rules in DEFAULT_CLUSTER_ROLES.items()}
-
-
 def default_rules(snapshot: Any, name: str) -> list[Mapping]:
     """A default ClusterRole not stored under its name: its own rules, then, for admin, edit and view,
     the rules of the ClusterRoles labelled to aggregate into it, which grant what they say,
     cluster-scoped kinds included.  The labelled roles are found by the store's label index (this
     runs at every request); unlike upstream's aggregation controller, a rule two of them hold is
     not merged into one."""
-    rules = list(_BUILT_IN.get(name, ()))
+    rules = list(DEFAULT_CLUSTER_ROLES.get(name, ()))
     for key in aggregated_into(snapshot, name):
         rules += snapshot.get(key).get("rules") or ()
     return rules
@@ -360,25 +405,22 @@ def aggregated_into(snapshot: Any, name: str) -> list[tuple]:
 
 
 def _rule_matches(rule: Mapping, request: Attributes) -> bool:
-    verbs = rule.get("verbs") or ()
-    if "*" not in verbs and request.verb not in verbs:
-        return False
     if not request.is_resource:
-        return url_matches(rule.get("nonResourceURLs") or (), request.path)
-    groups = rule.get("apiGroups") or ()
+        return _verb_matches(rule, request.verb) and url_matches(rule.get("nonResourceURLs") or (), request.path)
+    groups = rule.get("apiGroups") or ()  # (first: most rules name one group, so most are passed over here)
     if "*" not in groups and request.group not in groups:
         return False
-    excluded = rule.get("excluded")
-    if excluded and ((request.group, request.resource) in CLUSTER_SCOPED or (
-            (request.group, request.resource) == ("", "namespaces") and request.verb not in _READ)):
-        return False
-    if excluded in ("view", "edit") and (request.group == RBAC_GROUP or (
-            excluded == "view" and (request.group, request.resource) == ("", "secrets"))):
+    if not _verb_matches(rule, request.verb):
         return False
     if not _resource_matches(rule.get("resources") or (), request.resource, request.subresource):
         return False
     names = rule.get("resourceNames") or ()
     return not names or request.name in names
+
+
+def _verb_matches(rule: Mapping, verb: str) -> bool:
+    verbs = rule.get("verbs") or ()
+    return "*" in verbs or verb in verbs
 
 
 def url_matches(patterns: Sequence[str], path: str) -> bool:
@@ -387,13 +429,13 @@ def url_matches(patterns: Sequence[str], path: str) -> bool:
 
 
 def _resource_matches(resources: Sequence[str], resource: str, subresource: str) -> bool:
-    combined = f"{resource}/{subresource}" if subresource else resource
-    for entry in resources:
-        if entry in ("*", combined):
-            return True
-        if subresource and entry in (f"*/{subresource}", f"{resource}/*"):
-            return True
-    return False
+    """`*`, the resource, or for a subresource `pods/log`, `*/log` or `pods/*`."""
+    if "*" in resources:
+        return True
+    if not subresource:
+        return resource in resources
+    return (f"{resource}/{subresource}" in resources or f"*/{subresource}" in resources
+            or f"{resource}/*" in resources)
 
 
 # ------------------------------------------------------------ impersonation

@@ -32,8 +32,8 @@ from typing import Any
 import attrs
 
 from ..apierrors import forbidden_error
-from .auth import (BASIC_NON_RESOURCE_RULES, BASIC_RESOURCE_RULES, CLUSTER_SCOPED, RBAC_GROUP, Attributes, User,
-                   authorized, role_rules, rules_for, url_matches)
+from .auth import (BASIC_NON_RESOURCE_RULES, BASIC_RESOURCE_RULES, RBAC_GROUP, Attributes, User, authorized,
+                   role_rules, rules_for, url_matches)
 
 ROLE_KINDS = {"Role": "roles", "ClusterRole": "clusterroles"}
 BINDING_KINDS = {"RoleBinding": "rolebindings", "ClusterRoleBinding": "clusterrolebindings"}
@@ -144,18 +144,16 @@ def _role_exists(snapshot: Any, ref: Mapping, namespace: str) -> bool:
 # ------------------------------------------------------------ Covers
 
 def _breakdown(rule: Mapping) -> list[dict]:
-    """One rule per verb, group, resource and name (or per verb and URL): upstream's BreakdownRule.
-    A default role's `excluded` marker stays with its pieces."""
+    """One rule per verb, group, resource and name (or per verb and URL): upstream's BreakdownRule."""
     pieces: list[dict] = []
-    extra = {"excluded": rule["excluded"]} if rule.get("excluded") else {}
     verbs = list(rule.get("verbs") or ())
     for group in rule.get("apiGroups") or ():
         for resource in rule.get("resources") or ():
             for verb in verbs:
                 names = rule.get("resourceNames") or ()
-                pieces += ([{"apiGroups": [group], "resources": [resource], "resourceNames": [n], "verbs": [verb],
-                             **extra} for n in names] if names else
-                           [{"apiGroups": [group], "resources": [resource], "verbs": [verb], **extra}])
+                pieces += ([{"apiGroups": [group], "resources": [resource], "resourceNames": [n], "verbs": [verb]}
+                            for n in names] if names else
+                           [{"apiGroups": [group], "resources": [resource], "verbs": [verb]}])
     for url in rule.get("nonResourceURLs") or ():
         pieces += [{"nonResourceURLs": [url], "verbs": [verb]} for verb in verbs]
     return pieces
@@ -178,33 +176,11 @@ def _covers(owner: Mapping, piece: Mapping) -> bool:
     groups, resources = owner.get("apiGroups") or (), owner.get("resources") or ()
     if "*" not in groups and group not in groups:
         return False
-    if not _excluded_covers(owner.get("excluded"), piece.get("excluded"), group, resource):
-        return False
     if "*" not in resources and resource not in resources and not (
             "/" in resource and resource.split("/", 1)[0] + "/*" in resources):
         return False
     names = owner.get("resourceNames") or ()
     return not names or ("resourceNames" in piece and piece["resourceNames"][0] in names)
-
-
-_LEAVES_OUT = {"admin": 1, "edit": 2, "view": 3}  # each default role leaves out what the one before does
-
-
-def _excluded_covers(owner: str | None, piece: str | None, group: str, resource: str) -> bool:
-    """recon's default `admin`, `edit` and `view` grant no cluster-scoped kind (but reading namespaces),
-    `edit` and `view` no RBAC, `view` no Secrets either: such a rule covers a piece only outside what it
-    leaves out, or a piece of a default role leaving out as much."""
-    if not owner or (piece and _LEAVES_OUT[piece] >= _LEAVES_OUT[owner]):
-        return True
-    base = resource.split("/")[0]
-    cluster_groups = {g for g, _ in CLUSTER_SCOPED}
-    if group == "*" or (group, base) in CLUSTER_SCOPED or (base == "*" and group in cluster_groups):
-        return False
-    if owner == "admin":
-        return True
-    if group == RBAC_GROUP:
-        return False
-    return owner != "view" or not (group == "" and base in ("*", "secrets"))
 
 
 def _compact(pieces: Sequence[Mapping]) -> list[dict]:
@@ -217,7 +193,7 @@ def _compact(pieces: Sequence[Mapping]) -> list[dict]:
             verbs = merged[key]["verbs"]
             verbs += [v for v in piece["verbs"] if v not in verbs]
         else:
-            merged[key] = {k: list(v) for k, v in piece.items() if k != "excluded"}
+            merged[key] = {k: list(v) for k, v in piece.items()}
     return list(merged.values())
 
 
