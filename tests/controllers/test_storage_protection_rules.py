@@ -159,9 +159,10 @@ def test_a_volume_whose_finalizer_was_taken_off_gets_it_back(cluster):
 
 # --------------------------------------------------------------- end to end
 
-def test_a_claim_deleted_under_a_running_pod_goes_once_the_kubelet_has_stopped_the_pod(controller_cluster):
-    c = controller_cluster
-    c.load("persistentvolume", "volume-provisioner", "pvc-protection", "pv-protection", "kubelet", "node-lifecycle")
+def running_user(c, *more_rules):
+    """A node with a kubelet, and the pod `app` running on it with the provisioned claim `data`."""
+    c.load("persistentvolume", "volume-provisioner", "pvc-protection", "pv-protection", "kubelet", "node-lifecycle",
+           *more_rules)
     hardware = {"cpu": "4", "memory": "8Gi", "pods": "110"}
     c.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
               "status": {"capacity": hardware, "allocatable": hardware}})
@@ -169,6 +170,11 @@ def test_a_claim_deleted_under_a_running_pod_goes_once_the_kubelet_has_stopped_t
     c.create(user("app"))
     c.run(60)
     assert c.get("Pod", "app")["status"]["phase"] == "Running"
+
+
+def test_a_claim_deleted_under_a_running_pod_goes_once_the_kubelet_has_stopped_the_pod(controller_cluster):
+    c = controller_cluster
+    running_user(c)
     volume_name = c.get("PersistentVolumeClaim", "data")["spec"]["volumeName"]
     c.delete("PersistentVolumeClaim", "data")
     c.run(60)
@@ -178,4 +184,14 @@ def test_a_claim_deleted_under_a_running_pod_goes_once_the_kubelet_has_stopped_t
     assert c.run(120).converged
     assert c.get("Pod", "app") is None
     assert c.get("PersistentVolumeClaim", "data") is None
+    assert c.get("PersistentVolume", volume_name, "") is None
+
+
+def test_a_namespace_being_deleted_goes_with_its_pods_then_its_claims_and_their_volumes(controller_cluster):
+    c = controller_cluster
+    running_user(c, "namespace", "garbage-collector")
+    volume_name = c.get("PersistentVolumeClaim", "data")["spec"]["volumeName"]
+    c.delete("Namespace", "demo", "")
+    assert c.run(300).converged
+    assert c.get("Namespace", "demo", "") is None and c.get("PersistentVolumeClaim", "data") is None
     assert c.get("PersistentVolume", volume_name, "") is None
