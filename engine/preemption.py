@@ -46,7 +46,7 @@ MIN_CANDIDATE_NODES_ABSOLUTE = 100
 
 # Filters whose rejection no preemption can change (UnschedulableAndUnresolvable upstream),
 # and the reasons that are so from filters that can also answer Unschedulable.
-UNRESOLVABLE_PLUGINS = frozenset({"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity"})
+UNRESOLVABLE_PLUGINS = frozenset({"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "VolumeBinding"})
 UNRESOLVABLE_REASONS = frozenset({
     "node(s) didn't match pod affinity rules",
     "node(s) didn't match pod topology spread constraints (missing required label)",

@@ -67,6 +67,13 @@ DEFAULT_ORDER = (
 # Filters that only look at the node and the pod itself: a pod they rejected
 # cannot be helped by another pod being bound or relabelled.
 NODE_ONLY_FILTERS = frozenset({"NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity"})
+# Other kinds whose creation or change may help a pod these filters rejected
+# (upstream's EventsToRegister beyond pods and nodes).
+QUEUEING_KINDS = {
+    ("", "PersistentVolumeClaim"): frozenset({"VolumeBinding"}),
+    ("", "PersistentVolume"): frozenset({"VolumeBinding"}),
+    ("storage.k8s.io", "StorageClass"): frozenset({"VolumeBinding"}),
+}
 
 # The last attempts kept for explanations (one holds a score line per feasible
 # node and plugin: ~350 kB at 5,000 nodes); older pods are explained from
@@ -1454,6 +1461,9 @@ class Scheduler:
                 self._retry(lambda plugins: True)
         elif (group, kind) == POD:
             self._pod_event(event)
+        elif event.new is not None and (group, kind) in QUEUEING_KINDS:  # (added or changed)
+            helped = QUEUEING_KINDS[(group, kind)]
+            self._retry(lambda plugins: not plugins.isdisjoint(helped))
 
     def _note_nomination(self, key: Key, pod: Mapping | None) -> None:
         """Keep `nominated` (upstream's nominator) up to date with a pending pod, or one gone or bound."""
