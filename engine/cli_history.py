@@ -122,7 +122,6 @@ examples:
 """
 
 
-
 def rev_help(text: str, default: str = "") -> str:
     """The help of a revision option (get's and status' too): each says how a negative one counts."""
     return f"{text} ({default + '; ' if default else ''}negative: counts back, -1 is the newest)"
