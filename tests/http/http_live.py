@@ -135,3 +135,24 @@ spec:
   - name: app
     image: busybox:1.36
 """
+
+
+def bound_service_account(namespace: str, account: str, role: str, binding: str, role_kind: str = "ClusterRole") -> str:
+    """The manifest of a service account `account` in `namespace` and of the RoleBinding `binding` that
+    grants it the ClusterRole (or, with role_kind="Role", the Role) `role` there."""
+    return f"""apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: {account}, namespace: {namespace}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {binding}, namespace: {namespace}}}
+subjects: [{{kind: ServiceAccount, name: {account}, namespace: {namespace}}}]
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {role_kind}, name: {role}}}
+"""
+
+
+def claim_phases(live: Live) -> dict[str, str | None]:
+    """Each PersistentVolumeClaim of `default` by name, with its status phase (None before it has one)."""
+    claims = json.loads(live.kubectl("get", "pvc", "-o", "json").stdout)["items"]
+    return {c["metadata"]["name"]: c["status"].get("phase") for c in claims}

@@ -6,26 +6,16 @@ import json
 import urllib.error
 import urllib.request
 
-from http_live import wait_for
+from http_live import bound_service_account, wait_for
 
 RBAC = """\
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: reader, namespace: default}
----
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
 metadata: {name: pod-reader, namespace: default}
 rules:
 - {apiGroups: [""], resources: [pods], verbs: [get, list, watch]}
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: reader-reads-pods, namespace: default}
-subjects:
-- {kind: ServiceAccount, name: reader, namespace: default}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-reader}
-"""
+""" + bound_service_account("default", "reader", "pod-reader", "reader-reads-pods", role_kind="Role")
 
 
 def header(live, *args: str) -> list[str]:

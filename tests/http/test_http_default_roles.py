@@ -6,23 +6,14 @@ kubectl sends a token over HTTPS only (on plain HTTP, loopback, it would act as 
 from __future__ import annotations
 
 import pytest
-from http_live import start, stop
+from http_live import bound_service_account, start, stop
 
 RBAC = """\
 apiVersion: v1
 kind: Namespace
 metadata: {name: crew}
 ---
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: editor, namespace: crew}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: editor-edits, namespace: crew}
-subjects: [{kind: ServiceAccount, name: editor, namespace: crew}]
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
-"""
+""" + bound_service_account("crew", "editor", "edit", "editor-edits")
 ALLOWED = [("create", "deployments.apps"), ("update", "deployments.apps", "--subresource=scale"),
            ("delete", "statefulsets.apps"), ("create", "cronjobs.batch"), ("patch", "horizontalpodautoscalers"),
            ("create", "pods", "--subresource=eviction"), ("create", "serviceaccounts", "--subresource=token"),

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from http_live import REPO, wait_for
+from http_live import REPO, claim_phases, wait_for
 
 MANIFEST = """\
 apiVersion: storage.k8s.io/v1
@@ -100,8 +100,7 @@ def test_recon_describe_prints_kubectls_pages_of_volumes_claims_and_classes(live
     live.kubectl("create", "-f", str(path))
 
     def bound():
-        claims = json.loads(live.kubectl("get", "pvc", "-o", "json").stdout)["items"]
-        phases = {c["metadata"]["name"]: c["status"].get("phase") for c in claims}
+        phases = claim_phases(live)
         pod = json.loads(live.kubectl("get", "pod", "reader", "-o", "json").stdout)
         return phases.get("books") == phases.get("scratch") == "Bound" and pod["status"].get("phase") == "Running"
 

@@ -3,41 +3,16 @@ edit and view roles a custom kind, the standard way of letting namespace users a
 
 from __future__ import annotations
 
+from http_live import bound_service_account
+
 RBAC = """\
 apiVersion: v1
 kind: Namespace
 metadata: {name: team}
 ---
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: editor, namespace: team}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: viewer, namespace: team}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: owner, namespace: team}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: owner-admins, namespace: team}
-subjects: [{kind: ServiceAccount, name: owner, namespace: team}]
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: admin}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: editor-edits, namespace: team}
-subjects: [{kind: ServiceAccount, name: editor, namespace: team}]
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: viewer-views, namespace: team}
-subjects: [{kind: ServiceAccount, name: viewer, namespace: team}]
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
-"""
+""" + "---\n".join([bound_service_account("team", "owner", "admin", "owner-admins"),
+                    bound_service_account("team", "editor", "edit", "editor-edits"),
+                    bound_service_account("team", "viewer", "view", "viewer-views")])
 AGGREGATED = """\
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRole

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from http_live import wait_for
+from http_live import claim_phases, wait_for
 
 MANIFEST = """\
 apiVersion: storage.k8s.io/v1
@@ -68,8 +68,7 @@ def test_kubectl_applies_storage_binds_claims_and_shows_them_as_upstream(live):
         assert line in out, out
 
     def phases():
-        claims = json.loads(live.kubectl("get", "pvc", "-o", "json").stdout)["items"]
-        found = {c["metadata"]["name"]: c["status"].get("phase") for c in claims}
+        found = claim_phases(live)
         return found if found.get("static") == found.get("dynamic") == "Bound" else None
 
     wait_for(phases, "both claims Bound")
