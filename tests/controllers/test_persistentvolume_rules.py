@@ -8,11 +8,13 @@ import pytest
 
 BOUND_BY = "pv.kubernetes.io/bound-by-controller"
 COMPLETED = "pv.kubernetes.io/bind-completed"
+# the storage controllers: binding and provisioning, and the protection finalizers' rules
+STORAGE_RULES = ("persistentvolume", "volume-provisioner", "pvc-protection", "pv-protection")
 
 
 @pytest.fixture
 def cluster(controller_cluster):
-    controller_cluster.load("persistentvolume", "volume-provisioner", "pvc-protection", "pv-protection")
+    controller_cluster.load(*STORAGE_RULES)
     return controller_cluster
 
 
@@ -34,6 +36,15 @@ def claim(name="data", size="1Gi", modes=("ReadWriteOnce",), **spec):
 def storage_class(name, provisioner="example.com/disk", **fields):
     return {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": name},
             "provisioner": provisioner, **fields}
+
+
+def user(name, claim_name="data", node_name="node-1"):
+    """A pod naming the claim; bound to `node_name` (None: not scheduled).  No kubelet runs here."""
+    spec = {"containers": [{"name": "c", "image": "nginx"}],
+            "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": claim_name}}]}
+    if node_name:
+        spec["nodeName"] = node_name
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "demo"}, "spec": spec}
 
 
 def events(c, reason):
@@ -179,9 +190,7 @@ def test_wait_for_first_consumer_binds_once_a_pod_using_the_claim_has_a_node(clu
     assert c.get("PersistentVolumeClaim", "data")["status"] == {"phase": "Pending"}
     assert events(c, "WaitForFirstConsumer") == [("Normal", "waiting for first consumer to be created before binding")]
     assert c.list("PersistentVolume", None) == []
-    c.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": "demo"},
-              "spec": {"containers": [{"name": "c", "image": "nginx"}],
-                       "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]}})
+    c.create(user("app", node_name=None))
     c.run(30)
     assert c.get("PersistentVolumeClaim", "data")["status"]["phase"] == "Pending"  # (no node yet)
     c.patch("Pod", "app", {"spec": {"nodeName": "node-1"}})
@@ -205,9 +214,7 @@ def test_wait_for_first_consumer_binds_a_static_volume_the_node_may_use(cluster)
     c.create(volume("on-1", "2Gi", klass="local", local={"path": "/mnt/b"}, nodeAffinity=affinity("node-1"),
                     hostPath=None))
     c.create(claim(storageClassName="local"))
-    c.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": "demo"},
-              "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx"}],
-                       "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}]}})
+    c.create(user("app"))
     c.run(30)
     assert c.get("PersistentVolumeClaim", "data")["spec"]["volumeName"] == "on-1"
 

@@ -4,26 +4,10 @@ longer in use, as pvc_protection_controller.go and pv_protection_controller.go d
 
 from __future__ import annotations
 
-import pytest
-from test_persistentvolume_rules import claim, volume
+from test_persistentvolume_rules import STORAGE_RULES, claim, cluster, user, volume  # noqa: F401 (fixture)
 
 PVC_PROTECTION = "kubernetes.io/pvc-protection"
 PV_PROTECTION = "kubernetes.io/pv-protection"
-
-
-@pytest.fixture
-def cluster(controller_cluster):
-    controller_cluster.load("persistentvolume", "volume-provisioner", "pvc-protection", "pv-protection")
-    return controller_cluster
-
-
-def user(name, claim_name="data", node_name="node-1"):
-    """A pod naming the claim; bound to `node_name` (None: not scheduled).  No kubelet runs here."""
-    spec = {"containers": [{"name": "c", "image": "nginx"}],
-            "volumes": [{"name": "v", "persistentVolumeClaim": {"claimName": claim_name}}]}
-    if node_name:
-        spec["nodeName"] = node_name
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "demo"}, "spec": spec}
 
 
 def finalizers(obj):
@@ -161,8 +145,7 @@ def test_a_volume_whose_finalizer_was_taken_off_gets_it_back(cluster):
 
 def running_user(c, *more_rules):
     """A node with a kubelet, and the pod `app` running on it with the provisioned claim `data`."""
-    c.load("persistentvolume", "volume-provisioner", "pvc-protection", "pv-protection", "kubelet", "node-lifecycle",
-           *more_rules)
+    c.load(*STORAGE_RULES, "kubelet", "node-lifecycle", *more_rules)
     hardware = {"cpu": "4", "memory": "8Gi", "pods": "110"}
     c.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
               "status": {"capacity": hardware, "allocatable": hardware}})
