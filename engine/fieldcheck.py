@@ -98,6 +98,13 @@ def wrong_type(value: Any, path: str, type_name: str) -> list[FieldError]:
     return [FieldError("FieldValueTypeInvalid", path, value, f"must be of type {type_name}")]
 
 
+def path_segment_errors(name: str) -> list[str]:
+    """IsValidPathSegmentName: what a name that becomes part of a URL path may not be or hold."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in "/%" if c in name]
+
+
 def named(value: Any, path: str, rule=subdomain_errors) -> list[FieldError]:
     """Errors of a name-like string field checked with `rule`."""
     if not isinstance(value, str):

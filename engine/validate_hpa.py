@@ -26,13 +26,6 @@ _SELECT_POLICIES = ("Disabled", "Max", "Min")
 _POLICY_TYPES = ("Percent", "Pods")
 
 
-def path_segment_errors(name: str) -> list[str]:
-    """IsValidPathSegmentName: what a name that becomes part of a URL path may not be or hold."""
-    if name in (".", ".."):
-        return [f"may not be '{name}'"]
-    return [f"may not contain '{c}'" for c in "/%" if c in name]
-
-
 def _reference_errors(ref: Any, path: str) -> list[FieldError]:
     """ValidateCrossVersionObjectReference: a kind and a name, both usable in a path."""
     errors, ref = fc.mapping(ref, path)
@@ -43,7 +36,7 @@ def _reference_errors(ref: Any, path: str) -> list[FieldError]:
         elif not isinstance(value, str):
             errors += fc.wrong_type(value, f"{path}.{field}", "string")
         else:
-            errors += [invalid(f"{path}.{field}", value, m) for m in path_segment_errors(value)]
+            errors += [invalid(f"{path}.{field}", value, m) for m in fc.path_segment_errors(value)]
     return errors
 
 
@@ -80,7 +73,7 @@ def _identifier_errors(metric: Any, path: str) -> list[FieldError]:
         return errors + [required(f"{path}.name", "must specify a metric name")]
     if not isinstance(name, str):
         return errors + fc.wrong_type(name, f"{path}.name", "string")
-    return errors + [invalid(f"{path}.name", name, m) for m in path_segment_errors(name)]
+    return errors + [invalid(f"{path}.name", name, m) for m in fc.path_segment_errors(name)]
 
 
 def _source_errors(field: str, source: Mapping, path: str) -> list[FieldError]:

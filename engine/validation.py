@@ -37,6 +37,9 @@ Check = Callable[[Mapping, "Mapping | None"], list[FieldError]]
 _NAME_RULES = {
     ("", "Namespace"): fc.label_errors,
     ("", "Service"): fc.dns1035_errors,
+    # ValidateRBACName: any name usable in a URL path (`system:aggregate-to-edit`)
+    **{("rbac.authorization.k8s.io", kind): fc.path_segment_errors
+       for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
 }
 _MAX_ANNOTATIONS = 256 * 1024
 

@@ -43,6 +43,24 @@ def test_service_names_are_dns_1035_labels(api):
     assert refusal(api, body).message == f'Service "1web" is invalid: metadata.name: Invalid value: "1web": {DNS1035}'
 
 
+@pytest.mark.parametrize("kind", ["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"])
+def test_rbac_names_are_path_segments(api, kind):
+    """ValidateRBACName: `system:` names and capitals are fine; what would break the URL path is not."""
+    rbac = "rbac.authorization.k8s.io"
+    namespaced = kind in ("Role", "RoleBinding")
+
+    def body(name: str) -> dict:
+        meta = {"name": name, **({"namespace": "default"} if namespaced else {})}
+        obj = {"apiVersion": f"{rbac}/v1", "kind": kind, "metadata": meta}
+        if kind.endswith("Binding"):
+            obj["roleRef"] = {"apiGroup": rbac, "kind": "ClusterRole", "name": "view"}
+        return obj
+    assert api.create(ADMIN, body("system:Team_Readers"))["metadata"]["name"] == "system:Team_Readers"
+    assert refusal(api, body("a/b")).message == (
+        f'{kind}.{rbac} "a/b" is invalid: metadata.name: Invalid value: "a/b": may not contain \'/\'')
+    assert "may not be '..'" in refusal(api, body("..")).message
+
+
 def test_namespace_names_are_dns_1123_labels(api):
     error = refusal(api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}})
     assert "a lowercase RFC 1123 label must consist of" in error.message
