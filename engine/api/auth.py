@@ -20,15 +20,13 @@ Authorization is RBAC with upstream semantics: ClusterRoleBindings grant their
 ClusterRole everywhere, RoleBindings grant their Role (or a ClusterRole) in
 their namespace; a rule matches on apiGroups, resources (`pods`, `pods/log`,
 `*`, `*/scale`, `pods/*`), resourceNames and verbs.  `system:masters` may do
-everything.  Upstream bootstraps its default ClusterRoles as objects; recon
-answers `cluster-admin`, `admin`, `edit` and `view` from code when no object
-of that name exists (admin, edit and view with upstream's lists of resources
-for the kinds recon serves, plus the rules of the ClusterRoles labelled
-`rbac.authorization.k8s.io/aggregate-to-admin|edit|view`, as upstream
-aggregates them), and lets every authenticated user read discovery, the
-version and the OpenAPI documents and create SelfSubjectAccessReviews
-(upstream's `system:discovery`, `system:public-info-viewer`, `system:basic-user`).
-Nobody grants through a Role or binding what they do not hold (`escalation`).
+everything.  The roles are read as stored: the default ones (`cluster-admin`,
+`admin`, `edit`, `view`, and what lets every authenticated user read discovery
+and review itself) are objects the API server bootstraps (`rbac_policy`), and
+the aggregated ones hold the rules the ClusterRole aggregation controller
+gathered into them (rules/clusterrole-aggregation.rules).  A binding to a role
+that does not exist grants nothing.  Nobody grants through a Role or binding
+what they do not hold (`escalation`).
 """
 
 from __future__ import annotations
@@ -49,11 +47,9 @@ import yaml
 from ..apierrors import bad_request, forbidden_error
 from ..dsl.builtins_controllers import signing_key, verify_sa_token
 from ..objects import get_path
+from ..rbac_policy import AUTHENTICATED, CLUSTER_ADMIN_RULES, MASTERS, RBAC_GROUP
 
 ADMIN = "kubernetes-admin"
-MASTERS = "system:masters"
-AUTHENTICATED = "system:authenticated"
-RBAC_GROUP = "rbac.authorization.k8s.io"
 _SA_CLAIM = "kubernetes.io/serviceaccount/"
 
 
@@ -210,86 +206,32 @@ def write_kubeconfig(path: Path, server: str, token: str, ca_file: Path | None =
 
 # --------------------------------------------------------------------- RBAC
 
-_READ = ("get", "list", "watch")
-_WRITE = ("create", "update", "patch", "delete", "deletecollection")
+# (a role's rules read at every request of a user bound to it: each stored list of rules, by
+# identity, as the set of (verb, group, resource, subresource) its plain rules grant and the rules
+# with wildcards or names, matched one by one)
+_COMPILED: dict[int, tuple[Any, frozenset, tuple]] = {}
+_COMPILED_LIMIT = 512
 
 
-def _rule(verbs: Sequence[str], groups: Sequence[str] = ("*",), resources: Sequence[str] = ("*",)) -> dict:
-    return {"verbs": list(verbs), "apiGroups": list(groups), "resources": list(resources)}
-
-
-# Upstream's user-facing roles (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go: the rules of
-# system:aggregate-to-view, -edit and -admin), resource by resource, for the kinds recon serves: no
-# replicationcontrollers, nothing of the extensions group, no localsubjectaccessreviews.  The
-# subresources of those kinds keep upstream's names where recon does not serve them (exec, attach,
-# port-forward, proxy, rollback), so a Role written for a real cluster names nothing the default roles
-# lack.  None names a cluster-scoped kind but namespaces (read: at a namespace's scope, that namespace).
-_POD_ACCESS = ("pods/attach", "pods/exec", "pods/portforward", "pods/proxy")
-_VIEW_RULES = [
-    _rule(_READ, [""], ["pods", "pods/status", "pods/log", "services", "services/status", "endpoints",
-                        "persistentvolumeclaims", "persistentvolumeclaims/status", "configmaps", "serviceaccounts",
-                        "events", "bindings", "limitranges", "resourcequotas", "resourcequotas/status"]),
-    _rule(_READ, [""], ["namespaces", "namespaces/status"]),
-    _rule(_READ, ["apps"], ["deployments", "deployments/status", "deployments/scale", "replicasets",
-                            "replicasets/status", "replicasets/scale", "statefulsets", "statefulsets/status",
-                            "statefulsets/scale", "daemonsets", "daemonsets/status", "controllerrevisions"]),
-    _rule(_READ, ["batch"], ["jobs", "jobs/status", "cronjobs", "cronjobs/status"]),
-    _rule(_READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
-    _rule(_READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
-    _rule(_READ, ["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"]),
-    _rule(_READ, ["discovery.k8s.io"], ["endpointslices"]),
-    _rule(_READ, ["proxy.recon.dev"], ["servicerules"]),  # recon's own: a Service's routing, read like its slices
-]
-# edit writes the workloads and what they use; not Endpoints or EndpointSlices (the controllers' since
-# Kubernetes 1.22), not quotas or limit ranges (what a cluster admin limits a namespace by), no
-# */status.  It reads Secrets and the pod-access subresources, which view leaves out.
-_EDIT_RULES = [
-    _rule(_READ, [""], [*_POD_ACCESS, "secrets", "services/proxy"]),
-    _rule(["impersonate"], [""], ["serviceaccounts"]),
-    _rule(_WRITE, [""], ["pods", *_POD_ACCESS]),
-    _rule(["create"], [""], ["pods/eviction", "serviceaccounts/token"]),
-    _rule(_WRITE, [""], ["configmaps", "events", "persistentvolumeclaims", "secrets", "serviceaccounts", "services",
-                         "services/proxy"]),
-    _rule(_WRITE, ["apps"], ["deployments", "deployments/scale", "deployments/rollback", "replicasets",
-                             "replicasets/scale", "statefulsets", "statefulsets/scale", "daemonsets"]),
-    _rule(_WRITE, ["batch"], ["jobs", "cronjobs"]),
-    _rule(_WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
-    _rule(_WRITE, ["policy"], ["poddisruptionbudgets"]),
-    _rule(_WRITE, ["networking.k8s.io"], ["ingresses", "networkpolicies"]),
-    _rule(_READ + _WRITE, ["coordination.k8s.io"], ["leases"]),
-]
-# admin is edit plus the namespace's roles and role bindings (within what it holds: `escalation`)
-_ADMIN_RULES = [_rule(_READ + _WRITE, [RBAC_GROUP], ["roles", "rolebindings"])]
-
-# The default ClusterRoles answered from code; as upstream's view aggregates into edit and edit into
-# admin, each holds the rules of the one before (reads first: most requests are reads).
-DEFAULT_CLUSTER_ROLES: dict[str, list[dict]] = {
-    "cluster-admin": [_rule(["*"]), {"verbs": ["*"], "nonResourceURLs": ["*"]}],
-    "admin": [*_VIEW_RULES, *_EDIT_RULES, *_ADMIN_RULES],
-    "edit": [*_VIEW_RULES, *_EDIT_RULES],
-    "view": _VIEW_RULES,
-}
-
-
-def _grants(rules: Sequence[Mapping]) -> frozenset[tuple[str, str, str, str]]:
-    """Every (verb, group, resource, subresource) that rules without wildcards grant."""
-    return frozenset((verb, group, *resource.partition("/")[::2]) for rule in rules for verb in rule["verbs"]
-                     for group in rule["apiGroups"] for resource in rule["resources"])
-
-
-# (admin, edit and view are matched at every request of a user bound to one: a set each)
-_DEFAULT_GRANTS = {name: _grants(DEFAULT_CLUSTER_ROLES[name]) for name in ("admin", "edit", "view")}
-
-# Upstream's aggregation chain: admin, edit and view gather the ClusterRoles labelled
-# `rbac.authorization.k8s.io/aggregate-to-<role>: "true"`, and (as upstream's view is labelled
-# aggregate-to-edit and its edit aggregate-to-admin) what view gathers edit gathers too, and admin
-# what edit gathers.
-AGGREGATE_TO = {role: f"{RBAC_GROUP}/aggregate-to-{role}" for role in ("admin", "edit", "view")}
-_GATHERS = {"view": ("view",), "edit": ("edit", "view"), "admin": ("admin", "edit", "view")}
-# (the store's label index entries of those ClusterRoles: looked up at every request)
-_GATHERED = {role: tuple((RBAC_GROUP, "ClusterRole", AGGREGATE_TO[label], "true") for label in labels)
-             for role, labels in _GATHERS.items()}
-_PUBLIC_PATHS = ("/api", "/apis", "/version", "/openapi", "/healthz", "/livez", "/readyz")
+def _compiled(rules: Any) -> tuple[frozenset, tuple]:
+    found = _COMPILED.get(id(rules))
+    if found is not None and found[0] is rules:
+        return found[1], found[2]
+    plain, other = [], []
+    for rule in rules:
+        verbs, groups, resources = (rule.get(f) or () for f in ("verbs", "apiGroups", "resources"))
+        if (rule.get("resourceNames") or rule.get("nonResourceURLs") or "*" in verbs or "*" in groups
+                or any("*" in r for r in resources)):
+            other.append(rule)
+        else:
+            plain.append(rule)
+    grants = frozenset((verb, group, *resource.partition("/")[::2]) for rule in plain
+                       for verb in rule.get("verbs") or () for group in rule.get("apiGroups") or ()
+                       for resource in rule.get("resources") or ())
+    if len(_COMPILED) >= _COMPILED_LIMIT:
+        _COMPILED.clear()
+    _COMPILED[id(rules)] = (rules, grants, tuple(other))  # (holds `rules`: its id is not reused)
+    return grants, tuple(other)
 
 
 @attrs.frozen
@@ -309,20 +251,11 @@ class Attributes:
         return bool(self.resource)
 
 
-# what system:basic-user lets every user create (the reviews of oneself; see BASIC_RESOURCE_RULES)
-_SELF_REVIEWS = (("authorization.k8s.io", "selfsubjectaccessreviews"),
-                 ("authorization.k8s.io", "selfsubjectrulesreviews"),
-                 ("authentication.k8s.io", "selfsubjectreviews"))
-
-
 def authorized(snapshot: Any, user: User, request: Attributes) -> bool:
-    """RBAC: does any binding that names `user` grant a rule matching `request`?"""
+    """RBAC: does any binding that names `user` grant a rule matching `request`?  (`system:masters`
+    may do everything; every authenticated user may read discovery and review itself through the
+    bootstrapped bindings to `system:authenticated`, `rbac_policy`.)"""
     if user.is_admin:
-        return True
-    if not request.is_resource and any(request.path == p or request.path.startswith(p + "/")
-                                       for p in _PUBLIC_PATHS):
-        return True
-    if (request.group, request.resource) in _SELF_REVIEWS:
         return True
     return any(_role_grants(snapshot, ref, namespace, request)
                for ref, namespace in bound_roles(snapshot, user, request.namespace))
@@ -347,16 +280,14 @@ def bound_roles(snapshot: Any, user: User, namespace: str) -> Iterator[tuple[Map
 
 
 def _role_grants(snapshot: Any, ref: Mapping, namespace: str, request: Attributes) -> bool:
-    """Does the role `ref` names grant `request`?  A default role's own rules are one set lookup
-    (`_DEFAULT_GRANTS`), then come the rules aggregated into it."""
-    name = ref.get("name") or ""
-    grants = _DEFAULT_GRANTS.get(name) if ref.get("kind") == "ClusterRole" else None
-    if grants is None or snapshot.get((RBAC_GROUP, "ClusterRole", "", name)) is not None:
-        return any(_rule_matches(rule, request) for rule in role_rules(snapshot, ref, namespace))
-    if (request.verb, request.group, request.resource, request.subresource) in grants:
+    """Does the role `ref` names grant `request`?  Its plain rules are one set lookup (`_compiled`)."""
+    rules = _stored_rules(snapshot, ref, namespace)
+    if not rules:
+        return False
+    grants, other = _compiled(rules)
+    if request.is_resource and (request.verb, request.group, request.resource, request.subresource) in grants:
         return True
-    return any(_rule_matches(rule, request)
-               for key in aggregated_into(snapshot, name) for rule in snapshot.get(key).get("rules") or ())
+    return any(_rule_matches(rule, request) for rule in other)
 
 
 def _names(binding: Mapping, user: User, namespace: str) -> bool:
@@ -373,35 +304,22 @@ def _names(binding: Mapping, user: User, namespace: str) -> bool:
     return False
 
 
-def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
+def _stored_rules(snapshot: Any, ref: Mapping, namespace: str) -> Any:
+    """The rules of the Role or ClusterRole `ref` names (in `namespace` for a Role), as stored."""
     kind, name = ref.get("kind"), ref.get("name") or ""
     if kind == "Role" and namespace:
         role = snapshot.get((RBAC_GROUP, "Role", namespace, name))
     elif kind == "ClusterRole":
         role = snapshot.get((RBAC_GROUP, "ClusterRole", "", name))
-        if role is None:
-            return default_rules(snapshot, name)
     else:
-        return []
-    return list(role.get("rules") or ()) if role is not None else []
+        return ()
+    return (role.get("rules") or ()) if role is not None else ()
 
 
-def default_rules(snapshot: Any, name: str) -> list[Mapping]:
-    """A default ClusterRole not stored under its name: its own rules, then, for admin, edit and view,
-    the rules of the ClusterRoles labelled to aggregate into it, which grant what they say,
-    cluster-scoped kinds included.  The labelled roles are found by the store's label index (this
-    runs at every request); unlike upstream's aggregation controller, a rule two of them hold is
-    not merged into one."""
-    rules = list(DEFAULT_CLUSTER_ROLES.get(name, ()))
-    for key in aggregated_into(snapshot, name):
-        rules += snapshot.get(key).get("rules") or ()
-    return rules
-
-
-def aggregated_into(snapshot: Any, name: str) -> list[tuple]:
-    """The keys of the ClusterRoles that add their rules to the default role `name`, by name."""
-    keys = [key for entry in _GATHERED.get(name, ()) for key in snapshot.index("label", entry)]
-    return sorted(set(keys)) if keys else keys
+def role_rules(snapshot: Any, ref: Mapping, namespace: str) -> list[Mapping]:
+    """The rules of the role `ref` names; none when it does not exist (a binding to a missing role
+    grants nothing, as upstream)."""
+    return list(_stored_rules(snapshot, ref, namespace))
 
 
 def _rule_matches(rule: Mapping, request: Attributes) -> bool:
@@ -484,22 +402,12 @@ def impersonate(snapshot: Any, user: User, headers: Mapping[str, str]) -> User:
 
 # ------------------------------------------------------------ rules reviews
 
-BASIC_RESOURCE_RULES = [
-    {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
-     "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
-    {"verbs": ["create"], "apiGroups": [_AUTH_GROUP], "resources": ["selfsubjectreviews"]},
-]
-BASIC_NON_RESOURCE_RULES = [
-    {"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
-                                           "/openapi/*", "/readyz", "/version", "/version/"]},
-]
-
 
 def rules_review(snapshot: Any, user: User, namespace: str) -> dict:
     """A SelfSubjectRulesReview's status: what `user` may do in `namespace` (`kubectl auth can-i --list`)."""
     granted: list[Mapping] = []
     if user.is_admin:
-        granted += DEFAULT_CLUSTER_ROLES["cluster-admin"]
+        granted += CLUSTER_ADMIN_RULES
     granted += rules_for(snapshot, user, namespace)
     resource_rules, non_resource_rules = [], []
     for rule in granted:
@@ -512,5 +420,4 @@ def rules_review(snapshot: Any, user: User, namespace: str) -> dict:
             if rule.get("resourceNames"):
                 entry["resourceNames"] = list(rule["resourceNames"])
             resource_rules.append(entry)
-    return {"resourceRules": resource_rules + BASIC_RESOURCE_RULES,
-            "nonResourceRules": non_resource_rules + BASIC_NON_RESOURCE_RULES, "incomplete": False}
+    return {"resourceRules": resource_rules, "nonResourceRules": non_resource_rules, "incomplete": False}

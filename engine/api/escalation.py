@@ -18,9 +18,8 @@ escalate (`EscalationAllowed`).  Only HTTP API callers carry a `Grantor`: the
 rule engine's controllers, the manifests folder and the apiserver itself
 write RBAC objects unchecked.  The caller's rules are read from the state
 before the write (the binding being created never vouches for itself); the
-default admin, edit and view roles count with what aggregates into them
-(`auth.default_rules`), on both sides: held through a binding, and granted by
-one.
+default admin, edit and view roles count with the rules aggregated into them,
+on both sides: held through a binding, and granted by one.
 """
 
 from __future__ import annotations
@@ -32,8 +31,7 @@ from typing import Any
 import attrs
 
 from ..apierrors import forbidden_error
-from .auth import (BASIC_NON_RESOURCE_RULES, BASIC_RESOURCE_RULES, RBAC_GROUP, Attributes, User, authorized,
-                   role_rules, rules_for, url_matches)
+from .auth import RBAC_GROUP, Attributes, User, authorized, role_rules, rules_for, url_matches
 
 ROLE_KINDS = {"Role": "roles", "ClusterRole": "clusterroles"}
 BINDING_KINDS = {"RoleBinding": "rolebindings", "ClusterRoleBinding": "clusterrolebindings"}
@@ -95,9 +93,9 @@ class Grantor:
             self._confirm(snapshot, resource, name, namespace, role_rules(snapshot, ref, namespace))
 
     def _owner_rules(self, snapshot: Any, namespace: str) -> list[Mapping]:
-        """What the caller holds in `namespace` (upstream's RulesFor): its bindings' rules and
-        what every authenticated user holds (system:basic-user, system:discovery)."""
-        return rules_for(snapshot, self.user, namespace) + BASIC_RESOURCE_RULES + BASIC_NON_RESOURCE_RULES
+        """What the caller holds in `namespace` (upstream's RulesFor): its bindings' rules, those to
+        `system:authenticated` (system:basic-user, system:discovery) included."""
+        return rules_for(snapshot, self.user, namespace)
 
     def _confirm(self, snapshot: Any, resource: str, name: str, namespace: str, rules: Sequence[Mapping]) -> None:
         """ConfirmNoEscalation: Forbidden, listing the compacted missing rules, unless covered."""
@@ -137,7 +135,7 @@ def _role_exists(snapshot: Any, ref: Mapping, namespace: str) -> bool:
     if kind == "Role":
         return bool(namespace) and snapshot.get((RBAC_GROUP, "Role", namespace, name)) is not None
     if kind == "ClusterRole":
-        return snapshot.get((RBAC_GROUP, "ClusterRole", "", name)) is not None or bool(role_rules(snapshot, ref, ""))
+        return snapshot.get((RBAC_GROUP, "ClusterRole", "", name)) is not None
     return False
 
 

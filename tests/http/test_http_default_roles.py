@@ -49,3 +49,22 @@ def test_kubectl_auth_can_i_as_a_service_account_bound_to_edit_answers_as_upstre
     assert 'cannot create resource "resourcequotas" in API group "" in the namespace "crew"' in denied.stderr
     made = live.kubectl("--token", token, "create", "deployment", "web", "--image=nginx:1.25", "-n", "crew")
     assert made.stdout == "deployment.apps/web created\n"
+
+
+def test_kubectl_lists_and_describes_the_bootstrapped_default_roles_and_bindings(live):
+    listed = live.kubectl("get", "clusterroles", "-l", "kubernetes.io/bootstrapping=rbac-defaults", "-o", "name")
+    assert [line.split("/", 1)[1] for line in listed.stdout.split()] == [
+        "admin", "cluster-admin", "edit", "system:aggregate-to-admin", "system:aggregate-to-edit",
+        "system:aggregate-to-view", "system:basic-user", "system:discovery", "system:public-info-viewer", "view"]
+    bindings = live.kubectl("get", "clusterrolebindings", "-o", "wide").stdout.splitlines()
+    masters = [line.split() for line in bindings if line.startswith("cluster-admin ")]
+    assert masters[0][1] == "ClusterRole/cluster-admin" and "system:masters" in masters[0]
+    described = live.kubectl("describe", "clusterrole", "edit").stdout
+    assert "aggregate-to-admin=true" in described
+    # (kubectl's describer merges the verbs of a resource's rules into one row)
+    policy = {row[0]: set(" ".join(row[3:]).strip("[]").split()) for row in map(str.split, described.splitlines())
+              if len(row) > 3 and row[1:3] == ["[]", "[]"]}
+    assert policy["deployments.apps/scale"] == {"create", "update", "patch", "delete", "deletecollection",
+                                                "get", "list", "watch"}
+    assert policy["pods/log"] == {"get", "list", "watch"}  # (view's, gathered into edit)
+    assert "roles.rbac.authorization.k8s.io" not in policy  # (admin's own)

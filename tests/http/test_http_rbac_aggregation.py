@@ -3,6 +3,8 @@ edit and view roles a custom kind, the standard way of letting namespace users a
 
 from __future__ import annotations
 
+import json
+
 from http_live import bound_service_account
 
 RBAC = """\
@@ -59,8 +61,10 @@ def test_cluster_roles_aggregated_into_admin_edit_and_view_let_their_users_at_a_
     assert live.kubectl("get", "webapps", "-n", "team", "-o", "name", VIEWER).stdout == "webapp.example.com/shop\n"
     listed = live.kubectl("auth", "can-i", "--list", "-n", "team", VIEWER).stdout
     assert any(line.startswith("webapps.example.com ") and "[get list watch]" in line for line in listed.splitlines())
-    # the default roles are answered by the authorizer, not stored (README: deviations)
-    assert "NotFound" in live.kubectl("get", "clusterrole", "view", check=1).stderr
+    # the default roles are stored, holding what the aggregation controller gathered into them
+    for role in ("view", "edit", "admin"):
+        rules = json.loads(live.kubectl("get", "clusterrole", role, "-o", "json").stdout)["rules"]
+        assert {"apiGroups": ["example.com"], "resources": ["webapps"], "verbs": ["get", "list", "watch"]} in rules
 
     live.kubectl("label", "clusterrole", "webapps-edit", "rbac.authorization.k8s.io/aggregate-to-edit-")
     assert can_i(live, "delete", EDITOR) == "no\n" and can_i(live, "get", EDITOR) == "yes\n"
