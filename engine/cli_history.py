@@ -29,8 +29,9 @@ or timer/start@REV), the namespace of the objects it wrote (blank: none is
 namespaced) and its ops (+created ~changed PARTS -deleted).
 
 Without -n, every namespace (as -A).  With -n NS, only the revisions that
-wrote an object in NS, each naming only those ops ("(+3 more outside NS)"
-counts the others, cluster-scoped ones too), and no namespace column.  With
+wrote an object in NS or the Namespace NS itself, each naming only those ops
+("(+3 more outside NS)" counts the others, cluster-scoped ones too), and no
+namespace column.  With
 KIND/NAME, only the revisions that wrote that object, in the namespace -n
 names (default: default), and no namespace column.
 
@@ -150,7 +151,7 @@ def _add_history(commands: Any) -> None:
     p = _parser(commands, "history", "one line per revision: who, why, what", HISTORY_HELP)
     p.add_argument("object", nargs="?", metavar="KIND/NAME", help="only revisions that wrote this object")
     p.add_argument("-n", "--namespace", metavar="NS",
-                   help="only revisions that wrote objects in NS (default: every namespace); "
+                   help="only revisions that wrote objects in NS or NS itself (default: every namespace); "
                         "with KIND/NAME, its namespace (default: default)")
     p.add_argument("-A", "--all-namespaces", action="store_true",
                    help="every namespace, as without -n (overrides -n, as kubectl's)")
@@ -316,12 +317,12 @@ def _namespaces(snapshot: Any) -> list[str]:
     return [ns_key[3] for ns_key in snapshot.keys("", "Namespace", None)]
 
 
-def _hint(verb: str, spaces: list[str]) -> str:
+def _hint(verb: str, spaces: list[str], subject: str = "it") -> str:
     """A second line of a NotFound, 'hint: it VERB namespace "demo": add -n demo'; "" without `spaces`."""
     if not spaces:
         return ""
     where = ", ".join(f'"{ns}"' for ns in spaces)
-    return f"\nhint: it {verb} namespace{'s' if len(spaces) > 1 else ''} {where}: add -n {spaces[0]}"
+    return f"\nhint: {subject} {verb} namespace{'s' if len(spaces) > 1 else ''} {where}: add -n {spaces[0]}"
 
 
 # ------------------------------------------------------------------ commands
@@ -595,8 +596,11 @@ def run_describe(args: argparse.Namespace) -> int:
     else:  # every object of the kind in the namespace, as kubectl describe KIND
         rt = Registry.for_snapshot(found.snapshot(found.head)).resolve(args.kind)
         keys = snap.keys(rt.group, rt.kind, args.namespace if rt.namespaced else None)
-        if not keys:
-            print(f"No resources found in {args.namespace} namespace." if rt.namespaced
-                  else "No resources found", file=sys.stderr)
+        if not keys and rt.namespaced:  # (naming the namespaces that hold some: a forgotten -n)
+            print(f"No resources found in {args.namespace} namespace." + _hint("exist in", [
+                ns for ns in _namespaces(snap) if ns != args.namespace and snap.keys(rt.group, rt.kind, ns)
+            ], subject=rt.plural), file=sys.stderr)
+        elif not keys:
+            print("No resources found", file=sys.stderr)
     print("\n\n".join(describe(snap, key).rstrip("\n") for key in keys) + ("\n" if keys else ""), end="")
     return 0

@@ -489,8 +489,11 @@ def summarize(record: CommitRecord, previous: Mapping, namespace: str | None = N
 
 
 def in_namespace(ops: Sequence[Op], namespace: str | None) -> Sequence[Op]:
-    """The ops on objects in `namespace` (None: all of them; cluster-scoped objects are in none)."""
-    return ops if namespace is None else [op for op in ops if op.key[2] == namespace]
+    """The ops on objects in `namespace` and on the Namespace itself (its creation, its Terminating
+    phase, its end); None: all of them.  Other cluster-scoped objects are in none."""
+    if namespace is None:
+        return ops
+    return [op for op in ops if op.key[2] == namespace or op.key == ("", "Namespace", "", namespace)]
 
 
 def _fold_events(ops: Sequence[Op]) -> tuple[list[Op], list[Op]]:
@@ -738,7 +741,7 @@ def scheduling_from(rules_dir: Path) -> Any:
         from .clock import SimClock
         from .reconcile import Engine
         from .rules import load_rules
-        from .scheduler import explain_scheduling
+        from .scheduler_explain import explain_scheduling
 
         head = record.cause[0]
         pod_key, seen = tuple(head["pod"]), int(head.get("rev") or record.revision - 1)

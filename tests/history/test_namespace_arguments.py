@@ -30,15 +30,28 @@ def every_revision(cwd) -> list[dict]:
     return [json.loads(line) for line in run(cwd, "history", "--json").stdout.splitlines()]
 
 
+def in_demo(key: list) -> bool:
+    return key[2] == "demo" or key == ["", "Namespace", "", "demo"]
+
+
 def test_history_with_a_namespace_lists_only_the_revisions_that_wrote_an_object_in_it(state):
     docs = every_revision(state)
-    wrote_demo = [d["rev"] for d in docs if any(op["key"][2] == "demo" for op in d["ops"])]
+    wrote_demo = [d["rev"] for d in docs if any(in_demo(op["key"]) for op in d["ops"])]
     assert 0 < len(wrote_demo) < len(docs)
     assert revisions(run(state, "history", "-n", "demo").stdout) == wrote_demo
     assert revisions(run(state, "history", "--namespace=demo", "--since", "-20").stdout) == \
         [rev for rev in wrote_demo if rev > docs[-1]["rev"] - 20]
     manifests = run(state, "history", "-n", "demo", "--actor", "manifests").stdout.splitlines()
     assert manifests and all(line.split()[2].startswith("manifests:") for line in manifests)
+
+
+def test_history_with_a_namespace_lists_the_writes_of_the_namespace_object_itself(state):
+    docs = every_revision(state)
+    created = next(d for d in docs if any(op["key"] == ["", "Namespace", "", "demo"] for op in d["ops"]))
+    line = next(line for line in run(state, "history", "-n", "demo").stdout.splitlines()
+                if line.split()[0] == str(created["rev"]))
+    assert line.split()[-1] == "+ns/demo"
+    assert "ns/demo" not in run(state, "history", "-n", "default").stdout  # (another namespace: not its)
 
 
 def test_history_with_a_namespace_names_only_its_ops_and_counts_the_others_after_them(state):
@@ -66,8 +79,10 @@ def test_history_with_a_namespace_has_no_namespace_column_as_the_history_of_one_
 def test_history_json_with_a_namespace_holds_only_its_ops_and_counts_the_others(state):
     whole = every_revision(state)[0]
     doc = json.loads(run(state, "history", "-n", "default", "--json", "--until", "1").stdout)
-    assert [op["key"] for op in doc["ops"]] == [op["key"] for op in whole["ops"] if op["key"][2] == "default"]
-    assert doc["summary"] == ["+svc/kubernetes"] and doc["outside"] == len(whole["ops"]) - 1
+    in_default = [op["key"] for op in whole["ops"]
+                  if op["key"][2] == "default" or op["key"] == ["", "Namespace", "", "default"]]
+    assert [op["key"] for op in doc["ops"]] == in_default  # (the Namespace itself too)
+    assert doc["summary"] == ["+ns/default", "+svc/kubernetes"] and doc["outside"] == len(whole["ops"]) - 2
     assert "outside" not in whole
 
 
@@ -112,6 +127,15 @@ def test_describe_hints_only_at_a_namespace_the_object_is_in_at_the_revision_sho
     several = run(state, "describe", "sa", "default", "-n", "nope", check=1).stderr.splitlines()[1]
     assert several == ('hint: it exists in namespaces "default", "demo", "kube-node-lease", "kube-public", '
                        '"kube-system": add -n default')
+
+
+def test_describe_of_a_kind_none_of_whose_objects_is_in_the_namespace_names_where_they_are(state):
+    proc = run(state, "describe", "deploy")
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == ["No resources found in default namespace.",
+                                        'hint: deployments exist in namespace "demo": add -n demo']
+    assert run(state, "describe", "statefulsets").stderr == "No resources found in default namespace.\n"
+    assert "hint" not in run(state, "describe", "nodes", "-n", "nope").stderr  # (cluster-scoped: listed anyway)
 
 
 def test_get_of_an_object_in_another_namespace_names_that_namespace_in_a_hint(state):
