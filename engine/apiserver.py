@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from . import admission, defaulting, deletion, listing, managedfields, rbac_policy, strategy
+from . import admission, defaulting, deletion, listing, managedfields, rbac_reconcile, strategy
 from . import request as rq
 from . import store as st
 from .access import MANIFESTS, SYSTEM, Actor, Permissions, authorize, forbidden
@@ -137,9 +137,10 @@ class APIServer:
         return self._one(actor, Request("create", "", "Binding", namespace, pod, body), cause)
 
     def bootstrap(self) -> st.Snapshot:
-        """Create the system namespaces, priority classes, `kubernetes` Service and default RBAC roles and
-        bindings (`rbac_policy`) that are missing, and the default StorageClass `standard` when there is
-        no StorageClass at all (idempotent)."""
+        """Create the system namespaces, priority classes and `kubernetes` Service that are missing, the
+        default StorageClass `standard` when there is no StorageClass at all, and create or bring up to
+        date the default RBAC roles and bindings (`rbac_reconcile`); idempotent: a second start with
+        nothing changed writes nothing."""
         head = self.store.head
         requests = [
             Request("create", "", "Namespace", None, name, {"apiVersion": "v1", "kind": "Namespace",
@@ -154,10 +155,7 @@ class APIServer:
                 requests.append(Request("create", "scheduling.k8s.io", "PriorityClass", None, name, body))
         if head.get(("", "Service", "default", "kubernetes")) is None:
             requests.append(Request("create", "", "Service", "default", "kubernetes", KUBERNETES_SERVICE))
-        for obj in (*rbac_policy.CLUSTER_ROLES, *rbac_policy.CLUSTER_ROLE_BINDINGS):
-            name = obj["metadata"]["name"]
-            if head.get((rbac_policy.RBAC_GROUP, obj["kind"], "", name)) is None:
-                requests.append(Request("create", rbac_policy.RBAC_GROUP, obj["kind"], None, name, obj))
+        requests += rbac_reconcile.ensure_policy(head)
         if not head.list("storage.k8s.io", "StorageClass"):  # (as kind and minikube ship one)
             requests.append(Request("create", "storage.k8s.io", "StorageClass", None, "standard",
                                     DEFAULT_STORAGE_CLASS))

@@ -16,10 +16,11 @@ ClusterRoles:
   version and the health checks), bound to `system:authenticated`.
 
 Every object is labelled `kubernetes.io/bootstrapping: rbac-defaults` and
-annotated `rbac.authorization.kubernetes.io/autoupdate: "true"`.  The API
-server creates the ones that are missing at every start (`bootstrap`): one
-deleted is back at the next start, as upstream's post-start hook does; one
-edited is left as it is.
+annotated `rbac.authorization.kubernetes.io/autoupdate: "true"`.  At every
+start the API server creates the ones that are missing and gives the others
+what they lack of these (`rbac_reconcile`), as upstream's post-start hook
+does: one deleted is back at the next start, one edited gets back what was
+taken from it unless annotated autoupdate "false".
 """
 
 from __future__ import annotations

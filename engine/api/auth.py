@@ -48,6 +48,7 @@ from ..apierrors import bad_request, forbidden_error
 from ..dsl.builtins_controllers import signing_key, verify_sa_token
 from ..objects import get_path
 from ..rbac_policy import AUTHENTICATED, CLUSTER_ADMIN_RULES, MASTERS, RBAC_GROUP
+from ..rbac_rules import url_matches
 
 ADMIN = "kubernetes-admin"
 _SA_CLAIM = "kubernetes.io/serviceaccount/"
@@ -339,11 +340,6 @@ def _rule_matches(rule: Mapping, request: Attributes) -> bool:
 def _verb_matches(rule: Mapping, verb: str) -> bool:
     verbs = rule.get("verbs") or ()
     return "*" in verbs or verb in verbs
-
-
-def url_matches(patterns: Sequence[str], path: str) -> bool:
-    """Does a rule's nonResourceURLs entry name `path` (`*`, the path, or a prefix ending in `*`)?"""
-    return any(u == "*" or u == path or (u.endswith("*") and path.startswith(u[:-1])) for u in patterns)
 
 
 def _resource_matches(resources: Sequence[str], resource: str, subresource: str) -> bool:

@@ -31,7 +31,8 @@ from typing import Any
 import attrs
 
 from ..apierrors import forbidden_error
-from .auth import RBAC_GROUP, Attributes, User, authorized, role_rules, rules_for, url_matches
+from ..rbac_rules import uncovered
+from .auth import RBAC_GROUP, Attributes, User, authorized, role_rules, rules_for
 
 ROLE_KINDS = {"Role": "roles", "ClusterRole": "clusterroles"}
 BINDING_KINDS = {"RoleBinding": "rolebindings", "ClusterRoleBinding": "clusterrolebindings"}
@@ -73,7 +74,7 @@ class Grantor:
             self._confirm(snapshot, resource, name, namespace, _rules_of(obj.get("rules")))
             if kind == "ClusterRole" and obj.get("aggregationRule") and (
                     old is None or old.get("aggregationRule") != obj.get("aggregationRule")):
-                if _missing(self._owner_rules(snapshot, ""), _FULL_AUTHORITY):
+                if uncovered(self._owner_rules(snapshot, ""), _FULL_AUTHORITY):
                     raise forbidden_error(f"{resource}.{RBAC_GROUP}", name,
                                           "must have cluster-admin privileges to use the aggregationRule",
                                           group=RBAC_GROUP)
@@ -99,7 +100,7 @@ class Grantor:
 
     def _confirm(self, snapshot: Any, resource: str, name: str, namespace: str, rules: Sequence[Mapping]) -> None:
         """ConfirmNoEscalation: Forbidden, listing the compacted missing rules, unless covered."""
-        missing = _missing(self._owner_rules(snapshot, namespace), rules)
+        missing = uncovered(self._owner_rules(snapshot, namespace), rules)
         if not missing:
             return
         groups = " ".join(json.dumps(g) for g in self.user.groups)
@@ -137,48 +138,6 @@ def _role_exists(snapshot: Any, ref: Mapping, namespace: str) -> bool:
     if kind == "ClusterRole":
         return snapshot.get((RBAC_GROUP, "ClusterRole", "", name)) is not None
     return False
-
-
-# ------------------------------------------------------------ Covers
-
-def _breakdown(rule: Mapping) -> list[dict]:
-    """One rule per verb, group, resource and name (or per verb and URL): upstream's BreakdownRule."""
-    pieces: list[dict] = []
-    verbs = list(rule.get("verbs") or ())
-    for group in rule.get("apiGroups") or ():
-        for resource in rule.get("resources") or ():
-            for verb in verbs:
-                names = rule.get("resourceNames") or ()
-                pieces += ([{"apiGroups": [group], "resources": [resource], "resourceNames": [n], "verbs": [verb]}
-                            for n in names] if names else
-                           [{"apiGroups": [group], "resources": [resource], "verbs": [verb]}])
-    for url in rule.get("nonResourceURLs") or ():
-        pieces += [{"nonResourceURLs": [url], "verbs": [verb]} for verb in verbs]
-    return pieces
-
-
-def _missing(owner: Sequence[Mapping], rules: Sequence[Mapping]) -> list[dict]:
-    """The broken-down pieces of `rules` no owner rule covers (validation.Covers)."""
-    return [piece for rule in rules for piece in _breakdown(rule)
-            if not any(_covers(o, piece) for o in owner)]
-
-
-def _covers(owner: Mapping, piece: Mapping) -> bool:
-    """ruleCovers for one broken-down piece; `*` in the piece is covered only by `*`."""
-    verbs = owner.get("verbs") or ()
-    if "*" not in verbs and piece["verbs"][0] not in verbs:
-        return False
-    if "nonResourceURLs" in piece:
-        return url_matches(owner.get("nonResourceURLs") or (), piece["nonResourceURLs"][0])
-    group, resource = piece["apiGroups"][0], piece["resources"][0]
-    groups, resources = owner.get("apiGroups") or (), owner.get("resources") or ()
-    if "*" not in groups and group not in groups:
-        return False
-    if "*" not in resources and resource not in resources and not (
-            "/" in resource and resource.split("/", 1)[0] + "/*" in resources):
-        return False
-    names = owner.get("resourceNames") or ()
-    return not names or ("resourceNames" in piece and piece["resourceNames"][0] in names)
 
 
 def _compact(pieces: Sequence[Mapping]) -> list[dict]:
