@@ -39,7 +39,8 @@ from .events import EVENT, Emitted, EventRecorder, object_reference
 from .kinds import BUILTINS, CRD_GROUP, CRD_KIND
 from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, set_path
 from .rules import RuleSet
-from .scheduler import Scheduler, identical
+from .scheduler import Scheduler
+from .scheduler_cache import identical
 from .store import selects_pair
 
 MAX_CAUSES = 5

@@ -5,7 +5,7 @@ what it reads of the snapshot (its queries and lookups, which leave
 dependencies behind) and on the pod — but only on the parts of the pod it
 reads.  Ten replicas of one Deployment differ in name and uid, which the
 resource and taint plugins never look at, so their answers for a node are
-the same; the scheduler keeps them (`scheduler.NodeResults`) and asks a
+the same; the scheduler keeps them (`scheduler_cache.NodeResults`) and asks a
 node again only when the node, a dependency or those parts change.
 
 `pod_reads` works this out from the declaration's syntax: every use of the

@@ -13,7 +13,7 @@ from engine.clock import SimClock
 from engine.objects import freeze
 from engine.reconcile import Engine
 from engine.rules import load_rules
-from engine.scheduler import explain_scheduling
+from engine.scheduler_explain import explain_scheduling
 from engine.store import Store
 
 ADMIN = Actor("admin", "user", None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.scheduler import NodeResults, QueryCache
+from engine.scheduler_cache import NodeResults, QueryCache
 from sched_helpers import SchedCluster, container, node, pod
 
 ZONE = "topology.kubernetes.io/zone"

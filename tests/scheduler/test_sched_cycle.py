@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.scheduler import nodes_to_find
+from engine.scheduler_scores import nodes_to_find
 from sched_helpers import SchedCluster, node, pod, sched  # noqa: F401 (fixture)
 
 DEDICATED = [{"key": "dedicated", "value": "user1", "effect": "NoSchedule"}]

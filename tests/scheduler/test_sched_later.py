@@ -143,7 +143,7 @@ def test_planned_spread_sums_read_the_counts_the_general_loop_reads():
     # value once per attempt (`read.whole`); a reader without `whole` takes the general loop
     import math
 
-    from engine.scheduler import _UNSET, spread_values
+    from engine.scheduler_scores import _UNSET, spread_values
 
     lets = {"H": ({"n1": 2, "n3": 1}, {}), "Z": ({"a": 3, "b": 1},)}
 
@@ -173,7 +173,7 @@ def test_planned_spread_sums_read_the_counts_the_general_loop_reads():
 def test_planned_spread_sums_ask_for_a_let_once_per_attempt_whatever_steps_they_read():
     # two counts of one let under different steps (a zone's, a node's): the let is asked for
     # once, so every node's sum reads one value of it
-    from engine.scheduler import spread_values
+    from engine.scheduler_scores import spread_values
 
     values = iter([{"z": {"a": 1}, "n": {"n0": 1, "n1": 1}}] + [{"z": {"a": 9}, "n": {"n0": 9, "n1": 9}}] * 9)
     asked = []

@@ -7,7 +7,8 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.scheduler import _UNSET, NodeResults
+from engine.scheduler_cache import NodeResults
+from engine.scheduler_scores import _UNSET
 from sched_helpers import SchedCluster, node, pod, sched  # noqa: F401 (fixture)
 from test_sched_speed import count_calls
 
@@ -129,7 +130,7 @@ PLACED = """
 
 
 def test_answers_that_every_bind_drops_stop_being_kept_and_reused_ones_stay(tmp_path, monkeypatch):
-    from engine.scheduler import NodeResults
+    from engine.scheduler_cache import NodeResults
     monkeypatch.setattr(NodeResults, "KEEP_TRIAL", 10)
     cluster = SchedCluster(tmp_path, extra={"placed": PLACED})
     cluster.add(*(node(f"n{i}", labels={"limit": "7"}) for i in range(6)))

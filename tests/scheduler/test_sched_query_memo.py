@@ -6,7 +6,7 @@ condition reading `now`; no cache at all, as when explaining from a stored snaps
 
 from __future__ import annotations
 
-from engine.scheduler import NodeResults, QueryCache
+from engine.scheduler_cache import NodeResults, QueryCache
 from sched_helpers import SchedCluster, node, pod
 
 WEIGHED = """

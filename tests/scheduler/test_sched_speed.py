@@ -155,7 +155,7 @@ def test_a_kept_answer_over_a_whole_kind_takes_changes_in_in_key_order():
     from types import SimpleNamespace
 
     from engine.objects import freeze
-    from engine.scheduler import _take_in
+    from engine.scheduler_cache import _take_in
 
     def obj(ns, name, color):
         return freeze({"metadata": {"namespace": ns, "name": name}, "spec": {"color": color}})
@@ -188,7 +188,7 @@ def test_a_change_to_a_dependency_many_cached_answers_share_drops_them_without_t
     from types import SimpleNamespace
 
     from engine.objects import freeze
-    from engine.scheduler import QueryCache
+    from engine.scheduler_cache import QueryCache
 
     tested: list[int] = []
 

@@ -220,7 +220,7 @@ def test_the_scheduler_spreads_a_deployment_like_set_across_zones(sched):
 
 
 def test_spread_scores_read_a_callers_terms_afresh_each_time():
-    from engine.scheduler import spread_scores as scores
+    from engine.scheduler_scores import spread_scores as scores
 
     terms = [{"domain": "z1", "hostname": False, "count": 1, "maxSkew": 1}]
     assert scores({"n1": terms}) == {"n1": 1}

@@ -77,7 +77,7 @@ def test_recon_up_once_binds_each_pod_to_the_only_node_that_fits(tmp_path):
 def test_a_pending_pods_explanation_is_recomputed_from_the_state_folder(tmp_path):
     from engine.cli import _read_state
     from engine.rules import load_rules
-    from engine.scheduler import explain_from_snapshot
+    from engine.scheduler_explain import explain_from_snapshot
 
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "cluster.yaml").write_text(textwrap.dedent(CLUSTER))
