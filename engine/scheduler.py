@@ -55,6 +55,7 @@ from .scheduler_scores import (
 )
 from .store import content_of, derived, object_hash
 from .timeutil import format_time, parse_time
+from .volume_binder import volume_requests
 
 SCHEDULER_NAME = "default-scheduler"
 # its events' reportingInstance: upstream's is the scheduler's name and its host's ("default-scheduler-HOST")
@@ -109,8 +110,10 @@ class Scheduler:
         listeners = getattr(self.api.store, "listeners", None)
         if listeners is not None:  # (a snapshot's stand-in store for explanations has none)
             listeners.append(self._on_commit)
-        self.actor = Actor(SCHEDULER_NAME, "component", Permissions(  # (pods: preemption deletes victims)
-            reads={("*", "*")}, writes={("", "Binding"), ("", "Event"), ("events.k8s.io", "Event"), POD},
+        # (pods: preemption deletes victims; volumes and claims: VolumeBinding's PreBind, volume_binder)
+        self.actor = Actor(SCHEDULER_NAME, "component", Permissions(
+            reads={("*", "*")}, writes={("", "Binding"), ("", "Event"), ("events.k8s.io", "Event"), POD,
+                                        ("", "PersistentVolume"), ("", "PersistentVolumeClaim")},
             status_writes={POD}))
 
     def _on_commit(self, snap: Any, events: tuple, _record: Any) -> None:
@@ -484,7 +487,9 @@ class Scheduler:
         binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name, "namespace": ns},
                    "target": {"apiVersion": "v1", "kind": "Node", "name": attempt.chosen}}
         message = f"Successfully assigned {ns}/{name} to {attempt.chosen}"
-        requests = [Request("create", "", "Binding", ns, name, binding),
+        # the volumes its waiting claims take there, in the same transaction (VolumeBinding's PreBind)
+        requests = [*volume_requests(self.api.store.head, pod, attempt.chosen),
+                    Request("create", "", "Binding", ns, name, binding),
                     self._event(pod, "Normal", "Scheduled", message, "Binding")]
         if not self._submit(requests, attempt):
             return []

@@ -280,3 +280,86 @@ def test_statefulset_pods_are_scheduled_once_their_provisioned_claims_are_bound(
     c.run()
     assert [c.node_of(f"db-{i}") for i in range(2)] == ["n1", "n1"]
     assert all(c.get("PersistentVolumeClaim", f"data-db-{i}")["status"]["phase"] == "Bound" for i in range(2))
+
+
+# ------------------------------------------------------------ Reserve / PreBind
+
+def recorded(c) -> list:
+    """The commits from now on (a store listener)."""
+    records = []
+    c.store.listeners.append(lambda _snap, _events, record: records.append(record))
+    return records
+
+
+def with_binding(records, key) -> list[tuple]:
+    """(actor, keys written) of the commits that wrote `key` together with a pod's binding."""
+    return [(r.actor, sorted(op.key for op in r.ops)) for r in records
+            if any(op.key == key for op in r.ops) and any(op.key[1] == "Pod" for op in r.ops)]
+
+
+def test_two_pods_placed_in_one_cycle_do_not_count_on_the_same_free_volume(tmp_path):
+    c = storage_cluster(tmp_path)
+    c.add(node("n1"), storage_class("local"), volume("only"),
+          claim("a", storageClassName="local"), claim("b", storageClassName="local"))
+    c.run()
+    c.add(user("p1", "a"), user("p2", "b"))  # (one cycle: p1 first, by creation)
+    c.run()
+    assert (c.node_of("p1"), c.node_of("p2")) == ("n1", None)
+    assert c.get("PersistentVolumeClaim", "a")["spec"]["volumeName"] == "only"
+    assert c.get("PersistentVolumeClaim", "b")["status"]["phase"] == "Pending"
+    assert c.condition("p2")["message"].startswith(f"0/1 nodes are available: 1 {NO_VOLUME}.")
+    c.add(volume("more"))
+    c.run()
+    assert c.node_of("p2") == "n1"
+    assert c.get("PersistentVolumeClaim", "b")["spec"]["volumeName"] == "more"
+
+
+def test_the_scheduler_reserves_the_smallest_volume_that_fits_on_the_node_for_the_controller_to_bind(tmp_path):
+    c = storage_cluster(tmp_path)
+    c.add(node("n1"), node("n2", unschedulable=True), storage_class("local"), claim(storageClassName="local"),
+          volume("big", size="5Gi"), volume("small", size="2Gi"), volume("tiny", size="500Mi"),
+          volume("elsewhere", size="1Gi", nodeAffinity=on("n2")))
+    c.run()
+    records = recorded(c)
+    c.add(user())
+    c.run()
+    assert c.node_of("p") == "n1"
+    pv = c.get("PersistentVolume", "small")
+    claim_obj = c.get("PersistentVolumeClaim", "data")
+    assert pv["spec"]["claimRef"] == {"kind": "PersistentVolumeClaim", "namespace": "demo", "name": "data",
+                                      "uid": claim_obj["metadata"]["uid"], "apiVersion": "v1"}
+    assert pv["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] == "yes"
+    assert with_binding(records, ("", "PersistentVolume", "", "small")) == [  # (in the Binding's transaction)
+        ("default-scheduler", [("", "Event", "demo", e["metadata"]["name"]) for e in c.events("p")
+                               if e["reason"] == "Scheduled"] + [("", "PersistentVolume", "", "small"),
+                                                                ("", "Pod", "demo", "p")])]
+    assert claim_obj["spec"]["volumeName"] == "small" and claim_obj["status"]["phase"] == "Bound"
+    assert all(c.get("PersistentVolume", v)["status"]["phase"] == "Available" for v in ("big", "tiny", "elsewhere"))
+
+
+def test_a_pods_claims_take_different_volumes_smallest_claim_first(tmp_path):
+    c = storage_cluster(tmp_path)
+    c.add(node("n1"), storage_class("local"), claim("big", size="2Gi", storageClassName="local"),
+          claim("a", storageClassName="local"), claim("b", storageClassName="local"),
+          volume("v1"), volume("v2"), volume("v3", size="2Gi"))
+    c.run()
+    c.add(user("p", "big", "a", "b"))
+    c.run()
+    assert c.node_of("p") == "n1"
+    assert {n: c.get("PersistentVolumeClaim", n)["spec"]["volumeName"] for n in ("a", "b", "big")} == \
+        {"a": "v1", "b": "v2", "big": "v3"}
+
+
+def test_a_claim_to_provision_gets_its_node_from_the_scheduler(tmp_path):
+    c = storage_cluster(tmp_path)
+    c.add(node("n1"), storage_class("late", "example.com/disk"), claim(storageClassName="late"))
+    c.run()
+    records = recorded(c)
+    c.add(user())
+    c.run()
+    assert c.node_of("p") == "n1"
+    assert c.get("PersistentVolumeClaim", "data")["metadata"]["annotations"][
+        "volume.kubernetes.io/selected-node"] == "n1"
+    assert [actor for actor, _keys in with_binding(records, ("", "PersistentVolumeClaim", "demo", "data"))] == \
+        ["default-scheduler"]
+    assert c.get("PersistentVolumeClaim", "data")["status"]["phase"] == "Bound"
