@@ -11,7 +11,8 @@ bindAPIUpdate):
   their class that is free (Available, no claimRef, not being deleted), big
   enough, of their volume mode and access modes, picked by their selector,
   whose nodeAffinity admits the node, and that no claim before them took; a
-  volume already reserved for the claim (its claimRef) is taken first;
+  volume already reserved for the claim (its claimRef) is taken first (the
+  filter's `unmet_claims` made sure that the node has them);
 - a volume taken gets the claim's claimRef (and
   pv.kubernetes.io/bound-by-controller); the PersistentVolume controller
   then binds the claim to it (rules/persistentvolume.rules, `reserved`);
@@ -31,7 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dsl.builtins import matches, qty
-from .dsl.builtins_scheduling import node_term_matches
+from .dsl.builtins_scheduling import volume_admits
 from .objects import freeze, get_path, set_path
 from .request import Request
 
@@ -99,7 +100,7 @@ def matching_volume(pvc: Mapping, volumes: list, node: Mapping | None, taken: se
     best = None
     for pv in volumes:
         name = pv["metadata"]["name"]
-        if name in taken or get_path(pv, "metadata", "deletionTimestamp") or not _admits(pv, node):
+        if name in taken or get_path(pv, "metadata", "deletionTimestamp") or not volume_admits(pv, node):
             continue
         if _reserved_for(pv, pvc):
             return pv
@@ -118,14 +119,6 @@ def matching_volume(pvc: Mapping, volumes: list, node: Mapping | None, taken: se
 
 def _volume_order(pv: Mapping) -> tuple:
     return qty(get_path(pv, "spec", "capacity", "storage")), pv["metadata"]["name"]
-
-
-def _admits(pv: Mapping, node: Mapping | None) -> bool:
-    """Does the volume's nodeAffinity admit the node?  (None required: every node.)"""
-    required = get_path(pv, "spec", "nodeAffinity", "required")
-    if required is None:
-        return True
-    return any(node_term_matches(term, node) for term in required.get("nodeSelectorTerms") or ())
 
 
 def _reserved_for(pv: Mapping, pvc: Mapping) -> bool:

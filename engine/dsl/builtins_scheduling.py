@@ -176,6 +176,63 @@ def node_term_matches(term, node):
     return True
 
 
+@builtin()
+def volume_admits(volume, node):
+    """Whether a PersistentVolume's nodeAffinity admits NODE: one of its required nodeSelectorTerms selects it; a volume without required affinity admits every node.
+
+    volume_admits({"spec": {"nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}]}}}}, node) → true
+    """
+    required = _dig(volume, "spec", "nodeAffinity", "required")
+    if required is None:
+        return True
+    return any(node_term_matches(term, node) for term in _seq(_dig(required, "nodeSelectorTerms")))
+
+
+def _topology_admits(topologies: object, labels: Mapping) -> bool:
+    """A StorageClass's allowedTopologies admit a node with `labels` (none given: every node)."""
+    terms = _seq(topologies)
+    return not terms or any(
+        _seq(_dig(t, "matchLabelExpressions"))
+        and all(labels.get(e.get("key")) in _seq(e.get("values")) for e in _seq(_dig(t, "matchLabelExpressions")))
+        for t in terms)
+
+
+def _capacity(volume: Mapping) -> tuple:
+    return Quantity(_dig(volume, "spec", "capacity", "storage") or 0), _dig(volume, "metadata", "name") or ""
+
+
+@builtin()
+def unmet_claims(late, node):
+    """The places in LATE of the WaitForFirstConsumer claims NODE cannot meet, the pod's claims taking distinct volumes (upstream's FindPodVolumes).
+
+    Each item of LATE is one claim: {request, selected, reserved, free, provisions, topologies} (its storage request, its volume.kubernetes.io/selected-node, the volume reserved for it by claimRef, the free volumes that fit it, whether its class provisions, the class's allowedTopologies).  The claims are taken smallest request first: one with a selected node is met there only, by provisioning; else its reserved volume if that admits the node; else the smallest free volume that admits the node and no claim before it took; else provisioning, where the class's topologies admit the node.
+
+    unmet_claims([{request: "1Gi", free: [v], provisions: false}, {request: "1Gi", free: [v], provisions: false}], node) → [1]
+    """
+    labels = _dig(node, "metadata", "labels") or {}
+    name = _dig(node, "metadata", "name")
+    items = list(_seq(late))
+    taken: set = set()
+    unmet = []
+    for i in sorted(range(len(items)), key=lambda i: Quantity(_dig(items[i], "request") or 0)):
+        claim = items[i]
+        provisions = bool(_dig(claim, "provisions")) and _topology_admits(_dig(claim, "topologies"), labels)
+        selected, reserved = _dig(claim, "selected"), _dig(claim, "reserved")
+        if selected is not None:
+            met = provisions and selected == name
+        elif reserved is not None:
+            met = volume_admits(reserved, node) or provisions
+        else:
+            pick = next((v for v in sorted(_seq(_dig(claim, "free")), key=_capacity)
+                         if _dig(v, "metadata", "name") not in taken and volume_admits(v, node)), None)
+            if pick is not None:
+                taken.add(_dig(pick, "metadata", "name"))
+            met = pick is not None or provisions
+        if not met:
+            unmet.append(i)
+    return unmet
+
+
 # -- images --------------------------------------------------------------------------------
 
 

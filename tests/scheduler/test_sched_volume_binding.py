@@ -154,6 +154,17 @@ def test_a_late_bound_claim_fits_the_nodes_of_a_free_volume_that_fits_it(two):
     assert rejected(two, user()) == {"n1": (NO_VOLUME,)}
 
 
+def test_a_pods_late_claims_need_distinct_volumes_on_the_node_smallest_claim_first(two):
+    two.add(storage_class("local"), claim("a", storageClassName="local"), claim("b", storageClassName="local"),
+            claim("big", size="3Gi", storageClassName="local"))
+    free(two, volume("n1-small", nodeAffinity=on("n1")), volume("n1-big", "5Gi", nodeAffinity=on("n1")),
+         volume("n2-big", "5Gi", nodeAffinity=on("n2")))
+    assert rejected(two, user("p", "a", "b")) == {"n2": (NO_VOLUME,)}  # (n2: one volume for two claims)
+    # smallest claim first: a and b take n1's two volumes, none is left for big, though it fits n1-big
+    assert rejected(two, user("p", "big", "a", "b")) == {n: (NO_VOLUME,) for n in ("n1", "n2")}
+    assert rejected(two, user("p", "big", "a")) == {"n2": (NO_VOLUME,)}  # (a: n1-small, big: n1-big)
+
+
 @pytest.mark.parametrize("other", [
     {"klass": "other"},
     {"modes": ("ReadOnlyMany",)},
