@@ -428,6 +428,20 @@ def _horizontalpodautoscaler(hpa: dict) -> None:
                         given[key] = copy.deepcopy(value)
 
 
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+def _role_binding(binding: dict) -> None:
+    """SetDefaults_RoleBinding / _ClusterRoleBinding and SetDefaults_Subject: an empty apiGroup of
+    the roleRef is the RBAC group, of a User or Group subject too (a ServiceAccount's stays "")."""
+    ref = binding.get("roleRef")
+    if isinstance(ref, dict) and not ref.get("apiGroup"):
+        ref["apiGroup"] = RBAC_GROUP
+    for subject in binding.get("subjects") or ():
+        if isinstance(subject, dict) and not subject.get("apiGroup"):
+            subject["apiGroup"] = RBAC_GROUP if subject.get("kind") in ("User", "Group") else ""
+
+
 _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("", "Pod"): _pod,
     ("", "Service"): _service,
@@ -449,6 +463,8 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("batch", "CronJob"): _cronjob,
     ("autoscaling", "HorizontalPodAutoscaler"): _horizontalpodautoscaler,
     (CRD_GROUP, CRD_KIND): _crd,
+    (RBAC_GROUP, "RoleBinding"): _role_binding,
+    (RBAC_GROUP, "ClusterRoleBinding"): _role_binding,
 }
 
 

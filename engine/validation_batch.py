@@ -239,6 +239,8 @@ def limitrange_errors(lr: Mapping, old: Mapping | None) -> list[FieldError]:
 
 # ----------------------------------------------------------- RBAC
 
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
 
 def role_errors(role: Mapping, old: Mapping | None) -> list[FieldError]:
     """ValidateRole / ValidateClusterRole: each rule's verbs, and what it applies to (ValidatePolicyRule)."""
@@ -267,25 +269,54 @@ def role_errors(role: Mapping, old: Mapping | None) -> list[FieldError]:
             errors.append(required(f"{path}.apiGroups", "resource rules must supply at least one api group"))
         if not fields["resources"]:
             errors.append(required(f"{path}.resources", "resource rules must supply at least one resource"))
+        if fields["resourceNames"] and len(fields["resources"]) > 1:
+            errors.append(required(f"{path}.resourceNames", "resource names cannot apply to multiple resources"))
     return errors
 
 
 def role_binding_errors(binding: Mapping, old: Mapping | None) -> list[FieldError]:
-    """ValidateRoleBinding / ValidateClusterRoleBinding: the roleRef (immutable) and each subject's kind and name."""
-    kinds = ("Role", "ClusterRole") if binding.get("kind") == "RoleBinding" else ("ClusterRole",)
+    """ValidateRoleBinding / ValidateClusterRoleBinding: the roleRef (of the RBAC group, a kind the
+    binding may name, a name usable in a path; immutable) and each subject (validateRoleBindingSubject)."""
+    namespaced = binding.get("kind") == "RoleBinding"
+    kinds = ("Role", "ClusterRole") if namespaced else ("ClusterRole",)
     errors, ref = fc.mapping(binding.get("roleRef"), "roleRef")
+    if ref.get("apiGroup") != RBAC_GROUP:
+        errors.append(not_supported("roleRef.apiGroup", ref.get("apiGroup") or "", (RBAC_GROUP,)))
     errors += fc.one_of(ref.get("kind"), "roleRef.kind", kinds) if ref.get("kind") else [
         not_supported("roleRef.kind", "", kinds)]
-    errors += [required("roleRef.name")] if not ref.get("name") else fc.wrong_type(ref.get("name"), "roleRef.name",
-                                                                                     "string")
-    if old is not None and old.get("roleRef") != binding.get("roleRef"):
-        errors.append(invalid("roleRef", binding.get("roleRef"), "cannot change roleRef"))
+    name = ref.get("name")
+    if not name:
+        errors.append(required("roleRef.name"))
+    elif not isinstance(name, str):
+        errors += fc.wrong_type(name, "roleRef.name", "string")
+    else:
+        errors += [invalid("roleRef.name", name, m) for m in fc.path_segment_errors(name)]
     found, subjects = fc.items(binding.get("subjects"), "subjects")
     for path, subject in subjects:
         more, subject = fc.mapping(subject, path)
-        found += more
-        if not subject.get("name"):
-            found.append(required(f"{path}.name"))
-        found += fc.one_of(subject.get("kind"), f"{path}.kind", ("ServiceAccount", "User", "Group")) \
-            if subject.get("kind") else [not_supported(f"{path}.kind", "", ("ServiceAccount", "User", "Group"))]
+        found += more + _subject_errors(subject, path, namespaced)
+    if old is not None and old.get("roleRef") != binding.get("roleRef"):
+        found.append(invalid("roleRef", binding.get("roleRef"), "cannot change roleRef"))
     return errors + found
+
+
+def _subject_errors(subject: Mapping, path: str, namespaced: bool) -> list[FieldError]:
+    """validateRoleBindingSubject: a name; a ServiceAccount's a DNS subdomain, of the core group (and
+    of a namespace, in a ClusterRoleBinding); a User's or Group's of the RBAC group."""
+    name, kind, group = subject.get("name"), subject.get("kind"), subject.get("apiGroup") or ""
+    errors = [] if name else [required(f"{path}.name")]
+    if kind == "ServiceAccount":
+        if name and isinstance(name, str):
+            errors += [invalid(f"{path}.name", name, m) for m in fc.subdomain_errors(name)]
+        if group:
+            errors.append(not_supported(f"{path}.apiGroup", group, ("",)))
+        if not namespaced and not subject.get("namespace"):
+            errors.append(required(f"{path}.namespace"))
+    elif kind in ("User", "Group"):
+        if not name:
+            errors.append(invalid(f"{path}.name", name or "", f"{kind.lower()} name cannot be empty"))
+        if group != RBAC_GROUP:
+            errors.append(not_supported(f"{path}.apiGroup", group, (RBAC_GROUP,)))
+    else:
+        errors.append(not_supported(f"{path}.kind", kind or "", ("ServiceAccount", "User", "Group")))
+    return errors

@@ -61,6 +61,42 @@ def test_rbac_names_are_path_segments(api, kind):
     assert "may not be '..'" in refusal(api, body("..")).message
 
 
+def test_rbac_bindings_default_their_api_groups_and_check_roleref_and_subjects_as_upstream(api):
+    rbac = "rbac.authorization.k8s.io"
+
+    def crb(ref: dict, *subjects: dict) -> dict:
+        return {"apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "b"},
+                "roleRef": ref, "subjects": list(subjects)}
+    made = api.create(ADMIN, crb({"kind": "ClusterRole", "name": "view"}, {"kind": "User", "name": "ann"},
+                                 {"kind": "Group", "name": "devs"},
+                                 {"kind": "ServiceAccount", "name": "bot", "namespace": "default"}))
+    assert made["roleRef"] == {"apiGroup": rbac, "kind": "ClusterRole", "name": "view"}  # (SetDefaults_*)
+    assert [s["apiGroup"] for s in made["subjects"]] == [rbac, rbac, ""]
+    view = {"apiGroup": rbac, "kind": "ClusterRole", "name": "view"}
+    causes = refusal(api, crb({**view, "apiGroup": "example.com", "name": "a/b"},
+                              {"kind": "ServiceAccount", "name": "Bot", "apiGroup": rbac},
+                              {"kind": "User", "name": "ann", "apiGroup": "example.com"},
+                              {"kind": "Robot", "name": "r2"})).status()["details"]["causes"]
+    assert [(c["field"], c["message"]) for c in causes] == [
+        ("roleRef.apiGroup", 'Unsupported value: "example.com": supported values: "rbac.authorization.k8s.io"'),
+        ("roleRef.name", "Invalid value: \"a/b\": may not contain '/'"),
+        ("subjects[0].name", f'Invalid value: "Bot": {SUBDOMAIN}'),
+        ("subjects[0].apiGroup", 'Unsupported value: "rbac.authorization.k8s.io": supported values: ""'),
+        ("subjects[0].namespace", "Required value"),
+        ("subjects[1].apiGroup", 'Unsupported value: "example.com": supported values: "rbac.authorization.k8s.io"'),
+        ("subjects[2].kind", 'Unsupported value: "Robot": supported values: "ServiceAccount", "User", "Group"')]
+    # in a RoleBinding a ServiceAccount subject's namespace is the binding's
+    assert api.create(ADMIN, {**crb(view, {"kind": "ServiceAccount", "name": "bot"}), "kind": "RoleBinding",
+                              "metadata": {"name": "b", "namespace": "default"}})["subjects"][0]["name"] == "bot"
+
+
+def test_a_rule_naming_resources_by_name_names_one_resource(api):
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"},
+            "rules": [{"apiGroups": [""], "resources": ["pods", "secrets"], "resourceNames": ["x"], "verbs": ["get"]}]}
+    assert refusal(api, role).message == ('ClusterRole.rbac.authorization.k8s.io "r" is invalid: rules[0].resourceNames: '
+                                          "Required value: resource names cannot apply to multiple resources")
+
+
 def test_namespace_names_are_dns_1123_labels(api):
     error = refusal(api, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}})
     assert "a lowercase RFC 1123 label must consist of" in error.message
