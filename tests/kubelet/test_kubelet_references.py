@@ -83,3 +83,37 @@ def test_a_volume_from_a_missing_config_map_keeps_the_pod_container_creating_wit
     kc.create(config_map("nginx-conf", {"nginx.conf": ""}))
     kc.run()
     assert kc.get("Pod", "web")["status"]["phase"] == "Running"
+
+
+def claim(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": "demo"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}},
+                     "storageClassName": "manual"}}
+
+
+def test_a_pod_whose_claims_are_not_bound_waits_in_container_creating_and_says_so_after_the_mount_timeout(kc):
+    kc.create(node("node-1"))
+    kc.create(claim("data"))  # (no PersistentVolume controller here: it stays Pending until bound below)
+    web = pod("web")
+    web["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data"}},
+                              {"name": "logs", "persistentVolumeClaim": {"claimName": "logs"}}]
+    kc.create(web)
+    kc.run(60)
+    p = kc.get("Pod", "web")
+    assert p["status"]["phase"] == "Pending" and "startTime" not in p["status"]
+    assert waiting(p) == {"reason": "ContainerCreating"}
+    assert conditions(p)["PodReadyToStartContainers"]["status"] == "False"
+    assert [e for e in events(kc) if e[1] == "FailedMount"] == []  # (the volume manager's 2m3s are not up)
+    kc.run(600)
+    assert ("Warning", "FailedMount", "Unable to attach or mount volumes: unmounted volumes=[data logs], "
+            "unattached volumes=[], failed to process volumes=[data logs]: context deadline exceeded", "") in events(kc)
+    assert kc.get("Pod", "web")["status"]["phase"] == "Pending"
+
+    kc.create(claim("logs"))
+    for name in ("data", "logs"):  # bound, as the PersistentVolume controller would bind them
+        bound = {**kc.get("PersistentVolumeClaim", name)}
+        kc.api.update(kc.admin, {**bound, "spec": {**bound["spec"], "volumeName": f"pv-{name}"}})
+        bound = kc.get("PersistentVolumeClaim", name)
+        kc.api.update(kc.admin, {**bound, "status": {"phase": "Bound"}}, subresource="status")
+    kc.run()
+    assert kc.get("Pod", "web")["status"]["phase"] == "Running"
