@@ -433,13 +433,14 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 
 def _role_binding(binding: dict) -> None:
     """SetDefaults_RoleBinding / _ClusterRoleBinding and SetDefaults_Subject: an empty apiGroup of
-    the roleRef is the RBAC group, of a User or Group subject too (a ServiceAccount's stays "")."""
+    the roleRef is the RBAC group, of a User or Group subject too (a ServiceAccount's stays "",
+    which upstream's JSON leaves out)."""
     ref = binding.get("roleRef")
     if isinstance(ref, dict) and not ref.get("apiGroup"):
         ref["apiGroup"] = RBAC_GROUP
     for subject in binding.get("subjects") or ():
-        if isinstance(subject, dict) and not subject.get("apiGroup"):
-            subject["apiGroup"] = RBAC_GROUP if subject.get("kind") in ("User", "Group") else ""
+        if isinstance(subject, dict) and not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
+            subject["apiGroup"] = RBAC_GROUP
 
 
 _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
