@@ -7,10 +7,10 @@ volume), the rule that no finalizer may be
 added to an object being deleted, names a CRD may not take, and
 `validate_or_raise`, which turns every field error of an object into one
 upstream-worded `Invalid` error; LimitRanger (`admit_limit_ranges`: a new
-pod's default requests and limits, then min/max/ratio) and ResourceQuota
-(`charge_quota`: refuse a create, or a Service update, over `status.hard`,
-charge it to `status.used`).  A namespace without LimitRanges or ResourceQuotas costs one
-index lookup each.
+pod's default requests and limits, then min/max/ratio; `admit_claim_limit_ranges`:
+a claim's storage min/max) and ResourceQuota (`charge_quota`: refuse a create,
+or a Service or claim update, over `status.hard`, charge it to `status.used`).
+A namespace without LimitRanges or ResourceQuotas costs one index lookup each.
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def admit_limit_ranges(staging: Staging, pod: dict) -> dict:
     """LimitRanger on a pod create (the request's body, before PrepareForCreate): fill each
     container's missing requests and limits from the namespace's `type: Container` defaults, then
     refuse (403) a pod outside a min, max or maxLimitRequestRatio of a Container or Pod limit.
-    PersistentVolumeClaim limits are not enforced."""
+    (A claim's PersistentVolumeClaim limits: `admit_claim_limit_ranges`.)"""
     keys = staging.snapshot.keys("", "LimitRange", get_path(pod, "metadata", "namespace") or "")
     if not keys:
         return pod
@@ -342,13 +342,32 @@ def admit_limit_ranges(staging: Staging, pod: dict) -> dict:
     return pod
 
 
+def admit_claim_limit_ranges(staging: Staging, claim: Mapping, old: Mapping | None = None) -> None:
+    """LimitRanger on a claim's create or update: refuse (403) requests outside the min or max of a
+    `type: PersistentVolumeClaim` limit.  An update is checked only when it changes the requests (upstream
+    checks every update, so a claim that a later LimitRange rules out could not even be bound), and not
+    at all while the claim is being deleted, as upstream."""
+    if old is not None and (get_path(old, "metadata", "deletionTimestamp")
+                            or _requests(old) == _requests(claim)):
+        return
+    keys = staging.snapshot.keys("", "LimitRange", get_path(claim, "metadata", "namespace") or "")
+    errors = [e for limit_range in map(staging.get, keys) if limit_range is not None
+              for e in quota.claim_limit_errors(limit_range, claim)]
+    if errors:
+        raise forbidden_error("persistentvolumeclaims", _admission_name(claim), aggregate(errors))
+
+
+def _requests(claim: Mapping) -> Mapping | None:
+    return get_path(claim, "spec", "resources", "requests")
+
+
 def charge_quota(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None = None) -> None:
     """ResourceQuota admission on a create, or on an update (`old`) of a kind whose usage an update
-    can change (a Service's type and ports): for each quota of the namespace whose status.hard
-    counts the object (and whose scopes take it in), refuse (403) a pod that leaves out a resource
-    the quota needs (`failed quota: …`), or a write that would take status.used past
-    status.hard (`exceeded quota: …`); else charge it to status.used, staged with it,
-    as upstream's admission updates the quota's status.  An update is charged what it adds (what
+    can change (a Service's type and ports, a claim's storage request): for each quota of the
+    namespace whose status.hard counts the object (and whose scopes take it in), refuse (403) a pod
+    that leaves out a resource the quota needs (`failed quota: …`), or a write that would take
+    status.used past status.hard (`exceeded quota: …`); else charge it to status.used, staged with
+    it, as upstream's admission updates the quota's status.  An update is charged what it adds (what
     it gives back is the quota controller's to recount: rules/resourcequota.rules)."""
     namespace = get_path(obj, "metadata", "namespace") or ""
     if old is not None and (rt.group, rt.kind) not in quota.CHARGED_ON_UPDATE:

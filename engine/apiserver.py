@@ -278,6 +278,8 @@ class APIServer:
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
         _confirm_grant(staging, rt, req, obj, None)
         admission.validate_or_raise(staging, rt, obj, None)
+        if (rt.group, rt.kind) == ("", "PersistentVolumeClaim"):
+            admission.admit_claim_limit_ranges(staging, obj)
         admission.charge_quota(staging, rt, obj)
         if staging.get(key) is not None:
             raise already_exists(rt.resource, name, rt.group)
@@ -319,6 +321,8 @@ class APIServer:
             _confirm_grant(staging, rt, req, new, old)
         admission.validate_or_raise(staging, rt, new, old, req.subresource)
         if not req.subresource:
+            if (rt.group, rt.kind) == ("", "PersistentVolumeClaim"):
+                admission.admit_claim_limit_ranges(staging, new, old)
             admission.charge_quota(staging, rt, new, old)
         if deletion.removed_by_update(rt, old, new):
             self._remove(staging, rt, key)

@@ -1,4 +1,4 @@
-"""What objects use of a ResourceQuota, and what a LimitRange asks of a pod.
+"""What objects use of a ResourceQuota, and what a LimitRange asks of a pod or a claim.
 
 Shared by admission (engine/admission.py: LimitRanger and the ResourceQuota
 plugin) and by the quota controller (rules/resourcequota.rules, through the
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from .defaulting import qos_class
 from .objects import get_path
 from .quantity import Quantity, add_into, max_into, pod_limits, pod_requests
+from .storage import claim_class
 
 ONE = Quantity(1)
 # The object counts that predate `count/<resource>` (generic evaluator's legacy names).
@@ -30,10 +31,15 @@ VALIDATION_SET = frozenset({"cpu", "memory", "requests.cpu", "requests.memory", 
 TERMINAL = ("Succeeded", "Failed")
 # What a Service uses beyond its count (serviceEvaluator): the node ports and load balancers its type asks for.
 SERVICE_RESOURCES = ("services.nodeports", "services.loadbalancers")
+# What a claim uses (pvcEvaluator): its count and storage, each also under its class's name
+# (`gold.storageclass.storage.k8s.io/requests.storage`).
+CLAIM_RESOURCES = ("persistentvolumeclaims", "requests.storage")
+STORAGE_CLASS_SUFFIX = ".storageclass.storage.k8s.io/"
 # The kinds whose evaluator charges an update by the difference it makes (evaluator.Handles): a Service's
-# type and ports can change.  Pods are charged on create only (in-place resize is off in 1.32), and the
-# object counts of every other kind cannot change.
-CHARGED_ON_UPDATE = frozenset({("", "Service")})
+# type and ports can change, and a claim's storage request (and its class, set once where none was).
+# Pods are charged on create only (in-place resize is off in 1.32), and the object counts of every other
+# kind cannot change.
+CHARGED_ON_UPDATE = frozenset({("", "Service"), ("", "PersistentVolumeClaim")})
 
 
 def count_name(plural: str, group: str) -> str:
@@ -71,6 +77,8 @@ def usage(group: str, kind: str, plural: str, obj: Mapping) -> dict[str, Quantit
         result.update(compute_usage(pod_requests(obj), pod_limits(obj)))
     elif (group, kind) == ("", "Service"):
         result.update(service_usage(obj))
+    elif (group, kind) == ("", "PersistentVolumeClaim"):
+        result.update(claim_usage(obj))
     return result
 
 
@@ -90,6 +98,35 @@ def service_usage(service: Mapping) -> dict[str, Quantity]:
     return result
 
 
+def claim_usage(claim: Mapping) -> dict[str, Quantity]:
+    """pvcEvaluator.Usage: a claim's count and its storage (`claim_storage`; none without a request),
+    each also under its class's `<class>.storageclass.storage.k8s.io/` name when it has a class
+    (the beta annotation, else spec.storageClassName).  Every claim counts, whatever its phase."""
+    result = {"persistentvolumeclaims": ONE, "count/persistentvolumeclaims": ONE}
+    storage = claim_storage(claim)
+    if storage is not None:
+        result["requests.storage"] = storage
+    storage_class = claim_class(claim)
+    if storage_class:
+        for name in CLAIM_RESOURCES:
+            if name in result:
+                result[storage_class + STORAGE_CLASS_SUFFIX + name] = result[name]
+    return result
+
+
+def claim_storage(claim: Mapping) -> Quantity | None:
+    """getStorageUsage: spec.resources.requests.storage, or status.allocatedResources.storage when that
+    is more (an expansion under way), rounded up to whole bytes; None when the claim requests none."""
+    request = get_path(claim, "spec", "resources", "requests", "storage")
+    if request is None:
+        return None
+    storage = Quantity(request)
+    allocated = get_path(claim, "status", "allocatedResources", "storage")
+    if allocated is not None and Quantity(allocated) > storage:
+        storage = Quantity(allocated)
+    return storage if storage.fraction.denominator == 1 else Quantity(storage.value(), storage.format)
+
+
 def update_delta(before: Mapping, after: Mapping) -> dict[str, Quantity]:
     """quota.SubtractWithNonNegativeResult: what an update adds to a usage (what it gives back is 0)."""
     return {name: max(amount - before.get(name, Quantity(0)), Quantity(0)) for name, amount in after.items()}
@@ -97,6 +134,9 @@ def update_delta(before: Mapping, after: Mapping) -> dict[str, Quantity]:
 
 def matching_resources(group: str, kind: str, plural: str, hard: Iterable[str]) -> list[str]:
     """evaluator.MatchingResources: the names of `hard` this kind's evaluator counts."""
+    if (group, kind) == ("", "PersistentVolumeClaim"):
+        return sorted(h for h in hard if h == "count/persistentvolumeclaims" or h in CLAIM_RESOURCES
+                      or h.endswith(tuple(STORAGE_CLASS_SUFFIX + r for r in CLAIM_RESOURCES)))
     if (group, kind) != ("", "Pod"):
         if (group, kind) not in COUNTED_KINDS:
             return []
@@ -190,9 +230,12 @@ def exceeded(new_used: Mapping, hard: Mapping) -> list[str]:
 
 
 def total(usages: Iterable[Mapping], hard: Mapping) -> dict[str, str]:
-    """The controller's status.used: every hard resource, summed over the usages (0 when none)."""
+    """The controller's status.used: every hard resource, summed over the usages (0 when none).
+    A PersistentVolumeClaim among them counts as `claim_usage` says."""
     sums = {name: Quantity(0) for name in hard}
     for used in usages:
+        if used.get("kind") == "PersistentVolumeClaim":
+            used = claim_usage(used)
         for name, amount in used.items():
             if name in sums:
                 sums[name] = sums[name] + amount
@@ -249,6 +292,24 @@ def limit_errors(limit_range: Mapping, pod: Mapping) -> list[str]:
     return errors
 
 
+def claim_limit_errors(limit_range: Mapping, claim: Mapping) -> list[str]:
+    """PersistentVolumeClaimValidateLimitFunc: the min and max of a LimitRange's PersistentVolumeClaim
+    items against the claim's spec.resources.requests (a claim has no limits, and no defaults)."""
+    requests = get_path(claim, "spec", "resources", "requests") or {}
+    errors: list[str] = []
+    for item in get_path(limit_range, "spec", "limits") or ():
+        kind = item.get("type")
+        if kind == "PersistentVolumeClaim":
+            errors += _min_errors(kind, item, requests, {})
+            for name, bound in sorted((item.get("max") or {}).items()):
+                req, bound = requests.get(name), Quantity(bound)
+                if req is None:
+                    errors.append(f"maximum {name} usage per {kind} is {bound}.  No request is specified")
+                elif Quantity(req) > bound:
+                    errors.append(f"maximum {name} usage per {kind} is {bound}, but request is {Quantity(req)}")
+    return errors
+
+
 def _pod_totals(pod: Mapping, part: str) -> dict[str, Quantity]:
     """The limitranger's own podRequests/podLimits: containers summed, max with each init container."""
     spec = pod.get("spec") or {}
@@ -260,7 +321,8 @@ def _pod_totals(pod: Mapping, part: str) -> dict[str, Quantity]:
     return total
 
 
-def _item_errors(kind: str, item: Mapping, requests: Mapping, limits: Mapping) -> list[str]:
+def _min_errors(kind: str, item: Mapping, requests: Mapping, limits: Mapping) -> list[str]:
+    """minConstraint for each of an item's `min`."""
     errors = []
     for name, bound in sorted((item.get("min") or {}).items()):
         req, lim, bound = requests.get(name), limits.get(name), Quantity(bound)
@@ -270,6 +332,11 @@ def _item_errors(kind: str, item: Mapping, requests: Mapping, limits: Mapping) -
             errors.append(f"minimum {name} usage per {kind} is {bound}, but request is {Quantity(req)}")
         elif lim is not None and Quantity(lim) < bound:
             errors.append(f"minimum {name} usage per {kind} is {bound}, but limit is {Quantity(lim)}")
+    return errors
+
+
+def _item_errors(kind: str, item: Mapping, requests: Mapping, limits: Mapping) -> list[str]:
+    errors = _min_errors(kind, item, requests, limits)
     for name, bound in sorted((item.get("max") or {}).items()):
         req, lim, bound = requests.get(name), limits.get(name), Quantity(bound)
         if lim is None:
