@@ -21,6 +21,13 @@ state at all.  Every container's life is a pure function of
   `sim.recon.dev/exit-code.migrate: "1"`.  The pod-wide values apply to the
   app containers; init containers run to completion at once (exit 0) unless
   their own `.NAME` keys say otherwise;
+* the container's `command` and `args`, where no annotation says how it
+  runs: a few commands whose course needs no real process are played out
+  (`command_exit`): `sleep N` exits 0 after N seconds (`sleep infinity`
+  never), `true`, `echo …` and the like exit 0 at once, `false` exits 1,
+  `exit K` exits K, also one after another in `sh -c "…"` (`;`, `&&`,
+  newlines).  Any other command (or none: the image's own) runs until
+  stopped, as a server does;
 * the kubelet's record of the app containers it restarted because their
   definition changed (`kubectl set image pod/...`): the annotation
   `sim.recon.dev/restarted.NAME`, the moments of those restarts (RFC 3339,
@@ -49,6 +56,7 @@ with code, back-off, restarted) of the runs up to `now`.
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -138,6 +146,10 @@ def controls(pod: Mapping, container: str, init: bool = False) -> Controls:
     except ValueError:
         raise ValueError(f"annotation {PREFIX}exit-code: {code_text!r} is not an integer") from None
     exit_after = _seconds(get("exit-after"), "exit-after")
+    if exit_after is None and code is None:  # (no annotation: what its command does, if that is known)
+        played = command_exit(argv(pod, container, init))
+        if played is not None:
+            exit_after, code = played
     if exit_after is None and (code is not None or init):
         exit_after = 0.0
     stop_after = _seconds(_annotation(pod, "stop-after", container, True), "stop-after") or 0.0
@@ -152,6 +164,96 @@ def controls(pod: Mapping, container: str, init: bool = False) -> Controls:
         kill_after=min(stop_after, grace),
         kill_code=0 if stop_after <= grace else 137,
     )
+
+
+def argv(pod: Mapping, container: str, init: bool = False) -> tuple[str, ...]:
+    """The container's command line: `command` then `args` (args alone replace the image's command,
+    which the simulation takes to be empty, as busybox's and most base images' is)."""
+    spec = pod.get("spec") or {}
+    for c in spec.get("initContainers" if init else "containers") or ():
+        if c.get("name") == container:
+            words = [*(c.get("command") or ()), *(c.get("args") or ())]
+            return tuple(w for w in words if isinstance(w, str)) if len(words) < 64 else ()
+    return ()
+
+
+_SHELLS = frozenset({"sh", "bash", "ash", "dash", "zsh"})
+# Commands that end at once with status 0 whatever their arguments (their output is not simulated).
+_AT_ONCE = frozenset({"true", ":", "echo", "printf", "date", "hostname", "env", "printenv", "pwd",
+                      "whoami", "uname", "id", "ls"})
+_SLEEP_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def command_exit(words: tuple[str, ...]) -> tuple[float, int] | None:
+    """(seconds until it exits, exit code) of a container running `words`, for the commands the
+    simulation plays out (see the module's docstring); None when it runs until stopped."""
+    if not words:
+        return None
+    found = _COMMANDS.get(words)
+    if found is None:
+        if len(_COMMANDS) >= 4096:
+            _COMMANDS.clear()
+        found = _COMMANDS[words] = (_script(words),)
+    return found[0]
+
+
+_COMMANDS: dict[tuple[str, ...], tuple] = {}
+
+
+def _script(words: tuple[str, ...]) -> tuple[float, int] | None:
+    if words[0].rsplit("/", 1)[-1] in _SHELLS and len(words) >= 3 and words[1] == "-c":
+        try:
+            lexer = shlex.shlex(words[2].replace("\n", ";"), posix=True, punctuation_chars=";&|<>()")
+            lexer.whitespace_split = True
+            tokens = list(lexer)
+        except ValueError:  # (an unclosed quote)
+            return None
+    else:
+        tokens = list(words)
+    elapsed, code, joined = 0.0, 0, ";"
+    command: list[str] = []
+    for token in [*tokens, ";"]:
+        if token not in (";", "&&"):
+            if set(token) <= set(";&|<>()"):  # a pipe, background, redirection or subshell: not played
+                return None
+            command.append(token)
+            continue
+        if command and (joined == ";" or code == 0):  # (`a && b` runs b only after a succeeded)
+            step = _step(command, code)
+            if step is None:
+                return None
+            seconds, code, ends = step
+            elapsed += seconds
+            if ends:
+                return elapsed, code
+        command, joined = [], token
+    return elapsed, code
+
+
+def _step(command: list[str], status: int) -> tuple[float, int, bool] | None:
+    """(seconds, exit status, the script ends) of one command; None when it is not played out."""
+    name, rest = command[0].rsplit("/", 1)[-1], command[1:]
+    if name == "sleep":
+        if not rest or "infinity" in rest:
+            return None
+        total = 0.0
+        for word in rest:
+            number, unit = word.rstrip("smhd"), word[len(word.rstrip("smhd")):]
+            try:
+                total += float(number) * _SLEEP_UNITS[unit]
+            except (ValueError, KeyError):
+                return None
+        return total, 0, False
+    if name == "exit":
+        try:
+            return 0.0, (int(rest[0]) if rest else status) & 0xFF, True
+        except ValueError:
+            return None
+    if name == "false":
+        return 0.0, 1, False
+    if name in _AT_ONCE:
+        return 0.0, 0, False
+    return None
 
 
 def restart_moments(pod: Mapping, container: str) -> tuple[float, ...]:
