@@ -301,7 +301,7 @@ def _service(obj: Mapping, snapshot: Any) -> list[str]:
 
 
 def _job(obj: Mapping, snapshot: Any) -> list[str]:
-    """kubectl's DescribeJob: the counts, the times, the pods' statuses."""
+    """kubectl's DescribeJob: the counts, the times, the pods' statuses, an Indexed Job's completed indexes."""
     spec, status = obj.get("spec", {}), obj.get("status", {})
     out = [
         _field("Selector", format_label_selector(spec.get("selector")) or None),
@@ -323,7 +323,17 @@ def _job(obj: Mapping, snapshot: Any) -> list[str]:
         out.append(_field("Duration", format_age(max(0.0, end - parse_time(start)))))
     out.append(_field("Pods Statuses", f"{status.get('active', 0)} Active ({status.get('ready', 0)} Ready) / "
                                        f"{status.get('succeeded', 0)} Succeeded / {status.get('failed', 0)} Failed"))
+    if spec.get("completionMode") == "Indexed":
+        out.append(_field("Completed Indexes", _capped_indexes(status.get("completedIndexes") or "", 50)))
     return out + _template(spec.get("template"))
+
+
+def _capped_indexes(indexes: str, soft_limit: int) -> str:
+    """kubectl's capIndexesListOrNone: cut at the first comma from SOFT_LIMIT characters on, then "..."."""
+    if not indexes:
+        return NONE
+    cut = indexes.find(",", soft_limit)
+    return indexes if cut < 0 else indexes[:cut + 1] + "..."
 
 
 def _cronjob(obj: Mapping, _snapshot: Any) -> list[str]:

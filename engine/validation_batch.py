@@ -24,6 +24,7 @@ _PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
 _SCOPES = ("BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTerminating", "PriorityClass",
            "Terminating")
 _CRONJOB_NAME_MAX = 52  # room for the 11-character suffix of its Jobs' names
+_INDEXED_PARALLELISM_MAX = 100_000  # caps the length of status.completedIndexes
 
 # ---------------------------------------------------------------------- Job
 
@@ -38,8 +39,13 @@ def job_spec_errors(spec: Any, path: str, generated: bool = True) -> list[FieldE
     if fc.is_int(deadline) and deadline <= 0:
         errors.append(invalid(f"{path}.activeDeadlineSeconds", deadline, "must be greater than 0"))
     errors += fc.one_of(spec.get("completionMode"), f"{path}.completionMode", ("Indexed", "NonIndexed"))
-    if spec.get("completionMode") == "Indexed" and spec.get("completions") is None:
-        errors.append(required(f"{path}.completions", 'when completion mode is Indexed'))
+    if spec.get("completionMode") == "Indexed":
+        if spec.get("completions") is None:
+            errors.append(required(f"{path}.completions", "when completion mode is Indexed"))
+        parallelism = spec.get("parallelism")
+        if fc.is_int(parallelism) and parallelism > _INDEXED_PARALLELISM_MAX:
+            errors.append(invalid(f"{path}.parallelism", parallelism, f"must be less than or equal to "
+                                  f"{_INDEXED_PARALLELISM_MAX} when completion mode is Indexed"))
     template = spec.get("template")
     if template is None:
         return errors + [required(f"{path}.template")]
@@ -64,17 +70,40 @@ def job_spec_errors(spec: Any, path: str, generated: bool = True) -> list[FieldE
     return errors
 
 
+def _indexed_hostname_errors(job: Mapping) -> list[FieldError]:
+    """An Indexed Job's pods are named for their index: the last one's hostname must be a DNS label."""
+    spec, name = job.get("spec") or {}, get_path(job, "metadata", "name") or ""
+    completions = spec.get("completions")
+    if spec.get("completionMode") != "Indexed" or not fc.is_int(completions) or completions <= 0:
+        return []
+    hostname = f"{name}-{completions - 1}"
+    if fc.label_errors(hostname):
+        return [invalid("metadata.name", name, f"will not able to create pod with invalid DNS label: {hostname}")]
+    return []
+
+
+def _completions_update_errors(spec: Mapping, old_spec: Mapping) -> list[FieldError]:
+    """validateCompletions: immutable, except that an Indexed Job scales with completions == parallelism."""
+    completions = spec.get("completions")
+    if completions == old_spec.get("completions"):
+        return []
+    if spec.get("completionMode") != "Indexed":
+        return [invalid("spec.completions", completions, "field is immutable")]
+    if completions is not None and completions != spec.get("parallelism"):
+        return [invalid("spec.completions", completions, "can only be modified in tandem with spec.parallelism")]
+    return []
+
+
 def job_errors(job: Mapping, old: Mapping | None) -> list[FieldError]:
     if job.get("spec") is None:
         return [required("spec")]
-    errors = job_spec_errors(job.get("spec"), "spec")
+    errors = job_spec_errors(job.get("spec"), "spec") + _indexed_hostname_errors(job)
     if old is not None:
         spec, old_spec = job.get("spec") or {}, old.get("spec") or {}
         for field in ("selector", "completionMode", "podFailurePolicy", "manualSelector"):
             if spec.get(field) != old_spec.get(field):
                 errors.append(invalid(f"spec.{field}", spec.get(field), "field is immutable"))
-        if spec.get("completions") != old_spec.get("completions"):
-            errors.append(invalid("spec.completions", spec.get("completions"), "field is immutable"))
+        errors += _completions_update_errors(spec, old_spec)
         if not old_spec.get("suspend") and spec.get("template") != old_spec.get("template"):
             errors.append(invalid("spec.template", spec.get("template"), "field is immutable"))
     return errors

@@ -1,7 +1,8 @@
 """Turning a rule's `create` into objects: names, namespace, owner, kind.
 
 Generated names follow Kubernetes (`prefix` + 5 characters from the
-alphabet upstream uses) but come from a hash of the seed, the revision of the
+alphabet upstream uses; the prefix stays in `metadata.generateName`, as the
+API server keeps it) but come from a hash of the seed, the revision of the
 snapshot the rule read, the rule instance and the object's index — never from
 `random` — so the same inputs give the same names.  They are chosen while the
 rule is evaluated (so that `create … as p` can name the pod in an event),
@@ -100,8 +101,11 @@ def _name(engine: Any, decl: Any, anchor_key: tuple, write: Any, options: Mappin
 
 def _metadata(meta: Mapping, options: Mapping, name: str, namespace: str, owner: Any) -> dict:
     out = dict(meta)
-    out.pop("generateName", None)
+    prefix = out.pop("generateName", None)
     out["name"] = name
+    if not (options.get("name") or meta.get("name")):
+        # a generated name keeps its prefix, as the API server's generateName does
+        out["generateName"] = options.get("name_prefix") or prefix
     if namespace:
         out["namespace"] = namespace
     for field in ("labels", "annotations"):

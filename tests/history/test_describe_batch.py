@@ -54,3 +54,24 @@ def test_describe_cronjob_shows_its_schedule_policies_and_active_jobs():
     assert (got["Successful Job History Limit"], got["Failed Job History Limit"]) == ("3", "1")
     assert got["Last Schedule Time"] == "<unset>" and got["Active Jobs"] == "<none>"
     assert "    Image:        perl:5.34" in page.splitlines()
+
+
+def test_describe_indexed_job_shows_its_completed_indexes_capped_as_kubectl_does():
+    _clock, store, api = cluster()
+    spec = {"completions": 200, "parallelism": 3, "completionMode": "Indexed", "template": TEMPLATE}
+    job = api.create(ADMIN, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "idx", "namespace": "demo"},
+                             "spec": spec})
+    got = fields(describe(store.head, ("batch", "Job", "demo", "idx")))
+    assert (got["Completion Mode"], got["Completed Indexes"]) == ("Indexed", "<none>")
+    indexes = ",".join(str(i) for i in range(0, 80, 2))  # "0,2,4,…": cut at the first comma from 50 characters on
+    api.update(ADMIN, {**job, "status": {"completedIndexes": indexes, "succeeded": 40}}, subresource="status")
+    got = fields(describe(store.head, ("batch", "Job", "demo", "idx")))
+    assert got["Completed Indexes"] == indexes[:indexes.index(",", 50) + 1] + "..."
+    assert got["Completed Indexes"].startswith("0,2,4,") and got["Completed Indexes"].endswith(",...")
+
+
+def test_describe_non_indexed_job_has_no_completed_indexes_line():
+    _clock, store, api = cluster()
+    api.create(ADMIN, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi", "namespace": "demo"},
+                       "spec": {"template": TEMPLATE}})
+    assert "Completed Indexes" not in describe(store.head, ("batch", "Job", "demo", "pi"))

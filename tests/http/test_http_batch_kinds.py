@@ -84,6 +84,41 @@ def test_a_job_whose_pods_restart_always_is_refused_with_upstreams_message(live)
         in proc.stderr
 
 
+def test_kubectl_runs_an_indexed_job_one_pod_an_index_to_completion(live):
+    manifest = json.dumps({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "idx", "namespace": "default"},
+                           "spec": {"completions": 3, "parallelism": 2, "completionMode": "Indexed", "template": {
+                               "spec": {"restartPolicy": "Never", "containers": [
+                                   {"name": "c", "image": "busybox:1.36", "command": ["true"]}]}}}})
+    live.kubectl("apply", "-f", "-", input=manifest)
+
+    def completed():
+        job = json.loads(live.kubectl("get", "job", "idx", "-n", "default", "-o", "json").stdout)
+        return job if any(c["type"] == "Complete" for c in job["status"].get("conditions", ())) else None
+
+    job = wait_for(completed, "the Indexed Job to complete")
+    assert job["status"]["completedIndexes"] == "0-2" and job["status"]["succeeded"] == 3
+    assert live.kubectl("get", "job", "idx", "-n", "default").stdout.splitlines()[1].split()[:3] == [
+        "idx", "Complete", "3/3"]
+    second = json.loads(live.kubectl("get", "pods", "-n", "default", "-l", "batch.kubernetes.io/job-completion-index=1",
+                                     "-o", "json").stdout)["items"]
+    assert [p["metadata"]["generateName"] for p in second] == ["idx-1-"]
+    assert second[0]["metadata"]["name"].startswith("idx-1-") and second[0]["spec"]["hostname"] == "idx-1"
+    assert second[0]["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] == "1"
+    assert second[0]["spec"]["containers"][0]["env"] == [{"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
+        "apiVersion": "v1", "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}]
+    page = live.kubectl("describe", "job", "idx", "-n", "default").stdout
+    lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in page.splitlines() if ":" in line}
+    assert (lines["Completion Mode"], lines["Completed Indexes"]) == ("Indexed", "0-2")
+
+
+def test_kubectl_is_refused_an_indexed_job_without_completions(live):
+    manifest = json.dumps({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "idx-bad", "namespace": "default"},
+                           "spec": {"parallelism": 2, "completionMode": "Indexed", "template": {
+                               "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}})
+    proc = live.kubectl("create", "-f", "-", input=manifest, check=1)
+    assert "spec.completions: Required value: when completion mode is Indexed" in proc.stderr
+
+
 def test_kubectl_create_token_gives_a_token_that_acts_as_the_service_account(live):
     live.kubectl("apply", "-f", "-", input=RBAC)
     token = live.kubectl("create", "token", "reader", "-n", "default", "--duration=20m").stdout.strip()

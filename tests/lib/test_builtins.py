@@ -526,6 +526,53 @@ def test_index_of_finds_the_first_equal_element():
         call("index_of", "abc", "b")
 
 
+# -- completion indexes (Indexed Jobs) ----------------------------------------------------------------
+
+
+def indexed_pod(annotation):
+    return freeze({"metadata": {"annotations": {} if annotation is None else
+                                {"batch.kubernetes.io/job-completion-index": annotation}}})
+
+
+@pytest.mark.parametrize("annotation, index", [
+    ("3", 3), ("0", 0), ("+7", 7), ("-1", None), ("x", None), ("", None), (" 2", None), ("1_0", None), (None, None),
+])
+def test_completion_index_reads_the_annotation_as_upstreams_getcompletionindex(annotation, index):
+    assert call("completion_index", indexed_pod(annotation)) == index
+    assert call("completion_index", None) is None
+
+
+@pytest.mark.parametrize("ranges, indexes, limit, merged", [
+    (None, [], 5, ""),
+    ("", [2], 5, "2"),
+    ("0-2,6", [4, 7, 3], 8, "0-4,6,7"),
+    ("0,1", [], None, "0,1"),  # two neighbours: "a,b"
+    ("0-1", [2], None, "0-2"),  # three or more: "a-c"
+    ("5", [4, 6], None, "4-6"),
+    ("0-9", [], 4, "0-3"),  # cut at the limit, as a scaled-down Job's
+    ("1,3", [None, 3, 3, 12], 10, "1,3"),  # nulls, repeats and indexes past the limit are left out
+    ("x,2-y,4", [], 10, "4"),  # intervals that do not parse are skipped
+    ("7,2", [], 5, ""),  # the first interval past the limit ends the list
+])
+def test_merge_indexes_writes_upstreams_completed_indexes_intervals(ranges, indexes, limit, merged):
+    assert call("merge_indexes", ranges, indexes, limit) == merged
+
+
+def test_count_indexes_counts_every_index_of_the_intervals():
+    assert call("count_indexes", "0-2,4,6,7") == 6
+    assert call("count_indexes", "0-99999") == 100000
+    assert call("count_indexes", None) == call("count_indexes", "") == 0
+
+
+def test_missing_indexes_gives_the_lowest_indexes_not_taken_below_the_limit():
+    assert call("missing_indexes", "0,1,3", 2, 6) == (2, 4)
+    assert call("missing_indexes", None, 3, 2) == (0, 1)
+    assert call("missing_indexes", "1,2", 9, 5) == (0, 3, 4)
+    assert call("missing_indexes", "0-4", 3, 5) == ()
+    assert call("missing_indexes", "0-99998", 5, 100000) == (99999,)
+    assert call("missing_indexes", "2", 0, 5) == ()
+
+
 # -- immutability ------------------------------------------------------------------------------------
 
 
