@@ -50,7 +50,7 @@ def quota_counts(hard, name):
 
 @builtin()
 def quota_used(hard, usages, counts=None):
-    """A ResourceQuota's status.used: for each resource of HARD, the sum over USAGES (maps from quota_pod_usage, quota_service_usage) plus COUNTS (object counts by `count/<resource>` name, given under its older name too), as quantity strings; 0 for what nothing uses.
+    """A ResourceQuota's status.used: for each resource of HARD, the sum over USAGES (maps from quota_pod_usage, quota_service_usage, or PersistentVolumeClaims, whose usage is worked out here: persistentvolumeclaims, requests.storage, each also per class) plus COUNTS (object counts by `count/<resource>` name, given under its older name too), as quantity strings; 0 for what nothing uses.
 
     quota_used({"pods": "10", "requests.cpu": "2"}, [quota_pod_usage(q, p) for p in pods]) → {"pods": "3", "requests.cpu": "1500m"}
     """
