@@ -29,7 +29,7 @@ _TYPE_TEXT = {
     "FieldValueTypeInvalid": "Invalid value",
     "Preformatted": "",
 }
-_NO_VALUE = ("FieldValueRequired", "FieldValueForbidden", "FieldValueTooLong", "FieldValueTooMany")
+_NO_VALUE = ("FieldValueRequired", "FieldValueForbidden", "FieldValueTooLong")
 
 
 class GoLiteral(str):
@@ -104,6 +104,10 @@ def forbidden(field: str, detail: str) -> FieldError:
 def not_supported(field: str, value: Any, supported: Sequence[str]) -> FieldError:
     detail = "supported values: " + ", ".join(json.dumps(s) for s in supported)
     return FieldError("FieldValueNotSupported", field, value, detail)
+
+
+def too_many(field: str, actual: int, most: int) -> FieldError:
+    return FieldError("FieldValueTooMany", field, actual, f"must have at most {most} items")
 
 
 def preformatted(message: str) -> FieldError:

@@ -14,7 +14,7 @@ from typing import Any
 from . import cron
 from . import fieldcheck as fc
 from . import selectors
-from .apierrors import FieldError, invalid, not_supported, required
+from .apierrors import FieldError, GoLiteral, duplicate, invalid, not_supported, preformatted, required, too_many
 from .objects import get_path
 from .validate_workloads import pod_spec_errors
 
@@ -25,6 +25,12 @@ _SCOPES = ("BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTermi
            "Terminating")
 _CRONJOB_NAME_MAX = 52  # room for the 11-character suffix of its Jobs' names
 _INDEXED_PARALLELISM_MAX = 100_000  # caps the length of status.completedIndexes
+_FAILURE_ACTIONS = ("Count", "FailIndex", "FailJob", "Ignore")
+_EXIT_CODE_OPERATORS = ("In", "NotIn")
+_CONDITION_STATUSES = ("False", "True", "Unknown")
+_REPLACEMENT = ("Failed", "TerminatingOrFailed")
+_FAILURE_RULES_MAX = 20  # also the most onPodConditions patterns of a rule
+_EXIT_CODES_MAX = 255
 
 # ---------------------------------------------------------------------- Job
 
@@ -64,9 +70,103 @@ def job_spec_errors(spec: Any, path: str, generated: bool = True) -> list[FieldE
                 errors.append(invalid(f"{path}.template.metadata.labels", labels,
                                       "`selector` does not match template `labels`"))
     errors += pod_spec_errors(template.get("spec"), f"{path}.template.spec")
-    policy = get_path(template, "spec", "restartPolicy")
-    if policy not in _RESTART:
-        errors.append(not_supported(f"{path}.template.spec.restartPolicy", policy, _RESTART))
+    restart = get_path(template, "spec", "restartPolicy")
+    failure_policy = spec.get("podFailurePolicy")
+    if restart not in _RESTART:
+        errors.append(not_supported(f"{path}.template.spec.restartPolicy", restart, _RESTART))
+    elif failure_policy is not None and restart != "Never":
+        errors.append(invalid(f"{path}.template.spec.restartPolicy", restart,
+                              'only "Never" is supported when podFailurePolicy is specified'))
+    if failure_policy is not None:
+        errors += _pod_failure_policy_errors(spec, f"{path}.podFailurePolicy")
+    replacement = spec.get("podReplacementPolicy")
+    if replacement is not None:
+        errors += fc.one_of(replacement, f"{path}.podReplacementPolicy",
+                            ("Failed",) if failure_policy is not None else _REPLACEMENT)
+    return errors
+
+
+def _valid_values(values) -> str:
+    """Go's %q of a []string: ["a" "b"]."""
+    return "valid values: [" + " ".join(f'"{v}"' for v in values) + "]"
+
+
+def _pod_failure_policy_errors(spec: Mapping, path: str) -> list[FieldError]:
+    """validatePodFailurePolicy: at most 20 rules, each with an action and exactly one of
+    onExitCodes and onPodConditions."""
+    errors, policy = fc.mapping(spec.get("podFailurePolicy"), path)
+    rules = policy.get("rules") or []
+    if len(rules) > _FAILURE_RULES_MAX:
+        errors.append(too_many(f"{path}.rules", len(rules), _FAILURE_RULES_MAX))
+    pod = get_path(spec, "template", "spec") or {}
+    names = {c.get("name") for c in [*(pod.get("containers") or ()), *(pod.get("initContainers") or ())]}
+    for i, rule in enumerate(rules):
+        errors += _failure_rule_errors(spec, rule, f"{path}.rules[{i}]", names)
+    return errors
+
+
+def _failure_rule_errors(spec: Mapping, rule: Mapping, path: str, names: set) -> list[FieldError]:
+    action, exit_codes, conditions = rule.get("action"), rule.get("onExitCodes"), rule.get("onPodConditions")
+    errors = []
+    if not action:
+        errors.append(required(f"{path}.action", _valid_values(_FAILURE_ACTIONS)))
+    elif action == "FailIndex":
+        if spec.get("backoffLimitPerIndex") is None:
+            errors.append(invalid(f"{path}.action", action, "requires the backoffLimitPerIndex to be set"))
+    elif action not in _FAILURE_ACTIONS:
+        errors.append(not_supported(f"{path}.action", action, _FAILURE_ACTIONS))
+    if exit_codes is not None:
+        errors += _exit_codes_errors(exit_codes, f"{path}.onExitCodes", names)
+    if conditions:
+        errors += _pod_conditions_errors(conditions, f"{path}.onPodConditions")
+    if exit_codes is not None and conditions:
+        errors.append(preformatted(f"{path}: Invalid value: specifying both OnExitCodes and OnPodConditions "
+                                   "is not supported"))
+    if exit_codes is None and not conditions:
+        errors.append(preformatted(f"{path}: Invalid value: specifying one of OnExitCodes and OnPodConditions "
+                                   "is required"))
+    return errors
+
+
+def _exit_codes_errors(requirement: Mapping, path: str, names: set) -> list[FieldError]:
+    """Operator In or NotIn, a container of the template, 1 to 255 values, sorted, unique, no 0 with In."""
+    operator, name, values = requirement.get("operator"), requirement.get("containerName"), requirement.get("values")
+    errors = []
+    if not operator:
+        errors.append(required(f"{path}.operator", _valid_values(_EXIT_CODE_OPERATORS)))
+    elif operator not in _EXIT_CODE_OPERATORS:
+        errors.append(not_supported(f"{path}.operator", operator, _EXIT_CODE_OPERATORS))
+    if name is not None and name not in names:
+        errors.append(invalid(f"{path}.containerName", name,
+                              "must be one of the container or initContainer names in the pod template"))
+    values = list(values or [])
+    shown = GoLiteral("[]int32{" + ", ".join(str(v) for v in values) + "}" if values else "[]int32(nil)")
+    if not values:
+        errors.append(invalid(f"{path}.values", shown, "at least one value is required"))
+    elif len(values) > _EXIT_CODES_MAX:
+        errors.append(too_many(f"{path}.values", len(values), _EXIT_CODES_MAX))
+    for j, value in enumerate(values):
+        if operator == "In" and value == 0:
+            errors.append(invalid(f"{path}.values[{j}]", value, "must not be 0 for the In operator"))
+        if value in values[:j]:
+            errors.append(duplicate(f"{path}.values[{j}]", value))
+    if any(a > b for a, b in zip(values, values[1:])):
+        errors.append(invalid(f"{path}.values", shown, "must be ordered"))
+    return errors
+
+
+def _pod_conditions_errors(patterns: list, path: str) -> list[FieldError]:
+    """At most 20 patterns, each a qualified-name type and a status True, False or Unknown."""
+    errors = []
+    if len(patterns) > _FAILURE_RULES_MAX:
+        errors.append(too_many(path, len(patterns), _FAILURE_RULES_MAX))
+    for j, pattern in enumerate(patterns):
+        kind, status = str(pattern.get("type") or ""), pattern.get("status")
+        errors += [invalid(f"{path}[{j}].type", kind, m) for m in fc.qualified_name_errors(kind)]
+        if not status:
+            errors.append(required(f"{path}[{j}].status", _valid_values(_CONDITION_STATUSES)))
+        elif status not in _CONDITION_STATUSES:
+            errors.append(not_supported(f"{path}[{j}].status", status, _CONDITION_STATUSES))
     return errors
 
 

@@ -1,4 +1,5 @@
-"""Builtins for the batch controllers (Jobs, CronJobs): cron schedule arithmetic, completion indexes.
+"""Builtins for the batch controllers (Jobs, CronJobs): cron schedule arithmetic, completion indexes,
+pod failure policy rules.
 
 Primitives only: `rules/cronjob.rules` decides when a Job is due and what
 to do about it; these functions only know which minutes a schedule names
@@ -8,6 +9,8 @@ functions only read a pod's completion index and do arithmetic on sets of
 indexes written as upstream's `status.completedIndexes` ("0-2,4,6-7",
 pkg/controller/job/indexed_job_utils.go), kept as intervals so a Job of a
 hundred thousand completions costs a few intervals, not a list of them.
+`pod_failure_rule` only says which rule of a Job's podFailurePolicy a failed
+pod meets; the rule file decides what the action does to the Job.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import re
 
 from engine import cron
+from engine.objects import pmap_of
 
 from .builtins import _dig, _section, _seq, builtin
 
@@ -168,3 +172,56 @@ def missing_indexes(ranges, n, limit):
             break
         candidate = max(candidate, last + 1)
     return tuple(out)
+
+
+# ------------------------------------------------------------ pod failure policy
+
+
+def _exit_code_match(statuses, requirement):
+    """The first terminated container of STATUSES whose non-zero exit code meets REQUIREMENT."""
+    name, values = requirement.get("containerName"), list(_seq(requirement.get("values")))
+    operator = requirement.get("operator")
+    for status in _seq(statuses):
+        terminated = _dig(status, "state", "terminated")
+        code = _dig(terminated, "exitCode") if terminated is not None else None
+        if code in (None, 0) or (name is not None and status.get("name") != name):
+            continue
+        if (operator == "In" and code in values) or (operator == "NotIn" and code not in values):
+            return status
+    return None
+
+
+def _condition_match(conditions, patterns):
+    """The first of the pod's CONDITIONS that one of PATTERNS names by type and status."""
+    for condition in _seq(conditions):
+        if any(condition.get("type") == p.get("type") and condition.get("status") == p.get("status")
+               for p in _seq(patterns)):
+            return condition
+    return None
+
+
+@builtin()
+def pod_failure_rule(policy, pod):
+    """The first rule of a Job's podFailurePolicy POLICY that the failed POD meets, as {index, action, message}; null when none does (the failure then counts, as upstream's matchPodFailurePolicy). An onExitCodes rule looks at the pod's containers, then its init containers, that terminated with a non-zero exit code (of containerName only, when the rule names one): In matches a code among the values, NotIn one that is not. An onPodConditions rule matches a condition of the pod with the pattern's type and status. The message is upstream's FailJob wording.
+
+    pod_failure_rule(job.spec.podFailurePolicy, pod) → {index: 0, action: "FailJob", message: "Container main for pod demo/pi-x7k2p failed with exit code 42 matching FailJob rule at index 0"}
+    pod_failure_rule(policy, evicted) → {index: 1, action: "Ignore", message: "Pod demo/pi-x7k2p has condition DisruptionTarget matching Ignore rule at index 1"}
+    pod_failure_rule(null, pod) → null
+    """
+    ref = f"{_dig(pod, 'metadata', 'namespace')}/{_dig(pod, 'metadata', 'name')}"
+    for index, rule in enumerate(_seq(_dig(policy, "rules"))):
+        action, why = rule.get("action"), None
+        if rule.get("onExitCodes") is not None:
+            status = (_exit_code_match(_dig(pod, "status", "containerStatuses"), rule["onExitCodes"])
+                      or _exit_code_match(_dig(pod, "status", "initContainerStatuses"), rule["onExitCodes"]))
+            if status is not None:
+                code = status["state"]["terminated"]["exitCode"]
+                why = f"Container {status.get('name')} for pod {ref} failed with exit code {code}"
+        elif rule.get("onPodConditions") is not None:
+            condition = _condition_match(_dig(pod, "status", "conditions"), rule["onPodConditions"])
+            if condition is not None:
+                why = f"Pod {ref} has condition {condition.get('type')}"
+        if why is not None:
+            return pmap_of({"index": index, "action": action,
+                            "message": f"{why} matching {action} rule at index {index}"})
+    return None
