@@ -172,8 +172,7 @@ def argv(pod: Mapping, container: str, init: bool = False) -> tuple[str, ...]:
     spec = pod.get("spec") or {}
     for c in spec.get("initContainers" if init else "containers") or ():
         if c.get("name") == container:
-            words = [*(c.get("command") or ()), *(c.get("args") or ())]
-            return tuple(w for w in words if isinstance(w, str)) if len(words) < 64 else ()
+            return tuple(w for w in (*(c.get("command") or ()), *(c.get("args") or ())) if isinstance(w, str))
     return ()
 
 

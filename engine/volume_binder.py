@@ -32,12 +32,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dsl.builtins import matches, qty
-from .dsl.builtins_scheduling import volume_admits
+from .dsl.builtins_scheduling import volume_admits, volume_order
 from .objects import freeze, get_path, set_path
 from .request import Request
+from .storage import claim_class, volume_class
 
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
-BETA_CLASS = "volume.beta.kubernetes.io/storage-class"
 NO_PROVISIONER = ("", "kubernetes.io/no-provisioner")
 
 
@@ -60,14 +60,14 @@ def volume_requests(snap: Any, pod: Mapping, node_name: str) -> list[Request]:
         if pvc is None or get_path(pvc, "spec", "volumeName") or get_path(pvc, "metadata", "deletionTimestamp") \
                 or SELECTED_NODE in (get_path(pvc, "metadata", "annotations") or {}):
             continue
-        sc = snap.get(("storage.k8s.io", "StorageClass", "", class_of(pvc)))
+        sc = snap.get(("storage.k8s.io", "StorageClass", "", claim_class(pvc)))
         if sc is not None and sc.get("volumeBindingMode") == "WaitForFirstConsumer":
             waiting.append((pvc, sc))
     if not waiting:
         return []
     node = snap.get(("", "Node", "", node_name))
     waiting.sort(key=lambda pair: qty(get_path(pair[0], "spec", "resources", "requests", "storage")))  # (stable)
-    volumes = sorted(snap.list("", "PersistentVolume", None), key=_volume_order)
+    volumes = sorted(snap.list("", "PersistentVolume", None), key=volume_order)
     taken: set[str] = set()
     requests = []
     for pvc, sc in waiting:
@@ -81,14 +81,6 @@ def volume_requests(snap: Any, pod: Mapping, node_name: str) -> list[Request]:
     return requests
 
 
-def class_of(pvc: Mapping) -> str:
-    """The claim's class: the beta annotation, else spec.storageClassName ("" for none)."""
-    annotations = get_path(pvc, "metadata", "annotations") or {}
-    if BETA_CLASS in annotations:
-        return annotations[BETA_CLASS]
-    return get_path(pvc, "spec", "storageClassName") or ""
-
-
 def matching_volume(pvc: Mapping, volumes: list, node: Mapping | None, taken: set) -> Mapping | None:
     """FindMatchingVolume: the volume reserved for the claim that admits the node, else the smallest
     free one that fits it there (`volumes` in (capacity, name) order); None if there is none."""
@@ -96,7 +88,7 @@ def matching_volume(pvc: Mapping, volumes: list, node: Mapping | None, taken: se
     mode = get_path(pvc, "spec", "volumeMode") or "Filesystem"
     modes = get_path(pvc, "spec", "accessModes") or ()
     selector = get_path(pvc, "spec", "selector")
-    klass = class_of(pvc)
+    klass = claim_class(pvc)
     best = None
     for pv in volumes:
         name = pv["metadata"]["name"]
@@ -107,18 +99,12 @@ def matching_volume(pvc: Mapping, volumes: list, node: Mapping | None, taken: se
         if best is not None or get_path(pv, "spec", "claimRef") is not None \
                 or get_path(pv, "status", "phase") != "Available":
             continue
-        pv_class = (get_path(pv, "metadata", "annotations") or {}).get(BETA_CLASS,
-                                                                     get_path(pv, "spec", "storageClassName") or "")
-        if (pv_class == klass and qty(get_path(pv, "spec", "capacity", "storage")) >= request
+        if (volume_class(pv) == klass and qty(get_path(pv, "spec", "capacity", "storage")) >= request
                 and (get_path(pv, "spec", "volumeMode") or "Filesystem") == mode
                 and all(m in (get_path(pv, "spec", "accessModes") or ()) for m in modes)
                 and (selector is None or matches(selector, pv))):
             best = pv
     return best
-
-
-def _volume_order(pv: Mapping) -> tuple:
-    return qty(get_path(pv, "spec", "capacity", "storage")), pv["metadata"]["name"]
 
 
 def _reserved_for(pv: Mapping, pvc: Mapping) -> bool:

@@ -197,7 +197,8 @@ def _topology_admits(topologies: object, labels: Mapping) -> bool:
         for t in terms)
 
 
-def _capacity(volume: Mapping) -> tuple:
+def volume_order(volume: Mapping) -> tuple:
+    """The order a claim's candidate volumes are tried in: the smallest first, then by name."""
     return Quantity(_dig(volume, "spec", "capacity", "storage") or 0), _dig(volume, "metadata", "name") or ""
 
 
@@ -223,7 +224,7 @@ def unmet_claims(late, node):
         elif reserved is not None:
             met = volume_admits(reserved, node) or provisions
         else:
-            pick = next((v for v in sorted(_seq(_dig(claim, "free")), key=_capacity)
+            pick = next((v for v in sorted(_seq(_dig(claim, "free")), key=volume_order)
                          if _dig(v, "metadata", "name") not in taken and volume_admits(v, node)), None)
             if pick is not None:
                 taken.add(_dig(pick, "metadata", "name"))
