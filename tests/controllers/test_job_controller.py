@@ -181,7 +181,7 @@ def test_a_finished_job_with_a_ttl_is_deleted_that_long_after_it_finished(contro
 
 INDEX = "batch.kubernetes.io/job-completion-index"
 INDEX_ENV = {"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
-    "apiVersion": "v1", "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}
+    "apiVersion": "v1", "fieldPath": "metadata.labels['batch.kubernetes.io/job-completion-index']"}}}
 
 
 def indexed_job(name="pi", completions=5, parallelism=2, **spec):

@@ -105,7 +105,7 @@ def test_kubectl_runs_an_indexed_job_one_pod_an_index_to_completion(live):
     assert second[0]["metadata"]["name"].startswith("idx-1-") and second[0]["spec"]["hostname"] == "idx-1"
     assert second[0]["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"] == "1"
     assert second[0]["spec"]["containers"][0]["env"] == [{"name": "JOB_COMPLETION_INDEX", "valueFrom": {"fieldRef": {
-        "apiVersion": "v1", "fieldPath": "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}}]
+        "apiVersion": "v1", "fieldPath": "metadata.labels['batch.kubernetes.io/job-completion-index']"}}}]
     page = live.kubectl("describe", "job", "idx", "-n", "default").stdout
     lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in page.splitlines() if ":" in line}
     assert (lines["Completion Mode"], lines["Completed Indexes"]) == ("Indexed", "0-2")
