@@ -202,6 +202,20 @@ def test_a_service_gets_an_owned_labelled_endpoint_slice(ep):
     assert eps["endpoints"] == [endpoint(a, True), endpoint(b, False)]
 
 
+def test_an_endpoint_carries_its_nodes_zone(ep):
+    ep.create({"apiVersion": "v1", "kind": "Node",
+               "metadata": {"name": "node-z", "labels": {"topology.kubernetes.io/zone": "zone-a"}}})
+    pod(ep, "a", "10.0.0.1", node="node-z")
+    pod(ep, "b", "10.0.0.2")  # node-1: no such Node, so no zone
+    service(ep)
+    assert ep.run().converged
+    [eps] = slices(ep)
+    assert [(e["nodeName"], e.get("zone")) for e in eps["endpoints"]] == [("node-z", "zone-a"), ("node-1", None)]
+    ep.patch("Node", "node-z", {"metadata": {"labels": {"topology.kubernetes.io/zone": "zone-b"}}}, namespace="")
+    assert ep.run().converged
+    assert [e.get("zone") for e in slices(ep)[0]["endpoints"]] == ["zone-b", None]
+
+
 def test_a_terminating_pod_stays_in_its_slice_as_terminating(ep):
     pod(ep, "a", "10.0.0.1")
     service(ep)
