@@ -1,12 +1,13 @@
 """Turning a rule's `create` into objects: names, namespace, owner, kind.
 
-Generated names follow Kubernetes (`prefix` + 5 characters from the
-alphabet upstream uses; the prefix stays in `metadata.generateName`, as the
-API server keeps it) but come from a hash of the seed, the revision of the
-snapshot the rule read, the rule instance and the object's index — never from
-`random` — so the same inputs give the same names.  They are chosen while the
-rule is evaluated (so that `create … as p` can name the pod in an event),
-free in that snapshot and among the names the round has already handed out.
+Generated names follow Kubernetes (`prefix`, cut to 58 characters, + 5
+characters from the alphabet upstream uses; the whole prefix stays in
+`metadata.generateName`, as the API server keeps it) but come from a hash of
+the seed, the revision of the snapshot the rule read, the rule instance and
+the object's index — never from `random` — so the same inputs give the same
+names.  They are chosen while the rule is evaluated (so that `create … as p`
+can name the pod in an event), free in that snapshot and among the names the
+round has already handed out.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .dsl.runtime import RuleRuntimeError
-from .naming import ALPHANUMS as ALPHABET
+from .naming import ALPHANUMS as ALPHABET, generate_name
 from .objects import freeze
 
 
@@ -91,7 +92,7 @@ def _name(engine: Any, decl: Any, anchor_key: tuple, write: Any, options: Mappin
     # (a `create` in a loop makes one object each time, all with i 0: each takes the next free try)
     for attempt in range(100 + len(taken)):
         material = f"{engine.seed}|{head.revision}|{decl.qualname}|{anchor_key}|{i}|{attempt}"
-        name = prefix + suffix(material)
+        name = generate_name(prefix, suffix(material))
         key = (resolved[0], resolved[1], namespace, name)
         if key not in head.objects and key not in taken:
             taken.add(key)

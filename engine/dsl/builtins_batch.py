@@ -5,10 +5,11 @@ Primitives only: `rules/cronjob.rules` decides when a Job is due and what
 to do about it; these functions only know which minutes a schedule names
 (engine/cron.py, robfig/cron's standard parser as upstream uses it).
 `rules/job.rules` decides which index an Indexed Job runs next; the index
-functions only read a pod's completion index and do arithmetic on sets of
-indexes written as upstream's `status.completedIndexes` ("0-2,4,6-7",
-pkg/controller/job/indexed_job_utils.go), kept as intervals so a Job of a
-hundred thousand completions costs a few intervals, not a list of them.
+functions only read a pod's completion index, spell the name prefix of an
+index's pods and do arithmetic on sets of indexes written as upstream's
+`status.completedIndexes` ("0-2,4,6-7", pkg/controller/job/indexed_job_utils.go),
+kept as intervals so a Job of a hundred thousand completions costs a few
+intervals, not a list of them.
 `pod_failure_rule` only says which rule of a Job's podFailurePolicy a failed
 pod meets; the rule file decides what the action does to the Job.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 
 from engine import cron
+from engine.naming import MAX_GENERATED_NAME_LENGTH
 from engine.objects import pmap_of
 
 from .builtins import _dig, _section, _seq, builtin
@@ -33,7 +35,7 @@ def _seconds(value):
 
 @builtin()
 def cron_next(schedule, after, time_zone=None):
-    """The first time (seconds) strictly after AFTER that SCHEDULE names: five cron fields or a macro (@hourly, @daily, @weekly, @monthly, @yearly), read in the IANA zone TIME_ZONE (UTC when null); null for a schedule that does not parse or never fires within five years.
+    """The first time (seconds) strictly after AFTER that SCHEDULE names: five cron fields, a macro (@hourly, @daily, @weekly, @monthly, @yearly) or `@every <duration>` (AFTER, to the second, plus the duration), read in the IANA zone TIME_ZONE (UTC when null); null for a schedule that does not parse or never fires within five years.
 
     cron_next("*/5 * * * *", "2026-01-01T00:03:00Z") → 1767225900.0 (00:05)
     cron_next("0 9 * * mon-fri", t, "Europe/Paris") → 09:00 Paris time, next weekday
@@ -48,16 +50,18 @@ def cron_next(schedule, after, time_zone=None):
 
 
 @builtin()
-def cron_latest(schedule, at, time_zone=None):
-    """The last time (seconds) at or before AT that SCHEDULE names (see cron_next); null when none within five years or the schedule does not parse.
+def cron_latest(schedule, at, time_zone=None, since=None):
+    """The last time (seconds) at or before AT that SCHEDULE names (see cron_next); null when none within five years or the schedule does not parse. An `@every` schedule runs from SINCE: the last of SINCE + k × its delay (k ≥ 1) at or before AT.
 
     cron_latest("*/5 * * * *", "2026-01-01T00:13:00Z") → 1767226200.0 (00:10)
+    cron_latest("@every 90s", 1000, null, 100) → 910.0
     """
     t = _seconds(at)
     if schedule is None or t is None:
         return None
     try:
-        return cron.latest_at(str(schedule), float(t), time_zone)
+        start = _seconds(since)
+        return cron.latest_at(str(schedule), float(t), time_zone, None if start is None else float(start))
     except cron.CronError:
         return None
 
@@ -172,6 +176,20 @@ def missing_indexes(ranges, n, limit):
             break
         candidate = max(candidate, last + 1)
     return tuple(out)
+
+
+@builtin()
+def index_name_prefix(job_name, index):
+    """The generateName of an Indexed Job's pod of INDEX: "<job>-<index>-", the Job's name cut so that the whole prefix fits in 58 characters, as upstream's podGenerateNameWithIndex.
+
+    index_name_prefix("pi", 3) → "pi-3-"
+    index_name_prefix(name_of_60_chars, 12) → the name's first 54 characters + "-12-"
+    """
+    tail = f"-{index}-"
+    prefix = f"{job_name}{tail}"
+    if len(prefix) > MAX_GENERATED_NAME_LENGTH:
+        prefix = prefix[:MAX_GENERATED_NAME_LENGTH - len(tail)] + tail
+    return prefix
 
 
 # ------------------------------------------------------------ pod failure policy

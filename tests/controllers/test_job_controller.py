@@ -404,6 +404,49 @@ def test_an_indexed_jobs_last_pod_hostname_must_be_a_dns_label(controller_cluste
     controller_cluster.create(indexed_job(name, completions=10, parallelism=1))  # j…j-9: 63 characters
 
 
+def test_an_indexed_jobs_long_name_is_cut_so_its_pods_name_prefix_fits_in_58_characters(controller_cluster):
+    c = controller_cluster
+    c.load("job")
+    name = "j" * 61  # j…j-9, the last hostname, is a DNS label of 63 characters
+    c.create(indexed_job(name, completions=10, parallelism=2))
+    c.run(1)
+    pods = sorted(c.owned("Pod", c.get("Job", name)), key=index_of)
+    assert [p["metadata"]["generateName"] for p in pods] == ["j" * 55 + "-0-", "j" * 55 + "-1-"]
+    for pod in pods:
+        meta = pod["metadata"]
+        assert meta["name"].startswith(meta["generateName"]) and len(meta["name"]) == 63
+        assert pod["spec"]["hostname"] == f"{name}-{index_of(pod)}"  # the hostname keeps the whole name
+
+
+def test_a_short_indexed_jobs_pod_prefix_is_not_cut(controller_cluster):
+    c = controller_cluster
+    c.load("job")
+    name = "j" * 52  # j…j-12- is 56 characters
+    c.create(indexed_job(name, completions=13, parallelism=13))
+    c.run(1)
+    prefixes = {p["metadata"]["generateName"] for p in c.owned("Pod", c.get("Job", name))}
+    assert f"{name}-12-" in prefixes and f"{name}-0-" in prefixes
+
+
+def test_a_job_with_a_name_of_63_characters_names_its_pods_within_63_characters(controller_cluster):
+    c = controller_cluster
+    c.load("job")
+    name = "n" * 63
+    c.create(job(name, completions=2, parallelism=2))
+    c.run(1)
+    for pod in c.owned("Pod", c.get("Job", name)):
+        # the whole prefix stays in generateName; the name takes its first 58 characters, as SimpleNameGenerator
+        assert pod["metadata"]["generateName"] == name + "-"
+        assert pod["metadata"]["name"][:58] == "n" * 58 and len(pod["metadata"]["name"]) == 63
+
+
+def test_the_api_server_cuts_a_long_generate_name_to_58_characters(controller_cluster):
+    pod = controller_cluster.create({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "generateName": "p" * 70, "namespace": "demo"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}})
+    assert pod["metadata"]["generateName"] == "p" * 70
+    assert pod["metadata"]["name"][:58] == "p" * 58 and len(pod["metadata"]["name"]) == 63
+
+
 def test_an_indexed_jobs_completions_change_only_with_parallelism(controller_cluster):
     c = controller_cluster
     c.create(indexed_job(completions=4, parallelism=4))
