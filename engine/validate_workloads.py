@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pyrsistent import pmap
+
 from . import fieldcheck as fc
 from . import selectors, servicetype, validate_service
 from .apierrors import FieldError, duplicate, forbidden, invalid, not_supported, required
@@ -142,6 +144,55 @@ def _scheduling_gate_update_errors(spec: Mapping, old_spec: Mapping) -> list[Fie
             for i, name in enumerate(_gate_names(spec)) if name not in old]
 
 
+def _node_affinity(spec: Mapping) -> Any:
+    return (spec.get("affinity") or {}).get("nodeAffinity")
+
+
+def _gated_directive_errors(spec: Mapping, old_spec: Mapping) -> list[FieldError]:
+    """What a gated pod's update may do to its node scheduling directives (upstream's
+    validateNodeSelectorMutation and validateNodeAffinityMutation): only tighten them.  New
+    nodeSelector entries, and new requirements in each existing required node-affinity term, are
+    allowed; nothing there may change or go; a required affinity may be set where there was none;
+    preferred node-affinity terms may change freely."""
+    errors = []
+    selector, old_selector = spec.get("nodeSelector") or {}, old_spec.get("nodeSelector") or {}
+    if any(selector.get(k) != v for k, v in old_selector.items()):
+        errors.append(invalid("spec.nodeSelector", spec.get("nodeSelector"),
+                              "only additions to spec.nodeSelector are allowed (no mutations or deletions)"))
+    old_required = (_node_affinity(old_spec) or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+    if old_required is None:
+        return errors
+    path = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+    old_terms = old_required.get("nodeSelectorTerms") or ()
+    terms = ((_node_affinity(spec) or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get(
+        "nodeSelectorTerms") or ()
+    if old_terms and len(terms) != len(old_terms):
+        return errors + [invalid(path, terms, "no additions/deletions to non-empty NodeSelectorTerms list are allowed")]
+    for i, (term, old_term) in enumerate(zip(terms, old_terms)):
+        if not all(_only_additions(term.get(f) or (), old_term.get(f) or ()) for f in ("matchExpressions", "matchFields")):
+            errors.append(invalid(f"{path}[{i}]", term, "only additions are allowed (no mutations or deletions)"))
+    return errors
+
+
+def _only_additions(new: Any, old: Any) -> bool:
+    """Every old requirement is still there (in any order)."""
+    return len(old) <= len(new) and all(o in new for o in old)
+
+
+def _with_old_directives(spec: Mapping, old_spec: Mapping) -> Mapping:
+    """`spec` with the old pod's nodeSelector and node affinity, the parts a gated pod may change
+    (an affinity left holding nothing but the node affinity is taken as the old one's absence)."""
+    spec = spec.set("nodeSelector", old_spec["nodeSelector"]) if "nodeSelector" in old_spec else spec.discard("nodeSelector")
+    affinity, old_node = spec.get("affinity"), _node_affinity(old_spec)
+    if old_node == (affinity or {}).get("nodeAffinity"):
+        return spec
+    if affinity is None:
+        return spec.set("affinity", pmap({"nodeAffinity": old_node}))
+    if old_spec.get("affinity") is None and not (affinity.get("podAffinity") or affinity.get("podAntiAffinity")):
+        return spec.discard("affinity")
+    return spec.set("affinity", affinity.discard("nodeAffinity") if old_node is None else affinity.set("nodeAffinity", old_node))
+
+
 # ------------------------------------------------------------------ kinds
 
 _POD_MUTABLE = ("`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,"
@@ -168,6 +219,9 @@ def pod_errors(pod: Mapping, old: Mapping | None) -> list[FieldError]:
     old_spec = old.get("spec")
     if spec.get("schedulingGates"):
         errors += _scheduling_gate_update_errors(spec, old_spec)
+    if old_spec.get("schedulingGates"):  # a gated pod's node directives may be tightened
+        errors += _gated_directive_errors(spec, old_spec)
+        spec = _with_old_directives(spec, old_spec)
     if not old_spec.get("nodeName"):  # recon lets a main update bind an unscheduled pod
         spec, old_spec = spec.discard("nodeName"), old_spec.discard("nodeName")
     if _without_mutable(spec) != _without_mutable(old_spec):

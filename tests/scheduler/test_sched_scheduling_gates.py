@@ -130,3 +130,98 @@ def test_a_deployment_whose_template_has_a_gate_makes_pods_that_stay_gated(tmp_p
         cond = next(c for c in p["status"]["conditions"] if c["type"] == "PodScheduled")
         assert cond["reason"] == "SchedulingGated"
         assert sched.events(p["metadata"]["name"]) == []
+
+
+# ---- a gated pod's node directives may be tightened (the doc's "Mutable Pod scheduling directives")
+
+def affinity_term(*requirements, fields=()):
+    term = {"matchExpressions": [{"key": k, "operator": "In", "values": [v]} for k, v in requirements]}
+    if fields:
+        term["matchFields"] = [{"key": "metadata.name", "operator": "In", "values": [f]} for f in fields]
+    return term
+
+
+def required(*terms):
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": list(terms)}}}
+
+
+def replace_spec(sched, name, **changes):
+    """A full update of the pod with `changes` to its spec (None removes a field), as `kubectl replace`."""
+    current = sched.get("Pod", name)
+    spec = {**current["spec"], **changes}
+    return sched.api.update(ADMIN, {**current, "spec": {k: v for k, v in spec.items() if v is not None}})
+
+
+def refused(sched, name, **changes):
+    with pytest.raises(APIError) as caught:
+        replace_spec(sched, name, **changes)
+    assert caught.value.code == 422
+    return caught.value.message
+
+
+def test_a_gated_pod_may_gain_node_selector_entries_and_is_then_placed_by_them(sched):
+    sched.add(node("n1", labels={"disk": "hdd"}), node("n2", labels={"disk": "ssd"}),
+              gated("p", nodeSelector={"team": "a"}))
+    sched.add(node("n3", labels={"disk": "ssd", "team": "a"}))
+    replace_spec(sched, "p", nodeSelector={"team": "a", "disk": "ssd"})
+    assert sched.get("Pod", "p")["spec"]["nodeSelector"] == {"team": "a", "disk": "ssd"}
+    ungate(sched, "p")
+    sched.run()
+    assert sched.node_of("p") == "n3"
+
+
+def test_a_gated_pod_without_a_node_selector_may_get_one(sched):
+    sched.add(gated("p"))
+    replace_spec(sched, "p", nodeSelector={"disk": "ssd"})
+    assert sched.get("Pod", "p")["spec"]["nodeSelector"] == {"disk": "ssd"}
+
+
+@pytest.mark.parametrize("selector", [{"team": "b"}, {"disk": "ssd"}, None])
+def test_a_gated_pods_node_selector_entries_cannot_change_or_go(sched, selector):
+    sched.add(gated("p", nodeSelector={"team": "a"}))
+    message = refused(sched, "p", nodeSelector=selector)
+    assert "spec.nodeSelector: Invalid value:" in message
+    assert message.endswith("only additions to spec.nodeSelector are allowed (no mutations or deletions)")
+
+
+def test_an_ungated_pods_node_selector_cannot_change(sched):
+    sched.add(pod("p", nodeSelector={"team": "a"}))
+    message = refused(sched, "p", nodeSelector={"team": "a", "disk": "ssd"})
+    assert "spec: Forbidden: pod updates may not change fields other than" in message
+
+
+def test_a_gated_pod_may_gain_a_required_node_affinity_or_requirements_in_its_terms(sched):
+    sched.add(gated("p"))
+    replace_spec(sched, "p", affinity=required(affinity_term(("disk", "ssd"))))
+    grown = required(affinity_term(("zone", "z1"), ("disk", "ssd"), fields=("n1",)))  # order does not matter
+    replace_spec(sched, "p", affinity=grown)
+    assert sched.get("Pod", "p")["spec"]["affinity"] == grown
+
+
+def test_a_gated_pods_preferred_node_affinity_may_change_freely(sched):
+    preferred = {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 10, "preference": affinity_term(("disk", "ssd"))}]}}
+    sched.add(gated("p", affinity=preferred))
+    replace_spec(sched, "p", affinity=None)
+    assert "affinity" not in sched.get("Pod", "p")["spec"]
+
+
+def test_a_gated_pods_required_node_affinity_cannot_lose_or_change_a_requirement_or_a_term(sched):
+    path = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms"
+    sched.add(gated("p", affinity=required(affinity_term(("disk", "ssd")), affinity_term(("zone", "z1")))))
+    message = refused(sched, "p", affinity=required(affinity_term(("disk", "ssd"))))
+    assert f"{path}: Invalid value:" in message
+    assert message.endswith("no additions/deletions to non-empty NodeSelectorTerms list are allowed")
+    message = refused(sched, "p", affinity=required(affinity_term(("disk", "hdd")), affinity_term(("zone", "z1"))))
+    assert f"{path}[0]: Invalid value:" in message
+    assert message.endswith("only additions are allowed (no mutations or deletions)")
+    message = refused(sched, "p", affinity=None)
+    assert "no additions/deletions to non-empty NodeSelectorTerms list are allowed" in message
+
+
+def test_a_gated_pods_pod_affinity_stays_immutable(sched):
+    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "p"}}, "topologyKey": "kubernetes.io/hostname"}]}}
+    sched.add(gated("p"))
+    message = refused(sched, "p", affinity=anti)
+    assert "spec: Forbidden: pod updates may not change fields other than" in message
