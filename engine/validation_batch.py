@@ -8,6 +8,8 @@ with their messages (`spec.template.spec.restartPolicy: Unsupported value:
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +27,11 @@ _SCOPES = ("BestEffort", "CrossNamespacePodAffinity", "NotBestEffort", "NotTermi
            "Terminating")
 _CRONJOB_NAME_MAX = 52  # room for the 11-character suffix of its Jobs' names
 _INDEXED_PARALLELISM_MAX = 100_000  # caps the length of status.completedIndexes
+_MAX_FAILED_INDEXES = 100_000  # caps the length of status.failedIndexes
+_COMPLETIONS_SOFT_LIMIT = 100_000  # above it, backoffLimitPerIndex needs maxFailedIndexes, both caps lower
+_HIGH_COMPLETIONS_CAP = 10_000  # parallelism and maxFailedIndexes of such a Job
+_SUCCESS_RULES_MAX = 20
+_SUCCEEDED_INDEXES_MAX = 64 * 1024  # bytes of a success rule's succeededIndexes
 _FAILURE_ACTIONS = ("Count", "FailIndex", "FailJob", "Ignore")
 _EXIT_CODE_OPERATORS = ("In", "NotIn")
 _CONDITION_STATUSES = ("False", "True", "Unknown")
@@ -44,6 +51,7 @@ def job_spec_errors(spec: Any, path: str, generated: bool = True) -> list[FieldE
     errors += fc.int_range(deadline, f"{path}.activeDeadlineSeconds", 0)
     if fc.is_int(deadline) and deadline <= 0:
         errors.append(invalid(f"{path}.activeDeadlineSeconds", deadline, "must be greater than 0"))
+    errors += _per_index_errors(spec, path)
     errors += fc.one_of(spec.get("completionMode"), f"{path}.completionMode", ("Indexed", "NonIndexed"))
     if spec.get("completionMode") == "Indexed":
         if spec.get("completions") is None:
@@ -52,6 +60,11 @@ def job_spec_errors(spec: Any, path: str, generated: bool = True) -> list[FieldE
         if fc.is_int(parallelism) and parallelism > _INDEXED_PARALLELISM_MAX:
             errors.append(invalid(f"{path}.parallelism", parallelism, f"must be less than or equal to "
                                   f"{_INDEXED_PARALLELISM_MAX} when completion mode is Indexed"))
+        errors += _failed_indexes_cap_errors(spec, path)
+    elif spec.get("completionMode") in (None, "NonIndexed"):
+        for field in ("backoffLimitPerIndex", "maxFailedIndexes"):
+            if spec.get(field) is not None:
+                errors.append(invalid(f"{path}.{field}", spec[field], "requires indexed completion mode"))
     template = spec.get("template")
     if template is None:
         return errors + [required(f"{path}.template")]
@@ -79,11 +92,135 @@ def job_spec_errors(spec: Any, path: str, generated: bool = True) -> list[FieldE
                               'only "Never" is supported when podFailurePolicy is specified'))
     if failure_policy is not None:
         errors += _pod_failure_policy_errors(spec, f"{path}.podFailurePolicy")
+    if spec.get("successPolicy") is not None:
+        errors += _success_policy_errors(spec, f"{path}.successPolicy")
     replacement = spec.get("podReplacementPolicy")
     if replacement is not None:
         errors += fc.one_of(replacement, f"{path}.podReplacementPolicy",
                             ("Failed",) if failure_policy is not None else _REPLACEMENT)
     return errors
+
+
+def _per_index_errors(spec: Mapping, path: str) -> list[FieldError]:
+    """backoffLimitPerIndex and maxFailedIndexes are not negative; maxFailedIndexes needs backoffLimitPerIndex."""
+    errors = fc.int_range(spec.get("backoffLimitPerIndex"), f"{path}.backoffLimitPerIndex", 0)
+    if spec.get("maxFailedIndexes") is not None:
+        errors += fc.int_range(spec["maxFailedIndexes"], f"{path}.maxFailedIndexes", 0)
+        if spec.get("backoffLimitPerIndex") is None:
+            errors.append(required(f"{path}.backoffLimitPerIndex", "when maxFailedIndexes is specified"))
+    return errors
+
+
+def _failed_indexes_cap_errors(spec: Mapping, path: str) -> list[FieldError]:
+    """An Indexed Job's maxFailedIndexes is at most completions and 100000; past 100000 completions,
+    backoffLimitPerIndex wants maxFailedIndexes, and it and parallelism at most 10000."""
+    completions, parallelism, most = spec.get("completions"), spec.get("parallelism"), spec.get("maxFailedIndexes")
+    errors = []
+    if fc.is_int(completions) and fc.is_int(most) and most > completions:
+        errors.append(invalid(f"{path}.maxFailedIndexes", most, "must be less than or equal to completions"))
+    if fc.is_int(most) and most > _MAX_FAILED_INDEXES:
+        errors.append(invalid(f"{path}.maxFailedIndexes", most, f"must be less than or equal to {_MAX_FAILED_INDEXES}"))
+    if not (fc.is_int(completions) and completions > _COMPLETIONS_SOFT_LIMIT
+            and spec.get("backoffLimitPerIndex") is not None):
+        return errors
+    high = (f"must be less than or equal to {_HIGH_COMPLETIONS_CAP} when completions are above "
+            f"{_COMPLETIONS_SOFT_LIMIT} and used with backoff limit per index")
+    if most is None:
+        errors.append(required(f"{path}.maxFailedIndexes",
+                               f"must be specified when completions is above {_COMPLETIONS_SOFT_LIMIT}"))
+    if fc.is_int(parallelism) and parallelism > _HIGH_COMPLETIONS_CAP:
+        errors.append(invalid(f"{path}.parallelism", parallelism, high))
+    if fc.is_int(most) and most > _HIGH_COMPLETIONS_CAP:
+        errors.append(invalid(f"{path}.maxFailedIndexes", most, high))
+    return errors
+
+
+def _success_policy_errors(spec: Mapping, path: str) -> list[FieldError]:
+    """validateSuccessPolicy: an Indexed Job's, 1 to 20 rules."""
+    if spec.get("completionMode") != "Indexed":
+        return [invalid(path, spec.get("successPolicy"), "requires indexed completion mode")]
+    errors, policy = fc.mapping(spec.get("successPolicy"), path)
+    found, rules = fc.items(policy.get("rules"), f"{path}.rules")
+    errors += found
+    if not rules:
+        errors.append(required(f"{path}.rules",
+                               "at least one rules must be specified when the successPolicy is specified"))
+    if len(rules) > _SUCCESS_RULES_MAX:
+        errors.append(too_many(f"{path}.rules", len(rules), _SUCCESS_RULES_MAX))
+    for rule_path, rule in rules:
+        errors += _success_rule_errors(rule, rule_path, spec.get("completions"))
+    return errors
+
+
+def _success_rule_errors(rule: Any, path: str, completions: Any) -> list[FieldError]:
+    """validateSuccessPolicyRule: succeededIndexes, succeededCount or both; the indexes in upstream's
+    interval format below completions; the count at most completions and the indexes named."""
+    errors, rule = fc.mapping(rule, path)
+    indexes, count = rule.get("succeededIndexes"), rule.get("succeededCount")
+    if indexes is None and count is None:
+        errors.append(required(path, "at least one of succeededCount or succeededIndexes must be specified"))
+    total = 0
+    if indexes is not None:
+        errors += fc.wrong_type(indexes, f"{path}.succeededIndexes", "string")
+        text = indexes if isinstance(indexes, str) else ""
+        if len(text.encode()) > _SUCCEEDED_INDEXES_MAX:
+            errors.append(FieldError("FieldValueTooLong", f"{path}.succeededIndexes", None,
+                                     f"may not be more than {_SUCCEEDED_INDEXES_MAX} bytes"))
+        if fc.is_int(completions):
+            total, why = _indexes_total(text, completions)
+            if why:
+                errors.append(invalid(f"{path}.succeededIndexes", indexes, f"error parsing succeededIndexes: {why}"))
+    if count is not None:
+        errors += fc.int_range(count, f"{path}.succeededCount", 0)
+        if fc.is_int(count) and fc.is_int(completions) and count > completions:
+            errors.append(invalid(f"{path}.succeededCount", count, f"must be less than or equal to {completions} "
+                                  "(the number of specified completions)"))
+        if fc.is_int(count) and indexes is not None and count > total:
+            errors.append(invalid(f"{path}.succeededCount", count, f"must be less than or equal to {total} "
+                                  "(the number of indexes in the specified succeededIndexes field)"))
+    return errors
+
+
+_GO_INT = re.compile(r"[+-]?[0-9]+")  # what Go's strconv.Atoi reads
+
+
+def _go_quote(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _index_interval(part: str, completions: int) -> tuple[int, int, str]:
+    """parseIndexInterval: "a" or "a-b" with a < b, both below completions; (first, last, why not)."""
+    bounds = part.split("-")
+    if len(bounds) > 2:
+        return 0, 0, (f"the fragment {_go_quote(part)} violates the requirement that an index interval can have "
+                      "at most two parts separated by '-'")
+    numbers = []
+    for bound in bounds:
+        if not _GO_INT.fullmatch(bound):
+            return 0, 0, f"cannot convert string to integer for index: {_go_quote(bound)}"
+        if int(bound) >= completions:
+            return 0, 0, f"too large index: {_go_quote(bound)}"
+        numbers.append(int(bound))
+    first, last = numbers[0], numbers[-1]
+    if len(numbers) == 2 and first >= last:
+        return 0, 0, f"non-increasing order, previous: {first}, current: {last}"
+    return first, last, ""
+
+
+def _indexes_total(text: str, completions: int) -> tuple[int, str]:
+    """validateIndexesFormat: how many indexes TEXT (upstream's completedIndexes format) names, in
+    increasing order below COMPLETIONS, or why it does not parse."""
+    if not text:
+        return 0, ""
+    total, previous = 0, None
+    for part in text.split(","):
+        first, last, why = _index_interval(part, completions)
+        if why:
+            return 0, why
+        if previous is not None and previous >= first:
+            return 0, f"non-increasing order, previous: {previous}, current: {first}"
+        total, previous = total + last - first + 1, last
+    return total, ""
 
 
 def _valid_values(values) -> str:
@@ -200,7 +337,8 @@ def job_errors(job: Mapping, old: Mapping | None) -> list[FieldError]:
     errors = job_spec_errors(job.get("spec"), "spec") + _indexed_hostname_errors(job)
     if old is not None:
         spec, old_spec = job.get("spec") or {}, old.get("spec") or {}
-        for field in ("selector", "completionMode", "podFailurePolicy", "manualSelector"):
+        for field in ("selector", "completionMode", "podFailurePolicy", "backoffLimitPerIndex", "successPolicy",
+                      "manualSelector"):
             if spec.get(field) != old_spec.get(field):
                 errors.append(invalid(f"spec.{field}", spec.get(field), "field is immutable"))
         errors += _completions_update_errors(spec, old_spec)

@@ -11,7 +11,11 @@ index's pods and do arithmetic on sets of indexes written as upstream's
 kept as intervals so a Job of a hundred thousand completions costs a few
 intervals, not a list of them.
 `pod_failure_rule` only says which rule of a Job's podFailurePolicy a failed
-pod meets; the rule file decides what the action does to the Job.
+pod meets, and `success_policy_rule` which rule of its successPolicy the
+succeeded indexes meet; the rule file decides what that does to the Job.
+`index_failure_count` and its twin read the per-index failure counts the
+controller keeps on each pod, `finish_time` when a pod finished (for the
+failure back-off).
 """
 
 from __future__ import annotations
@@ -177,6 +181,98 @@ def missing_indexes(ranges, n, limit):
 
 
 @builtin()
+def union_indexes(ranges, others, limit=None):
+    """The indexes in RANGES or in OTHERS (both in upstream's completedIndexes format), in that format, counting only indexes below LIMIT (null: no limit).
+
+    union_indexes("0-2,6", "3,8", 8) → "0-3,6"
+    union_indexes("", null) → ""
+    """
+    return _format_intervals(_union(_parse_intervals(ranges, limit) + _parse_intervals(others, limit)))
+
+
+@builtin()
+def has_index(ranges, index):
+    """Whether RANGES (upstream's completedIndexes format) holds INDEX.
+
+    has_index("0-2,6", 1) → true
+    has_index("0-2,6", 4) → false
+    """
+    if not isinstance(index, int) or isinstance(index, bool):
+        return False
+    return any(first <= index <= last for first, last in _parse_intervals(ranges, None))
+
+
+def _overlap(intervals, others) -> int:
+    """How many indexes two lists of sorted, disjoint intervals share."""
+    shared, i, j = 0, 0, 0
+    while i < len(intervals) and j < len(others):
+        shared += max(0, min(intervals[i][1], others[j][1]) - max(intervals[i][0], others[j][0]) + 1)
+        if intervals[i][1] < others[j][1]:
+            i += 1
+        else:
+            j += 1
+    return shared
+
+
+def _total(intervals) -> int:
+    return sum(last - first + 1 for first, last in intervals)
+
+
+@builtin()
+def success_policy_rule(policy, succeeded, completions):
+    """The index of the first rule of a Job's successPolicy POLICY that its succeeded indexes SUCCEEDED (upstream's completedIndexes format) meet, counting indexes below COMPLETIONS; null when none does (upstream's matchSuccessPolicy). A rule with succeededIndexes is met when all of them succeeded, or succeededCount of them; one with succeededCount only when that many indexes succeeded. A rule whose succeededIndexes hold no index below COMPLETIONS is skipped, and nothing is met before an index succeeded.
+
+    success_policy_rule({rules: [{succeededIndexes: "0,2-4", succeededCount: 2}]}, "1-3", 5) → 0
+    success_policy_rule({rules: [{succeededCount: 3}]}, "0,1", 5) → null
+    """
+    done = _union(_parse_intervals(succeeded, completions))
+    if not done:
+        return None
+    for index, rule in enumerate(_seq(_dig(policy, "rules"))):
+        wanted, need = rule.get("succeededIndexes"), rule.get("succeededCount")
+        if wanted is not None:
+            required = _union(_parse_intervals(wanted, completions))
+            if not required:
+                continue
+            shared = _overlap(required, done)
+            if shared == _total(required) or (need is not None and shared >= need):
+                return index
+        elif need is not None and _total(done) >= need:
+            return index
+    return None
+
+
+INDEX_FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
+INDEX_IGNORED_FAILURE_COUNT = "batch.kubernetes.io/job-index-ignored-failure-count"
+_MAX_INT32 = 2**31 - 1
+
+
+def _count_annotation(pod, key) -> int:
+    """upstream's parseInt32 of an annotation: 0 when it is missing, does not parse or is out of int32's range."""
+    value = (_dig(pod, "metadata", "annotations") or {}).get(key)
+    number = _atoi(value) if isinstance(value, str) else None
+    return number if number is not None and 0 <= number <= _MAX_INT32 else 0
+
+
+@builtin()
+def index_failure_count(pod):
+    """How many counted failures the index of POD (an Indexed Job's pod with backoffLimitPerIndex) had before it: its batch.kubernetes.io/job-index-failure-count annotation, 0 when missing, not a number or out of int32's range.
+
+    index_failure_count(pod) → 2 (annotation "2")
+    """
+    return _count_annotation(pod, INDEX_FAILURE_COUNT)
+
+
+@builtin()
+def index_ignored_failure_count(pod):
+    """How many failures a podFailurePolicy Ignore rule left uncounted in the index of POD before it: its batch.kubernetes.io/job-index-ignored-failure-count annotation, 0 when missing or not a valid count.
+
+    index_ignored_failure_count(pod) → 1 (annotation "1")
+    """
+    return _count_annotation(pod, INDEX_IGNORED_FAILURE_COUNT)
+
+
+@builtin()
 def index_name_prefix(job_name, index):
     """The generateName of an Indexed Job's pod of INDEX: "<job>-<index>-", the Job's name cut so that the whole prefix fits in 58 characters, as upstream's podGenerateNameWithIndex.
 
@@ -188,6 +284,42 @@ def index_name_prefix(job_name, index):
     if len(prefix) > MAX_GENERATED_NAME_LENGTH:
         prefix = prefix[:MAX_GENERATED_NAME_LENGTH - len(tail)] + tail
     return prefix
+
+
+def _restartable_init_names(pod) -> set:
+    return {c.get("name") for c in _seq(_dig(pod, "spec", "initContainers")) if c.get("restartPolicy") == "Always"}
+
+
+def _containers_finished(pod):
+    """The latest finishedAt of the pod's containers (and sidecars), null while one has not terminated."""
+    sidecars = _restartable_init_names(pod)
+    statuses = [*_seq(_dig(pod, "status", "containerStatuses")),
+                *(s for s in _seq(_dig(pod, "status", "initContainerStatuses")) if s.get("name") in sidecars)]
+    latest = None
+    for status in statuses:
+        at = _seconds(_dig(status, "state", "terminated", "finishedAt"))
+        if at is None:
+            return None
+        latest = at if latest is None else max(latest, at)
+    return latest
+
+
+@builtin()
+def finish_time(pod):
+    """When POD finished, as upstream's getFinishedTime reads it (seconds): the latest finishedAt of its containers (and sidecar init containers) once all terminated; else when its Ready condition turned False; else its deletionTimestamp less its grace period; else its creationTimestamp.
+
+    finish_time(failed_pod) → 1767225900.0
+    """
+    at = _containers_finished(pod)
+    if at is not None:
+        return at
+    ready = next((c for c in _seq(_dig(pod, "status", "conditions")) if c.get("type") == "Ready"), None)
+    if ready is not None and ready.get("status") == "False" and ready.get("lastTransitionTime"):
+        return _seconds(ready["lastTransitionTime"])
+    deleted = _seconds(_dig(pod, "metadata", "deletionTimestamp"))
+    if deleted is not None:
+        return deleted - (_dig(pod, "metadata", "deletionGracePeriodSeconds") or 0)
+    return _seconds(_dig(pod, "metadata", "creationTimestamp"))
 
 
 # ------------------------------------------------------------ pod failure policy

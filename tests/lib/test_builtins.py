@@ -573,6 +573,80 @@ def test_missing_indexes_gives_the_lowest_indexes_not_taken_below_the_limit():
     assert call("missing_indexes", "2", 0, 5) == ()
 
 
+def test_union_indexes_joins_two_interval_lists_below_the_limit():
+    assert call("union_indexes", "0-2,6", "3,8", 8) == "0-3,6"
+    assert call("union_indexes", "", None) == call("union_indexes", None, "") == ""
+    assert call("union_indexes", "1", "1,5") == "1,5"
+
+
+def test_has_index_looks_an_index_up_in_the_intervals():
+    assert call("has_index", "0-2,6", 1) is True and call("has_index", "0-2,6", 6) is True
+    assert call("has_index", "0-2,6", 4) is False
+    assert call("has_index", None, 0) is False and call("has_index", "0-2", None) is False
+
+
+def policy(*rules):
+    return freeze({"rules": list(rules)})
+
+
+@pytest.mark.parametrize("rules, succeeded, completions, met", [
+    ([{"succeededIndexes": "0,2-4", "succeededCount": 2}], "1-3", 5, 0),  # 2 and 3 of the rule's
+    ([{"succeededIndexes": "0,2-4"}], "1-3", 5, None),  # all four are wanted
+    ([{"succeededIndexes": "0,2-4"}], "0-4", 5, 0),
+    ([{"succeededCount": 3}], "0,1", 5, None),
+    ([{"succeededIndexes": "4"}, {"succeededCount": 2}], "0,1", 5, 1),  # the first rule met decides
+    ([{"succeededIndexes": "7-9"}, {"succeededCount": 1}], "0", 5, 1),  # no index below completions: skipped
+    ([{"succeededCount": 0}], "", 5, None),  # nothing is met before an index succeeded
+    ([{"succeededCount": 0}], "3", 5, 0),
+])
+def test_success_policy_rule_names_the_first_rule_the_succeeded_indexes_meet(rules, succeeded, completions, met):
+    assert call("success_policy_rule", policy(*rules), succeeded, completions) == met
+
+
+def test_success_policy_rule_of_no_policy_is_null():
+    assert call("success_policy_rule", None, "0-4", 5) is None
+
+
+@pytest.mark.parametrize("value, count", [("2", 2), ("0", 0), ("+3", 3), ("-1", 0), ("x", 0), ("2147483648", 0),
+                                          (None, 0)])
+def test_index_failure_counts_read_the_annotations_as_upstreams_parseint32(value, count):
+    for name, key in (("index_failure_count", "batch.kubernetes.io/job-index-failure-count"),
+                      ("index_ignored_failure_count", "batch.kubernetes.io/job-index-ignored-failure-count")):
+        pod = freeze({"metadata": {"annotations": {} if value is None else {key: value}}})
+        assert call(name, pod) == count
+        assert call(name, None) == 0
+
+
+@pytest.mark.parametrize("name, index, prefix", [
+    ("pi", 3, "pi-3-"),
+    ("j" * 54, 12, "j" * 54 + "-12-"),  # 58 characters: as it is
+    ("j" * 55, 12, "j" * 54 + "-12-"),
+    ("j" * 63, 0, "j" * 55 + "-0-"),
+])
+def test_index_name_prefix_cuts_the_jobs_name_to_fit_58_characters(name, index, prefix):
+    assert call("index_name_prefix", name, index) == prefix
+
+
+def test_finish_time_reads_the_containers_then_the_ready_condition_then_the_deletion_then_the_creation():
+    created = {"creationTimestamp": "2026-01-01T00:00:00Z"}
+    terminated = [{"name": "a", "state": {"terminated": {"finishedAt": "2026-01-01T00:01:00Z"}}},
+                  {"name": "b", "state": {"terminated": {"finishedAt": "2026-01-01T00:02:00Z"}}}]
+    not_ready = [{"type": "Ready", "status": "False", "lastTransitionTime": "2026-01-01T00:03:00Z"}]
+    start = 1767225600.0
+    assert call("finish_time", freeze({"metadata": created, "status": {"containerStatuses": terminated}})) == start + 120
+    still_running = terminated[:1] + [{"name": "b", "state": {"running": {}}}]
+    assert call("finish_time", freeze({"metadata": created, "status": {
+        "containerStatuses": still_running, "conditions": not_ready}})) == start + 180
+    deleted = {**created, "deletionTimestamp": "2026-01-01T00:05:00Z", "deletionGracePeriodSeconds": 30}
+    assert call("finish_time", freeze({"metadata": deleted, "status": {}})) == start + 270
+    assert call("finish_time", freeze({"metadata": created})) == start
+    # a sidecar (an init container that restarts Always) finishes with the pod
+    sidecar = {"metadata": created, "spec": {"initContainers": [{"name": "s", "restartPolicy": "Always"}]},
+               "status": {"containerStatuses": terminated, "initContainerStatuses": [
+                   {"name": "s", "state": {"terminated": {"finishedAt": "2026-01-01T00:04:00Z"}}}]}}
+    assert call("finish_time", freeze(sidecar)) == start + 240
+
+
 # -- immutability ------------------------------------------------------------------------------------
 
 
