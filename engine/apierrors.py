@@ -151,7 +151,7 @@ class APIError(ReconError):
             "message": self.message, "reason": self.reason, "code": self.code,
         }
         details = {k: v for k, v in self.details.items() if v not in (None, "", [], ())}
-        if details:
+        if details or self.reason == "NotFound":  # (upstream's NotFound has details, `{}` when empty)
             status["details"] = details
         return status
 
@@ -213,6 +213,13 @@ def no_such_resource(message: str = "the server could not find the requested res
 def unprocessable(message: str, **details: Any) -> APIError:
     """A 422 that is not a field error (a patch that does not apply)."""
     return _error("Invalid", message, **details)
+
+
+def rejected_patch(why: str) -> APIError:
+    """The 422 kube-apiserver answers for a JSON patch that does not apply (its patch handler's
+    NewGenericServerResponse): a fixed message, the patch library's words as the one cause."""
+    return _error("Invalid", "the server rejected our request due to an error in our request",
+                  causes=[{"reason": "UnexpectedServerResponse", "message": why}])
 
 
 def internal_error(why: str) -> APIError:

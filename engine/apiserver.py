@@ -31,11 +31,11 @@ from . import store as st
 from .access import MANIFESTS, SYSTEM, Actor, Permissions, authorize, forbidden
 from .apierrors import (MODIFIED, APIError, PermanentAPIError, already_exists, bad_request, conflict,
                         forbidden_error, gone, invalid_error, method_not_allowed, no_such_resource, not_found,
-                        unprocessable)
+                        rejected_patch, unprocessable)
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, UnknownKind
 from .naming import generate_name, name_suffix
 from .objects import Key, freeze, get_path, resource_version, set_path, thaw
-from .patch import PatchError, apply_patch
+from .patch import JSONPatchError, PatchError, apply_patch
 from .request import Request
 from .selectors import FieldSelector, Selector
 from .staging import Staging
@@ -340,6 +340,8 @@ class APIServer:
         target = strategy.scale_of(old, rt) if req.subresource == "scale" else old
         try:
             patched = apply_patch(target, req.body, req.patch_type)
+        except JSONPatchError as exc:
+            raise rejected_patch(str(exc)) from None
         except PatchError as exc:
             raise unprocessable(str(exc), name=req.name, group=rt.group, kind=rt.kind) from None
         if not isinstance(patched, Mapping):

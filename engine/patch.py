@@ -68,95 +68,126 @@ def merge_patch(target: Any, patch: Any) -> Any:
 # ------------------------------------------------------------- RFC 6902
 
 
+class JSONPatchError(PatchError):
+    """A JSON patch operation that does not apply, in the words of the JSON patch library
+    kube-apiserver uses (evanphx/json-patch v4): `replace operation does not apply: doc is missing
+    path: /spec/x: missing value`."""
+
+
+_MISSING = ": missing value"
+_BAD_INDEX = ": invalid index referenced"
+
+
 def _pointer(path: Any) -> list[str]:
     if not isinstance(path, str) or (path and not path.startswith("/")):
         raise PatchError(f"invalid JSON pointer {path!r}")
     return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
 
 
-def _index(container: list, token: str, adding: bool) -> int:
+def _index(container: list, token: str, adding: bool) -> int | None:
+    """The list position `token` names, or None when it names none (an add may name the end)."""
     if adding and token == "-":
         return len(container)
     if not token.isdigit() or (token != "0" and token.startswith("0")):
-        raise PatchError(f"invalid array index {token!r}")
+        return None
     index = int(token)
     if index > len(container) or (not adding and index == len(container)):
-        raise PatchError(f"array index {index} out of range")
+        return None
     return index
 
 
-def _parent(doc: Any, tokens: list[str]) -> tuple[Any, str]:
+def _parent(doc: Any, tokens: list[str]) -> Any:
+    """The map or list holding the last token's place, or None when the path leads nowhere."""
     node = doc
     for token in tokens[:-1]:
         if isinstance(node, dict) and token in node:
             node = node[token]
-        elif isinstance(node, list):
-            node = node[_index(node, token, False)]
+        elif isinstance(node, list) and _index(node, token, False) is not None:
+            node = node[int(token)]
         else:
-            raise PatchError(f"path /{'/'.join(tokens)} does not exist")
-    return node, tokens[-1]
+            return None
+    return node if isinstance(node, (dict, list)) else None
 
 
-def _get(doc: Any, tokens: list[str]) -> Any:
+def _get(doc: Any, tokens: list[str]) -> tuple[bool, Any]:
+    """(found, value) at the path."""
     if not tokens:
-        return doc
-    parent, last = _parent(doc, tokens)
+        return True, doc
+    parent, last = _parent(doc, tokens), tokens[-1]
     if isinstance(parent, dict) and last in parent:
-        return parent[last]
-    if isinstance(parent, list):
-        return parent[_index(parent, last, False)]
-    raise PatchError(f"path /{'/'.join(tokens)} does not exist")
+        return True, parent[last]
+    if isinstance(parent, list) and _index(parent, last, False) is not None:
+        return True, parent[int(last)]
+    return False, None
 
 
-def _add(doc: Any, tokens: list[str], value: Any) -> Any:
+def _add(doc: Any, tokens: list[str], value: Any, path: str) -> Any:
     if not tokens:
         return value
-    parent, last = _parent(doc, tokens)
+    parent, last = _parent(doc, tokens), tokens[-1]
     if isinstance(parent, dict):
         parent[last] = value
     elif isinstance(parent, list):
-        parent.insert(_index(parent, last, True), value)
+        index = _index(parent, last, True)
+        if index is None:
+            raise JSONPatchError(f"error in add for path: '{path}': Unable to access invalid index: {last}{_BAD_INDEX}")
+        parent.insert(index, value)
     else:
-        raise PatchError(f"cannot add at /{'/'.join(tokens)}")
+        raise JSONPatchError(f'add operation does not apply: doc is missing path: "{path}"{_MISSING}')
     return doc
 
 
-def _remove(doc: Any, tokens: list[str]) -> Any:
-    if not tokens:
-        raise PatchError("cannot remove the whole document")
-    parent, last = _parent(doc, tokens)
-    if isinstance(parent, dict) and last in parent:
+def _remove(doc: Any, tokens: list[str], path: str) -> Any:
+    parent = _parent(doc, tokens) if tokens else None
+    if parent is None:
+        raise JSONPatchError(f'remove operation does not apply: doc is missing path: "{path}"{_MISSING}')
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        if last not in parent:
+            raise JSONPatchError(f"error in remove for path: '{path}': Unable to remove nonexistent key: {last}{_MISSING}")
         del parent[last]
-    elif isinstance(parent, list):
-        del parent[_index(parent, last, False)]
     else:
-        raise PatchError(f"path /{'/'.join(tokens)} does not exist")
+        index = _index(parent, last, False)
+        if index is None:
+            raise JSONPatchError(f"error in remove for path: '{path}': Unable to access invalid index: {last}{_BAD_INDEX}")
+        del parent[index]
     return doc
 
 
 def _apply_op(doc: Any, op: Mapping) -> Any:
-    kind = op.get("op")
-    tokens = _pointer(op.get("path"))
+    kind, path = op.get("op"), op.get("path")
+    tokens = _pointer(path)
     if kind in ("add", "replace", "test") and "value" not in op:
         raise PatchError(f"operation {kind} needs a value")
     if kind == "add":
-        return _add(doc, tokens, copy.deepcopy(op["value"]))
+        return _add(doc, tokens, copy.deepcopy(op["value"]), path)
     if kind == "remove":
-        return _remove(doc, tokens)
+        return _remove(doc, tokens, path)
     if kind == "replace":
-        _get(doc, tokens)
-        return _add(_remove(doc, tokens), tokens, copy.deepcopy(op["value"])) if tokens else op["value"]
+        if not tokens:
+            return copy.deepcopy(op["value"])
+        if _parent(doc, tokens) is None:
+            raise JSONPatchError(f"replace operation does not apply: doc is missing path: {path}{_MISSING}")
+        if not _get(doc, tokens)[0]:
+            raise JSONPatchError(f"replace operation does not apply: doc is missing key: {path}{_MISSING}")
+        return _add(_remove(doc, tokens, path), tokens, copy.deepcopy(op["value"]), path)
     if kind in ("move", "copy"):
-        source = _pointer(op.get("from"))
-        value = copy.deepcopy(_get(doc, source))
+        source = op.get("from")
+        found, value = _get(doc, _pointer(source))
+        if not found:
+            raise JSONPatchError(f"{kind} operation does not apply: doc is missing from path: {source}{_MISSING}")
+        value = copy.deepcopy(value)
         if kind == "move":
-            doc = _remove(doc, source)
-        return _add(doc, tokens, value)
+            doc = _remove(doc, _pointer(source), source)
+        return _add(doc, tokens, value, path)
     if kind == "test":
-        if _get(doc, tokens) != op["value"]:
-            raise PatchError(f"testing value /{'/'.join(tokens)} failed")
+        if tokens and _parent(doc, tokens) is None:
+            raise JSONPatchError(f"test operation does not apply: is missing path: {path}{_MISSING}")
+        value = _get(doc, tokens)[1]  # (an absent key tests as null)
+        if value != op["value"]:
+            raise JSONPatchError(f"testing value {path} failed: test failed")
         return doc
-    raise PatchError(f"unknown JSON patch operation {kind!r}")
+    raise PatchError(f"Unexpected kind: {kind}")
 
 
 def json_patch(target: Any, ops: Any) -> Any:

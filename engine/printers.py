@@ -346,8 +346,8 @@ def _list_with_more(items: list[str], limit: int = 3) -> str:
 
 
 def node_status(node: Mapping, now: float) -> str:
-    ready = _condition(node, "Ready")
-    states = ["Ready" if ready == "True" else "NotReady" if ready == "False" else "Unknown"]
+    ready = _condition(node, "Ready")  # (printNode: "Not" + the type for any status but True)
+    states = ["Ready" if ready == "True" else "Unknown" if ready is None else "NotReady"]
     if get_path(node, "spec", "unschedulable"):
         states.append("SchedulingDisabled")
     return ",".join(states)

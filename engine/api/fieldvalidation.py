@@ -155,8 +155,16 @@ def _json_patch(ops: list, schema: Any, found: list[str]) -> list:
             kept.append(op)
             continue
         tokens = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
+        before = len(found)
         known, sub, path = _pointer_schema(schema, tokens, found)
         if not known:
+            # An add of an unknown field under a known one applies, and the field is then dropped
+            # (warned of); any other operation on an unknown path fails as it applies (no object
+            # has the field), so it is kept, to fail in the patch library's words, and not warned of.
+            if op["op"] == "add" and _pointer_schema(schema, tokens[:-1], [])[0]:
+                continue
+            del found[before:]
+            kept.append(op)
             continue
         if sub is not None and "value" in op:
             op = dict(op, value=prune_unknown(op["value"], sub, path, found))

@@ -28,6 +28,7 @@ import asyncio
 import ipaddress
 import sys
 import threading
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,11 @@ def status_response(error: APIError) -> web.Response:
 
 
 def _plain_error(code: int, reason: str, message: str) -> web.Response:
-    return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                  "message": message, "reason": reason, "code": code}, code)
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+              "message": message, "reason": reason, "code": code}
+    if reason == "NotFound":  # (as upstream's NotFound handler: kubectl debug reads details.name)
+        status["details"] = {}
+    return _json(status, code)
 
 
 # ------------------------------------------------------------------ converger
@@ -197,6 +201,9 @@ class HTTPServer:
         except ReconError as exc:
             return _plain_error(400, "BadRequest", str(exc))
         except Exception as exc:  # noqa: BLE001 - a bug must answer 500, never kill the server
+            # (recon's own fault, not the client's: its log says where, as kube-apiserver logs a panic)
+            print(f"error: {request.method} {request.path_qs} failed: {type(exc).__name__}: {exc}\n"
+                  + "".join(traceback.format_exception(exc)), file=sys.stderr, flush=True)
             return _plain_error(500, "InternalError", f"Internal error occurred: {type(exc).__name__}: {exc}")
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -367,11 +374,11 @@ class HTTPServer:
     async def _logs(self, request: web.Request, user: User, target: Target,
                     query: dict[str, str]) -> web.StreamResponse:
         """A container's log (see logs.py); with `follow`, then the lines it writes later, until the
-        pod is gone, the byte limit is reached or the server stops."""
+        container stops, the pod is gone, the byte limit is reached or the server stops."""
         api = self.cluster.api
         options = logs.log_options(query, target.name, self.cluster.clock.now())
-        first, seen = await self.locked(self._now, logs.read, api, user, target, options)
-        if not options.follow or options.previous:  # a terminated instance writes no more
+        first, seen, runs = await self.locked(self._now, logs.read, api, user, target, options)
+        if not options.follow or options.previous or not runs:  # a stopped instance writes no more
             return web.Response(body=first, content_type="text/plain")
         response = web.StreamResponse(headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
         await response.prepare(request)
@@ -379,10 +386,11 @@ class HTTPServer:
         try:
             await response.write(first)
             assert self._stopping is not None
-            while not self._stopping.is_set() and budget != 0:
+            while not self._stopping.is_set() and budget != 0 and runs:
                 await asyncio.sleep(0.5)
                 try:
-                    lines, seen = await self.locked(self._now, logs.written_since, api, user, target, options, seen)
+                    lines, seen, runs = await self.locked(self._now, logs.written_since, api, user, target,
+                                                          options, seen)
                 except APIError:
                     break  # the pod is gone
                 chunk = logs.encode(lines, options.timestamps, budget)
@@ -412,10 +420,24 @@ def _verb(request: web.Request, target: Target) -> str:
     return "delete" if target.name else "deletecollection"
 
 
+_NO_PROCESS = "recon simulates containers, so there is no process to "
+_SIMULATED = {
+    ("Pod", "exec"): _NO_PROCESS + "run a command in",
+    ("Pod", "attach"): _NO_PROCESS + "attach to",
+    ("Pod", "portforward"): _NO_PROCESS + "forward a port to",
+    ("Pod", "proxy"): _NO_PROCESS + "proxy to",
+    ("Service", "proxy"): _NO_PROCESS + "proxy to",
+    ("Node", "proxy"): "recon simulates nodes, so there is no kubelet to proxy to",
+}
+
+
 def _check_served(target: Target, verb: str) -> None:
     """404 for a subresource the type does not have (exec, attach, eviction, ...); 405 for a verb
     the resource or subresource does not take (a GET of an access review, a POST to status)."""
     if target.subresource and target.subresource not in discovery.subresources(target.rt):
+        unserved = _SIMULATED.get((target.rt.kind, target.subresource))
+        if unserved:  # upstream serves it; here there is nothing behind it, and the reply says so
+            raise bad_request(f"{target.rt.plural}/{target.subresource} is not supported: {unserved}")
         raise no_such_resource()
     allowed = (discovery.SUB_VERBS.get(target.subresource, ["get"]) if target.subresource
                else discovery.verbs(target.rt))

@@ -87,8 +87,9 @@ def _time(query: Mapping[str, str], name: str) -> float | None:
 # ------------------------------------------------------------------ reading
 
 
-def read(api: APIServer, user: User, target: Any, options: LogOptions, now: float) -> tuple[bytes, int]:
-    """What to send now, and how many lines the container has written in all (where a follow goes on)."""
+def read(api: APIServer, user: User, target: Any, options: LogOptions, now: float) -> tuple[bytes, int, bool]:
+    """What to send now, how many lines the container has written in all (where a follow goes on),
+    and whether its current instance runs (a follow of a stopped one ends at once)."""
     pod, container, written = _written(api, user, target, options, now)
     if not options.previous and get_path(pod, "spec", "nodeName"):  # unbound: an empty log, as upstream
         _check_started(pod, container, now)
@@ -98,15 +99,25 @@ def read(api: APIServer, user: User, target: Any, options: LogOptions, now: floa
         lines = [line for line in lines if line.at is None or line.at >= cutoff]
     if options.tail is not None:
         lines = lines[-options.tail:] if options.tail else []
-    return encode(lines, options.timestamps, options.limit), len(written)
+    return encode(lines, options.timestamps, options.limit), len(written), running(pod, container, now)
 
 
 def written_since(api: APIServer, user: User, target: Any, options: LogOptions, seen: int,
-                  now: float) -> tuple[list[Line], int]:
-    """The lines the container wrote after its first `seen` ones (what a follow sends next), and how many
-    it has written in all."""
-    _, _, written = _written(api, user, target, options, now)
-    return written[seen:], len(written)
+                  now: float) -> tuple[list[Line], int, bool]:
+    """The lines the container wrote after its first `seen` ones (what a follow sends next), how many
+    it has written in all, and whether the instance followed still runs: as the kubelet's follow, a
+    stream ends when its container stops (a restart's lines belong to the next instance)."""
+    pod, container, written = _written(api, user, target, options, now)
+    new = written[seen:]
+    for i, line in enumerate(new):
+        if line.text.startswith(runtime.RUN_STARTS):
+            return new[:i], seen + i, False
+    return new, len(written), running(pod, container, now)
+
+
+def running(pod: Mapping, container: str, now: float) -> bool:
+    """Whether the container's current instance is running (a follow of it goes on)."""
+    return "running" in (_status(pod, container, now).get("state") or {})
 
 
 def encode(lines: list[Line], timestamps: bool, limit: int | None) -> bytes:

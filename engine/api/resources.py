@@ -19,12 +19,12 @@ import attrs
 
 from ..access import Actor
 from ..apierrors import (APIError, FieldError, bad_request, conflict, gone, invalid_error, method_not_allowed,
-                         not_supported, unprocessable)
+                         not_supported, rejected_patch, unprocessable)
 from .. import autoscaling_v1
 from ..apiserver import APIServer
 from ..kinds import Registry, ResourceType
 from ..objects import get_path, key_of, thaw
-from ..patch import PatchError, apply_patch
+from ..patch import JSONPatchError, PatchError, apply_patch
 from ..request import Request, propagation_policy
 from . import eventsv1, tables
 from .apply import forced
@@ -140,8 +140,10 @@ def list_objects(api: APIServer, user: User, target: Target, query: Mapping[str,
     if start is not None:
         items = [o for o in items if _sort_key(o) > start]
     meta: dict[str, Any] = {"resourceVersion": str(revision)}
-    limit = int_param(query, "limit")
-    if limit and len(items) > limit:
+    limit = int_param(query, "limit")  # (0 or less: no limit, as upstream)
+    if limit is not None and 0 < limit < len(items):
+        if not (query.get("labelSelector") or query.get("fieldSelector")):
+            meta["remainingItemCount"] = len(items) - limit  # (upstream counts it without a selector only)
         items = items[:limit]
         meta["continue"] = _encode_continue(revision, _sort_key(items[-1]))
     return items, meta
@@ -313,6 +315,8 @@ def _patch_events_v1(api: APIServer, user: User, target: Target, body: Any, patc
     current = api.get(actor, *target.stored, target.namespace, target.name)
     try:
         patched = apply_patch(eventsv1.to_events_v1(current), body, patch_type)
+    except JSONPatchError as exc:
+        raise rejected_patch(str(exc)) from None
     except PatchError as exc:
         raise with_cause(unprocessable(str(exc), name=target.name, group=eventsv1.GROUP, kind="Event"),
                          "patch") from None
@@ -336,6 +340,8 @@ def _patch_hpa_v1(api: APIServer, user: User, target: Target, body: Any, patch_t
     current = api.get(actor, *target.stored, target.namespace, target.name)
     try:
         patched = apply_patch(autoscaling_v1.to_v1(current), body, patch_type)
+    except JSONPatchError as exc:
+        raise rejected_patch(str(exc)) from None
     except PatchError as exc:
         raise with_cause(unprocessable(str(exc), name=target.name, group=target.group, kind=target.rt.kind),
                          "patch") from None

@@ -27,7 +27,7 @@ from ..listing import parse_selectors
 from ..objects import dumps, get_path
 from . import tables
 from .query import TRUE
-from .resources import Target, actor_of, field_selector, served_as
+from .resources import Target, actor_of, field_selector, int_param, served_as
 from .auth import User
 
 DEFAULT_TIMEOUT = 1800.0
@@ -46,6 +46,7 @@ class Subscription:
         self.initial: list[tuple[str, Any]] = []
         self.watch: Any = None
         self.user = user
+        int_param(query, "timeoutSeconds")  # a 400 before the stream starts, not an empty stream
 
     def open(self) -> None:
         """Under the cluster's lock: list (when starting fresh), subscribe, take what is queued."""

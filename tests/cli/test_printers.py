@@ -126,6 +126,9 @@ def test_node_status():
     assert node_status(freeze({**ready, "spec": {"unschedulable": True}}), 0) == "Ready,SchedulingDisabled"
     assert node_status(freeze({"status": {"conditions": [{"type": "Ready", "status": "False"}]}}), 0) == "NotReady"
     assert node_status(freeze({"status": {}}), 0) == "Unknown"
+    # a node whose kubelet stopped posting: Ready Unknown, shown as kubectl's printNode does
+    unknown = {"status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}, "spec": {"unschedulable": True}}
+    assert node_status(freeze(unknown), 0) == "NotReady,SchedulingDisabled"
 
 
 def cells(kind, obj, now=EPOCH + 90, wide=False):

@@ -8,6 +8,8 @@ import ssl
 import urllib.error
 import urllib.request
 
+import pytest
+
 from http_live import start, stop
 
 
@@ -117,6 +119,47 @@ def test_limit_and_continue_page_through_one_consistent_list(live):
         token = page["metadata"].get("continue")
     every = [p["metadata"]["name"] for p in json.loads(live.request("GET", "/api/v1/pods")[2])["items"]]
     assert names == every
+
+
+def test_a_page_counts_the_items_left_unless_a_selector_filters_them(live):
+    every = json.loads(live.request("GET", "/api/v1/pods")[2])["items"]
+    page = json.loads(live.request("GET", "/api/v1/pods?limit=2")[2])
+    assert page["metadata"]["remainingItemCount"] == len(every) - 2
+    selected = json.loads(live.request("GET", "/api/v1/pods?limit=1&labelSelector=app%3Dweb")[2])
+    assert selected["metadata"]["continue"] and "remainingItemCount" not in selected["metadata"]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "-5"])
+def test_a_limit_of_zero_or_less_lists_everything(live, limit):
+    every = json.loads(live.request("GET", "/api/v1/pods")[2])
+    code, _, body = live.request("GET", f"/api/v1/pods?limit={limit}")
+    listed = json.loads(body)
+    assert code == 200 and listed["items"] == every["items"] and "continue" not in listed["metadata"]
+
+
+def test_a_watch_with_a_timeout_that_is_no_number_is_a_400(live):
+    code, _, body = live.request("GET", "/api/v1/pods?watch=true&timeoutSeconds=abc")
+    assert code == 400
+    assert json.loads(body)["message"] == "invalid timeoutSeconds 'abc': must be an integer"
+
+
+def test_exec_and_the_proxies_are_refused_as_unsupported_not_as_missing(live):
+    pod = json.loads(live.request("GET", "/api/v1/namespaces/demo/pods?labelSelector=app%3Dweb")[2])["items"][0]
+    code, _, body = live.request("POST", f"/api/v1/namespaces/demo/pods/{pod['metadata']['name']}/exec?command=ls")
+    assert code == 400
+    assert json.loads(body)["message"] == ("pods/exec is not supported: recon simulates containers, "
+                                           "so there is no process to run a command in")
+    code, _, body = live.request("GET", "/api/v1/namespaces/demo/services/web/proxy")
+    assert code == 400 and json.loads(body)["message"].startswith("services/proxy is not supported")
+
+
+def test_a_route_not_served_is_upstreams_404_with_empty_details(live):
+    pod = json.loads(live.request("GET", "/api/v1/namespaces/demo/pods?labelSelector=app%3Dweb")[2])["items"][0]
+    for path in (f"/api/v1/namespaces/demo/pods/{pod['metadata']['name']}/ephemeralcontainers", "/api/v1/nonsense"):
+        code, _, body = live.request("GET", path)
+        status = json.loads(body)
+        assert code == 404
+        assert (status["message"], status["details"]) == ("the server could not find the requested resource", {})
 
 
 def test_field_selectors_pick_by_name_and_by_node(live):

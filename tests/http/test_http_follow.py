@@ -87,6 +87,20 @@ def test_logs_follow_streams_lines_written_after_it_started(live):
         proc.wait(timeout=10)
 
 
+def test_logs_follow_ends_when_the_container_it_follows_exits(live):
+    _apply(live, "brief", pod_manifest("brief", exit_after="3s"))
+    live.kubectl("wait", "--for=condition=Ready", "pod/brief", "--timeout=60s", timeout=90)
+    proc = _kubectl_bg(live, "logs", "-f", "pod/brief")
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0  # ended by the server, not killed
+    lines = out.splitlines()
+    assert lines[0].endswith("started container app")
+    assert lines[-1].endswith("container app exited with code 0")
+    assert sum("started container app" in line for line in lines) == 1  # the restart's run is not followed
+    again = _kubectl_bg(live, "logs", "-f", "pod/brief")  # a stopped or restarted instance: its log, then the end
+    assert again.wait(timeout=60) == 0
+
+
 def test_get_watch_on_one_pod_prints_its_changes(live):
     _apply(live, "watched", pod_manifest("watched", ready_after="3s"))
     proc = _kubectl_bg(live, "get", "pod", "watched", "-w", "--no-headers")

@@ -33,10 +33,17 @@ def test_an_unknown_resource_is_not_found_whatever_the_verb(live, method):
 
 @pytest.mark.parametrize("method", METHODS)
 def test_an_unknown_subresource_is_not_found_whatever_the_verb(live, method):
+    code, status = _status(live, method, f"/api/v1/namespaces/demo/pods/{_pod(live)}/nothing")
+    assert (code, status["reason"], status["details"]) == (404, "NotFound", {}), method
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_what_needs_a_real_process_is_refused_as_unsupported_whatever_the_verb(live, method):
     pod = _pod(live)
-    for sub in ("exec", "attach", "portforward", "nothing"):
+    for sub in ("exec", "attach", "portforward", "proxy"):
         code, status = _status(live, method, f"/api/v1/namespaces/demo/pods/{pod}/{sub}")
-        assert (code, status["reason"]) == (404, "NotFound"), (method, sub)
+        assert (code, status["reason"]) == (400, "BadRequest"), (method, sub)
+        assert status["message"].startswith(f"pods/{sub} is not supported: recon simulates containers, "), sub
 
 
 def test_a_verb_a_served_resource_does_not_take_is_method_not_allowed(live):
@@ -49,13 +56,19 @@ def test_a_verb_a_served_resource_does_not_take_is_method_not_allowed(live):
     assert _status(live, "POST", "/version")[0] == 405
 
 
-def test_kubectl_exec_attach_and_port_forward_fail_as_not_found(live):
+def test_kubectl_exec_attach_and_port_forward_say_why_they_fail(live):
     pod = _pod(live)
-    for args in (["exec", "-n", "demo", pod, "--", "ls"], ["attach", "-n", "demo", pod],
-                 ["port-forward", "-n", "demo", pod, "0:80"]):
+    for args, sub in ((["exec", "-n", "demo", pod, "--", "ls"], "exec"), (["attach", "-n", "demo", pod], "attach"),
+                      (["port-forward", "-n", "demo", pod, "0:80"], "portforward")):
         failed = live.kubectl(*args, check=1, timeout=30)
-        assert "MethodNotAllowed" not in failed.stderr, args
-        assert "the server could not find the requested resource" in failed.stderr, args
+        assert f"pods/{sub} is not supported: recon simulates containers, so there is no process to" \
+            in failed.stderr, args
+
+
+def test_kubectl_debug_with_an_ephemeral_container_says_they_are_disabled(live):
+    failed = live.kubectl("debug", "-n", "demo", _pod(live), "--image=busybox", "--", "sh", check=1, timeout=30)
+    assert "ephemeral containers are disabled for this cluster" in failed.stderr
+    assert "panic" not in failed.stderr
 
 
 def test_kubectl_auth_whoami_shows_the_admin(live):
