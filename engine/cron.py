@@ -6,18 +6,24 @@ month, month, day of week — with `*` and `?`, lists (`1,15`), ranges
 names (`JAN`, `mon-fri`) and the macros `@yearly` (`@annually`),
 `@monthly`, `@weekly`, `@daily` (`@midnight`) and `@hourly`.  As in robfig's
 parser, when both day fields are restricted a time matches if either does;
-when one of them is `*` (or `?`), both must.
+when one of them is `*` (or `?`), both must.  `@every <duration>` (a Go
+duration: `90s`, `1h30m`, `1.5h`) is robfig's constant delay: whole seconds,
+at least one, counted from where the schedule starts, whatever the zone.
 
 `next_after(schedule, t, zone)` is the first whole minute strictly after `t`
 (seconds since the epoch) that the schedule names, in the IANA time zone
-`zone` (UTC when empty); `latest_at(schedule, t, zone)` the last one at or
-before `t`.  Both look at most five years ahead (or back) and answer None
-beyond: `0 0 30 2 *` never fires.
+`zone` (UTC when empty); `latest_at(schedule, t, zone, since)` the last one
+at or before `t` (of `@every`, the last of `since` + k × delay, k ≥ 1, at or
+before `t`, as the CronJob controller counts its runs from the last one).
+Both look at most five years ahead (or back) and answer None beyond:
+`0 0 30 2 *` never fires.
 """
 
 from __future__ import annotations
 
 import functools
+import math
+import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,9 +60,52 @@ class Schedule:
         return dom and dow if self.any_day else dom or dow
 
 
+@attrs.frozen
+class Every:
+    """`@every <duration>`: a run every `delay` seconds."""
+
+    delay: int
+
+
+_EVERY = "@every "
+# a Go duration (time.ParseDuration): an optional sign, then numbers each with a unit
+_NUMBER = re.compile(r"([0-9]*)(\.[0-9]*)?")
+_UNIT = re.compile(r"[^0-9.]*")
+_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def go_duration(text: str) -> float:
+    """Seconds of a Go duration string, or CronError with Go's wording."""
+    body = text[1:] if text[:1] in "+-" else text
+    if body == "0":
+        return 0.0
+    if not body:
+        raise CronError(f'time: invalid duration "{text}"')
+    total, at = 0.0, 0
+    while at < len(body):
+        number = _NUMBER.match(body, at)
+        whole, fraction = number.group(1), number.group(2) or ""
+        if not whole and len(fraction) < 2:
+            raise CronError(f'time: invalid duration "{text}"')
+        unit = _UNIT.match(body, number.end()).group(0)
+        if not unit:
+            raise CronError(f'time: missing unit in duration "{text}"')
+        if unit not in _UNIT_SECONDS:
+            raise CronError(f'time: unknown unit "{unit}" in duration "{text}"')
+        total += float(whole + fraction) * _UNIT_SECONDS[unit]
+        at = number.end() + len(unit)
+    return -total if text[:1] == "-" else total
+
+
 @functools.lru_cache(maxsize=512)
-def parse(text: str) -> Schedule:
+def parse(text: str) -> Schedule | Every:
     """The schedule `text` names, or CronError."""
+    if text.startswith(_EVERY):
+        try:
+            seconds = go_duration(text[len(_EVERY):])
+        except CronError as exc:
+            raise CronError(f"failed to parse duration {text}: {exc}") from None
+        return Every(max(1, math.floor(seconds)))
     spec = MACROS.get(text.strip().lower(), text)
     fields = spec.split()
     if len(fields) != 5:
@@ -114,6 +163,8 @@ def zone_of(name: str | None):
 def next_after(text: str, t: float, zone: str | None = None) -> float | None:
     """The first scheduled minute strictly after `t`, or None within five years."""
     sched, tz = parse(text), zone_of(zone)
+    if type(sched) is Every:  # robfig's ConstantDelaySchedule: `t` to the second, plus the delay
+        return float(math.floor(t) + sched.delay)
     wall = datetime.fromtimestamp(t, tz).replace(tzinfo=None, second=0, microsecond=0) + timedelta(minutes=1)
     limit = wall.year + _HORIZON_YEARS
     while wall.year <= limit:
@@ -133,9 +184,15 @@ def next_after(text: str, t: float, zone: str | None = None) -> float | None:
     return None
 
 
-def latest_at(text: str, t: float, zone: str | None = None) -> float | None:
-    """The last scheduled minute at or before `t`, or None within five years."""
+def latest_at(text: str, t: float, zone: str | None = None, since: float | None = None) -> float | None:
+    """The last scheduled minute at or before `t`, or None within five years; of `@every`, the last
+    of `since` + k × delay (k ≥ 1) at or before `t` (None without `since`, or before the first)."""
     sched, tz = parse(text), zone_of(zone)
+    if type(sched) is Every:
+        if since is None:
+            return None
+        first = math.floor(since) + sched.delay
+        return None if t < first else float(first + (math.floor(t - first) // sched.delay) * sched.delay)
     wall = datetime.fromtimestamp(t, tz).replace(tzinfo=None, second=0, microsecond=0)
     limit = wall.year - _HORIZON_YEARS
     while wall.year >= limit:

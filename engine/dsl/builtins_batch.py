@@ -39,7 +39,7 @@ def _seconds(value):
 
 @builtin()
 def cron_next(schedule, after, time_zone=None):
-    """The first time (seconds) strictly after AFTER that SCHEDULE names: five cron fields or a macro (@hourly, @daily, @weekly, @monthly, @yearly), read in the IANA zone TIME_ZONE (UTC when null); null for a schedule that does not parse or never fires within five years.
+    """The first time (seconds) strictly after AFTER that SCHEDULE names: five cron fields, a macro (@hourly, @daily, @weekly, @monthly, @yearly) or `@every <duration>` (AFTER, to the second, plus the duration), read in the IANA zone TIME_ZONE (UTC when null); null for a schedule that does not parse or never fires within five years.
 
     cron_next("*/5 * * * *", "2026-01-01T00:03:00Z") → 1767225900.0 (00:05)
     cron_next("0 9 * * mon-fri", t, "Europe/Paris") → 09:00 Paris time, next weekday
@@ -54,16 +54,18 @@ def cron_next(schedule, after, time_zone=None):
 
 
 @builtin()
-def cron_latest(schedule, at, time_zone=None):
-    """The last time (seconds) at or before AT that SCHEDULE names (see cron_next); null when none within five years or the schedule does not parse.
+def cron_latest(schedule, at, time_zone=None, since=None):
+    """The last time (seconds) at or before AT that SCHEDULE names (see cron_next); null when none within five years or the schedule does not parse. An `@every` schedule runs from SINCE: the last of SINCE + k × its delay (k ≥ 1) at or before AT.
 
     cron_latest("*/5 * * * *", "2026-01-01T00:13:00Z") → 1767226200.0 (00:10)
+    cron_latest("@every 90s", 1000, null, 100) → 910.0
     """
     t = _seconds(at)
     if schedule is None or t is None:
         return None
     try:
-        return cron.latest_at(str(schedule), float(t), time_zone)
+        start = _seconds(since)
+        return cron.latest_at(str(schedule), float(t), time_zone, None if start is None else float(start))
     except cron.CronError:
         return None
 

@@ -92,6 +92,41 @@ def test_cronjob_creates_a_job_named_after_the_scheduled_minute_when_it_is_due(c
     assert [r["name"] for r in status["active"]] == [f"tick-{int(due) // 60}"]
 
 
+def test_an_every_schedule_runs_each_delay_after_the_last_run(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    created = parse_time(c.create(cronjob(schedule="@every 1m30s"))["metadata"]["creationTimestamp"])
+    c.run(100)
+    first = created + 90
+    assert jobs(c) == [f"tick-{int(first) // 60}"]
+    c.run(100)  # the second run, 90 s after the first
+    assert sorted(jobs(c)) == sorted([f"tick-{int(first) // 60}", f"tick-{int(first + 90) // 60}"])
+    stamps = sorted(j["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"] for j in c.list("Job"))
+    assert [parse_time(s) for s in stamps] == [first, first + 90]
+    assert parse_time(c.get("CronJob", "tick")["status"]["lastScheduleTime"]) == first + 90
+
+
+def test_an_every_schedule_catches_up_with_its_most_recent_run_only(controller_cluster):
+    c = controller_cluster
+    c.create(cronjob(schedule="@every 2m"))
+    created = parse_time(c.get("CronJob", "tick")["metadata"]["creationTimestamp"])
+    c.clock.advance(7 * 60)  # the controller is not running: three runs missed
+    c.load("cronjob")
+    c.run(1)
+    assert jobs(c) == [f"tick-{int(created + 6 * 60) // 60}"]  # the latest, as mostRecentScheduleTime
+
+
+@pytest.mark.parametrize("schedule, message", [
+    ("@every 5", 'failed to parse duration @every 5: time: missing unit in duration "5"'),
+    ("@every 5x", 'failed to parse duration @every 5x: time: unknown unit "x" in duration "5x"'),
+    ("@every", "expected exactly 5 fields, found 1: @every"),
+])
+def test_a_bad_every_schedule_is_refused_with_the_parsers_words(controller_cluster, schedule, message):
+    with pytest.raises(APIError) as err:
+        controller_cluster.create(cronjob(schedule=schedule))
+    assert f'spec.schedule: Invalid value: "{schedule}": {message}' in err.value.message
+
+
 def test_forbid_skips_a_run_while_a_job_is_still_running_and_replace_replaces_it(controller_cluster):
     c = controller_cluster
     c.load("cronjob")
