@@ -367,6 +367,9 @@ def _run_diff(args: argparse.Namespace) -> int:
             horizon = parse_duration(args.until)
         except ValueError as exc:
             raise UsageError(f"invalid --until: {exc}") from None
+        if not Path(args.state).is_dir():  # (a typo in --state would read as "everything is new")
+            print(f"warning: no cluster state in {args.state}: comparing against an empty cluster",
+                  file=sys.stderr)
         plan = _plan(args.state, folder, rules_dir, horizon)
     except UsageError:
         raise

@@ -429,6 +429,9 @@ def run_explain(args: argparse.Namespace) -> int:
 def run_replay(args: argparse.Namespace) -> int:
     if args.rules:
         return _what_if(args)
+    if args.from_rev is not None:  # (verifying checks every checksum from the first revision)
+        raise _usage("--from is for a re-execution with --rules DIR; a replay verifies from revision 1 "
+                     "(--to REV stops it early)")
     if not Path(args.state).is_dir():
         raise ReconError(f'no cluster state in {args.state}: start one with "recon up"')
     to = None  # (a damaged log: a --to after the damage passes, and the verification says where)

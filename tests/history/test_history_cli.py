@@ -51,6 +51,16 @@ def test_replay_verifies_and_what_if_with_the_same_rules_finds_no_divergence(sta
     assert "no divergence" in out
 
 
+def test_a_replay_that_only_verifies_refuses_from_as_a_usage_mistake(state):
+    failed = recon("replay", "--from", "3", "--state", "s", cwd=state, check=2)
+    assert "--from is for a re-execution with --rules DIR" in failed.stderr
+
+
+def test_diff_of_a_folder_against_a_state_folder_that_is_not_there_warns(state):
+    out = recon("diff", "manifests", "--state", "no-such-state", cwd=state, check=1)
+    assert "warning: no cluster state in no-such-state: comparing against an empty cluster" in out.stderr
+
+
 def test_what_if_counts_the_end_states_differences_by_kind_before_the_diffs(state, tmp_path):
     rules = surge_rules(state / "rules", tmp_path / "surge")
     out = recon("replay", "--rules", str(rules), "--state", "s", cwd=state).stdout.splitlines()
