@@ -331,7 +331,9 @@ def _template_errors(spec: Mapping, kind_word: str) -> list[FieldError]:
     labels = metadata.get("labels") or {}
     label_errors = fc.label_map(labels, "spec.template.metadata.labels")
     errors += label_errors
-    if not errors and not selectors.from_label_selector(selector).matches(labels):
+    # (no selector at all selects nothing, upstream's labels.Nothing(): no template matches it either)
+    if (not errors or (selector is None and not label_errors)) and (
+            selector is None or not selectors.from_label_selector(selector).matches(labels)):
         errors.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
     errors += pod_spec_errors(template.get("spec"), "spec.template.spec")
     policy = (template.get("spec") or {}).get("restartPolicy") if isinstance(template.get("spec"), Mapping) else None

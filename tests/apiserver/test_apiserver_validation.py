@@ -119,6 +119,16 @@ def test_deployment_selector_must_match_template_labels(api):
         'map[string]string{"app":"other"}: `selector` does not match template `labels`')
 
 
+def test_a_deployment_without_a_selector_is_told_so_and_that_its_template_is_not_selected(api):
+    body = deployment("web")
+    del body["spec"]["selector"]
+    labels = body["spec"]["template"]["metadata"]["labels"]
+    shown = ",".join(f'"{k}":"{v}"' for k, v in labels.items())
+    assert refusal(api, body).message == (
+        'Deployment.apps "web" is invalid: [spec.selector: Required value, spec.template.metadata.labels: '
+        f'Invalid value: map[string]string{{{shown}}}: `selector` does not match template `labels`]')
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda s: s.pop("selector"), "spec.selector: Required value"),
     (lambda s: s.update(replicas=-1), "spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
