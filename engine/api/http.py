@@ -29,6 +29,7 @@ import ipaddress
 import sys
 import threading
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -250,8 +251,8 @@ class HTTPServer:
         accept = request.headers.get("Accept", "")
         if path == "/version":
             return _json(VERSION)
-        if path in ("/healthz", "/livez", "/readyz"):
-            return web.Response(text="ok")
+        if parts[:1] in (["healthz"], ["livez"], ["readyz"]):
+            return _health(parts, request.query)
         if path in ("/api", "/apis") and "as=APIGroupDiscoveryList" in accept and "v=v2;" in accept + ";":
             return _json(discovery.aggregated(registry, core=path == "/api"), content_type=discovery.AGGREGATED)
         if path == "/api":
@@ -418,6 +419,29 @@ def _verb(request: web.Request, target: Target) -> str:
     if method == "PATCH":
         return "patch"
     return "delete" if target.name else "deletecollection"
+
+
+# kube-apiserver's health checks, each of which recon passes while it serves (the store is in the
+# process, the informers are the engine's own, the bootstrap roles are made at start)
+_CHECKS = {
+    "healthz": ("ping", "log", "etcd", "poststarthook/rbac/bootstrap-roles"),
+    "livez": ("ping", "log", "etcd", "poststarthook/rbac/bootstrap-roles"),
+    "readyz": ("ping", "log", "etcd", "etcd-readiness", "informer-sync", "poststarthook/rbac/bootstrap-roles",
+               "shutdown"),
+}
+
+
+def _health(parts: list[str], query: Mapping[str, str]) -> web.Response | None:
+    """/healthz, /livez, /readyz as kube-apiserver answers them: `ok`; with ?verbose each check and
+    the verdict; /readyz/CHECK one check (a 404 for a check it does not have)."""
+    endpoint, checks = parts[0], _CHECKS[parts[0]]
+    if len(parts) > 1:
+        return web.Response(text="ok") if "/".join(parts[1:]) in checks else None
+    if "verbose" not in query:
+        return web.Response(text="ok")
+    excluded = set(query.getall("exclude", ())) if hasattr(query, "getall") else set()
+    lines = [f"[+]{c} excluded: ok" if c in excluded else f"[+]{c} ok" for c in checks]
+    return web.Response(text="\n".join([*lines, f"{endpoint} check passed"]) + "\n")
 
 
 _NO_PROCESS = "recon simulates containers, so there is no process to "

@@ -121,6 +121,19 @@ def test_limit_and_continue_page_through_one_consistent_list(live):
     assert names == every
 
 
+def test_health_endpoints_list_their_checks_when_verbose(live):
+    assert live.request("GET", "/readyz")[2] == "ok"
+    code, _, text = live.request("GET", "/readyz?verbose&exclude=etcd")
+    lines = text.splitlines()
+    assert code == 200 and lines[0] == "[+]ping ok" and "[+]etcd excluded: ok" in lines
+    assert lines[-1] == "readyz check passed"
+    assert live.request("GET", "/livez?verbose")[2].splitlines()[-1] == "livez check passed"
+    assert live.request("GET", "/readyz/informer-sync")[:3:2] == (200, "ok")
+    assert live.request("GET", "/readyz/no-such-check")[0] == 404
+    out = live.kubectl("get", "--raw", "/healthz?verbose").stdout
+    assert out.splitlines()[-1] == "healthz check passed"
+
+
 def test_a_page_counts_the_items_left_unless_a_selector_filters_them(live):
     every = json.loads(live.request("GET", "/api/v1/pods")[2])["items"]
     page = json.loads(live.request("GET", "/api/v1/pods?limit=2")[2])
