@@ -25,6 +25,7 @@ import math
 import re
 import string
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from fractions import Fraction
 from functools import lru_cache
 
@@ -1034,12 +1035,21 @@ def time_(value):
 
 
 @builtin()
-def format_time(t):
-    """Epoch seconds as metav1.Time writes them (RFC 3339, UTC, whole seconds); null stays null.
+def format_time(t, time_zone=None):
+    """Epoch seconds as metav1.Time writes them (RFC 3339, UTC, whole seconds); null stays null. With an IANA TIME_ZONE, Go's time.RFC3339 of the time in that zone (its offset, `Z` where it is 0).
 
     format_time(0) → "1970-01-01T00:00:00Z"
+    format_time(0, "Europe/Paris") → "1970-01-01T01:00:00+01:00"
     """
-    return None if t is None else timeutil.format_time(t)
+    if t is None:
+        return None
+    if not time_zone:
+        return timeutil.format_time(t)
+    from .. import cron
+
+    moment = datetime.fromtimestamp(math.floor(float(t)), tz=cron.zone_of(str(time_zone)))
+    offset = moment.strftime("%z")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if offset in ("+0000", "-0000") else offset[:3] + ":" + offset[3:])
 
 
 @builtin()

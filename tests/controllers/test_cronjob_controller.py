@@ -92,6 +92,17 @@ def test_cronjob_creates_a_job_named_after_the_scheduled_minute_when_it_is_due(c
     assert [r["name"] for r in status["active"]] == [f"tick-{int(due) // 60}"]
 
 
+def test_the_scheduled_timestamp_annotation_is_written_in_the_cronjobs_time_zone(controller_cluster):
+    c = controller_cluster
+    c.load("cronjob")
+    c.create(cronjob(schedule="0 9 * * *", timeZone="Europe/Paris"))
+    c.run(24 * 3600)
+    [job] = c.list("Job")
+    assert job["metadata"]["annotations"]["batch.kubernetes.io/cronjob-scheduled-timestamp"] == \
+        "2026-01-01T09:00:00+01:00"
+    assert c.get("CronJob", "tick")["status"]["lastScheduleTime"] == "2026-01-01T08:00:00Z"
+
+
 def test_an_every_schedule_runs_each_delay_after_the_last_run(controller_cluster):
     c = controller_cluster
     c.load("cronjob")
