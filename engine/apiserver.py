@@ -314,6 +314,8 @@ class APIServer:
             new = strategy.prepare_scale(rt, old, body)
         elif req.subresource in ("status", "finalize"):
             new = strategy.prepare_status(rt, old, body, req.subresource, staging.now)
+        elif req.subresource == "ephemeralcontainers":
+            new = strategy.prepare_ephemeral_containers(old, body)
         else:
             new = strategy.prepare_update(rt, old, body)
         new = _managed_fields(rt, req, old, new, staging.now, managed)

@@ -602,13 +602,14 @@ def _run_logs(args: argparse.Namespace) -> int:
     spec = pod.get("spec") or {}
     inits = [c.get("name") for c in spec.get("initContainers") or ()]
     apps = [c.get("name") for c in spec.get("containers") or ()]
+    ephemeral = [c.get("name") for c in spec.get("ephemeralContainers") or ()]
     container = args.container
     if container is None:
         container = apps[0]
-        if len(apps) + len(inits) > 1:
-            shown = ", ".join(apps + [f"{n} (init)" for n in inits])
+        if len(apps) + len(inits) + len(ephemeral) > 1:
+            shown = ", ".join(apps + [f"{n} (init)" for n in inits] + [f"{n} (ephem)" for n in ephemeral])
             print(f'Defaulted container "{container}" out of: {shown}', file=sys.stderr)
-    elif container not in apps + inits:
+    elif container not in apps + inits + ephemeral:
         raise ReconError(f"container {container} is not valid for pod {name}")
     for line in runtime.current().logs(pod, container, snapshot.time):
         print(line)

@@ -67,6 +67,13 @@ def pod_spec_defaults(spec: dict) -> None:
                 _container_defaults(container)
 
 
+def ephemeral_container_defaults(containers: list) -> None:
+    """The container defaults for ephemeral containers (the same as for the others)."""
+    for container in containers:
+        if isinstance(container, dict):
+            _container_defaults(container)
+
+
 def _requests_from_limits(spec: dict) -> None:
     """Only for Pods: a container with limits but no requests requests its limits."""
     for container in spec.get("containers") or ():
@@ -596,9 +603,10 @@ def admit_pod_update(pod: dict, old: Mapping) -> None:
     """Pod admission on update: keep what create-time admission and binding set.
 
     As upstream, Priority keeps the stored priority and preemption policy and
-    DefaultTolerationSeconds runs again.  recon also keeps the stored node and
-    service account when the body leaves them out (upstream would refuse the
-    update as a spec change), so a manifest re-applied in full still updates.
+    DefaultTolerationSeconds runs again.  recon also keeps the stored node,
+    service account and ephemeral containers when the body leaves them out
+    (upstream would refuse the update as a spec change), so a manifest
+    re-applied in full still updates.
     """
     spec, old_spec = pod.get("spec"), old.get("spec") or {}
     if not isinstance(spec, dict):
@@ -606,7 +614,7 @@ def admit_pod_update(pod: dict, old: Mapping) -> None:
     for field in ("priority", "preemptionPolicy"):
         if old_spec.get(field) is not None:
             spec[field] = old_spec[field]
-    for field in ("nodeName", "serviceAccountName", "priorityClassName"):
+    for field in ("nodeName", "serviceAccountName", "priorityClassName", "ephemeralContainers"):
         if old_spec.get(field) is not None and not spec.get(field):
             spec[field] = old_spec[field]
     _default_tolerations(spec)

@@ -32,12 +32,17 @@ state at all.  Every container's life is a pure function of
   definition changed (`kubectl set image pod/...`): the annotation
   `sim.recon.dev/restarted.NAME`, the moments of those restarts (RFC 3339,
   separated by spaces), written by the kubelet rules (`runs`);
+* for an ephemeral container (`kubectl debug`), the moment it started, as its
+  status records it (`status.ephemeralContainerStatuses`); one the status
+  does not show yet starts at `now`, when the kubelet first sees it in an
+  admitted pod (`ephemeral_start`);
 * `now`.
 
 From those it derives the whole timeline: init containers one after the
 other, then the app containers; runs, exits, and restarts as the restart
 policy says (`Always`; `OnFailure` on a non-zero code; `Never`; init
-containers restart on failure unless the pod's policy is `Never`), with
+containers restart on failure unless the pod's policy is `Never`;
+ephemeral containers run beside them, never ready and never restarted), with
 the kubelet's crash-loop back-off: the first restart at once, then 10 s,
 doubling to 5 min, reset after a run of more than 10 min (flowcontrol.Backoff
 as kuberuntime uses it).
@@ -77,7 +82,7 @@ RESTARTED = "restarted"  # the kubelet's record of its restarts for a changed de
 POD_FIELDS = (
     ("metadata", "name"), ("metadata", "namespace"), ("metadata", "uid"), ("metadata", "annotations"),
     ("metadata", "deletionTimestamp"), ("metadata", "deletionGracePeriodSeconds"),
-    ("spec",), ("status", "startTime"),
+    ("spec",), ("status", "startTime"), ("status", "ephemeralContainerStatuses"),
 )
 
 
@@ -94,7 +99,8 @@ class ContainerRuntime(Protocol):
         """The moment the containers of a pod being deleted have all stopped."""
 
     def status(self, pod: Mapping, now: float) -> dict:
-        """{"initContainerStatuses": [...], "containerStatuses": [...]} at `now`."""
+        """{"initContainerStatuses": [...], "containerStatuses": [...], "ephemeralContainerStatuses": [...]}
+        at `now` (None for a kind of container the pod does not have, but for containerStatuses)."""
 
     def logs(self, pod: Mapping, container: str, now: float) -> list[str]:
         """The lines container `container` has written up to `now`, each run's first line starting
@@ -116,6 +122,7 @@ class Controls:
     restarted: tuple[float, ...] = ()  # when the kubelet restarted it for a changed definition
     kill_after: float = 0.0  # how long a run takes to stop then: stop_after, at most the grace period
     kill_code: int = 0  # its exit code: 0 when it stops in the grace period, 137 (SIGKILL) when not
+    never_ready: bool = False  # an ephemeral container: never Ready (it serves nothing)
 
 
 def _annotation(pod: Mapping, name: str, container: str, pod_wide: bool) -> str | None:
@@ -135,10 +142,11 @@ def _seconds(value: str | None, key: str) -> float | None:
         raise ValueError(f"annotation {PREFIX}{key}: {value!r} is not a duration like 5s or 1m30s") from None
 
 
-def controls(pod: Mapping, container: str, init: bool = False) -> Controls:
-    """The simulation controls of one container of `pod`."""
+def controls(pod: Mapping, container: str, init: bool = False, ephemeral: bool = False) -> Controls:
+    """The simulation controls of one container of `pod` (an ephemeral container, like an init
+    container, follows its own `.NAME` annotations only; without them it runs as its command says)."""
     def get(name: str) -> str | None:
-        return _annotation(pod, name, container, pod_wide=not init)
+        return _annotation(pod, name, container, pod_wide=not (init or ephemeral))
 
     code_text = get("exit-code")
     try:
@@ -147,7 +155,7 @@ def controls(pod: Mapping, container: str, init: bool = False) -> Controls:
         raise ValueError(f"annotation {PREFIX}exit-code: {code_text!r} is not an integer") from None
     exit_after = _seconds(get("exit-after"), "exit-after")
     if exit_after is None and code is None:  # (no annotation: what its command does, if that is known)
-        played = command_exit(argv(pod, container, init))
+        played = command_exit(argv(pod, container, init, ephemeral))
         if played is not None:
             exit_after, code = played
     if exit_after is None and (code is not None or init):
@@ -160,17 +168,19 @@ def controls(pod: Mapping, container: str, init: bool = False) -> Controls:
         exit_after=exit_after,
         exit_code=code if code is not None else 0,
         stop_after=stop_after,
-        restarted=() if init else restart_moments(pod, container),
+        restarted=() if init or ephemeral else restart_moments(pod, container),
         kill_after=min(stop_after, grace),
         kill_code=0 if stop_after <= grace else 137,
+        never_ready=ephemeral,
     )
 
 
-def argv(pod: Mapping, container: str, init: bool = False) -> tuple[str, ...]:
+def argv(pod: Mapping, container: str, init: bool = False, ephemeral: bool = False) -> tuple[str, ...]:
     """The container's command line: `command` then `args` (args alone replace the image's command,
     which the simulation takes to be empty, as busybox's and most base images' is)."""
     spec = pod.get("spec") or {}
-    for c in spec.get("initContainers" if init else "containers") or ():
+    field = "ephemeralContainers" if ephemeral else "initContainers" if init else "containers"
+    for c in spec.get(field) or ():
         if c.get("name") == container:
             return tuple(w for w in (*(c.get("command") or ()), *(c.get("args") or ())) if isinstance(w, str))
     return ()
@@ -318,8 +328,8 @@ def runs(ctl: Controls, first_start: float, policy: str) -> Iterator[tuple[Run, 
         if change is not None and (exit_at is None or change < exit_at):
             killed, exit_at, code = change, change + ctl.kill_after, ctl.kill_code
             change = next(changes, None)
-        ready_at = start + ctl.ready_after
-        if exit_at is not None and ready_at >= exit_at and ctl.ready_after > 0:
+        ready_at = None if ctl.never_ready else start + ctl.ready_after
+        if exit_at is not None and ready_at is not None and ready_at >= exit_at and ctl.ready_after > 0:
             ready_at = None
         run = Run(number, start, ready_at, exit_at, code, killed)
         if killed is not None:
@@ -406,14 +416,14 @@ def _waiting(spec: Mapping, reason: str, message: str | None = None) -> dict:
 
 
 def container_status(pod: Mapping, spec: Mapping, first_start: float, policy: str, now: float,
-                     init: bool = False) -> Outcome:
+                     init: bool = False, ephemeral: bool = False) -> Outcome:
     """The status of one container whose first run may start at `first_start`."""
     name = spec.get("name")
     if not now >= first_start:
         return Outcome(_waiting(spec, "PodInitializing" if init else "ContainerCreating"))
     base = {**_base(spec), "imageID": image_id(spec.get("image"))}
     last: dict | None = None
-    for run, restart in runs(controls(pod, name, init), first_start, policy):
+    for run, restart in runs(controls(pod, name, init, ephemeral), first_start, policy):
         cid = container_id(pod, name, run.number)
         if run.exit is None or not now >= run.exit:
             ready = run.ready is not None and (run.ready == run.start or now >= run.ready)
@@ -482,7 +492,43 @@ def pod_statuses(pod: Mapping, now: float) -> dict:
             continue
         first = ready_from + controls(pod, c.get("name")).start_after
         app_statuses.append(container_status(pod, c, first, policy, now).status)
-    return {"initContainerStatuses": init_statuses if inits else None, "containerStatuses": app_statuses}
+    return {"initContainerStatuses": init_statuses if inits else None, "containerStatuses": app_statuses,
+            "ephemeralContainerStatuses": ephemeral_statuses(pod, now)}
+
+
+def ephemeral_start(pod: Mapping, name: str) -> float | None:
+    """When ephemeral container `name` started, as its status records it (None: not yet shown)."""
+    for status in (pod.get("status") or {}).get("ephemeralContainerStatuses") or ():
+        if status.get("name") == name:
+            state = status.get("state") or {}
+            stamp = (state.get("running") or state.get("terminated") or {}).get("startedAt")
+            return parse_time(stamp) if stamp else None
+    return None
+
+
+def ephemeral_statuses(pod: Mapping, now: float) -> list[dict] | None:
+    """The statuses of the pod's ephemeral containers (by name, as the kubelet sorts them), None
+    when it has none.  Once the pod is admitted each starts as soon as the kubelet sees it (its
+    sandbox runs: upstream starts them before the init containers), runs as its command or its own
+    `.NAME` annotations say, and is never restarted nor Ready; as upstream's, their statuses carry
+    no `started`."""
+    specs = sorted((c for c in (pod.get("spec") or {}).get("ephemeralContainers") or ()),
+                   key=lambda c: c.get("name") or "")
+    if not specs:
+        return None
+    origin = _started(pod)
+    statuses = []
+    for c in specs:
+        if origin is None:
+            status = _waiting(c, "PodInitializing" if (pod.get("spec") or {}).get("initContainers")
+                              else "ContainerCreating")
+        else:
+            first = ephemeral_start(pod, c.get("name"))
+            first = float(int(now)) if first is None else first  # (whole seconds, as startedAt keeps them)
+            status = container_status(pod, c, first, "Never", now, ephemeral=True).status
+        status.pop("started", None)
+        statuses.append(status)
+    return statuses
 
 
 # ------------------------------------------------------------------ logs
@@ -512,6 +558,9 @@ def container_logs(pod: Mapping, name: str, now: float) -> list[str]:
     spec = pod.get("spec") or {}
     if origin is None:
         return []
+    if any(c.get("name") == name for c in spec.get("ephemeralContainers") or ()):
+        first = ephemeral_start(pod, name)  # (none before the kubelet started it)
+        return [] if first is None else _lines(name, runs(controls(pod, name, ephemeral=True), first, "Never"), now)
     policy = _policy(pod)
     init_policy = "Never" if policy == "Never" else "OnFailure"
     ready_from: float | None = origin
@@ -522,16 +571,21 @@ def container_logs(pod: Mapping, name: str, now: float) -> list[str]:
         ctl = controls(pod, c.get("name"), init)
         first = ready_from + ctl.start_after
         if c.get("name") == name:
-            lines = []
-            for run, restart in runs(ctl, first, init_policy if init else policy):
-                if not now >= run.start:
-                    break
-                lines.extend(f"{format_time(t)} {text}" for t, text in _run_lines(name, run, restart, now))
-            return lines
+            return _lines(name, runs(ctl, first, init_policy if init else policy), now)
         if init:
             outcome = container_status(pod, c, first, init_policy, now, init=True)
             ready_from = outcome.done
     raise KeyError(name)
+
+
+def _lines(name: str, timeline: Iterator[tuple[Run, Restart | None]], now: float) -> list[str]:
+    """The lines of the runs of a container's timeline that started by `now`, each with its time."""
+    lines = []
+    for run, restart in timeline:
+        if not now >= run.start:
+            break
+        lines.extend(f"{format_time(t)} {text}" for t, text in _run_lines(name, run, restart, now))
+    return lines
 
 
 # ------------------------------------------------------------------ the runtime

@@ -13,6 +13,8 @@ Upstream's registry strategies, for every kind at once:
   (status writes never do).
 - `prepare_status`: a status (or namespace finalize) write keeps everything
   but the status (or the finalizer list).
+- `prepare_ephemeral_containers`: a `pods/ephemeralcontainers` write keeps
+  everything but `spec.ephemeralContainers`, defaulted.
 - `scale_of` / `prepare_scale`: the autoscaling/v1 Scale view (a custom kind's
   at the paths its CRD's scale subresource declares).
 - `prepare_binding`: a Binding sets a pod's node and its PodScheduled condition.
@@ -248,6 +250,16 @@ def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: s
         if phase != get_path(old, "status", "phase"):
             new = set_path(new, ("status", "lastPhaseTransitionTime"), format_time(now))
     return new
+
+
+def prepare_ephemeral_containers(old: Mapping, body: Mapping) -> Mapping:
+    """The pod a `pods/ephemeralcontainers` write stores: the stored one with the body's
+    spec.ephemeralContainers (defaulted as containers are); anything else the body changes is
+    dropped, as upstream's dropNonEphemeralContainerUpdates does."""
+    containers = thaw(get_path(body, "spec", "ephemeralContainers"))
+    if isinstance(containers, list):
+        defaulting.ephemeral_container_defaults(containers)
+    return set_path(old, ("spec", "ephemeralContainers"), freeze(containers) if containers else None)
 
 
 # ------------------------------------------------------------------- scale

@@ -8,6 +8,7 @@ list of `FieldError`s.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from pyrsistent import pmap
 from . import fieldcheck as fc
 from . import selectors, servicetype, validate_service
 from .apierrors import FieldError, duplicate, forbidden, invalid, not_supported, required
+from .objects import get_path, thaw
 
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 _EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
@@ -104,6 +106,7 @@ def pod_spec_errors(spec: Any, path: str) -> list[FieldError]:
     errors += list_errors
     for container_path, container in init:
         errors += container_errors(container, container_path, names)
+    errors += _ephemeral_containers_errors(spec, path, names)
     errors += fc.one_of(spec.get("restartPolicy"), f"{path}.restartPolicy", ("Always", "OnFailure", "Never"))
     errors += fc.one_of(spec.get("dnsPolicy"), f"{path}.dnsPolicy",
                         ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"))
@@ -120,6 +123,69 @@ def pod_spec_errors(spec: Any, path: str) -> list[FieldError]:
     if spec.get("schedulingGates") is not None:
         errors += _scheduling_gate_errors(spec["schedulingGates"], f"{path}.schedulingGates")
     return errors
+
+
+# What a container may set that an ephemeral container may not (upstream's
+# allowedEphemeralContainerFields: it is not relied upon for the pod's service), in the order of
+# the Container type's fields.
+_NOT_EPHEMERAL = ("ports", "resources", "resizePolicy", "restartPolicy", "livenessProbe", "readinessProbe",
+                  "startupProbe", "lifecycle")
+
+
+def _ephemeral_containers_errors(spec: Mapping, path: str, names: set) -> list[FieldError]:
+    """validateEphemeralContainers: each is a container (its name unique among all the pod's
+    containers) that sets none of _NOT_EPHEMERAL, targets a container or init container of the pod,
+    and mounts no subPath; a pod template has none."""
+    list_errors, items = fc.items(spec.get("ephemeralContainers"), f"{path}.ephemeralContainers")
+    if list_errors or not items:
+        return list_errors
+    errors = [] if path == "spec" else [forbidden(f"{path}.ephemeralContainers",
+                                                  "ephemeral containers not allowed in pod template")]
+    targets = {c.get("name") for field in ("containers", "initContainers")
+               for c in spec.get(field) or () if isinstance(c, Mapping)}
+    for item_path, container in items:
+        errors += container_errors(container, item_path, names)
+        if not isinstance(container, Mapping):
+            continue
+        target = container.get("targetContainerName")
+        if target and target not in targets:
+            errors.append(FieldError("FieldValueNotFound", f"{item_path}.targetContainerName", target))
+        errors += [forbidden(f"{item_path}.{field}", "cannot be set for an Ephemeral Container")
+                   for field in _NOT_EPHEMERAL if container.get(field) not in (None, {}, [])]
+        for i, mount in enumerate(container.get("volumeMounts") or ()):
+            for field in ("subPath", "subPathExpr"):
+                if isinstance(mount, Mapping) and mount.get(field):
+                    errors.append(forbidden(f"{item_path}.volumeMounts[{i}].{field}",
+                                            "cannot be set for an Ephemeral Container"))
+    return errors
+
+
+def ephemeral_containers_update_errors(pod: Mapping, old: Mapping) -> list[FieldError]:
+    """ValidatePodEphemeralContainersUpdate: the pod's spec as a whole, and every ephemeral
+    container it had is still there, unchanged (matched by name: a patch need not keep the order)."""
+    errors = pod_spec_errors(pod.get("spec"), "spec")
+    now = {c.get("name"): c for c in get_path(pod, "spec", "ephemeralContainers") or () if isinstance(c, Mapping)}
+    for was in get_path(old, "spec", "ephemeralContainers") or ():
+        name = was.get("name")
+        existing = f'existing ephemeral containers "{name}" may not be'
+        if name not in now:
+            errors.append(forbidden("spec.ephemeralContainers", f"{existing} removed\n"))
+        elif now[name] != was:
+            errors.append(forbidden("spec.ephemeralContainers", f"{existing} changed\n{_difference(was, now[name])}"))
+    return errors
+
+
+def _difference(old: Mapping, new: Mapping) -> str:
+    """The fields of a container that differ, as `-field: old` and `+field: new` lines."""
+    lines = []
+    for field in sorted(set(old) | set(new)):
+        if old.get(field) != new.get(field):
+            lines += [f"-{field}: {_json(old.get(field))}", f"+{field}: {_json(new.get(field))}"]
+    return "\n".join(lines)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(thaw(value), sort_keys=True, separators=(",", ":"))
 
 
 def _scheduling_gate_errors(gates: Any, path: str) -> list[FieldError]:
@@ -212,6 +278,8 @@ def _without_mutable(spec: Mapping) -> Mapping:
 def pod_errors(pod: Mapping, old: Mapping | None) -> list[FieldError]:
     errors = pod_spec_errors(pod.get("spec"), "spec")
     spec = pod.get("spec")
+    if old is None and isinstance(spec, Mapping) and spec.get("ephemeralContainers"):  # (only through the subresource)
+        errors.append(forbidden("spec.ephemeralContainers", "cannot be set on create"))
     if not errors and spec.get("schedulingGates") and spec.get("nodeName"):
         errors.append(forbidden("spec.nodeName", "cannot be set until all schedulingGates have been cleared"))
     if old is None or errors:

@@ -28,7 +28,8 @@ from .validate_hpa import hpa_errors, hpa_status_errors
 from .validate_networkpolicy import networkpolicy_errors
 from .validate_statefulset import claim_errors, statefulset_errors, statefulset_status_errors
 from .validate_storage import persistentvolume_errors, storageclass_errors
-from .validate_workloads import PROTOCOLS, deployment_errors, pod_errors, replicaset_errors, service_errors
+from .validate_workloads import (PROTOCOLS, deployment_errors, ephemeral_containers_update_errors, pod_errors,
+                                 replicaset_errors, service_errors)
 from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
                                quota_errors, quota_status_errors, role_binding_errors, role_errors)
 
@@ -372,6 +373,8 @@ def validate(rt: ResourceType, obj: Mapping, old: Mapping | None = None,
     if subresource in ("status", "finalize"):
         check = _STATUS_CHECKS.get((rt.group, rt.kind))
         errors += check(obj) if check else []
+    elif subresource == "ephemeralcontainers":
+        errors += ephemeral_containers_update_errors(obj, old or {})
     else:
         check = CHECKS.get((rt.group, rt.kind))
         errors += check(obj, old) if check else []

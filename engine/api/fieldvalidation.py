@@ -52,7 +52,7 @@ def body_schema(rt: ResourceType, version: str, subresource: str = "") -> Mappin
         return builtin_schemas()[_SCALE]
     if subresource == "binding" or (rt.group, rt.kind) == ("", "Binding"):
         return builtin_schemas()[_BINDING]
-    if subresource not in ("", "status"):
+    if subresource not in ("", "status", "ephemeralcontainers"):  # (the last one's body is a Pod)
         return None
     return kind_schema(rt, version)
 

@@ -198,23 +198,27 @@ def _runs(lines: list[Line]) -> list[list[Line]]:
 
 def _status(pod: Mapping, container: str, now: float) -> Mapping:
     statuses = runtime.current().status(pod, now)
-    for status in (statuses.get("containerStatuses") or []) + (statuses.get("initContainerStatuses") or []):
+    for status in [s for field in ("containerStatuses", "initContainerStatuses", "ephemeralContainerStatuses")
+                   for s in statuses.get(field) or ()]:
         if status.get("name") == container:
             return status
     return {}
 
 
 def container_of(pod: Mapping, asked: str | None) -> str:
-    """The container a log request names, or the pod's only one (a 400 naming the choices)."""
+    """The container a log request names (an app, init or ephemeral one), or the pod's only app
+    container (a 400 naming the choices)."""
     spec = pod.get("spec") or {}
     apps = [c.get("name") for c in spec.get("containers") or ()]
     inits = [c.get("name") for c in spec.get("initContainers") or ()]
+    ephemeral = [c.get("name") for c in spec.get("ephemeralContainers") or ()]
     name = get_path(pod, "metadata", "name")
     if not asked:
         if len(apps) == 1:
             return apps[0]
         raise bad_request(f"a container name must be specified for pod {name}, choose one of: [{' '.join(apps)}]"
-                          + (f" or one of the init containers: [{' '.join(inits)}]" if inits else ""))
-    if asked not in apps + inits:
+                          + (f" or one of the init containers: [{' '.join(inits)}]" if inits else "")
+                          + (f" or one of the ephemeral containers: [{' '.join(ephemeral)}]" if ephemeral else ""))
+    if asked not in apps + inits + ephemeral:
         raise bad_request(f"container {asked} is not valid for pod {name}")
     return asked

@@ -30,10 +30,11 @@ _TERMINAL = ("Succeeded", "Failed")
 
 @builtin(pure=False)  # the simulated runtime in force (runtime.use)
 def container_statuses(pod, now, annotations=None):
-    """The runtime's init and app container statuses of an admitted POD at NOW (state, ready, restartCount, image, imageID, containerID, lastState); with ANNOTATIONS, as if the pod had those (definition_changes).
+    """The runtime's init, app and ephemeral container statuses of an admitted POD at NOW (state, ready, restartCount, image, imageID, containerID, lastState); with ANNOTATIONS, as if the pod had those (definition_changes).
 
     container_statuses(pod, now).containerStatuses[0].state → {"running": {"startedAt": "2026-01-01T00:00:05Z"}}
     container_statuses(pod, now).initContainerStatuses → null (no init containers)
+    container_statuses(pod, now).ephemeralContainerStatuses → null (no kubectl debug containers)
     """
     pod = _map(pod)
     if annotations is not None:

@@ -98,6 +98,18 @@ def test_no_default_role_writes_a_status_or_binds_a_pod(api, role):
     assert not may(api, "create", "", "pods", "binding") and not may(api, "update", "", "namespaces", "finalize")
 
 
+@pytest.mark.parametrize("role", ["view", "edit", "admin"])
+def test_no_default_role_but_cluster_admin_adds_ephemeral_containers(api, role):
+    # (upstream keeps pods/ephemeralcontainers out of them: admission policies written before the
+    # subresource existed do not see what it adds)
+    bind(api, role)
+    bind(api, "cluster-admin", name="root")
+    root = service_account_user("default", "root")
+    for verb in ("get", "patch", "update"):
+        assert not may(api, verb, "", "pods", "ephemeralcontainers")
+        assert may(api, verb, "", "pods", "ephemeralcontainers", user=root)
+
+
 def test_edit_reads_secrets_and_writes_no_rbac_and_admin_writes_roles_and_role_bindings(api):
     bind(api, "edit")
     bind(api, "admin", name="owner")

@@ -35,7 +35,8 @@ def test_category_all_holds_the_workload_kinds():
 
 
 @pytest.mark.parametrize("kind, namespaced, subresources", [
-    ("Pod", True, {"status", "binding", "eviction"}), ("Node", False, {"status"}), ("Namespace", False, {"status", "finalize"}),
+    ("Pod", True, {"status", "binding", "eviction", "ephemeralcontainers"}), ("Node", False, {"status"}),
+    ("Namespace", False, {"status", "finalize"}),
     ("ConfigMap", True, set()),
 ])
 def test_scope_and_subresources(kind, namespaced, subresources):

@@ -168,7 +168,7 @@ def test_exec_and_the_proxies_are_refused_as_unsupported_not_as_missing(live):
 
 def test_a_route_not_served_is_upstreams_404_with_empty_details(live):
     pod = json.loads(live.request("GET", "/api/v1/namespaces/demo/pods?labelSelector=app%3Dweb")[2])["items"][0]
-    for path in (f"/api/v1/namespaces/demo/pods/{pod['metadata']['name']}/ephemeralcontainers", "/api/v1/nonsense"):
+    for path in (f"/api/v1/namespaces/demo/pods/{pod['metadata']['name']}/resize", "/api/v1/nonsense"):
         code, _, body = live.request("GET", path)
         status = json.loads(body)
         assert code == 404

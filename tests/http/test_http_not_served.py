@@ -65,10 +65,17 @@ def test_kubectl_exec_attach_and_port_forward_say_why_they_fail(live):
             in failed.stderr, args
 
 
-def test_kubectl_debug_with_an_ephemeral_container_says_they_are_disabled(live):
-    failed = live.kubectl("debug", "-n", "demo", _pod(live), "--image=busybox", "--", "sh", check=1, timeout=30)
-    assert "ephemeral containers are disabled for this cluster" in failed.stderr
-    assert "panic" not in failed.stderr
+def test_kubectl_debug_adds_an_ephemeral_container_and_only_its_attach_is_refused(live):
+    pod = _pod(live)
+    done = live.kubectl("debug", "-n", "demo", pod, "--image=busybox", "-it", "-c", "probe", "--", "sh", timeout=30)
+    assert "ephemeral containers are disabled" not in done.stderr and "panic" not in done.stderr
+    assert "pods/attach is not supported: recon simulates containers" in done.stderr
+    assert live.kubectl("get", "pod", "-n", "demo", pod, "-o", "jsonpath={.spec.ephemeralContainers[*].name}").stdout \
+        == "probe"
+    code, status = _status(live, "PUT", f"/api/v1/namespaces/demo/pods/{pod}/ephemeralcontainers",
+                           {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": pod}, "spec": {}})
+    assert (code, status["reason"]) == (422, "Invalid")
+    assert 'existing ephemeral containers "probe" may not be removed' in status["message"]
 
 
 def test_kubectl_auth_whoami_shows_the_admin(live):
