@@ -7,7 +7,7 @@ The functions here edit a thawed (plain dict) object in place:
   `_Deployment`, ...); idempotent.
 - `prepare_create(kind, obj)`: the strategies' `PrepareForCreate` (a new
   Pod is Pending with its QoS class, a new Namespace is Active and carries
-  the `kubernetes` finalizer).
+  the `kubernetes` finalizer, a new ReplicaSet's status is `replicas: 0`).
 - `admit_pod(pod, priority_classes)`: the create-time admission plugins
   that fill pods (ServiceAccount's name only, DefaultTolerationSeconds,
   Priority).  Raises `APIError` (Forbidden) like upstream's plugins.
@@ -538,8 +538,23 @@ def _positive(value: Any) -> bool:
     return amount is not None and amount > 0
 
 
+# The status PrepareForCreate resets a new object to (the Go zero value, `Status = XStatus{}`), as
+# upstream's JSON writes it: the counts whose json tag has no omitempty are there, at 0.
+_ZERO_STATUS: dict[tuple[str, str], dict[str, int]] = {
+    ("apps", "ReplicaSet"): {"replicas": 0},
+    ("apps", "StatefulSet"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "DaemonSet"): {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                            "numberReady": 0},
+    ("autoscaling", "HorizontalPodAutoscaler"): {"desiredReplicas": 0},
+    ("policy", "PodDisruptionBudget"): {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0,
+                                        "expectedPods": 0},
+}
+
+
 def prepare_create(group: str, kind: str, obj: dict) -> None:
     """Status and spec fields a strategy sets on create (PrepareForCreate)."""
+    if (group, kind) in _ZERO_STATUS:
+        obj["status"] = dict(_ZERO_STATUS[group, kind])
     if (group, kind) == ("", "Pod"):
         spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
         obj["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}

@@ -282,9 +282,10 @@ def scale_of(obj: Mapping, rt: ResourceType | None = None) -> Mapping:
         found = get_path(obj, *_path_of(paths.label_selector)) if paths.label_selector else None
         selector = found if isinstance(found, str) else ""
     view_meta = {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta}
-    return freeze({  # (status.selector is omitempty upstream: no selector, no field)
+    return freeze({  # (spec.replicas and status.selector are omitempty upstream: 0 or none, no field)
         "apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": view_meta,
-        "spec": {"replicas": spec}, "status": {"replicas": status, **({"selector": selector} if selector else {})},
+        "spec": {"replicas": spec} if spec else {},
+        "status": {"replicas": status, **({"selector": selector} if selector else {})},
     })
 
 

@@ -133,6 +133,30 @@ def test_replicaset_defaults_replicas_to_one(api):
     assert api.create(ADMIN, body)["spec"]["replicas"] == 1
 
 
+@pytest.mark.parametrize("kind, status", [
+    ("Deployment", None),
+    ("ReplicaSet", {"replicas": 0}),
+    ("StatefulSet", {"replicas": 0, "availableReplicas": 0}),
+    ("DaemonSet", {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                   "numberReady": 0}),
+])
+def test_a_new_workload_has_the_zero_status_with_the_counts_upstream_never_omits(api, kind, status):
+    body = deployment(replicas=None if kind == "DaemonSet" else 2)
+    body["kind"] = kind
+    if kind == "StatefulSet":
+        body["spec"]["serviceName"] = "web"
+    body["status"] = {"replicas": 5, "readyReplicas": 5, "observedGeneration": 7}
+    assert thaw(api.create(ADMIN, body).get("status")) == status
+
+
+def test_a_new_disruption_budget_has_its_four_counts_at_zero(api):
+    made = api.create(ADMIN, {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                              "metadata": {"name": "web", "namespace": "default"},
+                              "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+    assert thaw(made["status"]) == {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0,
+                                    "expectedPods": 0}
+
+
 def test_namespace_gets_kubernetes_finalizer_active_phase_and_name_label(api):
     ns = api.create(ADMIN, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}})
     assert list(ns["spec"]["finalizers"]) == ["kubernetes"]

@@ -49,7 +49,7 @@ def test_defaults_min_replicas_one_and_the_80_percent_cpu_metric(api):
     assert made["spec"]["minReplicas"] == 1
     assert made["spec"]["metrics"] == [CPU_80]
     assert "behavior" not in made["spec"]  # (defaulted only when given)
-    assert "generation" not in made["metadata"] and "status" not in made
+    assert "generation" not in made["metadata"] and made["status"] == {"desiredReplicas": 0}
 
 
 def test_given_metrics_and_min_replicas_are_kept(api):

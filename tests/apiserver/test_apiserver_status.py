@@ -119,6 +119,12 @@ def test_scale_subresource_reads_and_writes_replicas(api):
     assert stored["spec"]["replicas"] == 4 and stored["metadata"]["generation"] == 2
 
 
+def test_the_scale_of_a_workload_at_zero_replicas_leaves_spec_replicas_out(api):
+    api.create(ADMIN, deployment(replicas=0))
+    scale = api.get(ADMIN, "apps", "Deployment", "default", "web", subresource="scale")
+    assert (thaw(scale["spec"]), thaw(scale["status"])) == ({}, {"replicas": 0, "selector": "app=web"})
+
+
 def test_binding_assigns_a_node_once(api):
     api.create(ADMIN, pod("x"))
     bound = api.bind(ADMIN, "default", "x", "node-1")

@@ -238,6 +238,18 @@ def test_status_counts_as_upstream_with_min_ready_seconds(controller_cluster):
     assert c.get("DaemonSet", "agent")["status"]["numberAvailable"] == 2
 
 
+def test_a_daemonset_that_no_node_should_run_leaves_out_the_omitempty_counts(controller_cluster):
+    c = cluster(controller_cluster, "n1", "n2")
+    c.create(daemonset())
+    settle(c)
+    assert c.get("DaemonSet", "agent")["status"]["numberAvailable"] == 2
+    c.apply(daemonset(node_selector={"role": "none"}))
+    settle(c)
+    assert dict(c.get("DaemonSet", "agent")["status"]) == {
+        "desiredNumberScheduled": 0, "currentNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0,
+        "observedGeneration": 2}
+
+
 def test_revisions_record_each_template_and_going_back_renumbers_the_old_one(controller_cluster):
     c = cluster(controller_cluster, "n1")
     c.create(daemonset(image="agent:1"))
@@ -301,7 +313,7 @@ def test_rolling_update_replaces_at_most_max_unavailable_pods_at_a_time(controll
     doomed = [p for p in c.list("Pod") if p["metadata"].get("deletionTimestamp")]
     assert len(doomed) == 2
     status = c.get("DaemonSet", "agent")["status"]
-    assert status["observedGeneration"] == 2 and status["updatedNumberScheduled"] == 0
+    assert status["observedGeneration"] == 2 and "updatedNumberScheduled" not in status
     settle(c)
     assert rolled(c, "agent:2") == ["n1", "n2", "n3", "n4", "n5"]
     status = c.get("DaemonSet", "agent")["status"]
@@ -338,7 +350,7 @@ def test_on_delete_replaces_only_the_pods_someone_deleted(controller_cluster):
     c.apply(daemonset(image="agent:2", strategy={"type": "OnDelete"}))
     settle(c)
     assert rolled(c, "agent:1") == ["n1", "n2"]
-    assert c.get("DaemonSet", "agent")["status"]["updatedNumberScheduled"] == 0
+    assert "updatedNumberScheduled" not in c.get("DaemonSet", "agent")["status"]
     c.delete("Pod", by_node(c)["n1"]["metadata"]["name"], grace_period=0)
     settle(c)
     assert rolled(c, "agent:2") == ["n1"] and rolled(c, "agent:1") == ["n2"]

@@ -99,17 +99,16 @@ def test_status_and_conditions_follow_the_pods_until_the_rollout_completes(clust
     converge(c)
     d = c.get("Deployment", "web")
     [rs] = replicasets(c)
-    assert d["status"]["updatedReplicas"] == 3 and d["status"]["availableReplicas"] == 0
-    assert d["status"]["unavailableReplicas"] == 3
+    assert {k: v for k, v in d["status"].items() if k != "conditions"} == {
+        "replicas": 3, "updatedReplicas": 3, "unavailableReplicas": 3, "observedGeneration": d["metadata"]["generation"]}
     assert condition(d, "Available")["reason"] == "MinimumReplicasUnavailable"
     assert condition(d, "Progressing")["reason"] in ("NewReplicaSetCreated", "ReplicaSetUpdated")
     make_ready(c)
     converge(c)
     d = c.get("Deployment", "web")
-    assert {k: d["status"][k] for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas",
-                                         "unavailableReplicas", "observedGeneration")} == {
+    assert {k: v for k, v in d["status"].items() if k != "conditions"} == {
         "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3, "availableReplicas": 3,
-        "unavailableReplicas": 0, "observedGeneration": d["metadata"]["generation"]}
+        "observedGeneration": d["metadata"]["generation"]}
     available, progressing = condition(d, "Available"), condition(d, "Progressing")
     assert (available["status"], available["reason"], available["message"]) == (
         "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
@@ -117,6 +116,37 @@ def test_status_and_conditions_follow_the_pods_until_the_rollout_completes(clust
         "True", "NewReplicaSetAvailable", f'ReplicaSet "{rs["metadata"]["name"]}" has successfully progressed.')
     assert progressing["lastUpdateTime"] and progressing["lastTransitionTime"]
     assert [x["type"] for x in d["status"]["conditions"]] == ["Available", "Progressing"]
+
+
+def test_a_deployment_scaled_to_zero_leaves_out_every_count(cluster):
+    c = cluster
+    c.apply(deployment(replicas=2))
+    converge(c)
+    make_ready(c)
+    converge(c)
+    c.apply(deployment(replicas=0))
+    converge(c)
+    d = c.get("Deployment", "web")
+    assert {k: v for k, v in d["status"].items() if k != "conditions"} == {"observedGeneration": 2}
+    assert [(x["type"], x["status"]) for x in d["status"]["conditions"]] == [("Available", "True"), ("Progressing", "True")]
+    [rs] = replicasets(c)
+    assert dict(rs["status"]) == {"replicas": 0, "observedGeneration": 2}
+
+
+def test_the_replicaset_takes_min_ready_seconds_and_leaves_it_out_at_zero(cluster):
+    c = cluster
+    c.apply(deployment(replicas=1))
+    converge(c)
+    [rs] = replicasets(c)
+    assert "minReadySeconds" not in rs["spec"]
+    c.apply(deployment(replicas=1, minReadySeconds=10))
+    converge(c)
+    [rs] = replicasets(c)
+    assert rs["spec"]["minReadySeconds"] == 10
+    c.apply(deployment(replicas=1, minReadySeconds=0))
+    converge(c)
+    [rs] = replicasets(c)
+    assert "minReadySeconds" not in rs["spec"]
 
 
 @pytest.mark.parametrize("surge, unavailable, first_new, first_old", [

@@ -192,13 +192,28 @@ def test_a_pod_becomes_available_min_ready_seconds_after_it_became_ready(control
     c.set_pod_status(name, ready_since=ready_at)
     assert c.run(10).converged
     status = c.get("ReplicaSet", "web")["status"]
-    assert status["readyReplicas"] == 1 and status["availableReplicas"] == 0
+    assert status["readyReplicas"] == 1 and "availableReplicas" not in status
     before = engine.evaluations["replicaset-controller/status"]
     assert c.run(60).converged
     assert c.get("ReplicaSet", "web")["status"]["availableReplicas"] == 1
     assert ready_at + 30 < c.clock.now() <= ready_at + 31
     # woken once at the deadline, once more after its own write; no polling
     assert engine.evaluations["replicaset-controller/status"] - before <= 2
+
+
+def test_a_replicaset_scaled_to_zero_reports_only_replicas_and_observed_generation(controller_cluster):
+    c = controller_cluster
+    c.load("replicaset")
+    c.apply(replicaset(replicas=2))
+    c.run()
+    for name in names(c.list("Pod")):
+        c.set_pod_status(name)
+    assert c.run().converged
+    assert dict(c.get("ReplicaSet", "web")["status"]) == {
+        "replicas": 2, "fullyLabeledReplicas": 2, "readyReplicas": 2, "availableReplicas": 2, "observedGeneration": 1}
+    c.apply(replicaset(replicas=0))
+    assert c.run().converged
+    assert dict(c.get("ReplicaSet", "web")["status"]) == {"replicas": 0, "observedGeneration": 2}
 
 
 def test_at_most_500_pods_are_created_per_evaluation(controller_cluster):

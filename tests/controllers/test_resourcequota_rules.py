@@ -104,6 +104,16 @@ def test_quota_status_reports_hard_and_used_and_tracks_creates_and_deletes(contr
         "pods": "0", "requests.cpu": "0", "limits.memory": "0", "configmaps": "1"}
 
 
+def test_a_quota_of_no_resources_has_neither_hard_nor_used(controller_cluster):
+    c = controller_cluster
+    c.load("resourcequota")
+    c.create(quota({"pods": "4"}))
+    c.create(quota({}, name="none"))
+    c.run(5)
+    assert dict(c.get("ResourceQuota", "q")["status"]) == {"hard": {"pods": "4"}, "used": {"pods": "0"}}
+    assert "status" not in c.get("ResourceQuota", "none")
+
+
 def test_quota_refuses_a_create_past_hard_with_upstream_words(controller_cluster):
     c = controller_cluster
     c.load("resourcequota")

@@ -120,6 +120,20 @@ def test_ordered_scale_down_removes_the_highest_ordinal_first_one_at_a_time(clus
                                                "delete Pod web-1 in StatefulSet web successful"]
 
 
+def test_a_statefulset_scaled_to_zero_keeps_replicas_and_available_replicas_only(cluster):
+    c = cluster
+    c.create(statefulset(replicas=2, podManagementPolicy="Parallel"))
+    c.run()
+    ready(c, "web-0", "web-1")
+    c.apply(statefulset(replicas=0, podManagementPolicy="Parallel"))
+    assert c.run().converged
+    assert pod_names(c) == []
+    status = c.get("StatefulSet", "web")["status"]
+    revision = status["updateRevision"]
+    assert status == {"observedGeneration": 2, "replicas": 0, "availableReplicas": 0, "currentRevision": revision,
+                      "updateRevision": revision, "collisionCount": 0}
+
+
 def test_ordinals_start_names_the_pods_from_it(cluster):
     c = cluster
     c.create(statefulset(replicas=2, ordinals={"start": 5}, podManagementPolicy="Parallel"))

@@ -164,6 +164,29 @@ def test_scale_changes_replicas_and_a_watch_sees_it(live):
              "4 pods")
 
 
+def test_a_deployment_scaled_to_zero_has_no_zero_counts_yet_prints_and_rolls_out_as_zero(live):
+    path = write(live, "zero.yaml", DEPLOYMENT.format(name="zero", image="nginx:1.27"))
+    live.kubectl("apply", "-f", path)
+    live.kubectl("rollout", "status", "deploy/zero", "--timeout=20s")
+    live.kubectl("scale", "deploy/zero", "--replicas=0")
+    out = live.kubectl("rollout", "status", "deploy/zero", "--timeout=20s").stdout
+    assert 'deployment "zero" successfully rolled out' in out
+
+    def statuses():
+        deploy = json.loads(live.kubectl("get", "deploy", "zero", "-o", "json").stdout)["status"]
+        sets = json.loads(live.kubectl("get", "rs", "-l", "app=zero", "-o", "json").stdout)["items"]
+        return sorted(deploy), [rs["status"] for rs in sets]
+
+    wait_for(lambda: statuses() == (["conditions", "observedGeneration"], [{"replicas": 0, "observedGeneration": 2}]),
+             "the scaled-down status")
+    unavailable = live.kubectl("get", "deploy", "zero", "-o", "jsonpath={.status.unavailableReplicas}").stdout
+    assert unavailable == ""
+    [row] = live.kubectl("get", "deploy", "zero", "--no-headers").stdout.splitlines()
+    assert row.split()[:4] == ["zero", "0/0", "0", "0"]
+    [row] = live.kubectl("get", "rs", "-l", "app=zero", "--no-headers").stdout.splitlines()
+    assert row.split()[1:4] == ["0", "0", "0"]
+
+
 def _kubectl(live) -> list[str]:
     from http_live import KUBECTL
 
