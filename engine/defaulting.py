@@ -104,6 +104,26 @@ def _replicaset(rs: dict) -> None:
         _template_owner(rs)
 
 
+def _replicationcontroller(rc: dict) -> None:
+    """SetDefaults_ReplicationController: an empty selector and empty labels are the template's
+    labels (when it has some), one replica; the template's pod spec defaults."""
+    spec = rc.get("spec")
+    if not isinstance(spec, dict):
+        return
+    template = spec.get("template")
+    template_meta = template.get("metadata") if isinstance(template, dict) else None
+    labels = template_meta.get("labels") if isinstance(template_meta, dict) else None
+    if isinstance(labels, dict):
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        meta = rc.setdefault("metadata", {})
+        if isinstance(meta, dict) and not meta.get("labels"):
+            meta["labels"] = dict(labels)
+    if spec.get("replicas") is None:
+        spec["replicas"] = 1
+    _template_owner(rc)
+
+
 def _daemonset(ds: dict) -> None:
     """SetDefaults_DaemonSet (apps/v1): RollingUpdate with maxUnavailable 1 and maxSurge 0, revisionHistoryLimit 10."""
     spec = ds.get("spec")
@@ -462,6 +482,7 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass,
     ("apps", "Deployment"): _deployment,
     ("apps", "ReplicaSet"): _replicaset,
+    ("", "ReplicationController"): _replicationcontroller,
     ("apps", "DaemonSet"): _daemonset,
     ("apps", "StatefulSet"): _statefulset,
     ("", "PersistentVolumeClaim"): _persistentvolumeclaim,
@@ -542,6 +563,7 @@ def _positive(value: Any) -> bool:
 # upstream's JSON writes it: the counts whose json tag has no omitempty are there, at 0.
 _ZERO_STATUS: dict[tuple[str, str], dict[str, int]] = {
     ("apps", "ReplicaSet"): {"replicas": 0},
+    ("", "ReplicationController"): {"replicas": 0},
     ("apps", "StatefulSet"): {"replicas": 0, "availableReplicas": 0},
     ("apps", "DaemonSet"): {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
                             "numberReady": 0},

@@ -15,7 +15,9 @@
 - the request's propagation policy decides the garbage-collection finalizers
   (deletionFinalizersForGarbageCollection): `Orphan` puts `orphan` on the
   object, `Foreground` puts `foregroundDeletion`, `Background` removes both,
-  and no policy keeps what the object has (every kind defaults to Background).
+  and no policy keeps what the object has; without either, a
+  ReplicationController orphans its pods (its v1 DefaultGarbageCollectionPolicy,
+  kept for compatibility) and every other kind defaults to Background.
 
 Each plan is `("delete", None)`, `("put", new)` or `("noop", old)`.
 """
@@ -33,6 +35,9 @@ IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 ORPHAN = "orphan"
 FOREGROUND = "foregroundDeletion"
 PROPAGATION_POLICIES = ("Foreground", "Background", "Orphan")
+# Kinds whose DefaultGarbageCollectionPolicy is OrphanDependents: a delete that names no policy
+# leaves their dependents (upstream keeps it for core/v1 ReplicationControllers).
+ORPHAN_BY_DEFAULT = frozenset({("", "ReplicationController")})
 
 Plan = tuple[str, Any]
 
@@ -110,6 +115,9 @@ def plan_delete(rt: ResourceType, obj: Mapping, requested: int | None, now: floa
                 propagation: str | None = None) -> Plan:
     if (rt.group, rt.kind) == ("", "Namespace"):
         return _plan_namespace_delete(rt, obj, now)
+    if propagation is None and (rt.group, rt.kind) in ORPHAN_BY_DEFAULT and not (
+            {ORPHAN, FOREGROUND} & set(get_path(obj, "metadata", "finalizers") or ())):
+        propagation = "Orphan"
     updated = gc_finalizers(obj, propagation)
     finalizers = get_path(updated, "metadata", "finalizers")
     graceful = _graceful(rt, updated, requested, now)

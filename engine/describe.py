@@ -3,7 +3,7 @@
 Name, Namespace, Labels and Annotations (but the last applied
 configuration, which kubectl leaves out too); then the fields of the kind that
 matter when debugging (kubectl's describers for Pods, Deployments,
-ReplicaSets, Nodes, Services, Jobs, CronJobs, NetworkPolicies and
+ReplicaSets, ReplicationControllers, Nodes, Services, Jobs, CronJobs, NetworkPolicies and
 HorizontalPodAutoscalers; the spec and status of any other kind as YAML);
 the Conditions table; and the object's Events — the core/v1 Events whose
 involvedObject names it (kind, name, namespace and, when both have one,
@@ -475,8 +475,8 @@ def _generic(obj: Mapping, _snapshot: Any) -> list[str]:
     return out + (_yaml("Status", status) if status else [])
 
 
-_KINDS = {"Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "Node": _node,
-          "Service": _service, "Job": _job, "CronJob": _cronjob, "DaemonSet": _daemonset,
+_KINDS = {"Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "ReplicationController": _replicaset,
+          "Node": _node, "Service": _service, "Job": _job, "CronJob": _cronjob, "DaemonSet": _daemonset,
           "StatefulSet": _statefulset, "NetworkPolicy": _networkpolicy,
           "HorizontalPodAutoscaler": _horizontalpodautoscaler}
 

@@ -55,7 +55,7 @@ _YAML = yaml.CSafeDumper
 
 # kubectl's short names where they read well (pods and nodes keep their names: `po`, `no` do not).
 SHORT = {
-    "Deployment": "deploy", "ReplicaSet": "rs", "Service": "svc", "Endpoints": "ep",
+    "Deployment": "deploy", "ReplicaSet": "rs", "ReplicationController": "rc", "Service": "svc", "Endpoints": "ep",
     "Namespace": "ns", "ServiceAccount": "sa", "ConfigMap": "cm", "DaemonSet": "ds",
     "StatefulSet": "sts", "EndpointSlice": "endpointslice", "PersistentVolumeClaim": "pvc",
     "CustomResourceDefinition": "crd", "PriorityClass": "pc", "HorizontalPodAutoscaler": "hpa",

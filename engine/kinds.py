@@ -122,6 +122,7 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t("", "Namespace", "namespaces", "ns", namespaced=False, sub={"status", "finalize"}),
     _t("", "Node", "nodes", "no", namespaced=False, sub={"status"}),
     _t("", "Pod", "pods", "po", categories=_ALL, sub={"status", "binding", "eviction", "ephemeralcontainers"}),
+    _t("", "ReplicationController", "replicationcontrollers", "rc", categories=_ALL, sub={"status", "scale"}),
     _t("", "Service", "services", "svc", categories=_ALL, sub={"status"}),
     _t("", "Endpoints", "endpoints", "ep", create_on_update=True, has_spec=False),
     _t("", "ConfigMap", "configmaps", "cm", has_spec=False),

@@ -701,8 +701,9 @@ def actor_for(path: str) -> Actor:
 
 def _delete(api: Any, key: Key, source: str) -> None:
     group, kind, ns, name = key
-    api.submit(actor_for(source), [Request("delete", group, kind, ns, name)],
-               cause=({"manifest": source, "pruned": True},))
+    # (Background, as kubectl apply --prune deletes: a ReplicationController takes its pods along)
+    prune = Request("delete", group, kind, ns, name, body={"propagationPolicy": "Background"})
+    api.submit(actor_for(source), [prune], cause=({"manifest": source, "pruned": True},))
 
 
 def prune_candidates(snapshot: Any, keep: set[Key], bad: set[str]) -> list[tuple[Key, str]]:

@@ -35,7 +35,8 @@ from .objects import Key, get_path, thaw
 
 SHORT = {"Deployment": "deploy", "ReplicaSet": "rs", "Pod": "pod", "Service": "svc", "Endpoints": "ep",
          "ConfigMap": "cm", "Namespace": "ns", "Node": "node", "ServiceAccount": "sa", "Secret": "secret",
-         "StatefulSet": "sts", "DaemonSet": "ds", "Job": "job", "EndpointSlice": "endpointslice"}
+         "StatefulSet": "sts", "DaemonSet": "ds", "Job": "job", "EndpointSlice": "endpointslice",
+         "ReplicationController": "rc"}
 PROXY = ("proxy.recon.dev", "ServiceRules")
 # Kinds the engine makes or updates as bookkeeping (heartbeats, derived objects, tokens): not worth a
 # line of their own (a Deployment's line covers its ReplicaSets; the folder's own objects have theirs).

@@ -768,6 +768,11 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         _NAME, C("Desired", 0, _count("spec", "replicas"), "integer"), C("Current", 0, _count("status", "replicas"), "integer"),
         C("Ready", 0, _count("status", "readyReplicas"), "integer"), _AGE, *_WORKLOAD_WIDE,
     ],
+    ("", "ReplicationController"): [
+        _NAME, C("Desired", 0, _count("spec", "replicas"), "integer"), C("Current", 0, _count("status", "replicas"), "integer"),
+        C("Ready", 0, _count("status", "readyReplicas"), "integer"), _AGE, *_WORKLOAD_WIDE[:2],
+        C("Selector", 1, lambda o, n: format_labels(get_path(o, "spec", "selector"))),
+    ],
     ("apps", "StatefulSet"): [_NAME, C("Ready", 0, deployment_ready), _AGE, *_WORKLOAD_WIDE[:2]],
     ("apps", "DaemonSet"): [
         _NAME, C("Desired", 0, _count("status", "desiredNumberScheduled"), "integer"),

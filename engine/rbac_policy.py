@@ -47,15 +47,16 @@ def _rule(verbs: Sequence[str], groups: Sequence[str] = ("*",), resources: Seque
 CLUSTER_ADMIN_RULES = [_rule(["*"]), {"verbs": ["*"], "nonResourceURLs": ["*"]}]
 
 # Upstream's user-facing roles (the rules of system:aggregate-to-view, -edit and -admin), resource by
-# resource, for the kinds recon serves: no replicationcontrollers, nothing of the extensions group, no
-# localsubjectaccessreviews.  The subresources of those kinds keep upstream's names where recon does not
-# serve them (exec, attach, port-forward, proxy, rollback), so a Role written for a real cluster names
-# nothing the default roles lack.  None names a cluster-scoped kind but namespaces (read: at a
+# resource, for the kinds recon serves: nothing of the extensions group, no localsubjectaccessreviews.
+# The subresources of those kinds keep upstream's names where recon does not serve them (exec,
+# attach, port-forward, proxy, rollback), so a Role written for a real cluster names nothing the
+# default roles lack.  None names a cluster-scoped kind but namespaces (read: at a
 # namespace's scope, that namespace), nor pods/ephemeralcontainers (upstream leaves it to cluster
 # admins: admission policies written before it existed do not look at what it adds).
 _POD_ACCESS = ("pods/attach", "pods/exec", "pods/portforward", "pods/proxy")
 VIEW_RULES = [
-    _rule(_READ, [""], ["pods", "pods/status", "pods/log", "services", "services/status", "endpoints",
+    _rule(_READ, [""], ["pods", "pods/status", "pods/log", "replicationcontrollers", "replicationcontrollers/scale",
+                        "replicationcontrollers/status", "services", "services/status", "endpoints",
                         "persistentvolumeclaims", "persistentvolumeclaims/status", "configmaps", "serviceaccounts",
                         "events", "bindings", "limitranges", "resourcequotas", "resourcequotas/status"]),
     _rule(_READ, [""], ["namespaces", "namespaces/status"]),
@@ -77,8 +78,8 @@ EDIT_RULES = [
     _rule(["impersonate"], [""], ["serviceaccounts"]),
     _rule(_WRITE, [""], ["pods", *_POD_ACCESS]),
     _rule(["create"], [""], ["pods/eviction", "serviceaccounts/token"]),
-    _rule(_WRITE, [""], ["configmaps", "events", "persistentvolumeclaims", "secrets", "serviceaccounts", "services",
-                         "services/proxy"]),
+    _rule(_WRITE, [""], ["configmaps", "events", "persistentvolumeclaims", "replicationcontrollers",
+                         "replicationcontrollers/scale", "secrets", "serviceaccounts", "services", "services/proxy"]),
     _rule(_WRITE, ["apps"], ["deployments", "deployments/scale", "deployments/rollback", "replicasets",
                              "replicasets/scale", "statefulsets", "statefulsets/scale", "daemonsets"]),
     _rule(_WRITE, ["batch"], ["jobs", "cronjobs"]),

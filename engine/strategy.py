@@ -31,7 +31,7 @@ from .fieldcheck import int_range
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType, ScalePaths
 from .naming import uid_for
 from .objects import Key, freeze, freeze_unshared, get_path, set_path, thaw
-from .selectors import from_label_selector
+from .selectors import from_label_selector, from_map
 from .timeutil import format_time
 
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -276,7 +276,7 @@ def scale_of(obj: Mapping, rt: ResourceType | None = None) -> Mapping:
     paths = _scale_paths(rt, obj)
     if paths is None:
         spec, status = get_path(obj, "spec", "replicas") or 0, get_path(obj, "status", "replicas") or 0
-        selector = _selector_text(get_path(obj, "spec", "selector"))
+        selector = _selector_text(get_path(obj, "spec", "selector"), equalities=_is_rc(obj))
     else:
         spec, status = _replicas_at(obj, paths.spec_replicas), _replicas_at(obj, paths.status_replicas)
         found = get_path(obj, *_path_of(paths.label_selector)) if paths.label_selector else None
@@ -306,10 +306,17 @@ def _replicas_at(obj: Mapping, dotted: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _selector_text(selector: Any) -> str:
+def _is_rc(obj: Mapping) -> bool:
+    return obj.get("apiVersion") == "v1" and obj.get("kind") == "ReplicationController"
+
+
+def _selector_text(selector: Any, equalities: bool = False) -> str:
+    """A label selector as text; `equalities`: a map of labels (a ReplicationController's)."""
     try:
-        return str(from_label_selector(selector)) if selector is not None else ""
-    except ValueError:
+        if selector is None:
+            return ""
+        return str(from_map(selector) if equalities else from_label_selector(selector))
+    except (ValueError, AttributeError):
         return ""
 
 

@@ -434,6 +434,71 @@ def replicaset_errors(rs: Mapping, old: Mapping | None) -> list[FieldError]:
     return errors + _template_errors(spec, "replicaset") + _selector_immutable(spec, old)
 
 
+def _label_set_errors(selector: Any, path: str) -> list[FieldError]:
+    """A map selector's types (a ReplicationController's: labels to values)."""
+    errors, selector = fc.mapping(selector, path)
+    for key, value in selector.items():
+        errors += fc.wrong_type(value, f"{path}[{key}]", "string")
+    return errors
+
+
+def _rc_template_errors(spec: Mapping, selector: Mapping) -> list[FieldError]:
+    """ValidatePodTemplateSpecForRC: the template's labels match the (non-empty) selector, its
+    pods restart Always and have no deadline."""
+    template = spec.get("template")
+    if template is None:
+        return [required("spec.template")]
+    errors, template = fc.mapping(template, "spec.template")
+    metadata_errors, metadata = fc.mapping(template.get("metadata"), "spec.template.metadata")
+    errors += metadata_errors
+    labels = metadata.get("labels") or {}
+    if selector and isinstance(labels, Mapping) and not selectors.from_map(selector).matches(labels):
+        errors.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
+    errors += fc.label_map(metadata.get("labels"), "spec.template.metadata.labels")
+    errors += pod_spec_errors(template.get("spec"), "spec.template.spec")
+    pod_spec = template.get("spec") if isinstance(template.get("spec"), Mapping) else {}
+    policy = pod_spec.get("restartPolicy")
+    if policy != "Always":
+        errors.append(not_supported("spec.template.spec.restartPolicy", policy or "", ("Always",)))
+    if pod_spec.get("activeDeadlineSeconds") is not None:
+        errors.append(forbidden("spec.template.spec.activeDeadlineSeconds",
+                                "activeDeadlineSeconds in ReplicationController is not Supported"))
+    return errors
+
+
+def replicationcontroller_errors(rc: Mapping, old: Mapping | None) -> list[FieldError]:
+    """ValidateReplicationControllerSpec: minReadySeconds and replicas not negative, a selector
+    that is not empty (it may change, unlike a ReplicaSet's), a template it selects."""
+    errors, spec = fc.mapping(rc.get("spec"), "spec")
+    errors += fc.int_range(spec.get("minReadySeconds"), "spec.minReadySeconds", 0)
+    selector = spec.get("selector")
+    selector_errors = _label_set_errors(selector, "spec.selector")
+    errors += selector_errors
+    if not selector and not selector_errors:
+        errors.append(required("spec.selector"))
+    errors += fc.int_range(spec.get("replicas"), "spec.replicas", 0)
+    return errors + _rc_template_errors(spec, selector if isinstance(selector, Mapping) and not selector_errors else {})
+
+
+def replicationcontroller_status_errors(rc: Mapping) -> list[FieldError]:
+    """ValidateReplicationControllerStatus: no negative count, none above status.replicas, no more
+    available than ready replicas."""
+    errors, status = fc.mapping(rc.get("status"), "status")
+    fields = ("replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas", "observedGeneration")
+    for field in fields:
+        errors += fc.int_range(status.get(field), f"status.{field}", 0)
+    if errors:
+        return errors
+    count = {field: status.get(field) or 0 for field in fields}
+    for field in ("fullyLabeledReplicas", "readyReplicas", "availableReplicas"):
+        if count[field] > count["replicas"]:
+            errors.append(invalid(f"status.{field}", count[field], "cannot be greater than status.replicas"))
+    if count["availableReplicas"] > count["readyReplicas"]:
+        errors.append(invalid("status.availableReplicas", count["availableReplicas"],
+                              "cannot be greater than readyReplicas"))
+    return errors
+
+
 def _int_or_percent(value: Any, path: str) -> list[FieldError]:
     if value is None or fc.is_int(value) and value >= 0:
         return []

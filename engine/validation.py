@@ -30,6 +30,7 @@ from .validate_statefulset import claim_errors, statefulset_errors, statefulset_
 from .validate_storage import persistentvolume_errors, storageclass_errors
 from .validate_workloads import (PROTOCOLS, deployment_errors, ephemeral_containers_update_errors, pod_errors,
                                  replicaset_errors, service_errors)
+from .validate_workloads import replicationcontroller_errors, replicationcontroller_status_errors
 from .validation_batch import (cronjob_errors, ingress_errors, job_errors, limitrange_errors, pdb_errors,
                                quota_errors, quota_status_errors, role_binding_errors, role_errors)
 
@@ -319,6 +320,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass_errors,
     ("apps", "Deployment"): deployment_errors,
     ("apps", "ReplicaSet"): replicaset_errors,
+    ("", "ReplicationController"): replicationcontroller_errors,
     ("apps", "StatefulSet"): statefulset_errors,
     ("", "PersistentVolumeClaim"): claim_errors,
     ("", "PersistentVolume"): persistentvolume_errors,
@@ -359,6 +361,7 @@ _STATUS_CHECKS: dict[tuple[str, str], Callable[[Mapping], list[FieldError]]] = {
     ("", "Node"): _node_status_errors,
     ("apps", "Deployment"): _replicas_status_errors,
     ("apps", "ReplicaSet"): _replicas_status_errors,
+    ("", "ReplicationController"): replicationcontroller_status_errors,
     ("apps", "StatefulSet"): statefulset_status_errors,
     ("", "ResourceQuota"): quota_status_errors,
     ("apps", "DaemonSet"): daemonset_status_errors,

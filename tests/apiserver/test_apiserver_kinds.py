@@ -29,9 +29,9 @@ def test_unknown_resource_names_the_name_and_the_crd_it_needs():
 
 
 def test_category_all_holds_the_workload_kinds():
-    assert {t.plural for t in BUILTIN.category("all")} == {"pods", "services", "deployments", "replicasets",
-                                                           "statefulsets", "daemonsets", "jobs", "cronjobs",
-                                                           "horizontalpodautoscalers"}
+    assert {t.plural for t in BUILTIN.category("all")} == {"pods", "replicationcontrollers", "services", "deployments",
+                                                           "replicasets", "statefulsets", "daemonsets", "jobs",
+                                                           "cronjobs", "horizontalpodautoscalers"}
 
 
 @pytest.mark.parametrize("kind, namespaced, subresources", [

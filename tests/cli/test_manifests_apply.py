@@ -140,6 +140,24 @@ def test_prune_deletes_only_objects_that_came_from_the_folder(folder):
     assert folder.get("", "ConfigMap", "demo", "from-folder") is None
 
 
+def test_prune_deletes_with_background_propagation_as_kubectl_apply_prune(folder):
+    # (a ReplicationController deleted with no policy would orphan its pods: it would stay, `orphan` on it)
+    folder.write("rc.yaml", """\
+        apiVersion: v1
+        kind: ReplicationController
+        metadata: {name: web, namespace: demo}
+        spec:
+          template:
+            metadata: {labels: {app: web}}
+            spec: {containers: [{name: c, image: nginx}]}
+        """)
+    folder.apply()
+    assert folder.get("", "ReplicationController", "demo", "web")["spec"]["selector"] == {"app": "web"}
+    folder.remove("rc.yaml")
+    assert actions(folder.apply())["ReplicationController/web"] == "pruned"
+    assert folder.get("", "ReplicationController", "demo", "web") is None
+
+
 def test_a_bad_file_keeps_its_objects_and_the_rest_of_the_batch_applies(folder):
     folder.apply()
     folder.write("web.yaml", DEPLOY.replace("nginx:1.27", "nginx:1.28") + "  bad: [\n")
