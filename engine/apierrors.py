@@ -151,7 +151,8 @@ class APIError(ReconError):
             "message": self.message, "reason": self.reason, "code": self.code,
         }
         details = {k: v for k, v in self.details.items() if v not in (None, "", [], ())}
-        if details or self.reason == "NotFound":  # (upstream's NotFound has details, `{}` when empty)
+        # (upstream's NotFound always has details, `{}` when empty: kubectl debug reads details.name)
+        if details or self.reason == "NotFound":
             status["details"] = details
         return status
 

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
+
+from .timeutil import parse_duration
 
 MACROS = {
     "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
@@ -68,33 +69,6 @@ class Every:
 
 
 _EVERY = "@every "
-# a Go duration (time.ParseDuration): an optional sign, then numbers each with a unit
-_NUMBER = re.compile(r"([0-9]*)(\.[0-9]*)?")
-_UNIT = re.compile(r"[^0-9.]*")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
-def go_duration(text: str) -> float:
-    """Seconds of a Go duration string, or CronError with Go's wording."""
-    body = text[1:] if text[:1] in "+-" else text
-    if body == "0":
-        return 0.0
-    if not body:
-        raise CronError(f'time: invalid duration "{text}"')
-    total, at = 0.0, 0
-    while at < len(body):
-        number = _NUMBER.match(body, at)
-        whole, fraction = number.group(1), number.group(2) or ""
-        if not whole and len(fraction) < 2:
-            raise CronError(f'time: invalid duration "{text}"')
-        unit = _UNIT.match(body, number.end()).group(0)
-        if not unit:
-            raise CronError(f'time: missing unit in duration "{text}"')
-        if unit not in _UNIT_SECONDS:
-            raise CronError(f'time: unknown unit "{unit}" in duration "{text}"')
-        total += float(whole + fraction) * _UNIT_SECONDS[unit]
-        at = number.end() + len(unit)
-    return -total if text[:1] == "-" else total
 
 
 @functools.lru_cache(maxsize=512)
@@ -102,8 +76,8 @@ def parse(text: str) -> Schedule | Every:
     """The schedule `text` names, or CronError."""
     if text.startswith(_EVERY):
         try:
-            seconds = go_duration(text[len(_EVERY):])
-        except CronError as exc:
+            seconds = parse_duration(text[len(_EVERY):], days=False)
+        except ValueError as exc:
             raise CronError(f"failed to parse duration {text}: {exc}") from None
         return Every(max(1, math.floor(seconds)))
     spec = MACROS.get(text.strip().lower(), text)

@@ -69,8 +69,9 @@ _UNITS = {
 _COMPONENT = re.compile(r"([0-9]*)(?:\.([0-9]*))?([^0-9.]*)")
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in a Go duration ("1h30m", "1.5s", "-2m", "300ms"); also "d" for days."""
+def parse_duration(text: str, days: bool = True) -> float:
+    """Seconds in a Go duration ("1h30m", "1.5s", "-2m", "300ms"); also "d" for days unless `days` is
+    false (Go's time.ParseDuration exactly, as a CronJob's `@every` reads it)."""
     if not isinstance(text, str):
         raise ValueError(f"invalid duration {text!r}: expected a string like 1h30m")
     body = text[1:] if text[:1] in ("+", "-") else text
@@ -85,7 +86,7 @@ def parse_duration(text: str) -> float:
             raise ValueError(f'time: invalid duration "{text}"')
         if not unit:
             raise ValueError(f'time: missing unit in duration "{text}"')
-        if unit not in _UNITS:
+        if unit not in _UNITS or (unit == "d" and not days):
             raise ValueError(f'time: unknown unit "{unit}" in duration "{text}"')
         number = Fraction(int(whole or "0")) + (Fraction(int(fraction), 10 ** len(fraction)) if fraction else 0)
         total += number * _UNITS[unit]

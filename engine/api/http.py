@@ -29,7 +29,6 @@ import ipaddress
 import sys
 import threading
 import traceback
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +72,7 @@ def status_response(error: APIError) -> web.Response:
 
 
 def _plain_error(code: int, reason: str, message: str) -> web.Response:
-    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-              "message": message, "reason": reason, "code": code}
-    if reason == "NotFound":  # (as upstream's NotFound handler: kubectl debug reads details.name)
-        status["details"] = {}
-    return _json(status, code)
+    return _json(APIError(reason, message, code=code).status(), code)
 
 
 # ------------------------------------------------------------------ converger
@@ -431,7 +426,7 @@ _CHECKS = {
 }
 
 
-def _health(parts: list[str], query: Mapping[str, str]) -> web.Response | None:
+def _health(parts: list[str], query: Any) -> web.Response | None:
     """/healthz, /livez, /readyz as kube-apiserver answers them: `ok`; with ?verbose each check and
     the verdict; /readyz/CHECK one check (a 404 for a check it does not have)."""
     endpoint, checks = parts[0], _CHECKS[parts[0]]
@@ -439,7 +434,7 @@ def _health(parts: list[str], query: Mapping[str, str]) -> web.Response | None:
         return web.Response(text="ok") if "/".join(parts[1:]) in checks else None
     if "verbose" not in query:
         return web.Response(text="ok")
-    excluded = set(query.getall("exclude", ())) if hasattr(query, "getall") else set()
+    excluded = set(query.getall("exclude", ()))
     lines = [f"[+]{c} excluded: ok" if c in excluded else f"[+]{c} ok" for c in checks]
     return web.Response(text="\n".join([*lines, f"{endpoint} check passed"]) + "\n")
 
