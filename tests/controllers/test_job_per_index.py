@@ -8,11 +8,10 @@ from __future__ import annotations
 import pytest
 
 from engine.apierrors import APIError
-from engine.describe import describe, events_of
+from engine.describe import describe
 from engine.objects import key_of
-from engine.timeutil import format_time
+from job_helpers import conditions, running, status, terminate, warnings
 
-INDEX = "batch.kubernetes.io/job-completion-index"
 FAILURES = "batch.kubernetes.io/job-index-failure-count"
 IGNORED = "batch.kubernetes.io/job-index-ignored-failure-count"
 
@@ -29,31 +28,7 @@ def job(completions=3, parallelism=3, per_index=1, rules=None, **spec):
 
 
 def finish(c, pod, phase="Failed", code=None, conditions=()):
-    """The pod's terminal status, as the kubelet writes it: its container exited with CODE."""
-    code = (0 if phase == "Succeeded" else 1) if code is None else code
-    status = {"phase": phase, "conditions": [{"type": t, "status": "True"} for t in conditions],
-              "containerStatuses": [{"name": "c", "ready": False, "restartCount": 0, "state": {"terminated": {
-                  "exitCode": code, "finishedAt": format_time(c.clock.now()), "reason": "Error" if code else "Completed"}}}]}
-    c.patch("Pod", pod["metadata"]["name"], {"status": status}, subresource="status")
-
-
-def running(c):
-    """The Job's active pods by completion index."""
-    return {p["metadata"]["annotations"][INDEX]: p for p in c.owned("Pod", c.get("Job", "pi"))
-            if p.get("status", {}).get("phase") not in ("Succeeded", "Failed") and not p["metadata"].get("deletionTimestamp")}
-
-
-def status(c):
-    return c.get("Job", "pi")["status"]
-
-
-def conditions(c):
-    return [(x["type"], x["status"], x.get("reason"), x.get("message")) for x in status(c).get("conditions", ())]
-
-
-def warnings(c):
-    j = c.get("Job", "pi")
-    return [(e["reason"], e["message"]) for e in events_of(c.store.head, key_of(j), j) if e["type"] == "Warning"]
+    terminate(c, pod, phase, code, conditions)
 
 
 @pytest.fixture

@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from engine.apierrors import APIError
-from engine.describe import events_of
-from engine.objects import key_of
 from engine.timeutil import format_time
+from job_helpers import conditions, warnings
 
 
 def job(rules, backoff=6, parallelism=1, completions=1, restart="Never", **spec):
@@ -43,16 +42,6 @@ def fail(c, pod, code=1, conditions=()):
 
 def active(c):
     return [p for p in c.owned("Pod", c.get("Job", "pi")) if p.get("status", {}).get("phase") != "Failed"]
-
-
-def conditions(c):
-    return [(x["type"], x["status"], x.get("reason"), x.get("message"))
-            for x in c.get("Job", "pi")["status"].get("conditions", ())]
-
-
-def warnings(c):
-    j = c.get("Job", "pi")
-    return [(e["reason"], e["message"]) for e in events_of(c.store.head, key_of(j), j) if e["type"] == "Warning"]
 
 
 @pytest.fixture

@@ -8,11 +8,7 @@ from __future__ import annotations
 import pytest
 
 from engine.apierrors import APIError
-from engine.describe import events_of
-from engine.objects import key_of
-from engine.timeutil import format_time
-
-INDEX = "batch.kubernetes.io/job-completion-index"
+from job_helpers import conditions, running, said, status, terminate
 
 
 def job(rules, completions=5, parallelism=5, completion_mode="Indexed", **spec):
@@ -24,29 +20,7 @@ def job(rules, completions=5, parallelism=5, completion_mode="Indexed", **spec):
 
 
 def finish(c, pod, phase="Succeeded"):
-    code = 0 if phase == "Succeeded" else 1
-    status = {"phase": phase, "containerStatuses": [{"name": "c", "ready": False, "restartCount": 0, "state": {
-        "terminated": {"exitCode": code, "finishedAt": format_time(c.clock.now()), "reason": "Completed"}}}]}
-    c.patch("Pod", pod["metadata"]["name"], {"status": status}, subresource="status")
-
-
-def running(c):
-    """The Job's active pods by completion index."""
-    return {p["metadata"]["annotations"][INDEX]: p for p in c.owned("Pod", c.get("Job", "pi"))
-            if p.get("status", {}).get("phase") not in ("Succeeded", "Failed") and not p["metadata"].get("deletionTimestamp")}
-
-
-def status(c):
-    return c.get("Job", "pi")["status"]
-
-
-def conditions(c):
-    return [(x["type"], x["status"], x.get("reason"), x.get("message")) for x in status(c).get("conditions", ())]
-
-
-def said(c):
-    j = c.get("Job", "pi")
-    return [(e["type"], e["reason"], e["message"]) for e in events_of(c.store.head, key_of(j), j)]
+    terminate(c, pod, phase)
 
 
 @pytest.fixture
