@@ -282,7 +282,7 @@ class HTTPServer:
         if target.subresource == "log":
             return await self._logs(request, user, target, query)
         if verb == "get":
-            obj = await self.reading(resources.get, api, user, target)
+            obj = await self.reading(resources.get, api, user, target, query)
             if tables.wants_table(request.headers.get("Accept", "")):  # also --subresource=scale|status
                 meta = {"resourceVersion": (obj.get("metadata") or {}).get("resourceVersion", "")}
                 return _json(tables.table(target.rt, [obj], self.cluster.clock.now(), meta,
@@ -290,7 +290,8 @@ class HTTPServer:
                                           subresource=target.subresource, version=target.version))
             return _json(obj)
         if verb == "list":
-            read = self.locked if query.get("continue") else self.reading  # a continue token reads the store's recent window
+            # (a continue token or an exact resourceVersion reads the store's recent window)
+            read = self.locked if query.get("continue") or resources.reads_window(query) else self.reading
             items, meta = await read(resources.list_objects, api, user, target, query)
             if tables.wants_table(request.headers.get("Accept", "")):
                 now = self.cluster.clock.now()

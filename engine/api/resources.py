@@ -18,14 +18,15 @@ from typing import Any
 import attrs
 
 from ..access import Actor
-from ..apierrors import (APIError, FieldError, bad_request, conflict, gone, invalid_error, method_not_allowed,
-                         not_supported, rejected_patch, unprocessable)
+from ..apierrors import (APIError, FieldError, bad_request, conflict, forbidden, gone, invalid, invalid_error,
+                         method_not_allowed, not_supported, rejected_patch, unprocessable)
 from .. import autoscaling_v1
 from ..apiserver import APIServer
 from ..kinds import Registry, ResourceType
 from ..objects import get_path, key_of, thaw
 from ..patch import JSONPatchError, PatchError, apply_patch
 from ..request import Request, propagation_policy
+from ..store import TooOld
 from . import eventsv1, tables
 from .apply import forced
 from .auth import User
@@ -115,7 +116,9 @@ def _hpa_v1(target: Target) -> bool:
     return (target.rt.group, target.rt.kind, target.version) == (autoscaling_v1.GROUP, autoscaling_v1.KIND, "v1")
 
 
-def get(api: APIServer, user: User, target: Target) -> Any:
+def get(api: APIServer, user: User, target: Target, query: Mapping[str, str] | None = None) -> Any:
+    if query:
+        not_older_than(api.store.visible.revision, query.get("resourceVersion") or "")
     obj = api.get(actor_of(user), *target.stored, target.namespace, target.name,
                   subresource=target.subresource or None, snapshot=api.store.visible)
     if target.subresource == "scale":
@@ -125,15 +128,27 @@ def get(api: APIServer, user: User, target: Target) -> Any:
 
 def list_objects(api: APIServer, user: User, target: Target, query: Mapping[str, str]) -> tuple[list, dict]:
     """The matching objects (one page with `limit`) and the list metadata (resourceVersion, continue)."""
+    check_list_options(query, watch=False)
     start, snapshot = None, api.store.visible
     token = query.get("continue")
+    rv = query.get("resourceVersion") or ""
     if token:
+        if rv not in ("", "0"):
+            raise bad_request("specifying resource version is not allowed when using continue")
         revision, start = _decode_continue(token)
         try:
             snapshot = api.store.at(revision)
         except Exception:  # compacted (TooOld) or unknown
             raise gone_expired("The provided continue parameter is too old to display a consistent list result. "
                                "You can start a new list without the continue parameter.") from None
+    elif _exact(query):
+        revision = not_older_than(snapshot.revision, rv)
+        try:
+            snapshot = api.store.at(revision)
+        except TooOld:
+            raise gone_expired("The resourceVersion for the provided list is too old.") from None
+    else:
+        not_older_than(snapshot.revision, rv)
     items, revision = api.list(actor_of(user), *target.stored, target.namespace or None,
                                query.get("labelSelector") or None, field_selector(target, query.get("fieldSelector")),
                                snapshot=snapshot)
@@ -147,6 +162,88 @@ def list_objects(api: APIServer, user: User, target: Target, query: Mapping[str,
         items = items[:limit]
         meta["continue"] = _encode_continue(revision, _sort_key(items[-1]))
     return items, meta
+
+
+# ------------------------------------------------- list options (resourceVersion, resourceVersionMatch)
+
+
+def check_list_options(query: Mapping[str, str], watch: bool) -> None:
+    """Upstream's ValidateListOptions: a 422 on ListOptions.meta.k8s.io."""
+    match = query.get("resourceVersionMatch") or ""
+    initial = query.get("sendInitialEvents")
+    errors: list[FieldError] = []
+    if watch:
+        if initial is not None and match != "NotOlderThan":
+            errors.append(forbidden("resourceVersionMatch",
+                                    "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+        if match:
+            if initial is None:
+                errors.append(forbidden("resourceVersionMatch",
+                                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided"))
+            if match != "NotOlderThan":
+                errors.append(not_supported("resourceVersionMatch", match, ["NotOlderThan"]))
+            if query.get("continue"):
+                errors.append(forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"))
+    else:
+        if match:
+            if not query.get("resourceVersion"):
+                errors.append(forbidden("resourceVersionMatch",
+                                        "resourceVersionMatch is forbidden unless resourceVersion is provided"))
+            if query.get("continue"):
+                errors.append(forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"))
+            if match not in ("Exact", "NotOlderThan"):
+                errors.append(not_supported("resourceVersionMatch", match, ["Exact", "NotOlderThan", ""]))
+            if match == "Exact" and query.get("resourceVersion") == "0":
+                errors.append(forbidden("resourceVersionMatch",
+                                        'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'))
+        if initial is not None:
+            errors.append(forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
+    if errors:
+        raise invalid_error("ListOptions.meta.k8s.io", "", errors, group="meta.k8s.io")
+    if initial is not None:
+        _bool_param(query, "sendInitialEvents")
+
+
+def reads_window(query: Mapping[str, str]) -> bool:
+    """Does this list read a past revision (from the store's window, under the cluster's lock)?"""
+    try:
+        return _exact(query)
+    except APIError:
+        return False  # (the list answers the error)
+
+
+def _exact(query: Mapping[str, str]) -> bool:
+    """A list of the state at exactly its resourceVersion: resourceVersionMatch=Exact, or (upstream's
+    older rule, kept) a limit with a resourceVersion other than 0 and no match given."""
+    rv, match = query.get("resourceVersion") or "", query.get("resourceVersionMatch") or ""
+    if match:
+        return match == "Exact"
+    return rv not in ("", "0") and (int_param(query, "limit") or 0) > 0
+
+
+def parse_resource_version(value: str) -> int:
+    """A request's resourceVersion as upstream's storage reads it (strconv.ParseUint, base 10;
+    "" and "0" are 0), a 400 naming the value otherwise."""
+    if value in ("", "0"):
+        return 0
+    if not (value.isascii() and value.isdigit()):
+        why = f'strconv.ParseUint: parsing "{value}": invalid syntax'
+    elif int(value) >= 1 << 64:
+        why = f'strconv.ParseUint: parsing "{value}": value out of range'
+    else:
+        return int(value)
+    raise bad_request(invalid("resourceVersion", value, why).message())
+
+
+def not_older_than(current: int, value: str) -> int:
+    """The revision a read must be at least as new as; a resourceVersion the store has not reached
+    yet is upstream's 504 (its watch cache waits for it, ours is never behind)."""
+    revision = parse_resource_version(value)
+    if revision > current:
+        raise APIError("Timeout", f"Timeout: Too large resource version: {revision}, current: {current}",
+                       {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                        "retryAfterSeconds": 1}, code=504)
+    return revision
 
 
 def field_selector(target: Target, text: str | None) -> Any:

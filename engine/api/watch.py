@@ -27,7 +27,8 @@ from ..listing import parse_selectors
 from ..objects import dumps, get_path
 from . import tables
 from .query import TRUE
-from .resources import Target, actor_of, field_selector, int_param, served_as
+from .resources import (Target, not_older_than, actor_of, check_list_options, field_selector, int_param,
+                        parse_resource_version, served_as)
 from .auth import User
 
 DEFAULT_TIMEOUT = 1800.0
@@ -44,20 +45,30 @@ class Subscription:
         self.labels, self.fields = parse_selectors(target.rt, query.get("labelSelector") or None,
                                                    field_selector(target, _field_selector(target, query)))
         self.initial: list[tuple[str, Any]] = []
+        self.initial_end: int | None = None  # sendInitialEvents: the revision its initial events end at
         self.watch: Any = None
         self.user = user
         int_param(query, "timeoutSeconds")  # a 400 before the stream starts, not an empty stream
+        check_list_options(query, watch=True)
+        self.send_initial = _initial_events(query)
 
     def open(self) -> None:
         """Under the cluster's lock: list (when starting fresh), subscribe, take what is queued."""
-        api, t, rv = self.cluster.api, self.target, self.query.get("resourceVersion") or "0"
+        api, t = self.cluster.api, self.target
+        revision = parse_resource_version(self.query.get("resourceVersion") or "")
         actor = actor_of(self.user)
-        if rv == "0":
+        if self.send_initial or (self.send_initial is None and revision == 0):
+            # (the state first, as ADDED events: a resourceVersion of "" or 0 without sendInitialEvents,
+            # or sendInitialEvents=true from a revision the store has reached, as upstream's WatchList)
+            if self.send_initial:
+                not_older_than(api.store.head.revision, self.query.get("resourceVersion") or "")
             items, revision = api.list(actor, *t.stored, t.namespace or None, self.labels, self.fields)
             self.initial = [("ADDED", obj) for obj in items]
-            self.watch = api.watch(actor, *t.stored, t.namespace or None, since=revision)
-        else:
-            self.watch = api.watch(actor, *t.stored, t.namespace or None, since=_revision(rv))
+            if self.send_initial:
+                self.initial_end = revision
+        elif revision == 0:  # sendInitialEvents=false: from the newest revision, no state first
+            revision = api.store.head.revision
+        self.watch = api.watch(actor, *t.stored, t.namespace or None, since=revision)
         self.watch.on_event = lambda event: self.loop.call_soon_threadsafe(self.queue.put_nowait, event)
         for event in self.watch.poll():
             self._add_initial(event)
@@ -95,10 +106,12 @@ def _field_selector(target: Target, query: Mapping[str, str]) -> str | None:
     return fields or None
 
 
-def _revision(value: str) -> int:
-    from ..request import parse_rv
-
-    return parse_rv(value)
+def _initial_events(query: Mapping[str, str]) -> bool | None:
+    """The request's sendInitialEvents (None when not given)."""
+    value = query.get("sendInitialEvents")
+    if value is None:
+        return None
+    return value in TRUE
 
 
 class LineCache:
@@ -148,9 +161,14 @@ class Encoder:
         self.columns_sent = True
         return dumps({"type": kind, "object": doc}, sort_keys=False) + b"\n"
 
-    def bookmark(self, revision: int) -> bytes:
+    def bookmark(self, revision: int, initial_end: bool = False) -> bytes:
+        """A BOOKMARK at `revision`; `initial_end`: the one that closes sendInitialEvents' initial
+        events, annotated as upstream's (`k8s.io/initial-events-end`)."""
         rt = self.target.rt
-        obj = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(revision)}}
+        meta: dict[str, Any] = {"resourceVersion": str(revision)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        obj = {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta}
         return dumps({"type": "BOOKMARK", "object": obj}, sort_keys=False) + b"\n"
 
 
@@ -165,8 +183,11 @@ async def stream(response: Any, sub: Subscription, encoder: Encoder, query: Mapp
     bookmarks = query.get("allowWatchBookmarks") in TRUE
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    if sub.initial:
-        await response.write(b"".join(encoder.line(kind, obj) for kind, obj in sub.initial))
+    initial = [encoder.line(kind, obj) for kind, obj in sub.initial]
+    if sub.initial_end is not None and bookmarks:
+        initial.append(encoder.bookmark(sub.initial_end, initial_end=True))
+    if initial:
+        await response.write(b"".join(initial))
     # The next event and the server's stop, waited for together: a stop ends the stream at once
     # (not at the next bookmark tick), so the server's shutdown does not wait for its watches.
     stopped = asyncio.ensure_future(stopping.wait())

@@ -20,7 +20,7 @@ class Written:
 
 
 def subscription():
-    return SimpleNamespace(initial=[], queue=asyncio.Queue(), translate=lambda event: ("ADDED", event))
+    return SimpleNamespace(initial=[], initial_end=None, queue=asyncio.Queue(), translate=lambda event: ("ADDED", event))
 
 
 ENCODER = SimpleNamespace(line=lambda kind, obj: f"{kind} {obj}\n".encode())
