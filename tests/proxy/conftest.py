@@ -1,7 +1,7 @@
 """A cluster in memory running the shipped kube-proxy and service address rules.
 
-Endpoints are written by the test (as the admin), in upstream's shape, the
-way the endpoints controller would write them.
+EndpointSlices are written by the test (as the admin), in upstream's shape,
+the way the EndpointSlice controller would write them.
 """
 
 from __future__ import annotations
@@ -66,19 +66,22 @@ class ProxyCluster:
                                        "metadata": {"name": name, "namespace": "demo"}, "spec": body})
 
     def endpoints(self, name: str, ready: list[tuple[str, str, str]], not_ready=(),
-                  ports=({"name": "http", "port": 8080, "protocol": "TCP"},)) -> None:
-        """Endpoints NAME with (pod, ip, node) addresses, as the endpoints controller writes them."""
-        def address(pod, ip, node):
-            return {"ip": ip, "nodeName": node,
+                  ports=({"name": "http", "port": 8080, "protocol": "TCP"},), terminating=()) -> None:
+        """The endpoints of Service NAME, (pod, ip, node) each, in one EndpointSlice as the
+        EndpointSlice controller writes it; `terminating`: (pod, ip, node, serving) of pods being
+        deleted."""
+        def endpoint(pod, ip, node, ready, serving, terminating):
+            return {"addresses": [ip], "nodeName": node,
+                    "conditions": {"ready": ready, "serving": serving, "terminating": terminating},
                     "targetRef": {"kind": "Pod", "namespace": "demo", "name": pod}}
-        subset = {"ports": list(ports)}
-        if ready:
-            subset["addresses"] = [address(*a) for a in ready]
-        if not_ready:
-            subset["notReadyAddresses"] = [address(*a) for a in not_ready]
-        body = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": name, "namespace": "demo"},
-                "subsets": [subset] if ready or not_ready else []}
-        existing = self.head.get(("", "Endpoints", "demo", name))
+        endpoints = ([endpoint(*a, True, True, False) for a in ready]
+                     + [endpoint(*a, False, False, False) for a in not_ready]
+                     + [endpoint(pod, ip, node, False, serving, True) for pod, ip, node, serving in terminating])
+        labels = {"kubernetes.io/service-name": name, "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}
+        body = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+                "metadata": {"name": f"{name}-abcde", "namespace": "demo", "labels": labels},
+                "endpoints": endpoints, "ports": list(ports)}
+        existing = self.head.get(("discovery.k8s.io", "EndpointSlice", "demo", f"{name}-abcde"))
         if existing is None:
             self.api.create(ADMIN, body)
         else:

@@ -121,14 +121,17 @@ spec:
   clusterIP: 10.96.0.50
   ports: [{port: 80}]
 ---
-apiVersion: v1
-kind: Endpoints
-metadata: {name: web, namespace: demo}
-subsets:
-- addresses:
-  - {ip: 10.244.0.5, nodeName: node-1, targetRef: {kind: Pod, namespace: demo, name: web-1}}
-  - {ip: 10.244.0.6, nodeName: node-1, targetRef: {kind: Pod, namespace: demo, name: web-2}}
-  ports: [{name: http, port: 8080, protocol: TCP}]
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: demo
+  labels: {kubernetes.io/service-name: web}
+addressType: IPv4
+endpoints:
+- {addresses: [10.244.0.5], nodeName: node-1, targetRef: {kind: Pod, namespace: demo, name: web-1}}
+- {addresses: [10.244.0.6], nodeName: node-1, targetRef: {kind: Pod, namespace: demo, name: web-2}}
+ports: [{name: http, port: 8080, protocol: TCP}]
 """
 
 

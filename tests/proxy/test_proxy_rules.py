@@ -69,6 +69,66 @@ def test_not_ready_addresses_are_never_used(cluster):
     assert "10.244.0.2:8080" in text and "10.244.1.2" not in text and "10.244.1.3" not in text
 
 
+def test_terminating_endpoints_are_used_only_when_none_is_ready(cluster):
+    cluster.service("web")
+    # a rollout's last old pod draining (serving, terminating) beside a new one not ready yet
+    cluster.endpoints("web", [], not_ready=WEB[:1], terminating=[(*WEB[1], True), (*WEB[2], False)])
+    cluster.run()
+    text = proxy.node_rules(cluster.head, "node-1")
+    balance = [r for r in nat_rules(text, svc_chain(cluster, "web")) if "KUBE-SEP-" in r]
+    assert [r.split('"')[1] for r in balance] == ["demo/web:http -> 10.244.1.2:8080"]
+    assert "demo/web:http has no endpoints" not in text
+    # once one is ready, only the ready ones
+    cluster.endpoints("web", WEB[:1], terminating=[(*WEB[1], True)])
+    cluster.run()
+    text = proxy.node_rules(cluster.head, "node-1")
+    balance = [r for r in nat_rules(text, svc_chain(cluster, "web")) if "KUBE-SEP-" in r]
+    assert [r.split('"')[1] for r in balance] == ["demo/web:http -> 10.244.0.2:8080"]
+    assert "10.244.1.2" not in text
+
+
+def test_terminating_endpoints_that_no_longer_serve_leave_the_service_without_endpoints(cluster):
+    cluster.service("web")
+    cluster.endpoints("web", [], terminating=[(*WEB[0], False)])
+    cluster.run()
+    table = cluster.rules_of("web")["spec"]["ports"]["demo/web:http"]["*"]
+    assert list(table["nat"]) == [] and "has no endpoints" in table["filter"][0]
+
+
+def test_a_local_policy_falls_back_to_the_nodes_own_terminating_endpoints(cluster):
+    # node-1's only endpoint is draining; node-2's are ready: node-1 keeps sending its external
+    # traffic to its own draining pod (upstream's local fallback), not dropping it
+    cluster.service("web", type="NodePort", externalTrafficPolicy="Local")
+    cluster.endpoints("web", WEB[1:], terminating=[(*WEB[0], True)])
+    cluster.run()
+    variants = cluster.rules_of("web")["spec"]["ports"]["demo/web:http"]
+    assert sorted(variants) == ["*", "node-1", "node-2"]
+    svl = "KUBE-SVL-" + BUILTINS["port_proto_hash"].fn("demo/web:http", "tcp")
+    on_1 = proxy.node_rules(cluster.head, "node-1")
+    assert [r.split('"')[1] for r in nat_rules(on_1, svl)] == ["demo/web:http -> 10.244.0.2:8080"]
+    # the cluster IP still goes to the ready endpoints only, and node-1 programs all three SEP chains
+    assert [r.split('"')[1] for r in nat_rules(on_1, svc_chain(cluster, "web")) if "KUBE-SEP-" in r] == [
+        "demo/web:http -> 10.244.1.2:8080", "demo/web:http -> 10.244.1.3:8080"]
+    assert "DNAT --to-destination 10.244.0.2:8080" in on_1
+    elsewhere = proxy.node_rules(cluster.head, "node-3")
+    assert "DNAT --to-destination 10.244.0.2:8080" not in elsewhere
+
+
+def test_endpoints_repeated_across_slices_are_routed_once(cluster):
+    cluster.service("web")
+    cluster.endpoints("web", WEB[:2])
+    second = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+              "metadata": {"name": "web-other", "namespace": "demo", "labels": {"kubernetes.io/service-name": "web"}},
+              "endpoints": [{"addresses": ["10.244.1.2"]}, {"addresses": ["10.244.1.3"]}],
+              "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}
+    cluster.api.create(cluster.admin, second)
+    cluster.run()
+    text = proxy.node_rules(cluster.head, "node-1")
+    balance = [r.split('"')[1] for r in nat_rules(text, svc_chain(cluster, "web")) if "KUBE-SEP-" in r]
+    assert balance == ["demo/web:http -> 10.244.0.2:8080", "demo/web:http -> 10.244.1.2:8080",
+                       "demo/web:http -> 10.244.1.3:8080"]
+
+
 def test_a_service_without_endpoints_is_rejected_in_the_filter_table(cluster):
     svc = cluster.service("web", type="NodePort")
     cluster.run()
