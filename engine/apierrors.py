@@ -150,6 +150,8 @@ class APIError(ReconError):
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": self.message, "reason": self.reason, "code": self.code,
         }
+        if not self.reason:
+            del status["reason"]  # (omitted when empty, as upstream's Status)
         details = {k: v for k, v in self.details.items() if v not in (None, "", [], ())}
         # (upstream's NotFound always has details, `{}` when empty: kubectl debug reads details.name)
         if details or self.reason == "NotFound":
@@ -226,6 +228,12 @@ def rejected_patch(why: str) -> APIError:
 def internal_error(why: str) -> APIError:
     """A 500 upstream answers where a request fails past validation (NewInternalError)."""
     return _error("InternalError", f"Internal error occurred: {why}", causes=[{"message": why}])
+
+
+def unknown_error(message: str) -> APIError:
+    """A 500 without a reason: kube-apiserver's answer to a plain Go error nothing classified
+    (StatusReasonUnknown; kubectl prints `Error from server: MESSAGE`)."""
+    return PermanentAPIError("", message, code=500)
 
 
 def bad_request(message: str) -> APIError:

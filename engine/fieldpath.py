@@ -201,6 +201,23 @@ def path_string(path: Path) -> str:
     return "".join(out)
 
 
+def path_at(obj: Any, steps: Iterable[str | int], shape: Shape = BUILTIN) -> Path:
+    """The path of the part of `obj` that `steps` (field names and list indexes) lead to: an item of
+    an associative list by its keys, as managedFields and structured-merge-diff's errors name it, an
+    item of an atomic list (or of one whose items do not identify themselves) by its index."""
+    path = []
+    for step in steps:
+        if isinstance(step, int):
+            items = _items(list(obj), shape)
+            path.append(items[step][0] if items is not None else f"i:{step}")
+            shape = shape.element()
+        else:
+            path.append("f:" + step)
+            shape = shape.child(step)
+        obj = obj[step]
+    return tuple(path)
+
+
 # -------------------------------------------------------------- fieldsV1
 
 

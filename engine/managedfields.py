@@ -337,16 +337,7 @@ def apply_object(rt: Any, live: Any, config: Mapping, manager: str, force: bool,
                  now: float) -> tuple[dict, list[dict]]:
     """The body an apply patch turns into (thawed) and the managedFields to store; `Conflicts`
     or a 400 when the apply is refused."""
-    if not isinstance(config, Mapping):
-        raise bad_request("the body of an apply patch must be an object")
-    if get_path(config, "metadata", "managedFields") is not None:
-        raise bad_request("metadata.managedFields must be nil")
-    api_version = str(config.get("apiVersion") or "")
-    if api_version.rpartition("/")[0] != rt.group or api_version.rpartition("/")[2] not in rt.versions:
-        raise bad_request(f"Incorrect version specified in apply patch. Specified patch version: "
-                          f"{api_version or '/'}, expected: {rt.api_version}")
-    if config.get("kind") != rt.kind:
-        raise bad_request(f"the kind in the data ({config.get('kind')}) does not match the expected kind ({rt.kind})")
+    api_version = applied_version(rt, config)
     shape = shape_of(rt, api_version.rpartition("/")[2])
     entries = _entries_of(live) if live is not None else []
     base = thaw(_without_managed(live)) if live is not None else None
@@ -366,6 +357,22 @@ def apply_object(rt: Any, live: Any, config: Mapping, manager: str, force: bool,
         annotations[LAST_APPLIED] = _last_applied_text(config)
     merged.setdefault("metadata", {}).pop("managedFields", None)
     return merged, encode(entries)
+
+
+def applied_version(rt: Any, config: Any) -> str:
+    """The apiVersion an apply configuration is in; the 400 upstream answers before merging anything
+    when it is no object, sets managedFields, or is of another version or kind."""
+    if not isinstance(config, Mapping):
+        raise bad_request("the body of an apply patch must be an object")
+    if get_path(config, "metadata", "managedFields") is not None:
+        raise bad_request("metadata.managedFields must be nil")
+    api_version = str(config.get("apiVersion") or "")
+    if api_version.rpartition("/")[0] != rt.group or api_version.rpartition("/")[2] not in rt.versions:
+        raise bad_request(f"Incorrect version specified in apply patch. Specified patch version: "
+                          f"{api_version or '/'}, expected: {rt.api_version}")
+    if config.get("kind") != rt.kind:
+        raise bad_request(f"the kind in the data ({config.get('kind')}) does not match the expected kind ({rt.kind})")
+    return api_version
 
 
 def _last_applied_fields(live: Any, api_version: str, shape: Shape) -> FieldSet:

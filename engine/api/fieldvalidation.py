@@ -13,6 +13,12 @@ the client hears about them (kubectl sends `Strict` by default):
   response header (kubectl prints `Warning: unknown field "spec.replcas"`);
 - `Ignore`: dropped silently.
 
+A server-side apply is not decoded but converted to a typed value
+(structured-merge-diff's), which cannot hold an undeclared field whatever
+`fieldValidation` says: the request fails, a 500 without a reason, `failed to
+create typed patch object (...): .spec.replcas: field not declared in schema`
+(`check_apply`).
+
 The schemas are the OpenAPI ones `discovery` serves: built-in kinds from
 `schemas.json.gz`, custom resources from their CRD's `openAPIV3Schema`
 (`x-kubernetes-preserve-unknown-fields`, `additionalProperties` and
@@ -28,7 +34,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..apierrors import APIError, bad_request, invalid, invalid_error
+from .. import managedfields
+from ..apierrors import APIError, bad_request, invalid, invalid_error, unknown_error
+from ..fieldpath import path_at, path_string, shape_of
 from ..kinds import ResourceType
 from .discovery import REF, builtin_schemas, kind_schema
 
@@ -77,12 +85,21 @@ def _resolve(schema: Any) -> Any:
     return None
 
 
-def _key_path(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+Steps = tuple  # where a value is: its field names and list indexes from the root
 
 
-def _child(schema: Mapping, key: str) -> tuple[bool, Any]:
-    """(known, schema of the value) for `key` in an object schema; unknown keys answer (False, None)."""
+def dotted(steps: Steps) -> str:
+    """`spec.ports[0].name`: a field's place as strict decoding names it (a JSON patch's `-` too)."""
+    out = ""
+    for step in steps:
+        out += f"[{step}]" if isinstance(step, int) or step == "-" else (f".{step}" if out else step)
+    return out
+
+
+def _child(schema: Mapping, key: str, typed: bool = False) -> tuple[bool, Any]:
+    """(known, schema of the value) for `key` in an object schema; unknown keys answer (False, None).
+
+    `typed`: structured-merge-diff's rule, an object schema declaring no properties is free-form."""
     props = schema.get("properties")
     if isinstance(props, Mapping) and key in props:
         return True, props[key]
@@ -95,50 +112,74 @@ def _child(schema: Mapping, key: str) -> tuple[bool, Any]:
         return True, None
     if props is None and extra is None and schema.get("type") != "object":
         return True, None  # not an object schema (a type error is validation's business)
+    if typed and not props and extra is None:
+        return True, None
     return False, None
 
 
-def prune_unknown(value: Any, schema: Any, path: str, found: list[str], patch: bool = False) -> Any:
-    """`value` without the fields `schema` does not know; their paths appended to `found`.
+def prune_unknown(value: Any, schema: Any, path: Steps, found: list[Steps], patch: bool = False,
+                  typed: bool = False) -> Any:
+    """`value` (at `path`) without the fields `schema` does not know; their paths appended to `found`.
 
-    With `patch`, keys starting with `$` (strategic merge directives) are kept unchecked.
+    With `patch`, keys starting with `$` (strategic merge directives) are kept unchecked.  With
+    `typed`, server-side apply's typed conversion decides (structured-merge-diff's, see `check_apply`).
     """
+    return _prune(value, schema, path, found, patch, typed, False)
+
+
+def _prune(value: Any, schema: Any, path: Steps, found: list[Steps], patch: bool, typed: bool, opened: bool) -> Any:
+    """`opened`: below `x-kubernetes-preserve-unknown-fields` in a typed conversion, which opens every
+    object schema inlined there to unknown fields (not one reached through a `$ref`)."""
+    if typed and _reference(schema):
+        opened = False
     schema = _resolve(schema)
     if schema is None:
         return value
+    opened = opened or (typed and bool(schema.get("x-kubernetes-preserve-unknown-fields")))
     if isinstance(value, Mapping):
-        out = {}
+        out, undeclared = {}, False
         for key, item in value.items():
             if patch and isinstance(key, str) and key.startswith("$"):
                 out[key] = item
                 continue
-            known, sub = _child(schema, key)
-            if not known:
-                found.append(_key_path(path, str(key)))
+            known, sub = _child(schema, key, typed)
+            if not known and not opened:
+                # (a typed conversion stops at an object's first undeclared field)
+                if not (typed and undeclared):
+                    found.append((*path, str(key)))
+                undeclared = True
                 continue
-            out[key] = prune_unknown(item, sub, _key_path(path, str(key)), found, patch) if sub is not None else item
+            out[key] = _prune(item, sub, (*path, str(key)), found, patch, typed, opened) if sub is not None else item
         return out
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         items = schema.get("items")
         if not isinstance(items, Mapping):
             return value
-        return [prune_unknown(item, items, f"{path}[{n}]", found, patch) for n, item in enumerate(value)]
+        return [_prune(item, items, (*path, n), found, patch, typed, opened) for n, item in enumerate(value)]
     return value
 
 
-def _pointer_schema(schema: Any, tokens: list[str], found: list[str]) -> tuple[bool, Any, str]:
+def _reference(schema: Any) -> bool:
+    """A `$ref`, or upstream's single-element `allOf` wrapping one (a named type to a typed conversion)."""
+    if not isinstance(schema, Mapping):
+        return False
+    all_of = schema.get("allOf")
+    return "$ref" in schema or (isinstance(all_of, list) and len(all_of) == 1 and _reference(all_of[0]))
+
+
+def _pointer_schema(schema: Any, tokens: list[str], found: list[Steps]) -> tuple[bool, Any, Steps]:
     """Walk a JSON pointer: (every name known, the schema at its end or None when open, its field path)."""
-    path = ""
+    path: Steps = ()
     for token in tokens:
         schema = _resolve(schema)
         if schema is None:
             return True, None, path
         if schema.get("type") == "array" or "items" in schema:
-            path = f"{path}[{token}]"
+            path = (*path, int(token) if token.isdigit() else token)
             schema = schema.get("items")
             continue
         known, sub = _child(schema, token)
-        path = _key_path(path, token)
+        path = (*path, token)
         if not known:
             found.append(path)
             return False, None, path
@@ -148,7 +189,7 @@ def _pointer_schema(schema: Any, tokens: list[str], found: list[str]) -> tuple[b
     return True, schema, path
 
 
-def _json_patch(ops: list, schema: Any, found: list[str]) -> list:
+def _json_patch(ops: list, schema: Any, found: list[Steps]) -> list:
     kept = []
     for op in ops:
         if not isinstance(op, dict) or op.get("op") not in ("add", "replace") or not isinstance(op.get("path"), str):
@@ -175,10 +216,10 @@ def _json_patch(ops: list, schema: Any, found: list[str]) -> list:
 def unknown_fields(rt: ResourceType, version: str, obj: Mapping) -> list[str]:
     """The field paths of `obj` (a whole object, frozen or plain) its kind's schema does not know."""
     schema = body_schema(rt, version)
-    found: list[str] = []
+    found: list[Steps] = []
     if schema is not None and _same_kind(obj, schema):
-        prune_unknown(obj, schema, "", found)
-    return list(dict.fromkeys(found))
+        prune_unknown(obj, schema, (), found)
+    return list(dict.fromkeys(dotted(steps) for steps in found))
 
 
 # ------------------------------------------------------------------ requests
@@ -194,7 +235,7 @@ def check(rt: ResourceType, version: str, subresource: str, body: Any, query: Ma
     schema = body_schema(rt, version, subresource)
     if schema is None or rt.kind == "SelfSubjectAccessReview":
         return body, []
-    found: list[str] = []
+    found: list[Steps] = []
     if patch_type == "json":
         if not isinstance(body, list):
             return body, []
@@ -202,12 +243,12 @@ def check(rt: ResourceType, version: str, subresource: str, body: Any, query: Ma
     elif isinstance(body, dict):
         if patch_type is None and not _same_kind(body, schema):
             return body, []
-        pruned = prune_unknown(body, schema, "", found, patch=patch_type == "strategic")
+        pruned = prune_unknown(body, schema, (), found, patch=patch_type == "strategic")
     else:
         return body, []
     if not found:
         return body, []
-    messages = [f'unknown field "{path}"' for path in dict.fromkeys(found)]
+    messages = [f'unknown field "{path}"' for path in dict.fromkeys(dotted(steps) for steps in found)]
     if mode == "Strict":
         raise _strict_error(rt, version, subresource, body, messages, patch_type)
     if mode == "Warn":
@@ -230,6 +271,30 @@ def _strict_error(rt: ResourceType, version: str, subresource: str, body: Any, m
     kind = "Scale" if subresource == "scale" else "Binding" if subresource == "binding" else rt.kind
     kind_version = "v1" if subresource in ("scale", "binding") else version
     return bad_request(f'{kind} in version "{kind_version}" cannot be handled as a {kind}: {detail}')
+
+
+def check_apply(rt: ResourceType, subresource: str, body: Any) -> None:
+    """Server-side apply's typed conversion of the configuration: a field its schema does not declare
+    fails the request whatever `fieldValidation` says (that directive only governs duplicate keys in
+    the YAML), before any merge or conflict.  Upstream's field manager returns a plain error, which
+    kube-apiserver answers as a 500 without a reason: `failed to create typed patch object (demo/web;
+    apps/v1, Kind=Deployment): .spec.template.spec.containers[name="web"].imagee: field not declared
+    in schema`, several as `errors:` with one indented line each (structured-merge-diff's wording)."""
+    if subresource not in ("", "status"):
+        return  # (refused: apply is served on the object and its status only)
+    api_version = managedfields.applied_version(rt, body)  # (its 400s come first, as upstream's)
+    version = api_version.rpartition("/")[2]
+    found: list[Steps] = []
+    prune_unknown(body, body_schema(rt, version), (), found, typed=True)
+    if not found:
+        return
+    shape = shape_of(rt, version)
+    errors = [f"{path_string(path_at(body, steps, shape))}: field not declared in schema" for steps in found]
+    meta = body.get("metadata") if isinstance(body.get("metadata"), Mapping) else {}
+    where = (f"{meta.get('namespace') or ''}/{meta.get('name') or ''}; "  # (Go's GroupVersionKind.String())
+             f"{api_version.rpartition('/')[0]}/{version}, Kind={rt.kind}")
+    detail = errors[0] if len(errors) == 1 else "\n  ".join(["errors:", *errors])
+    raise unknown_error(f"failed to create typed patch object ({where}): {detail}")
 
 
 def warning_header(message: str) -> str:

@@ -27,7 +27,7 @@ from ..objects import get_path, key_of, thaw
 from ..patch import JSONPatchError, PatchError, apply_patch
 from ..request import Request, propagation_policy
 from ..store import TooOld
-from . import eventsv1, tables
+from . import eventsv1, fieldvalidation, tables
 from .apply import forced
 from .auth import User
 from .escalation import Grantor
@@ -392,6 +392,8 @@ def patch(api: APIServer, user: User, target: Target, body: Any, patch_type: str
         return _patch_events_v1(api, user, target, body, patch_type, query, path)
     if _hpa_v1(target):
         return _patch_hpa_v1(api, user, target, body, patch_type, query, path, manager)
+    if patch_type == "apply":
+        fieldvalidation.check_apply(target.rt, target.subresource, body)
     request = Request("patch", target.group, target.rt.kind, target.namespace or None, target.name, body,
                       subresource=target.subresource or None, patch_type=patch_type,
                       dry_run=_dry_run(query, "PatchOptions"), field_manager=manager, force=forced(query))
