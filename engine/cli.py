@@ -242,11 +242,11 @@ def _run_up(args: argparse.Namespace) -> int:
                     server.stop()
         until = cluster.clock.now() + budget
         if args.json:
-            batch = _once_json(cluster, folder, until)
-            return 1 if batch.result.errors or not batch.converged else 0
+            batch, run = _once_json(cluster, folder, until)
+            return 1 if batch.result.errors or not batch.converged or (run is not None and failing_rules(run)) else 0
         result, run = cluster.sync(folder, until)
         _report(result, run, cluster, quiet=args.quiet)
-        return 1 if result.errors or (run is not None and not run.converged) else 0
+        return 1 if result.errors or (run is not None and (not run.converged or failing_rules(run))) else 0
     finally:
         store.close()
 
@@ -278,17 +278,24 @@ def _plan(state: str, folder: Path, rules_dir: Path, horizon: float) -> Any:
 
 def _once_json(cluster: Cluster, folder: Path, until: float) -> Any:
     """`recon up --once --json`: the run as the live loop's first change is shown, an `applied`
-    event (with the changes, errors and what followed) and, once converged, `ready`; the Batch."""
+    event (with the changes, errors and what followed) and, once converged, `ready`; the Batch and the run."""
     from .live import recorded_batch
     from .report import Reporter, cluster_summary
 
-    batch = recorded_batch(cluster, "start", (), lambda: cluster.sync(folder, until))
+    runs: list = []
+
+    def sync() -> Any:
+        result, run = cluster.sync(folder, until)
+        runs.append(run)
+        return result, run
+
+    batch = recorded_batch(cluster, "start", (), sync)
     reporter = Reporter(json_lines=True)
     if batch.converged:
         reporter.ready(batch, cluster_summary(cluster.store.head))
     else:
         reporter.applied(batch)
-    return batch
+    return batch, runs[0]
 
 
 def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool = False) -> None:
@@ -305,13 +312,29 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool 
     for failure in run.failures:
         print(f"warning: {failure.format()}", file=sys.stderr)
     head = cluster.store.head
-    if run.converged and quiet:
-        return
-    if run.converged:
+    failing = failing_rules(run)
+    if run.converged and failing:
+        print(f"error: did not converge: {_rules_failing(failing)} at revision {head.revision} "
+              "(see above)", file=sys.stderr)
+    elif run.converged and not quiet:
         print(f"converged at revision {head.revision} after {run.rounds} rounds "
               f"(clock {format_time(cluster.clock.now())})")
-    else:
+    elif not run.converged:
         print(f"error: did not converge: {run.message}", file=sys.stderr)
+
+
+def failing_rules(run: Any) -> list:
+    """The rule failures a run ended with that are the rules' own (an evaluation that raised, a
+    write the rule should not have made, a fight held back), not the cluster's refusals (a quota,
+    a namespace being deleted) nor fields the API server drops: `--once` fails on them."""
+    from .reconcile import RuleFailure
+
+    return [f for f in run.failures if isinstance(f, RuleFailure) and not f.refused]
+
+
+def _rules_failing(failing: list) -> str:
+    rules = sorted({f.rule for f in failing})
+    return f"{len(rules)} rule{'s' if len(rules) != 1 else ''} still failing ({', '.join(rules)})"
 
 
 # ============================================================ diff, status
@@ -424,6 +447,10 @@ def _read_state(state: str, at: int | None) -> Any:
         return load_snapshot(state, at)
     store = open_store(state, readonly=True)
     try:
+        damaged = store.recovery.reason
+        if damaged:  # (as every history command says it: what is shown ends before the damage)
+            print(f"warning: the history log is damaged after revision {store.head.revision} ({damaged}); "
+                  "run 'recon replay' for details", file=sys.stderr)
         return store.head
     finally:
         store.close()

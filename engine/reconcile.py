@@ -41,7 +41,7 @@ from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, s
 from .rules import RuleSet
 from .scheduler import Scheduler
 from .scheduler_cache import identical
-from .store import selects_pair
+from .store import TooOld, selects_pair
 
 MAX_CAUSES = 5
 _PVECTOR = type(pvector())
@@ -60,6 +60,9 @@ class RuleFailure:
     message: str
     col: int = 0  # (0: not known)
     source_line: str | None = None
+    # the API server refused its writes for a reason of the cluster's (a quota, a namespace being
+    # deleted, a name taken), not the rule's own (an invalid object, a write its component may not do)
+    refused: bool = False
 
     @property
     def location(self) -> str:
@@ -353,6 +356,7 @@ class Engine:
         self.deps: dict[tuple, set] = {}
         self.inst_deps: dict[tuple, frozenset] = {}
         self.dirty: dict[tuple, list] = {}
+        self._start_changes: tuple | None = None  # (start, revision) → what changed between (`_start_triggers`)
         self.timers: list[tuple[float, int, tuple]] = []
         self.inst_timer: dict[tuple, float] = {}
         self.backoff: dict[tuple, float] = {}
@@ -820,7 +824,34 @@ class Engine:
         order = self.order
         batch = sorted(dirty.items(), key=lambda item: (order[item[0][0]], item[0][1]))
         results = [(inst, causes, self._evaluate(inst, snap)) for inst, causes in batch]
+        results = [(inst, self._start_triggers(causes, ctx, snap), ctx) for inst, causes, ctx in results]
         return self._submit_all(snap, results)
+
+    def _start_triggers(self, causes: list, ctx: EvalContext | None, snap: Any) -> list:
+        """The causes of an instance evaluated because the engine started: a new process has no
+        dependencies to route changes by, so it evaluates every instance once.  One that read
+        objects changed since the start (`recon up --once` after an edit of the folder) is recorded
+        with those changes (the newest few), as a running engine would have routed them to it; the
+        others keep the start."""
+        if ctx is None or any(c[0] != "start" for c in causes):
+            return causes
+        changes = self._changes_since(causes[0][1], snap.revision)
+        if changes is None:
+            return causes
+        found = sorted({change for dep in ctx.deps for change in changes.read_by(dep)})
+        return [("change", revision, key) for revision, key in found[-MAX_CAUSES:]] or causes
+
+    def _changes_since(self, start: int, revision: int) -> _Changes | None:
+        """What changed after `start` up to `revision` (None: nothing, or no longer held)."""
+        cached = self._start_changes
+        if cached is None or cached[0] != (start, revision):
+            try:
+                changes = _Changes([e for e in self.api.store.events_since(start)
+                                    if e.revision <= revision and e.key[:2] != EVENT])
+            except TooOld:
+                changes = _Changes([])
+            cached = self._start_changes = ((start, revision), changes if changes.last else None)
+        return cached[1]
 
     def _evaluate(self, inst: tuple, snap: Any) -> EvalContext | None:
         decl, key = inst
@@ -945,7 +976,8 @@ class Engine:
                 return
             self.create_caps.pop(inst, None)
             line = _refused_line(ctx, exc, decl.line)
-            self._back_off(inst, self._rule_failure(decl, key, (line, statement_column(decl, line)), exc.message))
+            failure = self._rule_failure(decl, key, (line, statement_column(decl, line)), exc.message)
+            self._back_off(inst, attrs.evolve(failure, refused=_cluster_refusal(exc, self.actor(comp))))
             if refused_create:
                 self._failed_create(comp, key, exc.message, cause)
             return
@@ -1196,6 +1228,73 @@ def _same_stored(found: Any, value: Any) -> bool:
     if cls is float:
         return type(found) is float and found == value and repr(found) == repr(value)
     return False
+
+
+def _cluster_refusal(exc: APIError, actor: Actor) -> bool:
+    """Did the API server refuse a rule's writes for the cluster's reasons (see RuleFailure.refused)?"""
+    if exc.reason not in ("Forbidden", "AlreadyExists", "TooManyRequests"):
+        return False
+    return f'User "{actor.name}" cannot ' not in exc.message  # (RBAC: the component may not)
+
+
+class _Changes:
+    """The objects changed over a span of revisions, each with its last change's revision and its
+    versions before and after the span, for finding which of them an evaluation read."""
+
+    def __init__(self, events: list):
+        self.last: dict[Key, tuple[int, tuple]] = {}  # key → (revision, (old, new)), oldest first
+        for e in events:
+            before = self.last.pop(e.key, None)
+            self.last[e.key] = (e.revision, (before[1][0] if before else e.old, e.new))
+        self.by_kind: dict[tuple, list] = {}
+        self.by_ns: dict[tuple, list] = {}
+        for key in self.last:  # (in the order of their last change)
+            self.by_kind.setdefault(key[:2], []).append(key)
+            self.by_ns.setdefault(key[:3], []).append(key)
+
+    def read_by(self, dep: tuple) -> list[tuple[int, Key]]:
+        """(revision, key) of the newest few changed objects that the dependency `dep` (an
+        evaluation's, see evalctx) reads."""
+        what, last = dep[0], self.last
+        if what in ("key", "field"):
+            found = last.get(dep[1])
+            return [(found[0], dep[1])] if found else []
+        if what == "query":
+            return self.read_by(dep[1])
+        if what == "kind":
+            keys, test = self.by_kind.get((dep[1], dep[2]), ()), None
+        elif what in ("ns", "selects"):
+            keys, test = self.by_ns.get((dep[1], dep[2], dep[3]), ()), None
+        elif what == "node":
+            keys, test = self.by_kind.get((dep[1], dep[2]), ()), lambda o: get_path(o, "spec", "nodeName") == dep[3]
+        elif what == "owner":
+            keys, test = self.by_kind.get((dep[1], dep[2]), ()), lambda o: _owned(o, dep[3])
+        elif what == "label":
+            keys = self.by_ns.get((dep[1], dep[2], dep[3]), ())
+            test = lambda o: get_path(o, "metadata", "labels", dep[4]) == dep[5]  # noqa: E731
+        elif what == "label*":
+            keys = self.by_kind.get((dep[1], dep[2]), ())
+            test = lambda o: get_path(o, "metadata", "labels", dep[3]) == dep[4]  # noqa: E731
+        elif what == "uid":
+            keys, test = list(last), lambda o: get_path(o, "metadata", "uid") == dep[1]
+        elif what == "owner*":
+            keys, test = list(last), lambda o: _owned(o, dep[1])
+        elif what == "ns*":
+            keys, test = [k for k in last if k[2] == dep[1]], None
+        else:
+            return []
+        found = []
+        for key in reversed(keys):
+            revision, objs = last[key]
+            if test is None or any(o is not None and test(o) for o in objs):
+                found.append((revision, key))
+                if len(found) == MAX_CAUSES:
+                    break
+        return found
+
+
+def _owned(obj: Any, uid: str) -> bool:
+    return any(r.get("uid") == uid for r in get_path(obj, "metadata", "ownerReferences") or ())
 
 
 def cause_record(decl: CompiledDecl, key: Key, causes: list) -> tuple:

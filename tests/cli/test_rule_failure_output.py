@@ -4,6 +4,7 @@ file, line and column of the failing expression, its source line and a caret."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from .helpers import recon
+from .helpers import REPO, recon
 
 BOOM = """\
 component boom-controller
@@ -49,8 +50,45 @@ def boom_folder(root: Path) -> Path:
 
 
 def test_once_reports_a_runtime_failure_at_its_expression_with_the_source_line(tmp_path):
-    proc = recon("up", "manifests", "--once", cwd=boom_folder(tmp_path), check=0)
+    # (a rule still failing at the end is no convergence: --once exits 1, naming it last)
+    proc = recon("up", "manifests", "--once", cwd=boom_folder(tmp_path), check=1)
     assert REPORTED in proc.stderr
+    assert proc.stderr.endswith("error: did not converge: 1 rule still failing (boom-controller/a) "
+                                "at revision 3 (see above)\n")
+    assert "converged at" not in proc.stdout
+
+
+def test_once_with_json_exits_1_for_a_rule_still_failing(tmp_path):
+    proc = recon("up", "manifests", "--once", "--json", cwd=boom_folder(tmp_path), check=1)
+    assert "cannot compute string + number" in proc.stdout
+
+
+def test_a_write_refused_for_the_clusters_reasons_is_a_warning_only(tmp_path):
+    # a quota the rule's creates run into: the controller would retry, the run still converges
+    root = boom_folder(tmp_path)
+    (root / "rules" / "boom.rules").write_text(QUOTA_BOOM)
+    (root / "manifests" / "quota.yaml").write_text(QUOTA)
+    shutil.copy(REPO / "rules" / "resourcequota.rules", root / "rules")  # (the quota's usage)
+    proc = recon("up", "manifests", "--once", cwd=root, check=0)
+    assert "exceeded quota" in proc.stderr and "converged at" in proc.stdout
+
+
+QUOTA_BOOM = """\
+component boom-controller
+  reads ConfigMap, ResourceQuota
+  writes ConfigMap
+
+rule copies for cm in ConfigMap where cm.name == "boom":
+  when ConfigMap[cm.namespace, "boom-copy"] == null and ResourceQuota[cm.namespace, "few"].status.used != null:
+    create ConfigMap from {data: cm.data} with name: "boom-copy"
+"""
+
+QUOTA = """\
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: few, namespace: demo}
+spec: {hard: {configmaps: "1"}}
+"""
 
 
 def test_the_live_loop_reports_it_the_same_way(tmp_path):
@@ -85,7 +123,7 @@ rule parts for cm in ConfigMap where cm.name == "boom":
 def test_a_builtin_that_refuses_its_arguments_is_named_in_the_rule_languages_words(tmp_path):
     root = boom_folder(tmp_path)
     (root / "rules" / "boom.rules").write_text(BUILTIN_BOOM)
-    err = recon("up", "manifests", "--once", cwd=root, check=0).stderr
+    err = recon("up", "manifests", "--once", cwd=root, check=1).stderr
     assert ("warning: rules/boom.rules:6:34: rule boom-controller/convert failed on ConfigMap demo/boom: "
             "int(): cannot convert 'a' to an integer\n") in err
     assert ("warning: rules/boom.rules:9:35: rule boom-controller/parts failed on ConfigMap demo/boom: "
