@@ -576,6 +576,12 @@ def _check_kind(found: H.History, name: str) -> tuple[str, str]:
     """--kind as (group, kind); an unknown kind is a usage mistake (exit 2), not a failing invariant (1)."""
     from .kinds import UnknownKind
 
+    group, slash, kind = name.rpartition("/")
+    if slash:  # the rule language's GROUP/Kind
+        rt = Registry.for_snapshot(found.snapshot(found.head)).get(group, kind) if kind else None
+        if rt is None:
+            raise _usage(f"--kind {name}: no kind {kind!r} in API group {group!r}")
+        return (rt.group, rt.kind)
     try:
         rt = _resolve(found, name)
     except UnknownKind as exc:

@@ -782,6 +782,8 @@ def verify(state_dir: str | os.PathLike, to: int | None = None) -> Verification:
     """Rebuild every state from the log; check checksums, state hashes and checkpoints."""
     folder = StateFolder(state_dir)
     folder.check_format()
+    if not folder.log.exists():
+        raise StateError(folder.log, "the history log is missing")
     ckpts = set(folder.checkpoints.revisions())
     snap, checked, problems = Snapshot(), 0, []
     with open(folder.log, "rb") as f:

@@ -55,3 +55,25 @@ def test_an_invariant_that_holds_up_to_the_damage_exits_2_not_0(example, tmp_pat
     recon("check", "--invariant", "true", "--to", "30", "--state", str(state), cwd=example, check=0)
     failing = recon("check", "--invariant", "false", "--state", str(state), cwd=example, check=1)
     assert failing.stdout.startswith("invariant fails at revision 1:")
+
+
+@pytest.mark.parametrize("command", [("get", "pods", "-n", "demo"), ("status",)])
+def test_get_and_status_of_a_damaged_log_warn_that_they_show_the_state_before_the_damage(example, tmp_path,
+                                                                                       command):
+    # (a checkpoint may come after the damage: the state shown is then read from the log up to it)
+    state = shutil.copytree(example / "s", tmp_path / "s")
+    for path in (state / "checkpoints").glob("*"):
+        path.unlink()
+    _damage(state, 40, keep_index=False)
+    proc = recon(*command, "--state", str(state), cwd=example, check=0)
+    assert proc.stderr.startswith("warning: the history log is damaged after revision 39 (")
+    assert "checksum mismatch); run 'recon replay' for details" in proc.stderr
+    intact = recon(*command, "--state", str(example / "s"), cwd=example, check=0)
+    assert intact.stderr == ""
+
+
+def test_replay_of_a_state_without_its_log_says_so_without_a_traceback(example, tmp_path):
+    state = shutil.copytree(example / "s", tmp_path / "s")
+    (state / "history.log").unlink()
+    proc = recon("replay", "--state", str(state), cwd=example, check=1)
+    assert proc.stderr == f"error: {state / 'history.log'}: the history log is missing\n"

@@ -105,3 +105,12 @@ def test_a_builtin_failing_on_the_values_it_meets_is_a_failing_invariant_not_a_t
     first = proc.stdout.splitlines()[0]
     assert first.startswith("invariant fails at revision ") and "cannot be evaluated: " in first
     assert "Traceback" not in proc.stderr
+
+
+def test_kind_may_be_given_as_the_rule_languages_group_and_kind(scaled_to_zero):
+    cwd, edit = scaled_to_zero
+    out = recon("check", "--invariant", "it.spec.replicas > 0", "--kind", "apps/Deployment", "--state", "s",
+                cwd=cwd, check=1).stdout.splitlines()
+    assert out[0].startswith(f"invariant fails at revision {edit} for deploy/web -n demo")
+    err = recon("check", "--invariant", "true", "--kind", "apps/Deploymnet", "--state", "s", cwd=cwd, check=2).stderr
+    assert "--kind apps/Deploymnet: no kind 'Deploymnet' in API group 'apps'" in err
