@@ -23,7 +23,9 @@ Definition names follow upstream (`io.k8s.api.core.v1.PodSpec`,
 `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`, ...).
 
 Lost in the client and restored here from tables: `IntOrString` and
-`Quantity` fields (the client has `object` and `str`), `Time`/`MicroTime`
+`Quantity` fields (the client has `object` and `str`; defined as upstream's
+OpenAPI v3 defines them, `oneOf` unions without a `type` and with their
+descriptions, so `kubectl explain` names them), `Time`/`MicroTime`
 (the client has `datetime`), and the list extensions
 (`x-kubernetes-list-type`, `x-kubernetes-list-map-keys`,
 `x-kubernetes-patch-strategy`, `x-kubernetes-patch-merge-key`) of the lists
@@ -72,9 +74,41 @@ META_TYPES = {
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
 QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 TIME, MICRO_TIME = f"{META}.Time", f"{META}.MicroTime"
+INT_OR_STRING_DOC = (
+    "IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and "
+    "unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field "
+    "that can accept a name or number.")
+QUANTITY_DOC = (
+    "Quantity is a fixed-point representation of a number. It provides convenient marshaling/unmarshaling in JSON "
+    "and YAML, in addition to String() and AsInt64() accessors.\n\nThe serialization format is:\n\n``` <quantity>"
+    "        ::= <signedNumber><suffix>\n\n\t(Note that <suffix> may be empty, from the \"\" case in <decimalSI>.)"
+    "\n\n<digit>           ::= 0 | 1 | ... | 9 <digits>          ::= <digit> | <digit><digits> <number>          "
+    "::= <digits> | <digits>.<digits> | <digits>. | .<digits> <sign>            ::= \"+\" | \"-\" <signedNumber>    "
+    "::= <number> | <sign><number> <suffix>          ::= <binarySI> | <decimalExponent> | <decimalSI> <binarySI>"
+    "        ::= Ki | Mi | Gi | Ti | Pi | Ei\n\n\t(International System of units; See: "
+    "http://physics.nist.gov/cuu/Units/binary.html)\n\n<decimalSI>       ::= m | \"\" | k | M | G | T | P | E"
+    "\n\n\t(Note that 1024 = 1Ki but 1000 = 1k; I didn't choose the capitalization.)\n\n<decimalExponent> ::= "
+    "\"e\" <signedNumber> | \"E\" <signedNumber> ```\n\nNo matter which of the three exponent forms is used, no "
+    "quantity may represent a number greater than 2^63-1 in magnitude, nor may it have more than 3 decimal places. "
+    "Numbers larger or more precise will be capped or rounded up. (E.g.: 0.1m will rounded up to 1m.) This may be "
+    "extended in the future if we require larger or smaller quantities.\n\nWhen a Quantity is parsed from a "
+    "string, it will remember the type of suffix it had, and will use the same type again when it is serialized."
+    "\n\nBefore serializing, Quantity will be put in \"canonical form\". This means that Exponent/suffix will be "
+    "adjusted up or down (with a corresponding increase or decrease in Mantissa) such that:\n\n- No precision is "
+    "lost - No fractional digits will be emitted - The exponent (or suffix) is as large as possible.\n\nThe sign "
+    "will be omitted unless the number is negative.\n\nExamples:\n\n- 1.5 will be serialized as \"1500m\" - "
+    "1.5Gi will be serialized as \"1536Mi\"\n\nNote that the quantity will NEVER be internally represented by a "
+    "floating point number. That is the whole point of this exercise.\n\nNon-canonical values will still parse as "
+    "long as they are well formed, but will be re-emitted in their canonical form. (So always use canonical form, "
+    "or don't diff.)\n\nThis format is intended to make it difficult to use these numbers without writing some "
+    "sort of special handling code in the hopes that that will cause implementors to also use a fixed point "
+    "implementation.")
+# (IntOrString and Quantity from their OpenAPIV3OneOfTypes: kubectl explain prints the name of a referred
+# definition without a `type` (`<IntOrString>`, `<map[string]Quantity>`), the `type` of one with it)
 SPECIAL = {
-    INT_OR_STRING: {"type": "string", "format": "int-or-string", "x-kubernetes-int-or-string": True},
-    QUANTITY: {"type": "string", "x-kubernetes-int-or-string": True},
+    INT_OR_STRING: {"description": INT_OR_STRING_DOC, "format": "int-or-string",
+                    "oneOf": [{"type": "integer"}, {"type": "string"}]},
+    QUANTITY: {"description": QUANTITY_DOC, "oneOf": [{"type": "string"}, {"type": "number"}]},
     TIME: {"type": "string", "format": "date-time"},
     MICRO_TIME: {"type": "string", "format": "date-time"},
 }

@@ -68,3 +68,36 @@ def test_kubectl_explain_a_custom_resource_reads_its_crd_schema(live: Live):
     out = live.kubectl("explain", "webapp.spec").stdout
     assert "KIND:       WebApp" in out and "GROUP:      example.com" in out
     assert "image\t<string> -required-" in out and "replicas\t<integer>" in out
+
+
+def test_int_or_string_and_quantity_are_typeless_unions_as_upstream_publishes_them():
+    schemas = discovery.builtin_schemas()
+    int_or_string = schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"]
+    quantity = schemas["io.k8s.apimachinery.pkg.api.resource.Quantity"]
+    assert (int_or_string["format"], int_or_string["oneOf"]) == ("int-or-string", [{"type": "integer"},
+                                                                                   {"type": "string"}])
+    assert quantity["oneOf"] == [{"type": "string"}, {"type": "number"}]
+    assert "type" not in int_or_string and "type" not in quantity
+    assert int_or_string["description"].startswith("IntOrString is a type that can hold an int32 or a string.")
+    assert quantity["description"].startswith("Quantity is a fixed-point representation of a number.")
+
+
+def test_kubectl_explain_names_int_or_string_fields(live: Live):
+    lines = live.kubectl("explain", "deploy.spec.strategy", "--recursive").stdout.splitlines()
+    assert "    maxSurge\t<IntOrString>" in lines and "    maxUnavailable\t<IntOrString>" in lines
+    out = live.kubectl("explain", "svc.spec.ports.targetPort").stdout
+    assert "FIELD: targetPort <IntOrString>" in out.splitlines()
+    description = " ".join(out.split("DESCRIPTION:", 1)[1].split())
+    assert description.startswith("Number or name of the port to access on the pods targeted by the service.")
+    assert description.endswith("This allows you to have, for example, a JSON field that can accept a name or "
+                                "number.")  # (the type's own description follows the field's, as upstream)
+
+
+def test_kubectl_explain_names_quantity_maps(live: Live):
+    out = live.kubectl("explain", "pod.spec.containers.resources.limits").stdout
+    assert "FIELD: limits <map[string]Quantity>" in out.splitlines()
+    assert "Quantity is a fixed-point representation of a number." in out
+    fields = live.kubectl("explain", "pod.spec.containers.resources").stdout.splitlines()
+    assert "  limits\t<map[string]Quantity>" in fields and "  requests\t<map[string]Quantity>" in fields
+    volume = live.kubectl("explain", "pod.spec.volumes.emptyDir.sizeLimit").stdout
+    assert "FIELD: sizeLimit <Quantity>" in volume.splitlines()
