@@ -216,6 +216,9 @@ def _run_up(args: argparse.Namespace) -> int:
         raise ReconError(f"{folder}: no such manifests folder")
     if args.rules and not rules_dir.exists():
         raise ReconError(f"{rules_dir}: no such rules folder")
+    if args.rules and rules_dir.is_dir() and not any(rules_dir.rglob("*.rules")):
+        print(f"warning: {rules_dir}: no .rules files in this folder: no controller, scheduler or kubelet "
+              "runs", file=sys.stderr)
     try:
         budget = parse_duration(args.until)
     except ValueError as exc:
@@ -305,8 +308,10 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool 
     if not result.dry_run and not quiet:
         for change in result.changes:
             print(change.format(result.dry_run))
-    for error in result.errors:
-        print(error.format(), file=sys.stderr)
+    for error in result.errors:  # (as the live loop shows them)
+        print(f"error: {error.format()}", file=sys.stderr)
+    for path in sorted(result.bad_files):
+        print(f"  {path}: not applied; its last good version stays", file=sys.stderr)
     if run is None:
         return
     for failure in run.failures:
@@ -317,7 +322,7 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool 
         print(f"error: did not converge: {_rules_failing(failing)} at revision {head.revision} "
               "(see above)", file=sys.stderr)
     elif run.converged and not quiet:
-        print(f"converged at revision {head.revision} after {run.rounds} rounds "
+        print(f"converged at revision {head.revision} after {run.rounds} round{'' if run.rounds == 1 else 's'} "
               f"(clock {format_time(cluster.clock.now())})")
     elif not run.converged:
         print(f"error: did not converge: {run.message}", file=sys.stderr)

@@ -7,6 +7,7 @@ Thin: parse arguments, ask `history.py`, print.  Registered by
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import re
 import sys
@@ -78,6 +79,9 @@ each revision's state hash and each checkpoint.  With --rules: what-if —
 re-execute the history with other rules, feeding the same manifest edits and
 API requests at the same times, and show the first revision where the new
 history differs from the recorded one and how the end states differ.
+
+Exit code: 0 the log is intact (with --rules: the new history is the same),
+1 it is damaged (with --rules: the histories differ), 2 a usage mistake.
 
 examples:
   recon replay                           # verify the whole log
@@ -339,11 +343,27 @@ def run_history(args: argparse.Namespace) -> int:
     # (-n without KIND/NAME: that namespace's revisions; none given, or -A: every namespace, as always)
     namespace = args.namespace if key is None and not args.all_namespaces else None
     try:
-        if not _print_lines(args, found, key, since, until, namespace) and namespace is not None:
-            print(f"No revisions found in {namespace} namespace.", file=sys.stderr)  # (as get's)
+        if not _print_lines(args, found, key, since, until, namespace):
+            if args.actor:
+                print(f'No revisions found by "{args.actor}".{_actor_hint(found, args.actor, since, until)}',
+                      file=sys.stderr)
+            elif namespace is not None:
+                print(f"No revisions found in {namespace} namespace.", file=sys.stderr)  # (as get's)
     except BrokenPipeError:  # `recon history | head`: the reader has what it wanted
         sys.stdout = open(os.devnull, "w")
     return 0
+
+
+def _actor_hint(found: H.History, actor: str, since: int | None, until: int | None) -> str:
+    """' Did you mean "X"?' for an --actor that names no writer, X the closest writer that wrote in
+    those revisions (an actor, a rule, or one's part up to its `/` or `:`), else ''."""
+    names: set[str] = set()
+    for record in found.records(since, until):
+        for name in (record.actor, H.rule_of(record)):
+            if name:
+                names.update((name, re.split("[/:]", name, maxsplit=1)[0]))
+    close = difflib.get_close_matches(actor, sorted(names), n=1)
+    return f' Did you mean "{close[0]}"?' if close else ""
 
 
 def _print_lines(args: argparse.Namespace, found: H.History, key: Any, since: int | None,
@@ -428,6 +448,9 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def run_replay(args: argparse.Namespace) -> int:
     if args.rules:
+        if args.to is not None:
+            raise _usage("--to is for a replay that verifies; a re-execution with --rules runs to the end "
+                         "of the recorded inputs")
         return _what_if(args)
     if args.from_rev is not None:  # (verifying checks every checksum from the first revision)
         raise _usage("--from is for a re-execution with --rules DIR; a replay verifies from revision 1 "
@@ -450,6 +473,8 @@ def _what_if(args: argparse.Namespace) -> int:
     rules = Path(args.rules)
     if not rules.is_dir():
         raise ReconError(f"{rules}: no such rules folder")
+    if not any(rules.rglob("*.rules")):
+        raise ReconError(f"{rules}: no .rules files in this folder")
     found = _open(args)
     result = H.what_if(found, rules, revision(found, args.from_rev, "--from") or 0)
     print(f"re-executed from revision {result.start} with the rules in {rules}: "
@@ -471,7 +496,7 @@ def _what_if(args: argparse.Namespace) -> int:
         print(f"  {line}")
     for change in changes:
         print(change.yaml_diff("(recorded)", "(new)"), end="")
-    return 0
+    return 1
 
 
 def _by_kind(changes: list[H.Change]) -> list[str]:

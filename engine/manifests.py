@@ -73,6 +73,9 @@ def _phase(key: Key) -> int:
 # ================================================================== loading
 
 
+KEY = object()  # the last step of a Document's position of a field's key (other positions are its value's)
+
+
 class _Loader(yaml.CSafeLoader):
     """PyYAML's C loader, keeping timestamps and !!binary as the strings they are (as kubectl does)."""
 
@@ -99,8 +102,10 @@ class Document:
             path = path[:-1]
         return self.positions.get(path, (self.line, 1))
 
-    def error(self, message: str, path: Sequence = ()) -> SourceError:
-        line, col = self.where(path)
+    def error(self, message: str, path: Sequence = (), at_key: bool = False) -> SourceError:
+        """A mistake at the field `path` (its value; `at_key`: its key, for a field that should not
+        be there at all)."""
+        line, col = self.positions.get((*path, KEY)) if at_key and (*path, KEY) in self.positions else self.where(path)
         return _error(self.display, self.lines, line, col, message)
 
 
@@ -257,6 +262,7 @@ def _walk(node: yaml.Node, path: tuple, positions: dict, errors: list, active: s
             seen[key] = mark.line + 1
             at = vnode.start_mark if isinstance(vnode, yaml.ScalarNode) else mark
             positions[path + (key,)] = (at.line + 1, at.column + 1)
+            positions[path + (key, KEY)] = (mark.line + 1, mark.column + 1)  # (where its key is)
             _walk(vnode, path + (key,), positions, errors, active)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
@@ -473,7 +479,7 @@ def _resolve_documents(folder: Folder, registry: Registry) -> tuple[list[Item], 
             continue
         unknown = unknown_fields(item.rtype, doc.obj["apiVersion"].rpartition("/")[2], doc.obj)
         if unknown:  # what `kubectl apply` (fieldValidation=Strict) refuses
-            errors.extend(doc.error(f'unknown field "{field}"', field_path(field)) for field in unknown)
+            errors.extend(doc.error(f'unknown field "{field}"', field_path(field), at_key=True) for field in unknown)
             continue
         items.append(item)
     return items, errors

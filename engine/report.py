@@ -141,7 +141,8 @@ class Reporter:
     def _batch(self, batch: Batch, header: bool) -> None:
         if header and (batch.revisions or batch.result.errors or not batch.quiet_change):
             files = ", ".join(batch.files) or batch.trigger
-            revs = (f"revisions {batch.revisions[0]}–{batch.revisions[1]}" if batch.revisions
+            revs = (("revision {}" if batch.revisions[0] == batch.revisions[1] else "revisions {}–{}")
+                    .format(*batch.revisions) if batch.revisions
                     else "nothing applied" if batch.result.errors else "no changes")
             self._say(f"── {files} ({revs})", "bold cyan")
         for change in batch.result.changes:

@@ -89,7 +89,7 @@ def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError]]:
     _check_unique(unique, errors, sources)
     lines = []
     for comp in unique:
-        counts = [f"{len(comp.rules)} rules", f"{len(comp.filters)} filters", f"{len(comp.scores)} scores"]
+        counts = [_count(len(comp.rules), "rule"), _count(len(comp.filters), "filter"), _count(len(comp.scores), "score")]
         shown = ", ".join(c for c in counts if not c.startswith("0 ")) or "no declarations"
         lines.append(f"{comp.path}: ok (component {comp.name}: {shown})")
     return lines, errors
@@ -141,3 +141,7 @@ def _component_position(text: str, name: str) -> tuple[int, int]:
         if words[:2] == ["component", name]:
             return number, line.index(name, line.index("component") + len("component")) + 1
     return 1, 1
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -95,6 +95,20 @@ def test_invalid_object_is_reported_at_its_field(tmp_path):
     assert "service/web" not in proc.stdout  # the file is applied not at all
 
 
+def test_an_unknown_field_is_reported_at_its_key_as_the_live_loop_reports_it(tmp_path):
+    folder = copy_example(tmp_path)
+    web = folder / "web.yaml"
+    web.write_text(web.read_text().replace("replicas: 3", "replcas: 3"))
+    (folder / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: demo}\nx:\n")
+    proc = recon("up", "manifests", "--once", cwd=tmp_path, check=1)
+    line, text = next((i, t) for i, t in enumerate(web.read_text().splitlines(), 1) if "replcas: 3" in t)
+    col = text.index("replcas") + 1
+    assert (f'error: manifests/web.yaml:{line}:{col}: unknown field "spec.replcas"\n    {text}\n'
+            f"    {' ' * (col - 1)}^\n") in proc.stderr
+    assert 'error: manifests/cm.yaml:4:1: unknown field "x"\n    x:\n    ^\n' in proc.stderr
+    assert "  web.yaml: not applied; its last good version stays\n" in proc.stderr
+
+
 def test_the_same_object_in_two_files_names_both_places(tmp_path):
     folder = copy_example(tmp_path)
     (folder / "zz-copy.yaml").write_text((folder / "demo.yaml").read_text())

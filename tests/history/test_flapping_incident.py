@@ -84,7 +84,7 @@ def test_the_new_rule_and_the_webapp_controller_take_turns_on_spec_replicas(inci
 
 
 def test_what_if_the_deployed_rules_reproduce_the_fight(incident):
-    out = recon("replay", "--rules", "rules", "--from", str(CONVERGED + 1), "--state", "s", cwd=incident)
+    out = recon("replay", "--rules", "rules", "--from", str(CONVERGED + 1), "--state", "s", cwd=incident, check=1)
     assert f"re-executed from revision {CONVERGED} with the rules in rules: 1 external input(s)" in out.stdout
     assert "warning: at revision" in out.stderr
     assert "did not converge after 200 rounds; still writing: autoscaler/minimum" in out.stderr
@@ -92,7 +92,7 @@ def test_what_if_the_deployed_rules_reproduce_the_fight(incident):
 
 def test_what_if_the_fixed_rule_settles_without_flapping(incident):
     out = recon("replay", "--rules", "rules-fixed", "--from", str(CONVERGED + 1), "--state", "s",
-                cwd=incident)
+                cwd=incident, check=1)  # (the histories differ: 1, as diff's)
     assert "did not converge" not in out.stderr
     head = int(re.search(r"recorded history ends at revision (\d+); the new one at (\d+)", out.stdout)[2])
     assert head - CONVERGED < 40

@@ -51,6 +51,21 @@ def test_replay_verifies_and_what_if_with_the_same_rules_finds_no_divergence(sta
     assert "no divergence" in out
 
 
+def test_a_what_if_refuses_to_and_a_rules_folder_without_rules(state, tmp_path):
+    err = recon("replay", "--rules", "rules", "--to", "5", "--state", "s", cwd=state, check=2).stderr
+    assert "--to is for a replay that verifies" in err
+    (tmp_path / "none").mkdir()
+    err = recon("replay", "--rules", str(tmp_path / "none"), "--state", "s", cwd=state, check=1).stderr
+    assert err == f"error: {tmp_path / 'none'}: no .rules files in this folder\n"
+
+
+def test_history_of_an_actor_that_wrote_nothing_says_so_with_the_closest_name(state):
+    proc = recon("history", "--actor", "kubelt", "--state", "s", cwd=state)
+    assert proc.stdout == "" and proc.stderr == 'No revisions found by "kubelt". Did you mean "kubelet"?\n'
+    proc = recon("history", "--actor", "zzzzzz", "--state", "s", cwd=state)
+    assert proc.stderr == 'No revisions found by "zzzzzz".\n'
+
+
 def test_a_replay_that_only_verifies_refuses_from_as_a_usage_mistake(state):
     failed = recon("replay", "--from", "3", "--state", "s", cwd=state, check=2)
     assert "--from is for a re-execution with --rules DIR" in failed.stderr
@@ -63,7 +78,7 @@ def test_diff_of_a_folder_against_a_state_folder_that_is_not_there_warns(state):
 
 def test_what_if_counts_the_end_states_differences_by_kind_before_the_diffs(state, tmp_path):
     rules = surge_rules(state / "rules", tmp_path / "surge")
-    out = recon("replay", "--rules", str(rules), "--state", "s", cwd=state).stdout.splitlines()
+    out = recon("replay", "--rules", str(rules), "--state", "s", cwd=state, check=1).stdout.splitlines()
     at = next(i for i, line in enumerate(out) if line.startswith("end states differ in "))
     total = int(out[at].split()[4])
     summary = out[at + 1:at + 1 + next(i for i, line in enumerate(out[at + 1:]) if not line.startswith("  "))]

@@ -80,7 +80,7 @@ def test_an_input_the_recorded_rules_did_not_wait_for_is_flagged_under_the_diver
     result = what_if(history, REPO / "rules", from_rev=first)
     assert result.unsettled == (patched[0],) and result.divergence == patched[0]
     out = recon("replay", "--rules", str(REPO / "rules"), "--from", str(first), "--state", str(recording.state),
-                cwd=recording.state.parent).stdout
+                cwd=recording.state.parent, check=1).stdout
     assert f"first divergence at revision {patched[0]}:" in out
     assert (f"note: the recorded input at revision {patched[0]} came while the recorded rules still had work "
             "to do") in out
