@@ -20,6 +20,7 @@ next deadline a rule is waiting on (simulated clocks only).
 
 from __future__ import annotations
 
+import difflib
 import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -36,7 +37,7 @@ from .dsl.compile import CompiledComponent, CompiledDecl, prefilter_test
 from .errors import SourceError
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_position, statement_column
 from .events import EVENT, Emitted, EventRecorder, object_reference
-from .kinds import BUILTINS, CRD_GROUP, CRD_KIND
+from .kinds import BUILTINS, CRD_GROUP, CRD_KIND, Registry
 from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler
@@ -103,6 +104,49 @@ class DroppedFields:
                    f"rule {self.rule} sets {fields} of {format_key(self.key)}, but the API server drops {them}: "
                    f"the schema of CustomResourceDefinition {self.crd} ({self.version}) does not declare "
                    + ", ".join(_dotted(u) for u in self.undeclared))
+
+
+@attrs.frozen
+class UnservedKind:
+    """A kind a component's header names that no built-in kind nor CustomResourceDefinition of the
+    cluster defines (a typo, or a CRD not applied yet): the rules anchored on it never run, its
+    lookups find nothing.  Reported for as long as it lasts, as a warning."""
+
+    rule: str  # the component
+    path: str
+    line: int
+    col: int
+    kind: str  # as written
+    suggestion: str | None
+    source_line: str | None = None
+    key: Key = ("", "", "", "")
+
+    def format(self) -> str:
+        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
+        return _at(self.path, self.line, self.col, self.source_line,
+                   f"component {self.rule} names {self.kind}, which no built-in kind or CustomResourceDefinition "
+                   f"in the cluster defines: nothing of it is read or written{hint}")
+
+
+def unserved_kinds(components: Iterable[CompiledComponent], registry: Any, source_line: Any) -> list[UnservedKind]:
+    """The kinds the components' headers name that `registry` does not serve."""
+    served = {f"{rt.group}/{rt.kind}" if rt.group else rt.kind for rt in registry}
+    bare = {rt.kind for rt in registry}
+    found = []
+    for comp in components:
+        refs = [*comp.reads, *(w.ref for w in comp.writes)]
+        seen = set()
+        for ref in refs:
+            if ref.is_any or str(ref) in seen:
+                continue
+            seen.add(str(ref))
+            if (registry.get(ref.group, ref.kind) if ref.group is not None else registry.find_kind(ref.kind)):
+                continue
+            close = difflib.get_close_matches(str(ref), sorted(served | bare), n=1, cutoff=0.75)
+            line, col = ref.pos.line, ref.pos.col
+            found.append(UnservedKind(comp.name, comp.path, line, col, str(ref), close[0] if close else None,
+                                      source_line(comp.path, line)))
+    return found
 
 
 def _at(path: str, line: int, col: int, source_line: str | None, message: str) -> str:
@@ -356,6 +400,7 @@ class Engine:
         self.deps: dict[tuple, set] = {}
         self.inst_deps: dict[tuple, frozenset] = {}
         self.dirty: dict[tuple, list] = {}
+        self._unserved_cache: tuple | None = None  # (registry, rules, what they name that it does not serve)
         self._start_changes: tuple | None = None  # (start, revision) → what changed between (`_start_triggers`)
         self.timers: list[tuple[float, int, tuple]] = []
         self.inst_timer: dict[tuple, float] = {}
@@ -769,7 +814,18 @@ class Engine:
 
     def _result(self, converged: bool, message: str, rounds: int, before: int) -> RunResult:
         return RunResult(converged, message, rounds, self.total_evaluations - before,
-                         (*self.failures.values(), *self.parked.values(), *self.dropped.values()))
+                         (*self.failures.values(), *self.parked.values(), *self.dropped.values(),
+                          *self._unserved()))
+
+    def _unserved(self) -> list[UnservedKind]:
+        """The kinds the rules name that the cluster does not serve (see UnservedKind), as of the
+        head's CustomResourceDefinitions (kept while they and the rules stay the same)."""
+        registry = Registry.for_snapshot(self.api.store.head)
+        cached = self._unserved_cache
+        if cached is None or cached[0] is not registry or cached[1] is not self.rules:
+            found = unserved_kinds(self.rules.components, registry, self.rules.source_line)
+            cached = self._unserved_cache = (registry, self.rules, found)
+        return cached[2]
 
     def _park(self, rounds: list[list[tuple]], message: str) -> None:
         """Hold back the instances of the rules that went on writing when a run stopped (a fight, or
@@ -833,13 +889,15 @@ class Engine:
         objects changed since the start (`recon up --once` after an edit of the folder) is recorded
         with those changes (the newest few), as a running engine would have routed them to it; the
         others keep the start."""
-        if ctx is None or any(c[0] != "start" for c in causes):
+        starts = [c for c in causes if c[0] == "start"]
+        if ctx is None or not starts:
             return causes
-        changes = self._changes_since(causes[0][1], snap.revision)
-        if changes is None:
-            return causes
-        found = sorted({change for dep in ctx.deps for change in changes.read_by(dep)})
-        return [("change", revision, key) for revision, key in found[-MAX_CAUSES:]] or causes
+        changes = self._changes_since(starts[0][1], snap.revision)
+        read = {("change", revision, key) for dep in ctx.deps for revision, key in changes.read_by(dep)} \
+            if changes is not None else set()
+        # (a change routed to it as well, through its anchor: the start says nothing more)
+        found = sorted(read.union(c for c in causes if c[0] != "start"), key=lambda c: (c[1], c[2] or ()))
+        return found[-MAX_CAUSES:] or causes
 
     def _changes_since(self, start: int, revision: int) -> _Changes | None:
         """What changed after `start` up to `revision` (None: nothing, or no longer held)."""

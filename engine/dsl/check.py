@@ -200,7 +200,11 @@ class _Checker:
     def need_read(self, ref: ast.KindRef) -> None:
         comp = self.mod.component
         if comp is not None and not any(_granted(ref, r) for r in comp.reads):
-            self.error(ref.pos, f"{ref} is not in this component's reads; add it to the reads line")
+            close = difflib.get_close_matches(str(ref), [str(r) for r in comp.reads], n=1, cutoff=0.75)
+            if close:  # (a typo of a kind it reads, more likely than a kind to add)
+                self.error(ref.pos, f"{ref} is not in this component's reads: did you mean {close[0]}?")
+            else:
+                self.error(ref.pos, f"{ref} is not in this component's reads; add it to the reads line")
 
     def need_write(self, ref: ast.KindRef, status: bool, pos: ast.Pos, doing: str) -> None:
         comp = self.mod.component

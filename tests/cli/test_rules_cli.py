@@ -124,3 +124,18 @@ def test_a_rule_file_that_is_not_utf8_is_reported_at_its_first_bad_byte(tmp_path
     err = recon("rules", "check", "latin1.rules", cwd=tmp_path, check=1).stderr
     assert err.splitlines() == ["latin1.rules:4:6: the rule file is not UTF-8: byte 0xe9 cannot be read here; "
                                 "save the file as UTF-8", "    # caf\N{REPLACEMENT CHARACTER}", "         ^"]
+
+
+def test_up_warns_of_a_kind_the_rules_name_that_the_cluster_does_not_serve(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "typo.rules").write_text(
+        "component typo\n  reads Podd, example.com/WebAp, ConfigMap\n  writes ConfigMap\n\n"
+        "rule r for app in example.com/WebAp:\n  let x = 1\n")
+    (tmp_path / "manifests").mkdir()
+    shutil.copy(REPO / "manifests" / "examples" / "webapp-crd.yaml", tmp_path / "manifests")
+    proc = recon("up", "manifests", "--rules", "rules", "--once", cwd=tmp_path, check=0)
+    assert ("warning: rules/typo.rules:2:9: component typo names Podd, which no built-in kind or "
+            "CustomResourceDefinition in the cluster defines: nothing of it is read or written "
+            "(did you mean Pod?)\n      reads Podd, example.com/WebAp, ConfigMap\n            ^\n") in proc.stderr
+    assert "names example.com/WebAp, which" in proc.stderr and "(did you mean example.com/WebApp?)" in proc.stderr
+    assert "ConfigMap, which" not in proc.stderr

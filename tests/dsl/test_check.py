@@ -173,6 +173,14 @@ def test_reads_cover_the_anchor_queries_and_lookups():
     ]
 
 
+def test_a_kind_close_to_one_the_component_reads_is_suggested_as_a_typo():
+    header = "component c\n  reads qa.example/Greeting, ConfigMap\n\n"
+    assert messages("let g = qa.example/Greting", header, "rule r for cm in ConfigMap:") == [
+        "qa.example/Greting is not in this component's reads: did you mean qa.example/Greeting?"]
+    assert messages('let g = Configmap["ns", "x"]', header, "rule r for cm in ConfigMap:") == [
+        "Configmap is not in this component's reads: did you mean ConfigMap?"]
+
+
 def test_group_qualified_kinds_match_unqualified_uses():
     header = "component c\n  reads apps/Deployment\n  writes apps/Deployment\n\n"
     assert messages('let d = Deployment["ns", "x"]\nset d.spec.replicas = 1', header,
