@@ -64,14 +64,16 @@ class RuleFailure:
     # the API server refused its writes for a reason of the cluster's (a quota, a namespace being
     # deleted, a name taken), not the rule's own (an invalid object, a write its component may not do)
     refused: bool = False
+    held_back: bool = False  # not failed: kept from running for a while after a fight it took part in
 
     @property
     def location(self) -> str:
         return f"{self.path}:{self.line}"
 
     def format(self) -> str:
+        what = "on" if self.held_back else "failed on"
         return _at(self.path, self.line, self.col, self.source_line,
-                   f"rule {self.rule} failed on {format_key(self.key)}: {self.message}")
+                   f"rule {self.rule} {what} {format_key(self.key)}: {self.message}")
 
 
 @attrs.frozen
@@ -842,7 +844,7 @@ class Engine:
             decl, key = inst
             del self.dirty[inst]
             self.parked[inst] = RuleFailure(decl.qualname, decl.path, decl.line, key,
-                                            f"held back {delay:g} s: {message}")
+                                            f"held back {delay:g} s: {message}", held_back=True)
             self._set_timer(inst, now + delay)
 
     def _invalidate_all(self) -> None:
@@ -866,7 +868,7 @@ class Engine:
             seen[state] = len(history)
         if len(history) >= self.max_rounds:
             return (f"did not converge after {self.max_rounds} rounds; still writing: "
-                    + describe_writers(history[-5:]))
+                    + describe_writers(history[-5:]) + describe_contested(history))
         return None
 
     # --------------------------------------------------------------- round
@@ -1381,6 +1383,24 @@ def describe_conflicts(conflicts: list[tuple]) -> str:
 def describe_writers(rounds: list[list[tuple]]) -> str:
     rules = sorted({w[0] for writes in rounds for w in writes})
     return ", ".join(rules) or "(nothing)"
+
+
+def describe_contested(rounds: list[list[tuple]]) -> str:
+    """`; X and Y keep setting OBJ FIELD (X to A, Y to B)` for the fields that rules set to different
+    values over `rounds` (a fight that never repeats a whole state: the pods it churns get new
+    names), else ''."""
+    last: dict[tuple, dict[str, Any]] = {}
+    for writes in rounds:
+        for w in writes:
+            if len(w) == 4 and isinstance(w[2], tuple):
+                rule, key, path, value = w
+                last.setdefault((key, _dotted(path)), {})[rule] = value
+    fights = []
+    for (key, field), by_rule in sorted(last.items(), key=lambda item: (format_key(item[0][0]), item[0][1])):
+        if len(by_rule) > 1 and len({repr(R.plain(v)) for v in by_rule.values()}) > 1:
+            setters = ", ".join(f"{rule} to {R.plain(v)!r}" for rule, v in sorted(by_rule.items()))
+            fights.append(f"{' and '.join(sorted(by_rule))} keep setting {format_key(key)} {field} ({setters})")
+    return "; " + "; ".join(fights[:3]) if fights else ""
 
 
 def describe_fight(rounds: list[list[tuple]]) -> str:

@@ -32,6 +32,13 @@ def incident(tmp_path_factory) -> Path:
     run = recon("up", "manifests", "--once", "--state", "s", cwd=cwd, check=1)
     assert "did not converge after 200 rounds; still writing: autoscaler/minimum" in run.stderr
     assert "webapp-controller/deployment" in run.stderr
+    # the two rules that fight are named with the field and what each sets it to; the others
+    # stopped with them are said to be held back, not to have failed
+    assert ("autoscaler/minimum and webapp-controller/deployment keep setting apps/Deployment demo/hello "
+            "spec.replicas (autoscaler/minimum to 3, webapp-controller/deployment to 2)") in run.stderr
+    held = [line for line in run.stderr.splitlines() if "held back" in line]
+    assert held and all(" failed on " not in line for line in held)
+    assert any("rule replicaset-controller/replicas on apps/ReplicaSet demo/hello-" in line for line in held)
     return cwd
 
 
