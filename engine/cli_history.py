@@ -11,6 +11,7 @@ import difflib
 import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -443,7 +444,27 @@ def run_explain(args: argparse.Namespace) -> int:
     steps = H.explain(found, key, path, at, scheduling=H.scheduling_from(rules))
     value = H.lookup(obj, path) if obj is not None else H._MISSING
     print(H.format_chain(steps, key, path, value, at))
+    if value is H._MISSING and obj is not None:
+        hint = _field_hint(obj, path)
+        if hint:
+            print(f"hint: {H.ref(key)} has no field {H._dotted(path)} at revision {at}; did you mean {hint}?",
+                  file=sys.stderr)
     return 0
+
+
+def _field_hint(obj: Any, path: tuple) -> str | None:
+    """The field path closest to `path` in `obj`: the same steps down to the first it lacks, that
+    one replaced by its closest sibling (a misspelt `spec.nodeNme`: `spec.nodeName`)."""
+    here = obj
+    for i, step in enumerate(path):
+        if isinstance(here, Mapping) and step in here:
+            here = here[step]
+            continue
+        if not isinstance(here, Mapping) or not isinstance(step, str):
+            return None
+        close = difflib.get_close_matches(step, [k for k in here if isinstance(k, str)], n=1, cutoff=0.75)
+        return H._dotted((*path[:i], close[0], *path[i + 1:])) if close else None
+    return None
 
 
 def run_replay(args: argparse.Namespace) -> int:

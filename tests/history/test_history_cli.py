@@ -66,6 +66,14 @@ def test_history_of_an_actor_that_wrote_nothing_says_so_with_the_closest_name(st
     assert proc.stderr == 'No revisions found by "zzzzzz".\n'
 
 
+def test_explain_of_a_misspelt_field_hints_at_the_closest_one(state):
+    proc = recon("explain", "deploy/web", "spec.replcas", "-n", "demo", "--state", "s", cwd=state)
+    assert proc.stdout.startswith("deploy/web spec.replcas = <none> (not set at revision ")
+    assert proc.stderr.startswith("hint: deploy/web has no field spec.replcas at revision ")
+    assert proc.stderr.endswith("; did you mean spec.replicas?\n")
+    assert recon("explain", "deploy/web", "spec.replicas", "-n", "demo", "--state", "s", cwd=state).stderr == ""
+
+
 def test_a_replay_that_only_verifies_refuses_from_as_a_usage_mistake(state):
     failed = recon("replay", "--from", "3", "--state", "s", cwd=state, check=2)
     assert "--from is for a re-execution with --rules DIR" in failed.stderr
