@@ -749,8 +749,13 @@ def scheduling_from(rules_dir: Path) -> Any:
         pod = snap.get(pod_key)
         if pod is None:
             return []
+        try:
+            rules = load_rules(rules_dir)
+        except ReconError as exc:  # (a broken rule file elsewhere: the chain is still worth showing)
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            return [f"(the attempt is not re-evaluated: the rules in {rules_dir} do not load: {first})"]
         clock = SimClock(snap.time)
-        engine = Engine(APIServer(Store(snap, clock=clock.now), clock), load_rules(rules_dir), clock)
+        engine = Engine(APIServer(Store(snap, clock=clock.now), clock), rules, clock)
         attempt = engine.scheduler.attempts[pod_key] = engine.scheduler.attempt(pod, snap)
         text = explain_scheduling(engine, pod_key[2], pod_key[3])
         bound = lookup(history.version(pod_key, record.revision), ("spec", "nodeName"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -64,6 +65,18 @@ def test_history_of_an_actor_that_wrote_nothing_says_so_with_the_closest_name(st
     assert proc.stdout == "" and proc.stderr == 'No revisions found by "kubelt". Did you mean "kubelet"?\n'
     proc = recon("history", "--actor", "zzzzzz", "--state", "s", cwd=state)
     assert proc.stderr == 'No revisions found by "zzzzzz".\n'
+
+
+def test_explain_shows_the_chain_without_the_attempt_when_a_rule_file_does_not_load(state, tmp_path):
+    shutil.copytree(state / "rules", tmp_path / "broken")
+    (tmp_path / "broken" / "half-edited.rules").write_text("component half\n  reads Pod\n\nrule r for p in Pod\n")
+    pods = json.loads(recon("get", "pods", "-n", "demo", "-o", "json", "--state", "s", cwd=state).stdout)
+    name = next(p for p in pods["items"] if p["metadata"]["name"].startswith("web-"))["metadata"]["name"]
+    out = recon("explain", f"pod/{name}", "spec.nodeName", "-n", "demo", "--rules", str(tmp_path / "broken"),
+                "--state", "s", cwd=state).stdout
+    assert f"(the attempt is not re-evaluated: the rules in {tmp_path / 'broken'} do not load: " in out
+    assert "half-edited.rules:4:" in out and "scores" not in out
+    assert "manifests:web.yaml: deploy/web created  [external input]" in out.splitlines()[-1]
 
 
 def test_explain_of_a_misspelt_field_hints_at_the_closest_one(state):
