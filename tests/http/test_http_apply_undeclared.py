@@ -10,6 +10,7 @@ import json
 import pytest
 import yaml
 from http_live import Live, wait_for
+from widget_crd import widget_crd
 
 from engine.apierrors import APIError
 from engine.api import fieldvalidation
@@ -92,24 +93,15 @@ def test_declared_and_free_form_fields_pass():
     fieldvalidation.check_apply(rt, "", body)
 
 
-WIDGETS = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com", "resourceVersion": "5"},
-    "spec": {"group": "example.com", "scope": "Namespaced",
-             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                 "type": "object", "properties": {"spec": {"type": "object", "properties": {
-                     "size": {"type": "integer"},
-                     "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-                     "free": {"type": "object"},
-                     "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True, "properties": {
-                         "ports": {"type": "array", "items": {"type": "object", "properties": {
-                             "port": {"type": "integer"}}}}}},
-                     "items": {"type": "array", "x-kubernetes-list-type": "map",
-                               "x-kubernetes-list-map-keys": ["name"],
-                               "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
-                     "rows": {"type": "array", "items": {"type": "object",
-                                                         "properties": {"name": {"type": "string"}}}}}}}}}}]}}
+WIDGETS = widget_crd({
+    "size": {"type": "integer"},
+    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+    "free": {"type": "object"},
+    "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True, "properties": {
+        "ports": {"type": "array", "items": {"type": "object", "properties": {"port": {"type": "integer"}}}}}},
+    "items": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+              "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+    "rows": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}})
 
 
 def widget(**spec) -> dict:

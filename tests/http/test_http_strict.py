@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from http_live import REPO, Live
+from widget_crd import widget_crd
 
 from engine.apierrors import APIError
 from engine.api import fieldvalidation
@@ -519,21 +520,13 @@ def test_the_scale_subresource_is_checked_against_scale():
                                     'strict decoding error: unknown field "spec.replica"')
 
 
-CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com", "resourceVersion": "5"},
-    "spec": {"group": "example.com", "scope": "Namespaced",
-             "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-             "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                 "type": "object", "properties": {"spec": {"type": "object", "properties": {
-                     "size": {"type": "integer"},
-                     "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-                     "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                     "template": {"type": "object", "x-kubernetes-embedded-resource": True,
-                                  "properties": {"spec": {"type": "object",
-                                                          "x-kubernetes-preserve-unknown-fields": True}}},
-                     "items": {"type": "array", "items": {"type": "object",
-                                                          "properties": {"name": {"type": "string"}}}}}}}}}}]}}
+CRD = widget_crd({
+    "size": {"type": "integer"},
+    "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+    "config": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+    "template": {"type": "object", "x-kubernetes-embedded-resource": True,
+                 "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}},
+    "items": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}})
 
 
 def test_a_custom_resource_is_checked_against_its_crd_schema():
