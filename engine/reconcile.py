@@ -151,6 +151,63 @@ def unserved_kinds(components: Iterable[CompiledComponent], registry: Any, sourc
     return found
 
 
+@attrs.frozen
+class UndeclaredRead:
+    """A field a rule reads of its own custom object that the schema of the object's CRD does not
+    declare (a misspelt `spec.mesage`): the API server prunes such fields, so it always reads null.
+    Reported for as long as it lasts, as a warning (the rule runs; its text says where)."""
+
+    rule: str
+    path: str
+    line: int
+    kind: str
+    field: tuple
+    crd: str
+    version: str
+    suggestion: str | None
+    key: Key = ("", "", "", "")
+    col: int = 0
+
+    def format(self) -> str:
+        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
+        return _at(self.path, self.line, 0, None,
+                   f"rule {self.rule} reads {_dotted(self.field)} of its {self.kind}, which the schema of "
+                   f"CustomResourceDefinition {self.crd} ({self.version}) does not declare: it is always "
+                   f"null{hint}")
+
+
+def undeclared_reads(decls: Iterable[CompiledDecl], registry: Any) -> list[UndeclaredRead]:
+    """The fields rules read of their custom objects that the objects' schemas do not declare."""
+    found = []
+    for decl in decls:
+        if decl.kind is None or decl.kind.is_any or not decl.anchor_reads:
+            continue
+        rt = (registry.get(decl.kind.group, decl.kind.kind) if decl.kind.group is not None
+              else registry.find_kind(decl.kind.kind))
+        schema = rt.schemas.get(rt.version) if rt is not None and rt.is_custom else None
+        if not isinstance(schema, Mapping):
+            continue
+        for path in decl.anchor_reads:
+            if path in decl.anchor_set_only or (len(path) == 1 and path[0] in ("name", "namespace", "uid")):
+                continue  # (what it only sets: DroppedFields; the language's own names for metadata's)
+            lost = pruned_fields(schema, path, None)
+            if lost:
+                found.append(UndeclaredRead(decl.qualname, decl.path, decl.line, str(decl.kind), lost[0],
+                                            f"{rt.plural}.{rt.group}", rt.version, _declared_sibling(schema, lost[0])))
+    return found
+
+
+def _declared_sibling(schema: Mapping, path: tuple) -> str | None:
+    """`path` with its last step replaced by the closest name the schema declares there."""
+    node: Any = schema
+    for step in path[:-1]:
+        node = (node.get("items") if isinstance(step, int) else (node.get("properties") or {}).get(step)) \
+            if isinstance(node, Mapping) else None
+    names = sorted((node.get("properties") or {}) if isinstance(node, Mapping) else ())
+    close = difflib.get_close_matches(str(path[-1]), names, n=1, cutoff=0.75)
+    return _dotted((*path[:-1], close[0])) if close else None
+
+
 def _at(path: str, line: int, col: int, source_line: str | None, message: str) -> str:
     """`path:line:col: message`, then the source line and a caret: the one format of the mistakes
     in a user's files (errors.SourceError); `path:line: message` when the column is not known."""
@@ -819,13 +876,15 @@ class Engine:
                          (*self.failures.values(), *self.parked.values(), *self.dropped.values(),
                           *self._unserved()))
 
-    def _unserved(self) -> list[UnservedKind]:
-        """The kinds the rules name that the cluster does not serve (see UnservedKind), as of the
-        head's CustomResourceDefinitions (kept while they and the rules stay the same)."""
+    def _unserved(self) -> list[UnservedKind | UndeclaredRead]:
+        """The kinds the rules name that the cluster does not serve (see UnservedKind), and the
+        fields they read of custom objects that the schemas do not declare (UndeclaredRead), as of
+        the head's CustomResourceDefinitions (kept while they and the rules stay the same)."""
         registry = Registry.for_snapshot(self.api.store.head)
         cached = self._unserved_cache
         if cached is None or cached[0] is not registry or cached[1] is not self.rules:
-            found = unserved_kinds(self.rules.components, registry, self.rules.source_line)
+            found = [*unserved_kinds(self.rules.components, registry, self.rules.source_line),
+                     *undeclared_reads(self.rules.decls(), registry)]
             cached = self._unserved_cache = (registry, self.rules, found)
         return cached[2]
 

@@ -139,3 +139,27 @@ def test_up_warns_of_a_kind_the_rules_name_that_the_cluster_does_not_serve(tmp_p
             "(did you mean Pod?)\n      reads Podd, example.com/WebAp, ConfigMap\n            ^\n") in proc.stderr
     assert "names example.com/WebAp, which" in proc.stderr and "(did you mean example.com/WebApp?)" in proc.stderr
     assert "ConfigMap, which" not in proc.stderr
+
+
+def test_up_warns_of_a_field_a_rule_reads_of_its_custom_object_that_the_schema_does_not_declare(tmp_path):
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    path = tmp_path / "rules" / "examples" / "webapp.rules"
+    text = path.read_text()
+    assert "image: app.spec.image," in text
+    path.write_text(text.replace("image: app.spec.image,", "image: app.spec.imag,", 1))
+    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.startswith("rule deployment "))
+    # (the image read as null makes the Deployment invalid: the warning says why the rule fails)
+    proc = recon("up", "manifests", "--once", cwd=tmp_path, check=1)
+    assert "spec.template.spec.containers[0].image: Required value" in proc.stderr
+    assert (f"warning: rules/examples/webapp.rules:{line}: rule webapp-controller/deployment reads spec.imag of "
+            "its example.com/WebApp, which the schema of CustomResourceDefinition webapps.example.com (v1) "
+            "does not declare: it is always null (did you mean spec.image?)\n") in proc.stderr
+    # (read where it is used twice: reported once per rule)
+    assert proc.stderr.count("reads spec.imag of") == 1
+
+
+def test_the_shipped_rules_read_nothing_their_schemas_leave_out(tmp_path):
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    proc = recon("up", "manifests", "--rules", str(REPO / "rules"), "--once", cwd=tmp_path, check=0)
+    assert "warning" not in proc.stderr
