@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -713,7 +714,23 @@ def _run_proxy_route(args: argparse.Namespace) -> int:
     return 0
 
 
+class _ToStderr(logging.Handler):
+    """`warning: MESSAGE` on the standard error of the moment, as the command's own warnings read."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
+
+
+def _log_to_stderr() -> None:
+    """The engine's logged warnings (a damaged log's tail dropped, an index rebuilt) on stderr."""
+    logger = logging.getLogger("recon")
+    if not any(isinstance(h, _ToStderr) for h in logger.handlers):
+        logger.addHandler(_ToStderr(logging.WARNING))
+        logger.setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _log_to_stderr()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # (named with the command they were given to, as its other usage mistakes are)

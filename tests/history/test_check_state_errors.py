@@ -77,3 +77,12 @@ def test_replay_of_a_state_without_its_log_says_so_without_a_traceback(example, 
     (state / "history.log").unlink()
     proc = recon("replay", "--state", str(state), cwd=example, check=1)
     assert proc.stderr == f"error: {state / 'history.log'}: the history log is missing\n"
+
+
+def test_up_on_a_damaged_log_says_what_it_dropped_as_a_warning(example, tmp_path):
+    state = shutil.copytree(example / "s", tmp_path / "s")
+    _damage(state, 40, keep_index=False)
+    proc = recon("up", "manifests", "--once", "--state", str(state), cwd=example, check=0)
+    [line] = [text for text in proc.stderr.splitlines() if "dropped the" in text]
+    assert line.startswith(f"warning: {state / 'history.log'}: offset ")
+    assert "after the last intact record (revision 39), kept a copy in " in line
