@@ -710,7 +710,9 @@ def _follow(history: History, record: CommitRecord) -> tuple[int | None, Key, st
     found = triggers(record)
     changes = [t for t in found if t.get("type") == "change" and t.get("key")]
     if changes:
-        pick = next((t for t in changes if tuple(t["key"]) == anchor), changes[0])
+        # (the newest change of the anchor, else the newest: the last that made the rule act)
+        own = [t for t in changes if tuple(t["key"]) == anchor]
+        pick = max(own or changes, key=lambda t: t["rev"])
         more = f", +{len(found) - 1} more" if len(found) > 1 else ""
         return pick["rev"], tuple(pick["key"]), f"a change of {ref(pick['key'])}{more}"
     what = found[0]["type"] if found else "start"

@@ -79,6 +79,15 @@ def test_explain_shows_the_chain_without_the_attempt_when_a_rule_file_does_not_l
     assert "manifests:web.yaml: deploy/web created  [external input]" in out.splitlines()[-1]
 
 
+def test_explain_follows_the_newest_of_an_objects_changes_that_woke_the_rule(state):
+    # the kubelet admits a pod woken by its creation and its bind: the bind is what let it act
+    pods = json.loads(recon("get", "pods", "-n", "demo", "-o", "json", "--state", "s", cwd=state).stdout)
+    name = next(p for p in pods["items"] if p["metadata"]["name"].startswith("web-"))["metadata"]["name"]
+    lines = recon("explain", f"pod/{name}", "status.hostIP", "-n", "demo", "--state", "s", cwd=state).stdout.splitlines()
+    assert "kubelet/pod_admission" in lines[1]
+    assert "default-scheduler: pod/" in lines[2] and "spec.nodeName: <none> → node-" in lines[2]
+
+
 def test_explain_of_a_misspelt_field_hints_at_the_closest_one(state):
     proc = recon("explain", "deploy/web", "spec.replcas", "-n", "demo", "--state", "s", cwd=state)
     assert proc.stdout.startswith("deploy/web spec.replcas = <none> (not set at revision ")
