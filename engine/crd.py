@@ -53,12 +53,35 @@ def _version_errors(version: Any, path: str, seen: set) -> list[FieldError]:
         return errors + fc.wrong_type(schema, schema_path, "object")
     if schema.get("type") != "object":
         errors.append(invalid(f"{schema_path}.type", schema.get("type") or "", "must be object at the root"))
+    types = list(_type_errors(schema, schema_path))
+    if types:  # (upstream's words for a misspelt type, rather than the meta-schema's)
+        return errors + types
     try:
         jsonschema.Draft4Validator.check_schema(to_json_schema(schema))
     except jsonschema.SchemaError as exc:
         where = ".".join(str(p) for p in exc.path)
         errors.append(invalid(f"{schema_path}.{where}" if where else schema_path, exc.instance, exc.message))
     return errors
+
+
+SCHEMA_TYPES = ("array", "boolean", "integer", "number", "object", "string")
+
+
+def _type_errors(schema: Any, path: str):
+    """A `type` that is no OpenAPI v3 type, anywhere in `schema`, as apiextensions' validation says
+    it (paths as `properties[spec].items.type`)."""
+    if not isinstance(schema, Mapping):
+        return
+    kind = schema.get("type")
+    if isinstance(kind, str) and kind and kind not in SCHEMA_TYPES:
+        yield not_supported(f"{path}.type", kind, SCHEMA_TYPES)
+    for name, sub in sorted((schema.get("properties") or {}).items()) if isinstance(schema.get("properties"), Mapping) else ():
+        yield from _type_errors(sub, f"{path}.properties[{name}]")
+    for field in ("items", "additionalProperties", "not"):
+        yield from _type_errors(schema.get(field), f"{path}.{field}")
+    for field in ("allOf", "anyOf", "oneOf"):
+        for i, sub in enumerate(schema.get(field) or ()) if isinstance(schema.get(field), Sequence) else ():
+            yield from _type_errors(sub, f"{path}.{field}[{i}]")
 
 
 # apiextensions' printerColumnDatatypes and customResourceColumnDefinitionFormats, as its messages list them (sorted)

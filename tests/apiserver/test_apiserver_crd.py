@@ -138,7 +138,14 @@ def test_crd_definition_errors(api, change, message):
 def test_schema_with_a_bad_type_is_refused(api):
     body = crd()
     body["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["type"] = "thing"
-    assert "spec.versions[0].schema.openAPIV3Schema" in refusal(api, body).message
+    assert refusal(api, body).message.endswith(
+        "spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Unsupported value: \"thing\": "
+        'supported values: "array", "boolean", "integer", "number", "object", "string"')
+    items = crd()
+    items["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"] = {
+        "tags": {"type": "array", "items": {"type": "strng"}}}
+    assert ('spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[tags].items.type: '
+            'Unsupported value: "strng"') in refusal(api, items).message
 
 
 def test_updating_a_crd_updates_its_registered_names(api):
