@@ -437,10 +437,12 @@ class StoredHistory(History):
         with open(self.log.path, "rb") as f:
             data = os.pread(f.fileno(), pos.end - pos.start, pos.start)
         header, payload = data[:8], data[8:]
-        if len(data) != pos.end - pos.start or header != struct.pack("<II", pos.length, pos.crc) \
-                or frame_crc(header, payload) != pos.crc:
+        if len(data) != pos.end - pos.start or header != struct.pack("<II", pos.length, pos.crc):
             raise StateError(self.index.path, f"does not match {self.log.path.name} at revision {revision} "
                              f"(offset {pos.start}); delete the index folder to rebuild it")
+        if frame_crc(header, payload) != pos.crc:  # (the frame the index knows, its bytes changed since)
+            raise StateError(self.log.path, f"revision {revision} (offset {pos.start}): checksum mismatch: the "
+                             "history log is damaged there; run 'recon replay' for details")
         record = self.log._decode(Frame(pos.start, pos.end, pos.crc, payload), revision, self._interner)
         self._cache[revision] = record
         if len(self._cache) > self.CACHE:

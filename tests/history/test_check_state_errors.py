@@ -86,3 +86,18 @@ def test_up_on_a_damaged_log_says_what_it_dropped_as_a_warning(example, tmp_path
     [line] = [text for text in proc.stderr.splitlines() if "dropped the" in text]
     assert line.startswith(f"warning: {state / 'history.log'}: offset ")
     assert "after the last intact record (revision 39), kept a copy in " in line
+
+
+def test_a_frame_damaged_under_its_index_is_named_as_the_logs_damage_not_the_index(example, tmp_path):
+    from engine.history import History
+    from engine.wal import StateError
+
+    state = shutil.copytree(example / "s", tmp_path / "s")
+    _damage(state, 40, keep_index=True)
+    with pytest.raises(StateError) as caught:
+        History.open(state).record(40)
+    message = str(caught.value)
+    assert message.startswith(f"{state / 'history.log'}: revision 40 (offset ")
+    assert message.endswith("checksum mismatch: the history log is damaged there; run 'recon replay' for details")
+    listed = recon("history", "--since", "38", "--until", "41", "--state", str(state), cwd=example, check=1)
+    assert listed.stderr.startswith(f"error: {state / 'history.log'}: offset ") and "checksum mismatch" in listed.stderr
