@@ -188,8 +188,8 @@ def undeclared_reads(decls: Iterable[CompiledDecl], registry: Any) -> list[Undec
         if not isinstance(schema, Mapping):
             continue
         for path in decl.anchor_reads:
-            if path in decl.anchor_set_only or (len(path) == 1 and path[0] in ("name", "namespace", "uid")):
-                continue  # (what it only sets: DroppedFields; the language's own names for metadata's)
+            if path in decl.anchor_set_only or path[0] in R.META_SHORTCUTS:
+                continue  # (what it only sets: DroppedFields; `x.labels` and the like: metadata's)
             lost = pruned_fields(schema, path, None)
             if lost:
                 found.append(UndeclaredRead(decl.qualname, decl.path, decl.line, str(decl.kind), lost[0],
