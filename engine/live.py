@@ -293,8 +293,11 @@ def serve(cluster: Any, folder: Path, reporter: Reporter, *, state: str = ".reco
     def on_signal(signum: int, frame: Any) -> None:
         if stop.is_set():
             raise KeyboardInterrupt  # a second Ctrl-C: stop now
-        stop.set()
-        wake.set()
+        stop.set()  # (nothing but this handler takes its lock: the loop only reads the flag)
+        # `wake` is set from another thread: the handler runs in the main thread, which may hold
+        # wake's lock at that very moment (inside wait or clear), and setting it here would then
+        # wait for that lock forever
+        threading.Thread(target=wake.set, daemon=True).start()
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     live = Live(cluster, folder, reporter, state=state, wake=wake)
