@@ -86,6 +86,11 @@ def forbidden(actor: Actor, verb: str, rt: ResourceType, namespace: str | None,
     return forbidden_error(rt.resource, name or None, why, group=rt.group)
 
 
+def denied_by_rbac(exc: APIError, actor: Actor) -> bool:
+    """Is `exc` the refusal `forbidden` makes for `actor` (its permissions, not an admission's)?"""
+    return exc.reason == "Forbidden" and f'User "{actor.name}" cannot ' in exc.message
+
+
 def authorize(actor: Actor, verb: str, rt: ResourceType, namespace: str | None,
               name: str | None, subresource: str | None = None) -> None:
     """Raise Forbidden unless `actor` may `verb` this resource."""

@@ -32,7 +32,7 @@ from .cluster import Cluster, bundled, local_or_bundled  # noqa: F401 (bundled: 
 from .manifests import ApplyResult, object_ref
 from .objects import get_path, key_of, thaw
 from .printers import columns, render_table
-from .report import plan_text
+from .report import apply_errors, plan_text
 from .store import tune_gc
 from .timeutil import format_time, parse_duration
 from .wal import load_snapshot, open_store
@@ -309,10 +309,8 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool 
     if not result.dry_run and not quiet:
         for change in result.changes:
             print(change.format(result.dry_run))
-    for error in result.errors:  # (as the live loop shows them)
-        print(f"error: {error.format()}", file=sys.stderr)
-    for path in sorted(result.bad_files):
-        print(f"  {path}: not applied; its last good version stays", file=sys.stderr)
+    for line in apply_errors(result):  # (as the live loop shows them)
+        print(line, file=sys.stderr)
     if run is None:
         return
     for failure in run.failures:

@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 from pyrsistent import PMap, pvector
 
-from .access import ANY
+from .access import ANY, denied_by_rbac
 from .apiserver import Actor, APIError, Permissions, Request
 from .crd import pruned_fields
 from .dsl import runtime as R
@@ -1351,9 +1351,7 @@ def _same_stored(found: Any, value: Any) -> bool:
 
 def _cluster_refusal(exc: APIError, actor: Actor) -> bool:
     """Did the API server refuse a rule's writes for the cluster's reasons (see RuleFailure.refused)?"""
-    if exc.reason not in ("Forbidden", "AlreadyExists", "TooManyRequests"):
-        return False
-    return f'User "{actor.name}" cannot ' not in exc.message  # (RBAC: the component may not)
+    return exc.reason in ("Forbidden", "AlreadyExists", "TooManyRequests") and not denied_by_rbac(exc, actor)
 
 
 class _Changes:

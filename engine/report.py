@@ -86,6 +86,12 @@ def cluster_summary(snapshot: Any) -> dict:
                      **{k: v for k, v in phases.items() if k not in ("Running", "Pending")}}}
 
 
+def apply_errors(result: Any) -> list[str]:
+    """An apply's mistakes as `recon up` shows them: each error, then each broken file left as it was."""
+    return ([f"error: {error.format()}" for error in result.errors]
+            + [f"  {path}: not applied; its last good version stays" for path in sorted(result.bad_files)])
+
+
 class Reporter:
     """Shows what the live loop does: for people, as JSON lines (`json`), or errors only (`quiet`)."""
 
@@ -152,10 +158,8 @@ class Reporter:
             self._say(f"  {line}")
         for note in batch.result.notes:
             self._say(f"  note: {note}", "yellow")
-        for error in batch.result.errors:
-            self._error(f"error: {error.format()}")
-        for path in sorted(batch.result.bad_files):
-            self._error(f"  {path}: not applied; its last good version stays")
+        for line in apply_errors(batch.result):
+            self._error(line)
         for failure in batch.failures:
             self._error(f"warning: {failure}")
         if not batch.converged:

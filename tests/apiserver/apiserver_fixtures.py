@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from engine.apiserver import Actor, APIServer
+import pytest
+
+from engine.apiserver import Actor, APIError, APIServer
 from engine.clock import SimClock
 from engine.store import Store
 
 ADMIN = Actor("admin", "user", None)
+
+
+def refused(api: APIServer, body: dict, update: bool = False) -> str:
+    """The message of the 422 the API server answers a create (or an update) of `body` with."""
+    with pytest.raises(APIError) as caught:
+        (api.update if update else api.create)(ADMIN, body)
+    assert caught.value.code == 422
+    return caught.value.message
 
 
 def make_server(seed: str = "recon") -> APIServer:

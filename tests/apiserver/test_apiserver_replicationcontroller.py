@@ -4,7 +4,7 @@ status subresources and its orphaning default on delete."""
 from __future__ import annotations
 
 import pytest
-from apiserver_fixtures import ADMIN
+from apiserver_fixtures import ADMIN, refused
 
 from engine.apiserver import APIError
 from engine.kinds import BUILTIN
@@ -23,13 +23,6 @@ def rc(name: str = "web", selector: dict | None = None, labels: dict | None = No
         body["selector"] = selector
     return {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": name, "namespace": "default"},
             "spec": body}
-
-
-def refused(api, body, update=False) -> str:
-    with pytest.raises(APIError) as caught:
-        (api.update if update else api.create)(ADMIN, body)
-    assert caught.value.code == 422
-    return caught.value.message
 
 
 def test_kubectl_names_resolve_to_the_core_kind_in_category_all():

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-from apiserver_fixtures import ADMIN
+from apiserver_fixtures import ADMIN, refused
 
-from engine.apiserver import APIError
 from engine.kinds import BUILTIN
 from engine.printers import columns
 
@@ -28,13 +26,6 @@ def claim(name: str = "data", **spec) -> dict:
     body = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}, **spec}
     return {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": name, "namespace": "default"},
             "spec": body}
-
-
-def refused(api, body, update=False) -> str:
-    with pytest.raises(APIError) as caught:
-        (api.update if update else api.create)(ADMIN, body)
-    assert caught.value.code == 422
-    return caught.value.message
 
 
 def test_kubectl_names_resolve_to_the_apps_kind_in_category_all():
