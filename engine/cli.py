@@ -248,8 +248,10 @@ def _run_up(args: argparse.Namespace) -> int:
         if args.json:
             batch, run = _once_json(cluster, folder, until)
             return 1 if batch.result.errors or not batch.converged or (run is not None and failing_rules(run)) else 0
-        result, run = cluster.sync(folder, until)
-        _report(result, run, cluster, quiet=args.quiet)
+        from .live import sync_once
+
+        result, run, overridden = sync_once(cluster, folder, until)
+        _report(result, run, cluster, quiet=args.quiet, overridden=overridden)
         return 1 if result.errors or (run is not None and (not run.converged or failing_rules(run))) else 0
     finally:
         store.close()
@@ -283,18 +285,22 @@ def _plan(state: str, folder: Path, rules_dir: Path, horizon: float) -> Any:
 def _once_json(cluster: Cluster, folder: Path, until: float) -> Any:
     """`recon up --once --json`: the run as the live loop's first change is shown, an `applied`
     event (with the changes, errors and what followed) and, once converged, `ready`; the Batch and the run."""
-    from .live import recorded_batch
+    from .live import recorded_batch, sync_once
     from .report import Reporter, cluster_summary
 
     runs: list = []
+    overridden: list[str] = []
 
     def sync() -> Any:
-        result, run = cluster.sync(folder, until)
+        result, run, overrides = sync_once(cluster, folder, until)
         runs.append(run)
+        overridden.extend(overrides)
         return result, run
 
     batch = recorded_batch(cluster, "start", (), sync)
     reporter = Reporter(json_lines=True)
+    for message in overridden:
+        reporter.warning(message)
     if batch.converged:
         reporter.ready(batch, cluster_summary(cluster.store.head))
     else:
@@ -302,8 +308,10 @@ def _once_json(cluster: Cluster, folder: Path, until: float) -> Any:
     return batch, runs[0]
 
 
-def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool = False) -> None:
-    """What `recon up --once` / `--dry-run` did, in text; `quiet`: errors and warnings only."""
+def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool = False,
+            overridden: Sequence[str] = ()) -> None:
+    """What `recon up --once` / `--dry-run` did, in text; `quiet`: errors and warnings only;
+    `overridden`: fields the folder sets that the run changed (engine/live.py `sync_once`)."""
     for note in () if quiet else result.notes:
         print(f"note: {note}", file=sys.stderr)
     if not result.dry_run and not quiet:
@@ -315,6 +323,8 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool 
         return
     for failure in run.failures:
         print(f"warning: {failure.format()}", file=sys.stderr)
+    for message in overridden:
+        print(f"warning: {message}", file=sys.stderr)
     head = cluster.store.head
     failing = failing_rules(run)
     if run.converged and failing:

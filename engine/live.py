@@ -102,6 +102,11 @@ class DriftWatch:
             drifted = [f for f in drifted if any(_overlap(f, c) for c in changed)]
         return Drift(ref, actor, tuple(drifted)) if drifted else None
 
+    def own(self, result: ApplyResult, left: frozenset = frozenset()) -> None:
+        """Watch the objects an apply of the folder defined (before the engine runs: writes let in
+        meanwhile are drift too), but those in `left`."""
+        self.owned = {c.key for c in result.changes if c.action != "pruned"} - left
+
     def wait_time(self, quiet: float) -> float | None:
         with self._lock:
             return None if self._last is None else max(0.0, self._last + quiet - time.monotonic())
@@ -214,11 +219,11 @@ class Live:
         cluster = self.cluster
         left = self.drift.left_alone()  # (drifted too often: neither restored nor watched)
 
-        def owned(result: Any) -> None:  # before the engine runs: writes let in meanwhile are drift too
-            self.drift.owned = {c.key for c in result.changes if c.action != "pruned"} - left
+        def sync() -> tuple[ApplyResult, Any]:
+            return cluster.sync(self.folder, None, lambda result: self.drift.own(result, left), leave=left)
 
         with cluster.lock, self.reporter.converging("converging…"):
-            return recorded_batch(cluster, trigger, files, lambda: cluster.sync(self.folder, None, owned, leave=left))
+            return recorded_batch(cluster, trigger, files, sync)
 
     def reload_rules(self) -> None:
         with self.cluster.lock:
@@ -253,6 +258,36 @@ class Live:
 
         with cluster.lock:
             return recorded_batch(cluster, trigger, (), run)
+
+
+def sync_once(cluster: Any, folder: Path, until: float) -> tuple[ApplyResult, Any, list[str]]:
+    """`cluster.sync` for `recon up --once`, and what its run changed of the fields the folder
+    sets: nothing restores them before the process exits, and the next run's apply sets them back,
+    so the folder and the writer take turns at every run.  One warning per object and writer."""
+    watch = DriftWatch(cluster)
+    cluster.store.listeners.append(watch)
+    try:
+        result, run = cluster.sync(folder, until, watch.own)
+    finally:
+        cluster.store.listeners.remove(watch)
+    by_writer: dict = {}
+    for key, drift in watch._pending:  # (every write of the run, none restored)
+        fields = by_writer.setdefault((key, drift.actor), [])
+        fields += [f for f in drift.fields if f not in fields]
+    return result, run, [_overridden(folder, cluster.store.head.get(key), key, actor, fields)
+                         for (key, actor), fields in by_writer.items()]
+
+
+def _overridden(folder: Path, obj: Any, key: Any, actor: str, fields: list[str]) -> str:
+    from .manifests import object_ref
+
+    source = get_path(obj, "metadata", "annotations", SOURCE)
+    source = Path(folder, source) if source else folder
+    if not fields:
+        return f"{object_ref(key)}, which {source} defines, was deleted by {actor}: the next run creates it again"
+    them = "it" if len(fields) == 1 else "them"
+    return (f"{object_ref(key)}: {', '.join(fields)}, which {source} sets, changed by {actor}: the next run "
+            f"of the folder sets {them} back and {actor} changes {them} again")
 
 
 def recorded_batch(cluster: Any, trigger: str, files: tuple[str, ...], sync: Any) -> Batch:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from .helpers import copy_example, recon
+from .helpers import REPO, copy_example, recon
 
 
 def _broken(folder: Path) -> None:
@@ -69,3 +70,44 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=60) == 0, err
         assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+PIN = """component pinner
+  reads apps/Deployment
+  writes apps/Deployment
+
+rule pin for d in apps/Deployment where d.metadata.name == "web":
+  when d.spec.replicas != 5:
+    set d.spec.replicas = 5
+"""
+
+
+def _pinning_rules(tmp_path: Path) -> None:
+    """The project's rules and one more that keeps deploy/web at 5 replicas (its manifest says 3)."""
+    shutil.copytree(REPO / "rules", tmp_path / "rules")
+    (tmp_path / "rules" / "pin.rules").write_text(PIN)
+
+
+def test_once_warns_of_a_field_the_folder_sets_and_a_rule_changes_at_every_run(tmp_path):
+    copy_example(tmp_path)
+    _pinning_rules(tmp_path)
+    warning = ("warning: deployment.apps/web: spec.replicas, which manifests/web.yaml sets, changed by pinner: "
+               "the next run of the folder sets it back and pinner changes it again")
+    for run in (1, 2):  # (the second run's apply sets 3 again: the turn the warning names)
+        proc = recon("up", "manifests", "--rules", "rules", "--once", cwd=tmp_path, check=0)
+        assert proc.stderr.splitlines().count(warning) == 1, proc.stderr
+        assert ("deployment.apps/web configured" in proc.stdout) == (run == 2)
+    got = recon("get", "deploy", "web", "-n", "demo", "-o", "json", cwd=tmp_path, check=0)
+    assert json.loads(got.stdout)["spec"]["replicas"] == 5
+    (tmp_path / "rules" / "pin.rules").unlink()  # the rule gone: the folder's 3 stays, nothing to warn of
+    proc = recon("up", "manifests", "--rules", "rules", "--once", "-q", cwd=tmp_path, check=0)
+    assert proc.stderr == ""
+
+
+def test_once_json_sends_the_same_warning_as_an_event(tmp_path):
+    copy_example(tmp_path)
+    _pinning_rules(tmp_path)
+    proc = recon("up", "manifests", "--rules", "rules", "--once", "--json", cwd=tmp_path, check=0)
+    warnings = [e["message"] for e in map(json.loads, proc.stdout.splitlines()) if e["event"] == "warning"]
+    assert warnings == ["deployment.apps/web: spec.replicas, which manifests/web.yaml sets, changed by pinner: "
+                        "the next run of the folder sets it back and pinner changes it again"]
