@@ -152,9 +152,11 @@ def _run_rules_check(args: argparse.Namespace) -> int:
     empty = [p for p in paths if not rule_files(p)]
     if empty:  # (nothing checked is not "all good": a mistyped folder would pass)
         raise ReconError(f"{empty[0]}: no rule files (*.rules) there")
-    lines, errors = check_paths(paths)
+    lines, errors, warnings = check_paths(paths)
     for line in lines:
         print(line)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if errors:
         print(SourceErrors(errors), file=sys.stderr)
         return 1

@@ -153,59 +153,94 @@ def unserved_kinds(components: Iterable[CompiledComponent], registry: Any, sourc
 
 @attrs.frozen
 class UndeclaredRead:
-    """A field a rule reads of its own custom object that the schema of the object's CRD does not
-    declare (a misspelt `spec.mesage`): the API server prunes such fields, so it always reads null.
-    Reported for as long as it lasts, as a warning (the rule runs; its text says where)."""
+    """A field a rule reads of its own object that the schema of its kind does not declare (a
+    misspelt `spec.mesage` of a custom object, `spec.replics` of a Deployment): the API server
+    prunes or drops such fields, so it always reads null.  Reported for as long as it lasts, as
+    a warning (the rule runs; its text says where)."""
 
     rule: str
     path: str
     line: int
     kind: str
     field: tuple
-    crd: str
-    version: str
+    schema: str  # whose: `CustomResourceDefinition widgets.example.com (v1)`, `apps/v1 Deployment`
     suggestion: str | None
     key: Key = ("", "", "", "")
     col: int = 0
+    source_line: str | None = None
 
     def format(self) -> str:
         hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
-        return _at(self.path, self.line, 0, None,
+        return _at(self.path, self.line, self.col, self.source_line,
                    f"rule {self.rule} reads {_dotted(self.field)} of its {self.kind}, which the schema of "
-                   f"CustomResourceDefinition {self.crd} ({self.version}) does not declare: it is always "
-                   f"null{hint}")
+                   f"{self.schema} does not declare: it is always null{hint}")
 
 
-def undeclared_reads(decls: Iterable[CompiledDecl], registry: Any) -> list[UndeclaredRead]:
-    """The fields rules read of their custom objects that the objects' schemas do not declare."""
+def undeclared_reads(decls: Iterable[CompiledDecl], registry: Any,
+                     source_line: Callable[[str, int], str | None] | None = None) -> list[UndeclaredRead]:
+    """The fields rules read of their objects that the schemas of the objects' kinds do not
+    declare: a custom kind's CRD schema, a built-in kind's OpenAPI schema (recon's own kinds
+    have none, and a part a schema leaves open is never reported).
+
+    A rule's paths hold both readings of a metadata shortcut (`x.labels` is `x.metadata.labels`
+    when `x` has no `labels`, dsl.reads): a read is reported when no reading of it is declared."""
+    from .api.discovery import kind_schema
+    from .api.fieldvalidation import declared_names, undeclared_prefix
+
     found = []
     for decl in decls:
         if decl.kind is None or decl.kind.is_any or not decl.anchor_reads:
             continue
         rt = (registry.get(decl.kind.group, decl.kind.kind) if decl.kind.group is not None
               else registry.find_kind(decl.kind.kind))
-        schema = rt.schemas.get(rt.version) if rt is not None and rt.is_custom else None
-        if not isinstance(schema, Mapping):
+        if rt is None:
             continue
+        if rt.is_custom:
+            schema = rt.schemas.get(rt.version)
+            if not isinstance(schema, Mapping):
+                continue
+            whose = f"CustomResourceDefinition {rt.plural}.{rt.group} ({rt.version})"
+
+            def lost(path: tuple, schema: Mapping = schema) -> tuple | None:
+                pruned = pruned_fields(schema, path, None)
+                return pruned[0] if pruned else None
+        else:
+            schema = kind_schema(rt, rt.version)
+            whose = f"{rt.api_version} {rt.kind}"
+
+            def lost(path: tuple, schema: Mapping = schema) -> tuple | None:
+                return undeclared_prefix(schema, path)
+        readings: dict[tuple, list] = {}
         for path in decl.anchor_reads:
-            if path in decl.anchor_set_only or path[0] in R.META_SHORTCUTS:
-                continue  # (what it only sets: DroppedFields; `x.labels` and the like: metadata's)
-            lost = pruned_fields(schema, path, None)
-            if lost:
-                found.append(UndeclaredRead(decl.qualname, decl.path, decl.line, str(decl.kind), lost[0],
-                                            f"{rt.plural}.{rt.group}", rt.version, _declared_sibling(schema, lost[0])))
-    return found
+            if path not in decl.anchor_set_only:  # (what it only sets: DroppedFields)
+                readings.setdefault(_without_meta_steps(path), []).append(path)
+        for paths in readings.values():
+            missing = [lost(path) for path in paths]
+            if not all(missing):
+                continue
+            field = min(missing, key=len)
+            pos = decl.anchor_positions.get(field) or next(
+                (p for steps, p in decl.anchor_positions.items() if _without_meta_steps(steps) == _without_meta_steps(field)),
+                None)
+            line, col = (pos.line, pos.col) if pos is not None else (decl.line, 0)
+            names = declared_names(schema, field[:-1])
+            close = difflib.get_close_matches(str(field[-1]), names, n=1, cutoff=0.75)
+            found.append(UndeclaredRead(decl.qualname, decl.path, line, str(decl.kind), field, whose,
+                                        _dotted((*field[:-1], close[0])) if close else None, col=col,
+                                        source_line=source_line(decl.path, line) if source_line and col else None))
+    return sorted(found, key=lambda u: (u.path, u.line, u.col))
 
 
-def _declared_sibling(schema: Mapping, path: tuple) -> str | None:
-    """`path` with its last step replaced by the closest name the schema declares there."""
-    node: Any = schema
-    for step in path[:-1]:
-        node = (node.get("items") if isinstance(step, int) else (node.get("properties") or {}).get(step)) \
-            if isinstance(node, Mapping) else None
-    names = sorted((node.get("properties") or {}) if isinstance(node, Mapping) else ())
-    close = difflib.get_close_matches(str(path[-1]), names, n=1, cutoff=0.75)
-    return _dotted((*path[:-1], close[0])) if close else None
+def _without_meta_steps(path: tuple) -> tuple:
+    """`path` with each `metadata` step before a metadata shortcut left out (`metadata.labels`
+    and `labels` are one reading)."""
+    out: list = []
+    for step in path:
+        if step in R.META_SHORTCUTS:
+            while out and out[-1] == "metadata":
+                out.pop()
+        out.append(step)
+    return tuple(out)
 
 
 def _at(path: str, line: int, col: int, source_line: str | None, message: str) -> str:
@@ -884,7 +919,7 @@ class Engine:
         cached = self._unserved_cache
         if cached is None or cached[0] is not registry or cached[1] is not self.rules:
             found = [*unserved_kinds(self.rules.components, registry, self.rules.source_line),
-                     *undeclared_reads(self.rules.decls(), registry)]
+                     *undeclared_reads(self.rules.decls(), registry, self.rules.source_line)]
             cached = self._unserved_cache = (registry, self.rules, found)
         return cached[2]
 

@@ -75,8 +75,10 @@ def load_rules(folder: str | Path) -> RuleSet:
     return rules
 
 
-def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError]]:
-    """One `path: ok (…)` line per good file, and every mistake of the others."""
+def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError], list[str]]:
+    """One `path: ok (…)` line per good file, every mistake of the others, and the warnings of
+    the good ones that need no cluster: fields a rule reads of a built-in kind that its schema
+    does not declare (a custom kind's schema is the cluster's: `recon up` warns of those)."""
     compiled, sources, errors = [], {}, []
     for path in [f for p in paths for f in rule_files(p)]:
         try:
@@ -92,7 +94,12 @@ def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError]]:
         counts = [_count(len(comp.rules), "rule"), _count(len(comp.filters), "filter"), _count(len(comp.scores), "score")]
         shown = ", ".join(c for c in counts if not c.startswith("0 ")) or "no declarations"
         lines.append(f"{comp.path}: ok (component {comp.name}: {shown})")
-    return lines, errors
+    from .kinds import BUILTIN
+    from .reconcile import undeclared_reads
+
+    checked = RuleSet(tuple(unique), sources)
+    warnings = [u.format() for u in undeclared_reads(checked.decls(), BUILTIN, checked.source_line)]
+    return lines, errors, warnings
 
 
 def reload_rules(folder: str | Path, previous: RuleSet) -> tuple[RuleSet, list[SourceError]]:

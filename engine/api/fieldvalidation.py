@@ -117,6 +117,36 @@ def _child(schema: Mapping, key: str, typed: bool = False) -> tuple[bool, Any]:
     return False, None
 
 
+def undeclared_prefix(schema: Any, path: Steps) -> Steps | None:
+    """The steps of `path` (field names and list indexes from an object's root) up to the first
+    field `schema` does not declare; None when it declares them all or leaves the part open."""
+    node = schema
+    for depth, step in enumerate(path):
+        node = _resolve(node)
+        if node is None:
+            return None
+        if isinstance(step, int) or node.get("type") == "array":
+            node = node.get("items")
+            continue
+        known, node = _child(node, step)
+        if not known:
+            return tuple(path[:depth + 1])
+        if node is None:
+            return None
+    return None
+
+
+def declared_names(schema: Any, path: Steps) -> list[str]:
+    """The field names `schema` declares in the object at `path` (empty where it declares none)."""
+    node = _resolve(schema)
+    for step in path:
+        if node is None:
+            return []
+        node = _resolve(node.get("items") if isinstance(step, int) or node.get("type") == "array"
+                        else (node.get("properties") or {}).get(step))
+    return sorted(node.get("properties") or ()) if node is not None else []
+
+
 def prune_unknown(value: Any, schema: Any, path: Steps, found: list[Steps], patch: bool = False,
                   typed: bool = False) -> Any:
     """`value` (at `path`) without the fields `schema` does not know; their paths appended to `found`.

@@ -26,7 +26,7 @@ from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
 from .check import CONTEXT_FUNCTIONS, LATER
-from .reads import (ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, guard, lookup_reads, pod_reads, query_reads,
+from .reads import (ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, anchor_positions, guard, lookup_reads, pod_reads, query_reads,
                     site_paths, with_prefilter)
 
 # ------------------------------------------------------------ compiled forms
@@ -85,6 +85,7 @@ class CompiledDecl:
     anchor_set_only: tuple = ()  # … of which it only sets (dsl.reads.anchor_set_only)
     where_reads: tuple | None = None  # … of which its `where` reads (None: all, or no `where`)
     guard_reads: tuple | None = None  # … its `where`, lets and guard read (reads.guard; None: no guard)
+    anchor_positions: dict = attrs.field(factory=dict, repr=False)  # path → where it is spelt out (reads)
 
     @property
     def qualname(self) -> str:
@@ -963,6 +964,7 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             pod_reads=None if decl_type == "rule" else pod_reads(decl), defers=defers.get(fname, False),
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
             anchor_reads=anchor, anchor_set_only=set_only, where_reads=where_reads, guard_reads=guard_reads,
+            anchor_positions=anchor_positions(decl) if decl_type == "rule" else {},
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,

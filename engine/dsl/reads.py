@@ -126,6 +126,30 @@ def anchor_paths(rule: A.Rule) -> tuple[tuple | None, tuple, tuple | None, tuple
     return reader.all_paths(), reader.set_only(), where_reads, guard_reads
 
 
+def anchor_positions(rule: A.Rule) -> dict[tuple, A.Pos]:
+    """Where the rule first writes each path of its object that it spells out (`rs.spec.replicas`:
+    `("spec",)` at `spec`, `("spec", "replicas")` at `replicas`), for messages about a field."""
+    found: dict[tuple, A.Pos] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, (tuple, list)):
+            for item in node:
+                visit(item)
+            return
+        if not attrs.has(type(node)):
+            return
+        if isinstance(node, (A.Attr, A.Index)):
+            root, steps, computed = _chain(node)
+            if isinstance(root, A.Name) and root.id == rule.var and steps and not computed:
+                found.setdefault(steps, node.pos)
+        for field in attrs.fields(type(node)):
+            if field.name != "pos":
+                visit(getattr(node, field.name))
+
+    visit((rule.where, rule.body))
+    return found
+
+
 def guard(rule: A.Rule) -> A.When | None:
     """The rule's guard: a `when` without `else` that ends a body of lets (`lets…; when c: …`).
     An instance whose guard is false wrote nothing and read no more than its `where`, its lets

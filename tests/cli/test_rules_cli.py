@@ -24,6 +24,32 @@ rule b for p in Pod:
 def test_rules_check_accepts_the_shipped_rules(tmp_path):
     proc = recon("rules", "check", str(REPO / "rules"), cwd=tmp_path, check=0)
     assert "webapp.rules: ok (component webapp-controller: 3 rules)" in proc.stdout
+    assert proc.stderr == ""  # (nor warns: every field they read of a built-in kind is declared)
+
+
+MISSPELT = """component pinner
+  reads apps/Deployment
+  writes apps/Deployment.status
+
+rule observed for d in apps/Deployment where d.labels.app != null:
+  when d.spec.replics > 1 and d.metadata.name != "":
+    set d.status.observedGeneration = d.metadata.generatoin
+"""
+
+
+def test_rules_check_warns_of_a_field_read_of_a_built_in_kind_that_its_schema_does_not_declare(tmp_path):
+    (tmp_path / "pin.rules").write_text(MISSPELT)
+    proc = recon("rules", "check", "pin.rules", cwd=tmp_path, check=0)  # (the rule is valid: it loads)
+    assert proc.stdout == "pin.rules: ok (component pinner: 1 rule)\n"
+    assert proc.stderr == (
+        "warning: pin.rules:6:15: rule pinner/observed reads spec.replics of its apps/Deployment, which the schema "
+        "of apps/v1 Deployment does not declare: it is always null (did you mean spec.replicas?)\n"
+        "      when d.spec.replics > 1 and d.metadata.name != \"\":\n"
+        "                  ^\n"
+        "warning: pin.rules:7:50: rule pinner/observed reads metadata.generatoin of its apps/Deployment, which the "
+        "schema of apps/v1 Deployment does not declare: it is always null (did you mean metadata.generation?)\n"
+        "        set d.status.observedGeneration = d.metadata.generatoin\n"
+        "                                                     ^\n")
 
 
 def test_rules_check_reports_every_mistake_of_a_file_and_exits_1(tmp_path):
@@ -148,13 +174,15 @@ def test_up_warns_of_a_field_a_rule_reads_of_its_custom_object_that_the_schema_d
     text = path.read_text()
     assert "image: app.spec.image," in text
     path.write_text(text.replace("image: app.spec.image,", "image: app.spec.imag,", 1))
-    line = next(i for i, t in enumerate(path.read_text().splitlines(), 1) if t.startswith("rule deployment "))
+    line, text = next((i, t) for i, t in enumerate(path.read_text().splitlines(), 1) if "app.spec.imag," in t)
+    col = text.index("imag,") + 1
     # (the image read as null makes the Deployment invalid: the warning says why the rule fails)
     proc = recon("up", "manifests", "--once", cwd=tmp_path, check=1)
     assert "spec.template.spec.containers[0].image: Required value" in proc.stderr
-    assert (f"warning: rules/examples/webapp.rules:{line}: rule webapp-controller/deployment reads spec.imag of "
-            "its example.com/WebApp, which the schema of CustomResourceDefinition webapps.example.com (v1) "
-            "does not declare: it is always null (did you mean spec.image?)\n") in proc.stderr
+    assert (f"warning: rules/examples/webapp.rules:{line}:{col}: rule webapp-controller/deployment reads spec.imag "
+            "of its example.com/WebApp, which the schema of CustomResourceDefinition webapps.example.com (v1) "
+            f"does not declare: it is always null (did you mean spec.image?)\n    {text}\n    {' ' * (col - 1)}^\n"
+            ) in proc.stderr
     # (read where it is used twice: reported once per rule)
     assert proc.stderr.count("reads spec.imag of") == 1
 
