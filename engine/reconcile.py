@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import heapq
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -130,12 +131,19 @@ class UnservedKind:
                    f"in the cluster defines: nothing of it is read or written{hint}")
 
 
+_BUNDLED_RULES = (Path(__file__).parent / "defaults" / "rules").resolve()  # (a link to ../rules in a checkout)
+
+
 def unserved_kinds(components: Iterable[CompiledComponent], registry: Any, source_line: Any) -> list[UnservedKind]:
-    """The kinds the components' headers name that `registry` does not serve."""
+    """The kinds the components' headers name that `registry` does not serve.  Not those of the
+    rules bundled with recon, which run where no ./rules folder is: their example controller's
+    kind is defined only by the bundled example manifests, not by a user's folder."""
     served = {f"{rt.group}/{rt.kind}" if rt.group else rt.kind for rt in registry}
     bare = {rt.kind for rt in registry}
     found = []
     for comp in components:
+        if Path(comp.path).resolve().is_relative_to(_BUNDLED_RULES):
+            continue
         refs = [*comp.reads, *(w.ref for w in comp.writes)]
         seen = set()
         for ref in refs:

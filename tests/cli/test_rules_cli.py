@@ -167,6 +167,16 @@ def test_up_warns_of_a_kind_the_rules_name_that_the_cluster_does_not_serve(tmp_p
     assert "ConfigMap, which" not in proc.stderr
 
 
+def test_the_bundled_example_controller_is_not_warned_of_in_a_folder_without_its_kind(tmp_path):
+    """Without ./rules recon runs its bundled rules, the example WebApp controller among them; a
+    user's folder that defines no WebApp kind is not told that a controller it never wrote names it."""
+    (tmp_path / "mine").mkdir()
+    shutil.copy(REPO / "manifests" / "nodes.yaml", tmp_path / "mine")
+    proc = recon("up", "mine", "--once", cwd=tmp_path, check=0)
+    assert "node/node-1 created" in proc.stdout
+    assert proc.stderr == ""
+
+
 def test_up_warns_of_a_field_a_rule_reads_of_its_custom_object_that_the_schema_does_not_declare(tmp_path):
     shutil.copytree(REPO / "manifests", tmp_path / "manifests")
     shutil.copytree(REPO / "rules", tmp_path / "rules")
