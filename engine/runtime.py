@@ -67,6 +67,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from .apierrors import FieldError, invalid
 from .timeutil import format_time, parse_duration, parse_time
 
 PREFIX = "sim.recon.dev/"
@@ -140,6 +141,30 @@ def _seconds(value: str | None, key: str) -> float | None:
         return max(0.0, parse_duration(str(value)))
     except ValueError:
         raise ValueError(f"annotation {PREFIX}{key}: {value!r} is not a duration like 5s or 1m30s") from None
+
+
+_SIM_DURATIONS = ("start-after", "ready-after", "exit-after", "stop-after")
+
+
+def control_errors(annotations: Any, path: str) -> list[FieldError]:
+    """The errors of the controls among `annotations` (at `path`): each must be what it can read,
+    a duration (`sim.recon.dev/exit-after: 10s`) or an exit code, pod-wide or for one container
+    (`….NAME`).  A pod with one it cannot read would never start, nor stop when deleted."""
+    errors: list[FieldError] = []
+    if not isinstance(annotations, Mapping):
+        return errors
+    for key, value in annotations.items():
+        if not (isinstance(key, str) and key.startswith(PREFIX) and isinstance(value, str)):
+            continue
+        control = key[len(PREFIX):].split(".", 1)[0]
+        if control in _SIM_DURATIONS:
+            try:
+                parse_duration(value)
+            except ValueError:
+                errors.append(invalid(f"{path}[{key}]", value, "must be a duration like 5s or 1m30s"))
+        elif control == "exit-code" and not value.strip().lstrip("+-").isdigit():
+            errors.append(invalid(f"{path}[{key}]", value, "must be an integer"))
+    return errors
 
 
 def controls(pod: Mapping, container: str, init: bool = False, ephemeral: bool = False) -> Controls:

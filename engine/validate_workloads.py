@@ -18,6 +18,7 @@ from . import fieldcheck as fc
 from . import selectors, servicetype, validate_service
 from .apierrors import FieldError, duplicate, forbidden, invalid, not_supported, required
 from .objects import get_path, thaw
+from .runtime import control_errors
 
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 _EFFECTS = ("NoExecute", "NoSchedule", "PreferNoSchedule")
@@ -398,7 +399,7 @@ def _template_errors(spec: Mapping, kind_word: str) -> list[FieldError]:
     errors += template_errors + metadata_errors
     labels = metadata.get("labels") or {}
     label_errors = fc.label_map(labels, "spec.template.metadata.labels")
-    errors += label_errors
+    errors += label_errors + control_errors(metadata.get("annotations"), "spec.template.metadata.annotations")
     # (no selector at all selects nothing, upstream's labels.Nothing(): no template matches it either)
     if (not errors or (selector is None and not label_errors)) and (
             selector is None or not selectors.from_label_selector(selector).matches(labels)):
@@ -455,6 +456,7 @@ def _rc_template_errors(spec: Mapping, selector: Mapping) -> list[FieldError]:
     if selector and isinstance(labels, Mapping) and not selectors.from_map(selector).matches(labels):
         errors.append(invalid("spec.template.metadata.labels", labels, "`selector` does not match template `labels`"))
     errors += fc.label_map(metadata.get("labels"), "spec.template.metadata.labels")
+    errors += control_errors(metadata.get("annotations"), "spec.template.metadata.annotations")
     errors += pod_spec_errors(template.get("spec"), "spec.template.spec")
     pod_spec = template.get("spec") if isinstance(template.get("spec"), Mapping) else {}
     policy = pod_spec.get("restartPolicy")

@@ -23,6 +23,7 @@ from .apierrors import FieldError, duplicate, forbidden, invalid, required
 from .crd import crd_errors, custom_resource_errors
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import ByIdentity, get_path
+from .runtime import control_errors
 from .validate_daemonset import daemonset_errors, daemonset_status_errors
 from .validate_hpa import hpa_errors, hpa_status_errors
 from .validate_networkpolicy import networkpolicy_errors
@@ -58,7 +59,7 @@ def _annotation_errors(annotations: Any) -> list[FieldError]:
     if size > _MAX_ANNOTATIONS:
         errors.append(FieldError("FieldValueTooLong", "metadata.annotations", None,
                                  f"must have at most {_MAX_ANNOTATIONS} bytes"))
-    return errors
+    return errors + control_errors(annotations, "metadata.annotations")
 
 
 def _owner_errors(refs: Any) -> list[FieldError]:

@@ -18,6 +18,7 @@ from . import fieldcheck as fc
 from . import selectors
 from .apierrors import FieldError, GoLiteral, duplicate, invalid, not_supported, preformatted, required, too_many
 from .objects import get_path
+from .runtime import control_errors
 from .validate_workloads import pod_spec_errors
 
 _RESTART = ("OnFailure", "Never")
@@ -72,6 +73,7 @@ def job_spec_errors(spec: Any, path: str, generated: bool = True) -> list[FieldE
     errors += template_errors
     labels = get_path(template, "metadata", "labels") or {}
     errors += fc.label_map(labels, f"{path}.template.metadata.labels")
+    errors += control_errors(get_path(template, "metadata", "annotations"), f"{path}.template.metadata.annotations")
     selector = spec.get("selector")
     if generated:
         if selector is None:

@@ -364,3 +364,32 @@ def test_system_priority_class_names_are_reserved(api):
         "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only. "
         "error: system-foo is not a known system priority class")
     assert api.head.get(("scheduling.k8s.io", "PriorityClass", "", "system-node-critical"))["value"] == 2000001000
+
+
+def test_the_simulated_runtime_s_controls_are_refused_when_it_cannot_read_them(api):
+    """recon's own annotations (README, "Simulation controls"): a value the runtime cannot read would
+    leave a pod that never starts, nor stops when deleted; it is refused where it is written."""
+    body = pod("crash")  # (kubectl run --annotations does not split on commas)
+    body["metadata"]["annotations"] = {"sim.recon.dev/exit-after": "2s,sim.recon.dev/exit-code=1"}
+    assert refusal(api, body).message == (
+        'Pod "crash" is invalid: metadata.annotations[sim.recon.dev/exit-after]: Invalid value: '
+        '"2s,sim.recon.dev/exit-code=1": must be a duration like 5s or 1m30s')
+    body["metadata"]["annotations"] = {"sim.recon.dev/exit-code.app": "one", "sim.recon.dev/stop-after": "soon"}
+    assert refusal(api, body).message == (
+        'Pod "crash" is invalid: [metadata.annotations[sim.recon.dev/exit-code.app]: Invalid value: "one": must be '
+        'an integer, metadata.annotations[sim.recon.dev/stop-after]: Invalid value: "soon": must be a duration '
+        'like 5s or 1m30s]')
+    template = deployment("web")
+    template["spec"]["template"]["metadata"]["annotations"] = {"sim.recon.dev/ready-after": "30"}
+    assert refusal(api, template).message == (
+        'Deployment.apps "web" is invalid: spec.template.metadata.annotations[sim.recon.dev/ready-after]: '
+        'Invalid value: "30": must be a duration like 5s or 1m30s')
+    # what it can read is taken, and an edit that breaks it later is refused too
+    body["metadata"]["annotations"] = {"sim.recon.dev/exit-after": "1m30s", "sim.recon.dev/exit-code.app": "1",
+                                       "sim.recon.dev/kubelet": "anything"}
+    created = api.create(ADMIN, body)
+    edited = {**created, "metadata": {**created["metadata"],
+                                      "annotations": {**created["metadata"]["annotations"], "sim.recon.dev/start-after": "x"}}}
+    with pytest.raises(APIError) as caught:
+        api.update(ADMIN, edited)
+    assert "metadata.annotations[sim.recon.dev/start-after]: Invalid value: \"x\"" in caught.value.message
