@@ -79,7 +79,7 @@ class DriftWatch:
 
         ref = object_ref(event.key)
         if event.new is None:
-            return Drift(ref, actor, ())
+            return None if _expired(event.key, event.old) else Drift(ref, actor, ())
         if not get_path(event.new, "metadata", "annotations", SOURCE):
             return None
         last = last_applied(event.new)
@@ -129,6 +129,16 @@ class DriftWatch:
     def left_alone(self) -> frozenset:
         """The objects the folder no longer restores (until it changes): drifted once too often."""
         return frozenset(key for key, n in self.restores.items() if n > MAX_RESTORES)
+
+
+def _expired(key: Any, old: Any) -> bool:
+    """Was `old` a finished Job with ttlSecondsAfterFinished, which its TTL deletes (job.rules
+    `ttl_after_finished`)?  That deletion is the Job's own course, not drift: restored, the Job
+    would run again, and again at each expiry."""
+    if key[:2] != ("batch", "Job") or old is None or get_path(old, "spec", "ttlSecondsAfterFinished") is None:
+        return False
+    return any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+               for c in get_path(old, "status", "conditions") or ())
 
 
 def _overlap(a: str, b: str) -> bool:

@@ -156,3 +156,50 @@ def test_a_services_server_set_status_is_no_drift(loop: Live, folder: Path):
     assert [e for e in events(loop) if e["event"] == "drift"] == []
     # (the file's own write, a main update of a ClusterIP Service, empties loadBalancer as upstream's does)
     assert loop.cluster.store.head.get(svc)["status"] == {"loadBalancer": {}}
+
+
+JOB = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+spec:
+  ttlSecondsAfterFinished: 5
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: m, image: migrate:1}]
+"""
+
+
+@pytest.mark.parametrize("finished", [True, False])
+def test_a_finished_job_its_ttl_deletes_is_not_drift_but_an_unfinished_one_is_restored(folder: Path, finished: bool):
+    """The TTL-after-finished controller deletes a finished Job with ttlSecondsAfterFinished: the Job's
+    own course, not drift (restored, it would run again at each expiry).  A Job deleted before it
+    finished is restored as any object of the folder."""
+    (folder / "job.yaml").write_text(JOB)
+    out = io.StringIO()
+    loop = Live(Cluster(Store(), None, simulated=True), folder, Reporter(json_lines=True, out=out), quiet=0.0)
+    loop.out = out
+    loop.start()
+    try:
+        key = ("batch", "Job", "default", "migrate")
+        job = loop.cluster.store.head.get(key)
+        if finished:  # (as the Job controller records it)
+            status = {"conditions": [{"type": "SuccessCriteriaMet", "status": "True"},
+                                     {"type": "Complete", "status": "True"}],
+                      "succeeded": 1, "startTime": "2026-01-01T00:00:00Z", "completionTime": "2026-01-01T00:00:02Z"}
+            job = loop.cluster.api.update(Actor("job-controller", "component", None), {**job, "status": status},
+                                          subresource="status")
+        events(loop)
+        loop.cluster.api.delete(Actor("garbage-collector", "component", None), "batch", "Job", "default", "migrate")
+        loop.step()
+        if finished:
+            assert events(loop) == []
+            assert loop.cluster.store.head.get(key) is None
+        else:
+            drift, applied = events(loop)
+            assert drift["objects"] == [{"object": "job.batch/migrate", "actor": "garbage-collector", "fields": []}]
+            assert loop.cluster.store.head.get(key) is not None
+    finally:
+        loop.close()
