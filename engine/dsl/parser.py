@@ -195,6 +195,8 @@ class _Indenter(Indenter):
         first = self.open_brackets[0]
         at_end = token.type in ("_DEDENT", "$END")
         if not at_end:
+            if (first.line, first.column) == (token.line, token.column):  # (the bracket itself was unexpected)
+                return None
             line = self.lines[token.line - 1] if token.line <= len(self.lines) else ""
             starts = not line[:token.column - 1].strip() or _STMT_LINE.match(line)
             if not starts or _indent_of(line) > _indent_of(self.lines[first.line - 1]):

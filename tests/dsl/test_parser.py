@@ -262,6 +262,15 @@ def test_syntax_errors_are_in_words_never_token_names():
                                  message), message
 
 
+def test_an_unexpected_opening_bracket_is_named_as_unexpected_not_as_never_closed():
+    # (a create without its `from`: the map is closed, the keyword is missing)
+    text = HEADER + 'rule r for p in Pod:\n  create ConfigMap {metadata: {name: "x"}, data: {a: "b"}}\n'
+    assert syntax_errors(text) == ["expected 'from', found '{'"]
+    # a bracket left open on its line is still the likely cause of the error after it
+    assert syntax_errors(HEADER + "rule r for p in Pod:\n  when count(p > 1:\n    delete p\n") == [
+        "'(' is never closed"]
+
+
 def test_every_broken_statement_of_a_file_is_reported_once():
     text = HEADER + (
         "rule a for p in Pod:\n  let x = 1 1\n  let y = ]\n  let ok = 1\n"
