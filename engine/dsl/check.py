@@ -251,6 +251,9 @@ class _Checker:
         seen: set[str] = set()
         for option in stmt.options:
             self.option(option, seen, scope)
+        if not seen & {"name", "name_prefix"} and _unnamed(stmt.template):
+            self.error(stmt.template.pos, "create needs a name or a name_prefix: `with name: …` or "
+                                          "`with name_prefix: …`, or metadata.name (generateName) in the template")
         if stmt.kind.is_any:
             self.error(stmt.kind.pos, "create needs one kind, not any")
         elif self.only_in("rule", "create", stmt.pos):
@@ -417,6 +420,11 @@ class _Checker:
         if len(node.args) > 2:
             self.error(node.pos, f"{node.kind}[...] takes a name, or a namespace and a name; "
                                  f"got {len(node.args)} values")
+        rt = _builtin_kind(node.kind)
+        if rt is not None and rt.namespaced and len(node.args) == 1:
+            self.error(node.pos, f"{node.kind} is namespaced: look it up as {node.kind}[namespace, name]")
+        elif rt is not None and not rt.namespaced and len(node.args) == 2:
+            self.error(node.pos, f"{node.kind} is cluster-scoped: look it up as {node.kind}[name]")
         return ObjectOf(node.kind)
 
     def expr_call(self, node: ast.Call, scope: _Scope) -> Any:
@@ -598,3 +606,22 @@ def _plural(n: int, word: str) -> str:
 def _suggest(name: str, candidates) -> str:
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _builtin_kind(ref: ast.KindRef) -> Any:
+    """The built-in kind `ref` names, or None (a custom kind's scope is its CRD's, known at run time)."""
+    from engine.kinds import BUILTIN
+
+    rt = BUILTIN.get(ref.group, ref.kind) if ref.group is not None else BUILTIN.find_kind(ref.kind)
+    return rt if rt is not None and not rt.is_custom else None
+
+
+def _unnamed(template: Any) -> bool:
+    """Does a map-literal template visibly lack a name (no `metadata`, or a literal `metadata`
+    without `name` and `generateName`)?  Anything computed may hold one."""
+    if not isinstance(template, ast.MapLit):
+        return False
+    meta = next((value for key, value in template.items if key == "metadata"), None)
+    if meta is None:
+        return True
+    return isinstance(meta, ast.MapLit) and not {key for key, _ in meta.items} & {"name", "generateName"}

@@ -220,7 +220,7 @@ def test_values_of_unknown_kind_are_left_to_the_apiserver():
 
 
 def test_create_needs_writes_of_its_kind():
-    assert messages("create Node from {}") == [
+    assert messages('create Node from {} with name: "n"') == [
         "creating Node needs 'Node' in this component's writes; add it to the writes line"]
 
 
@@ -259,7 +259,30 @@ def test_a_score_must_return_a_value():
 
 def test_create_options_are_known_and_given_once():
     assert messages('create Pod from {} with nme: "a", owner: p, owner: p') == [
+        "create needs a name or a name_prefix: `with name: …` or `with name_prefix: …`, or metadata.name "
+        "(generateName) in the template",  # (the misspelt option leaves it without)
         "unknown create option 'nme'; did you mean 'name'?", "option 'owner' is given twice"]
+
+
+def test_create_of_a_template_that_visibly_has_no_name_is_an_error():
+    need = ("create needs a name or a name_prefix: `with name: …` or `with name_prefix: …`, or metadata.name "
+            "(generateName) in the template")
+    assert messages('create Pod from {spec: {}}') == [need]
+    assert messages('create Pod from {metadata: {labels: {a: "b"}}}') == [need]
+    for named in ('create Pod from {metadata: {name: "a"}}', 'create 2 Pod from {metadata: {generateName: "a-"}}',
+                  'create Pod from {} with name: "a"', 'create 2 Pod from {} with name_prefix: "a-"',
+                  'create Pod from p.spec',  # (computed: it may hold one; the API server decides)
+                  'create Pod from {metadata: p.metadata}'):
+        assert messages(named) == [], named
+
+
+def test_a_lookup_of_a_built_in_kind_takes_the_values_of_its_scope():
+    assert messages('let x = Pod["web"]') == ["Pod is namespaced: look it up as Pod[namespace, name]"]
+    assert messages('let x = Node["default", "n"]', header=HEADER.replace("reads Pod", "reads Pod, Node")) == [
+        "Node is cluster-scoped: look it up as Node[name]"]
+    assert messages('let x = Pod["default", "web"]') == []
+    assert messages('let x = example.com/Widget["web"]',
+                    header=HEADER.replace("reads Pod", "reads Pod, example.com/Widget")) == []  # (its CRD's scope)
 
 
 def test_lookup_takes_at_most_two_values():

@@ -904,7 +904,7 @@ def test_create_of_a_cluster_scoped_kind_has_no_namespace(cluster):
 
 
 def test_create_without_a_name_fails_at_the_create_line(cluster):
-    text = probe_rule('let data = {k: "v"}\ncreate ConfigMap from {data: data}')
+    text = probe_rule('let template = {data: {k: "v"}}\ncreate ConfigMap from template')  # (the checker sees no literal)
     failure = failure_of(cluster, text)
     assert failure.message == "create needs a name or a name_prefix"
     assert failure.location.endswith(f"probe.rules:{line_of(text, 'create ConfigMap')}")
