@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from .printers import columns, render_table
 from .report import apply_errors, plan_text
 from .store import tune_gc
 from .timeutil import format_time, parse_duration
-from .wal import load_snapshot, open_store
+from .wal import StateFolder, load_snapshot, open_store
 
 UP_HELP = """\
 Run the cluster that a folder of Kubernetes manifests describes.
@@ -455,6 +456,15 @@ def _run_status(args: argparse.Namespace) -> int:
 # ====================================================================== get
 
 
+def _now(state: str, snapshot: Any, at: int | None) -> float:
+    """The moment a read of the state shows the cluster at (ages, logs): the time of its last
+    revision, or, while a live `recon up` runs on it (its clock the wall clock's), now, as kubectl
+    sees that cluster: it moves on without writing.  (What is printed, never what is recorded.)"""
+    if at is not None or not StateFolder(state).writer_running():
+        return snapshot.time
+    return max(snapshot.time, time.time())
+
+
 def _read_state(state: str, at: int | None) -> Any:
     """The snapshot at `at` (default: the latest), read without locking the folder."""
     if not Path(state).is_dir():
@@ -544,7 +554,7 @@ def _run_get(args: argparse.Namespace) -> int:
     missing: list[str] = []
     found = [(rt, query.select(snapshot, rt, names, missing)) for rt, names in targets]
     single = len(targets) == 1 and len(targets[0][1]) == 1
-    _print_objects(found, args, snapshot.time, single)
+    _print_objects(found, args, _now(args.state, snapshot, args.at), single)
     if not missing and not any(objs for _, objs in found) and args.output not in ("json", "yaml"):
         print(_no_resources(query, targets), file=sys.stderr)
     for message in missing:
@@ -654,7 +664,7 @@ def _run_logs(args: argparse.Namespace) -> int:
             print(f'Defaulted container "{container}" out of: {shown}', file=sys.stderr)
     elif container not in apps + inits + ephemeral:
         raise ReconError(f"container {container} is not valid for pod {name}")
-    for line in runtime.current().logs(pod, container, snapshot.time):
+    for line in runtime.current().logs(pod, container, _now(args.state, snapshot, None)):
         print(line)
     return 0
 

@@ -754,6 +754,21 @@ class StateFolder:
                               "stop it, or open the folder read-only") from None
         return fd
 
+    def writer_running(self) -> bool:
+        """Does a recon process hold the writer lock now (a live `recon up`, a `--once` run)?  Asked
+        without taking it for longer than the question."""
+        try:
+            fd = os.open(self.root / "lock", os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # (releases the shared lock, if taken)
+        return False
+
     def prepare(self) -> None:
         """Create the folder's files on first use; check them otherwise (writer)."""
         for name in os.listdir(self.root):

@@ -172,3 +172,29 @@ def test_names_and_options_may_come_in_any_order_as_kubectl_takes_them(example):
     assert rows(after)[1][0] == "web"
     described = recon("describe", "svc", "-n", "demo", "web", cwd=example, check=0).stdout
     assert "Name:" in described and "web" in described
+
+
+def test_ages_are_as_of_the_last_revision_unless_a_recon_up_runs_on_the_state(example):
+    """A finished run's state shows its cluster at its last revision; while a live `recon up` holds
+    the folder (its clock the wall clock's), the cluster moves on without writing, and ages and logs
+    are as of now, as kubectl shows them."""
+    import time
+
+    from engine.cli import _now, _read_state
+    from engine.wal import StateFolder
+
+    state = example / ".recon"
+    head = _read_state(str(state), None)
+    folder = StateFolder(state)
+    assert not folder.writer_running()
+    assert _now(str(state), head, None) == head.time  # (a --once run's simulated 2026-01-01)
+    fd = folder.lock()  # as a live `recon up` holds it
+    try:
+        assert folder.writer_running()
+        assert _now(str(state), head, None) >= time.time() - 1 > head.time
+        assert _now(str(state), head, head.revision) == head.time  # (--at: that revision's moment)
+    finally:
+        import os
+
+        os.close(fd)
+    assert not folder.writer_running()
