@@ -570,12 +570,12 @@ def apply_folder(api: Any, folder: Folder, leave: frozenset = frozenset()) -> Ap
     errors = [*folder.errors, *errors, *held, *twice]
     bad = set(folder.bad_files) | _paths_of(errors, folder)
     changes: list[Change] = []
+    notes = list(folder.notes) + _status_edits(items, api.store.head, bad)
     for number in (0, 1, 2):
         phase = [i for i in items if _phase(i.key) == number]
         for path, file_items in itertools.groupby(phase, key=lambda i: i.doc.path):
             if path not in bad:
                 _apply_file(api, path, list(file_items), bad, errors, changes)
-    notes = list(folder.notes)
     defined = {i.key for i in every}  # an object defined twice stays as it is: it is not pruned either
     for key, source in prune_candidates(api.store.head, defined, bad):
         try:
@@ -585,6 +585,22 @@ def apply_folder(api: Any, folder: Folder, leave: frozenset = frozenset()) -> Ap
             continue
         changes.append(Change("pruned", key, source))
     return ApplyResult(tuple(changes), tuple(errors), tuple(notes), frozenset(bad))
+
+
+def _status_edits(items: list[Item], head: Any, bad: set[str]) -> list[str]:
+    """A note for each object whose status its file changed since it was applied: status is the
+    kubelet's and the controllers' (requests_for), so only a new object takes it from the file (a
+    Node's capacity, say), as upstream's apply leaves a status alone."""
+    notes = []
+    for item in items:
+        live = head.get(item.key) if item.rtype.has_status and item.doc.path not in bad else None
+        status = get_path(item.config, "status")
+        last = last_applied(live) if live is not None else None
+        if last is not None and status is not None and freeze(status) != get_path(last, "status"):
+            notes.append(f"{item.doc.display}: the status of {object_ref(item.key)} changed, but only a new "
+                         f"object takes its status from the file (it is its controller's, or its kubelet's): "
+                         f"delete {object_ref(item.key)} to have it created with this one")
+    return notes
 
 
 def not_held(items: list[Item], live: Any, broken: set[str],

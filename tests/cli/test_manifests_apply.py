@@ -418,3 +418,26 @@ def test_an_autoscaling_v1_file_is_compared_with_the_v1_view_of_the_stored_v2_ob
         "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 75}}}]
     assert stored["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] == 60
     assert actions(folder.apply())["HorizontalPodAutoscaler/web"] == "unchanged"
+
+
+NODE = """\
+apiVersion: v1
+kind: Node
+metadata: {{name: node-1}}
+status:
+  capacity: {{cpu: "{cpu}", memory: 8Gi, pods: "110"}}
+"""
+
+
+def test_a_status_edited_in_the_file_is_noted_as_taken_only_by_a_new_object(folder):
+    folder.write("node.yaml", NODE.format(cpu=4))
+    assert folder.apply().notes == ()
+    assert get_path(folder.get("", "Node", "", "node-1"), "status", "capacity", "cpu") == "4"
+    folder.write("node.yaml", NODE.format(cpu=1))
+    result = folder.apply()
+    (note,) = result.notes  # (the file as the folder was named: here an absolute path)
+    assert note == (f"{folder.root / 'node.yaml'}: the status of node/node-1 changed, but only a new object takes "
+                    "its status from the file (it is its controller's, or its kubelet's): delete node/node-1 to have "
+                    "it created with this one")
+    assert get_path(folder.get("", "Node", "", "node-1"), "status", "capacity", "cpu") == "4"  # (as upstream's apply)
+    assert folder.apply().notes == ()  # (said once: the file's configuration is the applied one now)
