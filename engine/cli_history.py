@@ -589,7 +589,7 @@ def _run_invariant(args: argparse.Namespace) -> tuple[H.History, tuple[str, str]
     found = _open(args)
     kind = _check_kind(found, args.kind) if args.kind else None
     try:
-        fn = compile_expression(args.invariant, "<invariant>", it=kind is not None)
+        fn = compile_expression(args.invariant, "<invariant>", it=kind is not None, kinds=_served(found))
     except SourceErrors as exc:
         hint = ""
         if kind is None and "'it' is only defined" in str(exc):
@@ -600,6 +600,13 @@ def _run_invariant(args: argparse.Namespace) -> tuple[H.History, tuple[str, str]
     if start is not None and end is not None and start > end:
         raise _usage(f"--from {_shown(args.from_rev, start)} is after --to {_shown(args.to, end)}")
     return found, kind, H.check_invariant(found, fn, kind, args.namespace, start, end)
+
+
+def _served(found: H.History) -> set[str]:
+    """The kinds an invariant may query: those of the latest state (built-ins and its CRDs), as the
+    rule language names them (`Kind`, `group/Kind`); a query of any other kind would find nothing."""
+    registry = Registry.for_snapshot(found.snapshot(found.head))
+    return {rt.kind for rt in registry} | {f"{rt.group}/{rt.kind}" for rt in registry if rt.group}
 
 
 def _report_violation(args: argparse.Namespace, found: H.History, result: H.InvariantResult) -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
@@ -132,10 +132,14 @@ class _Scope:
 # ----------------------------------------------------------- checker
 
 class _Checker:
-    def __init__(self, module: ast.Module, source: str, builtins: Mapping[str, Any]):
+    def __init__(self, module: ast.Module, source: str, builtins: Mapping[str, Any],
+                 kinds: Collection[str] | None = None):
         self.mod, self.source, self.builtins = module, source, builtins
         self.errors: list[SourceError] = []
         self.decl = "rule"
+        # The kinds a cluster serves, as `Kind` and `group/Kind` (None: not checked; a rule file's
+        # kinds are judged against the cluster at run time, reconcile.unserved_kinds).
+        self.kinds = kinds
 
     def error(self, pos: ast.Pos, message: str) -> None:
         line = source_line_of(self.source, pos.line)
@@ -198,6 +202,11 @@ class _Checker:
 
     # permissions
     def need_read(self, ref: ast.KindRef) -> None:
+        if self.kinds is not None and not ref.is_any and str(ref) not in self.kinds:
+            close = difflib.get_close_matches(str(ref), sorted(self.kinds), n=1, cutoff=0.6)
+            hint = f": did you mean {close[0]}?" if close else ""
+            self.error(ref.pos, f"unknown kind {ref}: no built-in kind or CustomResourceDefinition "
+                                f"in the cluster defines it{hint}")
         comp = self.mod.component
         if comp is not None and not any(_granted(ref, r) for r in comp.reads):
             close = difflib.get_close_matches(str(ref), [str(r) for r in comp.reads], n=1, cutoff=0.75)

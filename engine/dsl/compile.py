@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import attrs
@@ -1017,12 +1017,15 @@ _EXPR_HEAD = "component expression\n  reads any\nscore expression(pod, node): re
 _EXPR_LINE = _EXPR_HEAD.count("\n") + 1  # the line of the wrapped source the expression starts on
 
 
-def compile_expression(text: str, path: str = "<expression>", it: bool = False) -> Callable:
+def compile_expression(text: str, path: str = "<expression>", it: bool = False,
+                       kinds: Collection[str] | None = None) -> Callable:
     """Compile one expression of the rule language (e.g. `it.spec.replicas > 0`) to `fn(ctx, it)`.
 
     The text goes through the real pipeline, wrapped as a one-line score (the
     score's own parameters are not visible to it); with `it`, the name `it` is
-    bound to the function's second argument.  Errors come out as
+    bound to the function's second argument; with `kinds` (the kinds a cluster
+    serves, as `Kind` and `group/Kind`), a query or lookup of any other kind is
+    an error, with the closest one.  Errors come out as
     `path:1:col: message` with the expression and a caret; `ctx` is an
     `EvalContext` (queries, lookups and `now` read its snapshot).
     """
@@ -1048,7 +1051,7 @@ def compile_expression(text: str, path: str = "<expression>", it: bool = False) 
     if errors:
         raise SourceErrors([located(e) for e in errors])
     expr = decl.body[0].value
-    checker = _Checker(module, source, BUILTINS)  # the checker of rules, `it` bound as a rule's variable
+    checker = _Checker(module, source, BUILTINS, kinds)  # the checker of rules, `it` bound as a rule's variable
     checker.expr(expr, _Scope(it=None) if it else _Scope())
     if checker.errors:
         raise SourceErrors([located(e) for e in checker.errors])

@@ -114,3 +114,21 @@ def test_kind_may_be_given_as_the_rule_languages_group_and_kind(scaled_to_zero):
     assert out[0].startswith(f"invariant fails at revision {edit} for deploy/web -n demo")
     err = recon("check", "--invariant", "true", "--kind", "apps/Deploymnet", "--state", "s", cwd=cwd, check=2).stderr
     assert "--kind apps/Deploymnet: no kind 'Deploymnet' in API group 'apps'" in err
+
+
+def test_a_query_of_a_kind_the_cluster_does_not_serve_is_refused_with_the_closest_kind(scaled_to_zero):
+    cwd, _ = scaled_to_zero  # (the example cluster defines the custom kind WebApp)
+    proc = recon("check", "--invariant", "count(WebAp) == 0 and Nmespace[\"demo\"] != null", "--state", "s",
+                 cwd=cwd, check=2)
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "<invariant>:1:7: unknown kind WebAp: no built-in kind or CustomResourceDefinition in the cluster "
+        "defines it: did you mean WebApp?",
+        '    count(WebAp) == 0 and Nmespace["demo"] != null',
+        "          ^",
+        "<invariant>:1:23: unknown kind Nmespace: no built-in kind or CustomResourceDefinition in the cluster "
+        "defines it: did you mean Namespace?",
+        '    count(WebAp) == 0 and Nmespace["demo"] != null',
+        "                          ^"]
+    out = recon("check", "--invariant", "count(example.com/WebApp) == 1", "--state", "s", cwd=cwd, check=1).stdout
+    assert out.startswith("invariant fails at revision 1: ")  # (the kind is known: no WebApp until its manifest)
