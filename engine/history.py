@@ -418,13 +418,31 @@ class StoredHistory(History):
         self.log = log
         self.index = index
         self.problem = index.problem  # why indexing stopped before the end of the log
+        self._last = index.last
         self._first = 1
         self._cache: OrderedDict[int, CommitRecord] = OrderedDict()
         self._interner = Interner()
+        self._check_tail()
 
     @property
     def head(self) -> int:
-        return self.index.last
+        return self._last
+
+    def _check_tail(self) -> None:
+        """Check the frames after the newest checkpoint, as opening the store does for `get` and
+        `status`: the index may know frames whose bytes changed since it was written (a bit flipped
+        on disk).  A damaged one ends this history before it, with the damage as its `problem`,
+        just as a damaged tail the index never saw does; the checkpoints spare the older frames
+        the read, and a question that reaches a damaged one of those says so then."""
+        checkpoints = self.log.checkpoints.revisions() if self.log.checkpoints is not None else []
+        base = max((rev for rev in checkpoints if rev < self._last), default=0)
+        if base >= self._last:
+            return
+        with open(self.log.path, "rb") as f:
+            reader = FrameReader(f, self.index.frame(base + 1).start, self.index.frame(self._last).end)
+            intact = sum(1 for _ in reader)
+        if reader.problem:
+            self._last, self.problem = base + intact, reader.problem
 
     def record(self, revision: int) -> CommitRecord:
         found = self._cache.get(revision)
@@ -455,14 +473,15 @@ class StoredHistory(History):
             return
         start = self.index.frame(lo).start
         with open(self.log.path, "rb") as f:
-            reader = FrameReader(f, start, self.index.frame(hi).end)
+            reader, rev = FrameReader(f, start, self.index.frame(hi).end), lo - 1
             for rev, frame in enumerate(reader, lo):
                 yield self._cache.get(rev) or self.log._decode(frame, rev, self._interner)
-            if reader.problem:
-                raise StateError(self.log.path, f"{reader.problem} (reading revisions {lo}..{hi})")
+            if reader.problem:  # (a frame the index knows whose bytes changed since)
+                raise StateError(self.log.path, f"the history log is damaged after revision {rev} "
+                                 f"({reader.problem}); run 'recon replay' for details")
 
     def revisions_of(self, key: Key, until: int | None = None, not_by: str | None = None) -> list[int]:
-        return self.index.revisions(tuple(key), until, not_by)
+        return self.index.revisions(tuple(key), self.head if until is None else min(until, self.head), not_by)
 
 
 # ---------------------------------------------------------------- history lines

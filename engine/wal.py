@@ -1029,9 +1029,11 @@ def snapshot_at(log: HistoryLog, revision: int) -> Snapshot:
                 break
             expected += 1
         else:
-            why = f"; the log is cut short or corrupt at {reader.problem}" if reader.problem else ""
+            if reader.problem:  # (a damaged frame before `revision`: the log's damage, not a revision too far)
+                raise StateError(log.path, f"revision {revision} cannot be read: the history log is damaged "
+                                 f"after revision {expected - 1} ({reader.problem}); run 'recon replay' for details")
             raise StateError(log.path, f"revision {revision} is beyond the end of the history "
-                             f"(the last intact revision is {expected - 1}{why})")
+                             f"(the last intact revision is {expected - 1})")
     builder = _SnapshotBuilder(snap)
     for key, (rev, obj) in last.items():
         if obj is None:

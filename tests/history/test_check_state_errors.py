@@ -39,11 +39,13 @@ def test_history_and_explain_on_a_missing_state_folder_say_so_without_a_tracebac
     assert proc.stderr == 'error: no cluster state in nowhere: start one with "recon up"\n'
 
 
-def test_a_log_damaged_under_its_index_exits_2(example, tmp_path):
+def test_a_log_damaged_under_its_index_is_checked_up_to_the_damage_and_exits_2(example, tmp_path):
     state = shutil.copytree(example / "s", tmp_path / "s")
     _damage(state, 40, keep_index=True)
     proc = recon("check", "--invariant", "true", "--state", str(state), cwd=example, check=2)
-    assert proc.stderr.startswith("error: cannot check the invariant: ") and "checksum mismatch" in proc.stderr
+    assert proc.stderr.startswith("warning: the history log is damaged after revision 39 (")
+    assert proc.stdout.startswith("invariant holds at every revision in revisions 1..39 ")
+    assert "error: cannot check the invariant after revision 39: the history log is damaged" in proc.stderr
 
 
 def test_an_invariant_that_holds_up_to_the_damage_exits_2_not_0(example, tmp_path):
@@ -88,16 +90,48 @@ def test_up_on_a_damaged_log_says_what_it_dropped_as_a_warning(example, tmp_path
     assert "after the last intact record (revision 39), kept a copy in " in line
 
 
-def test_a_frame_damaged_under_its_index_is_named_as_the_logs_damage_not_the_index(example, tmp_path):
+@pytest.mark.parametrize("keep_index", [True, False])
+def test_history_of_a_damaged_log_warns_and_lists_what_is_readable_up_to_the_damage(example, tmp_path, keep_index):
+    # (the index, written before a byte of the log flipped, knows frames past the damage: the same answer)
+    state = shutil.copytree(example / "s", tmp_path / "s")
+    _damage(state, 40, keep_index=keep_index)
+    proc = recon("history", "--since", "-3", "--state", str(state), cwd=example, check=0)
+    assert proc.stderr.startswith("warning: the history log is damaged after revision 39 (offset ")
+    assert "checksum mismatch); run 'recon replay' for details" in proc.stderr
+    assert [line.split()[0] for line in proc.stdout.splitlines()] == ["37", "38", "39"]
+    past = recon("history", "--since", "41", "--state", str(state), cwd=example, check=2)
+    assert past.stderr.startswith("warning: the history log is damaged after revision 39 ")
+    assert "error: --since 41: there is no revision 41 (the history holds 1..39," in past.stderr
+    assert "beyond the end" not in past.stderr
+    replay = recon("replay", "--state", str(state), cwd=example, check=1)
+    assert replay.stdout.startswith("replayed revisions 1..39: FAILED")
+    assert "checksum mismatch: the record after revision 39 is corrupt" in replay.stderr
+
+
+def test_a_frame_damaged_before_a_checkpoint_is_named_as_the_logs_damage_when_read(recording):
+    # (the frames after the newest checkpoint are checked on opening; older ones as they are read)
     from engine.history import History
     from engine.wal import StateError
 
-    state = shutil.copytree(example / "s", tmp_path / "s")
-    _damage(state, 40, keep_index=True)
+    recording.close()
+    state = recording.state
+    checkpoints = sorted(int(p.name.split(".")[0]) for p in (state / "checkpoints").glob("*.ckpt"))
+    damaged = checkpoints[-1] - 3
+    assert damaged > checkpoints[0]
+    _damage(state, damaged, keep_index=True)
+    history = History.open(state)
+    assert history.problem is None
     with pytest.raises(StateError) as caught:
-        History.open(state).record(40)
+        history.record(damaged)
     message = str(caught.value)
-    assert message.startswith(f"{state / 'history.log'}: revision 40 (offset ")
+    assert message.startswith(f"{state / 'history.log'}: revision {damaged} (offset ")
     assert message.endswith("checksum mismatch: the history log is damaged there; run 'recon replay' for details")
-    listed = recon("history", "--since", "38", "--until", "41", "--state", str(state), cwd=example, check=1)
-    assert listed.stderr.startswith(f"error: {state / 'history.log'}: offset ") and "checksum mismatch" in listed.stderr
+    listed = recon("history", "--since", str(damaged - 2), "--until", str(damaged + 1), "--state", str(state),
+                   cwd=state.parent, check=1)
+    assert listed.stderr == (f"error: {state / 'history.log'}: the history log is damaged after revision "
+                             f"{damaged - 1} (offset {history.index.frame(damaged).start}: checksum mismatch); "
+                             "run 'recon replay' for details\n")
+    at = recon("get", "pods", "-A", "--at", str(damaged + 1), "--state", str(state), cwd=state.parent, check=1)
+    assert f"revision {damaged + 1} cannot be read: the history log is damaged after revision {damaged - 1}" \
+        in at.stderr and "beyond the end" not in at.stderr
+

@@ -138,10 +138,9 @@ def test_time_travel_past_a_corrupt_record_says_where_the_log_is_broken(tmp_path
     log = bytearray(history["log"])
     log[history["frames"][2][0] + 12] ^= 0x01
     fresh(folder, history, bytes(log))
-    with pytest.raises(StateError, match=r"revision 6 is beyond the end of the history \(the last intact "
-                                         r"revision is 2; the log is cut short or corrupt at offset \d+: "
-                                         r"checksum mismatch\)"):
-        load_snapshot(folder, 6)
+    with pytest.raises(StateError, match=r"revision 6 cannot be read: the history log is damaged after "
+                                         r"revision 2 \(offset \d+: checksum mismatch\); run 'recon replay'"):
+        load_snapshot(folder, 6)  # (the log's damage, not a revision past its end)
 
 
 # ------------------------------------------------------ clear errors, no reset
