@@ -484,6 +484,10 @@ def run_replay(args: argparse.Namespace) -> int:
     result = H.verify(args.state, to)
     for problem in result.problems:
         print(f"error: {problem}", file=sys.stderr)
+    if not result.revision:  # (a log with no record: nothing was checked, nothing was rebuilt)
+        print("nothing to replay: the history log holds no revision yet" if result.ok
+              else "replay FAILED: the history log holds no revision that can be read")
+        return 0 if result.ok else 1
     verdict = "ok" if result.ok else "FAILED"
     print(f"replayed revisions 1..{result.revision}: {verdict} (checksums, state hashes; "
           f"{result.checkpoints} checkpoint(s) compared)")

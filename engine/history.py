@@ -816,7 +816,11 @@ def verify(state_dir: str | os.PathLike, to: int | None = None) -> Verification:
     snap, checked, problems = Snapshot(), 0, []
     with open(folder.log, "rb") as f:
         size = os.fstat(f.fileno()).st_size
-        if f.read(len(LOG_HEADER)) != LOG_HEADER:
+        header = f.read(len(LOG_HEADER))
+        if not header:
+            return Verification(0, 0, (f"{folder.log}: the history log is empty (0 bytes, not even its header): "
+                                       "every revision it held is lost",))
+        if header != LOG_HEADER:
             return Verification(0, 0, (f"{folder.log}: not a recon history log (bad header)",))
         reader = FrameReader(f, len(LOG_HEADER), size)
         for frame in reader:

@@ -447,6 +447,9 @@ def _check_log_header(path: Path) -> None:
         raise StateError(path, "the history log is missing") from exc
     if header == LOG_HEADER:
         return
+    if not header:  # (the log is made whole, header and all: an empty one was cut to nothing)
+        raise StateError(path, "the history log is empty (0 bytes, not even its header): every revision it "
+                         "held is lost; move it away, or point recon at another state folder")
     if header.startswith(b"recon history "):
         version = header[len(b"recon history "):].strip().decode(errors="replace")
         raise StateError(path, f"history log format {version} is not supported by this recon "

@@ -47,3 +47,26 @@ def test_a_rewritten_record_with_a_valid_checksum_fails_its_state_hash(recording
     result = verify(recording.state)
     assert result.revision == revision
     assert result.problems[0].startswith(f"revision {revision} (offset {frame.start}): replaying it gives state hash")
+
+
+def test_replay_of_a_log_without_revisions_says_there_is_nothing_to_replay(tmp_path):
+    from history_helpers import recon
+    from engine.wal import open_store
+
+    open_store(tmp_path / "s").close()  # (the log is made with its header, before the first commit)
+    proc = recon("replay", "--state", "s", cwd=tmp_path, check=0)
+    assert (proc.stdout, proc.stderr) == ("nothing to replay: the history log holds no revision yet\n", "")
+
+
+def test_replay_of_a_log_cut_to_nothing_says_its_history_is_lost(recording):
+    from history_helpers import recon
+
+    recording.close()
+    (recording.state / "history.log").write_bytes(b"")
+    proc = recon("replay", "--state", str(recording.state), cwd=recording.state.parent, check=1)
+    assert proc.stdout == "replay FAILED: the history log holds no revision that can be read\n"
+    log = recording.state / "history.log"
+    assert proc.stderr == (f"error: {log}: the history log is empty (0 bytes, not even its header): "
+                           "every revision it held is lost\n")
+    history = recon("history", "--state", str(recording.state), cwd=recording.state.parent, check=1)
+    assert history.stderr.startswith(f"error: {log}: the history log is empty (0 bytes, not even its header)")
