@@ -251,6 +251,13 @@ def _without_meta_steps(path: tuple) -> tuple:
     return tuple(out)
 
 
+def _decl_col(rules: Any, decl: CompiledDecl) -> int:
+    """The column where `decl` begins on its line (its `rule` keyword): where a diagnostic about the
+    whole rule points."""
+    text = rules.source_line(decl.path, decl.line) or ""
+    return len(text) - len(text.lstrip()) + 1
+
+
 def _at(path: str, line: int, col: int, source_line: str | None, message: str) -> str:
     """`path:line:col: message`, then the source line and a caret: the one format of the mistakes
     in a user's files (errors.SourceError); `path:line: message` when the column is not known."""
@@ -945,8 +952,8 @@ class Engine:
         for inst in [inst for inst in self.dirty if inst[0].qualname in writers]:
             decl, key = inst
             del self.dirty[inst]
-            self.parked[inst] = RuleFailure(decl.qualname, decl.path, decl.line, key,
-                                            f"held back {delay:g} s: {message}", held_back=True)
+            self.parked[inst] = attrs.evolve(self._rule_failure(decl, key, (decl.line, _decl_col(self.rules, decl)),
+                                                                f"held back {delay:g} s: {message}"), held_back=True)
             self._set_timer(inst, now + delay)
 
     def _invalidate_all(self) -> None:

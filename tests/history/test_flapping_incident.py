@@ -39,6 +39,11 @@ def incident(tmp_path_factory) -> Path:
     held = [line for line in run.stderr.splitlines() if "held back" in line]
     assert held and all(" failed on " not in line for line in held)
     assert any("rule replicaset-controller/replicas on apps/ReplicaSet demo/hello-" in line for line in held)
+    # each with its column, the rule's line and a caret, as every rule diagnostic
+    lines = run.stderr.splitlines()
+    i = next(i for i, line in enumerate(lines) if "rule replicaset-controller/replicas on" in line)
+    assert lines[i].startswith("warning: rules/replicaset.rules:48:1: rule replicaset-controller/replicas on ")
+    assert lines[i + 1:i + 3] == ["    rule replicas for rs in apps/ReplicaSet where not deleting(rs):", "    ^"]
     return cwd
 
 
