@@ -34,15 +34,22 @@ class SimClock:
 
 
 class WallClock:
-    """The machine's clock, never moved by the engine (whole seconds, as metav1.Time)."""
+    """The machine's clock, never moved by the engine (whole seconds, as metav1.Time).
+
+    `floor` is the last recorded time: the clock never goes back before it.  A
+    state whose clock is ahead of the machine's (a `--once` run that simulated
+    time past today) goes on from its own time at the machine's pace, rather
+    than standing still, timers and all, until the machine catches up.
+    """
 
     simulated = False
 
     def __init__(self, floor: float = 0.0):
         self._floor = floor  # never go back before the last recorded time
+        self._lead = max(0.0, floor - int(time.time()))  # how far the recorded time is ahead of the machine's
 
     def now(self) -> float:
-        return max(float(int(time.time())), self._floor)
+        return max(float(int(time.time() + self._lead)), self._floor)
 
     def advance_to(self, t: float) -> None:  # time passes by itself
         self._floor = max(self._floor, min(t, self.now()))
