@@ -19,7 +19,7 @@ import ipaddress
 import json
 from collections.abc import Mapping, Sequence
 
-from . import quota, servicetype
+from . import quota, servicetype, tolerations
 from .storage import BETA_STORAGE_CLASS, is_default_class
 from .apierrors import FieldError, aggregate, forbidden_error, internal_error, invalid, invalid_error, not_found
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
@@ -74,6 +74,79 @@ def admit_storage_protection(rt: ResourceType, obj: dict) -> None:
         return  # (validation says what is wrong with it)
     if finalizer not in (finalizers or ()):
         meta["finalizers"] = [*(finalizers or ()), finalizer]
+
+
+def admit_runtime_class(staging: Staging, pod: dict, requested_name: str) -> None:
+    """RuntimeClass admission on a pod create (after LimitRanger, Priority and DefaultTolerationSeconds,
+    as upstream orders them): a pod naming a RuntimeClass that does not exist is refused (403); the
+    class's `overhead.podFixed` becomes the pod's `spec.overhead` (refused when the pod sets another),
+    its `scheduling.nodeSelector` is merged into the pod's (refused on a key the pod sets otherwise)
+    and its tolerations added (MergeTolerations).  A pod that sets an overhead without a class giving
+    one is refused.  Refusals name the pod as the request did (`requested_name`, else generateName),
+    as upstream's mutating phase does."""
+    spec = pod.get("spec")
+    if not isinstance(spec, dict):
+        return
+    name = requested_name or get_path(pod, "metadata", "generateName") or "Unknown"
+    class_name = spec.get("runtimeClassName")
+    rc = staging.get(("node.k8s.io", "RuntimeClass", "", class_name)) if isinstance(class_name, str) else None
+    if class_name is not None and rc is None:
+        raise forbidden_error("pods", name, f'pod rejected: RuntimeClass "{class_name}" not found')
+    overhead = rc.get("overhead") if rc is not None else None
+    if isinstance(overhead, Mapping):
+        fixed = overhead.get("podFixed")
+        if spec.get("overhead") is not None and not _same_resources(spec["overhead"], fixed):
+            raise forbidden_error("pods", name, "pod rejected: Pod's Overhead doesn't match RuntimeClass's "
+                                  "defined Overhead")
+        spec.pop("overhead", None)
+        if fixed is not None:
+            spec["overhead"] = thaw(fixed)
+    scheduling = rc.get("scheduling") if rc is not None else None
+    if isinstance(scheduling, Mapping):
+        _merge_scheduling(spec, scheduling, name)
+
+
+def refuse_unclaimed_overhead(staging: Staging, pod: Mapping) -> None:
+    """RuntimeClass's validating phase, after the pod's validation: a pod may set `spec.overhead` only
+    as its RuntimeClass's overhead gave it (403 otherwise)."""
+    spec = pod.get("spec") or {}
+    if spec.get("overhead") is None:
+        return
+    class_name = spec.get("runtimeClassName")
+    rc = staging.get(("node.k8s.io", "RuntimeClass", "", class_name)) if isinstance(class_name, str) else None
+    if not isinstance(get_path(rc, "overhead") if rc is not None else None, Mapping):
+        raise forbidden_error("pods", _admission_name(pod), "pod rejected: Pod Overhead set without corresponding "
+                              "RuntimeClass defined Overhead")
+
+
+def _same_resources(a, b) -> bool:
+    """Two resource lists alike as quantities (upstream's Semantic.DeepEqual)."""
+    if not isinstance(a, Mapping) or not isinstance(b, Mapping):
+        return a == b
+    try:
+        return a.keys() == b.keys() and all(Quantity(a[r]) == Quantity(b[r]) for r in a)
+    except (TypeError, ValueError):
+        return False
+
+
+def _merge_scheduling(spec: dict, scheduling: Mapping, pod_name: str) -> None:
+    """setScheduling: the class's node selector merged into the pod's, its tolerations added."""
+    selector = spec.get("nodeSelector")
+    wanted = scheduling.get("nodeSelector") or {}
+    if selector is None:
+        selector = thaw(wanted) if wanted else None
+    elif isinstance(selector, dict):
+        for key, value in wanted.items():
+            if key in selector and selector[key] != value:
+                raise forbidden_error("pods", pod_name, f"conflict: runtimeClass.scheduling.nodeSelector[{key}] = "
+                                      f"{value}; pod.spec.nodeSelector[{key}] = {selector[key]}")
+            selector[key] = value
+    if selector is not None:
+        spec["nodeSelector"] = selector
+    own = spec.get("tolerations")
+    if isinstance(own, list):
+        merged = tolerations.merge_tolerations(own, thaw(scheduling.get("tolerations") or []))
+        spec["tolerations"] = merged or own
 
 
 MIRROR_POD = "kubernetes.io/config.mirror"

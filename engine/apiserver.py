@@ -270,6 +270,7 @@ class APIServer:
             defaulting.admit_pod(body, staging.list("scheduling.k8s.io", "PriorityClass"))
             # (mutating admission before PrepareForCreate, as upstream: the QoS class sees the defaults)
             body = admission.admit_limit_ranges(staging, body)
+            admission.admit_runtime_class(staging, body, requested)
         if (rt.group, rt.kind) == ("", "PersistentVolumeClaim"):
             admission.admit_default_storage_class(staging, body)
         if (rt.group, rt.kind) in admission.PROTECTION_FINALIZERS:
@@ -278,6 +279,8 @@ class APIServer:
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
         _confirm_grant(staging, rt, req, obj, None)
         admission.validate_or_raise(staging, rt, obj, None)
+        if (rt.group, rt.kind) == ("", "Pod"):
+            admission.refuse_unclaimed_overhead(staging, obj)
         if (rt.group, rt.kind) == ("", "PersistentVolumeClaim"):
             admission.admit_claim_limit_ranges(staging, obj)
         admission.charge_quota(staging, rt, obj)

@@ -156,6 +156,9 @@ BUILTINS: tuple[ResourceType, ...] = (
     _t(CRD_GROUP, CRD_KIND, "customresourcedefinitions", "crd", "crds", namespaced=False,
        categories=("api-extensions",), sub={"status"}),
     _t("scheduling.k8s.io", "PriorityClass", "priorityclasses", "pc", namespaced=False, has_spec=False),
+    # a pod's runtimeClassName is admitted against it (overhead, node selector, tolerations); the simulated
+    # runtime runs every handler alike
+    _t("node.k8s.io", "RuntimeClass", "runtimeclasses", namespaced=False, has_spec=False),
     _t("rbac.authorization.k8s.io", "Role", "roles", has_spec=False),
     _t("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", has_spec=False),
     _t("rbac.authorization.k8s.io", "ClusterRole", "clusterroles", namespaced=False, has_spec=False),

@@ -886,6 +886,7 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
           value=lambda o, n: bool(o.get("globalDefault"))),
         _AGE, C("PreemptionPolicy", 0, _path("preemptionPolicy", default="")),
     ],
+    ("node.k8s.io", "RuntimeClass"): [_NAME, C("Handler", 0, _path("handler", default="")), _AGE],
     ("rbac.authorization.k8s.io", "Role"): [_NAME, _CREATED_AT],
     ("rbac.authorization.k8s.io", "ClusterRole"): [_NAME, _CREATED_AT],
     ("rbac.authorization.k8s.io", "RoleBinding"): [

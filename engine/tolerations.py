@@ -103,3 +103,43 @@ def eviction_delay(tolerations: Iterable[Mapping] | None, taints: Iterable[Mappi
     if not seconds:
         return None
     return max(0.0, min(seconds))
+
+
+def _same(a: Mapping, b: Mapping) -> bool:
+    """Equal tolerations, a field left out reading as its zero value."""
+    return all(_field(a, name) == _field(b, name) for name in ("key", "operator", "value", "effect")) \
+        and a.get("tolerationSeconds") == b.get("tolerationSeconds")
+
+
+def _covers(wider: Mapping, toleration: Mapping) -> bool:
+    """Whether `wider` tolerates every taint `toleration` does (upstream's isSuperset)."""
+    if _same(wider, toleration):
+        return True
+    key = _field(wider, "key")
+    if _field(toleration, "key") != key and (key or _field(wider, "operator") != "Exists"):
+        return False
+    effect = _field(wider, "effect")
+    if effect and effect != _field(toleration, "effect"):
+        return False
+    if effect == NO_EXECUTE and wider.get("tolerationSeconds") is not None:
+        seconds = toleration.get("tolerationSeconds")
+        if seconds is None or seconds > wider["tolerationSeconds"]:
+            return False
+    operator = _field(wider, "operator")
+    if operator in ("", "Equal"):
+        return _field(toleration, "operator") == "Equal" and _field(toleration, "value") == _field(wider, "value")
+    return operator == "Exists"
+
+
+def merge_tolerations(first: Iterable[Mapping], second: Iterable[Mapping]) -> list[Mapping]:
+    """Both lists in one, leaving out each toleration another one covers (of two equal ones, the
+    first is kept), as upstream's MergeTolerations (RuntimeClass admission adds a class's this way)."""
+    every = [*first, *second]
+    merged: list[Mapping] = []
+    for index, toleration in enumerate(every):
+        if any(_covers(kept, toleration) for kept in merged):
+            continue
+        if any(not _same(other, toleration) and _covers(other, toleration) for other in every[index + 1:]):
+            continue
+        merged.append(toleration)
+    return merged

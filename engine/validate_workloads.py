@@ -71,7 +71,7 @@ def container_errors(container: Any, path: str, names: set) -> list[FieldError]:
     return errors
 
 
-def _toleration_errors(toleration: Any, path: str) -> list[FieldError]:
+def toleration_errors(toleration: Any, path: str) -> list[FieldError]:
     errors, toleration = fc.mapping(toleration, path)
     operator = toleration.get("operator") or "Equal"
     key = toleration.get("key")
@@ -120,9 +120,13 @@ def pod_spec_errors(spec: Any, path: str) -> list[FieldError]:
     list_errors, tolerations = fc.items(spec.get("tolerations"), f"{path}.tolerations")
     errors += list_errors
     for toleration_path, toleration in tolerations:
-        errors += _toleration_errors(toleration, toleration_path)
+        errors += toleration_errors(toleration, toleration_path)
     if spec.get("schedulingGates") is not None:
         errors += _scheduling_gate_errors(spec["schedulingGates"], f"{path}.schedulingGates")
+    if spec.get("runtimeClassName") is not None:
+        errors += fc.named(spec["runtimeClassName"], f"{path}.runtimeClassName")
+    # (checked as a container's limits, as upstream's validateOverhead words it)
+    errors += fc.quantity_map(spec.get("overhead"), f"{path}.overhead.limits")
     return errors
 
 

@@ -27,6 +27,7 @@ from .runtime import control_errors
 from .validate_daemonset import daemonset_errors, daemonset_status_errors
 from .validate_hpa import hpa_errors, hpa_status_errors
 from .validate_networkpolicy import networkpolicy_errors
+from .validate_runtimeclass import runtimeclass_errors
 from .validate_statefulset import claim_errors, statefulset_errors, statefulset_status_errors
 from .validate_storage import persistentvolume_errors, storageclass_errors
 from .validate_workloads import (PROTOCOLS, deployment_errors, ephemeral_containers_update_errors, pod_errors,
@@ -319,6 +320,7 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("apps", "ControllerRevision"): _controllerrevision_errors,
     ("apps", "DaemonSet"): daemonset_errors,
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass_errors,
+    ("node.k8s.io", "RuntimeClass"): runtimeclass_errors,
     ("apps", "Deployment"): deployment_errors,
     ("apps", "ReplicaSet"): replicaset_errors,
     ("", "ReplicationController"): replicationcontroller_errors,

@@ -113,7 +113,8 @@ SPECIAL = {
     MICRO_TIME: {"type": "string", "format": "date-time"},
 }
 # JSON field names whose `dict(str, str)` values are quantities
-QUANTITY_MAPS = {"limits", "requests", "capacity", "allocatable", "overhead", "hard", "used", "allocatedResources"}
+QUANTITY_MAPS = {"limits", "requests", "capacity", "allocatable", "overhead", "podFixed", "hard", "used",
+                  "allocatedResources"}
 QUANTITY_FIELDS = {("V1EmptyDirVolumeSource", "sizeLimit")}
 MICRO_TIME_FIELDS = {("V1LeaseSpec", "acquireTime"), ("V1LeaseSpec", "renewTime"), ("CoreV1Event", "eventTime"),
                      ("EventsV1Event", "eventTime"), ("CoreV1EventSeries", "lastObservedTime"),

@@ -292,3 +292,23 @@ def test_an_update_that_does_not_change_what_a_service_uses_passes_a_full_quota(
     assert c.get("Service", "np")["spec"]["type"] == "ClusterIP"
     c.run(5)
     assert c.get("ResourceQuota", "q")["status"]["used"] == {"services": "1", "services.nodeports": "0"}
+
+
+def test_quota_counts_the_overhead_a_runtime_class_gives_a_pod(controller_cluster):
+    c = controller_cluster
+    c.load("resourcequota")
+    c.create({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "kata"},
+              "handler": "kata", "overhead": {"podFixed": {"cpu": "250m", "memory": "64Mi"}}})
+    c.create(quota({"requests.cpu": "1", "limits.memory": "1Gi"}))
+    c.run(5)
+    sandboxed = pod("a", requests={"cpu": "500m"}, limits={"memory": "128Mi"})
+    sandboxed["spec"]["runtimeClassName"] = "kata"
+    c.create(sandboxed)  # (admission charges requests plus overhead at once)
+    assert c.get("ResourceQuota", "q")["status"]["used"] == {"requests.cpu": "750m", "limits.memory": "192Mi"}
+    c.run(5)
+    assert c.get("ResourceQuota", "q")["status"]["used"] == {"requests.cpu": "750m", "limits.memory": "192Mi"}
+    second = pod("b", requests={"cpu": "500m"}, limits={"memory": "128Mi"})
+    second["spec"]["runtimeClassName"] = "kata"
+    assert refused(c, second) == (
+        'pods "b" is forbidden: exceeded quota: q, requested: requests.cpu=750m, used: requests.cpu=750m, '
+        'limited: requests.cpu=1')

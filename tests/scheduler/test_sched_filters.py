@@ -244,3 +244,17 @@ def test_resources_fit_ignores_terminated_pods(sched):
 def test_the_first_rejecting_filter_in_the_default_order_names_the_node(sched):
     sched.add(node("n1", unschedulable=True, taints=[{"key": "a", "effect": "NoSchedule"}], cpu="1"))
     assert sched.rejection(pod("p", cpu="2"), "n1") == ("NodeUnschedulable", (UNSCHEDULABLE,))
+
+
+def test_a_runtime_class_overhead_and_node_selector_decide_where_its_pods_fit(sched):
+    kata = {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": "kata"}, "handler": "kata",
+            "overhead": {"podFixed": {"cpu": "500m"}}, "scheduling": {"nodeSelector": {"sandbox": "kata"}}}
+    sched.add(kata, node("plain", cpu="8"), node("small", cpu="2800m", labels={"sandbox": "kata"}),
+              node("big", cpu="3", labels={"sandbox": "kata"}))
+    sched.add(pod("fits", cpu="2500m", runtimeClassName="kata"), pod("over", cpu="2600m", runtimeClassName="kata"))
+    sched.run()
+    assert sched.get("Pod", "fits")["spec"]["overhead"] == {"cpu": "500m"}
+    assert sched.node_of("fits") == "big"  # (2.5 fits small, 2.5 + 0.5 does not; plain lacks the label)
+    assert sched.node_of("over") is None
+    assert sched.condition("over")["message"].startswith(
+        "0/3 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 2 Insufficient cpu.")
