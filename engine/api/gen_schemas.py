@@ -56,6 +56,8 @@ API_MODULES = {
     "storage_v1_api": "storage.k8s.io", "apiextensions_v1_api": "apiextensions.k8s.io",
     "authorization_v1_api": "authorization.k8s.io", "authentication_v1_api": "authentication.k8s.io",
     "node_v1_api": "node.k8s.io", "events_v1_api": "events.k8s.io",
+    "apiregistration_v1_api": "apiregistration.k8s.io", "certificates_v1_api": "certificates.k8s.io",
+    "admissionregistration_v1_api": "admissionregistration.k8s.io",
 }
 # kinds served only as subresources (their paths name the parent's group)
 SUBRESOURCE_KINDS = {"V1Scale": ("autoscaling", "v1"), "V1Eviction": ("policy", "v1")}
@@ -63,6 +65,7 @@ SUBRESOURCE_KINDS = {"V1Scale": ("autoscaling", "v1"), "V1Eviction": ("policy", 
 PACKAGES = {
     "": "io.k8s.api.core", "apiextensions.k8s.io": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions",
     "rbac.authorization.k8s.io": "io.k8s.api.rbac",
+    "apiregistration.k8s.io": "io.k8s.kube-aggregator.pkg.apis.apiregistration",
 }
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 META_TYPES = {
