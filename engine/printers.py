@@ -754,6 +754,35 @@ _AGE = C("Age", 0, age)
 _CREATED_AT = C("Created At", 0, created_at, "date")
 _WORKLOAD_WIDE = [C("Containers", 1, container_names), C("Images", 1, container_images), C("Selector", 1, selector)]
 
+def _healthy(obj: Mapping) -> Mapping:
+    return next((c for c in obj.get("conditions") or () if c.get("type") == "Healthy"), {})
+
+
+def component_status(obj: Mapping, now: float) -> str:
+    """printComponentStatus: Healthy or Unhealthy by the Healthy condition, else Unknown."""
+    status = _healthy(obj).get("status")
+    return "Healthy" if status == "True" else "Unhealthy" if status else "Unknown"
+
+
+def _healthy_condition(field: str):
+    return lambda obj, now: _healthy(obj).get(field) or ""
+
+
+def api_service_service(obj: Mapping, now: float) -> str:
+    """Local, or the namespace/name of the Service an APIService proxies to."""
+    service = get_path(obj, "spec", "service")
+    return f"{service.get('namespace')}/{service.get('name')}" if service else "Local"
+
+
+def api_service_available(obj: Mapping, now: float) -> str:
+    """The Available condition's status, with its reason when not True."""
+    condition = next((c for c in get_path(obj, "status", "conditions") or () if c.get("type") == "Available"), None)
+    if condition is None:
+        return "Unknown"
+    status = condition.get("status") or ""
+    return status if status == "True" else f"{status} ({condition.get('reason') or ''})"
+
+
 _BY_KIND: dict[tuple[str, str], list[Column]] = {
     ("", "Pod"): [
         _NAME, C("Ready", 0, pod_ready), C("Status", 0, pod_status), C("Restarts", 0, pod_restarts), _AGE,
@@ -885,6 +914,13 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         C("Global-Default", 0, lambda o, n: _go_bool(o.get("globalDefault")), "boolean",
           value=lambda o, n: bool(o.get("globalDefault"))),
         _AGE, C("PreemptionPolicy", 0, _path("preemptionPolicy", default="")),
+    ],
+    ("", "ComponentStatus"): [
+        _NAME, C("Status", 0, component_status), C("Message", 0, _healthy_condition("message")),
+        C("Error", 0, _healthy_condition("error")),
+    ],
+    ("apiregistration.k8s.io", "APIService"): [
+        _NAME, C("Service", 0, api_service_service), C("Available", 0, api_service_available), _AGE,
     ],
     ("node.k8s.io", "RuntimeClass"): [_NAME, C("Handler", 0, _path("handler", default="")), _AGE],
     ("rbac.authorization.k8s.io", "Role"): [_NAME, _CREATED_AT],

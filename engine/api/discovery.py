@@ -30,6 +30,7 @@ from typing import Any
 
 from ..kinds import Registry, ResourceType
 from ..objects import thaw
+from .computed import COMPUTED
 from .eventsv1 import EVENTS
 from ..schemas import OBJECT_META, REF, builtin_schemas  # noqa: F401 (REF: fieldvalidation's)
 
@@ -51,8 +52,9 @@ SSRR = ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "sel
 SSR = ResourceType("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
                    namespaced=False, has_spec=False)
 REVIEWS = (SSAR, SSRR, SSR)
-# events.k8s.io/v1 Events: the core Events in the newer shape (see eventsv1.py)
-EXTRA_TYPES = (*REVIEWS, EVENTS)
+# events.k8s.io/v1 Events: the core Events in the newer shape (see eventsv1.py); ComponentStatus and
+# APIService, computed on each read (see computed.py)
+EXTRA_TYPES = (*REVIEWS, EVENTS, *COMPUTED)
 
 
 def served(registry: Registry) -> list[tuple[ResourceType, str]]:
@@ -74,6 +76,8 @@ def subresources(rt: ResourceType) -> list[str]:
 def verbs(rt: ResourceType) -> list[str]:
     if (rt.group, rt.kind) in _CREATE_ONLY or rt in REVIEWS:
         return ["create"]
+    if rt in COMPUTED:
+        return ["get", "list"]
     if (rt.group, rt.kind) in _NO_COLLECTION_DELETE:
         return [verb for verb in VERBS if verb != "deletecollection"]
     return VERBS

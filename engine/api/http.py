@@ -36,11 +36,11 @@ import orjson
 import yaml
 from aiohttp import web
 
-from ..apierrors import APIError, bad_request, method_not_allowed, no_such_resource
+from ..apierrors import APIError, bad_request, method_not_allowed, no_such_resource, not_found
 from ..errors import ReconError
 from ..kinds import Registry
 from ..objects import dumps
-from . import apply, discovery, fieldvalidation, logs, protobuf, resources, tables
+from . import apply, computed, discovery, fieldvalidation, logs, protobuf, resources, tables
 from .auth import Attributes, Authenticator, User, authorized, impersonate, new_token, write_kubeconfig
 from .query import TRUE
 from .resources import Target
@@ -281,6 +281,8 @@ class HTTPServer:
             return await self._watch(request, user, target, query)
         if target.subresource == "log":
             return await self._logs(request, user, target, query)
+        if computed.is_computed(target.rt):
+            return self._computed(request, target, verb)
         if verb == "get":
             obj = await self.reading(resources.get, api, user, target, query)
             if tables.wants_table(request.headers.get("Accept", "")):  # also --subresource=scale|status
@@ -337,6 +339,27 @@ class HTTPServer:
         response = _json(result, code)
         for warning in warnings:
             response.headers.add("Warning", fieldvalidation.warning_header(warning))
+        return response
+
+    def _computed(self, request: web.Request, target: Target, verb: str) -> web.Response:
+        """A get or list of a kind computed on each read (ComponentStatus, APIService)."""
+        snapshot = self.cluster.store.head
+        engine = getattr(self.cluster, "engine", None)
+        components = [c.name for c in engine.rules.components] if engine is not None else []
+        items = computed.objects(target.rt, snapshot, discovery.served(Registry.for_snapshot(snapshot)), components)
+        if verb == "get":
+            items = [o for o in items if o["metadata"]["name"] == target.name]
+            if not items:
+                raise not_found(target.rt.resource, target.name, target.group)
+        if tables.wants_table(request.headers.get("Accept", "")):
+            response = _json(tables.table(target.rt, items, self.cluster.clock.now(), {}))
+        elif verb == "get":
+            response = _json(items[0])
+        else:
+            response = _json({"kind": target.rt.list_kind, "apiVersion": target.rt.api_version, "metadata": {},
+                              "items": items})
+        if target.rt is computed.COMPONENT_STATUS:
+            response.headers.add("Warning", fieldvalidation.warning_header(computed.COMPONENT_STATUS_WARNING))
         return response
 
     async def _watch(self, request: web.Request, user: User, target: Target,
