@@ -37,7 +37,7 @@ from .apierrors import APIError
 from .errors import ReconError
 from .manifests import SOURCE, SUFFIXES, ApplyResult, last_applied, three_way_patch
 from .objects import freeze, get_path, thaw
-from .plan import effects, recording
+from .plan import Recorder, effects, recording
 from .report import Batch, Drift, Reporter, cluster_summary
 from .request import drop_unset
 from .watch import FolderWatch
@@ -169,6 +169,7 @@ class Live:
         self._failed = ""  # the last message of a background run that did not converge
         self._shown_failures: set = set()  # the rule failures reported and still failing (`failure_ids`)
         self.drift = DriftWatch(cluster, self.wake)
+        self._between = self._record()  # the commits since the loop's last change: the HTTP API's
         self.manifests = _watch(self.folder, SUFFIXES, quiet, self.wake)
         self.rules = None
         if cluster.engine is not None and cluster.rules_dir is not None:
@@ -179,8 +180,24 @@ class Live:
         self.manifests.close()
         if self.rules is not None:
             self.rules.close()
-        if self.drift in self.cluster.store.listeners:
-            self.cluster.store.listeners.remove(self.drift)
+        for listener in (self.drift, self._between):
+            if listener in self.cluster.store.listeners:
+                self.cluster.store.listeners.remove(listener)
+
+    def _record(self) -> Recorder:
+        recorder = Recorder(self.cluster.store)
+        self.cluster.store.listeners.append(recorder)
+        return recorder
+
+    def _batch(self, trigger: str, files: tuple[str, ...], sync: Any) -> Batch:
+        """`recorded_batch`, with the writes others made since the loop's last change (kubectl over
+        the HTTP API) counted in: their revisions and effects shown with what the engine made of them."""
+        earlier, self._between = self._between, None
+        try:
+            return recorded_batch(self.cluster, trigger, files, sync, earlier)
+        finally:
+            self.cluster.store.listeners.remove(earlier)
+            self._between = self._record()
 
     # ---------------------------------------------------------------- loop
     def start(self) -> None:
@@ -233,7 +250,7 @@ class Live:
             return cluster.sync(self.folder, None, lambda result: self.drift.own(result, left), leave=left)
 
         with cluster.lock, self.reporter.converging("converging…"):
-            return recorded_batch(cluster, trigger, files, sync)
+            return self._batch(trigger, files, sync)
 
     def reload_rules(self) -> None:
         with self.cluster.lock:
@@ -257,7 +274,9 @@ class Live:
         new = tuple(text for text, who in zip(batch.failures, batch.failing) if who not in self._shown_failures)
         self._shown_failures = set(batch.failing)  # (a run's failures are all that fail now)
         self._failed = "" if batch.converged else batch.message
-        if always or new or not repeated and (batch.revisions or batch.effects.lines):
+        # (the engine's own timers alone, a lease renewed or an event recorded, are not news)
+        visible = batch.writers or batch.effects.lines or (batch.revisions and batch.trigger != "engine")
+        if always or new or not repeated and visible:
             self.reporter.applied(attrs.evolve(batch, failures=new))
 
     def converge(self, trigger: str) -> Batch:
@@ -267,7 +286,7 @@ class Live:
             return ApplyResult(), (cluster.engine.run(until=cluster.clock.now()) if cluster.engine is not None else None)
 
         with cluster.lock:
-            return recorded_batch(cluster, trigger, (), run)
+            return self._batch(trigger, (), run)
 
 
 def sync_once(cluster: Any, folder: Path, until: float) -> tuple[ApplyResult, Any, list[str]]:
@@ -300,15 +319,24 @@ def _overridden(folder: Path, obj: Any, key: Any, actor: str, fields: list[str])
             f"of the folder sets {them} back and {actor} changes {them} again")
 
 
-def recorded_batch(cluster: Any, trigger: str, files: tuple[str, ...], sync: Any) -> Batch:
+def recorded_batch(cluster: Any, trigger: str, files: tuple[str, ...], sync: Any,
+                   earlier: Recorder | None = None) -> Batch:
     """What `sync()` (an apply and/or an engine run, giving the ApplyResult and the RunResult) did
-    to `cluster`'s store, as one Batch to report."""
+    to `cluster`'s store, as one Batch to report; with `earlier`, a recorder of the commits made
+    since some point before (others' writes), what those did too: an engine run that follows them
+    is the `api` trigger, naming their writers."""
     started = time.monotonic()
     with recording(cluster.store) as recorder:
         result, run = sync()
-        found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
-    return Batch(trigger, files, result, recorder.revisions, found, run is None or run.converged,
-                 "" if run is None else run.message, time.monotonic() - started, _failures(run), failure_ids(run))
+        before, revisions, writers = recorder.before, recorder.revisions, ()
+        if earlier is not None and earlier.first < recorder.first:  # (it went on recording through the run)
+            before, revisions = earlier.before, earlier.revisions
+            writers = tuple(sorted(a for a, n in earlier.actors.items() if n > recorder.actors.get(a, 0)))
+            trigger = "api" if trigger == "engine" else trigger
+        found = effects(before, cluster.store.head, {c.key for c in result.changes})
+    return Batch(trigger, files, result, revisions, found, run is None or run.converged,
+                 "" if run is None else run.message, time.monotonic() - started, _failures(run), failure_ids(run),
+                 writers)
 
 
 def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threading.Event) -> FolderWatch:

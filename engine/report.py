@@ -32,7 +32,7 @@ from .printers import render_table
 class Batch:
     """One applied change: why, which files, the revisions it made, what followed."""
 
-    trigger: str  # start | files | drift | rules | engine (timers, others' writes)
+    trigger: str  # start | files | drift | rules | api (others' writes) | engine (timers)
     files: tuple[str, ...]
     result: ApplyResult
     revisions: tuple[int, int] | None
@@ -42,6 +42,7 @@ class Batch:
     elapsed: float
     failures: tuple[str, ...] = ()
     failing: tuple = attrs.field(default=(), eq=False)  # who failed where, per failure (`failure_ids`)
+    writers: tuple[str, ...] = ()  # who wrote over the API since the change before (trigger `api`)
 
     @property
     def quiet_change(self) -> bool:
@@ -49,7 +50,7 @@ class Batch:
         return not self.effects.lines and not any(c.action != "unchanged" for c in self.result.changes)
 
     def to_json(self) -> dict:
-        return {"trigger": self.trigger, "files": list(self.files),
+        return {"trigger": self.trigger, "files": list(self.files), "writers": list(self.writers),
                 "revisions": list(self.revisions) if self.revisions else None,
                 "changes": [{"action": c.action, "object": _ref(c.key), "source": c.source}
                             for c in self.result.changes if c.action != "unchanged"],
@@ -146,7 +147,8 @@ class Reporter:
 
     def _batch(self, batch: Batch, header: bool) -> None:
         if header and (batch.revisions or batch.result.errors or not batch.quiet_change):
-            files = ", ".join(batch.files) or batch.trigger
+            files = ", ".join(batch.files) or (f"api: {', '.join(batch.writers)}" if batch.trigger == "api"
+                                               else batch.trigger)
             revs = (("revision {}" if batch.revisions[0] == batch.revisions[1] else "revisions {}–{}")
                     .format(*batch.revisions) if batch.revisions
                     else "nothing applied" if batch.result.errors else "no changes")

@@ -50,11 +50,12 @@ def test_a_field_a_manifest_owns_changed_by_another_writer_is_restored_and_repor
 
 
 def test_a_field_the_manifest_does_not_set_is_left_to_whoever_sets_it(loop: Live):
+    """(The write is shown, as every write over the API is, but not restored: no drift.)"""
     events(loop)
     loop.cluster.api.patch(ADMIN, *WEB, {"metadata": {"annotations": {"team": "web"}},
                                         "spec": {"minReadySeconds": 5}})
     loop.step()
-    assert events(loop) == []
+    assert [(e["event"], e["trigger"], e["writers"]) for e in events(loop)] == [("applied", "api", ["admin"])]
     deploy = loop.cluster.store.head.get(WEB)
     assert deploy["spec"]["minReadySeconds"] == 5 and deploy["metadata"]["annotations"]["team"] == "web"
 
@@ -148,7 +149,7 @@ def test_a_services_server_set_status_is_no_drift(loop: Live, folder: Path):
     loop.cluster.api.patch(ADMIN, *svc, {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.7"}]}}},
                            subresource="status")
     loop.step()
-    assert events(loop) == []
+    assert [(e["event"], e["trigger"], e["writers"]) for e in events(loop)] == [("applied", "api", ["admin"])]
     loop.manifests.close()
     (folder / "web.yaml").write_text((folder / "web.yaml").read_text() + "status:\n  loadBalancer: {}\n")
     loop.apply("files", ("web.yaml",))
@@ -195,11 +196,40 @@ def test_a_finished_job_its_ttl_deletes_is_not_drift_but_an_unfinished_one_is_re
         loop.cluster.api.delete(Actor("garbage-collector", "component", None), "batch", "Job", "default", "migrate")
         loop.step()
         if finished:
-            assert events(loop) == []
+            assert [e["event"] for e in events(loop)] == ["applied"]  # (the writes shown, nothing restored)
             assert loop.cluster.store.head.get(key) is None
         else:
             drift, applied = events(loop)
             assert drift["objects"] == [{"object": "job.batch/migrate", "actor": "garbage-collector", "fields": []}]
             assert loop.cluster.store.head.get(key) is not None
+    finally:
+        loop.close()
+
+
+def test_writes_over_the_api_are_shown_with_their_writers_and_what_followed(folder: Path):
+    """A write over the HTTP API (kubectl) is shown when the loop next runs the engine, as the `api`
+    change: its revisions, its writers and what it made; the engine's own timers alone are not shown."""
+    out = io.StringIO()
+    loop = Live(Cluster(Store(), None, simulated=True), folder, Reporter(out=out), quiet=0.0)
+    loop.start()
+    try:
+        out.seek(0)
+        out.truncate()
+        first = loop.cluster.store.revision + 1
+        loop.cluster.api.create(ADMIN, {"apiVersion": "v1", "kind": "ConfigMap",
+                                        "metadata": {"name": "settings", "namespace": "default"}, "data": {"a": "b"}})
+        loop.cluster.api.delete(ADMIN, "", "Service", "default", "web")  # (drift: restored, shown as such)
+        loop.step()
+        text = out.getvalue()
+        assert "drift: service/web: deleted by admin; restoring the manifest's version" in text
+        assert f"── drift (revisions {first}–" in text  # (the API's writes and the restore, one change)
+        assert "cm/settings created" in text or "configmap/settings created" in text, text
+        out.seek(0)
+        out.truncate()
+        loop.step()  # nothing new: nothing shown
+        assert out.getvalue() == ""
+        loop.cluster.api.patch(ADMIN, "", "ConfigMap", "default", "settings", {"data": {"a": "c"}})
+        loop.step()
+        assert out.getvalue().startswith(f"── api: admin (revision {loop.cluster.store.revision})"), out.getvalue()
     finally:
         loop.close()
