@@ -227,20 +227,20 @@ def freeze(value: Any) -> Any:
             text = orjson.dumps(value, default=_json_default, option=_SHARE_OPTIONS)
         except TypeError:  # not JSON (a non-str key, a huge int, a foreign type): copy it whole
             return _freeze_copy(value)
-        if b"null" in text and _non_finite(value):  # NaN and ±inf are written as null
+        if b"null" in text and non_finite(value):  # NaN and ±inf are written as null
             return _freeze_copy(value)
         return _freeze_shared(value, text)
     return _freeze_copy(value)
 
 
-def _non_finite(value: Any) -> bool:
+def non_finite(value: Any) -> bool:
     """Does `value` hold a float NaN or infinity anywhere?"""
     if type(value) is float:
         return value != value or value in (_INF, -_INF)
     if isinstance(value, Mapping):
-        return any(_non_finite(v) for v in value.values())
+        return any(non_finite(v) for v in value.values())
     if isinstance(value, (list, tuple, PVector)):
-        return any(_non_finite(v) for v in value)
+        return any(non_finite(v) for v in value)
     return False
 
 

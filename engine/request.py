@@ -25,6 +25,7 @@ from .apierrors import MODIFIED, bad_request, conflict, invalid, invalid_error, 
 from .kinds import ResourceType
 from .objects import get_path, is_mapping, map_items, resource_version, thaw
 from .schemas import OBJECT_META, REF, builtin_schemas
+from .store import thaw_kept
 
 VERBS = ("create", "update", "patch", "delete")
 
@@ -76,7 +77,7 @@ def decode_body(rt: ResourceType, req: Request, deep: bool = True) -> dict:
     if not isinstance(req.body, Mapping):
         raise bad_request(f"the body of a {req.verb} request must be an object")
     if deep:
-        obj = thaw(req.body)
+        obj = thaw_kept(req.body)
     else:
         obj = dict(map_items(req.body))
         if isinstance(obj.get("metadata"), Mapping):

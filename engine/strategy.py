@@ -32,6 +32,7 @@ from .kinds import CRD_GROUP, CRD_KIND, ResourceType, ScalePaths
 from .naming import uid_for
 from .objects import Key, freeze, freeze_unshared, get_path, set_path, thaw
 from .selectors import from_label_selector, from_map
+from .store import freeze_like, thaw_kept
 from .timeutil import format_time
 
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
@@ -159,7 +160,7 @@ def bump_generation(rt: ResourceType, old: Mapping, new: Mapping) -> Mapping:
 
 def _keep_from_old(rt: ResourceType, old: Mapping, body: dict) -> None:
     meta = body.setdefault("metadata", {})
-    old_meta = thaw(old.get("metadata") or {})
+    old_meta = thaw_kept(old.get("metadata") or {})
     for field in _SYSTEM_META:
         if field in old_meta:
             meta[field] = old_meta[field]
@@ -168,7 +169,7 @@ def _keep_from_old(rt: ResourceType, old: Mapping, body: dict) -> None:
     if rt.has_status:
         body.pop("status", None)
         if old.get("status") is not None:
-            body["status"] = thaw(old["status"])
+            body["status"] = thaw_kept(old["status"])
     if (rt.group, rt.kind) == ("", "Namespace"):
         body["spec"] = _namespace_spec(old, body.get("spec"))
 
@@ -197,7 +198,7 @@ def prepare_update(rt: ResourceType, old: Mapping, body: dict) -> Mapping:
         _service_update(old, body)
     if (rt.group, rt.kind) == ("apps", "DaemonSet"):
         _daemonset_update(old, body)
-    new = freeze(body)
+    new = freeze_like(body, old)
     if (rt.group, rt.kind) == (CRD_GROUP, CRD_KIND):
         new = new.set("status", crd_status(new, old.get("status")))
     return bump_generation(rt, old, new)

@@ -3,8 +3,11 @@ the bytes must be exactly those of encoding the whole object (the hash and the l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
 import pytest
+from pyrsistent import PVector
 
 import engine.store as st
 from engine.objects import freeze, set_path, thaw
@@ -117,3 +120,48 @@ def test_an_event_is_encoded_whole_and_leaves_no_parts_behind():
     assert st._PARTS.young == young and st._PARTS.old == old  # nothing kept
     stored = set_path(event, ("metadata", "resourceVersion"), "7")  # a stored one (counted up later)
     assert st.content_of(stored) == _canonical(event)
+
+
+def test_a_stored_objects_parts_thaw_from_their_kept_bytes_to_what_thaw_gives(small_cache):
+    pod = _pod(0)
+    st.content_of(pod)  # (keeps the JSON of its parts)
+    thawed = st.thaw_kept(pod)
+    assert thawed == thaw(pod)
+    assert type(thawed["spec"]) is dict and type(thawed["items"]) is list
+    thawed["spec"]["containers"][0]["args"].append("c")  # a copy of its own: the object is untouched
+    assert pod["spec"]["containers"][0]["args"] == freeze(["b", "a"])
+    assert st.thaw_kept(freeze({"not": {"stored": [1.0, True]}})) == {"not": {"stored": [1.0, True]}}
+
+
+def test_an_update_keeps_the_stored_objects_parts_where_they_are_equal(monkeypatch):
+    monkeypatch.setattr(st, "_PARTS", st._EncodedParts(100, 1 << 20, 1 << 20))
+    old = _pod(0)
+    st.content_of(old)
+    body = st.thaw_kept(old)
+    body["status"]["phase"] = "Failed"
+    new = st.freeze_like(body, old)
+    assert new == freeze(body)
+    assert new["spec"] is old["spec"] and new["items"] is old["items"]
+    assert new["metadata"] is old["metadata"]  # (not kept whole: equal key by key)
+    assert new["status"] is not old["status"] and new["status"]["conditions"] is old["status"]["conditions"]
+    assert st.freeze_like(st.thaw_kept(old), old) is old
+
+
+def test_an_update_tells_a_number_from_another_type_of_equal_value(monkeypatch):
+    monkeypatch.setattr(st, "_PARTS", st._EncodedParts(100, 1 << 20, 1 << 20))
+    old = freeze({"metadata": {"name": "x"}, "spec": {"a": 1, "b": [1.0, True], "c": None}})
+    st.content_of(old)
+    for changed in ({"a": 1.0, "b": [1.0, True], "c": None}, {"a": True, "b": [1.0, True], "c": None},
+                    {"a": 1, "b": [1, True], "c": None}, {"a": 1, "b": [1.0, 1], "c": None},
+                    {"a": 1, "b": [1.0, True], "c": float("nan")}):
+        new = st.freeze_like({"metadata": {"name": "x"}, "spec": changed}, old)
+        assert new["spec"] is not old["spec"]
+        assert _types(new["spec"]) == _types(changed)
+
+
+def _types(value):
+    if isinstance(value, Mapping):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, (list, PVector)):
+        return [_types(v) for v in value]
+    return type(value)
