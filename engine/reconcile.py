@@ -42,6 +42,7 @@ from .kinds import BUILTINS, CRD_GROUP, CRD_KIND, Registry
 from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler
+from .schemas import builtin_kind_schema, declared_names, undeclared_prefix
 from .scheduler_cache import identical
 from .store import TooOld, selects_pair
 
@@ -192,9 +193,6 @@ def undeclared_reads(decls: Iterable[CompiledDecl], registry: Any,
 
     A rule's paths hold both readings of a metadata shortcut (`x.labels` is `x.metadata.labels`
     when `x` has no `labels`, dsl.reads): a read is reported when no reading of it is declared."""
-    from .api.discovery import kind_schema
-    from .api.fieldvalidation import declared_names, undeclared_prefix
-
     found = []
     for decl in decls:
         if decl.kind is None or decl.kind.is_any or not decl.anchor_reads:
@@ -213,7 +211,9 @@ def undeclared_reads(decls: Iterable[CompiledDecl], registry: Any,
                 pruned = pruned_fields(schema, path, None)
                 return pruned[0] if pruned else None
         else:
-            schema = kind_schema(rt, rt.version)
+            schema = builtin_kind_schema(rt.group, rt.version, rt.kind)
+            if schema is None:  # (recon's own kinds have none)
+                continue
             whose = f"{rt.api_version} {rt.kind}"
 
             def lost(path: tuple, schema: Mapping = schema) -> tuple | None:

@@ -32,7 +32,7 @@ from ..kinds import Registry, ResourceType
 from ..objects import thaw
 from .computed import COMPUTED
 from .eventsv1 import EVENTS
-from ..schemas import OBJECT_META, REF, builtin_schemas  # noqa: F401 (REF: fieldvalidation's)
+from ..schemas import OBJECT_META, REF, builtin_names, builtin_schemas
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -278,18 +278,9 @@ _SCALE = "io.k8s.api.autoscaling.v1.Scale"
 
 
 @functools.cache
-def _builtin_names() -> dict[tuple[str, str, str], str]:
-    """(group, version, kind) → definition name, from the definitions' GVK extension."""
-    names = {}
-    for name, schema in builtin_schemas().items():
-        for gvk in schema.get("x-kubernetes-group-version-kind", ()):
-            names[(gvk["group"], gvk["version"], gvk["kind"])] = name
-    return names
-
-
 def schema_name(rt: ResourceType, version: str) -> str:
     """The definition name of a kind: upstream's for built-ins, reversed group + version + kind otherwise."""
-    found = None if rt.is_custom else _builtin_names().get((rt.group, version, rt.kind))
+    found = None if rt.is_custom else builtin_names().get((rt.group, version, rt.kind))
     if found:
         return found
     return ".".join([*reversed(rt.group.split(".")), version, rt.kind]) if rt.group else f"{version}.{rt.kind}"
@@ -298,7 +289,7 @@ def schema_name(rt: ResourceType, version: str) -> str:
 def kind_schema(rt: ResourceType, version: str) -> dict:
     """The schema of one served kind (built-in, custom, or recon's own schemaless kinds)."""
     if not rt.is_custom:
-        found = _builtin_names().get((rt.group, version, rt.kind))
+        found = builtin_names().get((rt.group, version, rt.kind))
         if found:
             return builtin_schemas()[found]
     gvk = [{"group": rt.group, "kind": rt.kind, "version": version}]

@@ -38,12 +38,12 @@ from .. import managedfields
 from ..apierrors import APIError, bad_request, invalid, invalid_error, unknown_error
 from ..fieldpath import path_at, path_string, shape_of
 from ..kinds import ResourceType
-from .discovery import REF, builtin_schemas, kind_schema
+from ..schemas import child as _child, resolve as _resolve
+from .discovery import builtin_schemas, kind_schema
 
 MODES = ("Ignore", "Warn", "Strict")
 _SCALE = "io.k8s.api.autoscaling.v1.Scale"
 _BINDING = "io.k8s.api.core.v1.Binding"
-_EMBEDDED_ROOT = ("apiVersion", "kind", "metadata")
 
 
 def mode_of(query: Mapping[str, str]) -> str:
@@ -68,23 +68,6 @@ def body_schema(rt: ResourceType, version: str, subresource: str = "") -> Mappin
 # ------------------------------------------------------------------ walking
 
 
-def _resolve(schema: Any) -> Any:
-    """Follow `$ref` and upstream's single-element `allOf` wrapper to the schema that has the fields."""
-    for _ in range(8):
-        if not isinstance(schema, Mapping):
-            return None
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith(REF):
-            schema = builtin_schemas().get(ref[len(REF):])
-            continue
-        all_of = schema.get("allOf")
-        if isinstance(all_of, list) and len(all_of) == 1 and "properties" not in schema:
-            schema = all_of[0]
-            continue
-        return schema
-    return None
-
-
 Steps = tuple  # where a value is: its field names and list indexes from the root
 
 
@@ -94,57 +77,6 @@ def dotted(steps: Steps) -> str:
     for step in steps:
         out += f"[{step}]" if isinstance(step, int) or step == "-" else (f".{step}" if out else step)
     return out
-
-
-def _child(schema: Mapping, key: str, typed: bool = False) -> tuple[bool, Any]:
-    """(known, schema of the value) for `key` in an object schema; unknown keys answer (False, None).
-
-    `typed`: structured-merge-diff's rule, an object schema declaring no properties is free-form."""
-    props = schema.get("properties")
-    if isinstance(props, Mapping) and key in props:
-        return True, props[key]
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, Mapping):
-        return True, extra
-    if extra is True or schema.get("x-kubernetes-preserve-unknown-fields"):
-        return True, None
-    if schema.get("x-kubernetes-embedded-resource") and key in _EMBEDDED_ROOT:
-        return True, None
-    if props is None and extra is None and schema.get("type") != "object":
-        return True, None  # not an object schema (a type error is validation's business)
-    if typed and not props and extra is None:
-        return True, None
-    return False, None
-
-
-def undeclared_prefix(schema: Any, path: Steps) -> Steps | None:
-    """The steps of `path` (field names and list indexes from an object's root) up to the first
-    field `schema` does not declare; None when it declares them all or leaves the part open."""
-    node = schema
-    for depth, step in enumerate(path):
-        node = _resolve(node)
-        if node is None:
-            return None
-        if isinstance(step, int) or node.get("type") == "array":
-            node = node.get("items")
-            continue
-        known, node = _child(node, step)
-        if not known:
-            return tuple(path[:depth + 1])
-        if node is None:
-            return None
-    return None
-
-
-def declared_names(schema: Any, path: Steps) -> list[str]:
-    """The field names `schema` declares in the object at `path` (empty where it declares none)."""
-    node = _resolve(schema)
-    for step in path:
-        if node is None:
-            return []
-        node = _resolve(node.get("items") if isinstance(step, int) or node.get("type") == "array"
-                        else (node.get("properties") or {}).get(step))
-    return sorted(node.get("properties") or ()) if node is not None else []
 
 
 def prune_unknown(value: Any, schema: Any, path: Steps, found: list[Steps], patch: bool = False,
