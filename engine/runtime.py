@@ -153,8 +153,9 @@ def control_errors(annotations: Any, path: str) -> list[FieldError]:
     errors: list[FieldError] = []
     if not isinstance(annotations, Mapping):
         return errors
-    for key, value in annotations.items():
-        if not (isinstance(key, str) and key.startswith(PREFIX) and isinstance(value, str)):
+    for key in sorted(k for k in annotations if isinstance(k, str) and k.startswith(PREFIX)):  # (a map has no order)
+        value = annotations[key]
+        if not isinstance(value, str):
             continue
         control = key[len(PREFIX):].split(".", 1)[0]
         if control in _SIM_DURATIONS:
