@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 
-from . import admission, defaulting, deletion, listing, managedfields, rbac_reconcile, strategy
+from . import admission, csr, defaulting, deletion, listing, managedfields, rbac_reconcile, strategy
 from . import request as rq
 from . import store as st
 from .access import MANIFESTS, SYSTEM, Actor, Permissions, authorize, forbidden
@@ -221,6 +221,7 @@ class APIServer:
             raise bad_request("a submit must be all dry-run or none")
         staging = Staging(head, Registry.for_snapshot(head), self.clock.now(), self.seed)
         staging.grantor = actor.grantor
+        staging.actor = actor
         results = [self._apply(actor, staging, request, index) for index, request in enumerate(requests)]
         if not requests or requests[0].dry_run:
             return head, staging, results, ()
@@ -275,6 +276,8 @@ class APIServer:
             admission.admit_default_storage_class(staging, body)
         if (rt.group, rt.kind) in admission.PROTECTION_FINALIZERS:
             admission.admit_storage_protection(rt, body)
+        if (rt.group, rt.kind) == (csr.GROUP, csr.KIND):
+            csr.stamp_requester(body, staging.actor)
         obj = strategy.prepare_create(rt, body, key, self.seed, staging.revision, staging.now)
         obj = _managed_fields(rt, req, None, obj, staging.now, managed)
         _confirm_grant(staging, rt, req, obj, None)
@@ -315,7 +318,7 @@ class APIServer:
             if errors:
                 raise invalid_error("Scale.autoscaling", name, errors, "autoscaling")
             new = strategy.prepare_scale(rt, old, body)
-        elif req.subresource in ("status", "finalize"):
+        elif req.subresource in ("status", "finalize", "approval"):
             new = strategy.prepare_status(rt, old, body, req.subresource, staging.now)
         elif req.subresource == "ephemeralcontainers":
             new = strategy.prepare_ephemeral_containers(old, body)

@@ -159,6 +159,9 @@ BUILTINS: tuple[ResourceType, ...] = (
     # a pod's runtimeClassName is admitted against it (overhead, node selector, tolerations); the simulated
     # runtime runs every handler alike
     _t("node.k8s.io", "RuntimeClass", "runtimeclasses", namespaced=False, has_spec=False),
+    # stored, validated and approved or denied; no signer issues their certificates
+    _t("certificates.k8s.io", "CertificateSigningRequest", "certificatesigningrequests", "csr", namespaced=False,
+       sub={"status", "approval"}),
     _t("rbac.authorization.k8s.io", "Role", "roles", has_spec=False),
     _t("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", has_spec=False),
     _t("rbac.authorization.k8s.io", "ClusterRole", "clusterroles", namespaced=False, has_spec=False),

@@ -385,6 +385,21 @@ def created_at(obj: Mapping, now: float) -> str:
     return format_time(parse_time(ts)) if ts else UNKNOWN
 
 
+def csr_duration(obj: Mapping, now: float) -> str:
+    """REQUESTEDDURATION: spec.expirationSeconds as a human duration, or <none>."""
+    seconds = get_path(obj, "spec", "expirationSeconds")
+    return format_age(seconds) if isinstance(seconds, int) and not isinstance(seconds, bool) else NONE
+
+
+def csr_condition(obj: Mapping, now: float) -> str:
+    """CONDITION: Pending, Approved or Denied (Denied first), then ,Failed and ,Issued (extractCSRStatus)."""
+    types = {c.get("type") for c in get_path(obj, "status", "conditions") or () if isinstance(c, Mapping)}
+    text = "Denied" if "Denied" in types else "Approved" if "Approved" in types else "Pending"
+    if "Failed" in types:
+        text += ",Failed"
+    return text + (",Issued" if get_path(obj, "status", "certificate") else "")
+
+
 # A core Event's field and its events.k8s.io/v1 name (upstream prints the internal type both convert to)
 _EVENT_FIELDS = {"involvedObject": "regarding", "message": "note", "source": "deprecatedSource",
                  "firstTimestamp": "deprecatedFirstTimestamp", "lastTimestamp": "deprecatedLastTimestamp",
@@ -923,6 +938,10 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         _NAME, C("Service", 0, api_service_service), C("Available", 0, api_service_available), _AGE,
     ],
     ("node.k8s.io", "RuntimeClass"): [_NAME, C("Handler", 0, _path("handler", default="")), _AGE],
+    ("certificates.k8s.io", "CertificateSigningRequest"): [
+        _NAME, _AGE, C("SignerName", 0, _path("spec", "signerName")),
+        C("Requestor", 0, _path("spec", "username", default="")),
+        C("RequestedDuration", 0, csr_duration), C("Condition", 0, csr_condition)],
     ("rbac.authorization.k8s.io", "Role"): [_NAME, _CREATED_AT],
     ("rbac.authorization.k8s.io", "ClusterRole"): [_NAME, _CREATED_AT],
     ("rbac.authorization.k8s.io", "RoleBinding"): [

@@ -26,6 +26,8 @@ class Staging:
         self.objects: dict[Key, Any] = {}
         # the submitting HTTP caller's RBAC check (engine.api.escalation.Grantor), None when unchecked
         self.grantor: Any = None
+        # who submits (engine.access.Actor): a CertificateSigningRequest records its requester
+        self.actor: Any = None
 
     # -- reads
     def get(self, key: Key) -> Any:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from . import defaulting, servicetype
+from . import csr, defaulting, servicetype
 from .crd import crd_status, shape_custom_resource
 from .fieldcheck import int_range
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType, ScalePaths
@@ -172,6 +172,8 @@ def _keep_from_old(rt: ResourceType, old: Mapping, body: dict) -> None:
             body["status"] = thaw_kept(old["status"])
     if (rt.group, rt.kind) == ("", "Namespace"):
         body["spec"] = _namespace_spec(old, body.get("spec"))
+    if (rt.group, rt.kind) == (csr.GROUP, csr.KIND):
+        csr.keep_spec(old, body)
 
 
 def _namespace_spec(old: Mapping, spec: Any) -> dict:
@@ -232,6 +234,8 @@ def prepare_status(rt: ResourceType, old: Mapping, body: Mapping, subresource: s
     PersistentVolume's new phase notes when it changed, as upstream's status strategy does)."""
     if subresource == "finalize":
         return set_path(old, ("spec", "finalizers"), freeze(get_path(body, "spec", "finalizers") or []))
+    if (rt.group, rt.kind) == (csr.GROUP, csr.KIND):
+        return csr.prepare_subresource(old, body, subresource, now)
     status = body.get("status")
     new = old.discard("status") if status is None else old.set("status", freeze(status))
     if (rt.group, rt.kind) == ("", "Node"):

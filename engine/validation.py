@@ -24,6 +24,7 @@ from .crd import crd_errors, custom_resource_errors
 from .kinds import CRD_GROUP, CRD_KIND, ResourceType
 from .objects import ByIdentity, get_path
 from .runtime import control_errors
+from .validate_certificates import csr_errors
 from .validate_daemonset import daemonset_errors, daemonset_status_errors
 from .validate_hpa import hpa_errors, hpa_status_errors
 from .validate_networkpolicy import networkpolicy_errors
@@ -44,6 +45,8 @@ _NAME_RULES = {
     # ValidateRBACName: any name usable in a URL path (`system:aggregate-to-edit`)
     **{("rbac.authorization.k8s.io", kind): fc.path_segment_errors
        for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
+    # ValidateCertificateRequestName: any name (that a URL path can carry)
+    ("certificates.k8s.io", "CertificateSigningRequest"): fc.path_segment_errors,
 }
 _MAX_ANNOTATIONS = 256 * 1024
 
@@ -371,12 +374,19 @@ _STATUS_CHECKS: dict[tuple[str, str], Callable[[Mapping], list[FieldError]]] = {
     ("autoscaling", "HorizontalPodAutoscaler"): hpa_status_errors,
 }
 
+# kinds whose checks depend on the subresource written (main, status, approval)
+_SUBRESOURCE_CHECKS: dict[tuple[str, str], Callable[[Mapping, "Mapping | None", "str | None"], list[FieldError]]] = {
+    ("certificates.k8s.io", "CertificateSigningRequest"): csr_errors,
+}
+
 
 def validate(rt: ResourceType, obj: Mapping, old: Mapping | None = None,
              subresource: str | None = None) -> list[FieldError]:
     """Every problem with `obj` (replacing `old`, when given) written through `subresource`."""
     errors = metadata_errors(rt, obj)
-    if subresource in ("status", "finalize"):
+    if (rt.group, rt.kind) in _SUBRESOURCE_CHECKS:
+        errors += _SUBRESOURCE_CHECKS[(rt.group, rt.kind)](obj, old, subresource)
+    elif subresource in ("status", "finalize"):
         check = _STATUS_CHECKS.get((rt.group, rt.kind))
         errors += check(obj) if check else []
     elif subresource == "ephemeralcontainers":

@@ -38,7 +38,8 @@ AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryLi
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 SUB_VERBS = {"status": ["get", "patch", "update"], "scale": ["get", "patch", "update"],
              "finalize": ["update"], "binding": ["create"], "eviction": ["create"], "log": ["get"],
-             "token": ["create"], "ephemeralcontainers": ["get", "patch", "update"]}
+             "token": ["create"], "ephemeralcontainers": ["get", "patch", "update"],
+             "approval": ["get", "patch", "update"]}
 # kinds served only as a verb (no storage, no list)
 _CREATE_ONLY = {("", "Binding")}
 # kinds whose storage has no DeleteCollection upstream (a namespace's REST wraps only Delete)

@@ -1242,6 +1242,36 @@ UserInfo
   4  extra     {ExtraValue}
 """
 
+# certificates/v1 (`kubectl certificate approve|deny` sends the whole request to /approval)
+CERTIFICATES = """
+CertificateSigningRequest
+  1  metadata  ObjectMeta
+  2  spec      CertificateSigningRequestSpec
+  3  status    CertificateSigningRequestStatus
+
+CertificateSigningRequestSpec
+  1  request            bytes
+  7  signerName         string
+  8  expirationSeconds  int32!
+  5  usages             [string]
+  2  username           string
+  3  uid                string
+  4  groups             [string]
+  6  extra              {ExtraValue}
+
+CertificateSigningRequestStatus
+  1  conditions   [CertificateSigningRequestCondition]
+  2  certificate  bytes
+
+CertificateSigningRequestCondition
+  1  type                string!
+  6  status              string!
+  2  reason              string
+  3  message             string
+  4  lastUpdateTime      Time
+  5  lastTransitionTime  Time
+"""
+
 # (group, kind) of the top-level objects a request body may carry → their message; all are version v1
 KINDS: dict[tuple[str, str], str] = {
     ("", "Namespace"): "Namespace", ("", "Pod"): "Pod", ("", "Service"): "Service",
@@ -1263,6 +1293,7 @@ KINDS: dict[tuple[str, str], str] = {
     ("authorization.k8s.io", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
     ("authentication.k8s.io", "TokenRequest"): "TokenRequest",
     ("authentication.k8s.io", "SelfSubjectReview"): "SelfSubjectReview",
+    ("certificates.k8s.io", "CertificateSigningRequest"): "CertificateSigningRequest",
 }
 # kinds every group version registers (client-go encodes DeleteOptions in the target's group version)
 ANY_GROUP_KINDS = {"DeleteOptions": "DeleteOptions"}
@@ -1331,7 +1362,7 @@ def parse(text: str) -> dict[str, Message]:
 
 
 MESSAGES: dict[str, Message] = parse("\n".join((META, CORE_OBJECTS, CORE_PODS, APPS, BATCH, RBAC_AND_POLICY,
-                                                  NETWORKING, AUTH)))
+                                                  NETWORKING, AUTH, CERTIFICATES)))
 
 
 def message_for(api_version: str, kind: str) -> str | None:

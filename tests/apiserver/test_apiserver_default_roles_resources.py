@@ -77,7 +77,8 @@ def test_view_reads_the_status_subresources_but_not_secrets(api):
     bind(api, "view")
     statuses = [(group, resource) for group, resource, sub in served()
                 if sub == "status" and (group, resource) not in {("", "nodes"), ("", "persistentvolumes"),
-                                                                 ("apiextensions.k8s.io", "customresourcedefinitions")}]
+                                                                 ("apiextensions.k8s.io", "customresourcedefinitions"),
+                                                                 ("certificates.k8s.io", "certificatesigningrequests")}]
     assert ("apps", "deployments") in statuses and ("", "namespaces") in statuses
     unread = [(group, resource) for group, resource in statuses
               if not all(may(api, verb, group, resource, "status") for verb in READS)]
