@@ -470,6 +470,30 @@ def _role_binding(binding: dict) -> None:
             subject["apiGroup"] = RBAC_GROUP
 
 
+def _webhooks(config: dict, mutating: bool) -> None:
+    """SetDefaults_ValidatingWebhook / _MutatingWebhook, _Rule and _ServiceReference (v1)."""
+    for hook in config.get("webhooks") or ():
+        if not isinstance(hook, dict):
+            continue
+        hook.setdefault("failurePolicy", "Fail")
+        hook.setdefault("matchPolicy", "Equivalent")
+        for selector in ("namespaceSelector", "objectSelector"):
+            if hook.get(selector) is None:
+                hook[selector] = {}
+        hook.setdefault("timeoutSeconds", 10)
+        if mutating:
+            hook.setdefault("reinvocationPolicy", "Never")
+        for rule in hook.get("rules") or ():
+            if isinstance(rule, dict) and rule.get("scope") is None:
+                rule["scope"] = "*"
+        client = hook.get("clientConfig")
+        service = client.get("service") if isinstance(client, dict) else None
+        if isinstance(service, dict) and service.get("port") is None:
+            service["port"] = 443
+
+
+ADMISSION_GROUP = "admissionregistration.k8s.io"
+
 _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     ("", "Pod"): _pod,
     ("", "Service"): _service,
@@ -494,6 +518,8 @@ _DEFAULTS: dict[tuple[str, str], Callable[[dict], None]] = {
     (CRD_GROUP, CRD_KIND): _crd,
     (RBAC_GROUP, "RoleBinding"): _role_binding,
     (RBAC_GROUP, "ClusterRoleBinding"): _role_binding,
+    (ADMISSION_GROUP, "ValidatingWebhookConfiguration"): lambda config: _webhooks(config, False),
+    (ADMISSION_GROUP, "MutatingWebhookConfiguration"): lambda config: _webhooks(config, True),
 }
 
 

@@ -162,6 +162,11 @@ BUILTINS: tuple[ResourceType, ...] = (
     # stored, validated and approved or denied; no signer issues their certificates
     _t("certificates.k8s.io", "CertificateSigningRequest", "certificatesigningrequests", "csr", namespaced=False,
        sub={"status", "approval"}),
+    # stored, validated and defaulted; recon calls no webhook on any request
+    _t("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations",
+       namespaced=False, categories=("api-extensions",), has_spec=False),
+    _t("admissionregistration.k8s.io", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations",
+       namespaced=False, categories=("api-extensions",), has_spec=False),
     _t("rbac.authorization.k8s.io", "Role", "roles", has_spec=False),
     _t("rbac.authorization.k8s.io", "RoleBinding", "rolebindings", has_spec=False),
     _t("rbac.authorization.k8s.io", "ClusterRole", "clusterroles", namespaced=False, has_spec=False),

@@ -938,6 +938,9 @@ _BY_KIND: dict[tuple[str, str], list[Column]] = {
         _NAME, C("Service", 0, api_service_service), C("Available", 0, api_service_available), _AGE,
     ],
     ("node.k8s.io", "RuntimeClass"): [_NAME, C("Handler", 0, _path("handler", default="")), _AGE],
+    **{("admissionregistration.k8s.io", kind): [
+        _NAME, C("Webhooks", 0, lambda o, n: str(len(o.get("webhooks") or ())), "integer"), _AGE]
+       for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration")},
     ("certificates.k8s.io", "CertificateSigningRequest"): [
         _NAME, _AGE, C("SignerName", 0, _path("spec", "signerName")),
         C("Requestor", 0, _path("spec", "username", default="")),

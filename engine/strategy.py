@@ -132,6 +132,8 @@ _GENERATION_KINDS = frozenset({
     ("networking.k8s.io", "IngressClass"), ("networking.k8s.io", "NetworkPolicy"),
     ("discovery.k8s.io", "EndpointSlice"), (CRD_GROUP, CRD_KIND),
     ("proxy.recon.dev", "ServiceRules"),  # recon's own kind, versioned as a workload's
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),  # (bumped when the webhooks change)
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
 })
 
 
@@ -148,6 +150,8 @@ def generation_part(rt: ResourceType, obj: Mapping) -> Any:
     if (rt.group, rt.kind) == ("discovery.k8s.io", "EndpointSlice"):  # no spec: anything but metadata, and labels
         rest = {k: v for k, v in obj.items() if k not in ("metadata", "apiVersion", "kind")}
         return rest, get_path(obj, "metadata", "labels")
+    if rt.group == "admissionregistration.k8s.io":
+        return obj.get("webhooks")
     return obj.get("spec")
 
 

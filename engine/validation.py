@@ -31,6 +31,7 @@ from .validate_networkpolicy import networkpolicy_errors
 from .validate_runtimeclass import runtimeclass_errors
 from .validate_statefulset import claim_errors, statefulset_errors, statefulset_status_errors
 from .validate_storage import persistentvolume_errors, storageclass_errors
+from .validate_webhooks import mutating_webhook_errors, validating_webhook_errors
 from .validate_workloads import (PROTOCOLS, deployment_errors, ephemeral_containers_update_errors, pod_errors,
                                  replicaset_errors, service_errors)
 from .validate_workloads import replicationcontroller_errors, replicationcontroller_status_errors
@@ -324,6 +325,8 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("apps", "DaemonSet"): daemonset_errors,
     ("scheduling.k8s.io", "PriorityClass"): _priorityclass_errors,
     ("node.k8s.io", "RuntimeClass"): runtimeclass_errors,
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): validating_webhook_errors,
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): mutating_webhook_errors,
     ("apps", "Deployment"): deployment_errors,
     ("apps", "ReplicaSet"): replicaset_errors,
     ("", "ReplicationController"): replicationcontroller_errors,
