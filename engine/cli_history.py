@@ -345,7 +345,9 @@ def run_history(args: argparse.Namespace) -> int:
     namespace = args.namespace if key is None and not args.all_namespaces else None
     try:
         if not _print_lines(args, found, key, since, until, namespace):
-            if args.actor:
+            if found.head == 0:
+                print("No revisions yet: the history is empty.", file=sys.stderr)
+            elif args.actor:
                 print(f'No revisions found by "{args.actor}".{_actor_hint(found, args.actor, since, until)}',
                       file=sys.stderr)
             elif namespace is not None:

@@ -336,7 +336,7 @@ class History:
 
     def check(self, revision: int) -> int:
         if not self.base.revision <= revision <= self.head:
-            raise HistoryError(f"there is no revision {revision} (the history ends at {self.head})")
+            raise HistoryError(_no_revision(revision, self.head))
         return revision
 
     def snapshot(self, revision: int) -> Snapshot:
@@ -554,6 +554,12 @@ class Line:
                 f"{ns}{' '.join(self.ops)}{more}")
 
 
+def _no_revision(revision: int, head: int) -> str:
+    if head == 0:
+        return f"there is no revision {revision}: the history is empty"
+    return f"there is no revision {revision} (the history ends at {head})"
+
+
 def lines(history: History, key: Key | None = None, since: int | None = None, until: int | None = None,
           actor: str | None = None, namespace: str | None = None) -> Iterator[Line]:
     """The history's lines, optionally only those writing `key`, by `actor` or in `namespace`.
@@ -565,7 +571,7 @@ def lines(history: History, key: Key | None = None, since: int | None = None, un
     """
     start = max(since or 1, history.base.revision + 1)
     if since is not None and start > history.head:
-        raise HistoryError(f"there is no revision {since} (the history ends at {history.head})")
+        raise HistoryError(_no_revision(since, history.head))
     if key is not None:
         yield from _lines_of(history, tuple(key), start, until, actor)
         return

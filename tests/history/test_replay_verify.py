@@ -56,6 +56,11 @@ def test_replay_of_a_log_without_revisions_says_there_is_nothing_to_replay(tmp_p
     open_store(tmp_path / "s").close()  # (the log is made with its header, before the first commit)
     proc = recon("replay", "--state", "s", cwd=tmp_path, check=0)
     assert (proc.stdout, proc.stderr) == ("nothing to replay: the history log holds no revision yet\n", "")
+    # the other history commands say so too, each as it says "nothing there"
+    history = recon("history", "--state", "s", cwd=tmp_path, check=0)
+    assert (history.stdout, history.stderr) == ("", "No revisions yet: the history is empty.\n")
+    check = recon("check", "--invariant", "count(Pod) >= 0", "--state", "s", cwd=tmp_path, check=2)
+    assert check.stderr == "error: cannot check the invariant: there is no revision 1: the history is empty\n"
 
 
 def test_replay_of_a_log_cut_to_nothing_says_its_history_is_lost(recording):
