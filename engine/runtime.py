@@ -68,6 +68,7 @@ from typing import Any, Protocol
 import attrs
 
 from .apierrors import FieldError, invalid
+from .objects import is_mapping, map_items
 from .timeutil import format_time, parse_duration, parse_time
 
 PREFIX = "sim.recon.dev/"
@@ -151,10 +152,10 @@ def control_errors(annotations: Any, path: str) -> list[FieldError]:
     a duration (`sim.recon.dev/exit-after: 10s`) or an exit code, pod-wide or for one container
     (`….NAME`).  A pod with one it cannot read would never start, nor stop when deleted."""
     errors: list[FieldError] = []
-    if not isinstance(annotations, Mapping):
+    if not annotations or not is_mapping(annotations):  # (most objects have none: no ABC check for them)
         return errors
-    for key in sorted(k for k in annotations if isinstance(k, str) and k.startswith(PREFIX)):  # (a map has no order)
-        value = annotations[key]
+    controls = sorted((k, v) for k, v in map_items(annotations) if type(k) is str and k.startswith(PREFIX))
+    for key, value in controls:  # (in the order of their names: a map has none)
         if not isinstance(value, str):
             continue
         control = key[len(PREFIX):].split(".", 1)[0]
