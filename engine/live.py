@@ -27,6 +27,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -322,21 +323,17 @@ def _overridden(folder: Path, obj: Any, key: Any, actor: str, fields: list[str])
 def recorded_batch(cluster: Any, trigger: str, files: tuple[str, ...], sync: Any,
                    earlier: Recorder | None = None) -> Batch:
     """What `sync()` (an apply and/or an engine run, giving the ApplyResult and the RunResult) did
-    to `cluster`'s store, as one Batch to report; with `earlier`, a recorder of the commits made
-    since some point before (others' writes), what those did too: an engine run that follows them
-    is the `api` trigger, naming their writers."""
+    to `cluster`'s store, as one Batch to report; with `earlier`, a recorder listening since some
+    point before, what the commits it holds already (others' writes) did too: an engine run that
+    follows them is the `api` trigger, naming their writers."""
     started = time.monotonic()
-    with recording(cluster.store) as recorder:
+    with nullcontext(earlier) if earlier is not None else recording(cluster.store) as recorder:
+        writers = tuple(sorted(recorder.actors))  # (what it holds before the run: others' writes)
         result, run = sync()
-        before, revisions, writers = recorder.before, recorder.revisions, ()
-        if earlier is not None and earlier.first < recorder.first:  # (it went on recording through the run)
-            before, revisions = earlier.before, earlier.revisions
-            writers = tuple(sorted(a for a, n in earlier.actors.items() if n > recorder.actors.get(a, 0)))
-            trigger = "api" if trigger == "engine" else trigger
-        found = effects(before, cluster.store.head, {c.key for c in result.changes})
-    return Batch(trigger, files, result, revisions, found, run is None or run.converged,
-                 "" if run is None else run.message, time.monotonic() - started, _failures(run), failure_ids(run),
-                 writers)
+        found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
+    return Batch("api" if writers and trigger == "engine" else trigger, files, result, recorder.revisions, found,
+                 run is None or run.converged, "" if run is None else run.message, time.monotonic() - started,
+                 _failures(run), failure_ids(run), writers)
 
 
 def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threading.Event) -> FolderWatch:
