@@ -308,6 +308,11 @@ class Registry:
         found = [t for t in registry._by_name.get(kind.lower(), ()) if t.kind == kind]
         return min(found, key=lambda t: (t.is_custom, t.group != "", t.group)) if found else None
 
+    def named(self, group: str | None, kind: str) -> ResourceType | None:
+        """The type a rule's kind reference names: `group/Kind` in that group, a bare `Kind` (group
+        None) in any (`find_kind`); None when no kind answers."""
+        return self.get(group, kind) if group is not None else self.find_kind(kind)
+
     def category(self, name: str) -> list[ResourceType]:
         """The kinds in a category (`all`), in registry order."""
         return [t for t in self.types if name in t.categories]

@@ -151,7 +151,7 @@ def unserved_kinds(components: Iterable[CompiledComponent], registry: Any, sourc
             if ref.is_any or str(ref) in seen:
                 continue
             seen.add(str(ref))
-            if (registry.get(ref.group, ref.kind) if ref.group is not None else registry.find_kind(ref.kind)):
+            if registry.named(ref.group, ref.kind):
                 continue
             close = difflib.get_close_matches(str(ref), sorted(served | bare), n=1, cutoff=0.75)
             line, col = ref.pos.line, ref.pos.col
@@ -197,8 +197,7 @@ def undeclared_reads(decls: Iterable[CompiledDecl], registry: Any,
     for decl in decls:
         if decl.kind is None or decl.kind.is_any or not decl.anchor_reads:
             continue
-        rt = (registry.get(decl.kind.group, decl.kind.kind) if decl.kind.group is not None
-              else registry.find_kind(decl.kind.kind))
+        rt = registry.named(decl.kind.group, decl.kind.kind)
         if rt is None:
             continue
         if rt.is_custom:

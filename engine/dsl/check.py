@@ -621,7 +621,7 @@ def _builtin_kind(ref: ast.KindRef) -> Any:
     """The built-in kind `ref` names, or None (a custom kind's scope is its CRD's, known at run time)."""
     from engine.kinds import BUILTIN
 
-    rt = BUILTIN.get(ref.group, ref.kind) if ref.group is not None else BUILTIN.find_kind(ref.kind)
+    rt = BUILTIN.named(ref.group, ref.kind)
     return rt if rt is not None and not rt.is_custom else None
 
 
