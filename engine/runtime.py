@@ -17,8 +17,9 @@ state at all.  Every container's life is a pure function of
   `exit-after` and `exit-code` (each run exits that long after it started,
   with that code; `exit-code` alone means `exit-after: 0s`), `stop-after`
   (how long a container takes to stop once asked; default 0s, capped by the
-  grace period).  Each may be set for one container with a `.NAME` suffix:
-  `sim.recon.dev/exit-code.migrate: "1"`.  The pod-wide values apply to the
+  grace period), `pull-error` (the registry fails each pull of the
+  container's image: `pull_waiting`).  Each may be set for one container
+  with a `.NAME` suffix: `sim.recon.dev/exit-code.migrate: "1"`.  The pod-wide values apply to the
   app containers; init containers run to completion at once (exit 0) unless
   their own `.NAME` keys say otherwise;
 * the container's `command` and `args`, where no annotation says how it
@@ -125,6 +126,7 @@ class Controls:
     kill_after: float = 0.0  # how long a run takes to stop then: stop_after, at most the grace period
     kill_code: int = 0  # its exit code: 0 when it stops in the grace period, 137 (SIGKILL) when not
     never_ready: bool = False  # an ephemeral container: never Ready (it serves nothing)
+    pull_error: str | None = None  # what the registry answers a pull of its image (None: it pulls)
 
 
 def _annotation(pod: Mapping, name: str, container: str, pod_wide: bool) -> str | None:
@@ -145,6 +147,7 @@ def _seconds(value: str | None, key: str) -> float | None:
 
 
 _SIM_DURATIONS = ("start-after", "ready-after", "exit-after", "stop-after")
+PULL_ERROR = "pull-error"
 
 
 def control_errors(annotations: Any, path: str) -> list[FieldError]:
@@ -166,6 +169,8 @@ def control_errors(annotations: Any, path: str) -> list[FieldError]:
                 errors.append(invalid(f"{path}[{key}]", value, "must be a duration like 5s or 1m30s"))
         elif control == "exit-code" and not value.strip().lstrip("+-").isdigit():
             errors.append(invalid(f"{path}[{key}]", value, "must be an integer"))
+        elif control == PULL_ERROR and not value.strip():
+            errors.append(invalid(f"{path}[{key}]", value, 'must say what the registry answers, like "not found"'))
     return errors
 
 
@@ -199,6 +204,7 @@ def controls(pod: Mapping, container: str, init: bool = False, ephemeral: bool =
         kill_after=min(stop_after, grace),
         kill_code=0 if stop_after <= grace else 137,
         never_ready=ephemeral,
+        pull_error=(get(PULL_ERROR) or "").strip() or None,
     )
 
 
@@ -450,7 +456,15 @@ def container_status(pod: Mapping, spec: Mapping, first_start: float, policy: st
         return Outcome(_waiting(spec, "PodInitializing" if init else "ContainerCreating"))
     base = {**_base(spec), "imageID": image_id(spec.get("image"))}
     last: dict | None = None
-    for run, restart in runs(controls(pod, name, init, ephemeral), first_start, policy):
+    ctl = controls(pod, name, init, ephemeral)
+    for run, restart in runs(ctl, first_start, policy):
+        if pull_blocked(ctl, run):
+            waiting = pull_waiting(spec, ctl.pull_error, run.start, now)
+            if last is None:  # never ran
+                return Outcome(_waiting(spec, waiting["reason"], waiting["message"]))
+            status = {**base, "containerID": container_id(pod, name, run.number - 1),
+                      "restartCount": run.number - 1, "state": {"waiting": waiting}}
+            return Outcome(_with_last(status, last))
         cid = container_id(pod, name, run.number)
         if run.exit is None or not now >= run.exit:
             ready = run.ready is not None and (run.ready == run.start or now >= run.ready)
@@ -471,6 +485,58 @@ def container_status(pod: Mapping, spec: Mapping, first_start: float, policy: st
             return Outcome(_with_last(status, {"terminated": terminated}))
         last = {"terminated": terminated}
     raise ValueError(f"container {name}: timeline longer than {MAX_RUNS} runs")
+
+
+# ------------------------------------------------------------------ image pulls
+
+PULL_SYNC = 10.0  # when the kubelet syncs a pod again after a failed start (its pod workers' back-off)
+PULL_WAITING = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull")  # the reasons of pull_waiting
+
+
+def pull_blocked(ctl: Controls, run: Run) -> bool:
+    """Whether `run` cannot start because its image cannot be pulled (`pull-error`): the
+    container's first run, or after a change of its definition (`kubectl set image`) the run
+    after the last change; the runs before it ran an image that pulled."""
+    if ctl.pull_error is None:
+        return False
+    return not ctl.restarted or run.start >= ctl.restarted[-1]
+
+
+def pull_message(image: str | None, error: str) -> str:
+    """The runtime's answer to a failed pull of `image`, as containerd gives it over the CRI."""
+    ref = image_ref(image)
+    if error.lower() == "not found":
+        return (f'rpc error: code = NotFound desc = failed to pull and unpack image "{ref}": '
+                f'failed to resolve reference "{ref}": {ref}: not found')
+    return f'rpc error: code = Unknown desc = failed to pull and unpack image "{ref}": {error}'
+
+
+def pull_waiting(spec: Mapping, error: str, start: float, now: float) -> dict:
+    """The waiting state at `now` of a container whose image cannot be pulled, tried from `start`
+    on (the image manager's EnsureImageExists).  With `imagePullPolicy: Never` it is not pulled:
+    ErrImageNeverPull.  Else each pull fails (ErrImagePull), which the status shows until the pod's
+    next sync 10 s later; then the kubelet backs off pulling (ImagePullBackOff) for 10 s, doubling to
+    5 min (its image back-off, keyed by pod and image), and pulls again."""
+    image = spec.get("image")
+    if spec.get("imagePullPolicy") == "Never":
+        return {"reason": "ErrImageNeverPull",
+                "message": f'Container image "{image}" is not present with pull policy of Never'}
+    attempt, backoff = start, BACKOFF_INITIAL
+    for _ in range(MAX_RUNS):
+        if not now >= attempt + PULL_SYNC:
+            return {"reason": "ErrImagePull", "message": pull_message(image, error)}
+        retry = attempt + PULL_SYNC + backoff
+        if not now >= retry:
+            return {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}
+        attempt, backoff = retry, min(backoff * 2, BACKOFF_MAX)
+    raise ValueError(f"container {spec.get('name')}: more than {MAX_RUNS} pulls")
+
+
+def image_size(image: str | None) -> int:
+    """The size in bytes the simulated registry gives `image`: made up, the same for the same
+    image (10 to 200 MB)."""
+    digest = hashlib.sha256(image_ref(image).encode()).digest()
+    return 10_000_000 + int.from_bytes(digest[:4], "big") % 190_000_000
 
 
 def _with_last(status: dict, last: dict | None) -> dict:
@@ -587,7 +653,8 @@ def container_logs(pod: Mapping, name: str, now: float) -> list[str]:
         return []
     if any(c.get("name") == name for c in spec.get("ephemeralContainers") or ()):
         first = ephemeral_start(pod, name)  # (none before the kubelet started it)
-        return [] if first is None else _lines(name, runs(controls(pod, name, ephemeral=True), first, "Never"), now)
+        ctl = controls(pod, name, ephemeral=True)
+        return [] if first is None else _lines(name, runs(ctl, first, "Never"), now, ctl)
     policy = _policy(pod)
     init_policy = "Never" if policy == "Never" else "OnFailure"
     ready_from: float | None = origin
@@ -598,18 +665,19 @@ def container_logs(pod: Mapping, name: str, now: float) -> list[str]:
         ctl = controls(pod, c.get("name"), init)
         first = ready_from + ctl.start_after
         if c.get("name") == name:
-            return _lines(name, runs(ctl, first, init_policy if init else policy), now)
+            return _lines(name, runs(ctl, first, init_policy if init else policy), now, ctl)
         if init:
             outcome = container_status(pod, c, first, init_policy, now, init=True)
             ready_from = outcome.done
     raise KeyError(name)
 
 
-def _lines(name: str, timeline: Iterator[tuple[Run, Restart | None]], now: float) -> list[str]:
-    """The lines of the runs of a container's timeline that started by `now`, each with its time."""
+def _lines(name: str, timeline: Iterator[tuple[Run, Restart | None]], now: float, ctl: Controls) -> list[str]:
+    """The lines of the runs of a container's timeline that started by `now`, each with its time
+    (none of a run whose image cannot be pulled: it never starts)."""
     lines = []
     for run, restart in timeline:
-        if not now >= run.start:
+        if not now >= run.start or pull_blocked(ctl, run):
             break
         lines.extend(f"{format_time(t)} {text}" for t, text in _run_lines(name, run, restart, now))
     return lines

@@ -75,6 +75,8 @@ def builtin(name: str | None = None, *, item_arg: int | None = None, pure: bool 
 
     def register(fn: Callable) -> Callable:
         builtin_name = name or fn.__name__.rstrip("_")
+        if builtin_name in BUILTINS:  # (a second definition would replace the first in every rule)
+            raise RuntimeError(f"builtin {builtin_name}() is defined twice")
         min_args, max_args = _arity(fn)
         doc = inspect.cleandoc(fn.__doc__ or "")
         BUILTINS[builtin_name] = Builtin(builtin_name, fn, min_args, max_args, item_arg, doc, pure)

@@ -60,6 +60,12 @@ def definition_changes(before, statuses, annotations, now):
         backing_off = _dig(status, "state", "waiting", "reason") == "CrashLoopBackOff"
         if (running or backing_off) and _dig(was, "containerID") == _dig(status, "containerID"):
             changed.append({"name": _dig(status, "name"), "running": running})
+        elif _dig(status, "state", "waiting", "reason") in runtime.PULL_WAITING:
+            # the new image cannot be pulled (sim.recon.dev/pull-error, set with it): the runtime
+            # shows the container waiting for it from its start until the restart is recorded
+            was_running = _dig(was, "state", "running") is not None
+            if was_running or _dig(was, "state", "waiting", "reason") == "CrashLoopBackOff":
+                changed.append({"name": _dig(status, "name"), "running": was_running})
     if not changed:
         return None
     notes = dict(_map(annotations))
@@ -95,6 +101,15 @@ def runtime_version():
     runtime_version() → "sim://1.0"
     """
     return runtime.runtime_version()
+
+
+@builtin()
+def registry_image_size(image):
+    """The size in bytes of IMAGE as the simulated registry gives it when a node pulls it (made up: 10 to 200 MB, the same for the same image).
+
+    registry_image_size("nginx:1.27") → 68268044
+    """
+    return runtime.image_size(image)
 
 
 @builtin()

@@ -58,7 +58,10 @@ def test_an_ephemeral_container_starts_when_added_and_reports_its_status_as_upst
     assert status["restartCount"] == 0 and status["containerID"] == cid
     assert events(kc, since=60) == [
         ("Created", "Created container: debugger", "spec.ephemeralContainers{debugger}"),
-        ("Pulled", 'Container image "busybox" already present on machine', "spec.ephemeralContainers{debugger}"),
+        # (busybox, untagged, defaults to imagePullPolicy Always: pulled at its start)
+        ("Pulled", f'Successfully pulled image "busybox" in 0s (0s including waiting). Image size: '
+                   f'{runtime.image_size("busybox")} bytes.', "spec.ephemeralContainers{debugger}"),
+        ("Pulling", 'Pulling image "busybox"', "spec.ephemeralContainers{debugger}"),
         ("Started", "Started container debugger", "spec.ephemeralContainers{debugger}")]
 
 
