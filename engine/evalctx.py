@@ -361,6 +361,11 @@ class EvalContext:
             return None
         return scale_view(obj, rt)
 
+    def cluster_start(self) -> float:
+        """When this run of the cluster started, on its clock (`Engine.started`): a time limit
+        measured from then no longer counts the time the cluster was stopped."""
+        return self.engine.started
+
     def known_kind(self, ref: Any) -> bool:
         """Does the API server serve the kind ref.apiVersion and ref.kind name (built-in or custom)?"""
         return self._kind_of_ref(ref) is not None

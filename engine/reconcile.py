@@ -501,8 +501,11 @@ class Engine:
 
     def __init__(self, api: Any, rules: RuleSet, clock: Any, *, seed: str = "recon",
                  full_recompute: bool = False, max_rounds: int = 200,
-                 max_creates_per_round: int = 20000):
+                 max_creates_per_round: int = 20000, started: float | None = None):
         self.api, self.clock, self.seed = api, clock, seed
+        # when this run of the cluster started (rules' `cluster_start()`): the clock's reading now,
+        # unless the caller knows better (a re-execution of recorded history continues its run)
+        self.started = clock.now() if started is None else float(started)
         self.full_recompute = full_recompute
         self.max_rounds, self.max_creates_per_round = max_rounds, max_creates_per_round
         self.deps: dict[tuple, set] = {}

@@ -52,7 +52,7 @@ LIST_ARG = frozenset({"flatten", "take"})
 #   known_kind(ref): does the API server serve ref's apiVersion and kind?
 #   scale_of(ref, namespace): the autoscaling/v1 Scale of the object ref points to (its uid
 #     too), null when absent or when its kind has no scale subresource.
-CONTEXT_FUNCTIONS = {"owner_object": 2, "known_kind": 1, "scale_of": 2}
+CONTEXT_FUNCTIONS = {"owner_object": 2, "known_kind": 1, "scale_of": 2, "cluster_start": 0}
 # later(x): in a score, a part of a node-independent let, read when the scores are normalised
 # (compile.py, runtime.later); anywhere else it is x.
 LATER = "later"

@@ -1,7 +1,10 @@
-"""rules/event-ttl.rules: an Event lives one hour after it was last recorded (kube-apiserver --event-ttl)."""
+"""rules/event-ttl.rules: an Event lives one hour after it was last recorded (kube-apiserver --event-ttl),
+the time the cluster was stopped not counted."""
 
 from __future__ import annotations
 
+from engine.reconcile import Engine
+from engine.rules import load_rules
 from engine.timeutil import format_time
 
 
@@ -62,4 +65,40 @@ def test_an_event_without_last_timestamp_counts_from_its_series_last_observed_ti
     run_to(c, start + 3600 + 1199)
     assert names(c) == ["series"]
     run_to(c, start + 3600 + 1200)
+    assert names(c) == []
+
+
+def restart(c):
+    """A new run of the cluster on the same state (a new process): a new engine, started now."""
+    c.engine = Engine(c.api, load_rules(c.tmp_path / "rules"), c.clock)
+
+
+def test_the_time_the_cluster_was_stopped_does_not_count(controller_cluster):
+    c = controller_cluster
+    c.load("event-ttl")
+    start = c.clock.now()
+    event(c, "old", last=start)
+    run_to(c, start + 1800)  # stopped half an hour after the Event, for a day
+    c.clock.advance_to(start + 1800 + 86400)
+    restart(c)
+    again = c.clock.now()
+    c.engine.run(until=again)
+    assert names(c) == ["old"]  # as etcd gives its lease a full TTL when it restarts
+    run_to(c, again + 3599)
+    assert names(c) == ["old"]
+    run_to(c, again + 3600)
+    assert names(c) == []
+
+
+def test_an_event_recorded_after_the_start_lives_its_hour_from_then(controller_cluster):
+    c = controller_cluster
+    c.load("event-ttl")
+    start = c.clock.now()
+    c.clock.advance_to(start + 86400)
+    restart(c)
+    again = c.clock.now()
+    event(c, "new", last=again + 600)
+    run_to(c, again + 4199)
+    assert names(c) == ["new"]
+    run_to(c, again + 4200)
     assert names(c) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from live_helpers import LiveRecon, config_map, pods, state_of, web
+from live_helpers import RULES, LiveRecon, config_map, pods, recon, state_of, web
 
 
 def test_sigterm_stops_cleanly_and_a_restart_applies_the_edits_made_meanwhile(live, folder: Path):
@@ -46,3 +46,15 @@ def test_quiet_output_shows_errors_only(tmp_path: Path, folder: Path):
         assert "recon is running" not in "".join(up.stderr)
     finally:
         up.close()
+
+
+def test_a_live_run_on_a_state_a_once_run_made_keeps_its_events_for_an_hour(live, folder: Path):
+    root = folder.parent
+    recon("up", "manifests", "--once", "--rules", str(RULES), cwd=root, check=0)  # simulated: 2026-01-01
+    events = sorted(e["metadata"]["name"] for e in state_of(root).list("", "Event", "default"))
+    assert events  # (the Deployment's, its ReplicaSet's and the scheduler's)
+    up = live()  # the machine's clock: later than the Events' hour, but the hour counts from the start
+    start = next(e for e in up.seen if e["event"] == "applied" and e["trigger"] == "start")
+    assert start["revisions"] is None  # nothing changed: nothing written
+    assert sorted(e["metadata"]["name"] for e in state_of(root).list("", "Event", "default")) == events
+    assert up.stop() == 0
