@@ -220,7 +220,7 @@ def _run_up(args: argparse.Namespace) -> int:
         raise ReconError(f"{folder}: no such manifests folder")
     if args.rules and not rules_dir.exists():
         raise ReconError(f"{rules_dir}: no such rules folder")
-    if args.rules and rules_dir.is_dir() and not any(rules_dir.rglob("*.rules")):
+    if args.rules and rules_dir.is_dir() and not any(rules_dir.rglob("*.rules")) and not args.quiet:
         print(f"warning: {rules_dir}: no .rules files in this folder: no controller, scheduler or kubelet "
               "runs", file=sys.stderr)
     try:
@@ -313,8 +313,11 @@ def _once_json(cluster: Cluster, folder: Path, until: float) -> Any:
 
 def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool = False,
             overridden: Sequence[str] = ()) -> None:
-    """What `recon up --once` / `--dry-run` did, in text; `quiet`: errors and warnings only;
-    `overridden`: fields the folder sets that the run changed (engine/live.py `sync_once`)."""
+    """What `recon up --once` / `--dry-run` did, in text; `quiet`: errors only (the rules' failures
+    that fail the run among them, as errors); `overridden`: fields the folder sets that the run
+    changed (engine/live.py `sync_once`)."""
+    from .live import rule_error
+
     for note in () if quiet else result.notes:
         print(f"note: {note}", file=sys.stderr)
     if not result.dry_run and not quiet:
@@ -325,8 +328,11 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool 
     if run is None:
         return
     for failure in run.failures:
-        print(f"warning: {failure.format()}", file=sys.stderr)
-    for message in overridden:
+        if not quiet:
+            print(f"warning: {failure.format()}", file=sys.stderr)
+        elif rule_error(failure):
+            print(f"error: {failure.format()}", file=sys.stderr)
+    for message in () if quiet else overridden:
         print(f"warning: {message}", file=sys.stderr)
     head = cluster.store.head
     failing = failing_rules(run)
@@ -344,9 +350,9 @@ def failing_rules(run: Any) -> list:
     """The rule failures a run ended with that are the rules' own (an evaluation that raised, a
     write the rule should not have made, a fight held back), not the cluster's refusals (a quota,
     a namespace being deleted) nor fields the API server drops: `--once` fails on them."""
-    from .reconcile import RuleFailure
+    from .live import rule_error
 
-    return [f for f in run.failures if isinstance(f, RuleFailure) and not f.refused]
+    return [f for f in run.failures if rule_error(f)]
 
 
 def _rules_failing(failing: list) -> str:
@@ -741,18 +747,20 @@ class _ToStderr(logging.Handler):
         print(f"{record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
 
 
-def _log_to_stderr() -> None:
-    """The engine's logged warnings (a damaged log's tail dropped, an index rebuilt) on stderr."""
+def _log_to_stderr(quiet: bool = False) -> None:
+    """The engine's logged warnings (a damaged log's tail dropped, an index rebuilt) on stderr;
+    `quiet` (`recon up -q`): its errors only."""
     logger = logging.getLogger("recon")
     if not any(isinstance(h, _ToStderr) for h in logger.handlers):
         logger.addHandler(_ToStderr(logging.WARNING))
-        logger.setLevel(logging.WARNING)
+    logger.setLevel(logging.ERROR if quiet else logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     _log_to_stderr()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    _log_to_stderr(quiet=getattr(args, "quiet", False))
     if extra:  # (named with the command they were given to, as its other usage mistakes are)
         where = f"recon {args.command}" if args.command else "recon"
         print(f"error: unrecognized arguments: {' '.join(extra)}\nSee '{where} -h' for help and examples.",

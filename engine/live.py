@@ -272,13 +272,16 @@ class Live:
         """Report a batch with the rule failures not reported yet (a failure that went away and
         comes back is new again); one that wrote nothing, or only went on failing to converge as
         reported (`repeated`), is shown only with new failures, or `always`."""
-        new = tuple(text for text, who in zip(batch.failures, batch.failing) if who not in self._shown_failures)
+        serious = batch.serious + (False,) * (len(batch.failures) - len(batch.serious))
+        new = [(text, grave) for text, who, grave in zip(batch.failures, batch.failing, serious)
+               if who not in self._shown_failures]
         self._shown_failures = set(batch.failing)  # (a run's failures are all that fail now)
         self._failed = "" if batch.converged else batch.message
         # (the engine's own timers alone, a lease renewed or an event recorded, are not news)
         visible = batch.writers or batch.effects.lines or (batch.revisions and batch.trigger != "engine")
         if always or new or not repeated and visible:
-            self.reporter.applied(attrs.evolve(batch, failures=new))
+            self.reporter.applied(attrs.evolve(batch, failures=tuple(t for t, _ in new),
+                                               serious=tuple(s for _, s in new)))
 
     def converge(self, trigger: str) -> Batch:
         cluster = self.cluster
@@ -333,7 +336,7 @@ def recorded_batch(cluster: Any, trigger: str, files: tuple[str, ...], sync: Any
         found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
     return Batch("api" if writers and trigger == "engine" else trigger, files, result, recorder.revisions, found,
                  run is None or run.converged, "" if run is None else run.message, time.monotonic() - started,
-                 _failures(run), failure_ids(run), writers)
+                 _failures(run), failure_ids(run), writers, _serious(run))
 
 
 def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threading.Event) -> FolderWatch:
@@ -345,6 +348,20 @@ def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threadin
 
 def _failures(run: Any) -> tuple[str, ...]:
     return tuple(f.format() for f in run.failures) if run is not None else ()
+
+
+def _serious(run: Any) -> tuple[bool, ...]:
+    return tuple(rule_error(f) for f in run.failures) if run is not None else ()
+
+
+def rule_error(failure: Any) -> bool:
+    """Is this failure of a run the rules' own (an evaluation that raised, a write the rule should
+    not have made, a fight held back), rather than the cluster's refusal (a quota, a namespace
+    being deleted) or fields the API server drops?  `recon up --once` fails on those; the others
+    are warnings, as a controller's retries would be."""
+    from .reconcile import RuleFailure
+
+    return isinstance(failure, RuleFailure) and not failure.refused
 
 
 def failure_ids(run: Any) -> tuple:

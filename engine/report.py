@@ -43,6 +43,9 @@ class Batch:
     failures: tuple[str, ...] = ()
     failing: tuple = attrs.field(default=(), eq=False)  # who failed where, per failure (`failure_ids`)
     writers: tuple[str, ...] = ()  # who wrote over the API since the change before (trigger `api`)
+    # per failure, whether it is the rules' own (`live.rule_error`: an error, which `recon up --once`
+    # fails on) rather than a warning (the cluster refused a write, a field the API server drops)
+    serious: tuple = attrs.field(default=(), eq=False)
 
     @property
     def quiet_change(self) -> bool:
@@ -162,8 +165,11 @@ class Reporter:
             self._say(f"  note: {note}", "yellow")
         for line in apply_errors(batch.result):
             self._error(line)
-        for failure in batch.failures:
-            self._error(f"warning: {failure}")
+        for i, failure in enumerate(batch.failures):
+            if not self.quiet:
+                self._error(f"warning: {failure}")
+            elif i < len(batch.serious) and batch.serious[i]:  # (errors only: as `recon up --once -q`)
+                self._error(f"error: {failure}")
         if not batch.converged:
             self._error(f"error: did not converge: {batch.message}")
         elif header and batch.revisions:
@@ -185,7 +191,8 @@ class Reporter:
     def warning(self, message: str) -> None:
         if self.json_lines:
             return self._event("warning", message=message)
-        self._error(f"warning: {message}")
+        if not self.quiet:  # (errors only)
+            self._error(f"warning: {message}")
 
     def stopped(self, revision: int) -> None:
         if self.json_lines:

@@ -587,8 +587,9 @@ def start_http(cluster: Any, args: Any) -> HTTPServer:
     server = HTTPServer(cluster, authenticator, args.address, args.port, ssl_context)
     server.start()
     kubeconfig = write_kubeconfig(state / "kubeconfig", server.url, token, ca_file)
-    print(f"serving the Kubernetes API at {server.url}", flush=True)
-    print(f"export KUBECONFIG={kubeconfig.resolve()}", flush=True)
+    if not getattr(args, "quiet", False):  # (`recon up -q`: errors only; the kubeconfig is where it always is)
+        print(f"serving the Kubernetes API at {server.url}", flush=True)
+        print(f"export KUBECONFIG={kubeconfig.resolve()}", flush=True)
     return server
 
 

@@ -111,3 +111,39 @@ def test_once_json_sends_the_same_warning_as_an_event(tmp_path):
     warnings = [e["message"] for e in map(json.loads, proc.stdout.splitlines()) if e["event"] == "warning"]
     assert warnings == ["deployment.apps/web: spec.replicas, which manifests/web.yaml sets, changed by pinner: "
                         "the next run of the folder sets it back and pinner changes it again"]
+
+
+QUOTA = """\
+apiVersion: v1
+kind: ResourceQuota
+metadata:
+  name: pods
+  namespace: demo
+spec:
+  hard:
+    pods: "1"
+"""
+
+
+def test_once_quiet_leaves_out_the_warnings(tmp_path):
+    # a quota that refuses the Deployment's pods (a warning, as a controller's retries would be) and
+    # a rule that changes a field the folder sets (a warning): -q shows neither
+    (copy_example(tmp_path) / "quota.yaml").write_text(QUOTA)
+    _pinning_rules(tmp_path)
+    loud = recon("up", "manifests", "--rules", "rules", "--once", "--state", "loud", cwd=tmp_path, check=0)
+    assert "exceeded quota: pods" in loud.stderr and "changed by pinner" in loud.stderr
+    quiet = recon("up", "manifests", "--rules", "rules", "--once", "-q", "--state", "quiet", cwd=tmp_path, check=0)
+    assert quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_once_quiet_shows_a_failing_rule_as_the_error_it_is(tmp_path):
+    copy_example(tmp_path)
+    _pinning_rules(tmp_path)
+    (tmp_path / "rules" / "pin.rules").write_text(PIN.replace("set d.spec.replicas = 5",
+                                                                "set d.spec.replicas = d.spec.replicas + \"x\""))
+    proc = recon("up", "manifests", "--rules", "rules", "--once", "-q", cwd=tmp_path, check=1)
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert lines[0].startswith("error: rules/pin.rules:7:") and "rule pinner/pin failed on apps/Deployment demo/web" in lines[0]
+    assert lines[-1].startswith("error: did not converge: 1 rule still failing (pinner/pin)")
+    assert not any(line.startswith("warning:") for line in lines)

@@ -58,3 +58,19 @@ def test_a_live_run_on_a_state_a_once_run_made_keeps_its_events_for_an_hour(live
     assert start["revisions"] is None  # nothing changed: nothing written
     assert sorted(e["metadata"]["name"] for e in state_of(root).list("", "Event", "default")) == events
     assert up.stop() == 0
+
+
+def test_quiet_output_leaves_out_the_warnings(tmp_path: Path, folder: Path):
+    # the quota refuses one of web's two pods: a warning (the ReplicaSet retries), not an error
+    (folder / "quota.yaml").write_text('apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: pods\n'
+                                       'spec:\n  hard:\n    pods: "1"\n')
+    (folder / "bad.yaml").write_text("kind: [\n")
+    up = LiveRecon(tmp_path, "-q", json_lines=False)
+    try:
+        up.wait_stderr(lambda text: "manifests/bad.yaml:1:8: YAML syntax error" in text)
+        assert up.stop() == 0  # (the start's whole report is out: it is one change)
+        assert len(pods(state_of(tmp_path))) == 1
+        assert up.proc.stdout.read() == ""
+        assert not [line for line in "".join(up.stderr).splitlines() if line.startswith("warning:")]
+    finally:
+        up.close()
