@@ -254,7 +254,7 @@ def _run_up(args: argparse.Namespace) -> int:
         from .live import sync_once
 
         result, run, overridden = sync_once(cluster, folder, until)
-        _report(result, run, cluster, quiet=args.quiet, overridden=overridden)
+        _report(result, run, cluster, quiet=args.quiet, overridden=overridden, folder=folder)
         return 1 if result.errors or (run is not None and (not run.converged or failing_rules(run))) else 0
     finally:
         store.close()
@@ -300,7 +300,7 @@ def _once_json(cluster: Cluster, folder: Path, until: float) -> Any:
         overridden.extend(overrides)
         return result, run
 
-    batch = recorded_batch(cluster, "start", (), sync)
+    batch = recorded_batch(cluster, folder, "start", (), sync)
     reporter = Reporter(json_lines=True)
     for message in overridden:
         reporter.warning(message)
@@ -312,11 +312,11 @@ def _once_json(cluster: Cluster, folder: Path, until: float) -> Any:
 
 
 def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool = False,
-            overridden: Sequence[str] = ()) -> None:
+            overridden: Sequence[str] = (), folder: Path = Path("manifests")) -> None:
     """What `recon up --once` / `--dry-run` did, in text; `quiet`: errors only (the rules' failures
     that fail the run among them, as errors); `overridden`: fields the folder sets that the run
     changed (engine/live.py `sync_once`)."""
-    from .live import rule_error
+    from .live import describe_failure, rule_error
 
     for note in () if quiet else result.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -329,7 +329,7 @@ def _report(result: ApplyResult, run: Any, cluster: Cluster | None, quiet: bool 
         return
     for failure in run.failures:
         if not quiet:
-            print(f"warning: {failure.format()}", file=sys.stderr)
+            print(f"warning: {describe_failure(failure, cluster.store.head, folder)}", file=sys.stderr)
         elif rule_error(failure):
             print(f"error: {failure.format()}", file=sys.stderr)
     for message in () if quiet else overridden:

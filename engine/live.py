@@ -36,7 +36,7 @@ import attrs
 from . import autoscaling_v1
 from .apierrors import APIError
 from .errors import ReconError
-from .manifests import SOURCE, SUFFIXES, ApplyResult, last_applied, three_way_patch
+from .manifests import APPLYSET, PART_OF, SOURCE, SUFFIXES, ApplyResult, last_applied, object_ref, three_way_patch
 from .objects import freeze, get_path, thaw
 from .plan import Recorder, effects, recording
 from .report import Batch, Drift, Reporter, cluster_summary
@@ -76,8 +76,6 @@ class DriftWatch:
                     self._last = time.monotonic()
 
     def _drift(self, event: Any, actor: str) -> Drift | None:
-        from .manifests import object_ref
-
         ref = object_ref(event.key)
         if event.new is None:
             return None if _expired(event.key, event.old) else Drift(ref, actor, ())
@@ -195,7 +193,7 @@ class Live:
         the HTTP API) counted in: their revisions and effects shown with what the engine made of them."""
         earlier, self._between = self._between, None
         try:
-            return recorded_batch(self.cluster, trigger, files, sync, earlier)
+            return recorded_batch(self.cluster, self.folder, trigger, files, sync, earlier)
         finally:
             self.cluster.store.listeners.remove(earlier)
             self._between = self._record()
@@ -312,8 +310,6 @@ def sync_once(cluster: Any, folder: Path, until: float) -> tuple[ApplyResult, An
 
 
 def _overridden(folder: Path, obj: Any, key: Any, actor: str, fields: list[str]) -> str:
-    from .manifests import object_ref
-
     source = get_path(obj, "metadata", "annotations", SOURCE)
     source = Path(folder, source) if source else folder
     if not fields:
@@ -323,7 +319,7 @@ def _overridden(folder: Path, obj: Any, key: Any, actor: str, fields: list[str])
             f"of the folder sets {them} back and {actor} changes {them} again")
 
 
-def recorded_batch(cluster: Any, trigger: str, files: tuple[str, ...], sync: Any,
+def recorded_batch(cluster: Any, folder: Path, trigger: str, files: tuple[str, ...], sync: Any,
                    earlier: Recorder | None = None) -> Batch:
     """What `sync()` (an apply and/or an engine run, giving the ApplyResult and the RunResult) did
     to `cluster`'s store, as one Batch to report; with `earlier`, a recorder listening since some
@@ -336,7 +332,7 @@ def recorded_batch(cluster: Any, trigger: str, files: tuple[str, ...], sync: Any
         found = effects(recorder.before, cluster.store.head, {c.key for c in result.changes})
     return Batch("api" if writers and trigger == "engine" else trigger, files, result, recorder.revisions, found,
                  run is None or run.converged, "" if run is None else run.message, time.monotonic() - started,
-                 _failures(run), failure_ids(run), writers, _serious(run))
+                 _failures(run, cluster.store.head, folder), failure_ids(run), writers, _serious(run))
 
 
 def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threading.Event) -> FolderWatch:
@@ -346,8 +342,51 @@ def _watch(folder: Path, suffixes: tuple[str, ...], quiet: float, wake: threadin
         raise ReconError(f"{folder}: cannot watch the folder for changes: {exc}") from None
 
 
-def _failures(run: Any) -> tuple[str, ...]:
-    return tuple(f.format() for f in run.failures) if run is not None else ()
+def _failures(run: Any, snapshot: Any, folder: Path) -> tuple[str, ...]:
+    return tuple(describe_failure(f, snapshot, folder) for f in run.failures) if run is not None else ()
+
+
+def describe_failure(failure: Any, snapshot: Any, folder: Path) -> str:
+    """A failure of a run as `recon up` shows it: where it happened in the rule file, unless it is a
+    write the cluster refused (a quota) to one of the rules bundled with recon: then what was
+    refused and why, on the object the rule was evaluating and the object of the folder it comes
+    from, as upstream's controllers record it (`FailedCreate`: `Error creating: …`).  The rule's
+    line is recon's business there; the user's is their objects."""
+    from .reconcile import RuleFailure, bundled_rules
+
+    if not (isinstance(failure, RuleFailure) and failure.refused and bundled_rules(failure.path)):
+        return failure.format()
+    namespace = failure.key[2]
+    what = object_ref(failure.key) + (f" in namespace {namespace}" if namespace not in ("", "default") else "")
+    origin, source = _origin(snapshot, failure.key)
+    if origin is not None and origin != failure.key:
+        what += f" of {object_ref(origin)}"
+    if source:
+        what += f" ({Path(folder, source)})"
+    return f"{what}: {'Error creating: ' if failure.creating else ''}{failure.message}"
+
+
+def _origin(snapshot: Any, key: Any) -> tuple[Any, str | None]:
+    """The object of the manifests folder that `key`'s object comes from: itself or the topmost of
+    its controllers (up the owner references) that the folder applied, with its file; else the
+    topmost owner, and None.  (A ReplicaSet carries its Deployment's annotations, the source too:
+    the folder's own objects are those labelled part of its applyset.)"""
+    chain: list = []
+    while key is not None and key not in chain and snapshot.get(key) is not None:
+        chain.append(key)
+        refs = get_path(snapshot.get(key), "metadata", "ownerReferences") or ()
+        ref = next((r for r in refs if r.get("controller")), refs[0] if refs else None)
+        if ref is None:
+            break
+        group = str(ref.get("apiVersion") or "").rpartition("/")[0]
+        key = next((k for k in ((group, ref.get("kind"), key[2], ref.get("name")),
+                                (group, ref.get("kind"), "", ref.get("name"))) if snapshot.get(k) is not None), None)
+    for found in reversed(chain):
+        meta = snapshot.get(found).get("metadata") or {}
+        source = (meta.get("annotations") or {}).get(SOURCE)
+        if source and (meta.get("labels") or {}).get(PART_OF) == APPLYSET:
+            return found, source
+    return (chain[-1] if chain else None), None
 
 
 def _serious(run: Any) -> tuple[bool, ...]:

@@ -66,6 +66,7 @@ class RuleFailure:
     # the API server refused its writes for a reason of the cluster's (a quota, a namespace being
     # deleted, a name taken), not the rule's own (an invalid object, a write its component may not do)
     refused: bool = False
+    creating: bool = False  # what was refused is a creation (upstream's FailedCreate: `Error creating: …`)
     held_back: bool = False  # not failed: kept from running for a while after a fight it took part in
 
     @property
@@ -135,6 +136,11 @@ class UnservedKind:
 _BUNDLED_RULES = (Path(__file__).parent / "defaults" / "rules").resolve()  # (a link to ../rules in a checkout)
 
 
+def bundled_rules(path: str) -> bool:
+    """Is the rule file at `path` one of the rules bundled with recon (not a user's own)?"""
+    return Path(path).resolve().is_relative_to(_BUNDLED_RULES)
+
+
 def unserved_kinds(components: Iterable[CompiledComponent], registry: Any, source_line: Any) -> list[UnservedKind]:
     """The kinds the components' headers name that `registry` does not serve.  Not those of the
     rules bundled with recon, which run where no ./rules folder is: their example controller's
@@ -143,7 +149,7 @@ def unserved_kinds(components: Iterable[CompiledComponent], registry: Any, sourc
     bare = {rt.kind for rt in registry}
     found = []
     for comp in components:
-        if Path(comp.path).resolve().is_relative_to(_BUNDLED_RULES):
+        if bundled_rules(comp.path):
             continue
         refs = [*comp.reads, *(w.ref for w in comp.writes)]
         seen = set()
@@ -1148,7 +1154,8 @@ class Engine:
             self.create_caps.pop(inst, None)
             line = _refused_line(ctx, exc, decl.line)
             failure = self._rule_failure(decl, key, (line, statement_column(decl, line)), exc.message)
-            self._back_off(inst, attrs.evolve(failure, refused=_cluster_refusal(exc, self.actor(comp))))
+            self._back_off(inst, attrs.evolve(failure, refused=_cluster_refusal(exc, self.actor(comp)),
+                                              creating=refused_create))
             if refused_create:
                 self._failed_create(comp, key, exc.message, cause)
             return

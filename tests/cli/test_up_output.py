@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -147,3 +148,27 @@ def test_once_quiet_shows_a_failing_rule_as_the_error_it_is(tmp_path):
     assert lines[0].startswith("error: rules/pin.rules:7:") and "rule pinner/pin failed on apps/Deployment demo/web" in lines[0]
     assert lines[-1].startswith("error: did not converge: 1 rule still failing (pinner/pin)")
     assert not any(line.startswith("warning:") for line in lines)
+
+
+def test_a_quota_refusal_names_the_objects_of_the_folder_not_the_bundled_rule(tmp_path):
+    (copy_example(tmp_path) / "quota.yaml").write_text(QUOTA)
+    proc = recon("up", "manifests", "--once", cwd=tmp_path, check=0)  # (the rules bundled with recon)
+    refused = [line for line in proc.stderr.splitlines() if "exceeded quota" in line]
+    web = next(line for line in refused if "of deployment.apps/web " in line)
+    assert re.fullmatch(r'warning: replicaset\.apps/web-\w+ in namespace demo of deployment\.apps/web '
+                        r'\(manifests/web\.yaml\): Error creating: pods "web-\w+-\w+" is forbidden: exceeded quota: '
+                        r'pods, requested: pods=1, used: pods=1, limited: pods=1', web), web
+    # a ReplicaSet of a Deployment of a custom resource: the folder's object is the custom resource
+    assert any(" of webapp.example.com/hello (manifests/examples/hello.yaml): Error creating: " in line
+               for line in refused), refused
+    assert "replicaset.rules" not in proc.stderr
+    events = recon("get", "events", "-n", "demo", "-o", "json", cwd=tmp_path, check=0).stdout
+    assert "FailedCreate" in events  # (and recorded on the ReplicaSet, as upstream's controller does)
+
+
+def test_a_quota_refusal_of_a_rule_of_ones_own_is_shown_at_its_line(tmp_path):
+    (copy_example(tmp_path) / "quota.yaml").write_text(QUOTA)
+    shutil.copytree(REPO / "rules", tmp_path / "rules")  # (the user's copy, theirs to change)
+    proc = recon("up", "manifests", "--rules", "rules", "--once", cwd=tmp_path, check=0)
+    assert re.search(r"warning: rules/replicaset\.rules:\d+:\d+: rule replicaset-controller/replicas failed on "
+                     r"apps/ReplicaSet demo/web-\w+: pods \"web-\w+-\w+\" is forbidden: exceeded quota: pods", proc.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 from engine.cluster import Cluster
@@ -105,3 +106,15 @@ def test_two_rules_that_keep_fighting_are_reported_once_not_at_every_tick(tmp_pa
         assert events(live) == []
     finally:
         live.close()
+
+
+def test_a_quota_refusal_names_the_objects_of_the_folder_not_the_bundled_rule(live, folder: Path):
+    (folder / "quota.yaml").write_text('apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: pods\n'
+                                       'spec:\n  hard:\n    pods: "1"\n')
+    up = live()  # (the live helper runs the project's rules: those bundled with recon)
+    start = next(e for e in up.seen if e["event"] == "applied" and e["trigger"] == "start")
+    (refused,) = start["failures"]
+    assert re.fullmatch(r'replicaset\.apps/web-\w+ of deployment\.apps/web \(manifests/web\.yaml\): Error creating: '
+                        r'pods "web-\w+-\w+" is forbidden: exceeded quota: pods, requested: pods=1, used: pods=1, '
+                        r'limited: pods=1', refused), refused
+    assert up.stop() == 0
