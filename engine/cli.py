@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -237,8 +236,10 @@ def _run_up(args: argparse.Namespace) -> int:
             _report(plan.result, None, None, quiet=args.quiet)
         return 1 if plan.result.errors else 0
     store = open_store(args.state)
+    state = StateFolder(args.state)
     try:
         cluster = Cluster(store, rules_dir, simulated=args.once)
+        state.publish_clock(None if args.once else cluster.clock.lead)  # (for `recon get`'s ages meanwhile)
         tune_gc()  # a process holding a large store: see engine/store.py
         if not args.once:
             server = _start_http(cluster, args)
@@ -257,6 +258,7 @@ def _run_up(args: argparse.Namespace) -> int:
         _report(result, run, cluster, quiet=args.quiet, overridden=overridden, folder=folder)
         return 1 if result.errors or (run is not None and (not run.converged or failing_rules(run))) else 0
     finally:
+        state.unpublish_clock()
         store.close()
 
 
@@ -464,11 +466,9 @@ def _run_status(args: argparse.Namespace) -> int:
 
 def _now(state: str, snapshot: Any, at: int | None) -> float:
     """The moment a read of the state shows the cluster at (ages, logs): the time of its last
-    revision, or, while a live `recon up` runs on it (its clock the wall clock's), now, as kubectl
-    sees that cluster: it moves on without writing.  (What is printed, never what is recorded.)"""
-    if at is not None or not StateFolder(state).writer_running():
-        return snapshot.time
-    return max(snapshot.time, time.time())
+    revision, or, while a live `recon up` runs on it, now on its clock, as kubectl sees that
+    cluster: it moves on without writing (`StateFolder.writer_now`)."""
+    return snapshot.time if at is not None else StateFolder(state).writer_now(snapshot.time)
 
 
 def _read_state(state: str, at: int | None) -> Any:

@@ -46,10 +46,10 @@ class WallClock:
 
     def __init__(self, floor: float = 0.0):
         self._floor = floor  # never go back before the last recorded time
-        self._lead = max(0.0, floor - int(time.time()))  # how far the recorded time is ahead of the machine's
+        self.lead = max(0.0, floor - int(time.time()))  # how far the recorded time is ahead of the machine's
 
     def now(self) -> float:
-        return max(float(int(time.time() + self._lead)), self._floor)
+        return max(float(int(time.time() + self.lead)), self._floor)
 
     def advance_to(self, t: float) -> None:  # time passes by itself
         self._floor = max(self._floor, min(t, self.now()))

@@ -4,6 +4,7 @@ A state folder (default `.recon/`) holds::
 
     FORMAT                      "recon-state 1": what wrote the folder
     lock                        flock()ed by the one process that writes
+    clock                       while it runs, how the writer's clock reads (`StateFolder.writer_now`)
     history.log                 a header, then one frame per commit
     checkpoints/<rev>.ckpt      full snapshots, each written atomically
     index/history.sqlite        revision → frame offset, key → revisions (`logindex.py`;
@@ -54,6 +55,7 @@ import logging
 import os
 import sqlite3
 import struct
+import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -744,6 +746,7 @@ class StateFolder:
         self.format = self.root / "FORMAT"
         self.log = self.root / "history.log"
         self.checkpoints = Checkpoints(self.root / "checkpoints")
+        self.clock = self.root / "clock"
 
     def lock(self) -> int:
         """Take the writer lock (released when the fd closes, or the process dies)."""
@@ -771,6 +774,33 @@ class StateFolder:
         finally:
             os.close(fd)  # (releases the shared lock, if taken)
         return False
+
+    def publish_clock(self, lead: float | None) -> None:
+        """Say, for the readers of the folder while this writer runs, how its clock reads: the
+        machine's, `lead` seconds ahead (a live run), or simulated (None: it stands at the last
+        revision's time for whoever looks in from outside).  Never recorded in the history."""
+        body = {"simulated": True} if lead is None else {"lead": float(lead)}
+        _write_atomically(self.clock, orjson.dumps(body))
+
+    def unpublish_clock(self) -> None:
+        self.clock.unlink(missing_ok=True)
+
+    def writer_now(self, last: float) -> float:
+        """The moment the cluster is at for a reader (ages, logs), `last` being the time of its last
+        revision: that, unless a live `recon up` runs on the folder; then now on its clock, which
+        moves on without writing (the machine's, or ahead of it as far as the state was when it
+        started: `clock.WallClock`).  What is shown, never what is recorded."""
+        if not self.writer_running():
+            return last
+        try:
+            published = orjson.loads(self.clock.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            published = {}  # (a writer just starting, or one that publishes nothing: the machine's)
+        if not isinstance(published, dict) or published.get("simulated"):
+            return last
+        lead = published.get("lead")
+        lead = float(lead) if isinstance(lead, (int, float)) else 0.0
+        return max(last, float(int(time.time() + lead)))
 
     def prepare(self) -> None:
         """Create the folder's files on first use; check them otherwise (writer)."""

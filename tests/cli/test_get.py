@@ -198,3 +198,32 @@ def test_ages_are_as_of_the_last_revision_unless_a_recon_up_runs_on_the_state(ex
 
         os.close(fd)
     assert not folder.writer_running()
+
+
+def test_ages_on_a_state_ahead_of_the_machine_are_as_of_the_running_clusters_clock(example, monkeypatch):
+    """A live `recon up` on a state whose time is ahead of the machine's goes on from that time at
+    the machine's pace (clock.WallClock): a read while it runs sees the cluster where its clock is,
+    not at its last revision; while a `--once` run holds the folder, at its last revision."""
+    import os
+
+    from engine import clock
+    from engine.cli import _now, _read_state
+    from engine.wal import StateFolder
+
+    state = example / ".recon"
+    head = _read_state(str(state), None)
+    machine = [head.time - 30 * 86400]  # (the state's simulated time is 30 days ahead of the machine)
+    monkeypatch.setattr(clock.time, "time", lambda: machine[0])
+    folder = StateFolder(state)
+    fd = folder.lock()  # as a live `recon up` holds it
+    try:
+        running = clock.WallClock(floor=head.time)
+        folder.publish_clock(running.lead)  # (what `recon up` does when it starts)
+        machine[0] += 600  # ten minutes on, without a write
+        assert _now(str(state), head, None) == running.now() == head.time + 600
+        folder.publish_clock(None)  # a --once run: simulated
+        assert _now(str(state), head, None) == head.time
+    finally:
+        folder.unpublish_clock()
+        os.close(fd)
+    assert not (state / "clock").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from live_helpers import RULES, LiveRecon, config_map, pods, recon, state_of, web
@@ -57,7 +58,10 @@ def test_a_live_run_on_a_state_a_once_run_made_keeps_its_events_for_an_hour(live
     start = next(e for e in up.seen if e["event"] == "applied" and e["trigger"] == "start")
     assert start["revisions"] is None  # nothing changed: nothing written
     assert sorted(e["metadata"]["name"] for e in state_of(root).list("", "Event", "default")) == events
+    # how its clock reads, for `recon get`'s ages meanwhile: the machine's (the state is behind it)
+    assert json.loads((root / ".recon" / "clock").read_text()) == {"lead": 0.0}
     assert up.stop() == 0
+    assert not (root / ".recon" / "clock").exists()
 
 
 def test_quiet_output_leaves_out_the_warnings(tmp_path: Path, folder: Path):
