@@ -34,7 +34,7 @@ from .apierrors import (MODIFIED, APIError, PermanentAPIError, already_exists, b
                         rejected_patch, unprocessable)
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, UnknownKind
 from .naming import generate_name, name_suffix
-from .objects import Key, freeze, get_path, resource_version, set_path, thaw
+from .objects import Key, freeze, get_path, is_mapping, resource_version, set_path, thaw
 from .patch import JSONPatchError, PatchError, apply_patch
 from .request import Request
 from .selectors import FieldSelector, Selector
@@ -243,6 +243,8 @@ class APIServer:
         authorize(actor, req.verb, rt, namespace, name, req.subresource)
         if req.subresource and req.subresource not in rt.subresources:
             raise no_such_resource(kind=rt.plural, group=rt.group, name=name)
+        if req.verb in ("create", "update"):
+            req = _declared_only(staging, rt, req, namespace, name)
         handler = {"create": self._create, "update": self._update, "patch": self._patch, "delete": self._delete}
         return handler[req.verb](staging, rt, req, namespace, index)
 
@@ -450,6 +452,24 @@ def _managed_fields(rt: ResourceType, req: Request, old: Mapping | None, new: Ma
     if req.field_manager is None:
         return managedfields.preserve(old, new)
     return managedfields.track(rt, old, new, req.field_manager, req.subresource, now)
+
+
+def _declared_only(staging: Staging, rt: ResourceType, req: Request, namespace: str, name: str | None) -> Request:
+    """A rule's `req` with its body rid of the fields its built-in kind does not declare, as
+    upstream's decode leaves a body (an API client's body was checked by its `fieldValidation`,
+    the manifests folder's is refused when it has one, as kubectl's Strict; a custom resource is
+    pruned by its schema, whoever writes it).  Of an update only the paths it sets are looked at."""
+    if not req.by_rule or rt.is_custom:
+        return req
+    body = req.body
+    if req.verb == "create":
+        body = rq.drop_undeclared(rt, body)
+    elif req.sets and is_mapping(body):
+        version = str(body.get("apiVersion") or rt.api_version).rpartition("/")[2]
+        for path in req.sets:
+            for lost in rq.undeclared_fields(rt, version, path, get_path(body, *path)):
+                body = set_path(body, lost, None)
+    return req if body is req.body else attrs.evolve(req, body=body)
 
 
 def _group_kind(obj: Mapping) -> tuple[str, str]:

@@ -38,17 +38,17 @@ from .dsl.compile import CompiledComponent, CompiledDecl, prefilter_test
 from .errors import SourceError
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_position, statement_column
 from .events import EVENT, Emitted, EventRecorder, object_reference
-from .kinds import BUILTINS, CRD_GROUP, CRD_KIND, Registry
+from .kinds import CRD_GROUP, CRD_KIND, Registry
 from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler
 from .schemas import builtin_kind_schema, declared_names, undeclared_prefix
+from .request import undeclared_fields
 from .scheduler_cache import identical
 from .store import TooOld, selects_pair
 
 MAX_CAUSES = 5
 _PVECTOR = type(pvector())
-_BUILT_IN = frozenset((t.group, t.kind) for t in BUILTINS)  # (no schema prunes what is set on them)
 FIGHT_ROUNDS = 4  # the last rounds of a stopped run whose writers are held back (`Engine._park`)
 
 
@@ -81,8 +81,9 @@ class RuleFailure:
 
 @attrs.frozen
 class DroppedFields:
-    """Fields a rule sets on a custom resource that the API server drops, as upstream prunes the
-    fields a CRD's structural schema does not declare.  The write goes through and leaves the
+    """Fields a rule sets that the API server drops: of a custom resource, those its CRD's
+    structural schema does not declare (upstream prunes them); of a built-in kind, those its type
+    does not have (upstream's decode drops them).  The write goes through and leaves the
     object without them, so the rule wants them again whenever it is evaluated: reported for as
     long as it lasts, as a warning (it is no failure of the rule, and no fight)."""
 
@@ -92,8 +93,7 @@ class DroppedFields:
     key: Key
     fields: tuple[tuple, ...]  # the paths the rule sets there, of which the API server drops all or part
     undeclared: tuple[tuple, ...]  # the paths the schema does not declare (up to the first such name)
-    crd: str  # the CustomResourceDefinition's name
-    version: str
+    schema: str  # whose: `CustomResourceDefinition widgets.example.com (v1)`, `v1 ConfigMap`
     col: int = 0
     source_line: str | None = None
 
@@ -107,7 +107,7 @@ class DroppedFields:
         them = ("it" if len(self.fields) == 1 else "them") if whole else "what the schema does not declare"
         return _at(self.path, self.line, self.col, self.source_line,
                    f"rule {self.rule} sets {fields} of {format_key(self.key)}, but the API server drops {them}: "
-                   f"the schema of CustomResourceDefinition {self.crd} ({self.version}) does not declare "
+                   f"the schema of {self.schema} does not declare "
                    + ", ".join(_dotted(u) for u in self.undeclared))
 
 
@@ -244,6 +244,68 @@ def undeclared_reads(decls: Iterable[CompiledDecl], registry: Any,
     return sorted(found, key=lambda u: (u.path, u.line, u.col))
 
 
+def _schema_name(rt: Any, version: str) -> str:
+    """Whose schema a diagnostic names: `CustomResourceDefinition widgets.example.com (v1)`, `apps/v1 Deployment`."""
+    if rt.is_custom:
+        return f"CustomResourceDefinition {rt.plural}.{rt.group} ({version})"
+    return f"{rt.group}/{version} {rt.kind}" if rt.group else f"{version} {rt.kind}"
+
+
+@attrs.frozen
+class UndeclaredWrite:
+    """A field a rule's `set` or `create` writes, of an object of a kind its text shows, that the
+    schema of the kind does not declare: the API server drops it (a warning; the rule runs)."""
+
+    rule: str
+    path: str
+    line: int
+    col: int
+    kind: str
+    field: tuple
+    schema: str
+    suggestion: str | None
+    source_line: str | None = None
+    key: Key = ("", "", "", "")
+
+    def format(self) -> str:
+        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
+        return _at(self.path, self.line, self.col, self.source_line,
+                   f"rule {self.rule} writes {self.kind} field {_field(self.field)}, which the schema of "
+                   f"{self.schema} does not declare: the API server drops it{hint}")
+
+
+def undeclared_writes(decls: Iterable[CompiledDecl], registry: Any,
+                      source_line: Callable[[str, int], str | None] | None = None) -> list[UndeclaredWrite]:
+    """The fields rules write (`set` paths and `create` templates, as their text spells them out, of
+    objects whose kind it shows) that the schema of a built-in kind does not declare.  Worked out
+    once per compiled rule; the API server drops such fields at run time (DroppedFields)."""
+    found, seen = [], set()
+    for decl in decls:
+        for site in decl.write_sites:
+            rt = registry.named(site.kind.group, site.kind.kind)
+            schema = builtin_kind_schema(rt.group, rt.version, rt.kind) if rt and not rt.is_custom else None
+            if schema is None:
+                continue
+            path = site.path
+            if path and path[0] in R.META_SHORTCUTS and undeclared_prefix(schema, path[:1]):
+                path = ("metadata", *path)  # (`x.labels` is `x.metadata.labels`)
+            field = undeclared_prefix(schema, path)
+            if field is None:
+                continue
+            depth = len(field) - (len(path) - len(site.path))
+            pos = site.positions[max(depth - 1, 0)]
+            if (decl.qualname, pos.line, pos.col, field) in seen:
+                continue
+            seen.add((decl.qualname, pos.line, pos.col, field))
+            names = declared_names(schema, field[:-1])
+            close = difflib.get_close_matches(str(field[-1]), names, n=1, cutoff=0.75)
+            found.append(UndeclaredWrite(decl.qualname, decl.path, pos.line, pos.col, str(site.kind), field,
+                                         f"{rt.api_version} {rt.kind}",
+                                         _field((*field[:-1], close[0])) if close else None,
+                                         source_line(decl.path, pos.line) if source_line else None))
+    return sorted(found, key=lambda u: (u.path, u.line, u.col))
+
+
 def _without_meta_steps(path: tuple) -> tuple:
     """`path` with each `metadata` step before a metadata shortcut left out (`metadata.labels`
     and `labels` are one reading)."""
@@ -269,6 +331,12 @@ def _at(path: str, line: int, col: int, source_line: str | None, message: str) -
     if col <= 0:
         return f"{path}:{line}: {message}"
     return SourceError(path, line, col, message, source_line).format()
+
+
+def _field(path: tuple) -> str:
+    """`spec.containers[0].image`: a path as a rule spells it."""
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" if i else str(step)
+                   for i, step in enumerate(path))
 
 
 def _dotted(path: tuple) -> str:
@@ -1185,13 +1253,14 @@ class Engine:
         `DroppedFields`: the first object that lost fields — or clear it when none did."""
         first, fields, undeclared = None, {}, {}
         for w in sets:
-            if w.value is None or w.key[:2] in _BUILT_IN:  # (a null set removes the field: nothing to drop)
+            if w.value is None:  # (a null set removes the field: nothing to drop)
                 continue
             rt, obj = self.api.registry.get(*w.key[:2]), head.get(w.key)
-            if rt is None or not rt.is_custom or obj is None:
+            if rt is None or obj is None:
                 continue
             version = str(obj.get("apiVersion") or "").rpartition("/")[2]
-            lost = pruned_fields(rt.schemas.get(version), w.path, w.value)
+            lost = (pruned_fields(rt.schemas.get(version), w.path, w.value) if rt.is_custom
+                    else undeclared_fields(rt, version, w.path, w.value))
             if lost:
                 first = first or (w, rt, version)
                 if w.key == first[0].key:
@@ -1204,7 +1273,7 @@ class Engine:
         w, rt, version = first
         self.dropped[inst] = DroppedFields(
             decl.qualname, decl.path, w.line, w.key, tuple(sorted(fields, key=_dotted)),
-            tuple(sorted(undeclared, key=_dotted)), f"{rt.plural}.{rt.group}", version,
+            tuple(sorted(undeclared, key=_dotted)), _schema_name(rt, version),
             statement_column(decl, w.line), self.rules.source_line(decl.path, w.line))
 
     def _settled(self, inst: tuple) -> None:
@@ -1273,7 +1342,8 @@ class Engine:
             if isinstance(w, CreateWrite):
                 for obj in w.objects:  # named when the rule was evaluated
                     requests.append(Request("create", _group(obj), obj["kind"],
-                                            obj["metadata"].get("namespace", ""), obj["metadata"]["name"], body=obj))
+                                            obj["metadata"].get("namespace", ""), obj["metadata"]["name"], body=obj,
+                                            by_rule=True))
             elif isinstance(w, DeleteWrite) and head.get(w.key) is not None:
                 group, kind, ns, name = w.key
                 body = {"propagationPolicy": w.propagation} if w.propagation else None
@@ -1283,6 +1353,7 @@ class Engine:
 
     def _set_requests(self, head: Any, writes: list) -> list[Any]:
         merged: dict[tuple[Key, bool], Any] = {}
+        paths: dict[tuple[Key, bool], list] = {}
         for w in writes:
             if not isinstance(w, SetWrite):
                 continue
@@ -1291,13 +1362,16 @@ class Engine:
             if base is None:
                 continue
             merged[(w.key, status)] = set_path(base, w.path, freeze(w.value))
+            if w.value is not None:  # (the paths the API server checks against the kind's schema)
+                paths.setdefault((w.key, status), []).append(w.path)
         requests = []
         for (key, status), obj in merged.items():
             if obj is head.get(key) or obj == head.get(key):
                 continue
             group, kind, ns, name = key
             requests.append(Request("update", group, kind, ns, name, body=obj,
-                                    subresource="status" if status else None))
+                                    subresource="status" if status else None, by_rule=True,
+                                    sets=tuple(paths.get((key, status), ()))))
         return requests
 
     def actor(self, comp: CompiledComponent) -> Any:

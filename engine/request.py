@@ -19,14 +19,16 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+from pyrsistent import PMap, pvector
 
 from . import autoscaling_v1
 from .apierrors import MODIFIED, bad_request, conflict, invalid, invalid_error, not_supported
 from .kinds import ResourceType
 from .objects import get_path, is_mapping, map_items, resource_version, thaw
 from .schemas import OBJECT_META, REF, builtin_schemas
-from .store import thaw_kept
+from .store import is_kept, thaw_kept
 
+_PVECTOR = type(pvector())
 VERBS = ("create", "update", "patch", "delete")
 
 
@@ -51,6 +53,10 @@ class Request:
     # a body a client wrote (the manifests folder's, as kubectl's): decoded as an API write's is
     # (`drop_unset`), though it records no managedFields
     client_body: bool = False
+    # a rule's write, whose fields its built-in kind does not declare are dropped (upstream's decode
+    # drops them): of an update, the paths it sets, the rest being the stored object's
+    by_rule: bool = False
+    sets: tuple = ()
 
 
 def request_namespace(rt: ResourceType, req: Request) -> str:
@@ -271,6 +277,134 @@ def _drop_nulls(value: Any, schema: Mapping) -> None:
         if is_mapping(items):
             for item in value:
                 _drop_nulls(item, items)
+
+
+# ------------------------------------------------------- undeclared fields
+#
+# A built-in kind's body cannot hold a field its Go type does not have: upstream's
+# decode drops it (fieldValidation, which the HTTP layer honours, only says what
+# the client hears).  A rule's writes are not decoded there, so the API server
+# drops such fields of them itself, at the least cost: of an update only the paths
+# the rule set (`undeclared_fields`: the rest is the stored object's), of a created
+# object each part that is not a stored object's own (`drop_undeclared`: a Pod made
+# from its ReplicaSet's template walks its new metadata, not the template's spec).
+
+
+def drop_undeclared(rt: ResourceType, body: Any) -> Any:
+    """`body` (frozen or plain; the caller's value is never changed) without the fields its
+    built-in kind does not declare; `body` itself when it has none."""
+    if rt.is_custom or not is_mapping(body):
+        return body
+    version = str(body.get("apiVersion") or rt.api_version).rpartition("/")[2]
+    struct = type_tables().kinds.get((rt.group, version, rt.kind))
+    return body if struct is None else _declared_struct(body, struct)
+
+
+def _declared_struct(value: Any, struct: tuple) -> Any:
+    if not is_mapping(value) or is_kept(value):
+        return value
+    walked, plain = struct
+    out = value
+    for key, item in map_items(value):
+        node = walked.get(key)
+        if node is None:
+            if key not in plain:
+                out = _without(out, key)
+            continue
+        kept = _declared(item, node)
+        if kept is not item:
+            out = _with(out, key, kept)
+    return out
+
+
+def _declared(value: Any, node: tuple) -> Any:
+    tag, sub = node
+    if value is None:
+        return value
+    if tag is STRUCT:
+        return _declared_struct(value, sub)
+    if (tag is not MAP and tag is not LIST) or sub[0] not in (STRUCT, MAP, LIST) or is_kept(value):
+        return value  # (a scalar, a free-form part, a map or list of scalars: nothing to drop)
+    out = value
+    if tag is MAP and is_mapping(value):
+        for key, item in map_items(value):
+            kept = _declared(item, sub)
+            if kept is not item:
+                out = _with(out, key, kept)
+    elif tag is LIST and isinstance(value, (list, tuple, _PVECTOR)):
+        for i, item in enumerate(value):
+            kept = _declared(item, sub)
+            if kept is not item:
+                out = _with(out, i, kept)
+    return out
+
+
+def _without(value: Any, key: Any) -> Any:
+    return value.discard(key) if type(value) is PMap else {k: v for k, v in value.items() if k != key}
+
+
+def _with(value: Any, key: Any, item: Any) -> Any:
+    if type(value) is PMap or type(value) is _PVECTOR:
+        return value.set(key, item)
+    copy = dict(value) if isinstance(value, Mapping) else list(value)
+    copy[key] = item
+    return copy
+
+
+@functools.lru_cache(maxsize=4096)
+def _declared_path(group: str, version: str, kind: str, path: tuple) -> tuple:
+    """(the first steps of `path` up to a name the kind does not declare, or None; the node at the
+    end of `path`, or None where nothing below is checked)."""
+    struct = type_tables().kinds.get((group, version, kind))
+    node: tuple | None = (STRUCT, struct) if struct is not None else None
+    for depth, step in enumerate(path):
+        if node is None:
+            return None, None
+        tag, sub = node
+        if tag is STRUCT and isinstance(step, str):
+            walked, plain = sub
+            node = walked.get(step)
+            if node is None and step not in plain:
+                return tuple(path[:depth + 1]), None
+        elif (tag is MAP and isinstance(step, str)) or (tag is LIST and isinstance(step, int)):
+            node = sub
+        else:
+            return None, None  # (a scalar, a free-form part, or a type mismatch: validation's business)
+    return None, node
+
+
+def undeclared_fields(rt: ResourceType, version: str, path: tuple, value: Any) -> list[tuple]:
+    """The fields that `value`, written at `path` of an object of the built-in kind `rt` (its
+    steps from the root: names and list indexes), loses to `drop_undeclared`: each as its path, up
+    to the first name the kind does not declare.  The path's own part is worked out once."""
+    if rt.is_custom or not path:
+        return []
+    lost, node = _declared_path(rt.group, version, rt.kind, tuple(path))
+    if lost is not None:
+        return [lost]
+    if node is None or not isinstance(value, (Mapping, list, tuple, _PVECTOR)):
+        return []
+    found: list[tuple] = []
+    _undeclared_in(value, node, tuple(path), found)
+    return found
+
+
+def _undeclared_in(value: Any, node: tuple, path: tuple, found: list) -> None:
+    tag, sub = node
+    if tag is STRUCT and is_mapping(value):
+        walked, plain = sub
+        for key, item in map_items(value):
+            below = walked.get(key)
+            if below is not None:
+                _undeclared_in(item, below, (*path, key), found)
+            elif key not in plain:
+                found.append((*path, key))
+    elif tag is MAP and is_mapping(value):
+        for key, item in map_items(value):
+            _undeclared_in(item, sub, (*path, key), found)
+    elif tag is LIST and isinstance(value, (list, tuple, _PVECTOR)):
+        for i, item in enumerate(value):
+            _undeclared_in(item, sub, (*path, i), found)
 
 
 def decode_scale(req: Request) -> dict:

@@ -95,10 +95,12 @@ def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError], list[s
         shown = ", ".join(c for c in counts if not c.startswith("0 ")) or "no declarations"
         lines.append(f"{comp.path}: ok (component {comp.name}: {shown})")
     from .kinds import BUILTIN
-    from .reconcile import undeclared_reads
+    from .reconcile import undeclared_reads, undeclared_writes
 
     checked = RuleSet(tuple(unique), sources)
-    warnings = [u.format() for u in undeclared_reads(checked.decls(), BUILTIN, checked.source_line)]
+    found = [*undeclared_reads(checked.decls(), BUILTIN, checked.source_line),
+             *undeclared_writes(checked.decls(), BUILTIN, checked.source_line)]
+    warnings = [u.format() for u in sorted(found, key=lambda u: (u.path, u.line, u.col))]
     return lines, errors, warnings
 
 

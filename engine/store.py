@@ -226,6 +226,11 @@ def content_of(obj: Any) -> bytes:
     return memoryview(encode(top)).tobytes()
 
 
+def is_kept(value: Any) -> bool:
+    """Is `value` (a frozen map or list) a part of an object the store holds, whose JSON it keeps?"""
+    return _PARTS.peek(value) is not None
+
+
 def thaw_kept(value: Any) -> Any:
     """`objects.thaw(value)`, each map or list whose JSON the store keeps (a part of an object it
     stored, by identity) decoded from that JSON: a rule's write is mostly its stored object's own

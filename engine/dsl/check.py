@@ -69,6 +69,27 @@ def load(text: str, path: str, builtins: Mapping[str, Any] | None = None) -> ast
     return module
 
 
+@attrs.frozen
+class WriteSite:
+    """A path a rule's `set` or `create` writes of an object of a kind the source shows: its
+    literal steps from the object's root, and where each is spelt out (for a warning about a
+    field the kind's schema does not declare: reconcile.undeclared_writes)."""
+
+    kind: ast.KindRef
+    path: tuple
+    positions: tuple
+
+
+def write_sites(module: ast.Module, source: str) -> dict[int, tuple[WriteSite, ...]]:
+    """The write sites of each rule of `module` (a checked one), by its index in `module.decls`."""
+    from engine.dsl.builtins import BUILTINS
+
+    checker = _Checker(module, source, BUILTINS)
+    checker.sites = {}
+    checker.module()
+    return {i: tuple(found) for i, found in checker.sites.items()}
+
+
 def check(module: ast.Module, source: str,
           builtins: Mapping[str, Any] | None = None) -> list[SourceError]:
     """Every checker error of `module` (its text is `source`).
@@ -140,6 +161,16 @@ class _Checker:
         # The kinds a cluster serves, as `Kind` and `group/Kind` (None: not checked; a rule file's
         # kinds are judged against the cluster at run time, reconcile.unserved_kinds).
         self.kinds = kinds
+        self.sites: dict[int, list[WriteSite]] | None = None  # (write_sites: recorded when a dict)
+        self.index = 0
+
+    def site(self, kind: ast.KindRef, steps: list[tuple[Any, ast.Pos]], value: Any) -> None:
+        """Record the paths a write of `value` at `steps` of a `kind` object spells out."""
+        if self.sites is None or kind.is_any:
+            return
+        found = self.sites.setdefault(self.index, [])
+        for path in _literal_paths(steps, value):
+            found.append(WriteSite(kind, tuple(s for s, _ in path), tuple(p for _, p in path)))
 
     def error(self, pos: ast.Pos, message: str) -> None:
         line = source_line_of(self.source, pos.line)
@@ -147,7 +178,7 @@ class _Checker:
 
     def module(self) -> None:
         first: dict[tuple[str, str], ast.Pos] = {}
-        for decl in self.mod.decls:
+        for self.index, decl in enumerate(self.mod.decls):
             what = type(decl).__name__.lower()
             key = (what, decl.name)
             if key in first:
@@ -252,6 +283,13 @@ class _Checker:
                 kind, status, pos = target
                 doing = f"setting {kind} status" if status else f"setting {kind} fields"
                 self.need_write(kind, status, pos, doing)
+                root = stmt.target
+                while isinstance(root, (ast.Attr, ast.Index)):
+                    root = root.obj
+                bound = scope.get(root.id) if isinstance(root, ast.Name) else None
+                steps = _literal_steps(stmt.target)
+                if bound and isinstance(bound[0], ObjectOf) and steps:  # (not `pods[0].…`)
+                    self.site(kind, steps, stmt.value)
 
     def stmt_create(self, stmt: ast.Create, scope: _Scope) -> None:
         if stmt.count is not None:
@@ -267,6 +305,7 @@ class _Checker:
             self.error(stmt.kind.pos, "create needs one kind, not any")
         elif self.only_in("rule", "create", stmt.pos):
             self.need_write(stmt.kind, False, stmt.kind.pos, f"creating {stmt.kind}")
+            self.site(stmt.kind, [], stmt.template)
         if stmt.alias is not None:
             created = ObjectOf(stmt.kind) if stmt.count is None else ListOf(stmt.kind)
             self.bind(scope, stmt.alias, None if stmt.kind.is_any else created, stmt.pos)
@@ -539,6 +578,38 @@ def _set_target(target: Any, scope: _Scope):
     step = steps[0]
     key = step.name if isinstance(step, ast.Attr) else getattr(step.index, "value", None)
     return type_.kind, key == "status", step.pos
+
+
+def _literal_steps(target: Any) -> list[tuple[Any, ast.Pos]]:
+    """The steps of a `set` target after its variable, each with where it is spelt out, up to the
+    first computed one (`labels[key]`: what is below a computed key is not known)."""
+    steps = []
+    while isinstance(target, (ast.Attr, ast.Index)):
+        steps.append(target)
+        target = target.obj
+    found = []
+    for step in reversed(steps):
+        if isinstance(step, ast.Attr):
+            found.append((step.name, step.pos))
+        elif isinstance(step.index, ast.Literal) and isinstance(step.index.value, (str, int)) \
+                and not isinstance(step.index.value, bool):
+            found.append((step.index.value, step.pos))
+        else:
+            break
+    return found
+
+
+def _literal_paths(steps: list, value: Any):
+    """Each path a write of `value` at `steps` spells out: `steps` and, into a map literal, its
+    keys (their place is their value's), down to each leaf; nothing below a computed value."""
+    if isinstance(value, ast.MapLit) and value.items:
+        for key, item in value.items:
+            yield from _literal_paths([*steps, (key, item.pos if item.pos.line else value.pos)], item)
+    elif isinstance(value, ast.ListLit) and any(isinstance(item, ast.MapLit) for item in value.items):
+        for i, item in enumerate(value.items):
+            yield from _literal_paths([*steps, (i, item.pos)], item)
+    elif steps:
+        yield steps
 
 
 def _shown_type(node: Any) -> str | None:

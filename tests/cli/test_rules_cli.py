@@ -27,6 +27,40 @@ def test_rules_check_accepts_the_shipped_rules(tmp_path):
     assert proc.stderr == ""  # (nor warns: every field they read of a built-in kind is declared)
 
 
+WRITES_UNDECLARED = """component writer
+  reads ConfigMap, apps/Deployment
+  writes ConfigMap, apps/Deployment
+
+rule spec for c in ConfigMap:
+  set c.spec.replicas = 3
+  set c.labels["app"] = "web"
+  create ConfigMap from {metadata: {name: "copy"}, dta: {a: "b"}}
+
+rule image for d in apps/Deployment:
+  set d.spec.template.spec.containers[0].imagee = "nginx"
+"""
+
+
+def test_rules_check_warns_of_a_field_a_rule_writes_that_a_built_in_kind_does_not_declare(tmp_path):
+    (tmp_path / "w.rules").write_text(WRITES_UNDECLARED)
+    proc = recon("rules", "check", "w.rules", cwd=tmp_path, check=0)  # (warnings: the file loads)
+    assert proc.stdout == "w.rules: ok (component writer: 2 rules)\n"
+    assert proc.stderr == (
+        "warning: w.rules:6:9: rule writer/spec writes ConfigMap field spec, which the schema of v1 ConfigMap "
+        "does not declare: the API server drops it\n"
+        "      set c.spec.replicas = 3\n"
+        "            ^\n"
+        "warning: w.rules:8:57: rule writer/spec writes ConfigMap field dta, which the schema of v1 ConfigMap "
+        "does not declare: the API server drops it (did you mean data?)\n"
+        '      create ConfigMap from {metadata: {name: "copy"}, dta: {a: "b"}}\n'
+        "                                                            ^\n"
+        "warning: w.rules:11:42: rule writer/image writes apps/Deployment field "
+        "spec.template.spec.containers[0].imagee, which the schema of apps/v1 Deployment does not declare: "
+        "the API server drops it (did you mean spec.template.spec.containers[0].image?)\n"
+        '      set d.spec.template.spec.containers[0].imagee = "nginx"\n'
+        "                                             ^\n")
+
+
 MISSPELT = """component pinner
   reads apps/Deployment
   writes apps/Deployment.status

@@ -146,3 +146,55 @@ def test_pruned_fields_follow_the_schema_as_pruning_does():
     assert pruned_fields(schema, ("spec", "raw", "anything", "deep"), 1) == []
     assert pruned_fields(schema, ("metadata", "labels", "app"), "web") == []
     assert pruned_fields(None, ("status", "replicas"), 1) == []
+
+
+UNDECLARED_BUILT_IN = """
+component writer
+  reads ConfigMap
+  writes ConfigMap
+
+rule spec for c in ConfigMap where c.name == "c":
+  set c.spec.replicas = 3
+  set c.data.seen = "yes"
+
+rule copy for c in ConfigMap where c.name == "c":
+  create ConfigMap from {metadata: {name: "copy", labels: {app: "web"}}, dta: {a: "b"}, data: {a: "b"}}
+"""
+
+
+def test_fields_a_built_in_kind_does_not_declare_are_dropped_with_a_warning_at_the_set(cluster):
+    cluster.api.create(cluster.admin, {"apiVersion": "v1", "kind": "ConfigMap",
+                                       "metadata": {"name": "c", "namespace": "demo"}})
+    cluster.rules(writer=UNDECLARED_BUILT_IN)
+    result = cluster.run()
+    assert result.converged, result.message
+    stored = cluster.get("ConfigMap", "c")
+    assert "spec" not in stored and stored["data"] == {"seen": "yes"}  # (the declared set stays)
+    copy = cluster.get("ConfigMap", "copy")
+    assert "dta" not in copy and copy["data"] == {"a": "b"} and copy["metadata"]["labels"] == {"app": "web"}
+    [warning] = dropped(result)
+    assert warning.rule == "writer/spec" and warning.fields == (("spec", "replicas"),)
+    head, source, caret = warning.format().split("\n")
+    assert head.endswith("writer.rules:6:3: rule writer/spec sets spec.replicas of ConfigMap demo/c, but the API "
+                         "server drops it: the schema of v1 ConfigMap does not declare spec")
+    assert (source, caret) == ("      set c.spec.replicas = 3", "      ^")
+    again = cluster.run()  # (dropped, the field is wanted again at every evaluation: no fight, no write)
+    assert again.converged and len(dropped(again)) == 1
+    assert cluster.get("ConfigMap", "c") is stored
+
+
+def test_undeclared_fields_of_a_built_in_kind_follow_its_type():
+    from engine.kinds import BUILTIN
+    from engine.request import drop_undeclared, undeclared_fields
+
+    deploy = BUILTIN.named("apps", "Deployment")
+    template = {"metadata": {"labels": {"any-key": "kept"}}, "spec": {"containers": [{"name": "a", "imag": "x"}]}}
+    assert undeclared_fields(deploy, "v1", ("spec", "template"), template) == [
+        ("spec", "template", "spec", "containers", 0, "imag")]
+    assert undeclared_fields(deploy, "v1", ("spec", "replics"), 2) == [("spec", "replics")]
+    assert undeclared_fields(deploy, "v1", ("metadata", "annotations", "x"), "y") == []
+    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "bogus": 1,
+            "spec": {"replicas": 1, "template": template}}
+    kept = drop_undeclared(deploy, body)
+    assert "bogus" not in kept and kept["spec"]["template"]["spec"]["containers"] == [{"name": "a"}]
+    assert body["bogus"] == 1 and "imag" in template["spec"]["containers"][0]  # (the caller's value is kept)
