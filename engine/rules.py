@@ -124,23 +124,50 @@ def _compile_folder(folder: str | Path, previous: RuleSet) -> tuple[RuleSet, lis
                 continue
         components.append(comp)
         sources[comp.path] = text
-    _check_unique(components, errors, sources)
+    _check_unique(components, errors, sources, previous)
     return RuleSet(tuple(components), sources), errors
 
 
-def _check_unique(components: list[CompiledComponent], errors: list[SourceError], sources: dict[str, str]) -> None:
-    """Drop (and report, at its `component` line) each component whose name an earlier file took."""
-    seen: dict[str, str] = {}
-    for comp in list(components):
-        if comp.name in seen:
-            text = sources.get(comp.path, "")
-            line, col = _component_position(text, comp.name)
-            errors.append(SourceError(comp.path, line, col,
-                                      f"component {comp.name!r} is already defined in {seen[comp.name]}",
-                                      source_line_of(text, line)))
-            components.remove(comp)
+def _check_unique(components: list[CompiledComponent], errors: list[SourceError], sources: dict[str, str],
+                  previous: RuleSet | None = None) -> None:
+    """Drop (and report) the components whose name another file defines too, whatever the files'
+    names.  The file whose component is in force (in `previous`) keeps it, and each other file that
+    defines the name is reported at its `component` line; with none in force (a fresh start) no
+    definition is loaded, and the error names every one of them."""
+    by_name: dict[str, list[CompiledComponent]] = {}
+    for comp in components:
+        by_name.setdefault(comp.name, []).append(comp)
+    for name, defs in by_name.items():
+        if len(defs) < 2:
+            continue
+        in_force = previous.component(name) if previous is not None else None
+        kept = next((c for c in defs if in_force is not None and c.path == in_force.path), None)
+        places = {c.path: _component_place(c, sources) for c in defs}
+        if kept is not None:
+            where = "{}:{}:{}".format(kept.path, *places[kept.path])
+            for comp in defs:
+                if comp is not kept:
+                    _refuse(comp, places[comp.path], sources, errors,
+                            f"component {name!r} is already defined in {where}, which stays in force; "
+                            "rename this one")
         else:
-            seen[comp.name] = comp.path
+            listed = ", ".join("{}:{}:{}".format(c.path, *places[c.path]) for c in defs)
+            _refuse(defs[0], places[defs[0].path], sources, errors,
+                    f"component {name!r} is defined by {len(defs)} files ({listed}); none of them is "
+                    "loaded until one is renamed or removed")
+        for comp in defs:
+            if comp is not kept:
+                components.remove(comp)
+
+
+def _component_place(comp: CompiledComponent, sources: dict[str, str]) -> tuple[int, int]:
+    return _component_position(sources.get(comp.path, ""), comp.name)
+
+
+def _refuse(comp: CompiledComponent, place: tuple[int, int], sources: dict[str, str],
+            errors: list[SourceError], message: str) -> None:
+    line, col = place
+    errors.append(SourceError(comp.path, line, col, message, source_line_of(sources.get(comp.path, ""), line)))
 
 
 def _component_position(text: str, name: str) -> tuple[int, int]:

@@ -85,3 +85,36 @@ def test_a_removed_rule_file_stops_its_rules(cluster):
     cluster.run()
     assert engine.evaluations.get("counter/count", 0) == before
     assert "seen" not in (cluster.get("ConfigMap", "b")["metadata"].get("annotations") or {})
+
+
+def test_a_new_file_with_a_component_in_force_is_refused_whatever_its_name(cluster):
+    """The copy is blamed and the running rules stay, whether its name sorts before the
+    original's (`greeting-copy` before `greeting`) or after it (`zz-greeting`)."""
+    for copy in ("greeting-copy", "zz-greeting"):
+        folder = cluster.tmp_path / "rules"
+        for old in folder.glob("*.rules") if folder.exists() else ():
+            old.unlink()
+        cluster.rules(greeting=PAINT.format(color="red"))
+        configmap(cluster, copy)
+        errors = reload(cluster, **{copy: PAINT.format(color="blue")})
+        assert [(e.path.rsplit("/", 1)[-1], e.line, e.col) for e in errors] == [(f"{copy}.rules", 1, 11)], copy
+        assert errors[0].message == (f"component 'painter' is already defined in {folder / 'greeting.rules'}:1:11, "
+                                     "which stays in force; rename this one")
+        assert [c.path.rsplit("/", 1)[-1] for c in cluster.engine.rules.components] == ["greeting.rules"]
+        assert cluster.run().converged
+        assert {cm["metadata"]["labels"]["color"] for cm in cluster.list("ConfigMap")} == {"red"}
+
+
+def test_a_component_two_files_define_at_a_fresh_start_loads_from_neither(cluster):
+    from engine.rules import RuleSet
+
+    folder = cluster.tmp_path / "rules"
+    folder.mkdir()
+    (folder / "greeting.rules").write_text(PAINT.format(color="red").lstrip())
+    (folder / "zz-greeting.rules").write_text("# a copy\n" + PAINT.format(color="blue").lstrip())
+    rules, errors = reload_rules(folder, RuleSet(()))
+    assert rules.components == ()
+    [error] = errors
+    assert error.message == (f"component 'painter' is defined by 2 files ({folder / 'greeting.rules'}:1:11, "
+                             f"{folder / 'zz-greeting.rules'}:2:11); none of them is loaded until one is "
+                             "renamed or removed")
