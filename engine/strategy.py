@@ -75,6 +75,7 @@ def prepare_create(rt: ResourceType, obj: dict, key: Key, seed: str, revision: i
         meta.pop(field, None)
     meta["uid"] = uid(seed, revision, key)
     meta["creationTimestamp"] = format_time(now)
+    _omit_empty_finalizers(meta)
     if has_generation(rt):
         meta["generation"] = 1
     else:
@@ -162,8 +163,15 @@ def bump_generation(rt: ResourceType, old: Mapping, new: Mapping) -> Mapping:
     return set_path(new, ("metadata", "generation"), (get_path(old, "metadata", "generation") or 0) + 1)
 
 
+def _omit_empty_finalizers(meta: dict) -> None:
+    """ObjectMeta's finalizers are `omitempty`: an empty list (the last finalizer removed) is no field."""
+    if "finalizers" in meta and not meta["finalizers"]:
+        del meta["finalizers"]
+
+
 def _keep_from_old(rt: ResourceType, old: Mapping, body: dict) -> None:
     meta = body.setdefault("metadata", {})
+    _omit_empty_finalizers(meta)
     old_meta = thaw_kept(old.get("metadata") or {})
     for field in _SYSTEM_META:
         if field in old_meta:

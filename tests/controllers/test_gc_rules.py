@@ -203,3 +203,32 @@ def test_a_change_to_an_owner_that_the_collector_does_not_read_wakes_none_of_its
     assert gc.run().converged
     assert gc.engine.evaluations["garbage-collector/dependent"] > before
     assert names(gc) == ["owner"]  # its dependents went first
+
+
+def test_foreground_deletion_deletes_a_dependent_without_dependents_in_the_background(gc):
+    """attemptToDeleteItem: a dependent whose owner waits for it goes in the foreground only when
+    it has dependents of its own; a leaf gets no `foregroundDeletion` finalizer."""
+    seen: dict[str, list] = {}
+    gc.store.listeners.append(lambda snap, events, record: [
+        seen.setdefault(e.key[3], []).append(list(e.new["metadata"].get("finalizers") or ()))
+        for e in events if e.new is not None])
+    top = configmap(gc, "top")
+    middle = configmap(gc, "middle", [top], finalizers=["example.com/hold"])
+    configmap(gc, "leaf", [middle], finalizers=["example.com/hold"])
+    gc.delete("ConfigMap", "top", propagation="Foreground")
+    assert gc.run().converged
+    assert seen["leaf"] == [["example.com/hold"]] * len(seen["leaf"])  # (at no revision more)
+    assert ["example.com/hold", "foregroundDeletion"] in seen["middle"]
+    middle, leaf = gc.get("ConfigMap", "middle"), gc.get("ConfigMap", "leaf")
+    assert middle["metadata"]["deletionTimestamp"] is not None and leaf["metadata"]["deletionTimestamp"] is not None
+    assert middle["metadata"]["finalizers"] == ["example.com/hold", "foregroundDeletion"]
+    assert leaf["metadata"]["finalizers"] == ["example.com/hold"]
+
+
+def test_an_emptied_finalizers_list_is_not_stored(gc):
+    """ObjectMeta's finalizers are `omitempty`: removing the last one removes the field."""
+    configmap(gc, "kept", finalizers=["example.com/hold"])
+    gc.patch("ConfigMap", "kept", {"metadata": {"finalizers": []}})
+    assert "finalizers" not in gc.get("ConfigMap", "kept")["metadata"]
+    configmap(gc, "new", finalizers=[])
+    assert "finalizers" not in gc.get("ConfigMap", "new")["metadata"]
