@@ -177,6 +177,10 @@ class _Checker:
         self.errors.append(SourceError(self.mod.path, pos.line, pos.col, message, line))
 
     def module(self) -> None:
+        comp = self.mod.component
+        if comp is not None:
+            for ref in (*comp.reads, *(w.ref for w in comp.writes)):
+                self.closed_group(ref)
         first: dict[tuple[str, str], ast.Pos] = {}
         for self.index, decl in enumerate(self.mod.decls):
             what = type(decl).__name__.lower()
@@ -189,9 +193,9 @@ class _Checker:
     # declarations
     def decl_rule(self, rule: ast.Rule) -> None:
         self.decl = "rule"
-        self.need_read(rule.kind)
+        known = self.need_read(rule.kind)
         scope = _Scope()
-        self.bind(scope, rule.var, ObjectOf(rule.kind), rule.pos, "the rule's variable")
+        self.bind(scope, rule.var, ObjectOf(rule.kind) if known else None, rule.pos, "the rule's variable")
         if rule.where is not None:
             self.expr(rule.where, scope)
         self.block(rule.body, scope)
@@ -232,19 +236,46 @@ class _Checker:
             getattr(self, "stmt_" + type(stmt).__name__.lower())(stmt, scope)
 
     # permissions
-    def need_read(self, ref: ast.KindRef) -> None:
+    def closed_group(self, ref: ast.KindRef) -> bool:
+        """Report a kind no cluster can serve: a group without a dot is a built-in one (the core
+        group is written without one), which has only its built-in kinds; a custom resource's
+        group has a dot.  False when reported."""
+        group = ref.group
+        if group is None or "." in group or _builtin_kind(ref) is not None:
+            return True
+        from engine.kinds import BUILTINS
+
+        groups = {rt.group for rt in BUILTINS}
+        same = [f"{rt.group}/{rt.kind}" for rt in BUILTINS if rt.group == group]
+        close = (difflib.get_close_matches(str(ref), same, n=1, cutoff=0.6)
+                 or difflib.get_close_matches(ref.kind, [rt.kind if not rt.group else f"{rt.group}/{rt.kind}"
+                                                         for rt in BUILTINS], n=1, cutoff=0.6))
+        hint = f": did you mean {close[0]}?" if close else ""
+        if group in groups:
+            self.error(ref.pos, f"unknown kind {ref}: the built-in group {group} has no kind {ref.kind}{hint}")
+        else:
+            self.error(ref.pos, f"unknown kind {ref}: {group} is no built-in group, and a "
+                                f"CustomResourceDefinition's group has a dot (example.com){hint}")
+        return False
+
+    def need_read(self, ref: ast.KindRef) -> bool:
+        """Check a kind read; False when it is reported as misspelt (its objects' type is then
+        unknown, so that no advice is given about the misspelt kind, such as adding it to the
+        writes line); a kind merely missing from `reads` keeps its type."""
         if self.kinds is not None and not ref.is_any and str(ref) not in self.kinds:
             close = difflib.get_close_matches(str(ref), sorted(self.kinds), n=1, cutoff=0.6)
             hint = f": did you mean {close[0]}?" if close else ""
             self.error(ref.pos, f"unknown kind {ref}: no built-in kind or CustomResourceDefinition "
                                 f"in the cluster defines it{hint}")
+            return False
         comp = self.mod.component
         if comp is not None and not any(_granted(ref, r) for r in comp.reads):
             close = difflib.get_close_matches(str(ref), [str(r) for r in comp.reads], n=1, cutoff=0.75)
             if close:  # (a typo of a kind it reads, more likely than a kind to add)
                 self.error(ref.pos, f"{ref} is not in this component's reads: did you mean {close[0]}?")
-            else:
-                self.error(ref.pos, f"{ref} is not in this component's reads; add it to the reads line")
+                return False
+            self.error(ref.pos, f"{ref} is not in this component's reads; add it to the reads line")
+        return self.closed_group(ref)
 
     def need_write(self, ref: ast.KindRef, status: bool, pos: ast.Pos, doing: str) -> None:
         comp = self.mod.component
@@ -303,7 +334,7 @@ class _Checker:
                                           "`with name_prefix: …`, or metadata.name (generateName) in the template")
         if stmt.kind.is_any:
             self.error(stmt.kind.pos, "create needs one kind, not any")
-        elif self.only_in("rule", "create", stmt.pos):
+        elif self.only_in("rule", "create", stmt.pos) and self.closed_group(stmt.kind):
             self.need_write(stmt.kind, False, stmt.kind.pos, f"creating {stmt.kind}")
             self.site(stmt.kind, [], stmt.template)
         if stmt.alias is not None:
@@ -444,8 +475,8 @@ class _Checker:
         keeps = isinstance(node.expr, ast.Name) and node.expr.id == node.var and element
         return ListOf(element.kind) if keeps else None
 
-    def expr_query(self, node: ast.Query, scope: _Scope) -> ListOf:
-        self.need_read(node.kind)
+    def expr_query(self, node: ast.Query, scope: _Scope) -> ListOf | None:
+        known = self.need_read(node.kind)
         if node.namespace is not None:
             self.expr(node.namespace, scope)
         if node.where is not None:
@@ -455,7 +486,7 @@ class _Checker:
             if not ANY_QUERY_TERMS & {t.type for t in plan_query(node)[0].terms}:
                 self.error(node.pos, "a query over any kind needs `in NAMESPACE` or an owner/uid "
                                      "condition (like `any where owned_by(it, x)`)")
-        return ListOf(node.kind)
+        return ListOf(node.kind) if known else None
 
     def expr_lookup(self, node: ast.Lookup, scope: _Scope) -> ObjectOf:
         for arg in node.args:
@@ -464,7 +495,7 @@ class _Checker:
             self.error(node.pos, "a lookup needs one kind, not any; "
                                  "owner_object(ref, namespace) finds an object by apiVersion, kind and name")
             return None
-        self.need_read(node.kind)
+        known = self.need_read(node.kind)
         if len(node.args) > 2:
             self.error(node.pos, f"{node.kind}[...] takes a name, or a namespace and a name; "
                                  f"got {len(node.args)} values")
@@ -473,7 +504,7 @@ class _Checker:
             self.error(node.pos, f"{node.kind} is namespaced: look it up as {node.kind}[namespace, name]")
         elif rt is not None and not rt.namespaced and len(node.args) == 2:
             self.error(node.pos, f"{node.kind} is cluster-scoped: look it up as {node.kind}[name]")
-        return ObjectOf(node.kind)
+        return ObjectOf(node.kind) if known else None
 
     def expr_call(self, node: ast.Call, scope: _Scope) -> Any:
         if node.func in CONTEXT_FUNCTIONS:

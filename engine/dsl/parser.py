@@ -443,14 +443,28 @@ class _Run:
     def _syntax_error(self, token: Token) -> None:
         if self.skip is not None:
             return
-        bracket = self.indenter.unclosed_at(token)
+        bracket = None if self._slice(token) else self.indenter.unclosed_at(token)
         if bracket is not None:  # the likely cause: report it, resume at the next line
             self._report(bracket.line, bracket.column, f"'{bracket}' is never closed")
+        elif self._slice(token):
+            self._report(token.line, token.column, "expected ']', found ':': slices (x[1:2]) are not "
+                                                   "supported; an index reads one element (x[1])")
         else:
             message = _describe_error(token, self.ip.accepts(), self.line_tokens, self.prev)
             self._report(token.line, token.column, message)
         self.skip = _Skip(token)
         self._settle()
+
+    def _slice(self, token: Token) -> bool:
+        """Is `token` the ':' of a slice, `x[1:2]`: in an index's bracket (`x[`, `f()[`, not a
+        list's), with more of the line after it (a ':' ending the line ends a header instead)?"""
+        brackets = self.indenter.open_brackets
+        if token.type != "COLON" or not brackets or brackets[-1] != "[":
+            return False
+        bracket, lines = brackets[-1], self.indenter.lines
+        before = lines[bracket.line - 1][:bracket.column - 1].rstrip()[-1:]
+        after = lines[token.line - 1][token.column:].split("#", 1)[0].strip() if token.line <= len(lines) else ""
+        return bool(after) and (before.isalnum() or before in ("_", ")", "]"))
 
     def _lex_error(self, e: UnexpectedCharacters) -> None:
         lexer_state = self.ip.lexer_thread.state

@@ -341,3 +341,20 @@ SHIPPED = sorted(p for folder in ("rules", "engine/defaults/rules") for p in (RE
 def test_shipped_rule_files_pass_the_checker(path):
     pytest.importorskip("engine.dsl.builtins")
     check.load(path.read_text(), str(path.relative_to(REPO)))
+
+
+def test_a_kind_of_a_built_in_group_that_is_no_built_in_kind_is_refused_with_the_closest_one():
+    header = "component c\n  reads Pod, apps/Deploymnt, batch/Job\n  writes Pod\n\n"
+    assert messages("let d = apps/Deploymnt[\"ns\", \"d\"]", header=header) == [
+        "unknown kind apps/Deploymnt: the built-in group apps has no kind Deploymnt: did you mean apps/Deployment?",
+        "unknown kind apps/Deploymnt: the built-in group apps has no kind Deploymnt: did you mean apps/Deployment?"]
+    assert messages("delete p", header="component c\n  reads Pod, web/Widget\n  writes Pod\n\n") == [
+        "unknown kind web/Widget: web is no built-in group, and a CustomResourceDefinition's group has a dot "
+        "(example.com)"]
+    # (a bare kind may name a custom kind of any group, and a group with a dot is a custom one)
+    assert messages("delete p", header="component c\n  reads Pod, Widget, example.com/Widget\n  writes Pod\n\n") == []
+
+
+def test_a_misspelt_anchor_kind_is_reported_once_not_again_at_each_write():
+    assert messages("set p.status.phase = \"Running\"\ndelete p", decl="rule r for p in Podd:") == [
+        "Podd is not in this component's reads: did you mean Pod?"]

@@ -364,3 +364,11 @@ def test_every_example_in_the_language_reference_parses():
             for line in block.splitlines():  # one expression per line
                 if line.strip():
                     expr(line.split("  #")[0].strip())
+
+
+def test_a_slice_is_named_as_unsupported_not_as_an_unclosed_bracket():
+    assert syntax_errors(HEADER + "rule r for p in Pod:\n  let xs = p.spec.containers[1:2]\n") == [
+        "expected ']', found ':': slices (x[1:2]) are not supported; an index reads one element (x[1])"]
+    # (a list literal is no index, and a ':' that ends the line is still an unclosed bracket's)
+    assert "slices" not in " ".join(syntax_errors(HEADER + "rule r for p in Pod:\n  let xs = [1:2]\n"))
+    assert syntax_errors(HEADER + "rule r for p in Pod:\n  when xs[0:\n    delete p\n") == ["'[' is never closed"]
