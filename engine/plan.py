@@ -109,6 +109,11 @@ class Effects:
     pods: tuple[PodChange, ...] = ()
     endpoints: tuple[tuple[str, int, int], ...] = ()  # (ep/name, addresses before, after)
     routes: tuple[tuple[str, int, int], ...] = ()  # (service port, endpoints before, after)
+    counts: tuple[str, ...] = ()  # the lines of `lines` that only count `endpoints` and `routes`
+
+    def summary(self) -> list[str]:
+        """The lines that say what the details (pods, endpoints, routes) do not."""
+        return [line for line in self.lines if line not in self.counts]
 
     def to_json(self) -> dict:
         return {"summary": list(self.lines), "pods": [p.to_json() for p in self.pods],
@@ -124,11 +129,10 @@ def effects(before: Mapping[Key, Any], after: Any, shown: Set[Key] = frozenset()
     pods = tuple(_pod_changes(before, after))
     endpoints = tuple(_endpoint_changes(before, after))
     routes = tuple(_route_changes(before, after))
-    lines = _workload_lines(before, after, pods)
-    lines += [f"{ref} {n} address{'es' if n != 1 else ''}" for ref, _, n in endpoints]
-    lines += [f"route {port} → {n} endpoint{'s' if n != 1 else ''}" for port, _, n in routes]
-    lines += _other_lines(before, after, shown)
-    return Effects(tuple(lines), pods, endpoints, routes)
+    counts = [f"{ref} {n} address{'es' if n != 1 else ''}" for ref, _, n in endpoints]
+    counts += [f"route {port} → {n} endpoint{'s' if n != 1 else ''}" for port, _, n in routes]
+    lines = _workload_lines(before, after, pods) + counts + _other_lines(before, after, shown)
+    return Effects(tuple(lines), pods, endpoints, routes, tuple(counts))
 
 
 def _gone(obj: Any) -> bool:

@@ -293,7 +293,7 @@ def plan_text(plan: Plan, dry_run: bool = False) -> str:
         out.append("")
     if plan.effects.lines or plan.effects.pods:
         out.append("downstream effects:")
-        out += [f"  {line}" for line in plan.effects.lines]
+        out += [f"  {line}" for line in plan.effects.summary()]  # (the counts: below, before → after)
         for pod in plan.effects.pods:
             where = f" → {pod.node}" if pod.node else " (not scheduled)"
             sign = "+" if pod.action == "created" else "-"

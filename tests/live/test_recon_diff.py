@@ -59,6 +59,10 @@ def test_the_text_plan_shows_the_yaml_diff_then_each_new_pod_and_its_node(state:
     assert any(line.startswith("  deploy/web scaled 2→3: +1 pod → node-") for line in effects)
     assert sum(1 for line in effects if line.startswith("  + pod/web-") and " → node-" in line) == 1
     assert "  ep/web: 2 → 3 addresses" in effects
+    # each effect once: the counts only as before → after
+    assert not any(line.startswith("  ep/web 3 addresses") or "→ 3 endpoints" in line and ":" not in line
+                   for line in effects)
+    assert len(effects) == len(set(effects))
 
 
 def test_no_changes_exits_0_and_prints_nothing(state: Path):
