@@ -29,6 +29,7 @@ from .apierrors import APIError
 from .errors import ReconError, SourceErrors, UsageError
 from .kinds import Registry, ResourceType
 from .cluster import Cluster, bundled, local_or_bundled  # noqa: F401 (bundled: public)
+from .history import BlockYAML
 from .manifests import ApplyResult, object_ref
 from .objects import get_path, key_of, thaw
 from .printers import columns, render_table
@@ -595,22 +596,12 @@ def _document(objects: list, single: bool) -> dict:
             "metadata": {"resourceVersion": ""}}
 
 
-class _Dumper(yaml.CSafeDumper):
-    """YAML as kubectl prints it: multi-line strings (like last-applied-configuration) as `|` blocks."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
 
 
 def _serialise(doc: dict, output: str) -> str:
     if output == "json":
         return json.dumps(doc, indent=4, ensure_ascii=False) + "\n"
-    return yaml.dump(doc, Dumper=_Dumper, default_flow_style=False, sort_keys=True, allow_unicode=True)
+    return yaml.dump(doc, Dumper=BlockYAML, default_flow_style=False, sort_keys=True, allow_unicode=True)
 
 
 def _table(rt: ResourceType, objects: list, args: argparse.Namespace, now: float, with_kind: bool) -> str:

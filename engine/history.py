@@ -53,6 +53,18 @@ from .wal import (
 # diff of thousands of objects spent as long in the YAML as in re-executing the history)
 _YAML = yaml.CSafeDumper
 
+
+class BlockYAML(yaml.CSafeDumper):
+    """YAML as kubectl prints it: a multi-line string (a ConfigMap's file, last-applied-configuration)
+    as a `|` block, its lines as lines, so that a line diff of two versions shows the lines changed."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+BlockYAML.add_representer(str, _represent_str)
+
 # kubectl's short names where they read well (pods and nodes keep their names: `po`, `no` do not).
 SHORT = {
     "Deployment": "deploy", "ReplicaSet": "rs", "ReplicationController": "rc", "Service": "svc", "Endpoints": "ep",
@@ -623,7 +635,7 @@ def _for_diff(obj: Any) -> list[str]:
         return []
     plain = thaw(obj)
     plain.get("metadata", {}).pop("resourceVersion", None)
-    return yaml.dump(plain, Dumper=_YAML, default_flow_style=False, sort_keys=True).splitlines(keepends=True)
+    return yaml.dump(plain, Dumper=BlockYAML, default_flow_style=False, sort_keys=True).splitlines(keepends=True)
 
 
 def yaml_diff(key: Key, old: Any, new: Any, label_old: str, label_new: str) -> str:

@@ -30,6 +30,7 @@ from typing import Any, Iterator
 import attrs
 import yaml
 
+from .history import BlockYAML
 from .manifests import LAST_APPLIED, ApplyResult, apply_folder, load_folder, object_ref
 from .objects import Key, get_path, thaw
 
@@ -345,7 +346,7 @@ def _shown(obj: Any) -> str:
     annotations.pop(LAST_APPLIED, None)
     if not annotations:
         meta.pop("annotations", None)
-    return yaml.dump(data, Dumper=yaml.CSafeDumper, default_flow_style=False, sort_keys=True)
+    return yaml.dump(data, Dumper=BlockYAML, default_flow_style=False, sort_keys=True)
 
 
 def yaml_diff(old: Any, new: Any, old_name: str, new_name: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.history import History, changed_fields, diff, lines
+from engine.history import History, changed_fields, diff, lines, yaml_diff
 from engine.wal import load_snapshot
 
 
@@ -53,3 +53,13 @@ def test_history_lines_name_the_actor_the_trigger_and_the_ops(recording):
     assert only_rs and all(line.record.actor == "replicaset-controller" for line in only_rs)
     deploy = ("apps", "Deployment", "demo", "web")
     assert [line.record.revision for line in lines(history, key=deploy)] == history.revisions_of(deploy)
+
+
+def test_a_multi_line_string_diffs_line_by_line_as_a_block():
+    old = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "files"},
+           "data": {"app.conf": "a = 1\nb = 2\nc = 3\n"}}
+    new = {**old, "data": {"app.conf": "a = 1\nb = 20\nc = 3\n"}}
+    text = yaml_diff(("", "ConfigMap", "demo", "files"), old, new, "@1", "@2")
+    assert "  app.conf: |\n" in text
+    assert [line for line in text.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")] == [
+        "-    b = 2", "+    b = 20"]
