@@ -3,8 +3,9 @@
 The small helpers upstream's controllers share: a reference's group and
 kind (for the garbage collector's owner lookups), `podutil.FindPort` (how
 the endpoints controllers resolve a Service's targetPort in a pod), base64
-(Secret data), and the legacy service-account token the token controller
-puts in a `kubernetes.io/service-account-token` Secret.  The controllers
+(Secret data), the legacy service-account token the token controller
+puts in a `kubernetes.io/service-account-token` Secret, and the cluster CA's
+certificate the root-ca-cert-publisher puts in every namespace.  The controllers
 themselves are rules in rules/.
 
 Tokens are JWTs with upstream's legacy claims (issuer
@@ -22,6 +23,8 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
+
+from engine import pki
 
 from .builtins import _dig, _section, builtin
 
@@ -85,7 +88,7 @@ def find_port(pod, service_port):
     return None
 
 
-_section("Secrets and tokens")
+_section("Secrets, tokens and certificates")
 
 
 @builtin("base64")
@@ -150,6 +153,17 @@ def verify_sa_token(token: str, seed: str = TOKEN_SEED) -> dict | None:
     if not isinstance(claims, dict) or claims.get("iss") != LEGACY_ISSUER:
         return None
     return claims
+
+
+@builtin()
+def cluster_ca():
+    """The PEM certificate of the cluster's CA (engine/pki.py): what `kube-root-ca.crt` publishes.
+
+    Derived from the cluster's seed, so every run of the cluster, and its replay, has the same one.
+
+    cluster_ca() → "-----BEGIN CERTIFICATE-----\\nMIIBJzCB2qADAgECAhAN5++w8qPG…"
+    """
+    return pki.cluster_ca_pem()
 
 
 @builtin()

@@ -96,6 +96,17 @@ def test_get_prints_kubectls_columns_across_namespaces_and_by_label(live):
     assert len(wide) == 4 and all(line.startswith("web-") for line in wide[1:])
 
 
+def test_get_configmaps_across_namespaces_lists_each_namespaces_ca_bundle_as_upstream(live):
+    lines = live.kubectl("get", "cm", "-A").stdout.splitlines()
+    assert lines[0].split() == ["NAMESPACE", "NAME", "DATA", "AGE"]
+    bundles = [row.split()[:3] for row in lines[1:] if row.split()[1] == "kube-root-ca.crt"]
+    for namespace in ("default", "demo", "kube-node-lease", "kube-public", "kube-system"):
+        assert [namespace, "kube-root-ca.crt", "1"] in bundles
+    doc = json.loads(live.kubectl("get", "cm", "kube-root-ca.crt", "-n", "demo", "-o", "json").stdout)
+    assert list(doc["data"]) == ["ca.crt"] and doc["data"]["ca.crt"].startswith("-----BEGIN CERTIFICATE-----\n")
+    assert doc["metadata"]["annotations"]["kubernetes.io/description"].startswith("Contains a CA bundle")
+
+
 def test_get_prints_names_json_yaml_and_jsonpath(live):
     names = live.kubectl("get", "deploy", "-n", "demo", "-o", "name").stdout.split()
     assert names == ["deployment.apps/hello", "deployment.apps/web"]
