@@ -51,7 +51,7 @@ from .request import Request
 from .scheduler_attempt import NODE, Attempt, Same, _AttemptContext, _NodeProbe
 from .scheduler_cache import _PROBE, NodeResults, QueryCache, touched_by
 from .scheduler_scores import (
-    fit_error_message, nodes_to_find, normalize_values, settled, spread_normalize_values, spread_values,
+    fit_error_message, nodes_to_find, prefilter_error_message, normalize_values, settled, spread_normalize_values, spread_values,
 )
 from .store import content_of, derived, object_hash
 from .timeutil import format_time, parse_time
@@ -324,6 +324,12 @@ class Scheduler:
         feasible_names: list[str] = []
         places: list[int] = []  # of the feasible nodes
         plan = self._filter_plan(ctx, pod, all_nodes[self.next_start % n])
+        if plan and plan[-1][1] is not None:
+            # a rejection that does not depend on the node is PreFilter's: it holds for every node,
+            # no filter runs on any, and FitError says it once, uncounted
+            why = plan[-1][1]
+            return Attempt(key, snap.revision, n, dict.fromkeys(all_names, why), (), (), None,
+                           prefilter_error_message(n, why[1]))
         start, examined = self.next_start, 0
         # the nodes in order from `start` (round robin: after the last, the first), a chunk at a
         # time, until `want` are feasible; within a chunk each filter runs over the nodes the
@@ -334,12 +340,8 @@ class Scheduler:
             names, nodes = all_names[first:first + size], all_nodes[first:first + size]
             span: Any = slice(first, first + size)
             examined += size
-            for decl, constant in plan:
+            for decl, _constant in plan:  # (none rejects every node: that returned above)
                 if not names:
-                    break
-                if constant is not None:  # rejects every node: the filters after it do not matter
-                    rejected.update(dict.fromkeys(names, constant))
-                    names, nodes, span = [], [], []
                     break
                 whys = ctx.answers(decl, pod, names, nodes, span, self._run_filter)
                 if whys.count(None) != len(whys):
@@ -397,9 +399,9 @@ class Scheduler:
 
         A filter that, for this pod, gives its answer without reading the node
         (probed on one node) gives it for every node: one that lets all nodes
-        through is left out, one that rejects all is not run again, and no
-        filter after it can matter (upstream's PreFilter returning Skip, or
-        an UnschedulableAndUnresolvable PreFilter status).
+        through is left out (upstream's PreFilter returning Skip), one that
+        rejects all ends the plan, and the attempt takes its rejection as
+        PreFilter's (a rejecting PreFilter status: no filter runs on any node).
         """
         plan: list[tuple] = []
         for decl in self.filters:

@@ -301,6 +301,14 @@ def spread_normalize_values(scores: list) -> list[int]:
     return [0 if v is None else MAX_NODE_SCORE * (top - v) // high for v in scores]
 
 
+def prefilter_error_message(num_nodes: int, reasons: tuple) -> str:
+    """FitError.Error() when PreFilter rejected the pod: `0/N nodes are available: <reasons>.`
+
+    The reasons hold for every node, so they are said once, uncounted (upstream
+    leaves the per-node statuses out of the message then)."""
+    return f"0/{num_nodes} nodes are available: {', '.join(reasons)}."
+
+
 def fit_error_message(num_nodes: int, rejected: Mapping[str, tuple]) -> str:
     """FitError.Error(): `0/N nodes are available: <count reason>, ... .` sorted as strings."""
     histogram: dict[str, int] = {}

@@ -222,7 +222,8 @@ def test_a_pod_whose_claim_is_missing_says_so_and_is_scheduled_once_it_is_made(t
     c = storage_cluster(tmp_path)
     c.add(node("n1"), node("n2"), user())
     c.run()
-    message = ('0/2 nodes are available: 2 persistentvolumeclaim "data" not found. '
+    # PreFilter's rejection, said once (no per-node count), then preemption's FitError
+    message = ('0/2 nodes are available: persistentvolumeclaim "data" not found. '
                "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..")
     assert c.node_of("p") is None and c.condition("p")["message"] == message
     assert [e["message"] for e in c.events("p") if e["reason"] == "FailedScheduling"] == [message]
@@ -236,7 +237,10 @@ def test_a_pod_waits_for_its_immediate_claim_to_be_bound(tmp_path):
     c = storage_cluster(tmp_path)
     c.add(node("n1"), node("n2"), storage_class("manual", mode="Immediate"), claim(storageClassName="manual"), user())
     c.run()
-    assert c.node_of("p") is None and IMMEDIATE in c.condition("p")["message"]
+    message = (f"0/2 nodes are available: {IMMEDIATE}. "
+               "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..")
+    assert c.node_of("p") is None and c.condition("p")["message"] == message
+    assert [e["message"] for e in c.events("p") if e["reason"] == "FailedScheduling"] == [message]
     c.add(volume("disk", klass="manual", nodeAffinity=on("n2")))
     c.run()
     assert c.get("PersistentVolumeClaim", "data")["spec"]["volumeName"] == "disk"
