@@ -6,7 +6,8 @@ StorageObjectInUseProtection (the protection finalizer of a new claim or
 volume), the rule that no finalizer may be
 added to an object being deleted, names a CRD may not take, and
 `validate_or_raise`, which turns every field error of an object into one
-upstream-worded `Invalid` error; LimitRanger (`admit_limit_ranges`: a new
+upstream-worded `Invalid` error; CertificateApproval (`admit_csr_approval`:
+approving a CertificateSigningRequest needs `approve` on its signer); LimitRanger (`admit_limit_ranges`: a new
 pod's default requests and limits, then min/max/ratio; `admit_claim_limit_ranges`:
 a claim's storage min/max) and ResourceQuota (`charge_quota`: refuse a create,
 or a Service or claim update, over `status.hard`, charge it to `status.used`).
@@ -357,6 +358,21 @@ def _admit_health_check_port(staging: Staging, svc: Mapping, old: Mapping | None
     else:
         return
     raise internal_error(f"failed to allocate requested HealthCheck NodePort {port}: {reason}")
+
+
+def admit_csr_approval(staging: Staging, obj: Mapping) -> None:
+    """CertificateApproval (plugin/pkg/admission/certificates/approval): a write of a request's
+    `approval` subresource needs `approve` on the signers of its signerName.  Only API callers
+    carry RBAC; the engine's own actors are not checked."""
+    grantor = staging.grantor
+    if grantor is None:
+        return
+    signer = get_path(obj, "spec", "signerName")
+    signer = signer if isinstance(signer, str) else ""
+    if not grantor.may_sign(staging.snapshot, "approve", signer):
+        raise forbidden_error("certificatesigningrequests.certificates.k8s.io", _admission_name(obj),
+                              f"user not permitted to approve requests with signerName {json.dumps(signer)}",
+                              group="certificates.k8s.io")
 
 
 def validate_or_raise(staging: Staging, rt: ResourceType, obj: Mapping, old: Mapping | None,

@@ -330,6 +330,8 @@ class APIServer:
         if not req.subresource:
             _confirm_grant(staging, rt, req, new, old)
         admission.validate_or_raise(staging, rt, new, old, req.subresource)
+        if req.subresource == "approval":  # (validated first: a bad request is 422 whoever sends it)
+            admission.admit_csr_approval(staging, new)
         if not req.subresource:
             if (rt.group, rt.kind) == ("", "PersistentVolumeClaim"):
                 admission.admit_claim_limit_ranges(staging, new, old)

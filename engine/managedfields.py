@@ -217,11 +217,14 @@ def apply(live: Any, config: Any, entries: list[Entry], manager: str, api_versio
 
 def ignored_for(rt: Any, subresource: str | None, version: str | None = None) -> Any:
     """Upstream's reset fields: a kind with a status subresource owns its status only through
-    it, and a status write owns nothing else; a pod's ephemeral containers write owns only
+    it, and a status write owns nothing else; a CertificateSigningRequest's approval write owns
+    its status but the certificate (csrApprovalStrategy); a pod's ephemeral containers write owns only
     spec.ephemeralContainers.  A scale write owns only the replicas: a custom
     kind's at the `specReplicasPath` of `version` (upstream's ScaleHandler path mapping)."""
     if subresource in ("status", "finalize"):
         return lambda path: path[0] != "f:status"
+    if subresource == "approval":  # a CertificateSigningRequest's conditions, not its certificate
+        return lambda path: path[0] != "f:status" or path[:2] == ("f:status", "f:certificate")
     if subresource == "ephemeralcontainers":
         return lambda path: path[:2] != ("f:spec", "f:ephemeralContainers")
     if subresource == "scale":

@@ -20,6 +20,11 @@ write RBAC objects unchecked.  The caller's rules are read from the state
 before the write (the binding being created never vouches for itself); the
 default admin, edit and view roles count with the rules aggregated into them,
 on both sides: held through a binding, and granted by one.
+
+The same Grantor answers the CertificateSigningRequest approval admission
+(`may_sign`): approving or denying a request needs the `approve` verb on
+`certificates.k8s.io/signers` for its signer name (or the signer's domain
+with `/*`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from ..apierrors import forbidden_error
 from ..rbac_rules import uncovered
 from .auth import RBAC_GROUP, Attributes, User, authorized, role_rules, rules_for
 
+CERTIFICATES_GROUP = "certificates.k8s.io"
 ROLE_KINDS = {"Role": "roles", "ClusterRole": "clusterroles"}
 BINDING_KINDS = {"RoleBinding": "rolebindings", "ClusterRoleBinding": "clusterrolebindings"}
 # what an aggregationRule may gather: anything (upstream's fullAuthority)
@@ -57,6 +63,14 @@ class Grantor:
         if obj is None or group != RBAC_GROUP or kind not in {**ROLE_KINDS, **BINDING_KINDS}:
             return
         self.check(snapshot, kind, namespace, obj, old, request_name)
+
+    def may_sign(self, snapshot: Any, verb: str, signer_name: str) -> bool:
+        """IsAuthorizedForSignerName: `verb` on the `signers` resource of certificates.k8s.io named
+        `signer_name`, else named its domain's wildcard (`example.com/*`)."""
+        for name in (signer_name, signer_name.split("/")[0] + "/*"):
+            if authorized(snapshot, self.user, Attributes(verb, CERTIFICATES_GROUP, "signers", name=name)):
+                return True
+        return False
 
     def check(self, snapshot: Any, kind: str, namespace: str, obj: Mapping, old: Mapping | None,
               request_name: str | None) -> None:

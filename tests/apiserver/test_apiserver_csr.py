@@ -246,3 +246,84 @@ def test_a_main_update_changes_neither_conditions_nor_certificate(api):
     body["status"]["certificate"] = b64(CERTIFICATE_PEM)
     updated = api.update(ADMIN, body)
     assert "status" not in updated
+
+
+# ------------------------------------------------------------------ who may approve (CertificateApproval)
+
+
+def grant(api, user: str, rules: list[dict]) -> Actor:
+    """A user holding `rules` cluster-wide (a ClusterRole and its binding), as an API caller."""
+    rbac = "rbac.authorization.k8s.io"
+    api.create(ADMIN, {"apiVersion": f"{rbac}/v1", "kind": "ClusterRole", "metadata": {"name": user},
+                       "rules": rules})
+    api.create(ADMIN, {"apiVersion": f"{rbac}/v1", "kind": "ClusterRoleBinding", "metadata": {"name": user},
+                       "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": user},
+                       "subjects": [{"kind": "User", "apiGroup": rbac, "name": user}]})
+    return Actor(user, "user", None, grantor=Grantor(User(user, ("system:authenticated",))))
+
+
+APPROVAL = {"apiGroups": [GROUP], "resources": ["certificatesigningrequests/approval"], "verbs": ["update"]}
+
+
+def signers(*names: str, verb: str = "approve") -> dict:
+    return {"apiGroups": [GROUP], "resources": ["signers"], "resourceNames": list(names), "verbs": [verb]}
+
+
+def forbidden_message(call) -> str:
+    with pytest.raises(APIError) as caught:
+        call()
+    assert caught.value.code == 403 and caught.value.reason == "Forbidden"
+    return caught.value.message
+
+
+def test_approving_needs_approve_on_the_requests_signer(api):
+    made = api.create(ADMIN, csr())
+    bob = grant(api, "bob", [APPROVAL, signers("example.com/other"), signers("kubernetes.io/kube-apiserver-client",
+                                                                               verb="sign")])
+    body = with_conditions(made, condition("Approved", reason="KubectlApprove"))
+    assert forbidden_message(lambda: write(api, "jane", body, "approval", bob)) == (
+        'certificatesigningrequests.certificates.k8s.io "jane" is forbidden: '
+        'user not permitted to approve requests with signerName "kubernetes.io/kube-apiserver-client"')
+    assert "status" not in api.get(ADMIN, GROUP, KIND, "", "jane")
+    # denying is a write of the approval too
+    denial = with_conditions(made, condition("Denied"))
+    assert "not permitted to approve" in forbidden_message(lambda: write(api, "jane", denial, "approval", bob))
+
+    alice = grant(api, "alice", [APPROVAL, signers("kubernetes.io/kube-apiserver-client")])
+    approved = write(api, "jane", body, "approval", alice)
+    assert [c["type"] for c in approved["status"]["conditions"]] == ["Approved"]
+
+
+def test_approve_on_the_signers_domain_wildcard_covers_every_signer_of_the_domain(api):
+    api.create(ADMIN, csr("one", signerName="example.com/one"))
+    api.create(ADMIN, csr("two", signerName="other.io/two"))
+    carol = grant(api, "carol", [APPROVAL, signers("example.com/*")])
+    one = api.get(ADMIN, GROUP, KIND, "", "one")
+    assert write(api, "one", with_conditions(one, condition("Approved")), "approval", carol)["status"]
+    two = api.get(ADMIN, GROUP, KIND, "", "two")
+    assert 'signerName "other.io/two"' in forbidden_message(
+        lambda: write(api, "two", with_conditions(two, condition("Approved")), "approval", carol))
+
+
+def test_an_invalid_approval_is_refused_as_invalid_before_the_signer_is_checked(api):
+    made = api.create(ADMIN, csr())
+    bob = grant(api, "bob", [APPROVAL])
+    both = with_conditions(made, condition("Approved"), condition("Denied"))
+    assert causes(lambda: write(api, "jane", both, "approval", bob))[0][0] == "status.conditions[1].type"
+
+
+def test_an_approval_records_its_own_managed_fields_entry_for_the_approval_subresource(api):
+    made = api.create(ADMIN, csr())
+    body = with_conditions(made, condition("Approved", reason="KubectlApprove", message="This CSR was approved"))
+    approved = api.request(ADMIN, Request("update", GROUP, KIND, None, "jane", body, subresource="approval",
+                                          field_manager="kubectl"))
+    entries = [e for e in approved["metadata"]["managedFields"] if e.get("subresource") == "approval"]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert (entry["manager"], entry["operation"], entry["apiVersion"]) == ("kubectl", "Update",
+                                                                            "certificates.k8s.io/v1")
+    assert list(entry["fieldsV1"]) == ["f:status"]
+    [key] = [k for k in entry["fieldsV1"]["f:status"]["f:conditions"] if k.startswith("k:")]
+    assert key == 'k:{"type":"Approved"}'
+    assert set(entry["fieldsV1"]["f:status"]["f:conditions"][key]) >= {
+        ".", "f:type", "f:status", "f:reason", "f:message", "f:lastUpdateTime", "f:lastTransitionTime"}

@@ -78,3 +78,33 @@ def test_approving_and_denying_at_once_is_refused(live):
     assert json.loads(text)["message"] == (
         'CertificateSigningRequest.certificates.k8s.io "both" is invalid: status.conditions[1].type: Invalid value: '
         '"Denied": Approved and Denied conditions are mutually exclusive')
+
+
+def test_approving_needs_approve_on_the_signer_and_records_its_own_managed_fields(live):
+    create(live, "signed-by-rbac", manifest("signed-by-rbac"))
+    rules = live.root / "csr-approver.yaml"
+    rules.write_text("\n".join([
+        "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRole", "metadata: {name: csr-approver}",
+        "rules:",
+        "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests], verbs: [get, list]}",
+        "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests/approval], verbs: [update]}",
+        "---",
+        "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRoleBinding", "metadata: {name: csr-approver}",
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: csr-approver}",
+        "subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: approver}]", ""]))
+    live.kubectl("apply", "-f", str(rules))
+    refused = live.kubectl("certificate", "approve", "signed-by-rbac", "--as", "approver", check=1)
+    assert ('certificatesigningrequests.certificates.k8s.io "signed-by-rbac" is forbidden: user not permitted to '
+            'approve requests with signerName "kubernetes.io/kube-apiserver-client"') in refused.stderr
+    # (signers is no served resource, so `kubectl create clusterrole` cannot name it: a manifest does)
+    rules.write_text(rules.read_text().replace(
+        "verbs: [update]}\n",
+        "verbs: [update]}\n- {apiGroups: [certificates.k8s.io], resources: [signers], "
+        "resourceNames: [kubernetes.io/*], verbs: [approve]}\n"))
+    live.kubectl("apply", "-f", str(rules))
+    approved = live.kubectl("certificate", "approve", "signed-by-rbac", "--as", "approver")
+    assert approved.stdout.strip() == "certificatesigningrequest.certificates.k8s.io/signed-by-rbac approved"
+    doc = json.loads(live.kubectl("get", "csr", "signed-by-rbac", "-o", "json", "--show-managed-fields").stdout)
+    [entry] = [e for e in doc["metadata"]["managedFields"] if e.get("subresource") == "approval"]
+    assert entry["operation"] == "Update" and entry["manager"].startswith("kubectl")
+    assert 'k:{"type":"Approved"}' in entry["fieldsV1"]["f:status"]["f:conditions"]
