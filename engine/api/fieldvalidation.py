@@ -14,17 +14,18 @@ the client hears about them (kubectl sends `Strict` by default):
 - `Ignore`: dropped silently.
 
 A server-side apply is not decoded but converted to a typed value
-(structured-merge-diff's), which cannot hold an undeclared field whatever
-`fieldValidation` says: the request fails, a 500 without a reason, `failed to
-create typed patch object (...): .spec.replcas: field not declared in schema`
-(`check_apply`).
+(structured-merge-diff's), which cannot hold an undeclared field, nor a value
+of the wrong type, whatever `fieldValidation` says: the request fails, a 500
+without a reason, `failed to create typed patch object (...): .spec.replcas:
+field not declared in schema` or `.spec.replicas: expected numeric (int or
+float), got string` (`check_apply`).
 
 The schemas are the OpenAPI ones `discovery` serves: built-in kinds from
 `schemas.json.gz`, custom resources from their CRD's `openAPIV3Schema`
 (`x-kubernetes-preserve-unknown-fields`, `additionalProperties` and
 `x-kubernetes-embedded-resource` respected, as upstream's pruning does).
-Only unknown field *names* are reported, never types or values (that is
-validation's job), and anything a schema leaves open is never reported: a
+Outside server-side apply only unknown field *names* are reported, never
+types or values (that is validation's job), and anything a schema leaves open is never reported: a
 false "unknown field" on a valid manifest is worse than none.
 """
 
@@ -79,46 +80,139 @@ def dotted(steps: Steps) -> str:
     return out
 
 
-def prune_unknown(value: Any, schema: Any, path: Steps, found: list[Steps], patch: bool = False,
-                  typed: bool = False) -> Any:
+def prune_unknown(value: Any, schema: Any, path: Steps, found: list[Steps], patch: bool = False) -> Any:
     """`value` (at `path`) without the fields `schema` does not know; their paths appended to `found`.
 
-    With `patch`, keys starting with `$` (strategic merge directives) are kept unchecked.  With
-    `typed`, server-side apply's typed conversion decides (structured-merge-diff's, see `check_apply`).
+    With `patch`, keys starting with `$` (strategic merge directives) are kept unchecked.
+    (Server-side apply's typed conversion is `typed_errors`.)
     """
-    return _prune(value, schema, path, found, patch, typed, False)
-
-
-def _prune(value: Any, schema: Any, path: Steps, found: list[Steps], patch: bool, typed: bool, opened: bool) -> Any:
-    """`opened`: below `x-kubernetes-preserve-unknown-fields` in a typed conversion, which opens every
-    object schema inlined there to unknown fields (not one reached through a `$ref`)."""
-    if typed and _reference(schema):
-        opened = False
     schema = _resolve(schema)
     if schema is None:
         return value
-    opened = opened or (typed and bool(schema.get("x-kubernetes-preserve-unknown-fields")))
     if isinstance(value, Mapping):
-        out, undeclared = {}, False
+        out = {}
         for key, item in value.items():
             if patch and isinstance(key, str) and key.startswith("$"):
                 out[key] = item
                 continue
-            known, sub = _child(schema, key, typed)
-            if not known and not opened:
-                # (a typed conversion stops at an object's first undeclared field)
-                if not (typed and undeclared):
-                    found.append((*path, str(key)))
-                undeclared = True
+            known, sub = _child(schema, key)
+            if not known:
+                found.append((*path, str(key)))
                 continue
-            out[key] = _prune(item, sub, (*path, str(key)), found, patch, typed, opened) if sub is not None else item
+            out[key] = prune_unknown(item, sub, (*path, str(key)), found, patch) if sub is not None else item
         return out
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         items = schema.get("items")
         if not isinstance(items, Mapping):
             return value
-        return [_prune(item, items, (*path, n), found, patch, typed, opened) for n, item in enumerate(value)]
+        return [prune_unknown(item, items, (*path, n), found, patch) for n, item in enumerate(value)]
     return value
+
+
+def typed_errors(value: Any, schema: Any, path: Steps, found: list[tuple[Steps, str]], opened: bool = False) -> None:
+    """Server-side apply's typed conversion of `value` (at `path`): what structured-merge-diff's
+    validation refuses, in document order, appended to `found` as (steps, message): an object's
+    first undeclared field, and a value of the wrong type (a string where the schema says
+    integer, a scalar where it says object, ...).  A schema without a type (IntOrString,
+    Quantity: upstream's untyped unions) and null take anything.  `opened`: below
+    `x-kubernetes-preserve-unknown-fields`, which opens every object schema inlined there to
+    unknown fields (not one reached through a `$ref`)."""
+    if _reference(schema):
+        opened = False
+    schema = _resolve(schema)
+    if schema is None or value is None:
+        return
+    opened = opened or bool(schema.get("x-kubernetes-preserve-unknown-fields"))
+    wrong = _wrong_type(value, schema)
+    if wrong is not None:
+        found.append((path, wrong))
+        return
+    if isinstance(value, Mapping):
+        undeclared = False
+        for key, item in value.items():
+            known, sub = _child(schema, key, True)
+            if not known and not opened:
+                if not undeclared:  # (a typed conversion stops at an object's first undeclared field)
+                    found.append(((*path, str(key)), "field not declared in schema"))
+                undeclared = True
+            elif sub is not None:
+                typed_errors(item, sub, (*path, str(key)), found, opened)
+    elif isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        for n, item in enumerate(value):
+            typed_errors(item, schema["items"], (*path, n), found, opened)
+
+
+def _wrong_type(value: Any, schema: Mapping) -> str | None:
+    """structured-merge-diff's complaint about `value` where `schema` says its type, else None.
+    Its messages print the value as Go does (`%T`, `%v`, `%#v` of the decoded YAML)."""
+    kind = schema.get("type")
+    if kind is None and schema.get("x-kubernetes-int-or-string"):
+        return None
+    if kind == "object" or (kind is None and ("properties" in schema or "additionalProperties" in schema)):
+        return None if isinstance(value, Mapping) else f"expected map, got &{{{_go_value(value)}}}"
+    if kind == "array":
+        return None if isinstance(value, list) else f"expected list, got &{{{_go_value(value)}}}"
+    if kind in ("integer", "number") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return f"expected numeric (int or float), got {_go_type(value)}"
+    if kind == "string" and not isinstance(value, str):
+        return f"expected string, got &value.valueUnstructured{{Value:{_go_syntax(value)}}}"
+    if kind == "boolean" and not isinstance(value, bool):
+        return f"expected boolean, got &{{{_go_value(value)}}}"
+    return None
+
+
+def _go_type(value: Any) -> str:
+    """Go's %T of a decoded YAML value (unstructured: int64, float64, string, bool, slices, maps)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int64"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "[]interface {}"
+    return "map[string]interface {}"
+
+
+def _go_float(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    return repr(value)  # (the shortest repr, exponents as Go's: 1e-05, 1e+22)
+
+
+def _go_value(value: Any) -> str:
+    """Go's %v of a decoded YAML value."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _go_float(value)
+    if isinstance(value, list):
+        return "[" + " ".join(_go_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "map[" + " ".join(f"{k}:{_go_value(value[k])}" for k in sorted(value)) + "]"
+    return str(value)
+
+
+def _go_syntax(value: Any) -> str:
+    """Go's %#v of a decoded YAML value (as held in an interface{})."""
+    if value is None:
+        return "interface {}(nil)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float):
+        return _go_float(value)
+    if isinstance(value, list):
+        return "[]interface {}{" + ", ".join(_go_syntax(v) for v in value) + "}"
+    if isinstance(value, Mapping):
+        return ("map[string]interface {}{" +
+                ", ".join(f"{json.dumps(str(k))}:{_go_syntax(value[k])}" for k in sorted(value)) + "}")
+    return str(value)
 
 
 def _reference(schema: Any) -> bool:
@@ -246,12 +340,12 @@ def check_apply(rt: ResourceType, subresource: str, body: Any) -> None:
         return  # (refused: apply is served on the object and its status only)
     api_version = managedfields.applied_version(rt, body)  # (its 400s come first, as upstream's)
     version = api_version.rpartition("/")[2]
-    found: list[Steps] = []
-    prune_unknown(body, body_schema(rt, version), (), found, typed=True)
+    found: list[tuple[Steps, str]] = []
+    typed_errors(body, body_schema(rt, version), (), found)
     if not found:
         return
     shape = shape_of(rt, version)
-    errors = [f"{path_string(path_at(body, steps, shape))}: field not declared in schema" for steps in found]
+    errors = [f"{path_string(path_at(body, steps, shape))}: {message}" for steps, message in found]
     meta = body.get("metadata") if isinstance(body.get("metadata"), Mapping) else {}
     where = (f"{meta.get('namespace') or ''}/{meta.get('name') or ''}; "  # (Go's GroupVersionKind.String())
              f"{api_version.rpartition('/')[0]}/{version}, Kind={rt.kind}")

@@ -93,6 +93,54 @@ def test_declared_and_free_form_fields_pass():
     fieldvalidation.check_apply(rt, "", body)
 
 
+# ------------------------------------------------------------------ types (structured-merge-diff's validation)
+
+
+def test_a_string_where_the_schema_says_integer_is_refused_in_structured_merge_diffs_words():
+    error = refusal(BUILTIN.get("apps", "Deployment"), deployment("web", replicas="three"))
+    assert (error.code, error.reason) == (500, "")
+    assert error.message == ("failed to create typed patch object (demo/web; apps/v1, Kind=Deployment): "
+                             ".spec.replicas: expected numeric (int or float), got string")
+
+
+def test_each_scalar_type_and_structure_is_checked_with_the_value_as_go_prints_it():
+    body = deployment("web", {"imagePullPolicy": 1, "stdin": "yes", "ports": [{"containerPort": 80, "hostPort": True}]},
+                      paused="no", minReadySeconds=[1, 2], strategy="Recreate", selector=[{"app": "web"}])
+    body["metadata"]["labels"] = {"tier": 2.5, "n": 3}
+    error = refusal(BUILTIN.get("apps", "Deployment"), body)
+    assert error.message == (
+        "failed to create typed patch object (demo/web; apps/v1, Kind=Deployment): errors:\n"
+        "  .metadata.labels.tier: expected string, got &value.valueUnstructured{Value:2.5}\n"
+        "  .metadata.labels.n: expected string, got &value.valueUnstructured{Value:3}\n"
+        "  .spec.selector: expected map, got &{[map[app:web]]}\n"
+        "  .spec.paused: expected boolean, got &{no}\n"
+        "  .spec.minReadySeconds: expected numeric (int or float), got []interface {}\n"
+        "  .spec.strategy: expected map, got &{Recreate}\n"
+        '  .spec.template.spec.containers[name="web"].imagePullPolicy: expected string, got '
+        "&value.valueUnstructured{Value:1}\n"
+        '  .spec.template.spec.containers[name="web"].stdin: expected boolean, got &{yes}\n'
+        '  .spec.template.spec.containers[name="web"].ports[containerPort=80,protocol="TCP"].hostPort: '
+        "expected numeric (int or float), got bool")
+
+
+def test_untyped_unions_and_nulls_take_any_scalar_and_a_number_any_number():
+    rt = BUILTIN.get("apps", "Deployment")
+    body = deployment("web", {"resources": {"limits": {"cpu": 1.5, "memory": "1Gi"}}, "stdin": None},
+                      replicas=2.0, strategy={"rollingUpdate": {"maxSurge": 1, "maxUnavailable": "25%"}},
+                      minReadySeconds=None)
+    fieldvalidation.check_apply(rt, "", body)
+
+
+def test_a_custom_resources_declared_types_are_checked_and_what_it_leaves_open_is_not():
+    rt = crd_types(WIDGETS)
+    error = refusal(rt, widget(size="big", labels={"a": 1}, config={"x": "anything", "ports": [{"port": "p"}]}))
+    assert error.message == (
+        "failed to create typed patch object (demo/w; example.com/v1, Kind=Widget): errors:\n"
+        "  .spec.size: expected numeric (int or float), got string\n"
+        "  .spec.labels.a: expected string, got &value.valueUnstructured{Value:1}\n"
+        "  .spec.config.ports[0].port: expected numeric (int or float), got string")
+
+
 WIDGETS = widget_crd({
     "size": {"type": "integer"},
     "labels": {"type": "object", "additionalProperties": {"type": "string"}},
@@ -180,6 +228,14 @@ def test_an_existing_object_is_left_as_it_was_and_its_pods_never_see_the_field(l
 
 def pods_of(live: Live, app: str) -> list[dict]:
     return json.loads(live.kubectl("get", "pods", "-n", "demo", "-l", f"app={app}", "-o", "json").stdout)["items"]
+
+
+def test_kubectl_apply_server_side_of_a_wrong_type_fails_and_stores_nothing(live: Live):
+    result = apply(live, write(live, "wrong-type", deployment("wrong-type", replicas="three")), check=1)
+    assert result.stderr.strip() == (
+        "Error from server: failed to create typed patch object (demo/wrong-type; apps/v1, Kind=Deployment): "
+        ".spec.replicas: expected numeric (int or float), got string")
+    assert get(live, "deployment", "wrong-type") is None
 
 
 def test_a_top_level_typo_fails_whatever_the_validation_directive(live: Live):
