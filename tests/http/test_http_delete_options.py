@@ -17,6 +17,11 @@ def _delete(live, path: str, options: dict | None = None, query: str = "") -> tu
     return code, json.loads(body)
 
 
+def _configmaps(live, namespace: str) -> list[str]:
+    """The namespace's ConfigMaps but the CA bundle every namespace gets (kube-root-ca.crt)."""
+    return [n for n in _names(live, "configmaps", "-n", namespace) if n != "configmap/kube-root-ca.crt"]
+
+
 def _configmap(live, namespace: str, name: str) -> None:
     live.kubectl("create", "configmap", name, "-n", namespace, "--from-literal=a=b")
 
@@ -55,8 +60,8 @@ def test_a_dry_run_in_the_delete_body_deletes_nothing_for_one_object_or_a_collec
     code, status = _delete(live, base + "/one", {"kind": "DeleteOptions", "apiVersion": "v1", "dryRun": ["All"]})
     assert code == 200 and status["status"] == "Success"
     code, listed = _delete(live, base, {"dryRun": ["All"], "propagationPolicy": "Background"})
-    assert code == 200 and len(listed["items"]) == 2
-    assert _names(live, "configmaps", "-n", "dr2") == ["configmap/one", "configmap/two"]
+    assert code == 200 and sorted(i["metadata"]["name"] for i in listed["items"]) == ["kube-root-ca.crt", "one", "two"]
+    assert _configmaps(live, "dr2") == ["configmap/one", "configmap/two"]
 
 
 def test_without_a_body_the_query_string_carries_the_delete_options(live):
@@ -64,7 +69,7 @@ def test_without_a_body_the_query_string_carries_the_delete_options(live):
     _configmap(live, "dr3", "kept")
     code, _ = _delete(live, "/api/v1/namespaces/dr3/configmaps/kept", query="?dryRun=All")
     assert code == 200
-    assert _names(live, "configmaps", "-n", "dr3") == ["configmap/kept"]
+    assert _configmaps(live, "dr3") == ["configmap/kept"]
     code, status = _delete(live, "/api/v1/namespaces/dr3/configmaps/kept", query="?gracePeriodSeconds=soon")
     assert code == 400 and status["reason"] == "BadRequest"
 
@@ -78,7 +83,7 @@ def test_an_unsupported_dry_run_value_is_invalid_with_its_cause(live):
     code, status = _delete(live, "/api/v1/namespaces/dr4/configmaps/cm",
                            {"propagationPolicy": "Orphan", "orphanDependents": True})
     assert code == 422 and status["details"]["causes"][0]["field"] == "propagationPolicy"
-    assert _names(live, "configmaps", "-n", "dr4") == ["configmap/cm"]
+    assert _configmaps(live, "dr4") == ["configmap/cm"]
 
 
 def test_preconditions_in_the_body_refuse_a_delete_in_upstreams_words(live):
@@ -94,7 +99,7 @@ def test_preconditions_in_the_body_refuse_a_delete_in_upstreams_words(live):
     assert code == 409 and "the ResourceVersion in the precondition (1) does not match" in status["message"]
     code, _ = _delete(live, path, {"preconditions": {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]}})
     assert code == 200
-    wait_for(lambda: not _names(live, "configmaps", "-n", "dr5"), "the configmap to be gone")
+    wait_for(lambda: not _configmaps(live, "dr5"), "the configmap to be gone")
 
 
 def test_an_orphaning_delete_from_the_body_keeps_the_replicasets(live):
