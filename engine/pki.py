@@ -9,10 +9,10 @@ Ed25519 signatures are deterministic, so the same seed always gives the same
 certificate, byte for byte.  Its validity runs from 2000 to RFC 5280's "no
 expiry" date, so no clock, simulated or real, ever sees it expired.
 
-`--tls` (engine/api/certs.py) signs the API server's certificate with this
-CA, so the bundle every namespace holds is the one that verifies the server.
-A key anyone can derive from the seed protects nothing from a recon user:
-it is a local test cluster's trust, not a secret.
+A key anyone can derive from the seed protects nothing, so nothing trusts
+it: `--tls` (engine/api/certs.py) serves with a CA of its own, made at
+random for the state folder, and the published bundle does not verify that
+server (simulated pods never call it).
 """
 
 from __future__ import annotations

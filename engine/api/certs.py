@@ -1,10 +1,8 @@
-"""`--tls`: the cluster CA and a server certificate for the API, kept in the state folder.
+"""`--tls`: a self-signed CA and a server certificate for the API, kept in the state folder.
 
-STATE/pki/ca.crt (what the kubeconfig trusts) is the cluster's CA
-(engine/pki.py), the one every namespace's `kube-root-ca.crt` holds;
-apiserver.crt and apiserver.key are the server's (for 127.0.0.1, ::1,
-localhost and the address served on), signed by it.  They are made once and
-reused while they cover the address and the CA is the cluster's.
+STATE/pki/ca.crt (what the kubeconfig trusts), ca.key, apiserver.crt and
+apiserver.key (for 127.0.0.1, ::1, localhost and the address served on).
+They are made once and reused while they cover the address.
 """
 
 from __future__ import annotations
@@ -15,11 +13,9 @@ import ssl
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from engine import pki
 
 _YEARS = 10
 
@@ -35,7 +31,6 @@ def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 
 
 def _cert(subject: str, issuer: x509.Name, key, signer, ca: bool, sans: list) -> x509.Certificate:
-    """A certificate for KEY, signed by SIGNER (the cluster CA's Ed25519 key: no separate digest)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer)
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -44,7 +39,7 @@ def _cert(subject: str, issuer: x509.Name, key, signer, ca: bool, sans: list) ->
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(signer, None)
+    return builder.sign(signer, hashes.SHA256())
 
 
 def ensure_certificates(folder: Path, address: str) -> tuple[Path, Path, Path]:
@@ -52,11 +47,10 @@ def ensure_certificates(folder: Path, address: str) -> tuple[Path, Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     ca_crt, crt, key_file = folder / "ca.crt", folder / "apiserver.crt", folder / "apiserver.key"
     tag = folder / "apiserver.address"
-    ca_pem = pki.cluster_ca_pem()
-    if (crt.exists() and ca_crt.exists() and tag.exists() and tag.read_text() == address
-            and ca_crt.read_text() == ca_pem):
+    if crt.exists() and ca_crt.exists() and tag.exists() and tag.read_text() == address:
         return ca_crt, crt, key_file
-    ca_key, ca = pki.cluster_ca()
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = _cert("recon-ca", _name("recon-ca"), ca_key, ca_key, True, [])
     server_key = ec.generate_private_key(ec.SECP256R1())
     sans: list = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                   x509.IPAddress(ipaddress.ip_address("::1"))]
@@ -65,9 +59,9 @@ def ensure_certificates(folder: Path, address: str) -> tuple[Path, Path, Path]:
     except ValueError:
         sans.append(x509.DNSName(address))
     server = _cert("kube-apiserver", ca.subject, server_key, ca_key, False, sans)
+    _write_key(folder / "ca.key", ca_key)
     _write_key(key_file, server_key)
-    (folder / "ca.key").unlink(missing_ok=True)  # (the seed derives it; an older state's random key is stale)
-    ca_crt.write_text(ca_pem)
+    ca_crt.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     crt.write_bytes(server.public_bytes(serialization.Encoding.PEM))
     tag.write_text(address)
     return ca_crt, crt, key_file
