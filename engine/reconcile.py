@@ -39,7 +39,7 @@ from .dsl.compile import CompiledComponent, CompiledDecl, prefilter_test
 from .errors import SourceError
 from .evalctx import EvalContext, SetWrite, CreateWrite, DeleteWrite, rule_position, statement_column
 from .events import EVENT, Emitted, EventRecorder, object_reference
-from .kinds import CRD_GROUP, CRD_KIND, Registry
+from .kinds import BUILTINS, CRD_GROUP, CRD_KIND, Registry
 from .objects import Key, format_key, freeze, get_path, is_mapping, map_items, set_path
 from .rules import RuleSet
 from .scheduler import Scheduler
@@ -135,6 +135,7 @@ class UnservedKind:
 
 
 _BUNDLED_RULES = (Path(__file__).parent / "defaults" / "rules").resolve()  # (a link to ../rules in a checkout)
+_BUILT_IN = frozenset((t.group, t.kind) for t in BUILTINS)
 
 
 def _checked_writes(decl: CompiledDecl) -> bool:
@@ -1264,12 +1265,15 @@ class Engine:
         part of what they set: the schema of their custom resource does not declare it) —
         `DroppedFields`: the first object that lost fields — or clear it when none did."""
         first, fields, undeclared = None, {}, {}
-        checked = _checked_writes(inst[0])
+        checked, registry = _checked_writes(inst[0]), None
         for w in sets:
             if w.value is None:  # (a null set removes the field: nothing to drop)
                 continue
-            rt, obj = self.api.registry.get(*w.key[:2]), head.get(w.key)
-            if rt is None or obj is None or not (checked or rt.is_custom):
+            if not checked and w.key[:2] in _BUILT_IN:  # (recon's own rules: see _checked_writes)
+                continue
+            registry = registry or self.api.registry  # (the registry of the head: CRDs listed)
+            rt, obj = registry.get(*w.key[:2]), head.get(w.key)
+            if rt is None or obj is None:
                 continue
             version = str(obj.get("apiVersion") or "").rpartition("/")[2]
             lost = (pruned_fields(rt.schemas.get(version), w.path, w.value) if rt.is_custom
