@@ -1056,9 +1056,9 @@ def what_if(history: History, rules_dir: Path, from_rev: int = 0, extra: float =
 
     for segment in segments:
         run(segment[0].time)
-        clock.advance_to(segment[0].time)
         with store.batch():
             for record in segment:
+                clock.advance_to(record.time)  # the rules then run at the last input's time, as recorded
                 _feed(store, history, record)
     end = history.record(history.head).time if history.head > start else clock.now()
     run(end + extra)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
+from engine.cluster import Cluster
 from engine.history import History, quiet_point, rule_of, what_if
+from engine.wal import open_store
 
 from history_helpers import ADMIN, REPO, recon, surge_rules
 
@@ -42,6 +46,21 @@ def test_a_modified_replicaset_rule_diverges_where_the_replicaset_first_created_
     pods = lambda snap: [k for k in snap.objects if k[1] == "Pod"]  # noqa: E731
     assert len(pods(result.new.snapshot(result.new.head))) == len(pods(recording.store.head)) + 2
     assert any(c.old is None and c.key[1] == "Pod" for c in result.end_changes())
+
+
+def test_a_folder_applied_seconds_after_the_bootstrap_is_remade_at_its_recorded_time(tmp_path):
+    shutil.copytree(REPO / "manifests", tmp_path / "manifests")
+    store = open_store(tmp_path / "state")
+    cluster = Cluster(store, REPO / "rules", simulated=True)
+    cluster.clock.advance(6)  # as in a live run: the folder is read and applied after the bootstrap
+    result, run = cluster.sync(tmp_path / "manifests", cluster.clock.now() + 600)
+    assert not result.errors and run.converged
+    store.close()
+    history = History.open(tmp_path / "state")
+    assert history.record(2).time == history.record(1).time + 6
+    result = what_if(history, REPO / "rules")
+    assert result.divergence is None and result.end_changes() == []
+    assert result.new.record(history.head).time == history.record(history.head).time
 
 
 @pytest.fixture
