@@ -100,19 +100,26 @@ class Cluster:
         self.clock = SimClock(start) if simulated else WallClock(floor=store.head.time)
         store.clock = self.clock.now
         self.api = APIServer(store, self.clock)
+        rules = self._rules(rules_dir)  # first: a broken rule file refuses the start before anything is written
         self.api.bootstrap()
-        self.engine = self._engine(rules_dir)
+        self.engine = self._engine(rules)
 
-    def _engine(self, rules_dir: Path | None) -> Any:
-        """The rule engine, or None when there are no rules (then the folder is only applied)."""
+    @staticmethod
+    def _rules(rules_dir: Path | None) -> Any:
+        """The compiled rules, or None when there are none (then the folder is only applied)."""
         try:
-            from .reconcile import Engine
             from .rules import load_rules
         except ImportError:
             return None
-        if not has_rules(rules_dir):
+        return load_rules(rules_dir) if has_rules(rules_dir) else None
+
+    def _engine(self, rules: Any) -> Any:
+        """The rule engine running `rules`, or None without rules."""
+        if rules is None:
             return None
-        engine = Engine(self.api, load_rules(rules_dir), self.clock)
+        from .reconcile import Engine
+
+        engine = Engine(self.api, rules, self.clock)
         engine.between_rounds = self.gate.let_in
         return engine
 

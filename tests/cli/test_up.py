@@ -198,3 +198,11 @@ def test_a_broken_rule_file_is_reported_with_its_position(tmp_path):
     (tmp_path / "rules" / "broken.rules").write_text("this is not a rule\n")
     proc = recon("up", "manifests", "--once", cwd=tmp_path, check=1)
     assert proc.stderr.startswith("rules/broken.rules:1:") and "Traceback" not in proc.stderr
+
+
+def test_a_start_refused_for_a_broken_rule_file_writes_no_revision(tmp_path):
+    copy_example(tmp_path)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "broken.rules").write_text("this is not a rule\n")
+    recon("up", "manifests", "--once", cwd=tmp_path, check=1)
+    assert "the history is empty" in recon("history", cwd=tmp_path, check=0).stderr
