@@ -19,7 +19,6 @@ import orjson
 
 from . import history as H
 from .errors import ReconError, UsageError
-from .kinds import Registry
 from .store import _plain
 from .timeutil import format_time
 from .wal import StateError
@@ -229,23 +228,24 @@ def _usage(message: str) -> Exception:
     return UsageError(message)
 
 
-def _key(history: H.History, text: str, namespace: str) -> tuple:
-    """KIND/NAME → key, kinds resolved as kubectl does (CRDs of the latest state too)."""
+def _key(history: H.History, text: str, namespace: str, at: int | None = None) -> tuple:
+    """KIND/NAME → key, kinds resolved as kubectl does, against the CRDs of the history (`_resolve`)."""
     kind, slash, name = text.partition("/")
     if not slash or not name:
         raise _usage(f"expected KIND/NAME (e.g. pod/web-1), got {text!r}")
-    rt = _resolve(history, kind)
+    rt = _resolve(history, kind, at)
     return (rt.group, rt.kind, namespace if rt.namespaced else "", name)
 
 
-def _resolve(history: H.History, kind: str) -> Any:
-    """A kind name as kubectl resolves it: built-ins first, else the CRDs of the latest state."""
+def _resolve(history: H.History, kind: str, at: int | None = None) -> Any:
+    """A kind name as kubectl resolves it: built-ins first, else the CRDs of revision `at` (default:
+    the newest), else those of any revision (a kind whose CRD was deleted later still names its objects)."""
     from .kinds import BUILTIN, UnknownKind
 
     try:
         return BUILTIN.resolve(kind)
     except UnknownKind:
-        return Registry.for_snapshot(history.snapshot(history.head)).resolve(kind)
+        return H.kinds_at(history, at).resolve(kind)
 
 
 def _open(args: argparse.Namespace) -> H.History:
@@ -439,7 +439,7 @@ def run_explain(args: argparse.Namespace) -> int:
         raise _usage(str(exc)) from None
     found = _open(args)
     at = found.head if args.at is None else revision(found, args.at, "--at")
-    key = _written(found, _key(found, args.object, args.namespace))
+    key = _written(found, _key(found, args.object, args.namespace, at))
     obj = found.at(key, at) if path else None
     path = H.resolve_field(obj, path)  # metadata.labels.kubernetes.io/hostname: the label, unquoted
     rules = Path(args.rules) if args.rules else local_or_bundled("rules")
@@ -609,9 +609,9 @@ def _run_invariant(args: argparse.Namespace) -> tuple[H.History, tuple[str, str]
 
 
 def _served(found: H.History) -> set[str]:
-    """The kinds an invariant may query: those of the latest state (built-ins and its CRDs), as the
+    """The kinds an invariant may query: the built-ins and those of the history's CRDs, as the
     rule language names them (`Kind`, `group/Kind`); a query of any other kind would find nothing."""
-    registry = Registry.for_snapshot(found.snapshot(found.head))
+    registry = H.kinds_at(found)
     return {rt.kind for rt in registry} | {f"{rt.group}/{rt.kind}" for rt in registry if rt.group}
 
 
@@ -637,7 +637,7 @@ def _check_kind(found: H.History, name: str) -> tuple[str, str]:
 
     group, slash, kind = name.rpartition("/")
     if slash:  # the rule language's GROUP/Kind
-        rt = Registry.for_snapshot(found.snapshot(found.head)).get(group, kind) if kind else None
+        rt = H.kinds_at(found).get(group, kind) if kind else None
         if rt is None:
             raise _usage(f"--kind {name}: no kind {kind!r} in API group {group!r}")
         return (rt.group, rt.kind)
@@ -657,12 +657,12 @@ def run_describe(args: argparse.Namespace) -> int:
     at = found.head if args.at is None else revision(found, args.at, "--at")
     snap = found.snapshot(at)
     if "/" in args.kind or args.name:
-        keys = [_key(found, args.kind if "/" in args.kind else f"{args.kind}/{args.name}", args.namespace)]
+        keys = [_key(found, args.kind if "/" in args.kind else f"{args.kind}/{args.name}", args.namespace, at)]
         if snap.get(keys[0]) is None:
             where = f" in namespace {keys[0][2]}" if keys[0][2] else ""
             raise ReconError(f"{H.ref(keys[0])} not found{where} at revision {at}{elsewhere(snap, keys[0])}")
     else:  # every object of the kind in the namespace, as kubectl describe KIND
-        rt = Registry.for_snapshot(found.snapshot(found.head)).resolve(args.kind)
+        rt = _resolve(found, args.kind, at)
         keys = snap.keys(rt.group, rt.kind, args.namespace if rt.namespaced else None)
         if not keys and rt.namespaced:  # (naming the namespaces that hold some: a forgotten -n)
             print(f"No resources found in {args.namespace} namespace." + _hint("exist in", [

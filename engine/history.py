@@ -40,6 +40,7 @@ import attrs
 import yaml
 
 from .errors import ReconError
+from .kinds import CRD_GROUP, CRD_KIND, Registry, crd_types, registers
 from .objects import MISSING as _MISSING, Key, lookup, thaw
 from .logindex import LogIndex, frame_crc
 from .store import CommitRecord, Interner, Snapshot, Store, Txn, apply_record, Op
@@ -368,6 +369,11 @@ class History:
         revs = revs if until is None else [r for r in revs if r <= until]
         return revs if not_by is None else [r for r in revs if who(self.record(r)) != not_by]
 
+    def keys_of(self, group: str, kind: str) -> list[Key]:
+        """Every key of kind (group, kind) that the base state holds or a revision wrote."""
+        written = {key for key in self._by_key if key[:2] == (group, kind)}
+        return sorted(written.union(self.base.keys(group, kind, None)))
+
     def version(self, key: Key, revision: int) -> Any:
         """The object as revision `revision` wrote it (None: deleted)."""
         for op in self.record(revision).ops:
@@ -492,11 +498,42 @@ class StoredHistory(History):
                 raise StateError(self.log.path, f"the history log is damaged after revision {rev} "
                                  f"({reader.problem}); run 'recon replay' for details")
 
+    def keys_of(self, group: str, kind: str) -> list[Key]:
+        return [key for key in self.index.keys_of(group, kind) if self.revisions_of(key)]
+
     def revisions_of(self, key: Key, until: int | None = None, not_by: str | None = None) -> list[int]:
         return self.index.revisions(tuple(key), self.head if until is None else min(until, self.head), not_by)
 
 
 # ---------------------------------------------------------------- history lines
+
+
+def kinds_at(history: History, at: int | None = None) -> Registry:
+    """The kinds a name may mean in `history` at revision `at` (default: the newest): the built-ins,
+    the CRDs of that revision, then the kinds of the history's other CRDs, each as it was last
+    registered, so that an object is named by its kind before its CRD came or after it went."""
+    snap = history.snapshot(history.head if at is None else at)
+    current = Registry.for_snapshot(snap)
+    others = {}
+    for key in history.keys_of(CRD_GROUP, CRD_KIND):
+        crd = _last_registered(history, key, snap)
+        if crd is not None:
+            rt = crd_types(crd)
+            if (rt.group, rt.kind) not in current:
+                others.setdefault((rt.group, rt.kind), rt)
+    return Registry((*current, *others.values())) if others else current
+
+
+def _last_registered(history: History, key: Key, snap: Snapshot) -> Any:
+    """The last version of CRD `key` that registered its kind, unless `snap` has it registered."""
+    if snap.get(key) is not None and registers(snap.get(key)):
+        return None
+    for rev in reversed(history.revisions_of(key)):
+        crd = history.version(key, rev)
+        if crd is not None and registers(crd):
+            return crd
+    crd = history.base.get(key)
+    return crd if crd is not None and registers(crd) else None
 
 
 def summarize(record: CommitRecord, previous: Mapping, namespace: str | None = None) -> list[str]:
@@ -1110,8 +1147,6 @@ class _Kinds:
     def resolve(self, kind_ref: Any) -> tuple[str, str] | None:
         if kind_ref.group is not None:
             return (kind_ref.group, kind_ref.kind)
-        from .kinds import Registry
-
         rt = Registry.for_snapshot(self.snap).find_kind(kind_ref.kind)
         return None if rt is None else (rt.group, rt.kind)
 

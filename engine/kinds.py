@@ -339,14 +339,14 @@ class Registry:
         cached = _REGISTRIES.get(signature)
         if cached is not None and all(a is b for a, b in zip(cached[0], crds)):
             return cached[1]
-        registry = cls(BUILTINS + tuple(_crd_type(c) for c in crds if _registers(c)))
+        registry = cls(BUILTINS + tuple(_crd_type(c) for c in crds if registers(c)))
         if len(_REGISTRIES) > 64:
             _REGISTRIES.clear()
         _REGISTRIES[signature] = (crds, registry)
         return registry
 
 
-def _registers(crd: Mapping) -> bool:
+def registers(crd: Mapping) -> bool:
     """A CRD registers its kind while it exists and is not being deleted."""
     return not get_path(crd, "metadata", "deletionTimestamp") and bool(get_path(crd, "spec", "names", "kind"))
 

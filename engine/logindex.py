@@ -345,6 +345,16 @@ class LogIndex:
         return revs
 
 
+    def keys_of(self, group: str, kind: str) -> list[tuple]:
+        """Every key of kind (group, kind) that an indexed revision wrote, in order."""
+        prefix = orjson.dumps([group, kind]).decode()[:-1] + ","
+        texts = {key for key in self._tail_keys if key.startswith(prefix)}
+        if self.db is not None:
+            texts.update(key for (key,) in self.db.execute(
+                "SELECT key FROM keys WHERE substr(key, 1, ?) = ?", (len(prefix), prefix)))
+        return sorted(tuple(orjson.loads(text)) for text in texts)
+
+
 def writer(actor: str, cause) -> str:
     """Who wrote a record, as history lines name it: the rule, the scheduler, else the actor."""
     head = cause[0] if cause else None

@@ -11,7 +11,7 @@ from engine.objects import key_of
 from engine.store import Txn, put
 from engine.wal import LOG_HEADER, Checkpoints, load_snapshot, open_store
 
-from store_helpers import config_map
+from store_helpers import config_map, pod
 
 
 def write(folder, commits: int, every: int = 10, prefix: str = "c"):
@@ -41,6 +41,21 @@ def test_the_index_lists_the_revisions_that_wrote_each_key_after_reopening(tmp_p
         assert index.revisions(key) == revs
         assert index.revisions(key, until=500) == [r for r in revs if r <= 500]
         assert index.revisions(key, not_by="a0") == [r for r in revs if r % 2 == 0]
+
+
+def test_the_index_lists_the_keys_of_a_kind_saved_and_not_yet_saved(tmp_path):
+    folder = tmp_path / "state"
+    wrote, _ = write(folder, 8)
+    store = open_store(folder)  # (still open: what it commits now is read from the log, not the file)
+    try:
+        late = (config_map("late"), pod("p1"))
+        store.commit(Txn(tuple(put(obj) for obj in late), actor="a0"), time=9.0)
+        index = reader(folder)
+        assert (index.covered, index.last) == (8, 9)
+        assert index.keys_of("", "ConfigMap") == sorted([*wrote, key_of(late[0])])
+        assert index.keys_of("", "Pod") == [key_of(late[1])] and index.keys_of("apps", "Pod") == []
+    finally:
+        store.close()
 
 
 def test_a_record_read_through_the_index_is_the_one_written(tmp_path):
