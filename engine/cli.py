@@ -28,7 +28,7 @@ from . import cli_history, selectors
 from .apierrors import APIError
 from .errors import ReconError, SourceErrors, UsageError
 from .kinds import Registry, ResourceType
-from .cluster import Cluster, bundled, local_or_bundled  # noqa: F401 (bundled: public)
+from .cluster import Cluster, bundled, local_or_bundled, rules_folder  # noqa: F401 (bundled: public)
 from .history import BlockYAML
 from .manifests import ApplyResult, object_ref
 from .objects import get_path, key_of, thaw
@@ -215,11 +215,9 @@ def _add_get(commands: argparse._SubParsersAction) -> None:
 
 def _run_up(args: argparse.Namespace) -> int:
     folder = Path(args.dir) if args.dir else local_or_bundled("manifests")
-    rules_dir = Path(args.rules) if args.rules else local_or_bundled("rules")
+    rules_dir = rules_folder(args.rules)
     if not folder.exists():
         raise ReconError(f"{folder}: no such manifests folder")
-    if args.rules and not rules_dir.exists():
-        raise ReconError(f"{rules_dir}: no such rules folder")
     if args.rules and rules_dir.is_dir() and not any(rules_dir.rglob("*.rules")) and not args.quiet:
         print(f"warning: {rules_dir}: no .rules files in this folder: no controller, scheduler or kubelet "
               "runs", file=sys.stderr)
@@ -409,7 +407,7 @@ def _run_diff(args: argparse.Namespace) -> int:
         raise UsageError("expected one folder: recon diff [DIR] (or revisions: recon diff REV1 [REV2])")
     try:
         folder = Path(args.targets[0]) if args.targets else local_or_bundled("manifests")
-        rules_dir = Path(args.rules) if args.rules else local_or_bundled("rules")
+        rules_dir = rules_folder(args.rules)
         if not folder.exists():
             raise ReconError(f"{folder}: no such manifests folder")
         try:

@@ -431,8 +431,9 @@ def _plan_diff(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    from .cluster import local_or_bundled
+    from .cluster import rules_folder
 
+    rules = rules_folder(args.rules)
     try:
         path = H.field_path(args.field)
     except H.FieldPathError as exc:
@@ -442,7 +443,6 @@ def run_explain(args: argparse.Namespace) -> int:
     key = _written(found, _key(found, args.object, args.namespace, at))
     obj = found.at(key, at) if path else None
     path = H.resolve_field(obj, path)  # metadata.labels.kubernetes.io/hostname: the label, unquoted
-    rules = Path(args.rules) if args.rules else local_or_bundled("rules")
     steps = H.explain(found, key, path, at, scheduling=H.scheduling_from(rules))
     value = H.lookup(obj, path) if obj is not None else H._MISSING
     print(H.format_chain(steps, key, path, value, at))
@@ -497,9 +497,9 @@ def run_replay(args: argparse.Namespace) -> int:
 
 
 def _what_if(args: argparse.Namespace) -> int:
-    rules = Path(args.rules)
-    if not rules.is_dir():
-        raise ReconError(f"{rules}: no such rules folder")
+    from .cluster import rules_folder
+
+    rules = rules_folder(args.rules)
     if not any(rules.rglob("*.rules")):
         raise ReconError(f"{rules}: no .rules files in this folder")
     found = _open(args)

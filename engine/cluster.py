@@ -15,6 +15,7 @@ from typing import Any
 
 from .apiserver import APIServer
 from .clock import EPOCH, SimClock, WallClock
+from .errors import UsageError
 from .manifests import ApplyResult, apply_folder, load_folder
 
 
@@ -26,6 +27,21 @@ def bundled(name: str) -> Path:
 def local_or_bundled(name: str) -> Path:
     """./NAME when it exists, else the copy bundled with recon."""
     return Path(name) if Path(name).is_dir() else bundled(name)
+
+
+def rules_folder(given: str | None) -> Path:
+    """The rules folder of a command's --rules DIR (default: ./rules, else the bundled rules).
+
+    A DIR that is not a folder is a usage mistake (exit 2): run without the
+    rules it meant, a command would answer for a cluster with no controllers.
+    """
+    if not given:
+        return local_or_bundled("rules")
+    folder = Path(given)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such rules folder" if not folder.exists() else
+                         f"{folder}: not a folder (--rules takes the folder that holds the .rules files)")
+    return folder
 
 
 def has_rules(folder: Path | None) -> bool:
