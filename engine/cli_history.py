@@ -498,12 +498,17 @@ def run_replay(args: argparse.Namespace) -> int:
 
 def _what_if(args: argparse.Namespace) -> int:
     from .cluster import rules_folder
+    from .errors import SourceErrors
 
     rules = rules_folder(args.rules)
     if not any(rules.rglob("*.rules")):
-        raise ReconError(f"{rules}: no .rules files in this folder")
+        raise _usage(f"{rules}: no .rules files in this folder")
     found = _open(args)
-    result = H.what_if(found, rules, revision(found, args.from_rev, "--from") or 0)
+    try:
+        result = H.what_if(found, rules, revision(found, args.from_rev, "--from") or 0)
+    except SourceErrors as exc:  # (rules that do not load: no answer, not "the histories differ")
+        print(exc, file=sys.stderr)
+        return 2
     print(f"re-executed from revision {result.start} with the rules in {rules}: "
           f"{result.inputs} external input(s) fed at their recorded times")
     print(f"recorded history ends at revision {found.head}; the new one at {result.new.head}")

@@ -56,8 +56,17 @@ def test_a_what_if_refuses_to_and_a_rules_folder_without_rules(state, tmp_path):
     err = recon("replay", "--rules", "rules", "--to", "5", "--state", "s", cwd=state, check=2).stderr
     assert "--to is for a replay that verifies" in err
     (tmp_path / "none").mkdir()
-    err = recon("replay", "--rules", str(tmp_path / "none"), "--state", "s", cwd=state, check=1).stderr
-    assert err == f"error: {tmp_path / 'none'}: no .rules files in this folder\n"
+    err = recon("replay", "--rules", str(tmp_path / "none"), "--state", "s", cwd=state, check=2).stderr
+    assert err.startswith(f"error: {tmp_path / 'none'}: no .rules files in this folder\n")
+
+
+def test_a_what_if_with_a_broken_rule_file_is_a_usage_mistake_not_histories_that_differ(state, tmp_path):
+    rules = tmp_path / "broken"
+    shutil.copytree(state / "rules", rules)
+    (rules / "extra.rules").write_text("rule broken for x in\n")
+    proc = recon("replay", "--rules", str(rules), "--state", "s", cwd=state, check=2)
+    assert proc.stderr.startswith(f"{rules / 'extra.rules'}:1:") and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
 
 
 def test_history_of_an_actor_that_wrote_nothing_says_so_with_the_closest_name(state):
