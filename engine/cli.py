@@ -423,11 +423,12 @@ def _run_diff(args: argparse.Namespace) -> int:
     except ReconError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json:
-        print(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
-    else:
-        print(plan_text(plan), end="")
-        _report(plan.result, None, None)
+    with cli_history.reader_may_leave():
+        if args.json:
+            print(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
+        else:
+            print(plan_text(plan), end="")
+            _report(plan.result, None, None)
     if plan.result.errors:
         return 2
     return 1 if plan.changed else 0
@@ -758,13 +759,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    code = 0
     try:
         code = args.func(args)
         sys.stdout.flush()  # (here: a reader that left shows up as a BrokenPipeError below)
         return code
     except BrokenPipeError:  # `recon get pods -A | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the exit's own flush)
-        return 0
+        return code  # (the command's answer, when it had one before the reader left)
     except UsageError as exc:
         print(f"error: {exc}\nSee 'recon {args.command} -h' for help and examples.", file=sys.stderr)
         return 2

@@ -11,7 +11,8 @@ import difflib
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,17 @@ def _usage(message: str) -> Exception:
     return UsageError(message)
 
 
+@contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """Around a command's printing: a reader that leaves early (`| head`) ends the printing, not
+    the command, so an exit code that answers (diff, replay --rules, check) does not depend on it."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (the exit's own flush too)
+
+
 def _key(history: H.History, text: str, namespace: str, at: int | None = None) -> tuple:
     """KIND/NAME → key, kinds resolved as kubectl does, against the CRDs of the history (`_resolve`)."""
     kind, slash, name = text.partition("/")
@@ -343,7 +355,7 @@ def run_history(args: argparse.Namespace) -> int:
     key = _written(found, _key(found, args.object, args.namespace or "default")) if args.object else None
     # (-n without KIND/NAME: that namespace's revisions; none given, or -A: every namespace, as always)
     namespace = args.namespace if key is None and not args.all_namespaces else None
-    try:
+    with reader_may_leave():  # (`recon history | head`: the reader has what it wanted)
         if not _print_lines(args, found, key, since, until, namespace):
             if found.head == 0:
                 print("No revisions yet: the history is empty.", file=sys.stderr)
@@ -352,8 +364,6 @@ def run_history(args: argparse.Namespace) -> int:
                       file=sys.stderr)
             elif namespace is not None:
                 print(f"No revisions found in {namespace} namespace.", file=sys.stderr)  # (as get's)
-    except BrokenPipeError:  # `recon history | head`: the reader has what it wanted
-        sys.stdout = open(os.devnull, "w")
     return 0
 
 
@@ -411,8 +421,9 @@ def run_diff(args: argparse.Namespace) -> int:
     except ReconError as exc:  # (2, not 1, which says the revisions differ: as kubectl diff)
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    for change in changes:
-        print(change.yaml_diff(f"@{rev1}", f"@{rev2}"), end="")
+    with reader_may_leave():
+        for change in changes:
+            print(change.yaml_diff(f"@{rev1}", f"@{rev2}"), end="")
     if not changes:
         print(f"no changes between revisions {rev1} and {rev2}", file=sys.stderr)
     return 1 if changes else 0  # (as `recon diff DIR` and kubectl diff: 1 when something changed)
@@ -509,6 +520,12 @@ def _what_if(args: argparse.Namespace) -> int:
     except SourceErrors as exc:  # (rules that do not load: no answer, not "the histories differ")
         print(exc, file=sys.stderr)
         return 2
+    with reader_may_leave():
+        _print_what_if(found, rules, result)
+    return 0 if result.divergence is None else 1
+
+
+def _print_what_if(found: H.History, rules: Path, result: H.WhatIf) -> None:
     print(f"re-executed from revision {result.start} with the rules in {rules}: "
           f"{result.inputs} external input(s) fed at their recorded times")
     print(f"recorded history ends at revision {found.head}; the new one at {result.new.head}")
@@ -516,7 +533,7 @@ def _what_if(args: argparse.Namespace) -> int:
         print(f"warning: {message}", file=sys.stderr)
     if result.divergence is None:
         print("no divergence: the new rules make the same history")
-        return 0
+        return
     rev = result.divergence
     print(f"first divergence at revision {rev}:")
     for label, hist in (("recorded", found), ("new", result.new)):
@@ -528,7 +545,6 @@ def _what_if(args: argparse.Namespace) -> int:
         print(f"  {line}")
     for change in changes:
         print(change.yaml_diff("(recorded)", "(new)"), end="")
-    return 1
 
 
 def _by_kind(changes: list[H.Change]) -> list[str]:
@@ -577,7 +593,9 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"error: cannot check the invariant: {exc}", file=sys.stderr)
         return 2
     if result.violation is not None:
-        return _report_violation(args, found, result)
+        with reader_may_leave():
+            _report_violation(args, found, result)
+        return 1
     what = f"for every {kind[1]}" if kind else "at every revision"
     print(f"invariant holds {what} in revisions {result.start}..{result.end} "
           f"({result.evaluations} evaluation(s))")
@@ -620,8 +638,8 @@ def _served(found: H.History) -> set[str]:
     return {rt.kind for rt in registry} | {f"{rt.group}/{rt.kind}" for rt in registry if rt.group}
 
 
-def _report_violation(args: argparse.Namespace, found: H.History, result: H.InvariantResult) -> int:
-    """The failing revision, who wrote it and why, and the causal chain of the object (exit 1)."""
+def _report_violation(args: argparse.Namespace, found: H.History, result: H.InvariantResult) -> None:
+    """The failing revision, who wrote it and why, and the causal chain of the object."""
     bad = result.violation
     subject = f" for {H.ref(bad.key)}" + (f" -n {bad.key[2]}" if bad.key[2] else "") if bad.key else ""
     gives = f"cannot be evaluated: {bad.error}" if bad.error else f"gives {H._show(bad.value)}"
@@ -633,7 +651,6 @@ def _report_violation(args: argparse.Namespace, found: H.History, result: H.Inva
     if key is not None:
         steps = H.explain(found, key, (), bad.revision)
         print(H.format_chain(steps, key, ()))
-    return 1
 
 
 def _check_kind(found: H.History, name: str) -> tuple[str, str]:

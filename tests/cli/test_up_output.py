@@ -69,7 +69,7 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
         proc.stdout.readline()
         proc.stdout.close()  # as `| head -1` does
         err = proc.stderr.read().decode()
-        assert proc.wait(timeout=60) == 0, err
+        assert proc.wait(timeout=60) == code, err  # (the answer, whether or not it was read)
         assert "Traceback" not in err and "BrokenPipe" not in err
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
-from history_helpers import example_run, recon, surge_rules
+from history_helpers import ENTRY_POINT, example_run, recon, surge_rules
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +236,34 @@ def test_a_failing_invariant_shows_its_revision_as_the_history_listing_does(stat
     rev = out[0].split()[4]
     listed = recon("history", "--since", rev, "--until", rev, "--state", "s", cwd=state).stdout
     assert out[1] + "\n" == listed and "  demo  " in listed
+
+
+def recon_to_a_closed_pipe(*args: str, cwd) -> int:
+    """The exit code of `recon ARGS` whose standard output is a pipe nobody reads (its reader is
+    closed before it starts, as `| head` does after its lines): every write of it fails."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run([sys.executable, "-c", ENTRY_POINT, *args], cwd=cwd, stdout=write,
+                              stderr=subprocess.DEVNULL, timeout=120).returncode
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("command, answer", [
+    (["replay", "--rules", "SURGE"], 1),
+    (["replay", "--rules", "rules"], 0),
+    (["diff", "5", "60"], 1),
+    (["diff", "EDITED"], 1),
+    (["check", "--invariant", "count(Pod) > 100"], 1),
+])
+def test_the_exit_code_of_a_command_that_answers_does_not_depend_on_its_reader(state, tmp_path, command, answer):
+    if "SURGE" in command:
+        command[command.index("SURGE")] = str(surge_rules(state / "rules", tmp_path / "surge"))
+    if "EDITED" in command:  # (the folder with web scaled 3 → 4)
+        shutil.copytree(state / "manifests", tmp_path / "edited")
+        web = tmp_path / "edited" / "web.yaml"
+        web.write_text(web.read_text().replace("replicas: 3", "replicas: 4", 1))
+        command[command.index("EDITED")] = str(tmp_path / "edited")
+    assert recon(*command, "--state", "s", cwd=state, check=None).returncode == answer
+    assert recon_to_a_closed_pipe(*command, "--state", "s", cwd=state) == answer
