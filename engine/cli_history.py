@@ -661,13 +661,21 @@ def _check_kind(found: H.History, name: str) -> tuple[str, str]:
     if slash:  # the rule language's GROUP/Kind
         rt = H.kinds_at(found).get(group, kind) if kind else None
         if rt is None:
-            raise _usage(f"--kind {name}: no kind {kind!r} in API group {group!r}")
+            raise _usage(f"--kind {name}: no kind {kind!r} in API group {group!r}{_kind_hint(found, name)}")
         return (rt.group, rt.kind)
     try:
         rt = _resolve(found, name)
     except UnknownKind as exc:
-        raise _usage(f"--kind {name}: {exc}") from None
+        raise _usage(f"--kind {name}: {exc}{_kind_hint(found, name)}") from None
     return (rt.group, rt.kind)
+
+
+def _kind_hint(found: H.History, name: str) -> str:
+    """'; did you mean Greeting?' for a misspelt --kind: the closest kind an invariant may query, as
+    the expression's own checker suggests one (case aside: `greting` is close to Greeting too)."""
+    kinds = {kind.lower(): kind for kind in _served(found)}
+    close = difflib.get_close_matches(name.lower(), sorted(kinds), n=1, cutoff=0.6)
+    return f"; did you mean {kinds[close[0]]}?" if close else ""
 
 
 def run_describe(args: argparse.Namespace) -> int:

@@ -116,6 +116,21 @@ def test_kind_may_be_given_as_the_rule_languages_group_and_kind(scaled_to_zero):
     assert "--kind apps/Deploymnet: no kind 'Deploymnet' in API group 'apps'" in err
 
 
+@pytest.mark.parametrize("kind, closest", [
+    ("WebAp", "WebApp"), ("deploymnt", "Deployment"), ("apps/Deploymnet", "apps/Deployment"),
+    ("example.com/WebAp", "example.com/WebApp")])
+def test_a_misspelt_kind_is_refused_with_the_closest_kind_as_in_an_expression(scaled_to_zero, kind, closest):
+    cwd, _ = scaled_to_zero
+    err = recon("check", "--invariant", "true", "--kind", kind, "--state", "s", cwd=cwd, check=2).stderr
+    assert err.startswith(f"error: --kind {kind}: ") and err.splitlines()[0].endswith(f"; did you mean {closest}?")
+
+
+def test_a_kind_like_no_other_is_refused_without_a_suggestion(scaled_to_zero):
+    cwd, _ = scaled_to_zero
+    err = recon("check", "--invariant", "true", "--kind", "Qzxv", "--state", "s", cwd=cwd, check=2).stderr
+    assert err.startswith("error: --kind Qzxv: ") and "did you mean" not in err
+
+
 def test_a_query_of_a_kind_the_cluster_does_not_serve_is_refused_with_the_closest_kind(scaled_to_zero):
     cwd, _ = scaled_to_zero  # (the example cluster defines the custom kind WebApp)
     proc = recon("check", "--invariant", "count(WebAp) == 0 and Nmespace[\"demo\"] != null", "--state", "s",
