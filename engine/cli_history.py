@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from . import history as H
-from .errors import ReconError, UsageError
+from .errors import ReconError, SourceErrors, UsageError
 from .store import _plain
 from .timeutil import format_time
 from .wal import StateError
@@ -509,7 +509,6 @@ def run_replay(args: argparse.Namespace) -> int:
 
 def _what_if(args: argparse.Namespace) -> int:
     from .cluster import rules_folder
-    from .errors import SourceErrors
 
     rules = rules_folder(args.rules)
     if not any(rules.rglob("*.rules")):
@@ -613,7 +612,6 @@ class CannotCheck(ReconError):
 def _run_invariant(args: argparse.Namespace) -> tuple[H.History, tuple[str, str] | None, H.InvariantResult]:
     """Open the state, compile the expression and evaluate it over the revisions asked for."""
     from .dsl.compile import compile_expression
-    from .errors import SourceErrors
 
     found = _open(args)
     kind = _check_kind(found, args.kind) if args.kind else None

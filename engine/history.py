@@ -505,9 +505,6 @@ class StoredHistory(History):
         return self.index.revisions(tuple(key), self.head if until is None else min(until, self.head), not_by)
 
 
-# ---------------------------------------------------------------- history lines
-
-
 def kinds_at(history: History, at: int | None = None) -> Registry:
     """The kinds a name may mean in `history` at revision `at` (default: the newest): the built-ins,
     the CRDs of that revision, then the kinds of the history's other CRDs, each as it was last
@@ -526,7 +523,8 @@ def kinds_at(history: History, at: int | None = None) -> Registry:
 
 def _last_registered(history: History, key: Key, snap: Snapshot) -> Any:
     """The last version of CRD `key` that registered its kind, unless `snap` has it registered."""
-    if snap.get(key) is not None and registers(snap.get(key)):
+    now = snap.get(key)
+    if now is not None and registers(now):
         return None
     for rev in reversed(history.revisions_of(key)):
         crd = history.version(key, rev)
@@ -534,6 +532,9 @@ def _last_registered(history: History, key: Key, snap: Snapshot) -> Any:
             return crd
     crd = history.base.get(key)
     return crd if crd is not None and registers(crd) else None
+
+
+# ---------------------------------------------------------------- history lines
 
 
 def summarize(record: CommitRecord, previous: Mapping, namespace: str | None = None) -> list[str]:

@@ -344,7 +344,6 @@ class LogIndex:
                  and (not_by is None or self._tail_who[r - self.covered - 1] != not_by)]
         return revs
 
-
     def keys_of(self, group: str, kind: str) -> list[tuple]:
         """Every key of kind (group, kind) that an indexed revision wrote, in order."""
         prefix = orjson.dumps([group, kind]).decode()[:-1] + ","
