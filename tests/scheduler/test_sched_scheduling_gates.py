@@ -117,8 +117,9 @@ def test_gate_names_are_qualified_names_named_once(sched):
 def test_a_deployment_whose_template_has_a_gate_makes_pods_that_stay_gated(tmp_path):
     extra = {name: (RULES / f"{name}.rules").read_text() for name in ("deployment", "replicaset")}
     sched = SchedCluster(tmp_path, extra=extra)
-    template = gated("web")
-    template["metadata"] = {"labels": {"app": "web"}}
+    # a PodTemplateSpec: the gated pod's spec, no apiVersion or kind (fields it does not declare,
+    # which the API server drops from the ReplicaSet the rules make, as upstream's decode does)
+    template = {"metadata": {"labels": {"app": "web"}}, "spec": gated("web")["spec"]}
     sched.add(node("n1"), {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "demo"},
         "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}, "template": template}})
