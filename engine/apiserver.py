@@ -34,7 +34,7 @@ from .apierrors import (MODIFIED, APIError, PermanentAPIError, already_exists, b
                         rejected_patch, unprocessable)
 from .kinds import CRD_GROUP, CRD_KIND, Registry, ResourceType, UnknownKind
 from .naming import generate_name, name_suffix
-from .objects import Key, freeze, get_path, is_mapping, resource_version, set_path, thaw
+from .objects import Key, freeze, get_path, resource_version, set_path, thaw
 from .patch import JSONPatchError, PatchError, apply_patch
 from .request import Request
 from .selectors import FieldSelector, Selector
@@ -463,14 +463,7 @@ def _declared_only(staging: Staging, rt: ResourceType, req: Request, namespace: 
     pruned by its schema, whoever writes it).  Of an update only the paths it sets are looked at."""
     if not req.by_rule or rt.is_custom:
         return req
-    body = req.body
-    if req.verb == "create":
-        body = rq.drop_undeclared(rt, body)
-    elif req.sets and is_mapping(body):
-        version = str(body.get("apiVersion") or rt.api_version).rpartition("/")[2]
-        for path in req.sets:
-            for lost in rq.undeclared_fields(rt, version, path, get_path(body, *path)):
-                body = set_path(body, lost, None)
+    body = rq.drop_undeclared(rt, req.body) if req.verb == "create" else rq.drop_undeclared(rt, req.body, req.sets)
     return req if body is req.body else attrs.evolve(req, body=body)
 
 

@@ -287,14 +287,16 @@ class UndeclaredWrite:
                    f"{self.schema} does not declare: the API server drops it{hint}")
 
 
-def undeclared_writes(decls: Iterable[CompiledDecl], registry: Any,
+def undeclared_writes(sites: Iterable[tuple[CompiledComponent, str, Iterable[Any]]], registry: Any,
                       source_line: Callable[[str, int], str | None] | None = None) -> list[UndeclaredWrite]:
     """The fields rules write (`set` paths and `create` templates, as their text spells them out, of
-    objects whose kind it shows) that the schema of a built-in kind does not declare.  Worked out
-    once per compiled rule; the API server drops such fields at run time (DroppedFields)."""
+    objects whose kind it shows: `sites`, each component's rule name with its check.WriteSites) that
+    the schema of a built-in kind does not declare; the API server drops such fields at run time
+    (DroppedFields)."""
     found, seen = [], set()
-    for decl in decls:
-        for site in decl.write_sites:
+    for comp, rule, written in sites:
+        qualname = f"{comp.name}/{rule}"
+        for site in written:
             rt = registry.named(site.kind.group, site.kind.kind)
             schema = builtin_kind_schema(rt.group, rt.version, rt.kind) if rt and not rt.is_custom else None
             if schema is None:
@@ -307,15 +309,15 @@ def undeclared_writes(decls: Iterable[CompiledDecl], registry: Any,
                 continue
             depth = len(field) - (len(path) - len(site.path))
             pos = site.positions[max(depth - 1, 0)]
-            if (decl.qualname, pos.line, pos.col, field) in seen:
+            if (qualname, pos.line, pos.col, field) in seen:
                 continue
-            seen.add((decl.qualname, pos.line, pos.col, field))
+            seen.add((qualname, pos.line, pos.col, field))
             names = declared_names(schema, field[:-1])
             close = difflib.get_close_matches(str(field[-1]), names, n=1, cutoff=0.75)
-            found.append(UndeclaredWrite(decl.qualname, decl.path, pos.line, pos.col, str(site.kind), field,
+            found.append(UndeclaredWrite(qualname, comp.path, pos.line, pos.col, str(site.kind), field,
                                          f"{rt.api_version} {rt.kind}",
                                          _field((*field[:-1], close[0])) if close else None,
-                                         source_line(decl.path, pos.line) if source_line else None))
+                                         source_line(comp.path, pos.line) if source_line else None))
     return sorted(found, key=lambda u: (u.path, u.line, u.col))
 
 
@@ -1380,7 +1382,7 @@ class Engine:
             if base is None:
                 continue
             merged[(w.key, status)] = set_path(base, w.path, freeze(w.value))
-            if w.value is not None:  # (the paths the API server checks against the kind's schema)
+            if checked and w.value is not None:  # (the paths the API server checks against the kind's schema)
                 paths.setdefault((w.key, status), []).append(w.path)
         requests = []
         for (key, status), obj in merged.items():

@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
-from pyrsistent import PMap, pvector
+from pyrsistent import pvector
 
 from . import autoscaling_v1
 from .apierrors import MODIFIED, bad_request, conflict, invalid, invalid_error, not_supported
 from .kinds import ResourceType
-from .objects import get_path, is_mapping, map_items, resource_version, thaw
+from .objects import get_path, is_mapping, map_items, resource_version, set_path, thaw
 from .schemas import OBJECT_META, REF, builtin_schemas
 from .store import is_kept, thaw_kept
 
@@ -285,70 +285,27 @@ def _drop_nulls(value: Any, schema: Mapping) -> None:
 # decode drops it (fieldValidation, which the HTTP layer honours, only says what
 # the client hears).  A rule's writes are not decoded there, so the API server
 # drops such fields of them itself, at the least cost: of an update only the paths
-# the rule set (`undeclared_fields`: the rest is the stored object's), of a created
-# object each part that is not a stored object's own (`drop_undeclared`: a Pod made
-# from its ReplicaSet's template walks its new metadata, not the template's spec).
+# the rule set (the rest is the stored object's), and never a part the store holds
+# (a stored object's own, checked when it was written: a Pod made from its
+# ReplicaSet's template walks its new metadata, not the template's spec).
 
 
-def drop_undeclared(rt: ResourceType, body: Any) -> Any:
+def body_version(rt: ResourceType, body: Mapping) -> str:
+    """The version of `body` (its apiVersion's, else the kind's served one): `v1`."""
+    return str(body.get("apiVersion") or rt.api_version).rpartition("/")[2]
+
+
+def drop_undeclared(rt: ResourceType, body: Any, paths: Any = ((),)) -> Any:
     """`body` (frozen or plain; the caller's value is never changed) without the fields its
-    built-in kind does not declare; `body` itself when it has none."""
+    built-in kind does not declare at or below `paths` (default: anywhere); `body` itself when it
+    has none."""
     if rt.is_custom or not is_mapping(body):
         return body
-    version = str(body.get("apiVersion") or rt.api_version).rpartition("/")[2]
-    struct = type_tables().kinds.get((rt.group, version, rt.kind))
-    return body if struct is None else _declared_struct(body, struct)
-
-
-def _declared_struct(value: Any, struct: tuple) -> Any:
-    if not is_mapping(value) or is_kept(value):
-        return value
-    walked, plain = struct
-    out = value
-    for key, item in map_items(value):
-        node = walked.get(key)
-        if node is None:
-            if key not in plain:
-                out = _without(out, key)
-            continue
-        kept = _declared(item, node)
-        if kept is not item:
-            out = _with(out, key, kept)
-    return out
-
-
-def _declared(value: Any, node: tuple) -> Any:
-    tag, sub = node
-    if value is None:
-        return value
-    if tag is STRUCT:
-        return _declared_struct(value, sub)
-    if (tag is not MAP and tag is not LIST) or sub[0] not in (STRUCT, MAP, LIST) or is_kept(value):
-        return value  # (a scalar, a free-form part, a map or list of scalars: nothing to drop)
-    out = value
-    if tag is MAP and is_mapping(value):
-        for key, item in map_items(value):
-            kept = _declared(item, sub)
-            if kept is not item:
-                out = _with(out, key, kept)
-    elif tag is LIST and isinstance(value, (list, tuple, _PVECTOR)):
-        for i, item in enumerate(value):
-            kept = _declared(item, sub)
-            if kept is not item:
-                out = _with(out, i, kept)
-    return out
-
-
-def _without(value: Any, key: Any) -> Any:
-    return value.discard(key) if type(value) is PMap else {k: v for k, v in value.items() if k != key}
-
-
-def _with(value: Any, key: Any, item: Any) -> Any:
-    if type(value) is PMap or type(value) is _PVECTOR:
-        return value.set(key, item)
-    copy = dict(value) if isinstance(value, Mapping) else list(value)
-    copy[key] = item
-    return copy
+    version = body_version(rt, body)
+    for path in paths:
+        for lost in undeclared_fields(rt, version, path, get_path(body, *path) if path else body):
+            body = set_path(body, lost, None)
+    return body
 
 
 @functools.lru_cache(maxsize=4096)
@@ -375,9 +332,10 @@ def _declared_path(group: str, version: str, kind: str, path: tuple) -> tuple:
 
 def undeclared_fields(rt: ResourceType, version: str, path: tuple, value: Any) -> list[tuple]:
     """The fields that `value`, written at `path` of an object of the built-in kind `rt` (its
-    steps from the root: names and list indexes), loses to `drop_undeclared`: each as its path, up
-    to the first name the kind does not declare.  The path's own part is worked out once."""
-    if rt.is_custom or not path:
+    steps from the root: names and list indexes; `()` for the whole object), loses to
+    `drop_undeclared`: each as its path, up to the first name the kind does not declare.  The
+    path's own part is worked out once; a part the store holds is not looked into."""
+    if rt.is_custom:
         return []
     lost, node = _declared_path(rt.group, version, rt.kind, tuple(path))
     if lost is not None:
@@ -391,6 +349,10 @@ def undeclared_fields(rt: ResourceType, version: str, path: tuple, value: Any) -
 
 def _undeclared_in(value: Any, node: tuple, path: tuple, found: list) -> None:
     tag, sub = node
+    if tag is not STRUCT and (tag is not MAP and tag is not LIST or sub[0] not in (STRUCT, MAP, LIST)):
+        return  # (a scalar, a free-form part, a map or list of scalars: nothing to drop)
+    if is_kept(value):
+        return  # (a part the store holds: checked when it was written)
     if tag is STRUCT and is_mapping(value):
         walked, plain = sub
         for key, item in map_items(value):

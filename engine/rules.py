@@ -8,10 +8,11 @@ broken file is reported and the previous version of that file stays in force.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import attrs
 
-from .dsl.check import load as load_module
+from .dsl.check import load as load_module, write_sites
 from .dsl.compile import CompiledComponent, CompiledDecl, compile_module
 from .errors import SourceError, SourceErrors, source_line_of, undecodable
 
@@ -56,14 +57,19 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def compile_file(path: Path) -> tuple[CompiledComponent, str]:
+def _load_file(path: Path) -> tuple[Any, str]:
+    """The checked module of the rule file at `path`, and its text."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SourceErrors([SourceError(_display(path), 1, 1, f"cannot read rule file: {exc}")]) from None
     except UnicodeDecodeError as exc:
         raise SourceErrors([undecodable(_display(path), path.read_bytes(), exc, "the rule file")]) from None
-    module = load_module(text, _display(path))
+    return load_module(text, _display(path)), text
+
+
+def compile_file(path: Path) -> tuple[CompiledComponent, str]:
+    module, text = _load_file(path)
     return compile_module(module, text), text
 
 
@@ -79,14 +85,18 @@ def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError], list[s
     """One `path: ok (…)` line per good file, every mistake of the others, and the warnings of
     the good ones that need no cluster: fields a rule reads of a built-in kind that its schema
     does not declare (a custom kind's schema is the cluster's: `recon up` warns of those)."""
-    compiled, sources, errors = [], {}, []
+    compiled, sources, errors, sites = [], {}, [], []
     for path in [f for p in paths for f in rule_files(p)]:
         try:
-            comp, sources[_display(path)] = compile_file(path)
+            module, text = _load_file(path)
+            comp = compile_module(module, text)
         except SourceErrors as exc:
             errors.extend(exc.errors)
             continue
+        sources[comp.path] = text
         compiled.append(comp)
+        # (what its sets and creates spell out: surveyed here, for the warning, not at every load)
+        sites += [(comp, module.decls[i].name, found) for i, found in write_sites(module, text).items()]
     unique = list(compiled)  # (a component named twice fails here as it would in `recon up`)
     _check_unique(unique, errors, sources)
     lines = []
@@ -99,7 +109,8 @@ def check_paths(paths: list[Path]) -> tuple[list[str], list[SourceError], list[s
 
     checked = RuleSet(tuple(unique), sources)
     found = [*undeclared_reads(checked.decls(), BUILTIN, checked.source_line),
-             *undeclared_writes(checked.decls(), BUILTIN, checked.source_line)]
+             *undeclared_writes([(c, name, found) for c, name, found in sites if c in unique], BUILTIN,
+                                checked.source_line)]
     warnings = [u.format() for u in sorted(found, key=lambda u: (u.path, u.line, u.col))]
     return lines, errors, warnings
 

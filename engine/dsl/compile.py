@@ -25,7 +25,7 @@ import attrs
 from . import ast as A
 from . import runtime as R
 from .builtins import BUILTINS
-from .check import CONTEXT_FUNCTIONS, LATER, write_sites
+from .check import CONTEXT_FUNCTIONS, LATER
 from .reads import (ANCHOR_ARGUMENT_READS, ReadPaths, anchor_paths, anchor_positions, guard, lookup_reads, pod_reads, query_reads,
                     site_paths, with_prefilter)
 
@@ -86,7 +86,6 @@ class CompiledDecl:
     where_reads: tuple | None = None  # … of which its `where` reads (None: all, or no `where`)
     guard_reads: tuple | None = None  # … its `where`, lets and guard read (reads.guard; None: no guard)
     anchor_positions: dict = attrs.field(factory=dict, repr=False)  # path → where it is spelt out (reads)
-    write_sites: tuple = ()  # the paths its `set`s and `create`s spell out (check.WriteSite)
 
     @property
     def qualname(self) -> str:
@@ -954,8 +953,6 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
     header = _header_text(source, module)
     decls = {"rule": [], "filter": [], "score": []}
     comp = module.component
-    sites = write_sites(module, source)
-    index = {id(decl): i for i, decl in enumerate(module.decls)}
     for decl_type, fname, decl in plan:
         anchor, set_only, where_reads, guard_reads = (anchor_paths(decl) if decl_type == "rule"
                                                       else (None, (), None, None))
@@ -968,7 +965,6 @@ def compile_module(module: A.Module, source: str) -> CompiledComponent:
             node_reads=None if decl_type == "rule" else pod_reads(decl, frozenset(_node_independent_lets(decl))),
             anchor_reads=anchor, anchor_set_only=set_only, where_reads=where_reads, guard_reads=guard_reads,
             anchor_positions=anchor_positions(decl) if decl_type == "rule" else {},
-            write_sites=sites.get(index[id(decl)], ()),
         ))
     return CompiledComponent(
         comp.name, module.path, comp.reads, comp.writes,
